@@ -1,0 +1,1 @@
+"""BinMoE GPU tier: vLLM launcher, diagnosis API, MQTT bridge and the node-model factory."""

@@ -1,0 +1,66 @@
+"""Keep docs/benchmarks.md up to date: each benchmark owns one marked section and rewrites only that.
+
+Used by every benchmark script (node model, backend, router, voice) so their numbers land in one page,
+each with the command that reproduces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = REPO_ROOT / "docs" / "benchmarks.md"
+BENCHMARKS_DIR = REPO_ROOT / "docs" / "benchmarks"
+_HEADER = (
+    "# Benchmarks\n\n"
+    "Every number on this page was printed by the command shown above it, on the machine named with it.\n"
+    "Re-run the command to reproduce it; each script rewrites only its own section.\n"
+)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def machine_description() -> str:
+    """One line naming the machine a benchmark ran on."""
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.release()}"
+
+
+def write_section(
+    name: str, title: str, command: str, body_markdown: str, path: Path = BENCHMARKS_MD
+) -> None:
+    """Replace (or append) the section `name` of docs/benchmarks.md."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = (
+        f"{begin}\n## {title}\n\nReproduce: `{command}`  \n"
+        f"Measured {stamp} on {machine_description()}.\n\n{body_markdown.strip()}\n{end}"
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    atomic_write_text(path, text.rstrip() + "\n")
+
+
+def write_json(name: str, data: dict[str, Any]) -> Path:
+    """Write docs/benchmarks/<name>.json atomically and return its path."""
+    path = BENCHMARKS_DIR / f"{name}.json"
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
