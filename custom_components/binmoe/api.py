@@ -1,0 +1,147 @@
+"""Async client for the BinMoE GPU tier (the gateway described in docs/protocol.md, section 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .const import (
+    DIAGNOSE_MAX_ATTEMPTS,
+    DIAGNOSE_TIMEOUT,
+    HEALTH_TIMEOUT,
+    LOGGER,
+    RETRY_BASE_DELAY,
+    RETRY_MAX_DELAY,
+)
+
+# Only these are worth retrying: the server said "later" or could not be reached at all.
+_RETRYABLE_STATUS = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
+
+
+class BinMoEError(Exception):
+    """Base class of the client's errors."""
+
+
+class CannotConnect(BinMoEError):
+    """The backend could not be reached, timed out, or is not ready."""
+
+
+class InvalidAuth(BinMoEError):
+    """The backend rejected the API key."""
+
+
+class InvalidResponse(BinMoEError):
+    """The backend answered, but not with what the protocol promises."""
+
+
+class RequestRejected(BinMoEError):
+    """The backend refused the request itself (4xx other than auth/overload); retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """What the backend says about itself on /health and /v1/models."""
+
+    status: str
+    model: str
+    profile: str
+    models: tuple[str, ...]
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form of a backend URL (scheme + host + port + path, no trailing slash).
+
+    Raises ValueError for anything that is not an absolute http(s) URL.
+    """
+    parsed = URL(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return str(parsed.with_query(None).with_fragment(None)).rstrip("/")
+
+
+class BinMoEClient:
+    """Talks to the gateway with Home Assistant's shared aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, api_key: str | None = None) -> None:
+        self._session = session
+        self.url = normalize_url(url)
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    async def _request(self, method: str, path: str, timeout_s: float, **kwargs: Any) -> Any:
+        try:
+            async with self._session.request(
+                method,
+                f"{self.url}{path}",
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                **kwargs,
+            ) as response:
+                if response.status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+                    raise InvalidAuth(f"{path}: HTTP {response.status}")
+                if response.status in _RETRYABLE_STATUS:
+                    raise _Retryable(path, response.status, _retry_after(response.headers))
+                if response.status >= 400:
+                    raise RequestRejected(f"{path}: HTTP {response.status}: {(await response.text())[:200]}")
+                try:
+                    return await response.json()
+                except (aiohttp.ContentTypeError, ValueError) as err:
+                    raise InvalidResponse(f"{path}: body is not JSON") from err
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise CannotConnect(f"{path}: {err or type(err).__name__}") from err
+
+    async def async_get_info(self) -> BackendInfo:
+        """Check health and the served models; raises CannotConnect/InvalidAuth/InvalidResponse."""
+        try:
+            health = await self._request("GET", "/health", HEALTH_TIMEOUT)
+            models = await self._request("GET", "/v1/models", HEALTH_TIMEOUT)
+        except _Retryable as err:
+            raise CannotConnect(str(err)) from err
+        try:
+            names = tuple(str(item["id"]) for item in models["data"])
+            return BackendInfo(
+                status=str(health["status"]),
+                model=str(health.get("model", names[0] if names else "")),
+                profile=str(health.get("profile", "")),
+                models=names,
+            )
+        except (KeyError, TypeError) as err:
+            raise InvalidResponse(f"unexpected /health or /v1/models body: {err}") from err
+
+    async def async_diagnose(self, request: dict[str, Any]) -> dict[str, Any]:
+        """POST a diagnosis request, retrying overload/unavailability/connection errors with backoff."""
+        delay = RETRY_BASE_DELAY
+        for attempt in range(1, DIAGNOSE_MAX_ATTEMPTS + 1):
+            try:
+                result = await self._request("POST", "/v1/binmoe/diagnose", DIAGNOSE_TIMEOUT, json=request)
+            except (_Retryable, CannotConnect) as err:
+                if attempt == DIAGNOSE_MAX_ATTEMPTS:
+                    raise CannotConnect(f"gave up after {attempt} attempts: {err}") from err
+                wait = err.retry_after if isinstance(err, _Retryable) and err.retry_after else delay
+                wait = min(wait, RETRY_MAX_DELAY) * (1 + random.random() * 0.1)
+                LOGGER.debug("diagnose attempt %s failed (%s); retrying in %.1f s", attempt, err, wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, RETRY_MAX_DELAY)
+                continue
+            if not isinstance(result, dict):
+                raise InvalidResponse("diagnosis is not a JSON object")
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Retryable(BinMoEError):
+    def __init__(self, path: str, status: int, retry_after: float | None) -> None:
+        super().__init__(f"{path}: HTTP {status}")
+        self.retry_after = retry_after
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        return max(0.0, float(headers.get("Retry-After", "")))
+    except ValueError:
+        return None

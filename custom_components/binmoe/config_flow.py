@@ -1,0 +1,114 @@
+"""Config flow for BinMoE: the GPU tier's URL and API key, with reauth and reconfigure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import probatio as vol
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .api import BackendInfo, BinMoEClient, CannotConnect, InvalidAuth, InvalidResponse, normalize_url
+from .const import DEFAULT_URL, DOMAIN, LOGGER
+
+_URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+def _user_schema(url: str, api_key: str = "") -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_URL, default=url): _URL_SELECTOR,
+            vol.Optional(CONF_API_KEY, description={"suggested_value": api_key}): _KEY_SELECTOR,
+        }
+    )
+
+
+class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Ask for the backend URL (+ optional key) and check it by talking to the backend."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def _async_try(self, url: str, api_key: str | None) -> tuple[BackendInfo | None, dict[str, str]]:
+        """Contact the backend; return its info or the form errors to show."""
+        try:
+            client = BinMoEClient(async_get_clientsession(self.hass), url, api_key)
+        except ValueError:
+            return None, {CONF_URL: "invalid_url"}
+        try:
+            return await client.async_get_info(), {}
+        except InvalidAuth:
+            return None, {CONF_API_KEY: "invalid_auth"}
+        except CannotConnect, InvalidResponse:
+            return None, {"base": "cannot_connect"}
+        except Exception:  # a flow must show an error, never crash
+            LOGGER.exception("Unexpected error while contacting the BinMoE backend")
+            return None, {"base": "unknown"}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """First set-up: URL and optional API key."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input.get(CONF_API_KEY) or None
+            info, errors = await self._async_try(user_input[CONF_URL], api_key)
+            if info is not None:
+                url = normalize_url(user_input[CONF_URL])
+                await self.async_set_unique_id(url)
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=f"BinMoE ({info.model or url})", data={CONF_URL: url, CONF_API_KEY: api_key}
+                )
+        url = user_input[CONF_URL] if user_input else DEFAULT_URL
+        return self.async_show_form(step_id="user", data_schema=_user_schema(url), errors=errors)
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The backend rejected the key: ask for a new one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Take the new API key and check it."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input.get(CONF_API_KEY) or None
+            info, errors = await self._async_try(entry.data[CONF_URL], api_key)
+            if info is not None:
+                return self.async_update_reload_and_abort(entry, data_updates={CONF_API_KEY: api_key})
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Optional(CONF_API_KEY): _KEY_SELECTOR}),
+            description_placeholders={"url": entry.data[CONF_URL]},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Point the entry at another backend URL and/or key."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input.get(CONF_API_KEY) or None
+            info, errors = await self._async_try(user_input[CONF_URL], api_key)
+            if info is not None:
+                url = normalize_url(user_input[CONF_URL])
+                # The URL is the unique ID: moving to a URL another entry already uses is a duplicate.
+                if url != entry.unique_id and self.hass.config_entries.async_entry_for_domain_unique_id(
+                    DOMAIN, url
+                ):
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=url, data_updates={CONF_URL: url, CONF_API_KEY: api_key}
+                )
+        url = user_input[CONF_URL] if user_input else entry.data[CONF_URL]
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_user_schema(url, entry.data.get(CONF_API_KEY) or ""),
+            errors=errors,
+        )

@@ -1,0 +1,87 @@
+"""BackendDouble: a TEST DOUBLE of the BinMoE gateway (docs/protocol.md, section 2) on loopback.
+
+Unit tests use it to drive every branch (down, 401, 429, bad bodies) deterministically. The real gateway
+with the real vLLM engine is exercised by the tests marked `real_backend`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class BackendDouble:
+    """Plays the gateway. Flip the attributes to change its behaviour between requests."""
+
+    api_key: str | None = None
+    model: str = "double-moe"
+    healthy: bool = True
+    # Status codes returned (and consumed) one by one by /v1/binmoe/diagnose before it answers normally.
+    diagnose_failures: list[int] = field(default_factory=list)
+    diagnose_body: dict[str, Any] | None = None
+    models_body: Any = None
+    requests: list[tuple[str, Any]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/binmoe/diagnose", self._diagnose)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
+        if request.path != "/health" and self.api_key is not None and not authorized:
+            return web.json_response({"detail": "bad key"}, status=401)
+        return await handler(request)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        self.requests.append(("health", None))
+        status = "ok" if self.healthy else "starting"
+        return web.json_response(
+            {"status": status, "model": self.model, "profile": "double"}, status=200 if self.healthy else 503
+        )
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.requests.append(("models", None))
+        body = self.models_body if self.models_body is not None else {"data": [{"id": self.model}]}
+        return web.json_response(body)
+
+    async def _diagnose(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(("diagnose", body))
+        if self.diagnose_failures:
+            status = self.diagnose_failures.pop(0)
+            return web.json_response({"detail": "failure"}, status=status, headers={"Retry-After": "0"})
+        escalation = body.get("escalation") or {}
+        return web.json_response(
+            self.diagnose_body
+            or {
+                "v": 1,
+                "id": uuid.uuid4().hex,
+                "cause": f"double cause for {escalation.get('class', 'question')}",
+                "severity": "warning",
+                "confidence": 0.5,
+                "recommended_action": "check it",
+                "summary": "A test double answered.",
+                "teacher": None,
+                "model": self.model,
+                "latency_ms": 1.0,
+            }
+        )

@@ -1,0 +1,54 @@
+"""Fixtures of the Home Assistant integration tests (pytest-homeassistant-custom-component)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+# HA puts its own testing config dir first on sys.path, where another `custom_components` package lives:
+# import ours before any test runs so `custom_components.binmoe` resolves to this repository.
+import custom_components.binmoe  # noqa: F401
+from custom_components.binmoe.const import DOMAIN
+
+from .backend_double import BackendDouble
+
+API_KEY = "test-key"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
+    """Let Home Assistant load custom_components/binmoe in every test."""
+
+
+@pytest.fixture
+async def backend(socket_enabled: Any) -> AsyncIterator[BackendDouble]:
+    """A test double of the GPU tier's gateway on loopback (not the real backend)."""
+    double = BackendDouble(api_key=API_KEY)
+    await double.start()
+    yield double
+    await double.stop()
+
+
+@pytest.fixture
+def config_entry(backend: BackendDouble) -> MockConfigEntry:
+    """A BinMoE entry pointing at the test double."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="BinMoE (test)",
+        unique_id=backend.url,
+        data={CONF_URL: backend.url, CONF_API_KEY: API_KEY},
+    )
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry, set up."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry

@@ -1,0 +1,92 @@
+"""The GPU-tier client: retries, backoff, error mapping (against the named backend test double)."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from custom_components.binmoe import api
+from custom_components.binmoe.api import (
+    BinMoEClient,
+    CannotConnect,
+    InvalidAuth,
+    InvalidResponse,
+    RequestRejected,
+    normalize_url,
+)
+
+from .backend_double import BackendDouble
+from .conftest import API_KEY
+
+REQUEST = {"v": 1, "question": "Why is the fridge beeping?"}
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "RETRY_BASE_DELAY", 0.01)
+
+
+def _client(hass: HomeAssistant, backend: BackendDouble, key: str | None = API_KEY) -> BinMoEClient:
+    return BinMoEClient(async_get_clientsession(hass), backend.url, key)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://host:8000/", "http://host:8000"),
+        (" https://h/api/?x=1#frag ", "https://h/api"),
+    ],
+)
+def test_normalize_url(raw: str, expected: str) -> None:
+    assert normalize_url(raw) == expected
+
+
+async def test_diagnose_ok(hass: HomeAssistant, backend: BackendDouble) -> None:
+    result = await _client(hass, backend).async_diagnose(REQUEST)
+    assert result["severity"] == "warning"
+    assert backend.requests[-1] == ("diagnose", REQUEST)
+
+
+async def test_diagnose_retries_overload_then_succeeds(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.diagnose_failures = [429, 503]
+    result = await _client(hass, backend).async_diagnose(REQUEST)
+    assert result["v"] == 1
+    assert [name for name, _ in backend.requests].count("diagnose") == 3
+
+
+async def test_diagnose_gives_up_after_bounded_attempts(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.diagnose_failures = [503, 503, 503, 503]
+    with pytest.raises(CannotConnect, match="gave up after 3 attempts"):
+        await _client(hass, backend).async_diagnose(REQUEST)
+    assert backend.diagnose_failures == [503]
+
+
+async def test_diagnose_does_not_retry_bad_request(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.diagnose_failures = [422]
+    with pytest.raises(RequestRejected, match="422"):
+        await _client(hass, backend).async_diagnose(REQUEST)
+    assert [name for name, _ in backend.requests].count("diagnose") == 1
+
+
+async def test_diagnose_auth(hass: HomeAssistant, backend: BackendDouble) -> None:
+    with pytest.raises(InvalidAuth):
+        await _client(hass, backend, key="wrong").async_diagnose(REQUEST)
+
+
+async def test_diagnose_non_object_body(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.diagnose_body = ["not", "an", "object"]  # type: ignore[assignment]
+    with pytest.raises(InvalidResponse):
+        await _client(hass, backend).async_diagnose(REQUEST)
+
+
+async def test_connection_refused_is_cannot_connect(hass: HomeAssistant, backend: BackendDouble) -> None:
+    await backend.stop()
+    with pytest.raises(CannotConnect):
+        await _client(hass, backend).async_diagnose(REQUEST)
+
+
+async def test_retry_after_header_parsing() -> None:
+    assert api._retry_after({"Retry-After": "2.5"}) == 2.5
+    assert api._retry_after({"Retry-After": "soon"}) is None
+    assert api._retry_after({}) is None

@@ -1,0 +1,167 @@
+"""Every branch of the config flow: user, reauth, reconfigure."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.binmoe.const import DOMAIN
+
+from .backend_double import BackendDouble
+from .conftest import API_KEY
+
+
+async def _start(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {}
+    return result["flow_id"]
+
+
+async def test_user_creates_entry(hass: HomeAssistant, backend: BackendDouble) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url + "/", CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "BinMoE (double-moe)"
+    assert result["data"] == {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    assert result["result"].unique_id == backend.url
+    assert result["result"].state.value == "loaded"
+
+
+async def test_user_without_key_on_open_backend(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.api_key = None
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API_KEY] is None
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://host:8000", "http://"])
+async def test_user_invalid_url(hass: HomeAssistant, url: str) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: url})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+
+
+async def test_user_wrong_key_then_recovers(hass: HomeAssistant, backend: BackendDouble) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: "wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_cannot_connect(hass: HomeAssistant, backend: BackendDouble) -> None:
+    url = backend.url
+    await backend.stop()
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: url, CONF_API_KEY: API_KEY})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_user_backend_starting_is_cannot_connect(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.healthy = False
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_user_not_a_binmoe_backend(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.models_body = {"unexpected": True}
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_user_unknown_error(hass: HomeAssistant, backend: BackendDouble) -> None:
+    flow_id = await _start(hass)
+    with patch(
+        "custom_components.binmoe.config_flow.BinMoEClient.async_get_info", side_effect=RuntimeError("boom")
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+        )
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_user_already_configured(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    config_entry.add_to_hass(hass)
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
+    backend.api_key = "rotated"
+    result = await loaded_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "still-wrong"})
+    assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "rotated"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert loaded_entry.data[CONF_API_KEY] == "rotated"
+
+
+async def test_reconfigure_new_url(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    other = BackendDouble(api_key="k2")
+    await other.start()
+    try:
+        result = await loaded_entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: other.url, CONF_API_KEY: "k2"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        assert loaded_entry.data == {CONF_URL: other.url, CONF_API_KEY: "k2"}
+        assert loaded_entry.unique_id == other.url
+        await hass.async_block_till_done()
+        assert loaded_entry.state.value == "loaded"
+    finally:
+        await other.stop()
+
+
+async def test_reconfigure_errors_and_duplicate(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="http://127.0.0.1:1", data={CONF_URL: "http://127.0.0.1:1"}
+    ).add_to_hass(hass)
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: "nope"})
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+    # Another entry's URL: the backend double answers there too (patched), but it is a duplicate.
+    with patch("custom_components.binmoe.config_flow.BinMoEClient.async_get_info"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_URL: "http://127.0.0.1:1", CONF_API_KEY: API_KEY}
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
