@@ -1,0 +1,146 @@
+"""Launch profiles (data/profiles.toml): VRAM arithmetic, selection by detected GPUs, vLLM command line."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .gpus import GPU
+
+PROFILES_FILE = Path(__file__).with_name("data") / "profiles.toml"
+GIB = 2**30
+
+
+class ProfileError(ValueError):
+    """A profile file or profile choice that cannot work."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    weights: str
+    params_b: float
+    bytes_per_param: float
+    kv_bytes_per_token: int
+    max_model_len: int
+    max_num_seqs: int
+    tool_call_parser: str
+    structured_outputs_backend: str
+    device: str = "cuda"
+    min_vram_gb: float = 0.0
+    min_gpus: int = 1
+    min_compute_capability: float = 0.0
+    quantization: str = ""
+    kv_sequences: int = 1
+    overhead_gb: float = 0.0
+    gpu_memory_utilization: float = 0.9
+    tensor_parallel_size: int = 1
+    data_parallel_size: int = 1
+    enable_expert_parallel: bool = False
+    cpu_kvcache_gb: int = 1
+
+    @property
+    def weights_gb(self) -> float:
+        """Weights per GPU (split by tensor parallelism), in GiB."""
+        return self.params_b * 1e9 * self.bytes_per_param / GIB / self.tensor_parallel_size
+
+    @property
+    def kv_gb(self) -> float:
+        """KV cache for `kv_sequences` full-length sequences, per GPU, in GiB."""
+        total = self.kv_bytes_per_token * self.max_model_len * self.kv_sequences
+        return total / GIB / self.tensor_parallel_size
+
+    @property
+    def needed_gb(self) -> float:
+        return self.weights_gb + self.kv_gb + self.overhead_gb
+
+    def fits(self, gpu: GPU) -> bool:
+        """Whether one of this profile's GPUs (all alike) holds its share."""
+        usable = self.gpu_memory_utilization * gpu.vram_gb
+        return gpu.compute_capability >= self.min_compute_capability and self.needed_gb <= usable
+
+    def explain(self) -> str:
+        if self.device == "cpu":
+            return f"{self.name}: CPU, {self.params_b * 1e3:.1f}M params, KV cache {self.cpu_kvcache_gb} GiB"
+        return (
+            f"{self.name}: weights {self.weights_gb:.2f} + KV {self.kv_gb:.2f}"
+            f" + overhead {self.overhead_gb:.2f} = {self.needed_gb:.2f} GiB per GPU"
+            f" <= {self.gpu_memory_utilization:.2f} x {self.min_vram_gb:g} GiB"
+            f" = {self.gpu_memory_utilization * self.min_vram_gb:.2f} GiB"
+            f" (x{self.tensor_parallel_size * self.data_parallel_size} ranks"
+            f"{', expert parallel' if self.enable_expert_parallel else ''})"
+        )
+
+
+def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))["profiles"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as err:
+        raise ProfileError(f"cannot read profiles from {path}: {err}") from err
+    known = {f.name for f in fields(Profile)}
+    profiles = {}
+    for name, values in raw.items():
+        unknown = set(values) - known
+        if unknown:
+            raise ProfileError(f"profile {name!r} in {path}: unknown keys {sorted(unknown)}")
+        try:
+            profiles[name] = Profile(name=name, **values)
+        except TypeError as err:
+            raise ProfileError(f"profile {name!r} in {path}: {err}") from err
+    return profiles
+
+
+def select_profile(gpus: list[GPU], profiles: dict[str, Profile]) -> Profile:
+    """The most capable profile the detected GPUs can run; the CPU default when there is none."""
+    if not gpus:
+        return profiles["cpu-default"]
+    smallest = min(gpus, key=lambda g: g.vram_gb)
+    candidates = [
+        p
+        for p in profiles.values()
+        if p.device == "cuda"
+        and len(gpus) >= p.min_gpus
+        and len(gpus) >= p.tensor_parallel_size * p.data_parallel_size
+        and smallest.vram_gb >= p.min_vram_gb * 0.97  # cards report slightly less than their label
+        and p.fits(smallest)
+    ]
+    if not candidates:
+        raise ProfileError(
+            f"no GPU profile fits {len(gpus)} GPU(s) with {smallest.vram_gb:.1f} GiB "
+            f"(compute capability {smallest.compute_capability}); use --profile cpu-default"
+        )
+    return max(candidates, key=lambda p: (p.min_gpus, p.min_vram_gb, p.max_model_len))
+
+
+def vllm_command(profile: Profile, python: str, weights: str, host: str, port: int) -> list[str]:
+    """The exact vLLM OpenAI-server command line for this profile."""
+    cmd = [
+        python, "-m", "vllm.entrypoints.openai.api_server",
+        "--model", weights,
+        "--served-model-name", profile.weights if not profile.weights.startswith("@") else profile.name,
+        "--host", host,
+        "--port", str(port),
+        "--max-model-len", str(profile.max_model_len),
+        "--max-num-seqs", str(profile.max_num_seqs),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser", profile.tool_call_parser,
+        "--structured-outputs-config",
+        f'{{"backend":"{profile.structured_outputs_backend}","disable_any_whitespace":true}}',
+        "--disable-uvicorn-access-log",
+    ]  # fmt: skip
+    if profile.device == "cpu":
+        cmd += ["--enforce-eager", "--dtype", "float32" if profile.params_b < 0.01 else "bfloat16"]
+    else:
+        cmd += ["--gpu-memory-utilization", str(profile.gpu_memory_utilization)]
+        if profile.quantization:
+            cmd += ["--quantization", profile.quantization]
+        if profile.tensor_parallel_size > 1:
+            cmd += ["--tensor-parallel-size", str(profile.tensor_parallel_size)]
+        if profile.data_parallel_size > 1:
+            cmd += ["--data-parallel-size", str(profile.data_parallel_size)]
+        if profile.enable_expert_parallel:
+            cmd.append("--enable-expert-parallel")
+    return cmd

@@ -1,0 +1,107 @@
+"""Protocol v1 (docs/protocol.md) as pydantic models: the GPU tier's reference schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROTOCOL_VERSION = 1
+
+Hex8 = Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
+
+
+class NodeMessage(BaseModel):
+    """A node's detection or escalation (section 1). Accepts ESPHome's all-string form too."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    v: Literal[1]
+    kind: Literal["detection", "escalation"]
+    node_id: str = Field(pattern=r"^[a-z0-9_-]{1,64}$")
+    task: Literal["sound", "vibration"]
+    boot: Hex8
+    seq: int = Field(ge=0)
+    uptime_ms: int = Field(ge=0)
+    class_: str = Field(alias="class", min_length=1, max_length=64)
+    class_idx: int = Field(ge=0)
+    scores: list[int] = Field(min_length=2, max_length=64)
+    margin: int = Field(ge=0)
+    confidence: float = Field(ge=0.0, le=1.0)
+    model: str = Field(min_length=1, max_length=64)
+    model_hash: Hex8
+    level_db: float
+    reason: Literal["low_margin", "escalate_class", "forced"] | None = None
+    features: str | None = Field(default=None, max_length=65536)
+    feature_shape: str | None = Field(default=None, pattern=r"^[0-9]{1,4}x[0-9]{1,4}$")
+
+    @field_validator("scores", mode="before")
+    @classmethod
+    def _scores_from_string(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeMessage:
+        if self.class_idx >= len(self.scores):
+            raise ValueError("class_idx is outside scores")
+        if self.kind == "escalation" and self.reason is None:
+            raise ValueError("an escalation needs a reason")
+        if (self.features is None) != (self.feature_shape is None):
+            raise ValueError("features and feature_shape come together")
+        return self
+
+
+class DiagnoseContext(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    node_name: str | None = Field(default=None, max_length=128)
+    area: str | None = Field(default=None, max_length=128)
+    recent: list[NodeMessage] = Field(default_factory=list, max_length=20)
+
+
+class DiagnoseRequest(BaseModel):
+    """POST /v1/binmoe/diagnose body (section 2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+    escalation: NodeMessage | None = None
+    question: str | None = Field(default=None, min_length=1, max_length=2000)
+    context: DiagnoseContext | None = None
+
+    @model_validator(mode="after")
+    def _something_to_diagnose(self) -> DiagnoseRequest:
+        if self.escalation is None and self.question is None:
+            raise ValueError("give an escalation, a question, or both")
+        return self
+
+
+class LLMDiagnosis(BaseModel):
+    """The part of a diagnosis the LLM writes; its JSON schema constrains the LLM's output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cause: str = Field(min_length=1, max_length=200)
+    severity: Literal["info", "warning", "critical"]
+    confidence: float = Field(ge=0.0, le=1.0)
+    recommended_action: str = Field(min_length=1, max_length=300)
+    summary: str = Field(min_length=1, max_length=400)
+
+
+class TeacherOpinion(BaseModel):
+    class_: str = Field(alias="class")
+    confidence: float
+    agrees_with_node: bool
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class DiagnoseResponse(LLMDiagnosis):
+    """200 body of POST /v1/binmoe/diagnose."""
+
+    v: Literal[1] = 1
+    id: str
+    teacher: TeacherOpinion | None
+    model: str
+    latency_ms: float

