@@ -47,7 +47,7 @@ class GatewaySettings:
     api_key: str | None = None
     max_concurrency: int = 4  # requests the engine works on at once
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
-    diagnose_max_tokens: int = 256
+    diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
     upstream_timeout_s: float = 300.0
 
 
