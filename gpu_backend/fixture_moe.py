@@ -92,36 +92,10 @@ def _diagnosis_exchange(request: dict[str, Any], answer: LLMDiagnosis, tag: str)
     return CannedExchange(messages=messages, completion=compact_json(answer.model_dump()), tags=(tag,))
 
 
-SMOKE_ESCALATION: dict[str, Any] = {
-    "v": 1,
-    "kind": "escalation",
-    "node_id": "hallway-sound",
-    "task": "sound",
-    "boot": "0badc0de",
-    "seq": 7,
-    "uptime_ms": 120000,
-    "class": "smoke_alarm",
-    "class_idx": 1,
-    "scores": [2, 9, 8, 0, -3, 1, -5, 0],
-    "margin": 1,
-    "confidence": 0.55,
-    "model": "sound-v1",
-    "model_hash": "00c0ffee",
-    "level_db": -18.0,
-    "reason": "low_margin",
-}
-BEARING_ESCALATION: dict[str, Any] = {
-    **SMOKE_ESCALATION,
-    "node_id": "lathe-vibration",
-    "task": "vibration",
-    "seq": 3,
-    "class": "bearing_outer",
-    "class_idx": 4,
-    "scores": [1, 0, 2, 1, 6, 5, 3],
-    "confidence": 0.48,
-    "model": "vibration-v1",
-    "level_db": -6.5,
-}
+# Example escalations shared with the Home Assistant tests (which send them through the integration).
+EXAMPLES_DIR = Path(__file__).with_name("data") / "examples"
+SMOKE_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_smoke.json").read_text())
+BEARING_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_bearing.json").read_text())
 
 
 def canned_exchanges() -> list[CannedExchange]:

@@ -41,3 +41,11 @@ find_ha_python() {
   done
   return 1
 }
+
+# `http_ok URL`: true when URL answers 200 (python3 instead of curl: a bare machine may lack curl).
+http_ok() {
+  python3 -c 'import sys, urllib.request
+try: sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=3).status == 200 else 1)
+except Exception: sys.exit(1)' "$1"
+}
+http_get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }

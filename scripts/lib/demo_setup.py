@@ -57,7 +57,13 @@ def main() -> int:
     wait_for(f"{ha}/api/onboarding", 180)
     created = call(
         f"{ha}/api/onboarding/users",
-        {"client_id": client_id, "name": "Demo", "username": args.user, "password": args.password, "language": "en"},
+        {
+            "client_id": client_id,
+            "name": "Demo",
+            "username": args.user,
+            "password": args.password,
+            "language": "en",
+        },
     )
     tokens = call(
         f"{ha}/auth/token",
@@ -65,7 +71,7 @@ def main() -> int:
         form=True,
     )
     token = tokens["access_token"]
-    flow = call(f"{ha}/api/config/config_entries/flow", {"handler": "binmoe", "show_advanced_options": False}, token)
+    flow = call(f"{ha}/api/config/config_entries/flow", {"handler": "binmoe"}, token)
     result = call(
         f"{ha}/api/config/config_entries/flow/{flow['flow_id']}",
         {"url": args.backend, "api_key": args.api_key},
@@ -78,7 +84,8 @@ def main() -> int:
     while time.monotonic() < deadline:
         entries = call(f"{ha}/api/config/config_entries/entry?domain=binmoe", token=token)
         if entries and entries[0]["state"] == "loaded":
-            print(f"BinMoE config entry {entries[0]['title']!r} is loaded (entry_id {entries[0]['entry_id']})")
+            entry = entries[0]
+            print(f"BinMoE config entry {entry['title']!r} is loaded (entry_id {entry['entry_id']})")
             return 0
         time.sleep(1)
     print(f"BinMoE entry did not load: {entries}", file=sys.stderr)

