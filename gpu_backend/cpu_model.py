@@ -46,7 +46,7 @@ def ensure_smollm2(root: Path | None = None) -> Path:
         tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=GGUF_NAME)
         model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=GGUF_NAME)
         # The weights are already dequantized in memory; drop the GGUF marker so they can be saved.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         out = work / "out"
