@@ -1,4 +1,4 @@
-"""Command line of the GPU tier: `python -m gpu_backend {serve,profiles,fixture}`."""
+"""Command line of the GPU tier: `python -m gpu_backend {serve,mqtt-bridge,profiles,fixture}`."""
 
 from __future__ import annotations
 
@@ -13,12 +13,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpu_backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve.add_arguments(sub.add_parser("serve", help="start vLLM (supervised) and the BinMoE gateway"))
+    from . import mqtt_bridge
+
+    mqtt_bridge.add_arguments(
+        sub.add_parser("mqtt-bridge", help="diagnose MQTT escalations (no Home Assistant)")
+    )
     sub.add_parser("profiles", help="list the launch profiles with their VRAM arithmetic")
     sub.add_parser("fixture", help="build (or find) the tiny test MoE checkpoint and print its path")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve.run(args)
+    if args.command == "mqtt-bridge":
+        import asyncio
+
+        asyncio.run(mqtt_bridge.run_bridge(mqtt_bridge.settings_from_args(args)))
+        return 0
     if args.command == "profiles":
         from .profiles import load_profiles
 

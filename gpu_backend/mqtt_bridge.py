@@ -1,0 +1,161 @@
+"""MQTT bridge for deployments without Home Assistant (docs/protocol.md §4).
+
+Subscribes to `binmoe/+/escalation` (QoS 1, persistent session), asks the gateway for a diagnosis and
+publishes it to `binmoe/<node_id>/diagnosis` (QoS 1). A message is acknowledged to the broker only after
+its diagnosis has been published (PUBACK received): if the bridge or the backend goes down in between,
+the broker delivers the escalation again after the bridge reconnects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+import httpx
+from pydantic import ValidationError
+
+from .protocol import NodeMessage
+
+LOGGER = logging.getLogger(__name__)
+ESCALATION_TOPIC = "binmoe/+/escalation"
+
+
+class BackendUnavailable(Exception):
+    """The gateway could not answer now; the escalation must stay unacknowledged."""
+
+
+@dataclass
+class BridgeSettings:
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    backend_url: str = "http://127.0.0.1:8000"
+    api_key: str | None = None
+    client_id: str = "binmoe-bridge"
+    username: str | None = None
+    password: str | None = None
+    diagnose_attempts: int = 3
+    reconnect_max_s: float = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--broker", default="127.0.0.1:1883", help="MQTT broker host:port")
+    parser.add_argument("--backend", default="http://127.0.0.1:8000", help="BinMoE gateway URL")
+    parser.add_argument("--api-key", default=os.environ.get("BINMOE_API_KEY"))
+    parser.add_argument("--client-id", default="binmoe-bridge", help="MQTT client id (persistent session)")
+    parser.add_argument("--username", default=os.environ.get("BINMOE_MQTT_USERNAME"))
+    parser.add_argument("--password", default=os.environ.get("BINMOE_MQTT_PASSWORD"))
+
+
+def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
+    host, _, port = args.broker.rpartition(":")
+    return BridgeSettings(
+        broker_host=host or args.broker,
+        broker_port=int(port) if host else 1883,
+        backend_url=args.backend.rstrip("/"),
+        api_key=args.api_key,
+        client_id=args.client_id,
+        username=args.username,
+        password=args.password,
+    )
+
+
+async def diagnose(http: httpx.AsyncClient, escalation: dict[str, Any], attempts: int) -> dict[str, Any]:
+    """POST to the gateway; retry 429/503/connection errors, raise BackendUnavailable when they persist."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await http.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": escalation})
+        except httpx.HTTPError as err:
+            reason = f"{type(err).__name__}: {err}"
+        else:
+            if response.status_code == 200:
+                result: dict[str, Any] = response.json()
+                return result
+            if response.status_code not in (429, 503):
+                raise ValueError(
+                    f"gateway refused the escalation: HTTP {response.status_code} {response.text[:200]}"
+                )
+            reason = f"HTTP {response.status_code}"
+        if attempt < attempts:
+            await asyncio.sleep(delay * (1 + random.random() * 0.1))
+            delay *= 2
+    raise BackendUnavailable(reason)
+
+
+async def _handle(
+    client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int
+) -> None:
+    try:
+        escalation = NodeMessage.model_validate_json(bytes(message.payload))
+        if escalation.kind != "escalation":
+            raise ValueError(f"kind is {escalation.kind!r}")
+    except (ValidationError, ValueError, TypeError) as err:
+        # It can never succeed: acknowledge so the broker does not redeliver it forever.
+        LOGGER.warning("dropping invalid escalation on %s: %s", message.topic, err)
+        _ack(client, message)
+        return
+    body = escalation.model_dump(by_alias=True, exclude_none=True)
+    try:
+        result = await diagnose(http, body, attempts)
+    except ValueError as err:
+        LOGGER.warning("escalation %s/%s refused: %s", escalation.node_id, escalation.seq, err)
+        _ack(client, message)
+        return
+    result |= {"node_id": escalation.node_id, "seq": escalation.seq}
+    await client.publish(f"binmoe/{escalation.node_id}/diagnosis", json.dumps(result), qos=1)
+    _ack(client, message)
+    LOGGER.info("diagnosed %s/%s: %s", escalation.node_id, escalation.seq, result.get("cause"))
+
+
+def _ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    # aiomqtt has no manual-ack API; paho (underneath) does. Safe: paho queues it on its own loop.
+    client._client.ack(message.mid, message.qos)
+
+
+async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set (or forever), reconnecting with exponential backoff."""
+    stop = stop or asyncio.Event()
+    headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    backoff = 1.0
+    async with httpx.AsyncClient(base_url=settings.backend_url, headers=headers, timeout=300) as http:
+        while not stop.is_set():
+            client = aiomqtt.Client(
+                settings.broker_host,
+                settings.broker_port,
+                identifier=settings.client_id,
+                clean_session=False,  # keep unacknowledged escalations across reconnects
+                username=settings.username,
+                password=settings.password,
+            )
+            client._client.manual_ack_set(True)
+            try:
+                async with client:
+                    await client.subscribe(ESCALATION_TOPIC, qos=1)
+                    LOGGER.info("bridge subscribed to %s on %s", ESCALATION_TOPIC, settings.broker_host)
+                    backoff = 1.0
+                    reader = asyncio.create_task(_consume(client, http, settings))
+                    stopper = asyncio.create_task(stop.wait())
+                    await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                    stopper.cancel()
+                    if reader.done():
+                        reader.result()  # re-raises what ended the consumer (broker lost, backend down)
+                    else:
+                        reader.cancel()
+            except (aiomqtt.MqttError, BackendUnavailable) as err:
+                LOGGER.warning("bridge: %s; reconnecting in %.0f s", err, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, settings.reconnect_max_s)
+
+
+async def _consume(client: aiomqtt.Client, http: httpx.AsyncClient, settings: BridgeSettings) -> None:
+    async for message in client.messages:
+        await _handle(client, http, message, settings.diagnose_attempts)
