@@ -1,4 +1,4 @@
-"""Command line of the GPU tier: `python -m gpu_backend {serve,mqtt-bridge,profiles,fixture}`."""
+"""Command line of the GPU tier: `python -m gpu_backend {serve,bench,mqtt-bridge,profiles,fixture}`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     mqtt_bridge.add_arguments(
         sub.add_parser("mqtt-bridge", help="diagnose MQTT escalations (no Home Assistant)")
     )
+    from . import bench
+
+    bench.add_arguments(sub.add_parser("bench", help="load-test a running gateway; writes docs/benchmarks"))
     sub.add_parser("profiles", help="list the launch profiles with their VRAM arithmetic")
     sub.add_parser("fixture", help="build (or find) the tiny test MoE checkpoint and print its path")
     args = parser.parse_args(argv)
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(mqtt_bridge.run_bridge(mqtt_bridge.settings_from_args(args)))
         return 0
+    if args.command == "bench":
+        return bench.main(args)
     if args.command == "profiles":
         from .profiles import load_profiles
 
