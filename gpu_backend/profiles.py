@@ -41,6 +41,13 @@ class Profile:
     data_parallel_size: int = 1
     enable_expert_parallel: bool = False
     cpu_kvcache_gb: int = 1
+    served_model_name: str = ""  # name clients see; default: the weights id (or the profile name)
+
+    @property
+    def model_name(self) -> str:
+        if self.served_model_name:
+            return self.served_model_name
+        return self.name if self.weights.startswith("@") else self.weights
 
     @property
     def weights_gb(self) -> float:
@@ -120,7 +127,7 @@ def vllm_command(profile: Profile, python: str, weights: str, host: str, port: i
     cmd = [
         python, "-m", "vllm.entrypoints.openai.api_server",
         "--model", weights,
-        "--served-model-name", profile.weights if not profile.weights.startswith("@") else profile.name,
+        "--served-model-name", profile.model_name,
         "--host", host,
         "--port", str(port),
         "--max-model-len", str(profile.max_model_len),

@@ -41,6 +41,11 @@ class NodeMessage(BaseModel):
     def _scores_from_string(cls, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
 
+    @field_validator("v", mode="before")
+    @classmethod
+    def _version_from_string(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
     @model_validator(mode="after")
     def _consistent(self) -> NodeMessage:
         if self.class_idx >= len(self.scores):

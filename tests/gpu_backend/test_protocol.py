@@ -1,0 +1,33 @@
+"""The GPU tier's reference schema on the shared protocol examples (the integration checks the same)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from gpu_backend.protocol import DiagnoseRequest, NodeMessage
+
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "protocol"
+VALID = sorted((EXAMPLES / "valid").glob("*.json"))
+INVALID = sorted((EXAMPLES / "invalid").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_examples(path: Path) -> None:
+    message = NodeMessage.model_validate(json.loads(path.read_text()))
+    assert message.node_id == "hallway-sound"
+    assert message.scores == [2, 9, 8, 0, -3, 1, -5, 0]
+    DiagnoseRequest.model_validate({"v": 1, "escalation": message.model_dump(by_alias=True)})
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_examples(path: Path) -> None:
+    with pytest.raises(ValidationError):
+        NodeMessage.model_validate(json.loads(path.read_text()))
+
+
+def test_examples_exist() -> None:
+    assert len(VALID) >= 4 and len(INVALID) >= 10
