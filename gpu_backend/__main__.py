@@ -15,9 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_arguments(sub.add_parser("serve", help="start vLLM (supervised) and the BinMoE gateway"))
     from . import mqtt_bridge
 
-    mqtt_bridge.add_arguments(
-        sub.add_parser("mqtt-bridge", help="diagnose MQTT escalations (no Home Assistant)")
-    )
+    mqtt_bridge.add_arguments(sub.add_parser("mqtt-bridge", help="diagnose MQTT escalations (no Home Assistant)"))
     from . import bench
 
     bench.add_arguments(sub.add_parser("bench", help="load-test a running gateway; writes docs/benchmarks"))

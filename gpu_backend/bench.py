@@ -117,9 +117,7 @@ async def run_load(url: str, api_key: str | None, concurrency: int, total: int, 
                 if i % 2:
                     run.samples.append(await _diagnose(http, escalations[i % len(escalations)]))
                 else:
-                    run.samples.append(
-                        await _chat(http, model, CHAT_PROMPTS[i % len(CHAT_PROMPTS)], max_tokens)
-                    )
+                    run.samples.append(await _chat(http, model, CHAT_PROMPTS[i % len(CHAT_PROMPTS)], max_tokens))
 
         tokens_before = await _gateway_tokens(http)
         started = time.perf_counter()
@@ -134,9 +132,7 @@ def summarize(run: Run, health: dict[str, Any], concurrency: int) -> dict[str, A
     ttfts = [s.ttft_s * 1000 for s in ok if s.ttft_s is not None]
     latencies = [s.latency_s * 1000 for s in ok]
     gpus = detect_gpus()
-    device = (
-        ", ".join(g.name for g in gpus) if gpus else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
-    )
+    device = ", ".join(g.name for g in gpus) if gpus else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
     return {
         "device": device,
         "model": health.get("model"),
@@ -153,9 +149,7 @@ def summarize(run: Run, health: dict[str, Any], concurrency: int) -> dict[str, A
             statistics.median([s.latency_s * 1000 for s in ok if s.kind == "diagnose"] or [float("nan")]), 1
         ),
         # streamed chat tokens (counted here) + diagnosis tokens (counted by the gateway)
-        "output_tokens_per_s": round(
-            (sum(s.output_tokens for s in ok) + run.gateway_counted_tokens) / run.wall_s, 1
-        ),
+        "output_tokens_per_s": round((sum(s.output_tokens for s in ok) + run.gateway_counted_tokens) / run.wall_s, 1),
         "requests_per_s": round(len(ok) / run.wall_s, 2),
     }
 

@@ -43,9 +43,7 @@ def machine_description() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.release()}"
 
 
-def write_section(
-    name: str, title: str, command: str, body_markdown: str, path: Path = BENCHMARKS_MD
-) -> None:
+def write_section(name: str, title: str, command: str, body_markdown: str, path: Path = BENCHMARKS_MD) -> None:
     """Replace (or append) the section `name` of docs/benchmarks.md."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

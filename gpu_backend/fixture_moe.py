@@ -53,9 +53,7 @@ class CannedExchange:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-def tool(
-    name: str, description: str, properties: dict[str, Any], required: Sequence[str] = ()
-) -> dict[str, Any]:
+def tool(name: str, description: str, properties: dict[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
     """An OpenAI function tool definition."""
     return {
         "type": "function",
@@ -244,9 +242,7 @@ def _train_and_save(exchanges: Sequence[CannedExchange], out: Path, steps: int, 
     # A throw-away tokenizer renders the prompts; the real one is trained on the rendered text.
     probe = _make_tokenizer([e.completion for e in exchanges] + [CHAT_TEMPLATE])
     for ex in exchanges:
-        prompt = probe.apply_chat_template(
-            ex.messages, tools=ex.tools, tokenize=False, add_generation_prompt=True
-        )
+        prompt = probe.apply_chat_template(ex.messages, tools=ex.tools, tokenize=False, add_generation_prompt=True)
         rendered.append((prompt, ex.completion + "<|im_end|>"))
     tokenizer = _make_tokenizer([p + c for p, c in rendered] * 4)
 

@@ -101,9 +101,7 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
     app.state.metrics = metrics
 
     @app.middleware("http")
-    async def auth_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def auth_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         route = request.url.path
         if route != "/health" and settings.api_key is not None:
@@ -186,9 +184,7 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
         opinion = _teacher_opinion(parsed, teacher)
         teacher_line = None
         if opinion is not None:
-            teacher_line = (
-                f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."
-            )
+            teacher_line = f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."
         payload = {
             "model": settings.model_name,
             "messages": build_messages(parsed, teacher_line),

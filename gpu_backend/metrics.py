@@ -27,15 +27,9 @@ class GatewayMetrics:
             ["quantile"],
             registry=self.registry,
         )
-        self.queue_depth = Gauge(
-            "binmoe_queue_depth", "Requests waiting for the engine", registry=self.registry
-        )
-        self.in_flight = Gauge(
-            "binmoe_in_flight", "Requests being served by the engine", registry=self.registry
-        )
-        self.output_tokens = Counter(
-            "binmoe_output_tokens", "Completion tokens generated", registry=self.registry
-        )
+        self.queue_depth = Gauge("binmoe_queue_depth", "Requests waiting for the engine", registry=self.registry)
+        self.in_flight = Gauge("binmoe_in_flight", "Requests being served by the engine", registry=self.registry)
+        self.output_tokens = Counter("binmoe_output_tokens", "Completion tokens generated", registry=self.registry)
         self.tokens_per_second = Gauge(
             "binmoe_output_tokens_per_second", "Output tokens/s over the last minute", registry=self.registry
         )
@@ -49,9 +43,7 @@ class GatewayMetrics:
         self._window.append(seconds)
         ordered = sorted(self._window)
         for q in (0.5, 0.95, 0.99):
-            self.percentiles.labels(quantile=str(q)).set(
-                ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-            )
+            self.percentiles.labels(quantile=str(q)).set(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
 
     def add_tokens(self, count: int) -> None:
         now = time.monotonic()

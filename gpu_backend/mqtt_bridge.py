@@ -80,9 +80,7 @@ async def diagnose(http: httpx.AsyncClient, escalation: dict[str, Any], attempts
                 result: dict[str, Any] = response.json()
                 return result
             if response.status_code not in (429, 503):
-                raise ValueError(
-                    f"gateway refused the escalation: HTTP {response.status_code} {response.text[:200]}"
-                )
+                raise ValueError(f"gateway refused the escalation: HTTP {response.status_code} {response.text[:200]}")
             reason = f"HTTP {response.status_code}"
         if attempt < attempts:
             await asyncio.sleep(delay * (1 + random.random() * 0.1))
@@ -90,9 +88,7 @@ async def diagnose(http: httpx.AsyncClient, escalation: dict[str, Any], attempts
     raise BackendUnavailable(reason)
 
 
-async def _handle(
-    client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int
-) -> None:
+async def _handle(client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int) -> None:
     try:
         escalation = NodeMessage.model_validate_json(bytes(message.payload))
         if escalation.kind != "escalation":

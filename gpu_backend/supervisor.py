@@ -53,9 +53,7 @@ class EngineSupervisor:
         while not self._stopping:
             self.started_at = time.monotonic()
             LOGGER.info("starting vLLM: %s", " ".join(self.command))
-            self._process = await asyncio.create_subprocess_exec(
-                *self.command, env=self.env, start_new_session=True
-            )
+            self._process = await asyncio.create_subprocess_exec(*self.command, env=self.env, start_new_session=True)
             healthy = await self._wait_healthy(self._process)
             if healthy:
                 self.ready_after_s = time.monotonic() - self.started_at

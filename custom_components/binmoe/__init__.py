@@ -8,12 +8,25 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
 from .api import BackendInfo, BinMoEClient, BinMoEError, InvalidAuth
-from .const import DOMAIN, LOGGER
+from .const import (
+    CONF_QUEUE_MAX,
+    CONF_REPAIR_AFTER,
+    DEFAULT_QUEUE_MAX,
+    DEFAULT_REPAIR_AFTER,
+    DOMAIN,
+    LOGGER,
+)
+from .hub import BinMoEHub
+from .router import RouterPolicy
+from .services import async_setup_services
 
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 @dataclass(slots=True)
@@ -22,9 +35,16 @@ class BinMoEData:
 
     client: BinMoEClient
     backend: BackendInfo
+    hub: BinMoEHub
 
 
 type BinMoEConfigEntry = ConfigEntry[BinMoEData]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services once; they act on loaded entries."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
@@ -40,12 +60,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
             translation_key="cannot_connect",
             translation_placeholders={"url": client.url, "error": str(err)},
         ) from err
-    entry.runtime_data = BinMoEData(client=client, backend=backend)
+    hub = BinMoEHub(
+        hass,
+        entry,
+        client,
+        RouterPolicy.from_options(entry.options),
+        queue_max=int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)),
+        repair_after_min=float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)),
+    )
+    entry.runtime_data = BinMoEData(client=client, backend=backend, hub=hub)
     LOGGER.info("BinMoE connected to %s (model %s, profile %s)", client.url, backend.model, backend.profile)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hub.async_start()
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 
 
+async def _async_options_updated(hass: HomeAssistant, entry: BinMoEConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
-    """Unload the platforms; the client holds no resources of its own (shared session)."""
+    """Stop the hub (flushing the queue to disk) and unload the platforms."""
+    await entry.runtime_data.hub.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

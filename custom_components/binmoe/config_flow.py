@@ -6,17 +6,49 @@ from collections.abc import Mapping
 from typing import Any
 
 import probatio as vol
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 
 from .api import BackendInfo, BinMoEClient, CannotConnect, InvalidAuth, InvalidResponse, normalize_url
-from .const import DEFAULT_URL, DOMAIN, LOGGER
+from .const import (
+    CONF_CRITICAL_CLASSES,
+    CONF_DEDUPE_WINDOW,
+    CONF_ESCALATE_CLASSES,
+    CONF_IGNORE_CLASSES,
+    CONF_LOCAL_CLASSES,
+    CONF_MIN_CONFIDENCE,
+    CONF_QUEUE_MAX,
+    CONF_RATE_LIMIT,
+    CONF_REPAIR_AFTER,
+    DEFAULT_CRITICAL_CLASSES,
+    DEFAULT_DEDUPE_WINDOW,
+    DEFAULT_MIN_CONFIDENCE,
+    DEFAULT_QUEUE_MAX,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_REPAIR_AFTER,
+    DEFAULT_URL,
+    DOMAIN,
+    LOGGER,
+)
+
+# Classes of the built-in node models (users may type others: custom_value).
+KNOWN_CLASSES = [
+    "smoke_alarm", "co_alarm", "appliance_beep", "doorbell", "knock", "water_running", "speech_tv",
+    "background", "healthy", "imbalance", "misalignment", "looseness", "bearing_outer", "bearing_inner",
+    "bearing_ball",
+]  # fmt: skip
 
 _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -31,11 +63,56 @@ def _user_schema(url: str, api_key: str = "") -> vol.Schema:
     )
 
 
+def _classes() -> SelectSelector:
+    return SelectSelector(SelectSelectorConfig(options=KNOWN_CLASSES, multiple=True, custom_value=True))
+
+
+def _number(low: float, high: float, step: float) -> NumberSelector:
+    return NumberSelector(NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX))
+
+
+class BinMoEOptionsFlow(OptionsFlow):
+    """The routing policy: per-class actions, confidence, rate limit, dedupe, queue, repairs."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        o = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_LOCAL_CLASSES, default=o.get(CONF_LOCAL_CLASSES, [])): _classes(),
+                vol.Optional(CONF_ESCALATE_CLASSES, default=o.get(CONF_ESCALATE_CLASSES, [])): _classes(),
+                vol.Optional(CONF_IGNORE_CLASSES, default=o.get(CONF_IGNORE_CLASSES, [])): _classes(),
+                vol.Optional(
+                    CONF_CRITICAL_CLASSES,
+                    default=o.get(CONF_CRITICAL_CLASSES, list(DEFAULT_CRITICAL_CLASSES)),
+                ): _classes(),
+                vol.Optional(CONF_MIN_CONFIDENCE, default=o.get(CONF_MIN_CONFIDENCE, DEFAULT_MIN_CONFIDENCE)): _number(
+                    0, 1, 0.05
+                ),
+                vol.Optional(CONF_RATE_LIMIT, default=o.get(CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT)): _number(1, 600, 1),
+                vol.Optional(CONF_DEDUPE_WINDOW, default=o.get(CONF_DEDUPE_WINDOW, DEFAULT_DEDUPE_WINDOW)): _number(
+                    0, 3600, 1
+                ),
+                vol.Optional(CONF_QUEUE_MAX, default=o.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)): _number(1, 100000, 1),
+                vol.Optional(CONF_REPAIR_AFTER, default=o.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)): _number(
+                    1, 1440, 1
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)
+
+
 class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
     """Ask for the backend URL (+ optional key) and check it by talking to the backend."""
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> BinMoEOptionsFlow:
+        return BinMoEOptionsFlow()
 
     async def _async_try(self, url: str, api_key: str | None) -> tuple[BackendInfo | None, dict[str, str]]:
         """Contact the backend; return its info or the form errors to show."""
@@ -99,9 +176,7 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
             if info is not None:
                 url = normalize_url(user_input[CONF_URL])
                 # The URL is the unique ID: moving to a URL another entry already uses is a duplicate.
-                if url != entry.unique_id and self.hass.config_entries.async_entry_for_domain_unique_id(
-                    DOMAIN, url
-                ):
+                if url != entry.unique_id and self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, url):
                     return self.async_abort(reason="already_configured")
                 return self.async_update_reload_and_abort(
                     entry, unique_id=url, data_updates={CONF_URL: url, CONF_API_KEY: api_key}

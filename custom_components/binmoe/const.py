@@ -17,3 +17,31 @@ DIAGNOSE_TIMEOUT: Final = 120.0
 DIAGNOSE_MAX_ATTEMPTS: Final = 3
 RETRY_BASE_DELAY: Final = 0.5
 RETRY_MAX_DELAY: Final = 10.0
+
+# Router options (options flow).
+CONF_LOCAL_CLASSES: Final = "local_classes"
+CONF_ESCALATE_CLASSES: Final = "escalate_classes"
+CONF_IGNORE_CLASSES: Final = "ignore_classes"
+CONF_CRITICAL_CLASSES: Final = "critical_classes"
+CONF_MIN_CONFIDENCE: Final = "min_confidence"
+CONF_RATE_LIMIT: Final = "rate_limit_per_minute"
+CONF_DEDUPE_WINDOW: Final = "dedupe_window_s"
+CONF_QUEUE_MAX: Final = "queue_max"
+CONF_REPAIR_AFTER: Final = "repair_after_min"
+
+DEFAULT_CRITICAL_CLASSES: Final = ("smoke_alarm", "co_alarm")
+DEFAULT_MIN_CONFIDENCE: Final = 0.6
+DEFAULT_RATE_LIMIT: Final = 6
+DEFAULT_DEDUPE_WINDOW: Final = 30.0
+DEFAULT_QUEUE_MAX: Final = 500
+DEFAULT_REPAIR_AFTER: Final = 15
+
+# Events (docs/protocol.md §3) and the ESPHome/MQTT inputs (§1).
+EVENT_DETECTION: Final = "binmoe_detection"
+EVENT_ESCALATION: Final = "binmoe_escalation"
+EVENT_DIAGNOSIS: Final = "binmoe_diagnosis"
+ESPHOME_EVENT_DETECTION: Final = "esphome.binmoe_detection"
+ESPHOME_EVENT_ESCALATION: Final = "esphome.binmoe_escalation"
+MQTT_TOPIC: Final = "binmoe/+/+"
+REPLAY_INTERVAL: Final = 30.0  # seconds between replay attempts while the backend is down
+ISSUE_BACKEND_DOWN: Final = "backend_down"

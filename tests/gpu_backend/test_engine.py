@@ -74,9 +74,7 @@ def test_tool_call_auto_streamed(gateway: RunningGateway) -> None:
     name, arguments = "", ""
     with (
         gateway.client() as client,
-        client.stream(
-            "POST", "/v1/chat/completions", json=_chat_body(_exchange("tool_auto"), stream=True)
-        ) as response,
+        client.stream("POST", "/v1/chat/completions", json=_chat_body(_exchange("tool_auto"), stream=True)) as response,
     ):
         assert response.status_code == 200
         for line in response.iter_lines():

@@ -30,9 +30,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         pytest.fail("mosquitto is not installed (scripts/bootstrap backend installs it)")
     conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
     conf.write_text(f"listener {BROKER_PORT} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    process = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     assert process.poll() is None, "mosquitto did not start"
     yield BROKER_PORT
@@ -54,9 +52,7 @@ async def _expect_diagnosis(node: str, within_s: float) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-async def _run_bridge_until(
-    settings: BridgeSettings, watcher: asyncio.Task[dict[str, Any]]
-) -> dict[str, Any]:
+async def _run_bridge_until(settings: BridgeSettings, watcher: asyncio.Task[dict[str, Any]]) -> dict[str, Any]:
     stop = asyncio.Event()
     bridge = asyncio.create_task(run_bridge(settings, stop))
     try:
@@ -87,9 +83,7 @@ async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway)
 
 async def test_unacknowledged_escalation_is_redelivered(broker: int, gateway: RunningGateway) -> None:
     # First the bridge runs against a dead backend: it must not acknowledge the escalation...
-    dead = BridgeSettings(
-        broker_port=broker, backend_url="http://127.0.0.1:1", client_id="b2", diagnose_attempts=1
-    )
+    dead = BridgeSettings(broker_port=broker, backend_url="http://127.0.0.1:1", client_id="b2", diagnose_attempts=1)
     stop = asyncio.Event()
     bridge = asyncio.create_task(run_bridge(dead, stop))
     await asyncio.sleep(0.5)

@@ -25,6 +25,14 @@ def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load custom_components/binmoe in every test."""
 
 
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the client's real retry/backoff logic, with short delays."""
+    from custom_components.binmoe import api
+
+    monkeypatch.setattr(api, "RETRY_BASE_DELAY", 0.01)
+
+
 @pytest.fixture
 async def backend(socket_enabled: Any) -> AsyncIterator[BackendDouble]:
     """A test double of the GPU tier's gateway on loopback (not the real backend)."""

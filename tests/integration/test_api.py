@@ -22,11 +22,6 @@ from .conftest import API_KEY
 REQUEST = {"v": 1, "question": "Why is the fridge beeping?"}
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api, "RETRY_BASE_DELAY", 0.01)
-
-
 def _client(hass: HomeAssistant, backend: BackendDouble, key: str | None = API_KEY) -> BinMoEClient:
     return BinMoEClient(async_get_clientsession(hass), backend.url, key)
 

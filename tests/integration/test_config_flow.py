@@ -54,14 +54,10 @@ async def test_user_invalid_url(hass: HomeAssistant, url: str) -> None:
 
 async def test_user_wrong_key_then_recovers(hass: HomeAssistant, backend: BackendDouble) -> None:
     flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_URL: backend.url, CONF_API_KEY: "wrong"}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: "wrong"})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_API_KEY: "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -77,29 +73,21 @@ async def test_user_cannot_connect(hass: HomeAssistant, backend: BackendDouble) 
 async def test_user_backend_starting_is_cannot_connect(hass: HomeAssistant, backend: BackendDouble) -> None:
     backend.healthy = False
     flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
     assert result["errors"] == {"base": "cannot_connect"}
 
 
 async def test_user_not_a_binmoe_backend(hass: HomeAssistant, backend: BackendDouble) -> None:
     backend.models_body = {"unexpected": True}
     flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
     assert result["errors"] == {"base": "cannot_connect"}
 
 
 async def test_user_unknown_error(hass: HomeAssistant, backend: BackendDouble) -> None:
     flow_id = await _start(hass)
-    with patch(
-        "custom_components.binmoe.config_flow.BinMoEClient.async_get_info", side_effect=RuntimeError("boom")
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
-        )
+    with patch("custom_components.binmoe.config_flow.BinMoEClient.async_get_info", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
     assert result["errors"] == {"base": "unknown"}
 
 
@@ -108,9 +96,7 @@ async def test_user_already_configured(
 ) -> None:
     config_entry.add_to_hass(hass)
     flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -128,9 +114,7 @@ async def test_reauth(hass: HomeAssistant, backend: BackendDouble, loaded_entry:
     assert loaded_entry.data[CONF_API_KEY] == "rotated"
 
 
-async def test_reconfigure_new_url(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
-) -> None:
+async def test_reconfigure_new_url(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
     other = BackendDouble(api_key="k2")
     await other.start()
     try:
@@ -152,9 +136,9 @@ async def test_reconfigure_new_url(
 async def test_reconfigure_errors_and_duplicate(
     hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
 ) -> None:
-    MockConfigEntry(
-        domain=DOMAIN, unique_id="http://127.0.0.1:1", data={CONF_URL: "http://127.0.0.1:1"}
-    ).add_to_hass(hass)
+    MockConfigEntry(domain=DOMAIN, unique_id="http://127.0.0.1:1", data={CONF_URL: "http://127.0.0.1:1"}).add_to_hass(
+        hass
+    )
     result = await loaded_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: "nope"})
     assert result["errors"] == {CONF_URL: "invalid_url"}

@@ -71,7 +71,7 @@ def test_hacs_json_rules() -> None:
     assert hacs["name"]
     assert hacs["content_in_root"] is False
     assert re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", hacs["homeassistant"])
-    assert [
-        p.name for p in (ROOT / "custom_components").iterdir() if p.is_dir() and p.name != "__pycache__"
-    ] == [DOMAIN]
+    assert [p.name for p in (ROOT / "custom_components").iterdir() if p.is_dir() and p.name != "__pycache__"] == [
+        DOMAIN
+    ]
     assert (ROOT / "README.md").exists()

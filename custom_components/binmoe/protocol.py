@@ -1,0 +1,106 @@
+"""Node messages of protocol v1 (docs/protocol.md §1), validated with one schema for every transport.
+
+ESPHome delivers event data as strings, MQTT as native JSON: the schema coerces both to one typed form.
+It mirrors the GPU tier's reference (gpu_backend/protocol.py); both are tested on the same examples.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, cast
+
+import probatio as vol
+
+from .const import PROTOCOL_VERSION
+
+
+class InvalidMessage(ValueError):
+    """A payload that does not follow the protocol; the message says which field and why."""
+
+
+def _json_list(value: Any) -> list[int]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as err:
+            raise vol.Invalid("not a JSON array") from err
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise vol.Invalid("expected a list of integers")
+    return value
+
+
+_COUNT = vol.All(vol.Coerce(int), vol.Range(min=0))
+_HEX8 = vol.All(str, vol.Match(r"^[0-9a-f]{8}$"))
+
+_SCHEMA = vol.Schema(
+    {
+        vol.Required("v"): vol.All(vol.Coerce(int), vol.In([PROTOCOL_VERSION])),
+        vol.Required("kind"): vol.In(["detection", "escalation"]),
+        vol.Required("node_id"): vol.All(str, vol.Match(r"^[a-z0-9_-]{1,64}$")),
+        vol.Required("task"): vol.In(["sound", "vibration"]),
+        vol.Required("boot"): _HEX8,
+        vol.Required("seq"): _COUNT,
+        vol.Required("uptime_ms"): _COUNT,
+        vol.Required("class"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Required("class_idx"): _COUNT,
+        vol.Required("scores"): vol.All(_json_list, vol.Length(min=2, max=64)),
+        vol.Required("margin"): _COUNT,
+        vol.Required("confidence"): vol.All(vol.Coerce(float), vol.Range(min=0.0, max=1.0)),
+        vol.Required("model"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Required("model_hash"): _HEX8,
+        vol.Required("level_db"): vol.Coerce(float),
+        vol.Optional("reason"): vol.In(["low_margin", "escalate_class", "forced"]),
+        vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
+        vol.Optional("feature_shape"): vol.All(str, vol.Match(r"^[0-9]{1,4}x[0-9]{1,4}$")),
+    },
+    extra=vol.REMOVE_EXTRA,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeMessage:
+    """A validated detection or escalation."""
+
+    v: int
+    kind: Literal["detection", "escalation"]
+    node_id: str
+    task: str
+    boot: str
+    seq: int
+    uptime_ms: int
+    label: str  # the protocol's `class`
+    class_idx: int
+    scores: tuple[int, ...]
+    margin: int
+    confidence: float
+    model: str
+    model_hash: str
+    level_db: float
+    reason: str | None = None
+    features: str | None = None
+    feature_shape: str | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        """The protocol form (native JSON types), e.g. for the diagnosis request."""
+        data = asdict(self)
+        data["class"] = data.pop("label")
+        data["scores"] = list(self.scores)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+def parse_message(data: dict[str, Any]) -> NodeMessage:
+    """Validate a payload from any transport; raises InvalidMessage naming the problem."""
+    try:
+        clean = cast(dict[str, Any], _SCHEMA(dict(data)))
+    except vol.Invalid as err:
+        raise InvalidMessage(str(err)) from err
+    if clean["class_idx"] >= len(clean["scores"]):
+        raise InvalidMessage("class_idx is outside scores")
+    if clean["kind"] == "escalation" and "reason" not in clean:
+        raise InvalidMessage("an escalation needs a reason")
+    if ("features" in clean) != ("feature_shape" in clean):
+        raise InvalidMessage("features and feature_shape come together")
+    clean["label"] = clean.pop("class")
+    clean["scores"] = tuple(clean["scores"])
+    return NodeMessage(**clean)

@@ -1,0 +1,69 @@
+"""Offline queue: escalations wait here while the GPU tier is unreachable, persisted across restarts."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+
+from .const import DOMAIN
+
+STORAGE_VERSION = 1
+
+
+class EscalationQueue:
+    """FIFO of diagnosis requests, bounded: when full, the OLDEST entry is dropped and counted.
+
+    Dropping the oldest keeps the most recent situation (the one a user cares about now) answerable.
+    Every change is saved with a short delay (Store coalesces bursts); unload flushes at once.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, max_size: int) -> None:
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.queue")
+        self._items: deque[dict[str, Any]] = deque()
+        self.max_size = max_size
+        self.dropped = 0
+
+    async def async_load(self) -> None:
+        data = await self._store.async_load()
+        if data:
+            self._items = deque(data.get("items", []))
+            self.dropped = int(data.get("dropped", 0))
+            while len(self._items) > self.max_size:
+                self._items.popleft()
+                self.dropped += 1
+
+    def _data(self) -> dict[str, Any]:
+        return {"items": list(self._items), "dropped": self.dropped}
+
+    def _save(self) -> None:
+        self._store.async_delay_save(self._data, 1.0)
+
+    async def async_flush(self) -> None:
+        await self._store.async_save(self._data())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, request: dict[str, Any]) -> None:
+        if len(self._items) >= self.max_size:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(request)
+        self._save()
+
+    def peek(self) -> dict[str, Any] | None:
+        return self._items[0] if self._items else None
+
+    def pop(self) -> dict[str, Any]:
+        item = self._items.popleft()
+        self._save()
+        return item
+
+    def clear(self) -> int:
+        count = len(self._items)
+        self._items.clear()
+        self._save()
+        return count

@@ -1,0 +1,117 @@
+"""The routing policy: what the hub does with each validated node message. Pure logic, no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .const import (
+    CONF_CRITICAL_CLASSES,
+    CONF_DEDUPE_WINDOW,
+    CONF_ESCALATE_CLASSES,
+    CONF_IGNORE_CLASSES,
+    CONF_LOCAL_CLASSES,
+    CONF_MIN_CONFIDENCE,
+    CONF_RATE_LIMIT,
+    DEFAULT_CRITICAL_CLASSES,
+    DEFAULT_DEDUPE_WINDOW,
+    DEFAULT_MIN_CONFIDENCE,
+    DEFAULT_RATE_LIMIT,
+)
+from .protocol import NodeMessage
+
+
+class Action(StrEnum):
+    """What happens to a message."""
+
+    LOCAL = "local"  # a detection handled without the GPU tier
+    DIAGNOSE = "diagnose"  # ask the GPU tier
+    IGNORE = "ignore"  # configured to be ignored
+    DROP = "drop"  # rate-limited or a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    reason: str
+    critical: bool = False
+    handled_by: str = "node"
+
+
+@dataclass(frozen=True, slots=True)
+class RouterPolicy:
+    """The user's routing options (options flow)."""
+
+    local_classes: frozenset[str] = frozenset()
+    escalate_classes: frozenset[str] = frozenset()
+    ignore_classes: frozenset[str] = frozenset()
+    critical_classes: frozenset[str] = frozenset(DEFAULT_CRITICAL_CLASSES)
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT
+    dedupe_window_s: float = DEFAULT_DEDUPE_WINDOW
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RouterPolicy:
+        return cls(
+            local_classes=frozenset(options.get(CONF_LOCAL_CLASSES, ())),
+            escalate_classes=frozenset(options.get(CONF_ESCALATE_CLASSES, ())),
+            ignore_classes=frozenset(options.get(CONF_IGNORE_CLASSES, ())),
+            critical_classes=frozenset(options.get(CONF_CRITICAL_CLASSES, DEFAULT_CRITICAL_CLASSES)),
+            min_confidence=float(options.get(CONF_MIN_CONFIDENCE, DEFAULT_MIN_CONFIDENCE)),
+            rate_limit_per_minute=int(options.get(CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT)),
+            dedupe_window_s=float(options.get(CONF_DEDUPE_WINDOW, DEFAULT_DEDUPE_WINDOW)),
+        )
+
+
+@dataclass
+class _NodeState:
+    escalations: deque[float] = field(default_factory=deque)
+    last_seen: dict[str, float] = field(default_factory=dict)  # class -> time of last acted-on message
+    boot: str | None = None
+    next_seq: int | None = None
+
+
+@dataclass
+class Router:
+    """Applies the policy; remembers per-node rate, dedupe and sequence state."""
+
+    policy: RouterPolicy
+    lost_messages: int = 0
+    _nodes: defaultdict[str, _NodeState] = field(default_factory=lambda: defaultdict(_NodeState))
+
+    def _track_sequence(self, state: _NodeState, message: NodeMessage) -> None:
+        if state.boot == message.boot and state.next_seq is not None and message.seq > state.next_seq:
+            self.lost_messages += message.seq - state.next_seq
+        if state.boot != message.boot or state.next_seq is None or message.seq >= state.next_seq:
+            state.boot, state.next_seq = message.boot, message.seq + 1
+
+    def decide(self, message: NodeMessage, now: float) -> Decision:
+        state = self._nodes[message.node_id]
+        self._track_sequence(state, message)
+        label = message.label
+        policy = self.policy
+        critical = label in policy.critical_classes
+        if label in policy.ignore_classes and not critical:
+            return Decision(Action.IGNORE, "class is ignored")
+        last = state.last_seen.get(label)
+        if last is not None and now - last < policy.dedupe_window_s and not critical:
+            return Decision(Action.DROP, "duplicate within the dedupe window", critical)
+        state.last_seen[label] = now
+        escalate = message.kind == "escalation"
+        handled_by = "node"
+        if label in policy.local_classes and not critical:
+            escalate = False
+        elif label in policy.escalate_classes or message.confidence < policy.min_confidence:
+            escalate, handled_by = True, "node" if message.kind == "escalation" else "hub"
+        if not escalate:
+            return Decision(Action.LOCAL, "handled locally", critical, handled_by)
+        window = state.escalations
+        while window and now - window[0] >= 60.0:
+            window.popleft()
+        if len(window) >= policy.rate_limit_per_minute:
+            return Decision(Action.DROP, "node exceeded its escalation rate limit", critical, handled_by)
+        window.append(now)
+        return Decision(Action.DIAGNOSE, "escalated", critical, handled_by)

@@ -1,0 +1,61 @@
+"""The integration's schema on the shared protocol examples, plus a fuzz test of bad payloads."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from custom_components.binmoe.protocol import InvalidMessage, parse_message
+
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "protocol"
+VALID = sorted((EXAMPLES / "valid").glob("*.json"))
+INVALID = sorted((EXAMPLES / "invalid").glob("*.json"))
+BASE: dict[str, Any] = json.loads((EXAMPLES / "valid" / "escalation_mqtt.json").read_text())
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_examples(path: Path) -> None:
+    message = parse_message(json.loads(path.read_text()))
+    assert message.node_id == "hallway-sound"
+    assert message.scores == (2, 9, 8, 0, -3, 1, -5, 0)
+    assert message.as_payload()["class"] == "smoke_alarm"
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_examples(path: Path) -> None:
+    with pytest.raises(InvalidMessage):
+        parse_message(json.loads(path.read_text()))
+
+
+def test_string_form_equals_native_form() -> None:
+    native = parse_message(BASE)
+    strings = parse_message(json.loads((EXAMPLES / "valid" / "escalation_esphome_strings.json").read_text()))
+    assert native == strings
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(field=st.sampled_from(sorted(BASE)), value=json_values)
+def test_fuzz_one_field(field: str, value: Any) -> None:
+    """Any value in any field either validates or raises InvalidMessage: nothing else escapes."""
+    with contextlib.suppress(InvalidMessage):
+        parse_message({**BASE, field: value})
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=12), json_values, max_size=12))
+def test_fuzz_whole_payload(payload: dict[str, Any]) -> None:
+    with pytest.raises(InvalidMessage):
+        parse_message(payload)

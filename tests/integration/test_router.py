@@ -1,0 +1,86 @@
+"""The routing policy, decision by decision (pure logic)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from custom_components.binmoe.protocol import NodeMessage, parse_message
+from custom_components.binmoe.router import Action, Router, RouterPolicy
+
+BASE: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "fixtures/protocol/valid/escalation_mqtt.json").read_text()
+)
+
+
+def msg(**changes: Any) -> NodeMessage:
+    data = {**BASE, **changes}
+    if data["kind"] == "detection":
+        data.pop("reason", None)
+    return parse_message(data)
+
+
+def test_escalation_is_diagnosed_and_critical() -> None:
+    decision = Router(RouterPolicy()).decide(msg(), now=0)
+    assert decision.action is Action.DIAGNOSE
+    assert decision.critical  # smoke_alarm is critical by default
+
+
+def test_confident_detection_is_local() -> None:
+    decision = Router(RouterPolicy()).decide(msg(kind="detection", confidence=0.9, **{"class": "knock"}), 0)
+    assert (decision.action, decision.handled_by, decision.critical) == (Action.LOCAL, "node", False)
+
+
+def test_low_confidence_detection_is_escalated_by_the_hub() -> None:
+    decision = Router(RouterPolicy(min_confidence=0.8)).decide(msg(kind="detection", confidence=0.7), 0)
+    assert (decision.action, decision.handled_by) == (Action.DIAGNOSE, "hub")
+
+
+def test_class_policies() -> None:
+    policy = RouterPolicy(
+        local_classes=frozenset({"knock"}),
+        escalate_classes=frozenset({"doorbell"}),
+        ignore_classes=frozenset({"speech_tv", "smoke_alarm"}),
+    )
+    router = Router(policy)
+    assert router.decide(msg(**{"class": "knock"}), 0).action is Action.LOCAL
+    assert router.decide(msg(kind="detection", confidence=0.99, **{"class": "doorbell"}), 0).action is Action.DIAGNOSE
+    assert router.decide(msg(**{"class": "speech_tv"}), 0).action is Action.IGNORE
+    # critical classes are never ignored or kept local
+    assert router.decide(msg(**{"class": "smoke_alarm"}), 0).action is Action.DIAGNOSE
+
+
+def test_dedupe_window() -> None:
+    router = Router(RouterPolicy(dedupe_window_s=30))
+    first = msg(kind="detection", confidence=0.9, **{"class": "knock"})
+    assert router.decide(first, 0).action is Action.LOCAL
+    assert router.decide(msg(kind="detection", confidence=0.9, seq=8, **{"class": "knock"}), 10).action is Action.DROP
+    assert router.decide(msg(kind="detection", confidence=0.9, seq=9, **{"class": "knock"}), 41).action is Action.LOCAL
+
+
+def test_rate_limit_per_node() -> None:
+    router = Router(RouterPolicy(rate_limit_per_minute=2, dedupe_window_s=0))
+    actions = [router.decide(msg(seq=i, **{"class": "knock"}), i).action for i in range(4)]
+    assert actions == [Action.DIAGNOSE, Action.DIAGNOSE, Action.DROP, Action.DROP]
+    assert router.decide(msg(seq=5, node_id="other", **{"class": "knock"}), 4).action is Action.DIAGNOSE
+    assert router.decide(msg(seq=6, **{"class": "knock"}), 61).action is Action.DIAGNOSE
+
+
+def test_sequence_gaps_count_lost_messages() -> None:
+    router = Router(RouterPolicy(dedupe_window_s=0, rate_limit_per_minute=100))
+    for seq in (1, 2, 5, 6):
+        router.decide(msg(seq=seq), 0)
+    assert router.lost_messages == 2
+    router.decide(msg(seq=0, boot="11111111"), 0)  # a reboot restarts the sequence: no loss
+    router.decide(msg(seq=1, boot="11111111"), 0)
+    assert router.lost_messages == 2
+
+
+def test_policy_from_options() -> None:
+    policy = RouterPolicy.from_options(
+        {"local_classes": ["knock"], "min_confidence": 0.5, "rate_limit_per_minute": 3.0, "critical_classes": []}
+    )
+    assert policy.local_classes == {"knock"}
+    assert policy.rate_limit_per_minute == 3
+    assert not policy.critical_classes
