@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components import persistent_notification
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
@@ -81,10 +82,9 @@ async def test_escalation_is_diagnosed(
     assert state(hass, "sensor.hallway_sound_escalation_rate") == "100.0"
     assert float(state(hass, "sensor.binmoe_hub_backend_latency_p50")) > 0
     # smoke alarm is critical: a notification right away
-    notifications = hass.states.async_all("persistent_notification")
-    assert any("smoke alarm" in n.attributes.get("message", "") for n in notifications) or hass.data.get(
-        "persistent_notification"
-    )
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    alarm = notifications["binmoe_critical_hallway-sound"]
+    assert "smoke alarm" in alarm["message"] and alarm["title"] == "BinMoE alarm"
 
 
 async def test_node_device_joins_the_esphome_device(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
