@@ -27,10 +27,8 @@ NOTIFY = [{"action": "notify.test", "data": {"title": "{{ title | default('BinMo
 @pytest.fixture(autouse=True)
 async def install_blueprints(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "persistent_notification", {})
-    target = Path(hass.config.path("blueprints/automation/binmoe"))
-    target.mkdir(parents=True, exist_ok=True)
-    for path in BLUEPRINTS.glob("*.yaml"):
-        shutil.copy(path, target / path.name)
+    target = hass.config.path("blueprints/automation/binmoe")
+    await hass.async_add_executor_job(lambda: shutil.copytree(BLUEPRINTS, target, dirs_exist_ok=True))
 
 
 async def use_blueprint(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
