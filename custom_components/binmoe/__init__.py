@@ -9,6 +9,7 @@ from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -84,3 +85,16 @@ async def async_unload_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> b
     """Stop the hub (flushing the queue to disk) and unload the platforms."""
     await entry.runtime_data.hub.async_stop()
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: BinMoEConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a node's device (it comes back if the node reports again); never the hub's."""
+    prefix = f"{entry.entry_id}_"
+    nodes = [ident.removeprefix(prefix) for domain, ident in device.identifiers if domain == DOMAIN]
+    if not nodes or any(ident == entry.entry_id for _, ident in device.identifiers):
+        return False
+    for node in nodes:
+        entry.runtime_data.hub.nodes.pop(node, None)
+    return True

@@ -268,3 +268,30 @@ async def test_mqtt_nodes(
     hub = config_entry.runtime_data.hub
     assert hub.stats.bad_payloads == 2
     assert hub.stats.diagnosed == 1
+
+
+async def test_node_devices_can_be_removed_but_not_the_hub(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_ws_client: Any
+) -> None:
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "config", {})
+    await fire(hass, "detection", **{"class": "knock", "confidence": 0.9})
+    registry = dr.async_get(hass)
+    hub_device = registry.async_get_device_by_identifier((DOMAIN, loaded_entry.entry_id), loaded_entry.entry_id)
+    node_device = registry.async_get_device_by_identifier(
+        (DOMAIN, f"{loaded_entry.entry_id}_hallway-sound"), loaded_entry.entry_id
+    )
+    assert hub_device is not None and node_device is not None
+    client = await hass_ws_client(hass)
+    for device, expected in ((hub_device, False), (node_device, True)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": loaded_entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"] is expected
+    assert "hallway-sound" not in loaded_entry.runtime_data.hub.nodes
