@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -23,10 +24,11 @@ from .const import (
     LOGGER,
 )
 from .hub import BinMoEHub
+from .llm_tools import BinMoELLMAPI
 from .router import RouterPolicy
 from .services import async_setup_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CONVERSATION, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -43,8 +45,9 @@ type BinMoEConfigEntry = ConfigEntry[BinMoEData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services once; they act on loaded entries."""
+    """Register the services and BinMoE's LLM API once; they act on loaded entries."""
     async_setup_services(hass)
+    llm.async_register_api(hass, BinMoELLMAPI(hass))
     return True
 
 

@@ -69,16 +69,16 @@ class BinMoEClient:
     """Talks to the gateway with Home Assistant's shared aiohttp session."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, api_key: str | None = None) -> None:
-        self._session = session
+        self.session = session
         self.url = normalize_url(url)
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def _request(self, method: str, path: str, timeout_s: float, **kwargs: Any) -> Any:
         try:
-            async with self._session.request(
+            async with self.session.request(
                 method,
                 f"{self.url}{path}",
-                headers=self._headers,
+                headers=self.headers,
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 **kwargs,
             ) as response:

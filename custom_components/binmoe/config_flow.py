@@ -7,15 +7,18 @@ from typing import Any
 
 import probatio as vol
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, CONF_URL
 from homeassistant.core import callback
+from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
+    TemplateSelector,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -28,16 +31,24 @@ from .const import (
     CONF_ESCALATE_CLASSES,
     CONF_IGNORE_CLASSES,
     CONF_LOCAL_CLASSES,
+    CONF_MAX_HISTORY,
+    CONF_MAX_TOKENS,
     CONF_MIN_CONFIDENCE,
+    CONF_PROMPT,
     CONF_QUEUE_MAX,
     CONF_RATE_LIMIT,
     CONF_REPAIR_AFTER,
+    CONF_TEMPERATURE,
     DEFAULT_CRITICAL_CLASSES,
     DEFAULT_DEDUPE_WINDOW,
+    DEFAULT_LLM_APIS,
+    DEFAULT_MAX_HISTORY,
+    DEFAULT_MAX_TOKENS,
     DEFAULT_MIN_CONFIDENCE,
     DEFAULT_QUEUE_MAX,
     DEFAULT_RATE_LIMIT,
     DEFAULT_REPAIR_AFTER,
+    DEFAULT_TEMPERATURE,
     DEFAULT_URL,
     DOMAIN,
     LOGGER,
@@ -72,11 +83,38 @@ def _number(low: float, high: float, step: float) -> NumberSelector:
 
 
 class BinMoEOptionsFlow(OptionsFlow):
-    """The routing policy: per-class actions, confidence, rate limit, dedupe, queue, repairs."""
+    """Two pages: the routing policy and the voice agent."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="init", menu_options=["routing", "voice"])
+
+    async def async_step_voice(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Conversation agent: prompt, exposed LLM APIs, temperature, max tokens, context size."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            return self.async_create_entry(data={**self.config_entry.options, **user_input})
+        o = self.config_entry.options
+        apis = [SelectOptionDict(value=api.id, label=api.name) for api in llm.async_get_apis(self.hass)]
+        schema = vol.Schema(
+            {
+                vol.Optional(CONF_PROMPT, description={"suggested_value": o.get(CONF_PROMPT)}): TemplateSelector(),
+                vol.Optional(CONF_LLM_HASS_API, default=o.get(CONF_LLM_HASS_API, DEFAULT_LLM_APIS)): SelectSelector(
+                    SelectSelectorConfig(options=apis, multiple=True)
+                ),
+                vol.Optional(CONF_TEMPERATURE, default=o.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)): _number(
+                    0, 2, 0.05
+                ),
+                vol.Optional(CONF_MAX_TOKENS, default=o.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)): _number(16, 8192, 1),
+                vol.Optional(CONF_MAX_HISTORY, default=o.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)): _number(
+                    2, 200, 1
+                ),
+            }
+        )
+        return self.async_show_form(step_id="voice", data_schema=schema)
+
+    async def async_step_routing(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Routing policy: per-class actions, confidence, rate limit, dedupe, queue, repairs."""
+        if user_input is not None:
+            return self.async_create_entry(data={**self.config_entry.options, **user_input})
         o = self.config_entry.options
         schema = vol.Schema(
             {
@@ -100,7 +138,7 @@ class BinMoEOptionsFlow(OptionsFlow):
                 ),
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        return self.async_show_form(step_id="routing", data_schema=schema)
 
 
 class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):

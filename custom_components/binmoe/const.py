@@ -45,3 +45,14 @@ ESPHOME_EVENT_ESCALATION: Final = "esphome.binmoe_escalation"
 MQTT_TOPIC: Final = "binmoe/+/+"
 REPLAY_INTERVAL: Final = 30.0  # seconds between replay attempts while the backend is down
 ISSUE_BACKEND_DOWN: Final = "backend_down"
+
+# Conversation agent options.
+CONF_PROMPT: Final = "prompt"
+CONF_TEMPERATURE: Final = "temperature"
+CONF_MAX_TOKENS: Final = "max_tokens"
+CONF_MAX_HISTORY: Final = "max_history"
+DEFAULT_LLM_APIS: Final = ["assist", "binmoe"]
+DEFAULT_TEMPERATURE: Final = 0.2
+DEFAULT_MAX_TOKENS: Final = 512
+DEFAULT_MAX_HISTORY: Final = 20
+MAX_TOOL_ITERATIONS: Final = 8

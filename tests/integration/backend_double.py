@@ -6,6 +6,7 @@ with the real vLLM engine is exercised by the tests marked `real_backend`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ class BackendDouble:
     diagnose_body: dict[str, Any] | None = None
     models_body: Any = None
     requests: list[tuple[str, Any]] = field(default_factory=list)
+    # Scripted chat turns, consumed one per /v1/chat/completions call: {"content": str} or
+    # {"tool_calls": [{"name": str, "arguments": str}]}; when empty, the double answers "OK.".
+    chat_turns: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     url: str = ""
 
@@ -33,6 +37,7 @@ class BackendDouble:
         app.router.add_get("/health", self._health)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/binmoe/diagnose", self._diagnose)
+        app.router.add_post("/v1/chat/completions", self._chat)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -62,6 +67,42 @@ class BackendDouble:
         self.requests.append(("models", None))
         body = self.models_body if self.models_body is not None else {"data": [{"id": self.model}]}
         return web.json_response(body)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        """OpenAI-style streaming: text in small pieces, tool-call arguments split across chunks."""
+        body = await request.json()
+        self.requests.append(("chat", body))
+        turn = self.chat_turns.pop(0) if self.chat_turns else {"content": "OK."}
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+
+        async def send(delta: dict[str, Any], finish: str | None = None) -> None:
+            chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        await send({"role": "assistant"})
+        text = turn.get("content", "")
+        for start in range(0, len(text), 4):
+            await send({"content": text[start : start + 4]})
+        for index, call in enumerate(turn.get("tool_calls", [])):
+            args = call["arguments"]
+            half = len(args) // 2
+            await send(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": f"call_{index}",
+                            "type": "function",
+                            "function": {"name": call["name"], "arguments": args[:half]},
+                        }
+                    ]
+                }
+            )
+            await send({"tool_calls": [{"index": index, "function": {"arguments": args[half:]}}]})
+        await send({}, "tool_calls" if turn.get("tool_calls") else "stop")
+        await response.write(b"data: [DONE]\n\n")
+        return response
 
     async def _diagnose(self, request: web.Request) -> web.Response:
         body = await request.json()

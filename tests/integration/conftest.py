@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # HA puts its own testing config dir first on sys.path, where another `custom_components` package lives:
@@ -23,6 +24,12 @@ API_KEY = "test-key"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load custom_components/binmoe in every test."""
+
+
+@pytest.fixture(autouse=True)
+async def core_components(hass: HomeAssistant) -> None:
+    """What a real Home Assistant always has loaded (conversation needs exposed entities from it)."""
+    assert await async_setup_component(hass, "homeassistant", {})
 
 
 @pytest.fixture(autouse=True)

