@@ -1,4 +1,4 @@
-"""Command line of the GPU tier: `python -m gpu_backend {serve,bench,mqtt-bridge,profiles,fixture}`."""
+"""Command line of the GPU tier: `python -m gpu_backend {serve,bench,eval-voice,mqtt-bridge,profiles,fixture}`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     from . import mqtt_bridge
 
     mqtt_bridge.add_arguments(sub.add_parser("mqtt-bridge", help="diagnose MQTT escalations (no Home Assistant)"))
-    from . import bench
+    from . import bench, eval_voice
+
+    eval_voice.add_arguments(sub.add_parser("eval-voice", help="evaluate the voice agent in a real Home Assistant"))
 
     bench.add_arguments(sub.add_parser("bench", help="load-test a running gateway; writes docs/benchmarks"))
     sub.add_parser("profiles", help="list the launch profiles with their VRAM arithmetic")
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(mqtt_bridge.run_bridge(mqtt_bridge.settings_from_args(args)))
         return 0
+    if args.command == "eval-voice":
+        return eval_voice.main(args)
     if args.command == "bench":
         return bench.main(args)
     if args.command == "profiles":

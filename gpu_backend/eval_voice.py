@@ -1,0 +1,79 @@
+"""`python -m gpu_backend eval-voice`: evaluate the BinMoE voice agent in a real Home Assistant.
+
+Starts a GPU tier with the chosen profile unless `--url` points at a running one, then runs
+benchmarks/voice_eval.py inside the Home Assistant environment (scripts/ha-env), which writes
+docs/benchmarks/voice.json and its docs/benchmarks.md section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from .gpus import detect_gpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="a running gateway (default: start one)")
+    parser.add_argument("--api-key", default=os.environ.get("BINMOE_API_KEY"))
+    parser.add_argument("--profile", help="profile of the gateway to start (default: from the GPUs)")
+    parser.add_argument("--port", type=int, default=18470, help="port of the gateway started here")
+    parser.add_argument("--per-intent", type=int, default=4, help="sentences per Home Assistant intent")
+    parser.add_argument("--no-write", action="store_true")
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the gateway exited before it became healthy")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise SystemExit("the gateway did not become healthy")
+
+
+def main(args: argparse.Namespace) -> int:
+    server = None
+    url, key = args.url, args.api_key
+    if url is None:
+        key = key or "eval-voice"
+        command = [sys.executable, "-m", "gpu_backend", "serve", "--host", "127.0.0.1", "--port", str(args.port)]
+        command += ["--api-key", key] + (["--profile", args.profile] if args.profile else [])
+        server = subprocess.Popen(command, start_new_session=True)
+        url = f"http://127.0.0.1:{args.port}"
+        _wait_healthy(url, server)
+    gpus = detect_gpus()
+    device = ", ".join(g.name for g in gpus) if gpus else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+    env = {
+        **os.environ,
+        "BINMOE_EVAL_URL": url,
+        "BINMOE_EVAL_KEY": key or "",
+        "BINMOE_EVAL_DEVICE": device,
+        "BINMOE_EVAL_PER_INTENT": str(args.per_intent),
+        "BINMOE_BENCH_WRITE": "0" if args.no_write else "1",
+    }
+    try:
+        return subprocess.call(
+            [str(REPO / "scripts" / "ha-env"), "python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+             "benchmarks/voice_eval.py"],
+            env=env,
+            cwd=REPO,
+        )  # fmt: skip
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(60)
