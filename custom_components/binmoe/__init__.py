@@ -24,7 +24,9 @@ from .const import (
     LOGGER,
 )
 from .hub import BinMoEHub
+from .inbox import async_setup_inbox
 from .llm_tools import BinMoELLMAPI
+from .queue import async_get_queue
 from .router import RouterPolicy
 from .services import async_setup_services
 
@@ -48,6 +50,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the services and BinMoE's LLM API once; they act on loaded entries."""
     async_setup_services(hass)
     llm.async_register_api(hass, BinMoELLMAPI(hass))
+    async_setup_inbox(hass)
     return True
 
 
@@ -64,12 +67,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
             translation_key="cannot_connect",
             translation_placeholders={"url": client.url, "error": str(err)},
         ) from err
+    queue = await async_get_queue(hass, entry.entry_id, int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)))
     hub = BinMoEHub(
         hass,
         entry,
         client,
         RouterPolicy.from_options(entry.options),
-        queue_max=int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)),
+        queue=queue,
         repair_after_min=float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)),
     )
     entry.runtime_data = BinMoEData(client=client, backend=backend, hub=hub)

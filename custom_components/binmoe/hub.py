@@ -37,6 +37,17 @@ from .queue import EscalationQueue
 from .router import Action, Router, RouterPolicy
 
 
+def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
+    """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later."""
+    persistent_notification.async_create(
+        hass,
+        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
+        f"(confidence {message.confidence:.0%}).",
+        title="BinMoE alarm",
+        notification_id=f"{DOMAIN}_critical_{message.node_id}",
+    )
+
+
 def signal_update(entry_id: str) -> str:
     """Dispatcher signal: statistics changed."""
     return f"{DOMAIN}_{entry_id}_update"
@@ -95,14 +106,14 @@ class BinMoEHub:
         entry: ConfigEntry[Any],
         client: BinMoEClient,
         policy: RouterPolicy,
-        queue_max: int,
+        queue: EscalationQueue,
         repair_after_min: float,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self.client = client
         self.router = Router(policy)
-        self.queue = EscalationQueue(hass, entry.entry_id, queue_max)
+        self.queue = queue
         self.repair_after_s = repair_after_min * 60
         self.stats = HubStats()
         self.nodes: dict[str, NodeInfo] = {}
@@ -116,7 +127,6 @@ class BinMoEHub:
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def async_start(self) -> None:
-        await self.queue.async_load()
         for event_type in (ESPHOME_EVENT_DETECTION, ESPHOME_EVENT_ESCALATION):
             self._unsubs.append(self.hass.bus.async_listen(event_type, self._handle_esphome_event))
         self._unsubs.append(async_track_time_interval(self.hass, self._async_tick, timedelta(seconds=REPLAY_INTERVAL)))
@@ -228,14 +238,7 @@ class BinMoEHub:
         self._notify()
 
     def _notify_critical(self, message: NodeMessage) -> None:
-        # Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later.
-        persistent_notification.async_create(
-            self.hass,
-            f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
-            f"(confidence {message.confidence:.0%}).",
-            title="BinMoE alarm",
-            notification_id=f"{DOMAIN}_critical_{message.node_id}",
-        )
+        notify_critical(self.hass, message)
 
     # ---- diagnosis, queue, backend state -------------------------------------------------------------
     async def _async_call(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -67,3 +67,14 @@ class EscalationQueue:
         self._items.clear()
         self._save()
         return count
+
+
+async def async_get_queue(hass: HomeAssistant, entry_id: str, max_size: int) -> EscalationQueue:
+    """The one queue of an entry, loaded once and shared by the hub and the inbox (set-up retry)."""
+    queues: dict[str, EscalationQueue] = hass.data.setdefault(f"{DOMAIN}_queues", {})
+    queue = queues.get(entry_id)
+    if queue is None:
+        queue = queues[entry_id] = EscalationQueue(hass, entry_id, max_size)
+        await queue.async_load()
+    queue.max_size = max_size
+    return queue

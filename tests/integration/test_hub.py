@@ -126,6 +126,7 @@ async def test_queue_survives_restart_and_replays_in_order(
     assert state(hass, "binary_sensor.binmoe_hub_gpu_tier") == "off"
     # "Restart": unload (flushes the queue to storage) and set up a fresh entry object with the same id.
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    hass.data.pop("binmoe_queues")  # forget the in-memory queue: it must come back from storage
     backend.requests.clear()
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -297,3 +298,26 @@ async def test_node_devices_can_be_removed_but_not_the_hub(
         response = await client.receive_json()
         assert response["success"] is expected
     assert "hallway-sound" not in loaded_entry.runtime_data.hub.nodes
+
+
+async def test_events_during_setup_retry_are_queued_and_replayed(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    backend.healthy = False  # the GPU tier is still starting when Home Assistant starts
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    await fire(hass, seq=40, **{"class": "smoke_alarm"})
+    await fire(hass, seq=41, **{"class": "knock"})
+    hass.bus.async_fire("esphome.binmoe_escalation", {"broken": True})
+    await hass.async_block_till_done()
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert "binmoe_critical_hallway-sound" in notifications  # critical alarms do not wait for the GPU tier
+    assert not [name for name, _ in backend.requests if name == "diagnose"]
+    backend.healthy = True
+    await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert config_entry.state is ConfigEntryState.LOADED
+    sent = [body["escalation"]["seq"] for name, body in backend.requests if name == "diagnose"]
+    assert sent == [40, 41]
+    assert len(config_entry.runtime_data.hub.queue) == 0
