@@ -1,0 +1,162 @@
+"""The factory end to end for one task family: corpus -> features -> teacher -> student -> integer model ->
+calibration -> export -> metrics. Deterministic for a seed; every output is written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from . import synth
+from .bnn import IntegerModel, decide, forward
+from .export import blob, header, payload, write_atomic
+from .features import FeatureConfig, features, twiddles_q15
+from .metrics import macro_f1
+from .train import Teacher, TrainConfig, calibrate, to_integer, train_student, train_teacher
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Sizes of one run: `full` is the documented training run, `ci` the reduced one the tests use."""
+
+    train_per_class: int
+    val_per_class: int
+    test_per_class: int
+    train: TrainConfig
+    target_escalation: float = 0.2
+
+
+CONFIGS = {
+    "full": RunConfig(600, 150, 150, TrainConfig(teacher_epochs=25, student_epochs=60)),
+    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15)),
+}
+
+
+def cache_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe")) / "corpus"
+
+
+def dataset(
+    split: str, per_class: int, cfg: FeatureConfig
+) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int16]]:
+    """Features, labels and raw windows of a split (cached: the corpus is deterministic)."""
+    key = hashlib.sha256(
+        f"{synth.corpus_key({split: per_class}, cfg.window_samples)}{cfg.digest()}".encode()
+    ).hexdigest()[:16]
+    path = cache_dir() / f"sound-{split}-{key}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return data["x"], data["y"], data["w"]
+    windows, labels = synth.build_split(split, per_class, cfg.window_samples, cache_dir())
+    feats = np.stack([features(w, cfg) for w in tqdm(windows, desc=f"features ({split})", disable=None)])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=feats, y=labels, w=windows)
+    write_atomic(path, buffer.getvalue())
+    return feats, labels, windows
+
+
+def teacher_predict(teacher: Teacher, x: NDArray[np.int8]) -> NDArray[np.int64]:
+    with torch.no_grad():
+        return teacher(torch.tensor(x, dtype=torch.float32)).argmax(1).numpy()
+
+
+def cascade_curve(
+    model: IntegerModel, x: NDArray[np.int8], y: NDArray[np.int64], teacher_pred: NDArray[np.int64]
+) -> list[tuple[float, float]]:
+    """(escalation rate, macro-F1) when the least confident fraction goes to the teacher."""
+    pred, margin, _ = decide(model, forward(model, x))
+    order = np.argsort(margin, kind="stable")
+    points = []
+    for rate in np.linspace(0, 1, 21):
+        escalated = np.zeros(len(y), dtype=bool)
+        escalated[order[: round(rate * len(y))]] = True
+        points.append((float(rate), macro_f1(y, np.where(escalated, teacher_pred, pred), len(model.classes))))
+    return points
+
+
+def run(out_dir: Path, config_name: str = "full", seed: int = 0) -> dict[str, Any]:
+    """Train, export and evaluate the sound model; returns the metrics (also written to metrics.json)."""
+    run_cfg = CONFIGS[config_name]
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    fcfg = FeatureConfig()
+    classes = synth.SOUND_CLASSES
+    x_tr, y_tr, _ = dataset("train", run_cfg.train_per_class, fcfg)
+    x_va, y_va, _ = dataset("val", run_cfg.val_per_class, fcfg)
+    x_te, y_te, _w_te = dataset("test", run_cfg.test_per_class, fcfg)
+    for name, labels in (("train", y_tr), ("val", y_va), ("test", y_te)):
+        empty = [classes[c] for c in range(len(classes)) if not np.any(labels == c)]
+        if empty:
+            raise ValueError(f"empty classes in the {name} split: {empty}")
+    tcfg = TrainConfig(**{**asdict(run_cfg.train), "seed": seed})
+    teacher = train_teacher(x_tr, y_tr, len(classes), tcfg)
+    student = train_student(x_tr, y_tr, teacher, len(classes), tcfg)
+    model = to_integer(student, classes, fcfg.digest(), fcfg.frames)
+    calibrate(model, x_va, run_cfg.target_escalation)
+    body = payload(model, fcfg.bands, fcfg.frames)
+    model.meta["model_hash"] = hashlib.sha256(body).hexdigest()
+
+    t_pred = teacher_predict(teacher, x_te)
+    with torch.no_grad():
+        s_float = student(torch.tensor(x_te, dtype=torch.float32)).argmax(1).numpy()
+    pred, _margin, escalate = decide(model, forward(model, x_te))
+    cascade = np.where(escalate, t_pred, pred)
+    metrics = {
+        "classes": list(classes),
+        "config": config_name,
+        "seed": seed,
+        "train_windows": len(y_tr),
+        "test_windows": len(y_te),
+        "model_bytes": len(body),
+        "teacher_macro_f1": round(macro_f1(y_te, t_pred, len(classes)), 4),
+        "student_float_macro_f1": round(macro_f1(y_te, s_float, len(classes)), 4),
+        "student_bnn_macro_f1": round(macro_f1(y_te, pred, len(classes)), 4),
+        "cascade_macro_f1_at_target": round(macro_f1(y_te, cascade, len(classes)), 4),
+        "escalation_rate_at_target": round(float(escalate.mean()), 4),
+        "cascade_curve": cascade_curve(model, x_te, y_te, t_pred),
+        "model_hash": model.meta["model_hash"][:8],
+        "feature_digest": fcfg.digest(),
+    }
+    cos, sin = twiddles_q15(fcfg.frame)
+    fields = {"SampleRate": fcfg.sample_rate, "Frame": fcfg.frame}
+    write_atomic(
+        out_dir / "sound_v1.h", header(model, "sound-v1", fcfg.bands, fcfg.frames, fields, fcfg.band_edges, cos, sin)
+    )
+    write_atomic(out_dir / "sound_v1.bin", blob(model, fcfg.bands, fcfg.frames))
+    buffer = io.BytesIO()
+    torch.save(teacher.state_dict(), buffer)
+    write_atomic(out_dir / "sound_v1_teacher.pt", buffer.getvalue())
+    np_buffer = io.BytesIO()
+    np.savez(np_buffer, **{k: v for k, v in asdict_model(model).items()})
+    write_atomic(out_dir / "sound_v1_model.npz", np_buffer.getvalue())
+    write_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    return metrics
+
+
+def asdict_model(model: IntegerModel) -> dict[str, Any]:
+    return {
+        "w1": model.w1, "t1": model.t1, "s1": model.s1, "w2": model.w2, "t2": model.t2, "s2": model.s2,
+        "w3": model.w3, "t3": model.t3, "s3": model.s3, "w4": model.w4, "b4": model.b4,
+        "margin_thresholds": model.margin_thresholds, "logit_scale": np.float64(model.logit_scale),
+        "classes": np.array(model.classes), "feature_digest": np.array(model.feature_digest),
+    }  # fmt: skip
+
+
+def load_model(path: Path) -> IntegerModel:
+    with np.load(path) as d:
+        return IntegerModel(
+            classes=tuple(str(c) for c in d["classes"]), w1=d["w1"], t1=d["t1"], s1=d["s1"], w2=d["w2"],
+            t2=d["t2"], s2=d["s2"], w3=d["w3"], t3=d["t3"], s3=d["s3"], w4=d["w4"], b4=d["b4"],
+            margin_thresholds=d["margin_thresholds"], logit_scale=float(d["logit_scale"]),
+            feature_digest=str(d["feature_digest"]),
+        )  # fmt: skip

@@ -1,0 +1,194 @@
+"""Teacher CNN, BNN student trained with knowledge distillation, folding into the integer model, calibration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from numpy.typing import NDArray
+from torch import nn
+from tqdm import trange
+
+from .bnn import IntegerModel, decide, forward
+
+FEATURE_SCALE = 32.0  # int8 features -> roughly unit range for the float networks
+
+
+class Teacher(nn.Module):
+    """Float CNN on (1, frames, bands); also the GPU tier's classifier for escalations."""
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.body = nn.Sequential(block(1, 24), nn.MaxPool2d(2), block(24, 48), nn.MaxPool2d(2), block(48, 64))
+        self.head = nn.Linear(64, classes)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = self.body(feats.unsqueeze(1) / FEATURE_SCALE)
+        return self.head(x.mean(dim=(2, 3)))
+
+
+class SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, 1.0, -1.0)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * (x.abs() <= 1).to(grad.dtype)
+
+
+def sign(x: torch.Tensor) -> torch.Tensor:
+    return SignSTE.apply(x)
+
+
+def quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-tensor int8 fake quantization with a straight-through gradient; returns (w_q*s, s)."""
+    scale = w.detach().abs().max().clamp(min=1e-8) / 127
+    q = torch.clamp(torch.round(w / scale), -127, 127)
+    return w + (q * scale - w).detach(), scale
+
+
+class Student(nn.Module):
+    """Binary hidden layers, integer first/last layers (see bnn.py for the integer network)."""
+
+    def __init__(self, bands: int, channels: int, classes: int) -> None:
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(channels, bands, 3) * 0.1)
+        self.bn1 = nn.BatchNorm1d(channels)
+        self.w2 = nn.Parameter(torch.randn(channels, channels, 3) * 0.1)
+        self.bn2 = nn.BatchNorm1d(channels)
+        self.w3 = nn.Parameter(torch.randn(channels, channels, 3) * 0.1)
+        self.bn3 = nn.BatchNorm1d(channels)
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        x = feats.transpose(1, 2)  # (N, bands, T), integer-valued int8 features
+        w1, _ = quant_int8(self.w1)
+        x = sign(self.bn1(F.conv1d(x, w1)))
+        x = sign(self.bn2(F.conv1d(x, sign(self.w2))))
+        x = sign(self.bn3(F.conv1d(x, sign(self.w3))))
+        w4, _ = quant_int8(self.fc.weight)
+        return F.linear(x.mean(dim=2), w4, self.fc.bias)
+
+
+@dataclass
+class TrainConfig:
+    channels: int = 24
+    teacher_epochs: int = 25
+    student_epochs: int = 60
+    batch: int = 128
+    lr: float = 3e-3
+    temperature: float = 3.0
+    alpha: float = 0.3  # weight of the hard-label loss; the rest is distillation
+    seed: int = 0
+
+
+def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
+    return list(torch.randperm(n, generator=gen).split(batch))
+
+
+def train_teacher(x: NDArray[np.int8], y: NDArray[np.int64], classes: int, cfg: TrainConfig) -> Teacher:
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = Teacher(classes)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, cfg.lr, total_steps=cfg.teacher_epochs * math.ceil(len(x) / cfg.batch)
+    )
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+    model.train()
+    for _ in trange(cfg.teacher_epochs, desc="teacher", unit="epoch", disable=None):
+        for idx in _batches(len(xt), cfg.batch, gen):
+            loss = F.cross_entropy(model(_augment(xt[idx], gen)), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Level shifts in the log domain (a quieter or louder sound): the features are log2 energies."""
+    shift = torch.randint(-6, 7, (x.shape[0], 1, 1), generator=gen).to(x.dtype)
+    return torch.clamp(x + shift, -128, 127)
+
+
+def train_student(
+    x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
+) -> Student:
+    torch.manual_seed(cfg.seed + 1)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    model = Student(x.shape[2], cfg.channels, classes)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, cfg.lr, total_steps=cfg.student_epochs * math.ceil(len(x) / cfg.batch)
+    )
+    xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
+    T = cfg.temperature
+    model.train()
+    for _ in trange(cfg.student_epochs, desc="student (distillation)", unit="epoch", disable=None):
+        for idx in _batches(len(xt), cfg.batch, gen):
+            xb = _augment(xt[idx], gen)
+            with torch.no_grad():
+                soft = F.softmax(teacher(xb) / T, dim=1)
+            logits = model(xb)
+            kd = F.kl_div(F.log_softmax(logits / T, dim=1), soft, reduction="batchmean") * T * T
+            loss = cfg.alpha * F.cross_entropy(logits, yt[idx]) + (1 - cfg.alpha) * kd
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
+def _fold(bn: nn.BatchNorm1d, scale: float) -> tuple[NDArray[np.int32], NDArray[np.int8]]:
+    """BN(scale * acc) >= 0  <=>  sign * acc >= threshold (acc integer)."""
+    gamma = bn.weight.detach().double().numpy()
+    beta = bn.bias.detach().double().numpy()
+    assert bn.running_mean is not None and bn.running_var is not None
+    mean = bn.running_mean.double().numpy()
+    std = np.sqrt(bn.running_var.double().numpy() + bn.eps)
+    tau = (mean - beta * std / np.where(gamma == 0, 1e-12, gamma)) / scale
+    sgn = np.where(gamma >= 0, 1, -1).astype(np.int8)
+    thr = np.where(sgn > 0, np.ceil(tau), -np.floor(tau))
+    return np.clip(thr, -(2**31), 2**31 - 1).astype(np.int32), sgn
+
+
+def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, frames: int) -> IntegerModel:
+    with torch.no_grad():
+        _, s1 = quant_int8(student.w1)
+        w1 = torch.clamp(torch.round(student.w1 / s1), -127, 127).to(torch.int8).numpy()
+        t1, g1 = _fold(student.bn1, float(s1))
+        bits = lambda w: (w >= 0).to(torch.uint8).numpy()  # noqa: E731
+        t2, g2 = _fold(student.bn2, 1.0)
+        t3, g3 = _fold(student.bn3, 1.0)
+        _, s4 = quant_int8(student.fc.weight)
+        w4 = torch.clamp(torch.round(student.fc.weight / s4), -127, 127).to(torch.int8).numpy()
+        t_pool = frames - 3 * 2  # three valid convolutions of width 3
+        assert student.fc.bias is not None
+        b4 = np.round(student.fc.bias.double().numpy() * t_pool / float(s4)).astype(np.int32)
+    return IntegerModel(
+        classes=classes, w1=w1, t1=t1, s1=g1, w2=bits(student.w2), t2=t2, s2=g2, w3=bits(student.w3), t3=t3,
+        s3=g3, w4=w4, b4=b4, margin_thresholds=np.zeros(len(classes), dtype=np.int32),
+        logit_scale=float(s4) / t_pool, feature_digest=feature_digest,
+    )  # fmt: skip
+
+
+def calibrate(model: IntegerModel, x_val: NDArray[np.int8], target_rate: float) -> None:
+    """Per-class margin thresholds: each predicted class escalates its `target_rate` least confident."""
+    pred, margin, _ = decide(model, forward(model, x_val))
+    thresholds = np.zeros(len(model.classes), dtype=np.int32)
+    for c in range(len(model.classes)):
+        m = np.sort(margin[pred == c])
+        if len(m):
+            thresholds[c] = int(m[min(len(m) - 1, int(target_rate * len(m)))])
+    model.margin_thresholds = thresholds
