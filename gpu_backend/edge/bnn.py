@@ -1,7 +1,7 @@
 """Integer inference of the exported student: the reference the C++ kernel matches bit for bit (numpy only).
 
 Network (C channels, T = frames, K = 3, valid convolutions along time, bands as input channels):
-  L1  int8 weights x int8 features -> int32 acc -> bit = (sign * acc >= threshold)
+  L1  int8 weights x int8 features, stride 2 in time -> int32 acc -> bit = (sign * acc >= threshold)
   L2  binary: dot = 2 * popcount(xnor(w, x)) - C*K -> bit = (sign * dot >= threshold)
   L3  binary, as L2
   pool  count of 1-bits per channel over time -> c (0..T3); centred value 2c - T3
@@ -43,12 +43,20 @@ class IntegerModel:
         return int(self.w1.shape[0])
 
 
-def _conv_valid(x: NDArray[np.int64], w: NDArray[np.int64]) -> NDArray[np.int64]:
-    """x: (N, Cin, T), w: (Cout, Cin, K) -> (N, Cout, T-K+1), integer."""
-    t_out = x.shape[2] - w.shape[2] + 1
+STRIDE1 = 2  # the first layer halves the time resolution: it dominates the MCU's instruction count
+
+
+def pooled_frames(frames: int) -> int:
+    """Time steps left after L1 (stride 2) and the two binary layers (valid convolutions)."""
+    return (frames - KERNEL) // STRIDE1 + 1 - 2 * (KERNEL - 1)
+
+
+def _conv_valid(x: NDArray[np.int64], w: NDArray[np.int64], stride: int = 1) -> NDArray[np.int64]:
+    """x: (N, Cin, T), w: (Cout, Cin, K) -> (N, Cout, (T-K)//stride+1), integer."""
+    t_out = (x.shape[2] - w.shape[2]) // stride + 1
     out = np.zeros((x.shape[0], w.shape[0], t_out), dtype=np.int64)
     for k in range(w.shape[2]):
-        out += np.einsum("nct,oc->not", x[:, :, k : k + t_out], w[:, :, k])
+        out += np.einsum("nct,oc->not", x[:, :, k : k + stride * (t_out - 1) + 1 : stride], w[:, :, k])
     return out
 
 
@@ -59,7 +67,7 @@ def _threshold(acc: NDArray[np.int64], t: NDArray[np.int32], s: NDArray[np.int8]
 def forward(model: IntegerModel, feats: NDArray[np.int8]) -> NDArray[np.int64]:
     """Integer logits for int8 features (N, frames, bands)."""
     x = np.transpose(feats.astype(np.int64), (0, 2, 1))  # (N, bands, T)
-    b1 = _threshold(_conv_valid(x, model.w1.astype(np.int64)), model.t1, model.s1)
+    b1 = _threshold(_conv_valid(x, model.w1.astype(np.int64), STRIDE1), model.t1, model.s1)
     for w, t, s in ((model.w2, model.t2, model.s2), (model.w3, model.t3, model.s3)):
         pm = 2 * b1 - 1  # bits -> +-1; xnor-popcount is the same dot product
         dot = _conv_valid(pm, 2 * w.astype(np.int64) - 1)

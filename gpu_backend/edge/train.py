@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from torch import nn
 from tqdm import trange
 
-from .bnn import IntegerModel, decide, forward
+from .bnn import STRIDE1, IntegerModel, decide, forward, pooled_frames
 
 FEATURE_SCALE = 32.0  # int8 features -> roughly unit range for the float networks
 
@@ -73,7 +73,7 @@ class Student(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = feats.transpose(1, 2)  # (N, bands, T), integer-valued int8 features
         w1, _ = quant_int8(self.w1)
-        x = sign(self.bn1(F.conv1d(x, w1)))
+        x = sign(self.bn1(F.conv1d(x, w1, stride=STRIDE1)))
         x = sign(self.bn2(F.conv1d(x, sign(self.w2))))
         x = sign(self.bn3(F.conv1d(x, sign(self.w3))))
         w4, _ = quant_int8(self.fc.weight)
@@ -173,7 +173,7 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
         t3, g3 = _fold(student.bn3, 1.0)
         _, s4 = quant_int8(student.fc.weight)
         w4 = torch.clamp(torch.round(student.fc.weight / s4), -127, 127).to(torch.int8).numpy()
-        t_pool = frames - 3 * 2  # three valid convolutions of width 3
+        t_pool = pooled_frames(frames)
         assert student.fc.bias is not None
         b4 = np.round(student.fc.bias.double().numpy() * t_pool / float(s4)).astype(np.int32)
     return IntegerModel(

@@ -11,6 +11,14 @@ static int8_t feats[m::kFrames * m::kBands];
 
 int main() {
   m::Net::Result result;
+#ifdef INFER_ONLY  // stdin: feature windows (int8), for instruction counting of the network alone
+  int32_t sink = 0;
+  while (std::fread(feats, 1, sizeof(feats), stdin) == sizeof(feats)) {
+    net.infer(m::kWeights, feats, result);
+    sink += result.class_idx;
+  }
+  return sink == -1;
+#endif
   while (std::fread(window, sizeof(int16_t), m::kFrames * m::kFrame, stdin) == static_cast<size_t>(m::kFrames * m::kFrame)) {
     for (int f = 0; f < m::kFrames; f++) features.frame(window + f * m::kFrame, feats + f * m::kBands);
     net.infer(m::kWeights, feats, result);

@@ -2,7 +2,14 @@
 // Header-only C++17, no heap, no floating point in the hot path, buffers sized at compile time.
 // It must produce exactly the integers of the Python reference (gpu_backend/edge/features.py, bnn.py).
 #pragma once
-#include <cstdint>
+#include <stdint.h>  // not <cstdint>: bare-metal cross compilers ship no C++ library headers
+
+// ESPHome builds with -Os; the hot loops are worth -O2 (unrolling the int8 dot products saves ~1/3).
+#if defined(__GNUC__) && !defined(__clang__)
+#define BINMOE_HOT __attribute__((optimize("O2")))
+#else
+#define BINMOE_HOT
+#endif
 
 namespace binmoe {
 
@@ -16,7 +23,7 @@ template <int N, int BANDS> class FeatureExtractor {
   FeatureExtractor(const int16_t *cos, const int16_t *sin, const uint16_t *edges)
       : cos_(cos), sin_(sin), edges_(edges) {}
 
-  void frame(const int16_t *samples, int8_t *out) {
+  BINMOE_HOT void frame(const int16_t *samples, int8_t *out) {
     int bits = 0;
     while ((1 << bits) < N) bits++;
     for (int i = 0; i < N; i++) {
@@ -69,19 +76,18 @@ template <int N, int BANDS> class FeatureExtractor {
 template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   static_assert(C <= 32, "binary layers pack one time step of channels into 32 bits");
   static_assert(CLASSES >= 2, "at least two classes");
-  static constexpr int K = 3;
-  static constexpr int T1 = FRAMES - 2, T2 = FRAMES - 4, T3 = FRAMES - 6;
-  static constexpr int ROW_BYTES = (C + 7) / 8;
+  static constexpr int K = 3, STRIDE1 = 2;  // L1 halves the time resolution
+  static constexpr int T1 = (FRAMES - K) / STRIDE1 + 1, T2 = T1 - 2, T3 = T2 - 2;
 
  public:
   struct Weights {
-    const int8_t *w1;  // [C][BANDS][K]
+    const int8_t *w1;  // [C][K][BANDS]
     const int32_t *t1;
     const int8_t *s1;
-    const uint8_t *w2;  // [C][K] rows of C bits, MSB first
+    const uint32_t *w2;  // [C][K] rows: input channel c at bit 31 - c
     const int32_t *t2;
     const int8_t *s2;
-    const uint8_t *w3;
+    const uint32_t *w3;
     const int32_t *t3;
     const int8_t *s3;
     const int8_t *w4;  // [CLASSES][C]
@@ -96,16 +102,15 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   };
 
   // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them.
-  void infer(const Weights &w, const int8_t *features, Result &out) {
+  BINMOE_HOT void infer(const Weights &w, const int8_t *features, Result &out) {
     for (int t = 0; t < T1; t++) {
       uint32_t word = 0;
       for (int o = 0; o < C; o++) {
         int32_t acc = 0;
-        const int8_t *wo = w.w1 + o * BANDS * K;
-        for (int k = 0; k < K; k++) {
-          const int8_t *x = features + (t + k) * BANDS;
-          for (int c = 0; c < BANDS; c++) acc += static_cast<int32_t>(wo[c * K + k]) * x[c];
-        }
+        const int8_t *wo = w.w1 + o * K * BANDS;
+        const int8_t *x = features + t * STRIDE1 * BANDS;  // K consecutive frames: contiguous with wo
+#pragma GCC unroll 16
+        for (int i = 0; i < K * BANDS; i++) acc += static_cast<int32_t>(wo[i]) * x[i];
         if (static_cast<int64_t>(w.s1[o]) * acc >= w.t1[o]) word |= bit(o);
       }
       a_[t] = word;
@@ -115,7 +120,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     int32_t centred[C];
     for (int o = 0; o < C; o++) {
       int32_t count = 0;
-      for (int t = 0; t < T3; t++) count += (a_[t] >> (ROW_BYTES * 8 - 1 - o)) & 1;
+      for (int t = 0; t < T3; t++) count += (a_[t] >> (31 - o)) & 1;
       centred[o] = 2 * count - T3;
     }
     int best = 0;
@@ -135,25 +140,27 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
 
  private:
   static constexpr int32_t INT32_MIN_ = -2147483647 - 1;
-  static constexpr uint32_t bit(int channel) { return 1u << (ROW_BYTES * 8 - 1 - channel); }
+  static constexpr uint32_t bit(int channel) { return 1u << (31 - channel); }
   static constexpr uint32_t mask() {
     uint32_t m = 0;
     for (int c = 0; c < C; c++) m |= bit(c);
     return m;
   }
-  static uint32_t row(const uint8_t *packed, int o, int k) {
-    const uint8_t *p = packed + (o * K + k) * ROW_BYTES;
-    uint32_t word = 0;
-    for (int i = 0; i < ROW_BYTES; i++) word = (word << 8) | p[i];
-    return word;
+  // SWAR popcount: rv32imc has no popcount instruction, and libgcc's is a call.
+  static int32_t popcount(uint32_t v) {
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    v = (v + (v >> 4)) & 0x0F0F0F0Fu;
+    return static_cast<int32_t>((v * 0x01010101u) >> 24);
   }
-  static void binary_layer(const uint8_t *wp, const int32_t *thr, const int8_t *sgn, const uint32_t *in,
+  BINMOE_HOT static void binary_layer(const uint32_t *wp, const int32_t *thr, const int8_t *sgn, const uint32_t *in,
                            uint32_t *out, int t_out) {
     for (int t = 0; t < t_out; t++) {
       uint32_t word = 0;
       for (int o = 0; o < C; o++) {
         int32_t matches = 0;
-        for (int k = 0; k < K; k++) matches += __builtin_popcount(~(row(wp, o, k) ^ in[t + k]) & mask());
+        const uint32_t *rows = wp + o * K;
+        for (int k = 0; k < K; k++) matches += popcount(~(rows[k] ^ in[t + k]) & mask());
         const int32_t dot = 2 * matches - C * K;
         if (static_cast<int32_t>(sgn[o]) * dot >= thr[o]) word |= bit(o);
       }
