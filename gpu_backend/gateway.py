@@ -181,7 +181,10 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
         except ValidationError as err:
             return _error(422, err.errors(include_url=False, include_context=False, include_input=False))
         require_engine()
-        opinion = _teacher_opinion(parsed, teacher)
+        try:
+            opinion = _teacher_opinion(parsed, teacher)
+        except ValueError as err:
+            return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
         teacher_line = None
         if opinion is not None:
             teacher_line = f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."

@@ -10,6 +10,7 @@ import os
 import shlex
 import signal
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -19,6 +20,7 @@ from .profiles import Profile, load_profiles, select_profile, vllm_command
 from .supervisor import EngineSupervisor
 
 LOGGER = logging.getLogger("gpu_backend.serve")
+DEFAULT_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-concurrency", type=int, default=4)
     parser.add_argument("--max-queue", type=int, default=32)
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        default=DEFAULT_TEACHER,
+        help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
 
 
@@ -105,7 +113,13 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
     )
-    app = create_app(settings, _SupervisedEngine(supervisor))
+    teacher = None
+    if args.teacher is not None and args.teacher.exists():
+        from .edge.teacher import load_teacher
+
+        teacher = load_teacher(args.teacher)
+        LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)
+    app = create_app(settings, _SupervisedEngine(supervisor), teacher)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -44,6 +44,17 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | No
     return False
 
 
+def save_test_teacher(path: Path) -> None:
+    """A teacher with seeded random weights: the tests check the plumbing, not its accuracy."""
+    import torch
+
+    from gpu_backend.edge.synth import SOUND_CLASSES
+    from gpu_backend.edge.train import Teacher
+
+    torch.manual_seed(0)
+    torch.save(Teacher(len(SOUND_CLASSES)).state_dict(), path)
+
+
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child)."""
@@ -51,11 +62,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway
 
     build_fixture()  # trained once and cached; not part of the cold-start time
     log = tmp_path_factory.mktemp("gateway") / "serve.log"
+    teacher = log.with_name("teacher.pt")
+    save_test_teacher(teacher)
     started = time.monotonic()
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "gpu_backend", "serve", "--profile", "cpu-fixture", "--host", "127.0.0.1",
-             "--port", str(PORT), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1"],
+             "--port", str(PORT), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1",
+             "--teacher", str(teacher)],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{PORT}"

@@ -192,3 +192,40 @@ def test_metrics(gateway: RunningGateway) -> None:
     assert 'binmoe_request_latency_percentile_seconds{quantile="0.95"}' in text
     assert "binmoe_output_tokens_total" in text
     assert "binmoe_queue_depth" in text
+
+
+def _features(seed: int) -> str:
+    import base64
+
+    import numpy as np
+
+    return base64.b64encode(np.random.default_rng(seed).integers(-64, 64, 512, dtype=np.int8).tobytes()).decode()
+
+
+def test_diagnose_runs_the_teacher_on_features(gateway: RunningGateway) -> None:
+    from gpu_backend.edge.synth import SOUND_CLASSES
+
+    escalation = {**SMOKE_ESCALATION, "features": _features(1), "feature_shape": "32x16"}
+    with gateway.client() as client:
+        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": escalation})
+    assert response.status_code == 200, response.text
+    teacher = DiagnoseResponse.model_validate(response.json()).teacher
+    assert teacher is not None
+    assert teacher.class_ in SOUND_CLASSES and 0 < teacher.confidence <= 1
+    assert teacher.agrees_with_node == (teacher.class_ == "smoke_alarm")
+
+
+@pytest.mark.parametrize(
+    ("features", "shape", "fragment"),
+    [
+        ("AAAA", "32x16", "feature_shape needs 512"),
+        (_features(2), "16x32", "does not match"),
+        ("!!", "32x16", "base64"),
+    ],
+)
+def test_diagnose_rejects_bad_features(gateway: RunningGateway, features: str, shape: str, fragment: str) -> None:
+    escalation = {**SMOKE_ESCALATION, "features": features, "feature_shape": shape}
+    with gateway.client() as client:
+        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": escalation})
+    assert response.status_code == 422
+    assert fragment in response.text
