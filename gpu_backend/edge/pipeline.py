@@ -102,7 +102,7 @@ def run(out_dir: Path, config_name: str = "full", seed: int = 0) -> dict[str, An
     teacher = train_teacher(x_tr, y_tr, len(classes), tcfg)
     student = train_student(x_tr, y_tr, teacher, len(classes), tcfg)
     model = to_integer(student, classes, fcfg.digest(), fcfg.frames)
-    calibrate(model, x_va, run_cfg.target_escalation)
+    calibrate(model, x_va, run_cfg.target_escalation, y_va, teacher_predict(teacher, x_va))
     body = payload(model, fcfg.bands, fcfg.frames)
     model.meta["model_hash"] = hashlib.sha256(body).hexdigest()
 

@@ -183,12 +183,43 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
     )  # fmt: skip
 
 
-def calibrate(model: IntegerModel, x_val: NDArray[np.int8], target_rate: float) -> None:
-    """Per-class margin thresholds: each predicted class escalates its `target_rate` least confident."""
+def calibrate(
+    model: IntegerModel,
+    x_val: NDArray[np.int8],
+    target_rate: float,
+    y_val: NDArray[np.int64] | None = None,
+    teacher_val: NDArray[np.int64] | None = None,
+) -> None:
+    """Per-class margin thresholds on validation data, escalation rate <= `target_rate`.
+
+    Start from one global threshold (the target quantile of the margins), then, with labels and the
+    teacher's answers, adjust each class's threshold greedily to maximize the cascade's macro-F1 (node
+    answers, teacher answers the escalated) without exceeding the target rate.
+    """
+    from .metrics import macro_f1
+
     pred, margin, _ = decide(model, forward(model, x_val))
-    thresholds = np.zeros(len(model.classes), dtype=np.int32)
-    for c in range(len(model.classes)):
-        m = np.sort(margin[pred == c])
-        if len(m):
-            thresholds[c] = int(m[min(len(m) - 1, int(target_rate * len(m)))])
+    classes = len(model.classes)
+    ordered = np.sort(margin)
+    global_thr = int(ordered[min(len(ordered) - 1, int(target_rate * len(ordered)))])
+    thresholds = np.full(classes, global_thr, dtype=np.int32)
+
+    def rate(thr: NDArray[np.int32]) -> float:
+        return float(np.mean(margin < thr[pred]))
+
+    while rate(thresholds) > target_rate and thresholds.max() > 0:  # ties at the quantile can overshoot
+        thresholds -= 1
+    if y_val is not None and teacher_val is not None:
+
+        def score(thr: NDArray[np.int32]) -> float:
+            return macro_f1(y_val, np.where(margin < thr[pred], teacher_val, pred), classes)
+
+        best = score(thresholds)
+        for _pass in range(3):
+            for c in range(classes):
+                for delta in (-8, -4, -2, -1, 1, 2, 4, 8):
+                    trial = thresholds.copy()
+                    trial[c] = max(0, trial[c] + delta)
+                    if rate(trial) <= target_rate and (s := score(trial)) > best:
+                        best, thresholds = s, trial
     model.margin_thresholds = thresholds
