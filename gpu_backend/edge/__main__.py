@@ -26,38 +26,42 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
         cmd.add_argument("--config", choices=["full", "ci"], default="full")
         cmd.add_argument("--seed", type=int, default=0)
+        cmd.add_argument("--family", choices=["sound", "vibration", "all"], default="all")
     args = parser.parse_args(argv)
-    if args.command == "build-corpus":
-        from .features import FeatureConfig
-        from .pipeline import CONFIGS, dataset
+    from .pipeline import CONFIGS, FAMILIES, dataset, run
 
+    families = list(FAMILIES) if args.family == "all" else [args.family]
+    if args.command == "build-corpus":
         cfg = CONFIGS[args.config]
-        for split, n in (("train", cfg.train_per_class), ("val", cfg.val_per_class), ("test", cfg.test_per_class)):
-            x, y, _ = dataset(split, n, FeatureConfig())
-            print(f"{split}: {len(y)} windows, features {x.shape}")
+        for family in families:
+            for split, n in (("train", cfg.train_per_class), ("val", cfg.val_per_class), ("test", cfg.test_per_class)):
+                x, y, _ = dataset(split, n, FAMILIES[family])
+                print(f"{family} {split}: {len(y)} windows, features {x.shape}")
         return 0
     if args.command == "train":
-        from .pipeline import run
-
-        metrics = run(args.out, args.config, args.seed)
-        print(json.dumps({k: v for k, v in metrics.items() if k != "cascade_curve"}, indent=2))
+        for family in families:
+            metrics = run(args.out, args.config, args.seed, family)
+            print(json.dumps({k: v for k, v in metrics.items() if k != "cascade_curve"}, indent=2))
         return 0
-    metrics_file = args.out / "metrics.json"
-    if not metrics_file.exists():
-        print(f"no training run in {args.out}: run `python -m gpu_backend.edge train` first", file=sys.stderr)
+    stems = [FAMILIES[f].stem for f in families]
+    missing = [s for s in stems if not (args.out / f"{s}_metrics.json").exists()]
+    if missing:
+        print(f"no training run for {missing} in {args.out}: run `python -m gpu_backend.edge train`", file=sys.stderr)
         return 2
     if args.command == "eval":
-        print(metrics_file.read_text())
+        for stem in stems:
+            print((args.out / f"{stem}_metrics.json").read_text())
         return 0
     if args.command == "export":
         MODELS_DIR.mkdir(parents=True, exist_ok=True)
-        for name in ("sound_v1.h", "sound_v1.bin"):
-            shutil.copyfile(args.out / name, MODELS_DIR / name)
-            print(f"wrote {MODELS_DIR / name}")
+        for stem in stems:
+            for name in (f"{stem}.h", f"{stem}.bin"):
+                shutil.copyfile(args.out / name, MODELS_DIR / name)
+                print(f"wrote {MODELS_DIR / name}")
         return 0
     from .bench import run as bench
 
-    print(json.dumps(bench(args.out), indent=2))
+    print(json.dumps(bench(args.out, families), indent=2))
     return 0
 
 

@@ -27,8 +27,8 @@ RUNS = 4
 
 PROGRAM = r"""
 #include <stdint.h>
-#include "sound_v1.h"
-namespace m = binmoe::models::sound_v1;
+#include MODEL_HEADER
+namespace m = binmoe::models::MODEL_NS;
 extern "C" {
 void *memset(void *d, int c, unsigned long n) {
   auto *p = static_cast<unsigned char *>(d);
@@ -61,9 +61,9 @@ extern "C" void _start() {
 
 
 def _rv32_count(
-    model_dir: Path, work: Path, inputs: np.ndarray, samples: np.ndarray, n_infer: int, n_frames: int
+    model_dir: Path, stem: str, work: Path, inputs: np.ndarray, samples: np.ndarray, n_infer: int, n_frames: int
 ) -> int:
-    src = work / f"rv_{n_infer}_{n_frames}.cpp"
+    src = work / f"{stem}_rv_{n_infer}_{n_frames}.cpp"
     rows = ",".join("{" + ",".join(map(str, row)) + "}" for row in inputs.reshape(RUNS, -1))
     text = PROGRAM.replace("INPUT", rows)
     text = text.replace("SAMPLES", ",".join(map(str, samples))).replace("RUNS", str(RUNS))
@@ -73,18 +73,19 @@ def _rv32_count(
     subprocess.run(
         ["riscv64-unknown-elf-g++", "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=c++17", "-nostdlib",
          "-ffreestanding", "-fno-exceptions", "-fno-rtti", "-static", "-Wl,--no-relax",
-         f"-I{KERNEL_DIR}", f"-I{model_dir}", str(src), "-o", str(elf), "-lgcc"],
+         f"-I{KERNEL_DIR}", f"-I{model_dir}", f'-DMODEL_HEADER="{stem}.h"', f"-DMODEL_NS={stem}",
+         str(src), "-o", str(elf), "-lgcc"],
         check=True,
     )  # fmt: skip
-    log = work / f"trace_{n_infer}_{n_frames}.txt"
+    log = work / f"{stem}_trace_{n_infer}_{n_frames}.txt"
     subprocess.run(["qemu-riscv32", "-singlestep", "-d", "exec,nochain", "-D", str(log), str(elf)], check=True)
     with log.open() as handle:
         return sum(1 for line in handle if line.startswith("Trace"))
 
 
-def _rv32_sizes(model_dir: Path, work: Path) -> dict[str, int]:
-    """Flash of the model data (.rodata of the weights) and RAM of the kernel objects, from the ELF."""
-    elf = work / "rv_1_1.elf"
+def _rv32_sizes(stem: str, work: Path) -> dict[str, int]:
+    """RAM of the kernel objects, from the ELF's symbol table."""
+    elf = work / f"{stem}_rv_1_1.elf"
     out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "-C", str(elf)], capture_output=True, text=True, check=True)
     sizes: dict[str, int] = {}
     for line in out.stdout.splitlines():
@@ -96,16 +97,16 @@ def _rv32_sizes(model_dir: Path, work: Path) -> dict[str, int]:
     return {"kernel_objects_ram_bytes": ram}
 
 
-def _host_count(model_dir: Path, work: Path, inputs: np.ndarray) -> int:
-    exe = work / "host_harness"
+def _host_count(model_dir: Path, stem: str, work: Path, inputs: np.ndarray) -> int:
+    exe = work / f"{stem}_host_harness"
     subprocess.run(
-        ["g++", "-std=c++17", "-O2", f"-I{KERNEL_DIR}", f"-I{model_dir}", '-DMODEL_HEADER="sound_v1.h"',
-         "-DMODEL_NS=sound_v1", "-DINFER_ONLY", str(REPO / "tests" / "edge" / "kernel_harness.cpp"), "-o", str(exe)],
+        ["g++", "-std=c++17", "-O2", f"-I{KERNEL_DIR}", f"-I{model_dir}", f'-DMODEL_HEADER="{stem}.h"',
+         f"-DMODEL_NS={stem}", "-DINFER_ONLY", str(REPO / "tests" / "edge" / "kernel_harness.cpp"), "-o", str(exe)],
         check=True,
     )  # fmt: skip
     counts = []
     for n in (0, RUNS):
-        out_file = work / f"callgrind_{n}.out"
+        out_file = work / f"{stem}_callgrind_{n}.out"
         subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", str(exe)],
             input=inputs[:n].astype(np.int8).tobytes(),
@@ -125,7 +126,7 @@ def static_ram_bytes(cfg: FeatureConfig, kernel_objects: int) -> int:
     return kernel_objects + extractor + cfg.frame * 2 + cfg.frames * cfg.bands
 
 
-def plot(curve: list[tuple[float, float]], teacher: float, path: Path) -> None:
+def plot(curve: list[tuple[float, float]], teacher: float, family: str, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,64 +139,78 @@ def plot(curve: list[tuple[float, float]], teacher: float, path: Path) -> None:
     ax.axvline(20, color="red", linestyle=":", label="target escalation 20 %")
     ax.set_xlabel("escalation rate (%)")
     ax.set_ylabel("macro-F1 (test)")
-    ax.set_title("BinMoE cascade, sound model")
+    ax.set_title(f"BinMoE cascade, {family} model")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def run(model_dir: Path, write: bool = True) -> dict[str, Any]:
-    cfg = FeatureConfig()
-    metrics = json.loads((model_dir / "metrics.json").read_text())
+METRIC_KEYS = (
+    "model_bytes", "teacher_macro_f1", "student_float_macro_f1", "student_bnn_macro_f1",
+    "cascade_macro_f1_at_target", "escalation_rate_at_target", "config", "train_windows", "test_windows",
+)  # fmt: skip
+
+
+def measure(model_dir: Path, family: str) -> dict[str, Any]:
+    from .pipeline import FAMILIES
+
+    fam = FAMILIES[family]
+    cfg, stem = fam.features, fam.stem
+    metrics = json.loads((model_dir / f"{stem}_metrics.json").read_text())
     rng = np.random.default_rng(0)
     inputs = rng.integers(-64, 64, size=(RUNS, cfg.frames, cfg.bands), dtype=np.int8)
     samples = rng.integers(-8000, 8000, size=cfg.frame).astype(np.int16)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        base = _rv32_count(model_dir, work, inputs, samples, 0, 0)
-        per_inference = (_rv32_count(model_dir, work, inputs, samples, RUNS, 0) - base) // RUNS
-        per_frame = (_rv32_count(model_dir, work, inputs, samples, 0, RUNS) - base) // RUNS
-        _rv32_count(model_dir, work, inputs, samples, 1, 1)
-        sizes = _rv32_sizes(model_dir, work)
-        host = _host_count(model_dir, work, inputs)
-    result = {
-        key: metrics[key]
-        for key in (
-            "model_bytes", "teacher_macro_f1", "student_float_macro_f1", "student_bnn_macro_f1",
-            "cascade_macro_f1_at_target", "escalation_rate_at_target", "config", "train_windows", "test_windows",
-        )
-    }  # fmt: skip
+        base = _rv32_count(model_dir, stem, work, inputs, samples, 0, 0)
+        per_inference = (_rv32_count(model_dir, stem, work, inputs, samples, RUNS, 0) - base) // RUNS
+        per_frame = (_rv32_count(model_dir, stem, work, inputs, samples, 0, RUNS) - base) // RUNS
+        _rv32_count(model_dir, stem, work, inputs, samples, 1, 1)
+        sizes = _rv32_sizes(stem, work)
+        host = _host_count(model_dir, stem, work, inputs)
+    result = {key: metrics[key] for key in METRIC_KEYS}
     result |= {
         "static_ram_bytes": static_ram_bytes(cfg, sizes["kernel_objects_ram_bytes"]),
         "rv32imc_instructions_per_inference": per_inference,
         "rv32imc_instructions_per_feature_frame": per_frame,
         "host_instructions_per_inference": host,
         "model_hash": metrics["model_hash"],
+        "classes": metrics["classes"],
+        "cascade_curve": metrics["cascade_curve"],
     }
-    if write:
-        png = benchmarks_md.BENCHMARKS_DIR / "cascade_sound.png"
-        png.parent.mkdir(parents=True, exist_ok=True)
-        plot(metrics["cascade_curve"], metrics["teacher_macro_f1"], png)
-        benchmarks_md.write_json("node_model", {"sound": result, "vibration": None})
-        rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items())
-        targets = (
-            "Targets: model_bytes <= 3072, static RAM <= 16 KB, <= 160,000 rv32imc instructions per inference, "
-            "BNN macro-F1 >= 0.90 x teacher, cascade macro-F1 at <= 20 % escalation >= 0.99 x teacher."
-        )
-        body = (
-            "Sound model (8 classes) from `python -m gpu_backend.edge train` on the synthetic corpus "
-            "(docs/node-model.md says what is synthetic). rv32imc counts: the kernel cross-compiled with "
-            "riscv64-unknown-elf-g++ -Os and run in qemu-riscv32 with per-instruction exec tracing; host: "
-            "valgrind callgrind (g++ -O2). Features cost is per 32 ms frame (32 frames per window).\n\n"
-            f"{targets}\n\n| metric | value |\n|---|---|\n{rows}\n\n"
-            "![cascade curve](benchmarks/cascade_sound.png)\n\n"
-            "The vibration family is not built yet (see the node-model issue)."
-        )
-        benchmarks_md.write_section(
-            "node_model",
-            "Node model (BNN) — sound",
-            "python -m gpu_backend.edge train && python -m gpu_backend.edge bench",
-            body,
-        )
     return result
+
+
+def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, Any]:
+    results = {family: measure(model_dir, family) for family in families}
+    if write:
+        existing: dict[str, Any] = {}
+        json_path = benchmarks_md.BENCHMARKS_DIR / "node_model.json"
+        if json_path.exists():
+            existing = json.loads(json_path.read_text())
+        for family, result in results.items():
+            plot(
+                result["cascade_curve"],
+                result["teacher_macro_f1"],
+                family,
+                benchmarks_md.BENCHMARKS_DIR / f"cascade_{family}.png",
+            )
+            existing[family] = {k: v for k, v in result.items() if k != "cascade_curve"}
+        benchmarks_md.write_json("node_model", existing)
+        keys = [k for k in next(iter(existing.values())) if k != "classes"]
+        names = [f for f in ("sound", "vibration") if f in existing]
+        rows = "\n".join(f"| `{k}` | " + " | ".join(str(existing[f].get(k)) for f in names) + " |" for k in keys)
+        body = (
+            "From `python -m gpu_backend.edge train` (full configuration) on the synthetic corpora "
+            "(docs/node-model.md says what is synthetic). rv32imc counts: the kernel cross-compiled with "
+            "riscv64-unknown-elf-g++ -Os (hot loops -O2) and run in qemu-riscv32 with per-instruction exec "
+            "tracing, minus an empty run; host: valgrind callgrind (g++ -O2). The feature cost is per frame "
+            "(32 frames per window).\n\nTargets: model_bytes <= 3072, static RAM <= 16 KB, <= 160,000 rv32imc "
+            "instructions per inference, BNN macro-F1 >= 0.90 x teacher, cascade macro-F1 at <= 20 % escalation "
+            f">= 0.99 x teacher.\n\n| metric | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
+            + "\n".join(f"![cascade {f}](benchmarks/cascade_{f}.png)" for f in names)
+        )
+        command = "python -m gpu_backend.edge train && python -m gpu_backend.edge bench"
+        benchmarks_md.write_section("node_model", "Node models (BNN)", command, body)
+    return {f: {k: v for k, v in r.items() if k != "cascade_curve"} for f, r in results.items()}

@@ -15,12 +15,43 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from . import synth
+from . import synth, synth_vibration
 from .bnn import IntegerModel, decide, forward
 from .export import blob, header, payload, write_atomic
 from .features import FeatureConfig, features, twiddles_q15
 from .metrics import macro_f1
 from .train import Teacher, TrainConfig, calibrate, to_integer, train_student, train_teacher
+
+
+@dataclass(frozen=True)
+class Family:
+    """A task family: its classes, feature configuration and corpus."""
+
+    name: str
+    model_id: str
+    classes: tuple[str, ...]
+    features: FeatureConfig
+
+    @property
+    def stem(self) -> str:
+        return self.model_id.replace("-", "_")
+
+    def build_split(self, split: str, per_class: int) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
+        if self.name == "sound":
+            return synth.build_split(split, per_class, self.features.window_samples, cache_dir())
+        return synth_vibration.build_split(split, per_class, self.features.window_samples, self.features.sample_rate)
+
+
+FAMILIES = {
+    "sound": Family("sound", "sound-v1", synth.SOUND_CLASSES, FeatureConfig()),
+    # ADXL345-class accelerometer at 3.2 kHz: 32 frames of 256 samples = 2.56 s, bands up to 1.55 kHz
+    "vibration": Family(
+        "vibration",
+        "vibration-v1",
+        synth_vibration.VIBRATION_CLASSES,
+        FeatureConfig(sample_rate=3200, frame=256, frames=32, bands=16, f_min=10.0, f_max=1550.0),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -47,17 +78,21 @@ def cache_dir() -> Path:
 
 
 def dataset(
-    split: str, per_class: int, cfg: FeatureConfig
+    split: str, per_class: int, family: Family | None = None
 ) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int16]]:
     """Features, labels and raw windows of a split (cached: the corpus is deterministic)."""
-    key = hashlib.sha256(
-        f"{synth.corpus_key({split: per_class}, cfg.window_samples)}{cfg.digest()}".encode()
-    ).hexdigest()[:16]
-    path = cache_dir() / f"sound-{split}-{key}.npz"
+    family = family or FAMILIES["sound"]
+    cfg = family.features
+    if family.name == "sound":
+        corpus = synth.corpus_key({split: per_class}, cfg.window_samples)
+    else:
+        corpus = f"vibration-v1-{split}-{per_class}"
+    key = hashlib.sha256(f"{corpus}{cfg.digest()}".encode()).hexdigest()[:16]
+    path = cache_dir() / f"{family.name}-{split}-{key}.npz"
     if path.exists():
         with np.load(path) as data:
             return data["x"], data["y"], data["w"]
-    windows, labels = synth.build_split(split, per_class, cfg.window_samples, cache_dir())
+    windows, labels = family.build_split(split, per_class)
     feats = np.stack([features(w, cfg) for w in tqdm(windows, desc=f"features ({split})", disable=None)])
     buffer = io.BytesIO()
     np.savez_compressed(buffer, x=feats, y=labels, w=windows)
@@ -84,16 +119,16 @@ def cascade_curve(
     return points
 
 
-def run(out_dir: Path, config_name: str = "full", seed: int = 0) -> dict[str, Any]:
-    """Train, export and evaluate the sound model; returns the metrics (also written to metrics.json)."""
+def run(out_dir: Path, config_name: str = "full", seed: int = 0, family_name: str = "sound") -> dict[str, Any]:
+    """Train, export and evaluate one family's model; returns the metrics (also in <stem>_metrics.json)."""
+    family = FAMILIES[family_name]
     run_cfg = CONFIGS[config_name]
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    fcfg = FeatureConfig()
-    classes = synth.SOUND_CLASSES
-    x_tr, y_tr, _ = dataset("train", run_cfg.train_per_class, fcfg)
-    x_va, y_va, _ = dataset("val", run_cfg.val_per_class, fcfg)
-    x_te, y_te, _w_te = dataset("test", run_cfg.test_per_class, fcfg)
+    fcfg = family.features
+    classes = family.classes
+    x_tr, y_tr, _ = dataset("train", run_cfg.train_per_class, family)
+    x_va, y_va, _ = dataset("val", run_cfg.val_per_class, family)
+    x_te, y_te, _ = dataset("test", run_cfg.test_per_class, family)
     for name, labels in (("train", y_tr), ("val", y_va), ("test", y_te)):
         empty = [classes[c] for c in range(len(classes)) if not np.any(labels == c)]
         if empty:
@@ -129,17 +164,18 @@ def run(out_dir: Path, config_name: str = "full", seed: int = 0) -> dict[str, An
     }
     cos, sin = twiddles_q15(fcfg.frame)
     fields = {"SampleRate": fcfg.sample_rate, "Frame": fcfg.frame}
-    write_atomic(
-        out_dir / "sound_v1.h", header(model, "sound-v1", fcfg.bands, fcfg.frames, fields, fcfg.band_edges, cos, sin)
-    )
-    write_atomic(out_dir / "sound_v1.bin", blob(model, fcfg.bands, fcfg.frames))
+    stem = family.stem
+    metrics["family"] = family.name
+    hdr = header(model, family.model_id, fcfg.bands, fcfg.frames, fields, fcfg.band_edges, cos, sin)
+    write_atomic(out_dir / f"{stem}.h", hdr)
+    write_atomic(out_dir / f"{stem}.bin", blob(model, fcfg.bands, fcfg.frames))
     buffer = io.BytesIO()
     torch.save(teacher.state_dict(), buffer)
-    write_atomic(out_dir / "sound_v1_teacher.pt", buffer.getvalue())
+    write_atomic(out_dir / f"{stem}_teacher.pt", buffer.getvalue())
     np_buffer = io.BytesIO()
-    np.savez(np_buffer, **{k: v for k, v in asdict_model(model).items()})
-    write_atomic(out_dir / "sound_v1_model.npz", np_buffer.getvalue())
-    write_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    np.savez(np_buffer, **asdict_model(model))
+    write_atomic(out_dir / f"{stem}_model.npz", np_buffer.getvalue())
+    write_atomic(out_dir / f"{stem}_metrics.json", json.dumps(metrics, indent=2))
     return metrics
 
 
