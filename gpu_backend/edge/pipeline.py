@@ -66,8 +66,8 @@ class RunConfig:
 
 
 CONFIGS = {
-    "full": RunConfig(600, 150, 150, TrainConfig(teacher_epochs=25, student_epochs=60)),
-    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15)),
+    "full": RunConfig(600, 150, 150, TrainConfig(teacher_epochs=25, student_epochs=60, finetune_epochs=20)),
+    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15, finetune_epochs=5)),
 }
 
 

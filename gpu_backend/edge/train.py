@@ -82,7 +82,9 @@ class Student(nn.Module):
 
 @dataclass
 class TrainConfig:
-    channels: int = 24
+    channels: int = 24  # after structured pruning: what the MCU stores
+    wide_channels: int = 32  # trained first, then pruned to `channels`
+    finetune_epochs: int = 20
     teacher_epochs: int = 25
     student_epochs: int = 60
     batch: int = 128
@@ -122,20 +124,66 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return torch.clamp(x + shift, -128, 127)
 
 
+def prune(student: Student, keep: int) -> Student:
+    """Structured pruning: keep the `keep` most important channels of every hidden layer.
+
+    Importance of a layer's output channel = how strongly the next layer uses it (mean |latent weight| of
+    the next binary layer, or |weight| of the classifier for the last one); sign activations make the
+    batch-norm scale itself meaningless as a measure.
+    """
+
+    def top(importance: torch.Tensor) -> torch.Tensor:
+        return torch.sort(torch.argsort(importance, descending=True)[:keep]).values
+
+    k3 = top(student.fc.weight.detach().abs().sum(0))
+    k2 = top(student.w3.detach().abs().mean(dim=(0, 2)))
+    k1 = top(student.w2.detach().abs().mean(dim=(0, 2)))
+    small = Student(student.w1.shape[1], keep, student.fc.out_features)
+    with torch.no_grad():
+        small.w1.copy_(student.w1[k1])
+        small.w2.copy_(student.w2[k2][:, k1])
+        small.w3.copy_(student.w3[k3][:, k2])
+        small.fc.weight.copy_(student.fc.weight[:, k3])
+        small.fc.bias.copy_(student.fc.bias)
+        for bn_small, bn, idx in (
+            (small.bn1, student.bn1, k1),
+            (small.bn2, student.bn2, k2),
+            (small.bn3, student.bn3, k3),
+        ):
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(bn_small, name).copy_(getattr(bn, name)[idx])
+    return small
+
+
 def train_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
-    torch.manual_seed(cfg.seed + 1)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    model = Student(x.shape[2], cfg.channels, classes)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, cfg.lr, total_steps=cfg.student_epochs * math.ceil(len(x) / cfg.batch)
-    )
+    """Distill into a wide student, prune it to `cfg.channels`, and fine-tune the pruned one."""
+    wide = _distill(Student(x.shape[2], cfg.wide_channels, classes), x, y, teacher, cfg, cfg.student_epochs, 1)
+    if cfg.wide_channels == cfg.channels:
+        return wide
+    return _distill(prune(wide, cfg.channels), x, y, teacher, cfg, cfg.finetune_epochs, 2, lr_scale=0.3)
+
+
+def _distill(
+    model: Student,
+    x: NDArray[np.int8],
+    y: NDArray[np.int64],
+    teacher: Teacher,
+    cfg: TrainConfig,
+    epochs: int,
+    seed_offset: int,
+    lr_scale: float = 1.0,
+) -> Student:
+    torch.manual_seed(cfg.seed + seed_offset)
+    gen = torch.Generator().manual_seed(cfg.seed + seed_offset)
+    lr = cfg.lr * lr_scale
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * math.ceil(len(x) / cfg.batch))
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
     T = cfg.temperature
     model.train()
-    for _ in trange(cfg.student_epochs, desc="student (distillation)", unit="epoch", disable=None):
+    for _ in trange(epochs, desc=f"student {model.w1.shape[0]} ch (distillation)", unit="epoch", disable=None):
         for idx in _batches(len(xt), cfg.batch, gen):
             xb = _augment(xt[idx], gen)
             with torch.no_grad():
