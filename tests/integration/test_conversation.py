@@ -74,14 +74,21 @@ async def test_binmoe_tool_grounds_the_answer(
     assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "binmoe__BinMoERecentEvents"
 
 
-async def test_assist_tool_turns_on_a_light(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
-) -> None:
+@pytest.fixture
+async def kitchen_light(hass: HomeAssistant) -> list[Any]:
+    """An exposed light; returns the recorded light.turn_on calls (HA's service mock, a test double)."""
     assert await async_setup_component(hass, "intent", {})
     assert await async_setup_component(hass, "light", {})
     hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
     async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
     turn_on = async_mock_service(hass, "light", "turn_on")
+    return turn_on
+
+
+async def test_assist_tool_turns_on_a_light(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    turn_on = kitchen_light
     backend.chat_turns = [
         {"tool_calls": [{"name": "assist__intent__HassTurnOn", "arguments": json.dumps({"name": "Kitchen light"})}]},
         {"content": "The kitchen light is on."},
@@ -116,13 +123,9 @@ async def test_backend_down_gives_a_clear_spoken_error(
 
 
 async def test_backend_down_falls_back_to_local_intents(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, kitchen_light: list[Any]
 ) -> None:
-    assert await async_setup_component(hass, "intent", {})
-    assert await async_setup_component(hass, "light", {})
-    hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
-    async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
-    turn_on = async_mock_service(hass, "light", "turn_on")
+    turn_on = kitchen_light
     await backend.stop()
     result = await ask(hass, "turn on the kitchen light")
     assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
