@@ -118,7 +118,7 @@ def header(
         _c_array("kBandEdges", "uint16_t", np.asarray(band_edges)),
         _c_array("kTwiddleCos", "int16_t", twiddle_cos),
         _c_array("kTwiddleSin", "int16_t", twiddle_sin),
-        "using Features = binmoe::FeatureExtractor<kFrame, kBands>;\n",
+        "using Features = binmoe::FeatureExtractor<kFrame, kBands, kEnvelopeBands>;\n",
         "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses>;\n",
         "static constexpr Net::Weights kWeights{kW1, kT1, kS1, kW2, kT2, kS2, kW3, kT3, kS3, kW4, kB4,",
         " kMarginThresholds};\n",

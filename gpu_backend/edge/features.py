@@ -25,6 +25,12 @@ class FeatureConfig:
     bands: int = 16
     f_min: float = 150.0
     f_max: float = 7000.0
+    # Envelope spectrum (vibration): the last `envelope_bands` of the `bands` come from the spectrum of
+    # |x[n] - x[n-1]| (a rectified high-passed signal), log-spaced from env_f_min to env_f_max, where
+    # bearing-fault repetition rates show up. 0 for audio.
+    envelope_bands: int = 0
+    env_f_min: float = 5.0
+    env_f_max: float = 500.0
 
     @property
     def window_samples(self) -> int:
@@ -34,20 +40,38 @@ class FeatureConfig:
     def log2_frame(self) -> int:
         return int(self.frame).bit_length() - 1
 
-    @cached_property
-    def band_edges(self) -> tuple[int, ...]:
-        """FFT bin edges of the mel-spaced bands (bands + 1 values, strictly increasing)."""
-        mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-        inv = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)  # noqa: E731
-        points = inv(np.linspace(mel(self.f_min), mel(self.f_max), self.bands + 1))
+    @property
+    def spectrum_bands(self) -> int:
+        return self.bands - self.envelope_bands
+
+    def _edges(self, count: int, f_min: float, f_max: float, mel_scale: bool) -> tuple[int, ...]:
+        if mel_scale:
+            mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
+            inv = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)  # noqa: E731
+            points = inv(np.linspace(mel(f_min), mel(f_max), count + 1))
+        else:
+            points = np.geomspace(f_min, f_max, count + 1)
         bins = np.round(points * self.frame / self.sample_rate).astype(int)
+        bins[0] = max(bins[0], 1)
         for i in range(1, len(bins)):  # at least one bin per band
             bins[i] = max(bins[i], bins[i - 1] + 1)
         return tuple(int(b) for b in bins)
 
+    @cached_property
+    def band_edges(self) -> tuple[int, ...]:
+        """FFT bin edges: the mel-spaced spectrum bands, then the envelope bands' edges (if any)."""
+        edges = self._edges(self.spectrum_bands, self.f_min, self.f_max, mel_scale=True)
+        if self.envelope_bands:
+            edges += self._edges(self.envelope_bands, self.env_f_min, self.env_f_max, mel_scale=False)
+        return edges
+
     def digest(self) -> str:
         """Hash of everything that defines the features; a model is only valid with the same digest."""
-        blob = json.dumps({**asdict(self), "edges": self.band_edges, "algo": "fft-q15-log2q3-v1"}, sort_keys=True)
+        fields = asdict(self)
+        if not self.envelope_bands:  # keep the digests of models made before envelopes existed
+            for key in ("envelope_bands", "env_f_min", "env_f_max"):
+                fields.pop(key)
+        blob = json.dumps({**fields, "edges": self.band_edges, "algo": "fft-q15-log2q3-v1"}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -108,15 +132,31 @@ def log2_q3(values: NDArray[np.int64]) -> NDArray[np.int64]:
     return msb * 8 + mant
 
 
+def envelope(frames: NDArray[np.int16]) -> NDArray[np.int16]:
+    """|x[n] - x[n-1]| / 2 within each frame (the first sample's difference is 0): fits int16."""
+    x = frames.astype(np.int32)
+    diff = np.zeros_like(x)
+    diff[:, 1:] = np.abs(x[:, 1:] - x[:, :-1]) >> 1
+    return diff.astype(np.int16)
+
+
+def _band_power(frames: NDArray[np.int16], edges: tuple[int, ...]) -> NDArray[np.int64]:
+    re, im = fft_q15(frames)
+    power = re.astype(np.int64) ** 2 + im.astype(np.int64) ** 2
+    return np.stack([power[:, edges[b] : edges[b + 1]].sum(axis=1) for b in range(len(edges) - 1)], axis=1)
+
+
 def features(window: NDArray[np.int16], config: FeatureConfig) -> NDArray[np.int8]:
     """int16 PCM window (config.window_samples) -> int8 features (frames x bands)."""
     if window.shape != (config.window_samples,):
         raise ValueError(f"expected {config.window_samples} samples, got {window.shape}")
     frames = window.reshape(config.frames, config.frame).astype(np.int16)
-    re, im = fft_q15(frames)
-    power = re.astype(np.int64) ** 2 + im.astype(np.int64) ** 2
     edges = config.band_edges
-    bands = np.stack([power[:, edges[b] : edges[b + 1]].sum(axis=1) for b in range(config.bands)], axis=1)
+    n_spec = config.spectrum_bands
+    bands = _band_power(frames, edges[: n_spec + 1])
+    if config.envelope_bands:
+        env = envelope(frames)
+        bands = np.concatenate([bands, _band_power(env, edges[n_spec + 1 :])], axis=1)
     # log2 of band power spans 0..~62 bits -> 0..~500 in q3; shift to int8 range
     out = (log2_q3(bands) >> 1) - 64
     return np.clip(out, -128, 127).astype(np.int8)

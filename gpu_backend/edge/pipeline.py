@@ -44,12 +44,13 @@ class Family:
 
 FAMILIES = {
     "sound": Family("sound", "sound-v1", synth.SOUND_CLASSES, FeatureConfig()),
-    # ADXL345-class accelerometer at 3.2 kHz: 32 frames of 256 samples = 2.56 s, bands up to 1.55 kHz
+    # ADXL345-class accelerometer at 3.2 kHz: 32 frames of 256 samples = 2.56 s; 8 spectrum bands up to
+    # 1.55 kHz and 8 envelope-spectrum bands 5-500 Hz (where bearing-fault repetition rates are)
     "vibration": Family(
         "vibration",
         "vibration-v1",
         synth_vibration.VIBRATION_CLASSES,
-        FeatureConfig(sample_rate=3200, frame=256, frames=32, bands=16, f_min=10.0, f_max=1550.0),
+        FeatureConfig(sample_rate=3200, frame=256, frames=32, bands=16, f_min=10.0, f_max=1550.0, envelope_bands=8),
     ),
 }
 
@@ -163,7 +164,7 @@ def run(out_dir: Path, config_name: str = "full", seed: int = 0, family_name: st
         "feature_digest": fcfg.digest(),
     }
     cos, sin = twiddles_q15(fcfg.frame)
-    fields = {"SampleRate": fcfg.sample_rate, "Frame": fcfg.frame}
+    fields = {"SampleRate": fcfg.sample_rate, "Frame": fcfg.frame, "EnvelopeBands": fcfg.envelope_bands}
     stem = family.stem
     metrics["family"] = family.name
     hdr = header(model, family.model_id, fcfg.bands, fcfg.frames, fields, fcfg.band_edges, cos, sin)

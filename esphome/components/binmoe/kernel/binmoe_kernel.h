@@ -14,16 +14,44 @@
 namespace binmoe {
 
 // ---- features ------------------------------------------------------------------------------------
-// One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per stage).
-template <int N, int BANDS> class FeatureExtractor {
+// One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per
+// stage). The last ENV_BANDS come from the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
+template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   static_assert(N >= 4 && (N & (N - 1)) == 0, "frame size must be a power of two");
+  static_assert(ENV_BANDS >= 0 && ENV_BANDS < BANDS, "envelope bands are a part of the bands");
+  static constexpr int SPEC_BANDS = BANDS - ENV_BANDS;
 
  public:
-  // cos/sin: N/2 Q15 twiddles; edges: BANDS + 1 FFT-bin edges (from the exported model header).
+  // cos/sin: N/2 Q15 twiddles; edges: SPEC_BANDS + 1 FFT-bin edges, then ENV_BANDS + 1 more if any
+  // (all from the exported model header).
   FeatureExtractor(const int16_t *cos, const int16_t *sin, const uint16_t *edges)
       : cos_(cos), sin_(sin), edges_(edges) {}
 
   BINMOE_HOT void frame(const int16_t *samples, int8_t *out) {
+    fft(samples);
+    for (int band = 0; band < SPEC_BANDS; band++) out[band] = band_feature(edges_[band], edges_[band + 1]);
+    if (ENV_BANDS > 0) {
+      env_[0] = 0;
+      for (int i = 1; i < N; i++) {
+        const int32_t d = static_cast<int32_t>(samples[i]) - samples[i - 1];
+        env_[i] = static_cast<int16_t>((d < 0 ? -d : d) >> 1);
+      }
+      fft(env_);
+      const uint16_t *e = edges_ + SPEC_BANDS + 1;
+      for (int band = 0; band < ENV_BANDS; band++) out[SPEC_BANDS + band] = band_feature(e[band], e[band + 1]);
+    }
+  }
+
+  // floor-ish 8*log2(v): leading-one position and the next three bits.
+  static int32_t log2_q3(uint64_t v) {
+    if (v < 1) v = 1;
+    const int msb = 63 - __builtin_clzll(v);
+    const int32_t mant = msb >= 3 ? static_cast<int32_t>((v >> (msb - 3)) & 7) : static_cast<int32_t>((v << (3 - msb)) & 7);
+    return msb * 8 + mant;
+  }
+
+ private:
+  BINMOE_HOT void fft(const int16_t *samples) {
     int bits = 0;
     while ((1 << bits) < N) bits++;
     for (int i = 0; i < N; i++) {
@@ -49,27 +77,19 @@ template <int N, int BANDS> class FeatureExtractor {
         }
       }
     }
-    for (int band = 0; band < BANDS; band++) {
-      uint64_t power = 0;
-      for (int k = edges_[band]; k < edges_[band + 1]; k++)
-        power += static_cast<uint64_t>(static_cast<int64_t>(re_[k]) * re_[k] + static_cast<int64_t>(im_[k]) * im_[k]);
-      int32_t v = (log2_q3(power) >> 1) - 64;
-      out[band] = static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
-    }
+  }
+  int8_t band_feature(int lo, int hi) const {
+    uint64_t power = 0;
+    for (int k = lo; k < hi; k++)
+      power += static_cast<uint64_t>(static_cast<int64_t>(re_[k]) * re_[k] + static_cast<int64_t>(im_[k]) * im_[k]);
+    const int32_t v = (log2_q3(power) >> 1) - 64;
+    return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
   }
 
-  // floor-ish 8*log2(v): leading-one position and the next three bits.
-  static int32_t log2_q3(uint64_t v) {
-    if (v < 1) v = 1;
-    const int msb = 63 - __builtin_clzll(v);
-    const int32_t mant = msb >= 3 ? static_cast<int32_t>((v >> (msb - 3)) & 7) : static_cast<int32_t>((v << (3 - msb)) & 7);
-    return msb * 8 + mant;
-  }
-
- private:
   const int16_t *cos_, *sin_;
   const uint16_t *edges_;
   int32_t re_[N], im_[N];  // |values| stay within int16 range: every stage halves them
+  int16_t env_[ENV_BANDS > 0 ? N : 1];
 };
 
 // ---- network -------------------------------------------------------------------------------------
