@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"run directory (default {DEFAULT_OUT})")
         cmd.add_argument("--config", choices=["full", "ci"], default="full")
         cmd.add_argument("--seed", type=int, default=0)
-        cmd.add_argument("--family", choices=["sound", "vibration", "all"], default="all")
+        cmd.add_argument("--family", choices=["sound", "vibration", "vibration_adc", "all"], default="all")
     args = parser.parse_args(argv)
     from .pipeline import CONFIGS, FAMILIES, dataset, run
 

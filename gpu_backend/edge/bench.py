@@ -122,7 +122,7 @@ def _host_count(model_dir: Path, stem: str, work: Path, inputs: np.ndarray) -> i
 def static_ram_bytes(cfg: FeatureConfig, kernel_objects: int) -> int:
     """Network + output buffers (from the ELF), the feature extractor (two int32 arrays of a frame and
     three pointers), the node's frame buffer (int16) and one window of features (int8)."""
-    extractor = cfg.frame * 4 * 2 + 3 * 4
+    extractor = cfg.frame * 4 * 2 + 3 * 4 + (cfg.frame * 2 if cfg.envelope_bands else 0)
     return kernel_objects + extractor + cfg.frame * 2 + cfg.frames * cfg.bands
 
 
@@ -199,7 +199,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             existing[family] = {k: v for k, v in result.items() if k != "cascade_curve"}
         benchmarks_md.write_json("node_model", existing)
         keys = [k for k in next(iter(existing.values())) if k != "classes"]
-        names = [f for f in ("sound", "vibration") if f in existing]
+        names = [f for f in ("sound", "vibration", "vibration_adc") if f in existing]
         rows = "\n".join(f"| `{k}` | " + " | ".join(str(existing[f].get(k)) for f in names) + " |" for k in keys)
         body = (
             "From `python -m gpu_backend.edge train` (full configuration) on the synthetic corpora "

@@ -52,6 +52,13 @@ FAMILIES = {
         synth_vibration.VIBRATION_CLASSES,
         FeatureConfig(sample_rate=3200, frame=256, frames=32, bands=16, f_min=10.0, f_max=1550.0, envelope_bands=8),
     ),
+    # piezo disc on an ADC at 16 kHz: 32 frames of 512 samples = 1.024 s; spectrum up to 7 kHz (resonances)
+    "vibration_adc": Family(
+        "vibration_adc",
+        "vibration-adc-v1",
+        synth_vibration.VIBRATION_CLASSES,
+        FeatureConfig(sample_rate=16000, frame=512, frames=32, bands=16, f_min=20.0, f_max=7000.0, envelope_bands=8),
+    ),
 }
 
 
@@ -87,7 +94,7 @@ def dataset(
     if family.name == "sound":
         corpus = synth.corpus_key({split: per_class}, cfg.window_samples)
     else:
-        corpus = f"vibration-v1-{split}-{per_class}"
+        corpus = f"{family.name}-v1-{split}-{per_class}"
     key = hashlib.sha256(f"{corpus}{cfg.digest()}".encode()).hexdigest()[:16]
     path = cache_dir() / f"{family.name}-{split}-{key}.npz"
     if path.exists():

@@ -12,6 +12,6 @@ from gpu_backend.edge.pipeline import run
 @pytest.fixture(scope="session")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("edge")
-    for family in ("sound", "vibration"):
+    for family in ("sound", "vibration", "vibration_adc"):
         run(out, "ci", seed=0, family_name=family)
     return out

@@ -57,7 +57,7 @@ def corpus_and_extremes(family: Family) -> np.ndarray:
     return np.concatenate([*parts, np.stack(extremes)])
 
 
-@pytest.mark.parametrize("family_name", ["sound", "vibration"])
+@pytest.mark.parametrize("family_name", ["sound", "vibration", "vibration_adc"])
 def test_kernel_is_bit_exact(trained_dir: Path, family_name: str) -> None:
     family = FAMILIES[family_name]
     windows = corpus_and_extremes(family)
@@ -74,7 +74,7 @@ def test_kernel_is_bit_exact(trained_dir: Path, family_name: str) -> None:
     np.testing.assert_array_equal(c_tail[:, 2], escalate.astype(np.int32))
 
 
-@pytest.mark.parametrize("family_name", ["sound", "vibration"])
+@pytest.mark.parametrize("family_name", ["sound", "vibration", "vibration_adc"])
 def test_export_and_targets(trained_dir: Path, family_name: str) -> None:
     family = FAMILIES[family_name]
     metrics = json.loads((trained_dir / f"{family.stem}_metrics.json").read_text())
