@@ -85,6 +85,10 @@ def _number(low: float, high: float, step: float) -> NumberSelector:
 class BinMoEOptionsFlow(OptionsFlow):
     """Two pages: the routing policy and the voice agent."""
 
+    def _current(self, key: str, default: Any) -> vol.Optional:
+        """An optional field whose default is the entry's current option (or the built-in default)."""
+        return vol.Optional(key, default=self.config_entry.options.get(key, default))
+
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return self.async_show_menu(step_id="init", menu_options=["routing", "voice"])
 
@@ -92,21 +96,17 @@ class BinMoEOptionsFlow(OptionsFlow):
         """Conversation agent: prompt, exposed LLM APIs, temperature, max tokens, context size."""
         if user_input is not None:
             return self.async_create_entry(data={**self.config_entry.options, **user_input})
-        o = self.config_entry.options
+        prompt = self.config_entry.options.get(CONF_PROMPT)
         apis = [SelectOptionDict(value=api.id, label=api.name) for api in llm.async_get_apis(self.hass)]
         schema = vol.Schema(
             {
-                vol.Optional(CONF_PROMPT, description={"suggested_value": o.get(CONF_PROMPT)}): TemplateSelector(),
-                vol.Optional(CONF_LLM_HASS_API, default=o.get(CONF_LLM_HASS_API, DEFAULT_LLM_APIS)): SelectSelector(
+                vol.Optional(CONF_PROMPT, description={"suggested_value": prompt}): TemplateSelector(),
+                self._current(CONF_LLM_HASS_API, DEFAULT_LLM_APIS): SelectSelector(
                     SelectSelectorConfig(options=apis, multiple=True)
                 ),
-                vol.Optional(CONF_TEMPERATURE, default=o.get(CONF_TEMPERATURE, DEFAULT_TEMPERATURE)): _number(
-                    0, 2, 0.05
-                ),
-                vol.Optional(CONF_MAX_TOKENS, default=o.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)): _number(16, 8192, 1),
-                vol.Optional(CONF_MAX_HISTORY, default=o.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY)): _number(
-                    2, 200, 1
-                ),
+                self._current(CONF_TEMPERATURE, DEFAULT_TEMPERATURE): _number(0, 2, 0.05),
+                self._current(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS): _number(16, 8192, 1),
+                self._current(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY): _number(2, 200, 1),
             }
         )
         return self.async_show_form(step_id="voice", data_schema=schema)
@@ -115,27 +115,20 @@ class BinMoEOptionsFlow(OptionsFlow):
         """Routing policy: per-class actions, confidence, rate limit, dedupe, queue, repairs."""
         if user_input is not None:
             return self.async_create_entry(data={**self.config_entry.options, **user_input})
-        o = self.config_entry.options
         schema = vol.Schema(
             {
-                vol.Optional(CONF_LOCAL_CLASSES, default=o.get(CONF_LOCAL_CLASSES, [])): _classes(),
-                vol.Optional(CONF_ESCALATE_CLASSES, default=o.get(CONF_ESCALATE_CLASSES, [])): _classes(),
-                vol.Optional(CONF_IGNORE_CLASSES, default=o.get(CONF_IGNORE_CLASSES, [])): _classes(),
-                vol.Optional(
+                self._current(CONF_LOCAL_CLASSES, []): _classes(),
+                self._current(CONF_ESCALATE_CLASSES, []): _classes(),
+                self._current(CONF_IGNORE_CLASSES, []): _classes(),
+                self._current(
                     CONF_CRITICAL_CLASSES,
-                    default=o.get(CONF_CRITICAL_CLASSES, list(DEFAULT_CRITICAL_CLASSES)),
+                    list(DEFAULT_CRITICAL_CLASSES),
                 ): _classes(),
-                vol.Optional(CONF_MIN_CONFIDENCE, default=o.get(CONF_MIN_CONFIDENCE, DEFAULT_MIN_CONFIDENCE)): _number(
-                    0, 1, 0.05
-                ),
-                vol.Optional(CONF_RATE_LIMIT, default=o.get(CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT)): _number(1, 600, 1),
-                vol.Optional(CONF_DEDUPE_WINDOW, default=o.get(CONF_DEDUPE_WINDOW, DEFAULT_DEDUPE_WINDOW)): _number(
-                    0, 3600, 1
-                ),
-                vol.Optional(CONF_QUEUE_MAX, default=o.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)): _number(1, 100000, 1),
-                vol.Optional(CONF_REPAIR_AFTER, default=o.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)): _number(
-                    1, 1440, 1
-                ),
+                self._current(CONF_MIN_CONFIDENCE, DEFAULT_MIN_CONFIDENCE): _number(0, 1, 0.05),
+                self._current(CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT): _number(1, 600, 1),
+                self._current(CONF_DEDUPE_WINDOW, DEFAULT_DEDUPE_WINDOW): _number(0, 3600, 1),
+                self._current(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX): _number(1, 100000, 1),
+                self._current(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER): _number(1, 1440, 1),
             }
         )
         return self.async_show_form(step_id="routing", data_schema=schema)

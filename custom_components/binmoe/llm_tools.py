@@ -24,7 +24,25 @@ def _hub(hass: HomeAssistant) -> Any:
     return entries[0].runtime_data.hub if entries else None
 
 
-class RecentEventsTool(llm.Tool):
+class _BinMoETool(llm.Tool):
+    """Read-only tools over the loaded hub's state."""
+
+    annotations = llm.ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
+    integration = DOMAIN
+
+    async def async_call(
+        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
+    ) -> JsonObjectType:
+        hub = _hub(hass)
+        if hub is None:
+            return {"error": "BinMoE is not loaded"}
+        return self.answer(hub, tool_input.tool_args)
+
+    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
+        raise NotImplementedError
+
+
+class RecentEventsTool(_BinMoETool):
     """Recent detections, escalations and diagnoses, newest first."""
 
     name = "BinMoERecentEvents"
@@ -35,17 +53,10 @@ class RecentEventsTool(llm.Tool):
             vol.Optional("limit", default=10): vol.All(vol.Coerce(int), vol.Range(min=1, max=50)),
         }
     )
-    annotations = llm.ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
-    integration = DOMAIN
 
-    async def async_call(
-        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
-    ) -> JsonObjectType:
-        hub = _hub(hass)
-        if hub is None:
-            return {"error": "BinMoE is not loaded"}
-        node = tool_input.tool_args.get("node_id")
-        limit = int(tool_input.tool_args.get("limit", 10))
+    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
+        node = args.get("node_id")
+        limit = int(args.get("limit", 10))
         keep = (
             "type",
             "node_id",
@@ -65,21 +76,14 @@ class RecentEventsTool(llm.Tool):
         return {"events": items[:limit]}
 
 
-class NodeStatusTool(llm.Tool):
+class NodeStatusTool(_BinMoETool):
     """What each node is and how it has been doing."""
 
     name = "BinMoENodeStatus"
     description = "Status of the BinMoE nodes: task, model, messages, escalation rate, last class heard."
     parameters = vol.Schema({})
-    annotations = llm.ToolAnnotations(read_only=True, destructive=False, idempotent=True, open_world=False)
-    integration = DOMAIN
 
-    async def async_call(
-        self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
-    ) -> JsonObjectType:
-        hub = _hub(hass)
-        if hub is None:
-            return {"error": "BinMoE is not loaded"}
+    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
         return {
             "gpu_tier_online": hub.backend_online,
             "queue_length": len(hub.queue),
