@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,16 @@ import httpx
 import pytest
 
 API_KEY = "test-key"
-PORT = int(os.environ.get("BINMOE_TEST_GATEWAY_PORT", "18210"))
+
+
+def free_port() -> int:
+    """A free loopback port, so parallel test runs on one machine do not collide."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PORT = int(os.environ.get("BINMOE_TEST_GATEWAY_PORT") or free_port())
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -170,15 +171,19 @@ def test_malformed_bodies(gateway: RunningGateway) -> None:
 
 
 def test_overload_answers_429(gateway: RunningGateway) -> None:
-    # The test gateway admits 1 request in flight + 1 waiting; a burst of 8 must see 429s with Retry-After.
-    body = _chat_body(_exchange("chat"), max_tokens=200, ignore_eos=True)
+    # The test gateway admits 1 request in flight + 1 waiting; a simultaneous burst of 12 long requests
+    # must see 429s with Retry-After (and the admitted ones succeed).
+    body = _chat_body(_exchange("chat"), max_tokens=900, ignore_eos=True)
+    burst = 12
+    start = threading.Barrier(burst)
 
     def post(_: int) -> httpx.Response:
         with gateway.client() as client:
+            start.wait(10)
             return client.post("/v1/chat/completions", json=body)
 
-    with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(post, range(8)))
+    with ThreadPoolExecutor(burst) as pool:
+        responses = list(pool.map(post, range(burst)))
     codes = sorted(r.status_code for r in responses)
     assert 429 in codes and 200 in codes, codes
     assert all(r.headers.get("retry-after") == "1" for r in responses if r.status_code == 429)

@@ -17,9 +17,9 @@ import pytest
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
 from gpu_backend.mqtt_bridge import BridgeSettings, run_bridge
 
-from .conftest import API_KEY, RunningGateway
+from .conftest import API_KEY, RunningGateway, free_port
 
-BROKER_PORT = 18283
+BROKER_PORT = free_port()
 pytestmark = pytest.mark.real_backend
 
 
