@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
         ("build-corpus", "render the synthetic corpus and its features (cached)"),
         ("train", "build the corpus, train teacher + BNN student, calibrate, export, evaluate"),
         ("eval", "print the metrics of the last training run"),
-        ("export", "copy the last run's model header into the ESPHome component (esphome/.../models/)"),
+        ("calibrate", "new per-class escalation thresholds for the last run's models (no retraining)"),
+        ("export", "write the last run's model header, blob and manifest into the ESPHome component"),
         ("bench", "measure size, RAM, rv32imc/host instructions; write docs/benchmarks"),
     ):
         cmd = sub.add_parser(name, help=text)
@@ -27,8 +27,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--config", choices=["full", "ci"], default="full")
         cmd.add_argument("--seed", type=int, default=0)
         cmd.add_argument("--family", choices=["sound", "vibration", "vibration_adc", "all"], default="all")
+        if name == "calibrate":
+            cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")
+            cmd.add_argument(
+                "--headroom", type=float, default=0.01, help="calibrate to target - headroom on validation data"
+            )
+        if name == "export":
+            cmd.add_argument("--dest", type=Path, default=MODELS_DIR, help=f"where to write (default {MODELS_DIR})")
     args = parser.parse_args(argv)
-    from .pipeline import CONFIGS, FAMILIES, dataset, run
+    from .pipeline import CONFIGS, FAMILIES, dataset, export_model, recalibrate, run
 
     families = list(FAMILIES) if args.family == "all" else [args.family]
     if args.command == "build-corpus":
@@ -48,16 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"no training run for {missing} in {args.out}: run `python -m gpu_backend.edge train`", file=sys.stderr)
         return 2
+    if args.command == "calibrate":
+        for family in families:
+            metrics = recalibrate(args.out, family, args.target, args.headroom)
+            keys = ("margin_thresholds", "escalation_rate_at_target", "cascade_macro_f1_at_target", "model_hash")
+            print(json.dumps({"family": family, **{k: metrics[k] for k in keys}}))
+        return 0
     if args.command == "eval":
         for stem in stems:
             print((args.out / f"{stem}_metrics.json").read_text())
         return 0
     if args.command == "export":
-        MODELS_DIR.mkdir(parents=True, exist_ok=True)
-        for stem in stems:
-            for name in (f"{stem}.h", f"{stem}.bin"):
-                shutil.copyfile(args.out / name, MODELS_DIR / name)
-                print(f"wrote {MODELS_DIR / name}")
+        for family in families:
+            for path in export_model(args.out, family, args.dest):
+                print(f"wrote {path}")
         return 0
     from .bench import run as bench
 

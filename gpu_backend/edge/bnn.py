@@ -87,3 +87,11 @@ def decide(
     margin = logits[rows, top1] - logits[rows, order[:, 1]]
     escalate = margin < model.margin_thresholds[top1]
     return top1, margin, escalate
+
+
+def confidence(logits: NDArray[np.int64], logit_scale: float) -> NDArray[np.float64]:
+    """The protocol's `confidence`: softmax(logits * logit_scale) of the top class, per row."""
+    z = logits.astype(np.float64) * logit_scale
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return np.asarray(p.max(axis=1) / p.sum(axis=1))

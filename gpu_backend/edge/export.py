@@ -1,47 +1,84 @@
-"""Export an IntegerModel: a C++ header for the ESPHome component and the same bytes as a versioned blob.
+"""Export an IntegerModel: a C++ header for the ESPHome component, the same bytes as a versioned blob with a
+CRC (for over-the-air updates), and a JSON manifest (for the component's code generation checks).
 
-Blob layout (little endian), version 1:
-  magic "BMOE" | u16 version | u16 header_bytes | u32 payload_bytes | u32 crc32(payload) | payload
-Payload: u8 classes, u8 channels, u8 bands, u8 frames, f32 logit_scale, 32-byte feature digest,
+Blob layout (little endian), version 2:
+  magic "BMOE" | u16 blob version | u16 header bytes (16) | u32 payload bytes | u32 crc32(payload) | payload
+Payload (these are the model bytes; `model_bytes` and the model hash are over them):
+  u8 kernel version, u8 classes, u8 channels, u8 bands, u8 frames, u8 envelope bands, u16 frame,
+  u32 sample rate, f32 logit scale, 32-byte feature digest, u8 length + model id,
   classes x (u8 length + name), then w1 (int8, [out][k][band]), t1 (i32), s1 (i8), w2 (u32 rows), t2, s2,
-  w3, t3, s3, w4 (int8), b4 (i32), margin thresholds (i32). A binary row is one u32 per (out, k): input
-  channel c is bit (31 - c), the layout the kernel XNORs directly.
-`model_bytes` counts the payload: everything the MCU stores for the model.
+  w3, t3, s3, w4 (int8, [class][channel]), b4 (i32), margin thresholds (i32).
+A binary row is one u32 per (out, k): input channel c is bit (31 - c), the layout the kernel XNORs directly.
+The feature digest is the hash that ties the weights to their feature configuration.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from .bnn import IntegerModel
+from .bnn import KERNEL, IntegerModel
+from .features import FeatureConfig, twiddles_q15
 
 MAGIC = b"BMOE"
-BLOB_VERSION = 1
+BLOB_VERSION = 2
+KERNEL_VERSION = 2  # binmoe::kKernelVersion: the network topology and feature algorithm
+_HEAD = struct.Struct("<BBBBBBHIf")
 
 
-def pack_bits(w: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a blob says about its model besides the weights."""
+
+    model_id: str
+    sample_rate: int
+    frame: int
+    frames: int
+    bands: int
+    envelope_bands: int
+
+
+def pack_bits(w: NDArray[np.uint8]) -> NDArray[np.uint32]:
     """(C_out, C_in, K) bits -> u32 words, one per (o, k) row, input channel c at bit 31 - c."""
     rows = np.transpose(w, (0, 2, 1)).reshape(-1, w.shape[1]).astype(np.uint64)
     shifts = (31 - np.arange(w.shape[1])).astype(np.uint64)
     return (rows << shifts[None, :]).sum(axis=1).astype(np.uint32)
 
 
-def w1_layout(w1: np.ndarray) -> np.ndarray:
+def unpack_bits(words: NDArray[np.uint32], channels: int) -> NDArray[np.uint8]:
+    rows = (words[:, None].astype(np.uint64) >> (31 - np.arange(channels)).astype(np.uint64)[None, :]) & 1
+    return np.transpose(rows.reshape(channels, KERNEL, channels), (0, 2, 1)).astype(np.uint8)
+
+
+def w1_layout(w1: NDArray[np.int8]) -> NDArray[np.int8]:
     """[out][band][k] -> [out][k][band]: the kernel's inner loop then walks weights and features together."""
     return np.ascontiguousarray(np.transpose(w1, (0, 2, 1)))
 
 
-def payload(model: IntegerModel, bands: int, frames: int) -> bytes:
-    out = bytearray(struct.pack("<BBBBf", len(model.classes), model.channels, bands, frames, model.logit_scale))
+def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
+    n, c = len(model.classes), model.channels
+    out = bytearray(
+        _HEAD.pack(KERNEL_VERSION, n, c, config.bands, config.frames, config.envelope_bands, config.frame,
+                   config.sample_rate, model.logit_scale)
+    )  # fmt: skip
+    if model.feature_digest != config.digest():
+        raise ValueError(f"model {model_id}: its feature digest does not match the feature configuration")
     out += bytes.fromhex(model.feature_digest)
-    for name in model.classes:
-        out += struct.pack("<B", len(name)) + name.encode()
+    for name in (model_id, *model.classes):
+        encoded = name.encode()
+        if not 0 < len(encoded) < 256:
+            raise ValueError(f"model {model_id}: name {name!r} must be 1..255 bytes")
+        out += struct.pack("<B", len(encoded)) + encoded
     out += w1_layout(model.w1).astype("<i1").tobytes() + model.t1.astype("<i4").tobytes()
     out += model.s1.astype("<i1").tobytes()
     for w, t, s in ((model.w2, model.t2, model.s2), (model.w3, model.t3, model.s3)):
@@ -51,8 +88,51 @@ def payload(model: IntegerModel, bands: int, frames: int) -> bytes:
     return bytes(out)
 
 
-def blob(model: IntegerModel, bands: int, frames: int) -> bytes:
-    body = payload(model, bands, frames)
+def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
+    """The inverse of `payload` (what an over-the-air loader does); raises ValueError on anything odd."""
+    try:
+        kernel, n, c, bands, frames, env, frame, rate, scale = _HEAD.unpack_from(body, 0)
+        if kernel != KERNEL_VERSION:
+            raise ValueError(f"model for kernel version {kernel}, this is version {KERNEL_VERSION}")
+        pos = _HEAD.size
+        digest = body[pos : pos + 32].hex()
+        pos += 32
+        names = []
+        for _ in range(n + 1):
+            length = body[pos]
+            names.append(body[pos + 1 : pos + 1 + length].decode())
+            pos += 1 + length
+
+        def take(dtype: str, count: int) -> NDArray[Any]:
+            nonlocal pos
+            size = np.dtype(dtype).itemsize * count
+            if pos + size > len(body):
+                raise ValueError("payload ends early")
+            values = np.frombuffer(body, dtype=dtype, count=count, offset=pos)
+            pos += size
+            return values
+
+        w1 = np.transpose(take("<i1", c * KERNEL * bands).reshape(c, KERNEL, bands), (0, 2, 1)).astype(np.int8)
+        t1, s1 = take("<i4", c).astype(np.int32), take("<i1", c).astype(np.int8)
+        w2 = unpack_bits(take("<u4", c * KERNEL), c)
+        t2, s2 = take("<i4", c).astype(np.int32), take("<i1", c).astype(np.int8)
+        w3 = unpack_bits(take("<u4", c * KERNEL), c)
+        t3, s3 = take("<i4", c).astype(np.int32), take("<i1", c).astype(np.int8)
+        w4 = take("<i1", n * c).reshape(n, c).astype(np.int8)
+        b4, margins = take("<i4", n).astype(np.int32), take("<i4", n).astype(np.int32)
+    except (struct.error, IndexError, UnicodeDecodeError) as err:
+        raise ValueError(f"malformed model payload ({type(err).__name__}: {err})") from err
+    if pos != len(body):
+        raise ValueError(f"payload has {len(body) - pos} bytes left over")
+    model = IntegerModel(
+        classes=tuple(names[1:]), w1=w1, t1=t1, s1=s1, w2=w2, t2=t2, s2=s2, w3=w3, t3=t3, s3=s3, w4=w4, b4=b4,
+        margin_thresholds=margins, logit_scale=float(scale), feature_digest=digest,
+        meta={"model_hash": hashlib.sha256(body).hexdigest()},
+    )  # fmt: skip
+    return model, ModelInfo(names[0], rate, frame, frames, bands, env)
+
+
+def blob(body: bytes) -> bytes:
     return MAGIC + struct.pack("<HHII", BLOB_VERSION, 16, len(body), zlib.crc32(body)) + body
 
 
@@ -60,10 +140,10 @@ def read_blob(data: bytes) -> bytes:
     """Validate a blob and return its payload; raises ValueError naming what is wrong."""
     if len(data) < 16 or data[:4] != MAGIC:
         raise ValueError("not a BinMoE model blob (bad magic)")
-    version, header, size, crc = struct.unpack("<HHII", data[4:16])
+    version, header_bytes, size, crc = struct.unpack("<HHII", data[4:16])
     if version != BLOB_VERSION:
-        raise ValueError(f"unsupported blob version {version}")
-    body = data[header : header + size]
+        raise ValueError(f"unsupported blob version {version} (this reader: {BLOB_VERSION})")
+    body = data[header_bytes : header_bytes + size]
     if len(body) != size:
         raise ValueError(f"truncated blob: {len(body)} of {size} payload bytes")
     if zlib.crc32(body) != crc:
@@ -71,37 +151,37 @@ def read_blob(data: bytes) -> bytes:
     return body
 
 
-def _c_array(name: str, ctype: str, values: np.ndarray | bytes) -> str:
-    items = list(values) if isinstance(values, bytes) else [int(v) for v in np.ravel(values)]
-    body = ",".join(str(v) for v in items)
-    return f"alignas(4) static const {ctype} {name}[{len(items)}] = {{{body}}};\n"
+def _c_array(name: str, ctype: str, values: NDArray[Any]) -> str:
+    body = ",".join(str(int(v)) for v in np.ravel(values))
+    return f"alignas(4) inline constexpr {ctype} {name}[{values.size}] = {{{body}}};\n"
 
 
-def header(
-    model: IntegerModel,
-    name: str,
-    bands: int,
-    frames: int,
-    config_fields: dict[str, int],
-    band_edges: tuple[int, ...],
-    twiddle_cos: np.ndarray,
-    twiddle_sin: np.ndarray,
-) -> str:
-    """A self-contained C++ header defining `binmoe::models::<name>` for the kernel."""
-    ns = name.replace("-", "_")
-    c, _k, n = model.channels, 3, len(model.classes)
+def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
+    """A self-contained C++ header defining `binmoe::models::<stem>` (kModel and the first API's names)."""
+    ns = model_id.replace("-", "_")
+    c, n = model.channels, len(model.classes)
     names = ", ".join(f'"{cls}"' for cls in model.classes)
+    cos, sin = twiddles_q15(config.frame)
+    model_hash = hashlib.sha256(payload(model, config, model_id)).hexdigest()
+    digest32 = int(model.feature_digest[:8], 16)
     parts = [
-        f"// Generated by `python -m gpu_backend.edge export` — do not edit. Model {name}.\n",
+        f"// Generated by `python -m gpu_backend.edge export` — do not edit. Model {model_id}.\n",
+        "// Feature config: "
+        + json.dumps({"sample_rate": config.sample_rate, "frame": config.frame, "frames": config.frames,
+                      "bands": config.bands, "envelope_bands": config.envelope_bands})
+        + "\n",
         '#pragma once\n#include <stdint.h>\n#include "binmoe_kernel.h"\n\n',
+        f'static_assert(binmoe::kKernelVersion == {KERNEL_VERSION}, "{ns}.h was exported for BinMoE kernel '
+        f'version {KERNEL_VERSION}");\n\n',
         f"namespace binmoe {{ namespace models {{ namespace {ns} {{\n",
-        f"static constexpr int kClasses = {n};\nstatic constexpr int kChannels = {c};\n",
-        f"static constexpr int kBands = {bands};\nstatic constexpr int kFrames = {frames};\n",
-        *(f"static constexpr int k{key} = {value};\n" for key, value in config_fields.items()),
-        f'static constexpr const char *kFeatureDigest = "{model.feature_digest}";\n',
-        f'static constexpr const char *kModelHash = "{model.meta.get("model_hash", "")}";\n',
-        f'static constexpr const char *kModelId = "{name}";\n',
-        f"static constexpr const char *kClassNames[kClasses] = {{{names}}};\n",
+        f"inline constexpr int kClasses = {n};\ninline constexpr int kChannels = {c};\n",
+        f"inline constexpr int kBands = {config.bands};\ninline constexpr int kFrames = {config.frames};\n",
+        f"inline constexpr int kSampleRate = {config.sample_rate};\ninline constexpr int kFrame = {config.frame};\n",
+        f"inline constexpr int kEnvelopeBands = {config.envelope_bands};\n",
+        f'inline constexpr const char *kFeatureDigest = "{model.feature_digest}";\n',
+        f'inline constexpr const char *kModelHash = "{model_hash}";\n',
+        f'inline constexpr const char *kModelId = "{model_id}";\n',
+        f"inline constexpr const char *kClassNames[kClasses] = {{{names}}};\n",
         _c_array("kW1", "int8_t", w1_layout(model.w1)),
         _c_array("kT1", "int32_t", model.t1),
         _c_array("kS1", "int8_t", model.s1),
@@ -114,17 +194,69 @@ def header(
         _c_array("kW4", "int8_t", model.w4),
         _c_array("kB4", "int32_t", model.b4),
         _c_array("kMarginThresholds", "int32_t", model.margin_thresholds),
-        f"static constexpr float kLogitScale = {model.logit_scale!r}f;\n",
-        _c_array("kBandEdges", "uint16_t", np.asarray(band_edges)),
-        _c_array("kTwiddleCos", "int16_t", twiddle_cos),
-        _c_array("kTwiddleSin", "int16_t", twiddle_sin),
+        f"inline constexpr float kLogitScale = {model.logit_scale!r}f;\n",
+        _c_array("kBandEdges", "uint16_t", np.asarray(config.band_edges)),
+        _c_array("kTwiddleCos", "int16_t", cos),
+        _c_array("kTwiddleSin", "int16_t", sin),
+        f"inline constexpr binmoe::FeatureConfig kFeatureConfig{{kSampleRate, kFrame, kFrames, kBands, "
+        f"kEnvelopeBands, 0x{digest32:08x}u}};\n",
         "using Features = binmoe::FeatureExtractor<kFrame, kBands, kEnvelopeBands>;\n",
         "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses>;\n",
-        "static constexpr Net::Weights kWeights{kW1, kT1, kS1, kW2, kT2, kS2, kW3, kT3, kS3, kW4, kB4,",
+        "inline constexpr Net::Weights kWeights{kW1, kT1, kS1, kW2, kT2, kS2, kW3, kT3, kS3, kW4, kB4,"
         " kMarginThresholds};\n",
+        "using ModelType = binmoe::Model<kFrame, kFrames, kBands, kEnvelopeBands, kChannels, kClasses>;\n",
+        "inline constexpr ModelType kModel{kModelId, kModelHash, kFeatureDigest, kFeatureConfig, kClassNames,"
+        " kWeights, kLogitScale, kBandEdges, kTwiddleCos, kTwiddleSin};\n",
         f"}}}}}}  // namespace binmoe::models::{ns}\n",
-    ]
+    ]  # fmt: skip
     return "".join(parts)
+
+
+def manifest(model: IntegerModel, config: FeatureConfig, model_id: str, family: str) -> dict[str, Any]:
+    """What the ESPHome component's code generation needs to check a model against the configured input."""
+    body = payload(model, config, model_id)
+    stem = model_id.replace("-", "_")
+    return {
+        "format": "binmoe-model-manifest-v1",
+        "model_id": model_id,
+        "family": family,
+        "kernel_version": KERNEL_VERSION,
+        "header": f"{stem}.h",
+        "namespace": f"binmoe::models::{stem}",
+        "blob": f"{stem}.bin",
+        "blob_version": BLOB_VERSION,
+        "model_bytes": len(body),
+        "model_hash": hashlib.sha256(body).hexdigest(),
+        "crc32": zlib.crc32(body),
+        "classes": list(model.classes),
+        "margin_thresholds": [int(v) for v in model.margin_thresholds],
+        "logit_scale": model.logit_scale,
+        "feature_digest": model.feature_digest,
+        "feature_config": {
+            "sample_rate": config.sample_rate,
+            "frame": config.frame,
+            "frames": config.frames,
+            "bands": config.bands,
+            "envelope_bands": config.envelope_bands,
+            "f_min": config.f_min,
+            "f_max": config.f_max,
+            "env_f_min": config.env_f_min,
+            "env_f_max": config.env_f_max,
+            "band_edges": list(config.band_edges),
+            "window_seconds": config.window_samples / config.sample_rate,
+        },
+    }
+
+
+def files(model: IntegerModel, config: FeatureConfig, model_id: str, family: str) -> dict[str, bytes]:
+    """All exported files of one model, by name; computed in full before anything is written."""
+    stem = model_id.replace("-", "_")
+    body = payload(model, config, model_id)
+    return {
+        f"{stem}.h": header(model, config, model_id).encode(),
+        f"{stem}.bin": blob(body),
+        f"{stem}.json": (json.dumps(manifest(model, config, model_id, family), indent=2) + "\n").encode(),
+    }
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

@@ -160,3 +160,11 @@ def features(window: NDArray[np.int16], config: FeatureConfig) -> NDArray[np.int
     # log2 of band power spans 0..~62 bits -> 0..~500 in q3; shift to int8 range
     out = (log2_q3(bands) >> 1) - 64
     return np.clip(out, -128, 127).astype(np.int8)
+
+
+def window_mean_square(window: NDArray[np.int16], config: FeatureConfig) -> int:
+    """The kernel Pipeline's window_mean_square(): per frame floor(sum x^2 / frame), floored mean of those.
+    level_db = 10 log10(mean_square / 2^30) dBFS."""
+    frames = window.reshape(config.frames, config.frame).astype(np.int64)
+    per_frame = (frames**2).sum(axis=1) // config.frame
+    return int(per_frame.sum() // config.frames)

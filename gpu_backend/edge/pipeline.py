@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,22 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from . import synth, synth_vibration
+from . import export, synth, synth_vibration
 from .bnn import IntegerModel, decide, forward
-from .export import blob, header, payload, write_atomic
-from .features import FeatureConfig, features, twiddles_q15
+from .export import write_atomic
+from .features import FeatureConfig, features
 from .metrics import macro_f1
-from .train import Teacher, TrainConfig, calibrate, to_integer, train_student, train_teacher
+from .teacher import checkpoint, load_teacher
+from .train import (
+    Student,
+    Teacher,
+    TrainConfig,
+    calibrate,
+    to_integer,
+    train_float_student,
+    train_student,
+    train_teacher,
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,6 @@ CONFIGS = {
 
 
 def cache_dir() -> Path:
-    import os
-
     return Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe")) / "corpus"
 
 
@@ -108,7 +118,7 @@ def dataset(
     return feats, labels, windows
 
 
-def teacher_predict(teacher: Teacher, x: NDArray[np.int8]) -> NDArray[np.int64]:
+def teacher_predict(teacher: Teacher | Student, x: NDArray[np.int8]) -> NDArray[np.int64]:
     with torch.no_grad():
         return teacher(torch.tensor(x, dtype=torch.float32)).argmax(1).numpy()
 
@@ -128,63 +138,128 @@ def cascade_curve(
 
 
 def run(out_dir: Path, config_name: str = "full", seed: int = 0, family_name: str = "sound") -> dict[str, Any]:
-    """Train, export and evaluate one family's model; returns the metrics (also in <stem>_metrics.json)."""
+    """Train, calibrate, export and evaluate one family's model; returns the metrics (also in
+    <stem>_metrics.json). Everything is computed first and written at the end, each file atomically."""
     family = FAMILIES[family_name]
     run_cfg = CONFIGS[config_name]
     torch.manual_seed(seed)
-    fcfg = family.features
     classes = family.classes
+    started = time.monotonic()
     x_tr, y_tr, _ = dataset("train", run_cfg.train_per_class, family)
-    x_va, y_va, _ = dataset("val", run_cfg.val_per_class, family)
-    x_te, y_te, _ = dataset("test", run_cfg.test_per_class, family)
-    for name, labels in (("train", y_tr), ("val", y_va), ("test", y_te)):
+    splits = {name: dataset(name, n, family)[:2] for name, n in (("val", run_cfg.val_per_class),
+                                                                  ("test", run_cfg.test_per_class))}  # fmt: skip
+    corpus_seconds = time.monotonic() - started
+    for name, labels in (("train", y_tr), ("val", splits["val"][1]), ("test", splits["test"][1])):
         empty = [classes[c] for c in range(len(classes)) if not np.any(labels == c)]
         if empty:
             raise ValueError(f"empty classes in the {name} split: {empty}")
     tcfg = TrainConfig(**{**asdict(run_cfg.train), "seed": seed})
     teacher = train_teacher(x_tr, y_tr, len(classes), tcfg)
     student = train_student(x_tr, y_tr, teacher, len(classes), tcfg)
-    model = to_integer(student, classes, fcfg.digest(), fcfg.frames)
-    calibrate(model, x_va, run_cfg.target_escalation, y_va, teacher_predict(teacher, x_va))
-    body = payload(model, fcfg.bands, fcfg.frames)
-    model.meta["model_hash"] = hashlib.sha256(body).hexdigest()
-
-    t_pred = teacher_predict(teacher, x_te)
-    with torch.no_grad():
-        s_float = student(torch.tensor(x_te, dtype=torch.float32)).argmax(1).numpy()
-    pred, _margin, escalate = decide(model, forward(model, x_te))
-    cascade = np.where(escalate, t_pred, pred)
-    metrics = {
+    train_seconds = time.monotonic() - started - corpus_seconds
+    float_student = train_float_student(x_tr, y_tr, teacher, len(classes), tcfg)
+    model = to_integer(student, classes, family.features.digest(), family.features.frames)
+    x_te, y_te = splits["test"]
+    pred, _, _ = decide(model, forward(model, x_te))
+    metrics: dict[str, Any] = {
+        "family": family.name,
+        "model_id": family.model_id,
         "classes": list(classes),
         "config": config_name,
         "seed": seed,
         "train_windows": len(y_tr),
         "test_windows": len(y_te),
+        "student_float_macro_f1": round(macro_f1(y_te, teacher_predict(float_student, x_te), len(classes)), 4),
+        # the trained BNN in PyTorch vs its integer export: the folding must not change any answer
+        "bnn_export_agreement": round(float(np.mean(teacher_predict(student, x_te) == pred)), 4),
+        "corpus_seconds": round(corpus_seconds, 1),
+        "train_seconds": round(train_seconds, 1),
+        "float_reference_seconds": round(time.monotonic() - started - corpus_seconds - train_seconds, 1),
+        "torch_threads": torch.get_num_threads(),
+    }
+    extra = {f"{family.stem}_teacher.pt": checkpoint(teacher, family.name, family.model_id, classes, family.features)}
+    return _calibrate_and_write(out_dir, family, model, teacher, splits, metrics, run_cfg.target_escalation,
+                                CALIBRATION_HEADROOM, extra)  # fmt: skip
+
+
+CALIBRATION_HEADROOM = 0.01  # calibrate to target - headroom on validation, so unseen data stays <= target
+
+
+def recalibrate(
+    run_dir: Path, family_name: str, target: float, headroom: float = CALIBRATION_HEADROOM
+) -> dict[str, Any]:
+    """New escalation thresholds for a trained model (no retraining): a different escalation budget."""
+    family = FAMILIES[family_name]
+    metrics_path = run_dir / f"{family.stem}_metrics.json"
+    if not metrics_path.exists():
+        raise FileNotFoundError(f"{metrics_path}: no training run; run `python -m gpu_backend.edge train` first")
+    metrics = json.loads(metrics_path.read_text())
+    run_cfg = CONFIGS[metrics["config"]]
+    model = load_model(run_dir / f"{family.stem}_model.npz")
+    teacher = load_teacher(run_dir / f"{family.stem}_teacher.pt").model
+    splits = {name: dataset(name, n, family)[:2] for name, n in (("val", run_cfg.val_per_class),
+                                                                  ("test", run_cfg.test_per_class))}  # fmt: skip
+    return _calibrate_and_write(run_dir, family, model, teacher, splits, metrics, target, headroom, {})
+
+
+def _calibrate_and_write(
+    out_dir: Path,
+    family: Family,
+    model: IntegerModel,
+    teacher: Teacher,
+    splits: dict[str, tuple[NDArray[np.int8], NDArray[np.int64]]],
+    metrics: dict[str, Any],
+    target: float,
+    headroom: float,
+    extra: dict[str, bytes],
+) -> dict[str, Any]:
+    if not 0 <= target - headroom < 1:
+        raise ValueError(f"escalation target {target} with headroom {headroom} is not a rate")
+    (x_va, y_va), (x_te, y_te) = splits["val"], splits["test"]
+    n = len(family.classes)
+    calibrate(model, x_va, target - headroom, y_va, teacher_predict(teacher, x_va))
+    outputs = export.files(model, family.features, family.model_id, family.name)
+    body = export.payload(model, family.features, family.model_id)
+    model.meta["model_hash"] = hashlib.sha256(body).hexdigest()
+    t_pred = teacher_predict(teacher, x_te)
+    pred, _margin, escalate = decide(model, forward(model, x_te))
+    cascade = np.where(escalate, t_pred, pred)
+    metrics = {
+        **metrics,
         "model_bytes": len(body),
-        "teacher_macro_f1": round(macro_f1(y_te, t_pred, len(classes)), 4),
-        "student_float_macro_f1": round(macro_f1(y_te, s_float, len(classes)), 4),
-        "student_bnn_macro_f1": round(macro_f1(y_te, pred, len(classes)), 4),
-        "cascade_macro_f1_at_target": round(macro_f1(y_te, cascade, len(classes)), 4),
+        "teacher_macro_f1": round(macro_f1(y_te, t_pred, n), 4),
+        "student_bnn_macro_f1": round(macro_f1(y_te, pred, n), 4),
+        "cascade_macro_f1_at_target": round(macro_f1(y_te, cascade, n), 4),
         "escalation_rate_at_target": round(float(escalate.mean()), 4),
+        "target_escalation_rate": target,
+        "calibration_headroom": headroom,
+        "margin_thresholds": [int(v) for v in model.margin_thresholds],
         "cascade_curve": cascade_curve(model, x_te, y_te, t_pred),
         "model_hash": model.meta["model_hash"][:8],
-        "feature_digest": fcfg.digest(),
+        "feature_digest": family.features.digest(),
     }
-    cos, sin = twiddles_q15(fcfg.frame)
-    fields = {"SampleRate": fcfg.sample_rate, "Frame": fcfg.frame, "EnvelopeBands": fcfg.envelope_bands}
-    stem = family.stem
-    metrics["family"] = family.name
-    hdr = header(model, family.model_id, fcfg.bands, fcfg.frames, fields, fcfg.band_edges, cos, sin)
-    write_atomic(out_dir / f"{stem}.h", hdr)
-    write_atomic(out_dir / f"{stem}.bin", blob(model, fcfg.bands, fcfg.frames))
-    buffer = io.BytesIO()
-    torch.save(teacher.state_dict(), buffer)
-    write_atomic(out_dir / f"{stem}_teacher.pt", buffer.getvalue())
+    outputs |= extra
     np_buffer = io.BytesIO()
     np.savez(np_buffer, **asdict_model(model))
-    write_atomic(out_dir / f"{stem}_model.npz", np_buffer.getvalue())
-    write_atomic(out_dir / f"{stem}_metrics.json", json.dumps(metrics, indent=2))
+    outputs[f"{family.stem}_model.npz"] = np_buffer.getvalue()
+    outputs[f"{family.stem}_metrics.json"] = json.dumps(metrics, indent=2).encode()
+    for name, data in outputs.items():
+        write_atomic(out_dir / name, data)
     return metrics
+
+
+def export_model(run_dir: Path, family_name: str, dest: Path) -> list[Path]:
+    """Regenerate a trained model's header, blob and manifest from its saved integer model into `dest`."""
+    family = FAMILIES[family_name]
+    model = load_model(run_dir / f"{family.stem}_model.npz")
+    if model.feature_digest != family.features.digest():
+        raise ValueError(
+            f"{run_dir / (family.stem + '_model.npz')}: trained for other features than the {family.name} family's"
+        )
+    outputs = export.files(model, family.features, family.model_id, family.name)
+    for name, data in outputs.items():
+        write_atomic(dest / name, data)
+    return [dest / name for name in outputs]
 
 
 def asdict_model(model: IntegerModel) -> dict[str, Any]:
@@ -197,7 +272,11 @@ def asdict_model(model: IntegerModel) -> dict[str, Any]:
 
 
 def load_model(path: Path) -> IntegerModel:
-    with np.load(path) as d:
+    try:
+        data = np.load(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a saved integer model ({err})") from err
+    with data as d:
         return IntegerModel(
             classes=tuple(str(c) for c in d["classes"]), w1=d["w1"], t1=d["t1"], s1=d["s1"], w2=d["w2"],
             t2=d["t2"], s2=d["s2"], w3=d["w3"], t3=d["t3"], s3=d["s3"], w4=d["w4"], b4=d["b4"],

@@ -11,10 +11,11 @@ What is synthetic (all of it except the speech, which is real synthesized speech
 - water_running: band-passed noise with random amplitude modulation (bubbling).
 - speech_tv: espeak-ng speech (several voices, speeds, pitches), optionally band-limited like a TV speaker.
 - background: pink noise, mains hum with harmonics, occasional faint clicks.
-Every clip gets a room (a statistical impulse response: exponentially decaying noise, RT60 0.1–0.6 s —
-a simple model instead of pyroomacoustics' image method, to stay dependency-free), background noise at a
-random SNR (0–30 dB) and a random level. Splits come from disjoint seed ranges (and disjoint sentences for
-speech), so no near-copy of a test clip is in training.
+Every clip is played in a room: a room impulse response from pyroomacoustics' image-source method for a
+shoebox room (3–8 m × 2.5–6 m × 2.4–3.2 m, RT60 0.15–0.7 s via Sabine's formula, random source and
+microphone positions), drawn from a bank of rooms per split. Then background noise at a random SNR
+(0–30 dB) and a random level. Splits come from disjoint seed ranges, disjoint rooms and disjoint
+sentences for speech, so no near-copy of a test clip is in training.
 """
 
 from __future__ import annotations
@@ -210,16 +211,37 @@ def speech_tv(rng: np.random.Generator, n: int, clips: list[Float]) -> Float:
     return x
 
 
-def room(rng: np.random.Generator, x: Float) -> Float:
-    rt60 = rng.uniform(0.1, 0.6)
-    length = int(rt60 * SR)
-    ir = rng.normal(size=length) * np.exp(-6.9 * np.arange(length) / length)
-    ir[0] = 1.0 / rng.uniform(0.3, 1.0)  # direct path
-    wet = fftconvolve(x, ir)[: len(x)]
+ROOMS_PER_SPLIT = 24
+MAX_IMAGE_ORDER = 40  # enough for RT60 0.7 s in these rooms; higher orders add nothing audible here
+
+
+def room_impulse_responses(seed: int, count: int = ROOMS_PER_SPLIT) -> list[Float]:
+    """Shoebox rooms with pyroomacoustics' image-source method (absorption from Sabine's formula)."""
+    import pyroomacoustics as pra
+
+    rng = np.random.default_rng(seed)
+    irs = []
+    for _ in range(count):
+        dims = np.array([rng.uniform(3, 8), rng.uniform(2.5, 6), rng.uniform(2.4, 3.2)])
+        rt60 = rng.uniform(0.15, 0.7)
+        absorption, max_order = pra.inverse_sabine(rt60, dims)
+        shoebox = pra.ShoeBox(
+            dims, fs=SR, materials=pra.Material(absorption), max_order=min(max_order, MAX_IMAGE_ORDER)
+        )
+        shoebox.add_source(rng.uniform(0.3, dims - 0.3))
+        shoebox.add_microphone(rng.uniform(0.3, dims - 0.3))
+        shoebox.compute_rir()
+        ir = np.asarray(shoebox.rir[0][0], dtype=np.float64)
+        irs.append(ir / (np.max(np.abs(ir)) + 1e-12))
+    return irs
+
+
+def room(rng: np.random.Generator, x: Float, irs: list[Float]) -> Float:
+    wet = fftconvolve(x, irs[rng.integers(len(irs))])[: len(x)]
     return wet / (np.max(np.abs(wet)) + 1e-12)
 
 
-def render(label: str, rng: np.random.Generator, n: int, speech: list[Float]) -> NDArray[np.int16]:
+def render(label: str, rng: np.random.Generator, n: int, speech: list[Float], irs: list[Float]) -> NDArray[np.int16]:
     """One int16 window of class `label`: source, room, background at a random SNR, random level."""
     noise = background(rng, n)
     if label == "background":
@@ -227,7 +249,7 @@ def render(label: str, rng: np.random.Generator, n: int, speech: list[Float]) ->
     else:
         source: Callable[..., Float] = globals()[label]
         raw = speech_tv(rng, n, speech) if label == "speech_tv" else source(rng, n)
-        x = room(rng, raw)
+        x = room(rng, raw, irs)
         snr_db = rng.uniform(0, 30)
         noise *= np.sqrt(np.mean(x**2) + 1e-12) / (np.sqrt(np.mean(noise**2)) + 1e-12) / 10 ** (snr_db / 20)
         x = x + noise
@@ -237,22 +259,23 @@ def render(label: str, rng: np.random.Generator, n: int, speech: list[Float]) ->
 
 
 SPLIT_SEEDS = {"train": 0, "val": 1_000_000, "test": 2_000_000}
+ROOM_SEEDS = {"train": 11, "val": 12, "test": 13}
 SPEECH_SPLIT = {"train": list(range(0, 8)), "val": [8, 9], "test": [10, 11]}
 
 
 def build_split(split: str, per_class: int, n: int, cache: Path) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
     """Windows and labels of one split; deterministic (seeded per class and index)."""
     speech = speech_clips(cache / "speech", SPEECH_SPLIT[split])
+    irs = room_impulse_responses(ROOM_SEEDS[split])
     windows, labels = [], []
     for ci, label in enumerate(SOUND_CLASSES):
         for i in range(per_class):
             seed = SPLIT_SEEDS[split] + ci * 100_000 + i
-            windows.append(render(label, np.random.default_rng(seed), n, speech))
+            windows.append(render(label, np.random.default_rng(seed), n, speech, irs))
             labels.append(ci)
     return np.stack(windows), np.asarray(labels)
 
 
 def corpus_key(per_class: dict[str, int], n: int) -> str:
-    return hashlib.sha256(repr((sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, "v1")).encode()).hexdigest()[
-        :12
-    ]
+    key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, "v2-pyroomacoustics")
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:12]

@@ -58,10 +58,15 @@ def quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Student(nn.Module):
-    """Binary hidden layers, integer first/last layers (see bnn.py for the integer network)."""
+    """Binary hidden layers, integer first/last layers (see bnn.py for the integer network).
 
-    def __init__(self, bands: int, channels: int, classes: int) -> None:
+    With `binary=False` the same topology in full precision (float weights, hardtanh activations): the
+    reference that shows what binarization and integer weights cost.
+    """
+
+    def __init__(self, bands: int, channels: int, classes: int, binary: bool = True) -> None:
         super().__init__()
+        self.binary = binary
         self.w1 = nn.Parameter(torch.randn(channels, bands, 3) * 0.1)
         self.bn1 = nn.BatchNorm1d(channels)
         self.w2 = nn.Parameter(torch.randn(channels, channels, 3) * 0.1)
@@ -72,6 +77,11 @@ class Student(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = feats.transpose(1, 2)  # (N, bands, T), integer-valued int8 features
+        if not self.binary:
+            x = F.hardtanh(self.bn1(F.conv1d(x / FEATURE_SCALE, self.w1, stride=STRIDE1)))
+            x = F.hardtanh(self.bn2(F.conv1d(x, self.w2)))
+            x = F.hardtanh(self.bn3(F.conv1d(x, self.w3)))
+            return self.fc(x.mean(dim=2))
         w1, _ = quant_int8(self.w1)
         x = sign(self.bn1(F.conv1d(x, w1, stride=STRIDE1)))
         x = sign(self.bn2(F.conv1d(x, sign(self.w2))))
@@ -155,6 +165,13 @@ def prune(student: Student, keep: int) -> Student:
     return small
 
 
+def train_float_student(
+    x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
+) -> Student:
+    """The student's topology at its final width in full precision, distilled the same way (reference)."""
+    return _distill(Student(x.shape[2], cfg.channels, classes, binary=False), x, y, teacher, cfg, cfg.student_epochs, 3)
+
+
 def train_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
@@ -183,7 +200,8 @@ def _distill(
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
     T = cfg.temperature
     model.train()
-    for _ in trange(epochs, desc=f"student {model.w1.shape[0]} ch (distillation)", unit="epoch", disable=None):
+    desc = f"{'' if model.binary else 'float '}student {model.w1.shape[0]} ch (distillation)"
+    for _ in trange(epochs, desc=desc, unit="epoch", disable=None):
         for idx in _batches(len(xt), cfg.batch, gen):
             xb = _augment(xt[idx], gen)
             with torch.no_grad():
@@ -231,6 +249,9 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
     )  # fmt: skip
 
 
+MIN_GAIN = 0.002  # macro-F1 a calibration move must add on validation data
+
+
 def calibrate(
     model: IntegerModel,
     x_val: NDArray[np.int8],
@@ -240,34 +261,47 @@ def calibrate(
 ) -> None:
     """Per-class margin thresholds on validation data, escalation rate <= `target_rate`.
 
-    Start from one global threshold (the target quantile of the margins), then, with labels and the
-    teacher's answers, adjust each class's threshold greedily to maximize the cascade's macro-F1 (node
-    answers, teacher answers the escalated) without exceeding the target rate.
+    Start from one global threshold (the target quantile of the margins). With labels and the teacher's
+    answers, then move each class's threshold in turn over candidates from that class's own margin
+    distribution (coordinate ascent, a few passes), keeping a move when the cascade's macro-F1 (node
+    answers, teacher answers the escalated) rises by more than MIN_GAIN (smaller gains are noise that does
+    not carry over to new data) and the rate stays within the target. A window escalates when its margin <
+    the threshold of its predicted class.
     """
     from .metrics import macro_f1
 
     pred, margin, _ = decide(model, forward(model, x_val))
     classes = len(model.classes)
     ordered = np.sort(margin)
-    global_thr = int(ordered[min(len(ordered) - 1, int(target_rate * len(ordered)))])
-    thresholds = np.full(classes, global_thr, dtype=np.int32)
+    global_thr = int(ordered[int(np.floor(target_rate * len(ordered)))]) if target_rate > 0 else 0
+    thresholds = np.full(classes, global_thr, dtype=np.int64)
 
-    def rate(thr: NDArray[np.int32]) -> float:
+    def rate(thr: NDArray[np.int64]) -> float:
         return float(np.mean(margin < thr[pred]))
 
-    while rate(thresholds) > target_rate and thresholds.max() > 0:  # ties at the quantile can overshoot
-        thresholds -= 1
     if y_val is not None and teacher_val is not None:
 
-        def score(thr: NDArray[np.int32]) -> float:
+        def score(thr: NDArray[np.int64]) -> float:
             return macro_f1(y_val, np.where(margin < thr[pred], teacher_val, pred), classes)
 
+        candidates = []
+        for c in range(classes):
+            own = margin[pred == c]
+            quantiles = np.quantile(own, np.linspace(0, 0.9, 37), method="lower") if len(own) else np.zeros(1)
+            candidates.append(np.unique(np.concatenate([[0], quantiles, quantiles + 1]).astype(np.int64)))
         best = score(thresholds)
-        for _pass in range(3):
+        for _pass in range(4):
+            changed = False
             for c in range(classes):
-                for delta in (-8, -4, -2, -1, 1, 2, 4, 8):
+                for value in candidates[c]:
                     trial = thresholds.copy()
-                    trial[c] = max(0, trial[c] + delta)
-                    if rate(trial) <= target_rate and (s := score(trial)) > best:
-                        best, thresholds = s, trial
-    model.margin_thresholds = thresholds
+                    trial[c] = value
+                    r = rate(trial)
+                    if r > target_rate:
+                        continue
+                    s = score(trial)
+                    if s > best + MIN_GAIN:
+                        best, thresholds, changed = s, trial, True
+            if not changed:
+                break
+    model.margin_thresholds = np.clip(thresholds, 0, 2**31 - 1).astype(np.int32)

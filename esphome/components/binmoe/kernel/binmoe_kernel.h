@@ -1,6 +1,14 @@
 // BinMoE node kernel: integer features + binarized network + routing decision.
 // Header-only C++17, no heap, no floating point in the hot path, buffers sized at compile time.
 // It must produce exactly the integers of the Python reference (gpu_backend/edge/features.py, bnn.py).
+//
+// API (docs/node-model.md, "Kernel API"):
+//   binmoe::Model<...>          a model: weights, thresholds, class names, feature config, hash
+//                               (exported headers define `binmoe::models::<stem>::kModel`)
+//   binmoe::Pipeline<M>         push int16 samples -> feature frames -> a window ready to classify
+//   binmoe::infer(model, features, logits_out) -> binmoe::Decision {class_idx, margin, escalate}
+//   binmoe::FeatureExtractor<>  one frame of samples -> one int8 feature frame
+//   binmoe::FeatureConfig       what the features are; compare at compile time (static_assert)
 #pragma once
 #include <stdint.h>  // not <cstdint>: bare-metal cross compilers ship no C++ library headers
 
@@ -12,6 +20,34 @@
 #endif
 
 namespace binmoe {
+
+// Version of the network topology and feature algorithm the kernel implements; every exported model
+// header static_asserts it, so a model made for another kernel does not compile.
+static constexpr int kKernelVersion = 2;
+
+// ---- feature configuration -------------------------------------------------------------------------
+// What a model's features are. `digest32` is the first 32 bits of FeatureConfig.digest() in Python, which
+// also covers the band edges and the algorithm: two configs are the same features iff everything matches.
+struct FeatureConfig {
+  int32_t sample_rate;     // Hz
+  int32_t frame;           // samples per frame = FFT size = hop (no overlap)
+  int32_t frames;          // frames per window
+  int32_t bands;           // features per frame (spectrum bands + envelope bands)
+  int32_t envelope_bands;  // of `bands`, how many come from the envelope spectrum (vibration), else 0
+  uint32_t digest32;
+};
+
+constexpr bool same_features(const FeatureConfig &a, const FeatureConfig &b) {
+  return a.sample_rate == b.sample_rate && a.frame == b.frame && a.frames == b.frames && a.bands == b.bands &&
+         a.envelope_bands == b.envelope_bands && a.digest32 == b.digest32;
+}
+
+// The routing decision of one window.
+struct Decision {
+  int class_idx;    // top-1 class (lowest index wins ties)
+  int32_t margin;   // top-1 minus top-2 logit
+  bool escalate;    // margin below the class's calibrated threshold
+};
 
 // ---- features ------------------------------------------------------------------------------------
 // One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per
@@ -51,44 +87,48 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   }
 
  private:
+  // 32-bit arithmetic is exact here (the reference uses 64 bits): a complex value's magnitude starts at
+  // <= 32768 and grows by < 1.5 per stage (rounding), so |b| * |w| < 32782 * 32768 < 2^31 for every
+  // product, and re^2 + im^2 < 2^31 for the power.
   BINMOE_HOT void fft(const int16_t *samples) {
-    int bits = 0;
-    while ((1 << bits) < N) bits++;
-    for (int i = 0; i < N; i++) {
-      int r = 0;
-      for (int b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    for (int i = 0, r = 0; i < N; i++) {  // bit-reversed copy; r = reverse(i), incremented from the top bit
       re_[i] = samples[r];
       im_[i] = 0;
+      int bit = N >> 1;
+      while (r & bit) {
+        r ^= bit;
+        bit >>= 1;
+      }
+      r |= bit;
     }
-    for (int size = 2; size <= N; size <<= 1) {
-      const int half = size >> 1, step = N / size;
-      for (int start = 0; start < N; start += size) {
-        for (int j = 0; j < half; j++) {
-          const int64_t wr = cos_[j * step], wi = -static_cast<int64_t>(sin_[j * step]);
-          const int a = start + j, b = a + half;
-          const int64_t br = re_[b], bi = im_[b];
-          const int64_t tr = (br * wr - bi * wi) >> 15;
-          const int64_t ti = (br * wi + bi * wr) >> 15;
-          const int64_t ar = re_[a], ai = im_[a];
-          re_[a] = static_cast<int32_t>((ar + tr) >> 1);
-          im_[a] = static_cast<int32_t>((ai + ti) >> 1);
-          re_[b] = static_cast<int32_t>((ar - tr) >> 1);
-          im_[b] = static_cast<int32_t>((ai - ti) >> 1);
+    for (int size = 2, step = N / 2; size <= N; size <<= 1, step >>= 1) {
+      const int half = size >> 1;
+      for (int j = 0; j < half; j++) {
+        const int32_t wr = cos_[j * step], wi = -static_cast<int32_t>(sin_[j * step]);
+        for (int a = j; a < N; a += size) {
+          const int b = a + half;
+          const int32_t br = re_[b], bi = im_[b];
+          const int32_t tr = (br * wr - bi * wi) >> 15;
+          const int32_t ti = (br * wi + bi * wr) >> 15;
+          const int32_t ar = re_[a], ai = im_[a];
+          re_[a] = (ar + tr) >> 1;
+          im_[a] = (ai + ti) >> 1;
+          re_[b] = (ar - tr) >> 1;
+          im_[b] = (ai - ti) >> 1;
         }
       }
     }
   }
   int8_t band_feature(int lo, int hi) const {
     uint64_t power = 0;
-    for (int k = lo; k < hi; k++)
-      power += static_cast<uint64_t>(static_cast<int64_t>(re_[k]) * re_[k] + static_cast<int64_t>(im_[k]) * im_[k]);
+    for (int k = lo; k < hi; k++) power += static_cast<uint32_t>(re_[k] * re_[k] + im_[k] * im_[k]);
     const int32_t v = (log2_q3(power) >> 1) - 64;
     return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
   }
 
   const int16_t *cos_, *sin_;
   const uint16_t *edges_;
-  int32_t re_[N], im_[N];  // |values| stay within int16 range: every stage halves them
+  int32_t re_[N], im_[N];
   int16_t env_[ENV_BANDS > 0 ? N : 1];
 };
 
@@ -98,6 +138,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   static_assert(CLASSES >= 2, "at least two classes");
   static constexpr int K = 3, STRIDE1 = 2;  // L1 halves the time resolution
   static constexpr int T1 = (FRAMES - K) / STRIDE1 + 1, T2 = T1 - 2, T3 = T2 - 2;
+  static_assert(T3 >= 1, "too few frames for the network");
 
  public:
   struct Weights {
@@ -121,8 +162,10 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     int32_t logits[CLASSES];
   };
 
-  // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them.
-  BINMOE_HOT void infer(const Weights &w, const int8_t *features, Result &out) {
+  // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them. Scratch lives on the
+  // stack (2 x FRAMES words); nothing is kept between calls.
+  BINMOE_HOT static Decision run(const Weights &w, const int8_t *features, int32_t *logits) {
+    uint32_t a[T1], b[T2];
     for (int t = 0; t < T1; t++) {
       uint32_t word = 0;
       for (int o = 0; o < C; o++) {
@@ -133,29 +176,36 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
         for (int i = 0; i < K * BANDS; i++) acc += static_cast<int32_t>(wo[i]) * x[i];
         if (static_cast<int64_t>(w.s1[o]) * acc >= w.t1[o]) word |= bit(o);
       }
-      a_[t] = word;
+      a[t] = word;
     }
-    binary_layer(w.w2, w.t2, w.s2, a_, b_, T2);
-    binary_layer(w.w3, w.t3, w.s3, b_, a_, T3);
+    binary_layer(w.w2, w.t2, w.s2, a, b, T2);
+    binary_layer(w.w3, w.t3, w.s3, b, a, T3);
     int32_t centred[C];
     for (int o = 0; o < C; o++) {
       int32_t count = 0;
-      for (int t = 0; t < T3; t++) count += (a_[t] >> (31 - o)) & 1;
+      for (int t = 0; t < T3; t++) count += (a[t] >> (31 - o)) & 1;
       centred[o] = 2 * count - T3;
     }
     int best = 0;
     for (int j = 0; j < CLASSES; j++) {
       int32_t acc = w.b4[j];
       for (int o = 0; o < C; o++) acc += static_cast<int32_t>(w.w4[j * C + o]) * centred[o];
-      out.logits[j] = acc;
-      if (acc > out.logits[best]) best = j;
+      logits[j] = acc;
+      if (acc > logits[best]) best = j;
     }
     int32_t second = INT32_MIN_;
     for (int j = 0; j < CLASSES; j++)
-      if (j != best && out.logits[j] > second) second = out.logits[j];
-    out.class_idx = best;
-    out.margin = out.logits[best] - second;
-    out.escalate = out.margin < w.margin_thresholds[best];
+      if (j != best && logits[j] > second) second = logits[j];
+    const int32_t margin = logits[best] - second;
+    return Decision{best, margin, margin < w.margin_thresholds[best]};
+  }
+
+  // The first API (kept): the decision and the logits in one struct.
+  void infer(const Weights &w, const int8_t *features, Result &out) {
+    const Decision d = run(w, features, out.logits);
+    out.class_idx = d.class_idx;
+    out.margin = d.margin;
+    out.escalate = d.escalate;
   }
 
  private:
@@ -174,7 +224,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     return static_cast<int32_t>((v * 0x01010101u) >> 24);
   }
   BINMOE_HOT static void binary_layer(const uint32_t *wp, const int32_t *thr, const int8_t *sgn, const uint32_t *in,
-                           uint32_t *out, int t_out) {
+                                      uint32_t *out, int t_out) {
     for (int t = 0; t < t_out; t++) {
       uint32_t word = 0;
       for (int o = 0; o < C; o++) {
@@ -187,8 +237,111 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
       out[t] = word;
     }
   }
-  uint32_t a_[FRAMES];
-  uint32_t b_[FRAMES];
+};
+
+// ---- model ---------------------------------------------------------------------------------------
+// Everything the node needs of one model; exported headers define one as a constexpr `kModel`.
+template <int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLASSES> struct Model {
+  static constexpr int kFrame = FRAME, kFrames = FRAMES, kBands = BANDS, kEnvelopeBands = ENV_BANDS;
+  static constexpr int kChannels = CHANNELS, kClasses = CLASSES;
+  static constexpr int kWindowSamples = FRAME * FRAMES, kFeatureBytes = FRAMES * BANDS;
+  using Features = FeatureExtractor<FRAME, BANDS, ENV_BANDS>;
+  using Net = Network<BANDS, FRAMES, CHANNELS, CLASSES>;
+
+  const char *id;              // e.g. "sound-v1" (protocol `model`)
+  const char *hash;            // sha256 hex of the model bytes; protocol `model_hash` = first 8 digits
+  const char *feature_digest;  // sha256 hex of the feature configuration
+  FeatureConfig features;
+  const char *const *class_names;
+  typename Net::Weights weights;  // incl. the per-class escalation margins
+  float logit_scale;              // confidence = softmax(logits * logit_scale); never used by the kernel
+  const uint16_t *band_edges;
+  const int16_t *twiddle_cos, *twiddle_sin;
+};
+
+// Classify one window of features (FRAMES x BANDS, frame-major). logits_out: CLASSES int32.
+template <class M> Decision infer(const M &model, const int8_t *features, int32_t *logits_out) {
+  return M::Net::run(model.weights, features, logits_out);
+}
+
+// Compile-time check for the component: does the model take this input? (static_assert it.)
+template <class M> constexpr bool takes_input(const M &model, int32_t sample_rate, int32_t frame = 0) {
+  return model.features.sample_rate == sample_rate && (frame == 0 || model.features.frame == frame);
+}
+
+// ---- streaming pipeline ----------------------------------------------------------------------------
+// Samples in, decisions out: buffers one frame of samples, turns every full frame into features, keeps the
+// last FRAMES feature frames, and says when a window is ready (first after FRAMES frames, then every
+// `hop_frames`). Also keeps each frame's mean square for the protocol's `level_db`.
+template <class M> class Pipeline {
+ public:
+  explicit Pipeline(const M &model, int hop_frames = M::kFrames)
+      : model_(model),
+        extractor_(model.twiddle_cos, model.twiddle_sin, model.band_edges),
+        hop_(hop_frames < 1 ? 1 : (hop_frames > M::kFrames ? M::kFrames : hop_frames)) {}
+
+  // Consumes samples until a window becomes ready (or all are used); returns how many it consumed. Call it
+  // again with the rest after handling the window: `while (n) { k = push(p, n); p += k; n -= k; ... }`.
+  int push(const int16_t *samples, int count) {
+    int used = 0;
+    while (used < count && !ready_) {
+      int take = M::kFrame - fill_;
+      if (take > count - used) take = count - used;
+      for (int i = 0; i < take; i++) frame_[fill_ + i] = samples[used + i];
+      fill_ += take;
+      used += take;
+      if (fill_ == M::kFrame) {
+        fill_ = 0;
+        add_frame();
+      }
+    }
+    return used;
+  }
+  bool window_ready() const { return ready_; }
+  // The window's features (FRAMES x BANDS, oldest frame first); valid when window_ready().
+  const int8_t *features() const { return features_; }
+  // Classify the ready window and clear the ready flag.
+  Decision classify(int32_t *logits_out) {
+    ready_ = false;
+    return infer(model_, features_, logits_out);
+  }
+  // Mean of x^2 over the window (int16 full scale: 2^30): level_db = 10 log10(ms / 2^30) dBFS.
+  uint32_t window_mean_square() const {
+    uint64_t sum = 0;
+    for (int f = 0; f < M::kFrames; f++) sum += frame_ms_[f];
+    return static_cast<uint32_t>(sum / M::kFrames);
+  }
+  void reset() {
+    fill_ = 0;
+    frames_ = 0;
+    since_ = 0;
+    ready_ = false;
+  }
+
+ private:
+  void add_frame() {
+    constexpr int B = M::kBands;
+    for (int i = 0; i < (M::kFrames - 1) * B; i++) features_[i] = features_[i + B];  // oldest frame out
+    for (int f = 0; f < M::kFrames - 1; f++) frame_ms_[f] = frame_ms_[f + 1];
+    extractor_.frame(frame_, features_ + (M::kFrames - 1) * B);
+    uint64_t energy = 0;
+    for (int i = 0; i < M::kFrame; i++) energy += static_cast<uint32_t>(frame_[i] * frame_[i]);
+    frame_ms_[M::kFrames - 1] = static_cast<uint32_t>(energy / M::kFrame);
+    if (frames_ < M::kFrames) frames_++;
+    if (++since_ >= hop_ && frames_ == M::kFrames) {
+      since_ = 0;
+      ready_ = true;
+    }
+  }
+
+  const M &model_;
+  typename M::Features extractor_;
+  int hop_;
+  int16_t frame_[M::kFrame] = {};
+  int fill_ = 0, frames_ = 0, since_ = 0;
+  bool ready_ = false;
+  int8_t features_[M::kFeatureBytes] = {};
+  uint32_t frame_ms_[M::kFrames] = {};
 };
 
 }  // namespace binmoe

@@ -1,0 +1,123 @@
+"""The factory around the model: teacher for the GPU tier, CLI, determinism, atomic writes, features."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gpu_backend.edge import export
+from gpu_backend.edge.__main__ import main
+from gpu_backend.edge.bnn import confidence, forward
+from gpu_backend.edge.features import FeatureConfig, features
+from gpu_backend.edge.metrics import macro_f1
+from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, dataset, load_model
+from gpu_backend.edge.synth import SOUND_CLASSES
+from gpu_backend.edge.teacher import load_teacher
+from gpu_backend.edge.train import Teacher, TrainConfig, to_integer, train_student, train_teacher
+
+
+@pytest.mark.parametrize("family_name", ["sound", "vibration"])
+def test_teacher_classifies_escalation_features(trained_dir: Path, family_name: str) -> None:
+    family = FAMILIES[family_name]
+    teacher = load_teacher(trained_dir / f"{family.stem}_teacher.pt")
+    assert teacher.classes == family.classes and teacher.model_id == family.model_id
+    x, y, _ = dataset("test", CONFIGS["ci"].test_per_class, family)
+    answers = [teacher.classify_array(row) for row in x]
+    predicted = np.array([family.classes.index(label) for label, _ in answers])
+    metrics = json.loads((trained_dir / f"{family.stem}_metrics.json").read_text())
+    assert macro_f1(y, predicted, len(family.classes)) == pytest.approx(metrics["teacher_macro_f1"], abs=0.01)
+    assert all(0 < conf <= 1 for _, conf in answers)
+    # the protocol's form: base64 of int8 frames x bins
+    shape = f"{x.shape[1]}x{x.shape[2]}"
+    assert teacher.classify(base64.b64encode(x[0].tobytes()).decode(), shape) == answers[0]
+    with pytest.raises(ValueError, match="does not match"):
+        teacher.classify(base64.b64encode(x[0].tobytes()).decode(), "16x32")
+    with pytest.raises(ValueError, match="base64"):
+        teacher.classify("!!", shape)
+    with pytest.raises(ValueError, match="not <frames>x<bins>"):
+        teacher.classify("AAAA", "big")
+
+
+def test_teacher_bare_state_dict_and_bad_file(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    torch.save(Teacher(len(SOUND_CLASSES)).state_dict(), tmp_path / "bare.pt")
+    assert load_teacher(tmp_path / "bare.pt").classes == SOUND_CLASSES
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"junk\.pt: not a readable teacher checkpoint"):
+        load_teacher(tmp_path / "junk.pt")
+
+
+def test_cli_eval_export_and_missing_run(trained_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--out", str(trained_dir), "--family", "sound"]) == 0
+    assert json.loads(capsys.readouterr().out)["family"] == "sound"
+    dest = tmp_path / "models"
+    assert main(["export", "--out", str(trained_dir), "--family", "vibration", "--dest", str(dest)]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["vibration_v1.bin", "vibration_v1.h", "vibration_v1.json"]
+    assert (dest / "vibration_v1.bin").read_bytes() == (trained_dir / "vibration_v1.bin").read_bytes()
+    assert main(["eval", "--out", str(tmp_path / "none")]) == 2
+    assert "no training run" in capsys.readouterr().err
+
+
+def test_training_is_deterministic() -> None:
+    """Same seed, same bytes: teacher, distillation, pruning and folding repeat exactly (short schedule)."""
+    family = FAMILIES["vibration"]
+    x, y, _ = dataset("train", CONFIGS["ci"].train_per_class, family)
+    cfg = TrainConfig(teacher_epochs=1, student_epochs=2, finetune_epochs=1, seed=5)
+
+    def model_bytes() -> bytes:
+        teacher = train_teacher(x, y, len(family.classes), cfg)
+        student = train_student(x, y, teacher, len(family.classes), cfg)
+        model = to_integer(student, family.classes, family.features.digest(), family.features.frames)
+        return export.payload(model, family.features, family.model_id)
+
+    assert model_bytes() == model_bytes()
+
+
+def test_atomic_write_leaves_nothing_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "model.h"
+    export.write_atomic(target, "old")
+
+    def fail(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        export.write_atomic(target, "new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.h"]
+
+
+def test_payload_refuses_a_model_of_other_features(trained_dir: Path) -> None:
+    model = load_model(trained_dir / "sound_v1_model.npz")
+    with pytest.raises(ValueError, match="feature digest does not match"):
+        export.payload(model, FAMILIES["vibration"].features, "sound-v1")
+
+
+def test_feature_reference_properties() -> None:
+    cfg = FeatureConfig()
+    t = np.arange(cfg.window_samples) / cfg.sample_rate
+    tone = (np.sin(2 * np.pi * 3200 * t) * 8000).astype(np.int16)
+    feats = features(tone, cfg)
+    edges = np.array(cfg.band_edges) * cfg.sample_rate / cfg.frame
+    band = int(np.searchsorted(edges, 3200)) - 1
+    assert (feats.argmax(axis=1) == band).all()  # a 3.2 kHz smoke-alarm tone lands in its mel band
+    louder = features((tone.astype(np.int32) * 2).clip(-32768, 32767).astype(np.int16), cfg)
+    assert (louder[:, band] - feats[:, band] == 8).all()  # +6 dB: power x4, 8*log2 +16, halved
+    with pytest.raises(ValueError, match="expected 16384 samples"):
+        features(tone[:100], cfg)
+    assert cfg.digest() != FeatureConfig(f_min=200.0).digest()
+
+
+def test_confidence_is_the_softmax_of_scaled_logits(trained_dir: Path) -> None:
+    model = load_model(trained_dir / "sound_v1_model.npz")
+    x = dataset("test", CONFIGS["ci"].test_per_class, FAMILIES["sound"])[0][:50]
+    logits = forward(model, x)
+    conf = confidence(logits, model.logit_scale)
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float64) * model.logit_scale, dim=1)
+    np.testing.assert_allclose(conf, probs.max(dim=1).values.numpy())
+    assert ((conf > 1 / len(model.classes)) & (conf <= 1)).all()
