@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .userdata import UserData
 
 DEFAULT_OUT = Path.home() / ".cache" / "binmoe" / "models" / "edge"
 MODELS_DIR = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "models"
@@ -27,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--config", choices=["full", "ci"], default="full")
         cmd.add_argument("--seed", type=int, default=0)
         cmd.add_argument("--family", choices=["sound", "vibration", "vibration_adc", "all"], default="all")
+        if name in ("train", "calibrate", "export", "eval"):
+            cmd.add_argument("--data", type=Path, help="train on your data in DIR instead of the built-in corpus")
+            cmd.add_argument("--layout", choices=["folder", "esc50", "urbansound8k"], default="folder")
+            cmd.add_argument("--data-rate", type=int, help="sample rate of .mat/.csv vibration files (Hz)")
+            cmd.add_argument("--full-scale-g", type=float, default=16.0, help=".mat/.csv: g at int16 full scale")
         if name == "calibrate":
             cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")
             cmd.add_argument(
@@ -35,9 +44,26 @@ def main(argv: list[str] | None = None) -> int:
         if name == "export":
             cmd.add_argument("--dest", type=Path, default=MODELS_DIR, help=f"where to write (default {MODELS_DIR})")
     args = parser.parse_args(argv)
-    from .pipeline import CONFIGS, FAMILIES, dataset, export_model, recalibrate, run
+    from .loaders import DataError
+    from .pipeline import FAMILIES
+    from .userdata import UserData
 
     families = list(FAMILIES) if args.family == "all" else [args.family]
+    data = None
+    if getattr(args, "data", None) is not None:
+        if args.family == "all":
+            parser.error("--data needs --family (the features to use: sound, vibration or vibration_adc)")
+        data = UserData(args.data, args.layout, args.data_rate, args.full_scale_g)
+    try:
+        return _command(args, families, data)
+    except (DataError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace, families: list[str], data: UserData | None) -> int:
+    from .pipeline import CONFIGS, FAMILIES, dataset, export_model, family_for, recalibrate, run
+
     if args.command == "build-corpus":
         cfg = CONFIGS[args.config]
         for family in families:
@@ -47,17 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         for family in families:
-            metrics = run(args.out, args.config, args.seed, family)
+            metrics = run(args.out, args.config, args.seed, family, data)
             print(json.dumps({k: v for k, v in metrics.items() if k != "cascade_curve"}, indent=2))
         return 0
-    stems = [FAMILIES[f].stem for f in families]
+    stems = [family_for(f, data).stem for f in families]
     missing = [s for s in stems if not (args.out / f"{s}_metrics.json").exists()]
     if missing:
         print(f"no training run for {missing} in {args.out}: run `python -m gpu_backend.edge train`", file=sys.stderr)
         return 2
     if args.command == "calibrate":
         for family in families:
-            metrics = recalibrate(args.out, family, args.target, args.headroom)
+            metrics = recalibrate(args.out, family, args.target, args.headroom, data)
             keys = ("margin_thresholds", "escalation_rate_at_target", "cascade_macro_f1_at_target", "model_hash")
             print(json.dumps({"family": family, **{k: metrics[k] for k in keys}}))
         return 0
@@ -67,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "export":
         for family in families:
-            for path in export_model(args.out, family, args.dest):
+            for path in export_model(args.out, family, args.dest, data):
                 print(f"wrote {path}")
         return 0
     from .bench import run as bench

@@ -94,15 +94,17 @@ def urbansound8k(root: Path) -> list[Clip]:
     return _check_files(clips, label_file)
 
 
-def folder_per_class(root: Path, classes: tuple[str, ...] | None = None) -> list[Clip]:
-    """`<root>/<class>/*.wav`; with `classes`, every class must have at least one clip."""
+def folder_per_class(
+    root: Path, classes: tuple[str, ...] | None = None, suffixes: tuple[str, ...] = (".wav",)
+) -> list[Clip]:
+    """`<root>/<class>/*.wav` (or other `suffixes`); with `classes`, every class must have a clip."""
     if not root.is_dir():
         raise DataError(f"{root}: not a directory")
-    clips = [Clip(p, p.parent.name) for p in sorted(root.glob("*/*.wav"))]
+    clips = [Clip(p, p.parent.name) for p in sorted(root.glob("*/*")) if p.suffix.lower() in suffixes]
     present = {c.label for c in clips}
     for name in classes or sorted(present):
         if name not in present:
-            raise DataError(f"{root / name}: class {name!r} has no WAV files")
+            raise DataError(f"{root / name}: class {name!r} has no {'/'.join(suffixes)} files")
     unknown = present - set(classes) if classes else set()
     if unknown:
         raise DataError(f"{root}: folders {sorted(unknown)} are not classes of this model")

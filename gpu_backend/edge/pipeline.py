@@ -17,10 +17,11 @@ import torch
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from . import export, synth, synth_vibration
+from . import export, synth, synth_vibration, userdata
 from .bnn import IntegerModel, decide, forward
 from .export import write_atomic
 from .features import FeatureConfig, features
+from .loaders import DataError
 from .metrics import macro_f1
 from .teacher import checkpoint, load_teacher
 from .train import (
@@ -33,6 +34,7 @@ from .train import (
     train_student,
     train_teacher,
 )
+from .userdata import UserData
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,22 @@ class Family:
     model_id: str
     classes: tuple[str, ...]
     features: FeatureConfig
+    data: UserData | None = None  # the user's data instead of the built-in corpus
 
     @property
     def stem(self) -> str:
         return self.model_id.replace("-", "_")
 
+    @property
+    def vibration(self) -> bool:
+        return self.features.envelope_bands > 0
+
     def build_split(self, split: str, per_class: int) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
+        if self.data is not None:
+            windows, labels, names = userdata.build_split(self.data, split, self.features, self.vibration)
+            if names != self.classes:
+                raise DataError(f"{self.data.root}: classes changed to {list(names)} during the run")
+            return windows, labels
         if self.name == "sound":
             return synth.build_split(split, per_class, self.features.window_samples, cache_dir())
         return synth_vibration.build_split(split, per_class, self.features.window_samples, self.features.sample_rate)
@@ -101,7 +113,9 @@ def dataset(
     """Features, labels and raw windows of a split (cached: the corpus is deterministic)."""
     family = family or FAMILIES["sound"]
     cfg = family.features
-    if family.name == "sound":
+    if family.data is not None:
+        corpus = f"user-{userdata.fingerprint(family.data, family.vibration)}-{split}"
+    elif family.name == "sound":
         corpus = synth.corpus_key({split: per_class}, cfg.window_samples)
     else:
         corpus = f"{family.name}-v1-{split}-{per_class}"
@@ -137,10 +151,23 @@ def cascade_curve(
     return points
 
 
-def run(out_dir: Path, config_name: str = "full", seed: int = 0, family_name: str = "sound") -> dict[str, Any]:
+def family_for(family_name: str, data: UserData | None = None) -> Family:
+    """A built-in family, or one on the user's data: that family's features, the data's classes."""
+    base = FAMILIES[family_name]
+    if data is None:
+        return base
+    names = userdata.classes(userdata.clips(data, base.features.envelope_bands > 0))
+    if len(names) < 2:
+        raise DataError(f"{data.root}: needs at least 2 classes, found {list(names)}")
+    return Family(base.name, f"{base.model_id.rsplit('-', 1)[0]}-custom", names, base.features, data)
+
+
+def run(
+    out_dir: Path, config_name: str = "full", seed: int = 0, family_name: str = "sound", data: UserData | None = None
+) -> dict[str, Any]:
     """Train, calibrate, export and evaluate one family's model; returns the metrics (also in
     <stem>_metrics.json). Everything is computed first and written at the end, each file atomically."""
-    family = FAMILIES[family_name]
+    family = family_for(family_name, data)
     run_cfg = CONFIGS[config_name]
     torch.manual_seed(seed)
     classes = family.classes
@@ -186,10 +213,14 @@ CALIBRATION_HEADROOM = 0.01  # calibrate to target - headroom on validation, so 
 
 
 def recalibrate(
-    run_dir: Path, family_name: str, target: float, headroom: float = CALIBRATION_HEADROOM
+    run_dir: Path,
+    family_name: str,
+    target: float,
+    headroom: float = CALIBRATION_HEADROOM,
+    data: UserData | None = None,
 ) -> dict[str, Any]:
     """New escalation thresholds for a trained model (no retraining): a different escalation budget."""
-    family = FAMILIES[family_name]
+    family = family_for(family_name, data)
     metrics_path = run_dir / f"{family.stem}_metrics.json"
     if not metrics_path.exists():
         raise FileNotFoundError(f"{metrics_path}: no training run; run `python -m gpu_backend.edge train` first")
@@ -243,22 +274,22 @@ def _calibrate_and_write(
     np.savez(np_buffer, **asdict_model(model))
     outputs[f"{family.stem}_model.npz"] = np_buffer.getvalue()
     outputs[f"{family.stem}_metrics.json"] = json.dumps(metrics, indent=2).encode()
-    for name, data in outputs.items():
-        write_atomic(out_dir / name, data)
+    for name, content in outputs.items():
+        write_atomic(out_dir / name, content)
     return metrics
 
 
-def export_model(run_dir: Path, family_name: str, dest: Path) -> list[Path]:
+def export_model(run_dir: Path, family_name: str, dest: Path, data: UserData | None = None) -> list[Path]:
     """Regenerate a trained model's header, blob and manifest from its saved integer model into `dest`."""
-    family = FAMILIES[family_name]
+    family = family_for(family_name, data)
     model = load_model(run_dir / f"{family.stem}_model.npz")
     if model.feature_digest != family.features.digest():
         raise ValueError(
             f"{run_dir / (family.stem + '_model.npz')}: trained for other features than the {family.name} family's"
         )
     outputs = export.files(model, family.features, family.model_id, family.name)
-    for name, data in outputs.items():
-        write_atomic(dest / name, data)
+    for name, content in outputs.items():
+        write_atomic(dest / name, content)
     return [dest / name for name in outputs]
 
 
