@@ -152,7 +152,7 @@ def _host_count(model_dir: Path, stem: str, work: Path, inputs: np.ndarray) -> i
     return (counts[1] - counts[0]) // RUNS
 
 
-def plot(curve: list[tuple[float, float]], teacher: float, family: str, path: Path) -> None:
+def plot(curve: list[tuple[float, float]], teacher: float, family: str, path: Path, point: tuple[float, float]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,6 +164,7 @@ def plot(curve: list[tuple[float, float]], teacher: float, family: str, path: Pa
     ax.axhline(teacher, color="gray", linestyle="--", label="teacher alone")
     ax.axhline(0.99 * teacher, color="gray", linestyle=":", label="0.99 x teacher (target)")
     ax.axvline(20, color="red", linestyle=":", label="target escalation 20 %")
+    ax.plot([point[0] * 100], [point[1]], "r*", markersize=11, label="calibrated per-class thresholds")
     ax.set_xlabel("escalation rate (%, least confident first)")
     ax.set_ylabel("macro-F1 (test)")
     ax.set_title(f"BinMoE cascade, {family} model")
@@ -245,6 +246,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
                 result["teacher_macro_f1"],
                 family,
                 benchmarks_md.BENCHMARKS_DIR / f"cascade_{family}.png",
+                (result["escalation_rate_at_target"], result["cascade_macro_f1_at_target"]),
             )
             existing[family] = {k: v for k, v in result.items() if k != "cascade_curve"}
         benchmarks_md.write_json("node_model", existing)
