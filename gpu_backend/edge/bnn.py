@@ -37,6 +37,9 @@ class IntegerModel:
     logit_scale: float
     feature_digest: str
     meta: dict[str, str] = field(default_factory=dict)
+    # per-class thresholds calibrated for other escalation rates ("0.05" -> one int per class), for the
+    # component's compile-time choice; not part of the model bytes (nor of the model hash)
+    margin_thresholds_by_rate: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def channels(self) -> int:

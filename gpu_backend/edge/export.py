@@ -230,6 +230,8 @@ def manifest(model: IntegerModel, config: FeatureConfig, model_id: str, family: 
         "crc32": zlib.crc32(body),
         "classes": list(model.classes),
         "margin_thresholds": [int(v) for v in model.margin_thresholds],
+        # thresholds for other escalation rates (not in the model bytes): the component's compile-time choice
+        **({"margin_thresholds_by_rate": model.margin_thresholds_by_rate} if model.margin_thresholds_by_rate else {}),
         "logit_scale": model.logit_scale,
         "feature_digest": model.feature_digest,
         "feature_config": {

@@ -8,7 +8,7 @@ import io
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,32 @@ def run(
 
 
 CALIBRATION_HEADROOM = 0.01  # calibrate to target - headroom on validation, so unseen data stays <= target
+# the escalation rates the manifest's `margin_thresholds_by_rate` table offers (the component's
+# `target_escalation_rate` picks one at compile time)
+TABLE_RATES = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40, 0.50)
+
+
+def rate_key(rate: float) -> str:
+    """The table's key for an escalation rate: two decimals ("0.05", "0.20")."""
+    return f"{rate:.2f}"
+
+
+def thresholds_by_rate(
+    model: IntegerModel,
+    x_val: NDArray[np.int8],
+    y_val: NDArray[np.int64],
+    teacher_val: NDArray[np.int64],
+    headroom: float,
+) -> dict[str, list[int]]:
+    """Per-class thresholds for every rate in TABLE_RATES: `calibrate` on a copy of the model, the same
+    validation data and headroom as the main calibration (so the entry of the main target equals the
+    model's own thresholds). The model itself is not changed."""
+    table = {}
+    for rate in TABLE_RATES:
+        trial = replace(model, margin_thresholds=model.margin_thresholds.copy(), meta=dict(model.meta))
+        calibrate(trial, x_val, max(rate - headroom, 0.0), y_val, teacher_val)
+        table[rate_key(rate)] = [int(v) for v in trial.margin_thresholds]
+    return table
 
 
 def recalibrate(
@@ -248,13 +274,23 @@ def _calibrate_and_write(
         raise ValueError(f"escalation target {target} with headroom {headroom} is not a rate")
     (x_va, y_va), (x_te, y_te) = splits["val"], splits["test"]
     n = len(family.classes)
-    calibrate(model, x_va, target - headroom, y_va, teacher_predict(teacher, x_va))
+    t_va = teacher_predict(teacher, x_va)
+    calibrate(model, x_va, target - headroom, y_va, t_va)
+    model.margin_thresholds_by_rate = thresholds_by_rate(model, x_va, y_va, t_va, headroom)
     outputs = export.files(model, family.features, family.model_id, family.name)
     body = export.payload(model, family.features, family.model_id)
     model.meta["model_hash"] = hashlib.sha256(body).hexdigest()
     t_pred = teacher_predict(teacher, x_te)
     pred, _margin, escalate = decide(model, forward(model, x_te))
     cascade = np.where(escalate, t_pred, pred)
+    logits_te = forward(model, x_te)
+    operating_points = {}
+    for key, thresholds in model.margin_thresholds_by_rate.items():
+        at_rate = decide(replace(model, margin_thresholds=np.array(thresholds, dtype=np.int32)), logits_te)
+        operating_points[key] = {
+            "escalation_rate": round(float(at_rate[2].mean()), 4),
+            "cascade_macro_f1": round(macro_f1(y_te, np.where(at_rate[2], t_pred, at_rate[0]), n), 4),
+        }
     metrics = {
         **metrics,
         "model_bytes": len(body),
@@ -265,6 +301,9 @@ def _calibrate_and_write(
         "target_escalation_rate": target,
         "calibration_headroom": headroom,
         "margin_thresholds": [int(v) for v in model.margin_thresholds],
+        "margin_thresholds_by_rate": model.margin_thresholds_by_rate,
+        # the table's thresholds on the test split: what each `target_escalation_rate` gives on unseen data
+        "operating_points": operating_points,
         "cascade_curve": cascade_curve(model, x_te, y_te, t_pred),
         "model_hash": model.meta["model_hash"][:8],
         "feature_digest": family.features.digest(),
@@ -299,6 +338,10 @@ def asdict_model(model: IntegerModel) -> dict[str, Any]:
         "w3": model.w3, "t3": model.t3, "s3": model.s3, "w4": model.w4, "b4": model.b4,
         "margin_thresholds": model.margin_thresholds, "logit_scale": np.float64(model.logit_scale),
         "classes": np.array(model.classes), "feature_digest": np.array(model.feature_digest),
+        "rate_table_keys": np.array(list(model.margin_thresholds_by_rate), dtype=str),
+        "rate_table_thresholds": np.array(
+            list(model.margin_thresholds_by_rate.values()), dtype=np.int32
+        ).reshape(len(model.margin_thresholds_by_rate), len(model.classes)),
     }  # fmt: skip
 
 
@@ -308,9 +351,13 @@ def load_model(path: Path) -> IntegerModel:
     except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not a saved integer model ({err})") from err
     with data as d:
+        table = {}
+        if "rate_table_keys" in d.files:  # runs saved before the table existed have none
+            table = {str(k): [int(v) for v in row] for k, row in zip(d["rate_table_keys"], d["rate_table_thresholds"],
+                                                                     strict=True)}  # fmt: skip
         return IntegerModel(
             classes=tuple(str(c) for c in d["classes"]), w1=d["w1"], t1=d["t1"], s1=d["s1"], w2=d["w2"],
             t2=d["t2"], s2=d["s2"], w3=d["w3"], t3=d["t3"], s3=d["s3"], w4=d["w4"], b4=d["b4"],
             margin_thresholds=d["margin_thresholds"], logit_scale=float(d["logit_scale"]),
-            feature_digest=str(d["feature_digest"]),
+            feature_digest=str(d["feature_digest"]), margin_thresholds_by_rate=table,
         )  # fmt: skip
