@@ -1,0 +1,364 @@
+"""BinMoE node: a binarized expert on the chip, escalations to Home Assistant (docs/esphome.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import esphome.codegen as cg
+import esphome.config_validation as cv
+import esphome.final_validate as fv
+from esphome.const import (
+    CONF_ID,
+    CONF_MICROPHONE,
+    CONF_MODEL,
+    CONF_PIN,
+    CONF_RANGE,
+    CONF_SAMPLE_RATE,
+    CONF_SPEED,
+    CONF_TRIGGER_ID,
+)
+from esphome.core import CORE
+from esphome.helpers import copy_file_if_changed, write_file_if_changed
+
+from esphome import automation
+from esphome.components import i2c, microphone
+
+CODEOWNERS = ["@binmoe"]
+MULTI_CONF = False
+
+CONF_ADC = "adc"
+CONF_ADXL345 = "adxl345"
+CONF_ALWAYS_ESCALATE = "always_escalate"
+CONF_AXIS = "axis"
+CONF_BINMOE_ID = "binmoe_id"
+CONF_CLASSES = "classes"
+CONF_DETECTION_INTERVAL = "detection_interval"
+CONF_FILE = "file"
+CONF_HOP = "hop"
+CONF_MARGIN_THRESHOLD = "margin_threshold"
+CONF_MAX_ESCALATIONS_PER_MINUTE = "max_escalations_per_minute"
+CONF_ON_DETECTION = "on_detection"
+CONF_ON_ESCALATION = "on_escalation"
+CONF_REPLAY = "replay"
+CONF_REPORT = "report"
+CONF_SEND_FEATURES = "send_features"
+CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
+
+SOURCES = (CONF_MICROPHONE, CONF_ADXL345, CONF_ADC, CONF_REPLAY)
+COMPONENT_DIR = Path(__file__).parent
+KERNEL_DIR = COMPONENT_DIR / "kernel"
+MODELS_DIR = COMPONENT_DIR / "models"
+BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
+# Classes that mean "nothing happening": their detections are not reported unless `report: true`.
+IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
+BUILD_DIR = "binmoe"  # under the build's src/, next to main.cpp (ESPHome prunes unknown files in src/esphome)
+
+binmoe_ns = cg.esphome_ns.namespace("binmoe")
+BinMoEComponent = binmoe_ns.class_("BinMoEComponent", cg.PollingComponent)
+DetectionTrigger = binmoe_ns.class_("DetectionTrigger", automation.Trigger.template(cg.std_string, cg.float_))
+EscalationTrigger = binmoe_ns.class_("EscalationTrigger", automation.Trigger.template(cg.std_string, cg.float_))
+ForceEscalationAction = binmoe_ns.class_("ForceEscalationAction", automation.Action)
+ReplayAction = binmoe_ns.class_("ReplayAction", automation.Action)
+Adxl345Source = binmoe_ns.class_("Adxl345Source", cg.Component, i2c.I2CDevice)
+AdcSource = binmoe_ns.class_("AdcSource", cg.Component)
+
+ADXL345_RATES = {3200: 0x0F, 1600: 0x0E, 800: 0x0D, 400: 0x0C, 200: 0x0B, 100: 0x0A}
+ADXL345_RANGES = {"2g": 0, "4g": 1, "8g": 2, "16g": 3}
+
+
+@functools.cache
+def _read_manifest(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def manifest_path(model: str) -> Path:
+    """The manifest (.json) of a built-in model name or of a user's exported header (.h)."""
+    if model in BUILTIN_MODELS:
+        return MODELS_DIR / f"{BUILTIN_MODELS[model]}.json"
+    return Path(model).with_suffix(".json")
+
+
+def load_manifest(model: str) -> dict[str, Any]:
+    return _read_manifest(str(manifest_path(model)))
+
+
+def validate_model(value: Any) -> str:
+    """A built-in model name, or the path of a header exported by `python -m gpu_backend.edge export`."""
+    value = cv.string_strict(value)
+    if value in BUILTIN_MODELS:
+        return value
+    if not value.endswith(".h"):
+        raise cv.Invalid(
+            f"model must be one of {', '.join(BUILTIN_MODELS)} or the path of an exported model header (.h)"
+        )
+    path = Path(CORE.relative_config_path(value))
+    if not path.is_file():
+        raise cv.Invalid(f"model header {path} does not exist")
+    manifest = path.with_suffix(".json")
+    if not manifest.is_file():
+        raise cv.Invalid(f"model header {path} has no manifest {manifest.name} beside it (the export writes both)")
+    try:
+        data = _read_manifest(str(manifest))
+    except (OSError, ValueError) as err:
+        raise cv.Invalid(f"model manifest {manifest} is not readable JSON: {err}") from err
+    for key in ("model_id", "family", "namespace", "classes", "feature_config", "feature_digest", "margin_thresholds"):
+        if key not in data:
+            raise cv.Invalid(f"model manifest {manifest} has no '{key}': re-export the model")
+    if data.get("header") != path.name:
+        raise cv.Invalid(f"model manifest {manifest} describes {data.get('header')}, not {path.name}")
+    return str(path)
+
+
+CLASS_SCHEMA = cv.Schema(
+    {
+        cv.Optional(CONF_REPORT): cv.boolean,
+        cv.Optional(CONF_ALWAYS_ESCALATE, default=False): cv.boolean,
+        cv.Optional(CONF_MARGIN_THRESHOLD): cv.int_range(min=0),
+    }
+)
+
+TRIGGER_CLASSES_SCHEMA = {cv.Optional(CONF_CLASSES): cv.ensure_list(cv.string_strict)}
+
+ADXL345_SCHEMA = cv.Schema(
+    {
+        cv.GenerateID(): cv.declare_id(Adxl345Source),
+        cv.Optional(CONF_SAMPLE_RATE): cv.one_of(*ADXL345_RATES, int=True),
+        cv.Optional(CONF_RANGE, default="16g"): cv.one_of(*ADXL345_RANGES, lower=True),
+        cv.Optional(CONF_AXIS, default="z"): cv.one_of("x", "y", "z", lower=True),
+    }
+).extend(i2c.i2c_device_schema(0x53))
+
+ADC_SCHEMA = cv.All(
+    cv.Schema(
+        {
+            cv.GenerateID(): cv.declare_id(AdcSource),
+            cv.Required(CONF_PIN): cv.int_range(min=0, max=48),
+            cv.Optional(CONF_SAMPLE_RATE): cv.int_range(min=611, max=83333),
+        }
+    ),
+    cv.only_on_esp32,
+)
+
+REPLAY_SCHEMA = cv.All(
+    cv.Schema({cv.Optional(CONF_SPEED, default=1.0): cv.float_range(min=0.0, max=1000.0)}),
+    cv.only_on(["host"]),
+)
+
+
+def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
+    """Everything that depends on the model: classes, hop, rates, thresholds (all at config time)."""
+    manifest = load_manifest(config[CONF_MODEL])
+    classes: list[str] = manifest["classes"]
+    features = manifest["feature_config"]
+    rate, frame, frames = features["sample_rate"], features["frame"], features["frames"]
+    for name in config.get(CONF_CLASSES, {}):
+        if name not in classes:
+            raise cv.Invalid(f"model {manifest['model_id']} has no class '{name}' (classes: {', '.join(classes)})",
+                             path=[CONF_CLASSES, name])  # fmt: skip
+    for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):
+        for i, conf in enumerate(config.get(key, [])):
+            for name in conf.get(CONF_CLASSES, []):
+                if name not in classes:
+                    raise cv.Invalid(f"model {manifest['model_id']} has no class '{name}'", path=[key, i, CONF_CLASSES])
+    window_ms = frame * frames * 1000 / rate
+    hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
+    hop_frames = round(hop_ms * rate / 1000 / frame)
+    if not 1 <= hop_frames <= frames:
+        raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
+                         f"(one window) for model {manifest['model_id']}", path=[CONF_HOP])  # fmt: skip
+    source_rate = _source_rate(config, rate)
+    if source_rate != rate:
+        source = next(s for s in SOURCES if s in config)
+        raise cv.Invalid(f"model {manifest['model_id']} needs {rate} Hz input, {source} is set to {source_rate} Hz",
+                         path=[source, CONF_SAMPLE_RATE])  # fmt: skip
+    if CONF_TARGET_ESCALATION_RATE in config:
+        _thresholds_for_rate(manifest, config[CONF_TARGET_ESCALATION_RATE])
+    return config
+
+
+def _source_rate(config: dict[str, Any], model_rate: int) -> int:
+    for key in (CONF_ADXL345, CONF_ADC):
+        if key in config:
+            config[key].setdefault(CONF_SAMPLE_RATE, model_rate)
+            if key == CONF_ADXL345 and model_rate not in ADXL345_RATES:
+                raise cv.Invalid(f"the ADXL345 cannot sample at the model's {model_rate} Hz", path=[key])
+            return int(config[key][CONF_SAMPLE_RATE])
+    return model_rate  # microphone: checked against the microphone in FINAL_VALIDATE_SCHEMA; replay: WAV header
+
+
+def _thresholds_for_rate(manifest: dict[str, Any], target: float) -> list[int]:
+    """Per-class margins calibrated for the largest tabulated escalation rate <= target."""
+    table: dict[str, list[int]] = manifest.get("margin_thresholds_by_rate") or {}
+    if not table:
+        raise cv.Invalid(
+            f"model {manifest['model_id']} has no calibration table (margin_thresholds_by_rate); "
+            "re-export it or leave target_escalation_rate out",
+            path=[CONF_TARGET_ESCALATION_RATE],
+        )
+    usable = sorted((float(rate), rate) for rate in table if float(rate) <= target + 1e-9)
+    if not usable:
+        lowest = min(float(rate) for rate in table)
+        raise cv.Invalid(f"target_escalation_rate must be at least {lowest:.0%} for model {manifest['model_id']}",
+                         path=[CONF_TARGET_ESCALATION_RATE])  # fmt: skip
+    return [int(v) for v in table[usable[-1][1]]]
+
+
+CONFIG_SCHEMA = cv.All(
+    cv.Schema(
+        {
+            cv.GenerateID(): cv.declare_id(BinMoEComponent),
+            cv.Required(CONF_MODEL): validate_model,
+            cv.Optional(CONF_MICROPHONE): microphone.microphone_source_schema(16, 16, 1, 1),
+            cv.Optional(CONF_ADXL345): ADXL345_SCHEMA,
+            cv.Optional(CONF_ADC): ADC_SCHEMA,
+            cv.Optional(CONF_REPLAY): REPLAY_SCHEMA,
+            cv.Optional(CONF_HOP): cv.positive_time_period_milliseconds,
+            cv.Optional(CONF_TARGET_ESCALATION_RATE): cv.percentage,
+            cv.Optional(CONF_CLASSES, default={}): cv.Schema({cv.string_strict: CLASS_SCHEMA}),
+            cv.Optional(CONF_DETECTION_INTERVAL, default="10s"): cv.positive_time_period_milliseconds,
+            cv.Optional(CONF_MAX_ESCALATIONS_PER_MINUTE, default=6): cv.int_range(min=0, max=600),
+            cv.Optional(CONF_SEND_FEATURES, default=True): cv.boolean,
+            cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
+                {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
+            ),
+            cv.Optional(CONF_ON_ESCALATION): automation.validate_automation(
+                {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(EscalationTrigger), **TRIGGER_CLASSES_SCHEMA}
+            ),
+        }
+    ).extend(cv.polling_component_schema("10s")),
+    cv.has_exactly_one_key(*SOURCES),
+    _validate_against_model,
+)
+
+
+def _final_validate(config: dict[str, Any]) -> dict[str, Any]:
+    if CONF_MICROPHONE in config:
+        rate = load_manifest(config[CONF_MODEL])["feature_config"]["sample_rate"]
+        microphone.final_validate_microphone_source_schema("binmoe", sample_rate=rate)(config[CONF_MICROPHONE])
+    if fv.full_config.get().get("api") is None and CONF_ON_DETECTION not in config and CONF_ON_ESCALATION not in config:
+        raise cv.Invalid("binmoe needs the native API (api:) to send detections and escalations to Home Assistant, "
+                         "or on_detection/on_escalation automations to act on them locally")  # fmt: skip
+    return config
+
+
+FINAL_VALIDATE_SCHEMA = _final_validate
+
+
+def _copy_sources(header: Path) -> None:
+    for source in (KERNEL_DIR / "binmoe_kernel.h", KERNEL_DIR / "binmoe_report.h", header):
+        copy_file_if_changed(source, Path(CORE.relative_src_path(BUILD_DIR, source.name)))
+
+
+def _write_model_config(manifest: dict[str, Any], header: str, source_rate: int, hop_frames: int) -> None:
+    """binmoe/binmoe_model.h: which model binmoe_model.cpp instantiates. The static_assert repeats the config-time
+    checks in the compiler: the header must be the one the manifest describes (feature digest) and take the
+    configured input, so a hand-edited manifest cannot smuggle in a model for other features."""
+    ns = "::" + manifest["namespace"]
+    frame = manifest["feature_config"]["frame"]
+    digest32 = int(manifest["feature_digest"][:8], 16)
+    text = f"""// Generated by the binmoe component (ESPHome code generation) - do not edit.
+#pragma once
+#include "{header}"
+
+#define BINMOE_MODEL {ns}::kModel
+#define BINMOE_MODEL_TYPE {ns}::ModelType
+#define BINMOE_HOP_FRAMES {hop_frames}
+
+static_assert(::binmoe::takes_input(BINMOE_MODEL, {source_rate}, {frame}),
+              "BinMoE: model {manifest["model_id"]} does not take this node's input ({source_rate} Hz, frame {frame})");
+static_assert(BINMOE_MODEL.features.digest32 == 0x{digest32:08x}u,
+              "BinMoE: {header} is not the model its manifest describes (feature digest differs)");
+"""
+    write_file_if_changed(Path(CORE.relative_src_path(BUILD_DIR, "binmoe_model.h")), text)
+
+
+async def to_code(config: dict[str, Any]) -> None:
+    manifest = load_manifest(config[CONF_MODEL])
+    model = config[CONF_MODEL]
+    header = MODELS_DIR / manifest["header"] if model in BUILTIN_MODELS else Path(model)
+    _copy_sources(header)
+    features = manifest["feature_config"]
+    rate, frame = features["sample_rate"], features["frame"]
+    window_ms = frame * features["frames"] * 1000 / rate
+    hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
+    _write_model_config(manifest, header.name, _source_rate(config, rate), round(hop_ms * rate / 1000 / frame))
+
+    var = cg.new_Pvariable(config[CONF_ID])
+    await cg.register_component(var, config)
+    cg.add(var.set_runner(binmoe_ns.model_runner()))
+    if "api" in CORE.config:
+        cg.add_define("USE_API_HOMEASSISTANT_SERVICES")  # the node fires Home Assistant events
+    cg.add(var.set_task("vibration" if manifest["family"].startswith("vibration") else "sound"))
+    cg.add(var.set_router_config(config[CONF_DETECTION_INTERVAL].total_milliseconds,
+                                 config[CONF_MAX_ESCALATIONS_PER_MINUTE], config[CONF_SEND_FEATURES]))  # fmt: skip
+    classes: list[str] = manifest["classes"]
+    margins = list(manifest["margin_thresholds"])
+    if CONF_TARGET_ESCALATION_RATE in config:
+        margins = _thresholds_for_rate(manifest, config[CONF_TARGET_ESCALATION_RATE])
+    for idx, name in enumerate(classes):
+        rule = config[CONF_CLASSES].get(name, {})
+        margin = rule.get(CONF_MARGIN_THRESHOLD, margins[idx])
+        if margin != manifest["margin_thresholds"][idx]:
+            cg.add(var.set_margin_threshold(idx, margin))
+        report = rule.get(CONF_REPORT, name not in IDLE_CLASSES)
+        cg.add(var.set_class_rule(idx, report, rule[CONF_ALWAYS_ESCALATE] if rule else False))
+
+    if CONF_MICROPHONE in config:
+        cg.add_define("USE_BINMOE_MICROPHONE")
+        mic_source = await microphone.microphone_source_to_code(config[CONF_MICROPHONE])
+        cg.add(var.set_microphone_source(mic_source))
+    if CONF_ADXL345 in config:
+        conf = config[CONF_ADXL345]
+        cg.add_define("USE_BINMOE_ADXL345")
+        src = cg.new_Pvariable(conf[CONF_ID], var)
+        await cg.register_component(src, conf)
+        await i2c.register_i2c_device(src, conf)
+        cg.add(src.set_rate_code(ADXL345_RATES[conf[CONF_SAMPLE_RATE]]))
+        cg.add(src.set_range_code(ADXL345_RANGES[conf[CONF_RANGE]]))
+        cg.add(src.set_axis("xyz".index(conf[CONF_AXIS])))
+        # full resolution: 4 mg/LSB at every range, so int16 full scale is 32768 * 4 mg = 131 g
+        cg.add(var.set_level_offset_db(42.35))
+    if CONF_ADC in config:
+        conf = config[CONF_ADC]
+        cg.add_define("USE_BINMOE_ADC")
+        src = cg.new_Pvariable(conf[CONF_ID], var)
+        await cg.register_component(src, conf)
+        cg.add(src.set_pin(conf[CONF_PIN]))
+        cg.add(src.set_sample_rate(conf[CONF_SAMPLE_RATE]))
+    if CONF_REPLAY in config:
+        cg.add(var.set_replay_speed(config[CONF_REPLAY][CONF_SPEED]))
+
+    for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):
+        for conf in config.get(key, []):
+            trigger = cg.new_Pvariable(conf[CONF_TRIGGER_ID], var)
+            for name in conf.get(CONF_CLASSES, []):
+                cg.add(trigger.add_class(classes.index(name)))
+            await automation.build_automation(trigger, [(cg.std_string, "class_name"), (cg.float_, "confidence")], conf)
+
+
+BINMOE_ACTION_SCHEMA = automation.maybe_simple_id({cv.GenerateID(): cv.use_id(BinMoEComponent)})
+
+
+@automation.register_action("binmoe.force_escalation", ForceEscalationAction, BINMOE_ACTION_SCHEMA, synchronous=True)
+async def force_escalation_to_code(config, action_id, template_arg, args):
+    var = cg.new_Pvariable(action_id, template_arg)
+    await cg.register_parented(var, config[CONF_ID])
+    return var
+
+
+@automation.register_action(
+    "binmoe.replay",
+    ReplayAction,
+    cv.Schema({cv.GenerateID(): cv.use_id(BinMoEComponent), cv.Required(CONF_FILE): cv.templatable(cv.string)}),
+    synchronous=True,
+)
+async def replay_to_code(config, action_id, template_arg, args):
+    if not CORE.is_host:
+        raise cv.Invalid("binmoe.replay is only available on the host platform")
+    var = cg.new_Pvariable(action_id, template_arg)
+    await cg.register_parented(var, config[CONF_ID])
+    cg.add(var.set_file(await cg.templatable(config[CONF_FILE], args, cg.std_string)))
+    return var

@@ -1,0 +1,53 @@
+#include "binmoe_adxl345.h"
+#ifdef USE_BINMOE_ADXL345
+#include "esphome/core/log.h"
+
+namespace esphome::binmoe {
+
+static const char *const TAG = "binmoe.adxl345";
+static constexpr uint8_t REG_DEVID = 0x00, REG_BW_RATE = 0x2C, REG_POWER_CTL = 0x2D, REG_INT_SOURCE = 0x30,
+                         REG_DATA_FORMAT = 0x31, REG_DATAX0 = 0x32, REG_FIFO_CTL = 0x38, REG_FIFO_STATUS = 0x39;
+static constexpr uint8_t DEVID = 0xE5, FULL_RES = 0x08, MEASURE = 0x08, FIFO_STREAM = 0x80, INT_OVERRUN = 0x01;
+
+void Adxl345Source::setup() {
+  uint8_t id = 0;
+  if (!this->read_byte(REG_DEVID, &id) || id != DEVID) {
+    ESP_LOGE(TAG, "no ADXL345 at 0x%02X (device id 0x%02X)", this->address_, id);
+    this->mark_failed();
+    return;
+  }
+  // Full resolution keeps 4 mg/LSB at every range.
+  if (!this->write_byte(REG_POWER_CTL, 0) || !this->write_byte(REG_BW_RATE, rate_code_) ||
+      !this->write_byte(REG_DATA_FORMAT, FULL_RES | range_code_) || !this->write_byte(REG_FIFO_CTL, FIFO_STREAM) ||
+      !this->write_byte(REG_POWER_CTL, MEASURE)) {
+    ESP_LOGE(TAG, "configuring the ADXL345 failed");
+    this->mark_failed();
+    return;
+  }
+  high_freq_.start();
+}
+
+void Adxl345Source::loop() {
+  uint8_t status = 0, source = 0;
+  if (!this->read_byte(REG_FIFO_STATUS, &status)) return;
+  if (this->read_byte(REG_INT_SOURCE, &source) && (source & INT_OVERRUN)) fifo_overflows_++;
+  const int entries = status & 0x3F;
+  int16_t samples[32];
+  int n = 0;
+  for (int i = 0; i < entries; i++) {
+    uint8_t xyz[6];  // one multi-byte read pops one FIFO entry
+    if (!this->read_bytes(REG_DATAX0, xyz, 6)) break;
+    const int16_t lsb = static_cast<int16_t>(xyz[2 * axis_] | (xyz[2 * axis_ + 1] << 8));
+    samples[n++] = static_cast<int16_t>(lsb * 8);  // 13-bit signed -> int16 scale (+-4096 LSB -> +-32768)
+  }
+  if (n > 0) parent_->feed(samples, n);
+}
+
+void Adxl345Source::dump_config() {
+  ESP_LOGCONFIG(TAG, "BinMoE ADXL345 source: rate code 0x%02X, range code %u, axis %c, FIFO overflows %u",
+                rate_code_, range_code_, "xyz"[axis_], static_cast<unsigned>(fifo_overflows_));
+  LOG_I2C_DEVICE(this);
+}
+
+}  // namespace esphome::binmoe
+#endif

@@ -1,0 +1,209 @@
+#pragma once
+// The `binmoe` ESPHome component: samples in (microphone, accelerometer, ADC or a host-only replay), windows
+// classified by the node's binarized model, confident detections handled on the node and the rest escalated
+// to Home Assistant (docs/protocol.md). Everything the hot path needs is allocated in setup().
+#include <atomic>
+#include <string>
+
+#include "esphome/core/automation.h"
+#include "esphome/core/component.h"
+#include "esphome/core/defines.h"
+#include "esphome/core/helpers.h"
+
+#include "binmoe_router.h"
+#include "binmoe_runner.h"
+
+#ifdef USE_SENSOR
+#include "esphome/components/sensor/sensor.h"
+#endif
+#ifdef USE_TEXT_SENSOR
+#include "esphome/components/text_sensor/text_sensor.h"
+#endif
+#ifdef USE_EVENT
+#include "esphome/components/event/event.h"
+#endif
+#if defined(USE_API) && defined(USE_API_HOMEASSISTANT_SERVICES)
+#include "esphome/components/api/api_pb2.h"
+#define BINMOE_HA_EVENTS
+#endif
+#ifdef USE_BINMOE_MICROPHONE
+#include "esphome/components/microphone/microphone_source.h"
+#endif
+#ifdef USE_HOST
+#include <stdio.h>
+#endif
+
+namespace esphome::binmoe {
+
+// Single-producer single-consumer ring of int16 samples: a microphone delivers from its own task, loop()
+// consumes. Power-of-two capacity; on overflow the newest samples are dropped and counted.
+template<int N> class SampleRing {
+  static_assert((N & (N - 1)) == 0, "ring capacity must be a power of two");
+
+ public:
+  int write(const int16_t *samples, int count) {
+    const uint32_t head = head_.load(std::memory_order_relaxed), tail = tail_.load(std::memory_order_acquire);
+    int space = N - static_cast<int>(head - tail);
+    const int n = count < space ? count : space;
+    for (int i = 0; i < n; i++) buf_[(head + i) & (N - 1)] = samples[i];
+    head_.store(head + n, std::memory_order_release);
+    if (n < count) overruns_.fetch_add(count - n, std::memory_order_relaxed);
+    return n;
+  }
+  // Contiguous readable samples (up to the end of the buffer).
+  int peek(const int16_t **out) const {
+    const uint32_t tail = tail_.load(std::memory_order_relaxed), head = head_.load(std::memory_order_acquire);
+    const int available = static_cast<int>(head - tail), to_end = N - static_cast<int>(tail & (N - 1));
+    *out = buf_ + (tail & (N - 1));
+    return available < to_end ? available : to_end;
+  }
+  void consume(int count) { tail_.store(tail_.load(std::memory_order_relaxed) + count, std::memory_order_release); }
+  int available() const { return static_cast<int>(head_.load(std::memory_order_acquire) - tail_.load()); }
+  uint32_t overruns() const { return overruns_.load(std::memory_order_relaxed); }
+
+ private:
+  int16_t buf_[N];
+  std::atomic<uint32_t> head_{0}, tail_{0}, overruns_{0};
+};
+
+static constexpr int RING_SAMPLES = 2048;
+static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
+
+class DetectionTrigger;
+class EscalationTrigger;
+
+class BinMoEComponent : public PollingComponent {
+ public:
+  void setup() override;
+  void loop() override;
+  void update() override;
+  void dump_config() override;
+  float get_setup_priority() const override { return setup_priority::AFTER_CONNECTION; }
+
+  // configuration (from codegen)
+  void set_runner(Runner *runner) { runner_ = runner; }
+  void set_task(const char *task) { identity_.task = task; }
+  void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute, bool send_features) {
+    router_config_.detection_interval_ms = detection_interval_ms;
+    router_config_.max_escalations_per_minute = max_escalations_per_minute;
+    router_config_.send_features = send_features;
+  }
+  void set_class_rule(int idx, bool report, bool always_escalate) {
+    if (idx >= 0 && idx < ROUTER_MAX_CLASSES) pending_rules_[idx] = ClassRule{report, always_escalate};
+  }
+  void set_margin_threshold(int idx, int32_t value) { runner_->set_margin_threshold(idx, value); }
+  // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
+  void set_level_offset_db(float offset) { level_offset_db_ = offset; }
+  void add_detection_trigger(DetectionTrigger *trigger) { detection_triggers_.push_back(trigger); }
+  void add_escalation_trigger(EscalationTrigger *trigger) { escalation_triggers_.push_back(trigger); }
+#ifdef USE_SENSOR
+  void set_confidence_sensor(sensor::Sensor *s) { confidence_sensor_ = s; }
+  void set_inference_time_sensor(sensor::Sensor *s) { inference_time_sensor_ = s; }
+  void set_escalation_rate_sensor(sensor::Sensor *s) { escalation_rate_sensor_ = s; }
+#endif
+#ifdef USE_TEXT_SENSOR
+  void set_model_sensor(text_sensor::TextSensor *s) { model_sensor_ = s; }
+#endif
+#ifdef USE_EVENT
+  void set_detection_event(event::Event *e) { detection_event_ = e; }
+#endif
+#ifdef USE_BINMOE_MICROPHONE
+  void set_microphone_source(microphone::MicrophoneSource *source) { microphone_source_ = source; }
+#endif
+
+  // Feed samples from a source that runs in loop() (accelerometer FIFO, ADC driver, replay).
+  int feed(const int16_t *samples, int count) { return ring_.write(samples, count); }
+  int free_space() const { return RING_SAMPLES - ring_.available(); }
+  // Escalate the next window whatever its margin (protocol reason `forced`).
+  void force_escalation() { router_.force_next(); }
+  Runner *runner() { return runner_; }
+  const Router &router() const { return router_; }
+
+#ifdef USE_HOST
+  // Host-only replay source for tests and demos: a 16-bit PCM mono WAV at the model's sample rate, fed at
+  // `speed` x real time (0: as fast as the node classifies). Starts a fresh window; routing state is kept.
+  void set_replay_speed(float speed) { replay_speed_ = speed; }
+  bool start_replay(const std::string &path);
+  bool is_replaying() const { return replay_file_ != nullptr; }
+#endif
+
+ protected:
+  void handle_window_();
+  void send_message_(const Routed &routed, const WindowResult &window, float confidence, float level_db);
+#ifdef USE_HOST
+  void replay_step_();
+#endif
+
+  Runner *runner_{nullptr};
+  Router router_;
+  RouterConfig router_config_;
+  ClassRule pending_rules_[ROUTER_MAX_CLASSES];
+  NodeIdentity identity_;
+  Message message_;
+  WindowResult window_{};
+  SampleRing<RING_SAMPLES> ring_;
+  uint64_t stream_samples_{0};
+  float level_offset_db_{0.0f};
+  float last_confidence_{NAN};
+  uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
+  std::vector<DetectionTrigger *> detection_triggers_;
+  std::vector<EscalationTrigger *> escalation_triggers_;
+#ifdef USE_SENSOR
+  sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
+#endif
+#ifdef USE_TEXT_SENSOR
+  text_sensor::TextSensor *model_sensor_{nullptr};
+#endif
+#ifdef USE_EVENT
+  event::Event *detection_event_{nullptr};
+#endif
+#ifdef BINMOE_HA_EVENTS
+  api::HomeassistantActionRequest request_;
+#endif
+#ifdef USE_BINMOE_MICROPHONE
+  microphone::MicrophoneSource *microphone_source_{nullptr};
+#endif
+#ifdef USE_HOST
+  FILE *replay_file_{nullptr};
+  float replay_speed_{1.0f};
+  uint32_t replay_started_ms_{0};
+  uint64_t replay_sent_{0}, replay_remaining_{0};
+#endif
+};
+
+// on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
+class ClassFilteredTrigger {
+ public:
+  void add_class(int idx) {
+    if (idx >= 0 && idx < 32) mask_ |= 1u << idx;
+  }
+  bool accepts(int idx) const { return mask_ == 0 || (idx >= 0 && idx < 32 && ((mask_ >> idx) & 1u)); }
+
+ protected:
+  uint32_t mask_{0};
+};
+
+class DetectionTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {
+ public:
+  explicit DetectionTrigger(BinMoEComponent *parent) { parent->add_detection_trigger(this); }
+};
+
+class EscalationTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {
+ public:
+  explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
+};
+
+template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
+ public:
+  void play(const Ts &...x) override { this->parent_->force_escalation(); }
+};
+
+#ifdef USE_HOST
+template<typename... Ts> class ReplayAction : public Action<Ts...>, public Parented<BinMoEComponent> {
+ public:
+  TEMPLATABLE_VALUE(std::string, file)
+  void play(const Ts &...x) override { this->parent_->start_replay(this->file_.value(x...)); }
+};
+#endif
+
+}  // namespace esphome::binmoe

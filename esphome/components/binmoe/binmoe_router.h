@@ -1,0 +1,104 @@
+// Routing rules and protocol messages of a BinMoE node (docs/protocol.md, section 1). Plain C++ without
+// ESPHome so it can be cross-compiled and measured on its own; no heap: every buffer is a member.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binmoe_runner.h"
+
+namespace esphome::binmoe {
+
+static constexpr int ROUTER_MAX_CLASSES = 16;
+static constexpr int MAX_FEATURE_BYTES = 1024;  // frames x bands of the largest supported model
+static constexpr int HISTORY_WINDOWS = 128;     // the escalation-rate sensor averages over this many windows
+
+enum class Outcome : uint8_t {
+  NONE,        // an idle class (e.g. background), or a repeat within the detection interval
+  DETECTION,   // confident, handled on the node
+  ESCALATION,  // for the hub / GPU tier
+  DROPPED,     // would have escalated, but the escalation rate limit was reached
+};
+
+enum class Reason : uint8_t { LOW_MARGIN, ESCALATE_CLASS, FORCED };
+
+struct ClassRule {
+  bool report = true;           // send detections of this class (idle classes: false)
+  bool always_escalate = false;  // never handle locally (reason escalate_class)
+};
+
+struct RouterConfig {
+  uint32_t detection_interval_ms = 10000;  // same class reported again only after this much stream time
+  uint32_t max_escalations_per_minute = 6;  // token bucket over stream time; 0 = never escalate
+  bool send_features = true;
+};
+
+// One routed window: what happened and the fields that vary per message.
+struct Routed {
+  Outcome outcome = Outcome::NONE;
+  Reason reason = Reason::LOW_MARGIN;
+};
+
+// The node's fixed identity, filled once at setup.
+struct NodeIdentity {
+  const char *node_id = "";
+  const char *task = "sound";  // protocol `task`: sound | vibration
+  const char *model_id = "";
+  char model_hash8[9] = {};
+  char boot[9] = {};
+};
+
+// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
+struct Message {
+  static constexpr int MAX_FIELDS = 18;
+  const char *keys[MAX_FIELDS];
+  const char *values[MAX_FIELDS];
+  int count = 0;
+
+  char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
+  char scores[ROUTER_MAX_CLASSES * 12 + 3];
+  char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
+};
+
+class Router {
+ public:
+  void configure(const RouterConfig &config, int classes);
+  ClassRule &rule(int class_idx) { return rules_[class_idx]; }
+  const RouterConfig &config() const { return config_; }
+
+  // Escalate the next window whatever its margin (reason `forced`, not rate limited).
+  void force_next() { force_next_ = true; }
+
+  // Decide what to do with one window; `stream_ms` is the sample clock (samples / rate), so rules behave the
+  // same whether samples come live or from a faster-than-real-time replay.
+  Routed route(const Decision &decision, uint64_t stream_ms);
+
+  // Fill `msg` for a DETECTION or ESCALATION (the next `seq` is used). features may be null.
+  void build_message(const Routed &routed, const Decision &decision, const int32_t *logits, int classes,
+                     const char *class_name, float confidence, float level_db, uint32_t uptime_ms,
+                     const NodeIdentity &id, const int8_t *features, int frames, int bands, Message &msg);
+
+  // Fraction of the last HISTORY_WINDOWS windows whose decision was to escalate (incl. dropped ones).
+  float escalation_rate() const;
+  uint32_t windows() const { return windows_; }
+  uint32_t detections() const { return detections_; }
+  uint32_t escalations() const { return escalations_; }
+  uint32_t dropped() const { return dropped_; }
+  uint32_t next_seq() const { return seq_; }
+
+  static size_t base64(const uint8_t *data, size_t len, char *out);  // NUL-terminated; returns length
+
+ private:
+  RouterConfig config_;
+  ClassRule rules_[ROUTER_MAX_CLASSES];
+  int classes_ = 0;
+  uint64_t last_detection_ms_[ROUTER_MAX_CLASSES] = {};
+  bool detected_once_[ROUTER_MAX_CLASSES] = {};
+  static constexpr uint64_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
+  uint64_t tokens_ = 0, bucket_ms_ = 0;
+  bool bucket_started_ = false;
+  bool force_next_ = false;
+  uint8_t history_[HISTORY_WINDOWS / 8] = {};
+  uint32_t windows_ = 0, detections_ = 0, escalations_ = 0, dropped_ = 0, seq_ = 0;
+};
+
+}  // namespace esphome::binmoe

@@ -1,0 +1,72 @@
+"""Fixtures for the ESPHome node tests: host builds, clips from the corpus builder, running nodes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import host_build  # noqa: E402
+
+REPO = HERE.parents[1]
+NODES = HERE / "nodes"
+CACHE = Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe"))
+
+
+def backend_python() -> Path:
+    """The corpus builder needs the backend environment (scripts/test builds it for this suite)."""
+    path = Path(os.environ.get("BINMOE_BACKEND_PYTHON", CACHE / "venv-backend" / "bin" / "python"))
+    if not path.exists():
+        pytest.fail(f"{path} does not exist: run scripts/bootstrap backend (scripts/test esphome does)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clips")
+    subprocess.run([str(backend_python()), str(HERE / "make_clips.py"), str(out)], check=True, cwd=REPO)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sound_node_binary() -> Path:
+    return host_build.build(NODES / "host-sound.yaml")
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the node exited with {proc.returncode} before opening port {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"the node did not open port {port} in {timeout} s")
+
+
+@pytest.fixture
+def sound_node(sound_node_binary: Path, tmp_path: Path) -> Iterator[Path]:
+    """A running host sound node (native API on port 16053); yields its log file."""
+    log = tmp_path / "node.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(sound_node_binary)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        wait_for_port(16053, proc)
+        yield log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
