@@ -1,0 +1,78 @@
+// Drives esphome/components/binmoe/binmoe_router.cpp (plain C++, no ESPHome) from stdin for test_router.py.
+//   cfg <interval_ms> <max_per_minute> <send_features> <classes>
+//   rule <idx> <report> <always_escalate>
+//   force
+//   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>"
+//   msg                                            -> the last routed window's message as JSON
+//   rate                                           -> escalation rate
+//   b64 <hex>                                      -> base64
+#include <stdio.h>
+#include <string.h>
+
+#include "binmoe_router.h"
+
+using namespace esphome::binmoe;
+
+int main() {
+  Router router;
+  RouterConfig cfg;
+  NodeIdentity id;
+  id.node_id = "test-node";
+  id.task = "sound";
+  id.model_id = "sound-v1";
+  strcpy(id.model_hash8, "0123abcd");
+  strcpy(id.boot, "89abcdef");
+  static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
+  int classes = 4;
+  Decision last{};
+  Routed routed{};
+  int8_t features[6 * 4];
+  for (int i = 0; i < 24; i++) features[i] = static_cast<int8_t>(i * 11 - 128);
+  int32_t logits[4] = {0, 0, 0, 0};
+  Message msg;
+  char cmd[16];
+  while (scanf("%15s", cmd) == 1) {
+    if (!strcmp(cmd, "cfg")) {
+      unsigned interval, limit;
+      int send;
+      scanf("%u %u %d %d", &interval, &limit, &send, &classes);
+      cfg.detection_interval_ms = interval;
+      cfg.max_escalations_per_minute = limit;
+      cfg.send_features = send != 0;
+      router.configure(cfg, classes);
+    } else if (!strcmp(cmd, "rule")) {
+      int idx, report, always;
+      scanf("%d %d %d", &idx, &report, &always);
+      router.rule(idx) = ClassRule{report != 0, always != 0};
+    } else if (!strcmp(cmd, "force")) {
+      router.force_next();
+    } else if (!strcmp(cmd, "win")) {
+      unsigned long long t;
+      int cls, margin, esc;
+      scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
+      last = Decision{cls, margin, esc != 0};
+      for (int j = 0; j < 4; j++) logits[j] = (j == cls) ? margin : -j;
+      routed = router.route(last, t);
+      printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
+    } else if (!strcmp(cmd, "msg")) {
+      router.build_message(routed, last, logits, 4, NAMES[last.class_idx], 0.75f, -23.25f, 123456, id, features, 6,
+                           4, msg);
+      printf("{");
+      for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", msg.keys[i], msg.values[i]);
+      printf("}\n");
+    } else if (!strcmp(cmd, "rate")) {
+      printf("%.6f\n", static_cast<double>(router.escalation_rate()));
+    } else if (!strcmp(cmd, "b64")) {
+      char hex[512];
+      scanf("%511s", hex);
+      uint8_t bytes[256];
+      size_t n = strlen(hex) / 2;
+      for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+      char out[400];
+      Router::base64(bytes, n, out);
+      printf("%s\n", out);
+    }
+    fflush(stdout);
+  }
+  return 0;
+}

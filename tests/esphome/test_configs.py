@@ -1,0 +1,170 @@
+"""`esphome config` for every shipped node YAML, code generation, and the errors users get for bad options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO
+from host_build import ESPHOME, build_flags, generate
+
+COMPONENTS = REPO / "esphome" / "components"
+MODELS = COMPONENTS / "binmoe" / "models"
+SHIPPED = sorted((REPO / "esphome").glob("binmoe-*.yaml"))
+
+
+def esphome(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ESPHOME), *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_every_board_is_shipped() -> None:
+    names = {p.name for p in SHIPPED}
+    assert {"binmoe-sound-node.yaml", "binmoe-sound-node-s3.yaml", "binmoe-vibration-node.yaml",
+            "binmoe-vibration-piezo-node.yaml"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("node", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_yaml_validates_and_generates(node: Path, tmp_path: Path) -> None:
+    """The dashboard YAML as shipped (the component from this checkout instead of GitHub)."""
+    shutil.copytree(REPO / "esphome", tmp_path / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"))
+    local = ["-s", "binmoe_source", str(COMPONENTS)]
+    checked = esphome(*local, "config", node.name, cwd=tmp_path / "esphome")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Configuration is valid!" in checked.stdout + checked.stderr
+    text = node.read_text()
+    for needed in ("dashboard_import:", "package_import_url: github://", "packages:", "esp32:"):
+        assert needed in text, needed
+    base = (REPO / "esphome" / "packages" / "binmoe-base.yaml").read_text()
+    assert "encryption: {}" in base and "platform: esphome" in base  # API key from HA on adoption; OTA
+    generated = esphome(*local, "compile", "--only-generate", node.name, cwd=tmp_path / "esphome")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    (model_h,) = (tmp_path / "esphome" / ".esphome" / "build").glob("*/src/binmoe/binmoe_model.h")
+    assert "static_assert(::binmoe::takes_input" in model_h.read_text()
+
+
+HOST_NODE: dict[str, Any] = {
+    "esphome": {"name": "bad-input"},
+    "host": {},
+    "api": {},
+    "logger": {},
+    "external_components": [{"source": {"type": "local", "path": str(COMPONENTS)}, "components": ["binmoe"]}],
+}
+
+
+def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
+    """Run `esphome config` on a host node with this binmoe block; returns the output (and the exit code)."""
+    config = {**HOST_NODE, **extra, "binmoe": binmoe}
+    config = {k: v for k, v in config.items() if v is not None}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    run = esphome("config", "node.yaml", cwd=tmp_path)
+    return f"rc={run.returncode}\n{run.stdout}{run.stderr}"
+
+
+@pytest.mark.parametrize(
+    ("binmoe", "message"),
+    [
+        ({"model": "sound", "replay": {}, "classes": {"smoke": {"report": True}}},
+         "model sound-v1 has no class 'smoke'"),
+        ({"model": "sound", "replay": {}, "hop": "5s"}, "hop must be between 32 ms (one frame) and 1024 ms"),
+        ({"model": "sound", "replay": {}, "on_detection": [{"classes": ["fire"], "then": []}]},
+         "model sound-v1 has no class 'fire'"),
+        ({"model": "radio", "replay": {}}, "model must be one of sound, vibration, vibration_adc"),
+        ({"model": "missing.h", "replay": {}}, "missing.h does not exist"),
+        ({"model": "sound"}, "Must contain exactly one of microphone, adxl345, adc, replay"),
+        ({"model": "sound", "replay": {}, "max_escalations_per_minute": -1}, "max_escalations_per_minute"),
+        ({"model": "sound", "replay": {}, "classes": {"knock": {"margin_threshold": "high"}}}, "margin_threshold"),
+    ],
+    ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold"],
+)  # fmt: skip
+def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
+    out = check(tmp_path, binmoe)
+    assert not out.startswith("rc=0") and message in out, out
+
+
+def test_a_node_without_api_needs_local_automations(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}}, api=None)
+    assert not out.startswith("rc=0") and "needs the native API" in out, out
+    ok = check(tmp_path, {"model": "sound", "replay": {}, "on_detection": [{"then": []}]}, api=None)
+    assert ok.startswith("rc=0"), ok
+
+
+ESP32_NODE: dict[str, Any] = {
+    "esphome": {"name": "bad-input"},
+    "esp32": {"board": "esp32-c3-devkitm-1", "framework": {"type": "esp-idf"}},
+    "wifi": {"ap": {}},
+    "api": {},
+    "logger": {},
+    "external_components": HOST_NODE["external_components"],
+}
+
+
+def check_esp32(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
+    config = {**ESP32_NODE, **extra, "binmoe": binmoe}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    run = esphome("config", "node.yaml", cwd=tmp_path)
+    return f"rc={run.returncode}\n{run.stdout}{run.stderr}"
+
+
+def test_microphone_rate_must_match_the_model(tmp_path: Path) -> None:
+    i2s = {"i2s_audio": [{"id": "bus", "i2s_lrclk_pin": "GPIO6", "i2s_bclk_pin": "GPIO7"}]}
+    mic = {"platform": "i2s_audio", "id": "mic", "i2s_din_pin": "GPIO5", "adc_type": "external", "pdm": False}
+    ok = check_esp32(tmp_path, {"model": "sound", "microphone": "mic"}, **i2s,
+                     microphone=[{**mic, "sample_rate": 16000}])  # fmt: skip
+    assert ok.startswith("rc=0"), ok
+    out = check_esp32(tmp_path, {"model": "sound", "microphone": "mic"}, **i2s,
+                      microphone=[{**mic, "sample_rate": 44100}])  # fmt: skip
+    assert not out.startswith("rc=0") and "16000" in out and "sample_rate" in out, out
+
+
+def test_accelerometer_rate_must_match_the_model(tmp_path: Path) -> None:
+    i2c = {"i2c": {"sda": "GPIO6", "scl": "GPIO7"}}
+    out = check_esp32(tmp_path, {"model": "sound", "adxl345": {}}, **i2c)
+    assert not out.startswith("rc=0") and "cannot sample at the model's 16000 Hz" in out, out
+    out = check_esp32(tmp_path, {"model": "vibration", "adxl345": {"sample_rate": 1600}}, **i2c)
+    assert not out.startswith("rc=0") and "needs 3200 Hz input, adxl345 is set to 1600 Hz" in out, out
+    ok = check_esp32(tmp_path, {"model": "vibration", "adxl345": {}}, **i2c)
+    assert ok.startswith("rc=0"), ok
+
+
+def custom_model(tmp_path: Path, stem: str, **manifest_changes: Any) -> Path:
+    """A user's exported model: header + manifest (here: copies of a built-in one)."""
+    header = tmp_path / f"{stem}.h"
+    manifest = json.loads((MODELS / "vibration_adc_v1.json").read_text())
+    shutil.copy(MODELS / "vibration_adc_v1.h", header)
+    manifest.update(header=header.name, **manifest_changes)
+    (tmp_path / f"{stem}.json").write_text(json.dumps(manifest))
+    return header
+
+
+def test_custom_model_for_other_input_is_rejected_at_config_time(tmp_path: Path) -> None:
+    header = custom_model(tmp_path, "garage_pump_v1")
+    out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3, "sample_rate": 8000}})
+    assert not out.startswith("rc=0") and "needs 16000 Hz input, adc is set to 8000 Hz" in out, out
+    ok = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
+    assert ok.startswith("rc=0"), ok
+    (tmp_path / "garage_pump_v1.json").unlink()
+    out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
+    assert not out.startswith("rc=0") and "has no manifest garage_pump_v1.json" in out, out
+
+
+def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) -> None:
+    """A manifest that lies (says 16 kHz for a 3.2 kHz model) passes the config check; the C++ compiler stops it."""
+    header = tmp_path / "liar_v1.h"
+    shutil.copy(MODELS / "vibration_v1.h", header)
+    manifest = json.loads((MODELS / "vibration_adc_v1.json").read_text())
+    manifest.update(header=header.name, namespace="binmoe::models::vibration_v1")
+    (tmp_path / "liar_v1.json").write_text(json.dumps(manifest))
+    config = {**HOST_NODE, "binmoe": {"model": str(header), "replay": {}}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build_dir = generate(tmp_path / "node.yaml")
+    src = build_dir / "src"
+    run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only",
+                          str(src / "esphome" / "components" / "binmoe" / "binmoe_model.cpp")],
+                         capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
+    assert run.returncode != 0
+    assert "does not take this node's input (16000 Hz, frame 512)" in run.stderr, run.stderr[-3000:]

@@ -1,0 +1,102 @@
+"""The node's routing rules (binmoe_router.cpp, the code the component runs), compiled on the host with g++."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from gpu_backend.protocol import NodeMessage
+
+COMPONENT = REPO / "esphome" / "components" / "binmoe"
+NONE, DETECTION, ESCALATION, DROPPED = range(4)
+LOW_MARGIN, ESCALATE_CLASS, FORCED = range(3)
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    exe = tmp_path_factory.mktemp("router") / "router_harness"
+    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
+                    str(Path(__file__).with_name("router_harness.cpp")), str(COMPONENT / "binmoe_router.cpp"),
+                    "-o", str(exe)], check=True)  # fmt: skip
+    return exe
+
+
+def run(harness: Path, script: list[str]) -> list[str]:
+    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
+def outcomes(lines: list[str]) -> list[tuple[int, int]]:
+    return [tuple(int(v) for v in line.split()) for line in lines]  # type: ignore[misc]
+
+
+def test_detection_interval_per_class(harness: Path) -> None:
+    # smoke alarm every 512 ms for 25 s, interval 10 s: reported at 0, 10240 and 20480 ms only
+    script = ["cfg 10000 6 1 4"] + [f"win {t} 1 9000 0" for t in range(0, 25000, 512)]
+    got = outcomes(run(harness, script))
+    reported = [t for t, (o, _r) in zip(range(0, 25000, 512), got, strict=True) if o == DETECTION]
+    assert reported == [0, 10240, 20480]
+    # another class is not held back by the first one's interval
+    got = outcomes(run(harness, ["cfg 10000 6 1 4", "win 0 1 9000 0", "win 512 2 9000 0", "win 1024 1 9000 0"]))
+    assert [o for o, _ in got] == [DETECTION, DETECTION, NONE]
+
+
+def test_idle_classes_are_not_reported_but_still_escalate(harness: Path) -> None:
+    got = outcomes(run(harness, ["cfg 0 6 1 4", "rule 0 0 0", "win 0 0 9000 0", "win 512 0 10 1"]))
+    assert got == [(NONE, LOW_MARGIN), (ESCALATION, LOW_MARGIN)]
+
+
+def test_escalation_limit_is_a_token_bucket_on_stream_time(harness: Path) -> None:
+    times = list(range(0, 180_000, 512))  # three minutes of low-margin windows
+    got = outcomes(run(harness, ["cfg 0 6 1 4"] + [f"win {t} 3 10 1" for t in times]))
+    sent = [t for t, (o, _r) in zip(times, got, strict=True) if o == ESCALATION]
+    assert all(o in (ESCALATION, DROPPED) for o, _ in got)
+    assert sent[:6] == times[:6]  # a full bucket at start
+    assert 6 + 17 <= len(sent) <= 6 + 18  # then one per 10 s
+    for start in range(0, 180_000 - 60_000, 5_000):  # never more than bucket + refill in any minute
+        assert sum(start <= t < start + 60_000 for t in sent) <= 6 + 6
+    zero = outcomes(run(harness, ["cfg 0 0 1 4", "win 0 3 10 1"]))
+    assert zero == [(DROPPED, LOW_MARGIN)]
+
+
+def test_forced_and_always_escalate(harness: Path) -> None:
+    got = outcomes(run(harness, ["cfg 0 0 1 4", "rule 2 1 1", "force", "win 0 1 9000 0", "win 512 1 9000 0",
+                                 "win 1024 2 9000 0"]))  # fmt: skip
+    # forced bypasses the (zero) limit; an always-escalate class is still rate limited
+    assert got == [(ESCALATION, FORCED), (DETECTION, LOW_MARGIN), (DROPPED, ESCALATE_CLASS)]
+
+
+def test_escalation_rate_over_the_last_128_windows(harness: Path) -> None:
+    pattern = [i % 4 == 0 for i in range(300)]
+    script = ["cfg 0 600 1 4"] + [f"win {i * 512} 1 10 {int(e)}" for i, e in enumerate(pattern)] + ["rate"]
+    assert float(run(harness, script)[-1]) == pytest.approx(np.mean(pattern[-128:]))
+    assert float(run(harness, ["cfg 0 6 1 4", "rate"])[-1]) == 0.0
+
+
+def test_messages_follow_the_protocol(harness: Path) -> None:
+    lines = run(harness, ["cfg 0 6 1 4", "win 0 1 9000 0", "msg", "win 512 2 10 1", "msg"])
+    detection, escalation = json.loads(lines[1]), json.loads(lines[3])
+    d = NodeMessage.model_validate(detection)
+    assert (d.kind, d.class_, d.class_idx, d.margin, d.seq, d.scores) == ("detection", "smoke_alarm", 1, 9000, 0,
+                                                                            [0, 9000, -2, -3])  # fmt: skip
+    assert "features" not in detection and "reason" not in detection
+    e = NodeMessage.model_validate(escalation)
+    assert (e.kind, e.reason, e.seq, e.feature_shape, e.level_db, e.confidence) == ("escalation", "low_margin", 1,
+                                                                                    "6x4", -23.2, 0.75)  # fmt: skip
+    feats = np.frombuffer(base64.b64decode(e.features or ""), dtype=np.int8)
+    assert feats.tolist() == [i * 11 - 128 for i in range(24)]
+    without = json.loads(run(harness, ["cfg 0 6 0 4", "win 0 2 10 1", "msg"])[1])
+    assert "features" not in without and without["reason"] == "low_margin"
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 63, 64, 200])
+def test_base64_matches_python(harness: Path, size: int) -> None:
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    (line,) = run(harness, [f"b64 {data.hex()}"])
+    assert line == base64.b64encode(data).decode()
