@@ -62,6 +62,7 @@ DetectionTrigger = binmoe_ns.class_("DetectionTrigger", automation.Trigger.templ
 EscalationTrigger = binmoe_ns.class_("EscalationTrigger", automation.Trigger.template(cg.std_string, cg.float_))
 ForceEscalationAction = binmoe_ns.class_("ForceEscalationAction", automation.Action)
 ReplayAction = binmoe_ns.class_("ReplayAction", automation.Action)
+ReplaySource = binmoe_ns.class_("ReplaySource", cg.Component)
 Adxl345Source = binmoe_ns.class_("Adxl345Source", cg.Component, i2c.I2CDevice)
 AdcSource = binmoe_ns.class_("AdcSource", cg.Component)
 
@@ -143,7 +144,12 @@ ADC_SCHEMA = cv.All(
 )
 
 REPLAY_SCHEMA = cv.All(
-    cv.Schema({cv.Optional(CONF_SPEED, default=1.0): cv.float_range(min=0.0, max=1000.0)}),
+    cv.Schema(
+        {
+            cv.GenerateID(): cv.declare_id(ReplaySource),
+            cv.Optional(CONF_SPEED, default=1.0): cv.float_range(min=0.0, max=1000.0),
+        }
+    ),
     cv.only_on(["host"]),
 )
 
@@ -329,7 +335,11 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(src.set_pin(conf[CONF_PIN]))
         cg.add(src.set_sample_rate(conf[CONF_SAMPLE_RATE]))
     if CONF_REPLAY in config:
-        cg.add(var.set_replay_speed(config[CONF_REPLAY][CONF_SPEED]))
+        conf = config[CONF_REPLAY]
+        cg.add_define("USE_BINMOE_REPLAY")
+        src = cg.new_Pvariable(conf[CONF_ID], var)
+        await cg.register_component(src, conf)
+        cg.add(src.set_speed(conf[CONF_SPEED]))
 
     for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):
         for conf in config.get(key, []):
@@ -352,7 +362,7 @@ async def force_escalation_to_code(config, action_id, template_arg, args):
 @automation.register_action(
     "binmoe.replay",
     ReplayAction,
-    cv.Schema({cv.GenerateID(): cv.use_id(BinMoEComponent), cv.Required(CONF_FILE): cv.templatable(cv.string)}),
+    cv.Schema({cv.GenerateID(): cv.use_id(ReplaySource), cv.Required(CONF_FILE): cv.templatable(cv.string)}),
     synchronous=True,
 )
 async def replay_to_code(config, action_id, template_arg, args):

@@ -45,9 +45,6 @@ void BinMoEComponent::setup() {
 }
 
 void BinMoEComponent::loop() {
-#ifdef USE_HOST
-  replay_step_();
-#endif
   int windows = 0;
   const int16_t *samples;
   int n;
@@ -160,93 +157,5 @@ void BinMoEComponent::dump_config() {
   }
 }
 
-#ifdef USE_HOST
-bool BinMoEComponent::start_replay(const std::string &path) {
-  if (replay_file_ != nullptr) {
-    fclose(replay_file_);
-    replay_file_ = nullptr;
-  }
-  FILE *f = fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    ESP_LOGE(TAG, "replay: cannot open %s", path.c_str());
-    return false;
-  }
-  // RIFF/WAVE: find `fmt ` (PCM, mono, 16 bit, the model's rate) and `data`.
-  uint8_t riff[12];
-  bool ok = fread(riff, 1, 12, f) == 12 && memcmp(riff, "RIFF", 4) == 0 && memcmp(riff + 8, "WAVE", 4) == 0;
-  bool fmt_ok = false;
-  uint32_t data_bytes = 0;
-  while (ok) {
-    uint8_t chunk[8];
-    if (fread(chunk, 1, 8, f) != 8) {
-      ok = false;
-      break;
-    }
-    const uint32_t size = chunk[4] | (chunk[5] << 8) | (chunk[6] << 16) | (static_cast<uint32_t>(chunk[7]) << 24);
-    if (memcmp(chunk, "fmt ", 4) == 0) {
-      uint8_t fmt[16];
-      if (size < 16 || fread(fmt, 1, 16, f) != 16) {
-        ok = false;
-        break;
-      }
-      const int format = fmt[0] | (fmt[1] << 8), channels = fmt[2] | (fmt[3] << 8), bits = fmt[14] | (fmt[15] << 8);
-      const int32_t rate = fmt[4] | (fmt[5] << 8) | (fmt[6] << 16) | (fmt[7] << 24);
-      if (format != 1 || channels != 1 || bits != 16 || rate != runner_->sample_rate()) {
-        ESP_LOGE(TAG, "replay: %s is format %d, %d channel(s), %d bit, %d Hz; the model needs PCM mono 16 bit %d Hz",
-                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(runner_->sample_rate()));
-        fclose(f);
-        return false;
-      }
-      fmt_ok = true;
-      fseek(f, static_cast<long>(size - 16 + (size & 1)), SEEK_CUR);
-    } else if (memcmp(chunk, "data", 4) == 0) {
-      data_bytes = size;
-      break;
-    } else {
-      fseek(f, static_cast<long>(size + (size & 1)), SEEK_CUR);
-    }
-  }
-  if (!ok || !fmt_ok) {
-    ESP_LOGE(TAG, "replay: %s is not a PCM WAV file", path.c_str());
-    fclose(f);
-    return false;
-  }
-  ring_.consume(ring_.available());  // a new clip starts a new stream: nothing of the last one is mixed in
-  runner_->reset();
-  replay_file_ = f;
-  replay_remaining_ = data_bytes / 2;
-  replay_sent_ = 0;
-  replay_started_ms_ = millis();
-  ESP_LOGI(TAG, "replay: %s, %u samples", path.c_str(), static_cast<unsigned>(replay_remaining_));
-  return true;
-}
-
-void BinMoEComponent::replay_step_() {
-  if (replay_file_ == nullptr) return;
-  static int16_t chunk[512];
-  uint64_t due = replay_remaining_;
-  if (replay_speed_ > 0.0f) {
-    const double elapsed_s = (millis() - replay_started_ms_) / 1000.0;
-    const uint64_t target = static_cast<uint64_t>(elapsed_s * replay_speed_ * runner_->sample_rate());
-    due = target > replay_sent_ ? target - replay_sent_ : 0;
-  }
-  while (due > 0 && replay_remaining_ > 0) {
-    int n = static_cast<int>(due < 512 ? due : 512);
-    if (static_cast<uint64_t>(n) > replay_remaining_) n = static_cast<int>(replay_remaining_);
-    if (n > free_space()) n = free_space();
-    if (n <= 0) break;  // the ring is full: continue in the next loop()
-    const int got = static_cast<int>(fread(chunk, 2, static_cast<size_t>(n), replay_file_));
-    feed(chunk, got);
-    replay_sent_ += static_cast<uint64_t>(got);
-    replay_remaining_ = got < n ? 0 : replay_remaining_ - static_cast<uint64_t>(got);
-    due -= static_cast<uint64_t>(got);
-  }
-  if (replay_remaining_ == 0) {
-    fclose(replay_file_);
-    replay_file_ = nullptr;
-    ESP_LOGI(TAG, "replay: done, %u samples", static_cast<unsigned>(replay_sent_));
-  }
-}
-#endif
 
 }  // namespace esphome::binmoe

@@ -29,9 +29,6 @@
 #ifdef USE_BINMOE_MICROPHONE
 #include "esphome/components/microphone/microphone_source.h"
 #endif
-#ifdef USE_HOST
-#include <stdio.h>
-#endif
 
 namespace esphome::binmoe {
 
@@ -119,20 +116,15 @@ class BinMoEComponent : public PollingComponent {
   Runner *runner() { return runner_; }
   const Router &router() const { return router_; }
 
-#ifdef USE_HOST
-  // Host-only replay source for tests and demos: a 16-bit PCM mono WAV at the model's sample rate, fed at
-  // `speed` x real time (0: as fast as the node classifies). Starts a fresh window; routing state is kept.
-  void set_replay_speed(float speed) { replay_speed_ = speed; }
-  bool start_replay(const std::string &path);
-  bool is_replaying() const { return replay_file_ != nullptr; }
-#endif
+  // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
+  void restart_stream() {
+    ring_.consume(ring_.available());
+    runner_->reset();
+  }
 
  protected:
   void handle_window_();
   void send_message_(const Routed &routed, const WindowResult &window, float confidence, float level_db);
-#ifdef USE_HOST
-  void replay_step_();
-#endif
 
   Runner *runner_{nullptr};
   Router router_;
@@ -163,12 +155,6 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_BINMOE_MICROPHONE
   microphone::MicrophoneSource *microphone_source_{nullptr};
 #endif
-#ifdef USE_HOST
-  FILE *replay_file_{nullptr};
-  float replay_speed_{1.0f};
-  uint32_t replay_started_ms_{0};
-  uint64_t replay_sent_{0}, replay_remaining_{0};
-#endif
 };
 
 // on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
@@ -198,12 +184,5 @@ template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, pub
   void play(const Ts &...x) override { this->parent_->force_escalation(); }
 };
 
-#ifdef USE_HOST
-template<typename... Ts> class ReplayAction : public Action<Ts...>, public Parented<BinMoEComponent> {
- public:
-  TEMPLATABLE_VALUE(std::string, file)
-  void play(const Ts &...x) override { this->parent_->start_replay(this->file_.value(x...)); }
-};
-#endif
 
 }  // namespace esphome::binmoe
