@@ -1,0 +1,73 @@
+"""A real ESPHome node through Home Assistant's own esphome integration into BinMoE.
+
+scripts/test builds `tests/esphome/nodes/host-sound.yaml` for the host platform (ESPHome's code generation +
+g++), starts it and passes its address in BINMOE_HOST_NODE and a folder of clips in BINMOE_HOST_NODE_CLIPS.
+Home Assistant's esphome integration connects to it over the native API; the node replays clips and fires
+`esphome.binmoe_*` events, which the BinMoE hub must route. Without those variables the test is skipped.
+(The GPU tier here is the named test double; the real engine has its own tests.)"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+NODE = os.environ.get("BINMOE_HOST_NODE")
+CLIPS = os.environ.get("BINMOE_HOST_NODE_CLIPS")
+
+pytestmark = pytest.mark.skipif(not NODE or not CLIPS, reason="BINMOE_HOST_NODE is not set (scripts/test ha sets it)")
+
+
+async def wait_for(condition: Any, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_host_node_events_reach_the_binmoe_hub(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, mock_bluetooth: Any, mock_async_zeroconf: Any
+) -> None:
+    host, port = (NODE or "").rsplit(":", 1)
+    detections = async_capture_events(hass, "binmoe_detection")
+    escalations = async_capture_events(hass, "binmoe_escalation")
+    raw_detections = async_capture_events(hass, "esphome.binmoe_detection")
+    raw_escalations = async_capture_events(hass, "esphome.binmoe_escalation")
+    esphome_entry = MockConfigEntry(
+        domain="esphome",
+        data={"host": host, "port": int(port), "password": "", "noise_psk": None, "device_name": "binmoe-host-sound"},
+    )
+    esphome_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(esphome_entry.entry_id)
+    await wait_for(lambda: hass.services.has_service("esphome", "binmoe_host_sound_replay"))
+
+    for clip in ("smoke_alarm.wav", "co_alarm.wav", "knock.wav"):
+        before = len(raw_detections) + len(raw_escalations)
+        await hass.services.async_call(
+            "esphome", "binmoe_host_sound_replay", {"file": f"{CLIPS}/{clip}"}, blocking=True
+        )
+        await wait_for(lambda b=before: len(raw_detections) + len(raw_escalations) >= b + 4)  # 4 windows per clip
+    await asyncio.sleep(0.5)
+    await hass.async_block_till_done()
+
+    hub = loaded_entry.runtime_data.hub
+    node = hub.nodes["binmoe-host-sound"]
+    device = dr.async_get(hass).async_get(node.device_id or "")
+    assert device is not None and device.config_entry_id == esphome_entry.entry_id  # the esphome device
+    sent = len(raw_detections) + len(raw_escalations)
+    assert hub.stats.bad_payloads == 0  # every message the node sent is valid protocol v1
+    assert node.messages == sent >= 12  # ... and reached the hub
+    assert hub.router.lost_messages == 0  # seq without gaps
+    # What the hub made of them (its own policy: dedupe, critical classes, rate limits) is in its events.
+    raw_seqs = {int(e.data["seq"]) for e in raw_detections} | {int(e.data["seq"]) for e in raw_escalations}
+    assert {e.data["seq"] for e in detections} | {e.data["seq"] for e in escalations} <= raw_seqs
+    smoke = [e for e in detections if e.data["class"] == "smoke_alarm"]
+    assert smoke and smoke[0].data["handled_by"] == "node"  # a critical class the node was sure of
+    assert {e.data["decision"] for e in escalations} <= {"diagnose", "queued", "dropped", "ignored"}
+    await hass.config_entries.async_unload(esphome_entry.entry_id)
