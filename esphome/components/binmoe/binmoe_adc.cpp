@@ -9,14 +9,14 @@ static const char *const TAG = "binmoe.adc";
 void AdcSource::setup() {
   adc_unit_t unit;
   adc_channel_t channel;
-  if (adc_continuous_io_to_channel(pin_, &unit, &channel) != ESP_OK || unit != ADC_UNIT_1) {
-    ESP_LOGE(TAG, "GPIO%u is not an ADC1 pin", pin_);
+  if (adc_continuous_io_to_channel(this->pin_, &unit, &channel) != ESP_OK || unit != ADC_UNIT_1) {
+    ESP_LOGE(TAG, "GPIO%u is not an ADC1 pin", this->pin_);
     this->mark_failed();
     return;
   }
   adc_continuous_handle_cfg_t handle_cfg{};
   handle_cfg.max_store_buf_size = 2048;
-  handle_cfg.conv_frame_size = sizeof(raw_);
+  handle_cfg.conv_frame_size = sizeof(this->raw_);
   adc_digi_pattern_config_t pattern{};
   pattern.atten = ADC_ATTEN_DB_12;
   pattern.channel = channel;
@@ -25,11 +25,11 @@ void AdcSource::setup() {
   adc_continuous_config_t config{};
   config.pattern_num = 1;
   config.adc_pattern = &pattern;
-  config.sample_freq_hz = rate_;
+  config.sample_freq_hz = this->rate_;
   config.conv_mode = ADC_CONV_SINGLE_UNIT_1;
   config.format = ADC_DIGI_OUTPUT_FORMAT_TYPE2;
-  if (adc_continuous_new_handle(&handle_cfg, &handle_) != ESP_OK || adc_continuous_config(handle_, &config) != ESP_OK ||
-      adc_continuous_start(handle_) != ESP_OK) {
+  if (adc_continuous_new_handle(&handle_cfg, &this->handle_) != ESP_OK || adc_continuous_config(this->handle_, &config) != ESP_OK ||
+      adc_continuous_start(this->handle_) != ESP_OK) {
     ESP_LOGE(TAG, "starting the ADC in continuous mode failed");
     this->mark_failed();
   }
@@ -37,21 +37,21 @@ void AdcSource::setup() {
 
 void AdcSource::loop() {
   uint32_t got = 0;
-  while (adc_continuous_read(handle_, raw_, sizeof(raw_), &got, 0) == ESP_OK && got > 0) {
+  while (adc_continuous_read(this->handle_, this->raw_, sizeof(this->raw_), &got, 0) == ESP_OK && got > 0) {
     int n = 0;
     for (uint32_t i = 0; i + SOC_ADC_DIGI_RESULT_BYTES <= got; i += SOC_ADC_DIGI_RESULT_BYTES) {
-      const auto *p = reinterpret_cast<const adc_digi_output_data_t *>(raw_ + i);
+      const auto *p = reinterpret_cast<const adc_digi_output_data_t *>(this->raw_ + i);
       const int32_t x = static_cast<int32_t>(p->type2.data);  // 12 bit
-      bias_q10_ += ((x << 10) - bias_q10_) / 1024;  // DC tracker, ~2.5 Hz corner at 16 kHz
-      const int32_t v = ((x << 10) - bias_q10_) >> 6;  // remove the bias, 12 bit -> 16 bit
-      samples_[n++] = static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+      this->bias_q10_ += ((x << 10) - this->bias_q10_) / 1024;  // DC tracker, ~2.5 Hz corner at 16 kHz
+      const int32_t v = ((x << 10) - this->bias_q10_) >> 6;  // remove the bias, 12 bit -> 16 bit
+      this->samples_[n++] = static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
     }
-    if (n > 0) parent_->feed(samples_, n);
+    if (n > 0) this->parent_->feed(this->samples_, n);
   }
 }
 
 void AdcSource::dump_config() {
-  ESP_LOGCONFIG(TAG, "BinMoE ADC source: GPIO%u at %u Hz (continuous mode)", pin_, static_cast<unsigned>(rate_));
+  ESP_LOGCONFIG(TAG, "BinMoE ADC source: GPIO%u at %u Hz (continuous mode)", this->pin_, static_cast<unsigned>(this->rate_));
 }
 
 }  // namespace esphome::binmoe

@@ -18,8 +18,8 @@ class AdcSource : public Component {
   void loop() override;
   void dump_config() override;
   float get_setup_priority() const override { return setup_priority::DATA; }
-  void set_pin(uint8_t pin) { pin_ = pin; }
-  void set_sample_rate(uint32_t rate) { rate_ = rate; }
+  void set_pin(uint8_t pin) { this->pin_ = pin; }
+  void set_sample_rate(uint32_t rate) { this->rate_ = rate; }
 
  protected:
   BinMoEComponent *parent_;

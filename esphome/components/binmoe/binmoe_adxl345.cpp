@@ -17,35 +17,35 @@ void Adxl345Source::setup() {
     return;
   }
   // Full resolution keeps 4 mg/LSB at every range.
-  if (!this->write_byte(REG_POWER_CTL, 0) || !this->write_byte(REG_BW_RATE, rate_code_) ||
-      !this->write_byte(REG_DATA_FORMAT, FULL_RES | range_code_) || !this->write_byte(REG_FIFO_CTL, FIFO_STREAM) ||
+  if (!this->write_byte(REG_POWER_CTL, 0) || !this->write_byte(REG_BW_RATE, this->rate_code_) ||
+      !this->write_byte(REG_DATA_FORMAT, FULL_RES | this->range_code_) || !this->write_byte(REG_FIFO_CTL, FIFO_STREAM) ||
       !this->write_byte(REG_POWER_CTL, MEASURE)) {
     ESP_LOGE(TAG, "configuring the ADXL345 failed");
     this->mark_failed();
     return;
   }
-  high_freq_.start();
+  this->high_freq_.start();
 }
 
 void Adxl345Source::loop() {
   uint8_t status = 0, source = 0;
   if (!this->read_byte(REG_FIFO_STATUS, &status)) return;
-  if (this->read_byte(REG_INT_SOURCE, &source) && (source & INT_OVERRUN)) fifo_overflows_++;
+  if (this->read_byte(REG_INT_SOURCE, &source) && (source & INT_OVERRUN)) this->fifo_overflows_++;
   const int entries = status & 0x3F;
   int16_t samples[32];
   int n = 0;
   for (int i = 0; i < entries; i++) {
     uint8_t xyz[6];  // one multi-byte read pops one FIFO entry
     if (!this->read_bytes(REG_DATAX0, xyz, 6)) break;
-    const int16_t lsb = static_cast<int16_t>(xyz[2 * axis_] | (xyz[2 * axis_ + 1] << 8));
+    const int16_t lsb = static_cast<int16_t>(xyz[2 * this->axis_] | (xyz[2 * this->axis_ + 1] << 8));
     samples[n++] = static_cast<int16_t>(lsb * 8);  // 13-bit signed -> int16 scale (+-4096 LSB -> +-32768)
   }
-  if (n > 0) parent_->feed(samples, n);
+  if (n > 0) this->parent_->feed(samples, n);
 }
 
 void Adxl345Source::dump_config() {
   ESP_LOGCONFIG(TAG, "BinMoE ADXL345 source: rate code 0x%02X, range code %u, axis %c, FIFO overflows %u",
-                rate_code_, range_code_, "xyz"[axis_], static_cast<unsigned>(fifo_overflows_));
+                this->rate_code_, this->range_code_, "xyz"[this->axis_], static_cast<unsigned>(this->fifo_overflows_));
   LOG_I2C_DEVICE(this);
 }
 

@@ -18,9 +18,9 @@ class Adxl345Source : public Component, public i2c::I2CDevice {
   void loop() override;
   void dump_config() override;
   float get_setup_priority() const override { return setup_priority::DATA; }
-  void set_rate_code(uint8_t code) { rate_code_ = code; }
-  void set_range_code(uint8_t code) { range_code_ = code; }
-  void set_axis(uint8_t axis) { axis_ = axis; }
+  void set_rate_code(uint8_t code) { this->rate_code_ = code; }
+  void set_range_code(uint8_t code) { this->range_code_ = code; }
+  void set_axis(uint8_t axis) { this->axis_ = axis; }
 
  protected:
   BinMoEComponent *parent_;

@@ -39,24 +39,24 @@ template<int N> class SampleRing {
 
  public:
   int write(const int16_t *samples, int count) {
-    const uint32_t head = head_.load(std::memory_order_relaxed), tail = tail_.load(std::memory_order_acquire);
+    const uint32_t head = this->head_.load(std::memory_order_relaxed), tail = this->tail_.load(std::memory_order_acquire);
     int space = N - static_cast<int>(head - tail);
     const int n = count < space ? count : space;
-    for (int i = 0; i < n; i++) buf_[(head + i) & (N - 1)] = samples[i];
-    head_.store(head + n, std::memory_order_release);
-    if (n < count) overruns_.fetch_add(count - n, std::memory_order_relaxed);
+    for (int i = 0; i < n; i++) this->buf_[(head + i) & (N - 1)] = samples[i];
+    this->head_.store(head + n, std::memory_order_release);
+    if (n < count) this->overruns_.fetch_add(count - n, std::memory_order_relaxed);
     return n;
   }
   // Contiguous readable samples (up to the end of the buffer).
   int peek(const int16_t **out) const {
-    const uint32_t tail = tail_.load(std::memory_order_relaxed), head = head_.load(std::memory_order_acquire);
+    const uint32_t tail = this->tail_.load(std::memory_order_relaxed), head = this->head_.load(std::memory_order_acquire);
     const int available = static_cast<int>(head - tail), to_end = N - static_cast<int>(tail & (N - 1));
-    *out = buf_ + (tail & (N - 1));
+    *out = this->buf_ + (tail & (N - 1));
     return available < to_end ? available : to_end;
   }
-  void consume(int count) { tail_.store(tail_.load(std::memory_order_relaxed) + count, std::memory_order_release); }
-  int available() const { return static_cast<int>(head_.load(std::memory_order_acquire) - tail_.load()); }
-  uint32_t overruns() const { return overruns_.load(std::memory_order_relaxed); }
+  void consume(int count) { this->tail_.store(this->tail_.load(std::memory_order_relaxed) + count, std::memory_order_release); }
+  int available() const { return static_cast<int>(this->head_.load(std::memory_order_acquire) - this->tail_.load()); }
+  uint32_t overruns() const { return this->overruns_.load(std::memory_order_relaxed); }
 
  private:
   int16_t buf_[N];
@@ -78,48 +78,48 @@ class BinMoEComponent : public PollingComponent {
   float get_setup_priority() const override { return setup_priority::AFTER_CONNECTION; }
 
   // configuration (from codegen)
-  void set_runner(Runner *runner) { runner_ = runner; }
-  void set_task(const char *task) { identity_.task = task; }
+  void set_runner(Runner *runner) { this->runner_ = runner; }
+  void set_task(const char *task) { this->identity_.task = task; }
   void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute, bool send_features) {
-    router_config_.detection_interval_ms = detection_interval_ms;
-    router_config_.max_escalations_per_minute = max_escalations_per_minute;
-    router_config_.send_features = send_features;
+    this->router_config_.detection_interval_ms = detection_interval_ms;
+    this->router_config_.max_escalations_per_minute = max_escalations_per_minute;
+    this->router_config_.send_features = send_features;
   }
   void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < ROUTER_MAX_CLASSES) pending_rules_[idx] = ClassRule{report, always_escalate};
+    if (idx >= 0 && idx < ROUTER_MAX_CLASSES) this->pending_rules_[idx] = ClassRule{report, always_escalate};
   }
-  void set_margin_threshold(int idx, int32_t value) { runner_->set_margin_threshold(idx, value); }
+  void set_margin_threshold(int idx, int32_t value) { this->runner_->set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
-  void set_level_offset_db(float offset) { level_offset_db_ = offset; }
-  void add_detection_trigger(DetectionTrigger *trigger) { detection_triggers_.push_back(trigger); }
-  void add_escalation_trigger(EscalationTrigger *trigger) { escalation_triggers_.push_back(trigger); }
+  void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
+  void add_detection_trigger(DetectionTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
+  void add_escalation_trigger(EscalationTrigger *trigger) { this->escalation_triggers_.push_back(trigger); }
 #ifdef USE_SENSOR
-  void set_confidence_sensor(sensor::Sensor *s) { confidence_sensor_ = s; }
-  void set_inference_time_sensor(sensor::Sensor *s) { inference_time_sensor_ = s; }
-  void set_escalation_rate_sensor(sensor::Sensor *s) { escalation_rate_sensor_ = s; }
+  void set_confidence_sensor(sensor::Sensor *s) { this->confidence_sensor_ = s; }
+  void set_inference_time_sensor(sensor::Sensor *s) { this->inference_time_sensor_ = s; }
+  void set_escalation_rate_sensor(sensor::Sensor *s) { this->escalation_rate_sensor_ = s; }
 #endif
 #ifdef USE_TEXT_SENSOR
-  void set_model_sensor(text_sensor::TextSensor *s) { model_sensor_ = s; }
+  void set_model_sensor(text_sensor::TextSensor *s) { this->model_sensor_ = s; }
 #endif
 #ifdef USE_EVENT
-  void set_detection_event(event::Event *e) { detection_event_ = e; }
+  void set_detection_event(event::Event *e) { this->detection_event_ = e; }
 #endif
 #ifdef USE_BINMOE_MICROPHONE
-  void set_microphone_source(microphone::MicrophoneSource *source) { microphone_source_ = source; }
+  void set_microphone_source(microphone::MicrophoneSource *source) { this->microphone_source_ = source; }
 #endif
 
   // Feed samples from a source that runs in loop() (accelerometer FIFO, ADC driver, replay).
-  int feed(const int16_t *samples, int count) { return ring_.write(samples, count); }
-  int free_space() const { return RING_SAMPLES - ring_.available(); }
+  int feed(const int16_t *samples, int count) { return this->ring_.write(samples, count); }
+  int free_space() const { return RING_SAMPLES - this->ring_.available(); }
   // Escalate the next window whatever its margin (protocol reason `forced`).
-  void force_escalation() { router_.force_next(); }
-  Runner *runner() { return runner_; }
-  const Router &router() const { return router_; }
+  void force_escalation() { this->router_.force_next(); }
+  Runner *runner() { return this->runner_; }
+  const Router &router() const { return this->router_; }
 
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
-    ring_.consume(ring_.available());
-    runner_->reset();
+    this->ring_.consume(this->ring_.available());
+    this->runner_->reset();
   }
 
  protected:
@@ -161,9 +161,9 @@ class BinMoEComponent : public PollingComponent {
 class ClassFilteredTrigger {
  public:
   void add_class(int idx) {
-    if (idx >= 0 && idx < 32) mask_ |= 1u << idx;
+    if (idx >= 0 && idx < 32) this->mask_ |= 1u << idx;
   }
-  bool accepts(int idx) const { return mask_ == 0 || (idx >= 0 && idx < 32 && ((mask_ >> idx) & 1u)); }
+  bool accepts(int idx) const { return this->mask_ == 0 || (idx >= 0 && idx < 32 && ((this->mask_ >> idx) & 1u)); }
 
  protected:
   uint32_t mask_{0};

@@ -10,9 +10,9 @@ namespace esphome::binmoe {
 static const char *const TAG = "binmoe.replay";
 
 bool ReplaySource::start(const std::string &path) {
-  if (file_ != nullptr) {
-    fclose(file_);
-    file_ = nullptr;
+  if (this->file_ != nullptr) {
+    fclose(this->file_);
+    this->file_ = nullptr;
   }
   FILE *f = fopen(path.c_str(), "rb");
   if (f == nullptr) {
@@ -39,9 +39,9 @@ bool ReplaySource::start(const std::string &path) {
       }
       const int format = fmt[0] | (fmt[1] << 8), channels = fmt[2] | (fmt[3] << 8), bits = fmt[14] | (fmt[15] << 8);
       const int32_t rate = fmt[4] | (fmt[5] << 8) | (fmt[6] << 16) | (fmt[7] << 24);
-      if (format != 1 || channels != 1 || bits != 16 || rate != parent_->runner()->sample_rate()) {
+      if (format != 1 || channels != 1 || bits != 16 || rate != this->parent_->runner()->sample_rate()) {
         ESP_LOGE(TAG, "replay: %s is format %d, %d channel(s), %d bit, %d Hz; the model needs PCM mono 16 bit %d Hz",
-                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(parent_->runner()->sample_rate()));
+                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(this->parent_->runner()->sample_rate()));
         fclose(f);
         return false;
       }
@@ -59,38 +59,38 @@ bool ReplaySource::start(const std::string &path) {
     fclose(f);
     return false;
   }
-  parent_->restart_stream();  // nothing of the last clip is mixed into this one
-  file_ = f;
-  remaining_ = data_bytes / 2;
-  sent_ = 0;
-  started_ms_ = millis();
-  ESP_LOGI(TAG, "replay: %s, %u samples", path.c_str(), static_cast<unsigned>(remaining_));
+  this->parent_->restart_stream();  // nothing of the last clip is mixed into this one
+  this->file_ = f;
+  this->remaining_ = data_bytes / 2;
+  this->sent_ = 0;
+  this->started_ms_ = millis();
+  ESP_LOGI(TAG, "replay: %s, %u samples", path.c_str(), static_cast<unsigned>(this->remaining_));
   return true;
 }
 
 void ReplaySource::loop() {
-  if (file_ == nullptr) return;
-  uint64_t due = remaining_;
-  if (speed_ > 0.0f) {
-    const double elapsed_s = (millis() - started_ms_) / 1000.0;
-    const uint64_t target = static_cast<uint64_t>(elapsed_s * speed_ * parent_->runner()->sample_rate());
-    due = target > sent_ ? target - sent_ : 0;
+  if (this->file_ == nullptr) return;
+  uint64_t due = this->remaining_;
+  if (this->speed_ > 0.0f) {
+    const double elapsed_s = (millis() - this->started_ms_) / 1000.0;
+    const uint64_t target = static_cast<uint64_t>(elapsed_s * this->speed_ * this->parent_->runner()->sample_rate());
+    due = target > this->sent_ ? target - this->sent_ : 0;
   }
-  while (due > 0 && remaining_ > 0) {
+  while (due > 0 && this->remaining_ > 0) {
     int n = static_cast<int>(due < 512 ? due : 512);
-    if (static_cast<uint64_t>(n) > remaining_) n = static_cast<int>(remaining_);
-    if (n > parent_->free_space()) n = parent_->free_space();
+    if (static_cast<uint64_t>(n) > this->remaining_) n = static_cast<int>(this->remaining_);
+    if (n > this->parent_->free_space()) n = this->parent_->free_space();
     if (n <= 0) break;  // the ring is full: continue in the next loop()
-    const int got = static_cast<int>(fread(chunk_, 2, static_cast<size_t>(n), file_));
-    parent_->feed(chunk_, got);
-    sent_ += static_cast<uint64_t>(got);
-    remaining_ = got < n ? 0 : remaining_ - static_cast<uint64_t>(got);
+    const int got = static_cast<int>(fread(this->chunk_, 2, static_cast<size_t>(n), this->file_));
+    this->parent_->feed(this->chunk_, got);
+    this->sent_ += static_cast<uint64_t>(got);
+    this->remaining_ = got < n ? 0 : this->remaining_ - static_cast<uint64_t>(got);
     due -= static_cast<uint64_t>(got);
   }
-  if (remaining_ == 0) {
-    fclose(file_);
-    file_ = nullptr;
-    ESP_LOGI(TAG, "replay: done, %u samples", static_cast<unsigned>(sent_));
+  if (this->remaining_ == 0) {
+    fclose(this->file_);
+    this->file_ = nullptr;
+    ESP_LOGI(TAG, "replay: done, %u samples", static_cast<unsigned>(this->sent_));
   }
 }
 

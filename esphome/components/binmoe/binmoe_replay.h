@@ -19,10 +19,10 @@ class ReplaySource : public Component {
   explicit ReplaySource(BinMoEComponent *parent) : parent_(parent) {}
   void loop() override;
   float get_setup_priority() const override { return setup_priority::DATA; }
-  void set_speed(float speed) { speed_ = speed; }
+  void set_speed(float speed) { this->speed_ = speed; }
   // Opens and checks the file; false (with an error in the log) if it is not a WAV the model can take.
   bool start(const std::string &path);
-  bool is_running() const { return file_ != nullptr; }
+  bool is_running() const { return this->file_ != nullptr; }
 
  protected:
   BinMoEComponent *parent_;
