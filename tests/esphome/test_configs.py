@@ -170,14 +170,21 @@ def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) 
     assert "does not take this node's input (16000 Hz, frame 512)" in run.stderr, run.stderr[-3000:]
 
 
-def test_adxl345_source_compiles_against_esphomes_i2c_api(sound_node_binary: Path) -> None:
-    """ESP32 firmware cannot be linked here, but the ADXL345 source only needs ESPHome's I2C API: check it with
-    g++ against the installed ESPHome's headers (syntax and types, no ESP-IDF needed)."""
+@pytest.mark.parametrize(
+    ("source", "defines"),
+    [("binmoe_adxl345.cpp", ["-DUSE_BINMOE_ADXL345", "-DUSE_I2C"]),
+     ("binmoe_component.cpp", ["-DUSE_BINMOE_MICROPHONE", "-DUSE_MICROPHONE"])],
+    ids=["adxl345", "microphone"],
+)  # fmt: skip
+def test_mcu_sources_compile_against_esphomes_apis(sound_node_binary: Path, source: str, defines: list[str]) -> None:
+    """ESP32 firmware cannot be linked here, but the ADXL345 and microphone paths only need ESPHome's I2C and
+    microphone APIs: check them with g++ against the installed ESPHome's headers (syntax and types). The ADC
+    source needs ESP-IDF's headers, which are not available here."""
     import esphome
 
     build_dir = sound_node_binary.parent
     site = Path(esphome.__file__).resolve().parents[1]
-    source = build_dir / "src" / "esphome" / "components" / "binmoe" / "binmoe_adxl345.cpp"
-    flags = [*build_flags(build_dir), "-DUSE_BINMOE_ADXL345", "-DUSE_I2C", "-fsyntax-only", "-Isrc", f"-I{site}"]
-    run = subprocess.run(["g++", *flags, str(source)], capture_output=True, text=True, cwd=build_dir, check=False)
+    path = build_dir / "src" / "esphome" / "components" / "binmoe" / source
+    flags = [*build_flags(build_dir), *defines, "-fsyntax-only", "-Isrc", f"-I{site}"]
+    run = subprocess.run(["g++", *flags, str(path)], capture_output=True, text=True, cwd=build_dir, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
