@@ -151,6 +151,11 @@ async def test_replayed_clips_match_the_python_reference(sound_node: Path, clips
         )
         assert 0 < last[keys["inference_time"]] < 100_000
         assert last[keys["confidence"]] == pytest.approx(100 * all_windows[-1].confidence, abs=0.05)
+        # The YAML's on_detection (smoke/CO alarm filter) ran on the node itself, once per such detection.
+        alarms = [w for n in clip_names(clips) for w in per_clip[n]
+                  if not w.escalate and manifest["classes"][w.class_idx] in ("smoke_alarm", "co_alarm")]  # fmt: skip
+        local = [line for line in node.logs if "local action: alarm" in line]
+        assert alarms and len(local) == len(alarms)
         # The event entity fired for detections, with the detected classes.
         fired = [s.event_type for s in node.states if isinstance(s, EventState)]
         assert fired and set(fired) <= set(manifest["classes"])
