@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "calibrate":
             cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")
             cmd.add_argument(
-                "--headroom", type=float, default=0.01, help="calibrate to target - headroom on validation data"
+                "--headroom", type=float, help="calibrate to target - headroom on validation data (default 0.02)"
             )
         if name == "export":
             cmd.add_argument("--dest", type=Path, default=MODELS_DIR, help=f"where to write (default {MODELS_DIR})")
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace, families: list[str], data: UserData | None) -> int:
-    from .pipeline import CONFIGS, FAMILIES, dataset, export_model, family_for, recalibrate, run
+    from .pipeline import CALIBRATION_HEADROOM, CONFIGS, FAMILIES, dataset, export_model, family_for, recalibrate, run
 
     if args.command == "build-corpus":
         cfg = CONFIGS[args.config]
@@ -83,7 +83,8 @@ def _command(args: argparse.Namespace, families: list[str], data: UserData | Non
         return 2
     if args.command == "calibrate":
         for family in families:
-            metrics = recalibrate(args.out, family, args.target, args.headroom, data)
+            headroom = CALIBRATION_HEADROOM if args.headroom is None else args.headroom
+            metrics = recalibrate(args.out, family, args.target, headroom, data)
             keys = ("margin_thresholds", "escalation_rate_at_target", "cascade_macro_f1_at_target", "model_hash")
             print(json.dumps({"family": family, **{k: metrics[k] for k in keys}}))
         return 0

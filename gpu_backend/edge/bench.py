@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,10 @@ def measure(model_dir: Path, family: str) -> dict[str, Any]:
         "window_seconds": round(cfg.window_samples / cfg.sample_rate, 3),
         "cascade_curve": metrics["cascade_curve"],
     }
+    if "train_config" in metrics:
+        result |= {k: metrics["train_config"][k] for k in ("student_epochs", "finetune_epochs")}
+    if "operating_points" in metrics:  # the manifest's margin_thresholds_by_rate, evaluated on the test split
+        result["operating_points"] = metrics["operating_points"]
     return result
 
 
@@ -229,8 +234,36 @@ TABLE_KEYS = (
     "escalation_rate_at_target", "rv32imc_instructions_per_inference", "rv32imc_instructions_per_feature_frame",
     "rv32imc_instructions_per_window_total", "cpu_load_at_160mhz_percent", "host_instructions_per_inference",
     "bnn_export_agreement", "train_windows", "test_windows", "corpus_seconds", "train_seconds",
-    "float_reference_seconds", "config", "model_hash",
+    "float_reference_seconds", "student_epochs", "finetune_epochs", "config", "model_hash",
 )  # fmt: skip
+
+
+def operating_points_table(results: dict[str, Any], families: Sequence[str]) -> str:
+    """Markdown: each rate of the manifests' `margin_thresholds_by_rate` -> escalation, cascade F1 (test)."""
+    from .pipeline import CALIBRATION_HEADROOM
+
+    names = [f for f in families if "operating_points" in results[f]]
+    if not names:
+        return ""
+    keys = list(results[names[0]]["operating_points"])
+    rows = "\n".join(
+        f"| {key} | "
+        + " | ".join(
+            "{escalation_rate:.3f} / {cascade_macro_f1:.4f}".format(**results[f]["operating_points"][key])
+            if key in results[f]["operating_points"]
+            else "—"
+            for f in names
+        )
+        + " |"
+        for key in keys
+    )
+    return (
+        "The manifests' `margin_thresholds_by_rate` (what the ESPHome component's `target_escalation_rate` "
+        "picks at compile time), each rate's thresholds applied to the test split: escalation rate / cascade "
+        f"macro-F1. Thresholds are calibrated on validation data to rate − {CALIBRATION_HEADROOM:.0%} (headroom for "
+        "the validation split's sampling error), so a rate's test escalation usually stays under it.\n\n"
+        f"| target_escalation_rate | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
+    )
 
 
 def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, Any]:
@@ -268,6 +301,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             "Targets: model_bytes <= 3072, static RAM <= 16 KB, <= 160,000 rv32imc instructions per inference, "
             "BNN macro-F1 >= 0.90 x teacher, cascade macro-F1 at <= 20 % escalation >= 0.99 x teacher, full "
             f"training <= 20 min.\n\n| metric | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
+            + operating_points_table(existing, names)
             + "\n".join(f"![cascade {f}](benchmarks/cascade_{f}.png)" for f in names)
         )
         command = "python -m gpu_backend.edge train && python -m gpu_backend.edge bench"
