@@ -78,8 +78,11 @@ def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
         ({"model": "sound"}, "Must contain exactly one of microphone, adxl345, adc, replay"),
         ({"model": "sound", "replay": {}, "max_escalations_per_minute": -1}, "max_escalations_per_minute"),
         ({"model": "sound", "replay": {}, "classes": {"knock": {"margin_threshold": "high"}}}, "margin_threshold"),
+        ({"model": "sound", "replay": {}, "target_escalation_rate": "1%"},
+         "target_escalation_rate must be at least 5% for model sound-v1"),
     ],
-    ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold"],
+    ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold",
+         "rate"],
 )  # fmt: skip
 def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
     out = check(tmp_path, binmoe)
@@ -188,3 +191,21 @@ def test_mcu_sources_compile_against_esphomes_apis(sound_node_binary: Path, sour
     flags = [*build_flags(build_dir), *defines, "-fsyntax-only", "-Isrc", f"-I{site}"]
     run = subprocess.run(["g++", *flags, str(path)], capture_output=True, text=True, cwd=build_dir, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_target_rate_and_class_overrides_reach_the_generated_code(tmp_path: Path) -> None:
+    """12 % picks the table's 10 % margins (the largest rate <= the target); a class override wins."""
+    manifest = json.loads((MODELS / "sound_v1.json").read_text())
+    table = manifest["margin_thresholds_by_rate"]
+    classes = {"knock": {"margin_threshold": 12345, "always_escalate": True}}
+    binmoe = {"model": "sound", "replay": {}, "target_escalation_rate": "12%", "classes": classes}
+    config = {**HOST_NODE, "binmoe": binmoe}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    knock = manifest["classes"].index("knock")
+    for idx, value in enumerate(table["0.10"]):
+        expected = 12345 if idx == knock else value
+        if expected != manifest["margin_thresholds"][idx]:
+            assert f"set_margin_threshold({idx}, {expected})" in main
+    assert f"set_class_rule({knock}, true, true)" in main
+    assert "set_class_rule(0, false, false)" in main  # background: idle, not reported
