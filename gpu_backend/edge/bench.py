@@ -260,8 +260,9 @@ def operating_points_table(results: dict[str, Any], families: Sequence[str]) -> 
     return (
         "The manifests' `margin_thresholds_by_rate` (what the ESPHome component's `target_escalation_rate` "
         "picks at compile time), each rate's thresholds applied to the test split: escalation rate / cascade "
-        f"macro-F1. Thresholds are calibrated on validation data to rate − {CALIBRATION_HEADROOM:.0%} (headroom for "
-        "the validation split's sampling error), so a rate's test escalation usually stays under it.\n\n"
+        f"macro-F1. Each rate's thresholds are calibrated on validation data to rate − {CALIBRATION_HEADROOM:.0%} "
+        "(headroom for the validation split's sampling error); on unseen data a rate can still be exceeded a "
+        "little, as the test split shows where a number is above its row's rate.\n\n"
         f"| target_escalation_rate | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
     )
 

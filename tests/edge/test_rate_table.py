@@ -82,3 +82,11 @@ def test_recalibrate_keeps_the_table_and_its_entry_for_the_new_target(trained_di
     manifest = json.loads((tmp_path / f"{family.stem}.json").read_text())
     assert manifest["margin_thresholds_by_rate"] == before["margin_thresholds_by_rate"]  # same data, headroom
     assert manifest["margin_thresholds"] == metrics["margin_thresholds"] == before["margin_thresholds_by_rate"]["0.30"]
+
+
+@pytest.mark.parametrize("stem", ["sound_v1", "vibration_v1", "vibration_adc_v1"])
+def test_committed_manifests_have_the_rate_table(stem: str) -> None:
+    manifest = json.loads((REPO / "esphome" / "components" / "binmoe" / "models" / f"{stem}.json").read_text())
+    table = manifest["margin_thresholds_by_rate"]
+    assert list(table) == KEYS and table["0.20"] == manifest["margin_thresholds"]
+    assert all(len(t) == len(manifest["classes"]) for t in table.values())
