@@ -1,18 +1,21 @@
-"""Drive a fresh Home Assistant through onboarding and BinMoE's real config flow, over HA's REST API.
+"""Drive a fresh Home Assistant through onboarding and BinMoE's real config flow, over HA's REST API, then
+adopt the demo ESPHome node through Home Assistant's own ESPHome config flow and play clips on it.
 
-Used by scripts/demo: nothing is pre-seeded in .storage; the integration is added exactly as a user
-would add it in the UI, against the running GPU tier. Standard library only (runs on the host Python).
+Used by scripts/demo: nothing is pre-seeded in .storage; the integrations are added exactly as a user
+would add them in the UI. Standard library only (runs on the host Python).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 
@@ -44,6 +47,81 @@ def wait_for(url: str, timeout: float) -> None:
     raise SystemExit(f"Home Assistant did not answer at {url} within {timeout:.0f} s")
 
 
+def start_flow(ha: str, token: str, handler: str, data: dict[str, Any]) -> dict[str, Any]:
+    flow = call(f"{ha}/api/config/config_entries/flow", {"handler": handler}, token)
+    result: dict[str, Any] = call(f"{ha}/api/config/config_entries/flow/{flow['flow_id']}", data, token)
+    if result.get("type") != "create_entry":
+        raise SystemExit(f"the {handler} config flow did not create an entry: {result}")
+    return result
+
+
+def wait_loaded(ha: str, token: str, domain: str, seconds: float = 60) -> dict[str, Any]:
+    entries: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        entries = call(f"{ha}/api/config/config_entries/entry?domain={domain}", token=token)
+        if entries and entries[0]["state"] == "loaded":
+            return entries[0]
+        time.sleep(1)
+    raise SystemExit(f"the {domain} entry did not load: {entries}")
+
+
+def states_by_suffix(ha: str, token: str, prefix: str) -> dict[str, Any]:
+    return {s["entity_id"]: s for s in call(f"{ha}/api/states", token=token) if s["entity_id"].startswith(prefix)}
+
+
+def run_node(ha: str, token: str, node: str, clips: Path) -> None:
+    """Adopt the node (ESPHome config flow), play clips in real time, report what BinMoE made of them."""
+    host, port = node.rsplit(":", 1)
+    start_flow(ha, token, "esphome", {"host": host, "port": int(port)})
+    wait_loaded(ha, token, "esphome")
+    print(f"ESPHome node binmoe-demo at {node} adopted by Home Assistant's ESPHome integration")
+    deadline = time.monotonic() + 60
+    while not any(d["domain"] == "esphome" and "binmoe_demo_replay" in d["services"]
+                  for d in call(f"{ha}/api/services", token=token)):  # fmt: skip
+        if time.monotonic() > deadline:
+            raise SystemExit("the node's replay action did not appear as esphome.binmoe_demo_replay")
+        time.sleep(1)
+    for clip in DEMO_CLIPS:
+        print(f"  node plays {clip}")
+        call(f"{ha}/api/services/esphome/binmoe_demo_replay", {"file": str(clips / clip)}, token)
+        time.sleep(3.5)  # the clips are 3 s, played in real time
+    deadline = time.monotonic() + 180
+    counts: dict[str, int] = {}
+    diagnosis: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        hub = states_by_suffix(ha, token, "sensor.binmoe_")
+        counts = {key: sum(int(float(s["state"])) for e, s in hub.items()
+                           if e.endswith(key) and s["state"] not in ("unknown", "unavailable"))
+                  for key in ("_handled_locally", "_escalations")}  # fmt: skip
+        last = [
+            s for e, s in hub.items() if e.endswith("_last_diagnosis") and s["state"] not in ("unknown", "unavailable")
+        ]
+        diagnosis = last[0] if last else None
+        if counts["_handled_locally"] + counts["_escalations"] > 0 and (diagnosis or not counts["_escalations"]):
+            break
+        time.sleep(2)
+    if not counts or counts["_handled_locally"] + counts["_escalations"] == 0:
+        raise SystemExit("no node message reached the BinMoE hub within 180 s (see .demo/node.log)")
+    parts = []
+    for entity, state in sorted(states_by_suffix(ha, token, "sensor.binmoe_demo_node_").items()):
+        unit = state["attributes"].get("unit_of_measurement", "")
+        value = state["state"]
+        with contextlib.suppress(ValueError):
+            value = f"{float(value):.1f}"
+        parts.append(f"{entity.removeprefix('sensor.binmoe_demo_node_')} {value} {unit}".strip())
+    print(f"  node's own sensors: {', '.join(parts)}")
+    print(f"  BinMoE hub: handled on the node {counts['_handled_locally']}, escalated {counts['_escalations']}")
+    if diagnosis:
+        attrs = diagnosis["attributes"]
+        print(f"  last diagnosis from the GPU tier: {diagnosis['state']!r} (severity {attrs.get('severity')})")
+    elif counts["_escalations"]:
+        print("  (the GPU tier is still diagnosing the escalations; on a CPU this can take a while)")
+
+
+DEMO_CLIPS = ["smoke_alarm.wav", "doorbell.wav", "knock.wav", "co_alarm.wav", "water_running.wav"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ha", required=True, help="Home Assistant base URL")
@@ -51,6 +129,8 @@ def main() -> int:
     parser.add_argument("--api-key", default="")
     parser.add_argument("--user", default="demo")
     parser.add_argument("--password", default="binmoe-demo")
+    parser.add_argument("--node", help="host:port of the demo ESPHome node (optional)")
+    parser.add_argument("--clips", type=Path, help="folder of the node's WAV clips")
     args = parser.parse_args()
     ha = args.ha.rstrip("/")
     client_id = f"{ha}/"
@@ -71,25 +151,12 @@ def main() -> int:
         form=True,
     )
     token = tokens["access_token"]
-    flow = call(f"{ha}/api/config/config_entries/flow", {"handler": "binmoe"}, token)
-    result = call(
-        f"{ha}/api/config/config_entries/flow/{flow['flow_id']}",
-        {"url": args.backend, "api_key": args.api_key},
-        token,
-    )
-    if result.get("type") != "create_entry":
-        print(f"config flow did not create an entry: {result}", file=sys.stderr)
-        return 1
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        entries = call(f"{ha}/api/config/config_entries/entry?domain=binmoe", token=token)
-        if entries and entries[0]["state"] == "loaded":
-            entry = entries[0]
-            print(f"BinMoE config entry {entry['title']!r} is loaded (entry_id {entry['entry_id']})")
-            return 0
-        time.sleep(1)
-    print(f"BinMoE entry did not load: {entries}", file=sys.stderr)
-    return 1
+    start_flow(ha, token, "binmoe", {"url": args.backend, "api_key": args.api_key})
+    entry = wait_loaded(ha, token, "binmoe")
+    print(f"BinMoE config entry {entry['title']!r} is loaded (entry_id {entry['entry_id']})")
+    if args.node and args.clips:
+        run_node(ha, token, args.node, args.clips)
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "scripts" / "lib"))
 
 import host_build  # noqa: E402
 
@@ -33,7 +34,7 @@ def backend_python() -> Path:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clips")
-    subprocess.run([str(backend_python()), str(HERE / "make_clips.py"), str(out)], check=True, cwd=REPO)
+    subprocess.run([str(backend_python()), str(REPO / "scripts" / "lib" / "make_clips.py"), str(out)], check=True, cwd=REPO)
     return out
 
 

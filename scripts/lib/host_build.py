@@ -1,5 +1,5 @@
 """Build an ESPHome node for the `host:` platform without PlatformIO: `esphome compile --only-generate`, then
-plain g++ through a generated Makefile (incremental, parallel). See ../../../shared/notes/esphome-host.md."""
+plain g++ through a generated Makefile (incremental, parallel). Used by the ESPHome tests and scripts/demo."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ ESPHOME = Path(sys.executable).with_name("esphome")
 OPT = "-O1"  # -O1: the build is the slow part of the suite; the kernel marks its hot loops O2 itself
 
 
-def generate(yaml: Path) -> Path:
+def generate(yaml: Path, substitutions: dict[str, str] | None = None) -> Path:
     """Generate the node's C++ tree; returns the build directory (.esphome/build/<name>)."""
-    run = subprocess.run([str(ESPHOME), "compile", "--only-generate", str(yaml)],
+    subs = [arg for key, value in (substitutions or {}).items() for arg in ("-s", key, value)]
+    run = subprocess.run([str(ESPHOME), *subs, "compile", "--only-generate", str(yaml)],
                          capture_output=True, text=True, cwd=yaml.parent, check=False)  # fmt: skip
     if run.returncode != 0:
         raise RuntimeError(f"esphome compile --only-generate {yaml.name} failed:\n{run.stdout}\n{run.stderr}")
@@ -46,9 +47,9 @@ obj/%.o: src/%.cpp
 """
 
 
-def build(yaml: Path, jobs: int | None = None) -> Path:
+def build(yaml: Path, jobs: int | None = None, substitutions: dict[str, str] | None = None) -> Path:
     """Generate and compile the node; returns the path of the executable."""
-    build_dir = generate(yaml)
+    build_dir = generate(yaml, substitutions)
     binary = build_dir / "program"
     (build_dir / "Makefile").write_text(
         MAKEFILE.format(flags=" ".join(build_flags(build_dir)), opt=OPT, binary="program")
@@ -65,4 +66,6 @@ def clean(yaml: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(build(Path(sys.argv[1]).resolve()))
+    # usage: host_build.py NODE.yaml [KEY=VALUE ...]   (substitutions) -> prints the executable's path
+    subs = dict(arg.split("=", 1) for arg in sys.argv[2:])
+    print(build(Path(sys.argv[1]).resolve(), substitutions=subs))
