@@ -34,7 +34,8 @@ def backend_python() -> Path:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clips")
-    subprocess.run([str(backend_python()), str(REPO / "scripts" / "lib" / "make_clips.py"), str(out)], check=True, cwd=REPO)
+    make_clips = REPO / "scripts" / "lib" / "make_clips.py"
+    subprocess.run([str(backend_python()), str(make_clips), str(out)], check=True, cwd=REPO)
     return out
 
 

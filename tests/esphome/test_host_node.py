@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -184,14 +185,22 @@ async def test_forced_escalation(sound_node: Path, clips: Path) -> None:
 async def test_bad_replay_file_is_reported_and_ignored(sound_node: Path, tmp_path: Path) -> None:
     bad = tmp_path / "not-a-wav.wav"
     bad.write_bytes(b"RIFF....nonsense")
+    wrong_rate = tmp_path / "44k.wav"
+    with wave.open(str(wrong_rate), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(44100)
+        f.writeframes(b"\0\0" * 44100)
     node = await connect()
     try:
         await node.call("replay", file=str(bad))
         await node.call("replay", file=str(tmp_path / "missing.wav"))
+        await node.call("replay", file=str(wrong_rate))
         await asyncio.sleep(1.0)
         assert node.events == []
         log = "\n".join(node.logs)  # the node's own log, over the native API
         assert f"{bad} is not a PCM WAV file" in log and "cannot open" in log
+        assert "1 channel(s), 16 bit, 44100 Hz; the model needs PCM mono 16 bit 16000 Hz" in log
         assert "Model: sound-v1" in log  # dump_config
     finally:
         await node.client.disconnect()
