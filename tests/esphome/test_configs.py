@@ -134,6 +134,14 @@ def test_accelerometer_rate_must_match_the_model(tmp_path: Path) -> None:
     assert ok.startswith("rc=0"), ok
 
 
+def test_adc_source_only_on_c3_and_s3(tmp_path: Path) -> None:
+    classic = {**ESP32_NODE, "esp32": {"board": "esp32dev", "framework": {"type": "esp-idf"}}}
+    config = {**classic, "binmoe": {"model": "vibration_adc", "adc": {"pin": 34}}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    run = esphome("config", "node.yaml", cwd=tmp_path)
+    assert run.returncode != 0 and "binmoe's adc source" in run.stdout + run.stderr, run.stdout + run.stderr
+
+
 def custom_model(tmp_path: Path, stem: str, **manifest_changes: Any) -> Path:
     """A user's exported model: header + manifest (here: copies of a built-in one)."""
     header = tmp_path / f"{stem}.h"

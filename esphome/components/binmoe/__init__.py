@@ -24,7 +24,7 @@ from esphome.core import CORE
 from esphome.helpers import copy_file_if_changed, write_file_if_changed
 
 from esphome import automation
-from esphome.components import i2c, microphone
+from esphome.components import esp32, i2c, microphone
 
 CODEOWNERS = ["@binmoe"]
 MULTI_CONF = False
@@ -141,6 +141,8 @@ ADC_SCHEMA = cv.All(
         }
     ),
     cv.only_on_esp32,
+    # the source reads ESP-IDF's TYPE2 continuous-mode results, which these variants produce
+    esp32.only_on_variant(supported=[esp32.VARIANT_ESP32C3, esp32.VARIANT_ESP32S3], msg_prefix="binmoe's adc source"),
 )
 
 REPLAY_SCHEMA = cv.All(

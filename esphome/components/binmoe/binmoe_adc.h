@@ -4,6 +4,7 @@
 #include "esphome/core/defines.h"
 #ifdef USE_BINMOE_ADC
 #include <esp_adc/adc_continuous.h>
+#include <soc/soc_caps.h>
 
 #include "esphome/core/component.h"
 
