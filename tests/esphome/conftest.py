@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,5 +72,30 @@ def sound_node(sound_node_binary: Path, tmp_path: Path) -> Iterator[Path]:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def sound_node_under_dhat(sound_node_binary: Path, tmp_path: Path) -> Iterator[Callable[[], Path]]:
+    """The host sound node under valgrind's DHAT heap profiler; call the fixture's value to stop the node and
+    get the path of the profile (JSON)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        pytest.fail("valgrind is missing: scripts/bootstrap backend installs it")
+    out = tmp_path / "dhat.json"
+    proc = subprocess.Popen([valgrind, "--tool=dhat", f"--dhat-out-file={out}", str(sound_node_binary)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)  # fmt: skip
+
+    def stop() -> Path:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        return out
+
+    try:
+        wait_for_port(16053, proc, timeout=60)
+        yield stop
+    finally:
+        if proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -204,3 +204,25 @@ async def test_bad_replay_file_is_reported_and_ignored(sound_node: Path, tmp_pat
         assert "Model: sound-v1" in log  # dump_config
     finally:
         await node.client.disconnect()
+
+
+async def test_no_heap_allocation_in_the_components_loop(sound_node_under_dhat: Any, clips: Path) -> None:
+    """Run the node under valgrind's DHAT and replay clips: every heap allocation made below
+    BinMoEComponent::loop() must be ESPHome's API layer sending a message (its send buffer growing), never the
+    component's own code, and fewer than one per message (the buffer is reused)."""
+    node = await connect()
+    names = ["smoke_alarm.wav", "co_alarm.wav", "knock.wav"]
+    for i, name in enumerate(names):
+        await node.call("replay", file=str(clips / name))
+        await node.wait_events(4 * (i + 1), seconds=60)
+    sent = len(node.events)
+    assert sent == 4 * len(names)
+    await node.client.disconnect()
+    profile = json.loads(sound_node_under_dhat().read_text())
+    frames = profile["ftbl"]
+    in_loop = [(pp["tbk"], [frames[i] for i in pp["fs"]]) for pp in profile["pps"]
+               if any("BinMoEComponent::loop" in frames[i] for i in pp["fs"])]  # fmt: skip
+    not_api = [stack for _blocks, stack in in_loop if not any("esphome::api::" in f for f in stack)]
+    assert not_api == [], "\n".join("\n".join(stack) for stack in not_api)
+    api_blocks = sum(blocks for blocks, _stack in in_loop)
+    assert api_blocks < sent, f"{api_blocks} allocations for {sent} messages"
