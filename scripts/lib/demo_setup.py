@@ -66,7 +66,7 @@ def wait_loaded(ha: str, token: str, domain: str, seconds: float = 60) -> dict[s
     raise SystemExit(f"the {domain} entry did not load: {entries}")
 
 
-def states_by_suffix(ha: str, token: str, prefix: str) -> dict[str, Any]:
+def states_with_prefix(ha: str, token: str, prefix: str) -> dict[str, Any]:
     return {s["entity_id"]: s for s in call(f"{ha}/api/states", token=token) if s["entity_id"].startswith(prefix)}
 
 
@@ -90,7 +90,7 @@ def run_node(ha: str, token: str, node: str, clips: Path) -> None:
     counts: dict[str, int] = {}
     diagnosis: dict[str, Any] | None = None
     while time.monotonic() < deadline:
-        hub = states_by_suffix(ha, token, "sensor.binmoe_")
+        hub = states_with_prefix(ha, token, "sensor.binmoe_")
         counts = {key: sum(int(float(s["state"])) for e, s in hub.items()
                            if e.endswith(key) and s["state"] not in ("unknown", "unavailable"))
                   for key in ("_handled_locally", "_escalations")}  # fmt: skip
@@ -104,7 +104,7 @@ def run_node(ha: str, token: str, node: str, clips: Path) -> None:
     if not counts or counts["_handled_locally"] + counts["_escalations"] == 0:
         raise SystemExit("no node message reached the BinMoE hub within 180 s (see .demo/node.log)")
     parts = []
-    for entity, state in sorted(states_by_suffix(ha, token, "sensor.binmoe_demo_node_").items()):
+    for entity, state in sorted(states_with_prefix(ha, token, "sensor.binmoe_demo_node_").items()):
         unit = state["attributes"].get("unit_of_measurement", "")
         value = state["state"]
         with contextlib.suppress(ValueError):

@@ -171,10 +171,8 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
             for name in conf.get(CONF_CLASSES, []):
                 if name not in classes:
                     raise cv.Invalid(f"model {manifest['model_id']} has no class '{name}'", path=[key, i, CONF_CLASSES])
-    window_ms = frame * frames * 1000 / rate
-    hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
-    hop_frames = round(hop_ms * rate / 1000 / frame)
-    if not 1 <= hop_frames <= frames:
+    if not 1 <= hop_frames(config, features) <= frames:
+        window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
                          f"(one window) for model {manifest['model_id']}", path=[CONF_HOP])  # fmt: skip
     source_rate = _source_rate(config, rate)
@@ -185,6 +183,19 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
     if CONF_TARGET_ESCALATION_RATE in config:
         _thresholds_for_rate(manifest, config[CONF_TARGET_ESCALATION_RATE])
     return config
+
+
+def hop_frames(config: dict[str, Any], features: dict[str, Any]) -> int:
+    """The configured hop in feature frames (default: half a window)."""
+    rate, frame = features["sample_rate"], features["frame"]
+    window_ms = frame * features["frames"] * 1000 / rate
+    hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
+    return round(hop_ms * rate / 1000 / frame)
+
+
+def reports(name: str, rule: dict[str, Any]) -> bool:
+    """Whether detections of class `name` are reported: `report:` if set, else all but the idle classes."""
+    return bool(rule.get(CONF_REPORT, name not in IDLE_CLASSES))
 
 
 def _source_rate(config: dict[str, Any], model_rate: int) -> int:
@@ -283,16 +294,22 @@ static_assert(BINMOE_MODEL.features.digest32 == 0x{digest32:08x}u,
     write_file_if_changed(Path(CORE.relative_src_path(BUILD_DIR, "binmoe_model.h")), text)
 
 
+async def _new_source(conf: dict[str, Any], parent: Any, define: str) -> Any:
+    """A sample source: its own component, feeding the parent's ring; compiled in only when configured."""
+    cg.add_define(define)
+    src = cg.new_Pvariable(conf[CONF_ID], parent)
+    await cg.register_component(src, conf)
+    return src
+
+
 async def to_code(config: dict[str, Any]) -> None:
     manifest = load_manifest(config[CONF_MODEL])
     model = config[CONF_MODEL]
     header = MODELS_DIR / manifest["header"] if model in BUILTIN_MODELS else Path(model)
     _copy_sources(header)
     features = manifest["feature_config"]
-    rate, frame = features["sample_rate"], features["frame"]
-    window_ms = frame * features["frames"] * 1000 / rate
-    hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
-    _write_model_config(manifest, header.name, _source_rate(config, rate), round(hop_ms * rate / 1000 / frame))
+    rate = features["sample_rate"]
+    _write_model_config(manifest, header.name, _source_rate(config, rate), hop_frames(config, features))
 
     var = cg.new_Pvariable(config[CONF_ID])
     await cg.register_component(var, config)
@@ -311,8 +328,7 @@ async def to_code(config: dict[str, Any]) -> None:
         margin = rule.get(CONF_MARGIN_THRESHOLD, margins[idx])
         if margin != manifest["margin_thresholds"][idx]:
             cg.add(var.set_margin_threshold(idx, margin))
-        report = rule.get(CONF_REPORT, name not in IDLE_CLASSES)
-        cg.add(var.set_class_rule(idx, report, rule[CONF_ALWAYS_ESCALATE] if rule else False))
+        cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")
@@ -320,9 +336,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_microphone_source(mic_source))
     if CONF_ADXL345 in config:
         conf = config[CONF_ADXL345]
-        cg.add_define("USE_BINMOE_ADXL345")
-        src = cg.new_Pvariable(conf[CONF_ID], var)
-        await cg.register_component(src, conf)
+        src = await _new_source(conf, var, "USE_BINMOE_ADXL345")
         await i2c.register_i2c_device(src, conf)
         cg.add(src.set_rate_code(ADXL345_RATES[conf[CONF_SAMPLE_RATE]]))
         cg.add(src.set_range_code(ADXL345_RANGES[conf[CONF_RANGE]]))
@@ -331,16 +345,12 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_level_offset_db(42.35))
     if CONF_ADC in config:
         conf = config[CONF_ADC]
-        cg.add_define("USE_BINMOE_ADC")
-        src = cg.new_Pvariable(conf[CONF_ID], var)
-        await cg.register_component(src, conf)
+        src = await _new_source(conf, var, "USE_BINMOE_ADC")
         cg.add(src.set_pin(conf[CONF_PIN]))
         cg.add(src.set_sample_rate(conf[CONF_SAMPLE_RATE]))
     if CONF_REPLAY in config:
         conf = config[CONF_REPLAY]
-        cg.add_define("USE_BINMOE_REPLAY")
-        src = cg.new_Pvariable(conf[CONF_ID], var)
-        await cg.register_component(src, conf)
+        src = await _new_source(conf, var, "USE_BINMOE_REPLAY")
         cg.add(src.set_speed(conf[CONF_SPEED]))
 
     for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):

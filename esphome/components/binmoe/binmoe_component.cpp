@@ -16,7 +16,7 @@ static const char *const TAG = "binmoe";
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_->classes());
-  for (int i = 0; i < this->runner_->classes() && i < ROUTER_MAX_CLASSES; i++) this->router_.rule(i) = this->pending_rules_[i];
+  for (int i = 0; i < this->runner_->classes() && i < MAX_CLASSES; i++) this->router_.rule(i) = this->pending_rules_[i];
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_->model_id();
   strncpy(this->identity_.model_hash8, this->runner_->model_hash(), 8);

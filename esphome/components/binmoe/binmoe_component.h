@@ -86,7 +86,7 @@ class BinMoEComponent : public PollingComponent {
     this->router_config_.send_features = send_features;
   }
   void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < ROUTER_MAX_CLASSES) this->pending_rules_[idx] = ClassRule{report, always_escalate};
+    if (idx >= 0 && idx < MAX_CLASSES) this->pending_rules_[idx] = ClassRule{report, always_escalate};
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_->set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
@@ -129,7 +129,7 @@ class BinMoEComponent : public PollingComponent {
   Runner *runner_{nullptr};
   Router router_;
   RouterConfig router_config_;
-  ClassRule pending_rules_[ROUTER_MAX_CLASSES];
+  ClassRule pending_rules_[MAX_CLASSES];
   NodeIdentity identity_;
   Message message_;
   WindowResult window_{};

@@ -7,7 +7,7 @@ namespace esphome::binmoe {
 
 void Router::configure(const RouterConfig &config, int classes) {
   config_ = config;
-  classes_ = classes < ROUTER_MAX_CLASSES ? classes : ROUTER_MAX_CLASSES;
+  classes_ = classes < MAX_CLASSES ? classes : MAX_CLASSES;
   tokens_ = static_cast<uint64_t>(config_.max_escalations_per_minute) * TOKEN;
   bucket_started_ = false;
 }
@@ -106,7 +106,7 @@ void Router::build_message(const Routed &routed, const Decision &decision, const
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
   size_t pos = 0;
   msg.scores[pos++] = '[';
-  for (int j = 0; j < classes && j < ROUTER_MAX_CLASSES; j++) {
+  for (int j = 0; j < classes && j < MAX_CLASSES; j++) {
     pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(logits[j]));
   }
   msg.scores[pos++] = ']';

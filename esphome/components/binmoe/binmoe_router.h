@@ -8,7 +8,6 @@
 
 namespace esphome::binmoe {
 
-static constexpr int ROUTER_MAX_CLASSES = 16;
 static constexpr int MAX_FEATURE_BYTES = 1024;  // frames x bands of the largest supported model
 static constexpr int HISTORY_WINDOWS = 128;     // the escalation-rate sensor averages over this many windows
 
@@ -55,7 +54,7 @@ struct Message {
   int count = 0;
 
   char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
-  char scores[ROUTER_MAX_CLASSES * 12 + 3];
+  char scores[MAX_CLASSES * 12 + 3];
   char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
 };
 
@@ -89,10 +88,10 @@ class Router {
 
  private:
   RouterConfig config_;
-  ClassRule rules_[ROUTER_MAX_CLASSES];
+  ClassRule rules_[MAX_CLASSES];
   int classes_ = 0;
-  uint64_t last_detection_ms_[ROUTER_MAX_CLASSES] = {};
-  bool detected_once_[ROUTER_MAX_CLASSES] = {};
+  uint64_t last_detection_ms_[MAX_CLASSES] = {};
+  bool detected_once_[MAX_CLASSES] = {};
   static constexpr uint64_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
   uint64_t tokens_ = 0, bucket_ms_ = 0;
   bool bucket_started_ = false;

@@ -6,7 +6,7 @@ from esphome.core import CORE
 
 from esphome.components import event
 
-from . import CONF_BINMOE_ID, CONF_CLASSES, CONF_REPORT, IDLE_CLASSES, BinMoEComponent, load_manifest
+from . import CONF_BINMOE_ID, CONF_CLASSES, BinMoEComponent, load_manifest, reports
 
 DEPENDENCIES = ["binmoe"]
 
@@ -19,7 +19,7 @@ def reported_classes(binmoe_config) -> list[str]:
     """The classes whose detections the node reports: the event entity's event types."""
     classes = load_manifest(binmoe_config["model"])["classes"]
     rules = binmoe_config.get(CONF_CLASSES, {})
-    return [name for name in classes if rules.get(name, {}).get(CONF_REPORT, name not in IDLE_CLASSES)]
+    return [name for name in classes if reports(name, rules.get(name, {}))]
 
 
 async def to_code(config):
