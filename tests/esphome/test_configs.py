@@ -217,3 +217,11 @@ def test_target_rate_and_class_overrides_reach_the_generated_code(tmp_path: Path
             assert f"set_margin_threshold({idx}, {expected})" in main
     assert f"set_class_rule({knock}, true, true)" in main
     assert "set_class_rule(0, false, false)" in main  # background: idle, not reported
+
+
+def test_adxl345_level_is_in_db_re_1g(tmp_path: Path) -> None:
+    """The ADXL345 source feeds 4 mg/LSB x 8, so int16 full scale is 16.384 g: level_db = dBFS + 24.29."""
+    config = {**ESP32_NODE, "i2c": {"sda": "GPIO6", "scl": "GPIO7"}, "binmoe": {"model": "vibration", "adxl345": {}}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert "set_level_offset_db(24.29" in main

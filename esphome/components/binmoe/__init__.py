@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,9 @@ AdcSource = binmoe_ns.class_("AdcSource", cg.Component)
 
 ADXL345_RATES = {3200: 0x0F, 1600: 0x0E, 800: 0x0D, 400: 0x0C, 200: 0x0B, 100: 0x0A}
 ADXL345_RANGES = {"2g": 0, "4g": 1, "8g": 2, "16g": 3}
+# level_db in dB re 1 g: full resolution is 4 mg/LSB at every range and the source feeds LSB x 8 (13 bit ->
+# int16), so int16 full scale is 32768 / 8 * 4 mg = 16.4 g.
+ADXL345_LEVEL_OFFSET_DB = 20 * math.log10(32768 / 8 * 0.004)
 
 
 @functools.cache
@@ -341,8 +345,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(src.set_rate_code(ADXL345_RATES[conf[CONF_SAMPLE_RATE]]))
         cg.add(src.set_range_code(ADXL345_RANGES[conf[CONF_RANGE]]))
         cg.add(src.set_axis("xyz".index(conf[CONF_AXIS])))
-        # full resolution: 4 mg/LSB at every range, so int16 full scale is 32768 * 4 mg = 131 g
-        cg.add(var.set_level_offset_db(42.35))
+        cg.add(var.set_level_offset_db(round(ADXL345_LEVEL_OFFSET_DB, 2)))
     if CONF_ADC in config:
         conf = config[CONF_ADC]
         src = await _new_source(conf, var, "USE_BINMOE_ADC")
