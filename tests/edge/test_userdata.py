@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ def folder_fixture(root: Path, per_class: int = 7) -> Path:
     for label, freq in TONES.items():
         (root / label).mkdir(parents=True)
         for i in range(per_class):
-            wavfile.write(root / label / f"{label}_{i}.wav", SR, clip(freq, hash((label, i)) % 1000))
+            wavfile.write(root / label / f"{label}_{i}.wav", SR, clip(freq, zlib.crc32(f"{label}-{i}".encode()) % 1000))
     return root
 
 
