@@ -33,6 +33,7 @@ from .features import FeatureConfig, twiddles_q15
 MAGIC = b"BMOE"
 BLOB_VERSION = 2
 KERNEL_VERSION = 2  # binmoe::kKernelVersion: the network topology and feature algorithm
+HEADER_FORMAT = 2  # binmoe::kHeaderFormat: how the header lays the model out (not part of the model bytes)
 _HEAD = struct.Struct("<BBBBBBHIf")
 
 
@@ -63,6 +64,46 @@ def unpack_bits(words: NDArray[np.uint32], channels: int) -> NDArray[np.uint8]:
 def w1_layout(w1: NDArray[np.int8]) -> NDArray[np.int8]:
     """[out][band][k] -> [out][k][band]: the kernel's inner loop then walks weights and features together."""
     return np.ascontiguousarray(np.transpose(w1, (0, 2, 1)))
+
+
+def quarter_sine_q15(n: int) -> NDArray[np.int32]:
+    """round(32767 sin(2πk/n)) for k = 0..n/4: the kernel derives every twiddle from it (the full tables
+    have exactly these symmetries; tests/edge checks it for every frame size)."""
+    return twiddles_q15(n)[1][: n // 4 + 1]
+
+
+@dataclass(frozen=True)
+class KernelLayers:
+    """The model's layers as the kernel's header stores them: each channel fires when acc >= threshold."""
+
+    w1: NDArray[np.int8]  # [out][k][band]
+    t1: NDArray[np.int32]
+    w2: NDArray[np.uint32]  # packed rows
+    t2: NDArray[np.int8]
+    w3: NDArray[np.uint32]
+    t3: NDArray[np.int8]
+
+
+def kernel_layers(model: IntegerModel) -> KernelLayers:
+    """Fold the batch-norm signs into the weights (sign * acc == acc of the sign-scaled weights; for a binary
+    row, flipping its bits negates the XNOR dot) and narrow the binary thresholds to int8: |dot| <= 3 * 32,
+    so clipping to [-128, 127] keeps every decision. A zero sign makes the channel constant."""
+    for name, s in (("s1", model.s1), ("s2", model.s2), ("s3", model.s3)):
+        if not np.isin(s, (-1, 0, 1)).all():
+            raise ValueError(f"{name}: batch-norm signs must be -1, 0 or 1")
+    w1 = model.w1.astype(np.int32) * model.s1.astype(np.int32)[:, None, None]
+    if np.abs(w1).max(initial=0) > 127:
+        raise ValueError("w1: a sign-folded weight leaves int8 (-128 with a negative sign)")
+
+    def binary(w: NDArray[np.uint8], t: NDArray[np.int32], s: NDArray[np.int8]) -> tuple[Any, Any]:
+        flipped = np.where(s[:, None, None] < 0, 1 - w, w).astype(np.uint8)
+        constant = np.where(t <= 0, -128, 127)  # sign 0: the channel fires iff 0 >= t
+        thr = np.where(s == 0, constant, np.clip(t, -128, 127))
+        return pack_bits(flipped), thr.astype(np.int8)
+
+    w2, t2 = binary(model.w2, model.t2, model.s2)
+    w3, t3 = binary(model.w3, model.t3, model.s3)
+    return KernelLayers(w1_layout(w1.astype(np.int8)), model.t1.astype(np.int32), w2, t2, w3, t3)
 
 
 def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
@@ -161,7 +202,7 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
     ns = model_id.replace("-", "_")
     c, n = model.channels, len(model.classes)
     names = ", ".join(f'"{cls}"' for cls in model.classes)
-    cos, sin = twiddles_q15(config.frame)
+    layers = kernel_layers(model)
     model_hash = hashlib.sha256(payload(model, config, model_id)).hexdigest()
     digest32 = int(model.feature_digest[:8], 16)
     parts = [
@@ -172,7 +213,9 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         + "\n",
         '#pragma once\n#include <stdint.h>\n#include "binmoe_kernel.h"\n\n',
         f'static_assert(binmoe::kKernelVersion == {KERNEL_VERSION}, "{ns}.h was exported for BinMoE kernel '
-        f'version {KERNEL_VERSION}");\n\n',
+        f'version {KERNEL_VERSION}");\n',
+        f'static_assert(binmoe::kHeaderFormat == {HEADER_FORMAT}, "{ns}.h has model header format {HEADER_FORMAT}: '
+        'export it again with this BinMoE version");\n\n',
         f"namespace binmoe {{ namespace models {{ namespace {ns} {{\n",
         f"inline constexpr int kClasses = {n};\ninline constexpr int kChannels = {c};\n",
         f"inline constexpr int kBands = {config.bands};\ninline constexpr int kFrames = {config.frames};\n",
@@ -180,33 +223,30 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         f"inline constexpr int kEnvelopeBands = {config.envelope_bands};\n",
         f'inline constexpr const char *kFeatureDigest = "{model.feature_digest}";\n',
         f'inline constexpr const char *kModelHash = "{model_hash}";\n',
+        f'inline constexpr const char *kModelHash8 = "{model_hash[:8]}";\n',
         f'inline constexpr const char *kModelId = "{model_id}";\n',
         f"inline constexpr const char *kClassNames[kClasses] = {{{names}}};\n",
-        _c_array("kW1", "int8_t", w1_layout(model.w1)),
-        _c_array("kT1", "int32_t", model.t1),
-        _c_array("kS1", "int8_t", model.s1),
-        _c_array("kW2", "uint32_t", pack_bits(model.w2)),
-        _c_array("kT2", "int32_t", model.t2),
-        _c_array("kS2", "int8_t", model.s2),
-        _c_array("kW3", "uint32_t", pack_bits(model.w3)),
-        _c_array("kT3", "int32_t", model.t3),
-        _c_array("kS3", "int8_t", model.s3),
+        "// batch-norm signs folded into the weights; binary-layer thresholds as int8 (export.kernel_layers)\n",
+        _c_array("kW1", "int8_t", layers.w1),
+        _c_array("kT1", "int32_t", layers.t1),
+        _c_array("kW2", "uint32_t", layers.w2),
+        _c_array("kT2", "int8_t", layers.t2),
+        _c_array("kW3", "uint32_t", layers.w3),
+        _c_array("kT3", "int8_t", layers.t3),
         _c_array("kW4", "int8_t", model.w4),
         _c_array("kB4", "int32_t", model.b4),
         _c_array("kMarginThresholds", "int32_t", model.margin_thresholds),
         f"inline constexpr float kLogitScale = {model.logit_scale!r}f;\n",
         _c_array("kBandEdges", "uint16_t", np.asarray(config.band_edges)),
-        _c_array("kTwiddleCos", "int16_t", cos),
-        _c_array("kTwiddleSin", "int16_t", sin),
+        _c_array("kTwiddleQuarterSin", "int16_t", quarter_sine_q15(config.frame)),
         f"inline constexpr binmoe::FeatureConfig kFeatureConfig{{kSampleRate, kFrame, kFrames, kBands, "
         f"kEnvelopeBands, 0x{digest32:08x}u}};\n",
         "using Features = binmoe::FeatureExtractor<kFrame, kBands, kEnvelopeBands>;\n",
         "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses>;\n",
-        "inline constexpr Net::Weights kWeights{kW1, kT1, kS1, kW2, kT2, kS2, kW3, kT3, kS3, kW4, kB4,"
-        " kMarginThresholds};\n",
+        "inline constexpr Net::Weights kWeights{kW1, kT1, kW2, kT2, kW3, kT3, kW4, kB4, kMarginThresholds};\n",
         "using ModelType = binmoe::Model<kFrame, kFrames, kBands, kEnvelopeBands, kChannels, kClasses>;\n",
-        "inline constexpr ModelType kModel{kModelId, kModelHash, kFeatureDigest, kFeatureConfig, kClassNames,"
-        " kWeights, kLogitScale, kBandEdges, kTwiddleCos, kTwiddleSin};\n",
+        "inline constexpr ModelType kModel{kModelId, kModelHash8, kFeatureConfig, kClassNames, kWeights,"
+        " kLogitScale, kBandEdges, kTwiddleQuarterSin};\n",
         f"}}}}}}  // namespace binmoe::models::{ns}\n",
     ]  # fmt: skip
     return "".join(parts)
@@ -221,6 +261,7 @@ def manifest(model: IntegerModel, config: FeatureConfig, model_id: str, family: 
         "model_id": model_id,
         "family": family,
         "kernel_version": KERNEL_VERSION,
+        "header_format": HEADER_FORMAT,
         "header": f"{stem}.h",
         "namespace": f"binmoe::models::{stem}",
         "blob": f"{stem}.bin",

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   static binmoe::Pipeline<M> pipe(m::kModel);
-  static m::Features features(m::kTwiddleCos, m::kTwiddleSin, m::kBandEdges);  // the first API
+  static m::Features features(m::kTwiddleQuarterSin, m::kBandEdges);  // the first API
   static m::Net net;
   static int8_t feats_v1[M::kFeatureBytes];
   while (std::fread(window, sizeof(int16_t), M::kWindowSamples, stdin) == static_cast<size_t>(M::kWindowSamples)) {

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gpu_backend.edge.bnn import IntegerModel, confidence, decide, forward
-from gpu_backend.edge.export import parse_payload, read_blob
-from gpu_backend.edge.features import features, window_mean_square
+from gpu_backend.edge.export import header, parse_payload, quarter_sine_q15, read_blob, write_atomic
+from gpu_backend.edge.features import features, twiddles_q15, window_mean_square
 from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, Family, dataset, load_model
 
 REPO = Path(__file__).parents[2]
@@ -190,6 +191,38 @@ def test_header_for_another_input_does_not_compile(trained_dir: Path, tmp_path: 
     subprocess.run([*command, "-DRATE=16000"], check=True)
     failed = subprocess.run([*command, "-DRATE=3200"], capture_output=True, text=True)
     assert failed.returncode != 0 and "model expects another sample rate" in failed.stderr
+
+
+def test_header_folds_every_sign_and_threshold_exactly(trained_dir: Path, corpora: Corpora, tmp_path: Path) -> None:
+    """The header stores the batch-norm signs folded into the weights and the binary thresholds as int8
+    (export.kernel_layers). Trained models rarely have negative or zero signs, or binary thresholds out of
+    int8 range, so this model gets them on purpose: the kernel must still give the reference's logits."""
+    family = FAMILIES["sound"]
+    model = load_model(trained_dir / f"{family.stem}_model.npz")
+    rng = np.random.default_rng(11)
+    c = model.channels
+    signs = lambda: rng.choice(np.array([-1, 0, 1], np.int8), size=c, p=[0.4, 0.1, 0.5])  # noqa: E731
+    wide = lambda t: np.where(rng.random(c) < 0.2, rng.choice([-300, -97, 97, 300], size=c), t)  # noqa: E731
+    odd = replace(model, s1=signs(), s2=signs(), s3=signs(), t2=wide(model.t2).astype(np.int32),
+                  t3=wide(model.t3).astype(np.int32))  # fmt: skip
+    assert (odd.s2 == -1).any() and (odd.s2 == 0).any() and (np.abs(odd.t3) > 127).any()
+    write_atomic(tmp_path / f"{family.stem}.h", header(odd, family.features, family.model_id))
+    windows, feats = corpora["sound"]
+    rows = run_binary([str(build(tmp_path, family.stem))], windows, family)
+    check_records(rows, windows, odd, family, feats)
+    assert len(set(rows["tail"][:, 0])) > 1  # the odd model still tells windows apart
+
+
+@pytest.mark.parametrize("frame", [4, 8, 64, 256, 512, 1024, 4096])
+def test_quarter_wave_table_gives_every_twiddle(frame: int) -> None:
+    cos, sin = twiddles_q15(frame)
+    q, k = quarter_sine_q15(frame), np.arange(frame // 2)
+    quarter = frame // 4
+    low = k <= quarter  # the kernel's lookups (FeatureExtractor::fft)
+    wr = np.where(low, q[np.where(low, quarter - k, 0)], -q[np.where(low, 0, k - quarter)])
+    wi = np.where(low, q[np.where(low, k, 0)], q[np.where(low, 0, frame // 2 - k)])
+    np.testing.assert_array_equal(wr, cos)
+    np.testing.assert_array_equal(wi, sin)
 
 
 @pytest.mark.parametrize("stem", ["sound_v1", "vibration_v1", "vibration_adc_v1"])

@@ -20,7 +20,7 @@ int main() {
   id.node_id = "test-node";
   id.task = "sound";
   id.model_id = "sound-v1";
-  strcpy(id.model_hash8, "0123abcd");
+  id.model_hash8 = "0123abcd";
   strcpy(id.boot, "89abcdef");
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
   int classes = 4;

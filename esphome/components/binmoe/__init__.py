@@ -51,6 +51,7 @@ CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
 SOURCES = (CONF_MICROPHONE, CONF_ADXL345, CONF_ADC, CONF_REPLAY)
 COMPONENT_DIR = Path(__file__).parent
 KERNEL_DIR = COMPONENT_DIR / "kernel"
+HEADER_FORMAT = 2  # binmoe::kHeaderFormat (gpu_backend/edge/export.py HEADER_FORMAT)
 MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
@@ -114,6 +115,11 @@ def validate_model(value: Any) -> str:
             raise cv.Invalid(f"model manifest {manifest} has no '{key}': re-export the model")
     if data.get("header") != path.name:
         raise cv.Invalid(f"model manifest {manifest} describes {data.get('header')}, not {path.name}")
+    if data.get("header_format") != HEADER_FORMAT:
+        raise cv.Invalid(
+            f"model header {path} has header format {data.get('header_format', 1)}, this component reads format"
+            f" {HEADER_FORMAT}: export the model again with this BinMoE version"
+        )
     return str(path)
 
 

@@ -19,8 +19,7 @@ void BinMoEComponent::setup() {
   for (int i = 0; i < this->runner_->classes() && i < MAX_CLASSES; i++) this->router_.rule(i) = this->pending_rules_[i];
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_->model_id();
-  strncpy(this->identity_.model_hash8, this->runner_->model_hash(), 8);
-  this->identity_.model_hash8[8] = '\0';
+  this->identity_.model_hash8 = this->runner_->model_hash8();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(Message::MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -67,42 +66,30 @@ void BinMoEComponent::loop() {
 void BinMoEComponent::handle_window_() {
   const uint32_t started = micros();
   this->runner_->classify(this->window_);
-  const uint32_t elapsed = micros() - started;
-  this->inference_us_sum_ += elapsed;
+  this->inference_us_sum_ += micros() - started;
   this->inference_count_++;
   const Decision &d = this->window_.decision;
   const float confidence = this->window_.confidence;
-  const float level_db = this->window_.level_dbfs + this->level_offset_db_;
   this->last_confidence_ = confidence;
   const uint64_t stream_ms = this->stream_samples_ * 1000u / static_cast<uint64_t>(this->runner_->sample_rate());
   const Routed routed = this->router_.route(d, stream_ms);
+  if (routed.outcome == Outcome::NONE)
+    return;
   const char *name = this->runner_->class_name(d.class_idx);
-  ESP_LOGV(TAG, "window: %s margin %d confidence %.2f -> %d", name, static_cast<int>(d.margin), confidence,
-           static_cast<int>(routed.outcome));
-  switch (routed.outcome) {
-    case Outcome::DETECTION: {
-      ESP_LOGD(TAG, "detection: %s (confidence %.2f, margin %d)", name, confidence, static_cast<int>(d.margin));
-      send_message_(routed, this->window_, confidence, level_db);
+  static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation over the rate limit, dropped"};
+  ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
+           static_cast<int>(d.margin));
+  if (routed.outcome == Outcome::DROPPED)
+    return;
+  send_message_(routed, this->window_, confidence, this->window_.level_dbfs + this->level_offset_db_);
+  const bool detection = routed.outcome == Outcome::DETECTION;
 #ifdef USE_EVENT
-      if (this->detection_event_ != nullptr) this->detection_event_->trigger(name);
+  if (detection && this->detection_event_ != nullptr)
+    this->detection_event_->trigger(name);
 #endif
-      for (auto *trigger : this->detection_triggers_)
-        if (trigger->accepts(d.class_idx)) trigger->trigger(name, confidence);
-      break;
-    }
-    case Outcome::ESCALATION: {
-      ESP_LOGD(TAG, "escalation: %s (confidence %.2f, margin %d)", name, confidence, static_cast<int>(d.margin));
-      send_message_(routed, this->window_, confidence, level_db);
-      for (auto *trigger : this->escalation_triggers_)
-        if (trigger->accepts(d.class_idx)) trigger->trigger(name, confidence);
-      break;
-    }
-    case Outcome::DROPPED:
-      ESP_LOGD(TAG, "escalation of %s dropped: over %u per minute", name,
-               static_cast<unsigned>(this->router_config_.max_escalations_per_minute));
-      break;
-    case Outcome::NONE:
-      break;
+  for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
+    if (trigger->accepts(d.class_idx))
+      trigger->trigger(name, confidence);
   }
 }
 
@@ -140,22 +127,20 @@ void BinMoEComponent::update() {
 }
 
 void BinMoEComponent::dump_config() {
+  const Runner &r = *this->runner_;
   ESP_LOGCONFIG(TAG,
-                "BinMoE node:\n"
-                "  Model: %s (%.8s), %d classes\n"
-                "  Sample rate: %d Hz, window %d samples, hop %d samples\n"
-                "  Detection interval: %u ms, max escalations/min: %u, features in escalations: %s",
-                this->runner_->model_id(), this->runner_->model_hash(), this->runner_->classes(), static_cast<int>(this->runner_->sample_rate()),
-                this->runner_->window_samples(), this->runner_->hop_samples(),
-                static_cast<unsigned>(this->router_config_.detection_interval_ms),
+                "BinMoE:\n"
+                "  Model: %s (%s), %d Hz, window %d, hop %d samples\n"
+                "  Detection interval: %u ms, escalations/min: %u, features: %s",
+                r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(),
+                r.hop_samples(), static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->router_config_.send_features));
-  for (int i = 0; i < this->runner_->classes(); i++) {
-    ESP_LOGCONFIG(TAG, "  Class %d %s: margin threshold %d%s%s", i, this->runner_->class_name(i),
-                  static_cast<int>(this->runner_->margin_threshold(i)), this->pending_rules_[i].report ? "" : ", not reported",
-                  this->pending_rules_[i].always_escalate ? ", always escalates" : "");
+  for (int i = 0; i < r.classes(); i++) {
+    const ClassRule &rule = this->pending_rules_[i];
+    ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
+                  rule.always_escalate ? ", escalates" : (rule.report ? "" : ", silent"));
   }
 }
-
 
 }  // namespace esphome::binmoe

@@ -66,8 +66,7 @@ template<int N> class SampleRing {
 static constexpr int RING_SAMPLES = 2048;
 static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
 
-class DetectionTrigger;
-class EscalationTrigger;
+class ClassTrigger;
 
 class BinMoEComponent : public PollingComponent {
  public:
@@ -91,8 +90,8 @@ class BinMoEComponent : public PollingComponent {
   void set_margin_threshold(int idx, int32_t value) { this->runner_->set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
-  void add_detection_trigger(DetectionTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
-  void add_escalation_trigger(EscalationTrigger *trigger) { this->escalation_triggers_.push_back(trigger); }
+  void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
+  void add_escalation_trigger(ClassTrigger *trigger) { this->escalation_triggers_.push_back(trigger); }
 #ifdef USE_SENSOR
   void set_confidence_sensor(sensor::Sensor *s) { this->confidence_sensor_ = s; }
   void set_inference_time_sensor(sensor::Sensor *s) { this->inference_time_sensor_ = s; }
@@ -138,8 +137,8 @@ class BinMoEComponent : public PollingComponent {
   float level_offset_db_{0.0f};
   float last_confidence_{NAN};
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
-  std::vector<DetectionTrigger *> detection_triggers_;
-  std::vector<EscalationTrigger *> escalation_triggers_;
+  std::vector<ClassTrigger *> detection_triggers_;
+  std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR
   sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
 #endif
@@ -169,12 +168,14 @@ class ClassFilteredTrigger {
   uint32_t mask_{0};
 };
 
-class DetectionTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {
+class ClassTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {};
+
+class DetectionTrigger : public ClassTrigger {
  public:
   explicit DetectionTrigger(BinMoEComponent *parent) { parent->add_detection_trigger(this); }
 };
 
-class EscalationTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {
+class EscalationTrigger : public ClassTrigger {
  public:
   explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
 };

@@ -8,7 +8,7 @@ namespace esphome::binmoe {
 void Router::configure(const RouterConfig &config, int classes) {
   config_ = config;
   classes_ = classes < MAX_CLASSES ? classes : MAX_CLASSES;
-  tokens_ = static_cast<uint64_t>(config_.max_escalations_per_minute) * TOKEN;
+  tokens_ = config_.max_escalations_per_minute * TOKEN;
   bucket_started_ = false;
 }
 
@@ -16,10 +16,12 @@ Routed Router::route(const Decision &decision, uint64_t stream_ms) {
   Routed out;
   const int c = decision.class_idx;
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
-  // one ms adds max_per_minute units), capped at max_per_minute tokens
-  const uint64_t capacity = static_cast<uint64_t>(config_.max_escalations_per_minute) * TOKEN;
+  // one ms adds max_per_minute units), capped at max_per_minute tokens. A minute refills it completely, so
+  // longer gaps count as one minute and the arithmetic fits 32 bits (max_per_minute <= 600).
+  const uint32_t capacity = config_.max_escalations_per_minute * TOKEN;
   if (bucket_started_ && stream_ms > bucket_ms_) {
-    tokens_ += (stream_ms - bucket_ms_) * config_.max_escalations_per_minute;
+    const uint64_t gap = stream_ms - bucket_ms_;
+    tokens_ += (gap < TOKEN ? static_cast<uint32_t>(gap) : TOKEN) * config_.max_escalations_per_minute;
     if (tokens_ > capacity) tokens_ = capacity;
   }
   bucket_ms_ = stream_ms;
@@ -36,10 +38,14 @@ Routed Router::route(const Decision &decision, uint64_t stream_ms) {
     out.reason = Reason::FORCED;
   }
   const int slot = windows_ % HISTORY_WINDOWS;
-  if (escalate)
-    history_[slot / 8] |= static_cast<uint8_t>(1u << (slot % 8));
-  else
-    history_[slot / 8] &= static_cast<uint8_t>(~(1u << (slot % 8)));
+  const uint8_t mask = static_cast<uint8_t>(1u << (slot % 8));
+  if (history_[slot / 8] & mask) history_count_--;  // the window HISTORY_WINDOWS ago leaves the average
+  if (escalate) {
+    history_[slot / 8] |= mask;
+    history_count_++;
+  } else {
+    history_[slot / 8] &= static_cast<uint8_t>(~mask);
+  }
   windows_++;
 
   if (escalate) {
@@ -66,10 +72,7 @@ Routed Router::route(const Decision &decision, uint64_t stream_ms) {
 
 float Router::escalation_rate() const {
   const uint32_t n = windows_ < HISTORY_WINDOWS ? windows_ : HISTORY_WINDOWS;
-  if (n == 0) return 0.0f;
-  uint32_t count = 0;
-  for (uint32_t i = 0; i < n; i++) count += (history_[i / 8] >> (i % 8)) & 1u;
-  return static_cast<float>(count) / static_cast<float>(n);
+  return n == 0 ? 0.0f : static_cast<float>(history_count_) / static_cast<float>(n);
 }
 
 size_t Router::base64(const uint8_t *data, size_t len, char *out) {
@@ -87,16 +90,14 @@ size_t Router::base64(const uint8_t *data, size_t len, char *out) {
   return o;
 }
 
+const char *const Message::KEYS[MAX_FIELDS] = {
+    "v",      "kind",       "node_id", "task",       "boot",     "seq",    "uptime_ms", "class",    "class_idx",
+    "scores", "margin",     "confidence", "model",   "model_hash", "level_db", "reason", "features",  "feature_shape"};
+
 void Router::build_message(const Routed &routed, const Decision &decision, const int32_t *logits,
                            int classes, const char *class_name, float confidence, float level_db,
                            uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, int frames,
                            int bands, Message &msg) {
-  msg.count = 0;
-  auto add = [&msg](const char *key, const char *value) {
-    msg.keys[msg.count] = key;
-    msg.values[msg.count] = value;
-    msg.count++;
-  };
   const bool escalation = routed.outcome == Outcome::ESCALATION;
   snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq_++));
   snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
@@ -112,30 +113,33 @@ void Router::build_message(const Routed &routed, const Decision &decision, const
   msg.scores[pos++] = ']';
   msg.scores[pos] = '\0';
 
-  add("v", "1");
-  add("kind", escalation ? "escalation" : "detection");
-  add("node_id", id.node_id);
-  add("task", id.task);
-  add("boot", id.boot);
-  add("seq", msg.seq);
-  add("uptime_ms", msg.uptime);
-  add("class", class_name);
-  add("class_idx", msg.class_idx);
-  add("scores", msg.scores);
-  add("margin", msg.margin);
-  add("confidence", msg.confidence);
-  add("model", id.model_id);
-  add("model_hash", id.model_hash8);
-  add("level_db", msg.level);
-  if (!escalation) return;
+  const char **v = msg.values;  // in Message::KEYS order
+  v[0] = "1";
+  v[1] = escalation ? "escalation" : "detection";
+  v[2] = id.node_id;
+  v[3] = id.task;
+  v[4] = id.boot;
+  v[5] = msg.seq;
+  v[6] = msg.uptime;
+  v[7] = class_name;
+  v[8] = msg.class_idx;
+  v[9] = msg.scores;
+  v[10] = msg.margin;
+  v[11] = msg.confidence;
+  v[12] = id.model_id;
+  v[13] = id.model_hash8;
+  v[14] = msg.level;
+  msg.count = 15;
+  if (!escalation)
+    return;
   static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
-  add("reason", REASONS[static_cast<int>(routed.reason)]);
+  v[msg.count++] = REASONS[static_cast<int>(routed.reason)];
   const int bytes = frames * bands;
   if (config_.send_features && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
     base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
     snprintf(msg.shape, sizeof(msg.shape), "%dx%d", frames, bands);
-    add("features", msg.features);
-    add("feature_shape", msg.shape);
+    v[msg.count++] = msg.features;
+    v[msg.count++] = msg.shape;
   }
 }
 

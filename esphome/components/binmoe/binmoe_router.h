@@ -42,14 +42,15 @@ struct NodeIdentity {
   const char *node_id = "";
   const char *task = "sound";  // protocol `task`: sound | vibration
   const char *model_id = "";
-  char model_hash8[9] = {};
+  const char *model_hash8 = "";
   char boot[9] = {};
 };
 
 // A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
 struct Message {
   static constexpr int MAX_FIELDS = 18;
-  const char *keys[MAX_FIELDS];
+  static const char *const KEYS[MAX_FIELDS];  // the protocol's fields, in the order messages carry them
+  const char *const *keys = KEYS;
   const char *values[MAX_FIELDS];
   int count = 0;
 
@@ -92,11 +93,13 @@ class Router {
   int classes_ = 0;
   uint64_t last_detection_ms_[MAX_CLASSES] = {};
   bool detected_once_[MAX_CLASSES] = {};
-  static constexpr uint64_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
-  uint64_t tokens_ = 0, bucket_ms_ = 0;
+  static constexpr uint32_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
+  uint32_t tokens_ = 0;
+  uint64_t bucket_ms_ = 0;
   bool bucket_started_ = false;
   bool force_next_ = false;
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
+  uint32_t history_count_ = 0;  // escalations among the windows in history_
   uint32_t windows_ = 0, detections_ = 0, escalations_ = 0, dropped_ = 0, seq_ = 0;
 };
 

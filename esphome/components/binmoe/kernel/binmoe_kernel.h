@@ -12,11 +12,17 @@
 #pragma once
 #include <stdint.h>  // not <cstdint>: bare-metal cross compilers ship no C++ library headers
 
-// ESPHome builds with -Os; the hot loops are worth -O2 (unrolling the int8 dot products saves ~1/3).
+// ESPHome builds with -Os; the network's loops are worth -O2 (unrolling the int8 dot products saves ~1/3 of an
+// inference, whose budget is 160,000 rv32imc instructions). The features stay at -Os: their budget is CPU load.
 #if defined(__GNUC__) && !defined(__clang__)
 #define BINMOE_HOT __attribute__((optimize("O2")))
 #else
 #define BINMOE_HOT
+#endif
+#if defined(__GNUC__)
+#define BINMOE_NOINLINE __attribute__((noinline))  // one copy of the FFT, also where a frame runs it twice
+#else
+#define BINMOE_NOINLINE
 #endif
 
 namespace binmoe {
@@ -24,6 +30,9 @@ namespace binmoe {
 // Version of the network topology and feature algorithm the kernel implements; every exported model
 // header static_asserts it, so a model made for another kernel does not compile.
 static constexpr int kKernelVersion = 2;
+// Layout of the exported model headers (not of the model bytes): 2 = quarter-wave twiddle table, the
+// batch-norm signs folded into the weights, int8 thresholds for the binary layers. Headers static_assert it.
+static constexpr int kHeaderFormat = 2;
 
 // ---- feature configuration -------------------------------------------------------------------------
 // What a model's features are. `digest32` is the first 32 bits of FeatureConfig.digest() in Python, which
@@ -51,19 +60,18 @@ struct Decision {
 
 // ---- features ------------------------------------------------------------------------------------
 // One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per
-// stage). The last ENV_BANDS come from the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
+// stage; the twiddles come from a quarter-wave sine table, N/4 + 1 entries). The last ENV_BANDS come from the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
 template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   static_assert(N >= 4 && (N & (N - 1)) == 0, "frame size must be a power of two");
   static_assert(ENV_BANDS >= 0 && ENV_BANDS < BANDS, "envelope bands are a part of the bands");
   static constexpr int SPEC_BANDS = BANDS - ENV_BANDS;
 
  public:
-  // cos/sin: N/2 Q15 twiddles; edges: SPEC_BANDS + 1 FFT-bin edges, then ENV_BANDS + 1 more if any
-  // (all from the exported model header).
-  FeatureExtractor(const int16_t *cos, const int16_t *sin, const uint16_t *edges)
-      : cos_(cos), sin_(sin), edges_(edges) {}
+  // quarter_sin: round(32767 sin(2 pi k / N)) for k = 0..N/4; edges: SPEC_BANDS + 1 FFT-bin edges, then
+  // ENV_BANDS + 1 more if any (both from the exported model header).
+  FeatureExtractor(const int16_t *quarter_sin, const uint16_t *edges) : sin_(quarter_sin), edges_(edges) {}
 
-  BINMOE_HOT void frame(const int16_t *samples, int8_t *out) {
+  void frame(const int16_t *samples, int8_t *out) {
     fft(samples);
     for (int band = 0; band < SPEC_BANDS; band++) out[band] = band_feature(edges_[band], edges_[band + 1]);
     if (ENV_BANDS > 0) {
@@ -90,7 +98,7 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   // 32-bit arithmetic is exact here (the reference uses 64 bits): a complex value's magnitude starts at
   // <= 32768 and grows by < 1.5 per stage (rounding), so |b| * |w| < 32782 * 32768 < 2^31 for every
   // product, and re^2 + im^2 < 2^31 for the power.
-  BINMOE_HOT void fft(const int16_t *samples) {
+  BINMOE_NOINLINE void fft(const int16_t *samples) {
     for (int i = 0, r = 0; i < N; i++) {  // bit-reversed copy; r = reverse(i), incremented from the top bit
       re_[i] = samples[r];
       im_[i] = 0;
@@ -104,7 +112,10 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
     for (int size = 2, step = N / 2; size <= N; size <<= 1, step >>= 1) {
       const int half = size >> 1;
       for (int j = 0; j < half; j++) {
-        const int32_t wr = cos_[j * step], wi = -static_cast<int32_t>(sin_[j * step]);
+        // e^{-i 2 pi k / N} for k < N/2 from the quarter wave (exact: the full table has these symmetries)
+        const int k = j * step;
+        const int32_t wr = k <= N / 4 ? sin_[N / 4 - k] : -static_cast<int32_t>(sin_[k - N / 4]);
+        const int32_t wi = -static_cast<int32_t>(k <= N / 4 ? sin_[k] : sin_[N / 2 - k]);
         for (int a = j; a < N; a += size) {
           const int b = a + half;
           const int32_t br = re_[b], bi = im_[b];
@@ -126,7 +137,7 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
     return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
   }
 
-  const int16_t *cos_, *sin_;
+  const int16_t *sin_;
   const uint16_t *edges_;
   int32_t re_[N], im_[N];
   int16_t env_[ENV_BANDS > 0 ? N : 1];
@@ -141,16 +152,16 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   static_assert(T3 >= 1, "too few frames for the network");
 
  public:
+  // A channel fires when its accumulator reaches its threshold. The batch-norm signs of the model bytes are
+  // folded in at export (a negative sign negates the channel's weights), and the binary layers' thresholds
+  // fit int8: |dot| <= 3 * 32.
   struct Weights {
     const int8_t *w1;  // [C][K][BANDS]
     const int32_t *t1;
-    const int8_t *s1;
     const uint32_t *w2;  // [C][K] rows: input channel c at bit 31 - c
-    const int32_t *t2;
-    const int8_t *s2;
+    const int8_t *t2;
     const uint32_t *w3;
-    const int32_t *t3;
-    const int8_t *s3;
+    const int8_t *t3;
     const int8_t *w4;  // [CLASSES][C]
     const int32_t *b4;
     const int32_t *margin_thresholds;
@@ -163,23 +174,13 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   };
 
   // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them. Scratch lives on the
-  // stack (2 x FRAMES words); nothing is kept between calls.
-  BINMOE_HOT static Decision run(const Weights &w, const int8_t *features, int32_t *logits) {
+  // stack (2 x FRAMES words); nothing is kept between calls. margins: per-class escalation margins to use
+  // instead of the model's (e.g. set in YAML), or null.
+  static Decision run(const Weights &w, const int8_t *features, int32_t *logits, const int32_t *margins = nullptr) {
     uint32_t a[T1], b[T2];
-    for (int t = 0; t < T1; t++) {
-      uint32_t word = 0;
-      for (int o = 0; o < C; o++) {
-        int32_t acc = 0;
-        const int8_t *wo = w.w1 + o * K * BANDS;
-        const int8_t *x = features + t * STRIDE1 * BANDS;  // K consecutive frames: contiguous with wo
-#pragma GCC unroll 16
-        for (int i = 0; i < K * BANDS; i++) acc += static_cast<int32_t>(wo[i]) * x[i];
-        if (static_cast<int64_t>(w.s1[o]) * acc >= w.t1[o]) word |= bit(o);
-      }
-      a[t] = word;
-    }
-    binary_layer(w.w2, w.t2, w.s2, a, b, T2);
-    binary_layer(w.w3, w.t3, w.s3, b, a, T3);
+    first_layer(w, features, a);
+    binary_layer(w.w2, w.t2, a, b, T2);
+    binary_layer(w.w3, w.t3, b, a, T3);
     int32_t centred[C];
     for (int o = 0; o < C; o++) {
       int32_t count = 0;
@@ -197,7 +198,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     for (int j = 0; j < CLASSES; j++)
       if (j != best && logits[j] > second) second = logits[j];
     const int32_t margin = logits[best] - second;
-    return Decision{best, margin, margin < w.margin_thresholds[best]};
+    return Decision{best, margin, margin < (margins != nullptr ? margins : w.margin_thresholds)[best]};
   }
 
   // The first API (kept): the decision and the logits in one struct.
@@ -216,6 +217,21 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     for (int c = 0; c < C; c++) m |= bit(c);
     return m;
   }
+  // The int8 layer: ~3/4 of the network's instructions, so the only part built at -O2 (unrolled dot products).
+  BINMOE_HOT BINMOE_NOINLINE static void first_layer(const Weights &w, const int8_t *features, uint32_t *out) {
+    for (int t = 0; t < T1; t++) {
+      uint32_t word = 0;
+      for (int o = 0; o < C; o++) {
+        int32_t acc = 0;
+        const int8_t *wo = w.w1 + o * K * BANDS;
+        const int8_t *x = features + t * STRIDE1 * BANDS;  // K consecutive frames: contiguous with wo
+#pragma GCC unroll 16
+        for (int i = 0; i < K * BANDS; i++) acc += static_cast<int32_t>(wo[i]) * x[i];
+        if (acc >= w.t1[o]) word |= bit(o);
+      }
+      out[t] = word;
+    }
+  }
   // SWAR popcount: rv32imc has no popcount instruction, and libgcc's is a call.
   static int32_t popcount(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
@@ -223,8 +239,8 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     v = (v + (v >> 4)) & 0x0F0F0F0Fu;
     return static_cast<int32_t>((v * 0x01010101u) >> 24);
   }
-  BINMOE_HOT static void binary_layer(const uint32_t *wp, const int32_t *thr, const int8_t *sgn, const uint32_t *in,
-                                      uint32_t *out, int t_out) {
+  BINMOE_HOT static void binary_layer(const uint32_t *wp, const int8_t *thr, const uint32_t *in, uint32_t *out,
+                                      int t_out) {
     for (int t = 0; t < t_out; t++) {
       uint32_t word = 0;
       for (int o = 0; o < C; o++) {
@@ -232,7 +248,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
         const uint32_t *rows = wp + o * K;
         for (int k = 0; k < K; k++) matches += popcount(~(rows[k] ^ in[t + k]) & mask());
         const int32_t dot = 2 * matches - C * K;
-        if (static_cast<int32_t>(sgn[o]) * dot >= thr[o]) word |= bit(o);
+        if (dot >= thr[o]) word |= bit(o);
       }
       out[t] = word;
     }
@@ -248,20 +264,21 @@ template <int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLA
   using Features = FeatureExtractor<FRAME, BANDS, ENV_BANDS>;
   using Net = Network<BANDS, FRAMES, CHANNELS, CLASSES>;
 
-  const char *id;              // e.g. "sound-v1" (protocol `model`)
-  const char *hash;            // sha256 hex of the model bytes; protocol `model_hash` = first 8 digits
-  const char *feature_digest;  // sha256 hex of the feature configuration
+  const char *id;     // e.g. "sound-v1" (protocol `model`)
+  const char *hash8;  // first 8 hex digits of the sha256 of the model bytes (protocol `model_hash`)
   FeatureConfig features;
   const char *const *class_names;
   typename Net::Weights weights;  // incl. the per-class escalation margins
   float logit_scale;              // confidence = softmax(logits * logit_scale); never used by the kernel
   const uint16_t *band_edges;
-  const int16_t *twiddle_cos, *twiddle_sin;
+  const int16_t *twiddle_quarter_sin;  // N/4 + 1 entries
 };
 
 // Classify one window of features (FRAMES x BANDS, frame-major). logits_out: CLASSES int32.
-template <class M> Decision infer(const M &model, const int8_t *features, int32_t *logits_out) {
-  return M::Net::run(model.weights, features, logits_out);
+// margins: per-class escalation margins replacing the model's, or null.
+template <class M>
+Decision infer(const M &model, const int8_t *features, int32_t *logits_out, const int32_t *margins = nullptr) {
+  return M::Net::run(model.weights, features, logits_out, margins);
 }
 
 // Compile-time check for the component: does the model take this input? (static_assert it.)
@@ -277,7 +294,7 @@ template <class M> class Pipeline {
  public:
   explicit Pipeline(const M &model, int hop_frames = M::kFrames)
       : model_(model),
-        extractor_(model.twiddle_cos, model.twiddle_sin, model.band_edges),
+        extractor_(model.twiddle_quarter_sin, model.band_edges),
         hop_(hop_frames < 1 ? 1 : (hop_frames > M::kFrames ? M::kFrames : hop_frames)) {}
 
   // Consumes samples until a window becomes ready (or all are used); returns how many it consumed. Call it
@@ -300,10 +317,10 @@ template <class M> class Pipeline {
   bool window_ready() const { return ready_; }
   // The window's features (FRAMES x BANDS, oldest frame first); valid when window_ready().
   const int8_t *features() const { return features_; }
-  // Classify the ready window and clear the ready flag.
-  Decision classify(int32_t *logits_out) {
+  // Classify the ready window and clear the ready flag (margins: as for infer()).
+  Decision classify(int32_t *logits_out, const int32_t *margins = nullptr) {
     ready_ = false;
-    return infer(model_, features_, logits_out);
+    return infer(model_, features_, logits_out, margins);
   }
   // Mean of x^2 over the window (int16 full scale: 2^30): level_db = 10 log10(ms / 2^30) dBFS.
   uint32_t window_mean_square() const {
@@ -337,11 +354,12 @@ template <class M> class Pipeline {
   const M &model_;
   typename M::Features extractor_;
   int hop_;
-  int16_t frame_[M::kFrame] = {};
+  // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
+  int16_t frame_[M::kFrame];
   int fill_ = 0, frames_ = 0, since_ = 0;
   bool ready_ = false;
-  int8_t features_[M::kFeatureBytes] = {};
-  uint32_t frame_ms_[M::kFrames] = {};
+  int8_t features_[M::kFeatureBytes];
+  uint32_t frame_ms_[M::kFrames];
 };
 
 }  // namespace binmoe

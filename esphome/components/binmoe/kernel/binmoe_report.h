@@ -7,17 +7,18 @@
 namespace binmoe {
 
 // `confidence`: softmax(logits * logit_scale) of the top class (same as gpu_backend.edge.bnn.confidence).
+// Single precision: the C3 has no FPU, and soft-float singles are smaller and faster than doubles.
 inline float confidence(const int32_t *logits, int classes, int top, float logit_scale) {
-  double sum = 0.0;
-  for (int j = 0; j < classes; j++) sum += exp(static_cast<double>(logits[j] - logits[top]) * logit_scale);
-  return static_cast<float>(1.0 / sum);
+  float sum = 0.0f;
+  for (int j = 0; j < classes; j++) sum += expf(static_cast<float>(logits[j] - logits[top]) * logit_scale);
+  return 1.0f / sum;
 }
 
 // `level_db` in dBFS from Pipeline::window_mean_square() (int16 full scale; floor at -120 dB for silence).
 inline float level_dbfs(uint32_t mean_square) {
   if (mean_square == 0) return -120.0f;
-  const double db = 10.0 * log10(static_cast<double>(mean_square) / 1073741824.0);
-  return static_cast<float>(db < -120.0 ? -120.0 : db);
+  const float db = 10.0f * log10f(static_cast<float>(mean_square) * (1.0f / 1073741824.0f));  // exact: 2^-30
+  return db < -120.0f ? -120.0f : db;
 }
 
 }  // namespace binmoe
