@@ -7,12 +7,17 @@ What is measured, and how:
   riscv64-unknown-elf-g++ -march=rv32imc -Os; section sizes of the object files (flash = text + rodata +
   data, RAM = data + bss). C library code they call (snprintf, expf, log10) is not counted: ESP-IDF links it
   anyway.
-- The ESPHome glue (binmoe_component.cpp: the sample ring, message buffers, entities, API) needs ESPHome's
-  core and the C++ library, which the bare-metal toolchain lacks; it is compiled for rv32imc/ilp32 with
-  Debian's riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), against the host
-  node's generated tree (same ESPHome headers and entities as the C3 nodes; the platform macro is USE_HOST).
-  Two shims make those 64-bit Linux headers parse for ilp32 (an empty gnu/stubs-ilp32.h, a SYS_futex number);
-  they do not change the component's code. Static RAM = sizeof the component object (compiled for ilp32).
+- The ESPHome glue (binmoe_component.cpp: the sample ring, message buffers, entities, API, logs) and the
+  node's sample source (binmoe_adxl345.cpp, binmoe_adc.cpp; the microphone callback is in the glue) need
+  ESPHome's core and the C++ library, which the bare-metal toolchain lacks; they are compiled for rv32imc/ilp32
+  with Debian's riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), -Os, no PIC,
+  at the node's own log level, against the host node's generated ESPHome core (the C3 tree's core needs
+  ESP-IDF; the platform macro is USE_HOST) plus the source's ESPHome headers (i2c, microphone) from the node's
+  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim. Two shims make the 64-bit Linux headers
+  parse for ilp32 (an empty gnu/stubs-ilp32.h, a SYS_futex number); they do not change the component's code.
+  Inline functions of ESPHome's core and the C++ library that the glue instantiates (GPIOPin, Component's
+  default hooks, std::string) are not counted: every firmware has them. Static RAM = sizeof the component and
+  source objects (compiled for ilp32).
 The ESP32 firmware itself cannot be linked here (no PlatformIO downloads), so this is the component's own
 share, not a whole-firmware map.
 
@@ -31,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
 sys.path.insert(0, str(ROOT))
 
-from host_build import generate  # noqa: E402
+from host_build import build_flags, generate  # noqa: E402
 
 from gpu_backend import benchmarks_md  # noqa: E402
 
@@ -52,14 +57,48 @@ RV32 = [
 TARGET_RAM, TARGET_FLASH = 16 * 1024, 8 * 1024
 
 
-def sections(obj: Path, size_tool: str) -> dict[str, int]:
+SECTION_PREFIXES = (".text.", ".rodata.", ".srodata.", ".data.rel.ro.", ".data.", ".sdata.")
+
+
+def owner(section: str) -> str | None:
+    """The mangled symbol a -ffunction-sections/-fdata-sections section belongs to (None: no symbol)."""
+    for prefix in SECTION_PREFIXES:
+        if section.startswith(prefix):
+            name = section[len(prefix) :]
+            name = name.split(".str1.")[0].split(".cst")[0]
+            return name if name.startswith("_Z") else None
+    return None
+
+
+def demangle(names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    out = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True, text=True, check=True).stdout
+    return dict(zip(names, out.splitlines(), strict=True))
+
+
+SHARED = ("esphome::Component::", "esphome::GPIOPin::", "vtable for esphome::GPIOPin", "std::", "vtable for std::")
+
+
+def is_shared(symbol: str) -> bool:
+    """Inline code of ESPHome's core or the C++ library that any firmware has (not instantiated for binmoe)."""
+    return symbol.startswith(SHARED) and "binmoe" not in symbol
+
+
+def sections(obj: Path, size_tool: str, shared: dict[str, int] | None = None) -> dict[str, int]:
+    """Flash/RAM section totals of an object file. Sections of inline functions and vtables that belong to
+    ESPHome's core or the C++ library (GPIOPin, Component's default hooks, std::string) are left out and
+    listed in `shared`: every ESPHome firmware already has them, and the linker keeps one copy."""
     out = subprocess.run([size_tool, "-A", str(obj)], capture_output=True, text=True, check=True).stdout
+    rows = [(p[0], int(p[1])) for p in (line.split() for line in out.splitlines()) if len(p) >= 2 and p[1].isdigit()]
+    names = demangle(sorted({o for name, _ in rows if (o := owner(name))}))
     totals = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) < 2 or not parts[1].isdigit():
+    for name, size in rows:
+        symbol = names.get(owner(name) or "", "")
+        if is_shared(symbol) and not name.startswith((".bss", ".sbss")):
+            if shared is not None:
+                shared[symbol] = shared.get(symbol, 0) + size
             continue
-        name, size = parts[0], int(parts[1])
         if name.startswith(".text"):
             totals["text"] += size
         elif name.startswith((".rodata", ".srodata", ".data.rel.ro")):
@@ -82,85 +121,147 @@ def generate_node(node: str, work: Path) -> Path:
     return generate(yaml)
 
 
-def rv32_share(build: Path) -> dict[str, int]:
+def rv32_share(build: Path, parts: dict[str, int]) -> dict[str, int]:
+    """Kernel + model + runner (binmoe_model.cpp) and routing (binmoe_router.cpp); adds to `parts` where the
+    flash goes."""
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     for name in ("binmoe_model.cpp", "binmoe_router.cpp"):
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
-        for key, value in sections(obj, "riscv64-unknown-elf-size").items():
+        size = sections(obj, "riscv64-unknown-elf-size")
+        for key, value in size.items():
             total[key] += value
+        if name == "binmoe_model.cpp":
+            parts["model_constants"] = size["rodata"] + size["data"]
+            parts["kernel_and_runner_code"] = size["text"]
+        else:
+            parts["routing_and_messages"] = size["text"] + size["rodata"] + size["data"]
     return total
 
 
-GLUE_PROBE = """#include "esphome/components/binmoe/binmoe_component.h"
-extern "C" char binmoe_component_object[sizeof(esphome::binmoe::BinMoEComponent)];  // nm -S: its size
-char binmoe_component_object[sizeof(esphome::binmoe::BinMoEComponent)];
+# The ESPHome glue of each node: the component itself (binmoe_component.cpp) and the node's sample source, with
+# what the node's configuration defines (its own generated tree supplies the sources' ESPHome headers).
+GLUE = {
+    "binmoe-sound-node.yaml": {"source": None, "defines": ["USE_BINMOE_MICROPHONE"],
+                               "components": ["microphone", "audio"], "cls": None},
+    "binmoe-vibration-node.yaml": {"source": "binmoe_adxl345.cpp", "defines": ["USE_I2C", "USE_BINMOE_ADXL345"],
+                                   "components": ["i2c"], "cls": "Adxl345Source"},
+    "binmoe-vibration-piezo-node.yaml": {"source": "binmoe_adc.cpp", "defines": ["USE_BINMOE_ADC"], "components": [],
+                                         "cls": "AdcSource"},
+}  # fmt: skip
+IDF_SHIM = ROOT / "benchmarks" / "idf_shim"  # declarations of the ESP-IDF ADC API (see its README)
+SIZEOF_PROBE = """#include "esphome/components/binmoe/binmoe_component.h"
+{include}
+extern "C" char binmoe_objects[sizeof(esphome::binmoe::BinMoEComponent){extra}];  // nm -S: its size
+char binmoe_objects[sizeof(esphome::binmoe::BinMoEComponent){extra}];
 """
 RV32_LINUX = "riscv64-linux-gnu-g++"
 
 
-def rv32_glue(host_build: Path, work: Path) -> dict[str, int]:
+def log_level(node_build: Path) -> str:
+    (flag,) = [f for f in build_flags(node_build) if f.startswith("-DESPHOME_LOG_LEVEL=")]
+    return flag
+
+
+def rv32_glue(
+    host_build: Path, node_build: Path, node: str, work: Path, shared: dict[str, int], parts: dict[str, int]
+) -> dict[str, int]:
+    """The component's ESPHome glue for one node, compiled for rv32imc/ilp32 with Debian's Linux cross compiler
+    against the host node's ESPHome core (the C3 tree's core needs ESP-IDF), with the node's log level and the
+    ESPHome headers of its sample source from the node's own tree."""
     if shutil.which(RV32_LINUX) is None:
         raise SystemExit(f"{RV32_LINUX} is missing: apt-get install g++-riscv64-linux-gnu")
+    glue = GLUE[node]
     (work / "shim" / "gnu").mkdir(parents=True, exist_ok=True)
     (work / "shim" / "gnu" / "stubs-ilp32.h").write_text("")
+    overlay = work / f"overlay-{node_build.name}"
+    for component in glue["components"]:
+        shutil.copytree(node_build / "src" / "esphome" / "components" / component,
+                        overlay / "esphome" / "components" / component, dirs_exist_ok=True)  # fmt: skip
     flags = [RV32_LINUX, "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=gnu++20", "-fno-exceptions", "-fno-rtti",
-             "-ffunction-sections", "-fdata-sections", "-DUSE_HOST", "-DSYS_futex=98", "-idirafter",
-             str(work / "shim"), f"-I{host_build / 'src'}"]  # fmt: skip
-    comp = host_build / "src" / "esphome" / "components" / "binmoe"
-    obj = work / "glue_rv32.o"
-    subprocess.run([*flags, "-c", str(comp / "binmoe_component.cpp"), "-o", str(obj)], check=True)
-    glue = sections(obj, "riscv64-linux-gnu-size")
-    probe = work / "sizeof_probe.cpp"
-    probe.write_text(GLUE_PROBE)
-    subprocess.run([*flags, "-c", str(probe), "-o", str(work / "sizeof_probe.o")], check=True)
-    nm = subprocess.run(["riscv64-linux-gnu-nm", "-S", str(work / "sizeof_probe.o")],
+             "-ffunction-sections", "-fdata-sections", "-fno-pic", "-fno-PIE", "-DUSE_HOST", "-DSYS_futex=98",
+             log_level(node_build),
+             *(f"-D{d}" for d in glue["defines"]), "-idirafter", str(work / "shim"), f"-I{overlay}",
+             f"-I{host_build / 'src'}", f"-I{IDF_SHIM}"]  # fmt: skip
+    comp = ROOT / "esphome" / "components" / "binmoe"
+    total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    for source in ["binmoe_component.cpp", *([glue["source"]] if glue["source"] else [])]:
+        obj = work / f"glue_{node_build.name}_{source}.o"
+        subprocess.run([*flags, "-c", str(comp / source), "-o", str(obj)], check=True)
+        size = sections(obj, "riscv64-linux-gnu-size", shared)
+        for key, value in size.items():
+            total[key] += value
+        part = "esphome_glue" if source == "binmoe_component.cpp" else "sample_source"
+        parts[part] = size["text"] + size["rodata"] + size["data"]
+    probe = work / f"sizeof_{node_build.name}.cpp"
+    cls = glue["cls"]
+    probe.write_text(SIZEOF_PROBE.format(
+        include=f'#include "esphome/components/binmoe/{glue["source"].removesuffix(".cpp")}.h"' if cls else "",
+        extra=f" + sizeof(esphome::binmoe::{cls})" if cls else ""))  # fmt: skip
+    subprocess.run([*flags, "-c", str(probe), "-o", str(probe.with_suffix(".o"))], check=True)
+    nm = subprocess.run(["riscv64-linux-gnu-nm", "-S", str(probe.with_suffix(".o"))],
                         capture_output=True, text=True, check=True).stdout  # fmt: skip
-    (line,) = [line for line in nm.splitlines() if line.endswith(" binmoe_component_object")]
-    object_bytes = int(line.split()[1], 16)
-    return {"flash": glue["text"] + glue["rodata"] + glue["data"], "ram": object_bytes + glue["data"] + glue["bss"]}
+    (line,) = [line for line in nm.splitlines() if line.endswith(" binmoe_objects")]
+    objects = int(line.split()[1], 16)
+    return {"flash": total["text"] + total["rodata"] + total["data"], "ram": objects + total["data"] + total["bss"]}
 
 
 def main() -> None:
     rows = []
     data = {}
+    shared: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         host = generate(ROOT / "tests" / "esphome" / "nodes" / "host-sound.yaml")
-        glue = rv32_glue(host, work)
         for node in NODES:
-            share = rv32_share(generate_node(node, work / node.removesuffix(".yaml")))
+            node_build = generate_node(node, work / node.removesuffix(".yaml"))
+            parts: dict[str, int] = {}
+            share = rv32_share(node_build, parts)
+            glue = rv32_glue(host, node_build, node, work, shared, parts)
             flash = share["text"] + share["rodata"] + share["data"] + glue["flash"]
             ram = share["data"] + share["bss"] + glue["ram"]
-            data[node] = {"rv32imc": share, "glue_rv32imc": glue, "flash_bytes": flash, "static_ram_bytes": ram}
+            data[node] = {"rv32imc": share, "glue_rv32imc": glue, "flash_bytes": flash, "static_ram_bytes": ram,
+                          "flash_parts": parts}
             rows.append(
                 f"| `{node}` | {share['text']} | {share['rodata'] + share['data']} | "
                 f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | **{flash}** | **{ram}** |"
             )
             print(node, data[node])
+    data["not_counted_shared_inline_code"] = shared
     body = (
-        "Component + model on the ESP32-C3 nodes (targets: <= 8 KB flash, <= 16 KB static RAM). rv32imc columns:"
-        " kernel + model + runner + routing, compiled for the C3's ISA. Glue columns: the ESPHome glue"
-        " (binmoe_component.cpp) compiled for rv32imc/ilp32 against ESPHome's headers (RAM = sizeof of the component"
-        " object). Not counted: libc,"
-        " ESPHome core, the microphone/I2C drivers and their DMA buffers.\n\n"
+        "Component + model on the ESP32-C3 nodes (targets: <= 8 KB flash, <= 16 KB static RAM)."
+        " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_model.cpp, binmoe_router.cpp"
+        " from the node's generated tree), compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
+        " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
+        " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
+        " at the node's log level (DEBUG), against ESPHome's headers; ESP-IDF's ADC API is declared by"
+        " `benchmarks/idf_shim` (no ESP-IDF download here). Glue RAM = sizeof the component and source objects."
+        " Not counted: libc/libgcc, ESPHome core, the I2S/I2C/ADC drivers and their DMA buffers, and ESPHome's or"
+        " the C++ library's own inline functions the glue instantiates (every firmware has them; listed in"
+        " node_footprint.json).\n\n"
         "| node | rv32 text | rv32 const data | rv32 RAM | glue flash | glue RAM | flash total | RAM total |\n"
         "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
-    worst_flash = max(d["flash_bytes"] for d in data.values())
-    worst_ram = max(d["static_ram_bytes"] for d in data.values())
+    nodes = [d for key, d in data.items() if key in NODES]
+    worst_flash = max(d["flash_bytes"] for d in nodes)
+    worst_ram = max(d["static_ram_bytes"] for d in nodes)
     body += (
         f"\nWorst case: {worst_flash} B flash ({'meets' if worst_flash <= TARGET_FLASH else 'MISSES'} the"
         f" 8 KB target), {worst_ram} B static RAM ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB)."
     )
+    labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
+              "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
+              "esphome_glue": "ESPHome glue (entities, events, logs)", "sample_source": "sample source"}  # fmt: skip
+    body += "\n\nWhere the flash goes (bytes):\n\n| part | " + " | ".join(f"`{n}`" for n in NODES) + " |\n"
+    body += "|---|" + "---|" * len(NODES) + "\n"
+    for key, label in labels.items():
+        body += f"| {label} | " + " | ".join(str(data[n]["flash_parts"].get(key, 0)) for n in NODES) + " |\n"
     body += (
-        "\n\nWhere the flash goes (sound node): the model's constants (~2.5 KB of weights/thresholds plus 1 KB of"
-        " FFT twiddles for 512-point frames, band edges, class names, hashes), the kernel's code (~2.7 KB; its hot"
-        " loops are built at -O2 for the instruction budget of the node-model issue, -Os would save ~0.4 KB),"
-        " routing and protocol messages (~1.7 KB) and the ESPHome glue (~2.2 KB). Meeting 8 KB would"
-        " need a smaller model format (e.g. quarter-wave twiddles, shared tables) and a leaner glue, not tuning."
+        "\nThe kernel builds only the network's loops at -O2 (the node-model issue's budget of 160,000 rv32imc"
+        " instructions per inference); at -Os the network is ~0.25 KB smaller but needs ~189,000. On the sound"
+        " node the sample source (the microphone callback) is part of the glue."
     )
     benchmarks_md.write_section(
         "node-footprint",

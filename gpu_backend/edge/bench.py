@@ -3,7 +3,7 @@ of the last training run, into docs/benchmarks/node_model.json and docs/benchmar
 
 Everything is measured, not estimated:
 - rv32imc instructions: the kernel cross-compiled for rv32imc (Debian's riscv64-unknown-elf-g++, -Os as
-  ESPHome builds, hot loops -O2; freestanding) and run in qemu-riscv32 with one instruction per translation
+  ESPHome builds, the network's loops -O2; freestanding) and run in qemu-riscv32 with one instruction per translation
   block and exec tracing, so every executed instruction is one trace line; a run with no work is subtracted.
 - host instructions: valgrind's callgrind on the host build (g++ -O2), minus a run with no input.
 - static RAM: .data + .bss of the rv32 program (the Pipeline: frame buffer, FFT buffers, feature window,
@@ -293,7 +293,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             "(docs/node-model.md says exactly what is synthetic), evaluated on the held-out test split. "
             "`student_float` is the student's topology in full precision (distilled the same way); "
             "`student_bnn` the exported integer model, which the C++ kernel reproduces bit for bit. "
-            "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os (hot loops -O2), run in "
+            "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os (the network's loops -O2), run in "
             "qemu-riscv32 with per-instruction exec tracing, minus an empty run; `per_window_total` is all "
             "feature frames of one window plus its classification, `cpu_load` that at one window per window "
             "length on a 160 MHz core. RAM: .data + .bss of that program plus its measured stack high-water "
