@@ -222,8 +222,13 @@ def main() -> None:
             glue = rv32_glue(host, node_build, node, work, shared, parts)
             flash = share["text"] + share["rodata"] + share["data"] + glue["flash"]
             ram = share["data"] + share["bss"] + glue["ram"]
-            data[node] = {"rv32imc": share, "glue_rv32imc": glue, "flash_bytes": flash, "static_ram_bytes": ram,
-                          "flash_parts": parts}
+            data[node] = {
+                "rv32imc": share,
+                "glue_rv32imc": glue,
+                "flash_bytes": flash,
+                "static_ram_bytes": ram,
+                "flash_parts": parts,
+            }
             rows.append(
                 f"| `{node}` | {share['text']} | {share['rodata'] + share['data']} | "
                 f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | **{flash}** | **{ram}** |"
