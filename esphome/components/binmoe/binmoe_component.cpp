@@ -139,7 +139,7 @@ void BinMoEComponent::dump_config() {
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->pending_rules_[i];
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
-                  rule.always_escalate ? ", escalates" : (rule.report ? "" : ", silent"));
+                  rule.always_escalate ? ", always escalates" : (rule.report ? "" : ", not reported"));
   }
 }
 
