@@ -81,7 +81,7 @@ void BinMoEComponent::handle_window_() {
            static_cast<int>(d.margin));
   if (routed.outcome == Outcome::DROPPED)
     return;
-  send_message_(routed, this->window_, confidence, this->window_.level_dbfs + this->level_offset_db_);
+  send_message_(routed);
   const bool detection = routed.outcome == Outcome::DETECTION;
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)
@@ -93,12 +93,13 @@ void BinMoEComponent::handle_window_() {
   }
 }
 
-void BinMoEComponent::send_message_(const Routed &routed, const WindowResult &window, float confidence,
-                                    float level_db) {
-  const Decision &d = window.decision;
-  this->router_.build_message(routed, d, window.logits, this->runner_->classes(), this->runner_->class_name(d.class_idx), confidence,
-                        level_db, millis(), this->identity_, this->runner_->features(), this->runner_->feature_frames(),
-                        this->runner_->feature_bands(), this->message_);
+void BinMoEComponent::send_message_(const Routed &routed) {
+  const WindowResult &w = this->window_;
+  const Decision &d = w.decision;
+  this->router_.build_message(routed, d, w.logits, this->runner_->classes(), this->runner_->class_name(d.class_idx),
+                              w.confidence, w.level_dbfs + this->level_offset_db_, millis(), this->identity_,
+                              this->runner_->features(), this->runner_->feature_frames(),
+                              this->runner_->feature_bands(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages

@@ -123,7 +123,8 @@ class BinMoEComponent : public PollingComponent {
 
  protected:
   void handle_window_();
-  void send_message_(const Routed &routed, const WindowResult &window, float confidence, float level_db);
+  // The protocol message of the last classified window (window_), as a Home Assistant event.
+  void send_message_(const Routed &routed);
 
   Runner *runner_{nullptr};
   Router router_;

@@ -60,7 +60,8 @@ struct Decision {
 
 // ---- features ------------------------------------------------------------------------------------
 // One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per
-// stage; the twiddles come from a quarter-wave sine table, N/4 + 1 entries). The last ENV_BANDS come from the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
+// stage; the twiddles come from a quarter-wave sine table, N/4 + 1 entries). The last ENV_BANDS come from
+// the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
 template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   static_assert(N >= 4 && (N & (N - 1)) == 0, "frame size must be a power of two");
   static_assert(ENV_BANDS >= 0 && ENV_BANDS < BANDS, "envelope bands are a part of the bands");
