@@ -15,6 +15,14 @@ DEFAULT_OUT = Path.home() / ".cache" / "binmoe" / "models" / "edge"
 MODELS_DIR = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "models"
 
 
+def _channels(value: str) -> int:
+    """--channels: the student is pruned from 32 channels, and the kernel packs a time step into 32 bits."""
+    channels = int(value)
+    if not 2 <= channels <= 32:
+        raise argparse.ArgumentTypeError(f"channels must be 2..32, not {channels}")
+    return channels
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gpu_backend.edge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument("--layout", choices=["folder", "esc50", "urbansound8k"], default="folder")
             cmd.add_argument("--data-rate", type=int, help="sample rate of .mat/.csv vibration files (Hz)")
             cmd.add_argument("--full-scale-g", type=float, default=16.0, help=".mat/.csv: g at int16 full scale")
+        if name == "train":
+            cmd.add_argument(
+                "--channels", type=_channels, help="student channels after pruning (default 24; fewer: less flash)"
+            )
         if name == "calibrate":
             cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")
             cmd.add_argument(
@@ -73,7 +85,7 @@ def _command(args: argparse.Namespace, families: list[str], data: UserData | Non
         return 0
     if args.command == "train":
         for family in families:
-            metrics = run(args.out, args.config, args.seed, family, data)
+            metrics = run(args.out, args.config, args.seed, family, data, channels=args.channels)
             print(json.dumps({k: v for k, v in metrics.items() if k != "cascade_curve"}, indent=2))
         return 0
     stems = [family_for(f, data).stem for f in families]

@@ -176,7 +176,12 @@ def family_for(family_name: str, data: UserData | None = None) -> Family:
 
 
 def run(
-    out_dir: Path, config_name: str = "full", seed: int = 0, family_name: str = "sound", data: UserData | None = None
+    out_dir: Path,
+    config_name: str = "full",
+    seed: int = 0,
+    family_name: str = "sound",
+    data: UserData | None = None,
+    channels: int | None = None,
 ) -> dict[str, Any]:
     """Train, calibrate, export and evaluate one family's model; returns the metrics (also in
     <stem>_metrics.json). Everything is computed first and written at the end, each file atomically."""
@@ -194,6 +199,8 @@ def run(
         if empty:
             raise ValueError(f"empty classes in the {name} split: {empty}")
     tcfg = run_cfg.train_config(family.name, seed)
+    if channels is not None:  # a smaller (or larger) student than the configuration's, e.g. for less flash
+        tcfg = replace(tcfg, channels=channels)
     teacher = train_teacher(x_tr, y_tr, len(classes), tcfg)
     student = train_student(x_tr, y_tr, teacher, len(classes), tcfg)
     train_seconds = time.monotonic() - started - corpus_seconds

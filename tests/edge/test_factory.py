@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,21 @@ def test_cli_eval_export_and_missing_run(trained_dir: Path, tmp_path: Path, caps
     assert (dest / "vibration_v1.bin").read_bytes() == (trained_dir / "vibration_v1.bin").read_bytes()
     assert main(["eval", "--out", str(tmp_path / "none")]) == 2
     assert "no training run" in capsys.readouterr().err
+
+
+def test_train_with_fewer_channels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`train --channels C`: the student is pruned to C channels, and the header and metrics say so."""
+    ci = CONFIGS["ci"]
+    short = replace(ci, train=TrainConfig(teacher_epochs=1, student_epochs=2, finetune_epochs=1))
+    monkeypatch.setitem(CONFIGS, "ci", short)  # the ci corpus (cached), a much shorter schedule
+    assert main(["train", "--out", str(tmp_path), "--config", "ci", "--family", "vibration", "--channels", "8"]) == 0
+    assert load_model(tmp_path / "vibration_v1_model.npz").channels == 8
+    assert "inline constexpr int kChannels = 8;" in (tmp_path / "vibration_v1.h").read_text()
+    metrics = json.loads((tmp_path / "vibration_v1_metrics.json").read_text())
+    assert metrics["train_config"]["channels"] == 8
+    for bad in ("1", "33"):
+        with pytest.raises(SystemExit):
+            main(["train", "--out", str(tmp_path), "--channels", bad])
 
 
 def test_training_is_deterministic() -> None:
