@@ -114,13 +114,13 @@ def sections(obj: Path, size_tool: str, shared: dict[str, int] | None = None) ->
     return totals
 
 
-def generate_node(node: str, work: Path) -> Path:
+def generate_node(node: str, work: Path, components: Path = ROOT / "esphome" / "components") -> Path:
     shutil.copytree(
         ROOT / "esphome", work / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"), dirs_exist_ok=True
     )
     yaml = work / "esphome" / node
-    # the shipped YAML, with the component from this checkout instead of GitHub
-    text = yaml.read_text().replace("github://binmoe/binmoe@main", str(ROOT / "esphome" / "components"))
+    # the shipped YAML, with the component from `components` (default: this checkout) instead of GitHub
+    text = yaml.read_text().replace("github://binmoe/binmoe@main", str(components))
     yaml.write_text(text)
     return generate(yaml)
 
@@ -170,7 +170,13 @@ def log_level(node_build: Path) -> str:
 
 
 def rv32_glue(
-    host_build: Path, node_build: Path, node: str, work: Path, shared: dict[str, int], parts: dict[str, int]
+    host_build: Path,
+    node_build: Path,
+    node: str,
+    work: Path,
+    shared: dict[str, int],
+    parts: dict[str, int],
+    level: str | None = None,
 ) -> dict[str, int]:
     """The component's ESPHome glue for one node, compiled for rv32imc/ilp32 with Debian's Linux cross compiler
     against the host node's ESPHome core (the C3 tree's core needs ESP-IDF), with the node's log level and the
@@ -186,13 +192,13 @@ def rv32_glue(
                         overlay / "esphome" / "components" / component, dirs_exist_ok=True)  # fmt: skip
     flags = [RV32_LINUX, "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=gnu++20", "-fno-exceptions", "-fno-rtti",
              "-ffunction-sections", "-fdata-sections", "-fno-pic", "-fno-PIE", "-DUSE_HOST", "-DSYS_futex=98",
-             log_level(node_build),
+             f"-DESPHOME_LOG_LEVEL=ESPHOME_LOG_LEVEL_{level}" if level else log_level(node_build),
              *(f"-D{d}" for d in glue["defines"]), "-idirafter", str(work / "shim"), f"-I{overlay}",
              f"-I{host_build / 'src'}", f"-I{IDF_SHIM}"]  # fmt: skip
     comp = ROOT / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     for source in ["binmoe_component.cpp", *([glue["source"]] if glue["source"] else [])]:
-        obj = work / f"glue_{node_build.name}_{source}.o"
+        obj = work / f"glue_{node_build.name}_{level or 'node'}_{source}.o"
         subprocess.run([*flags, "-c", str(comp / source), "-o", str(obj)], check=True)
         size = sections(obj, "riscv64-linux-gnu-size", shared)
         for key, value in size.items():
@@ -212,6 +218,26 @@ def rv32_glue(
     return {"flash": flash_of(total), "ram": objects + total["data"] + total["bss"]}
 
 
+def measure_node(node: str, host_build: Path, work: Path, components: Path = ROOT / "esphome" / "components") -> dict:
+    """Flash and static RAM of one shipped C3 node, built with the component (and its models) in `components`."""
+    node_build = generate_node(node, work / node.removesuffix(".yaml"), components)
+    parts: dict[str, int] = {}
+    shared: dict[str, int] = {}  # this node's inline code of ESPHome's core / the C++ library, by symbol
+    share = rv32_share(node_build, parts)
+    glue = rv32_glue(host_build, node_build, node, work, shared, parts)
+    # the same glue with ESPHome's logger at INFO (no CONFIG/DEBUG log strings): what a quieter node saves
+    glue_info = rv32_glue(host_build, node_build, node, work, {}, {}, level="INFO")
+    return {
+        "rv32imc": share,
+        "glue_rv32imc": glue,
+        "flash_bytes": flash_of(share) + glue["flash"],
+        "static_ram_bytes": share["data"] + share["bss"] + glue["ram"],
+        "flash_parts": parts,
+        "flash_bytes_logger_info": flash_of(share) + glue_info["flash"],
+        "not_counted_shared_inline_code": shared,
+    }
+
+
 def main() -> None:
     rows = []
     data = {}
@@ -219,21 +245,9 @@ def main() -> None:
         work = Path(tmp)
         host = generate(ROOT / "tests" / "esphome" / "nodes" / "host-sound.yaml")
         for node in NODES:
-            node_build = generate_node(node, work / node.removesuffix(".yaml"))
-            parts: dict[str, int] = {}
-            shared: dict[str, int] = {}  # this node's inline code of ESPHome's core / the C++ library, by symbol
-            share = rv32_share(node_build, parts)
-            glue = rv32_glue(host, node_build, node, work, shared, parts)
-            flash = flash_of(share) + glue["flash"]
-            ram = share["data"] + share["bss"] + glue["ram"]
-            data[node] = {
-                "rv32imc": share,
-                "glue_rv32imc": glue,
-                "flash_bytes": flash,
-                "static_ram_bytes": ram,
-                "flash_parts": parts,
-                "not_counted_shared_inline_code": shared,
-            }
+            data[node] = measure_node(node, host, work)
+            share, glue = data[node]["rv32imc"], data[node]["glue_rv32imc"]
+            flash, ram = data[node]["flash_bytes"], data[node]["static_ram_bytes"]
             rows.append(
                 f"| `{node}` | {share['text']} | {share['rodata'] + share['data']} | "
                 f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | **{flash}** | **{ram}** |"
@@ -259,6 +273,12 @@ def main() -> None:
     body += (
         f"\nWorst case: {worst_flash} B flash ({'meets' if worst_flash <= TARGET_FLASH else 'MISSES'} the"
         f" 8 KB target), {worst_ram} B static RAM ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB)."
+        " With ESPHome's logger at INFO instead of the default DEBUG (no CONFIG/DEBUG log strings) the flash would"
+        f" be {', '.join(str(d['flash_bytes_logger_info']) for d in nodes)} B."
+        "\n\nThe same measurement on the code before model header format 2 (commit 9197876) gave 11984, 12259 and"
+        " 12603 B (reproduce: `git worktree add /tmp/old 9197876 && cp -r benchmarks/node_footprint.py"
+        " benchmarks/idf_shim /tmp/old/benchmarks/ && cd /tmp/old &&"
+        " ~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py`)."
     )
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
@@ -272,7 +292,8 @@ def main() -> None:
         " instructions per inference); at -Os the network is ~0.25 KB smaller but needs ~189,000. On the sound"
         " node the sample source (the microphone callback) is part of the glue. These are object-file sizes: the"
         " final link's relaxation (calls become jal) makes code ~3 % smaller (measured once by linking the"
-        " vibration node's kernel and routing objects: 3760 -> 3632 B of text); that is not subtracted here."
+        " vibration node's kernel and routing objects with riscv64-unknown-elf-ld --relax vs --no-relax: 3760 -> 3632 B"
+        " of text); that is not subtracted here."
     )
     benchmarks_md.write_section(
         "node-footprint",
