@@ -2,7 +2,7 @@
 //   cfg <interval_ms> <max_per_minute> <send_features> <classes>
 //   rule <idx> <report> <always_escalate>
 //   force
-//   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>"
+//   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>" (stream_ms mod 2^32, as the node's)
 //   msg                                            -> the last routed window's message as JSON
 //   rate                                           -> escalation rate
 //   b64 <hex>                                      -> base64
@@ -52,7 +52,7 @@ int main() {
       scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
       last = Decision{cls, margin, esc != 0};
       for (int j = 0; j < 4; j++) logits[j] = (j == cls) ? margin : -j;
-      routed = router.route(last, t);
+      routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
       router.build_message(routed, last, logits, 4, NAMES[last.class_idx], 0.75f, -23.25f, 123456, id, features, 6,

@@ -65,6 +65,19 @@ def test_escalation_limit_is_a_token_bucket_on_stream_time(harness: Path) -> Non
     assert zero == [(DROPPED, LOW_MARGIN)]
 
 
+def test_rules_hold_across_the_sample_clock_wrapping(harness: Path) -> None:
+    # the node's stream clock is 32-bit milliseconds: it wraps after 49.7 days, mid-interval here
+    start = 2**32 - 15_000
+    times = list(range(start, start + 25_000, 512))
+    got = outcomes(run(harness, ["cfg 10000 6 1 4"] + [f"win {t} 1 9000 0" for t in times]))
+    reported = [t - start for t, (o, _r) in zip(times, got, strict=True) if o == DETECTION]
+    assert reported == [0, 10240, 20480]
+    times = list(range(start, start + 120_000, 512))
+    got = outcomes(run(harness, ["cfg 0 6 1 4"] + [f"win {t} 3 10 1" for t in times]))
+    sent = [t for t, (o, _r) in zip(times, got, strict=True) if o == ESCALATION]
+    assert 6 + 11 <= len(sent) <= 6 + 12  # a full bucket, then one per 10 s: the wrap neither refills nor stalls it
+
+
 def test_forced_and_always_escalate(harness: Path) -> None:
     got = outcomes(run(harness, ["cfg 0 0 1 4", "rule 2 1 1", "force", "win 0 1 9000 0", "win 512 1 9000 0",
                                  "win 1024 2 9000 0"]))  # fmt: skip

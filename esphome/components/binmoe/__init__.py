@@ -323,7 +323,6 @@ async def to_code(config: dict[str, Any]) -> None:
 
     var = cg.new_Pvariable(config[CONF_ID])
     await cg.register_component(var, config)
-    cg.add(var.set_runner(binmoe_ns.model_runner()))
     if "api" in CORE.config:
         cg.add_define("USE_API_HOMEASSISTANT_SERVICES")  # the node fires Home Assistant events
     cg.add(var.set_task("vibration" if manifest["family"].startswith("vibration") else "sound"))

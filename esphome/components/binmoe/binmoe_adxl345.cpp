@@ -11,16 +11,16 @@ static constexpr uint8_t DEVID = 0xE5, FULL_RES = 0x08, MEASURE = 0x08, FIFO_STR
 
 void Adxl345Source::setup() {
   uint8_t id = 0;
-  if (!this->read_byte(REG_DEVID, &id) || id != DEVID) {
-    ESP_LOGE(TAG, "no ADXL345 at 0x%02X (device id 0x%02X)", this->address_, id);
-    this->mark_failed();
-    return;
-  }
-  // Full resolution keeps 4 mg/LSB at every range.
-  if (!this->write_byte(REG_POWER_CTL, 0) || !this->write_byte(REG_BW_RATE, this->rate_code_) ||
-      !this->write_byte(REG_DATA_FORMAT, FULL_RES | this->range_code_) || !this->write_byte(REG_FIFO_CTL, FIFO_STREAM) ||
-      !this->write_byte(REG_POWER_CTL, MEASURE)) {
-    ESP_LOGE(TAG, "configuring the ADXL345 failed");
+  // Standby, rate, full resolution (4 mg/LSB at every range), FIFO in stream mode, then measure.
+  const uint8_t init[][2] = {{REG_POWER_CTL, 0},
+                             {REG_BW_RATE, this->rate_code_},
+                             {REG_DATA_FORMAT, static_cast<uint8_t>(FULL_RES | this->range_code_)},
+                             {REG_FIFO_CTL, FIFO_STREAM},
+                             {REG_POWER_CTL, MEASURE}};
+  bool ok = this->read_byte(REG_DEVID, &id) && id == DEVID;
+  for (const auto &reg : init) ok = ok && this->write_byte(reg[0], reg[1]);
+  if (!ok) {
+    ESP_LOGE(TAG, "ADXL345 at 0x%02X not found or not configured (device id 0x%02X)", this->address_, id);
     this->mark_failed();
     return;
   }
@@ -44,8 +44,8 @@ void Adxl345Source::loop() {
 }
 
 void Adxl345Source::dump_config() {
-  ESP_LOGCONFIG(TAG, "BinMoE ADXL345 source: rate code 0x%02X, range code %u, axis %c, FIFO overflows %u",
-                this->rate_code_, this->range_code_, "xyz"[this->axis_], static_cast<unsigned>(this->fifo_overflows_));
+  ESP_LOGCONFIG(TAG, "BinMoE ADXL345: rate 0x%02X, range %u, axis %c, FIFO overflows %u", this->rate_code_,
+                this->range_code_, "xyz"[this->axis_], static_cast<unsigned>(this->fifo_overflows_));
   LOG_I2C_DEVICE(this);
 }
 

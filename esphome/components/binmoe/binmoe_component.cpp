@@ -15,11 +15,10 @@ namespace esphome::binmoe {
 static const char *const TAG = "binmoe";
 
 void BinMoEComponent::setup() {
-  this->router_.configure(this->router_config_, this->runner_->classes());
-  for (int i = 0; i < this->runner_->classes() && i < MAX_CLASSES; i++) this->router_.rule(i) = this->pending_rules_[i];
+  this->router_.configure(this->router_config_, this->runner_.classes());
   this->identity_.node_id = App.get_name().c_str();
-  this->identity_.model_id = this->runner_->model_id();
-  this->identity_.model_hash8 = this->runner_->model_hash8();
+  this->identity_.model_id = this->runner_.model_id();
+  this->identity_.model_hash8 = this->runner_.model_hash8();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(Message::MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -48,10 +47,13 @@ void BinMoEComponent::loop() {
   const int16_t *samples;
   int n;
   while (windows < MAX_WINDOWS_PER_LOOP && (n = this->ring_.peek(&samples)) > 0) {
-    const int used = this->runner_->push(samples, n);
+    const int used = this->runner_.push(samples, n);
     this->ring_.consume(used);
-    this->stream_samples_ += static_cast<uint64_t>(used);
-    if (this->runner_->window_ready()) {
+    this->stream_rem_ += static_cast<uint32_t>(used) * 1000u;  // used <= RING_SAMPLES: no overflow
+    const uint32_t rate = static_cast<uint32_t>(this->runner_.sample_rate());
+    this->stream_ms_ += this->stream_rem_ / rate;
+    this->stream_rem_ %= rate;
+    if (this->runner_.window_ready()) {
       handle_window_();
       windows++;
     }
@@ -65,17 +67,16 @@ void BinMoEComponent::loop() {
 
 void BinMoEComponent::handle_window_() {
   const uint32_t started = micros();
-  this->runner_->classify(this->window_);
+  this->runner_.classify(this->window_);
   this->inference_us_sum_ += micros() - started;
   this->inference_count_++;
   const Decision &d = this->window_.decision;
   const float confidence = this->window_.confidence;
   this->last_confidence_ = confidence;
-  const uint64_t stream_ms = this->stream_samples_ * 1000u / static_cast<uint64_t>(this->runner_->sample_rate());
-  const Routed routed = this->router_.route(d, stream_ms);
+  const Routed routed = this->router_.route(d, this->stream_ms_);
   if (routed.outcome == Outcome::NONE)
     return;
-  const char *name = this->runner_->class_name(d.class_idx);
+  const char *name = this->runner_.class_name(d.class_idx);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation over the rate limit, dropped"};
   ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
            static_cast<int>(d.margin));
@@ -96,10 +97,10 @@ void BinMoEComponent::handle_window_() {
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
   const Decision &d = w.decision;
-  this->router_.build_message(routed, d, w.logits, this->runner_->classes(), this->runner_->class_name(d.class_idx),
+  this->router_.build_message(routed, d, w.logits, this->runner_.classes(), this->runner_.class_name(d.class_idx),
                               w.confidence, w.level_dbfs + this->level_offset_db_, millis(), this->identity_,
-                              this->runner_->features(), this->runner_->feature_frames(),
-                              this->runner_->feature_bands(), this->message_);
+                              this->runner_.features(), this->runner_.feature_frames(),
+                              this->runner_.feature_bands(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -128,7 +129,7 @@ void BinMoEComponent::update() {
 }
 
 void BinMoEComponent::dump_config() {
-  const Runner &r = *this->runner_;
+  const Runner &r = this->runner_;
   ESP_LOGCONFIG(TAG,
                 "BinMoE:\n"
                 "  Model: %s (%s), %d Hz, window %d, hop %d samples\n"
@@ -138,7 +139,7 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->router_config_.send_features));
   for (int i = 0; i < r.classes(); i++) {
-    const ClassRule &rule = this->pending_rules_[i];
+    const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
                   rule.always_escalate ? ", always escalates" : (rule.report ? "" : ", not reported"));
   }

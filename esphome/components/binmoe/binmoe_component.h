@@ -77,7 +77,6 @@ class BinMoEComponent : public PollingComponent {
   float get_setup_priority() const override { return setup_priority::AFTER_CONNECTION; }
 
   // configuration (from codegen)
-  void set_runner(Runner *runner) { this->runner_ = runner; }
   void set_task(const char *task) { this->identity_.task = task; }
   void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute, bool send_features) {
     this->router_config_.detection_interval_ms = detection_interval_ms;
@@ -85,9 +84,9 @@ class BinMoEComponent : public PollingComponent {
     this->router_config_.send_features = send_features;
   }
   void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < MAX_CLASSES) this->pending_rules_[idx] = ClassRule{report, always_escalate};
+    if (idx >= 0 && idx < MAX_CLASSES) this->router_.rule(idx) = ClassRule{report, always_escalate};
   }
-  void set_margin_threshold(int idx, int32_t value) { this->runner_->set_margin_threshold(idx, value); }
+  void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
   void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
@@ -112,13 +111,13 @@ class BinMoEComponent : public PollingComponent {
   int free_space() const { return RING_SAMPLES - this->ring_.available(); }
   // Escalate the next window whatever its margin (protocol reason `forced`).
   void force_escalation() { this->router_.force_next(); }
-  Runner *runner() { return this->runner_; }
+  const Runner &runner() const { return this->runner_; }
   const Router &router() const { return this->router_; }
 
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
     this->ring_.consume(this->ring_.available());
-    this->runner_->reset();
+    this->runner_.reset();
   }
 
  protected:
@@ -126,15 +125,16 @@ class BinMoEComponent : public PollingComponent {
   // The protocol message of the last classified window (window_), as a Home Assistant event.
   void send_message_(const Routed &routed);
 
-  Runner *runner_{nullptr};
+  Runner runner_;
   Router router_;
   RouterConfig router_config_;
-  ClassRule pending_rules_[MAX_CLASSES];
   NodeIdentity identity_;
   Message message_;
   WindowResult window_{};
   SampleRing<RING_SAMPLES> ring_;
-  uint64_t stream_samples_{0};
+  // the sample clock: milliseconds of signal consumed (wraps after 49.7 days) and the samples x 1000 not yet
+  // a whole millisecond, so it stays exact in 32 bits
+  uint32_t stream_ms_{0}, stream_rem_{0};
   float level_offset_db_{0.0f};
   float last_confidence_{NAN};
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};

@@ -39,9 +39,9 @@ bool ReplaySource::start(const std::string &path) {
       }
       const int format = fmt[0] | (fmt[1] << 8), channels = fmt[2] | (fmt[3] << 8), bits = fmt[14] | (fmt[15] << 8);
       const int32_t rate = fmt[4] | (fmt[5] << 8) | (fmt[6] << 16) | (fmt[7] << 24);
-      if (format != 1 || channels != 1 || bits != 16 || rate != this->parent_->runner()->sample_rate()) {
+      if (format != 1 || channels != 1 || bits != 16 || rate != this->parent_->runner().sample_rate()) {
         ESP_LOGE(TAG, "replay: %s is format %d, %d channel(s), %d bit, %d Hz; the model needs PCM mono 16 bit %d Hz",
-                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(this->parent_->runner()->sample_rate()));
+                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(this->parent_->runner().sample_rate()));
         fclose(f);
         return false;
       }
@@ -73,7 +73,7 @@ void ReplaySource::loop() {
   uint64_t due = this->remaining_;
   if (this->speed_ > 0.0f) {
     const double elapsed_s = (millis() - this->started_ms_) / 1000.0;
-    const uint64_t target = static_cast<uint64_t>(elapsed_s * this->speed_ * this->parent_->runner()->sample_rate());
+    const uint64_t target = static_cast<uint64_t>(elapsed_s * this->speed_ * this->parent_->runner().sample_rate());
     due = target > this->sent_ ? target - this->sent_ : 0;
   }
   while (due > 0 && this->remaining_ > 0) {

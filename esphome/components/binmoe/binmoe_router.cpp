@@ -12,16 +12,16 @@ void Router::configure(const RouterConfig &config, int classes) {
   bucket_started_ = false;
 }
 
-Routed Router::route(const Decision &decision, uint64_t stream_ms) {
+Routed Router::route(const Decision &decision, uint32_t stream_ms) {
   Routed out;
   const int c = decision.class_idx;
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
   // one ms adds max_per_minute units), capped at max_per_minute tokens. A minute refills it completely, so
   // longer gaps count as one minute and the arithmetic fits 32 bits (max_per_minute <= 600).
   const uint32_t capacity = config_.max_escalations_per_minute * TOKEN;
-  if (bucket_started_ && stream_ms > bucket_ms_) {
-    const uint64_t gap = stream_ms - bucket_ms_;
-    tokens_ += (gap < TOKEN ? static_cast<uint32_t>(gap) : TOKEN) * config_.max_escalations_per_minute;
+  if (bucket_started_) {
+    const uint32_t gap = stream_ms - bucket_ms_;  // the sample clock only moves forward (wraps included)
+    tokens_ += (gap < TOKEN ? gap : TOKEN) * config_.max_escalations_per_minute;
     if (tokens_ > capacity) tokens_ = capacity;
   }
   bucket_ms_ = stream_ms;

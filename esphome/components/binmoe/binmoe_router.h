@@ -62,15 +62,18 @@ struct Message {
 class Router {
  public:
   void configure(const RouterConfig &config, int classes);
+  // per-class rules; configure() keeps them, so they may be set before it
   ClassRule &rule(int class_idx) { return rules_[class_idx]; }
+  const ClassRule &rule(int class_idx) const { return rules_[class_idx]; }
   const RouterConfig &config() const { return config_; }
 
   // Escalate the next window whatever its margin (reason `forced`, not rate limited).
   void force_next() { force_next_ = true; }
 
   // Decide what to do with one window; `stream_ms` is the sample clock (samples / rate), so rules behave the
-  // same whether samples come live or from a faster-than-real-time replay.
-  Routed route(const Decision &decision, uint64_t stream_ms);
+  // same whether samples come live or from a faster-than-real-time replay. It may wrap around 2^32 ms
+  // (49.7 days): the rules only use differences of it.
+  Routed route(const Decision &decision, uint32_t stream_ms);
 
   // Fill `msg` for a DETECTION or ESCALATION (the next `seq` is used). features may be null.
   void build_message(const Routed &routed, const Decision &decision, const int32_t *logits, int classes,
@@ -91,11 +94,11 @@ class Router {
   RouterConfig config_;
   ClassRule rules_[MAX_CLASSES];
   int classes_ = 0;
-  uint64_t last_detection_ms_[MAX_CLASSES] = {};
+  uint32_t last_detection_ms_[MAX_CLASSES] = {};
   bool detected_once_[MAX_CLASSES] = {};
   static constexpr uint32_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
   uint32_t tokens_ = 0;
-  uint64_t bucket_ms_ = 0;
+  uint32_t bucket_ms_ = 0;
   bool bucket_started_ = false;
   bool force_next_ = false;
   uint8_t history_[HISTORY_WINDOWS / 8] = {};

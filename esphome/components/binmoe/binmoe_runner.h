@@ -1,6 +1,8 @@
-// The model behind a small virtual interface, so the component (routing, entities, API) is ordinary code that
-// does not depend on the model's sizes. The kernel and the model header are only included by
-// binmoe_model.cpp: their `::binmoe` namespace would clash with `esphome::binmoe` in ESPHome's main.cpp.
+// The configured model's streaming pipeline, seen by the component through a small non-virtual interface, so
+// the component (routing, entities, API) is ordinary code that does not depend on the model's sizes. A
+// firmware has exactly one model: the functions and the pipeline's state are defined in binmoe_model.cpp,
+// the only file that includes the kernel and the model header (their `::binmoe` namespace would clash with
+// `esphome::binmoe` in ESPHome's main.cpp).
 #pragma once
 #include <stdint.h>
 
@@ -31,44 +33,38 @@ struct ModelInfo {
   int classes;
   int frames, bands;  // of the feature window
   int32_t sample_rate;
-  int frame_samples, window_samples;
+  int window_samples, hop_samples;  // the hop configured in YAML
 };
+extern const ModelInfo MODEL_INFO;
 
-// The model's streaming pipeline; only what depends on the model's sizes is virtual.
 class Runner {
  public:
-  Runner(const ModelInfo &info, int hop_frames) : info_(info), hop_frames_(hop_frames) {}
+  Runner();  // the model's own per-class margins
   // Consume samples until a window is ready (or all are used); returns how many were consumed.
-  virtual int push(const int16_t *samples, int count) = 0;
-  virtual bool window_ready() const = 0;
+  int push(const int16_t *samples, int count);
+  bool window_ready() const;
   // Classify the ready window (clears the ready flag) with the current margin thresholds.
-  virtual void classify(WindowResult &out) = 0;
+  void classify(WindowResult &out);
   // The last classified window's features: frames x bands int8, frame-major; valid until the next push().
-  virtual const int8_t *features() const = 0;
-  virtual void reset() = 0;
+  const int8_t *features() const;
+  void reset();
 
-  int feature_frames() const { return info_.frames; }
-  int feature_bands() const { return info_.bands; }
-  int classes() const { return info_.classes; }
-  const char *class_name(int idx) const { return info_.class_names[idx]; }
-  const char *model_id() const { return info_.id; }
-  const char *model_hash8() const { return info_.hash8; }
-  int32_t sample_rate() const { return info_.sample_rate; }
-  int window_samples() const { return info_.window_samples; }
-  int hop_samples() const { return hop_frames_ * info_.frame_samples; }
+  int feature_frames() const { return MODEL_INFO.frames; }
+  int feature_bands() const { return MODEL_INFO.bands; }
+  int classes() const { return MODEL_INFO.classes; }
+  const char *class_name(int idx) const { return MODEL_INFO.class_names[idx]; }
+  const char *model_id() const { return MODEL_INFO.id; }
+  const char *model_hash8() const { return MODEL_INFO.hash8; }
+  int32_t sample_rate() const { return MODEL_INFO.sample_rate; }
+  int window_samples() const { return MODEL_INFO.window_samples; }
+  int hop_samples() const { return MODEL_INFO.hop_samples; }
   int32_t margin_threshold(int idx) const { return margins_[idx]; }
   void set_margin_threshold(int idx, int32_t value) {
-    if (idx >= 0 && idx < info_.classes) margins_[idx] = value;
+    if (idx >= 0 && idx < MODEL_INFO.classes) margins_[idx] = value;
   }
 
  protected:
-  ~Runner() = default;  // the runner is a static object that is never deleted: no virtual destructor
-  const ModelInfo &info_;
-  int hop_frames_;
   int32_t margins_[MAX_CLASSES];  // per-class escalation margins (the model's, or set in YAML)
 };
-
-// The configured model's runner (binmoe_model.cpp; a static object, nothing on the heap).
-Runner *model_runner();
 
 }  // namespace esphome::binmoe
