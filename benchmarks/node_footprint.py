@@ -13,7 +13,12 @@ What is measured, and how:
   with Debian's riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), -Os, no PIC,
   at the node's own log level, against the host node's generated ESPHome core (the C3 tree's core needs
   ESP-IDF; the platform macro is USE_HOST) plus the source's ESPHome headers (i2c, microphone) from the node's
-  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim. Two shims make the 64-bit Linux headers
+  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim.
+- Linker relaxation: ESP-IDF links the C3 firmware with GCC's default relaxation (calls and jumps shrink to
+  jal / c.j once addresses are known). The node's objects are linked together twice with the bare-metal
+  linker, with and without relaxation, and the difference in code is subtracted. Conservatively, every
+  symbol outside these objects (ESPHome core, ESP-IDF, libc) is placed 32 MB away, so calls to it stay long,
+  and no global pointer is defined, so no gp-relative relaxation is counted. Two shims make the 64-bit Linux headers
   parse for ilp32 (an empty gnu/stubs-ilp32.h, a SYS_futex number); they do not change the component's code.
   Inline functions of ESPHome's core and the C++ library that the glue instantiates (GPIOPin, Component's
   default hooks, std::string) are not counted: every firmware has them. Static RAM = sizeof the component and
@@ -125,7 +130,40 @@ def generate_node(node: str, work: Path, components: Path = ROOT / "esphome" / "
     return generate(yaml)
 
 
-def rv32_share(build: Path, parts: dict[str, int]) -> dict[str, int]:
+RELAX_SCRIPT = """SECTIONS {
+  . = 0x42000000;
+  .text : { *(.text .text.*) }
+  .rodata : { *(.rodata .rodata.* .srodata .srodata.* .data.rel.ro .data.rel.ro.*) }
+  .data : { *(.data .data.* .sdata .sdata.*) }
+  .bss : { *(.bss .bss.* .sbss .sbss.* COMMON) }
+}
+"""  # no __global_pointer$: no gp relaxation is counted
+
+
+def relaxation_saving(objects: list[Path], work: Path) -> int:
+    """Bytes of code that linker relaxation removes from these objects linked together (see the docstring);
+    the external symbols they use are defined 32 MB away so calls to them keep their long form."""
+    script = work / "relax.ld"
+    script.write_text(RELAX_SCRIPT)
+
+    def symbols(*flags: str) -> set[str]:
+        out = subprocess.run(["riscv64-unknown-elf-nm", *flags, *map(str, objects)], capture_output=True, text=True,
+                             check=True).stdout  # fmt: skip
+        return {line.split()[-1] for line in out.splitlines() if line.strip() and not line.endswith(":")}
+
+    external = symbols("-u") - symbols("--defined-only")
+    text = {}
+    for mode in ("--relax", "--no-relax"):
+        elf = work / f"relax{mode}.elf"
+        subprocess.run(["riscv64-unknown-elf-ld", "-m", "elf32lriscv", mode, "-e", "0", "-T", str(script),
+                        "--no-warn-rwx-segments", *(f"--defsym={name}=0x40000000" for name in sorted(external)),
+                        "-o", str(elf), *map(str, objects)], check=True)  # fmt: skip
+        out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(elf)], capture_output=True, text=True, check=True)
+        text[mode] = sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines()) if p and p[0] == ".text")
+    return text["--no-relax"] - text["--relax"]
+
+
+def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[str, int]:
     """Kernel + model + runner (binmoe_model.cpp) and routing (binmoe_router.cpp); adds to `parts` where the
     flash goes."""
     src = build / "src"
@@ -134,6 +172,7 @@ def rv32_share(build: Path, parts: dict[str, int]) -> dict[str, int]:
     for name in ("binmoe_model.cpp", "binmoe_router.cpp"):
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
+        objects.append(obj)
         size = sections(obj, "riscv64-unknown-elf-size")
         for key, value in size.items():
             total[key] += value
@@ -176,6 +215,7 @@ def rv32_glue(
     work: Path,
     shared: dict[str, int],
     parts: dict[str, int],
+    objects: list[Path],
     level: str | None = None,
 ) -> dict[str, int]:
     """The component's ESPHome glue for one node, compiled for rv32imc/ilp32 with Debian's Linux cross compiler
@@ -200,6 +240,7 @@ def rv32_glue(
     for source in ["binmoe_component.cpp", *([glue["source"]] if glue["source"] else [])]:
         obj = work / f"glue_{node_build.name}_{level or 'node'}_{source}.o"
         subprocess.run([*flags, "-c", str(comp / source), "-o", str(obj)], check=True)
+        objects.append(obj)
         size = sections(obj, "riscv64-linux-gnu-size", shared)
         for key, value in size.items():
             total[key] += value
@@ -223,17 +264,25 @@ def measure_node(node: str, host_build: Path, work: Path, components: Path = ROO
     node_build = generate_node(node, work / node.removesuffix(".yaml"), components)
     parts: dict[str, int] = {}
     shared: dict[str, int] = {}  # this node's inline code of ESPHome's core / the C++ library, by symbol
-    share = rv32_share(node_build, parts)
-    glue = rv32_glue(host_build, node_build, node, work, shared, parts)
+    portable: list[Path] = []
+    share = rv32_share(node_build, parts, portable)
+    glue_objects: list[Path] = []
+    glue = rv32_glue(host_build, node_build, node, work, shared, parts, glue_objects)
     # the same glue with ESPHome's logger at INFO (no CONFIG/DEBUG log strings): what a quieter node saves
-    glue_info = rv32_glue(host_build, node_build, node, work, {}, {}, level="INFO")
+    info_objects: list[Path] = []
+    glue_info = rv32_glue(host_build, node_build, node, work, {}, {}, info_objects, level="INFO")
+    relax = relaxation_saving(portable + glue_objects, work)
+    relax_info = relaxation_saving(portable + info_objects, work)
+    objects_flash = flash_of(share) + glue["flash"]
     return {
         "rv32imc": share,
         "glue_rv32imc": glue,
-        "flash_bytes": flash_of(share) + glue["flash"],
+        "flash_bytes": objects_flash - relax,
+        "flash_bytes_objects": objects_flash,
+        "relaxation_saving_bytes": relax,
         "static_ram_bytes": share["data"] + share["bss"] + glue["ram"],
         "flash_parts": parts,
-        "flash_bytes_logger_info": flash_of(share) + glue_info["flash"],
+        "flash_bytes_logger_info": flash_of(share) + glue_info["flash"] - relax_info,
         "not_counted_shared_inline_code": shared,
     }
 
@@ -250,7 +299,8 @@ def main() -> None:
             flash, ram = data[node]["flash_bytes"], data[node]["static_ram_bytes"]
             rows.append(
                 f"| `{node}` | {share['text']} | {share['rodata'] + share['data']} | "
-                f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | **{flash}** | **{ram}** |"
+                f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | "
+                f"-{data[node]['relaxation_saving_bytes']} | **{flash}** | **{ram}** |"
             )
             print(node, data[node])
     body = (
@@ -261,11 +311,15 @@ def main() -> None:
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
         " at the node's log level (DEBUG), against ESPHome's headers; ESP-IDF's ADC API is declared by"
         " `benchmarks/idf_shim` (no ESP-IDF download here). Glue RAM = sizeof the component and source objects."
+        " Relaxation: the node's objects linked together with and without linker relaxation (ESP-IDF links with"
+        " GCC's default relaxation); calls to anything outside them are kept long (placed 32 MB away) and no"
+        " gp-relative relaxation is counted. Flash total = the sections' sizes minus that saving."
         " Not counted: libc/libgcc, ESPHome core, the I2S/I2C/ADC drivers and their DMA buffers, and ESPHome's or"
         " the C++ library's own inline functions the glue instantiates (every firmware has them; listed in"
         " node_footprint.json).\n\n"
-        "| node | rv32 text | rv32 const data | rv32 RAM | glue flash | glue RAM | flash total | RAM total |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        "| node | rv32 text | rv32 const data | rv32 RAM | glue flash | glue RAM | relaxation | flash total |"
+        " RAM total |\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
     nodes = list(data.values())
     worst_flash = max(d["flash_bytes"] for d in nodes)
@@ -275,10 +329,11 @@ def main() -> None:
         f" 8 KB target), {worst_ram} B static RAM ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB)."
         " With ESPHome's logger at INFO instead of the default DEBUG (no CONFIG/DEBUG log strings) the flash would"
         f" be {', '.join(str(d['flash_bytes_logger_info']) for d in nodes)} B."
-        "\n\nThe same measurement on the code before model header format 2 (commit 9197876) gave 11984, 12259 and"
-        " 12603 B (reproduce: `git worktree add /tmp/old 9197876 && cp -r benchmarks/node_footprint.py"
-        " benchmarks/idf_shim /tmp/old/benchmarks/ && cd /tmp/old &&"
-        " ~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py`)."
+        "\n\nEarlier code, measured without the relaxation step (the object sections' sum, the flash_bytes_objects"
+        " field here): 11984, 12259 and 12603 B before model header format 2 (commit 9197876), 9785, 10022 and"
+        " 9970 B with the 24-channel int8 models (commit 0c57d1b). Reproduce: `git worktree add /tmp/old"
+        " 0c57d1b && cp -r benchmarks/node_footprint.py benchmarks/idf_shim /tmp/old/benchmarks/ && cd /tmp/old &&"
+        " ~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py`."
     )
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
@@ -290,10 +345,8 @@ def main() -> None:
     body += (
         "\nThe kernel builds only the network's loops at -O2 (the node-model issue's budget of 160,000 rv32imc"
         " instructions per inference); at -Os the network is ~0.25 KB smaller but needs ~189,000. On the sound"
-        " node the sample source (the microphone callback) is part of the glue. These are object-file sizes: the"
-        " final link's relaxation (calls become jal) makes code ~3 % smaller (measured once by linking the"
-        " vibration node's kernel and routing objects with riscv64-unknown-elf-ld --relax vs --no-relax: 3760 -> 3632 B"
-        " of text); that is not subtracted here."
+        " node the sample source (the microphone callback) is part of the glue. The parts are object-file sizes,"
+        " before the relaxation saving."
     )
     benchmarks_md.write_section(
         "node-footprint",

@@ -1,7 +1,7 @@
 """Integer inference of the exported student: the reference the C++ kernel matches bit for bit (numpy only).
 
 Network (C channels, T = frames, K = 3, valid convolutions along time, bands as input channels):
-  L1  int8 weights x int8 features, stride 2 in time -> int32 acc -> bit = (sign * acc >= threshold)
+  L1  int8, int4 or ternary weights x int8 features, stride 2 in time -> int32 acc -> bit = (sign * acc >= threshold)
   L2  binary: dot = 2 * popcount(xnor(w, x)) - C*K -> bit = (sign * dot >= threshold)
   L3  binary, as L2
   pool  count of 1-bits per channel over time -> c (0..T3); centred value 2c - T3
@@ -44,6 +44,11 @@ class IntegerModel:
     @property
     def channels(self) -> int:
         return int(self.w1.shape[0])
+
+    @property
+    def w1_bits(self) -> int:
+        """The first layer's weight precision: 8 (int8), 4 (int4) or 2 (ternary); models without it are int8."""
+        return int(self.meta.get("w1_bits", "8"))
 
 
 STRIDE1 = 2  # the first layer halves the time resolution: it dominates the MCU's instruction count

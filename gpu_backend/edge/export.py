@@ -1,14 +1,15 @@
 """Export an IntegerModel: a C++ header for the ESPHome component, the same bytes as a versioned blob with a
 CRC (for over-the-air updates), and a JSON manifest (for the component's code generation checks).
 
-Blob layout (little endian), version 2:
+Blob layout (little endian), version 3:
   magic "BMOE" | u16 blob version | u16 header bytes (16) | u32 payload bytes | u32 crc32(payload) | payload
 Payload (these are the model bytes; `model_bytes` and the model hash are over them):
   u8 kernel version, u8 classes, u8 channels, u8 bands, u8 frames, u8 envelope bands, u16 frame,
-  u32 sample rate, f32 logit scale, 32-byte feature digest, u8 length + model id,
-  classes x (u8 length + name), then w1 (int8, [out][k][band]), t1 (i32), s1 (i8), w2 (u32 rows), t2, s2,
-  w3, t3, s3, w4 (int8, [class][channel]), b4 (i32), margin thresholds (i32).
-A binary row is one u32 per (out, k): input channel c is bit (31 - c), the layout the kernel XNORs directly.
+  u32 sample rate, f32 logit scale, u8 w1 bits (8, 4 or 2), 32-byte feature digest, u8 length + model id,
+  classes x (u8 length + name), then w1 ([out][k][band], packed at w1 bits: see `pack_w1`), t1 (i32),
+  s1 (i8), w2 (u32 rows), t2, s2, w3, t3, s3, w4 (int8, [class][channel]), b4 (i32), margin thresholds (i32).
+A binary row is one u32 per (out, k): input channel c is bit (31 - c). The C++ header stores the rows the way
+the kernel XNORs them: u32, or u16 with channel c at bit (15 - c) for up to 16 channels.
 The feature digest is the hash that ties the weights to their feature configuration.
 """
 
@@ -31,10 +32,11 @@ from .bnn import KERNEL, IntegerModel
 from .features import FeatureConfig, twiddles_q15
 
 MAGIC = b"BMOE"
-BLOB_VERSION = 2
+BLOB_VERSION = 3  # 3: the first layer's weight precision and its packed weights
 KERNEL_VERSION = 2  # binmoe::kKernelVersion: the network topology and feature algorithm
-HEADER_FORMAT = 2  # binmoe::kHeaderFormat: how the header lays the model out (not part of the model bytes)
-_HEAD = struct.Struct("<BBBBBBHIf")
+HEADER_FORMAT = 3  # binmoe::kHeaderFormat: how the header lays the model out (not part of the model bytes)
+_HEAD = struct.Struct("<BBBBBBHIfB")
+W1_BITS = (8, 4, 2)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,30 @@ def w1_layout(w1: NDArray[np.int8]) -> NDArray[np.int8]:
     return np.ascontiguousarray(np.transpose(w1, (0, 2, 1)))
 
 
+def pack_w1(w1: NDArray[np.int8], bits: int) -> NDArray[np.uint8]:
+    """First-layer weights (any shape, C order) at `bits` per weight: two's complement fields, 8 / bits per
+    byte, the first weight in the lowest bits. Raises ValueError if a weight does not fit."""
+    if bits not in W1_BITS:
+        raise ValueError(f"w1 bits must be one of {W1_BITS}, not {bits}")
+    flat = np.ravel(w1).astype(np.int64)
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if flat.size and (flat.min() < low or flat.max() > high):
+        raise ValueError(f"w1: weights from {flat.min()} to {flat.max()} do not fit {bits} bits")
+    per_byte = 8 // bits
+    if flat.size % per_byte:
+        raise ValueError(f"w1: {flat.size} weights do not fill whole bytes at {bits} bits")
+    fields = (flat & ((1 << bits) - 1)).reshape(-1, per_byte)
+    return (fields << (bits * np.arange(per_byte))[None, :]).sum(axis=1).astype(np.uint8)
+
+
+def unpack_w1(packed: NDArray[np.uint8], bits: int, count: int) -> NDArray[np.int8]:
+    """The inverse of `pack_w1` (flat, `count` weights)."""
+    per_byte = 8 // bits
+    fields = (packed.astype(np.int64)[:, None] >> (bits * np.arange(per_byte))[None, :]) & ((1 << bits) - 1)
+    values = np.where(fields >= 1 << (bits - 1), fields - (1 << bits), fields).reshape(-1)
+    return values[:count].astype(np.int8)
+
+
 def quarter_sine_q15(n: int) -> NDArray[np.int32]:
     """round(32767 sin(2πk/n)) for k = 0..n/4: the kernel derives every twiddle from it (the full tables
     have exactly these symmetries; tests/edge checks it for every frame size)."""
@@ -92,8 +118,9 @@ def kernel_layers(model: IntegerModel) -> KernelLayers:
         if not np.isin(s, (-1, 0, 1)).all():
             raise ValueError(f"{name}: batch-norm signs must be -1, 0 or 1")
     w1 = model.w1.astype(np.int32) * model.s1.astype(np.int32)[:, None, None]
-    if np.abs(w1).max(initial=0) > 127:
-        raise ValueError("w1: a sign-folded weight leaves int8 (-128 with a negative sign)")
+    limit = (1 << (model.w1_bits - 1)) - 1  # symmetric: a sign-folded weight must still fit
+    if np.abs(w1).max(initial=0) > limit:
+        raise ValueError(f"w1: a sign-folded weight leaves -{limit}..{limit} ({model.w1_bits} bits)")
 
     def binary(w: NDArray[np.uint8], t: NDArray[np.int32], s: NDArray[np.int8]) -> tuple[Any, Any]:
         flipped = np.where(s[:, None, None] < 0, 1 - w, w).astype(np.uint8)
@@ -110,7 +137,7 @@ def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
     n, c = len(model.classes), model.channels
     out = bytearray(
         _HEAD.pack(KERNEL_VERSION, n, c, config.bands, config.frames, config.envelope_bands, config.frame,
-                   config.sample_rate, model.logit_scale)
+                   config.sample_rate, model.logit_scale, model.w1_bits)
     )  # fmt: skip
     if model.feature_digest != config.digest():
         raise ValueError(f"model {model_id}: its feature digest does not match the feature configuration")
@@ -120,7 +147,7 @@ def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
         if not 0 < len(encoded) < 256:
             raise ValueError(f"model {model_id}: name {name!r} must be 1..255 bytes")
         out += struct.pack("<B", len(encoded)) + encoded
-    out += w1_layout(model.w1).astype("<i1").tobytes() + model.t1.astype("<i4").tobytes()
+    out += pack_w1(w1_layout(model.w1), model.w1_bits).tobytes() + model.t1.astype("<i4").tobytes()
     out += model.s1.astype("<i1").tobytes()
     for w, t, s in ((model.w2, model.t2, model.s2), (model.w3, model.t3, model.s3)):
         out += pack_bits(w).astype("<u4").tobytes() + t.astype("<i4").tobytes() + s.astype("<i1").tobytes()
@@ -132,9 +159,11 @@ def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
 def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
     """The inverse of `payload` (what an over-the-air loader does); raises ValueError on anything odd."""
     try:
-        kernel, n, c, bands, frames, env, frame, rate, scale = _HEAD.unpack_from(body, 0)
+        kernel, n, c, bands, frames, env, frame, rate, scale, w1_bits = _HEAD.unpack_from(body, 0)
         if kernel != KERNEL_VERSION:
             raise ValueError(f"model for kernel version {kernel}, this is version {KERNEL_VERSION}")
+        if w1_bits not in W1_BITS:
+            raise ValueError(f"first-layer weights of {w1_bits} bits (this reader: {W1_BITS})")
         pos = _HEAD.size
         digest = body[pos : pos + 32].hex()
         pos += 32
@@ -153,7 +182,9 @@ def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
             pos += size
             return values
 
-        w1 = np.transpose(take("<i1", c * KERNEL * bands).reshape(c, KERNEL, bands), (0, 2, 1)).astype(np.int8)
+        count = c * KERNEL * bands
+        w1 = unpack_w1(take("<u1", count * w1_bits // 8), w1_bits, count)
+        w1 = np.transpose(w1.reshape(c, KERNEL, bands), (0, 2, 1)).astype(np.int8)
         t1, s1 = take("<i4", c).astype(np.int32), take("<i1", c).astype(np.int8)
         w2 = unpack_bits(take("<u4", c * KERNEL), c)
         t2, s2 = take("<i4", c).astype(np.int32), take("<i1", c).astype(np.int8)
@@ -168,7 +199,7 @@ def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
     model = IntegerModel(
         classes=tuple(names[1:]), w1=w1, t1=t1, s1=s1, w2=w2, t2=t2, s2=s2, w3=w3, t3=t3, s3=s3, w4=w4, b4=b4,
         margin_thresholds=margins, logit_scale=float(scale), feature_digest=digest,
-        meta={"model_hash": hashlib.sha256(body).hexdigest()},
+        meta={"model_hash": hashlib.sha256(body).hexdigest(), "w1_bits": str(w1_bits)},
     )  # fmt: skip
     return model, ModelInfo(names[0], rate, frame, frames, bands, env)
 
@@ -205,6 +236,8 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
     layers = kernel_layers(model)
     model_hash = hashlib.sha256(payload(model, config, model_id)).hexdigest()
     digest32 = int(model.feature_digest[:8], 16)
+    # binary rows: u16 (channel c at bit 15 - c) for up to 16 channels, else u32 (bit 31 - c)
+    row_type, row_shift = ("uint16_t", 16) if c <= 16 else ("uint32_t", 0)
     parts = [
         f"// Generated by `python -m gpu_backend.edge export` — do not edit. Model {model_id}.\n",
         "// Feature config: "
@@ -226,12 +259,14 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         f'inline constexpr const char *kModelHash8 = "{model_hash[:8]}";\n',
         f'inline constexpr const char *kModelId = "{model_id}";\n',
         f"inline constexpr const char *kClassNames[kClasses] = {{{names}}};\n",
-        "// batch-norm signs folded into the weights; binary-layer thresholds as int8 (export.kernel_layers)\n",
-        _c_array("kW1", "int8_t", layers.w1),
+        f"inline constexpr int kW1Bits = {model.w1_bits};\n",
+        "// batch-norm signs folded into the weights; binary-layer thresholds as int8 (export.kernel_layers);\n"
+        "// kW1 packed at kW1Bits per weight (export.pack_w1)\n",
+        _c_array("kW1", "int8_t", pack_w1(layers.w1, model.w1_bits).view(np.int8)),
         _c_array("kT1", "int32_t", layers.t1),
-        _c_array("kW2", "uint32_t", layers.w2),
+        _c_array("kW2", row_type, layers.w2 >> row_shift),
         _c_array("kT2", "int8_t", layers.t2),
-        _c_array("kW3", "uint32_t", layers.w3),
+        _c_array("kW3", row_type, layers.w3 >> row_shift),
         _c_array("kT3", "int8_t", layers.t3),
         _c_array("kW4", "int8_t", model.w4),
         _c_array("kB4", "int32_t", model.b4),
@@ -242,9 +277,9 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         f"inline constexpr binmoe::FeatureConfig kFeatureConfig{{kSampleRate, kFrame, kFrames, kBands, "
         f"kEnvelopeBands, 0x{digest32:08x}u}};\n",
         "using Features = binmoe::FeatureExtractor<kFrame, kBands, kEnvelopeBands>;\n",
-        "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses>;\n",
+        "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses, kW1Bits>;\n",
         "inline constexpr Net::Weights kWeights{kW1, kT1, kW2, kT2, kW3, kT3, kW4, kB4, kMarginThresholds};\n",
-        "using ModelType = binmoe::Model<kFrame, kFrames, kBands, kEnvelopeBands, kChannels, kClasses>;\n",
+        "using ModelType = binmoe::Model<kFrame, kFrames, kBands, kEnvelopeBands, kChannels, kClasses, kW1Bits>;\n",
         "inline constexpr ModelType kModel{kModelId, kModelHash8, kFeatureConfig, kClassNames, kWeights,"
         " kLogitScale, kBandEdges, kTwiddleQuarterSin};\n",
         f"}}}}}}  // namespace binmoe::models::{ns}\n",
@@ -266,6 +301,7 @@ def manifest(model: IntegerModel, config: FeatureConfig, model_id: str, family: 
         "namespace": f"binmoe::models::{stem}",
         "blob": f"{stem}.bin",
         "blob_version": BLOB_VERSION,
+        "w1_bits": model.w1_bits,
         "model_bytes": len(body),
         "model_hash": hashlib.sha256(body).hexdigest(),
         "crc32": zlib.crc32(body),

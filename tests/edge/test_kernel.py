@@ -14,7 +14,16 @@ import numpy as np
 import pytest
 
 from gpu_backend.edge.bnn import IntegerModel, confidence, decide, forward
-from gpu_backend.edge.export import header, parse_payload, quarter_sine_q15, read_blob, write_atomic
+from gpu_backend.edge.export import (
+    header,
+    pack_w1,
+    parse_payload,
+    payload,
+    quarter_sine_q15,
+    read_blob,
+    unpack_w1,
+    write_atomic,
+)
 from gpu_backend.edge.features import features, twiddles_q15, window_mean_square
 from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, Family, dataset, load_model
 
@@ -211,6 +220,61 @@ def test_header_folds_every_sign_and_threshold_exactly(trained_dir: Path, corpor
     rows = run_binary([str(build(tmp_path, family.stem))], windows, family)
     check_records(rows, windows, odd, family, feats)
     assert len(set(rows["tail"][:, 0])) > 1  # the odd model still tells windows apart
+
+
+def narrowed(model: IntegerModel, bits: int, channels: int) -> IntegerModel:
+    """The first `channels` channels of a model, its first layer requantised per channel to `bits` (the
+    thresholds follow the scale): a model of another precision and width for the kernel to match."""
+    k = channels
+    m = replace(model, w1=model.w1[:k], t1=model.t1[:k], s1=model.s1[:k], w2=model.w2[:k, :k], t2=model.t2[:k],
+                s2=model.s2[:k], w3=model.w3[:k, :k], t3=model.t3[:k], s3=model.s3[:k], w4=model.w4[:, :k])  # fmt: skip
+    if bits == 8:
+        return m
+    limit = (1 << (bits - 1)) - 1
+    scale = np.maximum(np.abs(m.w1).max(axis=(1, 2)), 1) / limit
+    w1 = np.clip(np.round(m.w1 / scale[:, None, None]), -limit, limit).astype(np.int8)
+    t1 = np.ceil(m.t1 / scale).astype(np.int32)
+    return replace(m, w1=w1, t1=t1, meta={**m.meta, "w1_bits": str(bits)})
+
+
+@pytest.mark.parametrize("bits", [8, 4, 2])
+def test_w1_packing_round_trips(bits: int) -> None:
+    limit = 1 << (bits - 1)
+    values = np.random.default_rng(bits).integers(-limit, limit, size=24 * 48).astype(np.int8)
+    packed = pack_w1(values, bits)
+    assert packed.size == values.size * bits // 8
+    np.testing.assert_array_equal(unpack_w1(packed, bits, values.size), values)
+    if bits < 8:  # the first weight is in the lowest bits
+        assert packed[0] & ((1 << bits) - 1) == values[0] & ((1 << bits) - 1)
+        with pytest.raises(ValueError, match="do not fit"):
+            pack_w1(np.array([limit] * (8 // bits), np.int8), bits)
+    with pytest.raises(ValueError, match="w1 bits"):
+        pack_w1(values, 3)
+
+
+@pytest.mark.parametrize(("bits", "channels"), [(8, 16), (4, 24), (4, 16), (2, 24), (2, 16)])
+def test_kernel_matches_packed_first_layers_and_narrow_rows(
+    trained_dir: Path, corpora: Corpora, tmp_path: Path, bits: int, channels: int
+) -> None:
+    """Int4 and ternary first layers (unpacked per channel) and 16-bit binary rows (up to 16 channels): the
+    kernel still gives the reference's integers, and the model bytes carry the packed weights."""
+    family = FAMILIES["vibration"]
+    model = narrowed(load_model(trained_dir / f"{family.stem}_model.npz"), bits, channels)
+    body = payload(model, family.features, family.model_id)
+    parsed, _ = parse_payload(body)
+    assert parsed.w1_bits == bits
+    np.testing.assert_array_equal(parsed.w1, model.w1)
+    text = header(model, family.features, family.model_id)
+    assert f"kW1Bits = {bits};" in text and f"kW1[{channels * 48 * bits // 8}]" in text
+    assert ("uint16_t kW2" in text) == (channels <= 16)
+    write_atomic(tmp_path / f"{family.stem}.h", text)
+    windows, feats = corpora["vibration"]
+    rows = run_binary([str(build(tmp_path, family.stem))], windows, family)
+    check_records(rows, windows, model, family, feats)
+    assert len(set(rows["tail"][:, 0])) > 1  # the narrowed model still tells windows apart
+    if (bits, channels) == (2, 16) and shutil.which("riscv64-unknown-elf-g++"):
+        rv = run_binary(["qemu-riscv32", str(build_rv32(tmp_path, family.stem))], windows[:200], family)
+        check_records(rv, windows[:200], model, family, feats[:200])
 
 
 @pytest.mark.parametrize("frame", [4, 8, 64, 256, 512, 1024, 4096])

@@ -22,6 +22,9 @@ int main() {
   id.model_id = "sound-v1";
   id.model_hash8 = "0123abcd";
   strcpy(id.boot, "89abcdef");
+  id.classes = 4;
+  id.frames = 6;
+  id.bands = 4;
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
   int classes = 4;
   Decision last{};
@@ -55,8 +58,11 @@ int main() {
       routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
-      router.build_message(routed, last, logits, 4, NAMES[last.class_idx], 0.75f, -23.25f, 123456, id, features, 6,
-                           4, msg);
+      WindowResult w{};
+      w.decision = last;
+      for (int j = 0; j < 4; j++) w.logits[j] = logits[j];
+      w.confidence = 0.75f;
+      router.build_message(routed, w, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
       for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", msg.keys[i], msg.values[i]);
       printf("}\n");

@@ -51,7 +51,7 @@ CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
 SOURCES = (CONF_MICROPHONE, CONF_ADXL345, CONF_ADC, CONF_REPLAY)
 COMPONENT_DIR = Path(__file__).parent
 KERNEL_DIR = COMPONENT_DIR / "kernel"
-HEADER_FORMAT = 2  # binmoe::kHeaderFormat (gpu_backend/edge/export.py HEADER_FORMAT)
+HEADER_FORMAT = 3  # binmoe::kHeaderFormat (gpu_backend/edge/export.py HEADER_FORMAT)
 MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.

@@ -30,7 +30,7 @@ void AdcSource::setup() {
   config.format = ADC_DIGI_OUTPUT_FORMAT_TYPE2;
   if (adc_continuous_new_handle(&handle_cfg, &this->handle_) != ESP_OK || adc_continuous_config(this->handle_, &config) != ESP_OK ||
       adc_continuous_start(this->handle_) != ESP_OK) {
-    ESP_LOGE(TAG, "starting the ADC in continuous mode failed");
+    ESP_LOGE(TAG, "ADC start failed");
     this->mark_failed();
   }
 }
@@ -51,7 +51,7 @@ void AdcSource::loop() {
 }
 
 void AdcSource::dump_config() {
-  ESP_LOGCONFIG(TAG, "BinMoE ADC source: GPIO%u at %u Hz (continuous mode)", this->pin_, static_cast<unsigned>(this->rate_));
+  ESP_LOGCONFIG(TAG, "BinMoE ADC: GPIO%u, %u Hz", this->pin_, static_cast<unsigned>(this->rate_));
 }
 
 }  // namespace esphome::binmoe

@@ -20,7 +20,7 @@ void Adxl345Source::setup() {
   bool ok = this->read_byte(REG_DEVID, &id) && id == DEVID;
   for (const auto &reg : init) ok = ok && this->write_byte(reg[0], reg[1]);
   if (!ok) {
-    ESP_LOGE(TAG, "ADXL345 at 0x%02X not found or not configured (device id 0x%02X)", this->address_, id);
+    ESP_LOGE(TAG, "No ADXL345 at 0x%02X (id 0x%02X)", this->address_, id);
     this->mark_failed();
     return;
   }
@@ -44,7 +44,7 @@ void Adxl345Source::loop() {
 }
 
 void Adxl345Source::dump_config() {
-  ESP_LOGCONFIG(TAG, "BinMoE ADXL345: rate 0x%02X, range %u, axis %c, FIFO overflows %u", this->rate_code_,
+  ESP_LOGCONFIG(TAG, "BinMoE ADXL345: rate 0x%02X, range %u, axis %c, FIFO overruns %u", this->rate_code_,
                 this->range_code_, "xyz"[this->axis_], static_cast<unsigned>(this->fifo_overflows_));
   LOG_I2C_DEVICE(this);
 }

@@ -19,6 +19,9 @@ void BinMoEComponent::setup() {
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_.model_id();
   this->identity_.model_hash8 = this->runner_.model_hash8();
+  this->identity_.classes = this->runner_.classes();
+  this->identity_.frames = this->runner_.feature_frames();
+  this->identity_.bands = this->runner_.feature_bands();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(Message::MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -60,7 +63,7 @@ void BinMoEComponent::loop() {
   }
   const uint32_t overruns = this->ring_.overruns();
   if (overruns != this->overruns_reported_) {
-    ESP_LOGW(TAG, "sample buffer overrun: %u samples lost so far (loop() too slow)", static_cast<unsigned>(overruns));
+    ESP_LOGW(TAG, "Sample buffer overrun: %u samples lost", static_cast<unsigned>(overruns));
     this->overruns_reported_ = overruns;
   }
 }
@@ -77,7 +80,7 @@ void BinMoEComponent::handle_window_() {
   if (routed.outcome == Outcome::NONE)
     return;
   const char *name = this->runner_.class_name(d.class_idx);
-  static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation over the rate limit, dropped"};
+  static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
   ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
            static_cast<int>(d.margin));
   if (routed.outcome == Outcome::DROPPED)
@@ -96,11 +99,9 @@ void BinMoEComponent::handle_window_() {
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  const Decision &d = w.decision;
-  this->router_.build_message(routed, d, w.logits, this->runner_.classes(), this->runner_.class_name(d.class_idx),
-                              w.confidence, w.level_dbfs + this->level_offset_db_, millis(), this->identity_,
-                              this->runner_.features(), this->runner_.feature_frames(),
-                              this->runner_.feature_bands(), this->message_);
+  this->router_.build_message(routed, w, this->runner_.class_name(w.decision.class_idx),
+                              w.level_dbfs + this->level_offset_db_, millis(), this->identity_, this->runner_.features(),
+                              this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -131,9 +132,8 @@ void BinMoEComponent::update() {
 void BinMoEComponent::dump_config() {
   const Runner &r = this->runner_;
   ESP_LOGCONFIG(TAG,
-                "BinMoE:\n"
-                "  Model: %s (%s), %d Hz, window %d, hop %d samples\n"
-                "  Detection interval: %u ms, escalations/min: %u, features: %s",
+                "BinMoE: model %s (%s), %d Hz, window %d, hop %d\n"
+                "  Interval %u ms, %u escalations/min, features %s",
                 r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(),
                 r.hop_samples(), static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
@@ -141,7 +141,7 @@ void BinMoEComponent::dump_config() {
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
-                  rule.always_escalate ? ", always escalates" : (rule.report ? "" : ", not reported"));
+                  rule.always_escalate ? ", escalates" : (rule.report ? "" : ", not reported"));
   }
 }
 

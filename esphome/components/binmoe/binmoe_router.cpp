@@ -94,21 +94,20 @@ const char *const Message::KEYS[MAX_FIELDS] = {
     "v",      "kind",       "node_id", "task",       "boot",     "seq",    "uptime_ms", "class",    "class_idx",
     "scores", "margin",     "confidence", "model",   "model_hash", "level_db", "reason", "features",  "feature_shape"};
 
-void Router::build_message(const Routed &routed, const Decision &decision, const int32_t *logits,
-                           int classes, const char *class_name, float confidence, float level_db,
-                           uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, int frames,
-                           int bands, Message &msg) {
+void Router::build_message(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
+                           uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
   const bool escalation = routed.outcome == Outcome::ESCALATION;
+  const Decision &decision = w.decision;
   snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq_++));
   snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
   snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", decision.class_idx);
   snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(decision.margin));
-  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(confidence));
+  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(w.confidence));
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
   size_t pos = 0;
   msg.scores[pos++] = '[';
-  for (int j = 0; j < classes && j < MAX_CLASSES; j++) {
-    pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(logits[j]));
+  for (int j = 0; j < id.classes && j < MAX_CLASSES; j++) {
+    pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(w.logits[j]));
   }
   msg.scores[pos++] = ']';
   msg.scores[pos] = '\0';
@@ -134,10 +133,10 @@ void Router::build_message(const Routed &routed, const Decision &decision, const
     return;
   static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
   v[msg.count++] = REASONS[static_cast<int>(routed.reason)];
-  const int bytes = frames * bands;
+  const int bytes = id.frames * id.bands;
   if (config_.send_features && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
     base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
-    snprintf(msg.shape, sizeof(msg.shape), "%dx%d", frames, bands);
+    snprintf(msg.shape, sizeof(msg.shape), "%dx%d", id.frames, id.bands);
     v[msg.count++] = msg.features;
     v[msg.count++] = msg.shape;
   }

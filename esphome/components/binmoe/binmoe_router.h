@@ -37,13 +37,15 @@ struct Routed {
   Reason reason = Reason::LOW_MARGIN;
 };
 
-// The node's fixed identity, filled once at setup.
+// The node's fixed identity and its model's shape, filled once at setup.
 struct NodeIdentity {
   const char *node_id = "";
   const char *task = "sound";  // protocol `task`: sound | vibration
   const char *model_id = "";
   const char *model_hash8 = "";
   char boot[9] = {};
+  int classes = 0;
+  int frames = 0, bands = 0;  // of the features an escalation carries
 };
 
 // A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
@@ -75,10 +77,10 @@ class Router {
   // (49.7 days): the rules only use differences of it.
   Routed route(const Decision &decision, uint32_t stream_ms);
 
-  // Fill `msg` for a DETECTION or ESCALATION (the next `seq` is used). features may be null.
-  void build_message(const Routed &routed, const Decision &decision, const int32_t *logits, int classes,
-                     const char *class_name, float confidence, float level_db, uint32_t uptime_ms,
-                     const NodeIdentity &id, const int8_t *features, int frames, int bands, Message &msg);
+  // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used). features: id.frames x
+  // id.bands int8, or null.
+  void build_message(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
+                     uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg);
 
   // Fraction of the last HISTORY_WINDOWS windows whose decision was to escalate (incl. dropped ones).
   float escalation_rate() const;

@@ -30,9 +30,10 @@ namespace binmoe {
 // Version of the network topology and feature algorithm the kernel implements; every exported model
 // header static_asserts it, so a model made for another kernel does not compile.
 static constexpr int kKernelVersion = 2;
-// Layout of the exported model headers (not of the model bytes): 2 = quarter-wave twiddle table, the
-// batch-norm signs folded into the weights, int8 thresholds for the binary layers. Headers static_assert it.
-static constexpr int kHeaderFormat = 2;
+// Layout of the exported model headers: 2 = quarter-wave twiddle table, the batch-norm signs folded into the
+// weights, int8 thresholds for the binary layers; 3 = also the first layer's weights packed at the model's
+// precision (8, 4 or 2 bits) and binary rows of 16 bits for up to 16 channels. Headers static_assert it.
+static constexpr int kHeaderFormat = 3;
 
 // ---- feature configuration -------------------------------------------------------------------------
 // What a model's features are. `digest32` is the first 32 bits of FeatureConfig.digest() in Python, which
@@ -145,23 +146,38 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
 };
 
 // ---- network -------------------------------------------------------------------------------------
-template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
+// One time step of the binary layers' channels: 16 bits hold up to 16 channels (half the flash of the rows).
+template <bool NARROW> struct RowWord {
+  using type = uint32_t;
+};
+template <> struct RowWord<true> {
+  using type = uint16_t;
+};
+
+// W1_BITS: the first layer's weight precision. 8 = int8; 4 = int4 (-7..7) and 2 = ternary (-1..1), packed
+// low bits first, 8 / W1_BITS weights per byte, in the same [C][K][BANDS] order.
+template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Network {
   static_assert(C <= 32, "binary layers pack one time step of channels into 32 bits");
   static_assert(CLASSES >= 2, "at least two classes");
+  static_assert(W1_BITS == 8 || W1_BITS == 4 || W1_BITS == 2, "first-layer weights are 8, 4 or 2 bits");
   static constexpr int K = 3, STRIDE1 = 2;  // L1 halves the time resolution
   static constexpr int T1 = (FRAMES - K) / STRIDE1 + 1, T2 = T1 - 2, T3 = T2 - 2;
   static_assert(T3 >= 1, "too few frames for the network");
+  static constexpr int W1_ROW = K * BANDS;  // one output channel's first-layer weights
+  static_assert(W1_ROW * W1_BITS % 8 == 0, "a channel's packed first-layer weights fill whole bytes");
 
  public:
+  using Row = typename RowWord<(C <= 16)>::type;
+  static constexpr int ROW_BITS = C <= 16 ? 16 : 32;
   // A channel fires when its accumulator reaches its threshold. The batch-norm signs of the model bytes are
   // folded in at export (a negative sign negates the channel's weights), and the binary layers' thresholds
   // fit int8: |dot| <= 3 * 32.
   struct Weights {
-    const int8_t *w1;  // [C][K][BANDS]
+    const int8_t *w1;  // [C][K][BANDS], packed at W1_BITS
     const int32_t *t1;
-    const uint32_t *w2;  // [C][K] rows: input channel c at bit 31 - c
+    const Row *w2;  // [C][K] rows: input channel c at bit ROW_BITS - 1 - c
     const int8_t *t2;
-    const uint32_t *w3;
+    const Row *w3;
     const int8_t *t3;
     const int8_t *w4;  // [CLASSES][C]
     const int32_t *b4;
@@ -175,17 +191,17 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
   };
 
   // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them. Scratch lives on the
-  // stack (2 x FRAMES words); nothing is kept between calls. margins: per-class escalation margins to use
+  // stack (2 x FRAMES rows, one channel's unpacked weights); nothing is kept between calls. margins: per-class escalation margins to use
   // instead of the model's (e.g. set in YAML), or null.
   static Decision run(const Weights &w, const int8_t *features, int32_t *logits, const int32_t *margins = nullptr) {
-    uint32_t a[T1], b[T2];
+    Row a[T1], b[T2];
     first_layer(w, features, a);
     binary_layer(w.w2, w.t2, a, b, T2);
     binary_layer(w.w3, w.t3, b, a, T3);
     int32_t centred[C];
     for (int o = 0; o < C; o++) {
       int32_t count = 0;
-      for (int t = 0; t < T3; t++) count += (a[t] >> (31 - o)) & 1;
+      for (int t = 0; t < T3; t++) count += (a[t] >> (ROW_BITS - 1 - o)) & 1;
       centred[o] = 2 * count - T3;
     }
     int best = 0;
@@ -212,27 +228,44 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
 
  private:
   static constexpr int32_t INT32_MIN_ = -2147483647 - 1;
-  static constexpr uint32_t bit(int channel) { return 1u << (31 - channel); }
+  static constexpr Row bit(int channel) { return static_cast<Row>(1u << (ROW_BITS - 1 - channel)); }
   static constexpr uint32_t mask() {
     uint32_t m = 0;
     for (int c = 0; c < C; c++) m |= bit(c);
     return m;
   }
-  // The int8 layer: ~3/4 of the network's instructions, so the only part built at -O2 (unrolled dot products).
-  BINMOE_HOT BINMOE_NOINLINE static void first_layer(const Weights &w, const int8_t *features, uint32_t *out) {
-    for (int t = 0; t < T1; t++) {
-      uint32_t word = 0;
-      for (int o = 0; o < C; o++) {
-        int32_t acc = 0;
-        const int8_t *wo = w.w1 + o * K * BANDS;
+  // Output channel o's first-layer weights as int8: in place for 8 bits, else unpacked into `buf`
+  // (sign-extended fields, low bits first).
+  static const int8_t *channel_weights(const int8_t *w1, int o, int8_t *buf) {
+    if (W1_BITS == 8) return w1 + o * W1_ROW;
+    constexpr int PER_BYTE = 8 / W1_BITS, UP = 8 - W1_BITS;
+    const uint8_t *packed = reinterpret_cast<const uint8_t *>(w1) + o * (W1_ROW / PER_BYTE);
+    for (int i = 0; i < W1_ROW; i++) {
+      const uint8_t field = static_cast<uint8_t>((packed[i / PER_BYTE] >> ((i % PER_BYTE) * W1_BITS)) << UP);
+      buf[i] = static_cast<int8_t>(static_cast<int8_t>(field) >> UP);
+    }
+    return buf;
+  }
+  // The integer layer: ~3/4 of the network's instructions, so the only part built at -O2 (unrolled dot
+  // products). One output channel at a time, so packed weights are unpacked once per window.
+  BINMOE_HOT BINMOE_NOINLINE static void first_layer(const Weights &w, const int8_t *features, Row *out) {
+    for (int t = 0; t < T1; t++) out[t] = 0;
+    int8_t buf[W1_BITS == 8 ? 1 : W1_ROW];
+    for (int o = 0; o < C; o++) {
+      const int8_t *wo = channel_weights(w.w1, o, buf);
+      const int32_t threshold = w.t1[o];
+      for (int t = 0; t < T1; t++) {
         const int8_t *x = features + t * STRIDE1 * BANDS;  // K consecutive frames: contiguous with wo
-#pragma GCC unroll 16
-        for (int i = 0; i < K * BANDS; i++) acc += static_cast<int32_t>(wo[i]) * x[i];
-        if (acc >= w.t1[o]) word |= bit(o);
+        int32_t acc = 0;
+        for (int i = 0; i < W1_ROW; i += UNROLL) {  // whole blocks: no remainder code
+#pragma GCC unroll 8
+          for (int j = 0; j < UNROLL; j++) acc += static_cast<int32_t>(wo[i + j]) * x[i + j];
+        }
+        if (acc >= threshold) out[t] |= bit(o);
       }
-      out[t] = word;
     }
   }
+  static constexpr int UNROLL = W1_ROW % 8 == 0 ? 8 : (W1_ROW % 4 == 0 ? 4 : 1);
   // SWAR popcount: rv32imc has no popcount instruction, and libgcc's is a call.
   static int32_t popcount(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
@@ -240,14 +273,13 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
     v = (v + (v >> 4)) & 0x0F0F0F0Fu;
     return static_cast<int32_t>((v * 0x01010101u) >> 24);
   }
-  BINMOE_HOT static void binary_layer(const uint32_t *wp, const int8_t *thr, const uint32_t *in, uint32_t *out,
-                                      int t_out) {
+  BINMOE_HOT static void binary_layer(const Row *wp, const int8_t *thr, const Row *in, Row *out, int t_out) {
     for (int t = 0; t < t_out; t++) {
-      uint32_t word = 0;
+      Row word = 0;
       for (int o = 0; o < C; o++) {
         int32_t matches = 0;
-        const uint32_t *rows = wp + o * K;
-        for (int k = 0; k < K; k++) matches += popcount(~(rows[k] ^ in[t + k]) & mask());
+        const Row *rows = wp + o * K;
+        for (int k = 0; k < K; k++) matches += popcount(~static_cast<uint32_t>(rows[k] ^ in[t + k]) & mask());
         const int32_t dot = 2 * matches - C * K;
         if (dot >= thr[o]) word |= bit(o);
       }
@@ -258,12 +290,13 @@ template <int BANDS, int FRAMES, int C, int CLASSES> class Network {
 
 // ---- model ---------------------------------------------------------------------------------------
 // Everything the node needs of one model; exported headers define one as a constexpr `kModel`.
-template <int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLASSES> struct Model {
+template <int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLASSES, int W1_BITS = 8>
+struct Model {
   static constexpr int kFrame = FRAME, kFrames = FRAMES, kBands = BANDS, kEnvelopeBands = ENV_BANDS;
-  static constexpr int kChannels = CHANNELS, kClasses = CLASSES;
+  static constexpr int kChannels = CHANNELS, kClasses = CLASSES, kW1Bits = W1_BITS;
   static constexpr int kWindowSamples = FRAME * FRAMES, kFeatureBytes = FRAMES * BANDS;
   using Features = FeatureExtractor<FRAME, BANDS, ENV_BANDS>;
-  using Net = Network<BANDS, FRAMES, CHANNELS, CLASSES>;
+  using Net = Network<BANDS, FRAMES, CHANNELS, CLASSES, W1_BITS>;
 
   const char *id;     // e.g. "sound-v1" (protocol `model`)
   const char *hash8;  // first 8 hex digits of the sha256 of the model bytes (protocol `model_hash`)
@@ -295,8 +328,8 @@ template <class M> class Pipeline {
  public:
   explicit Pipeline(const M &model, int hop_frames = M::kFrames)
       : model_(model),
-        extractor_(model.twiddle_quarter_sin, model.band_edges),
-        hop_(hop_frames < 1 ? 1 : (hop_frames > M::kFrames ? M::kFrames : hop_frames)) {}
+        hop_(hop_frames < 1 ? 1 : (hop_frames > M::kFrames ? M::kFrames : hop_frames)),
+        extractor_(model.twiddle_quarter_sin, model.band_edges) {}
 
   // Consumes samples until a window becomes ready (or all are used); returns how many it consumed. Call it
   // again with the rest after handling the window: `while (n) { k = push(p, n); p += k; n -= k; ... }`.
@@ -352,13 +385,14 @@ template <class M> class Pipeline {
     }
   }
 
+  // The scalars first: RISC-V loads and stores reach 2 KB from `this` in one instruction.
   const M &model_;
-  typename M::Features extractor_;
   int hop_;
-  // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
-  int16_t frame_[M::kFrame];
   int fill_ = 0, frames_ = 0, since_ = 0;
   bool ready_ = false;
+  typename M::Features extractor_;
+  // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
+  int16_t frame_[M::kFrame];
   int8_t features_[M::kFeatureBytes];
   uint32_t frame_ms_[M::kFrames];
 };
