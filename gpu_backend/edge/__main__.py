@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument(
                 "--channels", type=_channels, help="student channels after pruning (default 24; fewer: less flash)"
             )
+            cmd.add_argument(
+                "--w1-bits", type=int, choices=[8, 4, 2], default=8,
+                help="first-layer weights: 8 = int8 per tensor (default), 4 = int4 and 2 = ternary per output channel",
+            )  # fmt: skip
         if name == "calibrate":
             cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")
             cmd.add_argument(
@@ -85,7 +89,7 @@ def _command(args: argparse.Namespace, families: list[str], data: UserData | Non
         return 0
     if args.command == "train":
         for family in families:
-            metrics = run(args.out, args.config, args.seed, family, data, channels=args.channels)
+            metrics = run(args.out, args.config, args.seed, family, data, channels=args.channels, w1_bits=args.w1_bits)
             print(json.dumps({k: v for k, v in metrics.items() if k != "cascade_curve"}, indent=2))
         return 0
     stems = [family_for(f, data).stem for f in families]

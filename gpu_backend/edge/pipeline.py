@@ -182,9 +182,11 @@ def run(
     family_name: str = "sound",
     data: UserData | None = None,
     channels: int | None = None,
+    w1_bits: int | None = None,
 ) -> dict[str, Any]:
     """Train, calibrate, export and evaluate one family's model; returns the metrics (also in
-    <stem>_metrics.json). Everything is computed first and written at the end, each file atomically."""
+    <stem>_metrics.json). Everything is computed first and written at the end, each file atomically.
+    `channels` and `w1_bits` override the configuration's student width and first-layer weight precision."""
     family = family_for(family_name, data)
     run_cfg = CONFIGS[config_name]
     torch.manual_seed(seed)
@@ -201,6 +203,8 @@ def run(
     tcfg = run_cfg.train_config(family.name, seed)
     if channels is not None:  # a smaller (or larger) student than the configuration's, e.g. for less flash
         tcfg = replace(tcfg, channels=channels)
+    if w1_bits is not None:  # int4 / ternary first-layer weights (per output channel), for less flash
+        tcfg = replace(tcfg, w1_bits=w1_bits)
     teacher = train_teacher(x_tr, y_tr, len(classes), tcfg)
     student = train_student(x_tr, y_tr, teacher, len(classes), tcfg)
     train_seconds = time.monotonic() - started - corpus_seconds
@@ -214,6 +218,7 @@ def run(
         "classes": list(classes),
         "config": config_name,
         "seed": seed,
+        "w1_bits": tcfg.w1_bits,
         "train_windows": len(y_tr),
         "test_windows": len(y_te),
         "student_float_macro_f1": round(macro_f1(y_te, teacher_predict(float_student, x_te), len(classes)), 4),
@@ -318,6 +323,8 @@ def _calibrate_and_write(
     metrics = {
         **metrics,
         "model_bytes": len(body),
+        # what model_bytes would be with w1 packed at w1_bits per weight (the payload stores one byte each)
+        "model_bytes_w1_packed": len(body) - model.w1.size + -(-model.w1.size * int(metrics.get("w1_bits", 8)) // 8),
         "teacher_macro_f1": round(macro_f1(y_te, t_pred, n), 4),
         "student_bnn_macro_f1": round(macro_f1(y_te, pred, n), 4),
         "cascade_macro_f1_at_target": round(macro_f1(y_te, cascade, n), 4),
@@ -366,6 +373,7 @@ def asdict_model(model: IntegerModel) -> dict[str, Any]:
         "rate_table_thresholds": np.array(
             list(model.margin_thresholds_by_rate.values()), dtype=np.int32
         ).reshape(len(model.margin_thresholds_by_rate), len(model.classes)),
+        "w1_bits": np.int64(model.meta.get("w1_bits", 8)),
     }  # fmt: skip
 
 
@@ -384,4 +392,6 @@ def load_model(path: Path) -> IntegerModel:
             t2=d["t2"], s2=d["s2"], w3=d["w3"], t3=d["t3"], s3=d["s3"], w4=d["w4"], b4=d["b4"],
             margin_thresholds=d["margin_thresholds"], logit_scale=float(d["logit_scale"]),
             feature_digest=str(d["feature_digest"]), margin_thresholds_by_rate=table,
+            # runs saved before other first-layer precisions existed are int8
+            meta={"w1_bits": str(int(d["w1_bits"])) if "w1_bits" in d.files else "8"},
         )  # fmt: skip

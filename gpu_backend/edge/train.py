@@ -57,16 +57,55 @@ def quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return w + (q * scale - w).detach(), scale
 
 
+W1_BITS = (8, 4, 2)  # L1 weight precisions: per-tensor int8, per-output-channel int4, per-output-channel ternary
+
+
+def w1_levels(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first layer's integer weights and their scale: (q, s) with w ~ q * s (no gradient).
+
+    8: symmetric per-tensor int8 (q in -127..127, s a scalar), as `quant_int8`. 4: symmetric per-output-channel
+    int4 (q in -7..7, s of shape (C, 1, 1) = max |w| / 7 of the channel). 2: per-output-channel ternary
+    (q in -1, 0, 1; TWN: |w| > 0.7 * mean |w| of the channel, s = mean |w| of the weights kept). L1's output is
+    only thresholded, so a per-channel scale costs nothing at inference: it folds into the channel's threshold.
+    """
+    w = w.detach()
+    if bits == 8:
+        scale = w.abs().max().clamp(min=1e-8) / 127
+        return torch.clamp(torch.round(w / scale), -127, 127), scale
+    if bits == 4:
+        scale = w.abs().amax(dim=(1, 2), keepdim=True).clamp(min=1e-8) / 7
+        return torch.clamp(torch.round(w / scale), -7, 7), scale
+    if bits == 2:
+        delta = 0.7 * w.abs().mean(dim=(1, 2), keepdim=True)
+        keep = (w.abs() > delta).to(w.dtype)
+        kept = keep.sum(dim=(1, 2), keepdim=True)
+        scale = ((w.abs() * keep).sum(dim=(1, 2), keepdim=True) / kept.clamp(min=1)).clamp(min=1e-8)
+        return torch.sign(w) * keep, scale
+    raise ValueError(f"w1 bits must be one of {W1_BITS}, not {bits}")
+
+
+def quant_w1(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fake quantization of the first layer at `bits` (see `w1_levels`), straight-through gradient."""
+    if bits == 8:
+        return quant_int8(w)
+    q, scale = w1_levels(w, bits)
+    return w + (q * scale - w).detach(), scale
+
+
 class Student(nn.Module):
     """Binary hidden layers, integer first/last layers (see bnn.py for the integer network).
 
     With `binary=False` the same topology in full precision (float weights, hardtanh activations): the
-    reference that shows what binarization and integer weights cost.
+    reference that shows what binarization and integer weights cost. `w1_bits`: the first layer's weight
+    precision (see `w1_levels`).
     """
 
-    def __init__(self, bands: int, channels: int, classes: int, binary: bool = True) -> None:
+    def __init__(self, bands: int, channels: int, classes: int, binary: bool = True, w1_bits: int = 8) -> None:
         super().__init__()
+        if w1_bits not in W1_BITS:
+            raise ValueError(f"w1 bits must be one of {W1_BITS}, not {w1_bits}")
         self.binary = binary
+        self.w1_bits = w1_bits
         self.w1 = nn.Parameter(torch.randn(channels, bands, 3) * 0.1)
         self.bn1 = nn.BatchNorm1d(channels)
         self.w2 = nn.Parameter(torch.randn(channels, channels, 3) * 0.1)
@@ -82,7 +121,7 @@ class Student(nn.Module):
             x = F.hardtanh(self.bn2(F.conv1d(x, self.w2)))
             x = F.hardtanh(self.bn3(F.conv1d(x, self.w3)))
             return self.fc(x.mean(dim=2))
-        w1, _ = quant_int8(self.w1)
+        w1, _ = quant_w1(self.w1, self.w1_bits)
         x = sign(self.bn1(F.conv1d(x, w1, stride=STRIDE1)))
         x = sign(self.bn2(F.conv1d(x, sign(self.w2))))
         x = sign(self.bn3(F.conv1d(x, sign(self.w3))))
@@ -102,6 +141,7 @@ class TrainConfig:
     temperature: float = 3.0
     alpha: float = 0.3  # weight of the hard-label loss; the rest is distillation
     seed: int = 0
+    w1_bits: int = 8  # first-layer weight precision: 8 (per tensor), 4 or 2 (per output channel)
 
 
 def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -148,7 +188,7 @@ def prune(student: Student, keep: int) -> Student:
     k3 = top(student.fc.weight.detach().abs().sum(0))
     k2 = top(student.w3.detach().abs().mean(dim=(0, 2)))
     k1 = top(student.w2.detach().abs().mean(dim=(0, 2)))
-    small = Student(student.w1.shape[1], keep, student.fc.out_features)
+    small = Student(student.w1.shape[1], keep, student.fc.out_features, w1_bits=student.w1_bits)
     with torch.no_grad():
         small.w1.copy_(student.w1[k1])
         small.w2.copy_(student.w2[k2][:, k1])
@@ -176,7 +216,8 @@ def train_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
     """Distill into a wide student, prune it to `cfg.channels`, and fine-tune the pruned one."""
-    wide = _distill(Student(x.shape[2], cfg.wide_channels, classes), x, y, teacher, cfg, cfg.student_epochs, 1)
+    wide = Student(x.shape[2], cfg.wide_channels, classes, w1_bits=cfg.w1_bits)
+    wide = _distill(wide, x, y, teacher, cfg, cfg.student_epochs, 1)
     if cfg.wide_channels == cfg.channels:
         return wide
     return _distill(prune(wide, cfg.channels), x, y, teacher, cfg, cfg.finetune_epochs, 2, lr_scale=0.3)
@@ -216,8 +257,8 @@ def _distill(
     return model.eval()
 
 
-def _fold(bn: nn.BatchNorm1d, scale: float) -> tuple[NDArray[np.int32], NDArray[np.int8]]:
-    """BN(scale * acc) >= 0  <=>  sign * acc >= threshold (acc integer)."""
+def _fold(bn: nn.BatchNorm1d, scale: float | NDArray[np.float64]) -> tuple[NDArray[np.int32], NDArray[np.int8]]:
+    """BN(scale * acc) >= 0  <=>  sign * acc >= threshold (acc integer); `scale` one value or one per channel."""
     gamma = bn.weight.detach().double().numpy()
     beta = bn.bias.detach().double().numpy()
     assert bn.running_mean is not None and bn.running_var is not None
@@ -231,9 +272,10 @@ def _fold(bn: nn.BatchNorm1d, scale: float) -> tuple[NDArray[np.int32], NDArray[
 
 def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, frames: int) -> IntegerModel:
     with torch.no_grad():
-        _, s1 = quant_int8(student.w1)
-        w1 = torch.clamp(torch.round(student.w1 / s1), -127, 127).to(torch.int8).numpy()
-        t1, g1 = _fold(student.bn1, float(s1))
+        q1, s1 = w1_levels(student.w1, student.w1_bits)
+        w1 = q1.to(torch.int8).numpy()
+        # int8: one scale (exactly as before per-channel scales existed); int4/ternary: one per channel
+        t1, g1 = _fold(student.bn1, float(s1) if student.w1_bits == 8 else s1.flatten().double().numpy())
         bits = lambda w: (w >= 0).to(torch.uint8).numpy()  # noqa: E731
         t2, g2 = _fold(student.bn2, 1.0)
         t3, g3 = _fold(student.bn3, 1.0)
@@ -245,7 +287,7 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
     return IntegerModel(
         classes=classes, w1=w1, t1=t1, s1=g1, w2=bits(student.w2), t2=t2, s2=g2, w3=bits(student.w3), t3=t3,
         s3=g3, w4=w4, b4=b4, margin_thresholds=np.zeros(len(classes), dtype=np.int32),
-        logit_scale=float(s4) / t_pool, feature_digest=feature_digest,
+        logit_scale=float(s4) / t_pool, feature_digest=feature_digest, meta={"w1_bits": str(student.w1_bits)},
     )  # fmt: skip
 
 
