@@ -323,8 +323,6 @@ def _calibrate_and_write(
     metrics = {
         **metrics,
         "model_bytes": len(body),
-        # what model_bytes would be with w1 packed at w1_bits per weight (the payload stores one byte each)
-        "model_bytes_w1_packed": len(body) - model.w1.size + -(-model.w1.size * int(metrics.get("w1_bits", 8)) // 8),
         "teacher_macro_f1": round(macro_f1(y_te, t_pred, n), 4),
         "student_bnn_macro_f1": round(macro_f1(y_te, pred, n), 4),
         "cascade_macro_f1_at_target": round(macro_f1(y_te, cascade, n), 4),

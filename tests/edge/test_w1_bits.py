@@ -11,9 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from gpu_backend.edge import export
 from gpu_backend.edge.__main__ import main
 from gpu_backend.edge.bnn import STRIDE1, _conv_valid, _threshold
-from gpu_backend.edge.pipeline import CONFIGS, load_model
+from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, load_model
 from gpu_backend.edge.train import Student, TrainConfig, _fold, quant_int8, quant_w1, to_integer, w1_levels
 
 BANDS, FRAMES, CLASSES = 32, 32, ("a", "b", "c")
@@ -107,7 +108,9 @@ def test_train_with_ternary_first_layer(tmp_path: Path, monkeypatch: pytest.Monk
     assert "inline constexpr int kChannels = 8;" in (tmp_path / "vibration_v1.h").read_text()
     metrics = json.loads((tmp_path / "vibration_v1_metrics.json").read_text())
     assert metrics["w1_bits"] == 2 and metrics["train_config"]["w1_bits"] == 2
-    assert metrics["model_bytes_w1_packed"] == metrics["model_bytes"] - model.w1.size + model.w1.size // 4
+    # the model bytes carry the ternary weights packed four to a byte (export.pack_w1)
+    assert f"kW1[{model.w1.size // 4}]" in (tmp_path / "vibration_v1.h").read_text()
+    assert metrics["model_bytes"] == len(export.payload(model, FAMILIES["vibration"].features, "vibration-v1"))
     for bad in ("3", "1"):
         with pytest.raises(SystemExit):
             main([*args, "--w1-bits", bad])

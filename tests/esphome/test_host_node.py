@@ -201,7 +201,7 @@ async def test_bad_replay_file_is_reported_and_ignored(sound_node: Path, tmp_pat
         log = "\n".join(node.logs)  # the node's own log, over the native API
         assert f"{bad} is not a PCM WAV file" in log and "cannot open" in log
         assert "1 channel(s), 16 bit, 44100 Hz; the model needs PCM mono 16 bit 16000 Hz" in log
-        assert "Model: sound-v1" in log  # dump_config
+        assert "BinMoE: model sound-v1" in log  # dump_config
     finally:
         await node.client.disconnect()
 
