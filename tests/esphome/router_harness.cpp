@@ -64,7 +64,7 @@ int main() {
       w.confidence = 0.75f;
       router.build_message(routed, w, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
-      for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", msg.keys[i], msg.values[i]);
+      for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
       printf("}\n");
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));

@@ -24,7 +24,7 @@ void BinMoEComponent::setup() {
   this->identity_.bands = this->runner_.feature_bands();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
-  this->request_.data.init(Message::MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
+  this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
   this->request_.is_event = true;
 #endif
 #ifdef USE_BINMOE_MICROPHONE
@@ -110,7 +110,7 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   this->request_.data.clear();
   for (int i = 0; i < this->message_.count; i++) {
     auto &kv = this->request_.data.emplace_back();
-    kv.key = StringRef(this->message_.keys[i]);
+    kv.key = StringRef(Message::key(i), Message::key_length(i));
     kv.value = StringRef(this->message_.values[i]);
   }
   api::global_api_server->send_homeassistant_action(this->request_);

@@ -75,24 +75,23 @@ float Router::escalation_rate() const {
   return n == 0 ? 0.0f : static_cast<float>(history_count_) / static_cast<float>(n);
 }
 
+// The base64 digit of a 6-bit value (RFC 4648 alphabet), computed: smaller than a 64-byte table.
+static char base64_digit(uint32_t v) {
+  v &= 63;
+  return static_cast<char>(v < 26 ? 'A' + v : v < 52 ? 'a' + v - 26 : v < 62 ? '0' + v - 52 : v == 62 ? '+' : '/');
+}
+
 size_t Router::base64(const uint8_t *data, size_t len, char *out) {
-  static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t o = 0;
   for (size_t i = 0; i < len; i += 3) {
     const uint32_t b0 = data[i], b1 = i + 1 < len ? data[i + 1] : 0, b2 = i + 2 < len ? data[i + 2] : 0;
     const uint32_t triple = (b0 << 16) | (b1 << 8) | b2;
-    out[o++] = ALPHABET[(triple >> 18) & 63];
-    out[o++] = ALPHABET[(triple >> 12) & 63];
-    out[o++] = i + 1 < len ? ALPHABET[(triple >> 6) & 63] : '=';
-    out[o++] = i + 2 < len ? ALPHABET[triple & 63] : '=';
+    for (int k = 0; k < 4; k++) out[o + k] = k <= static_cast<int>(len - i) ? base64_digit(triple >> (18 - 6 * k)) : '=';
+    o += 4;
   }
   out[o] = '\0';
   return o;
 }
-
-const char *const Message::KEYS[MAX_FIELDS] = {
-    "v",      "kind",       "node_id", "task",       "boot",     "seq",    "uptime_ms", "class",    "class_idx",
-    "scores", "margin",     "confidence", "model",   "model_hash", "level_db", "reason", "features",  "feature_shape"};
 
 void Router::build_message(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
                            uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
@@ -112,7 +111,7 @@ void Router::build_message(const Routed &routed, const WindowResult &w, const ch
   msg.scores[pos++] = ']';
   msg.scores[pos] = '\0';
 
-  const char **v = msg.values;  // in Message::KEYS order
+  const char **v = msg.values;  // in KEY_NAMES order
   v[0] = "1";
   v[1] = escalation ? "escalation" : "detection";
   v[2] = id.node_id;

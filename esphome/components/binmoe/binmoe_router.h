@@ -48,11 +48,29 @@ struct NodeIdentity {
   int frames = 0, bands = 0;  // of the features an escalation carries
 };
 
+// The protocol's field names, in the order messages carry them, one string with NUL separators: with the
+// offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
+static constexpr int MAX_FIELDS = 18;
+inline constexpr char KEY_NAMES[] =
+    "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
+    "model_hash\0level_db\0reason\0features\0feature_shape";
+struct KeyOffsets {
+  uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
+};
+constexpr KeyOffsets key_offsets() {
+  KeyOffsets o{};
+  for (int i = 0, field = 0; field < MAX_FIELDS; i++) {
+    if (KEY_NAMES[i] == '\0') o.at[++field] = static_cast<uint8_t>(i + 1);
+  }
+  return o;
+}
+inline constexpr KeyOffsets KEY_OFFSETS = key_offsets();
+static_assert(sizeof(KEY_NAMES) < 256 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
+
 // A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
 struct Message {
-  static constexpr int MAX_FIELDS = 18;
-  static const char *const KEYS[MAX_FIELDS];  // the protocol's fields, in the order messages carry them
-  const char *const *keys = KEYS;
+  static const char *key(int i) { return KEY_NAMES + KEY_OFFSETS.at[i]; }
+  static int key_length(int i) { return KEY_OFFSETS.at[i + 1] - KEY_OFFSETS.at[i] - 1; }
   const char *values[MAX_FIELDS];
   int count = 0;
 
