@@ -46,11 +46,14 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument("--full-scale-g", type=float, default=16.0, help=".mat/.csv: g at int16 full scale")
         if name == "train":
             cmd.add_argument(
-                "--channels", type=_channels, help="student channels after pruning (default 24; fewer: less flash)"
+                "--channels",
+                type=_channels,
+                help="student channels after pruning (default: the family's, 16; fewer: less flash)",
             )
             cmd.add_argument(
-                "--w1-bits", type=int, choices=[8, 4, 2], default=8,
-                help="first-layer weights: 8 = int8 per tensor (default), 4 = int4 and 2 = ternary per output channel",
+                "--w1-bits", type=int, choices=[8, 4, 2],
+                help="first-layer weights: 8 = int8 per tensor, 4 = int4 and 2 = ternary per output channel"
+                " (default: the family's: 4 for vibration, 8 for sound and vibration_adc)",
             )  # fmt: skip
         if name == "calibrate":
             cmd.add_argument("--target", type=float, default=0.2, help="escalation rate to aim for (default 0.2)")

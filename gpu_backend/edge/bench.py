@@ -13,6 +13,7 @@ Everything is measured, not estimated:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import benchmarks_md
+from .export import read_blob
 
 REPO = Path(__file__).resolve().parents[2]
 KERNEL_DIR = REPO / "esphome" / "components" / "binmoe" / "kernel"
@@ -221,20 +223,24 @@ def measure(model_dir: Path, family: str) -> dict[str, Any]:
         "window_seconds": round(cfg.window_samples / cfg.sample_rate, 3),
         "cascade_curve": metrics["cascade_curve"],
     }
+    # the model bytes and hash of the blob in the run directory (`export --dest` rewrites it in the current format)
+    body = read_blob((model_dir / f"{stem}.bin").read_bytes())
+    result["model_bytes"], result["model_hash"] = len(body), hashlib.sha256(body).hexdigest()[:8]
     if "train_config" in metrics:
         result |= {k: metrics["train_config"][k] for k in ("student_epochs", "finetune_epochs")}
+        result |= {k: metrics["train_config"].get(k, 8 if k == "w1_bits" else None) for k in ("channels", "w1_bits")}
     if "operating_points" in metrics:  # the manifest's margin_thresholds_by_rate, evaluated on the test split
         result["operating_points"] = metrics["operating_points"]
     return result
 
 
 TABLE_KEYS = (
-    "model_bytes", "static_ram_bytes", "stack_high_water_bytes", "teacher_macro_f1", "student_float_macro_f1",
-    "student_bnn_macro_f1", "bnn_vs_teacher", "cascade_macro_f1_at_target", "cascade_vs_teacher",
-    "escalation_rate_at_target", "rv32imc_instructions_per_inference", "rv32imc_instructions_per_feature_frame",
-    "rv32imc_instructions_per_window_total", "cpu_load_at_160mhz_percent", "host_instructions_per_inference",
-    "bnn_export_agreement", "train_windows", "test_windows", "corpus_seconds", "train_seconds",
-    "float_reference_seconds", "student_epochs", "finetune_epochs", "config", "model_hash",
+    "channels", "w1_bits", "model_bytes", "static_ram_bytes", "stack_high_water_bytes", "teacher_macro_f1",
+    "student_float_macro_f1", "student_bnn_macro_f1", "bnn_vs_teacher", "cascade_macro_f1_at_target",
+    "cascade_vs_teacher", "escalation_rate_at_target", "rv32imc_instructions_per_inference",
+    "rv32imc_instructions_per_feature_frame", "rv32imc_instructions_per_window_total", "cpu_load_at_160mhz_percent",
+    "host_instructions_per_inference", "bnn_export_agreement", "train_windows", "test_windows", "corpus_seconds",
+    "train_seconds", "float_reference_seconds", "student_epochs", "finetune_epochs", "config", "model_hash",
 )  # fmt: skip
 
 
@@ -293,7 +299,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             "(docs/node-model.md says exactly what is synthetic), evaluated on the held-out test split. "
             "`student_float` is the student's topology in full precision (distilled the same way); "
             "`student_bnn` the exported integer model, which the C++ kernel reproduces bit for bit. "
-            "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os (the network's loops -O2), "
+            "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os, "
             "run in qemu-riscv32 with per-instruction exec tracing, minus an empty run; `per_window_total` is all "
             "feature frames of one window plus its classification, `cpu_load` that at one window per window "
             "length on a 160 MHz core. RAM: .data + .bss of that program plus its measured stack high-water "

@@ -228,8 +228,8 @@ def narrowed(model: IntegerModel, bits: int, channels: int) -> IntegerModel:
     k = channels
     m = replace(model, w1=model.w1[:k], t1=model.t1[:k], s1=model.s1[:k], w2=model.w2[:k, :k], t2=model.t2[:k],
                 s2=model.s2[:k], w3=model.w3[:k, :k], t3=model.t3[:k], s3=model.s3[:k], w4=model.w4[:, :k])  # fmt: skip
-    if bits == 8:
-        return m
+    if bits == 8:  # the trained model's weights (int8, or smaller values) as an int8 layer
+        return replace(m, meta={**m.meta, "w1_bits": "8"})
     limit = (1 << (bits - 1)) - 1
     scale = np.maximum(np.abs(m.w1).max(axis=(1, 2)), 1) / limit
     w1 = np.clip(np.round(m.w1 / scale[:, None, None]), -limit, limit).astype(np.int8)

@@ -42,7 +42,7 @@ void AdcSource::loop() {
     for (uint32_t i = 0; i + SOC_ADC_DIGI_RESULT_BYTES <= got; i += SOC_ADC_DIGI_RESULT_BYTES) {
       const auto *p = reinterpret_cast<const adc_digi_output_data_t *>(this->raw_ + i);
       const int32_t x = static_cast<int32_t>(p->type2.data);  // 12 bit
-      this->bias_q10_ += ((x << 10) - this->bias_q10_) / 1024;  // DC tracker, ~2.5 Hz corner at 16 kHz
+      this->bias_q10_ += ((x << 10) - this->bias_q10_) >> 10;  // DC tracker, ~2.5 Hz corner at 16 kHz
       const int32_t v = ((x << 10) - this->bias_q10_) >> 6;  // remove the bias, 12 bit -> 16 bit
       this->samples_[n++] = static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
     }

@@ -105,8 +105,9 @@ void BinMoEComponent::send_message_(const Routed &routed) {
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
-  this->request_.service = StringRef(routed.outcome == Outcome::ESCALATION ? "esphome.binmoe_escalation"
-                                                                      : "esphome.binmoe_detection");
+  static constexpr char ESCALATION[] = "esphome.binmoe_escalation", DETECTION[] = "esphome.binmoe_detection";
+  this->request_.service = routed.outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
+                                                                 : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
   for (int i = 0; i < this->message_.count; i++) {
     auto &kv = this->request_.data.emplace_back();
@@ -119,11 +120,14 @@ void BinMoEComponent::send_message_(const Routed &routed) {
 
 void BinMoEComponent::update() {
 #ifdef USE_SENSOR
-  if (this->confidence_sensor_ != nullptr && !std::isnan(this->last_confidence_)) this->confidence_sensor_->publish_state(this->last_confidence_ * 100.0f);
-  if (this->inference_time_sensor_ != nullptr && this->inference_count_ > 0)
-    this->inference_time_sensor_->publish_state(static_cast<float>(this->inference_us_sum_) / static_cast<float>(this->inference_count_));
-  if (this->escalation_rate_sensor_ != nullptr && this->router_.windows() > 0)
-    this->escalation_rate_sensor_->publish_state(this->router_.escalation_rate() * 100.0f);
+  if (this->router_.windows() > 0) {  // a window has been classified: last_confidence_ is set
+    if (this->confidence_sensor_ != nullptr)
+      this->confidence_sensor_->publish_state(this->last_confidence_ * 100.0f);
+    if (this->inference_time_sensor_ != nullptr && this->inference_count_ > 0)  // whole microseconds, as shown
+      this->inference_time_sensor_->publish_state(static_cast<float>(this->inference_us_sum_ / this->inference_count_));
+    if (this->escalation_rate_sensor_ != nullptr)
+      this->escalation_rate_sensor_->publish_state(this->router_.escalation_rate() * 100.0f);
+  }
 #endif
   this->inference_us_sum_ = 0;
   this->inference_count_ = 0;

@@ -134,7 +134,7 @@ class BinMoEComponent : public PollingComponent {
   // a whole millisecond, so it stays exact in 32 bits
   uint32_t stream_ms_{0}, stream_rem_{0};
   float level_offset_db_{0.0f};
-  float last_confidence_{NAN};
+  float last_confidence_{0.0f};  // of the last classified window
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;

@@ -198,16 +198,20 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
       centred[o] = 2 * count - T3;
     }
     int best = 0;
+    int32_t top = INT32_MIN_, second = INT32_MIN_;  // one pass; a tie leaves the lower index on top
     for (int j = 0; j < CLASSES; j++) {
       int32_t acc = w.b4[j];
       for (int o = 0; o < C; o++) acc += static_cast<int32_t>(w.w4[j * C + o]) * centred[o];
       logits[j] = acc;
-      if (acc > logits[best]) best = j;
+      if (acc > top) {
+        second = top;
+        top = acc;
+        best = j;
+      } else if (acc > second) {
+        second = acc;
+      }
     }
-    int32_t second = INT32_MIN_;
-    for (int j = 0; j < CLASSES; j++)
-      if (j != best && logits[j] > second) second = logits[j];
-    const int32_t margin = logits[best] - second;
+    const int32_t margin = top - second;
     return Decision{best, margin, margin < (margins != nullptr ? margins : w.margin_thresholds)[best]};
   }
 
@@ -380,16 +384,17 @@ template <class M> class Pipeline {
     }
   }
 
-  // The scalars first: RISC-V loads and stores reach 2 KB from `this` in one instruction.
+  // The scalars first, the FFT's large buffers last: RISC-V loads and stores reach 2 KB from `this` in one
+  // instruction.
   const M &model_;
   int hop_;
   int fill_ = 0, frames_ = 0, since_ = 0;
   bool ready_ = false;
-  typename M::Features extractor_;
   // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
-  int16_t frame_[M::kFrame];
-  int8_t features_[M::kFeatureBytes];
   uint32_t frame_ms_[M::kFrames];
+  int8_t features_[M::kFeatureBytes];
+  int16_t frame_[M::kFrame];
+  typename M::Features extractor_;
 };
 
 }  // namespace binmoe
