@@ -123,8 +123,9 @@ CONFIGS = {
         family_train={**STUDENT_SIZE,
                       "vibration_adc": {**STUDENT_SIZE["vibration_adc"], "student_epochs": 200, "finetune_epochs": 60}},
     ),
-    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15, finetune_epochs=5),
-                    family_train=STUDENT_SIZE),
+    # the tests' short schedule keeps 24 int8 channels: 16 learn too little in 15 + 5 epochs on its small corpus
+    # (the shipped sizes are tested through the committed models and tests/edge's narrowed variants)
+    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15, finetune_epochs=5)),
 }  # fmt: skip
 
 

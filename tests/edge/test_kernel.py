@@ -223,11 +223,12 @@ def test_header_folds_every_sign_and_threshold_exactly(trained_dir: Path, corpor
 
 
 def narrowed(model: IntegerModel, bits: int, channels: int) -> IntegerModel:
-    """The first `channels` channels of a model, its first layer requantised per channel to `bits` (the
-    thresholds follow the scale): a model of another precision and width for the kernel to match."""
-    k = channels
-    m = replace(model, w1=model.w1[:k], t1=model.t1[:k], s1=model.s1[:k], w2=model.w2[:k, :k], t2=model.t2[:k],
-                s2=model.s2[:k], w3=model.w3[:k, :k], t3=model.t3[:k], s3=model.s3[:k], w4=model.w4[:, :k])  # fmt: skip
+    """A model of another width and precision for the kernel to match: `channels` of the model's channels (its
+    first ones, repeated if it has fewer), the first layer requantised per channel to `bits` (the thresholds
+    follow the scale)."""
+    k = np.arange(channels) % model.channels
+    m = replace(model, w1=model.w1[k], t1=model.t1[k], s1=model.s1[k], w2=model.w2[k][:, k], t2=model.t2[k],
+                s2=model.s2[k], w3=model.w3[k][:, k], t3=model.t3[k], s3=model.s3[k], w4=model.w4[:, k])  # fmt: skip
     if bits == 8:  # the trained model's weights (int8, or smaller values) as an int8 layer
         return replace(m, meta={**m.meta, "w1_bits": "8"})
     limit = (1 << (bits - 1)) - 1
