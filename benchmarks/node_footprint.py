@@ -13,16 +13,16 @@ What is measured, and how:
   with Debian's riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), -Os, no PIC,
   at the node's own log level, against the host node's generated ESPHome core (the C3 tree's core needs
   ESP-IDF; the platform macro is USE_HOST) plus the source's ESPHome headers (i2c, microphone) from the node's
-  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim.
-- Linker relaxation: ESP-IDF links the C3 firmware with GCC's default relaxation (calls and jumps shrink to
-  jal / c.j once addresses are known). The node's objects are linked together twice with the bare-metal
-  linker, with and without relaxation, and the difference in code is subtracted. Conservatively, every
-  symbol outside these objects (ESPHome core, ESP-IDF, libc) is placed 32 MB away, so calls to it stay long,
-  and no global pointer is defined, so no gp-relative relaxation is counted. Two shims make the 64-bit Linux headers
+  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim. Two shims make the 64-bit Linux headers
   parse for ilp32 (an empty gnu/stubs-ilp32.h, a SYS_futex number); they do not change the component's code.
   Inline functions of ESPHome's core and the C++ library that the glue instantiates (GPIOPin, Component's
   default hooks, std::string) are not counted: every firmware has them. Static RAM = sizeof the component and
   source objects (compiled for ilp32).
+- Linker relaxation: ESP-IDF links the C3 firmware with GCC's default relaxation (calls and jumps shrink to
+  jal / c.j once addresses are known). The node's objects are linked together twice with the bare-metal
+  linker, with and without relaxation, and the difference in code is subtracted. Conservatively, every
+  symbol outside these objects (ESPHome core, ESP-IDF, libc) is placed 32 MB away, so calls to it stay long,
+  and no global pointer is defined, so no gp-relative relaxation is counted.
 The ESP32 firmware itself cannot be linked here (no PlatformIO downloads), so this is the component's own
 share, not a whole-firmware map.
 
@@ -94,12 +94,17 @@ def flash_of(size: dict[str, int]) -> int:
     return size["text"] + size["rodata"] + size["data"]
 
 
+def section_sizes(path: Path, size_tool: str) -> list[tuple[str, int]]:
+    """(section, bytes) of an object or ELF file, from `size -A`."""
+    out = subprocess.run([size_tool, "-A", str(path)], capture_output=True, text=True, check=True).stdout
+    return [(p[0], int(p[1])) for p in (line.split() for line in out.splitlines()) if len(p) >= 2 and p[1].isdigit()]
+
+
 def sections(obj: Path, size_tool: str, shared: dict[str, int] | None = None) -> dict[str, int]:
     """Flash/RAM section totals of an object file. Sections of inline functions and vtables that belong to
     ESPHome's core or the C++ library (GPIOPin, Component's default hooks, std::string) are left out and
     listed in `shared`: every ESPHome firmware already has them, and the linker keeps one copy."""
-    out = subprocess.run([size_tool, "-A", str(obj)], capture_output=True, text=True, check=True).stdout
-    rows = [(p[0], int(p[1])) for p in (line.split() for line in out.splitlines()) if len(p) >= 2 and p[1].isdigit()]
+    rows = section_sizes(obj, size_tool)
     names = demangle(sorted({o for name, _ in rows if (o := owner(name))}))
     totals = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
     for name, size in rows:
@@ -158,8 +163,7 @@ def relaxation_saving(objects: list[Path], work: Path) -> int:
         subprocess.run(["riscv64-unknown-elf-ld", "-m", "elf32lriscv", mode, "-e", "0", "-T", str(script),
                         "--no-warn-rwx-segments", *(f"--defsym={name}=0x40000000" for name in sorted(external)),
                         "-o", str(elf), *map(str, objects)], check=True)  # fmt: skip
-        out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(elf)], capture_output=True, text=True, check=True)
-        text[mode] = sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines()) if p and p[0] == ".text")
+        text[mode] = sum(size for name, size in section_sizes(elf, "riscv64-unknown-elf-size") if name == ".text")
     return text["--no-relax"] - text["--relax"]
 
 

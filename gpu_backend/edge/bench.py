@@ -3,7 +3,7 @@ of the last training run, into docs/benchmarks/node_model.json and docs/benchmar
 
 Everything is measured, not estimated:
 - rv32imc instructions: the kernel cross-compiled for rv32imc (Debian's riscv64-unknown-elf-g++, -Os as
-  ESPHome builds, the network's loops -O2; freestanding) and run in qemu-riscv32 with one instruction per translation
+  ESPHome builds; freestanding) and run in qemu-riscv32 with one instruction per translation
   block and exec tracing, so every executed instruction is one trace line; a run with no work is subtracted.
 - host instructions: valgrind's callgrind on the host build (g++ -O2), minus a run with no input.
 - static RAM: .data + .bss of the rv32 program (the Pipeline: frame buffer, FFT buffers, feature window,
@@ -228,7 +228,8 @@ def measure(model_dir: Path, family: str) -> dict[str, Any]:
     result["model_bytes"], result["model_hash"] = len(body), hashlib.sha256(body).hexdigest()[:8]
     if "train_config" in metrics:
         result |= {k: metrics["train_config"][k] for k in ("student_epochs", "finetune_epochs")}
-        result |= {k: metrics["train_config"].get(k, 8 if k == "w1_bits" else None) for k in ("channels", "w1_bits")}
+        result["channels"] = metrics["train_config"].get("channels")
+        result["w1_bits"] = metrics["train_config"].get("w1_bits", 8)  # runs from before it existed are int8
     if "operating_points" in metrics:  # the manifest's margin_thresholds_by_rate, evaluated on the test split
         result["operating_points"] = metrics["operating_points"]
     return result

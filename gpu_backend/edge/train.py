@@ -50,10 +50,16 @@ def sign(x: torch.Tensor) -> torch.Tensor:
     return SignSTE.apply(x)
 
 
+def int8_levels(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-tensor int8: (q, s) with q in -127..127 and w ~ q * s (no gradient)."""
+    w = w.detach()
+    scale = w.abs().max().clamp(min=1e-8) / 127
+    return torch.clamp(torch.round(w / scale), -127, 127), scale
+
+
 def quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric per-tensor int8 fake quantization with a straight-through gradient; returns (w_q*s, s)."""
-    scale = w.detach().abs().max().clamp(min=1e-8) / 127
-    q = torch.clamp(torch.round(w / scale), -127, 127)
+    q, scale = int8_levels(w)
     return w + (q * scale - w).detach(), scale
 
 
@@ -68,10 +74,9 @@ def w1_levels(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
     (q in -1, 0, 1; TWN: |w| > 0.7 * mean |w| of the channel, s = mean |w| of the weights kept). L1's output is
     only thresholded, so a per-channel scale costs nothing at inference: it folds into the channel's threshold.
     """
-    w = w.detach()
     if bits == 8:
-        scale = w.abs().max().clamp(min=1e-8) / 127
-        return torch.clamp(torch.round(w / scale), -127, 127), scale
+        return int8_levels(w)
+    w = w.detach()
     if bits == 4:
         scale = w.abs().amax(dim=(1, 2), keepdim=True).clamp(min=1e-8) / 7
         return torch.clamp(torch.round(w / scale), -7, 7), scale
@@ -86,8 +91,6 @@ def w1_levels(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def quant_w1(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Fake quantization of the first layer at `bits` (see `w1_levels`), straight-through gradient."""
-    if bits == 8:
-        return quant_int8(w)
     q, scale = w1_levels(w, bits)
     return w + (q * scale - w).detach(), scale
 

@@ -22,7 +22,6 @@ int main() {
   id.model_id = "sound-v1";
   id.model_hash8 = "0123abcd";
   strcpy(id.boot, "89abcdef");
-  id.classes = 4;
   id.frames = 6;
   id.bands = 4;
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};

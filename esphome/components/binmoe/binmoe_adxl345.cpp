@@ -20,7 +20,7 @@ void Adxl345Source::setup() {
   bool ok = this->read_byte(REG_DEVID, &id) && id == DEVID;
   for (const auto &reg : init) ok = ok && this->write_byte(reg[0], reg[1]);
   if (!ok) {
-    ESP_LOGE(TAG, "No ADXL345 at 0x%02X (id 0x%02X)", this->address_, id);
+    ESP_LOGE(TAG, "ADXL345 at 0x%02X not set up (id 0x%02X, expected 0xE5)", this->address_, id);
     this->mark_failed();
     return;
   }

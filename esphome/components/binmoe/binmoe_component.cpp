@@ -19,7 +19,6 @@ void BinMoEComponent::setup() {
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_.model_id();
   this->identity_.model_hash8 = this->runner_.model_hash8();
-  this->identity_.classes = this->runner_.classes();
   this->identity_.frames = this->runner_.feature_frames();
   this->identity_.bands = this->runner_.feature_bands();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));

@@ -86,7 +86,8 @@ size_t Router::base64(const uint8_t *data, size_t len, char *out) {
   for (size_t i = 0; i < len; i += 3) {
     const uint32_t b0 = data[i], b1 = i + 1 < len ? data[i + 1] : 0, b2 = i + 2 < len ? data[i + 2] : 0;
     const uint32_t triple = (b0 << 16) | (b1 << 8) | b2;
-    for (int k = 0; k < 4; k++) out[o + k] = k <= static_cast<int>(len - i) ? base64_digit(triple >> (18 - 6 * k)) : '=';
+    const int rest = static_cast<int>(len - i);  // bytes left: 1 or 2 end the output with '=' padding
+    for (int k = 0; k < 4; k++) out[o + k] = k <= rest ? base64_digit(triple >> (18 - 6 * k)) : '=';
     o += 4;
   }
   out[o] = '\0';
@@ -105,7 +106,7 @@ void Router::build_message(const Routed &routed, const WindowResult &w, const ch
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
   size_t pos = 0;
   msg.scores[pos++] = '[';
-  for (int j = 0; j < id.classes && j < MAX_CLASSES; j++) {
+  for (int j = 0; j < classes_; j++) {  // configure() keeps classes_ <= MAX_CLASSES
     pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(w.logits[j]));
   }
   msg.scores[pos++] = ']';

@@ -37,14 +37,13 @@ struct Routed {
   Reason reason = Reason::LOW_MARGIN;
 };
 
-// The node's fixed identity and its model's shape, filled once at setup.
+// The node's fixed identity and its features' shape, filled once at setup.
 struct NodeIdentity {
   const char *node_id = "";
   const char *task = "sound";  // protocol `task`: sound | vibration
   const char *model_id = "";
   const char *model_hash8 = "";
   char boot[9] = {};
-  int classes = 0;
   int frames = 0, bands = 0;  // of the features an escalation carries
 };
 

@@ -184,8 +184,8 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
   };
 
   // features: FRAMES x BANDS int8 (frame-major), as FeatureExtractor writes them. Scratch lives on the
-  // stack (2 x FRAMES rows, one channel's unpacked weights); nothing is kept between calls. margins: per-class escalation margins to use
-  // instead of the model's (e.g. set in YAML), or null.
+  // stack (2 x FRAMES rows, one channel's unpacked weights); nothing is kept between calls. margins:
+  // per-class escalation margins to use instead of the model's (e.g. set in YAML), or null.
   static Decision run(const Weights &w, const int8_t *features, int32_t *logits, const int32_t *margins = nullptr) {
     Row a[T1], b[T2];
     first_layer(w, features, a);
