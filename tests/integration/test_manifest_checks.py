@@ -11,6 +11,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from homeassistant import loader
 from homeassistant.core import HomeAssistant
@@ -75,3 +76,53 @@ def test_hacs_json_rules() -> None:
         DOMAIN
     ]
     assert (ROOT / "README.md").exists()
+
+
+TIERS = ("bronze", "silver", "gold", "platinum")
+
+
+def test_manifest_claims_only_a_tier_whose_rules_are_all_done() -> None:
+    """quality_scale.yaml lists the rules under '# Bronze' … '# Platinum'; a tier counts when its rules and
+    every lower tier's are done or exempt (exempt with a reason)."""
+    import yaml
+
+    text = (COMPONENT / "quality_scale.yaml").read_text()
+    rules = yaml.safe_load(text)["rules"]
+    tier_of: dict[str, str] = {}
+    tier = ""
+    for line in text.splitlines():
+        if (heading := line.strip().lstrip("# ").lower()) in TIERS:
+            tier = heading
+        elif (match := re.match(r"  ([a-z0-9-]+):", line)) and tier:
+            tier_of[match.group(1)] = tier
+    assert set(tier_of) == set(rules)
+    assert {tier_of[r] for r in rules} == set(TIERS)
+
+    def status(rule: str) -> str:
+        value = rules[rule]
+        if isinstance(value, dict):
+            assert value["status"] != "exempt" or value.get("comment"), f"{rule}: exempt needs a reason"
+            return str(value["status"])
+        return str(value)
+
+    reached = None
+    for name in TIERS:
+        if any(status(r) not in ("done", "exempt") for r, t in tier_of.items() if t == name):
+            break
+        reached = name
+    manifest = json.loads((COMPONENT / "manifest.json").read_text())
+    assert manifest.get("quality_scale") == reached
+
+
+async def test_home_assistant_serves_the_brand_images(hass: HomeAssistant, hass_client: Any) -> None:
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "brands", {})
+    client = await hass_client()
+    for image in ("icon.png", "icon@2x.png", "logo.png", "dark_logo.png"):
+        response = await client.get(f"/api/brands/integration/{DOMAIN}/{image}")
+        assert response.status == 200, image
+        assert await response.read() == (COMPONENT / "brand" / image).read_bytes()
+    # no dark icon of its own: Home Assistant falls back to the light one
+    response = await client.get(f"/api/brands/integration/{DOMAIN}/dark_icon.png")
+    assert await response.read() == (COMPONENT / "brand" / "icon.png").read_bytes()
