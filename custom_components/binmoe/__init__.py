@@ -1,86 +1,73 @@
-"""The BinMoE integration: routes node escalations to the GPU tier and back into Home Assistant."""
+"""The BinMoE integration: routes node messages, alerts on critical ones, and sends escalations to the GPU
+tier for diagnosis. The entry loads whether or not the GPU tier answers; only a rejected key stops it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .api import BackendInfo, BinMoEClient, BinMoEError, InvalidAuth
-from .const import (
-    CONF_QUEUE_MAX,
-    CONF_REPAIR_AFTER,
-    DEFAULT_QUEUE_MAX,
-    DEFAULT_REPAIR_AFTER,
-    DOMAIN,
-    LOGGER,
-)
+from .api import BinMoEClient, InvalidAuth
+from .backend import BackendLink
+from .const import CONF_QUEUE_MAX, CONF_REPAIR_AFTER, DEFAULT_QUEUE_MAX, DEFAULT_REPAIR_AFTER, DOMAIN, LOGGER
 from .hub import BinMoEHub
-from .inbox import async_setup_inbox
 from .llm_tools import BinMoELLMAPI
-from .queue import async_get_queue
+from .queue import EscalationQueue
 from .router import RouterPolicy
+from .runtime import BinMoEConfigEntry, BinMoERuntimeData
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.CONVERSATION, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
-@dataclass(slots=True)
-class BinMoEData:
-    """Everything one config entry owns while it is loaded."""
-
-    client: BinMoEClient
-    backend: BackendInfo
-    hub: BinMoEHub
-
-
-type BinMoEConfigEntry = ConfigEntry[BinMoEData]
-
-
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services and BinMoE's LLM API once; they act on loaded entries."""
+    """Register the services and BinMoE's LLM API once; they act on the loaded entry."""
     async_setup_services(hass)
     llm.async_register_api(hass, BinMoELLMAPI(hass))
-    async_setup_inbox(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
-    """Connect to the GPU tier and set up the platforms."""
+    """Start routing at once; the GPU tier is contacted, but only a rejected key fails the set-up."""
     client = BinMoEClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_API_KEY))
+    queue = EscalationQueue(hass, entry.entry_id, int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)))
+    await queue.async_load()
+    backend = BackendLink(hass, entry, client, queue, float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)))
     try:
-        backend = await client.async_get_info()
+        await backend.async_connect()
     except InvalidAuth as err:
         raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
-    except BinMoEError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"url": client.url, "error": str(err)},
-        ) from err
-    queue = await async_get_queue(hass, entry.entry_id, int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)))
-    hub = BinMoEHub(
-        hass,
-        entry,
-        client,
-        RouterPolicy.from_options(entry.options),
-        queue=queue,
-        repair_after_min=float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)),
-    )
-    entry.runtime_data = BinMoEData(client=client, backend=backend, hub=hub)
-    LOGGER.info("BinMoE connected to %s (model %s, profile %s)", client.url, backend.model, backend.profile)
+    hub = BinMoEHub(hass, entry, backend, RouterPolicy.from_options(entry.options))
+    entry.runtime_data = BinMoERuntimeData(backend=backend, hub=hub)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
+    backend.async_start()
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
+    """1.1 -> 1.2: the nodes' *Escalation rate* sensors became *Share of reports escalated* (the node's own
+    ESPHome sensor keeps that name for its window-based rate); keep their entity ids and history."""
+    if entry.version > 1:
+        return False  # a newer BinMoE made this entry; do not guess
+    if entry.minor_version < 2:
+
+        def _rename(entity: er.RegistryEntry) -> dict[str, str] | None:
+            if entity.unique_id.endswith("_escalation_rate"):
+                return {"new_unique_id": entity.unique_id.removesuffix("_escalation_rate") + "_escalated_share"}
+            return None
+
+        await er.async_migrate_entries(hass, entry.entry_id, _rename)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+        LOGGER.debug("Migrated BinMoE entry %s to version 1.2", entry.entry_id)
     return True
 
 
@@ -89,9 +76,17 @@ async def _async_options_updated(hass: HomeAssistant, entry: BinMoEConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
-    """Stop the hub (flushing the queue to disk) and unload the platforms."""
-    await entry.runtime_data.hub.async_stop()
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the platforms first, then stop the inputs and flush the queue to disk."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    entry.runtime_data.hub.async_stop()
+    await entry.runtime_data.backend.async_stop()
+    return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> None:
+    """The entry is deleted: its stored queue goes with it."""
+    await EscalationQueue.async_remove_storage(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(
@@ -103,5 +98,5 @@ async def async_remove_config_entry_device(
     if not nodes or any(ident == entry.entry_id for _, ident in device.identifiers):
         return False
     for node in nodes:
-        entry.runtime_data.hub.nodes.pop(node, None)
+        entry.runtime_data.hub.forget_node(node)
     return True

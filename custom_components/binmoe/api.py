@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -12,6 +14,8 @@ import aiohttp
 from yarl import URL
 
 from .const import (
+    CHAT_READ_TIMEOUT,
+    CHAT_TIMEOUT,
     DIAGNOSE_MAX_ATTEMPTS,
     DIAGNOSE_TIMEOUT,
     HEALTH_TIMEOUT,
@@ -82,12 +86,7 @@ class BinMoEClient:
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
                 **kwargs,
             ) as response:
-                if response.status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-                    raise InvalidAuth(f"{path}: HTTP {response.status}")
-                if response.status in _RETRYABLE_STATUS:
-                    raise _Retryable(path, response.status, _retry_after(response.headers))
-                if response.status >= 400:
-                    raise RequestRejected(f"{path}: HTTP {response.status}: {(await response.text())[:200]}")
+                await _raise_for_status(path, response)
                 try:
                     return await response.json()
                 except (aiohttp.ContentTypeError, ValueError) as err:
@@ -133,11 +132,59 @@ class BinMoEClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def async_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """POST an OpenAI chat completion with `stream: true` and yield its chunks as they arrive.
+
+        Raises InvalidAuth, RequestRejected, CannotConnect (unreachable, overloaded, timed out, or a stream
+        that stopped before `data: [DONE]`: a cut-off answer must not pass for a whole one) and
+        InvalidResponse (a chunk that is not JSON, or an error event in the stream).
+        """
+        path = "/v1/chat/completions"
+        try:
+            async with self.session.post(
+                f"{self.url}{path}",
+                json={**body, "stream": True},
+                headers=self.headers,
+                timeout=aiohttp.ClientTimeout(total=CHAT_TIMEOUT, sock_read=CHAT_READ_TIMEOUT),
+            ) as response:
+                try:
+                    await _raise_for_status(path, response)
+                except _Retryable as err:
+                    raise CannotConnect(str(err)) from err
+                async for raw in response.content:
+                    line = raw.decode(errors="replace").strip()
+                    if not line.startswith("data:"):
+                        continue  # blank separators, SSE comments and keep-alives
+                    data = line.removeprefix("data:").strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        chunk = json.loads(data)
+                    except ValueError as err:
+                        raise InvalidResponse(f"{path}: a stream chunk is not JSON") from err
+                    if isinstance(chunk, dict) and "error" in chunk:
+                        raise InvalidResponse(f"{path}: the stream ended with an error: {chunk['error']}")
+                    if isinstance(chunk, dict):
+                        yield chunk
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise CannotConnect(f"{path}: {err or type(err).__name__}") from err
+        raise CannotConnect(f"{path}: the stream ended before [DONE]")
+
 
 class _Retryable(BinMoEError):
     def __init__(self, path: str, status: int, retry_after: float | None) -> None:
         super().__init__(f"{path}: HTTP {status}")
         self.retry_after = retry_after
+
+
+async def _raise_for_status(path: str, response: aiohttp.ClientResponse) -> None:
+    """Map an error status to the client's exceptions (the body of a 4xx says why; keep its start)."""
+    if response.status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        raise InvalidAuth(f"{path}: HTTP {response.status}")
+    if response.status in _RETRYABLE_STATUS:
+        raise _Retryable(path, response.status, _retry_after(response.headers))
+    if response.status >= 400:
+        raise RequestRejected(f"{path}: HTTP {response.status}: {(await response.text())[:200]}")
 
 
 def _retry_after(headers: Any) -> float | None:

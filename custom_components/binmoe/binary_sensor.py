@@ -8,8 +8,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import BinMoEConfigEntry
 from .entity import BinMoEHubEntity
+from .runtime import BinMoEConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -17,7 +17,7 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant, entry: BinMoEConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_add_entities([BackendConnectivity(entry.runtime_data.hub, "backend")])
+    async_add_entities([BackendConnectivity(entry, "backend")])
 
 
 class BackendConnectivity(BinMoEHubEntity, BinarySensorEntity):
@@ -26,4 +26,4 @@ class BackendConnectivity(BinMoEHubEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        return self.hub.backend_online
+        return self.backend.online

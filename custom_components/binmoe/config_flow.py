@@ -106,7 +106,7 @@ class BinMoEOptionsFlow(OptionsFlow):
                 ),
                 self._current(CONF_TEMPERATURE, DEFAULT_TEMPERATURE): _number(0, 2, 0.05),
                 self._current(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS): _number(16, 8192, 1),
-                self._current(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY): _number(2, 200, 1),
+                self._current(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY): _number(1, 100, 1),
             }
         )
         return self.async_show_form(step_id="voice", data_schema=schema)
@@ -138,7 +138,7 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
     """Ask for the backend URL (+ optional key) and check it by talking to the backend."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -206,9 +206,6 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
             info, errors = await self._async_try(user_input[CONF_URL], api_key)
             if info is not None:
                 url = normalize_url(user_input[CONF_URL])
-                # The URL is the unique ID: moving to a URL another entry already uses is a duplicate.
-                if url != entry.unique_id and self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, url):
-                    return self.async_abort(reason="already_configured")
                 return self.async_update_reload_and_abort(
                     entry, unique_id=url, data_updates={CONF_URL: url, CONF_API_KEY: api_key}
                 )

@@ -14,6 +14,9 @@ PROTOCOL_VERSION: Final = 1
 # Seconds. The GPU tier answers health checks at once; diagnoses run an LLM and can take longer.
 HEALTH_TIMEOUT: Final = 10.0
 DIAGNOSE_TIMEOUT: Final = 120.0
+# A streamed chat reply: the whole answer, and the longest silence between two chunks.
+CHAT_TIMEOUT: Final = 300.0
+CHAT_READ_TIMEOUT: Final = 120.0
 DIAGNOSE_MAX_ATTEMPTS: Final = 3
 RETRY_BASE_DELAY: Final = 0.5
 RETRY_MAX_DELAY: Final = 10.0
@@ -54,5 +57,5 @@ CONF_MAX_HISTORY: Final = "max_history"
 DEFAULT_LLM_APIS: Final = ["assist", "binmoe"]
 DEFAULT_TEMPERATURE: Final = 0.2
 DEFAULT_MAX_TOKENS: Final = 512
-DEFAULT_MAX_HISTORY: Final = 20
+DEFAULT_MAX_HISTORY: Final = 10  # user turns (the current one included)
 MAX_TOOL_ITERATIONS: Final = 8

@@ -8,24 +8,23 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
-from . import BinMoEConfigEntry
+from .runtime import BinMoEConfigEntry
 
 TO_REDACT = {CONF_API_KEY, "features"}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BinMoEConfigEntry) -> dict[str, Any]:
-    data = entry.runtime_data
-    hub = data.hub
+    hub, backend = entry.runtime_data.hub, entry.runtime_data.backend
     return async_redact_data(
         {
             "entry": {"data": dict(entry.data), "options": dict(entry.options)},
             "backend": {
-                "url": data.client.url,
-                "model": data.backend.model,
-                "profile": data.backend.profile,
-                "online": hub.backend_online,
+                "url": backend.client.url,
+                "model": backend.info.model if backend.info else None,
+                "profile": backend.info.profile if backend.info else None,
+                "online": backend.online,
             },
-            "queue": {"length": len(hub.queue), "dropped": hub.queue.dropped},
+            "queue": {"length": len(backend.queue), "dropped": backend.queue.dropped},
             "stats": {
                 "detections": hub.stats.detections,
                 "handled_locally": hub.stats.handled_locally,
@@ -35,8 +34,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BinMoEC
                 "dropped": hub.stats.dropped,
                 "bad_payloads": hub.stats.bad_payloads,
                 "lost_messages": hub.router.lost_messages,
-                "latency_ms_p50": hub.stats.latency_percentile(0.5),
-                "latency_ms_p95": hub.stats.latency_percentile(0.95),
+                "latency_ms_p50": backend.latency_percentile(0.5),
+                "latency_ms_p95": backend.latency_percentile(0.95),
             },
             "nodes": {
                 node.node_id: {"task": node.task, "model": node.model, "messages": node.messages}

@@ -1,4 +1,8 @@
-"""One event entity per node: fires with the class of every detection and escalation it reports."""
+"""One event entity per node: fires with the class of every detection and escalation it reports.
+
+An ESPHome node already has its own detection event entity (the `binmoe` ESPHome component's), so for
+those nodes this one starts disabled: one entity per fact, the other a click away.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import BinMoEConfigEntry
-from .entity import node_device_info
-from .hub import BinMoEHub, NodeInfo, signal_new_node, signal_node_message
+from .entity import BinMoENodeEntity, esphome_device
+from .hub import BinMoEHub, NodeInfo
 from .protocol import NodeMessage
+from .runtime import BinMoEConfigEntry
+from .signals import signal_new_node
 
 PARALLEL_UPDATES = 0
 
@@ -29,21 +34,14 @@ async def async_setup_entry(
     entry.async_on_unload(async_dispatcher_connect(hass, signal_new_node(entry.entry_id), _new_node))
 
 
-class NodeDetectionEvent(EventEntity):
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "detection"
-
+class NodeDetectionEvent(BinMoENodeEntity, EventEntity):
     def __init__(self, hub: BinMoEHub, node: NodeInfo, registry: dr.DeviceRegistry) -> None:
-        self.hub = hub
-        self.node = node
-        self._attr_unique_id = f"{hub.entry.entry_id}_{node.node_id}_detection"
-        self._attr_device_info = node_device_info(hub.entry, node, registry)
+        super().__init__(hub, node, "detection", registry)
         self._attr_event_types = []
+        self._attr_entity_registry_enabled_default = esphome_device(node, registry) is None
 
     async def async_added_to_hass(self) -> None:
-        signal = signal_node_message(self.hub.entry.entry_id, self.node.node_id)
-        self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._on_message))
+        await super().async_added_to_hass()
         if self.node.last_message is not None:  # the message that made the hub discover this node
             self._on_message(self.node.last_message)
 
@@ -54,11 +52,6 @@ class NodeDetectionEvent(EventEntity):
             self._attr_event_types = [*self._attr_event_types, message.label]
         self._trigger_event(
             message.label,
-            {
-                "kind": message.kind,
-                "confidence": message.confidence,
-                "margin": message.margin,
-                "seq": message.seq,
-            },
+            {"kind": message.kind, "confidence": message.confidence, "margin": message.margin, "seq": message.seq},
         )
         self.async_write_ha_state()

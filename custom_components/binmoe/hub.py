@@ -1,65 +1,24 @@
-"""The hub: receives node messages (ESPHome events, MQTT), routes them, diagnoses escalations, queues them
-while the GPU tier is down, and keeps the statistics the entities show."""
+"""The hub: validates node messages, routes them by the user's policy, alerts at once for critical classes,
+hands escalations to the GPU-tier link, and keeps the statistics and node list the entities show."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components import persistent_notification
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_time_interval
 
-from .api import BinMoEClient, BinMoEError, CannotConnect
-from .const import (
-    DOMAIN,
-    ESPHOME_EVENT_DETECTION,
-    ESPHOME_EVENT_ESCALATION,
-    EVENT_DETECTION,
-    EVENT_DIAGNOSIS,
-    EVENT_ESCALATION,
-    ISSUE_BACKEND_DOWN,
-    LOGGER,
-    MQTT_TOPIC,
-    PROTOCOL_VERSION,
-    REPLAY_INTERVAL,
-)
+from .backend import BackendLink
+from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
+from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
-from .queue import EscalationQueue
 from .router import Action, Router, RouterPolicy
-
-
-def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
-    """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later."""
-    persistent_notification.async_create(
-        hass,
-        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
-        f"(confidence {message.confidence:.0%}).",
-        title="BinMoE alarm",
-        notification_id=f"{DOMAIN}_critical_{message.node_id}",
-    )
-
-
-def signal_update(entry_id: str) -> str:
-    """Dispatcher signal: statistics changed."""
-    return f"{DOMAIN}_{entry_id}_update"
-
-
-def signal_new_node(entry_id: str) -> str:
-    """Dispatcher signal: a node reported for the first time (dynamic devices)."""
-    return f"{DOMAIN}_{entry_id}_new_node"
-
-
-def signal_node_message(entry_id: str, node_id: str) -> str:
-    return f"{DOMAIN}_{entry_id}_node_{node_id}"
+from .runtime import BinMoEConfigEntry
+from .signals import signal_new_node, signal_node_message, signal_update
 
 
 @dataclass
@@ -75,7 +34,8 @@ class NodeInfo:
     last_message: NodeMessage | None = None
 
     @property
-    def escalation_rate(self) -> float:
+    def escalated_share(self) -> float:
+        """Escalations per message the node reported, in percent (not the node's own window-based rate)."""
         return 100.0 * self.escalations / self.messages if self.messages else 0.0
 
 
@@ -88,95 +48,38 @@ class HubStats:
     ignored: int = 0
     dropped: int = 0
     bad_payloads: int = 0
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
-
-    def latency_percentile(self, q: float) -> float | None:
-        if not self.latencies_ms:
-            return None
-        ordered = sorted(self.latencies_ms)
-        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
 
 
 class BinMoEHub:
     """One per config entry; lives in `entry.runtime_data.hub`."""
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry[Any],
-        client: BinMoEClient,
-        policy: RouterPolicy,
-        queue: EscalationQueue,
-        repair_after_min: float,
+        self, hass: HomeAssistant, entry: BinMoEConfigEntry, backend: BackendLink, policy: RouterPolicy
     ) -> None:
         self.hass = hass
         self.entry = entry
-        self.client = client
+        self.backend = backend
         self.router = Router(policy)
-        self.queue = queue
-        self.repair_after_s = repair_after_min * 60
         self.stats = HubStats()
         self.nodes: dict[str, NodeInfo] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # node messages and diagnoses, newest last
         self.last_diagnosis: dict[str, Any] | None = None
-        self.backend_online = True
-        self.down_since: float | None = None
         self._bad_payload_logged: set[str] = set()
-        self._unsubs: list[Callable[[], None]] = []
-        self._replaying = False
+        self._unsubs: list[CALLBACK_TYPE] = []
+        backend.on_result = self._publish_diagnosis
 
-    # ---- lifecycle -------------------------------------------------------------------------------
     async def async_start(self) -> None:
-        for event_type in (ESPHOME_EVENT_DETECTION, ESPHOME_EVENT_ESCALATION):
-            self._unsubs.append(self.hass.bus.async_listen(event_type, self._handle_esphome_event))
-        self._unsubs.append(async_track_time_interval(self.hass, self._async_tick, timedelta(seconds=REPLAY_INTERVAL)))
-        if "mqtt" in self.hass.config.components:
-            await self._async_subscribe_mqtt()
-        if len(self.queue):
-            self.entry.async_create_background_task(self.hass, self.async_replay(), "binmoe replay")
+        self._unsubs.extend(async_listen_esphome(self.hass, self.handle_payload))
+        if (unsub := await async_subscribe_mqtt(self.hass, self.handle_payload, self.bad_payload)) is not None:
+            self._unsubs.append(unsub)
 
-    async def _async_subscribe_mqtt(self) -> None:
-        from homeassistant.components import mqtt
-
-        if not await mqtt.async_wait_for_mqtt_client(self.hass):
-            LOGGER.warning("MQTT is configured but not connected; BinMoE MQTT nodes are not received")
-            return
-
-        @callback
-        def _on_message(msg: mqtt.ReceiveMessage) -> None:
-            parts = msg.topic.split("/")
-            if len(parts) != 3 or parts[2] not in ("detection", "escalation"):
-                return  # e.g. binmoe/<node>/diagnosis published by the MQTT bridge
-            try:
-                data = json.loads(msg.payload)
-            except ValueError:
-                self._bad_payload(parts[1], "payload is not JSON")
-                return
-            if not isinstance(data, dict) or data.get("node_id") != parts[1] or data.get("kind") != parts[2]:
-                self._bad_payload(parts[1], "node_id/kind do not match the topic")
-                return
-            self.handle_payload(data)
-
-        self._unsubs.append(await mqtt.async_subscribe(self.hass, MQTT_TOPIC, _on_message, qos=1))
-
-    async def async_stop(self) -> None:
+    @callback
+    def async_stop(self) -> None:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        await self.queue.async_flush()
 
     # ---- inputs ----------------------------------------------------------------------------------
-    @callback
-    def _handle_esphome_event(self, event: Event) -> None:
-        self.handle_payload(dict(event.data))
-
-    def _bad_payload(self, node: str, reason: str) -> None:
-        self.stats.bad_payloads += 1
-        if node not in self._bad_payload_logged:  # once per node, so a broken node cannot flood the log
-            self._bad_payload_logged.add(node)
-            LOGGER.warning("Invalid BinMoE payload from %s: %s (further ones are only counted)", node, reason)
-        self._notify()
-
     @callback
     def handle_payload(self, data: dict[str, Any]) -> None:
         """Validate and route one node message. Never raises into the event loop."""
@@ -184,9 +87,21 @@ class BinMoEHub:
         try:
             message = parse_message(data)
         except InvalidMessage as err:
-            self._bad_payload(str(data.get("node_id", "unknown node")), str(err))
+            self.bad_payload(str(data.get("node_id", "unknown node")), str(err))
             return
         self._route(message, device_id if isinstance(device_id, str) else None)
+
+    @callback
+    def bad_payload(self, node: str, reason: str) -> None:
+        self.stats.bad_payloads += 1
+        if node not in self._bad_payload_logged:  # once per node, so a broken node cannot flood the log
+            self._bad_payload_logged.add(node)
+            LOGGER.warning("Invalid BinMoE payload from %s: %s (further ones are only counted)", node, reason)
+        self._notify()
+
+    def forget_node(self, node_id: str) -> None:
+        """The user deleted the node's device; it comes back if the node reports again."""
+        self.nodes.pop(node_id, None)
 
     # ---- routing ---------------------------------------------------------------------------------
     def _route(self, message: NodeMessage, device_id: str | None) -> None:
@@ -211,67 +126,20 @@ class BinMoEHub:
         else:
             node.escalations += 1
             self.stats.escalations += 1
-            queued = not self.backend_online or len(self.queue) > 0  # keep the order behind the queue
+            queued = self.backend.submit({"v": PROTOCOL_VERSION, "escalation": payload})
             self.hass.bus.async_fire(
                 EVENT_ESCALATION,
-                {
-                    **payload,
-                    "decision": "queued" if queued else "diagnose",
-                    "handled_by": decision.handled_by,
-                },
+                {**payload, "decision": "queued" if queued else "diagnose", "handled_by": decision.handled_by},
             )
-            request = {"v": PROTOCOL_VERSION, "escalation": payload}
-            if queued:
-                self.queue.push(request)
-            else:
-                self.entry.async_create_background_task(
-                    self.hass, self._async_diagnose_now(request), f"binmoe diagnose {message.node_id}"
-                )
         if decision.action in (Action.IGNORE, Action.DROP) and message.kind == "escalation":
             self.hass.bus.async_fire(
                 EVENT_ESCALATION,
                 {**payload, "decision": "ignored" if decision.action is Action.IGNORE else "dropped"},
             )
         if decision.critical and decision.action is not Action.DROP:
-            self._notify_critical(message)
+            notify_critical(self.hass, message)
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
-
-    def _notify_critical(self, message: NodeMessage) -> None:
-        notify_critical(self.hass, message)
-
-    # ---- diagnosis, queue, backend state -------------------------------------------------------------
-    async def _async_call(self, request: dict[str, Any]) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = await self.client.async_diagnose(request)
-        self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
-        return result
-
-    async def _async_diagnose_now(self, request: dict[str, Any]) -> None:
-        try:
-            result = await self._async_call(request)
-        except CannotConnect as err:
-            LOGGER.info("GPU tier unreachable (%s); escalation queued", err)
-            self._set_backend_online(False)
-            self.queue.push(request)
-            self._notify()
-            return
-        except BinMoEError as err:
-            LOGGER.warning("GPU tier refused an escalation: %s", err)
-            return
-        self._set_backend_online(True)
-        self._publish_diagnosis(request, result)
-
-    async def async_diagnose(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Service call path: ask now, raise on failure (no queueing)."""
-        try:
-            result = await self._async_call(request)
-        except CannotConnect:
-            self._set_backend_online(False)
-            raise
-        self._set_backend_online(True)
-        self._publish_diagnosis(request, result)
-        return result
 
     def _publish_diagnosis(self, request: dict[str, Any], result: dict[str, Any]) -> None:
         self.stats.diagnosed += 1
@@ -283,73 +151,16 @@ class BinMoEHub:
         self.hass.bus.async_fire(EVENT_DIAGNOSIS, data)
         self._notify()
 
-    async def async_replay(self) -> int:
-        """Send queued escalations in order until the queue is empty or the backend fails again."""
-        if self._replaying:
-            return 0
-        self._replaying = True
-        sent = 0
-        try:
-            while (request := self.queue.peek()) is not None:
-                try:
-                    result = await self._async_call(request)
-                except CannotConnect:
-                    self._set_backend_online(False)
-                    break
-                except BinMoEError as err:
-                    LOGGER.warning("dropping a queued escalation the GPU tier refused: %s", err)
-                    self.queue.pop()
-                    continue
-                self.queue.pop()
-                sent += 1
-                self._set_backend_online(True)
-                self._publish_diagnosis(request, result)
-        finally:
-            self._replaying = False
-            self._notify()
-        return sent
-
-    async def _async_tick(self, _now: Any = None) -> None:
-        if len(self.queue):
-            await self.async_replay()
-        elif not self.backend_online:
-            try:
-                await self.client.async_get_info()
-            except BinMoEError:
-                pass
-            else:
-                self._set_backend_online(True)
-        self._check_repair()
-
-    def _set_backend_online(self, online: bool) -> None:
-        if online == self.backend_online:
-            return
-        self.backend_online = online
-        if online:
-            LOGGER.info("GPU tier at %s is reachable again", self.client.url)
-            self.down_since = None
-            ir.async_delete_issue(self.hass, DOMAIN, f"{ISSUE_BACKEND_DOWN}_{self.entry.entry_id}")
-        else:
-            LOGGER.warning("GPU tier at %s is unreachable", self.client.url)
-            self.down_since = time.monotonic()
-        self._notify()
-
-    def _check_repair(self) -> None:
-        if self.down_since is None or time.monotonic() - self.down_since < self.repair_after_s:
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            f"{ISSUE_BACKEND_DOWN}_{self.entry.entry_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_BACKEND_DOWN,
-            translation_placeholders={
-                "url": self.client.url,
-                "minutes": str(int(self.repair_after_s // 60)),
-                "queued": str(len(self.queue)),
-            },
-        )
-
     def _notify(self) -> None:
         async_dispatcher_send(self.hass, signal_update(self.entry.entry_id))
+
+
+def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
+    """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later."""
+    persistent_notification.async_create(
+        hass,
+        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
+        f"(confidence {message.confidence:.0%}).",
+        title="BinMoE alarm",
+        notification_id=f"{DOMAIN}_critical_{message.node_id}",
+    )

@@ -10,6 +10,7 @@ from homeassistant.helpers import llm
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from .const import DOMAIN
+from .runtime import BinMoERuntimeData
 
 LLM_API_ID = DOMAIN
 API_PROMPT = (
@@ -19,9 +20,12 @@ API_PROMPT = (
 )
 
 
-def _hub(hass: HomeAssistant) -> Any:
-    entries = hass.config_entries.async_loaded_entries(DOMAIN)
-    return entries[0].runtime_data.hub if entries else None
+def _loaded(hass: HomeAssistant) -> BinMoERuntimeData | None:
+    """The loaded entry's data (BinMoE has one entry), or None while it is not loaded."""
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        data: BinMoERuntimeData = entry.runtime_data
+        return data
+    return None
 
 
 class _BinMoETool(llm.Tool):
@@ -33,12 +37,12 @@ class _BinMoETool(llm.Tool):
     async def async_call(
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
     ) -> JsonObjectType:
-        hub = _hub(hass)
-        if hub is None:
+        data = _loaded(hass)
+        if data is None:
             return {"error": "BinMoE is not loaded"}
-        return self.answer(hub, tool_input.tool_args)
+        return self.answer(data, tool_input.tool_args)
 
-    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
+    def answer(self, data: BinMoERuntimeData, args: dict[str, Any]) -> JsonObjectType:
         raise NotImplementedError
 
 
@@ -54,7 +58,7 @@ class RecentEventsTool(_BinMoETool):
         }
     )
 
-    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
+    def answer(self, data: BinMoERuntimeData, args: dict[str, Any]) -> JsonObjectType:
         node = args.get("node_id")
         limit = int(args.get("limit", 10))
         keep = (
@@ -70,7 +74,7 @@ class RecentEventsTool(_BinMoETool):
         )
         items: list[JsonValueType] = [
             {k: item[k] for k in keep if k in item}
-            for item in reversed(hub.recent)
+            for item in reversed(data.hub.recent)
             if node is None or item.get("node_id") == node
         ]
         return {"events": items[:limit]}
@@ -83,20 +87,20 @@ class NodeStatusTool(_BinMoETool):
     description = "Status of the BinMoE nodes: task, model, messages, escalation rate, last class heard."
     parameters = vol.Schema({})
 
-    def answer(self, hub: Any, args: dict[str, Any]) -> JsonObjectType:
+    def answer(self, data: BinMoERuntimeData, args: dict[str, Any]) -> JsonObjectType:
         return {
-            "gpu_tier_online": hub.backend_online,
-            "queue_length": len(hub.queue),
+            "gpu_tier_online": data.backend.online,
+            "queue_length": len(data.backend.queue),
             "nodes": [
                 {
                     "node_id": node.node_id,
                     "task": node.task,
                     "model": node.model,
                     "messages": node.messages,
-                    "escalation_rate_percent": round(node.escalation_rate, 1),
+                    "escalated_share_percent": round(node.escalated_share, 1),
                     "last_class": node.last_message.label if node.last_message else None,
                 }
-                for node in hub.nodes.values()
+                for node in data.hub.nodes.values()
             ],
         }
 

@@ -21,7 +21,7 @@ class EscalationQueue:
     """
 
     def __init__(self, hass: HomeAssistant, entry_id: str, max_size: int) -> None:
-        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.queue")
+        self._store = _store(hass, entry_id)
         self._items: deque[dict[str, Any]] = deque()
         self.max_size = max_size
         self.dropped = 0
@@ -62,6 +62,11 @@ class EscalationQueue:
         self._save()
         return item
 
+    @staticmethod
+    async def async_remove_storage(hass: HomeAssistant, entry_id: str) -> None:
+        """Delete an entry's stored queue (the entry itself was deleted)."""
+        await _store(hass, entry_id).async_remove()
+
     def clear(self) -> int:
         count = len(self._items)
         self._items.clear()
@@ -69,12 +74,5 @@ class EscalationQueue:
         return count
 
 
-async def async_get_queue(hass: HomeAssistant, entry_id: str, max_size: int) -> EscalationQueue:
-    """The one queue of an entry, loaded once and shared by the hub and the inbox (set-up retry)."""
-    queues: dict[str, EscalationQueue] = hass.data.setdefault(f"{DOMAIN}_queues", {})
-    queue = queues.get(entry_id)
-    if queue is None:
-        queue = queues[entry_id] = EscalationQueue(hass, entry_id, max_size)
-        await queue.async_load()
-    queue.max_size = max_size
-    return queue
+def _store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.queue")

@@ -1,4 +1,4 @@
-"""Sensors of the hub (queue, latency, counts, last diagnosis) and of each node (escalation rate)."""
+"""Sensors of the hub (queue, latency, counts, last diagnosis) and of each node (share of reports escalated)."""
 
 from __future__ import annotations
 
@@ -12,66 +12,64 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
 
-from . import BinMoEConfigEntry
-from .entity import BinMoEHubEntity, node_device_info
-from .hub import BinMoEHub, NodeInfo, signal_new_node, signal_node_message
+from .entity import BinMoEHubEntity, BinMoENodeEntity
+from .hub import BinMoEHub, NodeInfo
+from .runtime import BinMoEConfigEntry, BinMoERuntimeData
+from .signals import signal_new_node
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class HubSensorDescription(SensorEntityDescription):
-    value: Callable[[BinMoEHub], Any]
-    attributes: Callable[[BinMoEHub], dict[str, Any] | None] = lambda _hub: None
+    value: Callable[[BinMoERuntimeData], StateType]
+    attributes: Callable[[BinMoERuntimeData], dict[str, Any] | None] = lambda _data: None
+
+
+def _diagnostic(key: str, value: Callable[[BinMoERuntimeData], StateType], **kwargs: Any) -> HubSensorDescription:
+    """A counter for troubleshooting: diagnostic category, disabled until the user enables it."""
+    return HubSensorDescription(
+        key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value=value,
+        **kwargs,
+    )
 
 
 HUB_SENSORS = (
-    HubSensorDescription(key="queue_length", state_class=SensorStateClass.MEASUREMENT, value=lambda h: len(h.queue)),
     HubSensorDescription(
-        key="queue_dropped",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value=lambda h: h.queue.dropped,
+        key="queue_length", state_class=SensorStateClass.MEASUREMENT, value=lambda d: len(d.backend.queue)
     ),
     HubSensorDescription(
-        key="escalations", state_class=SensorStateClass.TOTAL_INCREASING, value=lambda h: h.stats.escalations
+        key="escalations", state_class=SensorStateClass.TOTAL_INCREASING, value=lambda d: d.hub.stats.escalations
     ),
     HubSensorDescription(
         key="handled_locally",
         state_class=SensorStateClass.TOTAL_INCREASING,
-        value=lambda h: h.stats.handled_locally,
-    ),
-    HubSensorDescription(
-        key="bad_payloads",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value=lambda h: h.stats.bad_payloads,
-    ),
-    HubSensorDescription(
-        key="lost_messages",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value=lambda h: h.router.lost_messages,
-    ),
-    HubSensorDescription(
-        key="latency_p50",
-        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value=lambda h: h.stats.latency_percentile(0.5),
-    ),
-    HubSensorDescription(
-        key="latency_p95",
-        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value=lambda h: h.stats.latency_percentile(0.95),
+        value=lambda d: d.hub.stats.handled_locally,
     ),
     HubSensorDescription(
         key="last_diagnosis",
-        value=lambda h: (h.last_diagnosis or {}).get("cause"),
-        attributes=lambda h: dict(h.last_diagnosis) if h.last_diagnosis else None,
+        value=lambda d: (d.hub.last_diagnosis or {}).get("cause"),
+        attributes=lambda d: dict(d.hub.last_diagnosis) if d.hub.last_diagnosis else None,
+    ),
+    _diagnostic("queue_dropped", lambda d: d.backend.queue.dropped, state_class=SensorStateClass.TOTAL_INCREASING),
+    _diagnostic("bad_payloads", lambda d: d.hub.stats.bad_payloads, state_class=SensorStateClass.TOTAL_INCREASING),
+    _diagnostic("lost_messages", lambda d: d.hub.router.lost_messages, state_class=SensorStateClass.TOTAL_INCREASING),
+    _diagnostic(
+        "latency_p50",
+        lambda d: d.backend.latency_percentile(0.5),
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    _diagnostic(
+        "latency_p95",
+        lambda d: d.backend.latency_percentile(0.95),
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
     ),
 )
 
@@ -79,13 +77,13 @@ HUB_SENSORS = (
 async def async_setup_entry(
     hass: HomeAssistant, entry: BinMoEConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
+    async_add_entities(HubSensor(entry, description) for description in HUB_SENSORS)
     hub = entry.runtime_data.hub
-    async_add_entities(HubSensor(hub, description) for description in HUB_SENSORS)
     registry = dr.async_get(hass)
 
     @callback
     def _new_node(node: NodeInfo) -> None:
-        async_add_entities([NodeEscalationRateSensor(hub, node, registry)])
+        async_add_entities([NodeEscalatedShareSensor(hub, node, registry)])
 
     entry.async_on_unload(async_dispatcher_connect(hass, signal_new_node(entry.entry_id), _new_node))
 
@@ -93,43 +91,34 @@ async def async_setup_entry(
 class HubSensor(BinMoEHubEntity, SensorEntity):
     entity_description: HubSensorDescription
 
-    def __init__(self, hub: BinMoEHub, description: HubSensorDescription) -> None:
-        super().__init__(hub, description.key)
+    def __init__(self, entry: BinMoEConfigEntry, description: HubSensorDescription) -> None:
+        super().__init__(entry, description.key)
         self.entity_description = description
+        self._data = entry.runtime_data
 
     @property
-    def native_value(self) -> Any:
-        return self.entity_description.value(self.hub)
+    def native_value(self) -> StateType:
+        return self.entity_description.value(self._data)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        return self.entity_description.attributes(self.hub)
+        return self.entity_description.attributes(self._data)
 
 
-class NodeEscalationRateSensor(SensorEntity):
-    """Share of a node's messages that were escalated, in percent."""
+class NodeEscalatedShareSensor(BinMoENodeEntity, SensorEntity):
+    """Share of the messages a node reported that were escalations, in percent.
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
-    _attr_translation_key = "escalation_rate"
+    Not the node's own *Escalation rate* (ESPHome sensor: escalated share of its last 128 windows): the
+    node reports only windows worth reporting, so this share is over reports, not over windows.
+    """
+
     _attr_native_unit_of_measurement = PERCENTAGE
     _attr_state_class = SensorStateClass.MEASUREMENT
     _attr_suggested_display_precision = 1
 
     def __init__(self, hub: BinMoEHub, node: NodeInfo, registry: dr.DeviceRegistry) -> None:
-        self.hub = hub
-        self.node = node
-        self._attr_unique_id = f"{hub.entry.entry_id}_{node.node_id}_escalation_rate"
-        self._attr_device_info = node_device_info(hub.entry, node, registry)
+        super().__init__(hub, node, "escalated_share", registry)
 
     @property
     def native_value(self) -> float:
-        return round(self.node.escalation_rate, 1)
-
-    async def async_added_to_hass(self) -> None:
-        signal = signal_node_message(self.hub.entry.entry_id, self.node.node_id)
-        self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._on_message))
-
-    @callback
-    def _on_message(self, _message: object) -> None:
-        self.async_write_ha_state()
+        return round(self.node.escalated_share, 1)

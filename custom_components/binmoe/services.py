@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import probatio as vol
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from .api import BinMoEError
 from .const import DOMAIN, PROTOCOL_VERSION
-from .hub import BinMoEHub
+from .runtime import BinMoERuntimeData
 
 ATTR_CONFIG_ENTRY = "config_entry_id"
 ATTR_QUESTION = "question"
@@ -29,26 +28,23 @@ DIAGNOSE_SCHEMA = vol.Schema(
 QUEUE_SCHEMA = vol.Schema(_ENTRY)
 
 
-def _hub(hass: HomeAssistant, call: ServiceCall) -> BinMoEHub:
+def _loaded(call: ServiceCall) -> BinMoERuntimeData:
+    """The loaded entry's data (BinMoE has one entry); a given config_entry_id must be that entry."""
     entry_id = call.data.get(ATTR_CONFIG_ENTRY)
-    entries = [
-        e
-        for e in hass.config_entries.async_entries(DOMAIN)
-        if e.state is ConfigEntryState.LOADED and (entry_id is None or e.entry_id == entry_id)
-    ]
-    if not entries:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_loaded_entry")
-    hub: BinMoEHub = entries[0].runtime_data.hub
-    return hub
+    for entry in call.hass.config_entries.async_loaded_entries(DOMAIN):
+        if entry_id is None or entry.entry_id == entry_id:
+            data: BinMoERuntimeData = entry.runtime_data
+            return data
+    raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_loaded_entry")
 
 
 async def _diagnose(call: ServiceCall) -> ServiceResponse:
-    hub = _hub(call.hass, call)
+    data = _loaded(call)
     request: dict[str, Any] = {"v": PROTOCOL_VERSION}
     if question := call.data.get(ATTR_QUESTION):
         request["question"] = question
     if node_id := call.data.get(ATTR_NODE_ID):
-        node = hub.nodes.get(node_id)
+        node = data.hub.nodes.get(node_id)
         if node is None or node.last_message is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -59,7 +55,7 @@ async def _diagnose(call: ServiceCall) -> ServiceResponse:
     if len(request) == 1:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_diagnose")
     try:
-        return await hub.async_diagnose(request)
+        return await data.backend.async_diagnose(request)
     except BinMoEError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -69,14 +65,13 @@ async def _diagnose(call: ServiceCall) -> ServiceResponse:
 
 
 async def _replay(call: ServiceCall) -> ServiceResponse:
-    hub = _hub(call.hass, call)
-    sent = await hub.async_replay()
-    return {"replayed": sent, "remaining": len(hub.queue)}
+    backend = _loaded(call).backend
+    sent = await backend.async_replay()
+    return {"replayed": sent, "remaining": len(backend.queue)}
 
 
 async def _clear(call: ServiceCall) -> ServiceResponse:
-    hub = _hub(call.hass, call)
-    return {"cleared": hub.queue.clear()}
+    return {"cleared": _loaded(call).backend.clear_queue()}
 
 
 @callback

@@ -8,6 +8,7 @@ from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
+from .runtime import BinMoERuntimeData
 
 
 @callback
@@ -16,13 +17,14 @@ def async_register(hass: HomeAssistant, register: system_health.SystemHealthRegi
 
 
 async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
-    entries = [e for e in hass.config_entries.async_loaded_entries(DOMAIN)]
+    entries = hass.config_entries.async_loaded_entries(DOMAIN)
     if not entries:
         return {"loaded_entries": 0}
-    hub = entries[0].runtime_data.hub
+    data: BinMoERuntimeData = entries[0].runtime_data  # BinMoE has one entry
+    backend = data.backend
     return {
         "loaded_entries": len(entries),
-        "backend_reachable": system_health.async_check_can_reach_url(hass, f"{hub.client.url}/health"),
-        "backend_model": entries[0].runtime_data.backend.model,
-        "queue_length": len(hub.queue),
+        "backend_reachable": system_health.async_check_can_reach_url(hass, f"{backend.client.url}/health"),
+        "backend_model": backend.info.model if backend.info else None,
+        "queue_length": len(backend.queue),
     }

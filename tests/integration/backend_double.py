@@ -7,7 +7,6 @@ with the real vLLM engine is exercised by the tests marked `real_backend`.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +26,9 @@ class BackendDouble:
     models_body: Any = None
     requests: list[tuple[str, Any]] = field(default_factory=list)
     # Scripted chat turns, consumed one per /v1/chat/completions call: {"content": str} or
-    # {"tool_calls": [{"name": str, "arguments": str}]}; when empty, the double answers "OK.".
+    # {"tool_calls": [{"name": str, "arguments": str}]}; when empty, the double answers "OK.". A turn with
+    # "cut": True stops after its content without finishing (no [DONE], as a dying engine would); one with
+    # "error": message ends with an OpenAI-style error event instead of [DONE].
     chat_turns: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     url: str = ""
@@ -100,6 +101,11 @@ class BackendDouble:
                 }
             )
             await send({"tool_calls": [{"index": index, "function": {"arguments": args[half:]}}]})
+        if turn.get("cut"):
+            return response
+        if "error" in turn:
+            await response.write(f"data: {json.dumps({'error': {'message': turn['error']}})}\n\n".encode())
+            return response
         await send({}, "tool_calls" if turn.get("tool_calls") else "stop")
         await response.write(b"data: [DONE]\n\n")
         return response
@@ -115,7 +121,7 @@ class BackendDouble:
             self.diagnose_body
             or {
                 "v": 1,
-                "id": uuid.uuid4().hex,
+                "id": f"double-{len(self.requests)}",
                 "cause": f"double cause for {escalation.get('class', 'question')}",
                 "severity": "warning",
                 "confidence": 0.5,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 # HA puts its own testing config dir first on sys.path, where another `custom_components` package lives:
 # import ours before any test runs so `custom_components.binmoe` resolves to this repository.
@@ -54,6 +57,7 @@ def config_entry(backend: BackendDouble) -> MockConfigEntry:
     """A BinMoE entry pointing at the test double."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id="01JBINMOETESTENTRY00000000",  # fixed: unique ids derive from it (snapshots)
         title="BinMoE (test)",
         unique_id=backend.url,
         data={CONF_URL: backend.url, CONF_API_KEY: API_KEY},
@@ -67,3 +71,20 @@ async def loaded_entry(hass: HomeAssistant, config_entry: MockConfigEntry) -> Mo
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Create every entity enabled, also those that start disabled for users (as core's tests do)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's snapshot format (ids, times and contexts as ANY), as core's tests use."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -85,3 +87,36 @@ async def test_retry_after_header_parsing() -> None:
     assert api._retry_after({"Retry-After": "2.5"}) == 2.5
     assert api._retry_after({"Retry-After": "soon"}) is None
     assert api._retry_after({}) is None
+
+
+async def _chat(client: BinMoEClient) -> list[dict[str, Any]]:
+    return [chunk async for chunk in client.async_chat_stream({"model": "double-moe", "messages": []})]
+
+
+async def test_chat_stream_yields_the_chunks(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.chat_turns = [{"content": "Hello there."}]
+    chunks = await _chat(_client(hass, backend))
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "Hello there."
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert backend.requests[-1][1]["stream"] is True
+
+
+async def test_chat_stream_cut_off_is_an_error(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.chat_turns = [{"content": "Half an ans", "cut": True}]
+    with pytest.raises(CannotConnect, match="before \\[DONE\\]"):
+        await _chat(_client(hass, backend))
+
+
+async def test_chat_stream_error_event(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.chat_turns = [{"content": "Half", "error": "engine died"}]
+    with pytest.raises(InvalidResponse, match="engine died"):
+        await _chat(_client(hass, backend))
+
+
+async def test_chat_stream_errors(hass: HomeAssistant, backend: BackendDouble) -> None:
+    with pytest.raises(InvalidAuth):
+        await _chat(_client(hass, backend, key="wrong"))
+    await backend.stop()
+    with pytest.raises(CannotConnect):
+        await _chat(_client(hass, backend))

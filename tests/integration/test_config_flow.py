@@ -1,11 +1,11 @@
-"""Every branch of the config flow: user, reauth, reconfigure."""
+"""Every branch of the config and options flows: user, one entry only, reauth, reconfigure, routing policy."""
 
 from __future__ import annotations
 
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -15,6 +15,7 @@ from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
 from .conftest import API_KEY
+from .helpers import capture, fire
 
 
 async def _start(hass: HomeAssistant) -> str:
@@ -91,14 +92,12 @@ async def test_user_unknown_error(hass: HomeAssistant, backend: BackendDouble) -
     assert result["errors"] == {"base": "unknown"}
 
 
-async def test_user_already_configured(
-    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
-) -> None:
+async def test_only_one_entry(hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry) -> None:
+    """One hub per Home Assistant: every node's events reach it, so a second entry would route them twice."""
     config_entry.add_to_hass(hass)
-    flow_id = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "single_instance_allowed"
 
 
 async def test_reauth(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
@@ -112,6 +111,8 @@ async def test_reauth(hass: HomeAssistant, backend: BackendDouble, loaded_entry:
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert loaded_entry.data[CONF_API_KEY] == "rotated"
+    await hass.async_block_till_done()  # the entry reloads with the new key
+    assert loaded_entry.state is ConfigEntryState.LOADED
 
 
 async def test_reconfigure_new_url(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
@@ -133,19 +134,30 @@ async def test_reconfigure_new_url(hass: HomeAssistant, backend: BackendDouble, 
         await other.stop()
 
 
-async def test_reconfigure_errors_and_duplicate(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
-) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id="http://127.0.0.1:1", data={CONF_URL: "http://127.0.0.1:1"}).add_to_hass(
-        hass
-    )
+async def test_reconfigure_errors(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
     result = await loaded_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_URL: "nope"})
     assert result["errors"] == {CONF_URL: "invalid_url"}
-    # Another entry's URL: the backend double answers there too (patched), but it is a duplicate.
-    with patch("custom_components.binmoe.config_flow.BinMoEClient.async_get_info"):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_URL: "http://127.0.0.1:1", CONF_API_KEY: API_KEY}
-        )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    await backend.stop()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_options_flow_reloads_with_new_policy(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert result["type"] == "menu" and result["menu_options"] == ["routing", "voice"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"next_step_id": "routing"})
+    assert result["step_id"] == "routing"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"ignore_classes": ["knock"], "min_confidence": 0.3, "rate_limit_per_minute": 10, "dedupe_window_s": 5},
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert loaded_entry.options["ignore_classes"] == ["knock"]
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert loaded_entry.runtime_data.hub.router.policy.ignore_classes == {"knock"}
+    escalations = capture(hass, "binmoe_escalation")
+    await fire(hass, **{"class": "knock"})
+    assert [e.data["decision"] for e in escalations] == ["ignored"]

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.binmoe.const import MAX_TOOL_ITERATIONS
 
 from .backend_double import BackendDouble
-from .test_hub import fire
+from .helpers import fire
 
 
 def agent_id(hass: HomeAssistant) -> str:
@@ -165,3 +165,52 @@ async def test_voice_options(
     assert body["temperature"] == 0.7 and body["max_tokens"] == 99
     assert "Answer like a pirate." in body["messages"][0]["content"]
     assert ("tools" in body) == bool(apis)
+
+
+async def test_context_is_trimmed_by_user_turns(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """The context keeps whole turns: it never starts on a tool result whose call was cut off."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options={"max_history": 2})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    conversation_id = None
+    for text in ("First", "Second", "Third"):
+        backend.chat_turns = [
+            {"tool_calls": [{"name": "binmoe__BinMoENodeStatus", "arguments": "{}"}]},
+            {"content": f"Answer to {text}."},
+        ]
+        result = await conversation.async_converse(
+            hass, text, conversation_id, Context(), language="en", agent_id=agent_id(hass)
+        )
+        conversation_id = result.conversation_id
+    messages = chat_requests(backend)[-1]["messages"]
+    roles = [m["role"] for m in messages]
+    assert roles[0] == "system" and roles[1] == "user"
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["Second", "Third"]
+    calls = {c["id"] for m in messages if m["role"] == "assistant" for c in m.get("tool_calls", [])}
+    assert {m["tool_call_id"] for m in messages if m["role"] == "tool"} <= calls
+
+
+@pytest.mark.parametrize("turn", [{"content": "The garage no", "cut": True}, {"error": "engine died"}])
+async def test_broken_stream_is_not_an_answer(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, turn: dict[str, Any]
+) -> None:
+    backend.chat_turns = [turn]
+    result = await ask(hass, "Why did the garage sensor alarm?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert "not reachable" in result.response.speech["plain"]["speech"]
+
+
+async def test_model_is_learned_when_the_gpu_tier_comes_up_later(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    backend.healthy = False
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.runtime_data.backend.info is None
+    backend.healthy = True
+    backend.chat_turns = [{"content": "Up now."}]
+    result = await ask(hass, "Hello")
+    assert result.response.speech["plain"]["speech"] == "Up now."
+    assert chat_requests(backend)[-1]["model"] == "double-moe"

@@ -41,14 +41,15 @@ async def real_entry(hass: HomeAssistant, socket_enabled: None) -> MockConfigEnt
 
 async def test_setup_against_real_backend(hass: HomeAssistant, real_entry: MockConfigEntry) -> None:
     assert real_entry.state is ConfigEntryState.LOADED
-    assert real_entry.runtime_data.backend.model == "cpu-fixture"
-    assert real_entry.runtime_data.backend.profile == "cpu-fixture"
+    assert real_entry.runtime_data.backend.info is not None
+    assert real_entry.runtime_data.backend.info.model == "cpu-fixture"
+    assert real_entry.runtime_data.backend.info.profile == "cpu-fixture"
 
 
 async def test_diagnosis_from_real_engine(hass: HomeAssistant, real_entry: MockConfigEntry) -> None:
     escalation = json.loads((EXAMPLES / "escalation_smoke.json").read_text())
     request = {"v": 1, "escalation": escalation, "context": {"area": "Hallway"}}
-    diagnosis = await real_entry.runtime_data.client.async_diagnose(request)
+    diagnosis = await real_entry.runtime_data.backend.client.async_diagnose(request)
     assert diagnosis["severity"] == "critical"
     assert diagnosis["cause"] == "Smoke alarm sounding"
     assert diagnosis["model"] == "cpu-fixture"
