@@ -54,8 +54,8 @@ async def run(hass: HomeAssistant, rate: float, seconds: float) -> dict[str, Any
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await backend.stop()
-    hub = entry.runtime_data.hub
-    hub.backend_online = False  # known down: escalations go straight to the queue, in order
+    hub, link = entry.runtime_data.hub, entry.runtime_data.backend
+    link.online = False  # known down: escalations go straight to the queue, in order
 
     durations: list[float] = []
     original = hub.handle_payload
@@ -85,7 +85,7 @@ async def run(hass: HomeAssistant, rate: float, seconds: float) -> dict[str, Any
         await asyncio.sleep(max(0.0, delay))
     await hass.async_block_till_done()
     wall = time.perf_counter() - started
-    queued, escalations = len(hub.queue), hub.stats.escalations
+    queued, escalations = len(link.queue), hub.stats.escalations
     await hass.config_entries.async_unload(entry.entry_id)
     ms = sorted(d * 1000 for d in durations)
     return {

@@ -225,9 +225,11 @@ async def test_voice_eval(hass: HomeAssistant, socket_enabled: Any) -> None:
     llm.APIInstance.async_call_tool = original  # type: ignore[method-assign]
 
     latencies = sorted(r["latency_ms"] for r in results)
+    info = entry.runtime_data.backend.info
+    assert info is not None, "the GPU tier never answered"
     summary = {
-        "model": entry.runtime_data.backend.model,
-        "profile": entry.runtime_data.backend.profile,
+        "model": info.model,
+        "profile": info.profile,
         "device": os.environ.get("BINMOE_EVAL_DEVICE", "unknown"),
         "sentences": len(results),
         "tool_accuracy": round(sum(r["correct"] for r in results) / len(results), 3),
