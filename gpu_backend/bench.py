@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from . import benchmarks_md
+import benchmarks_md
+
 from .gpus import detect_gpus
 
 EXAMPLES = Path(__file__).with_name("data") / "examples"
