@@ -1,13 +1,14 @@
 """What smaller students buy: accuracy against the node-model targets and each C3 node's flash.
 
 A variant is a channel count and a first-layer weight precision: "16" (16 channels, int8 first layer) or
-"16x4" (16 channels, int4; "x2": ternary). For each variant: `python -m gpu_backend.edge train --channels C
+"16x4" (16 channels, int4; "x2": ternary). For each variant: `python -m node_factory train --channels C
 --w1-bits B` (full configuration, seed 0, all three families, into $BINMOE_CACHE/channel-sweep/cC or cC-bB;
 nothing shipped is touched; `--reuse` keeps a run directory that already has all three families), then the
 models are exported with this checkout's exporter and each C3 node is measured as benchmarks/node_footprint.py
 does, with the model of its own family (sound node: sound, ADXL345 node: vibration, piezo node: vibration_adc).
 
-Usage: ~/.cache/binmoe/venv-esphome/bin/python benchmarks/channel_sweep.py [--reuse] [VARIANT ...]
+Usage, from the repository root:
+    ~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.channel_sweep [--reuse] [VARIANT ...]
 (default: 24 16 16x4 12; ~40 min per variant on 2 cores)
 """
 
@@ -21,15 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import benchmarks_md
+from benchmarks.node_footprint import measure_node
+from scripts.lib.host_build import generate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-sys.path.insert(0, str(ROOT))
-
-from host_build import generate  # noqa: E402
-from node_footprint import measure_node  # noqa: E402
-
-from gpu_backend import benchmarks_md  # noqa: E402
 
 CACHE = Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe"))
 BACKEND_PYTHON = CACHE / "venv-backend" / "bin" / "python"
@@ -53,7 +50,7 @@ def run_dir(channels: int, bits: int) -> Path:
 def train(channels: int, bits: int, reuse: bool) -> dict[str, dict]:
     out = run_dir(channels, bits)
     if not (reuse and all((out / f"{stem}_metrics.json").exists() for stem in FAMILIES.values())):
-        command = [str(BACKEND_PYTHON), "-m", "gpu_backend.edge", "train", "--out", str(out),
+        command = [str(BACKEND_PYTHON), "-m", "node_factory", "train", "--out", str(out),
                    "--channels", str(channels), "--w1-bits", str(bits)]  # fmt: skip
         print("running", " ".join(command), flush=True)
         subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -65,7 +62,7 @@ def node_flash(models: Path, work: Path, host: Path) -> tuple[dict[str, int], di
     in this checkout's format (runs trained by older code recorded their own)."""
     components = work / "components"
     shutil.copytree(ROOT / "esphome" / "components", components)
-    subprocess.run([str(BACKEND_PYTHON), "-m", "gpu_backend.edge", "export", "--out", str(models),
+    subprocess.run([str(BACKEND_PYTHON), "-m", "node_factory", "export", "--out", str(models),
                     "--dest", str(components / "binmoe" / "models")], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     models_dir = components / "binmoe" / "models"
@@ -130,7 +127,7 @@ def main() -> None:
     benchmarks_md.write_section(
         "node-channels",
         "Node models: channels and first-layer precision against flash",
-        "~/.cache/binmoe/venv-esphome/bin/python benchmarks/channel_sweep.py " + " ".join(sys.argv[1:]),
+        "~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.channel_sweep " + " ".join(sys.argv[1:]),
         body,
     )
     benchmarks_md.write_json("node_channels", data)

@@ -26,24 +26,20 @@ What is measured, and how:
 The ESP32 firmware itself cannot be linked here (no PlatformIO downloads), so this is the component's own
 share, not a whole-firmware map.
 
-Usage: ~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py
+Usage, from the repository root: ~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.node_footprint
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+import benchmarks_md
+from scripts.lib.host_build import build_flags, generate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts" / "lib"))
-sys.path.insert(0, str(ROOT))
-
-from host_build import build_flags, generate  # noqa: E402
-
-from gpu_backend import benchmarks_md  # noqa: E402
 
 NODES = ["binmoe-sound-node.yaml", "binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"]
 RV32 = [
@@ -338,8 +334,9 @@ def main() -> None:
         "\n\nEarlier code, measured without the relaxation step (the object sections' sum, the flash_bytes_objects"
         " field here): 11984, 12259 and 12603 B before model header format 2 (commit 9197876), 9785, 10022 and"
         " 9970 B with the 24-channel int8 models (commit 0c57d1b). Reproduce: `git worktree add /tmp/old"
-        " 0c57d1b && cp -r benchmarks/node_footprint.py benchmarks/idf_shim /tmp/old/benchmarks/ && cd /tmp/old &&"
-        " ~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py`."
+        " 0c57d1b && cp -r benchmarks/__init__.py benchmarks/node_footprint.py benchmarks/idf_shim"
+        " /tmp/old/benchmarks/ && cp -r benchmarks_md /tmp/old/ && cd /tmp/old &&"
+        " ~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.node_footprint`."
     )
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
@@ -357,7 +354,7 @@ def main() -> None:
     benchmarks_md.write_section(
         "node-footprint",
         "ESPHome node: component + model footprint",
-        "~/.cache/binmoe/venv-esphome/bin/python benchmarks/node_footprint.py",
+        "~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.node_footprint",
         body,
     )
     benchmarks_md.write_json("node_footprint", data)

@@ -25,8 +25,8 @@ from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+import benchmarks_md
 import custom_components.binmoe  # noqa: F401  (before HA's test helpers shadow custom_components)
-from gpu_backend import benchmarks_md
 from tests.integration.backend_double import BackendDouble
 
 ROOT = Path(__file__).resolve().parents[1]

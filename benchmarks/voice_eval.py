@@ -32,8 +32,8 @@ from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
+import benchmarks_md
 import custom_components.binmoe  # noqa: F401  (before HA's test helpers shadow custom_components)
-from gpu_backend import benchmarks_md
 
 ROOT = Path(__file__).resolve().parents[1]
 INTENTS = ["HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "HassClimateSetTemperature"]

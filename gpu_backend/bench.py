@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-from . import benchmarks_md
+import benchmarks_md
+
 from .gpus import detect_gpus
 
 EXAMPLES = Path(__file__).with_name("data") / "examples"
@@ -154,7 +155,7 @@ def summarize(run: Run, health: dict[str, Any], concurrency: int) -> dict[str, A
     }
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     health = httpx.get(f"{args.url}/health", timeout=10).json()
     run = asyncio.run(run_load(args.url, args.api_key, args.concurrency, args.requests, args.max_tokens))
     result = summarize(run, health, args.concurrency)

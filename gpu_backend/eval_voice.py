@@ -46,7 +46,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
     raise SystemExit("the gateway did not become healthy")
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     server = None
     url, key = args.url, args.api_key
     if url is None:

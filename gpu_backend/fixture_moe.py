@@ -11,6 +11,7 @@ same user turn to the same prompt every time. Real profiles use the model's own 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -187,6 +188,16 @@ def _fixture_key(exchanges: Sequence[CannedExchange], steps: int, seed: int) -> 
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe")) / "fixtures"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`python -m gpu_backend fixture` has no options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """`python -m gpu_backend fixture`: build (or find) the checkpoint and print its path."""
+    print(build_fixture())
+    return 0
 
 
 def build_fixture(

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--password", default=os.environ.get("BINMOE_MQTT_PASSWORD"))
 
 
+def run(args: argparse.Namespace) -> int:
+    asyncio.run(run_bridge(settings_from_args(args)))
+    return 0
+
+
 def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
     host, _, port = args.broker.rpartition(":")
     return BridgeSettings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -80,6 +81,17 @@ class Profile:
             f" (x{self.tensor_parallel_size * self.data_parallel_size} ranks"
             f"{', expert parallel' if self.enable_expert_parallel else ''})"
         )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`python -m gpu_backend profiles` has no options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """`python -m gpu_backend profiles`: every profile with its VRAM arithmetic."""
+    for profile in load_profiles().values():
+        print(f"{profile.explain()}\n    {profile.description}")
+    return 0
 
 
 def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:

@@ -115,7 +115,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
-        from .edge.teacher import load_teacher
+        from .teacher import load_teacher
 
         teacher = load_teacher(args.teacher)
         LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)

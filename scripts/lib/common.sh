@@ -13,8 +13,8 @@ export BINMOE_CACHE REPO_ROOT
 log() { printf '\033[1;34m[binmoe]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[binmoe] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Hash of the files that define an environment; a stamp with the same hash means "already built".
-pins_hash() { cat "$@" | sha256sum | cut -c1-16; }
+# Hash of the files that define an environment (those that exist); a stamp with the same hash means "already built".
+pins_hash() { local f; for f in "$@"; do if [[ -f "$f" ]]; then cat "$f"; fi; done | sha256sum | cut -c1-16; }
 stamp_ok() { [[ -f "$1/.binmoe-stamp" && "$(cat "$1/.binmoe-stamp")" == "$2" ]]; }
 write_stamp() { echo "$2" > "$1/.binmoe-stamp"; }
 

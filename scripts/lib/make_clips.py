@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
-from gpu_backend.edge import synth
+from node_factory.corpus import synth
 
 LABELS = ["smoke_alarm", "co_alarm", "doorbell", "knock", "water_running", "appliance_beep", "background"]
 SECONDS = 3

@@ -1,4 +1,4 @@
-"""The Python reference of what a host node must send for a replayed clip (gpu_backend.edge is the spec)."""
+"""The Python reference of what a host node must send for a replayed clip (node_factory.reference is the spec)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from gpu_backend.edge import export
-from gpu_backend.edge.bnn import IntegerModel, confidence, decide, forward
-from gpu_backend.edge.features import FeatureConfig, features
+from node_factory.reference import model_format
+from node_factory.reference.features import FeatureConfig, features
+from node_factory.reference.network import IntegerModel, confidence, decide, forward
 
 MODELS = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "models"
 
@@ -29,7 +29,7 @@ class Window:
 
 def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
     manifest = json.loads((MODELS / f"{stem}.json").read_text())
-    model, _info = export.parse_payload(export.read_blob((MODELS / f"{stem}.bin").read_bytes()))
+    model, _info = model_format.parse_payload(model_format.read_blob((MODELS / f"{stem}.bin").read_bytes()))
     fc = manifest["feature_config"]
     cfg = FeatureConfig(**{k: v for k, v in fc.items() if k in FeatureConfig.__dataclass_fields__})
     assert cfg.digest() == manifest["feature_digest"], "manifest and reference feature config differ"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from conftest import REPO
-from host_build import ESPHOME, build_flags, generate
+
+from scripts.lib.host_build import ESPHOME, build_flags, generate
 
 COMPONENTS = REPO / "esphome" / "components"
 MODELS = COMPONENTS / "binmoe" / "models"

@@ -55,14 +55,19 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen[bytes] | No
 
 
 def save_test_teacher(path: Path) -> None:
-    """A teacher with seeded random weights: the tests check the plumbing, not its accuracy."""
+    """A teacher file as `python -m node_factory train` writes it, with seeded random weights: the tests check
+    the plumbing, not its accuracy."""
     import torch
 
-    from gpu_backend.edge.synth import SOUND_CLASSES
-    from gpu_backend.edge.train import Teacher
+    from node_factory.corpus.synth import SOUND_CLASSES
+    from node_factory.reference.features import FeatureConfig
+    from node_factory.reference.teacher_format import TeacherInfo
+    from node_factory.training.teacher import teacher_file
+    from node_factory.training.train import Teacher
 
     torch.manual_seed(0)
-    torch.save(Teacher(len(SOUND_CLASSES)).state_dict(), path)
+    info = TeacherInfo("sound", "sound-v1", SOUND_CLASSES, FeatureConfig())
+    path.write_bytes(teacher_file(Teacher(len(SOUND_CLASSES)), info))
 
 
 @pytest.fixture(scope="session")

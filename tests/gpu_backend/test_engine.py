@@ -208,7 +208,7 @@ def _features(seed: int) -> str:
 
 
 def test_diagnose_runs_the_teacher_on_features(gateway: RunningGateway) -> None:
-    from gpu_backend.edge.synth import SOUND_CLASSES
+    from node_factory.corpus.synth import SOUND_CLASSES
 
     escalation = {**SMOKE_ESCALATION, "features": _features(1), "feature_shape": "32x16"}
     with gateway.client() as client:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,17 @@ CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
 SOURCES = (CONF_MICROPHONE, CONF_ADXL345, CONF_ADC, CONF_REPLAY)
 COMPONENT_DIR = Path(__file__).parent
 KERNEL_DIR = COMPONENT_DIR / "kernel"
-HEADER_FORMAT = 3  # binmoe::kHeaderFormat (gpu_backend/edge/export.py HEADER_FORMAT)
+
+
+def _kernel_constant(name: str) -> int:
+    """A `static constexpr int` of the kernel header: the C++ this component compiles is where it is defined."""
+    match = re.search(rf"static constexpr int {name} = (\d+);", (KERNEL_DIR / "binmoe_kernel.h").read_text())
+    if match is None:
+        raise RuntimeError(f"binmoe_kernel.h defines no {name}")
+    return int(match.group(1))
+
+
+HEADER_FORMAT = _kernel_constant("kHeaderFormat")  # the model header layout this component reads
 MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
@@ -92,7 +103,7 @@ def load_manifest(model: str) -> dict[str, Any]:
 
 
 def validate_model(value: Any) -> str:
-    """A built-in model name, or the path of a header exported by `python -m gpu_backend.edge export`."""
+    """A built-in model name, or the path of a header exported by `python -m node_factory export`."""
     value = cv.string_strict(value)
     if value in BUILTIN_MODELS:
         return value

@@ -1,6 +1,6 @@
 // BinMoE node kernel: integer features + binarized network + routing decision.
 // Header-only C++17, no heap, no floating point in the hot path, buffers sized at compile time.
-// It must produce exactly the integers of the Python reference (gpu_backend/edge/features.py, bnn.py).
+// It must produce exactly the integers of the Python reference (node_factory/reference/features.py, network.py).
 //
 // API (docs/node-model.md, "Kernel API"):
 //   binmoe::Model<...>          a model: weights, thresholds, class names, feature config, hash

@@ -6,7 +6,7 @@
 
 namespace binmoe {
 
-// `confidence`: softmax(logits * logit_scale) of the top class (same as gpu_backend.edge.bnn.confidence).
+// `confidence`: softmax(logits * logit_scale) of the top class (same as node_factory.reference.network.confidence).
 // Single precision: the C3 has no FPU, and soft-float singles are smaller and faster than doubles.
 inline float confidence(const int32_t *logits, int classes, int top, float logit_scale) {
   float sum = 0.0f;

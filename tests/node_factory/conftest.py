@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gpu_backend.edge.pipeline import run
+from node_factory.training.pipeline import run
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.io import savemat, wavfile
 
-from gpu_backend.edge import loaders
-from gpu_backend.edge.loaders import DataError
+from node_factory.corpus import loaders
+from node_factory.corpus.loaders import DataError
 
 SR = 16000
 

@@ -1,4 +1,4 @@
-"""Teacher CNN, BNN student trained with knowledge distillation, folding into the integer model, calibration."""
+"""Teacher CNN, BNN student trained with knowledge distillation, folding into the integer model."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from numpy.typing import NDArray
 from torch import nn
 from tqdm import trange
 
-from .bnn import STRIDE1, IntegerModel, decide, forward, pooled_frames
+from ..reference.model_format import W1_BITS
+from ..reference.network import STRIDE1, IntegerModel, pooled_frames
 
 FEATURE_SCALE = 32.0  # int8 features -> roughly unit range for the float networks
 
@@ -63,9 +64,6 @@ def quant_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return w + (q * scale - w).detach(), scale
 
 
-W1_BITS = (8, 4, 2)  # L1 weight precisions: per-tensor int8, per-output-channel int4, per-output-channel ternary
-
-
 def w1_levels(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first layer's integer weights and their scale: (q, s) with w ~ q * s (no gradient).
 
@@ -96,7 +94,7 @@ def quant_w1(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class Student(nn.Module):
-    """Binary hidden layers, integer first/last layers (see bnn.py for the integer network).
+    """Binary hidden layers, integer first/last layers (see reference/network.py for the integer network).
 
     With `binary=False` the same topology in full precision (float weights, hardtanh activations): the
     reference that shows what binarization and integer weights cost. `w1_bits`: the first layer's weight
@@ -292,61 +290,3 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
         s3=g3, w4=w4, b4=b4, margin_thresholds=np.zeros(len(classes), dtype=np.int32),
         logit_scale=float(s4) / t_pool, feature_digest=feature_digest, meta={"w1_bits": str(student.w1_bits)},
     )  # fmt: skip
-
-
-MIN_GAIN = 0.002  # macro-F1 a calibration move must add on validation data
-
-
-def calibrate(
-    model: IntegerModel,
-    x_val: NDArray[np.int8],
-    target_rate: float,
-    y_val: NDArray[np.int64] | None = None,
-    teacher_val: NDArray[np.int64] | None = None,
-) -> None:
-    """Per-class margin thresholds on validation data, escalation rate <= `target_rate`.
-
-    Start from one global threshold (the target quantile of the margins). With labels and the teacher's
-    answers, then move each class's threshold in turn over candidates from that class's own margin
-    distribution (coordinate ascent, a few passes), keeping a move when the cascade's macro-F1 (node
-    answers, teacher answers the escalated) rises by more than MIN_GAIN (smaller gains are noise that does
-    not carry over to new data) and the rate stays within the target. A window escalates when its margin <
-    the threshold of its predicted class.
-    """
-    from .metrics import macro_f1
-
-    pred, margin, _ = decide(model, forward(model, x_val))
-    classes = len(model.classes)
-    ordered = np.sort(margin)
-    global_thr = int(ordered[int(np.floor(target_rate * len(ordered)))]) if target_rate > 0 else 0
-    thresholds = np.full(classes, global_thr, dtype=np.int64)
-
-    def rate(thr: NDArray[np.int64]) -> float:
-        return float(np.mean(margin < thr[pred]))
-
-    if y_val is not None and teacher_val is not None:
-
-        def score(thr: NDArray[np.int64]) -> float:
-            return macro_f1(y_val, np.where(margin < thr[pred], teacher_val, pred), classes)
-
-        candidates = []
-        for c in range(classes):
-            own = margin[pred == c]
-            quantiles = np.quantile(own, np.linspace(0, 0.9, 37), method="lower") if len(own) else np.zeros(1)
-            candidates.append(np.unique(np.concatenate([[0], quantiles, quantiles + 1]).astype(np.int64)))
-        best = score(thresholds)
-        for _pass in range(4):
-            changed = False
-            for c in range(classes):
-                for value in candidates[c]:
-                    trial = thresholds.copy()
-                    trial[c] = value
-                    r = rate(trial)
-                    if r > target_rate:
-                        continue
-                    s = score(trial)
-                    if s > best + MIN_GAIN:
-                        best, thresholds, changed = s, trial, True
-            if not changed:
-                break
-    model.margin_thresholds = np.clip(thresholds, 0, 2**31 - 1).astype(np.int32)

@@ -12,15 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from gpu_backend.edge import export
-from gpu_backend.edge.__main__ import main
-from gpu_backend.edge.bnn import confidence, forward
-from gpu_backend.edge.features import FeatureConfig, features
-from gpu_backend.edge.metrics import macro_f1
-from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, dataset, load_model
-from gpu_backend.edge.synth import SOUND_CLASSES
-from gpu_backend.edge.teacher import load_teacher
-from gpu_backend.edge.train import Teacher, TrainConfig, to_integer, train_student, train_teacher
+from gpu_backend.teacher import load_teacher
+from node_factory.__main__ import main
+from node_factory.atomic_write import write_atomic
+from node_factory.corpus.families import FAMILIES, dataset
+from node_factory.corpus.synth import SOUND_CLASSES
+from node_factory.reference import model_format
+from node_factory.reference.features import FeatureConfig, features
+from node_factory.reference.network import confidence, forward
+from node_factory.training.configs import CONFIGS
+from node_factory.training.metrics import macro_f1
+from node_factory.training.saved_model import load_model
+from node_factory.training.train import Teacher, TrainConfig, to_integer, train_student, train_teacher
 
 
 @pytest.mark.parametrize("family_name", ["sound", "vibration"])
@@ -90,28 +93,28 @@ def test_training_is_deterministic() -> None:
         teacher = train_teacher(x, y, len(family.classes), cfg)
         student = train_student(x, y, teacher, len(family.classes), cfg)
         model = to_integer(student, family.classes, family.features.digest(), family.features.frames)
-        return export.payload(model, family.features, family.model_id)
+        return model_format.payload(model, family.features, family.model_id)
 
     assert model_bytes() == model_bytes()
 
 
 def test_atomic_write_leaves_nothing_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "model.h"
-    export.write_atomic(target, "old")
+    write_atomic(target, "old")
 
     def fail(src: str, dst: str) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        export.write_atomic(target, "new")
+        write_atomic(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.h"]
 
 
 def test_payload_refuses_a_model_of_other_features(trained_dir: Path) -> None:
     model = load_model(trained_dir / "sound_v1_model.npz")
     with pytest.raises(ValueError, match="feature digest does not match"):
-        export.payload(model, FAMILIES["vibration"].features, "sound-v1")
+        model_format.payload(model, FAMILIES["vibration"].features, "sound-v1")
 
 
 def test_feature_reference_properties() -> None:

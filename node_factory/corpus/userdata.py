@@ -1,4 +1,4 @@
-"""Training on data the user brings (`python -m gpu_backend.edge train --data DIR --layout ...`).
+"""Training on data the user brings (`python -m node_factory train --data DIR --layout ...`).
 
 Layouts: `folder` (`<root>/<class>/*.wav`; for vibration also `*.mat` CWRU-style and `*.csv`), `esc50`,
 `urbansound8k`. Splits are by source file, never by window, so no part of a test clip is in training:
@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import resample_poly
 
+from ..reference.features import FeatureConfig
 from . import loaders
-from .features import FeatureConfig
 from .loaders import Clip, DataError
 
 LAYOUTS = ("folder", "esc50", "urbansound8k")

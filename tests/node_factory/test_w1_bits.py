@@ -11,11 +11,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gpu_backend.edge import export
-from gpu_backend.edge.__main__ import main
-from gpu_backend.edge.bnn import STRIDE1, _conv_valid, _threshold
-from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, load_model
-from gpu_backend.edge.train import Student, TrainConfig, _fold, quant_int8, quant_w1, to_integer, w1_levels
+from node_factory.__main__ import main
+from node_factory.corpus.families import FAMILIES
+from node_factory.reference import model_format
+from node_factory.reference.network import STRIDE1, _conv_valid, _threshold
+from node_factory.training.configs import CONFIGS
+from node_factory.training.saved_model import load_model
+from node_factory.training.train import Student, TrainConfig, _fold, quant_int8, quant_w1, to_integer, w1_levels
 
 BANDS, FRAMES, CLASSES = 32, 32, ("a", "b", "c")
 
@@ -109,9 +111,9 @@ def test_train_with_ternary_first_layer(tmp_path: Path, monkeypatch: pytest.Monk
     assert "inline constexpr int kChannels = 8;" in (tmp_path / "vibration_v1.h").read_text()
     metrics = json.loads((tmp_path / "vibration_v1_metrics.json").read_text())
     assert metrics["w1_bits"] == 2 and metrics["train_config"]["w1_bits"] == 2
-    # the model bytes carry the ternary weights packed four to a byte (export.pack_w1)
+    # the model bytes carry the ternary weights packed four to a byte (model_format.pack_w1)
     assert f"kW1[{model.w1.size // 4}]" in (tmp_path / "vibration_v1.h").read_text()
-    assert metrics["model_bytes"] == len(export.payload(model, FAMILIES["vibration"].features, "vibration-v1"))
+    assert metrics["model_bytes"] == len(model_format.payload(model, FAMILIES["vibration"].features, "vibration-v1"))
     for bad in ("3", "1"):
         with pytest.raises(SystemExit):
             main([*args, "--w1-bits", bad])

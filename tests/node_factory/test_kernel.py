@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpu_backend.edge.bnn import IntegerModel, confidence, decide, forward
-from gpu_backend.edge.export import (
+from node_factory.atomic_write import write_atomic
+from node_factory.bench import harness
+from node_factory.corpus.families import FAMILIES, Family, dataset
+from node_factory.reference.features import features, twiddles_q15, window_mean_square
+from node_factory.reference.model_format import (
     header,
     pack_w1,
     parse_payload,
@@ -22,10 +25,10 @@ from gpu_backend.edge.export import (
     quarter_sine_q15,
     read_blob,
     unpack_w1,
-    write_atomic,
 )
-from gpu_backend.edge.features import features, twiddles_q15, window_mean_square
-from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, Family, dataset, load_model
+from node_factory.reference.network import IntegerModel, confidence, decide, forward
+from node_factory.training.configs import CONFIGS
+from node_factory.training.saved_model import load_model
 
 REPO = Path(__file__).parents[2]
 KERNEL_DIR = REPO / "esphome" / "components" / "binmoe" / "kernel"
@@ -36,25 +39,13 @@ Corpora = dict[str, tuple[np.ndarray, np.ndarray]]  # windows and their referenc
 def build(out: Path, stem: str) -> Path:
     exe = out / f"{stem}_harness"
     if not exe.exists():
-        subprocess.run(
-            ["g++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNEL_DIR}", f"-I{out}",
-             f'-DMODEL_HEADER="{stem}.h"', f"-DMODEL_NS={stem}", str(Path(__file__).with_name("kernel_harness.cpp")),
-             "-o", str(exe)],
-            check=True,
-        )  # fmt: skip
+        harness.compile_host(harness.KERNEL_HARNESS, exe, KERNEL_DIR, out, stem, *harness.WARNINGS)
     return exe
 
 
 def build_rv32(out: Path, stem: str) -> Path:
     elf = out / f"{stem}_rv32.elf"
-    subprocess.run(
-        ["riscv64-unknown-elf-g++", "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=c++17", "-nostdlib",
-         "-ffreestanding", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics", "-static", "-Wl,--no-relax",
-         "-Wall", "-Wextra", "-Werror", f"-I{KERNEL_DIR}", f"-I{out}", f'-DMODEL_HEADER="{stem}.h"',
-         f"-DMODEL_NS={stem}", str(Path(__file__).with_name("rv32_harness.cpp")), "-o", str(elf), "-lgcc"],
-        check=True,
-    )  # fmt: skip
-    return elf
+    return harness.compile_rv32(harness.RV32_HARNESS, elf, KERNEL_DIR, out, stem, *harness.WARNINGS)
 
 
 def records(raw: bytes, family: Family) -> np.ndarray:
@@ -204,7 +195,7 @@ def test_header_for_another_input_does_not_compile(trained_dir: Path, tmp_path: 
 
 def test_header_folds_every_sign_and_threshold_exactly(trained_dir: Path, corpora: Corpora, tmp_path: Path) -> None:
     """The header stores the batch-norm signs folded into the weights and the binary thresholds as int8
-    (export.kernel_layers). Trained models rarely have negative or zero signs, or binary thresholds out of
+    (model_format.kernel_layers). Trained models rarely have negative or zero signs, or binary thresholds out of
     int8 range, so this model gets them on purpose: the kernel must still give the reference's logits."""
     family = FAMILIES["sound"]
     model = load_model(trained_dir / f"{family.stem}_model.npz")
@@ -294,13 +285,8 @@ def test_quarter_wave_table_gives_every_twiddle(frame: int) -> None:
 def test_committed_model_headers_compile_and_match_their_blobs(tmp_path: Path, stem: str) -> None:
     """The built-in models the ESPHome component ships: header, blob and manifest are one model."""
     models = REPO / "esphome" / "components" / "binmoe" / "models"
-    out = tmp_path / f"{stem}_harness"
-    subprocess.run(
-        ["g++", "-std=c++17", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNEL_DIR}", f"-I{models}",
-         f'-DMODEL_HEADER="{stem}.h"', f"-DMODEL_NS={stem}", str(Path(__file__).with_name("kernel_harness.cpp")),
-         "-o", str(out)],
-        check=True,
-    )  # fmt: skip
+    out = harness.compile_host(harness.KERNEL_HARNESS, tmp_path / f"{stem}_harness", KERNEL_DIR, models, stem,
+                               *harness.WARNINGS)  # fmt: skip
     manifest = json.loads((models / f"{stem}.json").read_text())
     body = read_blob((models / f"{stem}.bin").read_bytes())
     model, info = parse_payload(body)

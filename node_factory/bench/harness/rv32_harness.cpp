@@ -1,34 +1,13 @@
 // rv32imc harness: the kernel cross-compiled freestanding (no libc, no crt0), run under qemu-riscv32.
 // stdin: int16 windows; stdout per window: features, logits, class, margin, escalate, mean square — the
-// same records as kernel_harness.cpp, so the test compares the MCU build with the Python reference too.
+// same records as kernel_harness.cpp, so tests/node_factory compares the MCU build with the Python reference too.
 #include <stdint.h>
 #include MODEL_HEADER
+#include "rv32_runtime.h"
 
 namespace m = binmoe::models::MODEL_NS;
 using M = m::ModelType;
 
-extern "C" {
-void *memset(void *d, int c, unsigned long n) {
-  auto *p = static_cast<unsigned char *>(d);
-  while (n--) *p++ = static_cast<unsigned char>(c);
-  return d;
-}
-void *memcpy(void *d, const void *s, unsigned long n) {
-  auto *p = static_cast<unsigned char *>(d);
-  auto *q = static_cast<const unsigned char *>(s);
-  while (n--) *p++ = *q++;
-  return d;
-}
-}
-
-static long sys(long n, long a, long b, long c) {  // Linux system call (qemu-user provides them)
-  register long a0 __asm__("a0") = a;
-  register long a1 __asm__("a1") = b;
-  register long a2 __asm__("a2") = c;
-  register long a7 __asm__("a7") = n;
-  __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
-  return a0;
-}
 static bool read_all(void *buf, long size) {
   auto *p = static_cast<char *>(buf);
   while (size > 0) {

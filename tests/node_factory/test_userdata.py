@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy.io import savemat, wavfile
 
-from gpu_backend.edge import userdata
-from gpu_backend.edge.__main__ import main
-from gpu_backend.edge.loaders import DataError
-from gpu_backend.edge.userdata import UserData
+from node_factory.__main__ import main
+from node_factory.corpus import userdata
+from node_factory.corpus.loaders import DataError
+from node_factory.corpus.userdata import UserData
 
 SR = 16000
 TONES = {"kettle": 900.0, "microwave": 2500.0, "phone": 5200.0}
@@ -115,7 +115,7 @@ def test_vibration_mat_and_csv_are_resampled_and_scaled(tmp_path: Path) -> None:
     (tmp_path / "imbalance").mkdir()
     savemat(tmp_path / "imbalance" / "97.mat", {"X097_DE_time": signal[:, None]})
     (tmp_path / "imbalance" / "98.csv").write_text("\n".join(f"{v:.6f}" for v in signal))
-    from gpu_backend.edge.pipeline import FAMILIES
+    from node_factory.corpus.families import FAMILIES
 
     config = FAMILIES["vibration"].features
     for name in ("97.mat", "98.csv"):

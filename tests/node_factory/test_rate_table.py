@@ -11,10 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpu_backend.edge import export
-from gpu_backend.edge.__main__ import main
-from gpu_backend.edge.bnn import decide, forward
-from gpu_backend.edge.pipeline import CONFIGS, FAMILIES, TABLE_RATES, dataset, load_model, recalibrate
+from node_factory.__main__ import main
+from node_factory.corpus.families import FAMILIES, dataset
+from node_factory.reference import model_format
+from node_factory.reference.network import decide, forward
+from node_factory.training.calibration import TABLE_RATES
+from node_factory.training.configs import CONFIGS
+from node_factory.training.pipeline import recalibrate
+from node_factory.training.saved_model import load_model
 
 REPO = Path(__file__).parents[2]
 FAMILY_NAMES = ["sound", "vibration", "vibration_adc"]
@@ -58,9 +62,10 @@ def test_rate_table_is_not_part_of_the_model_bytes(trained_dir: Path) -> None:
     assert list(model.margin_thresholds_by_rate) == KEYS
     bare = replace(model, margin_thresholds_by_rate={})
     args = (family.features, family.model_id)
-    assert export.payload(model, *args) == export.payload(bare, *args)
-    assert export.header(model, *args) == export.header(bare, *args)
-    with_table, without = export.manifest(model, *args, family.name), export.manifest(bare, *args, family.name)
+    assert model_format.payload(model, *args) == model_format.payload(bare, *args)
+    assert model_format.header(model, *args) == model_format.header(bare, *args)
+    with_table = model_format.manifest(model, *args, family.name)
+    without = model_format.manifest(bare, *args, family.name)
     assert with_table["model_hash"] == without["model_hash"] and with_table["crc32"] == without["crc32"]
     assert "margin_thresholds_by_rate" not in without  # e.g. a model parsed back from a blob has no table
 

@@ -1,4 +1,4 @@
-"""`python -m gpu_backend.edge bench`: size, RAM and instruction counts of the node kernel, plus the accuracy
+"""`python -m node_factory bench`: size, RAM and instruction counts of the node kernel, plus the accuracy
 of the last training run, into docs/benchmarks/node_model.json and docs/benchmarks.md.
 
 Everything is measured, not estimated:
@@ -24,86 +24,30 @@ from typing import Any
 
 import numpy as np
 
-from .. import benchmarks_md
-from .export import read_blob
+import benchmarks_md
 
-REPO = Path(__file__).resolve().parents[2]
-KERNEL_DIR = REPO / "esphome" / "components" / "binmoe" / "kernel"
+from ..corpus.families import FAMILIES
+from ..reference.model_format import read_blob
+from ..training.calibration import CALIBRATION_HEADROOM
+from . import harness
+
 RUNS = 4
 CLOCK_HZ = 160_000_000  # ESP32-C3
 
-PROGRAM = r"""
-#include <stdint.h>
-#include MODEL_HEADER
-namespace m = binmoe::models::MODEL_NS;
-using M = m::ModelType;
-extern "C" {
-void *memset(void *d, int c, unsigned long n) {
-  auto *p = static_cast<unsigned char *>(d);
-  while (n--) *p++ = static_cast<unsigned char>(c);
-  return d;
-}
-void *memcpy(void *d, const void *s, unsigned long n) {
-  auto *p = static_cast<unsigned char *>(d);
-  auto *q = static_cast<const unsigned char *>(s);
-  while (n--) *p++ = *q++;
-  return d;
-}
-}
-static const int8_t kInput[RUNS][M::kFeatureBytes] = {INPUT};
-static const int16_t kFrameSamples[M::kFrame] = {SAMPLES};
-static int32_t logits[M::kClasses];
-volatile int32_t sink;
-static long sys(long n, long a, long b, long c) {
-  register long a0 __asm__("a0") = a;
-  register long a1 __asm__("a1") = b;
-  register long a2 __asm__("a2") = c;
-  register long a7 __asm__("a7") = n;
-  __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a2), "r"(a7) : "memory");
-  return a0;
-}
-__attribute__((noinline)) static void work() {
-  static binmoe::Pipeline<M> pipe(m::kModel);
-  for (int i = 0; i < N_INFER; i++) sink += binmoe::infer(m::kModel, kInput[i % RUNS], logits).class_idx;
-  for (int i = 0; i < N_FRAMES; i++) {
-    pipe.push(kFrameSamples, M::kFrame);
-    if (pipe.window_ready()) sink += pipe.classify(logits).margin;
-  }
-}
-extern "C" void _start() {
-  volatile uint8_t *sp;
-  __asm__ volatile("mv %0, sp" : "=r"(sp));
-  volatile uint8_t *low = sp - 32768;
-  for (volatile uint8_t *p = low; p < sp - 64; p++) *p = 0xA5;  // paint the stack below this frame
-  work();
-  volatile uint8_t *p = low;
-  while (p < sp - 64 && *p == 0xA5) p++;
-  const int32_t stack_used = static_cast<int32_t>(sp - p);
-  sys(64, 1, reinterpret_cast<long>(&stack_used), 4);
-  sys(93, 0, 0, 0);
-  for (;;) {
-  }
-}
-"""
 
-
-def _compile_rv32(model_dir: Path, stem: str, work: Path, inputs: np.ndarray, samples: np.ndarray, n_infer: int,
-                  n_frames: int) -> Path:  # fmt: skip
-    src = work / f"{stem}_rv_{n_infer}_{n_frames}.cpp"
+def _write_input(work: Path, inputs: np.ndarray, samples: np.ndarray) -> None:
+    """bench_input.h: the feature windows and frame samples the rv32 bench program runs on."""
     rows = ",".join("{" + ",".join(map(str, row)) + "}" for row in inputs.reshape(RUNS, -1))
-    text = PROGRAM.replace("INPUT", rows)
-    text = text.replace("SAMPLES", ",".join(map(str, samples))).replace("RUNS", str(RUNS))
-    text = text.replace("N_INFER", str(n_infer)).replace("N_FRAMES", str(n_frames))
-    src.write_text(text)
-    elf = src.with_suffix(".elf")
-    subprocess.run(
-        ["riscv64-unknown-elf-g++", "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=c++17", "-nostdlib",
-         "-ffreestanding", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics", "-static", "-Wl,--no-relax",
-         f"-I{KERNEL_DIR}", f"-I{model_dir}", f'-DMODEL_HEADER="{stem}.h"', f"-DMODEL_NS={stem}",
-         str(src), "-o", str(elf), "-lgcc"],
-        check=True,
-    )  # fmt: skip
-    return elf
+    (work / "bench_input.h").write_text(
+        f"static const int8_t kInput[RUNS][M::kFeatureBytes] = {{{rows}}};\n"
+        f"static const int16_t kFrameSamples[M::kFrame] = {{{','.join(map(str, samples))}}};\n"
+    )
+
+
+def _compile_rv32(kernel_dir: Path, model_dir: Path, stem: str, work: Path, n_infer: int, n_frames: int) -> Path:
+    elf = work / f"{stem}_rv_{n_infer}_{n_frames}.elf"
+    flags = (f"-I{work}", f"-DRUNS={RUNS}", f"-DN_INFER={n_infer}", f"-DN_FRAMES={n_frames}")
+    return harness.compile_rv32(harness.RV32_BENCH, elf, kernel_dir, model_dir, stem, *flags)
 
 
 def _rv32_count(elf: Path) -> int:
@@ -132,13 +76,9 @@ def _rv32_ram(elf: Path) -> dict[str, int]:
     return {"static": static, "stack": int(np.frombuffer(raw[:4], "<i4")[0])}
 
 
-def _host_count(model_dir: Path, stem: str, work: Path, inputs: np.ndarray) -> int:
-    exe = work / f"{stem}_host_harness"
-    subprocess.run(
-        ["g++", "-std=c++17", "-O2", f"-I{KERNEL_DIR}", f"-I{model_dir}", f'-DMODEL_HEADER="{stem}.h"',
-         f"-DMODEL_NS={stem}", "-DINFER_ONLY", str(REPO / "tests" / "edge" / "kernel_harness.cpp"), "-o", str(exe)],
-        check=True,
-    )  # fmt: skip
+def _host_count(kernel_dir: Path, model_dir: Path, stem: str, work: Path, inputs: np.ndarray) -> int:
+    exe = harness.compile_host(harness.KERNEL_HARNESS, work / f"{stem}_host_harness", kernel_dir, model_dir, stem,
+                               "-DINFER_ONLY")  # fmt: skip
     counts = []
     for n in (0, RUNS):
         out_file = work / f"{stem}_callgrind_{n}.out"
@@ -184,9 +124,7 @@ METRIC_KEYS = (
 )  # fmt: skip
 
 
-def measure(model_dir: Path, family: str) -> dict[str, Any]:
-    from .pipeline import FAMILIES
-
+def measure(model_dir: Path, family: str, kernel_dir: Path) -> dict[str, Any]:
     fam = FAMILIES[family]
     cfg, stem = fam.features, fam.stem
     metrics = json.loads((model_dir / f"{stem}_metrics.json").read_text())
@@ -195,17 +133,18 @@ def measure(model_dir: Path, family: str) -> dict[str, Any]:
     samples = rng.integers(-8000, 8000, size=cfg.frame).astype(np.int16)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        _write_input(work, inputs, samples)
 
         def count(n_infer: int, n_frames: int) -> int:
-            return _rv32_count(_compile_rv32(model_dir, stem, work, inputs, samples, n_infer, n_frames))
+            return _rv32_count(_compile_rv32(kernel_dir, model_dir, stem, work, n_infer, n_frames))
 
         base = count(0, 0)
         per_inference = (count(RUNS, 0) - base) // RUNS
         per_frame = (count(0, RUNS) - base) // RUNS
-        window_elf = _compile_rv32(model_dir, stem, work, inputs, samples, 0, cfg.frames)
+        window_elf = _compile_rv32(kernel_dir, model_dir, stem, work, 0, cfg.frames)
         per_window = _rv32_count(window_elf) - base  # all frames of a window and its classification
         ram = _rv32_ram(window_elf)
-        host = _host_count(model_dir, stem, work, inputs)
+        host = _host_count(kernel_dir, model_dir, stem, work, inputs)
     windows_per_s = cfg.sample_rate / cfg.window_samples
     result = {key: metrics[key] for key in METRIC_KEYS if key in metrics}
     result |= {
@@ -247,8 +186,6 @@ TABLE_KEYS = (
 
 def operating_points_table(results: dict[str, Any], families: Sequence[str]) -> str:
     """Markdown: each rate of the manifests' `margin_thresholds_by_rate` -> escalation, cascade F1 (test)."""
-    from .pipeline import CALIBRATION_HEADROOM
-
     names = [f for f in families if "operating_points" in results[f]]
     if not names:
         return ""
@@ -274,8 +211,9 @@ def operating_points_table(results: dict[str, Any], families: Sequence[str]) -> 
     )
 
 
-def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, Any]:
-    results = {family: measure(model_dir, family) for family in families}
+def run(model_dir: Path, families: list[str], kernel_dir: Path, write: bool = True) -> dict[str, Any]:
+    """Measure each family's model of the run directory `model_dir` against the kernel headers in `kernel_dir`."""
+    results = {family: measure(model_dir, family, kernel_dir) for family in families}
     if write:
         existing: dict[str, Any] = {}
         json_path = benchmarks_md.BENCHMARKS_DIR / "node_model.json"
@@ -296,7 +234,7 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             f"| `{k}` | " + " | ".join(str(existing[f].get(k, "—")) for f in names) + " |" for k in TABLE_KEYS
         )
         body = (
-            "From `python -m gpu_backend.edge train` (full configuration, seed 0) on the corpora built here "
+            "From `python -m node_factory train` (full configuration, seed 0) on the corpora built here "
             "(docs/node-model.md says exactly what is synthetic), evaluated on the held-out test split. "
             "`student_float` is the student's topology in full precision (distilled the same way); "
             "`student_bnn` the exported integer model, which the C++ kernel reproduces bit for bit. "
@@ -312,6 +250,6 @@ def run(model_dir: Path, families: list[str], write: bool = True) -> dict[str, A
             + operating_points_table(existing, names)
             + "\n".join(f"![cascade {f}](benchmarks/cascade_{f}.png)" for f in names)
         )
-        command = "python -m gpu_backend.edge train && python -m gpu_backend.edge bench"
+        command = "python -m node_factory train && python -m node_factory bench"
         benchmarks_md.write_section("node_model", "Node models (BNN)", command, body)
     return {f: {k: v for k, v in r.items() if k != "cascade_curve"} for f, r in results.items()}

@@ -1,0 +1,1 @@
+"""The subcommands of `python -m node_factory`: each module has HELP, `add_arguments(parser)` and `run(args)`."""

@@ -1,0 +1,50 @@
+"""Run configurations (`full`, `ci`) and the student size each family's node can hold."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .train import TrainConfig
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Sizes of one run: `full` is the documented training run, `ci` the reduced one the tests use."""
+
+    train_per_class: int
+    val_per_class: int
+    test_per_class: int
+    train: TrainConfig
+    target_escalation: float = 0.2
+    # per family: TrainConfig fields that differ from `train` (the teacher's stay the same for every family)
+    family_train: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def train_config(self, family_name: str, seed: int) -> TrainConfig:
+        return TrainConfig(**{**asdict(self.train), **self.family_train.get(family_name, {}), "seed": seed})
+
+
+# What each family's node can hold (component + model <= 8 KB of flash on the C3; docs/benchmarks.md, "channels
+# and first-layer precision"): 16 channels everywhere; the accelerometer family also int4 first-layer weights
+# (per output channel: its ADXL345 node has the least room). Sound and piezo keep int8: with int4 they
+# missed the cascade target (0.988 and 0.980 of the teacher), and their nodes fit int8.
+STUDENT_SIZE: dict[str, dict[str, int]] = {
+    "sound": {"channels": 16},
+    "vibration": {"channels": 16, "w1_bits": 4},
+    "vibration_adc": {"channels": 16},
+}
+
+CONFIGS = {
+    "full": RunConfig(
+        train_per_class=600,
+        val_per_class=150,
+        test_per_class=150,
+        train=TrainConfig(teacher_epochs=25, student_epochs=60, finetune_epochs=20),
+        # the piezo (16 kHz) student is still learning after 60 + 20 epochs: 200 + 60 raise its validation
+        # macro-F1 from 0.854 to 0.881 (the teacher is unchanged); 4.6 min of distillation on 2 cores
+        family_train={**STUDENT_SIZE,
+                      "vibration_adc": {**STUDENT_SIZE["vibration_adc"], "student_epochs": 200, "finetune_epochs": 60}},
+    ),
+    # the tests' short schedule keeps 24 int8 channels: 16 learn too little in 15 + 5 epochs on its small corpus
+    # (the shipped sizes are tested through the committed models and tests/node_factory's narrowed variants)
+    "ci": RunConfig(120, 40, 40, TrainConfig(teacher_epochs=8, student_epochs=15, finetune_epochs=5)),
+}  # fmt: skip
