@@ -29,7 +29,8 @@ int main() {
   Decision last{};
   Routed routed{};
   int8_t features[6 * 4];
-  for (int i = 0; i < 24; i++) features[i] = static_cast<int8_t>(i * 11 - 128);
+  for (int i = 0; i < 24; i++)
+    features[i] = static_cast<int8_t>(i * 11 - 128);
   int32_t logits[4] = {0, 0, 0, 0};
   Message msg;
   char cmd[16];
@@ -53,17 +54,20 @@ int main() {
       int cls, margin, esc;
       scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
       last = Decision{cls, margin, esc != 0};
-      for (int j = 0; j < 4; j++) logits[j] = (j == cls) ? margin : -j;
+      for (int j = 0; j < 4; j++)
+        logits[j] = (j == cls) ? margin : -j;
       routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
       WindowResult w{};
       w.decision = last;
-      for (int j = 0; j < 4; j++) w.logits[j] = logits[j];
+      for (int j = 0; j < 4; j++)
+        w.logits[j] = logits[j];
       w.confidence = 0.75f;
       router.build_message(routed, w, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
-      for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
+      for (int i = 0; i < msg.count; i++)
+        printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
       printf("}\n");
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));
@@ -72,7 +76,8 @@ int main() {
       scanf("%511s", hex);
       uint8_t bytes[256];
       size_t n = strlen(hex) / 2;
-      for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+      for (size_t i = 0; i < n; i++)
+        sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
       char out[400];
       Router::base64(bytes, n, out);
       printf("%s\n", out);

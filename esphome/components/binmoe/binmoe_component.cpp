@@ -99,8 +99,8 @@ void BinMoEComponent::handle_window_() {
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
   this->router_.build_message(routed, w, this->runner_.class_name(w.decision.class_idx),
-                              w.level_dbfs + this->level_offset_db_, millis(), this->identity_, this->runner_.features(),
-                              this->message_);
+                              w.level_dbfs + this->level_offset_db_, millis(), this->identity_,
+                              this->runner_.features(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -137,8 +137,8 @@ void BinMoEComponent::dump_config() {
   ESP_LOGCONFIG(TAG,
                 "BinMoE: model %s (%s), %d Hz, window %d, hop %d\n"
                 "  Interval %u ms, %u escalations/min, features %s",
-                r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(),
-                r.hop_samples(), static_cast<unsigned>(this->router_config_.detection_interval_ms),
+                r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(), r.hop_samples(),
+                static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->router_config_.send_features));
   for (int i = 0; i < r.classes(); i++) {

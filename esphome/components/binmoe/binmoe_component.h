@@ -39,22 +39,28 @@ template<int N> class SampleRing {
 
  public:
   int write(const int16_t *samples, int count) {
-    const uint32_t head = this->head_.load(std::memory_order_relaxed), tail = this->tail_.load(std::memory_order_acquire);
+    const uint32_t head = this->head_.load(std::memory_order_relaxed),
+                   tail = this->tail_.load(std::memory_order_acquire);
     int space = N - static_cast<int>(head - tail);
     const int n = count < space ? count : space;
-    for (int i = 0; i < n; i++) this->buf_[(head + i) & (N - 1)] = samples[i];
+    for (int i = 0; i < n; i++)
+      this->buf_[(head + i) & (N - 1)] = samples[i];
     this->head_.store(head + n, std::memory_order_release);
-    if (n < count) this->overruns_.fetch_add(count - n, std::memory_order_relaxed);
+    if (n < count)
+      this->overruns_.fetch_add(count - n, std::memory_order_relaxed);
     return n;
   }
   // Contiguous readable samples (up to the end of the buffer).
   int peek(const int16_t **out) const {
-    const uint32_t tail = this->tail_.load(std::memory_order_relaxed), head = this->head_.load(std::memory_order_acquire);
+    const uint32_t tail = this->tail_.load(std::memory_order_relaxed),
+                   head = this->head_.load(std::memory_order_acquire);
     const int available = static_cast<int>(head - tail), to_end = N - static_cast<int>(tail & (N - 1));
     *out = this->buf_ + (tail & (N - 1));
     return available < to_end ? available : to_end;
   }
-  void consume(int count) { this->tail_.store(this->tail_.load(std::memory_order_relaxed) + count, std::memory_order_release); }
+  void consume(int count) {
+    this->tail_.store(this->tail_.load(std::memory_order_relaxed) + count, std::memory_order_release);
+  }
   int available() const { return static_cast<int>(this->head_.load(std::memory_order_acquire) - this->tail_.load()); }
   uint32_t overruns() const { return this->overruns_.load(std::memory_order_relaxed); }
 
@@ -84,7 +90,8 @@ class BinMoEComponent : public PollingComponent {
     this->router_config_.send_features = send_features;
   }
   void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < MAX_CLASSES) this->router_.rule(idx) = ClassRule{report, always_escalate};
+    if (idx >= 0 && idx < MAX_CLASSES)
+      this->router_.rule(idx) = ClassRule{report, always_escalate};
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
@@ -162,7 +169,8 @@ class BinMoEComponent : public PollingComponent {
 class ClassFilteredTrigger {
  public:
   void add_class(int idx) {
-    if (idx >= 0 && idx < 32) this->mask_ |= 1u << idx;
+    if (idx >= 0 && idx < 32)
+      this->mask_ |= 1u << idx;
   }
   bool accepts(int idx) const { return this->mask_ == 0 || (idx >= 0 && idx < 32 && ((this->mask_ >> idx) & 1u)); }
 
@@ -186,6 +194,5 @@ template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, pub
  public:
   void play(const Ts &...x) override { this->parent_->force_escalation(); }
 };
-
 
 }  // namespace esphome::binmoe

@@ -15,15 +15,22 @@ static_assert(M::kClasses <= MAX_CLASSES, "the BinMoE component supports up to 1
 // YAML can set them without touching the model's constant data.
 static constexpr const M &MODEL = BINMOE_MODEL;
 
-const ModelInfo MODEL_INFO{MODEL.id,         MODEL.hash8,       MODEL.class_names,
-                           M::kClasses,      M::kFrames,        M::kBands,
-                           MODEL.features.sample_rate, M::kWindowSamples, BINMOE_HOP_FRAMES * M::kFrame};
+const ModelInfo MODEL_INFO{MODEL.id,
+                           MODEL.hash8,
+                           MODEL.class_names,
+                           M::kClasses,
+                           M::kFrames,
+                           M::kBands,
+                           MODEL.features.sample_rate,
+                           M::kWindowSamples,
+                           BINMOE_HOP_FRAMES *M::kFrame};
 
 // The pipeline's buffers (a static object: nothing on the heap). Code generation keeps the hop in range.
 static ::binmoe::Pipeline<M> pipeline(MODEL, BINMOE_HOP_FRAMES);
 
 Runner::Runner() {
-  for (int i = 0; i < M::kClasses; i++) margins_[i] = MODEL.weights.margin_thresholds[i];
+  for (int i = 0; i < M::kClasses; i++)
+    margins_[i] = MODEL.weights.margin_thresholds[i];
 }
 int Runner::push(const int16_t *samples, int count) { return pipeline.push(samples, count); }
 bool Runner::window_ready() const { return pipeline.window_ready(); }

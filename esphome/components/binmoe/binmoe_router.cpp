@@ -22,7 +22,8 @@ Routed Router::route(const Decision &decision, uint32_t stream_ms) {
   if (bucket_started_) {
     const uint32_t gap = stream_ms - bucket_ms_;  // the sample clock only moves forward (wraps included)
     tokens_ += (gap < TOKEN ? gap : TOKEN) * config_.max_escalations_per_minute;
-    if (tokens_ > capacity) tokens_ = capacity;
+    if (tokens_ > capacity)
+      tokens_ = capacity;
   }
   bucket_ms_ = stream_ms;
   bucket_started_ = true;
@@ -39,7 +40,8 @@ Routed Router::route(const Decision &decision, uint32_t stream_ms) {
   }
   const int slot = windows_ % HISTORY_WINDOWS;
   const uint8_t mask = static_cast<uint8_t>(1u << (slot % 8));
-  if (history_[slot / 8] & mask) history_count_--;  // the window HISTORY_WINDOWS ago leaves the average
+  if (history_[slot / 8] & mask)
+    history_count_--;  // the window HISTORY_WINDOWS ago leaves the average
   if (escalate) {
     history_[slot / 8] |= mask;
     history_count_++;
@@ -61,8 +63,10 @@ Routed Router::route(const Decision &decision, uint32_t stream_ms) {
     out.outcome = Outcome::ESCALATION;
     return out;
   }
-  if (c < 0 || c >= classes_ || !rules_[c].report) return out;
-  if (detected_once_[c] && stream_ms - last_detection_ms_[c] < config_.detection_interval_ms) return out;
+  if (c < 0 || c >= classes_ || !rules_[c].report)
+    return out;
+  if (detected_once_[c] && stream_ms - last_detection_ms_[c] < config_.detection_interval_ms)
+    return out;
   detected_once_[c] = true;
   last_detection_ms_[c] = stream_ms;
   detections_++;
@@ -87,7 +91,8 @@ size_t Router::base64(const uint8_t *data, size_t len, char *out) {
     const uint32_t b0 = data[i], b1 = i + 1 < len ? data[i + 1] : 0, b2 = i + 2 < len ? data[i + 2] : 0;
     const uint32_t triple = (b0 << 16) | (b1 << 8) | b2;
     const int rest = static_cast<int>(len - i);  // bytes left: 1 or 2 end the output with '=' padding
-    for (int k = 0; k < 4; k++) out[o + k] = k <= rest ? base64_digit(triple >> (18 - 6 * k)) : '=';
+    for (int k = 0; k < 4; k++)
+      out[o + k] = k <= rest ? base64_digit(triple >> (18 - 6 * k)) : '=';
     o += 4;
   }
   out[o] = '\0';

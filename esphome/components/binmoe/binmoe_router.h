@@ -21,12 +21,12 @@ enum class Outcome : uint8_t {
 enum class Reason : uint8_t { LOW_MARGIN, ESCALATE_CLASS, FORCED };
 
 struct ClassRule {
-  bool report = true;           // send detections of this class (idle classes: false)
+  bool report = true;            // send detections of this class (idle classes: false)
   bool always_escalate = false;  // never handle locally (reason escalate_class)
 };
 
 struct RouterConfig {
-  uint32_t detection_interval_ms = 10000;  // same class reported again only after this much stream time
+  uint32_t detection_interval_ms = 10000;   // same class reported again only after this much stream time
   uint32_t max_escalations_per_minute = 6;  // token bucket over stream time; 0 = never escalate
   bool send_features = true;
 };
@@ -59,7 +59,8 @@ struct KeyOffsets {
 constexpr KeyOffsets key_offsets() {
   KeyOffsets o{};
   for (int i = 0, field = 0; field < MAX_FIELDS; i++) {
-    if (KEY_NAMES[i] == '\0') o.at[++field] = static_cast<uint8_t>(i + 1);
+    if (KEY_NAMES[i] == '\0')
+      o.at[++field] = static_cast<uint8_t>(i + 1);
   }
   return o;
 }

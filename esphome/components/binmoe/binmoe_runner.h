@@ -12,9 +12,9 @@ static constexpr int MAX_CLASSES = 16;  // protocol messages and per-class setti
 
 // The routing decision of one window (same fields as the kernel's binmoe::Decision).
 struct Decision {
-  int class_idx;    // top-1 class
-  int32_t margin;   // top-1 minus top-2 integer logit
-  bool escalate;    // margin below the class's threshold
+  int class_idx;   // top-1 class
+  int32_t margin;  // top-1 minus top-2 integer logit
+  bool escalate;   // margin below the class's threshold
 };
 
 // What one classified window gives the router.
@@ -60,7 +60,8 @@ class Runner {
   int hop_samples() const { return MODEL_INFO.hop_samples; }
   int32_t margin_threshold(int idx) const { return margins_[idx]; }
   void set_margin_threshold(int idx, int32_t value) {
-    if (idx >= 0 && idx < MODEL_INFO.classes) margins_[idx] = value;
+    if (idx >= 0 && idx < MODEL_INFO.classes)
+      margins_[idx] = value;
   }
 
  protected:
