@@ -1,5 +1,7 @@
 #include "binmoe_component.h"
 
+#include "automation.h"
+
 #include <string.h>
 
 #include "esphome/core/application.h"

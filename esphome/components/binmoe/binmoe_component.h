@@ -5,7 +5,6 @@
 #include <atomic>
 #include <string>
 
-#include "esphome/core/automation.h"
 #include "esphome/core/component.h"
 #include "esphome/core/defines.h"
 #include "esphome/core/helpers.h"
@@ -163,36 +162,6 @@ class BinMoEComponent : public PollingComponent {
   WindowResult window_{};
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
-};
-
-// on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
-class ClassFilteredTrigger {
- public:
-  void add_class(int idx) {
-    if (idx >= 0 && idx < 32)
-      this->mask_ |= 1u << idx;
-  }
-  bool accepts(int idx) const { return this->mask_ == 0 || (idx >= 0 && idx < 32 && ((this->mask_ >> idx) & 1u)); }
-
- protected:
-  uint32_t mask_{0};
-};
-
-class ClassTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {};
-
-class DetectionTrigger : public ClassTrigger {
- public:
-  explicit DetectionTrigger(BinMoEComponent *parent) { parent->add_detection_trigger(this); }
-};
-
-class EscalationTrigger : public ClassTrigger {
- public:
-  explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
-};
-
-template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
- public:
-  void play(const Ts &...x) override { this->parent_->force_escalation(); }
 };
 
 }  // namespace esphome::binmoe
