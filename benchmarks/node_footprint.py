@@ -2,7 +2,7 @@
 
 What is measured, and how:
 - rv32imc (the ESP32-C3's ISA): the node's own portable code - the model runner with the kernel and the
-  model's constant data (binmoe_model.cpp) and the routing/protocol code (binmoe_router.cpp) - from the tree
+  model's constant data (binmoe_runner.cpp) and the routing/protocol code (binmoe_router.cpp) - from the tree
   that `esphome compile --only-generate` writes for each shipped C3 node, compiled with Debian's
   riscv64-unknown-elf-g++ -march=rv32imc -Os; section sizes of the object files (flash = text + rodata +
   data, RAM = data + bss). C library code they call (snprintf, expf, log10) is not counted: ESP-IDF links it
@@ -168,19 +168,19 @@ def relaxation_saving(objects: list[Path], work: Path) -> int:
 
 
 def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[str, int]:
-    """Kernel + model + runner (binmoe_model.cpp) and routing (binmoe_router.cpp); adds to `parts` where the
+    """Kernel + model + runner (binmoe_runner.cpp) and routing (binmoe_router.cpp); adds to `parts` where the
     flash goes."""
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    for name in ("binmoe_model.cpp", "binmoe_router.cpp"):
+    for name in ("binmoe_runner.cpp", "binmoe_router.cpp"):
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
         objects.append(obj)
         size = sections(obj, "riscv64-unknown-elf-size")
         for key, value in size.items():
             total[key] += value
-        if name == "binmoe_model.cpp":
+        if name == "binmoe_runner.cpp":
             parts["model_constants"] = size["rodata"] + size["data"]
             parts["kernel_and_runner_code"] = size["text"]
         else:
@@ -309,7 +309,7 @@ def main() -> None:
             print(node, data[node])
     body = (
         "Component + model on the ESP32-C3 nodes (targets: <= 8 KB flash, <= 16 KB static RAM)."
-        " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_model.cpp, binmoe_router.cpp"
+        " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp, binmoe_router.cpp"
         " from the node's generated tree), compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"

@@ -189,7 +189,7 @@ def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) 
     build_dir = generate(tmp_path / "node.yaml")
     src = build_dir / "src"
     run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only",
-                          str(src / "esphome" / "components" / "binmoe" / "binmoe_model.cpp")],
+                          str(src / "esphome" / "components" / "binmoe" / "binmoe_runner.cpp")],
                          capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
     assert run.returncode != 0
     assert "does not take this node's input (16000 Hz, frame 512)" in run.stderr, run.stderr[-3000:]

@@ -282,7 +282,7 @@ def _copy_sources(header: Path) -> None:
 
 
 def _write_model_config(manifest: dict[str, Any], header: str, source_rate: int, hop_frames: int) -> None:
-    """binmoe/binmoe_model.h: which model binmoe_model.cpp instantiates. The static_assert repeats the config-time
+    """binmoe/binmoe_model.h: which model binmoe_runner.cpp instantiates. The static_assert repeats the config-time
     checks in the compiler: the header must be the one the manifest describes (feature digest) and take the
     configured input, so a hand-edited manifest cannot smuggle in a model for other features."""
     ns = "::" + manifest["namespace"]

@@ -1,6 +1,6 @@
 // The configured model's streaming pipeline, seen by the component through a small non-virtual interface, so
 // the component (routing, entities, API) is ordinary code that does not depend on the model's sizes. A
-// firmware has exactly one model: the functions and the pipeline's state are defined in binmoe_model.cpp,
+// firmware has exactly one model: the functions and the pipeline's state are defined in binmoe_runner.cpp,
 // the only file that includes the kernel and the model header (their `::binmoe` namespace would clash with
 // `esphome::binmoe` in ESPHome's main.cpp).
 #pragma once
@@ -25,7 +25,7 @@ struct WindowResult {
   float level_dbfs;  // RMS level of the window's samples
 };
 
-// What the component needs to know of the configured model (a constant in binmoe_model.cpp).
+// What the component needs to know of the configured model (a constant in binmoe_runner.cpp).
 struct ModelInfo {
   const char *id;     // protocol `model`
   const char *hash8;  // protocol `model_hash`: 8 hex digits
