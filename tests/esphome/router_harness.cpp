@@ -26,12 +26,12 @@ int main() {
   id.bands = 4;
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
   int classes = 4;
-  Decision last{};
+  WindowResult last{};  // the last routed window
+  last.confidence = 0.75f;
   Routed routed{};
   int8_t features[6 * 4];
   for (int i = 0; i < 24; i++)
     features[i] = static_cast<int8_t>(i * 11 - 128);
-  int32_t logits[4] = {0, 0, 0, 0};
   Message msg;
   char cmd[16];
   while (scanf("%15s", cmd) == 1) {
@@ -53,18 +53,15 @@ int main() {
       unsigned long long t;
       int cls, margin, esc;
       scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
-      last = Decision{cls, margin, esc != 0};
+      last.class_idx = cls;
+      last.margin = margin;
+      last.escalate = esc != 0;
       for (int j = 0; j < 4; j++)
-        logits[j] = (j == cls) ? margin : -j;
+        last.logits[j] = (j == cls) ? margin : -j;
       routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
-      WindowResult w{};
-      w.decision = last;
-      for (int j = 0; j < 4; j++)
-        w.logits[j] = logits[j];
-      w.confidence = 0.75f;
-      router.build_message(routed, w, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
+      router.build_message(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
       for (int i = 0; i < msg.count; i++)
         printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);

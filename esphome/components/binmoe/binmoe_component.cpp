@@ -74,16 +74,16 @@ void BinMoEComponent::handle_window_() {
   this->runner_.classify(this->window_);
   this->inference_us_sum_ += micros() - started;
   this->inference_count_++;
-  const Decision &d = this->window_.decision;
-  const float confidence = this->window_.confidence;
+  const WindowResult &w = this->window_;
+  const float confidence = w.confidence;
   this->last_confidence_ = confidence;
-  const Routed routed = this->router_.route(d, this->stream_ms_);
+  const Routed routed = this->router_.route(w, this->stream_ms_);
   if (routed.outcome == Outcome::NONE)
     return;
-  const char *name = this->runner_.class_name(d.class_idx);
+  const char *name = this->runner_.class_name(w.class_idx);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
   ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
-           static_cast<int>(d.margin));
+           static_cast<int>(w.margin));
   if (routed.outcome == Outcome::DROPPED)
     return;
   send_message_(routed);
@@ -93,16 +93,15 @@ void BinMoEComponent::handle_window_() {
     this->detection_event_->trigger(name);
 #endif
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
-    if (trigger->accepts(d.class_idx))
+    if (trigger->accepts(w.class_idx))
       trigger->trigger(name, confidence);
   }
 }
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->router_.build_message(routed, w, this->runner_.class_name(w.decision.class_idx),
-                              w.level_dbfs + this->level_offset_db_, millis(), this->identity_,
-                              this->runner_.features(), this->message_);
+  this->router_.build_message(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
+                              millis(), this->identity_, this->runner_.features(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages

@@ -12,9 +12,9 @@ void Router::configure(const RouterConfig &config, int classes) {
   bucket_started_ = false;
 }
 
-Routed Router::route(const Decision &decision, uint32_t stream_ms) {
+Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   Routed out;
-  const int c = decision.class_idx;
+  const int c = window.class_idx;
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
   // one ms adds max_per_minute units), capped at max_per_minute tokens. A minute refills it completely, so
   // longer gaps count as one minute and the arithmetic fits 32 bits (max_per_minute <= 600).
@@ -28,7 +28,7 @@ Routed Router::route(const Decision &decision, uint32_t stream_ms) {
   bucket_ms_ = stream_ms;
   bucket_started_ = true;
 
-  bool escalate = decision.escalate;
+  bool escalate = window.escalate;
   if (c >= 0 && c < classes_ && rules_[c].always_escalate) {
     escalate = true;
     out.reason = Reason::ESCALATE_CLASS;
@@ -102,11 +102,10 @@ size_t Router::base64(const uint8_t *data, size_t len, char *out) {
 void Router::build_message(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
                            uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
   const bool escalation = routed.outcome == Outcome::ESCALATION;
-  const Decision &decision = w.decision;
   snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq_++));
   snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
-  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", decision.class_idx);
-  snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(decision.margin));
+  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", w.class_idx);
+  snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(w.margin));
   snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(w.confidence));
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
   size_t pos = 0;

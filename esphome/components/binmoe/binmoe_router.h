@@ -90,10 +90,10 @@ class Router {
   // Escalate the next window whatever its margin (reason `forced`, not rate limited).
   void force_next() { force_next_ = true; }
 
-  // Decide what to do with one window; `stream_ms` is the sample clock (samples / rate), so rules behave the
+  // Decide what to do with one classified window; `stream_ms` is the sample clock (samples / rate), so rules behave the
   // same whether samples come live or from a faster-than-real-time replay. It may wrap around 2^32 ms
   // (49.7 days): the rules only use differences of it.
-  Routed route(const Decision &decision, uint32_t stream_ms);
+  Routed route(const WindowResult &window, uint32_t stream_ms);
 
   // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used). features: id.frames x
   // id.bands int8, or null.

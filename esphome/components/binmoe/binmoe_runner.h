@@ -10,16 +10,13 @@ namespace esphome::binmoe {
 
 static constexpr int MAX_CLASSES = 16;  // protocol messages and per-class settings are sized for this
 
-// The routing decision of one window (same fields as the kernel's binmoe::Decision).
-struct Decision {
+// What one classified window gives the router and the protocol messages. The first three fields are the
+// kernel's routing decision, binmoe::Decision (the one Decision type): it is copied field by field because this
+// header cannot include the kernel (see above).
+struct WindowResult {
   int class_idx;   // top-1 class
   int32_t margin;  // top-1 minus top-2 integer logit
   bool escalate;   // margin below the class's threshold
-};
-
-// What one classified window gives the router.
-struct WindowResult {
-  Decision decision;
   int32_t logits[MAX_CLASSES];
   float confidence;  // softmax(logits * logit_scale) of the top class
   float level_dbfs;  // RMS level of the window's samples
