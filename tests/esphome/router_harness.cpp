@@ -1,4 +1,5 @@
-// Drives esphome/components/binmoe/binmoe_router.cpp (plain C++, no ESPHome) from stdin for test_router.py.
+// Drives esphome/components/binmoe/binmoe_router.cpp and binmoe_message.cpp (plain C++, no ESPHome) from stdin for
+// test_router.py.
 //   cfg <interval_ms> <max_per_minute> <send_features> <classes>
 //   rule <idx> <report> <always_escalate>
 //   force
@@ -9,12 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binmoe_message.h"
 #include "binmoe_router.h"
 
 using namespace esphome::binmoe;
 
 int main() {
   Router router;
+  MessageBuilder messages;
   RouterConfig cfg;
   NodeIdentity id;
   id.node_id = "test-node";
@@ -41,8 +44,9 @@ int main() {
       scanf("%u %u %d %d", &interval, &limit, &send, &classes);
       cfg.detection_interval_ms = interval;
       cfg.max_escalations_per_minute = limit;
-      cfg.send_features = send != 0;
       router.configure(cfg, classes);
+      messages.set_classes(classes);
+      messages.set_send_features(send != 0);
     } else if (!strcmp(cmd, "rule")) {
       int idx, report, always;
       scanf("%d %d %d", &idx, &report, &always);
@@ -61,7 +65,7 @@ int main() {
       routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
-      router.build_message(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
+      messages.build(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
       for (int i = 0; i < msg.count; i++)
         printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
@@ -76,7 +80,7 @@ int main() {
       for (size_t i = 0; i < n; i++)
         sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
       char out[400];
-      Router::base64(bytes, n, out);
+      base64(bytes, n, out);
       printf("%s\n", out);
     }
     fflush(stdout);

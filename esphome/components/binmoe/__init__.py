@@ -327,7 +327,8 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add_define("USE_API_HOMEASSISTANT_SERVICES")  # the node fires Home Assistant events
     cg.add(var.set_task("vibration" if manifest["family"].startswith("vibration") else "sound"))
     cg.add(var.set_router_config(config[CONF_DETECTION_INTERVAL].total_milliseconds,
-                                 config[CONF_MAX_ESCALATIONS_PER_MINUTE], config[CONF_SEND_FEATURES]))  # fmt: skip
+                                 config[CONF_MAX_ESCALATIONS_PER_MINUTE]))  # fmt: skip
+    cg.add(var.set_send_features(config[CONF_SEND_FEATURES]))
     classes: list[str] = manifest["classes"]
     margins = list(manifest["margin_thresholds"])
     if CONF_TARGET_ESCALATION_RATE in config:

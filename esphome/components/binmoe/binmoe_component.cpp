@@ -18,6 +18,7 @@ static const char *const TAG = "binmoe";
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_.classes());
+  this->messages_.set_classes(this->runner_.classes());
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_.model_id();
   this->identity_.model_hash8 = this->runner_.model_hash8();
@@ -100,8 +101,8 @@ void BinMoEComponent::handle_window_() {
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->router_.build_message(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
-                              millis(), this->identity_, this->runner_.features(), this->message_);
+  this->messages_.build(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
+                        millis(), this->identity_, this->runner_.features(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -141,7 +142,7 @@ void BinMoEComponent::dump_config() {
                 r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(), r.hop_samples(),
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
-                YESNO(this->router_config_.send_features));
+                YESNO(this->messages_.send_features()));
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),

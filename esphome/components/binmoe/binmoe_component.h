@@ -9,6 +9,7 @@
 #include "esphome/core/defines.h"
 #include "esphome/core/helpers.h"
 
+#include "binmoe_message.h"
 #include "binmoe_router.h"
 #include "binmoe_runner.h"
 
@@ -83,11 +84,11 @@ class BinMoEComponent : public PollingComponent {
 
   // configuration (from codegen)
   void set_task(const char *task) { this->identity_.task = task; }
-  void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute, bool send_features) {
+  void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute) {
     this->router_config_.detection_interval_ms = detection_interval_ms;
     this->router_config_.max_escalations_per_minute = max_escalations_per_minute;
-    this->router_config_.send_features = send_features;
   }
+  void set_send_features(bool send_features) { this->messages_.set_send_features(send_features); }
   void set_class_rule(int idx, bool report, bool always_escalate) {
     if (idx >= 0 && idx < MAX_CLASSES)
       this->router_.rule(idx) = ClassRule{report, always_escalate};
@@ -135,6 +136,7 @@ class BinMoEComponent : public PollingComponent {
   Runner runner_;
   Router router_;
   RouterConfig router_config_;
+  MessageBuilder messages_;
   NodeIdentity identity_;
   // the sample clock: milliseconds of signal consumed (wraps after 49.7 days) and the samples x 1000 not yet
   // a whole millisecond, so it stays exact in 32 bits
