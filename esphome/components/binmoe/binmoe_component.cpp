@@ -59,7 +59,7 @@ void BinMoEComponent::loop() {
     this->stream_ms_ += this->stream_rem_ / rate;
     this->stream_rem_ %= rate;
     if (this->runner_.window_ready()) {
-      handle_window_();
+      this->handle_window_();
       windows++;
     }
   }
@@ -87,7 +87,7 @@ void BinMoEComponent::handle_window_() {
            static_cast<int>(w.margin));
   if (routed.outcome == Outcome::DROPPED)
     return;
-  send_message_(routed);
+  this->send_message_(routed);
   const bool detection = routed.outcome == Outcome::DETECTION;
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)

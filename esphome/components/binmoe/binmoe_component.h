@@ -64,7 +64,7 @@ template<int N> class SampleRing {
   int available() const { return static_cast<int>(this->head_.load(std::memory_order_acquire) - this->tail_.load()); }
   uint32_t overruns() const { return this->overruns_.load(std::memory_order_relaxed); }
 
- private:
+ protected:
   std::atomic<uint32_t> head_{0}, tail_{0}, overruns_{0};  // before the buffer: near the owner's other members
   int16_t buf_[N];
 };

@@ -25,13 +25,13 @@ static ::binmoe::Pipeline<M> pipeline(MODEL, BINMOE_HOP_FRAMES);
 
 Runner::Runner() {
   for (int i = 0; i < M::kClasses; i++)
-    margins_[i] = MODEL.weights.margin_thresholds[i];
+    this->margins_[i] = MODEL.weights.margin_thresholds[i];
 }
 int Runner::push(const int16_t *samples, int count) { return pipeline.push(samples, count); }
 bool Runner::window_ready() const { return pipeline.window_ready(); }
 void Runner::classify(WindowResult &out) {
   out.level_dbfs = ::binmoe::level_dbfs(pipeline.window_mean_square());
-  const ::binmoe::Decision d = pipeline.classify(out.logits, margins_);
+  const ::binmoe::Decision d = pipeline.classify(out.logits, this->margins_);
   out.class_idx = d.class_idx;
   out.margin = d.margin;
   out.escalate = d.escalate;

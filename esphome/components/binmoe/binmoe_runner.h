@@ -55,10 +55,10 @@ class Runner {
   int32_t sample_rate() const { return MODEL_INFO.sample_rate; }
   int window_samples() const { return MODEL_INFO.window_samples; }
   int hop_samples() const { return MODEL_INFO.hop_samples; }
-  int32_t margin_threshold(int idx) const { return margins_[idx]; }
+  int32_t margin_threshold(int idx) const { return this->margins_[idx]; }
   void set_margin_threshold(int idx, int32_t value) {
     if (idx >= 0 && idx < MODEL_INFO.classes)
-      margins_[idx] = value;
+      this->margins_[idx] = value;
   }
 
  protected:
