@@ -177,6 +177,27 @@ def test_a_model_exported_for_an_older_header_layout_is_rejected(tmp_path: Path)
     assert "has header format 1, this component reads format 3: export the model again" in out, out
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"margin_thresholds": [1400, 1400]}, "margin_thresholds: 2 values for 7 classes"),
+     ({"feature_config": {"frame": 512, "frames": 32}}, "feature_config/sample_rate: required key not provided"),
+     ({"feature_digest": "0cfdac67"}, "feature_digest: must be 64 lowercase hex digits")],
+    ids=["thresholds", "feature-config", "digest"],
+)  # fmt: skip
+def test_a_bad_manifest_names_the_file_and_the_field(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    """The manifest is validated by a schema: a damaged or hand-edited one is rejected before code generation."""
+    header = custom_model(tmp_path, "bad_pump_v1", **change)
+    out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
+    assert not out.startswith("rc=0") and "bad_pump_v1.json" in out and message in out, out
+
+
+def test_replay_is_host_only_at_config_time(tmp_path: Path) -> None:
+    """binmoe.replay on an ESP32 node fails `esphome config` (the schema says so), not only code generation."""
+    replay = {"action": "replay", "variables": {"file": "string"}, "then": [{"binmoe.replay": {"file": "x.wav"}}]}
+    out = check_esp32(tmp_path, {"model": "vibration_adc", "adc": {"pin": 3}}, api={"actions": [replay]})
+    assert not out.startswith("rc=0") and "binmoe.replay is only available on the host platform" in out, out
+
+
 def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) -> None:
     """A manifest that lies (says 16 kHz for a 3.2 kHz model) passes the config check; the C++ compiler stops it."""
     header = tmp_path / "liar_v1.h"
