@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,6 +57,12 @@ def test_shipped_yaml_validates_and_generates(release: Release, node: Path, tmp_
     assert generated.returncode == 0, generated.stdout + generated.stderr
     (model_h,) = (release.data_dir(tmp_path / "esphome") / "build").glob("*/src/binmoe/binmoe_model.h")
     assert "static_assert(::binmoe::takes_input" in model_h.read_text()
+    # the ESP-IDF driver of the node's input is in the build (ESPHome leaves unused drivers out)
+    driver = {"sound": "esp_driver_i2s", "vibration": "esp_driver_i2c", "vibration-piezo": "esp_adc"}
+    ini = (model_h.parents[2] / "platformio.ini").read_text()
+    (excluded,) = re.findall(r"-DEXCLUDE_COMPONENTS=(\S+)", ini)
+    needed = driver[node.stem.removeprefix("binmoe-").removesuffix("-node").removesuffix("-node-s3")]
+    assert needed not in excluded.split(";"), excluded
 
 
 @pytest.mark.parametrize("node", HOST_YAMLS, ids=lambda p: p.stem)

@@ -429,6 +429,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_level_offset_db(round(ADXL345_LEVEL_OFFSET_DB, 2)))
     if CONF_ADC in config:
         conf = config[CONF_ADC]
+        esp32.include_builtin_idf_component("esp_adc")  # ESPHome leaves ESP-IDF's ADC driver out unless asked
         src = await _new_source(conf, var, "USE_BINMOE_ADC")
         cg.add(src.set_pin(conf[CONF_PIN]))
         cg.add(src.set_sample_rate(conf[CONF_SAMPLE_RATE]))
