@@ -37,9 +37,16 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session", params=host_build.RELEASES, ids=lambda r: f"esphome-{r.version}")
+def release(request: pytest.FixtureRequest) -> host_build.Release:
+    """Each ESPHome release the component is tested with: the pinned one and the newest (requirements/)."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def sound_node_binary() -> Path:
-    return host_build.build(NODES / "host-sound.yaml")
+def sound_node_binary(release: host_build.Release) -> Path:
+    """tests/esphome/nodes/host-sound.yaml built for the host by `release` (run it through `release.env`)."""
+    return host_build.build(NODES / "host-sound.yaml", release=release)
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -55,11 +62,12 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.
 
 
 @pytest.fixture
-def sound_node(sound_node_binary: Path, tmp_path: Path) -> Iterator[Path]:
+def sound_node(release: host_build.Release, sound_node_binary: Path, tmp_path: Path) -> Iterator[Path]:
     """A running host sound node (native API on port 16053); yields its log file."""
     log = tmp_path / "node.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(sound_node_binary)], stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+        proc = subprocess.Popen([*release.env, str(sound_node_binary)], stdout=out, stderr=subprocess.STDOUT,
+                                cwd=tmp_path)  # fmt: skip
     try:
         wait_for_port(16053, proc)
         yield log
@@ -73,14 +81,17 @@ def sound_node(sound_node_binary: Path, tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def sound_node_under_dhat(sound_node_binary: Path, tmp_path: Path) -> Iterator[Callable[[], Path]]:
+def sound_node_under_dhat(
+    release: host_build.Release, sound_node_binary: Path, tmp_path: Path
+) -> Iterator[Callable[[], Path]]:
     """The host sound node under valgrind's DHAT heap profiler; call the fixture's value to stop the node and
-    get the path of the profile (JSON)."""
-    valgrind = shutil.which("valgrind")
+    get the path of the profile (JSON). The valgrind of the node's environment runs it (the sid root has its
+    own, scripts/bootstrap esphome-next installs it)."""
+    valgrind = "valgrind" if release.env else shutil.which("valgrind")
     if valgrind is None:
         pytest.fail("valgrind is missing: scripts/bootstrap backend installs it")
     out = tmp_path / "dhat.json"
-    proc = subprocess.Popen([valgrind, "--tool=dhat", f"--dhat-out-file={out}", str(sound_node_binary)],
+    proc = subprocess.Popen([*release.env, valgrind, "--tool=dhat", f"--dhat-out-file={out}", str(sound_node_binary)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)  # fmt: skip
 
     def stop() -> Path:

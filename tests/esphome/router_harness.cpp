@@ -1,4 +1,5 @@
-// Drives esphome/components/binmoe/binmoe_router.cpp (plain C++, no ESPHome) from stdin for test_router.py.
+// Drives esphome/components/binmoe/binmoe_router.cpp and binmoe_message.cpp (plain C++, no ESPHome) from stdin for
+// test_router.py.
 //   cfg <interval_ms> <max_per_minute> <send_features> <classes>
 //   rule <idx> <report> <always_escalate>
 //   force
@@ -9,12 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binmoe_message.h"
 #include "binmoe_router.h"
 
 using namespace esphome::binmoe;
 
 int main() {
   Router router;
+  MessageBuilder messages;
   RouterConfig cfg;
   NodeIdentity id;
   id.node_id = "test-node";
@@ -26,11 +29,12 @@ int main() {
   id.bands = 4;
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
   int classes = 4;
-  Decision last{};
+  WindowResult last{};  // the last routed window
+  last.confidence = 0.75f;
   Routed routed{};
   int8_t features[6 * 4];
-  for (int i = 0; i < 24; i++) features[i] = static_cast<int8_t>(i * 11 - 128);
-  int32_t logits[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 24; i++)
+    features[i] = static_cast<int8_t>(i * 11 - 128);
   Message msg;
   char cmd[16];
   while (scanf("%15s", cmd) == 1) {
@@ -40,8 +44,9 @@ int main() {
       scanf("%u %u %d %d", &interval, &limit, &send, &classes);
       cfg.detection_interval_ms = interval;
       cfg.max_escalations_per_minute = limit;
-      cfg.send_features = send != 0;
       router.configure(cfg, classes);
+      messages.set_classes(classes);
+      messages.set_send_features(send != 0);
     } else if (!strcmp(cmd, "rule")) {
       int idx, report, always;
       scanf("%d %d %d", &idx, &report, &always);
@@ -52,18 +57,18 @@ int main() {
       unsigned long long t;
       int cls, margin, esc;
       scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
-      last = Decision{cls, margin, esc != 0};
-      for (int j = 0; j < 4; j++) logits[j] = (j == cls) ? margin : -j;
+      last.class_idx = cls;
+      last.margin = margin;
+      last.escalate = esc != 0;
+      for (int j = 0; j < 4; j++)
+        last.logits[j] = (j == cls) ? margin : -j;
       routed = router.route(last, static_cast<uint32_t>(t));
       printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
     } else if (!strcmp(cmd, "msg")) {
-      WindowResult w{};
-      w.decision = last;
-      for (int j = 0; j < 4; j++) w.logits[j] = logits[j];
-      w.confidence = 0.75f;
-      router.build_message(routed, w, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
+      messages.build(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
-      for (int i = 0; i < msg.count; i++) printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
+      for (int i = 0; i < msg.count; i++)
+        printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
       printf("}\n");
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));
@@ -72,9 +77,10 @@ int main() {
       scanf("%511s", hex);
       uint8_t bytes[256];
       size_t n = strlen(hex) / 2;
-      for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+      for (size_t i = 0; i < n; i++)
+        sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
       char out[400];
-      Router::base64(bytes, n, out);
+      base64(bytes, n, out);
       printf("%s\n", out);
     }
     fflush(stdout);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,17 +11,27 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import NODES, REPO
 
-from scripts.lib.host_build import ESPHOME, build_flags, generate
+from scripts.lib.host_build import PINNED, Release, build_dir_of, build_flags, generate, locked_version
 
 COMPONENTS = REPO / "esphome" / "components"
 MODELS = COMPONENTS / "binmoe" / "models"
 SHIPPED = sorted((REPO / "esphome").glob("binmoe-*.yaml"))
+HOST_YAMLS = sorted((REPO / "esphome" / "demo").glob("*.yaml")) + sorted(NODES.glob("*.yaml"))
 
 
 def esphome(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ESPHOME), *args], capture_output=True, text=True, cwd=cwd, check=False)
+    """The pinned ESPHome (the bad-input cases test the component's own checks, not ESPHome's)."""
+    return PINNED.esphome(*args, cwd=cwd)
+
+
+def test_the_installed_releases_are_the_locked_ones(release: Release) -> None:
+    run = release.esphome("version", cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Version: {release.version}" in run.stdout
+    lock = "esphome.txt" if release is PINNED else "esphome-next.txt"
+    assert release.version == locked_version(lock)
 
 
 def test_every_board_is_shipped() -> None:
@@ -30,11 +41,11 @@ def test_every_board_is_shipped() -> None:
 
 
 @pytest.mark.parametrize("node", SHIPPED, ids=lambda p: p.stem)
-def test_shipped_yaml_validates_and_generates(node: Path, tmp_path: Path) -> None:
-    """The dashboard YAML as shipped (the component from this checkout instead of GitHub)."""
+def test_shipped_yaml_validates_and_generates(release: Release, node: Path, tmp_path: Path) -> None:
+    """The dashboard YAML as shipped (the component from this checkout instead of GitHub), with each release."""
     shutil.copytree(REPO / "esphome", tmp_path / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"))
     local = ["-s", "binmoe_source", str(COMPONENTS)]
-    checked = esphome(*local, "config", node.name, cwd=tmp_path / "esphome")
+    checked = release.esphome(*local, "config", node.name, cwd=tmp_path / "esphome")  # default toolchain
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Configuration is valid!" in checked.stdout + checked.stderr
     text = node.read_text()
@@ -42,9 +53,29 @@ def test_shipped_yaml_validates_and_generates(node: Path, tmp_path: Path) -> Non
         assert needed in text, needed
     base = (REPO / "esphome" / "packages" / "binmoe-base.yaml").read_text()
     assert "encryption: {}" in base and "platform: esphome" in base  # API key from HA on adoption; OTA
-    generated = esphome(*local, "compile", "--only-generate", node.name, cwd=tmp_path / "esphome")
+    generated = release.esphome(*release.esp32_offline_args, *local, "compile", "--only-generate", node.name,
+                                cwd=tmp_path / "esphome")  # fmt: skip
     assert generated.returncode == 0, generated.stdout + generated.stderr
-    (model_h,) = (tmp_path / "esphome" / ".esphome" / "build").glob("*/src/binmoe/binmoe_model.h")
+    (model_h,) = (release.data_dir(tmp_path / "esphome") / "build").glob("*/src/binmoe/binmoe_model.h")
+    assert "static_assert(::binmoe::takes_input" in model_h.read_text()
+    # the ESP-IDF driver of the node's input is in the build (ESPHome leaves unused drivers out)
+    driver = {"sound": "esp_driver_i2s", "vibration": "esp_driver_i2c", "vibration-piezo": "esp_adc"}
+    ini = (model_h.parents[2] / "platformio.ini").read_text()
+    (excluded,) = re.findall(r"-DEXCLUDE_COMPONENTS=(\S+)", ini)
+    needed = driver[node.stem.removeprefix("binmoe-").removesuffix("-node").removesuffix("-node-s3")]
+    assert needed not in excluded.split(";"), excluded
+
+
+@pytest.mark.parametrize("node", HOST_YAMLS, ids=lambda p: p.stem)
+def test_host_yaml_validates_and_generates(release: Release, node: Path, tmp_path: Path) -> None:
+    """The host YAMLs (scripts/demo's node, the test nodes) with each release, in place (their component path is
+    relative). tests/esphome/nodes/host-sound.yaml is also built and run with each release (test_host_node.py)."""
+    checked = release.esphome("config", node.name, cwd=node.parent, data_dir=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Configuration is valid!" in checked.stdout + checked.stderr
+    generated = release.esphome("compile", "--only-generate", node.name, cwd=node.parent, data_dir=tmp_path)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    (model_h,) = (tmp_path / "build").glob("*/src/binmoe/binmoe_model.h")
     assert "static_assert(::binmoe::takes_input" in model_h.read_text()
 
 
@@ -178,6 +209,27 @@ def test_a_model_exported_for_an_older_header_layout_is_rejected(tmp_path: Path)
     assert "has header format 1, this component reads format 3: export the model again" in out, out
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"margin_thresholds": [1400, 1400]}, "margin_thresholds: 2 values for 7 classes"),
+     ({"feature_config": {"frame": 512, "frames": 32}}, "feature_config/sample_rate: required key not provided"),
+     ({"feature_digest": "0cfdac67"}, "feature_digest: must be 64 lowercase hex digits")],
+    ids=["thresholds", "feature-config", "digest"],
+)  # fmt: skip
+def test_a_bad_manifest_names_the_file_and_the_field(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    """The manifest is validated by a schema: a damaged or hand-edited one is rejected before code generation."""
+    header = custom_model(tmp_path, "bad_pump_v1", **change)
+    out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
+    assert not out.startswith("rc=0") and "bad_pump_v1.json" in out and message in out, out
+
+
+def test_replay_is_host_only_at_config_time(tmp_path: Path) -> None:
+    """binmoe.replay on an ESP32 node fails `esphome config` (the schema says so), not only code generation."""
+    replay = {"action": "replay", "variables": {"file": "string"}, "then": [{"binmoe.replay": {"file": "x.wav"}}]}
+    out = check_esp32(tmp_path, {"model": "vibration_adc", "adc": {"pin": 3}}, api={"actions": [replay]})
+    assert not out.startswith("rc=0") and "binmoe.replay is only available on the host platform" in out, out
+
+
 def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) -> None:
     """A manifest that lies (says 16 kHz for a 3.2 kHz model) passes the config check; the C++ compiler stops it."""
     header = tmp_path / "liar_v1.h"
@@ -190,7 +242,7 @@ def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) 
     build_dir = generate(tmp_path / "node.yaml")
     src = build_dir / "src"
     run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only",
-                          str(src / "esphome" / "components" / "binmoe" / "binmoe_model.cpp")],
+                          str(src / "esphome" / "components" / "binmoe" / "binmoe_runner.cpp")],
                          capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
     assert run.returncode != 0
     assert "does not take this node's input (16000 Hz, frame 512)" in run.stderr, run.stderr[-3000:]
@@ -203,18 +255,21 @@ def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) 
      ("binmoe_adc.cpp", ["-DUSE_BINMOE_ADC", f"-I{REPO / 'benchmarks' / 'idf_shim'}"])],
     ids=["adxl345", "microphone", "adc"],
 )  # fmt: skip
-def test_mcu_sources_compile_against_esphomes_apis(sound_node_binary: Path, source: str, defines: list[str]) -> None:
+def test_mcu_sources_compile_against_esphomes_apis(
+    release: Release, sound_node_binary: Path, source: str, defines: list[str]
+) -> None:
     """ESP32 firmware cannot be linked here, but the ADXL345 and microphone paths only need ESPHome's I2C and
-    microphone APIs: check them with g++ against the installed ESPHome's headers (syntax and types). ESP-IDF
-    cannot be downloaded, so the ADC source is checked against benchmarks/idf_shim, declarations of the ESP-IDF
-    ADC calls it uses written from ESP-IDF's API reference: this checks our code, not ESP-IDF's headers."""
-    import esphome
-
-    build_dir = sound_node_binary.parent
-    site = Path(esphome.__file__).resolve().parents[1]
+    microphone APIs: check them with g++ against each release's headers (syntax and types), with the compiler
+    that built that release's host node. ESP-IDF cannot be downloaded, so the ADC source is checked against
+    benchmarks/idf_shim, declarations of the ESP-IDF ADC calls it uses written from ESP-IDF's API reference: this
+    checks our code, not ESP-IDF's headers."""
+    build_dir = build_dir_of(NODES / "host-sound.yaml", release.data_dir(NODES))
+    assert sound_node_binary.is_relative_to(build_dir)
+    site = release.site_packages()
     path = build_dir / "src" / "esphome" / "components" / "binmoe" / source
     flags = [*build_flags(build_dir), *defines, "-fsyntax-only", "-Isrc", f"-I{site}"]
-    run = subprocess.run(["g++", *flags, str(path)], capture_output=True, text=True, cwd=build_dir, check=False)
+    run = subprocess.run([*release.env, "g++", *flags, str(path)], capture_output=True, text=True, cwd=build_dir,
+                         check=False)  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
 
 

@@ -1,4 +1,5 @@
-"""The node's routing rules (binmoe_router.cpp, the code the component runs), compiled on the host with g++."""
+"""The node's routing rules and protocol messages (binmoe_router.cpp, binmoe_message.cpp: the code the component
+runs), compiled on the host with g++."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exe = tmp_path_factory.mktemp("router") / "router_harness"
     subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
                     str(Path(__file__).with_name("router_harness.cpp")), str(COMPONENT / "binmoe_router.cpp"),
-                    "-o", str(exe)], check=True)  # fmt: skip
+                    str(COMPONENT / "binmoe_message.cpp"), "-o", str(exe)], check=True)  # fmt: skip
     return exe
 
 

@@ -67,6 +67,7 @@ MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
 IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
+MAX_CLASSES = 16  # esphome::binmoe::MAX_CLASSES: messages and per-class settings are sized for it
 BUILD_DIR = "binmoe"  # under the build's src/, next to main.cpp (ESPHome prunes unknown files in src/esphome)
 
 binmoe_ns = cg.esphome_ns.namespace("binmoe")
@@ -86,9 +87,94 @@ ADXL345_RANGES = {"2g": 0, "4g": 1, "8g": 2, "16g": 3}
 ADXL345_LEVEL_OFFSET_DB = 20 * math.log10(32768 / 8 * 0.004)
 
 
+def _hex_digest(value: Any) -> str:
+    value = cv.string_strict(value)
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise cv.Invalid("must be 64 lowercase hex digits (a sha256)")
+    return value
+
+
+def _rate(value: Any) -> str:
+    """A key of margin_thresholds_by_rate: an escalation rate as a string ("0.05")."""
+    value = cv.string_strict(value)
+    try:
+        rate = float(value)
+    except ValueError as err:
+        raise cv.Invalid(f"'{value}' is not an escalation rate") from err
+    if not 0.0 < rate <= 1.0:
+        raise cv.Invalid(f"escalation rate {value} is not in (0, 1]")
+    return value
+
+
+def _current_header_format(data: Any) -> Any:
+    """Checked before the rest: an older export lacks fields, and exporting again is the one fix."""
+    if not isinstance(data, dict):
+        return data  # the schema says what is wrong
+    try:
+        found = cv.int_(data.get("header_format", 1))  # format 1 wrote none
+    except cv.Invalid:
+        return data
+    if found != HEADER_FORMAT:
+        raise cv.Invalid(
+            f"the model has header format {found}, this component reads format {HEADER_FORMAT}: export the model"
+            " again with this BinMoE version",
+            path=["header_format"],
+        )
+    return data
+
+
+def _one_value_per_class(data: dict[str, Any]) -> dict[str, Any]:
+    classes = len(data["classes"])
+    rows = {"margin_thresholds": data["margin_thresholds"]}
+    rows.update({f"margin_thresholds_by_rate/{rate}": row for rate, row in data["margin_thresholds_by_rate"].items()})
+    for where, row in rows.items():
+        if len(row) != classes:
+            raise cv.Invalid(f"{len(row)} values for {classes} classes", path=where.split("/"))
+    return data
+
+
+# The manifest `python -m node_factory export` writes beside a model header (fields the component reads; others
+# are allowed).
+MANIFEST_SCHEMA = cv.All(
+    _current_header_format,
+    cv.Schema(
+        {
+            cv.Required("model_id"): cv.string_strict,
+            cv.Required("family"): cv.string_strict,
+            cv.Required("header"): cv.string_strict,
+            cv.Optional("header_format", default=1): cv.int_,
+            cv.Required("namespace"): cv.string_strict,
+            cv.Required("classes"): cv.All([cv.string_strict], cv.Length(min=2, max=MAX_CLASSES)),
+            cv.Required("feature_config"): cv.Schema(
+                {
+                    cv.Required("sample_rate"): cv.int_range(min=1),
+                    cv.Required("frame"): cv.int_range(min=1),
+                    cv.Required("frames"): cv.int_range(min=1),
+                },
+                extra=cv.ALLOW_EXTRA,
+            ),
+            cv.Required("feature_digest"): _hex_digest,
+            cv.Required("margin_thresholds"): [cv.int_],
+            cv.Optional("margin_thresholds_by_rate", default={}): cv.Schema({_rate: [cv.int_]}),
+        },
+        extra=cv.ALLOW_EXTRA,
+    ),
+    _one_value_per_class,
+)
+
+
 @functools.cache
 def _read_manifest(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """The manifest at `path`, validated by MANIFEST_SCHEMA; errors name the file and the field."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise cv.Invalid(f"model manifest {path} is not readable JSON: {err}") from err
+    try:
+        return MANIFEST_SCHEMA(data)
+    except cv.Invalid as err:
+        field = "/".join(str(key) for key in err.path)
+        raise cv.Invalid(f"model manifest {path}: {field + ': ' if field else ''}{err.msg}") from err
 
 
 def manifest_path(model: str) -> Path:
@@ -117,20 +203,9 @@ def validate_model(value: Any) -> str:
     manifest = path.with_suffix(".json")
     if not manifest.is_file():
         raise cv.Invalid(f"model header {path} has no manifest {manifest.name} beside it (the export writes both)")
-    try:
-        data = _read_manifest(str(manifest))
-    except (OSError, ValueError) as err:
-        raise cv.Invalid(f"model manifest {manifest} is not readable JSON: {err}") from err
-    for key in ("model_id", "family", "namespace", "classes", "feature_config", "feature_digest", "margin_thresholds"):
-        if key not in data:
-            raise cv.Invalid(f"model manifest {manifest} has no '{key}': re-export the model")
-    if data.get("header") != path.name:
-        raise cv.Invalid(f"model manifest {manifest} describes {data.get('header')}, not {path.name}")
-    if data.get("header_format") != HEADER_FORMAT:
-        raise cv.Invalid(
-            f"model header {path} has header format {data.get('header_format', 1)}, this component reads format"
-            f" {HEADER_FORMAT}: export the model again with this BinMoE version"
-        )
+    header = _read_manifest(str(manifest))["header"]
+    if header != path.name:
+        raise cv.Invalid(f"model manifest {manifest} describes {header}, not {path.name}")
     return str(path)
 
 
@@ -293,7 +368,7 @@ def _copy_sources(header: Path) -> None:
 
 
 def _write_model_config(manifest: dict[str, Any], header: str, source_rate: int, hop_frames: int) -> None:
-    """binmoe/binmoe_model.h: which model binmoe_model.cpp instantiates. The static_assert repeats the config-time
+    """binmoe/binmoe_model.h: which model binmoe_runner.cpp instantiates. The static_assert repeats the config-time
     checks in the compiler: the header must be the one the manifest describes (feature digest) and take the
     configured input, so a hand-edited manifest cannot smuggle in a model for other features."""
     ns = "::" + manifest["namespace"]
@@ -338,7 +413,8 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add_define("USE_API_HOMEASSISTANT_SERVICES")  # the node fires Home Assistant events
     cg.add(var.set_task("vibration" if manifest["family"].startswith("vibration") else "sound"))
     cg.add(var.set_router_config(config[CONF_DETECTION_INTERVAL].total_milliseconds,
-                                 config[CONF_MAX_ESCALATIONS_PER_MINUTE], config[CONF_SEND_FEATURES]))  # fmt: skip
+                                 config[CONF_MAX_ESCALATIONS_PER_MINUTE]))  # fmt: skip
+    cg.add(var.set_send_features(config[CONF_SEND_FEATURES]))
     classes: list[str] = manifest["classes"]
     margins = list(manifest["margin_thresholds"])
     if CONF_TARGET_ESCALATION_RATE in config:
@@ -364,6 +440,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_level_offset_db(round(ADXL345_LEVEL_OFFSET_DB, 2)))
     if CONF_ADC in config:
         conf = config[CONF_ADC]
+        esp32.include_builtin_idf_component("esp_adc")  # ESPHome leaves ESP-IDF's ADC driver out unless asked
         src = await _new_source(conf, var, "USE_BINMOE_ADC")
         cg.add(src.set_pin(conf[CONF_PIN]))
         cg.add(src.set_sample_rate(conf[CONF_SAMPLE_RATE]))
@@ -390,15 +467,20 @@ async def force_escalation_to_code(config, action_id, template_arg, args):
     return var
 
 
-@automation.register_action(
-    "binmoe.replay",
-    ReplayAction,
-    cv.Schema({cv.GenerateID(): cv.use_id(ReplaySource), cv.Required(CONF_FILE): cv.templatable(cv.string)}),
-    synchronous=True,
-)
-async def replay_to_code(config, action_id, template_arg, args):
+def _only_on_host(config: dict[str, Any]) -> dict[str, Any]:
     if not CORE.is_host:
-        raise cv.Invalid("binmoe.replay is only available on the host platform")
+        raise cv.Invalid("binmoe.replay is only available on the host platform (the replay source is host-only)")
+    return config
+
+
+REPLAY_ACTION_SCHEMA = cv.All(
+    _only_on_host,
+    cv.Schema({cv.GenerateID(): cv.use_id(ReplaySource), cv.Required(CONF_FILE): cv.templatable(cv.string)}),
+)
+
+
+@automation.register_action("binmoe.replay", ReplayAction, REPLAY_ACTION_SCHEMA, synchronous=True)
+async def replay_to_code(config, action_id, template_arg, args):
     var = cg.new_Pvariable(action_id, template_arg)
     await cg.register_parented(var, config[CONF_ID])
     cg.add(var.set_file(await cg.templatable(config[CONF_FILE], args, cg.std_string)))

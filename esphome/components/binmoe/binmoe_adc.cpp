@@ -28,8 +28,8 @@ void AdcSource::setup() {
   config.sample_freq_hz = this->rate_;
   config.conv_mode = ADC_CONV_SINGLE_UNIT_1;
   config.format = ADC_DIGI_OUTPUT_FORMAT_TYPE2;
-  if (adc_continuous_new_handle(&handle_cfg, &this->handle_) != ESP_OK || adc_continuous_config(this->handle_, &config) != ESP_OK ||
-      adc_continuous_start(this->handle_) != ESP_OK) {
+  if (adc_continuous_new_handle(&handle_cfg, &this->handle_) != ESP_OK ||
+      adc_continuous_config(this->handle_, &config) != ESP_OK || adc_continuous_start(this->handle_) != ESP_OK) {
     ESP_LOGE(TAG, "ADC start failed");
     this->mark_failed();
   }
@@ -41,12 +41,13 @@ void AdcSource::loop() {
     int n = 0;
     for (uint32_t i = 0; i + SOC_ADC_DIGI_RESULT_BYTES <= got; i += SOC_ADC_DIGI_RESULT_BYTES) {
       const auto *p = reinterpret_cast<const adc_digi_output_data_t *>(this->raw_ + i);
-      const int32_t x = static_cast<int32_t>(p->type2.data);  // 12 bit
+      const int32_t x = static_cast<int32_t>(p->type2.data);   // 12 bit
       this->bias_q10_ += ((x << 10) - this->bias_q10_) >> 10;  // DC tracker, ~2.5 Hz corner at 16 kHz
-      const int32_t v = ((x << 10) - this->bias_q10_) >> 6;  // remove the bias, 12 bit -> 16 bit
+      const int32_t v = ((x << 10) - this->bias_q10_) >> 6;    // remove the bias, 12 bit -> 16 bit
       this->samples_[n++] = static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
     }
-    if (n > 0) this->parent_->feed(this->samples_, n);
+    if (n > 0)
+      this->parent_->feed(this->samples_, n);
   }
 }
 

@@ -18,7 +18,8 @@ void Adxl345Source::setup() {
                              {REG_FIFO_CTL, FIFO_STREAM},
                              {REG_POWER_CTL, MEASURE}};
   bool ok = this->read_byte(REG_DEVID, &id) && id == DEVID;
-  for (const auto &reg : init) ok = ok && this->write_byte(reg[0], reg[1]);
+  for (const auto &reg : init)
+    ok = ok && this->write_byte(reg[0], reg[1]);
   if (!ok) {
     ESP_LOGE(TAG, "ADXL345 at 0x%02X not set up (id 0x%02X, expected 0xE5)", this->address_, id);
     this->mark_failed();
@@ -29,18 +30,22 @@ void Adxl345Source::setup() {
 
 void Adxl345Source::loop() {
   uint8_t status = 0, source = 0;
-  if (!this->read_byte(REG_FIFO_STATUS, &status)) return;
-  if (this->read_byte(REG_INT_SOURCE, &source) && (source & INT_OVERRUN)) this->fifo_overflows_++;
+  if (!this->read_byte(REG_FIFO_STATUS, &status))
+    return;
+  if (this->read_byte(REG_INT_SOURCE, &source) && (source & INT_OVERRUN))
+    this->fifo_overflows_++;
   const int entries = status & 0x3F;
   int16_t samples[32];
   int n = 0;
   for (int i = 0; i < entries; i++) {
     uint8_t xyz[6];  // one multi-byte read pops one FIFO entry
-    if (!this->read_bytes(REG_DATAX0, xyz, 6)) break;
+    if (!this->read_bytes(REG_DATAX0, xyz, 6))
+      break;
     const int16_t lsb = static_cast<int16_t>(xyz[2 * this->axis_] | (xyz[2 * this->axis_ + 1] << 8));
     samples[n++] = static_cast<int16_t>(lsb * 8);  // 13-bit signed -> int16 scale (+-4096 LSB -> +-32768)
   }
-  if (n > 0) this->parent_->feed(samples, n);
+  if (n > 0)
+    this->parent_->feed(samples, n);
 }
 
 void Adxl345Source::dump_config() {

@@ -1,5 +1,7 @@
 #include "binmoe_component.h"
 
+#include "automation.h"
+
 #include <string.h>
 
 #include "esphome/core/application.h"
@@ -16,6 +18,7 @@ static const char *const TAG = "binmoe";
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_.classes());
+  this->messages_.set_classes(this->runner_.classes());
   this->identity_.node_id = App.get_name().c_str();
   this->identity_.model_id = this->runner_.model_id();
   this->identity_.model_hash8 = this->runner_.model_hash8();
@@ -56,7 +59,7 @@ void BinMoEComponent::loop() {
     this->stream_ms_ += this->stream_rem_ / rate;
     this->stream_rem_ %= rate;
     if (this->runner_.window_ready()) {
-      handle_window_();
+      this->handle_window_();
       windows++;
     }
   }
@@ -72,35 +75,34 @@ void BinMoEComponent::handle_window_() {
   this->runner_.classify(this->window_);
   this->inference_us_sum_ += micros() - started;
   this->inference_count_++;
-  const Decision &d = this->window_.decision;
-  const float confidence = this->window_.confidence;
+  const WindowResult &w = this->window_;
+  const float confidence = w.confidence;
   this->last_confidence_ = confidence;
-  const Routed routed = this->router_.route(d, this->stream_ms_);
+  const Routed routed = this->router_.route(w, this->stream_ms_);
   if (routed.outcome == Outcome::NONE)
     return;
-  const char *name = this->runner_.class_name(d.class_idx);
+  const char *name = this->runner_.class_name(w.class_idx);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
   ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
-           static_cast<int>(d.margin));
+           static_cast<int>(w.margin));
   if (routed.outcome == Outcome::DROPPED)
     return;
-  send_message_(routed);
+  this->send_message_(routed);
   const bool detection = routed.outcome == Outcome::DETECTION;
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)
     this->detection_event_->trigger(name);
 #endif
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
-    if (trigger->accepts(d.class_idx))
+    if (trigger->accepts(w.class_idx))
       trigger->trigger(name, confidence);
   }
 }
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->router_.build_message(routed, w, this->runner_.class_name(w.decision.class_idx),
-                              w.level_dbfs + this->level_offset_db_, millis(), this->identity_, this->runner_.features(),
-                              this->message_);
+  this->messages_.build(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
+                        millis(), this->identity_, this->runner_.features(), this->message_);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -137,10 +139,10 @@ void BinMoEComponent::dump_config() {
   ESP_LOGCONFIG(TAG,
                 "BinMoE: model %s (%s), %d Hz, window %d, hop %d\n"
                 "  Interval %u ms, %u escalations/min, features %s",
-                r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(),
-                r.hop_samples(), static_cast<unsigned>(this->router_config_.detection_interval_ms),
+                r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(), r.hop_samples(),
+                static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
-                YESNO(this->router_config_.send_features));
+                YESNO(this->messages_.send_features()));
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),

@@ -5,11 +5,11 @@
 #include <atomic>
 #include <string>
 
-#include "esphome/core/automation.h"
 #include "esphome/core/component.h"
 #include "esphome/core/defines.h"
 #include "esphome/core/helpers.h"
 
+#include "binmoe_message.h"
 #include "binmoe_router.h"
 #include "binmoe_runner.h"
 
@@ -39,26 +39,32 @@ template<int N> class SampleRing {
 
  public:
   int write(const int16_t *samples, int count) {
-    const uint32_t head = this->head_.load(std::memory_order_relaxed), tail = this->tail_.load(std::memory_order_acquire);
+    const uint32_t head = this->head_.load(std::memory_order_relaxed),
+                   tail = this->tail_.load(std::memory_order_acquire);
     int space = N - static_cast<int>(head - tail);
     const int n = count < space ? count : space;
-    for (int i = 0; i < n; i++) this->buf_[(head + i) & (N - 1)] = samples[i];
+    for (int i = 0; i < n; i++)
+      this->buf_[(head + i) & (N - 1)] = samples[i];
     this->head_.store(head + n, std::memory_order_release);
-    if (n < count) this->overruns_.fetch_add(count - n, std::memory_order_relaxed);
+    if (n < count)
+      this->overruns_.fetch_add(count - n, std::memory_order_relaxed);
     return n;
   }
   // Contiguous readable samples (up to the end of the buffer).
   int peek(const int16_t **out) const {
-    const uint32_t tail = this->tail_.load(std::memory_order_relaxed), head = this->head_.load(std::memory_order_acquire);
+    const uint32_t tail = this->tail_.load(std::memory_order_relaxed),
+                   head = this->head_.load(std::memory_order_acquire);
     const int available = static_cast<int>(head - tail), to_end = N - static_cast<int>(tail & (N - 1));
     *out = this->buf_ + (tail & (N - 1));
     return available < to_end ? available : to_end;
   }
-  void consume(int count) { this->tail_.store(this->tail_.load(std::memory_order_relaxed) + count, std::memory_order_release); }
+  void consume(int count) {
+    this->tail_.store(this->tail_.load(std::memory_order_relaxed) + count, std::memory_order_release);
+  }
   int available() const { return static_cast<int>(this->head_.load(std::memory_order_acquire) - this->tail_.load()); }
   uint32_t overruns() const { return this->overruns_.load(std::memory_order_relaxed); }
 
- private:
+ protected:
   std::atomic<uint32_t> head_{0}, tail_{0}, overruns_{0};  // before the buffer: near the owner's other members
   int16_t buf_[N];
 };
@@ -78,13 +84,14 @@ class BinMoEComponent : public PollingComponent {
 
   // configuration (from codegen)
   void set_task(const char *task) { this->identity_.task = task; }
-  void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute, bool send_features) {
+  void set_router_config(uint32_t detection_interval_ms, uint32_t max_escalations_per_minute) {
     this->router_config_.detection_interval_ms = detection_interval_ms;
     this->router_config_.max_escalations_per_minute = max_escalations_per_minute;
-    this->router_config_.send_features = send_features;
   }
+  void set_send_features(bool send_features) { this->messages_.set_send_features(send_features); }
   void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < MAX_CLASSES) this->router_.rule(idx) = ClassRule{report, always_escalate};
+    if (idx >= 0 && idx < MAX_CLASSES)
+      this->router_.rule(idx) = ClassRule{report, always_escalate};
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
@@ -129,6 +136,7 @@ class BinMoEComponent : public PollingComponent {
   Runner runner_;
   Router router_;
   RouterConfig router_config_;
+  MessageBuilder messages_;
   NodeIdentity identity_;
   // the sample clock: milliseconds of signal consumed (wraps after 49.7 days) and the samples x 1000 not yet
   // a whole millisecond, so it stays exact in 32 bits
@@ -157,35 +165,5 @@ class BinMoEComponent : public PollingComponent {
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
 };
-
-// on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
-class ClassFilteredTrigger {
- public:
-  void add_class(int idx) {
-    if (idx >= 0 && idx < 32) this->mask_ |= 1u << idx;
-  }
-  bool accepts(int idx) const { return this->mask_ == 0 || (idx >= 0 && idx < 32 && ((this->mask_ >> idx) & 1u)); }
-
- protected:
-  uint32_t mask_{0};
-};
-
-class ClassTrigger : public Trigger<std::string, float>, public ClassFilteredTrigger {};
-
-class DetectionTrigger : public ClassTrigger {
- public:
-  explicit DetectionTrigger(BinMoEComponent *parent) { parent->add_detection_trigger(this); }
-};
-
-class EscalationTrigger : public ClassTrigger {
- public:
-  explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
-};
-
-template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
- public:
-  void play(const Ts &...x) override { this->parent_->force_escalation(); }
-};
-
 
 }  // namespace esphome::binmoe

@@ -41,7 +41,8 @@ bool ReplaySource::start(const std::string &path) {
       const int32_t rate = fmt[4] | (fmt[5] << 8) | (fmt[6] << 16) | (fmt[7] << 24);
       if (format != 1 || channels != 1 || bits != 16 || rate != this->parent_->runner().sample_rate()) {
         ESP_LOGE(TAG, "replay: %s is format %d, %d channel(s), %d bit, %d Hz; the model needs PCM mono 16 bit %d Hz",
-                 path.c_str(), format, channels, bits, static_cast<int>(rate), static_cast<int>(this->parent_->runner().sample_rate()));
+                 path.c_str(), format, channels, bits, static_cast<int>(rate),
+                 static_cast<int>(this->parent_->runner().sample_rate()));
         fclose(f);
         return false;
       }
@@ -69,7 +70,8 @@ bool ReplaySource::start(const std::string &path) {
 }
 
 void ReplaySource::loop() {
-  if (this->file_ == nullptr) return;
+  if (this->file_ == nullptr)
+    return;
   uint64_t due = this->remaining_;
   if (this->speed_ > 0.0f) {
     const double elapsed_s = (millis() - this->started_ms_) / 1000.0;
@@ -78,9 +80,12 @@ void ReplaySource::loop() {
   }
   while (due > 0 && this->remaining_ > 0) {
     int n = static_cast<int>(due < 512 ? due : 512);
-    if (static_cast<uint64_t>(n) > this->remaining_) n = static_cast<int>(this->remaining_);
-    if (n > this->parent_->free_space()) n = this->parent_->free_space();
-    if (n <= 0) break;  // the ring is full: continue in the next loop()
+    if (static_cast<uint64_t>(n) > this->remaining_)
+      n = static_cast<int>(this->remaining_);
+    if (n > this->parent_->free_space())
+      n = this->parent_->free_space();
+    if (n <= 0)
+      break;  // the ring is full: continue in the next loop()
     const int got = static_cast<int>(fread(this->chunk_, 2, static_cast<size_t>(n), this->file_));
     this->parent_->feed(this->chunk_, got);
     this->sent_ += static_cast<uint64_t>(got);

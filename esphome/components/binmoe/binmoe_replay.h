@@ -7,7 +7,6 @@
 
 #include <string>
 
-#include "esphome/core/automation.h"
 #include "esphome/core/component.h"
 
 #include "binmoe_component.h"
@@ -31,12 +30,6 @@ class ReplaySource : public Component {
   uint32_t started_ms_{0};
   uint64_t sent_{0}, remaining_{0};
   int16_t chunk_[512];
-};
-
-template<typename... Ts> class ReplayAction : public Action<Ts...>, public Parented<ReplaySource> {
- public:
-  TEMPLATABLE_VALUE(std::string, file)
-  void play(const Ts &...x) override { this->parent_->start(this->file_.value(x...)); }
 };
 
 }  // namespace esphome::binmoe

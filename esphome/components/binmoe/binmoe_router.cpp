@@ -1,145 +1,80 @@
 #include "binmoe_router.h"
 
-#include <stdio.h>
-#include <string.h>
-
 namespace esphome::binmoe {
 
 void Router::configure(const RouterConfig &config, int classes) {
-  config_ = config;
-  classes_ = classes < MAX_CLASSES ? classes : MAX_CLASSES;
-  tokens_ = config_.max_escalations_per_minute * TOKEN;
-  bucket_started_ = false;
+  this->config_ = config;
+  this->classes_ = classes < MAX_CLASSES ? classes : MAX_CLASSES;
+  this->tokens_ = this->config_.max_escalations_per_minute * TOKEN;
+  this->bucket_started_ = false;
 }
 
-Routed Router::route(const Decision &decision, uint32_t stream_ms) {
+Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   Routed out;
-  const int c = decision.class_idx;
+  const int c = window.class_idx;
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
   // one ms adds max_per_minute units), capped at max_per_minute tokens. A minute refills it completely, so
   // longer gaps count as one minute and the arithmetic fits 32 bits (max_per_minute <= 600).
-  const uint32_t capacity = config_.max_escalations_per_minute * TOKEN;
-  if (bucket_started_) {
-    const uint32_t gap = stream_ms - bucket_ms_;  // the sample clock only moves forward (wraps included)
-    tokens_ += (gap < TOKEN ? gap : TOKEN) * config_.max_escalations_per_minute;
-    if (tokens_ > capacity) tokens_ = capacity;
+  const uint32_t per_minute = this->config_.max_escalations_per_minute;
+  const uint32_t capacity = per_minute * TOKEN;
+  if (this->bucket_started_) {
+    const uint32_t gap = stream_ms - this->bucket_ms_;  // the sample clock only moves forward (wraps included)
+    this->tokens_ += (gap < TOKEN ? gap : TOKEN) * per_minute;
+    if (this->tokens_ > capacity)
+      this->tokens_ = capacity;
   }
-  bucket_ms_ = stream_ms;
-  bucket_started_ = true;
+  this->bucket_ms_ = stream_ms;
+  this->bucket_started_ = true;
 
-  bool escalate = decision.escalate;
-  if (c >= 0 && c < classes_ && rules_[c].always_escalate) {
+  bool escalate = window.escalate;
+  if (c >= 0 && c < this->classes_ && this->rules_[c].always_escalate) {
     escalate = true;
     out.reason = Reason::ESCALATE_CLASS;
   }
-  if (force_next_) {
-    force_next_ = false;
+  if (this->force_next_) {
+    this->force_next_ = false;
     escalate = true;
     out.reason = Reason::FORCED;
   }
-  const int slot = windows_ % HISTORY_WINDOWS;
+  const int slot = this->windows_ % HISTORY_WINDOWS;
   const uint8_t mask = static_cast<uint8_t>(1u << (slot % 8));
-  if (history_[slot / 8] & mask) history_count_--;  // the window HISTORY_WINDOWS ago leaves the average
+  if (this->history_[slot / 8] & mask)
+    this->history_count_--;  // the window HISTORY_WINDOWS ago leaves the average
   if (escalate) {
-    history_[slot / 8] |= mask;
-    history_count_++;
+    this->history_[slot / 8] |= mask;
+    this->history_count_++;
   } else {
-    history_[slot / 8] &= static_cast<uint8_t>(~mask);
+    this->history_[slot / 8] &= static_cast<uint8_t>(~mask);
   }
-  windows_++;
+  this->windows_++;
 
   if (escalate) {
     if (out.reason != Reason::FORCED) {
-      if (tokens_ < TOKEN) {
-        dropped_++;
+      if (this->tokens_ < TOKEN) {
+        this->dropped_++;
         out.outcome = Outcome::DROPPED;
         return out;
       }
-      tokens_ -= TOKEN;
+      this->tokens_ -= TOKEN;
     }
-    escalations_++;
+    this->escalations_++;
     out.outcome = Outcome::ESCALATION;
     return out;
   }
-  if (c < 0 || c >= classes_ || !rules_[c].report) return out;
-  if (detected_once_[c] && stream_ms - last_detection_ms_[c] < config_.detection_interval_ms) return out;
-  detected_once_[c] = true;
-  last_detection_ms_[c] = stream_ms;
-  detections_++;
+  if (c < 0 || c >= this->classes_ || !this->rules_[c].report)
+    return out;
+  if (this->detected_once_[c] && stream_ms - this->last_detection_ms_[c] < this->config_.detection_interval_ms)
+    return out;
+  this->detected_once_[c] = true;
+  this->last_detection_ms_[c] = stream_ms;
+  this->detections_++;
   out.outcome = Outcome::DETECTION;
   return out;
 }
 
 float Router::escalation_rate() const {
-  const uint32_t n = windows_ < HISTORY_WINDOWS ? windows_ : HISTORY_WINDOWS;
-  return n == 0 ? 0.0f : static_cast<float>(history_count_) / static_cast<float>(n);
-}
-
-// The base64 digit of a 6-bit value (RFC 4648 alphabet), computed: smaller than a 64-byte table.
-static char base64_digit(uint32_t v) {
-  v &= 63;
-  return static_cast<char>(v < 26 ? 'A' + v : v < 52 ? 'a' + v - 26 : v < 62 ? '0' + v - 52 : v == 62 ? '+' : '/');
-}
-
-size_t Router::base64(const uint8_t *data, size_t len, char *out) {
-  size_t o = 0;
-  for (size_t i = 0; i < len; i += 3) {
-    const uint32_t b0 = data[i], b1 = i + 1 < len ? data[i + 1] : 0, b2 = i + 2 < len ? data[i + 2] : 0;
-    const uint32_t triple = (b0 << 16) | (b1 << 8) | b2;
-    const int rest = static_cast<int>(len - i);  // bytes left: 1 or 2 end the output with '=' padding
-    for (int k = 0; k < 4; k++) out[o + k] = k <= rest ? base64_digit(triple >> (18 - 6 * k)) : '=';
-    o += 4;
-  }
-  out[o] = '\0';
-  return o;
-}
-
-void Router::build_message(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
-                           uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
-  const bool escalation = routed.outcome == Outcome::ESCALATION;
-  const Decision &decision = w.decision;
-  snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq_++));
-  snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
-  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", decision.class_idx);
-  snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(decision.margin));
-  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(w.confidence));
-  snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
-  size_t pos = 0;
-  msg.scores[pos++] = '[';
-  for (int j = 0; j < classes_; j++) {  // configure() keeps classes_ <= MAX_CLASSES
-    pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(w.logits[j]));
-  }
-  msg.scores[pos++] = ']';
-  msg.scores[pos] = '\0';
-
-  const char **v = msg.values;  // in KEY_NAMES order
-  v[0] = "1";
-  v[1] = escalation ? "escalation" : "detection";
-  v[2] = id.node_id;
-  v[3] = id.task;
-  v[4] = id.boot;
-  v[5] = msg.seq;
-  v[6] = msg.uptime;
-  v[7] = class_name;
-  v[8] = msg.class_idx;
-  v[9] = msg.scores;
-  v[10] = msg.margin;
-  v[11] = msg.confidence;
-  v[12] = id.model_id;
-  v[13] = id.model_hash8;
-  v[14] = msg.level;
-  msg.count = 15;
-  if (!escalation)
-    return;
-  static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
-  v[msg.count++] = REASONS[static_cast<int>(routed.reason)];
-  const int bytes = id.frames * id.bands;
-  if (config_.send_features && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
-    base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
-    snprintf(msg.shape, sizeof(msg.shape), "%dx%d", id.frames, id.bands);
-    v[msg.count++] = msg.features;
-    v[msg.count++] = msg.shape;
-  }
+  const uint32_t n = this->windows_ < HISTORY_WINDOWS ? this->windows_ : HISTORY_WINDOWS;
+  return n == 0 ? 0.0f : static_cast<float>(this->history_count_) / static_cast<float>(n);
 }
 
 }  // namespace esphome::binmoe

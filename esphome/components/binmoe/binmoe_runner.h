@@ -1,6 +1,6 @@
 // The configured model's streaming pipeline, seen by the component through a small non-virtual interface, so
 // the component (routing, entities, API) is ordinary code that does not depend on the model's sizes. A
-// firmware has exactly one model: the functions and the pipeline's state are defined in binmoe_model.cpp,
+// firmware has exactly one model: the functions and the pipeline's state are defined in binmoe_runner.cpp,
 // the only file that includes the kernel and the model header (their `::binmoe` namespace would clash with
 // `esphome::binmoe` in ESPHome's main.cpp).
 #pragma once
@@ -10,22 +10,19 @@ namespace esphome::binmoe {
 
 static constexpr int MAX_CLASSES = 16;  // protocol messages and per-class settings are sized for this
 
-// The routing decision of one window (same fields as the kernel's binmoe::Decision).
-struct Decision {
-  int class_idx;    // top-1 class
-  int32_t margin;   // top-1 minus top-2 integer logit
-  bool escalate;    // margin below the class's threshold
-};
-
-// What one classified window gives the router.
+// What one classified window gives the router and the protocol messages. The first three fields are the
+// kernel's routing decision, binmoe::Decision (the one Decision type): it is copied field by field because this
+// header cannot include the kernel (see above).
 struct WindowResult {
-  Decision decision;
+  int class_idx;   // top-1 class
+  int32_t margin;  // top-1 minus top-2 integer logit
+  bool escalate;   // margin below the class's threshold
   int32_t logits[MAX_CLASSES];
   float confidence;  // softmax(logits * logit_scale) of the top class
   float level_dbfs;  // RMS level of the window's samples
 };
 
-// What the component needs to know of the configured model (a constant in binmoe_model.cpp).
+// What the component needs to know of the configured model (a constant in binmoe_runner.cpp).
 struct ModelInfo {
   const char *id;     // protocol `model`
   const char *hash8;  // protocol `model_hash`: 8 hex digits
@@ -58,9 +55,10 @@ class Runner {
   int32_t sample_rate() const { return MODEL_INFO.sample_rate; }
   int window_samples() const { return MODEL_INFO.window_samples; }
   int hop_samples() const { return MODEL_INFO.hop_samples; }
-  int32_t margin_threshold(int idx) const { return margins_[idx]; }
+  int32_t margin_threshold(int idx) const { return this->margins_[idx]; }
   void set_margin_threshold(int idx, int32_t value) {
-    if (idx >= 0 && idx < MODEL_INFO.classes) margins_[idx] = value;
+    if (idx >= 0 && idx < MODEL_INFO.classes)
+      this->margins_[idx] = value;
   }
 
  protected:

@@ -47,16 +47,16 @@ constexpr bool same_features(const FeatureConfig &a, const FeatureConfig &b) {
 
 // The routing decision of one window.
 struct Decision {
-  int class_idx;    // top-1 class (lowest index wins ties)
-  int32_t margin;   // top-1 minus top-2 logit
-  bool escalate;    // margin below the class's calibrated threshold
+  int class_idx;   // top-1 class (lowest index wins ties)
+  int32_t margin;  // top-1 minus top-2 logit
+  bool escalate;   // margin below the class's calibrated threshold
 };
 
 // ---- features ------------------------------------------------------------------------------------
 // One frame of N int16 samples -> BANDS int8 log2 band energies (radix-2 FFT, Q15 twiddles, 1/2 per
 // stage; the twiddles come from a quarter-wave sine table, N/4 + 1 entries). The last ENV_BANDS come from
 // the spectrum of the envelope |x[n] - x[n-1]| / 2 (vibration).
-template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
+template<int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   static_assert(N >= 4 && (N & (N - 1)) == 0, "frame size must be a power of two");
   static_assert(ENV_BANDS >= 0 && ENV_BANDS < BANDS, "envelope bands are a part of the bands");
   static constexpr int SPEC_BANDS = BANDS - ENV_BANDS;
@@ -68,7 +68,8 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
 
   void frame(const int16_t *samples, int8_t *out) {
     fft(samples);
-    for (int band = 0; band < SPEC_BANDS; band++) out[band] = band_feature(edges_[band], edges_[band + 1]);
+    for (int band = 0; band < SPEC_BANDS; band++)
+      out[band] = band_feature(edges_[band], edges_[band + 1]);
     if (ENV_BANDS > 0) {
       env_[0] = 0;
       for (int i = 1; i < N; i++) {
@@ -77,15 +78,18 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
       }
       fft(env_);
       const uint16_t *e = edges_ + SPEC_BANDS + 1;
-      for (int band = 0; band < ENV_BANDS; band++) out[SPEC_BANDS + band] = band_feature(e[band], e[band + 1]);
+      for (int band = 0; band < ENV_BANDS; band++)
+        out[SPEC_BANDS + band] = band_feature(e[band], e[band + 1]);
     }
   }
 
   // floor-ish 8*log2(v): leading-one position and the next three bits.
   static int32_t log2_q3(uint64_t v) {
-    if (v < 1) v = 1;
+    if (v < 1)
+      v = 1;
     const int msb = 63 - __builtin_clzll(v);
-    const int32_t mant = msb >= 3 ? static_cast<int32_t>((v >> (msb - 3)) & 7) : static_cast<int32_t>((v << (3 - msb)) & 7);
+    const int32_t mant =
+        msb >= 3 ? static_cast<int32_t>((v >> (msb - 3)) & 7) : static_cast<int32_t>((v << (3 - msb)) & 7);
     return msb * 8 + mant;
   }
 
@@ -127,7 +131,8 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
   }
   int8_t band_feature(int lo, int hi) const {
     uint64_t power = 0;
-    for (int k = lo; k < hi; k++) power += static_cast<uint32_t>(re_[k] * re_[k] + im_[k] * im_[k]);
+    for (int k = lo; k < hi; k++)
+      power += static_cast<uint32_t>(re_[k] * re_[k] + im_[k] * im_[k]);
     const int32_t v = (log2_q3(power) >> 1) - 64;
     return static_cast<int8_t>(v < -128 ? -128 : (v > 127 ? 127 : v));
   }
@@ -140,16 +145,12 @@ template <int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
 
 // ---- network -------------------------------------------------------------------------------------
 // One time step of the binary layers' channels: 16 bits hold up to 16 channels (half the flash of the rows).
-template <bool NARROW> struct RowWord {
-  using type = uint32_t;
-};
-template <> struct RowWord<true> {
-  using type = uint16_t;
-};
+template<bool NARROW> struct RowWord { using type = uint32_t; };
+template<> struct RowWord<true> { using type = uint16_t; };
 
 // W1_BITS: the first layer's weight precision. 8 = int8; 4 = int4 (-7..7) and 2 = ternary (-1..1), packed
 // low bits first, 8 / W1_BITS weights per byte, in the same [C][K][BANDS] order.
-template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Network {
+template<int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Network {
   static_assert(C <= 32, "binary layers pack one time step of channels into 32 bits");
   static_assert(CLASSES >= 2, "at least two classes");
   static_assert(W1_BITS == 8 || W1_BITS == 4 || W1_BITS == 2, "first-layer weights are 8, 4 or 2 bits");
@@ -194,14 +195,16 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
     int32_t centred[C];
     for (int o = 0; o < C; o++) {
       int32_t count = 0;
-      for (int t = 0; t < T3; t++) count += (a[t] >> (ROW_BITS - 1 - o)) & 1;
+      for (int t = 0; t < T3; t++)
+        count += (a[t] >> (ROW_BITS - 1 - o)) & 1;
       centred[o] = 2 * count - T3;
     }
     int best = 0;
     int32_t top = INT32_MIN_, second = INT32_MIN_;  // one pass; a tie leaves the lower index on top
     for (int j = 0; j < CLASSES; j++) {
       int32_t acc = w.b4[j];
-      for (int o = 0; o < C; o++) acc += static_cast<int32_t>(w.w4[j * C + o]) * centred[o];
+      for (int o = 0; o < C; o++)
+        acc += static_cast<int32_t>(w.w4[j * C + o]) * centred[o];
       logits[j] = acc;
       if (acc > top) {
         second = top;
@@ -228,13 +231,15 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
   static constexpr Row bit(int channel) { return static_cast<Row>(1u << (ROW_BITS - 1 - channel)); }
   static constexpr uint32_t mask() {
     uint32_t m = 0;
-    for (int c = 0; c < C; c++) m |= bit(c);
+    for (int c = 0; c < C; c++)
+      m |= bit(c);
     return m;
   }
   // Output channel o's first-layer weights as int8: in place for 8 bits, else unpacked into `buf`
   // (sign-extended fields, low bits first).
   static const int8_t *channel_weights(const int8_t *w1, int o, int8_t *buf) {
-    if (W1_BITS == 8) return w1 + o * W1_ROW;
+    if (W1_BITS == 8)
+      return w1 + o * W1_ROW;
     constexpr int PER_BYTE = 8 / W1_BITS, UP = 8 - W1_BITS;
     const uint8_t *packed = reinterpret_cast<const uint8_t *>(w1) + o * (W1_ROW / PER_BYTE);
     for (int i = 0; i < W1_ROW; i++) {
@@ -248,7 +253,8 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
   // which even at -Os (ESPHome's) keeps a 24-channel int8 model at ~127,000 rv32imc instructions per
   // inference (budget 160,000).
   BINMOE_NOINLINE static void first_layer(const Weights &w, const int8_t *features, Row *out) {
-    for (int t = 0; t < T1; t++) out[t] = 0;
+    for (int t = 0; t < T1; t++)
+      out[t] = 0;
     int8_t buf[W1_BITS == 8 ? 1 : W1_ROW];
     for (int o = 0; o < C; o++) {
       const int8_t *wo = channel_weights(w.w1, o, buf);
@@ -258,9 +264,11 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
         int32_t acc = 0;
         for (int i = 0; i < W1_ROW; i += UNROLL) {  // whole blocks: no remainder code
 #pragma GCC unroll 8
-          for (int j = 0; j < UNROLL; j++) acc += static_cast<int32_t>(wo[i + j]) * x[i + j];
+          for (int j = 0; j < UNROLL; j++)
+            acc += static_cast<int32_t>(wo[i + j]) * x[i + j];
         }
-        if (acc >= threshold) out[t] |= bit(o);
+        if (acc >= threshold)
+          out[t] |= bit(o);
       }
     }
   }
@@ -278,9 +286,11 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
       for (int o = 0; o < C; o++) {
         int32_t matches = 0;
         const Row *rows = wp + o * K;
-        for (int k = 0; k < K; k++) matches += popcount(~static_cast<uint32_t>(rows[k] ^ in[t + k]) & mask());
+        for (int k = 0; k < K; k++)
+          matches += popcount(~static_cast<uint32_t>(rows[k] ^ in[t + k]) & mask());
         const int32_t dot = 2 * matches - C * K;
-        if (dot >= thr[o]) word |= bit(o);
+        if (dot >= thr[o])
+          word |= bit(o);
       }
       out[t] = word;
     }
@@ -289,8 +299,7 @@ template <int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netw
 
 // ---- model ---------------------------------------------------------------------------------------
 // Everything the node needs of one model; exported headers define one as a constexpr `kModel`.
-template <int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLASSES, int W1_BITS = 8>
-struct Model {
+template<int FRAME, int FRAMES, int BANDS, int ENV_BANDS, int CHANNELS, int CLASSES, int W1_BITS = 8> struct Model {
   static constexpr int kFrame = FRAME, kFrames = FRAMES, kBands = BANDS, kEnvelopeBands = ENV_BANDS;
   static constexpr int kChannels = CHANNELS, kClasses = CLASSES, kW1Bits = W1_BITS;
   static constexpr int kWindowSamples = FRAME * FRAMES, kFeatureBytes = FRAMES * BANDS;
@@ -309,13 +318,13 @@ struct Model {
 
 // Classify one window of features (FRAMES x BANDS, frame-major). logits_out: CLASSES int32.
 // margins: per-class escalation margins replacing the model's, or null.
-template <class M>
+template<class M>
 Decision infer(const M &model, const int8_t *features, int32_t *logits_out, const int32_t *margins = nullptr) {
   return M::Net::run(model.weights, features, logits_out, margins);
 }
 
 // Compile-time check for the component: does the model take this input? (static_assert it.)
-template <class M> constexpr bool takes_input(const M &model, int32_t sample_rate, int32_t frame = 0) {
+template<class M> constexpr bool takes_input(const M &model, int32_t sample_rate, int32_t frame = 0) {
   return model.features.sample_rate == sample_rate && (frame == 0 || model.features.frame == frame);
 }
 
@@ -323,7 +332,7 @@ template <class M> constexpr bool takes_input(const M &model, int32_t sample_rat
 // Samples in, decisions out: buffers one frame of samples, turns every full frame into features, keeps the
 // last FRAMES feature frames, and says when a window is ready (first after FRAMES frames, then every
 // `hop_frames`). Also keeps each frame's mean square for the protocol's `level_db`.
-template <class M> class Pipeline {
+template<class M> class Pipeline {
  public:
   explicit Pipeline(const M &model, int hop_frames = M::kFrames)
       : model_(model),
@@ -336,8 +345,10 @@ template <class M> class Pipeline {
     int used = 0;
     while (used < count && !ready_) {
       int take = M::kFrame - fill_;
-      if (take > count - used) take = count - used;
-      for (int i = 0; i < take; i++) frame_[fill_ + i] = samples[used + i];
+      if (take > count - used)
+        take = count - used;
+      for (int i = 0; i < take; i++)
+        frame_[fill_ + i] = samples[used + i];
       fill_ += take;
       used += take;
       if (fill_ == M::kFrame) {
@@ -358,7 +369,8 @@ template <class M> class Pipeline {
   // Mean of x^2 over the window (int16 full scale: 2^30): level_db = 10 log10(ms / 2^30) dBFS.
   uint32_t window_mean_square() const {
     uint64_t sum = 0;
-    for (int f = 0; f < M::kFrames; f++) sum += frame_ms_[f];
+    for (int f = 0; f < M::kFrames; f++)
+      sum += frame_ms_[f];
     return static_cast<uint32_t>(sum / M::kFrames);
   }
   void reset() {
@@ -371,13 +383,17 @@ template <class M> class Pipeline {
  private:
   void add_frame() {
     constexpr int B = M::kBands;
-    for (int i = 0; i < (M::kFrames - 1) * B; i++) features_[i] = features_[i + B];  // oldest frame out
-    for (int f = 0; f < M::kFrames - 1; f++) frame_ms_[f] = frame_ms_[f + 1];
+    for (int i = 0; i < (M::kFrames - 1) * B; i++)
+      features_[i] = features_[i + B];  // oldest frame out
+    for (int f = 0; f < M::kFrames - 1; f++)
+      frame_ms_[f] = frame_ms_[f + 1];
     extractor_.frame(frame_, features_ + (M::kFrames - 1) * B);
     uint64_t energy = 0;
-    for (int i = 0; i < M::kFrame; i++) energy += static_cast<uint32_t>(frame_[i] * frame_[i]);
+    for (int i = 0; i < M::kFrame; i++)
+      energy += static_cast<uint32_t>(frame_[i] * frame_[i]);
     frame_ms_[M::kFrames - 1] = static_cast<uint32_t>(energy / M::kFrame);
-    if (frames_ < M::kFrames) frames_++;
+    if (frames_ < M::kFrames)
+      frames_++;
     if (++since_ >= hop_ && frames_ == M::kFrames) {
       since_ = 0;
       ready_ = true;

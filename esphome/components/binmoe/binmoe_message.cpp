@@ -1,0 +1,74 @@
+#include "binmoe_message.h"
+
+#include <stdio.h>
+
+namespace esphome::binmoe {
+
+// The base64 digit of a 6-bit value (RFC 4648 alphabet), computed: smaller than a 64-byte table.
+static char base64_digit(uint32_t v) {
+  v &= 63;
+  return static_cast<char>(v < 26 ? 'A' + v : v < 52 ? 'a' + v - 26 : v < 62 ? '0' + v - 52 : v == 62 ? '+' : '/');
+}
+
+size_t base64(const uint8_t *data, size_t len, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i += 3) {
+    const uint32_t b0 = data[i], b1 = i + 1 < len ? data[i + 1] : 0, b2 = i + 2 < len ? data[i + 2] : 0;
+    const uint32_t triple = (b0 << 16) | (b1 << 8) | b2;
+    const int rest = static_cast<int>(len - i);  // bytes left: 1 or 2 end the output with '=' padding
+    for (int k = 0; k < 4; k++)
+      out[o + k] = k <= rest ? base64_digit(triple >> (18 - 6 * k)) : '=';
+    o += 4;
+  }
+  out[o] = '\0';
+  return o;
+}
+
+void MessageBuilder::build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
+                           uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
+  const bool escalation = routed.outcome == Outcome::ESCALATION;
+  snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(this->seq_++));
+  snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
+  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", w.class_idx);
+  snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(w.margin));
+  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(w.confidence));
+  snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
+  size_t pos = 0;
+  msg.scores[pos++] = '[';
+  for (int j = 0; j < this->classes_; j++) {  // set_classes() keeps classes_ <= MAX_CLASSES
+    pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(w.logits[j]));
+  }
+  msg.scores[pos++] = ']';
+  msg.scores[pos] = '\0';
+
+  const char **v = msg.values;  // in KEY_NAMES order
+  v[0] = "1";
+  v[1] = escalation ? "escalation" : "detection";
+  v[2] = id.node_id;
+  v[3] = id.task;
+  v[4] = id.boot;
+  v[5] = msg.seq;
+  v[6] = msg.uptime;
+  v[7] = class_name;
+  v[8] = msg.class_idx;
+  v[9] = msg.scores;
+  v[10] = msg.margin;
+  v[11] = msg.confidence;
+  v[12] = id.model_id;
+  v[13] = id.model_hash8;
+  v[14] = msg.level;
+  msg.count = 15;
+  if (!escalation)
+    return;
+  static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
+  v[msg.count++] = REASONS[static_cast<int>(routed.reason)];
+  const int bytes = id.frames * id.bands;
+  if (this->send_features_ && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
+    base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
+    snprintf(msg.shape, sizeof(msg.shape), "%dx%d", id.frames, id.bands);
+    v[msg.count++] = msg.features;
+    v[msg.count++] = msg.shape;
+  }
+}
+
+}  // namespace esphome::binmoe

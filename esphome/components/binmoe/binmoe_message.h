@@ -1,0 +1,80 @@
+// Protocol messages of a BinMoE node (docs/protocol.md, section 1): a routed window as the string key/value pairs
+// of a Home Assistant event. Plain C++ without ESPHome, like the router; no heap: every buffer is a member.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binmoe_router.h"
+#include "binmoe_runner.h"
+
+namespace esphome::binmoe {
+
+static constexpr int MAX_FEATURE_BYTES = 1024;  // frames x bands of the largest supported model
+
+// The node's fixed identity and its features' shape, filled once at setup.
+struct NodeIdentity {
+  const char *node_id = "";
+  const char *task = "sound";  // protocol `task`: sound | vibration
+  const char *model_id = "";
+  const char *model_hash8 = "";
+  char boot[9] = {};
+  int frames = 0, bands = 0;  // of the features an escalation carries
+};
+
+// The protocol's field names, in the order messages carry them, one string with NUL separators: with the
+// offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
+static constexpr int MAX_FIELDS = 18;
+inline constexpr char KEY_NAMES[] =
+    "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
+    "model_hash\0level_db\0reason\0features\0feature_shape";
+struct KeyOffsets {
+  uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
+};
+constexpr KeyOffsets key_offsets() {
+  KeyOffsets o{};
+  for (int i = 0, field = 0; field < MAX_FIELDS; i++) {
+    if (KEY_NAMES[i] == '\0')
+      o.at[++field] = static_cast<uint8_t>(i + 1);
+  }
+  return o;
+}
+inline constexpr KeyOffsets KEY_OFFSETS = key_offsets();
+static_assert(sizeof(KEY_NAMES) < 256 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
+
+// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
+struct Message {
+  static const char *key(int i) { return KEY_NAMES + KEY_OFFSETS.at[i]; }
+  static int key_length(int i) { return KEY_OFFSETS.at[i + 1] - KEY_OFFSETS.at[i] - 1; }
+  const char *values[MAX_FIELDS];
+  int count = 0;
+
+  char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
+  char scores[MAX_CLASSES * 12 + 3];
+  char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
+};
+
+// Numbers the node's messages (`seq`, from 0 at boot) and fills them in.
+class MessageBuilder {
+ public:
+  // `scores` lists this many classes (at most MAX_CLASSES).
+  void set_classes(int classes) { this->classes_ = classes < MAX_CLASSES ? classes : MAX_CLASSES; }
+  // Escalations carry the window's features (base64) when set.
+  void set_send_features(bool send_features) { this->send_features_ = send_features; }
+  bool send_features() const { return this->send_features_; }
+  uint32_t next_seq() const { return this->seq_; }
+
+  // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used). features: id.frames x
+  // id.bands int8, or null.
+  void build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db, uint32_t uptime_ms,
+             const NodeIdentity &id, const int8_t *features, Message &msg);
+
+ protected:
+  uint32_t seq_{0};
+  int classes_{0};
+  bool send_features_{true};
+};
+
+// RFC 4648 base64 of `len` bytes into `out`, NUL-terminated; returns the length.
+size_t base64(const uint8_t *data, size_t len, char *out);
+
+}  // namespace esphome::binmoe
