@@ -26,8 +26,8 @@ TINY = Protocol(clips_per_class=2, scenes=2, min_real_hours=0.001)
 
 
 def _sound_run(trained_dir: Path, dest: Path) -> Path:
-    for name in ("sound_model.npz", "sound_teacher.pt", "sound_metrics.json"):
-        shutil.copy(trained_dir / name, dest / name)
+    for suffix in ("_model.npz", "_teacher.pt", "_metrics.json"):
+        shutil.copy(trained_dir / f"{SOUND.stem}{suffix}", dest / f"{SOUND.stem}{suffix}")
     return dest
 
 
@@ -50,9 +50,9 @@ def test_report_has_every_kind_of_data(trained_dir: Path, tmp_path: Path, monkey
     cache = _fake_eval_cache(tmp_path, monkeypatch)
     seen: list[str] = []
     report = evaluate(run_dir, SOUND, TINY, cache, progress=seen.append)
-    metrics = json.loads((run_dir / "sound_metrics.json").read_text())
+    metrics = json.loads((run_dir / f"{SOUND.stem}_metrics.json").read_text())
     assert report["model_hash"] == metrics["model_hash"]
-    written = json.loads((run_dir / "sound_generalization.json").read_text())
+    written = json.loads((run_dir / f"{SOUND.stem}_generalization.json").read_text())
     assert written["summary"] == report["summary"]
     summary = report["summary"]
     assert summary["own_test_macro_f1"] == metrics["student_bnn_macro_f1"]
