@@ -1,4 +1,4 @@
-"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench}` — the node-model factory."""
+"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench,generalize}` — the node-model factory."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Protocol
 
-from .commands import bench, build_corpus, calibrate, export, train
+from .commands import bench, build_corpus, calibrate, export, generalize, train
 from .commands import eval as eval_command
 
 
@@ -25,6 +25,7 @@ COMMANDS: dict[str, Command] = {
     "calibrate": calibrate,
     "export": export,
     "bench": bench,
+    "generalize": generalize,
 }
 
 

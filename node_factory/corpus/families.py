@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,6 +18,7 @@ from tqdm import tqdm
 
 from ..atomic_write import write_atomic
 from ..reference.features import FeatureConfig, features
+from . import recorded as recorded_audio
 from . import synth, synth_vibration, userdata
 from .loaders import DataError
 from .userdata import UserData
@@ -38,15 +42,25 @@ class Family:
     def vibration(self) -> bool:
         return self.features.envelope_bands > 0
 
-    def build_split(self, split: str, per_class: int) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
+    def build_split(
+        self, split: str, per_class: int, real_audio: bool = False
+    ) -> tuple[NDArray[np.int16], NDArray[np.int64], list[dict[str, Any]]]:
+        """Windows, labels and each window's drawn conditions (empty for corpora that do not record them).
+        `real_audio`: mix recorded backgrounds from the Debian training packages into the sound corpus."""
         if self.data is not None:
             windows, labels, names = userdata.build_split(self.data, split, self.features, self.vibration)
             if names != self.classes:
                 raise DataError(f"{self.data.root}: classes changed to {list(names)} during the run")
-            return windows, labels
+            return windows, labels, []
         if self.name == "sound":
-            return synth.build_split(split, per_class, self.features.window_samples, cache_dir())
-        return synth_vibration.build_split(split, per_class, self.features.window_samples, self.features.sample_rate)
+            recorded = (
+                recorded_audio.load(split, recorded_audio.cache_dir(cache_dir()), progress=_log) if real_audio else {}
+            )
+            return synth.build_split(split, per_class, self.features.window_samples, cache_dir(), recorded)
+        windows, labels = synth_vibration.build_split(
+            split, per_class, self.features.window_samples, self.features.sample_rate
+        )
+        return windows, labels, []
 
 
 FAMILIES = {
@@ -73,29 +87,46 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe")) / "corpus"
 
 
-def dataset(
-    split: str, per_class: int, family: Family | None = None
-) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int16]]:
-    """Features, labels and raw windows of a split (cached: the corpus is deterministic)."""
-    family = family or FAMILIES["sound"]
+def _split_path(split: str, per_class: int, family: Family, real_audio: bool) -> Path:
     cfg = family.features
     if family.data is not None:
         corpus = f"user-{userdata.fingerprint(family.data, family.vibration)}-{split}"
     elif family.name == "sound":
-        corpus = synth.corpus_key({split: per_class}, cfg.window_samples)
+        corpus = synth.corpus_key({split: per_class}, cfg.window_samples, "debian-train" if real_audio else "")
     else:
         corpus = f"{family.name}-v1-{split}-{per_class}"
     key = hashlib.sha256(f"{corpus}{cfg.digest()}".encode()).hexdigest()[:16]
-    path = cache_dir() / f"{family.name}-{split}-{key}.npz"
-    if path.exists():
-        with np.load(path) as data:
-            return data["x"], data["y"], data["w"]
-    windows, labels = family.build_split(split, per_class)
-    feats = np.stack([features(w, cfg) for w in tqdm(windows, desc=f"features ({split})", disable=None)])
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, x=feats, y=labels, w=windows)
-    write_atomic(path, buffer.getvalue())
-    return feats, labels, windows
+    return cache_dir() / f"{family.name}-{split}-{key}.npz"
+
+
+def dataset(
+    split: str, per_class: int, family: Family | None = None, real_audio: bool = False
+) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int16]]:
+    """Features, labels and raw windows of a split (cached: the corpus is deterministic)."""
+    family = family or FAMILIES["sound"]
+    path = _split_path(split, per_class, family, real_audio)
+    if not path.exists():
+        windows, labels, meta = family.build_split(split, per_class, real_audio)
+        desc = f"features ({family.name} {split})"
+        feats = np.stack([features(w, family.features) for w in tqdm(windows, desc=desc, disable=None)])
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, x=feats, y=labels, w=windows, meta=np.array(json.dumps(meta)))
+        write_atomic(path, buffer.getvalue())
+    with np.load(path) as data:
+        return data["x"], data["y"], data["w"]
+
+
+def dataset_meta(split: str, per_class: int, family: Family, real_audio: bool = False) -> list[dict[str, Any]]:
+    """The drawn conditions of each window of a split that `dataset` built (sound corpus only)."""
+    path = _split_path(split, per_class, family, real_audio)
+    if not path.exists():
+        dataset(split, per_class, family, real_audio)
+    with np.load(path) as data:
+        return list(json.loads(str(data["meta"]))) if "meta" in data else []
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def family_for(family_name: str, data: UserData | None = None) -> Family:

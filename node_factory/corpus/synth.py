@@ -1,36 +1,59 @@
-"""A realistic home-sound corpus made here, since no data set can be downloaded at run time.
+"""The home-sound training corpus, domain-randomised so that what the node learns holds in real homes.
 
-What is synthetic (all of it except the speech, which is real synthesized speech from espeak-ng, GPL-3
-*program* output, i.e. no third-party recording is redistributed):
-- smoke_alarm: the temporal-three (T3) pattern of ISO 8201 / NFPA 72 — 0.5 s on, 0.5 s off, three times,
-  then 1.5 s off — on a 3.0–3.5 kHz piezo tone with slight amplitude ripple.
-- co_alarm: the temporal-four (T4) pattern — four 0.1 s pulses 0.1 s apart, then 5 s off — same tones.
-- appliance_beep: 1–3 beeps of 0.08–0.35 s at 1–4.5 kHz (sine or band-limited square).
-- doorbell: two decaying bell tones with inharmonic partials ("ding-dong"), 0.25–0.6 s apart.
-- knock: 2–5 decaying low-frequency resonant impulses 0.12–0.3 s apart.
-- water_running: band-passed noise with random amplitude modulation (bubbling).
-- speech_tv: espeak-ng speech (several voices, speeds, pitches), optionally band-limited like a TV speaker.
-- background: pink noise, mains hum with harmonics, occasional faint clicks.
-Every clip is played in a room: a room impulse response from pyroomacoustics' image-source method for a
-shoebox room (3–8 m × 2.5–6 m × 2.4–3.2 m, RT60 0.15–0.7 s via Sabine's formula, random source and
-microphone positions), drawn from a bank of rooms per split. Then background noise at a random SNR
-(0–30 dB) and a random level. Splits come from disjoint seed ranges, disjoint rooms and disjoint
-sentences for speech, so no near-copy of a test clip is in training.
+Every window is drawn from wide ranges of the things that differ between homes, and each draw is recorded
+in the window's metadata so results can be broken down by condition:
+
+- smoke_alarm: the temporal-three pattern (ISO 8201 / ANSI/ASA S3.41 / NFPA 72: 0.5 s on, 0.5 s off, three
+  times, then 1.5 s off; timings drawn within ±10 %), on piezo sounders of 2.8–3.7 kHz whose waveform is a
+  square-ish drive shaped by the transducer's resonance (so 2f, 3f … are present at drawn levels; a pure
+  sine is one end of the range), with warble, drift and attack/decay; or on a low-frequency square-wave
+  sounder at 520 Hz ±10 % (UL 217 / NFPA 72 for sleeping areas) with its odd harmonics.
+- co_alarm: the temporal-four pattern (UL 2034 / NFPA 720 / EN 50291: four 0.1 s pulses 0.1 s apart, then
+  about 5 s off; ±10 %), same sounders.
+  An alarm window is one that shows the pattern: at least 0.25 s of T3 tone, or at least two T4 pulses;
+  windows that fall into a pattern's silent gap are not alarm windows (they look like the room).
+- appliance_beep: single and repeated beeps (0.04–0.4 s) and short melodies at 0.8–5 kHz, sine, square or
+  buzzer, at irregular or fast rhythms (a regular 0.5 s on / 0.5 s off beep train would be a T3 alarm).
+- doorbell: struck-bar chimes (free-bar partial ratios 1, 2.76, 5.40, 8.93 with drawn detuning and decay),
+  electronic chimes (2–4 note melodies), buzzers.
+- knock: 2–6 knuckle impacts with human timing on a door modelled as a few damped panel modes (80–1200 Hz)
+  plus a short broadband contact transient.
+- water_running: turbulent broadband flow noise with fluctuating spectrum plus bubble transients (Minnaert
+  resonances of drawn bubble sizes), from trickle to shower.
+- speech_tv: speech and media playback: espeak-ng speech in many voices and languages, speeds and pitches,
+  real recorded speech and music from Debian packages (training packages only), and synthetic music;
+  optionally through a small TV speaker (band limit, compression).
+- background: mixtures of noise types (room tone, fan/HVAC with blade-pass tones, fridge compressor hum,
+  traffic rumble, rain, distant babble, mains hum, clicks, kitchen clatter, vacuum cleaner, music, real
+  ambience) at −60…−10 dBFS.
+Every non-background source is played in a room (pyroomacoustics image-source shoebox rooms, 2.5–12 m,
+RT60 0.1–1.2 s, drawn source and microphone positions), mixed with 1–2 noise types at −5…30 dB SNR
+(measured over the source's active part), through a MEMS microphone model (high-pass 40–200 Hz, a gentle
+tilt, a noise floor at −95…−75 dBFS), scaled to a peak of −50…−1 dBFS, and sometimes driven into clipping
+(hard or soft), as a loud alarm next to a node is.
+
+Condition-held-out ranges (`HELD_OUT`) are never drawn for training: the `heldout` conditions split draws
+its parameters from them (and SNR from the whole −5…30 dB, of which −5…0 dB is held out), to measure what
+the model does outside the ranges it learned from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.io import wavfile
-from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+from scipy.signal import butter, fftconvolve, lfilter, resample_poly, sosfilt
 
 SR = 16000
 SOUND_CLASSES = (
@@ -44,117 +67,294 @@ SOUND_CLASSES = (
     "speech_tv",
 )
 Float = NDArray[np.float64]
+Rng = np.random.Generator
+
+# ---- conditions -------------------------------------------------------------------------------------------
+
+NOISE_TYPES = (
+    "pink", "white", "brown", "fan", "fridge", "traffic", "rain", "babble", "hum", "clicks", "kitchen",
+    "vacuum", "music", "tv", "real",
+)  # fmt: skip
+SOUNDERS = ("sine", "resonant_square", "pulse", "lf_square")
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """Where a split draws its parameters from."""
+
+    piezo_hz: tuple[tuple[float, float], ...]
+    lf_hz: tuple[tuple[float, float], ...]
+    snr_db: tuple[float, float]
+    rt60_s: tuple[float, float]
+    noises: tuple[str, ...]
+    sounders: tuple[str, ...]
+    voices: tuple[str, ...]
+
+
+TRAIN_VOICES = (
+    "en", "en-us", "en-gb-x-rp", "en-gb-x-gbclan", "en-029", "de", "fr", "it", "nl", "pl", "pt", "sv", "ru",
+    "hi", "ja", "cmn", "tr", "cs", "fi", "da",
+)  # fmt: skip
+HELDOUT_VOICES = ("en-gb-scotland", "es", "el", "vi", "hu")
+VOICE_VARIANTS = ("", "+m1", "+m3", "+m5", "+f1", "+f2", "+f4", "+klatt", "+croak", "+whisper")
+
+TRAIN = Ranges(
+    piezo_hz=((2800.0, 3250.0), (3400.0, 3700.0)),
+    lf_hz=((468.0, 545.0),),
+    snr_db=(0.0, 30.0),
+    rt60_s=(0.1, 0.8),
+    noises=tuple(n for n in NOISE_TYPES if n not in ("vacuum", "music")),
+    sounders=("sine", "resonant_square", "lf_square"),
+    voices=TRAIN_VOICES,
+)
+# Never trained on: a band of piezo frequencies, the top of the 520 Hz tolerance, SNR below 0 dB, large
+# reverberant rooms, two noise types, one sounder waveform, five voices.
+HELD_OUT = Ranges(
+    piezo_hz=((3250.0, 3400.0),),
+    lf_hz=((545.0, 572.0),),
+    snr_db=(-5.0, 30.0),
+    rt60_s=(0.8, 1.2),
+    noises=("vacuum", "music"),
+    sounders=("pulse", "lf_square"),
+    voices=HELDOUT_VOICES,
+)
+CONDITIONS = {"train": TRAIN, "heldout": HELD_OUT}
+
+
+def _uniform_in(rng: Rng, bands: Sequence[tuple[float, float]]) -> float:
+    widths = np.array([b - a for a, b in bands])
+    a, b = bands[int(rng.choice(len(bands), p=widths / widths.sum()))]
+    return float(rng.uniform(a, b))
+
+
+# ---- small signal helpers ---------------------------------------------------------------------------------
 
 
 def _t(n: int) -> Float:
     return np.arange(n) / SR
 
 
-def pink_noise(rng: np.random.Generator, n: int) -> Float:
+def _norm(x: Float) -> Float:
+    return x / (np.sqrt(np.mean(x**2)) + 1e-12)
+
+
+def _colored(rng: Rng, n: int, exponent: float) -> Float:
+    """Noise with power spectral density ∝ 1/f^exponent (0 white, 1 pink, 2 brown)."""
     spectrum = np.fft.rfft(rng.normal(size=n))
-    freqs = np.fft.rfftfreq(n, 1 / SR)
-    spectrum /= np.sqrt(np.maximum(freqs, 20.0))
-    x = np.fft.irfft(spectrum, n)
-    return x / (np.std(x) + 1e-12)
+    freqs = np.maximum(np.fft.rfftfreq(n, 1 / SR), 20.0)
+    return _norm(np.fft.irfft(spectrum / freqs ** (exponent / 2), n))
 
 
-def background(rng: np.random.Generator, n: int) -> Float:
-    x = pink_noise(rng, n) * rng.uniform(0.2, 1.0)
-    mains = rng.choice([50.0, 60.0])
-    for h in range(1, 5):
-        x += rng.uniform(0, 0.3) / h * np.sin(2 * np.pi * mains * h * _t(n) + rng.uniform(0, 6.28))
-    for _ in range(rng.integers(0, 3)):
-        at = rng.integers(0, n - 200)
-        x[at : at + 200] += rng.normal(0, rng.uniform(0.5, 2), 200) * np.exp(-np.arange(200) / 30)
-    return x
+def _band(x: Float, low: float, high: float, order: int = 2) -> Float:
+    low, high = max(low, 20.0), min(high, SR / 2 - 100)
+    return sosfilt(butter(order, [low, high], btype="band", fs=SR, output="sos"), x)
 
 
-def _pattern(
-    rng: np.random.Generator, n: int, on_off: list[tuple[float, float]], cycle_s: float, audible_s: float
-) -> Float:
-    """A temporal alarm pattern on a piezo tone; the window starts somewhere in the audible part."""
-    f = rng.uniform(3000, 3500)
-    total = int((cycle_s + 2) * SR)
-    gate = np.zeros(total)
-    pos = 0.0
-    for on, off in on_off:
-        gate[int(pos * SR) : int((pos + on) * SR)] = 1.0
-        pos += on + off
-    start = int(rng.uniform(0, audible_s) * SR)
-    g = gate[start : start + n]
-    ramp = np.convolve(g, np.ones(40) / 40, mode="same")  # 2.5 ms attack/release
-    tone = np.sin(2 * np.pi * f * _t(n)) * (1 + 0.05 * np.sin(2 * np.pi * rng.uniform(5, 30) * _t(n)))
-    return tone * ramp
+def _resonator(x: Float, f: float, q: float) -> Float:
+    """Two-pole resonance at f with quality q (the transducer / panel mode), unit peak gain."""
+    r = np.exp(-np.pi * f / (q * SR))
+    theta = 2 * np.pi * f / SR
+    return lfilter([1 - r], [1, -2 * r * np.cos(theta), r * r], x)
 
 
-def smoke_alarm(rng: np.random.Generator, n: int) -> Float:
-    return _pattern(rng, n, [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)], 4.0, 2.3)
+def _bandlimited_pulse(rng: Rng, f: Float, duty: float) -> Float:
+    """A pulse train of instantaneous frequency f (Hz, per sample) and duty cycle, band-limited to Nyquist."""
+    phase = 2 * np.pi * np.cumsum(f) / SR + rng.uniform(0, 2 * np.pi)
+    out = np.zeros_like(phase)
+    top = float(np.max(f))
+    for k in range(1, int((SR / 2 - 200) // top) + 1):
+        out += np.sin(np.pi * k * duty) / k * np.cos(k * phase)
+    return _norm(out)
 
 
-def co_alarm(rng: np.random.Generator, n: int) -> Float:
-    return _pattern(rng, n, [(0.1, 0.1)] * 4, 5.8, 0.6)
+# ---- sounders and alarm patterns ------------------------------------------------------------------------
 
 
-def appliance_beep(rng: np.random.Generator, n: int) -> Float:
+def sounder(rng: Rng, n: int, ranges: Ranges, low_frequency: bool) -> tuple[Float, dict[str, Any]]:
+    """A continuously sounding alarm transducer (gated by the pattern later): piezo or low-frequency."""
+    kinds = [k for k in ranges.sounders if (k == "lf_square") == low_frequency]
+    kind = str(rng.choice(kinds))
+    f0 = _uniform_in(rng, ranges.lf_hz if kind == "lf_square" else ranges.piezo_hz)
+    warble_hz, warble = rng.uniform(2, 30), rng.uniform(0, 0.02) if rng.random() < 0.6 else 0.0
+    drift = rng.uniform(-0.02, 0.02)  # slow pitch drift over the window
+    f = f0 * (1 + warble * np.sin(2 * np.pi * warble_hz * _t(n)) + drift * np.linspace(0, 1, n))
+    meta: dict[str, Any] = {"sounder": kind, "f0_hz": round(f0, 1)}
+    if kind == "sine":
+        x = np.sin(2 * np.pi * np.cumsum(f) / SR)
+    elif kind == "resonant_square":
+        drive = _bandlimited_pulse(rng, f, rng.uniform(0.35, 0.5))
+        q = rng.uniform(1.5, 20)  # low q keeps the drive's harmonics, high q approaches a sine
+        x = _resonator(drive, f0 * rng.uniform(0.95, 1.1), q)
+        meta["q"] = round(q, 1)
+    elif kind == "pulse":
+        x = _bandlimited_pulse(rng, f, rng.uniform(0.12, 0.3))
+    else:  # 520 Hz low-frequency square wave through a small speaker
+        x = _band(_bandlimited_pulse(rng, f, rng.uniform(0.45, 0.55)), rng.uniform(200, 400), rng.uniform(4000, 7500))
+    ripple = 1 + rng.uniform(0, 0.1) * np.sin(2 * np.pi * rng.uniform(3, 40) * _t(n))
+    return _norm(x) * ripple, meta
+
+
+T3 = ((0.5, 0.5), (0.5, 0.5), (0.5, 1.5))
+T4 = ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0))
+
+
+def pattern_gate(rng: Rng, pattern: Sequence[tuple[float, float]], cycles: int) -> Float:
+    """The on/off envelope of `cycles` repetitions, each timing drawn within ±10 %, with 1–10 ms ramps."""
+    segments = []
+    for _ in range(cycles):
+        for on, off in pattern:
+            on_n, off_n = int(on * rng.uniform(0.9, 1.1) * SR), int(off * rng.uniform(0.9, 1.1) * SR)
+            ramp = max(2, int(rng.uniform(0.001, 0.01) * SR))
+            pulse = np.ones(on_n)
+            pulse[:ramp] = np.linspace(0, 1, ramp)
+            pulse[-ramp:] = np.linspace(1, 0, ramp)
+            segments += [pulse, np.zeros(off_n)]
+    return np.concatenate(segments)
+
+
+def alarm(rng: Rng, n: int, ranges: Ranges, label: str) -> tuple[Float, dict[str, Any]]:
+    """A window showing a T3 (smoke) or T4 (CO) pattern: enough on-time that the pattern is visible."""
+    t3 = label == "smoke_alarm"
+    gate_all = pattern_gate(rng, T3 if t3 else T4, cycles=3)
+    min_on = 0.25 * SR if t3 else 0.15 * SR  # T3: a quarter second of tone; T4: two pulses
+    for _ in range(100):
+        start = int(rng.integers(0, len(gate_all) - n))
+        gate = gate_all[start : start + n]
+        if gate.sum() >= min_on:
+            break
+    tone, meta = sounder(rng, n, ranges, low_frequency=bool(rng.random() < 0.3))
+    meta["on_s"] = round(float(gate.sum()) / SR, 3)
+    return tone * gate, meta
+
+
+# ---- the other classes ---------------------------------------------------------------------------------
+
+
+def appliance_beep(rng: Rng, n: int) -> tuple[Float, dict[str, Any]]:
     x = np.zeros(n)
-    f = rng.uniform(1000, 4500)
+    style = str(rng.choice(["single", "repeat", "melody", "buzzer"]))
     pos = int(rng.integers(0, n // 3))
-    for _ in range(rng.integers(1, 4)):
-        length = int(rng.uniform(0.08, 0.35) * SR)
-        seg = _t(int(min(length, n - pos)))
-        if len(seg) == 0:
+    notes = 1 if style == "single" else int(rng.integers(2, 7))
+    base = rng.uniform(800, 5000)
+    gap = rng.uniform(0.04, 0.2) if style != "single" else 0.0  # fast: never a 0.5 s T3 rhythm
+    for i in range(notes):
+        length = int(rng.uniform(0.04, 0.4 if style == "single" else 0.25) * SR)
+        seg_n = min(length, n - pos)
+        if seg_n <= 0:
             break
-        wave = np.sin(2 * np.pi * f * seg)
-        if rng.random() < 0.5:  # square-ish buzzer
-            wave = np.tanh(4 * wave)
-        x[pos : pos + len(seg)] += wave
-        pos += len(seg) + int(rng.uniform(0.05, 0.25) * SR)
+        f = base * (2 ** (rng.integers(-5, 8) / 12) if style == "melody" else 1.0)
+        t = _t(seg_n)
+        if style == "buzzer":
+            wave = np.sign(np.sin(2 * np.pi * rng.uniform(150, 900) * t)) * (0.5 + 0.5 * np.sin(2 * np.pi * f * t))
+        else:
+            wave = np.sin(2 * np.pi * f * t)
+            if rng.random() < 0.4:
+                wave = np.tanh(rng.uniform(2, 8) * wave)
+        env = np.minimum(1, np.minimum(t, t[::-1]) / 0.003)
+        x[pos : pos + seg_n] += wave * env * (0.6**i if style == "melody" and rng.random() < 0.3 else 1)
+        pos += seg_n + int(gap * rng.uniform(0.7, 1.3) * SR)
         if pos >= n:
             break
-    return x
+    return x, {"style": style}
 
 
-def doorbell(rng: np.random.Generator, n: int) -> Float:
+def doorbell(rng: Rng, n: int) -> tuple[Float, dict[str, Any]]:
     x = np.zeros(n)
-    f1 = rng.uniform(500, 900)
-    f2 = f1 * rng.choice([0.8, 0.75, 0.84])
+    style = str(rng.choice(["chime", "electronic", "buzzer"]))
     pos = int(rng.integers(0, n // 4))
-    for f in (f1, f2):
-        seg = _t(int(n - pos))
-        decay = np.exp(-seg / rng.uniform(0.2, 0.6))
-        partials = sum(a * np.sin(2 * np.pi * f * r * seg) for r, a in ((1, 1.0), (2.76, 0.4), (5.4, 0.2)))
-        x[pos:] += partials * decay
-        pos += int(rng.uniform(0.25, 0.6) * SR)
-        if pos >= n:
+    if style == "buzzer":
+        length = min(n - pos, int(rng.uniform(0.3, 0.9) * SR))
+        t = _t(length)
+        x[pos : pos + length] = _band(np.sign(np.sin(2 * np.pi * rng.uniform(90, 400) * t)), 100, 6000)
+        return x, {"style": style}
+    f1 = rng.uniform(400, 1400)
+    intervals = [1.0, rng.choice([0.75, 0.8, 0.84, 0.67, 1.26, 1.5])]
+    if style == "electronic":
+        intervals = [2 ** (s / 12) for s in rng.choice([0, 2, 4, 5, 7, -3, -5, -8], size=int(rng.integers(2, 5)))]
+    for ratio in intervals:
+        seg_n = n - pos
+        if seg_n <= 0:
             break
-    return x
+        t = _t(seg_n)
+        f = f1 * ratio
+        if style == "chime":
+            partials = ((1.0, 1.0), (2.76, rng.uniform(0.2, 0.6)), (5.40, rng.uniform(0.05, 0.3)), (8.93, 0.05))
+            decay = rng.uniform(0.3, 1.5)
+            tone = sum(a * np.sin(2 * np.pi * f * r * rng.uniform(0.99, 1.01) * t) * np.exp(-t * r / decay)
+                       for r, a in partials if f * r < SR / 2 - 200)  # fmt: skip
+        else:
+            tone = np.sin(2 * np.pi * f * t) * np.exp(-t / rng.uniform(0.2, 0.8))
+            if rng.random() < 0.5:
+                tone = np.tanh(3 * tone)
+        x[pos:] += tone
+        pos += int(rng.uniform(0.2, 0.6) * SR)
+    return x, {"style": style}
 
 
-def knock(rng: np.random.Generator, n: int) -> Float:
+def knock(rng: Rng, n: int) -> tuple[Float, dict[str, Any]]:
     x = np.zeros(n)
+    modes = [(rng.uniform(80, 1200), rng.uniform(5, 30), rng.uniform(0.3, 1.0)) for _ in range(rng.integers(2, 5))]
+    hardness = rng.uniform(0.0005, 0.003)  # contact time: shorter is brighter
     pos = int(rng.integers(0, n // 4))
-    f = rng.uniform(100, 800)
-    for _ in range(rng.integers(2, 6)):
-        length = int(min(int(0.08 * SR), n - pos))
+    count = int(rng.integers(2, 7))
+    for _ in range(count):
+        length = min(int(0.15 * SR), n - pos)
         if length <= 0:
             break
-        seg = _t(length)
-        x[pos : pos + length] += np.sin(2 * np.pi * f * seg) * np.exp(-seg / rng.uniform(0.01, 0.03))
-        x[pos : pos + length] += rng.normal(0, 0.3, length) * np.exp(-seg / 0.004)
-        pos += int(rng.uniform(0.12, 0.3) * SR)
+        t = _t(length)
+        hit = rng.normal(0, 1, length) * np.exp(-t / hardness)
+        body = np.sum([a * _resonator(hit, f, q) for f, q, a in modes], axis=0)
+        x[pos : pos + length] += _norm(body) * rng.uniform(0.6, 1.0) + hit * rng.uniform(0.1, 0.5)
+        pos += int(rng.uniform(0.09, 0.35) * SR)
         if pos >= n:
             break
-    return x
+    return x, {"knocks": count}
 
 
-def water_running(rng: np.random.Generator, n: int) -> Float:
-    low, high = rng.uniform(300, 900), rng.uniform(3000, 7000)
-    x = sosfilt(butter(4, [low, high], btype="band", fs=SR, output="sos"), rng.normal(size=n))
-    mod = 1 + 0.5 * sosfilt(butter(2, 30, fs=SR, output="sos"), rng.normal(size=n)) * 10
-    return x * np.clip(mod, 0.2, 3)
+def water_running(rng: Rng, n: int) -> tuple[Float, dict[str, Any]]:
+    style = str(rng.choice(["tap", "shower", "trickle", "filling"]))
+    low, high = {"tap": (300, 6000), "shower": (150, 7500), "trickle": (800, 5000), "filling": (200, 4000)}[style]
+    flow = _band(rng.normal(size=n), low * rng.uniform(0.7, 1.3), high * rng.uniform(0.8, 1.0), order=2)
+    fluct = 1 + rng.uniform(0.1, 0.6) * _band(rng.normal(size=n), 1, 40, order=1) * 8
+    x = _norm(flow) * np.clip(fluct, 0.2, 3)
+    bubbles = np.zeros(n)
+    for _ in range(int(rng.integers(20, 200) * (n / SR))):
+        radius_mm = rng.uniform(0.5, 5)
+        f = 3.26 / (radius_mm / 1000) / (2 * np.pi) * 1.0  # Minnaert: f ≈ 3.26 m·Hz / r (water, 1 atm)
+        if f > SR / 2 - 200:
+            continue
+        at = int(rng.integers(0, n))
+        length = min(n - at, int(0.03 * SR))
+        t = _t(length)
+        bubbles[at : at + length] += np.sin(2 * np.pi * f * t * (1 + 0.5 * t)) * np.exp(-t * rng.uniform(60, 300))
+    if style == "filling":  # the rising resonance of a filling vessel
+        x = _resonator(x, rng.uniform(300, 900) * (1 + 0.3 * np.linspace(0, 1, n)).mean(), 3) + x * 0.5
+    return _norm(x) + rng.uniform(0.1, 0.8) * _norm(bubbles + 1e-9 * rng.normal(size=n)), {"style": style}
 
 
-SENTENCES = [
+def synthetic_music(rng: Rng, n: int) -> Float:
+    """Chords and a melody of harmonic tones with note changes on a beat, plus a soft percussion."""
+    beat = rng.uniform(0.25, 0.7)
+    root = rng.uniform(110, 440)
+    x = np.zeros(n)
+    pos = 0
+    while pos < n:
+        length = min(n - pos, int(beat * rng.choice([1, 2]) * SR))
+        t = _t(length)
+        chord = [root * 2 ** (s / 12) for s in rng.choice([0, 3, 4, 7, 10, 12, 15, 19, 24], size=3)]
+        for f in chord:
+            for h in range(1, 6):
+                if f * h < SR / 2 - 200:
+                    x[pos : pos + length] += 0.4 / h * np.sin(2 * np.pi * f * h * t) * np.exp(-t / rng.uniform(0.2, 2))
+        if rng.random() < 0.6:
+            x[pos : pos + length] += rng.normal(0, 0.3, length) * np.exp(-t / 0.02)
+        pos += length
+    return _norm(x)
+
+
+# ---- speech and recorded audio ---------------------------------------------------------------------------
+
+SENTENCES = (
     "Good evening, here are tonight's headlines from around the world.",
     "The weather tomorrow will be cloudy with a chance of rain in the afternoon.",
     "And now, back to our regular programming after these messages.",
@@ -167,115 +367,323 @@ SENTENCES = [
     "Traffic on the highway is heavy this morning due to an accident.",
     "Welcome back to the show, our next guest needs no introduction.",
     "Remember to water the plants before you leave for the weekend.",
-]
-VOICES = ["en", "en-us", "en-gb", "en-sc", "en-gb-x-rp"]
+    "Turn left at the second light and keep going until you see the bakery.",
+    "She said the meeting was moved to Thursday because of the holiday.",
+    "Ladies and gentlemen, the concert will begin in five minutes.",
+    "I have never seen so many stars in the sky as on that night.",
+)
 
 
-def speech_clips(cache: Path, sentence_ids: list[int]) -> list[Float]:
-    """Real synthesized speech (espeak-ng), cached as WAV; one clip per (sentence, voice variant)."""
+def espeak_clip(cache: Path, text: str, voice: str, speed: int, pitch: int) -> Float:
+    """Synthesised speech from espeak-ng (a Debian package), cached as WAV."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise RuntimeError("espeak-ng is not installed (scripts/bootstrap backend installs it)")
-    cache.mkdir(parents=True, exist_ok=True)
-    clips = []
-    for sid in sentence_ids:
-        for vi, voice in enumerate(VOICES):
-            path = cache / f"s{sid:02d}_v{vi}.wav"
-            if not path.exists():
-                speed, pitch = 140 + 15 * vi, 30 + 10 * vi
-                with tempfile.NamedTemporaryFile(dir=cache, suffix=".wav", delete=False) as tmp:
-                    subprocess.run(
-                        [espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", tmp.name, SENTENCES[sid]],
-                        check=True,
-                        capture_output=True,
-                    )
-                Path(tmp.name).replace(path)
-            rate, data = wavfile.read(path)
-            audio = data.astype(np.float64) / 32768.0
-            if rate != SR:
-                audio = resample_poly(audio, SR, rate)
-            clips.append(audio)
-    return clips
+    key = hashlib.sha1(f"{text}|{voice}|{speed}|{pitch}".encode()).hexdigest()[:16]
+    path = cache / f"{key}.wav"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".wav", delete=False) as tmp:
+            subprocess.run(
+                [espeak, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", tmp.name, text],
+                check=True,
+                capture_output=True,
+            )
+        Path(tmp.name).replace(path)
+    rate, data = wavfile.read(path)
+    audio = data.astype(np.float64) / 32768.0
+    return resample_poly(audio, SR, rate) if rate != SR else audio
 
 
-def speech_tv(rng: np.random.Generator, n: int, clips: list[Float]) -> Float:
-    clip = clips[rng.integers(len(clips))]
-    if len(clip) < n:
-        clip = np.concatenate([clip, np.zeros(n - len(clip) + 1)])
-    start = rng.integers(0, max(1, len(clip) - n))
-    x = clip[start : start + n].copy()
-    if rng.random() < 0.5:  # small TV speaker
-        x = sosfilt(butter(2, [200, 5000], btype="band", fs=SR, output="sos"), x)
-    if np.std(x) < 1e-3:  # silent gap between words: take the loudest part instead
-        x = clip[:n] if len(clip) >= n else x
-    return x
+@dataclass
+class Sources:
+    """What a split mixes from: speech, recorded audio by kind, room impulse responses."""
+
+    speech: list[Float]
+    recorded: dict[str, list[NDArray[Any]]] = field(default_factory=dict)  # "speech" | "music" | "ambience"
+    irs: list[tuple[Float, float]] = field(default_factory=list)  # (impulse response, rt60)
 
 
-ROOMS_PER_SPLIT = 24
-MAX_IMAGE_ORDER = 40  # enough for RT60 0.7 s in these rooms; higher orders add nothing audible here
+def _excerpt(rng: Rng, clip: NDArray[Any], n: int) -> Float:
+    """n samples of a clip (float, or int16 recordings), preferring a part with sound in it."""
+    if clip.dtype == np.int16:
+        clip = clip.astype(np.float64) / 32768.0
+    if len(clip) <= n:
+        reps = int(np.ceil((n + 1) / max(len(clip), 1)))
+        clip = np.tile(clip, reps)
+    start = int(rng.integers(0, len(clip) - n))
+    x = clip[start : start + n]
+    for _ in range(4):  # prefer an excerpt with sound in it (speech has pauses)
+        if np.std(x) > 1e-3:
+            break
+        start = int(rng.integers(0, len(clip) - n))
+        x = clip[start : start + n]
+    return x.copy()
 
 
-def room_impulse_responses(seed: int, count: int = ROOMS_PER_SPLIT) -> list[Float]:
+def speech_tv(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, Any]]:
+    kinds = ["tts"] + [k for k in ("speech", "music") if src.recorded.get(k)] + ["synth_music"]
+    weights = {"tts": 0.45, "speech": 0.3, "music": 0.15, "synth_music": 0.1}
+    p = np.array([weights[k] for k in kinds])
+    kind = str(rng.choice(kinds, p=p / p.sum()))
+    if kind == "tts":
+        x = _excerpt(rng, src.speech[int(rng.integers(len(src.speech)))], n)
+    elif kind == "synth_music":
+        x = synthetic_music(rng, n)
+    else:
+        pool = src.recorded[kind]
+        x = _excerpt(rng, pool[int(rng.integers(len(pool)))], n)
+    tv = rng.random() < 0.5
+    if tv:  # a small TV speaker: band limit and compression
+        x = _band(x, rng.uniform(120, 300), rng.uniform(4000, 7000))
+        x = np.tanh(rng.uniform(1, 4) * _norm(x)) if rng.random() < 0.5 else x
+    return x, {"media": kind, "tv_speaker": tv}
+
+
+# ---- noise ---------------------------------------------------------------------------------------------
+
+
+def noise(rng: Rng, n: int, kind: str, src: Sources) -> Float:
+    t = _t(n)
+    if kind in ("pink", "white", "brown"):
+        return _colored(rng, n, {"white": 0.0, "pink": 1.0, "brown": 2.0}[kind])
+    if kind == "fan":
+        blade = rng.uniform(30, 200)
+        tones = sum(
+            rng.uniform(0.1, 0.5) / h * np.sin(2 * np.pi * blade * h * t + rng.uniform(0, 6)) for h in (1, 2, 3)
+        )
+        return _norm(_band(_colored(rng, n, 1.0), 50, rng.uniform(1500, 6000)) + tones)
+    if kind == "fridge":
+        hum = rng.choice([50.0, 60.0]) * rng.choice([1, 2])
+        whine = rng.uniform(300, 1500)
+        harmonics = sum(np.sin(2 * np.pi * hum * h * t) / h for h in (1, 2, 3, 4))
+        return _norm(harmonics + 0.2 * np.sin(2 * np.pi * whine * t) + 0.3 * _colored(rng, n, 2.0))
+    if kind == "traffic":
+        return _norm(_band(_colored(rng, n, 2.0), 30, 800) * (1 + 0.5 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t)))
+    if kind == "rain":
+        drops = np.zeros(n)
+        for at in rng.integers(0, n, int(rng.uniform(50, 800) * n / SR)):
+            length = min(n - at, 80)
+            drops[at : at + length] += rng.normal(0, 1, length) * np.exp(-np.arange(length) / rng.uniform(5, 20))
+        return _norm(_band(drops, 500, 7500) + 0.3 * _colored(rng, n, 1.0))
+    if kind == "babble":
+        voices = [_excerpt(rng, src.speech[int(rng.integers(len(src.speech)))], n) for _ in range(rng.integers(3, 7))]
+        return _norm(sum(_norm(v + 1e-9) for v in voices) + 0.1 * _colored(rng, n, 1.0))
+    if kind == "hum":
+        mains = rng.choice([50.0, 60.0])
+        harmonics = sum(
+            rng.uniform(0, 1) / h * np.sin(2 * np.pi * mains * h * t + rng.uniform(0, 6)) for h in range(1, 8)
+        )
+        return _norm(harmonics + 0.05 * _colored(rng, n, 0.0))
+    if kind == "clicks":
+        x = 0.2 * _colored(rng, n, 1.0)
+        for at in rng.integers(0, n - 300, int(rng.integers(1, 8))):
+            x[at : at + 300] += rng.normal(0, rng.uniform(1, 5), 300) * np.exp(-np.arange(300) / 25)
+        return _norm(x)
+    if kind == "kitchen":
+        x = 0.3 * _colored(rng, n, 1.0)
+        for at in rng.integers(0, n - 2000, int(rng.integers(1, 6))):
+            t2 = _t(2000)
+            f = rng.uniform(800, 5000)
+            x[at : at + 2000] += (
+                rng.uniform(1, 4)
+                * (np.sin(2 * np.pi * f * t2) + rng.normal(0, 0.5, 2000))
+                * np.exp(-t2 / rng.uniform(0.01, 0.08))
+            )
+        return _norm(x)
+    if kind == "vacuum":
+        motor = rng.uniform(250, 700)
+        return _norm(
+            _band(_colored(rng, n, 0.5), 100, 7500)
+            + sum(0.4 / h * np.sin(2 * np.pi * motor * h * t) for h in (1, 2, 3, 4, 5))
+        )
+    if kind == "music":
+        pool = src.recorded.get("music")
+        return _norm(_excerpt(rng, pool[int(rng.integers(len(pool)))], n) + 1e-9) if pool and rng.random() < 0.5 \
+            else synthetic_music(rng, n)  # fmt: skip
+    if kind == "tv":
+        return _norm(speech_tv(rng, n, src)[0] + 1e-9)
+    if kind == "real":
+        pool = src.recorded.get("ambience") or src.recorded.get("speech") or src.recorded.get("music")
+        return _norm(_excerpt(rng, pool[int(rng.integers(len(pool)))], n) + 1e-9) if pool else _colored(rng, n, 1.0)
+    raise ValueError(f"unknown noise type {kind!r}")  # pragma: no cover
+
+
+MEDIA_NOISES = ("tv", "music")  # a foreground of these is the speech_tv class, not the room's background
+
+
+def noise_mix(rng: Rng, n: int, ranges: Ranges, src: Sources, media: bool = True) -> tuple[Float, list[str]]:
+    """1-2 noise types; `media=False` leaves out TV and music (for the background class itself)."""
+    pool = [k for k in ranges.noises if media or k not in MEDIA_NOISES]
+    kinds = [str(k) for k in rng.choice(pool, size=min(int(rng.integers(1, 3)), len(pool)), replace=False)]
+    x = sum(rng.uniform(0.3, 1.0) * noise(rng, n, k, src) for k in kinds)
+    return _norm(np.asarray(x)), kinds
+
+
+# ---- room, microphone, level -----------------------------------------------------------------------------
+
+
+def room_impulse_responses(seed: int, count: int, rt60_range: tuple[float, float]) -> list[tuple[Float, float]]:
     """Shoebox rooms with pyroomacoustics' image-source method (absorption from Sabine's formula)."""
     import pyroomacoustics as pra
 
     rng = np.random.default_rng(seed)
     irs = []
     for _ in range(count):
-        dims = np.array([rng.uniform(3, 8), rng.uniform(2.5, 6), rng.uniform(2.4, 3.2)])
-        rt60 = rng.uniform(0.15, 0.7)
-        absorption, max_order = pra.inverse_sabine(rt60, dims)
-        shoebox = pra.ShoeBox(
-            dims, fs=SR, materials=pra.Material(absorption), max_order=min(max_order, MAX_IMAGE_ORDER)
-        )
-        shoebox.add_source(rng.uniform(0.3, dims - 0.3))
-        shoebox.add_microphone(rng.uniform(0.3, dims - 0.3))
-        shoebox.compute_rir()
-        ir = np.asarray(shoebox.rir[0][0], dtype=np.float64)
-        irs.append(ir / (np.max(np.abs(ir)) + 1e-12))
+        dims = np.array([rng.uniform(2.5, 12), rng.uniform(2.5, 8), rng.uniform(2.3, 3.5)])
+        rt60 = float(rng.uniform(*rt60_range))
+        try:
+            absorption, max_order = pra.inverse_sabine(rt60, dims)
+        except ValueError:  # a room too small for this rt60: make it as live as Sabine allows
+            absorption, max_order = 0.05, 60
+        box = pra.ShoeBox(dims, fs=SR, materials=pra.Material(absorption), max_order=min(max_order, 60))
+        box.add_source(rng.uniform(0.3, dims - 0.3))
+        box.add_microphone(rng.uniform(0.3, dims - 0.3))
+        box.compute_rir()
+        ir = np.asarray(box.rir[0][0], dtype=np.float64)
+        irs.append((ir / (np.max(np.abs(ir)) + 1e-12), rt60))
     return irs
 
 
-def room(rng: np.random.Generator, x: Float, irs: list[Float]) -> Float:
-    wet = fftconvolve(x, irs[rng.integers(len(irs))])[: len(x)]
-    return wet / (np.max(np.abs(wet)) + 1e-12)
+def microphone(rng: Rng, x: Float) -> tuple[Float, dict[str, Any]]:
+    """A MEMS microphone: high-pass, a gentle spectral tilt; its noise floor is added after scaling."""
+    hp = rng.uniform(40, 200)
+    x = sosfilt(butter(int(rng.choice([1, 2])), hp, btype="high", fs=SR, output="sos"), x)
+    tilt = rng.uniform(-0.3, 0.3)  # first-order shelf: brighter or darker capsules and ports
+    x = x + tilt * np.diff(x, prepend=x[0]) * 4
+    return x, {"mic_hp_hz": round(hp, 1)}
 
 
-def render(label: str, rng: np.random.Generator, n: int, speech: list[Float], irs: list[Float]) -> NDArray[np.int16]:
-    """One int16 window of class `label`: source, room, background at a random SNR, random level."""
-    noise = background(rng, n)
-    if label == "background":
-        x = noise
-    else:
-        source: Callable[..., Float] = globals()[label]
-        raw = speech_tv(rng, n, speech) if label == "speech_tv" else source(rng, n)
-        x = room(rng, raw, irs)
-        snr_db = rng.uniform(0, 30)
-        noise *= np.sqrt(np.mean(x**2) + 1e-12) / (np.sqrt(np.mean(noise**2)) + 1e-12) / 10 ** (snr_db / 20)
-        x = x + noise
-    level = 10 ** (rng.uniform(-40, -3) / 20)
-    x = x / (np.max(np.abs(x)) + 1e-12) * level
+def to_int16(rng: Rng, x: Float, peak_dbfs: float, clip: str | None) -> NDArray[np.int16]:
+    x = x / (np.max(np.abs(x)) + 1e-12) * 10 ** (peak_dbfs / 20)
+    if clip == "hard":
+        x = np.clip(x * 10 ** (rng.uniform(1, 12) / 20), -1, 1)
+    elif clip == "soft":
+        x = np.tanh(x * 10 ** (rng.uniform(1, 12) / 20))
+    x = x + rng.normal(0, 10 ** (rng.uniform(-95, -75) / 20), len(x))  # the capsule and ADC noise floor
     return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
 
 
-SPLIT_SEEDS = {"train": 0, "val": 1_000_000, "test": 2_000_000}
-ROOM_SEEDS = {"train": 11, "val": 12, "test": 13}
-SPEECH_SPLIT = {"train": list(range(0, 8)), "val": [8, 9], "test": [10, 11]}
+# ---- one window --------------------------------------------------------------------------------------------
+
+SourceFn = Callable[[Rng, int], tuple[Float, dict[str, Any]]]
+SIMPLE: dict[str, SourceFn] = {
+    "appliance_beep": appliance_beep,
+    "doorbell": doorbell,
+    "knock": knock,
+    "water_running": water_running,
+}
 
 
-def build_split(split: str, per_class: int, n: int, cache: Path) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
-    """Windows and labels of one split; deterministic (seeded per class and index)."""
-    speech = speech_clips(cache / "speech", SPEECH_SPLIT[split])
-    irs = room_impulse_responses(ROOM_SEEDS[split])
-    windows, labels = [], []
-    for ci, label in enumerate(SOUND_CLASSES):
-        for i in range(per_class):
-            seed = SPLIT_SEEDS[split] + ci * 100_000 + i
-            windows.append(render(label, np.random.default_rng(seed), n, speech, irs))
-            labels.append(ci)
-    return np.stack(windows), np.asarray(labels)
+def render(label: str, rng: Rng, n: int, ranges: Ranges, src: Sources) -> tuple[NDArray[np.int16], dict[str, Any]]:
+    """One int16 window of class `label` and the conditions it was drawn with."""
+    background, kinds = noise_mix(rng, n, ranges, src, media=label != "background")
+    meta: dict[str, Any] = {"label": label, "noise": kinds}
+    if label == "background":
+        x = background
+        peak = rng.uniform(-60, -10)
+    else:
+        if label in ("smoke_alarm", "co_alarm"):
+            raw, extra = alarm(rng, n, ranges, label)
+        elif label == "speech_tv":
+            raw, extra = speech_tv(rng, n, src)
+        else:
+            raw, extra = SIMPLE[label](rng, n)
+        meta.update(extra)
+        ir, rt60 = src.irs[int(rng.integers(len(src.irs)))]
+        wet = fftconvolve(raw, ir)[:n]
+        active = np.abs(raw) > 0.05 * np.max(np.abs(raw))  # SNR over the part where the source sounds
+        power = np.mean(wet[active] ** 2) if active.any() else np.mean(wet**2)
+        snr = float(rng.uniform(*ranges.snr_db))
+        x = wet + background * np.sqrt(power + 1e-12) / 10 ** (snr / 20)
+        meta.update({"rt60_s": round(rt60, 2), "snr_db": round(snr, 1)})
+        peak = rng.uniform(-50, -1)
+    x, mic = microphone(rng, x)
+    meta.update(mic)
+    clip = None if rng.random() < 0.85 else str(rng.choice(["hard", "soft"]))
+    meta.update({"peak_dbfs": round(float(peak), 1), "clipping": clip})
+    return to_int16(rng, x, float(peak), clip), meta
 
 
-def corpus_key(per_class: dict[str, int], n: int) -> str:
-    key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, "v2-pyroomacoustics")
+# ---- splits ------------------------------------------------------------------------------------------------
+
+SPLIT_SEEDS = {"train": 0, "val": 1_000_000, "test": 2_000_000, "heldout": 3_000_000}
+ROOM_SEEDS = {"train": 21, "val": 22, "test": 23, "heldout": 24}
+SENTENCE_SPLIT = {"train": range(0, 11), "val": range(11, 13), "test": range(13, 16), "heldout": range(13, 16)}
+ROOMS = {"train": 48, "val": 16, "test": 16, "heldout": 16}
+
+
+def speech_for(split: str, ranges: Ranges, cache: Path, rng: Rng, count: int) -> list[Float]:
+    """espeak-ng clips: the split's sentences, the ranges' voices, drawn variants, speeds and pitches."""
+    sentences = [SENTENCES[i] for i in SENTENCE_SPLIT[split]]
+    clips = []
+    for _ in range(count):
+        voice = str(rng.choice(ranges.voices)) + str(rng.choice(VOICE_VARIANTS))
+        clips.append(espeak_clip(cache, str(rng.choice(sentences)), voice, int(rng.integers(110, 230)),
+                                 int(rng.integers(10, 90))))  # fmt: skip
+    return clips
+
+
+def build_split(
+    split: str,
+    per_class: int,
+    n: int,
+    cache: Path,
+    recorded: dict[str, list[NDArray[Any]]] | None = None,
+    workers: int | None = None,
+) -> tuple[NDArray[np.int16], NDArray[np.int64], list[dict[str, Any]]]:
+    """Windows, labels and per-window conditions of one split (deterministic).
+
+    `train`, `val` and `test` draw from the training ranges (disjoint seeds, rooms and sentences);
+    `heldout` draws from the held-out ranges. `recorded` holds real recordings by kind (training packages
+    only, never the evaluation packages). `workers`: processes (default `render_workers`)."""
+    ranges = CONDITIONS["heldout" if split == "heldout" else "train"]
+    setup_rng = np.random.default_rng(SPLIT_SEEDS[split] + 999_999)
+    src = Sources(
+        speech=speech_for(split, ranges, cache / "speech", setup_rng, 48 if split == "train" else 16),
+        recorded=recorded or {},
+        irs=room_impulse_responses(ROOM_SEEDS[split], ROOMS[split], ranges.rt60_s),
+    )
+    jobs = [(split, ci, start, min(start + RENDER_CHUNK, per_class), n) for ci in range(len(SOUND_CLASSES))
+            for start in range(0, per_class, RENDER_CHUNK)]  # fmt: skip
+    workers = render_workers(len(SOUND_CLASSES) * per_class) if workers is None else workers
+    global _SPLIT_STATE
+    _SPLIT_STATE = (ranges, src)
+    try:
+        if workers > 1:  # forked workers inherit the sources (GBs of recordings) without pickling them
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_render_chunk, jobs)
+        else:
+            parts = [_render_chunk(job) for job in jobs]
+    finally:
+        _SPLIT_STATE = None
+    windows = [w for part in parts for w, _meta in part]
+    metas = [meta for part in parts for _w, meta in part]
+    labels = [ci for (_split, ci, start, stop, _n) in jobs for _ in range(start, stop)]
+    return np.stack(windows), np.asarray(labels), metas
+
+
+RENDER_CHUNK = 250  # windows per worker task
+_SPLIT_STATE: tuple[Ranges, Sources] | None = None  # the split being rendered (read by forked workers)
+
+
+def render_workers(windows: int) -> int:
+    """Worker processes for a split: one per core for large splits (each window has its own seed, so the
+    result does not depend on it); BINMOE_RENDER_WORKERS overrides."""
+    if "BINMOE_RENDER_WORKERS" in os.environ:
+        return max(1, int(os.environ["BINMOE_RENDER_WORKERS"]))
+    return min(os.cpu_count() or 1, 4) if windows >= 2000 else 1
+
+
+def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.int16], dict[str, Any]]]:
+    split, ci, start, stop, n = job
+    assert _SPLIT_STATE is not None
+    ranges, src = _SPLIT_STATE
+    label = SOUND_CLASSES[ci]
+    return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src)
+            for i in range(start, stop)]  # fmt: skip
+
+
+def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:
+    key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, TRAIN, HELD_OUT, recorded_key, "v3-randomised")
     return hashlib.sha256(repr(key).encode()).hexdigest()[:12]

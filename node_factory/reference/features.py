@@ -150,7 +150,12 @@ def features(window: NDArray[np.int16], config: FeatureConfig) -> NDArray[np.int
     """int16 PCM window (config.window_samples) -> int8 features (frames x bands)."""
     if window.shape != (config.window_samples,):
         raise ValueError(f"expected {config.window_samples} samples, got {window.shape}")
-    frames = window.reshape(config.frames, config.frame).astype(np.int16)
+    return frame_features(window.reshape(config.frames, config.frame).astype(np.int16), config)
+
+
+def frame_features(frames: NDArray[np.int16], config: FeatureConfig) -> NDArray[np.int8]:
+    """int16 frames (n x config.frame) -> int8 features (n x bands). Frames do not overlap and each frame's
+    features depend on that frame alone, so a stream's windows (at any hop) are slices of its frames' rows."""
     edges = config.band_edges
     n_spec = config.spectrum_bands
     bands = _band_power(frames, edges[: n_spec + 1])

@@ -4,6 +4,7 @@ usage: python make_clips.py OUT_DIR  ->  OUT_DIR/<label>.wav (3 s, 16 kHz mono i
 Seeds differ from the training/validation/test corpus seeds; rooms are the test split's rooms."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,11 +20,15 @@ SEED = 7_000_000
 
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
-irs = synth.room_impulse_responses(synth.ROOM_SEEDS["test"], count=2)
+cache = Path(os.environ.get("BINMOE_CACHE", Path.home() / ".cache" / "binmoe")) / "corpus"
+sources = synth.Sources(
+    speech=synth.speech_for("test", synth.TRAIN, cache / "speech", np.random.default_rng(SEED), 4),
+    irs=synth.room_impulse_responses(synth.ROOM_SEEDS["test"], 2, synth.TRAIN.rt60_s),
+)
 labels = {}
 for i, label in enumerate(LABELS):
     rng = np.random.default_rng(SEED + i)
-    clip = synth.render(label, rng, SECONDS * RATE, [], irs)
+    clip, _meta = synth.render(label, rng, SECONDS * RATE, synth.TRAIN, sources)
     wavfile.write(out / f"{label}.wav", RATE, clip)
     labels[f"{label}.wav"] = label
 (out / "labels.json").write_text(json.dumps(labels, indent=1))

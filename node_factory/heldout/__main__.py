@@ -1,0 +1,5 @@
+"""python -m node_factory.heldout ..."""
+
+from .cli import main
+
+raise SystemExit(main())
