@@ -48,6 +48,32 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   }
   this->windows_++;
 
+  // Every window moves the event detector. A class with an event rule is reported when its event starts and
+  // then, while the alarm goes on, again after each detection interval; its windows alone are not reported.
+  const int fired = this->events_.push(c);
+  const int event = this->events_.find(c);
+  if (event >= 0) {
+    bool report = fired == c;
+    if (!report && this->events_.active(event))
+      report =
+          !this->detected_once_[c] || stream_ms - this->last_detection_ms_[c] >= this->config_.detection_interval_ms;
+    if (report) {
+      this->detected_once_[c] = true;
+      this->last_detection_ms_[c] = stream_ms;
+      out.event_windows = static_cast<uint8_t>(this->events_.windows(event));
+      out.event_span = static_cast<uint8_t>(this->events_.span(event));
+    }
+    // an alarm is never dropped by the escalation limit: it reports at most once per detection interval
+    if (out.reason == Reason::FORCED || (report && escalate)) {
+      this->escalations_++;
+      out.outcome = Outcome::ESCALATION;
+    } else if (report && this->rules_[c].report) {
+      this->detections_++;
+      out.outcome = Outcome::DETECTION;
+    }
+    return out;
+  }
+
   if (escalate) {
     if (out.reason != Reason::FORCED) {
       if (this->tokens_ < TOKEN) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "binmoe_events.h"
 #include "binmoe_runner.h"
 
 namespace esphome::binmoe {
@@ -32,6 +33,9 @@ struct RouterConfig {
 struct Routed {
   Outcome outcome = Outcome::NONE;
   Reason reason = Reason::LOW_MARGIN;
+  // an alarm event's report (its start or a repeat while it goes on): windows with the class among the
+  // rule's last `event_span`; 0 = not an event report
+  uint8_t event_windows = 0, event_span = 0;
 };
 
 class Router {
@@ -42,6 +46,10 @@ class Router {
   const ClassRule &rule(int class_idx) const { return this->rules_[class_idx]; }
   const RouterConfig &config() const { return this->config_; }
 
+  // Alarm-event rules (add_rule); a class with a rule is reported only as an event, never window by window.
+  EventDetector &events() { return this->events_; }
+  const EventDetector &events() const { return this->events_; }
+
   // Escalate the next window whatever its margin (reason `forced`, not rate limited).
   void force_next() { this->force_next_ = true; }
 
@@ -49,6 +57,8 @@ class Router {
   // behave the same whether samples come live or from a faster-than-real-time replay. It may wrap around
   // 2^32 ms (49.7 days): the rules only use differences of it.
   Routed route(const WindowResult &window, uint32_t stream_ms);
+  // A new stream (e.g. a replayed clip): the event detector forgets the windows before it.
+  void restart_stream() { this->events_.reset(); }
 
   // Fraction of the last HISTORY_WINDOWS windows whose decision was to escalate (incl. dropped ones).
   float escalation_rate() const;
@@ -62,6 +72,7 @@ class Router {
 
   RouterConfig config_;
   ClassRule rules_[MAX_CLASSES];
+  EventDetector events_;
   int classes_{0};
   uint32_t last_detection_ms_[MAX_CLASSES] = {};
   bool detected_once_[MAX_CLASSES] = {};
