@@ -96,8 +96,10 @@ int main() {
     } else if (!strcmp(cmd, "msg")) {
       messages.build(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
-      for (int i = 0; i < msg.count; i++)
-        printf("%s\"%s\": \"%s\"", i ? ", " : "", msg.key(i), msg.values[i]);
+      for (int i = 0, n = 0; i < MAX_FIELDS; i++) {
+        if (msg.values[i] != nullptr)
+          printf("%s\"%s\": \"%s\"", n++ ? ", " : "", Message::key(i), msg.values[i]);
+      }
       printf("}\n");
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));

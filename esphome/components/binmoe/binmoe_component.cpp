@@ -112,9 +112,11 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   this->request_.service = routed.outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
                                                                  : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
-  for (int i = 0; i < this->message_.count; i++) {
+  for (int i = 0; i < MAX_FIELDS; i++) {
+    if (this->message_.values[i] == nullptr)
+      continue;  // an optional field this message does not have
     auto &kv = this->request_.data.emplace_back();
-    kv.key = StringRef(this->message_.key(i), this->message_.key_length(i));
+    kv.key = StringRef(Message::key(i), Message::key_length(i));
     kv.value = StringRef(this->message_.values[i]);
   }
   api::global_api_server->send_homeassistant_action(this->request_);

@@ -50,18 +50,12 @@ constexpr KeyOffsets key_offsets() {
 inline constexpr KeyOffsets KEY_OFFSETS = key_offsets();
 static_assert(sizeof(KEY_NAMES) < 256 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
 
-// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry): the fields up to
-// level_db always, in KEY_NAMES order, then the optional ones a message has.
+// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry): values[i] is the
+// value of field i of KEY_NAMES, null for an optional field the message does not have.
 struct Message {
-  const char *key(int i) const { return KEY_NAMES + KEY_OFFSETS.at[this->fields[i]]; }
-  int key_length(int i) const { return KEY_OFFSETS.at[this->fields[i] + 1] - KEY_OFFSETS.at[this->fields[i]] - 1; }
-  void add(uint8_t field, const char *value) {
-    this->fields[this->count] = field;
-    this->values[this->count++] = value;
-  }
+  static const char *key(int i) { return KEY_NAMES + KEY_OFFSETS.at[i]; }
+  static int key_length(int i) { return KEY_OFFSETS.at[i + 1] - KEY_OFFSETS.at[i] - 1; }
   const char *values[MAX_FIELDS];
-  uint8_t fields[MAX_FIELDS];  // KEY_NAMES index of each value
-  int count = 0;
 
   char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
   char event_windows[4], event_span_ms[12];

@@ -72,7 +72,6 @@ class Router {
 
   RouterConfig config_;
   ClassRule rules_[MAX_CLASSES];
-  EventDetector events_;
   int classes_{0};
   uint32_t last_detection_ms_[MAX_CLASSES] = {};
   bool detected_once_[MAX_CLASSES] = {};
@@ -83,6 +82,7 @@ class Router {
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_
   uint32_t windows_{0}, detections_{0}, escalations_{0}, dropped_{0};
+  EventDetector events_;  // last: the members above stay within a compressed load's reach
 };
 
 }  // namespace esphome::binmoe
