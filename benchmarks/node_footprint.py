@@ -1,11 +1,11 @@
 """Static RAM and flash of the ESPHome `binmoe` component + model, per shipped ESP32-C3 node.
 
 What is measured, and how:
-- rv32imc (the ESP32-C3's ISA): the node's own portable code - the model runner with the kernel and the
-  model's constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp,
-  binmoe_message.cpp) - from the tree that `esphome compile --only-generate` writes for each shipped C3 node,
-  compiled with Debian's riscv64-unknown-elf-g++ -march=rv32imc -Os; section sizes of the object files
-  (flash = text + rodata + data, RAM = data + bss). C library code they call (snprintf, expf, log10) is not
+- rv32imc (the ESP32-C3's ISA): the node's own portable code - the model runner with the kernel and the model's
+  constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp, binmoe_message.cpp) and the
+  alarm-event detector (binmoe_events.cpp) - from the tree that `esphome compile --only-generate` writes for each
+  shipped C3 node, compiled with Debian's riscv64-unknown-elf-g++ -march=rv32imc -Os; section sizes of the object
+  files (flash = text + rodata + data, RAM = data + bss). C library code they call (snprintf, expf, log10) is not
   counted: ESP-IDF links it anyway.
 - The ESPHome glue (binmoe_component.cpp: the sample ring, message buffers, entities, API, logs) and the
   node's sample source (binmoe_adxl345.cpp, binmoe_adc.cpp; the microphone callback is in the glue) need
@@ -164,12 +164,12 @@ def relaxation_saving(objects: list[Path], work: Path) -> int:
 
 
 def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[str, int]:
-    """Kernel + model + runner (binmoe_runner.cpp), routing (binmoe_router.cpp) and protocol messages
-    (binmoe_message.cpp); adds to `parts` where the flash goes."""
+    """Kernel + model + runner (binmoe_runner.cpp), routing (binmoe_router.cpp), protocol messages
+    (binmoe_message.cpp) and alarm events (binmoe_events.cpp); adds to `parts` where the flash goes."""
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    for name in ("binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp"):
+    for name in ("binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp"):
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
         objects.append(obj)
@@ -179,6 +179,8 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
         if name == "binmoe_runner.cpp":
             parts["model_constants"] = size["rodata"] + size["data"]
             parts["kernel_and_runner_code"] = size["text"]
+        elif name == "binmoe_events.cpp":
+            parts["alarm_events"] = flash_of(size)
         else:
             parts["routing_and_messages"] = parts.get("routing_and_messages", 0) + flash_of(size)
     return total
@@ -305,8 +307,9 @@ def main() -> None:
             print(node, data[node])
     body = (
         "Component + model on the ESP32-C3 nodes (targets: <= 8 KB flash, <= 16 KB static RAM)."
-        " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp, binmoe_router.cpp,"
-        " binmoe_message.cpp from the node's generated tree), compiled for the C3's ISA with"
+        " rv32imc columns: kernel + model + runner + routing/protocol messages + alarm events (binmoe_runner.cpp,"
+        " binmoe_router.cpp, binmoe_message.cpp, binmoe_events.cpp from the node's generated tree), compiled for the"
+        " C3's ISA with"
         " riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
@@ -341,6 +344,7 @@ def main() -> None:
     )
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
+              "alarm_events": "alarm-event detector",
               "esphome_glue": "ESPHome glue (entities, events, logs)", "sample_source": "sample source"}  # fmt: skip
     body += "\n\nWhere the flash goes (bytes):\n\n| part | " + " | ".join(f"`{n}`" for n in NODES) + " |\n"
     body += "|---|" + "---|" * len(NODES) + "\n"

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROTOCOL_VERSION = 1
+MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
 
 Hex8 = Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
 
@@ -33,6 +34,8 @@ class NodeMessage(BaseModel):
     model_hash: Hex8
     level_db: float
     reason: Literal["low_margin", "escalate_class", "forced"] | None = None
+    event_windows: int | None = Field(default=None, ge=1, le=MAX_EVENT_SPAN)
+    event_span_ms: int | None = Field(default=None, ge=1)
     features: str | None = Field(default=None, max_length=65536)
     feature_shape: str | None = Field(default=None, pattern=r"^[0-9]{1,4}x[0-9]{1,4}$")
 
@@ -54,6 +57,8 @@ class NodeMessage(BaseModel):
             raise ValueError("an escalation needs a reason")
         if (self.features is None) != (self.feature_shape is None):
             raise ValueError("features and feature_shape come together")
+        if (self.event_windows is None) != (self.event_span_ms is None):
+            raise ValueError("event_windows and event_span_ms come together")
         return self
 
 

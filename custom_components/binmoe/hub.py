@@ -156,11 +156,15 @@ class BinMoEHub:
 
 
 def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
-    """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later."""
+    """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later. A node's alarm
+    event says the sound kept its pattern over seconds, not one window (docs/protocol.md §1)."""
+    pattern = ""
+    if message.event_windows is not None and message.event_span_ms is not None:
+        pattern = f"sounded in {message.event_windows} windows over the last {message.event_span_ms / 1000:.1f} s; "
     persistent_notification.async_create(
         hass,
         f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
-        f"(confidence {message.confidence:.0%}).",
+        f"({pattern}confidence {message.confidence:.0%}).",
         title="BinMoE alarm",
         notification_id=f"{DOMAIN}_critical_{message.node_id}",
     )

@@ -30,6 +30,7 @@ def _json_list(value: Any) -> list[int]:
     return value
 
 
+MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
 _COUNT = vol.All(vol.Coerce(int), vol.Range(min=0))
 _HEX8 = vol.All(str, vol.Match(r"^[0-9a-f]{8}$"))
 
@@ -51,6 +52,8 @@ _SCHEMA = vol.Schema(
         vol.Required("model_hash"): _HEX8,
         vol.Required("level_db"): vol.Coerce(float),
         vol.Optional("reason"): vol.In(["low_margin", "escalate_class", "forced"]),
+        vol.Optional("event_windows"): vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_EVENT_SPAN)),
+        vol.Optional("event_span_ms"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
         vol.Optional("feature_shape"): vol.All(str, vol.Match(r"^[0-9]{1,4}x[0-9]{1,4}$")),
     },
@@ -78,6 +81,8 @@ class NodeMessage:
     model_hash: str
     level_db: float
     reason: str | None = None
+    event_windows: int | None = None  # an alarm event: windows with the class among the rule's span
+    event_span_ms: int | None = None
     features: str | None = None
     feature_shape: str | None = None
 
@@ -101,6 +106,8 @@ def parse_message(data: dict[str, Any]) -> NodeMessage:
         raise InvalidMessage("an escalation needs a reason")
     if ("features" in clean) != ("feature_shape" in clean):
         raise InvalidMessage("features and feature_shape come together")
+    if ("event_windows" in clean) != ("event_span_ms" in clean):
+        raise InvalidMessage("event_windows and event_span_ms come together")
     clean["label"] = clean.pop("class")
     clean["scores"] = tuple(clean["scores"])
     return NodeMessage(**clean)

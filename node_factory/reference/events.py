@@ -5,7 +5,7 @@ an alarm from one beep that looks like it, and a window in a pattern's silent ga
 the node integrates: it keeps the top class of its last `span` windows and reports an alarm event of class
 c when at least `need` of them are c. After an event of c, the next one needs `span` windows in a row
 without c first (the alarm stopped), so one alarm is one event however long it sounds; the router's
-detection interval still repeats the report while it goes on.
+detection interval still repeats the report while it goes on (`active`, `count`). One rule per class.
 
 Integer state only, O(span) per window with span ≤ 32 (a 32-bit mask per class), no allocation.
 """
@@ -35,6 +35,10 @@ class EventDetector:
     _armed: list[bool] = field(init=False)
 
     def __post_init__(self) -> None:
+        classes = [rule.class_idx for rule in self.rules]
+        if len(set(classes)) != len(classes) or min(classes, default=0) < 0:
+            # two rules for one class would make one event wait for the other's window: one rule per class
+            raise ValueError(f"one rule per class (class indices >= 0), not classes {classes}")
         self.reset()
 
     def reset(self) -> None:
@@ -54,3 +58,16 @@ class EventDetector:
                 self._armed[i] = False
                 fired = rule.class_idx
         return fired
+
+    def _rule(self, class_idx: int) -> int | None:
+        return next((i for i, rule in enumerate(self.rules) if rule.class_idx == class_idx), None)
+
+    def count(self, class_idx: int) -> int:
+        """Windows with the class among its rule's last `span` (0 for a class without a rule)."""
+        i = self._rule(class_idx)
+        return 0 if i is None else self._seen[i].bit_count()
+
+    def active(self, class_idx: int) -> bool:
+        """An event of the class has started and the alarm is not over yet (its rule is disarmed)."""
+        i = self._rule(class_idx)
+        return i is not None and not self._armed[i]

@@ -30,6 +30,28 @@ def backend_python() -> Path:
 
 
 @pytest.fixture(scope="session")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/esphome/router_harness.cpp with the component's plain C++ (routing, events, messages), built by g++."""
+    component = REPO / "esphome" / "components" / "binmoe"
+    exe = tmp_path_factory.mktemp("router") / "router_harness"
+    sources = [component / f"binmoe_{name}.cpp" for name in ("router", "events", "message")]
+    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component),
+                    str(HERE / "router_harness.cpp"), *map(str, sources), "-o", str(exe)], check=True)  # fmt: skip
+    return exe
+
+
+def run(harness: Path, script: list[str]) -> list[str]:
+    """The harness's output lines for these commands."""
+    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
+def outcomes(lines: list[str]) -> list[tuple[int, ...]]:
+    """`win` lines as integers: (outcome, reason), plus (event_windows, event_span) for an event's report."""
+    return [tuple(int(v) for v in line.split()) for line in lines]
+
+
+@pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clips")
     make_clips = REPO / "scripts" / "lib" / "make_clips.py"

@@ -1,4 +1,5 @@
-"""The Python reference of what a host node must send for a replayed clip (node_factory.reference is the spec)."""
+"""The Python reference of what a host node must send for a replayed clip (node_factory.reference is the spec):
+the windows it classifies and the routing of them into messages (alarm events included)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.reference import model_format
+from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
 
@@ -50,4 +52,51 @@ def windows(model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int)
         conf = confidence(logits, model.logit_scale)
         out.append(Window(int(pred[0]), [int(v) for v in logits[0]], int(margin[0]), bool(escalate[0]),
                           float(conf[0]), feats))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class Report:
+    """A message the node sends for a window: its kind, and the event fields when it reports an alarm event."""
+
+    window: int
+    kind: str  # detection | escalation
+    event_windows: int | None = None
+    event_span: int | None = None  # windows
+    event_start: bool = False  # the event starts with this window (else a repeat, or no event)
+
+
+def route(
+    windows: list[tuple[int, bool]],
+    rules: tuple[EventRule, ...],
+    reported: set[int],
+    interval_ms: int,
+    hop_ms: int,
+    first_ms: int = 0,
+) -> list[Report]:
+    """The component's routing (binmoe_router.cpp) of (class, escalate) windows `hop_ms` apart, the first at
+    `first_ms` of stream time, for a node whose escalation limit is never reached and nothing forced: an
+    escalation whenever the margin is low, a detection of a `reported` class at most once per `interval_ms`,
+    and a class with an event rule reported only when its event starts and, while it goes on, again after
+    each interval."""
+    detector = EventDetector(rules)
+    spans = {rule.class_idx: rule.span for rule in rules}
+    last: dict[int, int] = {}
+    out = []
+    for i, (c, escalate) in enumerate(windows):
+        t = first_ms + i * hop_ms
+        fired = detector.push(c)
+        if c in spans:
+            start = fired == c
+            report = start or (detector.active(c) and (c not in last or t - last[c] >= interval_ms))
+            if report:
+                last[c] = t
+                kind = "escalation" if escalate else "detection" if c in reported else None
+                if kind is not None:
+                    out.append(Report(i, kind, detector.count(c), spans[c], start))
+        elif escalate:
+            out.append(Report(i, "escalation"))
+        elif c in reported and (c not in last or t - last[c] >= interval_ms):
+            last[c] = t
+            out.append(Report(i, "detection"))
     return out

@@ -1,15 +1,21 @@
-// Drives esphome/components/binmoe/binmoe_router.cpp and binmoe_message.cpp (plain C++, no ESPHome) from stdin for
-// test_router.py.
+// Drives esphome/components/binmoe/binmoe_router.cpp, binmoe_events.cpp and binmoe_message.cpp (plain C++, no
+// ESPHome) from stdin for test_router.py and test_events.py.
 //   cfg <interval_ms> <max_per_minute> <send_features> <classes>
 //   rule <idx> <report> <always_escalate>
+//   event <idx> <need> <span>                      -> the router's alarm-event rule for a class: "1" added, "0" not
+//   restart                                        -> the router's event detector forgets the stream
 //   force
-//   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>" (stream_ms mod 2^32, as the node's)
+//   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>" (stream_ms mod 2^32, as the node's), then
+//                                                     " <event_windows> <event_span>" for an alarm event's report
 //   msg                                            -> the last routed window's message as JSON
 //   rate                                           -> escalation rate
 //   b64 <hex>                                      -> base64
+//   det_rule <idx> <need> <span>                   -> a rule of a detector on its own: "1" added, "0" not
+//   det_push <class>                               -> "<fired>" then " <windows> <active>" for each of its rules
 #include <stdio.h>
 #include <string.h>
 
+#include "binmoe_events.h"
 #include "binmoe_message.h"
 #include "binmoe_router.h"
 
@@ -27,6 +33,9 @@ int main() {
   strcpy(id.boot, "89abcdef");
   id.frames = 6;
   id.bands = 4;
+  id.sample_rate = 16000;
+  id.hop_samples = 8192;  // 512 ms
+  EventDetector detector;
   static const char *const NAMES[] = {"background", "smoke_alarm", "co_alarm", "knock"};
   int classes = 4;
   WindowResult last{};  // the last routed window
@@ -51,6 +60,23 @@ int main() {
       int idx, report, always;
       scanf("%d %d %d", &idx, &report, &always);
       router.rule(idx) = ClassRule{report != 0, always != 0};
+    } else if (!strcmp(cmd, "event")) {
+      int idx, need, span;
+      scanf("%d %d %d", &idx, &need, &span);
+      printf("%d\n", router.events().add_rule(idx, need, span) ? 1 : 0);
+    } else if (!strcmp(cmd, "restart")) {
+      router.restart_stream();
+    } else if (!strcmp(cmd, "det_rule")) {
+      int idx, need, span;
+      scanf("%d %d %d", &idx, &need, &span);
+      printf("%d\n", detector.add_rule(idx, need, span) ? 1 : 0);
+    } else if (!strcmp(cmd, "det_push")) {
+      int cls;
+      scanf("%d", &cls);
+      printf("%d", detector.push(cls));
+      for (int i = 0; i < detector.rules(); i++)
+        printf(" %d %d", detector.windows(i), detector.active(i) ? 1 : 0);
+      printf("\n");
     } else if (!strcmp(cmd, "force")) {
       router.force_next();
     } else if (!strcmp(cmd, "win")) {
@@ -63,12 +89,17 @@ int main() {
       for (int j = 0; j < 4; j++)
         last.logits[j] = (j == cls) ? margin : -j;
       routed = router.route(last, static_cast<uint32_t>(t));
-      printf("%d %d\n", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
+      printf("%d %d", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
+      if (routed.event_span > 0)
+        printf(" %d %d", routed.event_windows, routed.event_span);
+      printf("\n");
     } else if (!strcmp(cmd, "msg")) {
       messages.build(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
       printf("{");
-      for (int i = 0; i < msg.count; i++)
-        printf("%s\"%s\": \"%s\"", i ? ", " : "", Message::key(i), msg.values[i]);
+      for (int i = 0, n = 0; i < MAX_FIELDS; i++) {
+        if (msg.values[i] != nullptr)
+          printf("%s\"%s\": \"%s\"", n++ ? ", " : "", Message::key(i), msg.values[i]);
+      }
       printf("}\n");
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));

@@ -112,9 +112,22 @@ def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
         ({"model": "sound", "replay": {}, "classes": {"knock": {"margin_threshold": "high"}}}, "margin_threshold"),
         ({"model": "sound", "replay": {}, "target_escalation_rate": "1%"},
          "target_escalation_rate must be at least 5% for model sound-v1"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "fire", "need": 2, "span": 8}]},
+         "model sound-v1 has no class 'fire'"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "need": 9, "span": 8}]},
+         "need (9) must not exceed span (8)"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "need": 2, "span": 33}]},
+         "value must be at most 32.\n      span: 33"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "need": 0, "span": 8}]},
+         "value must be at least 1.\n      need: 0"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "co_alarm", "need": 2, "span": 12},
+                                                           {"class": "co_alarm", "need": 3, "span": 12}]},
+         "one alarm event rule per class: 'co_alarm' has two"),
+        ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "span": 8}]},
+         "'need' is a required option"),
     ],
     ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold",
-         "rate"],
+         "rate", "event-class", "event-need-above-span", "event-span", "event-need-0", "event-twice", "event-no-need"],
 )  # fmt: skip
 def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
     out = check(tmp_path, binmoe)
@@ -297,3 +310,30 @@ def test_adxl345_level_is_in_db_re_1g(tmp_path: Path) -> None:
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
     assert "set_level_offset_db(24.29" in main
+
+
+@pytest.mark.parametrize(
+    ("options", "rules"),
+    [({}, [(1, 2, 8), (2, 2, 12)]),  # the defaults at the sound model's default hop (512 ms)
+     ({"hop": "256ms"}, [(1, 2, 16), (2, 2, 24)]),  # the same time in windows
+     ({"hop": "1024ms"}, [(1, 2, 4), (2, 2, 6)]),
+     ({"hop": "96ms"}, [(1, 2, 32), (2, 2, 32)]),  # at most 32 windows
+     ({"alarm_events": []}, []),
+     ({"alarm_events": [{"class": "knock", "need": 1, "span": 1}, {"class": "smoke_alarm", "need": 32, "span": 32}]},
+      [(5, 1, 1), (1, 32, 32)])],
+    ids=["defaults", "hop-256ms", "hop-1024ms", "hop-96ms", "off", "own-rules"],
+)  # fmt: skip
+def test_alarm_event_rules_reach_the_generated_code(
+    tmp_path: Path, options: dict[str, Any], rules: list[tuple[int, int, int]]
+) -> None:
+    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert re.findall(r"add_event_rule\((\d+), (\d+), (\d+)\)", main) == [tuple(map(str, r)) for r in rules]
+
+
+def test_models_without_alarm_classes_get_no_event_rules(tmp_path: Path) -> None:
+    config = {**ESP32_NODE, "i2c": {"sda": "GPIO6", "scl": "GPIO7"}, "binmoe": {"model": "vibration", "adxl345": {}}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert "add_event_rule" not in main and "set_class_rule(0," in main

@@ -1,40 +1,20 @@
 """The node's routing rules and protocol messages (binmoe_router.cpp, binmoe_message.cpp: the code the component
-runs), compiled on the host with g++."""
+runs), compiled on the host with g++ (the `harness` fixture, conftest.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import outcomes, run
 
 from gpu_backend.protocol import NodeMessage
 
-COMPONENT = REPO / "esphome" / "components" / "binmoe"
 NONE, DETECTION, ESCALATION, DROPPED = range(4)
 LOW_MARGIN, ESCALATE_CLASS, FORCED = range(3)
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    exe = tmp_path_factory.mktemp("router") / "router_harness"
-    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
-                    str(Path(__file__).with_name("router_harness.cpp")), str(COMPONENT / "binmoe_router.cpp"),
-                    str(COMPONENT / "binmoe_message.cpp"), "-o", str(exe)], check=True)  # fmt: skip
-    return exe
-
-
-def run(harness: Path, script: list[str]) -> list[str]:
-    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()
-
-
-def outcomes(lines: list[str]) -> list[tuple[int, int]]:
-    return [tuple(int(v) for v in line.split()) for line in lines]  # type: ignore[misc]
 
 
 def test_detection_interval_per_class(harness: Path) -> None:

@@ -48,6 +48,24 @@ async def test_escalation_is_diagnosed(
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     alarm = notifications["binmoe_critical_hallway-sound"]
     assert "smoke alarm" in alarm["message"] and alarm["title"] == "BinMoE alarm"
+    assert "sounded in" not in alarm["message"]  # one window, not a node's alarm event
+
+
+async def test_an_alarm_event_is_notified_as_a_sustained_pattern(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    detections, escalations = capture(hass, "binmoe_detection"), capture(hass, "binmoe_escalation")
+    await fire(hass, "detection", confidence=0.93, margin=9, event_windows=5, event_span_ms=4096)
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert notifications["binmoe_critical_hallway-sound"]["message"] == (
+        "Node **hallway-sound** detected **smoke alarm** (sounded in 5 windows over the last 4.1 s; confidence 93%)."
+    )
+    await fire(hass, "escalation", seq=8, event_windows=2, event_span_ms=6144)
+    # the events carry the fields in their protocol form (numbers)
+    assert (detections[0].data["event_windows"], detections[0].data["event_span_ms"]) == (5, 4096)
+    assert (escalations[0].data["event_windows"], escalations[0].data["event_span_ms"]) == (2, 6144)
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert "sounded in 2 windows over the last 6.1 s" in notifications["binmoe_critical_hallway-sound"]["message"]
 
 
 async def test_node_device_joins_the_esphome_device(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -33,20 +33,24 @@ MULTI_CONF = False
 
 CONF_ADC = "adc"
 CONF_ADXL345 = "adxl345"
+CONF_ALARM_EVENTS = "alarm_events"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
 CONF_BINMOE_ID = "binmoe_id"
+CONF_CLASS = "class"
 CONF_CLASSES = "classes"
 CONF_DETECTION_INTERVAL = "detection_interval"
 CONF_FILE = "file"
 CONF_HOP = "hop"
 CONF_MARGIN_THRESHOLD = "margin_threshold"
 CONF_MAX_ESCALATIONS_PER_MINUTE = "max_escalations_per_minute"
+CONF_NEED = "need"
 CONF_ON_DETECTION = "on_detection"
 CONF_ON_ESCALATION = "on_escalation"
 CONF_REPLAY = "replay"
 CONF_REPORT = "report"
 CONF_SEND_FEATURES = "send_features"
+CONF_SPAN = "span"
 CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
 
 SOURCES = (CONF_MICROPHONE, CONF_ADXL345, CONF_ADC, CONF_REPLAY)
@@ -68,6 +72,12 @@ BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_a
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
 IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
 MAX_CLASSES = 16  # esphome::binmoe::MAX_CLASSES: messages and per-class settings are sized for it
+MAX_EVENT_SPAN = 32  # esphome::binmoe::MAX_EVENT_SPAN: one 32-bit mask of windows per rule
+# Alarm events by default, per class name: (need, span in ms). Spans of one T3 cycle (4 s) and one T4 cycle
+# (5.8 s), as 8 and 12 windows at the sound model's default hop of 512 ms (node_factory.evaluation.generalization
+# default_event_rules, where the evaluation uses the same rules); other hops get the span in windows that covers
+# the same time (ceil(span_ms / hop_ms), at most 32), the same `need`.
+DEFAULT_ALARM_EVENTS = {"smoke_alarm": (2, 8 * 512), "co_alarm": (2, 12 * 512)}
 BUILD_DIR = "binmoe"  # under the build's src/, next to main.cpp (ESPHome prunes unknown files in src/esphome)
 
 binmoe_ns = cg.esphome_ns.namespace("binmoe")
@@ -217,6 +227,25 @@ CLASS_SCHEMA = cv.Schema(
     }
 )
 
+
+def _need_within_span(rule: dict[str, Any]) -> dict[str, Any]:
+    if rule[CONF_NEED] > rule[CONF_SPAN]:
+        raise cv.Invalid(f"need ({rule[CONF_NEED]}) must not exceed span ({rule[CONF_SPAN]})", path=[CONF_NEED])
+    return rule
+
+
+# `need` windows of the class among the last `span` make an alarm event (docs/esphome.md, "Alarm events").
+ALARM_EVENT_SCHEMA = cv.All(
+    cv.Schema(
+        {
+            cv.Required(CONF_CLASS): cv.string_strict,
+            cv.Required(CONF_NEED): cv.int_range(min=1, max=MAX_EVENT_SPAN),
+            cv.Required(CONF_SPAN): cv.int_range(min=1, max=MAX_EVENT_SPAN),
+        }
+    ),
+    _need_within_span,
+)
+
 TRIGGER_CLASSES_SCHEMA = {cv.Optional(CONF_CLASSES): cv.ensure_list(cv.string_strict)}
 
 ADXL345_SCHEMA = cv.Schema(
@@ -267,6 +296,16 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
             for name in conf.get(CONF_CLASSES, []):
                 if name not in classes:
                     raise cv.Invalid(f"model {manifest['model_id']} has no class '{name}'", path=[key, i, CONF_CLASSES])
+    seen: set[str] = set()
+    for i, rule in enumerate(config.get(CONF_ALARM_EVENTS, [])):
+        name = rule[CONF_CLASS]
+        if name not in classes:
+            raise cv.Invalid(f"model {manifest['model_id']} has no class '{name}' (classes: {', '.join(classes)})",
+                             path=[CONF_ALARM_EVENTS, i, CONF_CLASS])  # fmt: skip
+        if name in seen:
+            raise cv.Invalid(f"one alarm event rule per class: '{name}' has two",
+                             path=[CONF_ALARM_EVENTS, i, CONF_CLASS])  # fmt: skip
+        seen.add(name)
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
@@ -287,6 +326,22 @@ def hop_frames(config: dict[str, Any], features: dict[str, Any]) -> int:
     window_ms = frame * features["frames"] * 1000 / rate
     hop_ms = config[CONF_HOP].total_milliseconds if CONF_HOP in config else window_ms / 2
     return round(hop_ms * rate / 1000 / frame)
+
+
+def alarm_events(config: dict[str, Any], manifest: dict[str, Any]) -> list[tuple[int, int, int]]:
+    """(class index, need, span) of each alarm-event rule: `alarm_events` if set (`[]`: none), else the defaults
+    for the model's alarm classes at the configured hop."""
+    classes: list[str] = manifest["classes"]
+    if CONF_ALARM_EVENTS in config:
+        return [(classes.index(r[CONF_CLASS]), r[CONF_NEED], r[CONF_SPAN]) for r in config[CONF_ALARM_EVENTS]]
+    features = manifest["feature_config"]
+    hop_units = hop_frames(config, features) * features["frame"] * 1000  # hop in ms x sample rate
+    rules = []
+    for name, (need, span_ms) in DEFAULT_ALARM_EVENTS.items():
+        if name in classes:
+            span = min(MAX_EVENT_SPAN, -(-span_ms * features["sample_rate"] // hop_units))
+            rules.append((classes.index(name), min(need, span), span))
+    return rules
 
 
 def reports(name: str, rule: dict[str, Any]) -> bool:
@@ -336,6 +391,7 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_DETECTION_INTERVAL, default="10s"): cv.positive_time_period_milliseconds,
             cv.Optional(CONF_MAX_ESCALATIONS_PER_MINUTE, default=6): cv.int_range(min=0, max=600),
             cv.Optional(CONF_SEND_FEATURES, default=True): cv.boolean,
+            cv.Optional(CONF_ALARM_EVENTS): cv.ensure_list(ALARM_EVENT_SCHEMA),
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -425,6 +481,8 @@ async def to_code(config: dict[str, Any]) -> None:
         if margin != manifest["margin_thresholds"][idx]:
             cg.add(var.set_margin_threshold(idx, margin))
         cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
+    for idx, need, span in alarm_events(config, manifest):
+        cg.add(var.add_event_rule(idx, need, span))
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

@@ -24,6 +24,8 @@ void BinMoEComponent::setup() {
   this->identity_.model_hash8 = this->runner_.model_hash8();
   this->identity_.frames = this->runner_.feature_frames();
   this->identity_.bands = this->runner_.feature_bands();
+  this->identity_.sample_rate = this->runner_.sample_rate();
+  this->identity_.hop_samples = this->runner_.hop_samples();
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -110,7 +112,9 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   this->request_.service = routed.outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
                                                                  : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
-  for (int i = 0; i < this->message_.count; i++) {
+  for (int i = 0; i < MAX_FIELDS; i++) {
+    if (this->message_.values[i] == nullptr)
+      continue;  // an optional field this message does not have
     auto &kv = this->request_.data.emplace_back();
     kv.key = StringRef(Message::key(i), Message::key_length(i));
     kv.value = StringRef(this->message_.values[i]);
@@ -147,6 +151,11 @@ void BinMoEComponent::dump_config() {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
                   rule.always_escalate ? ", escalates" : (rule.report ? "" : ", not reported"));
+  }
+  const EventDetector &events = this->router_.events();
+  for (int i = 0; i < events.rules(); i++) {
+    ESP_LOGCONFIG(TAG, "  Alarm event: %s, %d of %d windows", r.class_name(events.class_idx(i)), events.need(i),
+                  events.span(i));
   }
 }
 

@@ -94,6 +94,8 @@ class BinMoEComponent : public PollingComponent {
       this->router_.rule(idx) = ClassRule{report, always_escalate};
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
+  // an alarm-event rule: the class is reported as an event of `need` of the last `span` windows
+  void add_event_rule(int idx, int need, int span) { this->router_.events().add_rule(idx, need, span); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
   void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
@@ -125,6 +127,7 @@ class BinMoEComponent : public PollingComponent {
   void restart_stream() {
     this->ring_.consume(this->ring_.available());
     this->runner_.reset();
+    this->router_.restart_stream();
   }
 
  protected:

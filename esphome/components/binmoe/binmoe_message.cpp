@@ -57,17 +57,24 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   v[12] = id.model_id;
   v[13] = id.model_hash8;
   v[14] = msg.level;
-  msg.count = 15;
-  if (!escalation)
-    return;
   static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
-  v[msg.count++] = REASONS[static_cast<int>(routed.reason)];
+  v[FIELD_REASON] = escalation ? REASONS[static_cast<int>(routed.reason)] : nullptr;
+  v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
+  if (routed.event_span > 0) {
+    // the span in stream time, rounded to the millisecond (span <= 32 windows: fits 32 bits for any hop)
+    const uint32_t rate = static_cast<uint32_t>(id.sample_rate);
+    const uint32_t span_ms = (routed.event_span * static_cast<uint32_t>(id.hop_samples) * 1000u + rate / 2) / rate;
+    snprintf(msg.event_windows, sizeof(msg.event_windows), "%u", static_cast<unsigned>(routed.event_windows));
+    snprintf(msg.event_span_ms, sizeof(msg.event_span_ms), "%u", static_cast<unsigned>(span_ms));
+    v[FIELD_EVENT_WINDOWS] = msg.event_windows;
+    v[FIELD_EVENT_SPAN_MS] = msg.event_span_ms;
+  }
   const int bytes = id.frames * id.bands;
-  if (this->send_features_ && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
+  if (escalation && this->send_features_ && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
     base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
     snprintf(msg.shape, sizeof(msg.shape), "%dx%d", id.frames, id.bands);
-    v[msg.count++] = msg.features;
-    v[msg.count++] = msg.shape;
+    v[FIELD_FEATURES] = msg.features;
+    v[FIELD_FEATURE_SHAPE] = msg.shape;
   }
 }
 

@@ -11,7 +11,7 @@ namespace esphome::binmoe {
 
 static constexpr int MAX_FEATURE_BYTES = 1024;  // frames x bands of the largest supported model
 
-// The node's fixed identity and its features' shape, filled once at setup.
+// The node's fixed identity, its features' shape and its window clock, filled once at setup.
 struct NodeIdentity {
   const char *node_id = "";
   const char *task = "sound";  // protocol `task`: sound | vibration
@@ -19,14 +19,23 @@ struct NodeIdentity {
   const char *model_hash8 = "";
   char boot[9] = {};
   int frames = 0, bands = 0;  // of the features an escalation carries
+  int32_t sample_rate = 0;    // with hop_samples: an event's span in milliseconds
+  int hop_samples = 0;
 };
 
 // The protocol's field names, in the order messages carry them, one string with NUL separators: with the
 // offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
-static constexpr int MAX_FIELDS = 18;
+static constexpr int MAX_FIELDS = 20;
 inline constexpr char KEY_NAMES[] =
     "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
-    "model_hash\0level_db\0reason\0features\0feature_shape";
+    "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape";
+enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those before are in every message)
+  FIELD_REASON = 15,
+  FIELD_EVENT_WINDOWS,
+  FIELD_EVENT_SPAN_MS,
+  FIELD_FEATURES,
+  FIELD_FEATURE_SHAPE
+};
 struct KeyOffsets {
   uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
 };
@@ -41,14 +50,15 @@ constexpr KeyOffsets key_offsets() {
 inline constexpr KeyOffsets KEY_OFFSETS = key_offsets();
 static_assert(sizeof(KEY_NAMES) < 256 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
 
-// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry).
+// A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry): values[i] is the
+// value of field i of KEY_NAMES, null for an optional field the message does not have.
 struct Message {
   static const char *key(int i) { return KEY_NAMES + KEY_OFFSETS.at[i]; }
   static int key_length(int i) { return KEY_OFFSETS.at[i + 1] - KEY_OFFSETS.at[i] - 1; }
   const char *values[MAX_FIELDS];
-  int count = 0;
 
   char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
+  char event_windows[4], event_span_ms[12];
   char scores[MAX_CLASSES * 12 + 3];
   char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
 };
@@ -63,8 +73,8 @@ class MessageBuilder {
   bool send_features() const { return this->send_features_; }
   uint32_t next_seq() const { return this->seq_; }
 
-  // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used). features: id.frames x
-  // id.bands int8, or null.
+  // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used), with the event fields when
+  // `routed` is an alarm event's report. features: id.frames x id.bands int8, or null.
   void build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db, uint32_t uptime_ms,
              const NodeIdentity &id, const int8_t *features, Message &msg);
 

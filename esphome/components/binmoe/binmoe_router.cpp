@@ -48,7 +48,12 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   }
   this->windows_++;
 
-  if (escalate) {
+  // Every window moves the event detector. A class with an event rule is reported only as its event: when the
+  // event starts, and again while the alarm goes on, at most once per detection interval; an alarm is never held
+  // back by the escalation limit. A window of such a class alone is not reported.
+  const int fired = this->events_.push(c);
+  const int event = this->events_.find(c);
+  if (escalate && event < 0) {
     if (out.reason != Reason::FORCED) {
       if (this->tokens_ < TOKEN) {
         this->dropped_++;
@@ -61,14 +66,31 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
     out.outcome = Outcome::ESCALATION;
     return out;
   }
-  if (c < 0 || c >= this->classes_ || !this->rules_[c].report)
+  if (c < 0 || c >= this->classes_)
     return out;
-  if (this->detected_once_[c] && stream_ms - this->last_detection_ms_[c] < this->config_.detection_interval_ms)
+  const bool due =
+      !this->detected_once_[c] || stream_ms - this->last_detection_ms_[c] >= this->config_.detection_interval_ms;
+  const bool report = event >= 0 ? fired == c || (due && this->events_.active(event)) : due && this->rules_[c].report;
+  if (!report) {
+    if (out.reason == Reason::FORCED) {  // an alarm class's window, forced
+      this->escalations_++;
+      out.outcome = Outcome::ESCALATION;
+    }
     return out;
+  }
   this->detected_once_[c] = true;
   this->last_detection_ms_[c] = stream_ms;
-  this->detections_++;
-  out.outcome = Outcome::DETECTION;
+  if (event >= 0) {
+    out.event_windows = static_cast<uint8_t>(this->events_.windows(event));
+    out.event_span = static_cast<uint8_t>(this->events_.span(event));
+  }
+  if (escalate) {  // only an alarm event's report gets here escalated
+    this->escalations_++;
+    out.outcome = Outcome::ESCALATION;
+  } else if (this->rules_[c].report) {
+    this->detections_++;
+    out.outcome = Outcome::DETECTION;
+  }
   return out;
 }
 

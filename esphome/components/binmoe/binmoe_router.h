@@ -3,6 +3,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "binmoe_events.h"
 #include "binmoe_runner.h"
 
 namespace esphome::binmoe {
@@ -32,6 +33,9 @@ struct RouterConfig {
 struct Routed {
   Outcome outcome = Outcome::NONE;
   Reason reason = Reason::LOW_MARGIN;
+  // an alarm event's report (its start or a repeat while it goes on): windows with the class among the
+  // rule's last `event_span`; 0 = not an event report
+  uint8_t event_windows = 0, event_span = 0;
 };
 
 class Router {
@@ -42,6 +46,10 @@ class Router {
   const ClassRule &rule(int class_idx) const { return this->rules_[class_idx]; }
   const RouterConfig &config() const { return this->config_; }
 
+  // Alarm-event rules (add_rule); a class with a rule is reported only as an event, never window by window.
+  EventDetector &events() { return this->events_; }
+  const EventDetector &events() const { return this->events_; }
+
   // Escalate the next window whatever its margin (reason `forced`, not rate limited).
   void force_next() { this->force_next_ = true; }
 
@@ -49,6 +57,8 @@ class Router {
   // behave the same whether samples come live or from a faster-than-real-time replay. It may wrap around
   // 2^32 ms (49.7 days): the rules only use differences of it.
   Routed route(const WindowResult &window, uint32_t stream_ms);
+  // A new stream (e.g. a replayed clip): the event detector forgets the windows before it.
+  void restart_stream() { this->events_.reset(); }
 
   // Fraction of the last HISTORY_WINDOWS windows whose decision was to escalate (incl. dropped ones).
   float escalation_rate() const;
@@ -72,6 +82,7 @@ class Router {
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_
   uint32_t windows_{0}, detections_{0}, escalations_{0}, dropped_{0};
+  EventDetector events_;  // last: the members above stay within a compressed load's reach
 };
 
 }  // namespace esphome::binmoe
