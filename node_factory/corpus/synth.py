@@ -507,8 +507,13 @@ def noise(rng: Rng, n: int, kind: str, src: Sources) -> Float:
     raise ValueError(f"unknown noise type {kind!r}")  # pragma: no cover
 
 
-def noise_mix(rng: Rng, n: int, ranges: Ranges, src: Sources) -> tuple[Float, list[str]]:
-    kinds = [str(k) for k in rng.choice(ranges.noises, size=int(rng.integers(1, 3)), replace=False)]
+MEDIA_NOISES = ("tv", "music")  # a foreground of these is the speech_tv class, not the room's background
+
+
+def noise_mix(rng: Rng, n: int, ranges: Ranges, src: Sources, media: bool = True) -> tuple[Float, list[str]]:
+    """1-2 noise types; `media=False` leaves out TV and music (for the background class itself)."""
+    pool = [k for k in ranges.noises if media or k not in MEDIA_NOISES]
+    kinds = [str(k) for k in rng.choice(pool, size=min(int(rng.integers(1, 3)), len(pool)), replace=False)]
     x = sum(rng.uniform(0.3, 1.0) * noise(rng, n, k, src) for k in kinds)
     return _norm(np.asarray(x)), kinds
 
@@ -570,7 +575,7 @@ SIMPLE: dict[str, SourceFn] = {
 
 def render(label: str, rng: Rng, n: int, ranges: Ranges, src: Sources) -> tuple[NDArray[np.int16], dict[str, Any]]:
     """One int16 window of class `label` and the conditions it was drawn with."""
-    background, kinds = noise_mix(rng, n, ranges, src)
+    background, kinds = noise_mix(rng, n, ranges, src, media=label != "background")
     meta: dict[str, Any] = {"label": label, "noise": kinds}
     if label == "background":
         x = background

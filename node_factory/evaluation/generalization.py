@@ -269,7 +269,7 @@ def evaluate(
     teacher, _info = load_teacher_network(run_dir / f"{family.stem}_teacher.pt")
     run_cfg = CONFIGS[metrics["config"]]
     progress("held-out conditions (training generator, held-out ranges)")
-    conditions = heldout_conditions(family, model, teacher, run_cfg.test_per_class, run_cfg.real_audio)
+    conditions = heldout_conditions(family, model, teacher, run_cfg.per_class(family.name, "test"), run_cfg.real_audio)
     progress("independent generator: clips")
     independent = independent_generator(family, model, teacher, protocol)
     progress("independent generator: alarm scenes and their alarm-free twins")

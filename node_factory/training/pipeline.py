@@ -51,9 +51,9 @@ def run(
     torch.manual_seed(seed)
     classes = family.classes
     started = time.monotonic()
-    x_tr, y_tr, _ = dataset("train", run_cfg.train_per_class, family, run_cfg.real_audio)
+    x_tr, y_tr, _ = dataset("train", run_cfg.per_class(family.name, "train"), family, run_cfg.real_audio)
     splits = {name: dataset(name, n, family, run_cfg.real_audio)[:2]
-              for name, n in (("val", run_cfg.val_per_class), ("test", run_cfg.test_per_class))}  # fmt: skip
+              for name in ("val", "test") for n in (run_cfg.per_class(family.name, name),)}  # fmt: skip
     corpus_seconds = time.monotonic() - started
     for name, labels in (("train", y_tr), ("val", splits["val"][1]), ("test", splits["test"][1])):
         empty = [classes[c] for c in range(len(classes)) if not np.any(labels == c)]
@@ -112,7 +112,7 @@ def recalibrate(
     model = load_model(run_dir / f"{family.stem}_model.npz")
     teacher, _info = load_teacher_network(run_dir / f"{family.stem}_teacher.pt")
     splits = {name: dataset(name, n, family, run_cfg.real_audio)[:2]
-              for name, n in (("val", run_cfg.val_per_class), ("test", run_cfg.test_per_class))}  # fmt: skip
+              for name in ("val", "test") for n in (run_cfg.per_class(family.name, name),)}  # fmt: skip
     return _calibrate_and_write(run_dir, family, model, teacher, splits, metrics, target, headroom, {})
 
 
