@@ -68,13 +68,14 @@ def main() -> int:
         "| false anomalies / day, speed inside the baseline's range | false anomalies / day, all healthy running "
         "| fault segments flagged | fault ID accuracy (speed + bearing known) | supervised student held-out macro-F1 |"
     )
-    body = f"""All data from the independent held-out generator (`node_factory.heldout.vibration`, protocol seed
-{protocol.seed}): {protocol.machines} machines per family never seen in training, each healthy for
+    body = f"""All data from the independent held-out generator (`node_factory.heldout.vibration`, protocol
+seed {protocol.seed}): {protocol.machines} machines per family never seen in training, each healthy for
 {protocol.healthy_hours:g} h with speed set-point changes, then one segment per fault (six) of
-{protocol.fault_segment_s:g} s, each starting repaired; {protocol.clips_per_class} clips of {protocol.clip_seconds:g} s per
-class for fault identification (speed and bearing given) and for the shipped students. Nothing was tuned
-on these data. Targets (issue #15): AUC >= {TARGETS["auc"]}, <= {TARGETS["false_per_day"]:g} false anomaly per
-day within the baseline's speed range, fault identification >= {TARGETS["fault_id"]}.
+{protocol.fault_segment_s:g} s, each starting repaired; {protocol.clips_per_class} clips of
+{protocol.clip_seconds:g} s per class for fault identification (speed and bearing given) and for the
+shipped students. Nothing was tuned on these data. Targets (issue #15): AUC >= {TARGETS["auc"]},
+<= {TARGETS["false_per_day"]:g} false anomaly per day within the baseline's speed range, fault
+identification >= {TARGETS["fault_id"]}.
 
 {header}
 |---|---|---|---|---|---|---|
