@@ -25,9 +25,11 @@ DIGEST = digest8(CFG.digest())
 def baseline_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     component = REPO / "esphome" / "components" / "binmoe"
     exe = tmp_path_factory.mktemp("baseline") / "baseline_harness"
-    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component),
-                    str(REPO / "tests" / "esphome" / "baseline_harness.cpp"), str(component / "binmoe_baseline.cpp"), "-o", str(exe)],
-                   check=True)  # fmt: skip
+    sources = [REPO / "tests" / "esphome" / "baseline_harness.cpp", component / "binmoe_baseline.cpp"]
+    subprocess.run(
+        ["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component), *map(str, sources), "-o", str(exe)],
+        check=True,
+    )
     return exe
 
 
