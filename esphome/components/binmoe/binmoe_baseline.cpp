@@ -1,7 +1,5 @@
 #include "binmoe_baseline.h"
 
-#include <string.h>
-
 namespace esphome::binmoe {
 
 static constexpr int64_t VAR_FLOOR = 256;
@@ -14,6 +12,18 @@ static constexpr uint32_t MAX_WINDOWS = uint32_t{1} << 16;
 static constexpr int64_t SCORE_MAX = 0xFFFFFFFFLL;
 static const uint8_t MAGIC[4] = {'B', 'M', 'B', 'L'};
 static constexpr uint8_t VERSION = 1;
+
+// Byte helpers without <string.h>: the same file builds freestanding for the rv32imc cost benchmark.
+static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dst[i] = src[i];
+}
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return false;
+  return true;
+}
 
 static int64_t floor_div(int64_t a, int64_t b) {  // Python's //, b > 0
   int64_t q = a / b;
@@ -60,10 +70,10 @@ uint32_t Baseline::score(const int32_t *signature) const {
 }
 
 size_t Baseline::to_bytes(uint8_t *out) const {
-  memcpy(out, MAGIC, 4);
+  copy_bytes(out, MAGIC, 4);
   out[4] = VERSION;
   out[5] = this->bands;
-  memcpy(out + 6, this->feature_digest, 8);
+  copy_bytes(out + 6, this->feature_digest, 8);
   put_u32(out + 14, this->windows);
   put_u32(out + 18, this->threshold);
   out[22] = this->enter_windows;
@@ -83,15 +93,15 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
   if (len < BASELINE_HEADER_BYTES + 4 || crc32(blob, len - 4) != get_u32(blob + len - 4))
     return BaselineLoad::CORRUPT;
   const uint8_t bands = blob[5];
-  if (memcmp(blob, MAGIC, 4) != 0 || blob[4] != VERSION || bands == 0 || bands > MAX_BASELINE_BANDS ||
+  if (!same_bytes(blob, MAGIC, 4) || blob[4] != VERSION || bands == 0 || bands > MAX_BASELINE_BANDS ||
       len != BASELINE_HEADER_BYTES + bands * 6u + 4)
     return BaselineLoad::CORRUPT;
-  if (memcmp(blob + 6, digest, 8) != 0)
+  if (!same_bytes(blob + 6, digest, 8))
     return BaselineLoad::FOREIGN;
   const uint32_t windows = get_u32(blob + 14), threshold = get_u32(blob + 18);
   if (windows == 0 || threshold == 0 || blob[22] == 0 || blob[23] == 0)
     return BaselineLoad::CORRUPT;
-  memcpy(out->feature_digest, digest, 8);
+  copy_bytes(out->feature_digest, digest, 8);
   out->bands = bands;
   out->windows = windows;
   out->threshold = threshold;
@@ -108,9 +118,9 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
 bool BaselineLearner::start(int bands, uint32_t total_windows, const uint8_t digest[8]) {
   if (bands < 1 || bands > MAX_BASELINE_BANDS || total_windows < 4)
     return false;
-  memset(this->s_, 0, sizeof(this->s_));
-  memset(this->ss_, 0, sizeof(this->ss_));
-  memcpy(this->digest_, digest, 8);
+  for (int b = 0; b < MAX_BASELINE_BANDS; b++)
+    this->s_[b] = this->ss_[b] = 0;
+  copy_bytes(this->digest_, digest, 8);
   this->bands_ = bands;
   this->total_ = total_windows;
   this->n_ = this->seen_ = this->cal_max_ = 0;
@@ -158,7 +168,7 @@ void BaselineLearner::push(const int32_t *signature) {
 }
 
 void BaselineLearner::result(Baseline *out) const {
-  memcpy(out->feature_digest, this->digest_, 8);
+  copy_bytes(out->feature_digest, this->digest_, 8);
   out->bands = this->bands_;
   out->windows = this->n_;
   this->mean_weight_(out->mean, out->weight);
