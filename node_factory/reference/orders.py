@@ -3,20 +3,21 @@
 A classifier trained on absolute band energies cannot tell an outer-race fault from an inner-race one:
 BPFO (about 3.6 x shaft speed) at one speed is BPFI (about 5.4 x) at another. Knowing the speed and the
 bearing's geometry, the question becomes "is there energy at this machine's BPFO or at its BPFI?", which
-has an answer. Every step is integer (ported to the node as it stands; cost in docs/vibration-baseline.md):
+has an answer. Every step is integer, so it can run wherever it is cheap enough; today that is not the
+node (8-30 million multiply-accumulates and 4 s of samples per diagnosis: docs/vibration-baseline.md):
 
-1. envelope: e[n] = |x[n] - x[n-1]| (a first difference high-passes away the shaft tones and gravity; the
-   rectification demodulates the structural resonances the impacts ring), minus its integer mean;
-   raw: x[n] minus its integer mean (for the shaft orders 1x, 2x, 3x ...);
+1. raw: x[n]; envelope: e[n] = |x[n] - x[n-1]| (a first difference high-passes away the shaft tones and
+   gravity; the rectification demodulates the structural resonances the impacts ring); both summed over
+   blocks that bring the rate to 3.2-6.4 kHz, each minus its integer mean;
 2. a single-bin DFT at each frequency asked for: a 32-bit phase accumulator steps through a 1024-entry Q15
    sine table (an NCO), sums of x*cos and x*sin in int64, power = (re >> 16)^2 + (im >> 16)^2;
 3. a peak is the largest power among frequencies within +-`SEARCH_PCT` % of the target (half-bin steps:
-   bearings slip 1-2 %), its floor the mean power of the frequencies 6 to 12 half-bins either side;
+   bearings slip 1-2 %), its floor the mean power 6 to 12 half-bins beyond either end of that search;
    its strength is log2_q3(peak) - log2_q3(floor) (1/8 octave steps of power, 8 = 3 dB);
-4. rules from condition-monitoring practice (ISO 13373-3 style; not fitted to the held-out data):
-   a bearing fault if the best of BPFO / BPFI / 2xBSF (summed over harmonics 1-3) stands out, else
-   looseness if harmonics beyond 3x or half orders are strong, misalignment if 2x or 3x is strong
-   against 1x (velocity), else imbalance.
+4. rules from condition-monitoring practice (thresholds below; not fitted to the held-out data): looseness
+   if harmonics 4-6 and the half orders are strong; else a bearing fault if the best of BPFO / BPFI / 2xBSF
+   (summed over harmonics 1-3) stands out and is clear of the next; else misalignment if 2x or 3x is strong
+   against 1x (velocity); else imbalance. It names a fault; whether there is one is the baseline's question.
 """
 
 from __future__ import annotations
