@@ -93,42 +93,33 @@ class BackendLink:
 
     async def async_diagnose(self, request: dict[str, Any]) -> dict[str, Any]:
         """Service call path: ask now and raise on failure (nothing is queued)."""
+        return await self._async_call(request)
+
+    async def _async_call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One diagnosis: records what the answer says about the GPU tier (online, offline, key rejected),
+        publishes the result, and raises the client's errors."""
+        started = time.perf_counter()
         try:
-            result = await self._async_call(request)
+            result = await self.client.async_diagnose(request)
         except CannotConnect as err:
             self._set_online(False, str(err))
             raise
         except InvalidAuth:
             self._auth_failed()
             raise
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
         self._set_online(True)
         self.on_result(request, result)
-        return result
-
-    async def _async_call(self, request: dict[str, Any]) -> dict[str, Any]:
-        started = time.perf_counter()
-        result = await self.client.async_diagnose(request)
-        self.latencies_ms.append((time.perf_counter() - started) * 1000)
         return result
 
     async def _async_diagnose_now(self, request: dict[str, Any]) -> None:
         try:
-            result = await self._async_call(request)
-        except CannotConnect as err:
-            self._set_online(False, str(err))
-            self.queue.push(request)
+            await self._async_call(request)
+        except CannotConnect, InvalidAuth:
+            self.queue.push(request)  # kept for when the GPU tier answers (or the new key is entered)
             self._notify()
-            return
-        except InvalidAuth:
-            self._auth_failed()
-            self.queue.push(request)
-            self._notify()
-            return
         except BinMoEError as err:
             LOGGER.warning("GPU tier refused an escalation: %s", err)
-            return
-        self._set_online(True)
-        self.on_result(request, result)
 
     async def async_replay(self) -> int:
         """Send queued escalations in order until the queue is empty or the GPU tier fails again."""
@@ -139,21 +130,14 @@ class BackendLink:
         try:
             while (request := self.queue.peek()) is not None:
                 try:
-                    result = await self._async_call(request)
-                except CannotConnect as err:
-                    self._set_online(False, str(err))
-                    break
-                except InvalidAuth:
-                    self._auth_failed()
+                    await self._async_call(request)
+                except CannotConnect, InvalidAuth:
                     break
                 except BinMoEError as err:
                     LOGGER.warning("dropping a queued escalation the GPU tier refused: %s", err)
-                    self.queue.pop()
-                    continue
+                else:
+                    sent += 1
                 self.queue.pop()
-                sent += 1
-                self._set_online(True)
-                self.on_result(request, result)
         finally:
             self._replaying = False
             self._notify()

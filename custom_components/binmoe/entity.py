@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from homeassistant.components import conversation
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import (
     CONF_MAX_HISTORY,
@@ -24,7 +27,7 @@ from .hub import BinMoEHub, NodeInfo
 from .openai_format import format_tool, to_openai, transform_stream, trim_to_user_turns
 from .protocol import NodeMessage
 from .runtime import BinMoEConfigEntry
-from .signals import signal_node_message, signal_update
+from .signals import signal_new_node, signal_node_message, signal_update
 
 
 def hub_device_info(entry: BinMoEConfigEntry) -> DeviceInfo:
@@ -79,6 +82,24 @@ class BinMoENodeEntity(Entity):
     @callback
     def _on_message(self, message: NodeMessage) -> None:
         self.async_write_ha_state()
+
+
+@callback
+def async_add_node_entities(
+    hass: HomeAssistant,
+    entry: BinMoEConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    create: Callable[[BinMoEHub, NodeInfo, dr.DeviceRegistry], Entity],
+) -> None:
+    """Give every node that reports for the first time its entity of this platform (dynamic devices)."""
+    hub = entry.runtime_data.hub
+    registry = dr.async_get(hass)
+
+    @callback
+    def _new_node(node: NodeInfo) -> None:
+        async_add_entities([create(hub, node, registry)])
+
+    entry.async_on_unload(async_dispatcher_connect(hass, signal_new_node(entry.entry_id), _new_node))
 
 
 def node_device_info(entry: BinMoEConfigEntry, node: NodeInfo, registry: dr.DeviceRegistry) -> DeviceInfo:

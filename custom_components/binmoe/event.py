@@ -9,14 +9,12 @@ from __future__ import annotations
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import BinMoENodeEntity, esphome_device
+from .entity import BinMoENodeEntity, async_add_node_entities, esphome_device
 from .hub import BinMoEHub, NodeInfo
 from .protocol import NodeMessage
 from .runtime import BinMoEConfigEntry
-from .signals import signal_new_node
 
 PARALLEL_UPDATES = 0
 
@@ -24,14 +22,7 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant, entry: BinMoEConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    hub = entry.runtime_data.hub
-    registry = dr.async_get(hass)
-
-    @callback
-    def _new_node(node: NodeInfo) -> None:
-        async_add_entities([NodeDetectionEvent(hub, node, registry)])
-
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_new_node(entry.entry_id), _new_node))
+    async_add_node_entities(hass, entry, async_add_entities, NodeDetectionEvent)
 
 
 class NodeDetectionEvent(BinMoENodeEntity, EventEntity):

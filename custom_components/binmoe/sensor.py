@@ -8,16 +8,14 @@ from typing import Any
 
 from homeassistant.components.sensor import SensorEntity, SensorEntityDescription, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .entity import BinMoEHubEntity, BinMoENodeEntity
+from .entity import BinMoEHubEntity, BinMoENodeEntity, async_add_node_entities
 from .hub import BinMoEHub, NodeInfo
 from .runtime import BinMoEConfigEntry, BinMoERuntimeData
-from .signals import signal_new_node
 
 PARALLEL_UPDATES = 0
 
@@ -78,14 +76,7 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: BinMoEConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     async_add_entities(HubSensor(entry, description) for description in HUB_SENSORS)
-    hub = entry.runtime_data.hub
-    registry = dr.async_get(hass)
-
-    @callback
-    def _new_node(node: NodeInfo) -> None:
-        async_add_entities([NodeEscalatedShareSensor(hub, node, registry)])
-
-    entry.async_on_unload(async_dispatcher_connect(hass, signal_new_node(entry.entry_id), _new_node))
+    async_add_node_entities(hass, entry, async_add_entities, NodeEscalatedShareSensor)
 
 
 class HubSensor(BinMoEHubEntity, SensorEntity):

@@ -40,6 +40,8 @@ the model does outside the ranges it learned from.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import shutil
 import subprocess
 import tempfile
@@ -623,13 +625,18 @@ def speech_for(split: str, ranges: Ranges, cache: Path, rng: Rng, count: int) ->
 
 
 def build_split(
-    split: str, per_class: int, n: int, cache: Path, recorded: dict[str, list[NDArray[Any]]] | None = None
+    split: str,
+    per_class: int,
+    n: int,
+    cache: Path,
+    recorded: dict[str, list[NDArray[Any]]] | None = None,
+    workers: int | None = None,
 ) -> tuple[NDArray[np.int16], NDArray[np.int64], list[dict[str, Any]]]:
     """Windows, labels and per-window conditions of one split (deterministic).
 
     `train`, `val` and `test` draw from the training ranges (disjoint seeds, rooms and sentences);
     `heldout` draws from the held-out ranges. `recorded` holds real recordings by kind (training packages
-    only, never the evaluation packages)."""
+    only, never the evaluation packages). `workers`: processes (default `render_workers`)."""
     ranges = CONDITIONS["heldout" if split == "heldout" else "train"]
     setup_rng = np.random.default_rng(SPLIT_SEEDS[split] + 999_999)
     src = Sources(
@@ -637,14 +644,44 @@ def build_split(
         recorded=recorded or {},
         irs=room_impulse_responses(ROOM_SEEDS[split], ROOMS[split], ranges.rt60_s),
     )
-    windows, labels, metas = [], [], []
-    for ci, label in enumerate(SOUND_CLASSES):
-        for i in range(per_class):
-            window, meta = render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src)
-            windows.append(window)
-            labels.append(ci)
-            metas.append(meta)
+    jobs = [(split, ci, start, min(start + RENDER_CHUNK, per_class), n) for ci in range(len(SOUND_CLASSES))
+            for start in range(0, per_class, RENDER_CHUNK)]  # fmt: skip
+    workers = render_workers(len(SOUND_CLASSES) * per_class) if workers is None else workers
+    global _SPLIT_STATE
+    _SPLIT_STATE = (ranges, src)
+    try:
+        if workers > 1:  # forked workers inherit the sources (GBs of recordings) without pickling them
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_render_chunk, jobs)
+        else:
+            parts = [_render_chunk(job) for job in jobs]
+    finally:
+        _SPLIT_STATE = None
+    windows = [w for part in parts for w, _meta in part]
+    metas = [meta for part in parts for _w, meta in part]
+    labels = [ci for (_split, ci, start, stop, _n) in jobs for _ in range(start, stop)]
     return np.stack(windows), np.asarray(labels), metas
+
+
+RENDER_CHUNK = 250  # windows per worker task
+_SPLIT_STATE: tuple[Ranges, Sources] | None = None  # the split being rendered (read by forked workers)
+
+
+def render_workers(windows: int) -> int:
+    """Worker processes for a split: one per core for large splits (each window has its own seed, so the
+    result does not depend on it); BINMOE_RENDER_WORKERS overrides."""
+    if "BINMOE_RENDER_WORKERS" in os.environ:
+        return max(1, int(os.environ["BINMOE_RENDER_WORKERS"]))
+    return min(os.cpu_count() or 1, 4) if windows >= 2000 else 1
+
+
+def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.int16], dict[str, Any]]]:
+    split, ci, start, stop, n = job
+    assert _SPLIT_STATE is not None
+    ranges, src = _SPLIT_STATE
+    label = SOUND_CLASSES[ci]
+    return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src)
+            for i in range(start, stop)]  # fmt: skip
 
 
 def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:

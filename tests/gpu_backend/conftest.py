@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -70,32 +71,40 @@ def save_test_teacher(path: Path) -> None:
     path.write_bytes(teacher_file(Teacher(len(SOUND_CLASSES)), info))
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child)."""
+@contextlib.contextmanager
+def running_gateway(workdir: Path, port: int) -> Iterator[RunningGateway]:
+    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child), stopped after."""
     from gpu_backend.fixture_moe import build_fixture
 
     build_fixture()  # trained once and cached; not part of the cold-start time
-    log = tmp_path_factory.mktemp("gateway") / "serve.log"
-    teacher = log.with_name("teacher.pt")
+    log = workdir / "serve.log"
+    teacher = workdir / "teacher.pt"
     save_test_teacher(teacher)
     started = time.monotonic()
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "gpu_backend", "serve", "--profile", "cpu-fixture", "--host", "127.0.0.1",
-             "--port", str(PORT), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1",
+             "--port", str(port), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1",
              "--teacher", str(teacher)],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"http://127.0.0.1:{port}"
     if not wait_healthy(url, 240, process):
         process.kill()
         pytest.fail(f"gateway did not become healthy; log:\n{log.read_text()[-4000:]}")
-    running = RunningGateway(url, process, log, time.monotonic() - started)
-    yield running
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    try:
+        yield RunningGateway(url, process, log, time.monotonic() - started)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """The gateway most tests share; tests that kill processes get their own (test_lifecycle.py)."""
+    with running_gateway(tmp_path_factory.mktemp("gateway"), PORT) as running:
+        yield running

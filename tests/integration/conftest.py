@@ -20,6 +20,7 @@ import custom_components.binmoe  # noqa: F401
 from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
+from .helpers import setup_entry
 
 API_KEY = "test-key"
 
@@ -67,10 +68,7 @@ def config_entry(backend: BackendDouble) -> MockConfigEntry:
 @pytest.fixture
 async def loaded_entry(hass: HomeAssistant, config_entry: MockConfigEntry) -> MockConfigEntry:
     """The entry, set up."""
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    return config_entry
+    return await setup_entry(hass, config_entry)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import Event, HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "valid"
 EXAMPLE: dict[str, Any] = json.loads((FIXTURES / "escalation_esphome_strings.json").read_text())
@@ -37,3 +38,13 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
     current = hass.states.get(entity_id)
     assert current is not None, entity_id
     return current.state
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry, **options: Any) -> MockConfigEntry:
+    """Add the entry with these options and set it up (it must load)."""
+    entry.add_to_hass(hass)
+    if options:
+        hass.config_entries.async_update_entry(entry, options=options)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
-from .helpers import capture, fire, state
+from .helpers import capture, fire, setup_entry, state
 
 
 async def tick(hass: HomeAssistant, seconds: float = 31) -> None:
@@ -52,9 +52,7 @@ async def test_queue_survives_restart_and_replays_in_order(
 async def test_repair_issue_lifecycle(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options={"repair_after_min": 1})
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry, repair_after_min=1)
     link = config_entry.runtime_data.backend
     backend.diagnose_failures = [503] * 3
     await fire(hass)
@@ -79,8 +77,7 @@ async def test_gpu_tier_down_at_start_up(
 ) -> None:
     """Routing, critical alerts and the queue work without the GPU tier; its arrival is noticed."""
     backend.healthy = False  # the GPU tier is still starting when Home Assistant starts
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry)
     assert config_entry.state is ConfigEntryState.LOADED
     assert state(hass, "binary_sensor.binmoe_hub_gpu_tier") == "off"
     escalations = capture(hass, "binmoe_escalation")
@@ -121,9 +118,7 @@ async def test_rejected_key_during_operation_keeps_the_escalation_and_asks_for_a
 async def test_queue_is_bounded_and_counts_drops(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options={"queue_max": 2, "dedupe_window_s": 0})
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry, queue_max=2, dedupe_window_s=0)
     await backend.stop()
     for seq in range(20, 24):
         await fire(hass, seq=seq, **{"class": "knock"})

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.binmoe.const import MAX_TOOL_ITERATIONS
 
 from .backend_double import BackendDouble
-from .helpers import fire
+from .helpers import fire, setup_entry
 
 
 def agent_id(hass: HomeAssistant) -> str:
@@ -171,9 +171,7 @@ async def test_context_is_trimmed_by_user_turns(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
     """The context keeps whole turns: it never starts on a tool result whose call was cut off."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options={"max_history": 2})
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry, max_history=2)
     conversation_id = None
     for text in ("First", "Second", "Third"):
         backend.chat_turns = [
@@ -206,8 +204,7 @@ async def test_model_is_learned_when_the_gpu_tier_comes_up_later(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
     backend.healthy = False
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry)
     assert config_entry.runtime_data.backend.info is None
     backend.healthy = True
     backend.chat_turns = [{"content": "Up now."}]

@@ -13,7 +13,7 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .backend_double import BackendDouble
-from .helpers import capture, esphome_payload, fire, state
+from .helpers import capture, esphome_payload, fire, setup_entry, state
 
 
 async def test_detection_is_handled_locally(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -110,9 +110,7 @@ async def test_bad_payloads_are_counted_and_logged_once(
 async def test_ignored_and_duplicate_escalations_are_events_too(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(config_entry, options={"ignore_classes": ["water_running"]})
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry, ignore_classes=["water_running"])
     escalations = capture(hass, "binmoe_escalation")
     await fire(hass, seq=1, **{"class": "water_running"})
     await fire(hass, seq=2, **{"class": "knock"})

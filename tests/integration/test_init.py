@@ -17,7 +17,7 @@ from custom_components.binmoe.const import DOMAIN
 from custom_components.binmoe.runtime import BinMoERuntimeData
 
 from .backend_double import BackendDouble
-from .helpers import fire, state
+from .helpers import fire, setup_entry, state
 
 
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -42,8 +42,7 @@ async def test_loads_when_backend_down(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
     await backend.stop()
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry)
     assert config_entry.state is ConfigEntryState.LOADED
     assert config_entry.runtime_data.backend.info is None
     assert state(hass, "binary_sensor.binmoe_hub_gpu_tier") == "off"
@@ -53,8 +52,7 @@ async def test_loads_while_engine_starts(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
     backend.healthy = False
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry)
     assert config_entry.state is ConfigEntryState.LOADED
     assert not config_entry.runtime_data.backend.online
 

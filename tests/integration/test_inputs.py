@@ -10,16 +10,14 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_mqtt_message
 
 from .backend_double import BackendDouble
-from .helpers import MQTT_EXAMPLE, capture
+from .helpers import MQTT_EXAMPLE, capture, setup_entry
 
 
 @pytest.mark.parametrize("expected_lingering_timers", [True])  # MQTT's own periodic timer
 async def test_mqtt_nodes(
     hass: HomeAssistant, mqtt_mock: Any, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_entry(hass, config_entry)
     escalations = capture(hass, "binmoe_escalation")
     async_fire_mqtt_message(hass, "binmoe/hallway-sound/escalation", json.dumps(MQTT_EXAMPLE))
     async_fire_mqtt_message(hass, "binmoe/hallway-sound/diagnosis", json.dumps({"ignored": True}))
@@ -36,8 +34,7 @@ async def test_mqtt_nodes(
 async def test_unloaded_entry_no_longer_listens(
     hass: HomeAssistant, mqtt_mock: Any, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
-    config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await setup_entry(hass, config_entry)
     hub = config_entry.runtime_data.hub
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     async_fire_mqtt_message(hass, "binmoe/hallway-sound/escalation", json.dumps(MQTT_EXAMPLE))

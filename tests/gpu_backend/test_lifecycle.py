@@ -1,18 +1,28 @@
-"""Crash recovery and clean shutdown of the real engine (runs last: it kills processes)."""
+"""Crash recovery and clean shutdown of the real engine, each test on a gateway of its own (they kill
+processes, so they share no gateway with other tests and may run in any order)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from .conftest import RunningGateway, wait_healthy
+from .conftest import RunningGateway, free_port, running_gateway, wait_healthy
 
 pytestmark = pytest.mark.real_backend
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
+    """A gateway for this test alone: each test kills or stops it."""
+    with running_gateway(tmp_path, free_port()) as running:
+        yield running
 
 
 def _engine_children(gateway: RunningGateway) -> list[psutil.Process]:
