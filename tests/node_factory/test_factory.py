@@ -31,7 +31,7 @@ def test_teacher_classifies_escalation_features(trained_dir: Path, family_name: 
     family = FAMILIES[family_name]
     teacher = load_teacher(trained_dir / f"{family.stem}_teacher.pt")
     assert teacher.classes == family.classes and teacher.model_id == family.model_id
-    x, y, _ = dataset("test", CONFIGS["ci"].test_per_class, family)
+    x, y, _ = dataset("test", CONFIGS["ci"].per_class(family.name, "test"), family)
     answers = [teacher.classify_array(row) for row in x]
     predicted = np.array([family.classes.index(label) for label, _ in answers])
     metrics = json.loads((trained_dir / f"{family.stem}_metrics.json").read_text())
@@ -86,7 +86,7 @@ def test_train_with_fewer_channels(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_training_is_deterministic() -> None:
     """Same seed, same bytes: teacher, distillation, pruning and folding repeat exactly (short schedule)."""
     family = FAMILIES["vibration"]
-    x, y, _ = dataset("train", CONFIGS["ci"].train_per_class, family)
+    x, y, _ = dataset("train", CONFIGS["ci"].per_class(family.name, "train"), family)
     cfg = TrainConfig(teacher_epochs=1, student_epochs=2, finetune_epochs=1, seed=5)
 
     def model_bytes() -> bytes:
@@ -134,7 +134,7 @@ def test_feature_reference_properties() -> None:
 
 def test_confidence_is_the_softmax_of_scaled_logits(trained_dir: Path) -> None:
     model = load_model(trained_dir / "sound_v1_model.npz")
-    x = dataset("test", CONFIGS["ci"].test_per_class, FAMILIES["sound"])[0][:50]
+    x = dataset("test", CONFIGS["ci"].per_class("sound", "test"), FAMILIES["sound"])[0][:50]
     logits = forward(model, x)
     conf = confidence(logits, model.logit_scale)
     probs = torch.softmax(torch.tensor(logits, dtype=torch.float64) * model.logit_scale, dim=1)

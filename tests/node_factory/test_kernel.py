@@ -64,8 +64,7 @@ def run_binary(command: list[str], stream: np.ndarray, family: Family) -> np.nda
 def corpus_and_extremes(family: Family) -> tuple[np.ndarray, np.ndarray]:
     """Windows of the reduced corpus (features from its cache) plus silence, full scale and random extremes."""
     run_cfg = CONFIGS["ci"]
-    splits = (("train", run_cfg.train_per_class), ("val", run_cfg.val_per_class), ("test", run_cfg.test_per_class))
-    parts = [dataset(split, n, family) for split, n in splits]
+    parts = [dataset(split, run_cfg.per_class(family.name, split), family) for split in ("train", "val", "test")]
     size = family.features.window_samples
     rng = np.random.default_rng(7)
     extremes = np.stack(
@@ -129,7 +128,7 @@ def test_kernel_is_bit_exact_on_rv32imc(trained_dir: Path, corpora: Corpora, fam
 def test_pipeline_slides_over_a_stream(trained_dir: Path, hop: int) -> None:
     family = FAMILIES["sound"]
     cfg = family.features
-    stream = dataset("test", CONFIGS["ci"].test_per_class, family)[2][::37].ravel()  # clips back to back
+    stream = dataset("test", CONFIGS["ci"].per_class(family.name, "test"), family)[2][::37].ravel()  # clips in a row
     rows = run_binary([str(build(trained_dir, family.stem)), "stream", str(hop)], stream, family)
     frames = len(stream) // cfg.frame
     starts = [end - cfg.frames for end in range(cfg.frames, frames + 1) if (end - cfg.frames) % hop == 0]
@@ -149,7 +148,7 @@ def test_export_files_hold_together(trained_dir: Path, family_name: str) -> None
     assert (info.model_id, info.sample_rate, info.frame) == (family.model_id, family.features.sample_rate,
                                                              family.features.frame)  # fmt: skip
     assert parsed.classes == family.classes and parsed.feature_digest == family.features.digest()
-    x = dataset("test", CONFIGS["ci"].test_per_class, family)[0]
+    x = dataset("test", CONFIGS["ci"].per_class(family.name, "test"), family)[0]
     np.testing.assert_array_equal(forward(parsed, x), forward(model, x))  # the blob is the whole model
     np.testing.assert_array_equal(parsed.margin_thresholds, model.margin_thresholds)
     manifest = json.loads((trained_dir / f"{family.stem}.json").read_text())

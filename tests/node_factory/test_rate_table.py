@@ -27,7 +27,7 @@ KEYS = ["0.05", "0.10", "0.15", "0.20", "0.25", "0.30", "0.40", "0.50"]
 
 def val_rate(model_path: Path, family_name: str, thresholds: list[int]) -> float:
     family = FAMILIES[family_name]
-    x_va = dataset("val", CONFIGS["ci"].val_per_class, family)[0]
+    x_va = dataset("val", CONFIGS["ci"].per_class(family.name, "val"), family)[0]
     model = load_model(model_path)
     pred, margin, _ = decide(model, forward(model, x_va))
     return float(np.mean(margin < np.asarray(thresholds)[pred]))
