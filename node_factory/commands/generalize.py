@@ -32,7 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.generalization import Protocol, evaluate
 
     if args.family != "sound":
-        print("error: the generalisation protocol covers the sound family (vibration: issue #15)", file=sys.stderr)
+        print(
+            "error: this protocol covers the sound family; for vibration run"
+            " `python -m benchmarks.vibration_baseline` (docs/vibration-baseline.md)",
+            file=sys.stderr,
+        )
         return 2
     stems = options.trained_stems(args)
     if stems is None:

@@ -1,0 +1,123 @@
+"""rv32imc cost of the node's per-machine baseline (esphome/components/binmoe/binmoe_baseline.cpp).
+
+Compiled as the kernel benchmark compiles the kernel (node_factory.bench.harness: Debian's
+riscv64-unknown-elf-g++, -march=rv32imc -Os, freestanding) with node_factory/bench/harness/rv32_baseline_bench.cpp
+and run in qemu-riscv32 with one exec-trace line per instruction; a run with no windows is subtracted.
+Inputs: int8 feature windows of a held-out machine (node_factory.heldout), so the work is real data's.
+Reported: instructions per learning window and per scored window (signature + score + hysteresis), static RAM
+of one learner + one detector, code + constant bytes of binmoe_baseline.o, the stored blob's bytes.
+
+Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benchmarks.baseline_cost
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import benchmarks_md
+from node_factory.bench import harness
+from node_factory.bench.node_model import _rv32_count
+from node_factory.corpus.families import FAMILIES
+from node_factory.heldout import generate_machine_runs
+from node_factory.reference.features import frame_features
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPONENT = ROOT / "esphome" / "components" / "binmoe"
+SOURCE = harness.HARNESS_DIR / "rv32_baseline_bench.cpp"
+RUNS = 8
+N = 20
+
+
+def _input_header(work: Path) -> tuple[int, int]:
+    cfg = FAMILIES["vibration"].features
+    run = generate_machine_runs(
+        20_261_204, 1, cfg.sample_rate, 0.01, chunk_seconds=cfg.window_samples / cfg.sample_rate
+    )[0]
+    windows = []
+    for chunk in run.chunks():
+        if len(chunk.audio) == cfg.window_samples:
+            windows.append(frame_features(chunk.audio.reshape(cfg.frames, cfg.frame), cfg).reshape(-1))
+        if len(windows) == RUNS:
+            break
+    rows = ",\n".join("{" + ",".join(str(int(v)) for v in w) + "}" for w in windows)
+    text = (
+        f"static const int kFrames = {cfg.frames}, kBands = {cfg.bands}, kRuns = {RUNS};\n"
+        f"static const int8_t kInput[{RUNS}][{cfg.frames * cfg.bands}] = {{\n{rows}}};\n"
+    )
+    (work / "baseline_input.h").write_text(text)
+    return cfg.frames, cfg.bands
+
+
+def _elf(work: Path, learn: int, score: int) -> Path:
+    elf = work / f"baseline_{learn}_{score}.elf"
+    includes = [f"-I{work}", f"-I{COMPONENT}", f"-I{harness.HARNESS_DIR}"]
+    sources = [str(SOURCE), str(COMPONENT / "binmoe_baseline.cpp")]
+    command = [*harness.RV32, *includes, f"-DN_LEARN={learn}", f"-DN_SCORE={score}", *sources, "-o", str(elf), "-lgcc"]
+    subprocess.run(command, check=True)
+    return elf
+
+
+def _sizes(elf: Path) -> dict[str, int]:
+    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "--size-sort", "-C", str(elf)], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) == 4 and parts[3] in ("learner", "detector"):
+            sizes[parts[3]] = int(parts[1], 16)
+    return sizes
+
+
+def _object_bytes(work: Path) -> int:
+    obj = work / "binmoe_baseline.o"
+    subprocess.run([*harness.RV32, "-c", f"-I{COMPONENT}", str(COMPONENT / "binmoe_baseline.cpp"), "-o", str(obj)],
+                   check=True)  # fmt: skip
+    out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(obj)], capture_output=True, text=True, check=True)
+    return sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines())
+               if len(p) >= 2 and p[0].startswith((".text", ".rodata", ".srodata", ".data", ".sdata")))  # fmt: skip
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        frames, bands = _input_header(work)
+        empty = _rv32_count(_elf(work, 0, 0))
+        learn = (_rv32_count(_elf(work, N, 0)) - empty) / N
+        both = (_rv32_count(_elf(work, N, N)) - empty - learn * N) / N
+        sizes = _sizes(_elf(work, N, N))
+        code = _object_bytes(work)
+    result = {
+        "instructions_per_learning_window": round(learn),
+        "instructions_per_scored_window": round(both),
+        "learner_ram_bytes": sizes.get("learner"),
+        "detector_ram_bytes": sizes.get("detector"),
+        "code_bytes": code,
+        "blob_bytes": 24 + bands * 6 + 4,
+        "frames": frames,
+        "bands": bands,
+    }
+    print(result)
+    benchmarks_md.write_json("baseline_cost", result)
+    body = f"""`binmoe_baseline.cpp` compiled for rv32imc (-Os, freestanding, as the kernel benchmark), run in
+qemu-riscv32 with per-instruction tracing, minus an empty run; {N} windows of int8 features ({frames} frames x
+{bands} bands) of a held-out machine. The scored window's count includes one window's signature and the
+detector's hysteresis; the first learning window after the half also computes the first half's statistics
+(the divisions), averaged here over {N} windows.
+
+| | value |
+|---|---|
+| instructions per scored window (signature + score + hysteresis) | {result["instructions_per_scored_window"]:,} |
+| instructions per learning window (average) | {result["instructions_per_learning_window"]:,} |
+| static RAM: learner / detector | {result["learner_ram_bytes"]} / {result["detector_ram_bytes"]} bytes |
+| code + constants of binmoe_baseline.o | {result["code_bytes"]:,} bytes |
+| stored baseline ({bands} bands) | {result["blob_bytes"]} bytes |"""
+    benchmarks_md.write_section("baseline_cost", "ESPHome node: per-machine baseline cost (rv32imc)",
+                                "python -m benchmarks.baseline_cost", body)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+#include "binmoe_baseline.h"
+
+namespace esphome::binmoe {
+
+static constexpr int64_t VAR_FLOOR = 256;
+static constexpr int64_t WEIGHT_ONE = int64_t{1} << 20;
+static constexpr int WEIGHT_SHIFT = 16;
+static constexpr int64_t THRESHOLD_MARGIN_Q4 = 24;
+static constexpr int64_t MIN_THRESHOLD = 256;
+static constexpr uint8_t ENTER_WINDOWS = 3, EXIT_WINDOWS = 6;
+static constexpr uint32_t MAX_WINDOWS = uint32_t{1} << 16;
+static constexpr int64_t SCORE_MAX = 0xFFFFFFFFLL;
+static const uint8_t MAGIC[4] = {'B', 'M', 'B', 'L'};
+static constexpr uint8_t VERSION = 1;
+
+// Byte helpers without <string.h>: the same file builds freestanding for the rv32imc cost benchmark.
+static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    dst[i] = src[i];
+}
+static bool same_bytes(const uint8_t *a, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i])
+      return false;
+  return true;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {  // Python's //, b > 0
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static uint32_t crc32(const uint8_t *data, size_t len) {  // zlib's CRC-32 (reflected 0xEDB88320)
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < len; i++) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++)
+    p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p) {
+  return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+void baseline_signature(const int8_t *features, int frames, int bands, int32_t *signature) {
+  for (int b = 0; b < bands; b++)
+    signature[b] = 0;
+  for (int f = 0; f < frames; f++)
+    for (int b = 0; b < bands; b++)
+      signature[b] += features[f * bands + b];
+}
+
+static uint32_t score_of(const int32_t *signature, const int32_t *mean, const uint16_t *weight, int bands) {
+  int64_t total = 0;
+  for (int b = 0; b < bands; b++) {
+    int64_t d = int64_t{signature[b]} - mean[b];
+    total += (d * d * weight[b]) >> WEIGHT_SHIFT;
+  }
+  return static_cast<uint32_t>(total < SCORE_MAX ? total : SCORE_MAX);
+}
+
+uint32_t Baseline::score(const int32_t *signature) const {
+  return score_of(signature, this->mean, this->weight, this->bands);
+}
+
+size_t Baseline::to_bytes(uint8_t *out) const {
+  copy_bytes(out, MAGIC, 4);
+  out[4] = VERSION;
+  out[5] = this->bands;
+  copy_bytes(out + 6, this->feature_digest, 8);
+  put_u32(out + 14, this->windows);
+  put_u32(out + 18, this->threshold);
+  out[22] = this->enter_windows;
+  out[23] = this->exit_windows;
+  uint8_t *p = out + BASELINE_HEADER_BYTES;
+  for (int b = 0; b < this->bands; b++, p += 4)
+    put_u32(p, static_cast<uint32_t>(this->mean[b]));
+  for (int b = 0; b < this->bands; b++, p += 2) {
+    p[0] = static_cast<uint8_t>(this->weight[b]);
+    p[1] = static_cast<uint8_t>(this->weight[b] >> 8);
+  }
+  put_u32(p, crc32(out, p - out));
+  return p + 4 - out;
+}
+
+BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t digest[8], Baseline *out) {
+  if (len < BASELINE_HEADER_BYTES + 4 || crc32(blob, len - 4) != get_u32(blob + len - 4))
+    return BaselineLoad::CORRUPT;
+  const uint8_t bands = blob[5];
+  if (!same_bytes(blob, MAGIC, 4) || blob[4] != VERSION || bands == 0 || bands > MAX_BASELINE_BANDS ||
+      len != BASELINE_HEADER_BYTES + bands * 6u + 4)
+    return BaselineLoad::CORRUPT;
+  if (!same_bytes(blob + 6, digest, 8))
+    return BaselineLoad::FOREIGN;
+  const uint32_t windows = get_u32(blob + 14), threshold = get_u32(blob + 18);
+  if (windows == 0 || threshold == 0 || blob[22] == 0 || blob[23] == 0)
+    return BaselineLoad::CORRUPT;
+  copy_bytes(out->feature_digest, digest, 8);
+  out->bands = bands;
+  out->windows = windows;
+  out->threshold = threshold;
+  out->enter_windows = blob[22];
+  out->exit_windows = blob[23];
+  const uint8_t *p = blob + BASELINE_HEADER_BYTES;
+  for (int b = 0; b < bands; b++, p += 4)
+    out->mean[b] = static_cast<int32_t>(get_u32(p));
+  for (int b = 0; b < bands; b++, p += 2)
+    out->weight[b] = static_cast<uint16_t>(p[0] | (p[1] << 8));
+  return BaselineLoad::OK;
+}
+
+bool BaselineLearner::start(int bands, uint32_t total_windows, const uint8_t digest[8]) {
+  if (bands < 1 || bands > MAX_BASELINE_BANDS || total_windows < 4)
+    return false;
+  for (int b = 0; b < MAX_BASELINE_BANDS; b++)
+    this->s_[b] = this->ss_[b] = 0;
+  copy_bytes(this->digest_, digest, 8);
+  this->bands_ = bands;
+  this->total_ = total_windows;
+  this->n_ = this->seen_ = this->cal_max_ = 0;
+  this->have_first_ = false;
+  return true;
+}
+
+int BaselineLearner::progress_percent() const {
+  if (this->total_ == 0)
+    return 0;
+  uint64_t p = uint64_t{this->seen_} * 100 / this->total_;
+  return p > 100 ? 100 : static_cast<int>(p);
+}
+
+void BaselineLearner::mean_weight_(int32_t *mean, uint16_t *weight) const {
+  const int64_t n = this->n_ > 0 ? this->n_ : 1;
+  for (int b = 0; b < this->bands_; b++) {
+    mean[b] = static_cast<int32_t>(floor_div(this->s_[b], n));
+    int64_t var = (n * this->ss_[b] - this->s_[b] * this->s_[b]) / (n * n);  // >= 0 (Cauchy-Schwarz)
+    int64_t w = WEIGHT_ONE / (var > VAR_FLOOR ? var : VAR_FLOOR);
+    weight[b] = static_cast<uint16_t>(w < 0xFFFF ? w : 0xFFFF);
+  }
+}
+
+void BaselineLearner::push(const int32_t *signature) {
+  if (!this->learning())
+    return;
+  if (this->seen_ == this->total_ / 2) {
+    this->mean_weight_(this->first_mean_, this->first_weight_);
+    this->have_first_ = true;
+  }
+  if (this->have_first_) {
+    uint32_t s = score_of(signature, this->first_mean_, this->first_weight_, this->bands_);
+    if (s > this->cal_max_)
+      this->cal_max_ = s;
+  }
+  if (this->n_ < MAX_WINDOWS) {
+    this->n_++;
+    for (int b = 0; b < this->bands_; b++) {
+      this->s_[b] += signature[b];
+      this->ss_[b] += int64_t{signature[b]} * signature[b];
+    }
+  }
+  this->seen_++;
+}
+
+void BaselineLearner::result(Baseline *out) const {
+  copy_bytes(out->feature_digest, this->digest_, 8);
+  out->bands = this->bands_;
+  out->windows = this->n_;
+  this->mean_weight_(out->mean, out->weight);
+  int64_t threshold = (int64_t{this->cal_max_} * THRESHOLD_MARGIN_Q4) >> 4;
+  threshold = threshold > MIN_THRESHOLD ? threshold : MIN_THRESHOLD;
+  out->threshold = static_cast<uint32_t>(threshold < SCORE_MAX ? threshold : SCORE_MAX);
+  out->enter_windows = ENTER_WINDOWS;
+  out->exit_windows = EXIT_WINDOWS;
+}
+
+void AnomalyDetector::set_baseline(const Baseline &baseline) {
+  this->baseline_ = baseline;
+  this->run_ = 0;
+  this->active_ = false;
+}
+
+uint32_t AnomalyDetector::push(const int32_t *signature, bool *started) {
+  const Baseline &b = this->baseline_;
+  const uint32_t s = b.score(signature);
+  *started = false;
+  if (!this->active_) {
+    this->run_ = s > b.threshold ? this->run_ + 1 : 0;
+    if (this->run_ >= b.enter_windows) {
+      this->active_ = true;
+      this->run_ = 0;
+      *started = true;
+    }
+  } else {
+    this->run_ = uint64_t{s} * 4 < uint64_t{b.threshold} * 3 ? this->run_ + 1 : 0;
+    if (this->run_ >= b.exit_windows) {
+      this->active_ = false;
+      this->run_ = 0;
+    }
+  }
+  return s;
+}
+
+}  // namespace esphome::binmoe

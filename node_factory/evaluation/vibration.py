@@ -1,0 +1,235 @@
+"""The vibration generalisation protocol: per-machine baselines, fault orders and the supervised students,
+all measured on machines the project never trained on.
+
+Every number comes from the independent held-out generator (`node_factory.heldout.vibration`: other
+bearings, resonances, mounting gains, sensors, noise and speed profiles, written without the training
+generator's code), with the protocol's own seed, used for nothing else. Nothing here trains, calibrates or
+selects anything: the baseline is what a node learns on its machine in the first `baseline_s`, the order
+rules are fixed in `node_factory.reference.orders`, the students are the shipped models.
+
+- anomaly: each held-out machine runs healthy for `healthy_hours` (speed set-points changing every 5-30
+  minutes on average within +-5..25 % of nominal), then one segment per seeded fault (the fault switches
+  on part-way). The node learns its baseline from the first `baseline_s` of windows and scores every later
+  one. AUC per machine (healthy windows after the baseline against windows after a fault's onset);
+  anomalies (with the baseline's hysteresis) started during healthy running, per day, counted over all
+  healthy windows and over those whose speed lies inside the range the baseline saw; fault segments
+  detected.
+- fault identification: labelled held-out clips of the six faults; speed (the clip's mean rpm, as a
+  tachometer would read it) and the bearing geometry are given to `identify`.
+- students: the shipped model's window classes on held-out clips of all seven classes (macro-F1).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import rankdata
+
+from ..corpus.families import Family
+from ..heldout import generate_machine_runs, generate_vibration_clips
+from ..heldout.vibration import FAULT_CLASSES, VIBRATION_CLASSES
+from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, signature
+from ..reference.features import frame_features
+from ..reference.model_format import parse_payload, read_blob
+from ..reference.network import decide, forward
+from ..reference.orders import BearingGeometry, identify
+from ..training.metrics import macro_f1
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class VibrationProtocol:
+    """Sizes and the seed of the evaluation (the seed is used for nothing else)."""
+
+    seed: int = 20_261_203
+    machines: int = 8
+    baseline_s: float = 600.0
+    healthy_hours: float = 3.0
+    fault_segment_s: float = 300.0
+    clips_per_class: int = 20
+    clip_seconds: float = 4.0
+
+
+def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count half)."""
+    if len(negatives) == 0 or len(positives) == 0:
+        return float("nan")
+    ranks = rankdata(np.concatenate([negatives, positives]))
+    n1 = len(positives)
+    return float((ranks[len(negatives) :].sum() - n1 * (n1 + 1) / 2) / (n1 * len(negatives)))
+
+
+def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, Any]:
+    cfg = family.features
+    length = cfg.window_samples
+    window_s = length / cfg.sample_rate
+    learner = BaselineLearner(cfg.bands, round(baseline_s / window_s), digest8(cfg.digest()))
+    detector: AnomalyDetector | None = None
+    rpm_lo, rpm_hi = float("inf"), 0.0
+    healthy, faulty, in_range = [], [], []
+    false_all = false_in_range = 0
+    flagged: Counter[str] = Counter()
+    for chunk in run.chunks():  # chunk_s is one window: the chunk's speed is the window's
+        if len(chunk.audio) < length:
+            continue
+        feats = frame_features(chunk.audio[:length].reshape(cfg.frames, cfg.frame), cfg)
+        sig = signature(feats)
+        t_end = chunk.start_s + window_s
+        if detector is None:
+            learner.push(sig)
+            rpm_lo, rpm_hi = min(rpm_lo, chunk.rpm_min), max(rpm_hi, chunk.rpm_max)
+            if learner.done:
+                detector = AnomalyDetector(learner.result())
+            continue
+        score, started = detector.push(sig)
+        label = run.label_at(t_end - 1e-6)
+        if label == "healthy" and run.label_at(chunk.start_s) == "healthy":
+            inside = rpm_lo <= chunk.rpm_min and chunk.rpm_max <= rpm_hi
+            healthy.append(score)
+            in_range.append(inside)
+            false_all += started
+            false_in_range += started and inside
+        elif label != "healthy" and run.label_at(chunk.start_s) == label:
+            faulty.append(score)
+            if detector.active:  # raised during the fault (or still raised: the segment began as repaired)
+                flagged[label] += 1
+    assert detector is not None, "the run is shorter than its baseline"
+    h, f = np.array(healthy), np.array(faulty)
+    return {
+        "machine_id": run.machine_id,
+        "bearing": run.machine.bearing.designation,
+        "rpm_nominal": round(run.machine.rpm_nominal),
+        "baseline_rpm": [round(rpm_lo), round(rpm_hi)],
+        "run_rpm": [round(run.speed_info["rpm_low"]), round(run.speed_info["rpm_high"])],
+        "threshold": detector.baseline.threshold,
+        "auc": auc(h, f),
+        "healthy_hours": len(h) * window_s / 3600,
+        "healthy_hours_in_range": int(np.sum(in_range)) * window_s / 3600,
+        "false_anomalies": int(false_all),
+        "false_anomalies_in_range": int(false_in_range),
+        "faults_flagged": sorted(flagged),
+        "healthy_scores": h,
+        "fault_scores": f,
+    }
+
+
+def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> dict[str, Any]:
+    cfg = family.features
+    if protocol.healthy_hours * 3600 < protocol.baseline_s + 60:
+        raise ValueError(
+            f"{protocol.healthy_hours} h of healthy running leave nothing after a {protocol.baseline_s} s baseline"
+        )
+    runs = generate_machine_runs(
+        protocol.seed,
+        protocol.machines,
+        cfg.sample_rate,
+        protocol.healthy_hours,
+        chunk_seconds=cfg.window_samples / cfg.sample_rate,
+        fault_segment_s=protocol.fault_segment_s,
+    )
+    machines = []
+    for run in runs:
+        machines.append(_machine_anomaly(run, family, protocol.baseline_s))
+        m = machines[-1]
+        progress(f"{family.name} {m['machine_id']}: AUC {m['auc']:.3f}, false anomalies {m['false_anomalies']}")
+    hours = sum(m["healthy_hours"] for m in machines)
+    hours_in = sum(m["healthy_hours_in_range"] for m in machines)
+    false_all = sum(m["false_anomalies"] for m in machines)
+    false_in = sum(m["false_anomalies_in_range"] for m in machines)
+    detected = sum(len(m["faults_flagged"]) for m in machines)
+    pooled = auc(
+        np.concatenate([m["healthy_scores"] for m in machines]), np.concatenate([m["fault_scores"] for m in machines])
+    )
+    for m in machines:
+        del m["healthy_scores"], m["fault_scores"]
+    aucs = [m["auc"] for m in machines]
+    return {
+        "anomaly_auc_heldout": float(np.mean(aucs)),
+        "anomaly_auc_heldout_min": float(np.min(aucs)),
+        "anomaly_auc_heldout_pooled": pooled,
+        "false_anomalies_per_day": false_all / hours * 24 if hours else float("nan"),
+        "false_anomalies_per_day_in_baseline_speed_range": false_in / hours_in * 24 if hours_in else float("nan"),
+        "healthy_hours": hours,
+        "healthy_hours_in_baseline_speed_range": hours_in,
+        "false_anomalies": false_all,
+        "false_anomalies_in_baseline_speed_range": false_in,
+        "fault_segments_flagged": detected,
+        "fault_segments": len(machines) * len(FAULT_CLASSES),
+        "machines": machines,
+    }
+
+
+def _geometry(meta: dict[str, Any]) -> BearingGeometry:
+    b = meta["machine"]["bearing"]
+    return BearingGeometry(int(b["n"]), float(b["d_mm"]), float(b["pitch_mm"]), float(b["contact_deg"]))
+
+
+def fault_identification(family: Family, protocol: VibrationProtocol, progress: Progress) -> dict[str, Any]:
+    cfg = family.features
+    clips = generate_vibration_clips(
+        protocol.seed, protocol.clips_per_class, cfg.sample_rate, protocol.clip_seconds, classes=FAULT_CLASSES
+    )
+    confusion: Counter[tuple[str, str]] = Counter()
+    for i, clip in enumerate(clips):
+        report = identify(clip.audio, cfg.sample_rate, float(clip.meta["rpm_mean"]), _geometry(clip.meta))
+        confusion[(clip.label, report.fault)] += 1
+        if i % 20 == 19:
+            progress(f"{family.name} fault identification: {i + 1} of {len(clips)} clips")
+    correct = sum(v for (t, p), v in confusion.items() if t == p)
+    per_class = {
+        c: sum(v for (t, p), v in confusion.items() if t == c and p == c) / protocol.clips_per_class
+        for c in FAULT_CLASSES
+    }
+    return {
+        "fault_id_accuracy_heldout": correct / len(clips),
+        "fault_id_clips": len(clips),
+        "fault_id_per_class": per_class,
+        "fault_id_confusion": {f"{t}->{p}": v for (t, p), v in sorted(confusion.items())},
+    }
+
+
+def students(family: Family, model_path: Path, protocol: VibrationProtocol) -> dict[str, Any]:
+    cfg = family.features
+    model, _info = parse_payload(read_blob(model_path.read_bytes()))
+    classes = list(model.classes)
+    clips = generate_vibration_clips(
+        protocol.seed + 1, protocol.clips_per_class, cfg.sample_rate, protocol.clip_seconds, classes=VIBRATION_CLASSES
+    )
+    feats, labels = [], []
+    length = cfg.window_samples
+    for clip in clips:
+        for start in range(0, len(clip.audio) - length + 1, length):
+            window = clip.audio[start : start + length]
+            feats.append(frame_features(window.reshape(cfg.frames, cfg.frame), cfg))
+            labels.append(classes.index(clip.label))
+    y = np.array(labels)
+    pred, _margin, escalate = decide(model, forward(model, np.stack(feats)))
+    confusion = Counter(zip(y.tolist(), pred.tolist(), strict=True))
+    top_confusions = sorted(((v, classes[t], classes[p]) for (t, p), v in confusion.items() if t != p), reverse=True)[
+        :5
+    ]
+    return {
+        "student_heldout_macro_f1": macro_f1(y, pred, len(classes)),
+        "student_heldout_windows": len(y),
+        "student_escalation_rate_heldout": float(np.mean(escalate)),
+        "student_top_confusions": [
+            f"{t} -> {p}: {v} of {int(np.sum(y == classes.index(t)))}" for v, t, p in top_confusions
+        ],
+    }
+
+
+def evaluate(family: Family, model_path: Path, protocol: VibrationProtocol, progress: Progress) -> dict[str, Any]:
+    result: dict[str, Any] = {"protocol": asdict(protocol), "family": family.name}
+    result |= students(family, model_path, protocol)
+    progress(f"{family.name} students: macro-F1 {result['student_heldout_macro_f1']:.3f}")
+    result |= fault_identification(family, protocol, progress)
+    progress(f"{family.name} fault identification: accuracy {result['fault_id_accuracy_heldout']:.3f}")
+    result |= anomaly(family, protocol, progress)
+    return result

@@ -1,0 +1,82 @@
+"""The per-machine baseline and anomaly score reference (node_factory.reference.baseline)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node_factory.corpus.families import FAMILIES
+from node_factory.reference.baseline import (
+    MIN_THRESHOLD,
+    AnomalyDetector,
+    Baseline,
+    BaselineLearner,
+    ForeignBaseline,
+    digest8,
+    signature,
+)
+
+DIGEST = digest8(FAMILIES["vibration"].features.digest())
+OTHER = digest8(FAMILIES["sound"].features.digest())
+
+
+def _signatures(rng: np.random.Generator, n: int, shift: int = 0) -> list[np.ndarray]:
+    feats = rng.integers(-20, 20, size=(n, 32, 16)).astype(np.int8) + np.int8(shift)
+    return [signature(f) for f in feats]
+
+
+def _learn(rng: np.random.Generator, n: int = 40) -> Baseline:
+    learner = BaselineLearner(16, n, DIGEST)
+    for s in _signatures(rng, n):
+        assert not learner.done
+        learner.push(s)
+    assert learner.done and learner.progress_percent == 100
+    return learner.result()
+
+
+def test_signature_is_the_per_band_sum_over_frames() -> None:
+    f = np.zeros((32, 16), np.int8)
+    f[:, 3] = -128
+    f[0, 5] = 7
+    sig = signature(f)
+    assert sig.dtype == np.int32 and sig[3] == -128 * 32 and sig[5] == 7 and sig[0] == 0
+
+
+def test_healthy_windows_stay_below_the_threshold_and_a_shift_raises_one_anomaly() -> None:
+    rng = np.random.default_rng(1)
+    baseline = _learn(rng)
+    assert baseline.threshold >= MIN_THRESHOLD and baseline.windows == 40
+    det = AnomalyDetector(baseline)
+    healthy = [det.push(s) for s in _signatures(rng, 200)]
+    assert not any(started for _, started in healthy)
+    shifted = [det.push(s) for s in _signatures(rng, 20, shift=30)]
+    assert [started for _, started in shifted].count(True) == 1
+    assert shifted[0][0] > baseline.threshold and not shifted[0][1] and shifted[2][1]  # three in a row
+    assert det.active
+    for s in _signatures(rng, 6):
+        det.push(s)
+    assert not det.active  # six quiet windows end it
+
+
+def test_blob_round_trips_and_refuses_foreign_or_corrupt_baselines() -> None:
+    baseline = _learn(np.random.default_rng(2))
+    blob = baseline.to_bytes()
+    assert len(blob) == 24 + 16 * 6 + 4  # header, int32 mean + uint16 weight per band, CRC-32
+    assert Baseline.from_bytes(blob, DIGEST) == baseline
+    with pytest.raises(ForeignBaseline, match="learnt with features"):
+        Baseline.from_bytes(blob, OTHER)
+    corrupt = bytearray(blob)
+    corrupt[30] ^= 1
+    with pytest.raises(ValueError, match="corrupt"):
+        Baseline.from_bytes(bytes(corrupt), DIGEST)
+    with pytest.raises(ValueError, match="too short"):
+        Baseline.from_bytes(blob[:10], DIGEST)
+
+
+def test_learner_refuses_too_short_a_baseline_and_an_unfinished_result() -> None:
+    with pytest.raises(ValueError, match="at least 4"):
+        BaselineLearner(16, 3, DIGEST)
+    learner = BaselineLearner(16, 10, DIGEST)
+    learner.push(np.zeros(16, np.int32))
+    with pytest.raises(ValueError, match="not finished"):
+        learner.result()

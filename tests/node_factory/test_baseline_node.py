@@ -1,0 +1,107 @@
+"""The node's per-machine baseline (binmoe_baseline.cpp, built on the host by g++ like the kernel tests) against
+the Python reference (node_factory.reference.baseline): every progress value, score, anomaly decision and stored
+byte, on signatures of held-out machine vibration (node_factory.heldout) and on scripted shifts. Lives in the
+backend suite because the held-out generator needs scipy; the harness is tests/esphome/baseline_harness.cpp."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from node_factory.corpus.families import FAMILIES
+from node_factory.heldout import generate_machine_runs
+from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+from node_factory.reference.features import frame_features
+
+REPO = Path(__file__).resolve().parents[2]
+CFG = FAMILIES["vibration"].features
+DIGEST = digest8(CFG.digest())
+
+
+@pytest.fixture(scope="module")
+def baseline_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    component = REPO / "esphome" / "components" / "binmoe"
+    exe = tmp_path_factory.mktemp("baseline") / "baseline_harness"
+    sources = [REPO / "tests" / "esphome" / "baseline_harness.cpp", component / "binmoe_baseline.cpp"]
+    subprocess.run(
+        ["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component), *map(str, sources), "-o", str(exe)],
+        check=True,
+    )
+    return exe
+
+
+def run(harness: Path, script: list[str]) -> list[str]:
+    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
+def machine_signatures(windows: int, seed: int) -> list[np.ndarray]:
+    """Signatures of consecutive windows of a held-out machine: healthy, then (in the end) a fault."""
+    run_ = generate_machine_runs(seed, 1, CFG.sample_rate, 0.02, chunk_seconds=CFG.window_samples / CFG.sample_rate,
+                                 fault_segment_s=40.0, onset_fraction=(0.0, 0.1))[0]  # fmt: skip
+    sigs = []
+    for chunk in run_.chunks():
+        if len(chunk.audio) == CFG.window_samples:
+            sigs.append(signature(frame_features(chunk.audio.reshape(CFG.frames, CFG.frame), CFG)))
+        if len(sigs) == windows:
+            break
+    return sigs
+
+
+def _line(sig: np.ndarray) -> str:
+    return " ".join(str(int(v)) for v in sig)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_learning_scoring_and_blob_match_the_reference(baseline_harness: Path, seed: int) -> None:
+    sigs = machine_signatures(60, seed)
+    learn, score = sigs[:20], sigs[20:]
+    learner = BaselineLearner(CFG.bands, len(learn), DIGEST)
+    expected = ["1"]
+    for s in learn:
+        learner.push(s)
+        expected.append(str(learner.progress_percent))
+    baseline = learner.result()
+    expected.append(baseline.to_bytes().hex())
+    detector = AnomalyDetector(baseline)
+    for s in score:
+        value, started = detector.push(s)
+        expected.append(f"{value} {int(started)} {int(detector.active)}")
+    script = [f"start {CFG.bands} {len(learn)} {DIGEST.hex()}", *[f"learn {_line(s)}" for s in learn], "result"]
+    script += [f"push {_line(s)}" for s in score]
+    got = run(baseline_harness, script)
+    assert got == expected
+    # the stream shows what is compared: healthy windows stay below the threshold, the fault goes above it
+    scores = [int(line.split()[0]) for line in got[len(learn) + 2 :]]
+    assert min(scores) < baseline.threshold < max(scores)
+
+
+def test_scripted_shift_raises_one_anomaly_with_hysteresis(baseline_harness: Path) -> None:
+    rng = np.random.default_rng(5)
+    quiet = [rng.integers(-600, 600, 16).astype(np.int32) for _ in range(40)]
+    loud = [q + 4000 for q in quiet[:10]]
+    script = [f"start 16 20 {DIGEST.hex()}", *[f"learn {_line(s)}" for s in quiet[:20]], "result"]
+    script += [f"push {_line(s)}" for s in quiet[20:] + loud + quiet[20:30]]
+    got = run(baseline_harness, script)[22:]
+    started = [i for i, line in enumerate(got) if line.split()[1] == "1"]
+    assert started == [22]  # the third loud window in a row
+    assert got[-1].endswith(" 0") and got[29].endswith(" 1")  # ends after six quiet windows
+
+
+def test_stored_baselines_load_and_foreign_or_corrupt_ones_are_refused(baseline_harness: Path) -> None:
+    sigs = machine_signatures(12, 3)
+    learner = BaselineLearner(CFG.bands, 12, DIGEST)
+    for s in sigs:
+        learner.push(s)
+    blob = learner.result().to_bytes()
+    other = digest8(FAMILIES["vibration_adc"].features.digest())
+    corrupt = bytearray(blob)
+    corrupt[40] ^= 4
+    script = [f"load {blob.hex()} {DIGEST.hex()}", f"load {blob.hex()} {other.hex()}",
+              f"load {bytes(corrupt).hex()} {DIGEST.hex()}", f"load {blob[:20].hex()} {DIGEST.hex()}",
+              "start 16 3 " + DIGEST.hex(), "start 33 100 " + DIGEST.hex()]  # fmt: skip
+    assert run(baseline_harness, script) == ["ok", "foreign", "corrupt", "corrupt", "0", "0"]
+    assert Baseline.from_bytes(blob, DIGEST).threshold == learner.result().threshold
