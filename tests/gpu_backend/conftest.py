@@ -72,7 +72,7 @@ def save_test_teacher(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_gateway(workdir: Path, port: int) -> Iterator[RunningGateway]:
+def running_gateway(workdir: Path, port: int, max_concurrency: int = 1) -> Iterator[RunningGateway]:
     """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child), stopped after."""
     from gpu_backend.fixture_moe import build_fixture
 
@@ -84,7 +84,7 @@ def running_gateway(workdir: Path, port: int) -> Iterator[RunningGateway]:
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "gpu_backend", "serve", "--profile", "cpu-fixture", "--host", "127.0.0.1",
-             "--port", str(port), "--api-key", API_KEY, "--max-concurrency", "1", "--max-queue", "1",
+             "--port", str(port), "--api-key", API_KEY, "--max-concurrency", str(max_concurrency), "--max-queue", "1",
              "--teacher", str(teacher)],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
