@@ -54,6 +54,7 @@ class GatewaySettings:
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
     diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
     upstream_timeout_s: float = 300.0
+    engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
 
 
 class Overloaded(Exception):
@@ -109,7 +110,8 @@ def _completion_tokens(body: bytes) -> int:
 def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | None = None) -> FastAPI:
     metrics = GatewayMetrics()
     admission = Admission(settings, metrics)
-    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s)
+    engine_auth = {"Authorization": f"Bearer {settings.engine_api_key}"} if settings.engine_api_key else {}
+    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s, headers=engine_auth)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

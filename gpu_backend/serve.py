@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -152,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, profile: Profile, command: list[str]) -> int:
     engine_url = command[command.index("--port") + 1]
-    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=engine_env(profile))
+    # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
+    # (vLLM reads VLLM_API_KEY; the environment keeps it out of `ps`), known only to the gateway.
+    engine_key = secrets.token_urlsafe(24)
+    env = {**engine_env(profile), "VLLM_API_KEY": engine_key}
+    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=env)
     served_name = command[command.index("--served-model-name") + 1]
     settings = GatewaySettings(
         model_name=served_name,
@@ -160,6 +165,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         api_key=args.api_key or None,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
+        engine_api_key=engine_key,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
