@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import secrets
 import time
 import uuid
@@ -18,8 +20,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from .diagnosis import build_messages, parse_llm_output, response_format
+from .engine_errors import EngineFailure, failure_from_exception, failure_from_status, relay_events
 from .metrics import GatewayMetrics
 from .protocol import DiagnoseRequest, DiagnoseResponse, TeacherOpinion
+
+LOGGER = logging.getLogger(__name__)
 
 
 class Engine(Protocol):
@@ -49,6 +54,7 @@ class GatewaySettings:
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
     diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
     upstream_timeout_s: float = 300.0
+    engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
 
 
 class Overloaded(Exception):
@@ -87,10 +93,25 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
+def _engine_failed(route: str, failure: EngineFailure) -> JSONResponse:
+    """The engine failed this request: one log line (no traceback) and the client's JSON error."""
+    LOGGER.warning("%s: %s (HTTP %d to the client)", route, failure.message, failure.status)
+    return failure.response()
+
+
+def _completion_tokens(body: bytes) -> int:
+    """The usage an OpenAI completion reports (0 when the body does not say): only for the metrics."""
+    try:
+        return int(json.loads(body)["usage"]["completion_tokens"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
 def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | None = None) -> FastAPI:
     metrics = GatewayMetrics()
     admission = Admission(settings, metrics)
-    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s)
+    engine_auth = {"Authorization": f"Bearer {settings.engine_api_key}"} if settings.engine_api_key else {}
+    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s, headers=engine_auth)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,7 +131,11 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
                 response: Response = _error(401, "missing or wrong API key", {"WWW-Authenticate": "Bearer"})
                 metrics.observe(route, 401, time.perf_counter() - started)
                 return response
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # a bug, not an engine failure: still a JSON answer, and one traceback in the log
+            LOGGER.exception("unexpected error on %s", route)
+            response = _error(500, "internal error of the gateway (see its log)")
         metrics.observe(route, response.status_code, time.perf_counter() - started)
         return response
 
@@ -132,7 +157,12 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
     @app.get("/v1/models")
     async def models() -> Response:
         require_engine()
-        upstream = await http.get("/v1/models")
+        try:
+            upstream = await http.get("/v1/models")
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/models", failure_from_exception(err))
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            return _engine_failed("/v1/models", failure)
         return Response(upstream.content, upstream.status_code, media_type="application/json")
 
     @app.post("/v1/chat/completions")
@@ -151,27 +181,28 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
                 upstream = await http.post("/v1/chat/completions", json=body)
         except Overloaded:
             return _error(429, "overloaded, retry later", {"Retry-After": "1"})
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/chat/completions", failure_from_exception(err))
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            return _engine_failed("/v1/chat/completions", failure)
         if upstream.status_code == 200:
-            metrics.add_tokens(int(upstream.json().get("usage", {}).get("completion_tokens", 0)))
+            metrics.add_tokens(_completion_tokens(upstream.content))
         return Response(upstream.content, upstream.status_code, media_type="application/json")
 
     async def _stream(body: dict[str, Any]) -> Response:
         # The admission slot covers only the upstream request start; the stream itself then drains.
         upstream_request = http.build_request("POST", "/v1/chat/completions", json=body)
-        upstream = await http.send(upstream_request, stream=True)
-        if upstream.status_code != 200:
-            content = await upstream.aread()
-            await upstream.aclose()
-            return Response(content, upstream.status_code, media_type="application/json")
-
-        async def relay() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
-            finally:
+        try:
+            upstream = await http.send(upstream_request, stream=True)
+            if upstream.status_code != 200:
+                content = await upstream.aread()
                 await upstream.aclose()
-
-        return StreamingResponse(relay(), media_type="text/event-stream")
+                if failure := failure_from_status(upstream.status_code, content):
+                    return _engine_failed("/v1/chat/completions (stream)", failure)
+                return Response(content, upstream.status_code, media_type="application/json")
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/chat/completions (stream)", failure_from_exception(err))
+        return StreamingResponse(relay_events(upstream), media_type="text/event-stream")
 
     @app.post("/v1/binmoe/diagnose")
     async def diagnose(request: Request) -> Response:
@@ -200,14 +231,18 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
                 upstream = await http.post("/v1/chat/completions", json=payload)
         except Overloaded:
             return _error(429, "overloaded, retry later", {"Retry-After": "1"})
-        if upstream.status_code != 200:
-            return _error(502, f"engine answered HTTP {upstream.status_code}")
-        completion = upstream.json()
-        metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/binmoe/diagnose", failure_from_exception(err))
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            return _engine_failed("/v1/binmoe/diagnose", failure)
+        if upstream.status_code != 200:  # the engine refused the gateway's own request: a retry cannot help
+            return _error(500, f"the engine refused the diagnosis prompt: HTTP {upstream.status_code}")
         try:
+            completion = upstream.json()
+            metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
             llm = parse_llm_output(completion["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError, ValueError) as err:
-            return _error(502, f"the LLM's answer did not match the diagnosis schema: {err}")
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as err:
+            return _error(500, f"the LLM's answer did not match the diagnosis schema: {err}")
         response = DiagnoseResponse(
             **llm.model_dump(),
             id=uuid.uuid4().hex,

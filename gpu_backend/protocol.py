@@ -42,7 +42,12 @@ class NodeMessage(BaseModel):
     @field_validator("scores", mode="before")
     @classmethod
     def _scores_from_string(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except RecursionError as err:  # "[[[[…": a reason, not a crash
+            raise ValueError("nested too deeply") from err
 
     @field_validator("v", mode="before")
     @classmethod

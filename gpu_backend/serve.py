@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -21,12 +23,19 @@ from .supervisor import EngineSupervisor
 
 LOGGER = logging.getLogger("gpu_backend.serve")
 DEFAULT_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
+KEY_HINT = "--api-key KEY or BINMOE_API_KEY=KEY (make one with: openssl rand -hex 16)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="profile name (default: chosen from the detected GPUs)")
     parser.add_argument("--weights", help="model directory or id (default: the profile's)")
-    parser.add_argument("--host", default="0.0.0.0", help="gateway address (default: all interfaces)")
+    parser.add_argument(
+        "--host",
+        help="gateway address (default: 127.0.0.1 without an API key, all interfaces with one; "
+        "another address than loopback needs a key)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="gateway port (default: 8000)")
     parser.add_argument("--engine-port", type=int, help="vLLM child port on 127.0.0.1 (default: port + 1)")
     parser.add_argument(
@@ -41,6 +50,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def bind_address(host: str | None, api_key: str | None) -> str:
+    """Where the gateway listens: nothing is open by default. Without a key only loopback is allowed (the
+    default then); with a key the default is every interface, so Home Assistant on another machine can reach
+    it. Raises ValueError for an address beyond loopback without a key."""
+    if host is None:
+        return ALL_INTERFACES if api_key else LOOPBACK
+    if not api_key and not is_loopback(host):
+        raise ValueError(
+            f"refusing to serve {host} without an API key: anyone who reaches it could use the GPU tier. "
+            f"Set a key ({KEY_HINT}), or leave out --host to listen on {LOOPBACK} only."
+        )
+    return host
+
+
+def listen_note(host: str, port: int, api_key: str | None) -> str:
+    """Where the gateway listens, and, without a key, why only there and how to set one."""
+    note = f"BinMoE gateway on http://{host}:{port}"
+    if api_key:
+        return note
+    return (
+        f"{note}. No API key: it listens on {host} only, for this machine. To serve Home Assistant on another "
+        f"machine, set a key ({KEY_HINT}); the gateway then listens on all interfaces."
+    )
 
 
 def resolve_weights(profile: Profile, override: str | None) -> str:
@@ -79,6 +122,11 @@ class _SupervisedEngine:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        args.host = bind_address(args.host, args.api_key or None)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     profiles = load_profiles()
     if args.profile:
         if args.profile not in profiles:
@@ -97,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         env = " ".join(f"{k}={v}" for k, v in engine_env(profile).items())
         print(f"# profile {profile.name}: {profile.explain()}")
+        print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(env, shlex.join(command))
         return 0
     return asyncio.run(_serve(args, profile, command))
@@ -104,7 +153,11 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace, profile: Profile, command: list[str]) -> int:
     engine_url = command[command.index("--port") + 1]
-    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=engine_env(profile))
+    # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
+    # (vLLM reads VLLM_API_KEY; the environment keeps it out of `ps`), known only to the gateway.
+    engine_key = secrets.token_urlsafe(24)
+    env = {**engine_env(profile), "VLLM_API_KEY": engine_key}
+    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=env)
     served_name = command[command.index("--served-model-name") + 1]
     settings = GatewaySettings(
         model_name=served_name,
@@ -112,6 +165,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         api_key=args.api_key or None,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
+        engine_api_key=engine_key,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -129,7 +183,8 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         loop.add_signal_handler(sig, stop.set)
     supervisor.start()
     server_task = asyncio.create_task(server.serve())
-    LOGGER.info("BinMoE gateway on http://%s:%d (profile %s)", args.host, args.port, profile.name)
+    note = listen_note(args.host, args.port, settings.api_key)
+    (LOGGER.info if settings.api_key else LOGGER.warning)("%s (profile %s)", note, profile.name)
     await asyncio.wait([server_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     LOGGER.info("shutting down")
     server.should_exit = True

@@ -3,7 +3,7 @@ tier for diagnosis. The entry loads whether or not the GPU tier answers; only a 
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
@@ -36,7 +36,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
     """Start routing at once; the GPU tier is contacted, but only a rejected key fails the set-up."""
-    client = BinMoEClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_API_KEY))
+    session = async_get_clientsession(hass, verify_ssl=entry.data.get(CONF_VERIFY_SSL, True))
+    client = BinMoEClient(session, entry.data[CONF_URL], entry.data.get(CONF_API_KEY))
     queue = EscalationQueue(hass, entry.entry_id, int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)))
     await queue.async_load()
     backend = BackendLink(hass, entry, client, queue, float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)))

@@ -16,7 +16,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import BinMoEError
+from .api import (
+    AnswerCutOff,
+    BinMoEError,
+    CannotConnect,
+    CertificateError,
+    GPUTierBusy,
+    GPUTierRestarting,
+    GPUTierTimeout,
+    InvalidAuth,
+)
 from .const import CONF_PROMPT, DEFAULT_LLM_APIS, DOMAIN, LOGGER
 from .entity import BinMoELLMBaseEntity
 from .runtime import BinMoEConfigEntry
@@ -92,6 +101,27 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
         response = intent.IntentResponse(language=user_input.language)
         response.async_set_error(
             intent.IntentResponseErrorCode.UNKNOWN,
-            "Sorry, the BinMoE assistant is not reachable right now, and I could not handle that locally.",
+            f"Sorry, {what_went_wrong(err)}, and Home Assistant could not handle that on its own either.",
         )
         return conversation.ConversationResult(response=response, conversation_id=chat_log.conversation_id)
+
+
+def what_went_wrong(err: Exception) -> str:
+    """The GPU tier's failure in words a voice assistant can say (most specific kind first)."""
+    match err:
+        case GPUTierRestarting():
+            return "the BinMoE GPU tier is restarting; try again in a minute"
+        case GPUTierBusy():
+            return "the BinMoE GPU tier is busy with other requests; try again in a moment"
+        case GPUTierTimeout():
+            return "the BinMoE GPU tier took too long to answer; try again in a minute"
+        case AnswerCutOff():
+            return "the BinMoE GPU tier stopped in the middle of its answer (it may be restarting); try again soon"
+        case CertificateError():
+            return "the BinMoE GPU tier's certificate could not be verified; check its address in the BinMoE settings"
+        case CannotConnect():
+            return "the BinMoE GPU tier is not reachable right now; check that its gateway is running"
+        case InvalidAuth():
+            return "the BinMoE GPU tier rejected Home Assistant's API key; enter the current key in the BinMoE settings"
+        case _:
+            return "the BinMoE GPU tier could not answer that"

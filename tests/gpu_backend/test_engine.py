@@ -14,7 +14,7 @@ import pytest
 from gpu_backend.fixture_moe import BEARING_ESCALATION, SMOKE_ESCALATION, CannedExchange, canned_exchanges
 from gpu_backend.protocol import DiagnoseResponse
 
-from .conftest import RunningGateway
+from .conftest import API_KEY, RunningGateway
 
 pytestmark = pytest.mark.real_backend
 
@@ -48,6 +48,19 @@ def test_auth_is_required_everywhere_but_health(gateway: RunningGateway) -> None
             assert client.get("/metrics").status_code == 401
             assert client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "hi"}).status_code == 401
             assert client.post("/v1/chat/completions", json={}).status_code == 401
+
+
+def test_engine_has_a_key_of_its_own(gateway: RunningGateway) -> None:
+    """The engine on loopback (the gateway's port + 1) refuses its OpenAI routes to anyone but the gateway, which
+    holds the per-start key; the gateway's own key is not it."""
+    host, port = gateway.url.rsplit(":", 1)
+    engine = f"{host}:{int(port) + 1}"
+    for headers in ({}, {"Authorization": f"Bearer {API_KEY}"}):
+        assert httpx.get(f"{engine}/v1/models", headers=headers).status_code == 401
+        chat = {"model": "cpu-fixture", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 2}
+        assert httpx.post(f"{engine}/v1/chat/completions", json=chat, headers=headers).status_code == 401
+    with gateway.client() as client:
+        assert client.get("/v1/models").status_code == 200
 
 
 def test_models(gateway: RunningGateway) -> None:

@@ -138,6 +138,7 @@ async def test_backend_error_status_is_an_error_reply(
     backend.api_key = "rotated"  # the gateway now answers 401; the local agent cannot answer this either
     result = await ask(hass, "Why did the garage sensor alarm?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert "rejected Home Assistant's API key" in result.response.speech["plain"]["speech"]
 
 
 @pytest.mark.parametrize("apis", [[], ["binmoe"]])
@@ -190,14 +191,43 @@ async def test_context_is_trimmed_by_user_turns(
     assert {m["tool_call_id"] for m in messages if m["role"] == "tool"} <= calls
 
 
-@pytest.mark.parametrize("turn", [{"content": "The garage no", "cut": True}, {"error": "engine died"}])
+@pytest.mark.parametrize(
+    ("turn", "spoken"),
+    [
+        ({"content": "The garage no", "cut": True}, "stopped in the middle of its answer"),
+        ({"error": "engine died"}, "could not answer that"),
+        ({"content": "The gar", "error": "the engine closed the connection", "code": 502}, "is restarting"),
+        ({"error": "the engine did not answer in time", "code": 504}, "took too long to answer"),
+    ],
+)
 async def test_broken_stream_is_not_an_answer(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, turn: dict[str, Any]
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, turn: dict[str, Any], spoken: str
 ) -> None:
+    """A stream that breaks is an error reply that says what happened, never a cut-off answer."""
     backend.chat_turns = [turn]
     result = await ask(hass, "Why did the garage sensor alarm?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert "not reachable" in result.response.speech["plain"]["speech"]
+    assert spoken in result.response.speech["plain"]["speech"]
+
+
+@pytest.mark.parametrize(
+    ("status", "spoken"),
+    [
+        (503, "the BinMoE GPU tier is restarting; try again in a minute"),
+        (502, "the BinMoE GPU tier is restarting; try again in a minute"),
+        (429, "is busy with other requests"),
+        (504, "took too long to answer"),
+    ],
+)
+async def test_gpu_tier_failure_is_said_in_words(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, status: int, spoken: str
+) -> None:
+    backend.chat_failures = [status]
+    result = await ask(hass, "Why did the garage sensor alarm?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    speech = result.response.speech["plain"]["speech"]
+    assert speech.startswith("Sorry, ") and spoken in speech
+    assert "Home Assistant could not handle that on its own either" in speech
 
 
 async def test_model_is_learned_when_the_gpu_tier_comes_up_later(
