@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,9 +16,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from .diagnosis import build_messages, parse_llm_output, response_format
+from .diagnosis import Diagnoser, LLMSettings, LLMUnavailable
+from .knowledge import KnowledgeBase, load_knowledge_base
 from .metrics import GatewayMetrics
-from .protocol import DiagnoseRequest, DiagnoseResponse, TeacherOpinion
+from .protocol import DiagnoseRequest, TeacherOpinion
 
 
 class Engine(Protocol):
@@ -47,7 +47,8 @@ class GatewaySettings:
     api_key: str | None = None
     max_concurrency: int = 4  # requests the engine works on at once
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
-    diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
+    diagnose_max_tokens: int = 200  # the phrasing schema's strings add up to ~500 characters
+    diagnose_llm_budget_s: float = 5.0  # the knowledge base answers alone when the LLM needs longer; 0: never ask
     upstream_timeout_s: float = 300.0
 
 
@@ -87,7 +88,12 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    engine: Engine,
+    teacher: Teacher | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> FastAPI:
     metrics = GatewayMetrics()
     admission = Admission(settings, metrics)
     http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s)
@@ -173,6 +179,29 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
 
         return StreamingResponse(relay(), media_type="text/event-stream")
 
+    async def complete_for_diagnosis(payload: dict[str, Any]) -> dict[str, Any]:
+        """One LLM call of a diagnosis; any reason it cannot be made is LLMUnavailable (the KB answers)."""
+        if not engine.is_ready:
+            raise LLMUnavailable("the engine is starting")
+        try:
+            async with admission.slot():
+                upstream = await http.post("/v1/chat/completions", json=payload)
+        except Overloaded as err:
+            raise LLMUnavailable("overloaded") from err
+        except httpx.HTTPError as err:
+            raise LLMUnavailable(f"engine unreachable: {err!r}") from err
+        if upstream.status_code != 200:
+            raise LLMUnavailable(f"engine answered HTTP {upstream.status_code}")
+        completion: dict[str, Any] = upstream.json()
+        metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
+        return completion
+
+    diagnoser = Diagnoser(
+        knowledge or load_knowledge_base(),
+        complete_for_diagnosis,
+        LLMSettings(settings.model_name, settings.diagnose_llm_budget_s, settings.diagnose_max_tokens),
+    )
+
     @app.post("/v1/binmoe/diagnose")
     async def diagnose(request: Request) -> Response:
         started = time.perf_counter()
@@ -180,41 +209,11 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
             parsed = DiagnoseRequest.model_validate_json(await request.body())
         except ValidationError as err:
             return _error(422, err.errors(include_url=False, include_context=False, include_input=False))
-        require_engine()
         try:
             opinion = _teacher_opinion(parsed, teacher)
         except ValueError as err:
             return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
-        teacher_line = None
-        if opinion is not None:
-            teacher_line = f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."
-        payload = {
-            "model": settings.model_name,
-            "messages": build_messages(parsed, teacher_line),
-            "temperature": 0,
-            "max_tokens": settings.diagnose_max_tokens,
-            "response_format": response_format(),
-        }
-        try:
-            async with admission.slot():
-                upstream = await http.post("/v1/chat/completions", json=payload)
-        except Overloaded:
-            return _error(429, "overloaded, retry later", {"Retry-After": "1"})
-        if upstream.status_code != 200:
-            return _error(502, f"engine answered HTTP {upstream.status_code}")
-        completion = upstream.json()
-        metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
-        try:
-            llm = parse_llm_output(completion["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError, ValueError) as err:
-            return _error(502, f"the LLM's answer did not match the diagnosis schema: {err}")
-        response = DiagnoseResponse(
-            **llm.model_dump(),
-            id=uuid.uuid4().hex,
-            teacher=opinion,
-            model=settings.model_name,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+        response = await diagnoser.diagnose(parsed, opinion, started)
         return JSONResponse(response.model_dump(by_alias=True))
 
     return app

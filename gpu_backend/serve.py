@@ -16,6 +16,7 @@ import uvicorn
 
 from .gateway import GatewaySettings, create_app
 from .gpus import detect_gpus
+from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from .profiles import Profile, load_profiles, select_profile, vllm_command
 from .supervisor import EngineSupervisor
 
@@ -39,6 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_TEACHER,
         help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
+    )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra knowledge-base directory (*.toml) whose classes add to or replace the bundled ones; repeatable",
+    )
+    parser.add_argument(
+        "--llm-budget",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a diagnosis waits for the LLM's phrasing before the knowledge base answers alone "
+        "(default 5; 0: never ask the LLM)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
 
@@ -79,6 +96,11 @@ class _SupervisedEngine:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:  # before anything slow: a broken knowledge-base file stops the start with its file and field
+        knowledge = load_knowledge_base(*args.knowledge)
+    except KnowledgeBaseError as err:
+        print(f"knowledge base: {err}", file=sys.stderr)
+        return 2
     profiles = load_profiles()
     if args.profile:
         if args.profile not in profiles:
@@ -99,10 +121,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"# profile {profile.name}: {profile.explain()}")
         print(env, shlex.join(command))
         return 0
-    return asyncio.run(_serve(args, profile, command))
+    return asyncio.run(_serve(args, profile, command, knowledge))
 
 
-async def _serve(args: argparse.Namespace, profile: Profile, command: list[str]) -> int:
+async def _serve(args: argparse.Namespace, profile: Profile, command: list[str], knowledge: KnowledgeBase) -> int:
     engine_url = command[command.index("--port") + 1]
     supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=engine_env(profile))
     served_name = command[command.index("--served-model-name") + 1]
@@ -112,6 +134,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         api_key=args.api_key or None,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
+        diagnose_llm_budget_s=args.llm_budget,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -119,7 +142,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
 
         teacher = load_teacher(args.teacher)
         LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)
-    app = create_app(settings, _SupervisedEngine(supervisor), teacher)
+    app = create_app(settings, _SupervisedEngine(supervisor), teacher, knowledge)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

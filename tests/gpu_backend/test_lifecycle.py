@@ -40,6 +40,10 @@ def test_restart_after_engine_killed(gateway: RunningGateway) -> None:
         status = httpx.get(f"{gateway.url}/health").status_code
         time.sleep(0.2)
     assert status == 503  # the gateway noticed and says "starting"
+    with gateway.client() as client:  # ... and the knowledge base still diagnoses, without the LLM
+        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "Why is the fridge beeping?"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["llm_status"], response.json()["severity"]) == ("unavailable", "warning")
     assert wait_healthy(gateway.url, 240), gateway.log.read_text()[-3000:]
     (new_engine,) = _engine_children(gateway)
     assert new_engine.pid != engine.pid
