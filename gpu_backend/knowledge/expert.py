@@ -74,7 +74,7 @@ def _where(request: DiagnoseRequest) -> str:
 def _built_in(name: str, task: str, label: str, cause: Cause, action: str) -> KnownClass:
     """An entry made in code for what the knowledge base cannot know, citing the docs that explain why."""
     entry = ClassEntry(label=label, causes=[cause])
-    sources = {"extend_kb": "BinMoE docs/gpu-backend.md, 'The diagnosis expert': how to add a knowledge-base entry"}
+    sources = {"extend_kb": "BinMoE docs/diagnosis.md, 'Extending it': how to add a knowledge-base entry"}
     return KnownClass(task, name, entry, {cause.action: action}, sources, Path("<built-in>"))
 
 
