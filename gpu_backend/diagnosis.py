@@ -35,6 +35,14 @@ SYSTEM_PROMPT = (
     "one sentence of reasoning about the evidence."
 )
 SUMMARY_MAX, REASONING_MAX = 240, 240
+RESPONSE_SUMMARY_MAX, RESPONSE_REASONING_MAX = 400, 1000  # DiagnoseResponse's limits
+
+
+def fit(text: str, limit: int) -> str:
+    """Text within a response field's limit (long area or class names could exceed it), cut at a word."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 class LLMUnavailable(Exception):
@@ -204,8 +212,8 @@ class Diagnoser:
                 "severity": cause.severity,
                 "confidence": decision.confidence(cause),
                 "recommended_action": decision.known.action_text(cause),
-                "summary": phrasing.summary if phrasing else decision.summary(cause),
-                "reasoning": phrasing.reasoning if phrasing else decision.reasoning(cause),
+                "summary": phrasing.summary if phrasing else fit(decision.summary(cause), RESPONSE_SUMMARY_MAX),
+                "reasoning": phrasing.reasoning if phrasing else fit(decision.reasoning(cause), RESPONSE_REASONING_MAX),
                 "sources": sources,
                 "references": decision.known.references(cause),
                 "teacher": teacher,

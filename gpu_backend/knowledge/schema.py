@@ -105,7 +105,7 @@ class Cause(BaseModel):
 class ClassEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(min_length=1, max_length=60)  # how people call it: "smoke alarm"
+    label: str = Field(min_length=1, max_length=64)  # how people call it; 64 like a class name
     critical: bool = False  # a life-safety class: its answer is never downgraded below critical
     keywords: list[str] = Field(default_factory=list)  # phrases that point a question at this class
     causes: list[Cause] = Field(min_length=1)

@@ -168,3 +168,14 @@ def test_teacher_is_reported_and_named_as_the_class_source() -> None:
     response = asyncio.run(Diagnoser(load_knowledge_base()).diagnose(request, teacher))
     assert (response.class_, response.sources.class_, response.severity) == ("smoke_alarm", "teacher", "critical")
     assert response.teacher == teacher
+
+
+def test_long_names_still_give_a_schema_valid_answer() -> None:
+    """An area and a custom class at the protocol's length limits: the texts are cut, never invalid."""
+    escalation = {**SMOKE_ESCALATION, "class": "x" * 64, "level_db": -123.456}
+    request = DiagnoseRequest.model_validate(
+        {"v": 1, "escalation": escalation, "context": {"area": "A" * 128, "node_name": "n" * 128}}
+    )
+    response = _diagnose(None, request)
+    assert response.severity == "info" and response.class_ == "x" * 64
+    assert len(response.summary) <= 400 and len(response.reasoning) <= 1000
