@@ -68,6 +68,7 @@ class DiagnoseHistory(BaseModel):
     median_interval_s: float | None = Field(default=None, ge=0)
     sustained_s: float | None = Field(default=None, ge=0)
     baseline_level_db: float | None = None
+    level_trend_db: float | None = None  # this level minus the median of the class's earlier ones (last hour)
 
 
 class DiagnoseContext(BaseModel):

@@ -16,15 +16,17 @@ def derive_history(escalation: NodeMessage, recent: list[NodeMessage]) -> Diagno
     """History from the node's own earlier messages in `context.recent` (same node, boot and class; their
     `uptime_ms` gives the times), for hubs that send those instead of `context.history`."""
     now = escalation.uptime_ms / 1000
-    times = sorted(
-        m.uptime_ms / 1000
+    earlier = sorted(
+        (m.uptime_ms / 1000, m.level_db)
         for m in recent
         if (m.node_id, m.boot, m.class_) == (escalation.node_id, escalation.boot, escalation.class_)
         and m.uptime_ms < escalation.uptime_ms
     )
-    if not times:
+    if not earlier:
         return DiagnoseHistory()
+    times = [t for t, _level in earlier]
     within_hour = [t for t in times if now - t <= HOUR_S]
+    levels_hour = [level for t, level in earlier if now - t <= HOUR_S]
     series = [*within_hour, now]
     gaps = [b - a for a, b in itertools.pairwise(series)]
     run_start = now
@@ -38,6 +40,7 @@ def derive_history(escalation: NodeMessage, recent: list[NodeMessage]) -> Diagno
         seconds_since_last=round(now - times[-1], 3),
         median_interval_s=round(statistics.median(gaps), 3) if len(series) > 1 else None,
         sustained_s=round(now - run_start, 3),
+        level_trend_db=round(escalation.level_db - statistics.median(levels_hour), 2) if levels_hour else None,
     )
 
 
@@ -80,6 +83,7 @@ def gather_facts(request: DiagnoseRequest, subject: str | None, teacher: Teacher
             if history.median_interval_s is not None
             else history.seconds_since_last,
             "sustained_s": history.sustained_s,
+            "level_trend_db": history.level_trend_db,
         }
         if esc is not None and history.baseline_level_db is not None:
             facts["level_rise_db"] = round(esc.level_db - history.baseline_level_db, 2)
@@ -107,6 +111,8 @@ def describe_facts(facts: dict[str, Any]) -> str:
         parts.append(f"about every {facts['interval_s']:.0f} s")
     if "sustained_s" in facts:
         parts.append(f"heard continuously for {facts['sustained_s']:.0f} s")
+    if "level_trend_db" in facts:
+        parts.append(f"{facts['level_trend_db']:+.1f} dB against its earlier reports this hour")
     if "level_rise_db" in facts:
         parts.append(f"{facts['level_rise_db']:+.1f} dB against the node's baseline")
     if "local_hour" in facts:

@@ -35,6 +35,7 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     "seconds_since_last": (FactKind.NUMBER, "seconds since the previous message of this class from this node"),
     "interval_s": (FactKind.NUMBER, "typical gap between repeats: median_interval_s, else seconds_since_last"),
     "sustained_s": (FactKind.NUMBER, "how long the class has been heard without a gap over 10 s"),
+    "level_trend_db": (FactKind.NUMBER, "level_db minus the median level of this class's reports in the last hour"),
     "level_rise_db": (FactKind.NUMBER, "level_db minus the node's baseline_level_db"),
     # where and when
     "area": (FactKind.WORDS, "the node's area"),

@@ -205,3 +205,24 @@ def test_summary_names_the_node_without_an_area(kb: KnowledgeBase) -> None:
     assert d.summary(d.cause).startswith("The smoke alarm at node hallway-sound is sounding")
     d = _decide(kb, SMOKE_ESCALATION, node_name="Hall sensor")
     assert d.summary(d.cause).startswith("The smoke alarm at Hall sensor is sounding")
+
+
+@pytest.mark.parametrize(
+    ("earlier_levels", "cause", "trend"),
+    [((-14.0, -12.0, -11.0), "worsening", 5.5), ((-7.0, -6.0, -6.5), "early_defect", 0.0)],
+)
+def test_a_rising_bearing_fault_is_worsening(
+    kb: KnowledgeBase, earlier_levels: tuple[float, ...], cause: str, trend: float
+) -> None:
+    """The trend: this report's level (-6.5 dB) against the median of the fault's reports in the last hour."""
+    now = 3_600_000
+    current = _escalation(BEARING_ESCALATION, uptime_ms=now)
+    recent = [
+        _escalation(BEARING_ESCALATION, seq=i, uptime_ms=now - (3 - i) * 600_000, level_db=level)
+        for i, level in enumerate(earlier_levels)
+    ]
+    d = _decide(kb, current, area="Workshop", recent=recent)
+    assert d.facts["level_trend_db"] == trend
+    assert (d.cause.id, d.cause.severity) == (cause, "warning")
+    if cause == "worsening":
+        assert d.known.action_text(d.cause).startswith("Replace the bearing soon")
