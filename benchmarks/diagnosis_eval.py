@@ -269,7 +269,9 @@ def markdown(profiles: dict[str, dict[str, Any]]) -> str:
         "(`benchmarks/diagnosis_scenarios.toml`: escalations with class, level, history, area, teacher verdict, "
         "and a few questions) with the expected severity and action. Profile `knowledge-base-only`: no LLM; "
         "another profile: the model of a gateway started with that profile phrases within the LLM budget "
-        "(`--llm-budget`). Per-scenario results: `docs/benchmarks/diagnosis.json`.",
+        "(`--llm-budget`). The scenarios were written alongside the knowledge base: they show that its rules do "
+        "what `docs/diagnosis.md` says, not how well they fit every home. Per-scenario results: "
+        "`docs/benchmarks/diagnosis.json`.",
         "",
         "| metric | " + " | ".join(f"`{n}`" for n in names) + " |",
         "|---|" + "---|" * len(names),
