@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnosis import build_messages
-from .protocol import DiagnoseRequest, LLMDiagnosis
+from .diagnosis import LLMPhrasing, build_messages
+from .knowledge import KnowledgeBase, decide, load_knowledge_base
+from .protocol import DiagnoseRequest
 
 CHAT_TEMPLATE = (
     "{%- if tools -%}<|im_start|>tools\n"
@@ -86,8 +87,10 @@ def _user(text: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": text}]
 
 
-def _diagnosis_exchange(request: dict[str, Any], answer: LLMDiagnosis, tag: str) -> CannedExchange:
-    messages = build_messages(DiagnoseRequest.model_validate(request))
+def _diagnosis_exchange(kb: KnowledgeBase, request: dict[str, Any], answer: LLMPhrasing, tag: str) -> CannedExchange:
+    """The phrasing prompt the gateway sends for this request (no teacher), and the answer to learn."""
+    parsed = DiagnoseRequest.model_validate(request)
+    messages = build_messages(decide(kb, parsed), parsed.question)
     return CannedExchange(messages=messages, completion=compact_json(answer.model_dump()), tags=(tag,))
 
 
@@ -95,6 +98,62 @@ def _diagnosis_exchange(request: dict[str, Any], answer: LLMDiagnosis, tag: str)
 EXAMPLES_DIR = Path(__file__).with_name("data") / "examples"
 SMOKE_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_smoke.json").read_text())
 BEARING_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_bearing.json").read_text())
+
+
+def diagnosis_exchanges(kb: KnowledgeBase) -> list[CannedExchange]:
+    """Phrasings of knowledge-base diagnoses: three the gateway accepts, two it must reject."""
+    return [
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Hallway"}},
+            LLMPhrasing(
+                cause_id="smoke",
+                summary="The hallway smoke alarm is sounding: check for smoke or fire and leave if you see any.",
+                reasoning="A smoke alarm sounds when its sensor detects smoke.",
+            ),
+            "diagnosis_smoke",
+        ),
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}},
+            LLMPhrasing(
+                cause_id="early_defect",
+                summary="The workshop lathe shows an outer-race bearing fault: plan a bearing replacement.",
+                reasoning="Impacts at the outer-race frequency mean a damaged raceway.",
+            ),
+            "diagnosis_bearing",
+        ),
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "question": "Why is the fridge beeping?"},
+            LLMPhrasing(
+                cause_id="fridge_door",
+                summary="The fridge is probably beeping because its door is open.",
+                reasoning="Fridges beep when a door stays open.",
+            ),
+            "diagnosis_question",
+        ),
+        _diagnosis_exchange(  # a lower severity than the knowledge base's (warning): must be rejected
+            kb,
+            {"v": 1, "question": "Why is the freezer beeping?"},
+            LLMPhrasing(
+                cause_id="signal",
+                summary="The freezer is beeping because a cycle has finished.",
+                reasoning="Appliances beep at the end of a cycle.",
+            ),
+            "diagnosis_downgrade",
+        ),
+        _diagnosis_exchange(  # a summary without the area: must be rejected
+            kb,
+            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Kitchen"}},
+            LLMPhrasing(
+                cause_id="smoke",
+                summary="The smoke alarm is sounding.",
+                reasoning="A smoke alarm sounds when its sensor detects smoke.",
+            ),
+            "diagnosis_no_area",
+        ),
+    ]
 
 
 def canned_exchanges() -> list[CannedExchange]:
@@ -141,39 +200,7 @@ def canned_exchanges() -> list[CannedExchange]:
             tools=HOME_TOOLS,
             tags=("tool_result",),
         ),
-        _diagnosis_exchange(
-            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Hallway"}},
-            LLMDiagnosis(
-                cause="Smoke alarm sounding",
-                severity="critical",
-                confidence=0.9,
-                recommended_action="Check the hallway for smoke or fire and leave if you see any.",
-                summary="The hallway smoke alarm is sounding.",
-            ),
-            "diagnosis_smoke",
-        ),
-        _diagnosis_exchange(
-            {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}},
-            LLMDiagnosis(
-                cause="Outer-race bearing wear",
-                severity="warning",
-                confidence=0.7,
-                recommended_action="Schedule a bearing replacement on the lathe spindle.",
-                summary="The lathe shows signs of outer-race bearing wear.",
-            ),
-            "diagnosis_bearing",
-        ),
-        _diagnosis_exchange(
-            {"v": 1, "question": "Why is the fridge beeping?"},
-            LLMDiagnosis(
-                cause="Fridge door left open",
-                severity="info",
-                confidence=0.6,
-                recommended_action="Close the fridge door.",
-                summary="The fridge is probably beeping because its door is open.",
-            ),
-            "diagnosis_question",
-        ),
+        *diagnosis_exchanges(load_knowledge_base()),
     ]
 
 

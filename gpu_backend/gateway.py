@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,10 +18,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from .diagnosis import build_messages, parse_llm_output, response_format
+from .diagnosis import Diagnoser, LLMSettings, LLMUnavailable
 from .engine_errors import EngineFailure, failure_from_exception, failure_from_status, relay_events
+from .knowledge import KnowledgeBase, load_knowledge_base
 from .metrics import GatewayMetrics
-from .protocol import DiagnoseRequest, DiagnoseResponse, TeacherOpinion
+from .protocol import DiagnoseRequest, TeacherOpinion
 
 LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class GatewaySettings:
     api_key: str | None = None
     max_concurrency: int = 4  # requests the engine works on at once
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
-    diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
+    diagnose_max_tokens: int = 200  # the phrasing schema's strings add up to ~500 characters
+    diagnose_llm_budget_s: float = 5.0  # the knowledge base answers alone when the LLM needs longer; 0: never ask
     upstream_timeout_s: float = 300.0
     engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
 
@@ -107,7 +108,12 @@ def _completion_tokens(body: bytes) -> int:
         return 0
 
 
-def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    engine: Engine,
+    teacher: Teacher | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> FastAPI:
     metrics = GatewayMetrics()
     admission = Admission(settings, metrics)
     engine_auth = {"Authorization": f"Bearer {settings.engine_api_key}"} if settings.engine_api_key else {}
@@ -204,6 +210,38 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
             return _engine_failed("/v1/chat/completions (stream)", failure_from_exception(err))
         return StreamingResponse(relay_events(upstream), media_type="text/event-stream")
 
+    async def complete_for_diagnosis(payload: dict[str, Any]) -> dict[str, Any]:
+        """One LLM call of a diagnosis. Any reason it cannot be made is LLMUnavailable, worded as the completions
+        route words it (engine_errors): the knowledge base then answers alone, so a diagnosis never fails
+        because of the engine."""
+        if not engine.is_ready:
+            raise LLMUnavailable("the engine is starting")
+        try:
+            async with admission.slot():
+                upstream = await http.post("/v1/chat/completions", json=payload)
+        except Overloaded as err:
+            raise LLMUnavailable("overloaded") from err
+        except httpx.HTTPError as err:
+            raise LLMUnavailable(failure_from_exception(err).message) from err
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            raise LLMUnavailable(failure.message)
+        if upstream.status_code != 200:  # the engine refused the gateway's own prompt: a bug, worth its log line
+            raise LLMUnavailable(f"the engine refused the diagnosis prompt: HTTP {upstream.status_code}")
+        try:
+            completion = upstream.json()
+        except ValueError as err:
+            raise LLMUnavailable(f"the engine's answer is not a JSON completion: {err}") from err
+        if not isinstance(completion, dict):
+            raise LLMUnavailable("the engine's answer is not a JSON completion object")
+        metrics.add_tokens(_completion_tokens(upstream.content))
+        return completion
+
+    diagnoser = Diagnoser(
+        knowledge or load_knowledge_base(),
+        complete_for_diagnosis,
+        LLMSettings(settings.model_name, settings.diagnose_llm_budget_s, settings.diagnose_max_tokens),
+    )
+
     @app.post("/v1/binmoe/diagnose")
     async def diagnose(request: Request) -> Response:
         started = time.perf_counter()
@@ -211,45 +249,11 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
             parsed = DiagnoseRequest.model_validate_json(await request.body())
         except ValidationError as err:
             return _error(422, err.errors(include_url=False, include_context=False, include_input=False))
-        require_engine()
         try:
             opinion = _teacher_opinion(parsed, teacher)
         except ValueError as err:
             return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
-        teacher_line = None
-        if opinion is not None:
-            teacher_line = f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."
-        payload = {
-            "model": settings.model_name,
-            "messages": build_messages(parsed, teacher_line),
-            "temperature": 0,
-            "max_tokens": settings.diagnose_max_tokens,
-            "response_format": response_format(),
-        }
-        try:
-            async with admission.slot():
-                upstream = await http.post("/v1/chat/completions", json=payload)
-        except Overloaded:
-            return _error(429, "overloaded, retry later", {"Retry-After": "1"})
-        except httpx.HTTPError as err:
-            return _engine_failed("/v1/binmoe/diagnose", failure_from_exception(err))
-        if failure := failure_from_status(upstream.status_code, upstream.content):
-            return _engine_failed("/v1/binmoe/diagnose", failure)
-        if upstream.status_code != 200:  # the engine refused the gateway's own request: a retry cannot help
-            return _error(500, f"the engine refused the diagnosis prompt: HTTP {upstream.status_code}")
-        try:
-            completion = upstream.json()
-            metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
-            llm = parse_llm_output(completion["choices"][0]["message"]["content"])
-        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as err:
-            return _error(500, f"the LLM's answer did not match the diagnosis schema: {err}")
-        response = DiagnoseResponse(
-            **llm.model_dump(),
-            id=uuid.uuid4().hex,
-            teacher=opinion,
-            model=settings.model_name,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+        response = await diagnoser.diagnose(parsed, opinion, started)
         return JSONResponse(response.model_dump(by_alias=True))
 
     return app

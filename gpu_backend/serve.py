@@ -18,6 +18,7 @@ import uvicorn
 
 from .gateway import GatewaySettings, create_app
 from .gpus import detect_gpus
+from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from .profiles import Profile, load_profiles, select_profile, vllm_command
 from .supervisor import EngineSupervisor
 
@@ -48,6 +49,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_TEACHER,
         help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
+    )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra knowledge-base directory (*.toml) whose classes add to or replace the bundled ones; repeatable",
+    )
+    parser.add_argument(
+        "--llm-budget",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a diagnosis waits for the LLM's phrasing before the knowledge base answers alone "
+        "(default 5; 0: never ask the LLM)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
 
@@ -127,6 +144,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
+    try:  # before anything slow: a broken knowledge-base file stops the start with its file and field
+        knowledge = load_knowledge_base(*args.knowledge)
+    except KnowledgeBaseError as err:
+        print(f"knowledge base: {err}", file=sys.stderr)
+        return 2
     profiles = load_profiles()
     if args.profile:
         if args.profile not in profiles:
@@ -148,10 +170,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(env, shlex.join(command))
         return 0
-    return asyncio.run(_serve(args, profile, command))
+    return asyncio.run(_serve(args, profile, command, knowledge))
 
 
-async def _serve(args: argparse.Namespace, profile: Profile, command: list[str]) -> int:
+async def _serve(args: argparse.Namespace, profile: Profile, command: list[str], knowledge: KnowledgeBase) -> int:
     engine_url = command[command.index("--port") + 1]
     # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
     # (vLLM reads VLLM_API_KEY; the environment keeps it out of `ps`), known only to the gateway.
@@ -166,6 +188,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
         engine_api_key=engine_key,
+        diagnose_llm_budget_s=args.llm_budget,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -173,7 +196,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
 
         teacher = load_teacher(args.teacher)
         LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)
-    app = create_app(settings, _SupervisedEngine(supervisor), teacher)
+    app = create_app(settings, _SupervisedEngine(supervisor), teacher, knowledge)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

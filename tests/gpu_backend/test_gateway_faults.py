@@ -1,11 +1,13 @@
 """The gateway in front of an engine that fails in every way a real one can (a scripted loopback HTTP server
 stands in for vLLM here; test_lifecycle.py kills the real engine mid-request): every failure is a JSON error
-with the status a client can act on, a broken stream ends with an error event, and fuzzed request bodies
-get 200 or 422, never a 500."""
+with the status a client can act on, a broken stream ends with an error event, a diagnosis is the knowledge
+base's answer (the engine's failure logged in the same words), and fuzzed request bodies get 200 or 422, never
+a 500."""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -24,12 +26,10 @@ from gpu_backend.gateway import GatewaySettings, create_app
 
 EXAMPLES = Path(__file__).parents[2] / "gpu_backend" / "data" / "examples"
 SMOKE = json.loads((EXAMPLES / "escalation_smoke.json").read_text())
-DIAGNOSIS = {
-    "cause": "Smoke alarm sounding",
-    "severity": "critical",
-    "confidence": 0.9,
-    "recommended_action": "Check the hallway.",
-    "summary": "The hallway smoke alarm is sounding.",
+PHRASING = {  # what the LLM may write of a diagnosis (gpu_backend/diagnosis.py): valid for the smoke example
+    "cause_id": "smoke",
+    "summary": "The smoke alarm is sounding: check for smoke or fire now.",
+    "reasoning": "The node heard a smoke alarm pattern.",
 }
 
 
@@ -68,7 +68,7 @@ class ScriptedEngine(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         mode = self.server.mode
         if mode == "ok":
-            message = {"role": "assistant", "content": json.dumps(DIAGNOSIS)}
+            message = {"role": "assistant", "content": json.dumps(PHRASING)}
             completion = {"choices": [{"index": 0, "message": message}], "usage": {"completion_tokens": 9}}
             self._send(200, json.dumps(completion).encode())
         elif mode in ("http500", "http400"):
@@ -148,7 +148,6 @@ DIAGNOSE = {"v": 1, "escalation": SMOKE}
         ("cut", 502, "5", "closed the connection in the middle"),
     ],
 )
-@pytest.mark.parametrize(("path", "body"), [("/v1/chat/completions", CHAT), ("/v1/binmoe/diagnose", DIAGNOSE)])
 def test_engine_failures_are_json_errors(
     client: TestClient,
     mode: Any,
@@ -156,45 +155,62 @@ def test_engine_failures_are_json_errors(
     status: int,
     retry_after: str,
     fragment: str,
-    path: str,
-    body: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     mode(engine_mode)
-    response = client.post(path, json=body)
+    response = client.post("/v1/chat/completions", json=CHAT)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert response.headers["retry-after"] == retry_after
     assert fragment in response.json()["detail"]
+    # a diagnosis does not fail with the engine: the knowledge base answers, and the log says why alone
+    with caplog.at_level(logging.INFO, logger="gpu_backend.diagnosis"):
+        _assert_knowledge_base_answers(client.post("/v1/binmoe/diagnose", json=DIAGNOSE))
+    assert fragment in caplog.text
 
 
-def test_engine_not_listening_is_503(engine_server: EngineServer) -> None:
+def _assert_knowledge_base_answers(response: Any) -> None:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["llm_status"] == "unavailable" and body["model"] == "binmoe-knowledge-base"
+    assert (body["cause_id"], body["severity"]) == ("smoke_alarm.smoke", "critical")
+
+
+def test_engine_not_listening_is_503(engine_server: EngineServer, caplog: pytest.LogCaptureFixture) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = create_app(GatewaySettings("fake", "test"), FakeEngine(f"http://127.0.0.1:{port}"))
     with TestClient(app) as client:
         for method, path, body in [("GET", "/v1/models", None), ("POST", "/v1/chat/completions", CHAT),
-                                   ("POST", "/v1/chat/completions", {**CHAT, "stream": True}),
-                                   ("POST", "/v1/binmoe/diagnose", DIAGNOSE)]:  # fmt: skip
+                                   ("POST", "/v1/chat/completions", {**CHAT, "stream": True})]:  # fmt: skip
             response = client.request(method, path, json=body)
             assert response.status_code == 503, path
             assert response.headers["retry-after"] == "5"
             assert "not accepting connections" in response.json()["detail"]
+        with caplog.at_level(logging.INFO, logger="gpu_backend.diagnosis"):
+            _assert_knowledge_base_answers(client.post("/v1/binmoe/diagnose", json=DIAGNOSE))
+        assert "not accepting connections" in caplog.text
 
 
-def test_engine_4xx_passes_through_chat_but_not_diagnose(client: TestClient, mode: Any) -> None:
+def test_engine_4xx_passes_through_chat_but_not_diagnose(
+    client: TestClient, mode: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     mode("http400")
     assert client.post("/v1/chat/completions", json=CHAT).status_code == 400  # vLLM's own validation
-    response = client.post("/v1/binmoe/diagnose", json=DIAGNOSE)
-    assert response.status_code == 500  # the gateway's own prompt was refused: retrying cannot help
+    with caplog.at_level(logging.INFO, logger="gpu_backend.diagnosis"):
+        response = client.post("/v1/binmoe/diagnose", json=DIAGNOSE)
+    _assert_knowledge_base_answers(response)  # the gateway's own prompt was refused: the client need not retry
     assert "retry-after" not in response.headers
+    assert "the engine refused the diagnosis prompt: HTTP 400" in caplog.text
 
 
-def test_engine_answer_that_is_not_json(client: TestClient, mode: Any) -> None:
+def test_engine_answer_that_is_not_json(client: TestClient, mode: Any, caplog: pytest.LogCaptureFixture) -> None:
     mode("not_json")
-    response = client.post("/v1/binmoe/diagnose", json=DIAGNOSE)
-    assert response.status_code == 500
-    assert "did not match the diagnosis schema" in response.json()["detail"]
+    with caplog.at_level(logging.INFO, logger="gpu_backend.diagnosis"):
+        _assert_knowledge_base_answers(client.post("/v1/binmoe/diagnose", json=DIAGNOSE))
+    assert "the engine's answer is not a JSON completion" in caplog.text
 
 
 class BrokenTeacher:
@@ -235,7 +251,8 @@ def test_broken_stream_ends_with_an_error_event(client: TestClient, mode: Any, e
 def test_engine_ok_after_failures(client: TestClient) -> None:
     response = client.post("/v1/binmoe/diagnose", json=DIAGNOSE)
     assert response.status_code == 200
-    assert response.json()["cause"] == DIAGNOSIS["cause"]
+    assert response.json()["llm_status"] == "used"
+    assert response.json()["summary"] == PHRASING["summary"]
 
 
 # ---- fuzzed request bodies -------------------------------------------------------------------------------

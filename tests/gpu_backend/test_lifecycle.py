@@ -59,8 +59,8 @@ def _wait_engine_running(gateway: RunningGateway, count: int) -> None:
 
 def test_engine_killed_mid_request_then_restarted(gateway: RunningGateway) -> None:
     """`kill -9` of the engine while a plain and a streamed completion are being generated: both fail as
-    JSON errors / an error event (never a plain-text 500, a cut-off stream or a traceback); requests while it
-    restarts get 503 + Retry-After; then it serves again."""
+    JSON errors / an error event (never a plain-text 500, a cut-off stream or a traceback); completions while it
+    restarts get 503 + Retry-After, diagnoses the knowledge base's answer; then it serves again."""
     (engine,) = _engine_children(gateway)
 
     def plain_request() -> httpx.Response:
@@ -93,9 +93,13 @@ def test_engine_killed_mid_request_then_restarted(gateway: RunningGateway) -> No
         time.sleep(0.2)
     assert status == 503  # the gateway noticed and says "starting"
     with gateway.client() as client:
-        restarting = client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "Why is the fridge beeping?"})
+        restarting = client.post("/v1/chat/completions", json={**LONG_CHAT, "max_tokens": 8})
+        # ... while the knowledge base still diagnoses, without the LLM
+        diagnosis = client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "Why is the fridge beeping?"})
     assert restarting.status_code == 503 and restarting.headers["retry-after"] == "5"
     assert restarting.json()["detail"] == "the engine is starting"
+    assert diagnosis.status_code == 200, diagnosis.text
+    assert (diagnosis.json()["llm_status"], diagnosis.json()["severity"]) == ("unavailable", "warning")
     assert wait_healthy(gateway.url, 240), gateway.log.read_text()[-3000:]
     (new_engine,) = _engine_children(gateway)
     assert new_engine.pid != engine.pid

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
+from gpu_backend.knowledge import load_knowledge_base
 from gpu_backend.mqtt_bridge import BridgeSettings, parse_escalation, run_bridge
 
 from .conftest import API_KEY, RunningGateway, free_port
@@ -81,7 +82,9 @@ async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway)
     finally:
         stop.set()
         await asyncio.wait_for(bridge, 15)
-    assert diagnosis["cause"] == "Smoke alarm sounding"
+    smoke = load_knowledge_base().lookup("sound", "smoke_alarm")
+    assert smoke is not None
+    assert diagnosis["cause"] == smoke.entry.default.cause  # no context, no history: the default cause
     assert diagnosis["severity"] == "critical"
     assert (diagnosis["node_id"], diagnosis["seq"]) == ("hallway-sound", SMOKE_ESCALATION["seq"])
 

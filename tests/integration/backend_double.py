@@ -10,9 +10,15 @@ import asyncio
 import json
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+# A diagnosis in the GPU tier's schema (tests/gpu_backend/test_protocol.py validates the same file).
+DIAGNOSIS_EXAMPLE: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "protocol" / "diagnosis" / "response_smoke.json").read_text()
+)
 
 
 @dataclass
@@ -134,14 +140,15 @@ class BackendDouble:
         return web.json_response(
             self.diagnose_body
             or {
-                "v": 1,
+                **DIAGNOSIS_EXAMPLE,
                 "id": f"double-{len(self.requests)}",
+                "class": escalation.get("class"),
+                "cause_id": f"{escalation.get('class', 'question')}.double",
                 "cause": f"double cause for {escalation.get('class', 'question')}",
                 "severity": "warning",
                 "confidence": 0.5,
                 "recommended_action": "check it",
                 "summary": "A test double answered.",
-                "teacher": None,
                 "model": self.model,
                 "latency_ms": 1.0,
             }

@@ -34,6 +34,8 @@ async def test_services(hass: HomeAssistant, backend: BackendDouble, loaded_entr
         DOMAIN, "diagnose", {"node_id": "hallway-sound"}, blocking=True, return_response=True
     )
     assert answer is not None and answer["cause"] == "double cause for knock"
+    sent = [body for name, body in backend.requests if name == "diagnose"][-1]
+    assert (sent["escalation"]["class"], sent["context"]["node_name"]) == ("knock", "hallway-sound")
     backend.diagnose_failures = [503] * 3
     await fire(hass, seq=30, **{"class": "doorbell"})
     await fire(hass, seq=31, **{"class": "water_running"})
