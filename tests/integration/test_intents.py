@@ -4,14 +4,12 @@ Assistant's built-in agent, the sentence-trigger step an Assist pipeline runs be
 
 from __future__ import annotations
 
-
 import pytest
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
-from homeassistant.helpers import chat_session
+from homeassistant.helpers import chat_session, intent
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import intent
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.binmoe.intents import INTENT_ESCALATIONS_TODAY, INTENT_NODE_STATUS
