@@ -170,8 +170,9 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
 
 
 def _left_to_the_llm(result: RecognizeResult) -> bool:
-    """Questions the pipeline also leaves to an LLM that has tools (state queries, media searches)."""
-    return result.intent.name in (intent.INTENT_GET_STATE, "HassMediaSearchAndPlay")
+    """Left to an LLM that has tools: what the pipeline leaves it too (state queries, media searches), and
+    small talk (HassRespond: Home Assistant's canned replies to greetings), which changes nothing."""
+    return result.intent.name in (intent.INTENT_GET_STATE, "HassMediaSearchAndPlay", "HassRespond")
 
 
 def _trace(path: str) -> None:
