@@ -49,6 +49,7 @@ class Teacher(Protocol):
 class GatewaySettings:
     model_name: str
     profile: str
+    tool_calling: str = "reliable"  # the profile's: "weak" tells clients not to rely on the model's tool calls
     api_key: str | None = None
     max_concurrency: int = 4  # requests the engine works on at once
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
@@ -153,6 +154,7 @@ def create_app(
     async def health() -> JSONResponse:
         body = {"status": "ok" if engine.is_ready else "starting", "model": settings.model_name}
         body["profile"] = settings.profile
+        body["tool_calling"] = settings.tool_calling
         return JSONResponse(body, status_code=200 if engine.is_ready else 503)
 
     @app.get("/metrics")

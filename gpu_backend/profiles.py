@@ -12,6 +12,7 @@ from .gpus import GPU
 
 PROFILES_FILE = Path(__file__).with_name("data") / "profiles.toml"
 GIB = 2**30
+TOOL_CALLING = frozenset({"reliable", "weak"})  # how far clients may trust the model's tool calls
 
 
 class ProfileError(ValueError):
@@ -43,6 +44,9 @@ class Profile:
     enable_expert_parallel: bool = False
     cpu_kvcache_gb: int = 1
     served_model_name: str = ""  # name clients see; default: the weights id (or the profile name)
+    # "weak": the model's tool calls are not reliable (measured: docs/benchmarks.md, voice); clients then
+    # keep commands to Home Assistant's own intents (/health reports it)
+    tool_calling: str = "reliable"
 
     @property
     def model_name(self) -> str:
@@ -105,6 +109,8 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
         unknown = set(values) - known
         if unknown:
             raise ProfileError(f"profile {name!r} in {path}: unknown keys {sorted(unknown)}")
+        if values.get("tool_calling", "reliable") not in TOOL_CALLING:
+            raise ProfileError(f"profile {name!r} in {path}: tool_calling must be one of {sorted(TOOL_CALLING)}")
         try:
             profiles[name] = Profile(name=name, **values)
         except TypeError as err:

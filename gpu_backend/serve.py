@@ -184,6 +184,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
     settings = GatewaySettings(
         model_name=served_name,
         profile=profile.name,
+        tool_calling=profile.tool_calling,
         api_key=args.api_key or None,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,

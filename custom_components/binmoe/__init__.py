@@ -17,6 +17,7 @@ from .api import BinMoEClient, InvalidAuth
 from .backend import BackendLink
 from .const import CONF_QUEUE_MAX, CONF_REPAIR_AFTER, DEFAULT_QUEUE_MAX, DEFAULT_REPAIR_AFTER, DOMAIN, LOGGER
 from .hub import BinMoEHub
+from .intents import async_register_sentences, async_setup_intents
 from .llm_tools import BinMoELLMAPI
 from .queue import EscalationQueue
 from .router import RouterPolicy
@@ -28,9 +29,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services and BinMoE's LLM API once; they act on the loaded entry."""
+    """Register the services, BinMoE's LLM API and its intents once; they act on the loaded entry."""
     async_setup_services(hass)
     llm.async_register_api(hass, BinMoELLMAPI(hass))
+    await async_setup_intents(hass)
     return True
 
 
@@ -50,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     backend.async_start()
+    entry.async_on_unload(async_register_sentences(hass))  # BinMoE's questions, answered without an LLM
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -84,6 +84,7 @@ class BackendInfo:
     model: str
     profile: str
     models: tuple[str, ...]
+    tool_calling: str = "reliable"  # "weak": the model's tool calls are not to be trusted (the CPU default)
 
 
 def normalize_url(url: str) -> str:
@@ -136,6 +137,7 @@ class BinMoEClient:
                 model=str(health.get("model", names[0] if names else "")),
                 profile=str(health.get("profile", "")),
                 models=names,
+                tool_calling=str(health.get("tool_calling", "reliable")),
             )
         except (KeyError, TypeError) as err:
             raise InvalidResponse(f"unexpected /health or /v1/models body: {err}") from err
@@ -161,7 +163,7 @@ class BinMoEClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def async_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def async_chat_stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """POST an OpenAI chat completion with `stream: true` and yield its chunks as they arrive.
 
         Raises InvalidAuth, RequestRejected, CannotConnect or one of its kinds (unreachable, engine restarting,

@@ -4,8 +4,9 @@ hands escalations to the GPU-tier link, and keeps the statistics and node list t
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components import persistent_notification
@@ -38,6 +39,7 @@ class NodeInfo:
     messages: int = 0
     escalations: int = 0
     last_message: NodeMessage | None = None
+    last_seen: datetime | None = None
 
     @property
     def escalated_share(self) -> float:
@@ -55,6 +57,12 @@ class HubStats:
     dropped: int = 0
     bad_payloads: int = 0
 
+    @property
+    def local_share(self) -> float | None:
+        """Of the messages routed to the node or the GPU tier, the share the node handled, in percent."""
+        routed = self.handled_locally + self.escalations
+        return 100.0 * self.handled_locally / routed if routed else None
+
 
 class BinMoEHub:
     """One per config entry; lives in `entry.runtime_data.hub`."""
@@ -70,6 +78,9 @@ class BinMoEHub:
         self.nodes: dict[str, NodeInfo] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # node messages and diagnoses, newest last
         self.last_diagnosis: dict[str, Any] | None = None
+        # per local day, for spoken answers such as "how many escalations today"
+        self.escalations_by_day: Counter[date] = Counter()
+        self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         backend.on_result = self._publish_diagnosis
@@ -117,6 +128,8 @@ class BinMoEHub:
             async_dispatcher_send(self.hass, signal_new_node(self.entry.entry_id), node)
         node.messages += 1
         node.last_message = message
+        node.last_seen = dt_util.utcnow()
+        today = dt_util.now().date()
         decision = self.router.decide(message, time.monotonic())
         payload = message.as_payload()
         self.recent.append({"type": message.kind, "decision": decision.action.value, **payload})
@@ -124,6 +137,7 @@ class BinMoEHub:
             self.stats.detections += 1
         if decision.action is Action.LOCAL:
             self.stats.handled_locally += 1
+            self.local_by_day[today] += 1
             self.hass.bus.async_fire(EVENT_DETECTION, {**payload, "handled_by": decision.handled_by})
         elif decision.action is Action.IGNORE:
             self.stats.ignored += 1
@@ -132,6 +146,7 @@ class BinMoEHub:
         else:
             node.escalations += 1
             self.stats.escalations += 1
+            self.escalations_by_day[today] += 1
             request = {"v": PROTOCOL_VERSION, "escalation": payload, "context": self.diagnosis_context(node)}
             queued = self.backend.submit(request)
             self.hass.bus.async_fire(

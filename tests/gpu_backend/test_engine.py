@@ -37,7 +37,7 @@ def _chat_body(ex: CannedExchange, **extra: Any) -> dict[str, Any]:
 
 def test_health_and_cold_start(gateway: RunningGateway) -> None:
     health = httpx.get(f"{gateway.url}/health").json()
-    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture"}
+    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture", "tool_calling": "reliable"}
     print(f"cold start to healthy: {gateway.cold_start_s:.1f} s")
 
 

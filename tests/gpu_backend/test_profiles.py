@@ -37,6 +37,12 @@ def test_no_gpu_selects_cpu_default() -> None:
     assert select_profile([], PROFILES).name == "cpu-default"
 
 
+def test_cpu_default_is_weak_at_tool_calls() -> None:
+    """The gateway reports it on /health; the Home Assistant agent then offers that model no tools."""
+    assert PROFILES["cpu-default"].tool_calling == "weak"
+    assert PROFILES["cpu-fixture"].tool_calling == "reliable"
+
+
 def test_too_small_gpu_is_a_clear_error() -> None:
     with pytest.raises(ProfileError, match="no GPU profile fits 1 GPU"):
         select_profile(gpus(4.0), PROFILES)
@@ -79,6 +85,9 @@ def test_profile_file_errors(tmp_path: Path) -> None:
         load_profiles(bad)
     with pytest.raises(ProfileError, match="cannot read"):
         load_profiles(tmp_path / "missing.toml")
+    bad.write_text("[profiles.x]\nweights = 'w'\ntool_calling = 'sometimes'\n")
+    with pytest.raises(ProfileError, match="tool_calling must be one of"):
+        load_profiles(bad)
 
 
 def test_parse_nvidia_smi() -> None:

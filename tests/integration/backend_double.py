@@ -28,6 +28,7 @@ class BackendDouble:
     api_key: str | None = None
     model: str = "double-moe"
     healthy: bool = True
+    tool_calling: str = "reliable"  # what /health says of the model's tool calls ("weak": the CPU default)
     # Status codes returned (and consumed) one by one by /v1/binmoe/diagnose before it answers normally.
     diagnose_failures: list[int] = field(default_factory=list)
     diagnose_body: dict[str, Any] | None = None
@@ -75,7 +76,8 @@ class BackendDouble:
         self.requests.append(("health", None))
         status = "ok" if self.healthy else "starting"
         return web.json_response(
-            {"status": status, "model": self.model, "profile": "double"}, status=200 if self.healthy else 503
+            {"status": status, "model": self.model, "profile": "double", "tool_calling": self.tool_calling},
+            status=200 if self.healthy else 503,
         )
 
     async def _models(self, request: web.Request) -> web.Response:
