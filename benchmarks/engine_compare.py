@@ -49,7 +49,7 @@ from gpu_backend.llama_cpp import export_gguf, server_command
 from gpu_backend.profiles import Profile, load_profiles, vllm_command
 
 # Qwen3-30B-A3B's published config (config.json of Qwen/Qwen3-30B-A3B), per layer.
-QWEN3_30B_A3B_LAYER = {
+QWEN3_30B_A3B_LAYER: dict[str, Any] = {
     "hidden_size": 2048,
     "num_attention_heads": 32,
     "num_key_value_heads": 4,
@@ -89,7 +89,7 @@ def build_random_qwen3moe() -> Path:
         tie_word_embeddings=False,
     )
     torch.manual_seed(0)
-    model = Qwen3MoeForCausalLM(config).to(torch.bfloat16)
+    model = Qwen3MoeForCausalLM(config).to(dtype=torch.bfloat16)  # type: ignore[no-untyped-call,call-arg]
     partial = out.with_name(out.name + ".partial")
     model.save_pretrained(partial, safe_serialization=True)
     tokenizer.save_pretrained(partial)
