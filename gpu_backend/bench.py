@@ -164,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
         name = f"backend-{result['profile']}" if result["profile"] != "cpu-default" else "backend"
         # benchmarks/engine_compare.py keeps its side-by-side engine numbers under "engines" in the same file
         previous = benchmarks_md.BENCHMARKS_DIR / f"{name}.json"
-        kept = {k: v for k, v in json.loads(previous.read_text()).items() if k == "engines"} if previous.exists() else {}
+        kept = (
+            {k: v for k, v in json.loads(previous.read_text()).items() if k == "engines"} if previous.exists() else {}
+        )
         path = benchmarks_md.write_json(name, {**result, **kept})
         rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items())
         command = (
