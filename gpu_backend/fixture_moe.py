@@ -39,6 +39,14 @@ CHAT_TEMPLATE = (
     "<|im_end|>\n{% endfor -%}"
     "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif -%}"
 )
+# llama.cpp derives its tool-call parser from how the template renders an assistant's tool calls, so its copy
+# renders them in hermes JSON; prompts without tool-call history (what the tests send) are unchanged.
+LLAMA_CPP_CHAT_TEMPLATE = CHAT_TEMPLATE.replace(
+    "{%- if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>"
+    "{{ call.function.name if call.function is defined else call.name }}</tool_call>{% endfor %}{% endif -%}",
+    '{%- if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>\n{"name": "{{ call.function.name }}",'
+    ' "arguments": {{ call.function.arguments | tojson }}}\n</tool_call>{% endfor %}{% endif -%}',
+)
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 TOOL_TOKENS = ["<tool_call>", "</tool_call>"]
 FIXTURE_NAME = "binmoe-fixture-moe"
@@ -326,3 +334,11 @@ def _train_and_save(exchanges: Sequence[CannedExchange], out: Path, steps: int, 
     tokenizer.save_pretrained(out)
     GenerationConfig(eos_token_id=config.eos_token_id, pad_token_id=pad).save_pretrained(out)
     (out / "binmoe_fixture.json").write_text(json.dumps({"final_loss": float(loss.detach()), "steps": steps}))
+
+
+def build_fixture_gguf() -> Path:
+    """The fixture as GGUF (f32) for llama.cpp, converted once next to the checkpoint."""
+    from .llama_cpp import export_gguf
+
+    checkpoint = build_fixture()
+    return export_gguf(checkpoint, checkpoint / "fixture-f32.gguf", chat_template=LLAMA_CPP_CHAT_TEMPLATE)

@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -19,10 +20,11 @@ import uvicorn
 from .gateway import GatewaySettings, create_app
 from .gpus import detect_gpus
 from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
-from .profiles import Profile, load_profiles, select_profile, vllm_command
+from .profiles import Profile, engine_command, load_profiles, select_profile
 from .supervisor import EngineSupervisor
 
 LOGGER = logging.getLogger("gpu_backend.serve")
+ENGINE_KEY_VARIABLE = {"vllm": "VLLM_API_KEY", "llama.cpp": "LLAMA_API_KEY"}  # each engine reads its key there
 DEFAULT_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
@@ -107,9 +109,9 @@ def resolve_weights(profile: Profile, override: str | None) -> str:
     """Local path or model id; `@fixture` and `@smollm2` are made by the project itself."""
     weights = override or profile.weights
     if weights == "@fixture":
-        from .fixture_moe import build_fixture
+        from .fixture_moe import build_fixture, build_fixture_gguf
 
-        return str(build_fixture())
+        return str(build_fixture_gguf() if profile.engine == "llama.cpp" else build_fixture())
     if weights == "@smollm2":
         from .cpu_model import ensure_smollm2
 
@@ -163,24 +165,28 @@ def run(args: argparse.Namespace) -> int:
     weights = args.weights or profile.weights
     if not args.dry_run:
         weights = resolve_weights(profile, args.weights)
-    command = vllm_command(profile, sys.executable, weights, "127.0.0.1", engine_port)
+    command = engine_command(profile, sys.executable, weights, "127.0.0.1", engine_port)
     if args.dry_run:
         env = " ".join(f"{k}={v}" for k, v in engine_env(profile).items())
         print(f"# profile {profile.name}: {profile.explain()}")
         print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(env, shlex.join(command))
         return 0
+    if shutil.which(command[0]) is None:
+        print(f"{command[0]} not found: profile {profile.name} needs {profile.engine}", file=sys.stderr)
+        return 2
     return asyncio.run(_serve(args, profile, command, knowledge))
 
 
 async def _serve(args: argparse.Namespace, profile: Profile, command: list[str], knowledge: KnowledgeBase) -> int:
     engine_url = command[command.index("--port") + 1]
     # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
-    # (vLLM reads VLLM_API_KEY; the environment keeps it out of `ps`), known only to the gateway.
+    # (vLLM reads VLLM_API_KEY, llama-server LLAMA_API_KEY; the environment keeps it out of `ps`), known only
+    # to the gateway.
     engine_key = secrets.token_urlsafe(24)
-    env = {**engine_env(profile), "VLLM_API_KEY": engine_key}
+    env = {**engine_env(profile), ENGINE_KEY_VARIABLE[profile.engine]: engine_key}
     supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=env)
-    served_name = command[command.index("--served-model-name") + 1]
+    served_name = profile.model_name
     settings = GatewaySettings(
         model_name=served_name,
         profile=profile.name,

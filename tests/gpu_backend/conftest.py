@@ -72,18 +72,22 @@ def save_test_teacher(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_gateway(workdir: Path, port: int, max_concurrency: int = 1) -> Iterator[RunningGateway]:
-    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real vLLM child), stopped after."""
-    from gpu_backend.fixture_moe import build_fixture
+def running_gateway(
+    workdir: Path, port: int, profile: str = "cpu-fixture", max_concurrency: int = 1
+) -> Iterator[RunningGateway]:
+    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real engine child), stopped after."""
+    from gpu_backend.fixture_moe import build_fixture, build_fixture_gguf
 
     build_fixture()  # trained once and cached; not part of the cold-start time
+    if profile.endswith("-llama"):
+        build_fixture_gguf()
     log = workdir / "serve.log"
     teacher = workdir / "teacher.pt"
     save_test_teacher(teacher)
     started = time.monotonic()
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gpu_backend", "serve", "--profile", "cpu-fixture", "--host", "127.0.0.1",
+            [sys.executable, "-m", "gpu_backend", "serve", "--profile", profile, "--host", "127.0.0.1",
              "--port", str(port), "--api-key", API_KEY, "--max-concurrency", str(max_concurrency), "--max-queue", "1",
              "--teacher", str(teacher)],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
