@@ -162,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2))
     if not args.no_write:
         name = f"backend-{result['profile']}" if result["profile"] != "cpu-default" else "backend"
-        path = benchmarks_md.write_json(name, result)
+        # benchmarks/engine_compare.py keeps its side-by-side engine numbers under "engines" in the same file
+        previous = benchmarks_md.BENCHMARKS_DIR / f"{name}.json"
+        kept = (
+            {k: v for k, v in json.loads(previous.read_text()).items() if k == "engines"} if previous.exists() else {}
+        )
+        path = benchmarks_md.write_json(name, {**result, **kept})
         rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items())
         command = (
             f"python -m gpu_backend bench --url <gateway> --concurrency {args.concurrency} "

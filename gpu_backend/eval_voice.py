@@ -28,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-key", default=os.environ.get("BINMOE_API_KEY"))
     parser.add_argument("--profile", help="profile of the gateway to start (default: from the GPUs)")
     parser.add_argument("--port", type=int, default=18470, help="port of the gateway started here")
-    parser.add_argument("--per-intent", type=int, default=4, help="sentences per Home Assistant intent")
+    parser.add_argument("--per-intent", type=int, default=35, help="template sentences per Home Assistant intent")
+    parser.add_argument(
+        "--assist-dataset",
+        type=Path,
+        help="the datasets/assist folder of a home-assistant-datasets checkout: run that set too",
+    )
     parser.add_argument("--no-write", action="store_true")
 
 
@@ -66,13 +71,19 @@ def run(args: argparse.Namespace) -> int:
         "BINMOE_EVAL_PER_INTENT": str(args.per_intent),
         "BINMOE_BENCH_WRITE": "0" if args.no_write else "1",
     }
+    tests = "benchmarks/voice_eval.py"
+    if args.assist_dataset is not None:
+        dataset = args.assist_dataset.resolve()
+        if not dataset.is_dir():
+            raise SystemExit(f"--assist-dataset: {dataset} is not a folder")
+        # scripts/ha-env mounts it at the same path when Home Assistant runs in the sid root
+        env |= {"BINMOE_EVAL_ASSIST_DATASET": str(dataset), "BINMOE_HA_MOUNT": str(dataset)}
     try:
         return subprocess.call(
-            [str(REPO / "scripts" / "ha-env"), "python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-             "benchmarks/voice_eval.py"],
+            [str(REPO / "scripts" / "ha-env"), "python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", tests],
             env=env,
             cwd=REPO,
-        )  # fmt: skip
+        )
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

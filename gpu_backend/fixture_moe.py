@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diagnosis import build_messages
-from .protocol import DiagnoseRequest, LLMDiagnosis
+from .diagnosis import LLMPhrasing, build_messages
+from .knowledge import KnowledgeBase, decide, load_knowledge_base
+from .protocol import DiagnoseRequest
 
 CHAT_TEMPLATE = (
     "{%- if tools -%}<|im_start|>tools\n"
@@ -37,6 +38,14 @@ CHAT_TEMPLATE = (
     "{{ call.function.name if call.function is defined else call.name }}</tool_call>{% endfor %}{% endif -%}"
     "<|im_end|>\n{% endfor -%}"
     "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif -%}"
+)
+# llama.cpp derives its tool-call parser from how the template renders an assistant's tool calls, so its copy
+# renders them in hermes JSON; prompts without tool-call history (what the tests send) are unchanged.
+LLAMA_CPP_CHAT_TEMPLATE = CHAT_TEMPLATE.replace(
+    "{%- if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>"
+    "{{ call.function.name if call.function is defined else call.name }}</tool_call>{% endfor %}{% endif -%}",
+    '{%- if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>\n{"name": "{{ call.function.name }}",'
+    ' "arguments": {{ call.function.arguments | tojson }}}\n</tool_call>{% endfor %}{% endif -%}',
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 TOOL_TOKENS = ["<tool_call>", "</tool_call>"]
@@ -86,8 +95,10 @@ def _user(text: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": text}]
 
 
-def _diagnosis_exchange(request: dict[str, Any], answer: LLMDiagnosis, tag: str) -> CannedExchange:
-    messages = build_messages(DiagnoseRequest.model_validate(request))
+def _diagnosis_exchange(kb: KnowledgeBase, request: dict[str, Any], answer: LLMPhrasing, tag: str) -> CannedExchange:
+    """The phrasing prompt the gateway sends for this request (no teacher), and the answer to learn."""
+    parsed = DiagnoseRequest.model_validate(request)
+    messages = build_messages(decide(kb, parsed), parsed.question)
     return CannedExchange(messages=messages, completion=compact_json(answer.model_dump()), tags=(tag,))
 
 
@@ -95,6 +106,62 @@ def _diagnosis_exchange(request: dict[str, Any], answer: LLMDiagnosis, tag: str)
 EXAMPLES_DIR = Path(__file__).with_name("data") / "examples"
 SMOKE_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_smoke.json").read_text())
 BEARING_ESCALATION: dict[str, Any] = json.loads((EXAMPLES_DIR / "escalation_bearing.json").read_text())
+
+
+def diagnosis_exchanges(kb: KnowledgeBase) -> list[CannedExchange]:
+    """Phrasings of knowledge-base diagnoses: three the gateway accepts, two it must reject."""
+    return [
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Hallway"}},
+            LLMPhrasing(
+                cause_id="smoke",
+                summary="The hallway smoke alarm is sounding: check for smoke or fire and leave if you see any.",
+                reasoning="A smoke alarm sounds when its sensor detects smoke.",
+            ),
+            "diagnosis_smoke",
+        ),
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}},
+            LLMPhrasing(
+                cause_id="early_defect",
+                summary="The workshop lathe shows an outer-race bearing fault: plan a bearing replacement.",
+                reasoning="Impacts at the outer-race frequency mean a damaged raceway.",
+            ),
+            "diagnosis_bearing",
+        ),
+        _diagnosis_exchange(
+            kb,
+            {"v": 1, "question": "Why is the fridge beeping?"},
+            LLMPhrasing(
+                cause_id="fridge_door",
+                summary="The fridge is probably beeping because its door is open.",
+                reasoning="Fridges beep when a door stays open.",
+            ),
+            "diagnosis_question",
+        ),
+        _diagnosis_exchange(  # a lower severity than the knowledge base's (warning): must be rejected
+            kb,
+            {"v": 1, "question": "Why is the freezer beeping?"},
+            LLMPhrasing(
+                cause_id="signal",
+                summary="The freezer is beeping because a cycle has finished.",
+                reasoning="Appliances beep at the end of a cycle.",
+            ),
+            "diagnosis_downgrade",
+        ),
+        _diagnosis_exchange(  # a summary without the area: must be rejected
+            kb,
+            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Kitchen"}},
+            LLMPhrasing(
+                cause_id="smoke",
+                summary="The smoke alarm is sounding.",
+                reasoning="A smoke alarm sounds when its sensor detects smoke.",
+            ),
+            "diagnosis_no_area",
+        ),
+    ]
 
 
 def canned_exchanges() -> list[CannedExchange]:
@@ -141,39 +208,7 @@ def canned_exchanges() -> list[CannedExchange]:
             tools=HOME_TOOLS,
             tags=("tool_result",),
         ),
-        _diagnosis_exchange(
-            {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Hallway"}},
-            LLMDiagnosis(
-                cause="Smoke alarm sounding",
-                severity="critical",
-                confidence=0.9,
-                recommended_action="Check the hallway for smoke or fire and leave if you see any.",
-                summary="The hallway smoke alarm is sounding.",
-            ),
-            "diagnosis_smoke",
-        ),
-        _diagnosis_exchange(
-            {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}},
-            LLMDiagnosis(
-                cause="Outer-race bearing wear",
-                severity="warning",
-                confidence=0.7,
-                recommended_action="Schedule a bearing replacement on the lathe spindle.",
-                summary="The lathe shows signs of outer-race bearing wear.",
-            ),
-            "diagnosis_bearing",
-        ),
-        _diagnosis_exchange(
-            {"v": 1, "question": "Why is the fridge beeping?"},
-            LLMDiagnosis(
-                cause="Fridge door left open",
-                severity="info",
-                confidence=0.6,
-                recommended_action="Close the fridge door.",
-                summary="The fridge is probably beeping because its door is open.",
-            ),
-            "diagnosis_question",
-        ),
+        *diagnosis_exchanges(load_knowledge_base()),
     ]
 
 
@@ -299,3 +334,11 @@ def _train_and_save(exchanges: Sequence[CannedExchange], out: Path, steps: int, 
     tokenizer.save_pretrained(out)
     GenerationConfig(eos_token_id=config.eos_token_id, pad_token_id=pad).save_pretrained(out)
     (out / "binmoe_fixture.json").write_text(json.dumps({"final_loss": float(loss.detach()), "steps": steps}))
+
+
+def build_fixture_gguf() -> Path:
+    """The fixture as GGUF (f32) for llama.cpp, converted once next to the checkpoint."""
+    from .llama_cpp import export_gguf
+
+    checkpoint = build_fixture()
+    return export_gguf(checkpoint, checkpoint / "fixture-f32.gguf", chat_template=LLAMA_CPP_CHAT_TEMPLATE)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,9 +18,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
-from .diagnosis import build_messages, parse_llm_output, response_format
+from .diagnosis import Diagnoser, LLMSettings, LLMUnavailable
+from .engine_errors import EngineFailure, failure_from_exception, failure_from_status, relay_events
+from .knowledge import KnowledgeBase, load_knowledge_base
 from .metrics import GatewayMetrics
-from .protocol import DiagnoseRequest, DiagnoseResponse, TeacherOpinion
+from .protocol import DiagnoseRequest, TeacherOpinion
+
+LOGGER = logging.getLogger(__name__)
 
 
 class Engine(Protocol):
@@ -44,11 +49,14 @@ class Teacher(Protocol):
 class GatewaySettings:
     model_name: str
     profile: str
+    tool_calling: str = "reliable"  # the profile's: "weak" tells clients not to rely on the model's tool calls
     api_key: str | None = None
     max_concurrency: int = 4  # requests the engine works on at once
     max_queue: int = 32  # requests allowed to wait beyond that; more get 429
-    diagnose_max_tokens: int = 640  # the schema's string limits add up to ~1000 characters
+    diagnose_max_tokens: int = 200  # the phrasing schema's strings add up to ~500 characters
+    diagnose_llm_budget_s: float = 5.0  # the knowledge base answers alone when the LLM needs longer; 0: never ask
     upstream_timeout_s: float = 300.0
+    engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
 
 
 class Overloaded(Exception):
@@ -87,10 +95,30 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | None = None) -> FastAPI:
+def _engine_failed(route: str, failure: EngineFailure) -> JSONResponse:
+    """The engine failed this request: one log line (no traceback) and the client's JSON error."""
+    LOGGER.warning("%s: %s (HTTP %d to the client)", route, failure.message, failure.status)
+    return failure.response()
+
+
+def _completion_tokens(body: bytes) -> int:
+    """The usage an OpenAI completion reports (0 when the body does not say): only for the metrics."""
+    try:
+        return int(json.loads(body)["usage"]["completion_tokens"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
+def create_app(
+    settings: GatewaySettings,
+    engine: Engine,
+    teacher: Teacher | None = None,
+    knowledge: KnowledgeBase | None = None,
+) -> FastAPI:
     metrics = GatewayMetrics()
     admission = Admission(settings, metrics)
-    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s)
+    engine_auth = {"Authorization": f"Bearer {settings.engine_api_key}"} if settings.engine_api_key else {}
+    http = httpx.AsyncClient(base_url=engine.base_url, timeout=settings.upstream_timeout_s, headers=engine_auth)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -110,7 +138,11 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
                 response: Response = _error(401, "missing or wrong API key", {"WWW-Authenticate": "Bearer"})
                 metrics.observe(route, 401, time.perf_counter() - started)
                 return response
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # a bug, not an engine failure: still a JSON answer, and one traceback in the log
+            LOGGER.exception("unexpected error on %s", route)
+            response = _error(500, "internal error of the gateway (see its log)")
         metrics.observe(route, response.status_code, time.perf_counter() - started)
         return response
 
@@ -122,6 +154,7 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
     async def health() -> JSONResponse:
         body = {"status": "ok" if engine.is_ready else "starting", "model": settings.model_name}
         body["profile"] = settings.profile
+        body["tool_calling"] = settings.tool_calling
         return JSONResponse(body, status_code=200 if engine.is_ready else 503)
 
     @app.get("/metrics")
@@ -132,7 +165,12 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
     @app.get("/v1/models")
     async def models() -> Response:
         require_engine()
-        upstream = await http.get("/v1/models")
+        try:
+            upstream = await http.get("/v1/models")
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/models", failure_from_exception(err))
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            return _engine_failed("/v1/models", failure)
         return Response(upstream.content, upstream.status_code, media_type="application/json")
 
     @app.post("/v1/chat/completions")
@@ -151,27 +189,60 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
                 upstream = await http.post("/v1/chat/completions", json=body)
         except Overloaded:
             return _error(429, "overloaded, retry later", {"Retry-After": "1"})
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/chat/completions", failure_from_exception(err))
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            return _engine_failed("/v1/chat/completions", failure)
         if upstream.status_code == 200:
-            metrics.add_tokens(int(upstream.json().get("usage", {}).get("completion_tokens", 0)))
+            metrics.add_tokens(_completion_tokens(upstream.content))
         return Response(upstream.content, upstream.status_code, media_type="application/json")
 
     async def _stream(body: dict[str, Any]) -> Response:
         # The admission slot covers only the upstream request start; the stream itself then drains.
         upstream_request = http.build_request("POST", "/v1/chat/completions", json=body)
-        upstream = await http.send(upstream_request, stream=True)
-        if upstream.status_code != 200:
-            content = await upstream.aread()
-            await upstream.aclose()
-            return Response(content, upstream.status_code, media_type="application/json")
-
-        async def relay() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in upstream.aiter_raw():
-                    yield chunk
-            finally:
+        try:
+            upstream = await http.send(upstream_request, stream=True)
+            if upstream.status_code != 200:
+                content = await upstream.aread()
                 await upstream.aclose()
+                if failure := failure_from_status(upstream.status_code, content):
+                    return _engine_failed("/v1/chat/completions (stream)", failure)
+                return Response(content, upstream.status_code, media_type="application/json")
+        except httpx.HTTPError as err:
+            return _engine_failed("/v1/chat/completions (stream)", failure_from_exception(err))
+        return StreamingResponse(relay_events(upstream), media_type="text/event-stream")
 
-        return StreamingResponse(relay(), media_type="text/event-stream")
+    async def complete_for_diagnosis(payload: dict[str, Any]) -> dict[str, Any]:
+        """One LLM call of a diagnosis. Any reason it cannot be made is LLMUnavailable, worded as the completions
+        route words it (engine_errors): the knowledge base then answers alone, so a diagnosis never fails
+        because of the engine."""
+        if not engine.is_ready:
+            raise LLMUnavailable("the engine is starting")
+        try:
+            async with admission.slot():
+                upstream = await http.post("/v1/chat/completions", json=payload)
+        except Overloaded as err:
+            raise LLMUnavailable("overloaded") from err
+        except httpx.HTTPError as err:
+            raise LLMUnavailable(failure_from_exception(err).message) from err
+        if failure := failure_from_status(upstream.status_code, upstream.content):
+            raise LLMUnavailable(failure.message)
+        if upstream.status_code != 200:  # the engine refused the gateway's own prompt: a bug, worth its log line
+            raise LLMUnavailable(f"the engine refused the diagnosis prompt: HTTP {upstream.status_code}")
+        try:
+            completion = upstream.json()
+        except ValueError as err:
+            raise LLMUnavailable(f"the engine's answer is not a JSON completion: {err}") from err
+        if not isinstance(completion, dict):
+            raise LLMUnavailable("the engine's answer is not a JSON completion object")
+        metrics.add_tokens(_completion_tokens(upstream.content))
+        return completion
+
+    diagnoser = Diagnoser(
+        knowledge or load_knowledge_base(),
+        complete_for_diagnosis,
+        LLMSettings(settings.model_name, settings.diagnose_llm_budget_s, settings.diagnose_max_tokens),
+    )
 
     @app.post("/v1/binmoe/diagnose")
     async def diagnose(request: Request) -> Response:
@@ -180,41 +251,11 @@ def create_app(settings: GatewaySettings, engine: Engine, teacher: Teacher | Non
             parsed = DiagnoseRequest.model_validate_json(await request.body())
         except ValidationError as err:
             return _error(422, err.errors(include_url=False, include_context=False, include_input=False))
-        require_engine()
         try:
             opinion = _teacher_opinion(parsed, teacher)
         except ValueError as err:
             return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
-        teacher_line = None
-        if opinion is not None:
-            teacher_line = f"A larger classifier says {opinion.class_} with confidence {opinion.confidence:.2f}."
-        payload = {
-            "model": settings.model_name,
-            "messages": build_messages(parsed, teacher_line),
-            "temperature": 0,
-            "max_tokens": settings.diagnose_max_tokens,
-            "response_format": response_format(),
-        }
-        try:
-            async with admission.slot():
-                upstream = await http.post("/v1/chat/completions", json=payload)
-        except Overloaded:
-            return _error(429, "overloaded, retry later", {"Retry-After": "1"})
-        if upstream.status_code != 200:
-            return _error(502, f"engine answered HTTP {upstream.status_code}")
-        completion = upstream.json()
-        metrics.add_tokens(int(completion.get("usage", {}).get("completion_tokens", 0)))
-        try:
-            llm = parse_llm_output(completion["choices"][0]["message"]["content"])
-        except (KeyError, IndexError, TypeError, ValueError) as err:
-            return _error(502, f"the LLM's answer did not match the diagnosis schema: {err}")
-        response = DiagnoseResponse(
-            **llm.model_dump(),
-            id=uuid.uuid4().hex,
-            teacher=opinion,
-            model=settings.model_name,
-            latency_ms=(time.perf_counter() - started) * 1000,
-        )
+        response = await diagnoser.diagnose(parsed, opinion, started)
         return JSONResponse(response.model_dump(by_alias=True))
 
     return app

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,21 @@ class BridgeSettings:
     password: str | None = None
     diagnose_attempts: int = 3
     reconnect_max_s: float = 60.0
+    # TLS to the broker: on when any of these is set (tls alone: the system's CAs); the broker's certificate
+    # and host name are always verified
+    tls: bool = False
+    tls_ca: str | None = None  # CA file that signed the broker's certificate
+    tls_cert: str | None = None  # client certificate (and key) for brokers that require one
+    tls_key: str | None = None
+    backend_ca: str | None = None  # CA file for an https gateway with a certificate of its own CA
+
+    def tls_params(self) -> aiomqtt.TLSParameters | None:
+        if not (self.tls or self.tls_ca or self.tls_cert):
+            return None
+        return aiomqtt.TLSParameters(ca_certs=self.tls_ca, certfile=self.tls_cert, keyfile=self.tls_key)
+
+    def backend_verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=self.backend_ca) if self.backend_ca else True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-id", default="binmoe-bridge", help="MQTT client id (persistent session)")
     parser.add_argument("--username", default=os.environ.get("BINMOE_MQTT_USERNAME"))
     parser.add_argument("--password", default=os.environ.get("BINMOE_MQTT_PASSWORD"))
+    tls = parser.add_argument_group("TLS (the broker's certificate and host name are always verified)")
+    tls.add_argument("--tls", action="store_true", help="connect to the broker with TLS (the system's CAs)")
+    tls.add_argument("--tls-ca", help="CA file of the broker's certificate (implies --tls)")
+    tls.add_argument("--tls-cert", help="client certificate file, for brokers that require one (implies --tls)")
+    tls.add_argument("--tls-key", help="the client certificate's key file (if not in --tls-cert)")
+    tls.add_argument("--backend-ca", help="CA file of an https gateway's certificate (default: the system's CAs)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +91,11 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
         client_id=args.client_id,
         username=args.username,
         password=args.password,
+        tls=args.tls,
+        tls_ca=args.tls_ca,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        backend_ca=args.backend_ca,
     )
 
 
@@ -93,12 +120,28 @@ async def diagnose(http: httpx.AsyncClient, escalation: dict[str, Any], attempts
     raise BackendUnavailable(reason)
 
 
-async def _handle(client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int) -> None:
+def parse_escalation(topic: str, payload: bytes) -> NodeMessage:
+    """The escalation a message of `binmoe/<node_id>/escalation` carries; ValueError for anything else (a
+    payload that is no valid escalation, or one whose node_id is not the topic's: a node speaks only for
+    itself)."""
     try:
-        escalation = NodeMessage.model_validate_json(bytes(message.payload))
-        if escalation.kind != "escalation":
-            raise ValueError(f"kind is {escalation.kind!r}")
-    except (ValidationError, ValueError, TypeError) as err:
+        escalation = NodeMessage.model_validate_json(payload)
+    except ValidationError as err:
+        raise ValueError(str(err)) from err
+    if escalation.kind != "escalation":
+        raise ValueError(f"kind is {escalation.kind!r}")
+    if topic != f"binmoe/{escalation.node_id}/escalation":
+        raise ValueError(f"node_id {escalation.node_id!r} does not match the topic")
+    return escalation
+
+
+async def _handle(client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int) -> None:
+    payload = message.payload
+    try:
+        if not isinstance(payload, bytes | bytearray):
+            raise ValueError(f"payload of type {type(payload).__name__}")
+        escalation = parse_escalation(message.topic.value, bytes(payload))
+    except ValueError as err:
         # It can never succeed: acknowledge so the broker does not redeliver it forever.
         LOGGER.warning("dropping invalid escalation on %s: %s", message.topic, err)
         _ack(client, message)
@@ -126,7 +169,8 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
     stop = stop or asyncio.Event()
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     backoff = 1.0
-    async with httpx.AsyncClient(base_url=settings.backend_url, headers=headers, timeout=300) as http:
+    verify = settings.backend_verify()
+    async with httpx.AsyncClient(base_url=settings.backend_url, headers=headers, timeout=300, verify=verify) as http:
         while not stop.is_set():
             client = aiomqtt.Client(
                 settings.broker_host,
@@ -135,6 +179,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
                 clean_session=False,  # keep unacknowledged escalations across reconnects
                 username=settings.username,
                 password=settings.password,
+                tls_params=settings.tls_params(),
             )
             client._client.manual_ack_set(True)
             try:

@@ -42,7 +42,12 @@ class NodeMessage(BaseModel):
     @field_validator("scores", mode="before")
     @classmethod
     def _scores_from_string(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except RecursionError as err:  # "[[[[…": a reason, not a crash
+            raise ValueError("nested too deeply") from err
 
     @field_validator("v", mode="before")
     @classmethod
@@ -62,12 +67,28 @@ class NodeMessage(BaseModel):
         return self
 
 
+class DiagnoseHistory(BaseModel):
+    """What the hub knows about this node and this class lately; every field is optional evidence."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    repeats_last_hour: int | None = Field(default=None, ge=0)
+    repeats_last_day: int | None = Field(default=None, ge=0)
+    seconds_since_last: float | None = Field(default=None, ge=0)
+    median_interval_s: float | None = Field(default=None, ge=0)
+    sustained_s: float | None = Field(default=None, ge=0)
+    baseline_level_db: float | None = None
+    level_trend_db: float | None = None  # this level minus the median of the class's earlier ones (last hour)
+
+
 class DiagnoseContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     node_name: str | None = Field(default=None, max_length=128)
     area: str | None = Field(default=None, max_length=128)
     recent: list[NodeMessage] = Field(default_factory=list, max_length=20)
+    history: DiagnoseHistory | None = None
+    local_hour: int | None = Field(default=None, ge=0, le=23)
 
 
 class DiagnoseRequest(BaseModel):
@@ -87,18 +108,6 @@ class DiagnoseRequest(BaseModel):
         return self
 
 
-class LLMDiagnosis(BaseModel):
-    """The part of a diagnosis the LLM writes; its JSON schema constrains the LLM's output."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cause: str = Field(min_length=1, max_length=200)
-    severity: Literal["info", "warning", "critical"]
-    confidence: float = Field(ge=0.0, le=1.0)
-    recommended_action: str = Field(min_length=1, max_length=300)
-    summary: str = Field(min_length=1, max_length=400)
-
-
 class TeacherOpinion(BaseModel):
     class_: str = Field(alias="class")
     confidence: float
@@ -107,11 +116,43 @@ class TeacherOpinion(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class DiagnoseResponse(LLMDiagnosis):
+Severity = Literal["info", "warning", "critical"]
+# Who produced a field: the node's classifier, the teacher, the knowledge base, or the LLM.
+Source = Literal["node", "teacher", "knowledge_base", "llm"]
+# What became of the LLM's part: used, or why the knowledge base's own text was kept.
+LLMStatus = Literal["used", "off", "unavailable", "timeout", "invalid", "downgrade"]
+
+
+class FieldSources(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_: Source | None = Field(alias="class")
+    cause: Source
+    severity: Source
+    confidence: Source
+    recommended_action: Source
+    summary: Source
+    reasoning: Source
+
+
+class DiagnoseResponse(BaseModel):
     """200 body of POST /v1/binmoe/diagnose."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     v: Literal[1] = 1
     id: str
+    class_: str | None = Field(alias="class")
+    cause_id: str = Field(min_length=1, max_length=160)
+    cause: str = Field(min_length=1, max_length=200)
+    severity: Severity
+    confidence: float = Field(ge=0.0, le=1.0)
+    recommended_action: str = Field(min_length=1, max_length=300)
+    summary: str = Field(min_length=1, max_length=400)
+    reasoning: str = Field(min_length=1, max_length=1000)
+    sources: FieldSources
+    references: list[str]
     teacher: TeacherOpinion | None
     model: str
+    llm_status: LLMStatus
     latency_ms: float

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
+import secrets
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -16,17 +19,26 @@ import uvicorn
 
 from .gateway import GatewaySettings, create_app
 from .gpus import detect_gpus
-from .profiles import Profile, load_profiles, select_profile, vllm_command
+from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from .profiles import Profile, engine_command, load_profiles, select_profile
 from .supervisor import EngineSupervisor
 
 LOGGER = logging.getLogger("gpu_backend.serve")
+ENGINE_KEY_VARIABLE = {"vllm": "VLLM_API_KEY", "llama.cpp": "LLAMA_API_KEY"}  # each engine reads its key there
 DEFAULT_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"
+KEY_HINT = "--api-key KEY or BINMOE_API_KEY=KEY (make one with: openssl rand -hex 16)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="profile name (default: chosen from the detected GPUs)")
     parser.add_argument("--weights", help="model directory or id (default: the profile's)")
-    parser.add_argument("--host", default="0.0.0.0", help="gateway address (default: all interfaces)")
+    parser.add_argument(
+        "--host",
+        help="gateway address (default: 127.0.0.1 without an API key, all interfaces with one; "
+        "another address than loopback needs a key)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="gateway port (default: 8000)")
     parser.add_argument("--engine-port", type=int, help="vLLM child port on 127.0.0.1 (default: port + 1)")
     parser.add_argument(
@@ -40,16 +52,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TEACHER,
         help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
     )
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra knowledge-base directory (*.toml) whose classes add to or replace the bundled ones; repeatable",
+    )
+    parser.add_argument(
+        "--llm-budget",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long a diagnosis waits for the LLM's phrasing before the knowledge base answers alone "
+        "(default 5; 0: never ask the LLM)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def bind_address(host: str | None, api_key: str | None) -> str:
+    """Where the gateway listens: nothing is open by default. Without a key only loopback is allowed (the
+    default then); with a key the default is every interface, so Home Assistant on another machine can reach
+    it. Raises ValueError for an address beyond loopback without a key."""
+    if host is None:
+        return ALL_INTERFACES if api_key else LOOPBACK
+    if not api_key and not is_loopback(host):
+        raise ValueError(
+            f"refusing to serve {host} without an API key: anyone who reaches it could use the GPU tier. "
+            f"Set a key ({KEY_HINT}), or leave out --host to listen on {LOOPBACK} only."
+        )
+    return host
+
+
+def listen_note(host: str, port: int, api_key: str | None) -> str:
+    """Where the gateway listens, and, without a key, why only there and how to set one."""
+    note = f"BinMoE gateway on http://{host}:{port}"
+    if api_key:
+        return note
+    return (
+        f"{note}. No API key: it listens on {host} only, for this machine. To serve Home Assistant on another "
+        f"machine, set a key ({KEY_HINT}); the gateway then listens on all interfaces."
+    )
 
 
 def resolve_weights(profile: Profile, override: str | None) -> str:
     """Local path or model id; `@fixture` and `@smollm2` are made by the project itself."""
     weights = override or profile.weights
     if weights == "@fixture":
-        from .fixture_moe import build_fixture
+        from .fixture_moe import build_fixture, build_fixture_gguf
 
-        return str(build_fixture())
+        return str(build_fixture_gguf() if profile.engine == "llama.cpp" else build_fixture())
     if weights == "@smollm2":
         from .cpu_model import ensure_smollm2
 
@@ -79,6 +141,16 @@ class _SupervisedEngine:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        args.host = bind_address(args.host, args.api_key or None)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
+    try:  # before anything slow: a broken knowledge-base file stops the start with its file and field
+        knowledge = load_knowledge_base(*args.knowledge)
+    except KnowledgeBaseError as err:
+        print(f"knowledge base: {err}", file=sys.stderr)
+        return 2
     profiles = load_profiles()
     if args.profile:
         if args.profile not in profiles:
@@ -93,25 +165,37 @@ def run(args: argparse.Namespace) -> int:
     weights = args.weights or profile.weights
     if not args.dry_run:
         weights = resolve_weights(profile, args.weights)
-    command = vllm_command(profile, sys.executable, weights, "127.0.0.1", engine_port)
+    command = engine_command(profile, sys.executable, weights, "127.0.0.1", engine_port)
     if args.dry_run:
         env = " ".join(f"{k}={v}" for k, v in engine_env(profile).items())
         print(f"# profile {profile.name}: {profile.explain()}")
+        print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(env, shlex.join(command))
         return 0
-    return asyncio.run(_serve(args, profile, command))
+    if shutil.which(command[0]) is None:
+        print(f"{command[0]} not found: profile {profile.name} needs {profile.engine}", file=sys.stderr)
+        return 2
+    return asyncio.run(_serve(args, profile, command, knowledge))
 
 
-async def _serve(args: argparse.Namespace, profile: Profile, command: list[str]) -> int:
+async def _serve(args: argparse.Namespace, profile: Profile, command: list[str], knowledge: KnowledgeBase) -> int:
     engine_url = command[command.index("--port") + 1]
-    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=engine_env(profile))
-    served_name = command[command.index("--served-model-name") + 1]
+    # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
+    # (vLLM reads VLLM_API_KEY, llama-server LLAMA_API_KEY; the environment keeps it out of `ps`), known only
+    # to the gateway.
+    engine_key = secrets.token_urlsafe(24)
+    env = {**engine_env(profile), ENGINE_KEY_VARIABLE[profile.engine]: engine_key}
+    supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=env)
+    served_name = profile.model_name
     settings = GatewaySettings(
         model_name=served_name,
         profile=profile.name,
+        tool_calling=profile.tool_calling,
         api_key=args.api_key or None,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
+        engine_api_key=engine_key,
+        diagnose_llm_budget_s=args.llm_budget,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -119,7 +203,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
 
         teacher = load_teacher(args.teacher)
         LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)
-    app = create_app(settings, _SupervisedEngine(supervisor), teacher)
+    app = create_app(settings, _SupervisedEngine(supervisor), teacher, knowledge)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,7 +213,8 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str])
         loop.add_signal_handler(sig, stop.set)
     supervisor.start()
     server_task = asyncio.create_task(server.serve())
-    LOGGER.info("BinMoE gateway on http://%s:%d (profile %s)", args.host, args.port, profile.name)
+    note = listen_note(args.host, args.port, settings.api_key)
+    (LOGGER.info if settings.api_key else LOGGER.warning)("%s (profile %s)", note, profile.name)
     await asyncio.wait([server_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     LOGGER.info("shutting down")
     server.should_exit = True

@@ -3,7 +3,7 @@ tier for diagnosis. The entry loads whether or not the GPU tier answers; only a 
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_API_KEY, CONF_URL, Platform
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
@@ -17,6 +17,7 @@ from .api import BinMoEClient, InvalidAuth
 from .backend import BackendLink
 from .const import CONF_QUEUE_MAX, CONF_REPAIR_AFTER, DEFAULT_QUEUE_MAX, DEFAULT_REPAIR_AFTER, DOMAIN, LOGGER
 from .hub import BinMoEHub
+from .intents import async_register_sentences, async_setup_intents
 from .llm_tools import BinMoELLMAPI
 from .queue import EscalationQueue
 from .router import RouterPolicy
@@ -28,15 +29,17 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services and BinMoE's LLM API once; they act on the loaded entry."""
+    """Register the services, BinMoE's LLM API and its intents once; they act on the loaded entry."""
     async_setup_services(hass)
     llm.async_register_api(hass, BinMoELLMAPI(hass))
+    await async_setup_intents(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:
     """Start routing at once; the GPU tier is contacted, but only a rejected key fails the set-up."""
-    client = BinMoEClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_API_KEY))
+    session = async_get_clientsession(hass, verify_ssl=entry.data.get(CONF_VERIFY_SSL, True))
+    client = BinMoEClient(session, entry.data[CONF_URL], entry.data.get(CONF_API_KEY))
     queue = EscalationQueue(hass, entry.entry_id, int(entry.options.get(CONF_QUEUE_MAX, DEFAULT_QUEUE_MAX)))
     await queue.async_load()
     backend = BackendLink(hass, entry, client, queue, float(entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)))
@@ -49,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     backend.async_start()
+    entry.async_on_unload(async_register_sentences(hass))  # BinMoE's questions, answered without an LLM
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 

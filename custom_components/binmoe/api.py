@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -24,8 +24,16 @@ from .const import (
     RETRY_MAX_DELAY,
 )
 
-# Only these are worth retrying: the server said "later" or could not be reached at all.
-_RETRYABLE_STATUS = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
+# Only these are worth retrying: the gateway said "later" (overloaded, its engine restarting or crashed in
+# the middle of the request, or timed out), or it could not be reached at all.
+_RETRYABLE_STATUS = frozenset(
+    {
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.BAD_GATEWAY,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        HTTPStatus.GATEWAY_TIMEOUT,
+    }
+)
 
 
 class BinMoEError(Exception):
@@ -33,7 +41,27 @@ class BinMoEError(Exception):
 
 
 class CannotConnect(BinMoEError):
-    """The backend could not be reached, timed out, or is not ready."""
+    """The backend could not be reached, timed out, or is not ready (a retry later may succeed)."""
+
+
+class GPUTierRestarting(CannotConnect):
+    """The gateway answers, but its engine is starting, restarting or crashed in the middle (502/503)."""
+
+
+class GPUTierBusy(CannotConnect):
+    """The gateway is overloaded (429)."""
+
+
+class GPUTierTimeout(CannotConnect):
+    """No answer in time (a client timeout, or the gateway's 504)."""
+
+
+class AnswerCutOff(CannotConnect):
+    """A streamed answer stopped before `data: [DONE]`: the connection broke in the middle."""
+
+
+class CertificateError(CannotConnect):
+    """The gateway's https certificate could not be verified."""
 
 
 class InvalidAuth(BinMoEError):
@@ -56,6 +84,7 @@ class BackendInfo:
     model: str
     profile: str
     models: tuple[str, ...]
+    tool_calling: str = "reliable"  # "weak": the model's tool calls are not to be trusted (the CPU default)
 
 
 def normalize_url(url: str) -> str:
@@ -92,7 +121,7 @@ class BinMoEClient:
                 except (aiohttp.ContentTypeError, ValueError) as err:
                     raise InvalidResponse(f"{path}: body is not JSON") from err
         except (TimeoutError, aiohttp.ClientError) as err:
-            raise CannotConnect(f"{path}: {err or type(err).__name__}") from err
+            raise _transport_error(path, err) from err
 
     async def async_get_info(self) -> BackendInfo:
         """Check health and the served models; raises CannotConnect/InvalidAuth/InvalidResponse."""
@@ -100,7 +129,7 @@ class BinMoEClient:
             health = await self._request("GET", "/health", HEALTH_TIMEOUT)
             models = await self._request("GET", "/v1/models", HEALTH_TIMEOUT)
         except _Retryable as err:
-            raise CannotConnect(str(err)) from err
+            raise err.unavailable() from err
         try:
             names = tuple(str(item["id"]) for item in models["data"])
             return BackendInfo(
@@ -108,6 +137,7 @@ class BinMoEClient:
                 model=str(health.get("model", names[0] if names else "")),
                 profile=str(health.get("profile", "")),
                 models=names,
+                tool_calling=str(health.get("tool_calling", "reliable")),
             )
         except (KeyError, TypeError) as err:
             raise InvalidResponse(f"unexpected /health or /v1/models body: {err}") from err
@@ -120,7 +150,8 @@ class BinMoEClient:
                 result = await self._request("POST", "/v1/binmoe/diagnose", DIAGNOSE_TIMEOUT, json=request)
             except (_Retryable, CannotConnect) as err:
                 if attempt == DIAGNOSE_MAX_ATTEMPTS:
-                    raise CannotConnect(f"gave up after {attempt} attempts: {err}") from err
+                    last = err.unavailable() if isinstance(err, _Retryable) else err
+                    raise type(last)(f"gave up after {attempt} attempts: {err}") from err
                 wait = err.retry_after if isinstance(err, _Retryable) and err.retry_after else delay
                 wait = min(wait, RETRY_MAX_DELAY) * (1 + random.random() * 0.1)
                 LOGGER.debug("diagnose attempt %s failed (%s); retrying in %.1f s", attempt, err, wait)
@@ -132,12 +163,13 @@ class BinMoEClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def async_chat_stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def async_chat_stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any]]:
         """POST an OpenAI chat completion with `stream: true` and yield its chunks as they arrive.
 
-        Raises InvalidAuth, RequestRejected, CannotConnect (unreachable, overloaded, timed out, or a stream
-        that stopped before `data: [DONE]`: a cut-off answer must not pass for a whole one) and
-        InvalidResponse (a chunk that is not JSON, or an error event in the stream).
+        Raises InvalidAuth, RequestRejected, CannotConnect or one of its kinds (unreachable, engine restarting,
+        overloaded, timed out, or AnswerCutOff: a stream that stopped before `data: [DONE]` must not pass for a
+        whole answer; an error event of the gateway's engine failures, code 502/503/504, too) and
+        InvalidResponse (a chunk that is not JSON, or any other error event in the stream).
         """
         path = "/v1/chat/completions"
         try:
@@ -150,7 +182,7 @@ class BinMoEClient:
                 try:
                     await _raise_for_status(path, response)
                 except _Retryable as err:
-                    raise CannotConnect(str(err)) from err
+                    raise err.unavailable() from err
                 async for raw in response.content:
                     line = raw.decode(errors="replace").strip()
                     if not line.startswith("data:"):
@@ -163,18 +195,51 @@ class BinMoEClient:
                     except ValueError as err:
                         raise InvalidResponse(f"{path}: a stream chunk is not JSON") from err
                     if isinstance(chunk, dict) and "error" in chunk:
-                        raise InvalidResponse(f"{path}: the stream ended with an error: {chunk['error']}")
+                        raise _stream_error(path, chunk["error"])
                     if isinstance(chunk, dict):
                         yield chunk
         except (TimeoutError, aiohttp.ClientError) as err:
-            raise CannotConnect(f"{path}: {err or type(err).__name__}") from err
-        raise CannotConnect(f"{path}: the stream ended before [DONE]")
+            raise _transport_error(path, err) from err
+        raise AnswerCutOff(f"{path}: the stream ended before [DONE]")
 
 
 class _Retryable(BinMoEError):
     def __init__(self, path: str, status: int, retry_after: float | None) -> None:
         super().__init__(f"{path}: HTTP {status}")
+        self.status = status
         self.retry_after = retry_after
+
+    def unavailable(self) -> CannotConnect:
+        """What this status says about the GPU tier, once retrying is over."""
+        kind = {
+            HTTPStatus.TOO_MANY_REQUESTS: GPUTierBusy,
+            HTTPStatus.GATEWAY_TIMEOUT: GPUTierTimeout,
+        }.get(HTTPStatus(self.status), GPUTierRestarting)
+        return kind(str(self))
+
+
+def _transport_error(path: str, err: TimeoutError | aiohttp.ClientError) -> CannotConnect:
+    """The request did not get an answer: which kind of CannotConnect that is."""
+    text = f"{path}: {err or type(err).__name__}"
+    if isinstance(err, TimeoutError):
+        return GPUTierTimeout(text)
+    if isinstance(err, aiohttp.ClientConnectorCertificateError):
+        return CertificateError(text)
+    if isinstance(err, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return AnswerCutOff(text)  # the connection broke in the middle of the answer
+    return CannotConnect(text)
+
+
+def _stream_error(path: str, error: Any) -> BinMoEError:
+    """An error event in a stream: the gateway's engine failures (code 502/503/504) are a GPU tier that is
+    away for now; anything else is an answer the protocol does not promise."""
+    code = error.get("code") if isinstance(error, dict) else None
+    text = f"{path}: the stream ended with an error: {error}"
+    if code == HTTPStatus.GATEWAY_TIMEOUT:
+        return GPUTierTimeout(text)
+    if code in (HTTPStatus.BAD_GATEWAY, HTTPStatus.SERVICE_UNAVAILABLE):
+        return GPUTierRestarting(text)
+    return InvalidResponse(text)
 
 
 async def _raise_for_status(path: str, response: aiohttp.ClientResponse) -> None:

@@ -7,6 +7,7 @@ stays away longer than the configured time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections import deque
@@ -52,6 +53,7 @@ class BackendLink:
         self.on_result: ResultListener = lambda _request, _result: None
         self._unsub_tick: Callable[[], None] | None = None
         self._replaying = False
+        self._in_flight: set[asyncio.Task[None]] = set()  # diagnoses asked for now, not yet answered
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def async_connect(self) -> None:
@@ -73,9 +75,13 @@ class BackendLink:
             self.entry.async_create_background_task(self.hass, self.async_replay(), "binmoe replay")
 
     async def async_stop(self) -> None:
+        """Unload: diagnoses still in flight go back into the queue before it is written to disk."""
         if self._unsub_tick is not None:
             self._unsub_tick()
             self._unsub_tick = None
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self.queue.async_flush()
 
     # ---- diagnoses -------------------------------------------------------------------------------
@@ -86,9 +92,11 @@ class BackendLink:
             self._notify()
             return True
         escalation = request.get("escalation") or {}
-        self.entry.async_create_background_task(
+        task = self.entry.async_create_background_task(
             self.hass, self._async_diagnose_now(request), f"binmoe diagnose {escalation.get('node_id')}"
         )
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
         return False
 
     async def async_diagnose(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +123,11 @@ class BackendLink:
     async def _async_diagnose_now(self, request: dict[str, Any]) -> None:
         try:
             await self._async_call(request)
+        except asyncio.CancelledError:
+            # Home Assistant stops (or the entry unloads) while the GPU tier works on it: the escalation goes
+            # back into the queue, which is written to disk on the way out, and is sent after the next start.
+            self.queue.push_front(request)
+            raise
         except CannotConnect, InvalidAuth:
             self.queue.push(request)  # kept for when the GPU tier answers (or the new key is entered)
             self._notify()

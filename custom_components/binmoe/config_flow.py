@@ -7,11 +7,12 @@ from typing import Any
 
 import probatio as vol
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import callback
 from homeassistant.helpers import llm
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -24,7 +25,15 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .api import BackendInfo, BinMoEClient, CannotConnect, InvalidAuth, InvalidResponse, normalize_url
+from .api import (
+    BackendInfo,
+    BinMoEClient,
+    CannotConnect,
+    CertificateError,
+    InvalidAuth,
+    InvalidResponse,
+    normalize_url,
+)
 from .const import (
     CONF_CRITICAL_CLASSES,
     CONF_DEDUPE_WINDOW,
@@ -65,11 +74,12 @@ _URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
-def _user_schema(url: str, api_key: str = "") -> vol.Schema:
+def _user_schema(url: str, api_key: str = "", verify_ssl: bool = True) -> vol.Schema:
     return vol.Schema(
         {
             vol.Required(CONF_URL, default=url): _URL_SELECTOR,
             vol.Optional(CONF_API_KEY, description={"suggested_value": api_key}): _KEY_SELECTOR,
+            vol.Optional(CONF_VERIFY_SSL, default=verify_ssl): BooleanSelector(),
         }
     )
 
@@ -145,16 +155,21 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry[Any]) -> BinMoEOptionsFlow:
         return BinMoEOptionsFlow()
 
-    async def _async_try(self, url: str, api_key: str | None) -> tuple[BackendInfo | None, dict[str, str]]:
-        """Contact the backend; return its info or the form errors to show."""
+    async def _async_try(
+        self, url: str, api_key: str | None, verify_ssl: bool
+    ) -> tuple[BackendInfo | None, dict[str, str]]:
+        """Contact the backend; return its info or the form errors to show. An https URL's certificate is
+        verified unless the user turned `verify_ssl` off."""
         try:
-            client = BinMoEClient(async_get_clientsession(self.hass), url, api_key)
+            client = BinMoEClient(async_get_clientsession(self.hass, verify_ssl=verify_ssl), url, api_key)
         except ValueError:
             return None, {CONF_URL: "invalid_url"}
         try:
             return await client.async_get_info(), {}
         except InvalidAuth:
             return None, {CONF_API_KEY: "invalid_auth"}
+        except CertificateError:
+            return None, {CONF_VERIFY_SSL: "invalid_certificate"}
         except CannotConnect, InvalidResponse:
             return None, {"base": "cannot_connect"}
         except Exception:  # a flow must show an error, never crash
@@ -166,16 +181,19 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             api_key = user_input.get(CONF_API_KEY) or None
-            info, errors = await self._async_try(user_input[CONF_URL], api_key)
+            verify_ssl = bool(user_input.get(CONF_VERIFY_SSL, True))
+            info, errors = await self._async_try(user_input[CONF_URL], api_key, verify_ssl)
             if info is not None:
                 url = normalize_url(user_input[CONF_URL])
                 await self.async_set_unique_id(url)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
-                    title=f"BinMoE ({info.model or url})", data={CONF_URL: url, CONF_API_KEY: api_key}
+                    title=f"BinMoE ({info.model or url})",
+                    data={CONF_URL: url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: verify_ssl},
                 )
         url = user_input[CONF_URL] if user_input else DEFAULT_URL
-        return self.async_show_form(step_id="user", data_schema=_user_schema(url), errors=errors)
+        verify_ssl = bool(user_input.get(CONF_VERIFY_SSL, True)) if user_input else True
+        return self.async_show_form(step_id="user", data_schema=_user_schema(url, "", verify_ssl), errors=errors)
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The backend rejected the key: ask for a new one."""
@@ -187,7 +205,7 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             api_key = user_input.get(CONF_API_KEY) or None
-            info, errors = await self._async_try(entry.data[CONF_URL], api_key)
+            info, errors = await self._async_try(entry.data[CONF_URL], api_key, entry.data.get(CONF_VERIFY_SSL, True))
             if info is not None:
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_API_KEY: api_key})
         return self.async_show_form(
@@ -203,15 +221,19 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             api_key = user_input.get(CONF_API_KEY) or None
-            info, errors = await self._async_try(user_input[CONF_URL], api_key)
+            verify_ssl = bool(user_input.get(CONF_VERIFY_SSL, True))
+            info, errors = await self._async_try(user_input[CONF_URL], api_key, verify_ssl)
             if info is not None:
                 url = normalize_url(user_input[CONF_URL])
                 return self.async_update_reload_and_abort(
-                    entry, unique_id=url, data_updates={CONF_URL: url, CONF_API_KEY: api_key}
+                    entry,
+                    unique_id=url,
+                    data_updates={CONF_URL: url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: verify_ssl},
                 )
         url = user_input[CONF_URL] if user_input else entry.data[CONF_URL]
+        verify = bool(user_input.get(CONF_VERIFY_SSL, True)) if user_input else entry.data.get(CONF_VERIFY_SSL, True)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_user_schema(url, entry.data.get(CONF_API_KEY) or ""),
+            data_schema=_user_schema(url, entry.data.get(CONF_API_KEY) or "", verify),
             errors=errors,
         )

@@ -59,3 +59,11 @@ DEFAULT_TEMPERATURE: Final = 0.2
 DEFAULT_MAX_TOKENS: Final = 512
 DEFAULT_MAX_HISTORY: Final = 10  # user turns (the current one included)
 MAX_TOOL_ITERATIONS: Final = 8
+# Bounds of one reply (reply_guard.py): a few seconds of speech, the whole turn (tool rounds included)
+# within REPLY_TIME_BUDGET seconds, cut at the first repeated sentence.
+MAX_REPLY_CHARS: Final = 600
+REPLY_TIME_BUDGET: Final = 25.0
+TOO_SLOW: Final = "Sorry, I could not answer that in time."
+# The GPU tier says how reliable its model is at tool calls (/health `tool_calling`); with a weak one the
+# agent offers it no tools and handles commands with Home Assistant's own intents only.
+TOOL_CALLING_WEAK: Final = "weak"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from homeassistant.components import conversation
@@ -21,11 +22,15 @@ from .const import (
     DEFAULT_TEMPERATURE,
     DOMAIN,
     LOGGER,
+    MAX_REPLY_CHARS,
     MAX_TOOL_ITERATIONS,
+    REPLY_TIME_BUDGET,
+    TOO_SLOW,
 )
 from .hub import BinMoEHub, NodeInfo
 from .openai_format import format_tool, to_openai, transform_stream, trim_to_user_turns
 from .protocol import NodeMessage
+from .reply_guard import acted_this_turn, guarded_stream
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
 
@@ -126,7 +131,8 @@ def esphome_device(node: NodeInfo, registry: dr.DeviceRegistry) -> dr.DeviceEntr
 
 
 class BinMoELLMBaseEntity(Entity):
-    """Owns the LLM loop against the GPU tier: context trimmed by user turns, tools, streamed replies."""
+    """Owns the LLM loop against the GPU tier: context trimmed by user turns, tools, streamed replies that
+    are bounded (length, repeats, time) and never claim a change no tool call made (reply_guard.py)."""
 
     _attr_has_entity_name = True
     _attr_name = None
@@ -135,8 +141,11 @@ class BinMoELLMBaseEntity(Entity):
         self.entry = entry
         self._attr_device_info = hub_device_info(entry)
 
-    async def _async_handle_chat_log(self, chat_log: conversation.ChatLog) -> None:
-        """Answer the chat log; raises the client's errors (BinMoEError) when the GPU tier fails."""
+    async def _async_handle_chat_log(self, chat_log: conversation.ChatLog, cannot: str) -> None:
+        """Answer the chat log; raises the client's errors (BinMoEError) when the GPU tier fails.
+
+        `cannot` replaces a sentence that claims a state change no tool call of this turn made.
+        """
         options = self.entry.options
         backend = self.entry.runtime_data.backend
         info = backend.info or await backend.async_refresh_info()
@@ -144,6 +153,7 @@ class BinMoELLMBaseEntity(Entity):
         if chat_log.llm_api:
             tools = [format_tool(t, chat_log.llm_api.custom_serializer) for t in chat_log.llm_api.tools]
         turns = int(options.get(CONF_MAX_HISTORY, DEFAULT_MAX_HISTORY))
+        deadline = time.monotonic() + REPLY_TIME_BUDGET
         for _iteration in range(MAX_TOOL_ITERATIONS):  # bounded: a looping model cannot hang the pipeline
             body = {
                 "model": info.model,
@@ -152,9 +162,18 @@ class BinMoELLMBaseEntity(Entity):
                 "max_tokens": int(options.get(CONF_MAX_TOKENS, DEFAULT_MAX_TOKENS)),
                 **({"tools": tools} if tools else {}),
             }
-            stream = transform_stream(backend.client.async_chat_stream(body))
+            stream = guarded_stream(
+                transform_stream(backend.client.async_chat_stream(body)),
+                acted=lambda: acted_this_turn(chat_log.content),
+                cannot=cannot,
+                too_slow=TOO_SLOW,
+                deadline=deadline,
+                max_chars=MAX_REPLY_CHARS,
+            )
             async for _content in chat_log.async_add_delta_content_stream(self.entity_id, stream):
                 pass
             if not chat_log.unresponded_tool_results:
                 return
-        LOGGER.warning("Stopped after %s tool-call rounds", MAX_TOOL_ITERATIONS)
+            if time.monotonic() > deadline:
+                break
+        LOGGER.warning("Stopped after %s tool-call rounds or %s s", MAX_TOOL_ITERATIONS, REPLY_TIME_BUDGET)

@@ -4,13 +4,17 @@ hands escalations to the GPU-tier link, and keeps the statistics and node list t
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
 from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
@@ -19,6 +23,9 @@ from .protocol import InvalidMessage, NodeMessage, parse_message
 from .router import Action, Router, RouterPolicy
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
+
+RECENT_SENT = 20  # earlier messages of the node sent with an escalation (the protocol's limit)
+RECENT_DROPPED_KEYS = ("type", "decision", "features", "feature_shape")  # hub bookkeeping; features are large
 
 
 @dataclass
@@ -32,6 +39,7 @@ class NodeInfo:
     messages: int = 0
     escalations: int = 0
     last_message: NodeMessage | None = None
+    last_seen: datetime | None = None
 
     @property
     def escalated_share(self) -> float:
@@ -49,6 +57,12 @@ class HubStats:
     dropped: int = 0
     bad_payloads: int = 0
 
+    @property
+    def local_share(self) -> float | None:
+        """Of the messages routed to the node or the GPU tier, the share the node handled, in percent."""
+        routed = self.handled_locally + self.escalations
+        return 100.0 * self.handled_locally / routed if routed else None
+
 
 class BinMoEHub:
     """One per config entry; lives in `entry.runtime_data.hub`."""
@@ -64,6 +78,9 @@ class BinMoEHub:
         self.nodes: dict[str, NodeInfo] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=50)  # node messages and diagnoses, newest last
         self.last_diagnosis: dict[str, Any] | None = None
+        # per local day, for spoken answers such as "how many escalations today"
+        self.escalations_by_day: Counter[date] = Counter()
+        self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
         backend.on_result = self._publish_diagnosis
@@ -111,6 +128,8 @@ class BinMoEHub:
             async_dispatcher_send(self.hass, signal_new_node(self.entry.entry_id), node)
         node.messages += 1
         node.last_message = message
+        node.last_seen = dt_util.utcnow()
+        today = dt_util.now().date()
         decision = self.router.decide(message, time.monotonic())
         payload = message.as_payload()
         self.recent.append({"type": message.kind, "decision": decision.action.value, **payload})
@@ -118,6 +137,7 @@ class BinMoEHub:
             self.stats.detections += 1
         if decision.action is Action.LOCAL:
             self.stats.handled_locally += 1
+            self.local_by_day[today] += 1
             self.hass.bus.async_fire(EVENT_DETECTION, {**payload, "handled_by": decision.handled_by})
         elif decision.action is Action.IGNORE:
             self.stats.ignored += 1
@@ -126,7 +146,9 @@ class BinMoEHub:
         else:
             node.escalations += 1
             self.stats.escalations += 1
-            queued = self.backend.submit({"v": PROTOCOL_VERSION, "escalation": payload})
+            self.escalations_by_day[today] += 1
+            request = {"v": PROTOCOL_VERSION, "escalation": payload, "context": self.diagnosis_context(node)}
+            queued = self.backend.submit(request)
             self.hass.bus.async_fire(
                 EVENT_ESCALATION,
                 {**payload, "decision": "queued" if queued else "diagnose", "handled_by": decision.handled_by},
@@ -141,11 +163,40 @@ class BinMoEHub:
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
 
+    def diagnosis_context(self, node: NodeInfo) -> dict[str, Any]:
+        """What the GPU tier's diagnosis expert weighs besides the escalation: where the node is, the local
+        hour, and the node's earlier messages (it derives repetition, interval and duration from them)."""
+        earlier = [item for item in self.recent if item.get("node_id") == node.node_id and item["type"] != "diagnosis"]
+        recent = [
+            {k: v for k, v in item.items() if k not in RECENT_DROPPED_KEYS}
+            for item in earlier[-(RECENT_SENT + 1) : -1]  # the last one is the escalation itself
+        ]
+        context: dict[str, Any] = {"node_name": node.node_id, "local_hour": dt_util.now().hour, "recent": recent}
+        if (area := self._area_name(node)) is not None:
+            context["area"] = area
+        return context
+
+    def _area_name(self, node: NodeInfo) -> str | None:
+        """The area of the node's device: its BinMoE device, else the ESPHome device it belongs to."""
+        devices = dr.async_get(self.hass)
+        candidates = [
+            devices.async_get_device_by_identifier(
+                (DOMAIN, f"{self.entry.entry_id}_{node.node_id}"), self.entry.entry_id
+            ),
+            devices.async_get(node.device_id) if node.device_id else None,
+        ]
+        areas = ar.async_get(self.hass)
+        for device in candidates:
+            area = areas.async_get_area(device.area_id) if device is not None and device.area_id else None
+            if area is not None:
+                return area.name
+        return None
+
     def _publish_diagnosis(self, request: dict[str, Any], result: dict[str, Any]) -> None:
         self.stats.diagnosed += 1
         escalation = request.get("escalation") or {}
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
-        data["class"] = escalation.get("class")
+        data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
         self.last_diagnosis = data
         self.recent.append({"type": "diagnosis", **data})
         self.hass.bus.async_fire(EVENT_DIAGNOSIS, data)

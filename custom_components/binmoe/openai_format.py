@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import probatio as vol
@@ -26,7 +27,7 @@ def format_tool(tool: llm.Tool, custom_serializer: Any) -> dict[str, Any]:
 
 def to_openai(content: conversation.Content) -> dict[str, Any]:
     if isinstance(content, conversation.ToolResultContent):
-        return {"role": "tool", "tool_call_id": content.tool_call_id, "content": json_dumps(content.tool_result)}
+        return {"role": "tool", "tool_call_id": content.tool_call_id, "content": json_dumps(content.result.data)}
     if isinstance(content, conversation.AssistantContent):
         message: dict[str, Any] = {"role": "assistant", "content": content.content or ""}
         if content.tool_calls:
@@ -56,9 +57,17 @@ def trim_to_user_turns(contents: Sequence[conversation.Content], turns: int) -> 
 
 
 async def transform_stream(
-    chunks: AsyncIterator[dict[str, Any]],
+    chunks: AsyncGenerator[dict[str, Any]],
 ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
-    """OpenAI stream chunks -> ChatLog deltas: text as it comes, tool calls once their arguments are whole."""
+    """OpenAI stream chunks -> ChatLog deltas: text as it comes, tool calls once their arguments are whole.
+
+    Closing this generator early closes the HTTP stream too (a reply cut short stops the generation)."""
+    async with aclosing(chunks):
+        async for delta in _deltas(chunks):
+            yield delta
+
+
+async def _deltas(chunks: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
     yield {"role": "assistant"}
     calls: dict[int, dict[str, str]] = {}
     async for chunk in chunks:

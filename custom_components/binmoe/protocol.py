@@ -23,7 +23,7 @@ def _json_list(value: Any) -> list[int]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: "[[[[…", deeper than the parser goes
             raise vol.Invalid("not a JSON array") from err
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise vol.Invalid("expected a list of integers")

@@ -54,6 +54,14 @@ class EscalationQueue:
         self._items.append(request)
         self._save()
 
+    def push_front(self, request: dict[str, Any]) -> None:
+        """Put back a request that was being sent when it had to stop (it is older than every queued one)."""
+        if len(self._items) >= self.max_size:
+            self.dropped += 1  # it is the oldest: the one a full queue drops
+        else:
+            self._items.appendleft(request)
+        self._save()
+
     def peek(self) -> dict[str, Any] | None:
         return self._items[0] if self._items else None
 

@@ -50,6 +50,13 @@ HUB_SENSORS = (
         value=lambda d: d.hub.stats.handled_locally,
     ),
     HubSensorDescription(
+        key="local_share",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,  # recorded, so its history shows the cascade over time
+        suggested_display_precision=0,
+        value=lambda d: None if (share := d.hub.stats.local_share) is None else round(share, 1),
+    ),
+    HubSensorDescription(
         key="last_diagnosis",
         value=lambda d: (d.hub.last_diagnosis or {}).get("cause"),
         attributes=lambda d: dict(d.hub.last_diagnosis) if d.hub.last_diagnosis else None,

@@ -52,6 +52,7 @@ async def _diagnose(call: ServiceCall) -> ServiceResponse:
                 translation_placeholders={"node": node_id},
             )
         request["escalation"] = node.last_message.as_payload()
+        request["context"] = data.hub.diagnosis_context(node)
     if len(request) == 1:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_diagnose")
     try:

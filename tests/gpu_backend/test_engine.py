@@ -14,7 +14,7 @@ import pytest
 from gpu_backend.fixture_moe import BEARING_ESCALATION, SMOKE_ESCALATION, CannedExchange, canned_exchanges
 from gpu_backend.protocol import DiagnoseResponse
 
-from .conftest import RunningGateway
+from .conftest import API_KEY, RunningGateway
 
 pytestmark = pytest.mark.real_backend
 
@@ -37,7 +37,7 @@ def _chat_body(ex: CannedExchange, **extra: Any) -> dict[str, Any]:
 
 def test_health_and_cold_start(gateway: RunningGateway) -> None:
     health = httpx.get(f"{gateway.url}/health").json()
-    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture"}
+    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture", "tool_calling": "reliable"}
     print(f"cold start to healthy: {gateway.cold_start_s:.1f} s")
 
 
@@ -48,6 +48,19 @@ def test_auth_is_required_everywhere_but_health(gateway: RunningGateway) -> None
             assert client.get("/metrics").status_code == 401
             assert client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "hi"}).status_code == 401
             assert client.post("/v1/chat/completions", json={}).status_code == 401
+
+
+def test_engine_has_a_key_of_its_own(gateway: RunningGateway) -> None:
+    """The engine on loopback (the gateway's port + 1) refuses its OpenAI routes to anyone but the gateway, which
+    holds the per-start key; the gateway's own key is not it."""
+    host, port = gateway.url.rsplit(":", 1)
+    engine = f"{host}:{int(port) + 1}"
+    for headers in ({}, {"Authorization": f"Bearer {API_KEY}"}):
+        assert httpx.get(f"{engine}/v1/models", headers=headers).status_code == 401
+        chat = {"model": "cpu-fixture", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 2}
+        assert httpx.post(f"{engine}/v1/chat/completions", json=chat, headers=headers).status_code == 401
+    with gateway.client() as client:
+        assert client.get("/v1/models").status_code == 200
 
 
 def test_models(gateway: RunningGateway) -> None:
@@ -119,22 +132,70 @@ SMOKE_REQUEST = {"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Ha
 BEARING_REQUEST = {"v": 1, "escalation": BEARING_ESCALATION, "context": {"area": "Workshop"}}
 
 
-@pytest.mark.parametrize(
-    ("request_body", "cause", "severity"),
-    [
-        (SMOKE_REQUEST, "Smoke alarm sounding", "critical"),
-        (BEARING_REQUEST, "Outer-race bearing wear", "warning"),
-        ({"v": 1, "question": "Why is the fridge beeping?"}, "Fridge door left open", "info"),
-    ],
-)
-def test_diagnose(gateway: RunningGateway, request_body: dict[str, Any], cause: str, severity: str) -> None:
+RESPONSE_SCHEMA = DiagnoseResponse.model_json_schema(by_alias=True)
+
+
+def _canned_phrasing(tag: str) -> dict[str, str]:
+    return dict(json.loads(_exchange(tag).completion))
+
+
+def _post_diagnosis(gateway: RunningGateway, body: dict[str, Any]) -> DiagnoseResponse:
     with gateway.client() as client:
-        response = client.post("/v1/binmoe/diagnose", json=request_body)
+        response = client.post("/v1/binmoe/diagnose", json=body)
     assert response.status_code == 200, response.text
-    diagnosis = DiagnoseResponse.model_validate(response.json())
-    assert (diagnosis.cause, diagnosis.severity) == (cause, severity)
+    jsonschema.validate(response.json(), RESPONSE_SCHEMA)
+    return DiagnoseResponse.model_validate(response.json())
+
+
+@pytest.mark.parametrize(
+    ("request_body", "tag", "cause_id", "severity"),
+    [
+        (SMOKE_REQUEST, "diagnosis_smoke", "smoke_alarm.smoke", "critical"),
+        (BEARING_REQUEST, "diagnosis_bearing", "bearing_outer.early_defect", "warning"),
+        ({"v": 1, "question": "Why is the fridge beeping?"}, "diagnosis_question", "appliance_beep.fridge_door",
+         "warning"),
+    ],
+)  # fmt: skip
+def test_diagnose_with_llm_phrasing(
+    gateway: RunningGateway, request_body: dict[str, Any], tag: str, cause_id: str, severity: str
+) -> None:
+    """The knowledge base decides, the real engine phrases under the knowledge base's schema, the gateway
+    accepts the phrasing and says so field by field."""
+    diagnosis = _post_diagnosis(gateway, request_body)
+    canned = _canned_phrasing(tag)
+    assert (diagnosis.cause_id, diagnosis.severity, diagnosis.llm_status) == (cause_id, severity, "used")
+    assert (diagnosis.summary, diagnosis.reasoning) == (canned["summary"], canned["reasoning"])
+    assert diagnosis.sources.summary == "llm" and diagnosis.sources.severity == "knowledge_base"
     assert diagnosis.model == "cpu-fixture"
+    assert diagnosis.references  # the knowledge base's sources for the cause
     assert diagnosis.teacher is None  # no features in these escalations
+
+
+@pytest.mark.parametrize(
+    ("request_body", "tag", "status", "severity"),
+    [
+        ({"v": 1, "question": "Why is the freezer beeping?"}, "diagnosis_downgrade", "downgrade", "warning"),
+        ({"v": 1, "escalation": SMOKE_ESCALATION, "context": {"area": "Kitchen"}}, "diagnosis_no_area", "invalid",
+         "critical"),
+    ],
+)  # fmt: skip
+def test_diagnose_rejects_bad_llm_phrasing(
+    gateway: RunningGateway, request_body: dict[str, Any], tag: str, status: str, severity: str
+) -> None:
+    """The engine answers what the fixture learned (a lower severity; a summary without the area); the
+    gateway keeps the knowledge base's own answer."""
+    diagnosis = _post_diagnosis(gateway, request_body)
+    assert diagnosis.llm_status == status
+    assert diagnosis.severity == severity
+    assert diagnosis.summary != _canned_phrasing(tag)["summary"]
+    assert diagnosis.sources.summary == "knowledge_base" and diagnosis.model == "binmoe-knowledge-base"
+
+
+def test_diagnose_unknown_class_is_honest(gateway: RunningGateway) -> None:
+    escalation = {**SMOKE_ESCALATION, "class": "glass_break"}
+    diagnosis = _post_diagnosis(gateway, {"v": 1, "escalation": escalation, "context": {"area": "Hallway"}})
+    assert diagnosis.cause == "class glass_break from a custom model: no knowledge-base entry"
+    assert diagnosis.severity == "info"
 
 
 @pytest.mark.parametrize(
@@ -211,13 +272,13 @@ def test_diagnose_runs_the_teacher_on_features(gateway: RunningGateway) -> None:
     from node_factory.corpus.synth import SOUND_CLASSES
 
     escalation = {**SMOKE_ESCALATION, "features": _features(1), "feature_shape": "32x16"}
-    with gateway.client() as client:
-        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": escalation})
-    assert response.status_code == 200, response.text
-    teacher = DiagnoseResponse.model_validate(response.json()).teacher
+    diagnosis = _post_diagnosis(gateway, {"v": 1, "escalation": escalation})
+    teacher = diagnosis.teacher
     assert teacher is not None
     assert teacher.class_ in SOUND_CLASSES and 0 < teacher.confidence <= 1
     assert teacher.agrees_with_node == (teacher.class_ == "smoke_alarm")
+    # a smoke alarm stays the diagnosed class and critical whatever the (random-weight) teacher says
+    assert (diagnosis.class_, diagnosis.severity) == ("smoke_alarm", "critical")
 
 
 @pytest.mark.parametrize(

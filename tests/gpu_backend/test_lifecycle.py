@@ -3,10 +3,13 @@ processes, so they share no gateway with other tests and may run in any order)."
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,7 +24,7 @@ pytestmark = pytest.mark.real_backend
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
     """A gateway for this test alone: each test kills or stops it."""
-    with running_gateway(tmp_path, free_port()) as running:
+    with running_gateway(tmp_path, free_port(), max_concurrency=2) as running:
         yield running
 
 
@@ -30,22 +33,81 @@ def _engine_children(gateway: RunningGateway) -> list[psutil.Process]:
     return [p for p in parent.children() if "vllm.entrypoints" in " ".join(p.cmdline())]
 
 
-def test_restart_after_engine_killed(gateway: RunningGateway) -> None:
+# Long enough (seconds on a CPU) to be in the middle of generating when the engine is killed.
+LONG_CHAT = {
+    "model": "cpu-fixture",
+    "messages": [{"role": "user", "content": "Hello"}],
+    "temperature": 0,
+    "max_tokens": 900,
+    "ignore_eos": True,
+}
+
+
+def _wait_engine_running(gateway: RunningGateway, count: int) -> None:
+    """Until vLLM itself (its own /metrics, on the gateway's port + 1) says `count` requests are generating."""
+    engine_url = gateway.url.rsplit(":", 1)[0] + f":{int(gateway.url.rsplit(':', 1)[1]) + 1}"
+    deadline = time.monotonic() + 30
+    while True:
+        running = re.search(
+            r"^vllm:num_requests_running\{[^}]*\} ([0-9.]+)$", httpx.get(f"{engine_url}/metrics").text, re.M
+        )
+        if running and float(running[1]) >= count:
+            return
+        assert time.monotonic() < deadline, "the request never reached the engine"
+        time.sleep(0.05)
+
+
+def test_engine_killed_mid_request_then_restarted(gateway: RunningGateway) -> None:
+    """`kill -9` of the engine while a plain and a streamed completion are being generated: both fail as
+    JSON errors / an error event (never a plain-text 500, a cut-off stream or a traceback); completions while it
+    restarts get 503 + Retry-After, diagnoses the knowledge base's answer; then it serves again."""
     (engine,) = _engine_children(gateway)
-    os.killpg(engine.pid, signal.SIGKILL)
+
+    def plain_request() -> httpx.Response:
+        with gateway.client() as client:
+            return client.post("/v1/chat/completions", json=LONG_CHAT)
+
+    with ThreadPoolExecutor(1) as pool, gateway.client() as client:
+        plain = pool.submit(plain_request)
+        _wait_engine_running(gateway, 1)  # the plain request is being generated ...
+        with client.stream("POST", "/v1/chat/completions", json={**LONG_CHAT, "stream": True}) as stream:
+            assert stream.status_code == 200
+            lines = (line for line in stream.iter_lines() if line.startswith("data: "))
+            first = next(lines)  # ... and so is the stream, which has just begun
+            os.killpg(engine.pid, signal.SIGKILL)
+            rest = list(lines)
+        response = plain.result(60)
     engine.wait(30)
+    assert json.loads(first.removeprefix("data: "))["choices"]
+    assert rest and "data: [DONE]" not in rest, rest[-3:]
+    error = json.loads(rest[-1].removeprefix("data: "))["error"]
+    assert error["code"] in (502, 503) and "engine" in error["message"]
+    assert response.status_code in (502, 503), response.text
+    assert response.headers["retry-after"] == "5"
+    assert "engine" in response.json()["detail"]
+
     deadline = time.monotonic() + 10
     status = 200
     while time.monotonic() < deadline and status == 200:
         status = httpx.get(f"{gateway.url}/health").status_code
         time.sleep(0.2)
     assert status == 503  # the gateway noticed and says "starting"
+    with gateway.client() as client:
+        restarting = client.post("/v1/chat/completions", json={**LONG_CHAT, "max_tokens": 8})
+        # ... while the knowledge base still diagnoses, without the LLM
+        diagnosis = client.post("/v1/binmoe/diagnose", json={"v": 1, "question": "Why is the fridge beeping?"})
+    assert restarting.status_code == 503 and restarting.headers["retry-after"] == "5"
+    assert restarting.json()["detail"] == "the engine is starting"
+    assert diagnosis.status_code == 200, diagnosis.text
+    assert (diagnosis.json()["llm_status"], diagnosis.json()["severity"]) == ("unavailable", "warning")
     assert wait_healthy(gateway.url, 240), gateway.log.read_text()[-3000:]
     (new_engine,) = _engine_children(gateway)
     assert new_engine.pid != engine.pid
     with gateway.client() as client:
         text = client.get("/metrics").text
     assert "binmoe_engine_restarts 1.0" in text
+    log = gateway.log.read_text()
+    assert "Exception in ASGI application" not in log and "Traceback" not in log, log[-3000:]
 
 
 def test_sigterm_shuts_down_cleanly(gateway: RunningGateway) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -12,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import hypothesis
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
-from gpu_backend.mqtt_bridge import BridgeSettings, run_bridge
+from gpu_backend.knowledge import load_knowledge_base
+from gpu_backend.mqtt_bridge import BridgeSettings, parse_escalation, run_bridge
 
 from .conftest import API_KEY, RunningGateway, free_port
 
@@ -76,7 +82,9 @@ async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway)
     finally:
         stop.set()
         await asyncio.wait_for(bridge, 15)
-    assert diagnosis["cause"] == "Smoke alarm sounding"
+    smoke = load_knowledge_base().lookup("sound", "smoke_alarm")
+    assert smoke is not None
+    assert diagnosis["cause"] == smoke.entry.default.cause  # no context, no history: the default cause
     assert diagnosis["severity"] == "critical"
     assert (diagnosis["node_id"], diagnosis["seq"]) == ("hallway-sound", SMOKE_ESCALATION["seq"])
 
@@ -87,7 +95,7 @@ async def test_unacknowledged_escalation_is_redelivered(broker: int, gateway: Ru
     stop = asyncio.Event()
     bridge = asyncio.create_task(run_bridge(dead, stop))
     await asyncio.sleep(0.5)
-    await _publish({**SMOKE_ESCALATION, "node_id": "attic-sound", "seq": 99})
+    await _publish({**SMOKE_ESCALATION, "node_id": "attic-sound", "seq": 99}, node="attic-sound")
     await asyncio.sleep(1.5)
     stop.set()
     await asyncio.wait_for(bridge, 15)
@@ -98,3 +106,170 @@ async def test_unacknowledged_escalation_is_redelivered(broker: int, gateway: Ru
     diagnosis = await _run_bridge_until(live, watcher)
     assert diagnosis["seq"] == 99
     assert diagnosis["severity"] in {"info", "warning", "critical"}
+
+
+# ---- TLS: a broker that requires TLS and a client certificate ---------------------------------------------
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """Mosquitto with TLS only, requiring a client certificate from its CA; yields (port, certificate dir)."""
+    from tests.tls_certs import ThrowawayCA
+
+    folder = tmp_path_factory.mktemp("tls")
+    ca = ThrowawayCA.create(folder)
+    server = ca.issue("broker", server=True)
+    ca.issue("bridge", server=False)
+    ThrowawayCA.create(folder / "other", "Another CA").issue("intruder", server=False)
+    port = free_port()
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        # user root: mosquitto started as root would drop to its own user, which cannot read pytest's folders
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nrequire_certificate true\nuser root\n"
+        f"cafile {ca.ca}\ncertfile {server.cert}\nkeyfile {server.key}\n"
+    )
+    process = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(0.5)
+    assert process.poll() is None, "mosquitto with TLS did not start"
+    yield port, folder
+    process.terminate()
+    process.wait(10)
+
+
+def _tls_settings(port: int, folder: Path, **changes: Any) -> BridgeSettings:
+    base = BridgeSettings(
+        broker_port=port,
+        broker_host="localhost",
+        tls_ca=str(folder / "BinMoE-test-CA.pem"),
+        tls_cert=str(folder / "bridge.pem"),
+        tls_key=str(folder / "bridge.key"),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+async def _connects(settings: BridgeSettings) -> bool:
+    try:
+        async with aiomqtt.Client(settings.broker_host, settings.broker_port, tls_params=settings.tls_params()):
+            return True
+    except aiomqtt.MqttError:
+        return False
+
+
+async def test_bridge_over_tls_with_client_certificate(tls_broker: tuple[int, Path], gateway: RunningGateway) -> None:
+    port, folder = tls_broker
+    settings = _tls_settings(port, folder, backend_url=gateway.url, api_key=API_KEY, client_id="b-tls")
+    stop = asyncio.Event()
+    bridge = asyncio.create_task(run_bridge(settings, stop))
+    node = _tls_settings(port, folder)  # the node: same CA, a client certificate of the same CA
+    try:
+        async with aiomqtt.Client("localhost", port, identifier="tls-node", tls_params=node.tls_params()) as client:
+            await client.subscribe("binmoe/tls-node/diagnosis", qos=1)
+            await asyncio.sleep(0.5)
+            escalation = {**SMOKE_ESCALATION, "node_id": "tls-node"}
+            await client.publish("binmoe/tls-node/escalation", json.dumps(escalation), qos=1)
+            async with asyncio.timeout(120):
+                async for message in client.messages:
+                    diagnosis = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+                    break
+    finally:
+        stop.set()
+        await asyncio.wait_for(bridge, 15)
+    assert diagnosis["node_id"] == "tls-node" and diagnosis["severity"] == "critical"
+
+
+async def test_tls_refuses_what_it_cannot_verify(tls_broker: tuple[int, Path]) -> None:
+    port, folder = tls_broker
+    assert await _connects(_tls_settings(port, folder))
+    assert not await _connects(_tls_settings(port, folder, tls_cert=None, tls_key=None))  # no client cert
+    other = folder / "other"
+    assert not await _connects(  # a client certificate of another CA
+        _tls_settings(port, folder, tls_cert=str(other / "intruder.pem"), tls_key=str(other / "intruder.key"))
+    )
+    assert not await _connects(_tls_settings(port, folder, tls_ca=None, tls=True))  # system CAs: self-signed CA
+    assert not await _connects(_tls_settings(port, folder, tls_ca=str(other / "Another-CA.pem")))
+
+
+def test_tls_options_from_the_command_line() -> None:
+    import argparse
+
+    from gpu_backend import mqtt_bridge
+
+    parser = argparse.ArgumentParser()
+    mqtt_bridge.add_arguments(parser)
+    plain = mqtt_bridge.settings_from_args(parser.parse_args(["--broker", "h:1883"]))
+    assert plain.tls_params() is None
+    args = parser.parse_args(["--broker", "h:8883", "--tls-ca", "ca.pem", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+    params = mqtt_bridge.settings_from_args(args).tls_params()
+    assert params is not None
+    assert (params.ca_certs, params.certfile, params.keyfile) == ("ca.pem", "c.pem", "k.pem")
+
+
+# ---- bad topics and payloads at the bridge -----------------------------------------------------------------
+TOPICS = st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda n, k: f"binmoe/{n}/{k}", st.text(max_size=12), st.sampled_from(["escalation", "detection", ""])),
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=16),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(
+    topic=TOPICS, payload=st.one_of(st.binary(max_size=200), st.builds(lambda v: json.dumps(v).encode(), JSON_VALUES))
+)
+def test_fuzzed_topics_and_payloads_are_rejected_with_a_reason(topic: str, payload: bytes) -> None:
+    """Anything on any topic either is a valid escalation of that topic's node or a ValueError (the bridge
+    logs and acknowledges it): nothing else escapes."""
+    try:
+        escalation = parse_escalation(topic, payload)
+    except ValueError as err:
+        assert str(err)
+    else:
+        assert topic == f"binmoe/{escalation.node_id}/escalation"
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@given(field=st.sampled_from(sorted(SMOKE_ESCALATION)), value=JSON_VALUES)
+def test_fuzzed_escalation_fields(field: str, value: Any) -> None:
+    payload = json.dumps({**SMOKE_ESCALATION, field: value}).encode()
+    topic = f"binmoe/{SMOKE_ESCALATION['node_id']}/escalation"
+    with contextlib.suppress(ValueError):
+        parse_escalation(topic, payload)
+
+
+def test_escalation_on_another_nodes_topic_is_rejected() -> None:
+    payload = json.dumps(SMOKE_ESCALATION).encode()
+    assert parse_escalation(f"binmoe/{SMOKE_ESCALATION['node_id']}/escalation", payload).seq == SMOKE_ESCALATION["seq"]
+    with pytest.raises(ValueError, match="does not match the topic"):
+        parse_escalation("binmoe/someone-else/escalation", payload)
+    with pytest.raises(ValueError, match="kind"):
+        parse_escalation("x", json.dumps({**SMOKE_ESCALATION, "kind": "detection", "reason": None}).encode())
+
+
+async def test_bad_messages_on_the_real_broker_do_not_stop_the_bridge(broker: int, gateway: RunningGateway) -> None:
+    settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b-bad")
+    watcher = asyncio.create_task(_expect_diagnosis("porch-sound", 120))
+    await asyncio.sleep(0.3)
+    stop = asyncio.Event()
+    bridge = asyncio.create_task(run_bridge(settings, stop))
+    await asyncio.sleep(0.5)
+    async with aiomqtt.Client("127.0.0.1", broker, identifier="bad-node") as client:
+        for topic, payload in [
+            ("binmoe/porch-sound/escalation", b"\xff\xfe not utf-8"),
+            ("binmoe/porch-sound/escalation", b"[" * 100_000),
+            ("binmoe/porch-sound/escalation", json.dumps({**SMOKE_ESCALATION, "node_id": "porch-sound", "seq": -1})),
+            ("binmoe/porch-sound/escalation", json.dumps({**SMOKE_ESCALATION, "node_id": "intruder"})),
+            ("binmoe/porch-sound/escalation", b""),
+        ]:
+            await client.publish(topic, payload, qos=1)
+        await client.publish(
+            "binmoe/porch-sound/escalation", json.dumps({**SMOKE_ESCALATION, "node_id": "porch-sound"}), qos=1
+        )
+    try:
+        diagnosis = await watcher
+    finally:
+        stop.set()
+        await asyncio.wait_for(bridge, 15)
+    assert diagnosis["node_id"] == "porch-sound" and diagnosis["seq"] == SMOKE_ESCALATION["seq"]

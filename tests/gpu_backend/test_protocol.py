@@ -31,3 +31,15 @@ def test_invalid_examples(path: Path) -> None:
 
 def test_examples_exist() -> None:
     assert len(VALID) >= 4 and len(INVALID) >= 10
+
+
+def test_diagnosis_response_example_matches_the_schema() -> None:
+    """The example diagnosis the integration's test double answers with is one the GPU tier can send."""
+    import jsonschema
+
+    from gpu_backend.protocol import DiagnoseResponse
+
+    for path in sorted((EXAMPLES / "diagnosis").glob("response_*.json")):
+        body = json.loads(path.read_text())
+        jsonschema.validate(body, DiagnoseResponse.model_json_schema(by_alias=True))
+        assert DiagnoseResponse.model_validate(body).model_dump(by_alias=True) == body

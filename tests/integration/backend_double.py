@@ -6,11 +6,19 @@ with the real vLLM engine is exercised by the tests marked `real_backend`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+# A diagnosis in the GPU tier's schema (tests/gpu_backend/test_protocol.py validates the same file).
+DIAGNOSIS_EXAMPLE: dict[str, Any] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "protocol" / "diagnosis" / "response_smoke.json").read_text()
+)
 
 
 @dataclass
@@ -20,16 +28,23 @@ class BackendDouble:
     api_key: str | None = None
     model: str = "double-moe"
     healthy: bool = True
+    tool_calling: str = "reliable"  # what /health says of the model's tool calls ("weak": the CPU default)
     # Status codes returned (and consumed) one by one by /v1/binmoe/diagnose before it answers normally.
     diagnose_failures: list[int] = field(default_factory=list)
     diagnose_body: dict[str, Any] | None = None
+    diagnose_delay: float = 0.0  # seconds a diagnosis takes (to catch one in flight)
+    diagnose_started: asyncio.Event = field(default_factory=asyncio.Event)  # set by each diagnosis request
+    chat_failures: list[int] = field(default_factory=list)  # like diagnose_failures, for /v1/chat/completions
     models_body: Any = None
     requests: list[tuple[str, Any]] = field(default_factory=list)
     # Scripted chat turns, consumed one per /v1/chat/completions call: {"content": str} or
     # {"tool_calls": [{"name": str, "arguments": str}]}; when empty, the double answers "OK.". A turn with
     # "cut": True stops after its content without finishing (no [DONE], as a dying engine would); one with
-    # "error": message ends with an OpenAI-style error event instead of [DONE].
+    # "error": message (and an optional "code", as the gateway's engine failures carry) ends with an OpenAI-style
+    # error event instead of [DONE].
     chat_turns: list[dict[str, Any]] = field(default_factory=list)
+    # Serve https with this context (the TLS tests' certificate) instead of http.
+    ssl_context: ssl.SSLContext | None = None
     _runner: web.AppRunner | None = None
     url: str = ""
 
@@ -41,10 +56,10 @@ class BackendDouble:
         app.router.add_post("/v1/chat/completions", self._chat)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{port}"
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -61,7 +76,8 @@ class BackendDouble:
         self.requests.append(("health", None))
         status = "ok" if self.healthy else "starting"
         return web.json_response(
-            {"status": status, "model": self.model, "profile": "double"}, status=200 if self.healthy else 503
+            {"status": status, "model": self.model, "profile": "double", "tool_calling": self.tool_calling},
+            status=200 if self.healthy else 503,
         )
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -73,6 +89,9 @@ class BackendDouble:
         """OpenAI-style streaming: text in small pieces, tool-call arguments split across chunks."""
         body = await request.json()
         self.requests.append(("chat", body))
+        if self.chat_failures:
+            status = self.chat_failures.pop(0)
+            return web.json_response({"detail": "failure"}, status=status, headers={"Retry-After": "5"})
         turn = self.chat_turns.pop(0) if self.chat_turns else {"content": "OK."}
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
@@ -104,7 +123,8 @@ class BackendDouble:
         if turn.get("cut"):
             return response
         if "error" in turn:
-            await response.write(f"data: {json.dumps({'error': {'message': turn['error']}})}\n\n".encode())
+            error = {"message": turn["error"], **({"code": turn["code"]} if "code" in turn else {})}
+            await response.write(f"data: {json.dumps({'error': error})}\n\n".encode())
             return response
         await send({}, "tool_calls" if turn.get("tool_calls") else "stop")
         await response.write(b"data: [DONE]\n\n")
@@ -113,6 +133,8 @@ class BackendDouble:
     async def _diagnose(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append(("diagnose", body))
+        self.diagnose_started.set()
+        await asyncio.sleep(self.diagnose_delay)
         if self.diagnose_failures:
             status = self.diagnose_failures.pop(0)
             return web.json_response({"detail": "failure"}, status=status, headers={"Retry-After": "0"})
@@ -120,14 +142,15 @@ class BackendDouble:
         return web.json_response(
             self.diagnose_body
             or {
-                "v": 1,
+                **DIAGNOSIS_EXAMPLE,
                 "id": f"double-{len(self.requests)}",
+                "class": escalation.get("class"),
+                "cause_id": f"{escalation.get('class', 'question')}.double",
                 "cause": f"double cause for {escalation.get('class', 'question')}",
                 "severity": "warning",
                 "confidence": 0.5,
                 "recommended_action": "check it",
                 "summary": "A test double answered.",
-                "teacher": None,
                 "model": self.model,
                 "latency_ms": 1.0,
             }

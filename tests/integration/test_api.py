@@ -10,8 +10,12 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from custom_components.binmoe import api
 from custom_components.binmoe.api import (
+    AnswerCutOff,
     BinMoEClient,
     CannotConnect,
+    GPUTierBusy,
+    GPUTierRestarting,
+    GPUTierTimeout,
     InvalidAuth,
     InvalidResponse,
     RequestRejected,
@@ -57,6 +61,32 @@ async def test_diagnose_gives_up_after_bounded_attempts(hass: HomeAssistant, bac
     with pytest.raises(CannotConnect, match="gave up after 3 attempts"):
         await _client(hass, backend).async_diagnose(REQUEST)
     assert backend.diagnose_failures == [503]
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(502, GPUTierRestarting), (503, GPUTierRestarting), (504, GPUTierTimeout), (429, GPUTierBusy)],
+)
+async def test_engine_failures_are_retried_then_say_what_happened(
+    hass: HomeAssistant, backend: BackendDouble, status: int, kind: type[CannotConnect]
+) -> None:
+    """The gateway's answers for a failing engine (502 crashed mid-request, 503 restarting, 504 timed out)
+    are retried like an overload; when they persist the error says which it was (the hub queues on it)."""
+    backend.diagnose_failures = [status]
+    assert (await _client(hass, backend).async_diagnose(REQUEST))["v"] == 1
+    assert [name for name, _ in backend.requests].count("diagnose") == 2
+    backend.diagnose_failures = [status] * 3
+    with pytest.raises(kind, match=f"gave up after 3 attempts: /v1/binmoe/diagnose: HTTP {status}"):
+        await _client(hass, backend).async_diagnose(REQUEST)
+
+
+async def test_gateway_bug_is_not_retried(hass: HomeAssistant, backend: BackendDouble) -> None:
+    """A 500 (the model's answer did not fit the schema, the engine refused the prompt) is the same on every
+    try: retrying it, or queueing it, would block the queue behind it for ever."""
+    backend.diagnose_failures = [500]
+    with pytest.raises(RequestRejected, match="500"):
+        await _client(hass, backend).async_diagnose(REQUEST)
+    assert [name for name, _ in backend.requests].count("diagnose") == 1
 
 
 async def test_diagnose_does_not_retry_bad_request(hass: HomeAssistant, backend: BackendDouble) -> None:
@@ -111,6 +141,22 @@ async def test_chat_stream_cut_off_is_an_error(hass: HomeAssistant, backend: Bac
 async def test_chat_stream_error_event(hass: HomeAssistant, backend: BackendDouble) -> None:
     backend.chat_turns = [{"content": "Half", "error": "engine died"}]
     with pytest.raises(InvalidResponse, match="engine died"):
+        await _chat(_client(hass, backend))
+
+
+@pytest.mark.parametrize(("code", "kind"), [(502, GPUTierRestarting), (503, GPUTierRestarting), (504, GPUTierTimeout)])
+async def test_chat_stream_engine_failure_event(
+    hass: HomeAssistant, backend: BackendDouble, code: int, kind: type[CannotConnect]
+) -> None:
+    """The gateway ends a stream whose engine failed with an error event carrying 502/503/504."""
+    backend.chat_turns = [{"content": "Half", "error": "the engine closed the connection", "code": code}]
+    with pytest.raises(kind, match="the engine closed the connection"):
+        await _chat(_client(hass, backend))
+
+
+async def test_chat_stream_cut_off_kind(hass: HomeAssistant, backend: BackendDouble) -> None:
+    backend.chat_turns = [{"content": "Half an ans", "cut": True}]
+    with pytest.raises(AnswerCutOff):
         await _chat(_client(hass, backend))
 
 

@@ -3,7 +3,9 @@ a rejected key during operation, and a GPU tier that only comes up after Home As
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from homeassistant.components import persistent_notification
@@ -17,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
-from .helpers import capture, fire, setup_entry, state
+from .helpers import capture, esphome_payload, fire, setup_entry, state
 
 
 async def tick(hass: HomeAssistant, seconds: float = 31) -> None:
@@ -173,3 +175,52 @@ async def test_a_new_model_behind_the_same_url_is_noticed(
     assert "now serves bigger-moe (was double-moe)" in caplog.text
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, loaded_entry.entry_id), loaded_entry.entry_id)
     assert device is not None and device.model == "bigger-moe"
+
+
+async def test_engine_failures_queue_the_escalation(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """The gateway's 502/503/504 (its engine crashed mid-request, restarts, timed out) are retried, then the
+    escalation waits in the queue: never dropped."""
+    backend.diagnose_failures = [502, 504, 502]
+    await fire(hass, seq=90, **{"class": "knock"})
+    link = loaded_entry.runtime_data.backend
+    assert [r["escalation"]["seq"] for r in link.queue._items] == [90]
+    assert not link.online
+    await tick(hass)
+    assert len(link.queue) == 0 and link.online
+
+
+async def _in_flight(backend: BackendDouble) -> None:
+    async with asyncio.timeout(5):
+        await backend.diagnose_started.wait()
+
+
+async def test_diagnosis_in_flight_at_unload_is_kept(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """Reloading the entry (options changed) while the GPU tier works on an escalation: it goes back into the
+    queue, is written to disk, and is sent again after the set-up."""
+    backend.diagnose_delay = 30
+    hass.bus.async_fire("esphome.binmoe_escalation", esphome_payload(seq=95, **{"class": "knock"}))
+    await _in_flight(backend)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    backend.diagnose_delay = 0
+    diagnoses = capture(hass, "binmoe_diagnosis")
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [d.data["seq"] for d in diagnoses] == [95]
+
+
+async def test_diagnosis_in_flight_when_home_assistant_stops_is_stored(
+    hass: HomeAssistant, hass_storage: dict[str, Any], backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """Home Assistant stops (a restart) while the GPU tier works on an escalation: the escalation is in the
+    stored queue when it has stopped, before an older queued one, so the next start sends it."""
+    backend.diagnose_delay = 30
+    hass.bus.async_fire("esphome.binmoe_escalation", esphome_payload(seq=96, **{"class": "knock"}))
+    await _in_flight(backend)
+    loaded_entry.runtime_data.backend.queue.push({"v": 1, "escalation": {"seq": 97}})
+    await hass.async_stop()
+    stored = hass_storage[f"binmoe.{loaded_entry.entry_id}.queue"]["data"]["items"]
+    assert [item["escalation"]["seq"] for item in stored] == [96, 97]

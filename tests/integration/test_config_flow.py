@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -32,7 +38,7 @@ async def test_user_creates_entry(hass: HomeAssistant, backend: BackendDouble) -
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "BinMoE (double-moe)"
-    assert result["data"] == {CONF_URL: backend.url, CONF_API_KEY: API_KEY}
+    assert result["data"] == {CONF_URL: backend.url, CONF_API_KEY: API_KEY, CONF_VERIFY_SSL: True}
     assert result["result"].unique_id == backend.url
     assert result["result"].state.value == "loaded"
 
@@ -126,7 +132,7 @@ async def test_reconfigure_new_url(hass: HomeAssistant, backend: BackendDouble, 
         )
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
-        assert loaded_entry.data == {CONF_URL: other.url, CONF_API_KEY: "k2"}
+        assert loaded_entry.data == {CONF_URL: other.url, CONF_API_KEY: "k2", CONF_VERIFY_SSL: True}
         assert loaded_entry.unique_id == other.url
         await hass.async_block_till_done()
         assert loaded_entry.state.value == "loaded"
@@ -161,3 +167,66 @@ async def test_options_flow_reloads_with_new_policy(hass: HomeAssistant, loaded_
     escalations = capture(hass, "binmoe_escalation")
     await fire(hass, **{"class": "knock"})
     assert [e.data["decision"] for e in escalations] == ["ignored"]
+
+
+# ---- https: the gateway's certificate is verified unless the user turns that off ------------------------
+@pytest.fixture
+def https_backend(socket_enabled: Any, tmp_path: Path) -> Iterator[tuple[BackendDouble, Path]]:
+    """The gateway double behind https, with a certificate of a throw-away CA; yields it and the CA file.
+
+    It runs in an event loop of its own: a handshake the client refuses is an error in the server's loop, and in
+    Home Assistant's loop that would fail the test."""
+    from tests.tls_certs import ThrowawayCA
+
+    ca = ThrowawayCA.create(tmp_path)
+    server = ca.issue("gateway", server=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server.cert, server.key)
+    double = BackendDouble(api_key=API_KEY, ssl_context=context)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="https-double")
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(double.start(), loop).result(10)
+        yield double, ca.ca
+        asyncio.run_coroutine_threadsafe(double.stop(), loop).result(10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def test_https_certificate_of_an_unknown_ca_is_refused(
+    hass: HomeAssistant, https_backend: tuple[BackendDouble, Path]
+) -> None:
+    backend, _ca = https_backend
+    assert backend.url.startswith("https://")
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_VERIFY_SSL: "invalid_certificate"}
+    assert not [name for name, _ in backend.requests]  # nothing (not even the key) went to it
+    # the user knows this self-signed gateway and turns the verification off
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY, CONF_VERIFY_SSL: False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERIFY_SSL] is False
+    assert result["result"].state is ConfigEntryState.LOADED  # set up with the same, unverified session
+
+
+async def test_https_certificate_of_a_trusted_ca_is_accepted(
+    hass: HomeAssistant, https_backend: tuple[BackendDouble, Path]
+) -> None:
+    """The CA is in Home Assistant's trust store (REQUESTS_CA_BUNDLE when it starts): verified and accepted."""
+    from homeassistant.util import ssl as ssl_util
+
+    backend, ca = https_backend
+    trusted = ssl_util.create_client_context(alpn_protocols=ssl_util.SSL_ALPN_HTTP11)
+    trusted.load_verify_locations(ca)
+    with patch.object(ssl_util, "client_context", return_value=trusted):
+        flow_id = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, {CONF_URL: backend.url, CONF_API_KEY: API_KEY})
+        assert result["type"] is FlowResultType.CREATE_ENTRY, result
+        assert result["data"][CONF_VERIFY_SSL] is True
+        assert result["result"].state is ConfigEntryState.LOADED

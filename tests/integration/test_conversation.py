@@ -16,7 +16,9 @@ from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
-from custom_components.binmoe.const import MAX_TOOL_ITERATIONS
+from custom_components.binmoe.const import MAX_REPLY_CHARS, MAX_TOOL_ITERATIONS
+from custom_components.binmoe.conversation import CANNOT, CANNOT_WITHOUT_TOOLS, WEAK_MODEL_PROMPT
+from custom_components.binmoe.reply_guard import claims_state_change
 
 from .backend_double import BackendDouble
 from .helpers import fire, setup_entry
@@ -45,12 +47,12 @@ async def test_agent_is_registered(hass: HomeAssistant, loaded_entry: MockConfig
 
 async def test_streamed_reply(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry) -> None:
     backend.chat_turns = [{"content": "Hello from the GPU tier."}]
-    result = await ask(hass, "Hello")
+    result = await ask(hass, "Tell me about yourself")
     assert result.response.speech["plain"]["speech"] == "Hello from the GPU tier."
     (body,) = chat_requests(backend)
     assert body["stream"] is True and body["model"] == "double-moe"
     assert body["messages"][0]["role"] == "system"
-    assert body["messages"][-1] == {"role": "user", "content": "Hello"}
+    assert body["messages"][-1] == {"role": "user", "content": "Tell me about yourself"}
     # HA prefixes tool names by API when several APIs are merged
     names = {t["function"]["name"] for t in body["tools"]}
     assert {"binmoe__BinMoERecentEvents", "binmoe__BinMoENodeStatus", "assist__intent__HassTurnOn"} <= names
@@ -64,7 +66,7 @@ async def test_binmoe_tool_grounds_the_answer(
         {"tool_calls": [{"name": "binmoe__BinMoERecentEvents", "arguments": json.dumps({"node_id": "garage-sound"})}]},
         {"content": "The garage node heard a smoke alarm."},
     ]
-    result = await ask(hass, "Why did the garage sensor alarm?")
+    result = await ask(hass, "Was anything odd going on in the garage?")
     assert result.response.speech["plain"]["speech"] == "The garage node heard a smoke alarm."
     _first, second = chat_requests(backend)
     tool_message = second["messages"][-1]
@@ -93,7 +95,7 @@ async def test_assist_tool_turns_on_a_light(
         {"tool_calls": [{"name": "assist__intent__HassTurnOn", "arguments": json.dumps({"name": "Kitchen light"})}]},
         {"content": "The kitchen light is on."},
     ]
-    result = await ask(hass, "Turn on the kitchen light")
+    result = await ask(hass, "It is far too dark in the kitchen")
     assert result.response.speech["plain"]["speech"] == "The kitchen light is on."
     assert [c.data["entity_id"] for c in turn_on] == [["light.kitchen"]]
 
@@ -117,7 +119,7 @@ async def test_backend_down_gives_a_clear_spoken_error(
     hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
 ) -> None:
     await backend.stop()
-    result = await ask(hass, "Why did the garage sensor alarm?")
+    result = await ask(hass, "Was anything odd going on in the garage?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
     assert "not reachable" in result.response.speech["plain"]["speech"]
 
@@ -136,8 +138,9 @@ async def test_backend_error_status_is_an_error_reply(
     hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
 ) -> None:
     backend.api_key = "rotated"  # the gateway now answers 401; the local agent cannot answer this either
-    result = await ask(hass, "Why did the garage sensor alarm?")
+    result = await ask(hass, "Was anything odd going on in the garage?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert "rejected Home Assistant's API key" in result.response.speech["plain"]["speech"]
 
 
 @pytest.mark.parametrize("apis", [[], ["binmoe"]])
@@ -160,7 +163,7 @@ async def test_voice_options(
     await hass.async_block_till_done()
     assert loaded_entry.options["max_tokens"] == 99
     backend.chat_turns = [{"content": "Arr."}]
-    await ask(hass, "Hello")
+    await ask(hass, "Tell me about yourself")
     body = chat_requests(backend)[-1]
     assert body["temperature"] == 0.7 and body["max_tokens"] == 99
     assert "Answer like a pirate." in body["messages"][0]["content"]
@@ -190,14 +193,43 @@ async def test_context_is_trimmed_by_user_turns(
     assert {m["tool_call_id"] for m in messages if m["role"] == "tool"} <= calls
 
 
-@pytest.mark.parametrize("turn", [{"content": "The garage no", "cut": True}, {"error": "engine died"}])
+@pytest.mark.parametrize(
+    ("turn", "spoken"),
+    [
+        ({"content": "The garage no", "cut": True}, "stopped in the middle of its answer"),
+        ({"error": "engine died"}, "could not answer that"),
+        ({"content": "The gar", "error": "the engine closed the connection", "code": 502}, "is restarting"),
+        ({"error": "the engine did not answer in time", "code": 504}, "took too long to answer"),
+    ],
+)
 async def test_broken_stream_is_not_an_answer(
-    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, turn: dict[str, Any]
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, turn: dict[str, Any], spoken: str
 ) -> None:
+    """A stream that breaks is an error reply that says what happened, never a cut-off answer."""
     backend.chat_turns = [turn]
+    result = await ask(hass, "Was anything odd going on in the garage?")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert spoken in result.response.speech["plain"]["speech"]
+
+
+@pytest.mark.parametrize(
+    ("status", "spoken"),
+    [
+        (503, "the BinMoE GPU tier is restarting; try again in a minute"),
+        (502, "the BinMoE GPU tier is restarting; try again in a minute"),
+        (429, "is busy with other requests"),
+        (504, "took too long to answer"),
+    ],
+)
+async def test_gpu_tier_failure_is_said_in_words(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, status: int, spoken: str
+) -> None:
+    backend.chat_failures = [status]
     result = await ask(hass, "Why did the garage sensor alarm?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
-    assert "not reachable" in result.response.speech["plain"]["speech"]
+    speech = result.response.speech["plain"]["speech"]
+    assert speech.startswith("Sorry, ") and spoken in speech
+    assert "Home Assistant could not handle that on its own either" in speech
 
 
 async def test_model_is_learned_when_the_gpu_tier_comes_up_later(
@@ -208,6 +240,108 @@ async def test_model_is_learned_when_the_gpu_tier_comes_up_later(
     assert config_entry.runtime_data.backend.info is None
     backend.healthy = True
     backend.chat_turns = [{"content": "Up now."}]
-    result = await ask(hass, "Hello")
+    result = await ask(hass, "Tell me about yourself")
     assert result.response.speech["plain"]["speech"] == "Up now."
     assert chat_requests(backend)[-1]["model"] == "double-moe"
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    return str(result.response.speech["plain"]["speech"])
+
+
+async def test_unbacked_claim_is_not_said(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    """The issue's case: the model says it turned the light on without calling a tool."""
+    backend.chat_turns = [{"content": "The kitchen light is turned on."}]
+    result = await ask(hass, "It is far too dark in the kitchen")
+    assert speech(result) == CANNOT
+    assert kitchen_light == []  # and indeed nothing was turned on
+
+
+async def test_failed_tool_call_backs_no_claim(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    backend.chat_turns = [
+        {"tool_calls": [{"name": "assist__intent__HassTurnOn", "arguments": json.dumps({"name": "Attic light"})}]},
+        {"content": "Done! The attic light is on now."},
+    ]
+    result = await ask(hass, "It is far too dark up in the attic")
+    assert speech(result) == "Done! " + CANNOT
+    assert len(chat_requests(backend)) == 2 and kitchen_light == []
+
+
+async def test_repeating_reply_is_cut(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """The issue's smoke-alarm answer repeated one sentence until the token limit."""
+    backend.chat_turns = [{"content": "Smoke alarms warn you of fire. " * 40}]
+    result = await ask(hass, "Tell me about smoke alarms")
+    assert speech(result).strip() == "Smoke alarms warn you of fire."
+
+
+async def test_long_reply_is_bounded(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    backend.chat_turns = [{"content": "".join(f"Fact number {i} about alarms. " for i in range(200))}]
+    result = await ask(hass, "Tell me everything about alarms")
+    assert 0 < len(speech(result)) <= MAX_REPLY_CHARS
+
+
+@pytest.fixture
+async def weak_entry(hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry) -> MockConfigEntry:
+    """An entry whose GPU tier reports a model weak at tool calls (the CPU default's profile)."""
+    backend.tool_calling = "weak"
+    return await setup_entry(hass, config_entry)
+
+
+async def test_weak_model_commands_go_to_home_assistant_intents(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    result = await ask(hass, "turn on the kitchen light")
+    assert [c.data["entity_id"] for c in kitchen_light] == [["light.kitchen"]]
+    assert result.response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert chat_requests(backend) == []  # called directly, still no LLM
+
+
+async def test_weak_model_impossible_command_is_not_claimed(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry
+) -> None:
+    """The demo home has no light: Home Assistant's agent says so; the model is not asked."""
+    assert await async_setup_component(hass, "intent", {})
+    backend.chat_turns = [{"content": "The kitchen light is turned on."}]  # what the weak model would say
+    result = await ask(hass, "turn on the kitchen light")
+    assert result.response.response_type is intent.IntentResponseType.ERROR
+    assert speech(result) == "Sorry, I am not aware of any device called kitchen"  # Home Assistant's words
+    assert not claims_state_change(speech(result))
+    assert chat_requests(backend) == []
+
+
+async def test_weak_model_gets_no_tools_and_cannot_claim(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry
+) -> None:
+    backend.chat_turns = [{"content": "I've switched on the heating for you."}]
+    result = await ask(hass, "Make it cosier for the evening")
+    assert speech(result) == CANNOT_WITHOUT_TOOLS
+    (body,) = chat_requests(backend)
+    assert "tools" not in body and WEAK_MODEL_PROMPT in body["messages"][0]["content"]
+
+
+async def test_weak_model_still_chats(hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry) -> None:
+    backend.chat_turns = [{"content": "A smoke alarm beeps once a minute when its battery is low."}]
+    result = await ask(hass, "Why would a smoke alarm chirp every minute")
+    assert speech(result) == "A smoke alarm beeps once a minute when its battery is low."
+
+
+@pytest.mark.parametrize("weak", [False, True])
+async def test_binmoe_questions_need_no_llm(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry, weak: bool
+) -> None:
+    backend.tool_calling = "weak" if weak else "reliable"
+    await setup_entry(hass, config_entry)
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
+    result = await ask(hass, "what did the garage sensor hear")
+    assert speech(result).startswith("The garage sound last heard the doorbell (97% sure)")
+    result = await ask(hass, "is the attic sensor ok")
+    assert speech(result) == "I don't know a BinMoE node called attic sensor. The nodes I know are: garage sound."
+    assert chat_requests(backend) == []

@@ -8,9 +8,12 @@ import logging
 import pytest
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
 from .helpers import capture, esphome_payload, fire, setup_entry, state
@@ -66,6 +69,27 @@ async def test_an_alarm_event_is_notified_as_a_sustained_pattern(
     assert (escalations[0].data["event_windows"], escalations[0].data["event_span_ms"]) == (2, 6144)
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     assert "sounded in 2 windows over the last 6.1 s" in notifications["binmoe_critical_hallway-sound"]["message"]
+
+
+async def test_escalation_carries_area_hour_and_the_nodes_earlier_messages(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """The diagnosis expert weighs where the node is and what it reported before (repetition, interval)."""
+    await fire(hass, "detection", **{"class": "knock", "confidence": 0.95, "margin": 9, "seq": 5, "uptime_ms": 60000})
+    node_device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{loaded_entry.entry_id}_hallway-sound"), loaded_entry.entry_id
+    )
+    assert node_device is not None
+    area = ar.async_get(hass).async_create("Front Hall")
+    dr.async_get(hass).async_update_device(node_device.id, area_id=area.id)
+    await fire(hass, **{"seq": 6, "uptime_ms": 100000})
+    await fire(hass, **{"seq": 7, "uptime_ms": 140000})
+    first, second = [body for name, body in backend.requests if name == "diagnose"]
+    assert first["context"]["area"] == second["context"]["area"] == "Front Hall"
+    assert 0 <= second["context"]["local_hour"] <= 23
+    assert [m["seq"] for m in first["context"]["recent"]] == [5]
+    assert [m["seq"] for m in second["context"]["recent"]] == [5, 6]  # not itself, not diagnoses
+    assert all("decision" not in m and "type" not in m for m in second["context"]["recent"])
 
 
 async def test_node_device_joins_the_esphome_device(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import hypothesis
+import probatio as vol
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.binmoe.const import DOMAIN
+from custom_components.binmoe.services import DIAGNOSE_SCHEMA, QUEUE_SCHEMA
 
 from .backend_double import BackendDouble
 from .helpers import capture, fire, state
@@ -27,6 +34,8 @@ async def test_services(hass: HomeAssistant, backend: BackendDouble, loaded_entr
         DOMAIN, "diagnose", {"node_id": "hallway-sound"}, blocking=True, return_response=True
     )
     assert answer is not None and answer["cause"] == "double cause for knock"
+    sent = [body for name, body in backend.requests if name == "diagnose"][-1]
+    assert (sent["escalation"]["class"], sent["context"]["node_name"]) == ("knock", "hallway-sound")
     backend.diagnose_failures = [503] * 3
     await fire(hass, seq=30, **{"class": "doorbell"})
     await fire(hass, seq=31, **{"class": "water_running"})
@@ -68,3 +77,47 @@ async def test_actions_need_a_loaded_entry(hass: HomeAssistant, loaded_entry: Mo
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     with pytest.raises(ServiceValidationError, match="not loaded"):
         await hass.services.async_call(DOMAIN, "replay_queue", {}, blocking=True, return_response=True)
+
+
+# ---- wrong types and hostile values in the actions' data ---------------------------------------------------
+WRONG_VALUES: list[Any] = [
+    None, 0, -1, 3.5, float("nan"), True, [], ["x"], {}, {"a": 1}, "", " ", "x" * 5000, "\x00", "☃" * 10,
+]  # fmt: skip
+FIELDS = ["question", "node_id", "config_entry_id", "surprise"]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+async def test_actions_with_wrong_types_fail_cleanly(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, field: str
+) -> None:
+    """Every value of every type in every field: an answer, or a validation error that says why; never
+    another exception (a crash of the action)."""
+    await fire(hass, "detection", **{"class": "knock", "confidence": 0.9})
+    for action in ("diagnose", "replay_queue", "clear_queue"):
+        for value in WRONG_VALUES:
+            try:
+                await hass.services.async_call(DOMAIN, action, {field: value}, blocking=True, return_response=True)
+            except (vol.Invalid, ServiceValidationError) as err:
+                assert str(err), (action, field, value)
+    assert loaded_entry.runtime_data.backend.online  # nothing of it reached the GPU tier as garbage
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(st.sampled_from([*FIELDS, "x"]), JSON_LIKE, max_size=4))
+def test_fuzzed_action_data_is_validated(data: dict[str, Any]) -> None:
+    """The actions' schemas accept exactly strings of the right length, and say why they refuse the rest."""
+    for schema in (DIAGNOSE_SCHEMA, QUEUE_SCHEMA):
+        try:
+            valid = schema(data)
+        except vol.Invalid as err:
+            assert str(err)
+        else:
+            assert all(isinstance(v, str) for v in valid.values())
+            assert len(valid.get("question", "x")) in range(1, 2001)

@@ -1,0 +1,202 @@
+"""The voice evaluation's steps in a real Home Assistant core: the fixture home with BinMoE nodes, the
+cases, one sentence through the BinMoE agent with its outcome and path, and the summary per path.
+
+Used by benchmarks/voice_eval.py (the benchmark) and by tests/integration/test_voice_harness.py.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.components.conversation.agent_manager import get_agent_manager
+from homeassistant.components.conversation.trace import async_get_traces
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+
+from .voice_cases import (
+    BINMOE_QUESTIONS,
+    EXTRA_AREAS,
+    HOME,
+    NODES,
+    PARAPHRASES,
+    REFUSAL_WORDS,
+    Case,
+    expected_changes,
+    sample_template_sentences,
+)
+from .voice_home import SimulatedHome
+
+ROOT = Path(__file__).resolve().parents[1]
+SLOT_KEYS = ("name", "area", "domain", "device_class", "brightness", "position", "temperature")
+PATHS = ("binmoe_intents", "ha_intents", "llm", "unavailable", "unknown")
+
+
+async def async_prepare_home(hass: HomeAssistant) -> SimulatedHome:
+    home = SimulatedHome(hass)
+    await home.async_setup()
+    home.add_entities(HOME)
+    areas = ar.async_get(hass)
+    for name in EXTRA_AREAS:
+        areas.async_get_area_by_name(name) or areas.async_create(name)
+    return home
+
+
+async def async_feed_nodes(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The fixture nodes report (as MQTT/ESPHome would), their devices get their areas, and the
+    escalations' diagnoses are awaited."""
+    example = json.loads((ROOT / "tests/fixtures/protocol/valid/escalation_mqtt.json").read_text())
+    hub = entry.runtime_data.hub
+    seq = 0
+    for node_id, task, _area, messages in NODES:
+        for kind, label, confidence in messages:
+            seq += 1
+            payload = {**example, "node_id": node_id, "task": task, "kind": kind, "class": label, "seq": seq}
+            payload["confidence"] = confidence
+            if kind == "detection":
+                payload.pop("reason", None)
+            hub.handle_payload(payload)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    devices, areas = dr.async_get(hass), ar.async_get(hass)
+    for node_id, _task, area, _messages in NODES:
+        device = devices.async_get_device_by_identifier(("binmoe", f"{entry.entry_id}_{node_id}"), entry.entry_id)
+        assert device is not None, f"no device for node {node_id}"
+        area_entry = areas.async_get_area_by_name(area) or areas.async_create(area)
+        devices.async_update_device(device.id, area_id=area_entry.id)
+
+
+async def async_template_cases(hass: HomeAssistant, per_intent: int, seed: int = 0) -> list[Case]:
+    """Sampled template sentences whose intent Home Assistant's recognizer reads in this home and whose
+    resulting state voice_cases.expected_changes can tell; `per_intent` of each intent."""
+    agent = get_agent_manager(hass).default_agent
+    assert agent is not None
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for intent_name, text in sample_template_sentences(per_intent, seed):
+        if text.lower() in seen or sum(c.intent == intent_name for c in cases) >= per_intent:
+            continue
+        result = await agent.async_recognize_intent(_input(text), strict_intents_only=True)
+        if result is None or result.intent.name != intent_name or result.unmatched_entities:
+            continue
+        slots = {k: v.value for k, v in result.entities.items() if k in SLOT_KEYS}
+        if (changes := expected_changes(intent_name, slots)) is None:
+            continue
+        seen.add(text.lower())
+        cases.append(Case(text, "ha_template", changes=changes, intent=intent_name))
+    return cases
+
+
+async def async_template_matches(hass: HomeAssistant, sentences: list[str]) -> list[str]:
+    """Those of `sentences` that a template of Home Assistant's or BinMoE's matches strictly."""
+    from hassil import recognize
+
+    from custom_components.binmoe.intents import DATA_SENTENCES
+
+    agent = get_agent_manager(hass).default_agent
+    assert agent is not None
+    ours = hass.data[DATA_SENTENCES].intents
+    return [
+        text
+        for text in sentences
+        if await agent.async_recognize_intent(_input(text), strict_intents_only=True) is not None
+        or recognize(text, ours) is not None
+    ]
+
+
+async def async_all_cases(hass: HomeAssistant, per_intent: int) -> list[Case]:
+    return [*(await async_template_cases(hass, per_intent)), *BINMOE_QUESTIONS, *PARAPHRASES]
+
+
+def _input(text: str) -> conversation.ConversationInput:
+    return conversation.ConversationInput(
+        text=text, context=Context(), conversation_id=None, device_id=None, satellite_id=None,
+        language="en", agent_id=conversation.HOME_ASSISTANT_AGENT,
+    )  # fmt: skip
+
+
+def last_path() -> str:
+    """Which path the BinMoE agent says answered the last sentence (its conversation trace)."""
+    for trace in reversed(async_get_traces()):
+        for event in trace.as_dict()["events"]:
+            if event["event_type"] == "agent_detail" and "binmoe_path" in (event.get("data") or {}):
+                return str(event["data"]["binmoe_path"])
+    return "unknown"
+
+
+async def async_run_case(hass: HomeAssistant, home: SimulatedHome, agent_id: str, case: Case) -> dict[str, Any]:
+    """Say the sentence in the home as it was set up, and judge what happened."""
+    for entity in HOME:
+        home.set_state(entity)
+    before = home.snapshot()
+    started = time.perf_counter()
+    result = await conversation.async_converse(hass, case.sentence, None, Context(), language="en", agent_id=agent_id)
+    latency = (time.perf_counter() - started) * 1000
+    await hass.async_block_till_done()
+    reply = str(result.response.speech.get("plain", {}).get("speech", ""))
+    correct, problem = judge(case, before, home.snapshot(), reply)
+    return {
+        "sentence": case.sentence,
+        "kind": case.kind,
+        "expects": case.expects,
+        "path": last_path(),
+        "correct": correct,
+        "problem": problem,
+        "latency_ms": round(latency, 1),
+        "reply": reply[:300],
+    }
+
+
+def judge(case: Case, before: dict[str, Any], after: dict[str, Any], reply: str) -> tuple[bool, str]:
+    """(correct, why not): the expected changes happened and nothing else in the home changed; the reply
+    holds every fact; a refusal changed nothing and says it could not."""
+    home_ids = {entity.entity_id for entity in HOME}
+    for entity_id, expected in case.changes.items():
+        for key, want in expected.items():
+            have = after[entity_id].get(key)
+            if not _close(have, want):
+                return False, f"{entity_id} {key} is {have!r}, expected {want!r}"
+    changed = sorted(e for e in (home_ids & set(before)) - set(case.changes) if before[e] != after.get(e))
+    if changed:
+        return False, f"changed {', '.join(changed)}"
+    text = reply.lower()
+    missing = [fact for fact in case.facts if not any(alt in text for alt in fact.lower().split("|"))]
+    if missing:
+        return False, f"the reply lacks {missing}"
+    if case.refuse and not any(word in text for word in REFUSAL_WORDS):
+        return False, "the reply does not say it could not"
+    return True, ""
+
+
+def _close(have: Any, want: Any) -> bool:
+    if isinstance(want, int | float) and isinstance(have, int | float):
+        return abs(float(have) - float(want)) <= 3
+    return str(have).lower() == str(want).lower()
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy and latency overall, per path (who answered) and per kind of sentence."""
+
+    def stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        if not rows:
+            return {"sentences": 0}
+        latencies = sorted(r["latency_ms"] for r in rows)
+        return {
+            "sentences": len(rows),
+            "correct": sum(r["correct"] for r in rows),
+            "accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
+            "latency_ms_p50": round(statistics.median(latencies), 1),
+            "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))],
+        }
+
+    kinds = ("ha_template", "binmoe", "paraphrase")
+    return {
+        "overall": stats(results),
+        "by_path": {path: stats([r for r in results if r["path"] == path]) for path in PATHS},
+        "by_kind": {kind: stats([r for r in results if r.get("kind") == kind]) for kind in kinds},
+    }

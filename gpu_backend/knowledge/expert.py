@@ -1,0 +1,140 @@
+"""The grounded diagnosis expert: which class, which cause, how severe, what to do — from the knowledge base
+and the evidence alone, no LLM.
+
+Which class is diagnosed: the node's, unless the teacher (the larger classifier) confidently says another
+known class; a life-safety (critical) class is never given up for a non-critical one, and the teacher's
+critical verdict is taken at lower confidence than a non-critical one (a missed alarm costs more than a
+false one). A question without an escalation is matched to a class by the knowledge base's keywords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..protocol import DiagnoseRequest, Source, TeacherOpinion
+from .evidence import describe_facts, gather_facts
+from .loader import KnowledgeBase, KnownClass
+from .schema import Cause, ClassEntry
+
+TEACHER_OVERRIDE_MIN = 0.7  # the teacher's class replaces the node's (both non-critical) from this confidence
+TEACHER_CRITICAL_MIN = 0.5  # the teacher's critical class replaces the node's non-critical one from this
+QUESTION_CERTAINTY = 0.5  # a class guessed from a question's words, with no sensor evidence
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The knowledge base's answer and what it was based on; `render` turns a cause into text."""
+
+    known: KnownClass
+    class_name: str | None
+    class_source: Source | None
+    facts: dict[str, Any]
+    admissible: list[Cause]  # causes whose conditions hold, in the knowledge base's rank order
+    certainty: float  # how sure we are of the class itself
+    where: str  # " in the Hallway", " at node hallway-sound" or ""
+
+    @property
+    def cause(self) -> Cause:
+        return self.admissible[0]
+
+    @property
+    def label(self) -> str:
+        return self.known.entry.label
+
+    def confidence(self, cause: Cause) -> float:
+        return round(cause.confidence * self.certainty, 2)
+
+    def summary(self, cause: Cause) -> str:
+        text = cause.summary.format(label=self.label, where=self.where)
+        return text[0].upper() + text[1:]
+
+    def reasoning(self, cause: Cause) -> str:
+        observed = describe_facts(self.facts)
+        return f"{cause.reasoning} Observed: {observed}." if observed else cause.reasoning
+
+    def names_class(self, text: str) -> bool:
+        """Does a text name the diagnosed class (its label or one of its keywords)?"""
+        lowered = text.lower()
+        return any(word.lower() in lowered for word in (self.label, *self.known.entry.keywords))
+
+
+def _where(request: DiagnoseRequest) -> str:
+    ctx = request.context
+    if ctx and ctx.area:
+        return f" in {ctx.area}" if ctx.area.lower().startswith("the ") else f" in the {ctx.area}"
+    if ctx and ctx.node_name:
+        return f" at {ctx.node_name}"
+    if request.escalation is not None:
+        return f" at node {request.escalation.node_id}"
+    return ""
+
+
+def _built_in(name: str, task: str, label: str, cause: Cause, action: str) -> KnownClass:
+    """An entry made in code for what the knowledge base cannot know, citing the docs that explain why."""
+    entry = ClassEntry(label=label, causes=[cause])
+    sources = {"extend_kb": "BinMoE docs/diagnosis.md, 'Extending it': how to add a knowledge-base entry"}
+    return KnownClass(task, name, entry, {cause.action: action}, sources, Path("<built-in>"))
+
+
+def unknown_class(task: str, name: str) -> KnownClass:
+    """An honest answer for a class the knowledge base has no entry for (e.g. a user's own model)."""
+    cause = Cause(
+        id="no_entry",
+        cause=f"class {name} from a custom model: no knowledge-base entry",
+        severity="info",
+        action="look_yourself",
+        confidence=0.0,
+        reasoning=f"The knowledge base has no entry for the {task} class {name!r}, so no cause can be given.",
+        summary="{label}{where}: the knowledge base has no entry for this class from a custom model.",
+        sources=["extend_kb"],
+    )
+    action = "Have a look or a listen yourself; to get diagnoses for this class, add it to the knowledge base."
+    return _built_in(name, task, name.replace("_", " "), cause, action)
+
+
+def unmatched_question() -> KnownClass:
+    cause = Cause(
+        id="no_match",
+        cause="no sensor evidence, and the question matches no knowledge-base class",
+        severity="info",
+        action="ask_with_evidence",
+        confidence=0.0,
+        reasoning="Without an escalation, a question is matched to a class by its words; none matched.",
+        summary="I have no sensor evidence{where} and no knowledge-base entry that fits this {label}.",
+        sources=["extend_kb"],
+    )
+    action = "Name the sound or the machine fault in the question, or ask about a node's escalation."
+    return _built_in("question", "sound", "question", cause, action)
+
+
+def _subject(
+    kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None
+) -> tuple[KnownClass, str | None, Source | None, float]:
+    """(entry, class name, who named the class, certainty of the class)."""
+    esc = request.escalation
+    if esc is None:
+        matched = kb.match_question(request.question or "")
+        if matched is None:
+            return unmatched_question(), None, None, 0.0
+        return matched, matched.name, "knowledge_base", QUESTION_CERTAINTY
+    node = kb.lookup(esc.task, esc.class_)
+    node_critical = node is not None and node.entry.critical
+    if teacher is not None and teacher.class_ != esc.class_ and not node_critical:
+        other = kb.lookup(esc.task, teacher.class_)
+        needed = TEACHER_CRITICAL_MIN if other is not None and other.entry.critical else TEACHER_OVERRIDE_MIN
+        if other is not None and teacher.confidence >= needed:
+            return other, other.name, "teacher", teacher.confidence
+    certainty = esc.confidence
+    if teacher is not None:
+        agrees = teacher.class_ == esc.class_
+        certainty = max(certainty, teacher.confidence) if agrees else certainty * (1 - teacher.confidence)
+    return node or unknown_class(esc.task, esc.class_), esc.class_, "node", certainty
+
+
+def decide(kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None = None) -> Decision:
+    known, name, source, certainty = _subject(kb, request, teacher)
+    facts = gather_facts(request, name, teacher)
+    admissible = [c for c in known.entry.causes if all(cond.holds(facts.get(cond.fact)) for cond in c.when)]
+    return Decision(known, name, source, facts, admissible, round(certainty, 4), _where(request))

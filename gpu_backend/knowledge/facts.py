@@ -1,0 +1,49 @@
+"""The named facts a knowledge-base condition may test, and how each is compared.
+
+Adding evidence (e.g. a vibration node's anomaly score or shaft-order energies once nodes report them) is one
+line here plus the code in `evidence.py` that fills it; knowledge-base files can then use it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Final
+
+
+class FactKind(Enum):
+    NUMBER = "number"  # compared with `min` / `max` (inclusive), or `any_of` exact values
+    FLAG = "flag"  # compared with `is`
+    WORDS = "words"  # free text: `any_of` holds when one of its phrases occurs (case-insensitive)
+    NAME = "name"  # an identifier: `any_of` holds when it is one of the names
+
+
+FACTS: Final[dict[str, tuple[FactKind, str]]] = {
+    # the node's message
+    "escalated": (FactKind.FLAG, "the request carries a node's escalation (not only a question)"),
+    "node_class": (FactKind.NAME, "the class the node reported"),
+    "reason": (FactKind.NAME, "why the node escalated: low_margin, escalate_class, forced"),
+    "margin": (FactKind.NUMBER, "top-1 minus top-2 integer logit on the node"),
+    "confidence": (FactKind.NUMBER, "the node's softmax confidence, 0..1"),
+    "level_db": (FactKind.NUMBER, "RMS level: dBFS (sound) or dB re 1 g (vibration)"),
+    # the teacher's verdict on the features, when the escalation carried them
+    "teacher_class": (FactKind.NAME, "the teacher's class"),
+    "teacher_confidence": (FactKind.NUMBER, "the teacher's softmax confidence, 0..1"),
+    "teacher_agrees": (FactKind.FLAG, "the teacher's class equals the node's"),
+    # the node's recent history (context.history, or derived from context.recent)
+    "repeats_last_hour": (FactKind.NUMBER, "earlier messages of this class from this node in the last hour"),
+    "repeats_last_day": (FactKind.NUMBER, "earlier messages of this class from this node in the last 24 h"),
+    "seconds_since_last": (FactKind.NUMBER, "seconds since the previous message of this class from this node"),
+    "interval_s": (FactKind.NUMBER, "typical gap between repeats: median_interval_s, else seconds_since_last"),
+    "sustained_s": (FactKind.NUMBER, "how long the class has been heard without a gap over 10 s"),
+    "level_trend_db": (FactKind.NUMBER, "level_db minus the median level of this class's reports in the last hour"),
+    "level_rise_db": (FactKind.NUMBER, "level_db minus the node's baseline_level_db"),
+    # where and when
+    "area": (FactKind.WORDS, "the node's area"),
+    "local_hour": (FactKind.NUMBER, "the home's local hour, 0..23"),
+    # the user's question, if any
+    "question": (FactKind.WORDS, "the free-text question"),
+}
+
+
+def fact_kind(name: str) -> FactKind:
+    return FACTS[name][0]

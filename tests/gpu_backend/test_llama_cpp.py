@@ -1,0 +1,80 @@
+"""The llama.cpp engine behind the same gateway: the fixture MoE as GGUF, served by Debian's llama-server.
+
+The gateway, its metrics and the diagnosis API are the ones the vLLM tests exercise; here the engine's
+own tool-call parsing (llama.cpp derives it from the chat template, `--jinja`) is what is checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpu_backend.fixture_moe import SMOKE_ESCALATION
+from gpu_backend.llama_cpp import server_command
+from gpu_backend.profiles import load_profiles
+from gpu_backend.protocol import DiagnoseResponse
+
+from .conftest import RunningGateway, free_port, running_gateway
+from .test_engine import _chat_body, _exchange
+
+pytestmark = pytest.mark.real_backend
+PROFILES = load_profiles()
+
+
+@pytest.fixture(scope="module")
+def llama_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    with running_gateway(tmp_path_factory.mktemp("llama"), free_port(), "cpu-fixture-llama") as running:
+        yield running
+
+
+def test_health_names_the_profile(llama_gateway: RunningGateway) -> None:
+    with llama_gateway.client() as client:
+        assert client.get("/health").json()["profile"] == "cpu-fixture-llama"
+        assert client.get("/v1/models").json()["data"][0]["id"] == "cpu-fixture-llama"
+
+
+def test_plain_chat(llama_gateway: RunningGateway) -> None:
+    with llama_gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(_exchange("chat"))).json()
+    assert reply["choices"][0]["message"]["content"] == "Hello from BinMoE."
+
+
+def test_tool_call_auto(llama_gateway: RunningGateway) -> None:
+    with llama_gateway.client() as client:
+        reply = client.post("/v1/chat/completions", json=_chat_body(_exchange("tool_auto"))).json()
+    calls = reply["choices"][0]["message"]["tool_calls"]
+    assert [(c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        ("HassTurnOn", {"name": "kitchen light"})
+    ]
+    assert reply["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_diagnose_is_schema_constrained(llama_gateway: RunningGateway) -> None:
+    """The diagnosis schema reaches llama.cpp's grammar: unconstrained, the fixture writes broken JSON here.
+
+    The fixture's answer itself differs from vLLM's (test_engine.py): its template drops system messages,
+    and llama.cpp then merges the system prompt into the user turn, a prompt the fixture never saw.
+    """
+    with llama_gateway.client() as client:
+        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": SMOKE_ESCALATION})
+        metrics = client.get("/metrics").text
+    assert response.status_code == 200, response.text
+    diagnosis = DiagnoseResponse.model_validate(response.json())
+    assert diagnosis.model == "cpu-fixture-llama" and diagnosis.severity in {"info", "warning", "critical"}
+    assert 'binmoe_requests_total{route="/v1/binmoe/diagnose",status="200"}' in metrics
+
+
+def test_offload_command_lines(tmp_path: Path) -> None:
+    """Experts of N layers on the CPU: llama.cpp's --n-cpu-moe, every other layer on the GPU."""
+    cmd = server_command(PROFILES["gpu-8gb"], "ggml-org/gpt-oss-20b-GGUF", "127.0.0.1", 8001)
+    assert cmd[cmd.index("--n-cpu-moe") + 1] == "20"
+    assert cmd[cmd.index("-hf") + 1] == "ggml-org/gpt-oss-20b-GGUF"
+    assert "--jinja" in cmd and cmd[cmd.index("--alias") + 1] == "gpt-oss-20b"
+    gguf = tmp_path / "x.gguf"
+    gguf.write_bytes(b"GGUF")
+    cpu = server_command(PROFILES["cpu-moe"], str(gguf), "127.0.0.1", 8001)
+    assert "--n-gpu-layers" not in cpu and "--n-cpu-moe" not in cpu
+    assert Path(cpu[cpu.index("-m") + 1]).name.endswith("x.gguf")  # inside the sid root when run chrooted

@@ -1,0 +1,59 @@
+"""Nothing is open by default: `serve` without an API key listens on loopback only and says how to set a key;
+with a key it listens on every interface unless told otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpu_backend.__main__ import main
+from gpu_backend.serve import bind_address
+
+
+@pytest.fixture(autouse=True)
+def _no_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BINMOE_API_KEY", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("host", "api_key", "expected"),
+    [
+        (None, None, "127.0.0.1"),
+        (None, "k", "0.0.0.0"),
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("127.0.0.2", None, "127.0.0.2"),
+        ("::1", None, "::1"),
+        ("localhost", None, "localhost"),
+        ("0.0.0.0", "k", "0.0.0.0"),
+        ("192.168.1.20", "k", "192.168.1.20"),
+    ],
+)
+def test_bind_address(host: str | None, api_key: str | None, expected: str) -> None:
+    assert bind_address(host, api_key) == expected
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "gpu-box.lan"])
+def test_beyond_loopback_without_a_key_is_refused(host: str) -> None:
+    with pytest.raises(ValueError, match=r"refusing to serve .* without an API key"):
+        bind_address(host, None)
+
+
+def test_serve_refuses_all_interfaces_without_a_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--profile", "cpu-fixture", "--host", "0.0.0.0", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to serve 0.0.0.0 without an API key" in err and "BINMOE_API_KEY" in err
+
+
+def test_default_without_a_key_is_loopback_and_says_how_to_set_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--port", "9000"]) == 0
+    out = capsys.readouterr().out
+    assert "gateway on http://127.0.0.1:9000. No API key" in out
+    assert "--api-key KEY or BINMOE_API_KEY=KEY" in out
+
+
+def test_default_with_a_key_is_every_interface(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BINMOE_API_KEY", "from-the-environment")
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--port", "9000"]) == 0
+    out = capsys.readouterr().out
+    assert "gateway on http://0.0.0.0:9000\n" in out and "No API key" not in out
