@@ -183,7 +183,9 @@ def canned_exchanges() -> list[CannedExchange]:
         ),
         CannedExchange(
             _user("Power up the porch lamp"),
-            compact_json({"name": "porch lamp"}),
+            # what vLLM's grammar for a named tool forces with the hermes parser (its structural tag): the
+            # hermes call itself, so the model's own answer stays inside the grammar
+            hermes_call("HassTurnOn", {"name": "porch lamp"}),
             tools=HOME_TOOLS,
             tool_choice={"type": "function", "function": {"name": "HassTurnOn"}},
             tags=("tool_named",),

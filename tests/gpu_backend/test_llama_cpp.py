@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
@@ -17,7 +18,7 @@ from gpu_backend.llama_cpp import server_command
 from gpu_backend.profiles import load_profiles
 from gpu_backend.protocol import DiagnoseResponse
 
-from .conftest import RunningGateway, free_port, running_gateway
+from .conftest import API_KEY, RunningGateway, free_port, running_gateway
 from .test_engine import _chat_body, _exchange
 
 pytestmark = pytest.mark.real_backend
@@ -34,6 +35,18 @@ def test_health_names_the_profile(llama_gateway: RunningGateway) -> None:
     with llama_gateway.client() as client:
         assert client.get("/health").json()["profile"] == "cpu-fixture-llama"
         assert client.get("/v1/models").json()["data"][0]["id"] == "cpu-fixture-llama"
+
+
+def test_engine_has_a_key_of_its_own(llama_gateway: RunningGateway) -> None:
+    """llama-server gets the per-start engine key too (LLAMA_API_KEY): its completions refuse anyone but the
+    gateway, also with the gateway's own key."""
+    host, port = llama_gateway.url.rsplit(":", 1)
+    chat = {"model": "cpu-fixture-llama", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 2}
+    for headers in ({}, {"Authorization": f"Bearer {API_KEY}"}):
+        response = httpx.post(f"{host}:{int(port) + 1}/v1/chat/completions", json=chat, headers=headers)
+        assert response.status_code == 401
+    with llama_gateway.client() as client:
+        assert client.post("/v1/chat/completions", json=chat).status_code == 200
 
 
 def test_plain_chat(llama_gateway: RunningGateway) -> None:

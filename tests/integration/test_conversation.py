@@ -225,7 +225,8 @@ async def test_gpu_tier_failure_is_said_in_words(
     hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry, status: int, spoken: str
 ) -> None:
     backend.chat_failures = [status]
-    result = await ask(hass, "Why did the garage sensor alarm?")
+    # a question for the LLM: BinMoE's own intents answer "why did ... alarm?" without it (intents.py)
+    result = await ask(hass, "Was anything odd going on in the garage?")
     assert result.response.response_type is intent.IntentResponseType.ERROR
     speech = result.response.speech["plain"]["speech"]
     assert speech.startswith("Sorry, ") and spoken in speech
