@@ -1,11 +1,12 @@
-"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue."""
+"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline."""
 
 from __future__ import annotations
 
+import probatio as vol
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from custom_components.binmoe.const import DOMAIN
 
@@ -68,3 +69,23 @@ async def test_actions_need_a_loaded_entry(hass: HomeAssistant, loaded_entry: Mo
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     with pytest.raises(ServiceValidationError, match="not loaded"):
         await hass.services.async_call(DOMAIN, "replay_queue", {}, blocking=True, return_response=True)
+
+
+async def test_learn_baseline_calls_the_nodes_action(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """binmoe.learn_baseline calls the node's native-API action (as Home Assistant's esphome integration offers
+    it: esphome.<node>_learn_baseline) with the duration in seconds; a node without it, or a bad duration, is
+    refused before anything is sent."""
+    calls = async_mock_service(hass, "esphome", "workshop_vibration_learn_baseline")
+    await hass.services.async_call(DOMAIN, "learn_baseline", {"node_id": "workshop-vibration"}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "learn_baseline", {"node_id": "workshop-vibration", "duration": 1800}, blocking=True
+    )
+    assert [call.data for call in calls] == [{"seconds": 600}, {"seconds": 1800}]
+    with pytest.raises(ServiceValidationError, match=r"esphome\.garage_sound_learn_baseline"):
+        await hass.services.async_call(DOMAIN, "learn_baseline", {"node_id": "garage-sound"}, blocking=True)
+    for duration in (0, 59, 8 * 24 * 3600, "ten minutes"):
+        with pytest.raises(vol.Invalid):
+            await hass.services.async_call(
+                DOMAIN, "learn_baseline", {"node_id": "workshop-vibration", "duration": duration}, blocking=True
+            )
+    assert len(calls) == 2
