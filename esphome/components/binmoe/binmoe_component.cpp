@@ -132,8 +132,8 @@ void BinMoEComponent::load_baseline_() {
   // the used length from the blob's band count (byte 5); a damaged count fails the checksum or the size check
   const size_t used = BASELINE_HEADER_BYTES + blob.bytes[5] * 6u + 4;
   Baseline baseline;
-  switch (baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes),
-                              this->feature_digest_, &baseline)) {
+  switch (baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes), this->feature_digest_,
+                              &baseline)) {
     case BaselineLoad::OK:
       this->detector_.set_baseline(baseline);
       this->have_baseline_ = true;
@@ -160,10 +160,10 @@ bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
   }
   // Windows of signal, not wall-clock time: a hop is hop_samples of the stream (rounded up).
   const uint64_t per_window = uint64_t{static_cast<uint32_t>(this->runner_.hop_samples())} * 1000u;
-  const uint64_t windows = (uint64_t{duration_ms} * static_cast<uint32_t>(this->runner_.sample_rate()) + per_window - 1) /
-                           per_window;
-  if (windows > UINT32_MAX || !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows),
-                                                    this->feature_digest_)) {
+  const uint64_t windows =
+      (uint64_t{duration_ms} * static_cast<uint32_t>(this->runner_.sample_rate()) + per_window - 1) / per_window;
+  if (windows > UINT32_MAX ||
+      !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_)) {
     ESP_LOGW(TAG, "Baseline request for %u ms refused: it must cover at least 4 windows (%d ms each)",
              static_cast<unsigned>(duration_ms),
              static_cast<int>(int64_t{this->runner_.hop_samples()} * 1000 / this->runner_.sample_rate()));
@@ -256,7 +256,8 @@ void BinMoEComponent::update() {
   if (this->anomaly_score_sensor_ != nullptr && this->have_score_)
     this->anomaly_score_sensor_->publish_state(static_cast<float>(this->anomaly_score_));
   if (this->baseline_progress_sensor_ != nullptr) {
-    const int progress = this->learner_.learning() ? this->learner_.progress_percent() : (this->have_baseline_ ? 100 : 0);
+    const int progress =
+        this->learner_.learning() ? this->learner_.progress_percent() : (this->have_baseline_ ? 100 : 0);
     if (progress != this->progress_published_) {
       this->baseline_progress_sensor_->publish_state(static_cast<float>(progress));
       this->progress_published_ = progress;
