@@ -20,6 +20,7 @@ import reference
 from aioesphomeapi import BinarySensorInfo, BinarySensorState, SensorInfo, SensorState, TextSensorInfo, TextSensorState
 from api_client import Node, connect_node
 
+from gpu_backend.protocol import NodeMessage
 from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
 
 pytestmark = pytest.mark.timeout(600)
@@ -162,6 +163,13 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
             assert scores(node) == [s for s, _started in expected]
             assert sum("anomaly starts" in line for line in node.logs) == sum(st for _s, st in expected)
             await wait_for(lambda: last_state(node, keys["anomaly"]) is True, 5)
+            # the window the anomaly starts with is escalated to Home Assistant, with its score (docs/protocol.md)
+            anomalies = [NodeMessage.model_validate(call.data) for call in node.events
+                         if call.data.get("reason") == "anomaly"]  # fmt: skip
+            started = [score for score, st in expected if st]
+            assert [m.anomaly_score for m in anomalies] == started
+            assert all(m.kind == "escalation" and m.anomaly_threshold == baseline.threshold for m in anomalies)
+            assert all(m.task == "vibration" and m.node_id == "binmoe-host-vibration" for m in anomalies)
             await wait_for(lambda: last_state(node, keys["anomaly_score"]) == float(expected[-1][0]), 5)
         finally:
             await node.client.disconnect()

@@ -183,6 +183,9 @@ void BinMoEComponent::baseline_window_() {
     this->have_score_ = true;
     ESP_LOGD(TAG, "Anomaly score %u (threshold %u)%s", static_cast<unsigned>(this->anomaly_score_),
              static_cast<unsigned>(this->detector_.baseline().threshold), started ? ": anomaly starts" : "");
+    this->messages_.set_anomaly(true, this->anomaly_score_, this->detector_.baseline().threshold);
+    if (started)
+      this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
 #ifdef USE_BINARY_SENSOR
     if (this->anomaly_binary_sensor_ != nullptr)
       this->anomaly_binary_sensor_->publish_state(this->detector_.active());  // publishes changes only
