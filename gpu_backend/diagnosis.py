@@ -28,6 +28,12 @@ def describe_escalation(request: DiagnoseRequest, teacher_line: str | None = Non
             f"Node {esc.node_id}{where} ({esc.task}) heard {esc.class_} with confidence {esc.confidence:.2f} "
             f"(margin {esc.margin}, reason {esc.reason}), level {esc.level_db:.1f} dB."
         )
+        if esc.anomaly_score is not None and esc.anomaly_threshold is not None:
+            lines.append(
+                f"Against this machine's learnt healthy baseline the window scores {esc.anomaly_score} "
+                f"(threshold {esc.anomaly_threshold}, {esc.anomaly_score / esc.anomaly_threshold:.1f}x)"
+                + (": the node reports an anomaly." if esc.reason == "anomaly" else ".")
+            )
         if teacher_line:
             lines.append(teacher_line)
     if request.question:
