@@ -33,9 +33,12 @@ class NodeMessage(BaseModel):
     model: str = Field(min_length=1, max_length=64)
     model_hash: Hex8
     level_db: float
-    reason: Literal["low_margin", "escalate_class", "forced"] | None = None
+    reason: Literal["low_margin", "escalate_class", "forced", "anomaly"] | None = None
     event_windows: int | None = Field(default=None, ge=1, le=MAX_EVENT_SPAN)
     event_span_ms: int | None = Field(default=None, ge=1)
+    # the per-machine baseline's score of the window and its threshold (nodes with a baseline in force)
+    anomaly_score: int | None = Field(default=None, ge=0)
+    anomaly_threshold: int | None = Field(default=None, ge=1)
     features: str | None = Field(default=None, max_length=65536)
     feature_shape: str | None = Field(default=None, pattern=r"^[0-9]{1,4}x[0-9]{1,4}$")
 
@@ -64,6 +67,8 @@ class NodeMessage(BaseModel):
             raise ValueError("features and feature_shape come together")
         if (self.event_windows is None) != (self.event_span_ms is None):
             raise ValueError("event_windows and event_span_ms come together")
+        if (self.anomaly_score is None) != (self.anomaly_threshold is None):
+            raise ValueError("anomaly_score and anomaly_threshold come together")
         return self
 
 

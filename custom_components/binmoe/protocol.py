@@ -51,9 +51,11 @@ _SCHEMA = vol.Schema(
         vol.Required("model"): vol.All(str, vol.Length(min=1, max=64)),
         vol.Required("model_hash"): _HEX8,
         vol.Required("level_db"): vol.Coerce(float),
-        vol.Optional("reason"): vol.In(["low_margin", "escalate_class", "forced"]),
+        vol.Optional("reason"): vol.In(["low_margin", "escalate_class", "forced", "anomaly"]),
         vol.Optional("event_windows"): vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_EVENT_SPAN)),
         vol.Optional("event_span_ms"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("anomaly_score"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        vol.Optional("anomaly_threshold"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
         vol.Optional("feature_shape"): vol.All(str, vol.Match(r"^[0-9]{1,4}x[0-9]{1,4}$")),
     },
@@ -83,6 +85,8 @@ class NodeMessage:
     reason: str | None = None
     event_windows: int | None = None  # an alarm event: windows with the class among the rule's span
     event_span_ms: int | None = None
+    anomaly_score: int | None = None  # the per-machine baseline's score of the window, and its threshold
+    anomaly_threshold: int | None = None
     features: str | None = None
     feature_shape: str | None = None
 
@@ -108,6 +112,8 @@ def parse_message(data: dict[str, Any]) -> NodeMessage:
         raise InvalidMessage("features and feature_shape come together")
     if ("event_windows" in clean) != ("event_span_ms" in clean):
         raise InvalidMessage("event_windows and event_span_ms come together")
+    if ("anomaly_score" in clean) != ("anomaly_threshold" in clean):
+        raise InvalidMessage("anomaly_score and anomaly_threshold come together")
     clean["label"] = clean.pop("class")
     clean["scores"] = tuple(clean["scores"])
     return NodeMessage(**clean)

@@ -94,15 +94,19 @@ class Router:
         label = message.label
         policy = self.policy
         critical = label in policy.critical_classes
-        if label in policy.ignore_classes and not critical:
+        # an anomaly of the node's per-machine baseline is about the machine, not the class: the class policies
+        # and the dedupe window do not apply to it (the node sends one escalation per anomaly)
+        anomaly = message.kind == "escalation" and message.reason == "anomaly"
+        exempt = critical or anomaly
+        if label in policy.ignore_classes and not exempt:
             return Decision(Action.IGNORE, "class is ignored")
         last = state.last_seen.get(label)
-        if last is not None and now - last < policy.dedupe_window_s and not critical:
+        if last is not None and now - last < policy.dedupe_window_s and not exempt:
             return Decision(Action.DROP, "duplicate within the dedupe window", critical)
         state.last_seen[label] = now
         escalate = message.kind == "escalation"
         handled_by = "node"
-        if label in policy.local_classes and not critical:
+        if label in policy.local_classes and not exempt:
             escalate = False
         elif label in policy.escalate_classes or message.confidence < policy.min_confidence:
             escalate, handled_by = True, "node" if message.kind == "escalation" else "hub"

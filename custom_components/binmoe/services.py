@@ -1,4 +1,4 @@
-"""Services: binmoe.diagnose (with response data), binmoe.replay_queue, binmoe.clear_queue."""
+"""Services: binmoe.diagnose (with response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import probatio as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import slugify
 
 from .api import BinMoEError
 from .const import DOMAIN, PROTOCOL_VERSION
@@ -16,6 +17,11 @@ from .runtime import BinMoERuntimeData
 ATTR_CONFIG_ENTRY = "config_entry_id"
 ATTR_QUESTION = "question"
 ATTR_NODE_ID = "node_id"
+ATTR_DURATION = "duration"
+# The node's native-API action that starts baseline learning (docs/esphome.md, "Per-machine baseline"): Home
+# Assistant's esphome integration offers it as the action esphome.<node name, slugified>_learn_baseline.
+NODE_LEARN_ACTION = "learn_baseline"
+NODE_LEARN_SECONDS = "seconds"
 
 _ENTRY = {vol.Optional(ATTR_CONFIG_ENTRY): cv.string}
 DIAGNOSE_SCHEMA = vol.Schema(
@@ -26,6 +32,14 @@ DIAGNOSE_SCHEMA = vol.Schema(
     }
 )
 QUEUE_SCHEMA = vol.Schema(_ENTRY)
+LEARN_BASELINE_SCHEMA = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_NODE_ID): cv.string,
+        # at least a minute of signal, at most the week the node's action accepts
+        vol.Optional(ATTR_DURATION, default=600): vol.All(vol.Coerce(int), vol.Range(min=60, max=7 * 24 * 3600)),
+    }
+)
 
 
 def _loaded(call: ServiceCall) -> BinMoERuntimeData:
@@ -75,6 +89,22 @@ async def _clear(call: ServiceCall) -> ServiceResponse:
     return {"cleared": _loaded(call).backend.clear_queue()}
 
 
+async def _learn_baseline(call: ServiceCall) -> None:
+    """Start baseline learning on a node through the native-API action its YAML declares."""
+    _loaded(call)
+    node_id: str = call.data[ATTR_NODE_ID]
+    action = f"{slugify(node_id)}_{NODE_LEARN_ACTION}"
+    if not call.hass.services.has_service("esphome", action):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_learn_action",
+            translation_placeholders={"node": node_id, "action": f"esphome.{action}"},
+        )
+    await call.hass.services.async_call(
+        "esphome", action, {NODE_LEARN_SECONDS: call.data[ATTR_DURATION]}, blocking=True
+    )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
@@ -83,6 +113,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, "replay_queue", _replay, schema=QUEUE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )
+    hass.services.async_register(DOMAIN, "learn_baseline", _learn_baseline, schema=LEARN_BASELINE_SCHEMA)
     hass.services.async_register(
         DOMAIN, "clear_queue", _clear, schema=QUEUE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )

@@ -67,6 +67,12 @@ def gather_facts(request: DiagnoseRequest, subject: str | None, teacher: Teacher
             "confidence": esc.confidence,
             "level_db": esc.level_db,
         }
+        if esc.anomaly_score is not None and esc.anomaly_threshold:
+            facts |= {
+                "anomaly_score": esc.anomaly_score,
+                "anomaly_ratio": round(esc.anomaly_score / esc.anomaly_threshold, 2),
+                "anomaly_threshold": esc.anomaly_threshold,
+            }
     if teacher is not None:
         facts |= {
             "teacher_class": teacher.class_,
@@ -101,6 +107,12 @@ def describe_facts(facts: dict[str, Any]) -> str:
         parts.append(
             f"the node heard {facts['node_class']} (confidence {facts['confidence']:.2f}, margin {facts['margin']}, "
             f"level {facts['level_db']:.1f} dB, {facts['reason']})"
+        )
+    if "anomaly_score" in facts:
+        parts.append(
+            f"against this machine's learnt healthy baseline the window scores {facts['anomaly_score']} "
+            f"(threshold {facts['anomaly_threshold']}, {facts['anomaly_ratio']:.1f}x)"
+            + (", an anomaly" if facts.get("reason") == "anomaly" else "")
         )
     if "teacher_class" in facts:
         verdict = "agrees" if facts["teacher_agrees"] else f"says {facts['teacher_class']}"

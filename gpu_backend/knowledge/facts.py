@@ -1,6 +1,6 @@
 """The named facts a knowledge-base condition may test, and how each is compared.
 
-Adding evidence (e.g. a vibration node's anomaly score or shaft-order energies once nodes report them) is one
+Adding evidence (e.g. a vibration node's shaft-order energies once nodes report them) is one
 line here plus the code in `evidence.py` that fills it; knowledge-base files can then use it.
 """
 
@@ -21,10 +21,13 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     # the node's message
     "escalated": (FactKind.FLAG, "the request carries a node's escalation (not only a question)"),
     "node_class": (FactKind.NAME, "the class the node reported"),
-    "reason": (FactKind.NAME, "why the node escalated: low_margin, escalate_class, forced"),
+    "reason": (FactKind.NAME, "why the node escalated: low_margin, escalate_class, forced, anomaly"),
     "margin": (FactKind.NUMBER, "top-1 minus top-2 integer logit on the node"),
     "confidence": (FactKind.NUMBER, "the node's softmax confidence, 0..1"),
     "level_db": (FactKind.NUMBER, "RMS level: dBFS (sound) or dB re 1 g (vibration)"),
+    "anomaly_score": (FactKind.NUMBER, "the window's score against the machine's learnt healthy baseline"),
+    "anomaly_threshold": (FactKind.NUMBER, "the threshold the node learnt with its baseline"),
+    "anomaly_ratio": (FactKind.NUMBER, "anomaly_score over the baseline's learnt threshold (> 1: above it)"),
     # the teacher's verdict on the features, when the escalation carried them
     "teacher_class": (FactKind.NAME, "the teacher's class"),
     "teacher_confidence": (FactKind.NUMBER, "the teacher's softmax confidence, 0..1"),

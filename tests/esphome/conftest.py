@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,48 @@ def release(request: pytest.FixtureRequest) -> host_build.Release:
 def sound_node_binary(release: host_build.Release) -> Path:
     """tests/esphome/nodes/host-sound.yaml built for the host by `release` (run it through `release.env`)."""
     return host_build.build(NODES / "host-sound.yaml", release=release)
+
+
+@pytest.fixture(scope="session")
+def vibration_node_binary(release: host_build.Release) -> Path:
+    """tests/esphome/nodes/host-vibration.yaml (per-machine baseline) built for the host by `release`."""
+    return host_build.build(NODES / "host-vibration.yaml", release=release)
+
+
+@pytest.fixture(scope="session")
+def vibration_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One machine's healthy and faulty vibration (scripts/lib/make_vibration_clips.py)."""
+    out = tmp_path_factory.mktemp("vibration_clips")
+    make_clips = REPO / "scripts" / "lib" / "make_vibration_clips.py"
+    subprocess.run([str(backend_python()), str(make_clips), str(out)], check=True, cwd=REPO)
+    return out
+
+
+@contextmanager
+def running_node(release: host_build.Release, binary: Path, port: int, home: Path, log: Path) -> Iterator[None]:
+    """A host node with HOME=`home` (where ESPHome's host platform keeps its preferences: a restart in the same
+    home finds them again), its output in `log`, until the block ends (SIGTERM, as a supervisor stops it)."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*release.env, "env", f"HOME={home}", str(binary)], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=home)  # fmt: skip
+    try:
+        wait_for_port(port, proc)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def vibration_node(
+    release: host_build.Release, vibration_node_binary: Path
+) -> Callable[[Path, Path], AbstractContextManager[None]]:
+    """`with vibration_node(home, log):` runs the host vibration node (native API on port 16054) in `home`."""
+    return functools.partial(running_node, release, vibration_node_binary, 16054)
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

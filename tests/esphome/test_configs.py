@@ -243,6 +243,18 @@ def test_replay_is_host_only_at_config_time(tmp_path: Path) -> None:
     assert not out.startswith("rc=0") and "binmoe.replay is only available on the host platform" in out, out
 
 
+@pytest.mark.parametrize(
+    ("duration", "message"), [("0s", "at least"), ("8d", "at most"), ("soon", "Unknown value 'soon'")]
+)
+def test_learn_baseline_duration_is_validated(tmp_path: Path, duration: str, message: str) -> None:
+    learn = {"action": "learn", "then": [{"binmoe.learn_baseline": {"duration": duration}}]}
+    out = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [learn]})
+    assert not out.startswith("rc=0") and message in out and "duration" in out, out
+    learn["then"] = [{"binmoe.learn_baseline": {"duration": "10min"}}]
+    ok = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [learn]})
+    assert ok.startswith("rc=0"), ok
+
+
 def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) -> None:
     """A manifest that lies (says 16 kHz for a 3.2 kHz model) passes the config check; the C++ compiler stops it."""
     header = tmp_path / "liar_v1.h"

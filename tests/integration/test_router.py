@@ -51,6 +51,20 @@ def test_class_policies() -> None:
     assert router.decide(msg(**{"class": "smoke_alarm"}), 0).action is Action.DIAGNOSE
 
 
+def test_anomaly_escalations_pass_class_policies_and_dedupe() -> None:
+    """An escalation with reason `anomaly` (the node's per-machine baseline) is about the machine: it is
+    diagnosed even for an ignored or local class and within the dedupe window, but counts for the rate limit."""
+    policy = RouterPolicy(local_classes=frozenset({"knock"}), ignore_classes=frozenset({"doorbell"}),
+                          dedupe_window_s=30, rate_limit_per_minute=3)  # fmt: skip
+    router = Router(policy)
+    anomaly = {"reason": "anomaly", "anomaly_score": 9000, "anomaly_threshold": 1500}
+    for seq, label in enumerate(["knock", "doorbell", "knock"]):
+        decision = router.decide(msg(seq=seq, **anomaly, **{"class": label}), seq)
+        assert decision.action is Action.DIAGNOSE, label
+    assert router.decide(msg(seq=3, **anomaly, **{"class": "knock"}), 3).action is Action.DROP  # rate limit
+    assert router.decide(msg(seq=4, **{"class": "doorbell"}), 70).action is Action.IGNORE  # others: as before
+
+
 def test_dedupe_window() -> None:
     router = Router(RouterPolicy(dedupe_window_s=30))
     first = msg(kind="detection", confidence=0.9, **{"class": "knock"})

@@ -1,4 +1,4 @@
-"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue."""
+"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from hypothesis import given
 from hypothesis import strategies as st
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from custom_components.binmoe.const import DOMAIN
 from custom_components.binmoe.services import DIAGNOSE_SCHEMA, QUEUE_SCHEMA
@@ -121,3 +121,23 @@ def test_fuzzed_action_data_is_validated(data: dict[str, Any]) -> None:
         else:
             assert all(isinstance(v, str) for v in valid.values())
             assert len(valid.get("question", "x")) in range(1, 2001)
+
+
+async def test_learn_baseline_calls_the_nodes_action(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """binmoe.learn_baseline calls the node's native-API action (as Home Assistant's esphome integration offers
+    it: esphome.<node>_learn_baseline) with the duration in seconds; a node without it, or a bad duration, is
+    refused before anything is sent."""
+    calls = async_mock_service(hass, "esphome", "workshop_vibration_learn_baseline")
+    await hass.services.async_call(DOMAIN, "learn_baseline", {"node_id": "workshop-vibration"}, blocking=True)
+    await hass.services.async_call(
+        DOMAIN, "learn_baseline", {"node_id": "workshop-vibration", "duration": 1800}, blocking=True
+    )
+    assert [call.data for call in calls] == [{"seconds": 600}, {"seconds": 1800}]
+    with pytest.raises(ServiceValidationError, match=r"esphome\.garage_sound_learn_baseline"):
+        await hass.services.async_call(DOMAIN, "learn_baseline", {"node_id": "garage-sound"}, blocking=True)
+    for duration in (0, 59, 8 * 24 * 3600, "ten minutes"):
+        with pytest.raises(vol.Invalid):
+            await hass.services.async_call(
+                DOMAIN, "learn_baseline", {"node_id": "workshop-vibration", "duration": duration}, blocking=True
+            )
+    assert len(calls) == 2

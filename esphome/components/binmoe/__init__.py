@@ -40,6 +40,7 @@ CONF_BINMOE_ID = "binmoe_id"
 CONF_CLASS = "class"
 CONF_CLASSES = "classes"
 CONF_DETECTION_INTERVAL = "detection_interval"
+CONF_DURATION = "duration"
 CONF_FILE = "file"
 CONF_HOP = "hop"
 CONF_MARGIN_THRESHOLD = "margin_threshold"
@@ -85,6 +86,7 @@ BinMoEComponent = binmoe_ns.class_("BinMoEComponent", cg.PollingComponent)
 DetectionTrigger = binmoe_ns.class_("DetectionTrigger", automation.Trigger.template(cg.std_string, cg.float_))
 EscalationTrigger = binmoe_ns.class_("EscalationTrigger", automation.Trigger.template(cg.std_string, cg.float_))
 ForceEscalationAction = binmoe_ns.class_("ForceEscalationAction", automation.Action)
+LearnBaselineAction = binmoe_ns.class_("LearnBaselineAction", automation.Action)
 ReplayAction = binmoe_ns.class_("ReplayAction", automation.Action)
 ReplaySource = binmoe_ns.class_("ReplaySource", cg.Component)
 Adxl345Source = binmoe_ns.class_("Adxl345Source", cg.Component, i2c.I2CDevice)
@@ -471,6 +473,8 @@ async def to_code(config: dict[str, Any]) -> None:
     cg.add(var.set_router_config(config[CONF_DETECTION_INTERVAL].total_milliseconds,
                                  config[CONF_MAX_ESCALATIONS_PER_MINUTE]))  # fmt: skip
     cg.add(var.set_send_features(config[CONF_SEND_FEATURES]))
+    # the digest's first 8 bytes, big endian: a stored baseline learnt with other features is refused
+    cg.add(var.set_feature_digest(cg.RawExpression(f"0x{manifest['feature_digest'][:16]}ULL")))
     classes: list[str] = manifest["classes"]
     margins = list(manifest["margin_thresholds"])
     if CONF_TARGET_ESCALATION_RATE in config:
@@ -522,6 +526,28 @@ BINMOE_ACTION_SCHEMA = automation.maybe_simple_id({cv.GenerateID(): cv.use_id(Bi
 async def force_escalation_to_code(config, action_id, template_arg, args):
     var = cg.new_Pvariable(action_id, template_arg)
     await cg.register_parented(var, config[CONF_ID])
+    return var
+
+
+# A baseline needs at least 4 windows (the node refuses shorter ones with a log line: the minimum depends on
+# the hop); a week of windows stays far inside the learner's counters.
+BASELINE_DURATION = cv.All(
+    cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(seconds=1), max=cv.TimePeriod(days=7))
+)
+LEARN_BASELINE_ACTION_SCHEMA = cv.Schema(
+    {
+        cv.GenerateID(): cv.use_id(BinMoEComponent),
+        cv.Required(CONF_DURATION): cv.templatable(BASELINE_DURATION),
+    }
+)
+
+
+@automation.register_action("binmoe.learn_baseline", LearnBaselineAction, LEARN_BASELINE_ACTION_SCHEMA,
+                            synchronous=True)  # fmt: skip
+async def learn_baseline_to_code(config, action_id, template_arg, args):
+    var = cg.new_Pvariable(action_id, template_arg)
+    await cg.register_parented(var, config[CONF_ID])
+    cg.add(var.set_duration(await cg.templatable(config[CONF_DURATION], args, cg.uint32)))
     return var
 
 

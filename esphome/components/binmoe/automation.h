@@ -1,6 +1,7 @@
 #pragma once
-// The component's triggers (on_detection, on_escalation) and actions (binmoe.force_escalation and the host-only
-// binmoe.replay), as ESPHome components keep them: apart from the component, in automation.h.
+// The component's triggers (on_detection, on_escalation) and actions (binmoe.force_escalation,
+// binmoe.learn_baseline and the host-only binmoe.replay), as ESPHome components keep them: apart from the
+// component, in automation.h.
 #include <string>
 
 #include "esphome/core/automation.h"
@@ -40,6 +41,13 @@ class EscalationTrigger : public ClassTrigger {
 template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
  public:
   void play(const Ts &...x) override { this->parent_->force_escalation(); }
+};
+
+// binmoe.learn_baseline: `duration` in ms (templatable, so a native-API action can pass it through).
+template<typename... Ts> class LearnBaselineAction : public Action<Ts...>, public Parented<BinMoEComponent> {
+ public:
+  TEMPLATABLE_VALUE(uint32_t, duration)
+  void play(const Ts &...x) override { this->parent_->learn_baseline(this->duration_.value(x...)); }
 };
 
 #ifdef USE_BINMOE_REPLAY

@@ -7,6 +7,7 @@
 #include "esphome/core/application.h"
 #include "esphome/core/hal.h"
 #include "esphome/core/log.h"
+#include "esphome/core/preferences.h"
 
 #ifdef BINMOE_HA_EVENTS
 #include "esphome/components/api/api_server.h"
@@ -15,6 +16,23 @@
 namespace esphome::binmoe {
 
 static const char *const TAG = "binmoe";
+// The preference's key: one baseline per node; the blob's feature digest says which model it belongs to.
+static const char *const BASELINE_PREF_NAME = "binmoe_baseline";
+
+const char *baseline_state_name(BaselineState state) {
+  switch (state) {
+    case BaselineState::LEARNING:
+      return "learning";
+    case BaselineState::READY:
+      return "ready";
+    case BaselineState::CORRUPT:
+      return "corrupt";
+    case BaselineState::FOREIGN:
+      return "foreign";
+    default:
+      return "none";
+  }
+}
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_.classes());
@@ -40,6 +58,8 @@ void BinMoEComponent::setup() {
     this->microphone_source_->start();
   }
 #endif
+  this->baseline_pref_ = global_preferences->make_preference<BaselineBlob>(fnv1_hash(BASELINE_PREF_NAME), true);
+  this->load_baseline_();
 #ifdef USE_TEXT_SENSOR
   if (this->model_sensor_ != nullptr) {
     char version[48];
@@ -80,6 +100,7 @@ void BinMoEComponent::handle_window_() {
   const WindowResult &w = this->window_;
   const float confidence = w.confidence;
   this->last_confidence_ = confidence;
+  this->baseline_window_();
   const Routed routed = this->router_.route(w, this->stream_ms_);
   if (routed.outcome == Outcome::NONE)
     return;
@@ -99,6 +120,108 @@ void BinMoEComponent::handle_window_() {
     if (trigger->accepts(w.class_idx))
       trigger->trigger(name, confidence);
   }
+}
+
+void BinMoEComponent::load_baseline_() {
+  BaselineBlob blob;
+  if (!this->baseline_pref_.load(&blob)) {
+    ESP_LOGI(TAG, "No stored baseline: learn one with binmoe.learn_baseline");
+    this->set_baseline_state_(BaselineState::NONE);
+    return;
+  }
+  // the used length from the blob's band count (byte 5); a damaged count fails the checksum or the size check
+  const size_t used = BASELINE_HEADER_BYTES + blob.bytes[5] * 6u + 4;
+  Baseline baseline;
+  switch (baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes), this->feature_digest_,
+                              &baseline)) {
+    case BaselineLoad::OK:
+      this->detector_.set_baseline(baseline);
+      this->have_baseline_ = true;
+      ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
+               static_cast<unsigned>(baseline.threshold));
+      this->set_baseline_state_(BaselineState::READY);
+      break;
+    case BaselineLoad::FOREIGN:
+      ESP_LOGW(TAG, "Stored baseline refused: learnt with other features (another model); learn a new one");
+      this->set_baseline_state_(BaselineState::FOREIGN);
+      break;
+    default:
+      ESP_LOGW(TAG, "Stored baseline refused: damaged (checksum, header or sizes); learn a new one");
+      this->set_baseline_state_(BaselineState::CORRUPT);
+      break;
+  }
+}
+
+bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
+  if (this->learner_.learning()) {
+    ESP_LOGW(TAG, "Baseline learning already running (%d%%): request for %u ms ignored",
+             this->learner_.progress_percent(), static_cast<unsigned>(duration_ms));
+    return false;
+  }
+  // Windows of signal, not wall-clock time: a hop is hop_samples of the stream (rounded up).
+  const uint64_t per_window = uint64_t{static_cast<uint32_t>(this->runner_.hop_samples())} * 1000u;
+  const uint64_t windows =
+      (uint64_t{duration_ms} * static_cast<uint32_t>(this->runner_.sample_rate()) + per_window - 1) / per_window;
+  if (windows > UINT32_MAX ||
+      !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_)) {
+    ESP_LOGW(TAG, "Baseline request for %u ms refused: it must cover at least 4 windows (%d ms each)",
+             static_cast<unsigned>(duration_ms),
+             static_cast<int>(int64_t{this->runner_.hop_samples()} * 1000 / this->runner_.sample_rate()));
+    return false;
+  }
+  ESP_LOGI(TAG, "Learning a baseline from the next %u windows", static_cast<unsigned>(windows));
+  this->set_baseline_state_(BaselineState::LEARNING);
+  return true;
+}
+
+void BinMoEComponent::baseline_window_() {
+  baseline_signature(this->runner_.features(), this->runner_.feature_frames(), this->runner_.feature_bands(),
+                     this->signature_);
+  if (this->have_baseline_) {  // the baseline in force scores while a new one is learnt
+    bool started;
+    this->anomaly_score_ = this->detector_.push(this->signature_, &started);
+    this->have_score_ = true;
+    ESP_LOGD(TAG, "Anomaly score %u (threshold %u)%s", static_cast<unsigned>(this->anomaly_score_),
+             static_cast<unsigned>(this->detector_.baseline().threshold), started ? ": anomaly starts" : "");
+    this->messages_.set_anomaly(true, this->anomaly_score_, this->detector_.baseline().threshold);
+    if (started)
+      this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
+#ifdef USE_BINARY_SENSOR
+    if (this->anomaly_binary_sensor_ != nullptr)
+      this->anomaly_binary_sensor_->publish_state(this->detector_.active());  // publishes changes only
+#endif
+  }
+  if (!this->learner_.learning())
+    return;
+  this->learner_.push(this->signature_);
+  if (!this->learner_.done())
+    return;
+  Baseline baseline;
+  this->learner_.result(&baseline);
+  BaselineBlob blob{};
+  baseline.to_bytes(blob.bytes);
+  const bool saved = this->baseline_pref_.save(&blob) && global_preferences->sync();
+  this->detector_.set_baseline(baseline);  // replaces the one in force in one step
+  this->have_baseline_ = true;
+#ifdef USE_BINARY_SENSOR
+  if (this->anomaly_binary_sensor_ != nullptr)
+    this->anomaly_binary_sensor_->publish_state(false);
+#endif
+  ESP_LOGI(TAG, "Baseline learnt: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
+           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
+  this->set_baseline_state_(BaselineState::READY);
+}
+
+void BinMoEComponent::set_baseline_state_(BaselineState state) {
+  this->baseline_state_ = state;
+#ifdef USE_TEXT_SENSOR
+  if (this->baseline_state_sensor_ != nullptr)
+    this->baseline_state_sensor_->publish_state(baseline_state_name(state));
+#endif
+#ifdef USE_BINARY_SENSOR
+  if (state == BaselineState::READY && this->anomaly_binary_sensor_ != nullptr && !this->have_score_)
+    this->anomaly_binary_sensor_->publish_state(false);  // a loaded baseline: known, no anomaly yet
+#endif
 }
 
 void BinMoEComponent::send_message_(const Routed &routed) {
@@ -133,6 +256,16 @@ void BinMoEComponent::update() {
     if (this->escalation_rate_sensor_ != nullptr)
       this->escalation_rate_sensor_->publish_state(this->router_.escalation_rate() * 100.0f);
   }
+  if (this->anomaly_score_sensor_ != nullptr && this->have_score_)
+    this->anomaly_score_sensor_->publish_state(static_cast<float>(this->anomaly_score_));
+  if (this->baseline_progress_sensor_ != nullptr) {
+    const int progress =
+        this->learner_.learning() ? this->learner_.progress_percent() : (this->have_baseline_ ? 100 : 0);
+    if (progress != this->progress_published_) {
+      this->baseline_progress_sensor_->publish_state(static_cast<float>(progress));
+      this->progress_published_ = progress;
+    }
+  }
 #endif
   this->inference_us_sum_ = 0;
   this->inference_count_ = 0;
@@ -147,6 +280,7 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->messages_.send_features()));
+  ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),

@@ -9,6 +9,9 @@
 #include "esphome/core/defines.h"
 #include "esphome/core/helpers.h"
 
+#include "esphome/core/preferences.h"
+
+#include "binmoe_baseline.h"
 #include "binmoe_message.h"
 #include "binmoe_router.h"
 #include "binmoe_runner.h"
@@ -18,6 +21,9 @@
 #endif
 #ifdef USE_TEXT_SENSOR
 #include "esphome/components/text_sensor/text_sensor.h"
+#endif
+#ifdef USE_BINARY_SENSOR
+#include "esphome/components/binary_sensor/binary_sensor.h"
 #endif
 #ifdef USE_EVENT
 #include "esphome/components/event/event.h"
@@ -74,6 +80,17 @@ static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a rep
 
 class ClassTrigger;
 
+// Where the per-machine baseline stands (docs/vibration-baseline.md); CORRUPT and FOREIGN: a stored baseline
+// was refused at boot, so there is none in force.
+enum class BaselineState : uint8_t { NONE, LEARNING, READY, CORRUPT, FOREIGN };
+const char *baseline_state_name(BaselineState state);
+
+// The stored form in ESPHome's preferences: fixed size (a preference's length is part of its identity), the
+// blob's own header says how much of it is used.
+struct BaselineBlob {
+  uint8_t bytes[MAX_BASELINE_BLOB];
+};
+
 class BinMoEComponent : public PollingComponent {
  public:
   void setup() override;
@@ -107,7 +124,21 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #ifdef USE_TEXT_SENSOR
   void set_model_sensor(text_sensor::TextSensor *s) { this->model_sensor_ = s; }
+  void set_baseline_state_sensor(text_sensor::TextSensor *s) { this->baseline_state_sensor_ = s; }
 #endif
+#ifdef USE_SENSOR
+  void set_anomaly_score_sensor(sensor::Sensor *s) { this->anomaly_score_sensor_ = s; }
+  void set_baseline_progress_sensor(sensor::Sensor *s) { this->baseline_progress_sensor_ = s; }
+#endif
+#ifdef USE_BINARY_SENSOR
+  void set_anomaly_binary_sensor(binary_sensor::BinarySensor *s) { this->anomaly_binary_sensor_ = s; }
+#endif
+  // The first 8 bytes of the model's feature digest (big endian): a stored baseline learnt with other features
+  // is refused.
+  void set_feature_digest(uint64_t digest) {
+    for (int i = 0; i < 8; i++)
+      this->feature_digest_[i] = static_cast<uint8_t>(digest >> (56 - 8 * i));
+  }
 #ifdef USE_EVENT
   void set_detection_event(event::Event *e) { this->detection_event_ = e; }
 #endif
@@ -123,6 +154,11 @@ class BinMoEComponent : public PollingComponent {
   const Runner &runner() const { return this->runner_; }
   const Router &router() const { return this->router_; }
 
+  // Learn a new baseline from the windows of the next `duration_ms` of signal (the one in force, if any, keeps
+  // scoring until the new one replaces it). False, with a log line, while learning or for too short a duration.
+  bool learn_baseline(uint32_t duration_ms);
+  BaselineState baseline_state() const { return this->baseline_state_; }
+
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
     this->ring_.consume(this->ring_.available());
@@ -134,6 +170,10 @@ class BinMoEComponent : public PollingComponent {
   void handle_window_();
   // The protocol message of the last classified window (window_), as a Home Assistant event.
   void send_message_(const Routed &routed);
+  void load_baseline_();
+  // Learning and scoring of the last classified window (window_).
+  void baseline_window_();
+  void set_baseline_state_(BaselineState state);
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -147,13 +187,23 @@ class BinMoEComponent : public PollingComponent {
   float level_offset_db_{0.0f};
   float last_confidence_{0.0f};  // of the last classified window
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
+  uint32_t anomaly_score_{0};  // of the last window scored against the baseline
+  BaselineState baseline_state_{BaselineState::NONE};
+  bool have_baseline_{false}, have_score_{false};
+  int progress_published_{-1};
+  uint8_t feature_digest_[8]{};
+  ESPPreferenceObject baseline_pref_;
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR
   sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
+  sensor::Sensor *anomaly_score_sensor_{nullptr}, *baseline_progress_sensor_{nullptr};
 #endif
 #ifdef USE_TEXT_SENSOR
-  text_sensor::TextSensor *model_sensor_{nullptr};
+  text_sensor::TextSensor *model_sensor_{nullptr}, *baseline_state_sensor_{nullptr};
+#endif
+#ifdef USE_BINARY_SENSOR
+  binary_sensor::BinarySensor *anomaly_binary_sensor_{nullptr};
 #endif
 #ifdef USE_EVENT
   event::Event *detection_event_{nullptr};
@@ -165,6 +215,9 @@ class BinMoEComponent : public PollingComponent {
   microphone::MicrophoneSource *microphone_source_{nullptr};
 #endif
   WindowResult window_{};
+  int32_t signature_[MAX_BASELINE_BANDS];
+  BaselineLearner learner_;
+  AnomalyDetector detector_;
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
 };

@@ -57,9 +57,17 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   v[12] = id.model_id;
   v[13] = id.model_hash8;
   v[14] = msg.level;
-  static const char *const REASONS[] = {"low_margin", "escalate_class", "forced"};
+  static const char *const REASONS[] = {"low_margin", "escalate_class", "forced", "anomaly"};
   v[FIELD_REASON] = escalation ? REASONS[static_cast<int>(routed.reason)] : nullptr;
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
+  v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
+  if (this->has_anomaly_) {
+    snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(this->anomaly_score_));
+    snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u",
+             static_cast<unsigned>(this->anomaly_threshold_));
+    v[FIELD_ANOMALY_SCORE] = msg.anomaly_score;
+    v[FIELD_ANOMALY_THRESHOLD] = msg.anomaly_threshold;
+  }
   if (routed.event_span > 0) {
     // the span in stream time, rounded to the millisecond (span <= 32 windows: fits 32 bits for any hop)
     const uint32_t rate = static_cast<uint32_t>(id.sample_rate);

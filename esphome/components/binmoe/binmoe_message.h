@@ -25,16 +25,19 @@ struct NodeIdentity {
 
 // The protocol's field names, in the order messages carry them, one string with NUL separators: with the
 // offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
-static constexpr int MAX_FIELDS = 20;
+static constexpr int MAX_FIELDS = 22;
 inline constexpr char KEY_NAMES[] =
     "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
-    "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape";
+    "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape\0anomaly_score\0"
+    "anomaly_threshold";
 enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those before are in every message)
   FIELD_REASON = 15,
   FIELD_EVENT_WINDOWS,
   FIELD_EVENT_SPAN_MS,
   FIELD_FEATURES,
-  FIELD_FEATURE_SHAPE
+  FIELD_FEATURE_SHAPE,
+  FIELD_ANOMALY_SCORE,
+  FIELD_ANOMALY_THRESHOLD
 };
 struct KeyOffsets {
   uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
@@ -58,7 +61,7 @@ struct Message {
   const char *values[MAX_FIELDS];
 
   char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
-  char event_windows[4], event_span_ms[12];
+  char event_windows[4], event_span_ms[12], anomaly_score[12], anomaly_threshold[12];
   char scores[MAX_CLASSES * 12 + 3];
   char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
 };
@@ -72,6 +75,13 @@ class MessageBuilder {
   void set_send_features(bool send_features) { this->send_features_ = send_features; }
   bool send_features() const { return this->send_features_; }
   uint32_t next_seq() const { return this->seq_; }
+  // The per-machine baseline's score and threshold of the next messages' window (set per window while a
+  // baseline is in force; cleared with has = false): every message then carries them.
+  void set_anomaly(bool has, uint32_t score, uint32_t threshold) {
+    this->has_anomaly_ = has;
+    this->anomaly_score_ = score;
+    this->anomaly_threshold_ = threshold;
+  }
 
   // Fill `msg` for a DETECTION or ESCALATION of window `w` (the next `seq` is used), with the event fields when
   // `routed` is an alarm event's report. features: id.frames x id.bands int8, or null.
@@ -82,6 +92,8 @@ class MessageBuilder {
   uint32_t seq_{0};
   int classes_{0};
   bool send_features_{true};
+  bool has_anomaly_{false};
+  uint32_t anomaly_score_{0}, anomaly_threshold_{0};
 };
 
 // RFC 4648 base64 of `len` bytes into `out`, NUL-terminated; returns the length.

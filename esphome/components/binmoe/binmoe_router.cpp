@@ -31,10 +31,11 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
     escalate = true;
     out.reason = Reason::ESCALATE_CLASS;
   }
-  if (this->force_next_) {
+  const bool forced = this->force_next_;
+  if (forced) {
     this->force_next_ = false;
     escalate = true;
-    out.reason = Reason::FORCED;
+    out.reason = this->force_reason_;
   }
   const int slot = this->windows_ % HISTORY_WINDOWS;
   const uint8_t mask = static_cast<uint8_t>(1u << (slot % 8));
@@ -54,7 +55,7 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   const int fired = this->events_.push(c);
   const int event = this->events_.find(c);
   if (escalate && event < 0) {
-    if (out.reason != Reason::FORCED) {
+    if (!forced) {
       if (this->tokens_ < TOKEN) {
         this->dropped_++;
         out.outcome = Outcome::DROPPED;
@@ -72,7 +73,7 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
       !this->detected_once_[c] || stream_ms - this->last_detection_ms_[c] >= this->config_.detection_interval_ms;
   const bool report = event >= 0 ? fired == c || (due && this->events_.active(event)) : due && this->rules_[c].report;
   if (!report) {
-    if (out.reason == Reason::FORCED) {  // an alarm class's window, forced
+    if (forced) {  // an alarm class's window, forced
       this->escalations_++;
       out.outcome = Outcome::ESCALATION;
     }

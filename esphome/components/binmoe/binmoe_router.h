@@ -17,7 +17,8 @@ enum class Outcome : uint8_t {
   DROPPED,     // would have escalated, but the escalation rate limit was reached
 };
 
-enum class Reason : uint8_t { LOW_MARGIN, ESCALATE_CLASS, FORCED };
+// ANOMALY: the per-machine baseline's anomaly starts with this window (forced like FORCED, not rate limited)
+enum class Reason : uint8_t { LOW_MARGIN, ESCALATE_CLASS, FORCED, ANOMALY };
 
 struct ClassRule {
   bool report = true;            // send detections of this class (idle classes: false)
@@ -50,8 +51,11 @@ class Router {
   EventDetector &events() { return this->events_; }
   const EventDetector &events() const { return this->events_; }
 
-  // Escalate the next window whatever its margin (reason `forced`, not rate limited).
-  void force_next() { this->force_next_ = true; }
+  // Escalate the next window whatever its margin (reason `forced`, or `anomaly`; not rate limited).
+  void force_next(Reason reason = Reason::FORCED) {
+    this->force_next_ = true;
+    this->force_reason_ = reason;
+  }
 
   // Decide what to do with one classified window; `stream_ms` is the sample clock (samples / rate), so rules
   // behave the same whether samples come live or from a faster-than-real-time replay. It may wrap around
@@ -79,6 +83,7 @@ class Router {
   uint32_t bucket_ms_{0};
   bool bucket_started_{false};
   bool force_next_{false};
+  Reason force_reason_{Reason::FORCED};
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_
   uint32_t windows_{0}, detections_{0}, escalations_{0}, dropped_{0};

@@ -1,4 +1,4 @@
-"""Text sensor of a BinMoE node: the model it runs (id and hash)."""
+"""Text sensors of a BinMoE node: the model it runs (id and hash), the state of its per-machine baseline."""
 
 import esphome.codegen as cg
 import esphome.config_validation as cv
@@ -10,11 +10,17 @@ from . import CONF_BINMOE_ID, BinMoEComponent
 
 DEPENDENCIES = ["binmoe"]
 
+CONF_BASELINE = "baseline"
+
 CONFIG_SCHEMA = cv.Schema(
     {
         cv.GenerateID(CONF_BINMOE_ID): cv.use_id(BinMoEComponent),
         cv.Optional(CONF_MODEL): text_sensor.text_sensor_schema(
             entity_category=ENTITY_CATEGORY_DIAGNOSTIC, icon="mdi:chip"
+        ),
+        # none, learning, ready, or corrupt / foreign (a stored baseline was refused at boot)
+        cv.Optional(CONF_BASELINE): text_sensor.text_sensor_schema(
+            entity_category=ENTITY_CATEGORY_DIAGNOSTIC, icon="mdi:school-outline"
         ),
     }
 )
@@ -24,3 +30,5 @@ async def to_code(config):
     parent = await cg.get_variable(config[CONF_BINMOE_ID])
     if CONF_MODEL in config:
         cg.add(parent.set_model_sensor(await text_sensor.new_text_sensor(config[CONF_MODEL])))
+    if CONF_BASELINE in config:
+        cg.add(parent.set_baseline_state_sensor(await text_sensor.new_text_sensor(config[CONF_BASELINE])))

@@ -1,0 +1,227 @@
+"""End to end on the host: the vibration node (tests/esphome/nodes/host-vibration.yaml) learns a per-machine
+baseline from replayed healthy vibration on request (its native-API action `learn_baseline`), keeps it in
+ESPHome's preferences across a restart, and flags replayed faulty vibration of the same machine over the native
+API. Every anomaly score and the stored bytes must be what the Python reference (node_factory.reference.baseline)
+computes for the same windows; bad requests and damaged or foreign stored baselines are refused with a log line
+and the node keeps classifying."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import reference
+from aioesphomeapi import BinarySensorInfo, BinarySensorState, SensorInfo, SensorState, TextSensorInfo, TextSensorState
+from api_client import Node, connect_node
+
+from gpu_backend.protocol import NodeMessage
+from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+
+pytestmark = pytest.mark.timeout(600)
+
+PORT = 16054
+MODEL = "vibration_v1"
+MANIFEST = json.loads((reference.MODELS / f"{MODEL}.json").read_text())
+DIGEST = digest8(MANIFEST["feature_digest"])
+SCORE_LINE = re.compile(r"Anomaly score (\d+) \(threshold (\d+)\)")
+
+
+def fnv1(text: str) -> int:
+    """ESPHome's fnv1_hash: the node keys its stored baseline with fnv1("binmoe_baseline")."""
+    h = 2166136261
+    for c in text.encode():
+        h = (h * 16777619) & 0xFFFFFFFF
+        h ^= c
+    return h
+
+
+PREF_KEY = fnv1("binmoe_baseline")
+
+
+def read_prefs(home: Path) -> dict[int, bytes]:
+    """ESPHome's host preferences file: records of key (uint32 LE), length (uint8), data."""
+    raw = (home / ".esphome" / "prefs" / "binmoe-host-vibration.prefs").read_bytes()
+    out, pos = {}, 0
+    while pos < len(raw):
+        key, size = struct.unpack_from("<IB", raw, pos)
+        out[key] = raw[pos + 5 : pos + 5 + size]
+        pos += 5 + size
+    return out
+
+
+def write_prefs(home: Path, blob: bytes) -> None:
+    """A stored baseline as the node would find it at boot (the fixed-size preference, zero padded)."""
+    path = home / ".esphome" / "prefs" / "binmoe-host-vibration.prefs"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    padded = blob.ljust(MAX_BLOB, b"\0")
+    path.write_bytes(struct.pack("<IB", PREF_KEY, len(padded)) + padded)
+
+
+MAX_BLOB = 24 + 32 * 6 + 4  # esphome::binmoe::MAX_BASELINE_BLOB: the preference's fixed size
+
+
+def signatures(wav: Path) -> list[np.ndarray]:
+    """The signature of each window the node classifies for this clip (default hop: half a window)."""
+    model, cfg, _manifest = reference.load_model(MODEL)
+    return [signature(w.features) for w in reference.windows(model, cfg, wav, cfg.frames // 2)]
+
+
+def windows_for(seconds: int) -> int:
+    """The windows the node learns from for `seconds` of signal (hops, rounded up)."""
+    _model, cfg, _manifest = reference.load_model(MODEL)
+    hop_samples = cfg.frames // 2 * cfg.frame
+    return -(-seconds * 1000 * cfg.sample_rate // (hop_samples * 1000))
+
+
+async def wait_for(predicate: Any, seconds: float = 120.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def entity_keys(node: Node) -> dict[str, int]:
+    return {e.object_id: e.key for e in node.entities if isinstance(e, SensorInfo | BinarySensorInfo | TextSensorInfo)}
+
+
+def last_state(node: Node, key: int) -> Any:
+    states = [s.state for s in node.states if isinstance(s, SensorState | BinarySensorState | TextSensorState)
+              and s.key == key]  # fmt: skip
+    return states[-1] if states else None
+
+
+def scores(node: Node) -> list[int]:
+    return [int(m.group(1)) for line in node.logs if (m := SCORE_LINE.search(line))]
+
+
+async def replay(node: Node, wav: Path, windows: int) -> None:
+    """Replay a clip and wait until the node has scored `windows` more windows (when a baseline is in force)."""
+    before = len(scores(node))
+    await node.call("replay", file=str(wav))
+    await wait_for(lambda: len(scores(node)) >= before + windows)
+
+
+async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_clips: Path, tmp_path: Path) -> None:
+    learn_sigs = signatures(vibration_clips / "healthy_learn.wav")
+    check_sigs = signatures(vibration_clips / "healthy_check.wav")
+    fault_sigs = signatures(vibration_clips / "faulty.wav")
+    seconds = 60
+    total = windows_for(seconds)
+    assert total <= len(learn_sigs)  # the clip covers the whole baseline
+    learner = BaselineLearner(len(learn_sigs[0]), total, DIGEST)
+    for sig in learn_sigs[:total]:
+        learner.push(sig)
+    baseline = learner.result()
+    log = tmp_path / "node.log"
+
+    # First boot: no baseline; learn one from the healthy clip.
+    with vibration_node(tmp_path, log):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            assert set(keys) == {"anomaly_score", "baseline_progress", "anomaly", "baseline"}
+            assert set(node.services) == {"replay", "learn_baseline"}
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "none", 5)
+            await node.call("learn_baseline", seconds=seconds)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "learning", 5)
+            await node.call("replay", file=str(vibration_clips / "healthy_learn.wav"))
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
+            learnt = f"Baseline learnt: {total} windows, threshold {baseline.threshold}"
+            assert any(learnt in line for line in node.logs)
+            # the windows of the clip after the baseline's last one are scored against it
+            await wait_for(lambda: len(scores(node)) == len(learn_sigs) - total)
+            detector = AnomalyDetector(baseline)
+            assert scores(node) == [detector.push(s)[0] for s in learn_sigs[total:]]
+            await wait_for(lambda: last_state(node, keys["baseline_progress"]) == 100.0, 5)
+        finally:
+            await node.client.disconnect()
+    stored = read_prefs(tmp_path)
+    assert set(stored) == {PREF_KEY}
+    assert stored[PREF_KEY] == baseline.to_bytes().ljust(MAX_BLOB, b"\0")  # the reference's bytes, exactly
+
+    # Second boot: the stored baseline is in force; healthy running, then a fault of the same machine.
+    with vibration_node(tmp_path, log):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready", 5)
+            assert last_state(node, keys["anomaly"]) is False
+            detector = AnomalyDetector(Baseline.from_bytes(baseline.to_bytes(), DIGEST))
+            expected = [detector.push(s) for s in check_sigs]
+            assert not any(started for _s, started in expected)  # the healthy machine stays normal
+            await replay(node, vibration_clips / "healthy_check.wav", len(check_sigs))
+            expected += [detector.push(s) for s in fault_sigs]
+            assert any(started for _s, started in expected[len(check_sigs) :])  # the reference flags the fault
+            await replay(node, vibration_clips / "faulty.wav", len(fault_sigs))
+            assert scores(node) == [s for s, _started in expected]
+            assert sum("anomaly starts" in line for line in node.logs) == sum(st for _s, st in expected)
+            await wait_for(lambda: last_state(node, keys["anomaly"]) is True, 5)
+            # the window the anomaly starts with is escalated to Home Assistant, with its score (docs/protocol.md)
+            anomalies = [NodeMessage.model_validate(call.data) for call in node.events
+                         if call.data.get("reason") == "anomaly"]  # fmt: skip
+            started = [score for score, st in expected if st]
+            assert [m.anomaly_score for m in anomalies] == started
+            assert all(m.kind == "escalation" and m.anomaly_threshold == baseline.threshold for m in anomalies)
+            assert all(m.task == "vibration" and m.node_id == "binmoe-host-vibration" for m in anomalies)
+            await wait_for(lambda: last_state(node, keys["anomaly_score"]) == float(expected[-1][0]), 5)
+        finally:
+            await node.client.disconnect()
+
+
+async def test_bad_requests_are_refused_and_learning_goes_on(
+    vibration_node: Any, vibration_clips: Path, tmp_path: Path
+) -> None:
+    with vibration_node(tmp_path, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await node.call("learn_baseline", seconds=2)  # under 4 windows of 1.28 s
+            await wait_for(lambda: any("refused: it must cover at least 4 windows" in line for line in node.logs), 5)
+            assert last_state(node, keys["baseline"]) == "none"
+            await node.call("learn_baseline", seconds=60)
+            await node.call("learn_baseline", seconds=30)  # while learning
+            await wait_for(lambda: any("already running (0%): request for 30000 ms ignored" in line
+                                       for line in node.logs), 5)  # fmt: skip
+            await node.call("replay", file=str(vibration_clips / "healthy_learn.wav"))
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
+            # the first request's length was kept
+            assert any(f"Baseline learnt: {windows_for(60)} windows" in line for line in node.logs)
+        finally:
+            await node.client.disconnect()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "foreign"])
+async def test_a_damaged_or_foreign_stored_baseline_is_refused(
+    vibration_node: Any, vibration_clips: Path, tmp_path: Path, damage: str
+) -> None:
+    sigs = signatures(vibration_clips / "healthy_learn.wav")
+    digest = DIGEST if damage == "corrupt" else bytes(8)
+    learner = BaselineLearner(len(sigs[0]), 8, digest)
+    for sig in sigs[:8]:
+        learner.push(sig)
+    blob = bytearray(learner.result().to_bytes())
+    if damage == "corrupt":
+        blob[30] ^= 0x40  # a mean's byte: the checksum no longer matches
+    write_prefs(tmp_path, bytes(blob))
+    with vibration_node(tmp_path, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == damage, 5)
+            # the node keeps classifying without a baseline: no scores; then it learns a new one
+            await node.call("learn_baseline", seconds=10)
+            await node.call("replay", file=str(vibration_clips / "healthy_check.wav"))
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
+            assert scores(node) != []  # the rest of the clip is scored against the new baseline
+        finally:
+            await node.client.disconnect()
+    text = (tmp_path / "node.log").read_text(errors="replace")
+    reason = "damaged (checksum, header or sizes)" if damage == "corrupt" else "learnt with other features"
+    assert f"Stored baseline refused: {reason}" in text
