@@ -99,12 +99,7 @@ def running_node(release: host_build.Release, binary: Path, port: int, home: Pat
         wait_for_port(port, proc)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture
@@ -113,6 +108,16 @@ def vibration_node(
 ) -> Callable[[Path, Path], AbstractContextManager[None]]:
     """`with vibration_node(home, log):` runs the host vibration node (native API on port 16054) in `home`."""
     return functools.partial(running_node, release, vibration_node_binary, 16054)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the node has not exited within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -138,12 +143,7 @@ def sound_node(release: host_build.Release, sound_node_binary: Path, tmp_path: P
         wait_for_port(16053, proc)
         yield log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture
