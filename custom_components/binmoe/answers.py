@@ -17,7 +17,7 @@ from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DOMAIN, node_learn_action
 from .hub import NodeInfo
 from .runtime import BinMoERuntimeData
 
@@ -250,12 +250,17 @@ def answer_escalations_today(data: BinMoERuntimeData) -> str:
 
 
 def answer_learn_baseline(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
-    """Learn the baseline of the lathe sensor: not a feature of this version; say so, nothing else."""
+    """Learn the baseline of the lathe sensor: not started by voice; say where it is started, change nothing."""
     match = find_nodes(hass, data, spoken)
     if match.problem:
         return match.problem
-    names = " and the ".join(known.name for known in match.nodes[:3])
-    return (
-        f"I can't do that yet: baseline learning is not available in this version of BinMoE, so the {names} "
-        "keeps the model it was built with. Nothing was changed."
-    )
+    parts = ["I can't start baseline learning by voice yet, so nothing was changed."]
+    for known in match.nodes[:3]:
+        if hass.services.has_service("esphome", node_learn_action(known.node.node_id)):
+            parts.append(
+                f"To learn the {known.name}'s baseline, press its Learn baseline button or run the action "
+                "BinMoE: Learn baseline while the machine runs normally."
+            )
+        else:
+            parts.append(f"The {known.name} cannot learn a baseline: its node does not declare that action.")
+    return " ".join(parts)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from homeassistant.util import slugify
+
 DOMAIN: Final = "binmoe"
 LOGGER = logging.getLogger(__package__)
 
@@ -67,3 +69,9 @@ TOO_SLOW: Final = "Sorry, I could not answer that in time."
 # The GPU tier says how reliable its model is at tool calls (/health `tool_calling`); with a weak one the
 # agent offers it no tools and handles commands with Home Assistant's own intents only.
 TOOL_CALLING_WEAK: Final = "weak"
+
+
+def node_learn_action(node_id: str) -> str:
+    """The node's native-API action that starts baseline learning (docs/esphome.md, "Per-machine baseline"), as
+    Home Assistant's esphome integration offers it: esphome.<node name, slugified>_learn_baseline."""
+    return f"{slugify(node_id)}_learn_baseline"

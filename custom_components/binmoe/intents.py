@@ -89,7 +89,7 @@ HANDLERS = (
         lambda _hass, data, _node: answers.answer_escalations_today(data),
     ),
     BinMoEIntentHandler(
-        INTENT_LEARN_BASELINE, "Learn a node's baseline (not available yet)", answers.answer_learn_baseline
+        INTENT_LEARN_BASELINE, "Where a node's baseline is learnt (not started by voice)", answers.answer_learn_baseline
     ),
 )
 

@@ -8,19 +8,15 @@ import probatio as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.util import slugify
 
 from .api import BinMoEError
-from .const import DOMAIN, PROTOCOL_VERSION
+from .const import DOMAIN, PROTOCOL_VERSION, node_learn_action
 from .runtime import BinMoERuntimeData
 
 ATTR_CONFIG_ENTRY = "config_entry_id"
 ATTR_QUESTION = "question"
 ATTR_NODE_ID = "node_id"
 ATTR_DURATION = "duration"
-# The node's native-API action that starts baseline learning (docs/esphome.md, "Per-machine baseline"): Home
-# Assistant's esphome integration offers it as the action esphome.<node name, slugified>_learn_baseline.
-NODE_LEARN_ACTION = "learn_baseline"
 NODE_LEARN_SECONDS = "seconds"
 
 _ENTRY = {vol.Optional(ATTR_CONFIG_ENTRY): cv.string}
@@ -93,7 +89,7 @@ async def _learn_baseline(call: ServiceCall) -> None:
     """Start baseline learning on a node through the native-API action its YAML declares."""
     _loaded(call)
     node_id: str = call.data[ATTR_NODE_ID]
-    action = f"{slugify(node_id)}_{NODE_LEARN_ACTION}"
+    action = node_learn_action(node_id)
     if not call.hass.services.has_service("esphome", action):
         raise ServiceValidationError(
             translation_domain=DOMAIN,

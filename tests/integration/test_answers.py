@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 
 from custom_components.binmoe import answers
 from custom_components.binmoe.runtime import BinMoERuntimeData
@@ -145,11 +145,19 @@ async def test_escalations_waiting_in_the_queue(
 
 
 async def test_learn_baseline_is_honest(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """Voice does not start learning; the answer says where it is started, or that the node cannot learn."""
     await fire(hass, "detection", node_id="lathe-vibration", task="vibration", **{"class": "healthy"})
     text = answers.answer_learn_baseline(hass, data(loaded_entry), "lathe sensor")
     assert text == (
-        "I can't do that yet: baseline learning is not available in this version of BinMoE, so the lathe "
-        "vibration keeps the model it was built with. Nothing was changed."
+        "I can't start baseline learning by voice yet, so nothing was changed. The lathe vibration cannot learn "
+        "a baseline: its node does not declare that action."
+    )
+    async_mock_service(hass, "esphome", "lathe_vibration_learn_baseline")
+    text = answers.answer_learn_baseline(hass, data(loaded_entry), "lathe sensor")
+    assert text == (
+        "I can't start baseline learning by voice yet, so nothing was changed. To learn the lathe vibration's "
+        "baseline, press its Learn baseline button or run the action BinMoE: Learn baseline while the machine "
+        "runs normally."
     )
     assert "don't know" in answers.answer_learn_baseline(hass, data(loaded_entry), "boiler")
 

@@ -50,7 +50,7 @@ async def nodes(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockC
         ("is the lathe ok", "The lathe vibration looks fine"),
         ("how is the garage sensor doing", "The garage sound may need attention"),
         ("how many escalations today", "Today 2 detections were escalated to the GPU tier"),
-        ("learn the baseline of the lathe sensor", "baseline learning is not available in this version"),
+        ("learn the baseline of the lathe sensor", "can't start baseline learning by voice yet"),
         ("why did the bedroom alarm go off", "There is no BinMoE node in the Bedroom."),
         ("is the attic sensor ok", "I don't know a BinMoE node called attic sensor."),
     ],
