@@ -1,35 +1,38 @@
-"""Bearing designations a node's YAML may name instead of the geometry, with where each number comes from.
+"""Bearing designations a node's YAML may name instead of the geometry, as BearingGeometry.
 
-Only bearings whose internal geometry is published by a source we can cite are listed (the rolling-element
-complement is not part of ISO 15 and differs between makers, so a bare "6204" is not enough):
-* 6205-2RS JEM (SKF), drive end of the Case Western Reserve University bearing test rig: 9 balls of
-  0.3126 in on a 1.537 in pitch diameter (CWRU Bearing Data Center, "bearing specifications").
-* 6203-2RS JEM (SKF), CWRU fan end: 8 balls of 0.2656 in on 1.122 in (same page).
-* ER-16K (MB Manufacturing), SpectraQuest machinery fault simulator: 9 balls of 0.3125 in on 1.516 in
-  (maker's data as quoted in the Curtin University / SpectraQuest data-set readme).
-* ZA-2115 (Rexnord), IMS/NASA run-to-failure rig: 16 rollers per row of 0.331 in on 2.815 in, contact angle
-  15.17 degrees (Qiu et al. 2006, J. Sound Vib. 289).
+The table itself lives with the ESPHome component (esphome/components/binmoe/bearing_table.py: the node's
+schema validates designations against it and cannot import this package); its docstring and docs/esphome.md
+cite where each number comes from. It is loaded here by path, so there is one table.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from .orders import BearingGeometry
 
-INCH_MM = 25.4
+TABLE_PATH = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "bearing_table.py"
 
-BEARINGS: dict[str, BearingGeometry] = {
-    "6205-2RS JEM": BearingGeometry(9, 0.3126 * INCH_MM, 1.537 * INCH_MM),
-    "6203-2RS JEM": BearingGeometry(8, 0.2656 * INCH_MM, 1.122 * INCH_MM),
-    "ER-16K": BearingGeometry(9, 0.3125 * INCH_MM, 1.516 * INCH_MM),
-    "ZA-2115": BearingGeometry(16, 0.331 * INCH_MM, 2.815 * INCH_MM, 15.17),
-}
+
+def _load_table() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("binmoe_bearing_table", TABLE_PATH)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the bearing table {TABLE_PATH}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_TABLE = _load_table()
+INCH_MM: float = _TABLE.INCH_MM
+BEARINGS: dict[str, BearingGeometry] = {name: BearingGeometry(*row) for name, row in _TABLE.BEARINGS.items()}
 
 
 def bearing(designation: str) -> BearingGeometry:
     """The geometry of a listed designation; ValueError naming the known ones otherwise."""
     try:
-        return BEARINGS[designation.strip().upper()]
+        return BearingGeometry(*_TABLE.lookup(designation))
     except KeyError:
-        raise ValueError(
-            f"unknown bearing designation {designation!r}: give ball count and diameters, or one of {sorted(BEARINGS)}"
-        ) from None
+        raise ValueError(_TABLE.unknown_message(designation)) from None

@@ -133,6 +133,7 @@ class OrderReport:
     bearing: dict[str, int]  # envelope: bpfo / bpfi / bsf2 (ball), summed over harmonics 1-3
     velocity_rel_q3: dict[str, int]  # 2x and 3x velocity power re 1x (q3)
     fault: str
+    ftf_q3: int = 0  # envelope at the cage frequency, summed over harmonics 1-3; reported, not used by the rules
 
 
 def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: BearingGeometry) -> OrderReport:
@@ -147,8 +148,7 @@ def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: 
     orders = bearing.orders()
     bearing_q3 = {}
     for name, order in (("bpfo", orders["bpfo"]), ("bpfi", orders["bpfi"]), ("bsf2", 2 * orders["bsf"])):
-        freqs = [h * order * fr for h in HARMONICS if h * order * fr * (1 + SEARCH_PCT / 100) < nyquist]
-        bearing_q3[name] = sum(max(0, peak(env, f, sample_rate).strength_q3) for f in freqs)
+        bearing_q3[name] = _envelope_q3(env, order * fr, sample_rate)
     shaft_orders = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
     shaft: dict[str, int] = {}
     power: dict[str, int] = {}
@@ -176,4 +176,10 @@ def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: 
         fault = "misalignment"
     else:
         fault = "imbalance"
-    return OrderReport(shaft, bearing_q3, rel, fault)
+    return OrderReport(shaft, bearing_q3, rel, fault, _envelope_q3(env, orders["ftf"] * fr, sample_rate))
+
+
+def _envelope_q3(env: NDArray[np.int64], freq_hz: float, sample_rate: int) -> int:
+    """Strength of a bearing frequency in the envelope: harmonics 1-3 below Nyquist, each at least 0."""
+    freqs = [h * freq_hz for h in HARMONICS if h * freq_hz * (1 + SEARCH_PCT / 100) < sample_rate / 2]
+    return sum(max(0, peak(env, f, sample_rate).strength_q3) for f in freqs)
