@@ -8,9 +8,11 @@ and the node keeps classifying."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import struct
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,11 @@ import reference
 from aioesphomeapi import BinarySensorInfo, BinarySensorState, SensorInfo, SensorState, TextSensorInfo, TextSensorState
 from api_client import Node, connect_node
 
-from gpu_backend.protocol import NodeMessage
+from gpu_backend.knowledge import decide, load_knowledge_base
+from gpu_backend.orders import analyse
+from gpu_backend.protocol import DiagnoseRequest, NodeMessage
 from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+from node_factory.reference.bearings import bearing
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -30,6 +35,9 @@ MODEL = "vibration_v1"
 MANIFEST = json.loads((reference.MODELS / f"{MODEL}.json").read_text())
 DIGEST = digest8(MANIFEST["feature_digest"])
 SCORE_LINE = re.compile(r"Anomaly score (\d+) \(threshold (\d+)\)")
+# fault identification: the node's bearing (host-vibration.yaml) and the speed the test gives its sensor
+BEARING = bearing("6205-2RS JEM")
+RPM = 1500.0
 
 
 def fnv1(text: str) -> int:
@@ -97,6 +105,25 @@ def last_state(node: Node, key: int) -> Any:
     return states[-1] if states else None
 
 
+def window_samples(wav: Path, index: int) -> np.ndarray:
+    """The int16 samples of the clip's window `index` (default hop: half a window): what a capture of one window
+    (the default capture_duration of this 8192-sample model) holds when that window escalates."""
+    _model, cfg, _manifest = reference.load_model(MODEL)
+    with wave.open(str(wav), "rb") as f:
+        audio = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    window, hop = cfg.frames * cfg.frame, cfg.frames // 2 * cfg.frame
+    return audio[index * hop : index * hop + window].astype("<i2")
+
+
+def check_orders_fields(message: NodeMessage, samples: np.ndarray) -> None:
+    """The escalation carries the sensor's speed, the configured bearing and exactly these samples."""
+    assert message.shaft_rpm == RPM
+    assert message.bearing is not None and message.bearing[0] == BEARING.n
+    assert message.bearing[1:3] == pytest.approx((BEARING.ball_mm, BEARING.pitch_mm), abs=1e-3)
+    assert message.capture is not None and message.capture_rate == 3200
+    assert np.array_equal(np.frombuffer(base64.b64decode(message.capture), dtype="<i2"), samples)
+
+
 def scores(node: Node) -> list[int]:
     return [int(m.group(1)) for line in node.logs if (m := SCORE_LINE.search(line))]
 
@@ -126,8 +153,8 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
         node = await connect_node(PORT)
         try:
             keys = entity_keys(node)
-            assert set(keys) == {"anomaly_score", "baseline_progress", "anomaly", "baseline"}
-            assert set(node.services) == {"replay", "learn_baseline"}
+            assert set(keys) == {"anomaly_score", "baseline_progress", "anomaly", "baseline", "shaft_speed"}
+            assert set(node.services) == {"replay", "learn_baseline", "force_escalation", "set_rpm"}
             await wait_for(lambda: last_state(node, keys["baseline"]) == "none", 5)
             await node.call("learn_baseline", seconds=seconds)
             await wait_for(lambda: last_state(node, keys["baseline"]) == "learning", 5)
@@ -153,6 +180,7 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
             keys = entity_keys(node)
             await wait_for(lambda: last_state(node, keys["baseline"]) == "ready", 5)
             assert last_state(node, keys["anomaly"]) is False
+            await node.call("set_rpm", rpm=RPM)  # the speed sensor reads the machine's speed
             detector = AnomalyDetector(Baseline.from_bytes(baseline.to_bytes(), DIGEST))
             expected = [detector.push(s) for s in check_sigs]
             assert not any(started for _s, started in expected)  # the healthy machine stays normal
@@ -170,6 +198,18 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
             assert [m.anomaly_score for m in anomalies] == started
             assert all(m.kind == "escalation" and m.anomaly_threshold == baseline.threshold for m in anomalies)
             assert all(m.task == "vibration" and m.node_id == "binmoe-host-vibration" for m in anomalies)
+            # each carries what the GPU tier's fault identification needs: its window's samples, speed, bearing
+            first_fault = [i for i, (_s, st) in enumerate(expected[len(check_sigs) :]) if st]
+            for message, index in zip(anomalies, first_fault, strict=True):
+                check_orders_fields(message, window_samples(vibration_clips / "faulty.wav", index))
+            # and the GPU tier names the fault in shaft orders from it (which fault is not asserted here: the
+            # clip's machine has another bearing and a varying speed; accuracy is docs/benchmarks.md's matter)
+            orders = analyse(anomalies[0])
+            assert orders is not None and set(orders.energies_db) == {"1x", "2x", "3x", "bpfo", "bpfi", "bsf", "ftf"}
+            request = DiagnoseRequest.model_validate({"v": 1, "escalation": anomalies[0].model_dump(by_alias=True)})
+            decision = decide(load_knowledge_base(), request, None, orders)
+            assert (decision.class_name, decision.class_source) == (orders.fault, "orders")
+            assert decision.facts["order_fault"] == orders.fault and decision.facts["shaft_rpm"] == RPM
             await wait_for(lambda: last_state(node, keys["anomaly_score"]) == float(expected[-1][0]), 5)
         finally:
             await node.client.disconnect()
@@ -225,3 +265,43 @@ async def test_a_damaged_or_foreign_stored_baseline_is_refused(
     text = (tmp_path / "node.log").read_text(errors="replace")
     reason = "damaged (checksum, header or sizes)" if damage == "corrupt" else "learnt with other features"
     assert f"Stored baseline refused: {reason}" in text
+
+
+async def test_escalations_carry_the_shaft_speed_only_when_it_is_known(
+    vibration_node: Any, vibration_clips: Path, tmp_path: Path
+) -> None:
+    """Forced escalations: without a speed reading, and with one out of range, no fault-identification fields
+    (a log line says why); with one in range, the speed, the bearing and the window's samples."""
+    clip = vibration_clips / "healthy_check.wav"
+    with vibration_node(tmp_path, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            forced: list[NodeMessage] = []
+            for rpm in (None, 30.0, RPM):
+                if rpm is not None:
+                    await node.call("set_rpm", rpm=rpm)
+                done = replays_done(node)
+                await node.call("force_escalation")
+                await node.call("replay", file=str(clip))
+                seen = len(forced)
+                await wait_for(lambda: len(forced_escalations(node)) > seen, 60)  # noqa: B023 (awaited here)
+                forced = forced_escalations(node)
+                await wait_for(lambda: replays_done(node) > done, 60)  # noqa: B023
+                await asyncio.sleep(0.5)  # the clip's last windows are classified before the next force
+            unknown, out_of_range, known = forced
+            for message in (unknown, out_of_range):
+                assert (message.shaft_rpm, message.bearing, message.capture) == (None, None, None)
+            assert any("Shaft speed unknown or outside 60-60000 rpm (nan)" in line for line in node.logs)
+            assert any("Shaft speed unknown or outside 60-60000 rpm (30.0)" in line for line in node.logs)
+            check_orders_fields(known, window_samples(clip, 0))  # the clip's first window was the forced one
+            assert analyse(known) is not None
+        finally:
+            await node.client.disconnect()
+
+
+def forced_escalations(node: Node) -> list[NodeMessage]:
+    return [NodeMessage.model_validate(c.data) for c in node.events if c.data.get("reason") == "forced"]
+
+
+def replays_done(node: Node) -> int:
+    return sum("replay: done" in line for line in node.logs)

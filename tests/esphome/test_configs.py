@@ -255,6 +255,64 @@ def test_learn_baseline_duration_is_validated(tmp_path: Path, duration: str, mes
     assert ok.startswith("rc=0"), ok
 
 
+VIBRATION = {"model": "vibration", "replay": {}}
+RPM_SENSOR = {"sensor": [{"platform": "template", "id": "motor_rpm", "lambda": "return 1480.0;"}]}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"shaft_speed": 1480, "bearing": "6204"},
+      "unknown bearing designation '6204': give balls, ball_diameter and pitch_diameter (and contact_angle) from "
+      "the maker's data, or one of 6203-2RS JEM, 6205-2RS JEM, ER-16K, ZA-2115"),
+     ({"shaft_speed": 30, "bearing": "ER-16K"},
+      "shaft_speed must be between 60 and 60000 rpm (got 30), or the id of a sensor that reports rpm"),
+     ({"shaft_speed": "no_such_sensor", "bearing": "ER-16K"}, "Couldn't find ID 'no_such_sensor'"),
+     ({"shaft_speed": 1480, "bearing": {"balls": 9, "ball_diameter": 40, "pitch_diameter": 39}},
+      "ball_diameter (40 mm) must be smaller than pitch_diameter (39 mm)"),
+     ({"shaft_speed": 1480, "bearing": {"balls": 2, "ball_diameter": 4, "pitch_diameter": 39}},
+      "value must be at least 3"),
+     ({"shaft_speed": 1480, "bearing": {"balls": 9, "ball_diameter": 8, "pitch_diameter": 39, "contact_angle": 90}},
+      "contact_angle"),
+     ({"bearing": "ER-16K"}, "fault identification needs both shaft_speed and bearing: bearing is set, shaft_speed is"
+      " missing"),
+     ({"shaft_speed": 1480}, "shaft_speed is set, bearing is missing"),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "20s"},
+      "capture_duration of 20 s is 64000 samples at 3200 Hz; at most 32768 (10.24 s)"),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "500ms"}, "capture_duration")],
+    ids=["unknown-designation", "rpm-range", "no-sensor", "ball-vs-pitch", "balls", "angle", "no-speed",
+         "no-bearing", "capture-too-long", "capture-too-short"],
+)  # fmt: skip
+def test_fault_identification_options_are_validated(tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    out = check(tmp_path, {**VIBRATION, **options}, **RPM_SENSOR)
+    assert not out.startswith("rc=0") and message in out, out
+
+
+def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}, "shaft_speed": 1480, "bearing": "ER-16K"})
+    assert not out.startswith("rc=0") and "shaft_speed is for vibration models" in out, out
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [({"shaft_speed": "1480 rpm", "bearing": " 6205-2rs  jem "},
+      'set_fault_identification(1480.0f, "[9,7.94,39.0398,0.0]", 8192)'),
+     ({"shaft_speed": "motor_rpm", "capture_duration": "4s",
+       "bearing": {"balls": 16, "ball_diameter": 8.4074, "pitch_diameter": 71.501, "contact_angle": 15.17}},
+      'set_fault_identification(0.0f, "[16,8.4074,71.501,15.17]", 12800)')],
+    ids=["fixed-designation", "sensor-geometry"],
+)  # fmt: skip
+def test_fault_identification_reaches_the_generated_code(
+    tmp_path: Path, options: dict[str, Any], expected: str
+) -> None:
+    """The table's geometry (or the given one) as the protocol's JSON array, the capture in samples (default:
+    one window of this 8192-sample model), and the speed sensor when one is named."""
+    config = {**HOST_NODE, **RPM_SENSOR, "binmoe": {**VIBRATION, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert expected in main, [line for line in main.splitlines() if "fault_identification" in line]
+    assert ("set_shaft_speed_sensor(motor_rpm)" in main) == (options["shaft_speed"] == "motor_rpm")
+
+
 def test_a_header_that_does_not_take_the_input_does_not_compile(tmp_path: Path) -> None:
     """A manifest that lies (says 16 kHz for a 3.2 kHz model) passes the config check; the C++ compiler stops it."""
     header = tmp_path / "liar_v1.h"

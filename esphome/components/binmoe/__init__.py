@@ -27,6 +27,10 @@ from esphome.helpers import copy_file_if_changed, write_file_if_changed
 
 from esphome import automation
 from esphome.components import esp32, i2c, microphone
+from esphome.components import sensor as esphome_sensor  # not `sensor`: binmoe.sensor (the platform) would shadow it
+
+from .bearing_table import lookup as lookup_bearing
+from .bearing_table import unknown_message as unknown_bearing
 
 CODEOWNERS = ["@binmoe"]
 MULTI_CONF = False
@@ -36,9 +40,14 @@ CONF_ADXL345 = "adxl345"
 CONF_ALARM_EVENTS = "alarm_events"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
+CONF_BALL_DIAMETER = "ball_diameter"
+CONF_BALLS = "balls"
+CONF_BEARING = "bearing"
 CONF_BINMOE_ID = "binmoe_id"
 CONF_CLASS = "class"
+CONF_CAPTURE_DURATION = "capture_duration"
 CONF_CLASSES = "classes"
+CONF_CONTACT_ANGLE = "contact_angle"
 CONF_DETECTION_INTERVAL = "detection_interval"
 CONF_DURATION = "duration"
 CONF_FILE = "file"
@@ -48,9 +57,13 @@ CONF_MAX_ESCALATIONS_PER_MINUTE = "max_escalations_per_minute"
 CONF_NEED = "need"
 CONF_ON_DETECTION = "on_detection"
 CONF_ON_ESCALATION = "on_escalation"
+CONF_PITCH_DIAMETER = "pitch_diameter"
 CONF_REPLAY = "replay"
 CONF_REPORT = "report"
+CONF_RPM = "rpm"
 CONF_SEND_FEATURES = "send_features"
+CONF_SENSOR = "sensor"
+CONF_SHAFT_SPEED = "shaft_speed"
 CONF_SPAN = "span"
 CONF_TARGET_ESCALATION_RATE = "target_escalation_rate"
 
@@ -272,6 +285,68 @@ ADC_SCHEMA = cv.All(
     esp32.only_on_variant(supported=[esp32.VARIANT_ESP32C3, esp32.VARIANT_ESP32S3], msg_prefix="binmoe's adc source"),
 )
 
+# Fault identification in shaft orders (docs/vibration-baseline.md): the speeds its analysis takes, and the
+# longest capture an escalation carries (int16 samples: 64 KB, and 87 KB of base64 beside them).
+MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60, 60000
+MAX_CAPTURE_SAMPLES = 32768
+MIN_CAPTURE_MS = 1000
+
+
+def shaft_speed(value: Any) -> dict[str, Any]:
+    """`shaft_speed`: a fixed speed in rpm (a number, "1480" or "1480 rpm"), or the id of a sensor that reports rpm."""
+    if isinstance(value, bool):
+        raise cv.Invalid("shaft_speed must be a speed in rpm or the id of a sensor that reports rpm")
+    text = value if isinstance(value, str) else None
+    if text is not None and (match := re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*(?:rpm)?\s*", text, re.IGNORECASE)):
+        value = float(match.group(1))
+    if isinstance(value, int | float):
+        if not MIN_SHAFT_RPM <= value <= MAX_SHAFT_RPM:
+            raise cv.Invalid(f"shaft_speed must be between {MIN_SHAFT_RPM} and {MAX_SHAFT_RPM} rpm (got {value:g}), or"
+                             " the id of a sensor that reports rpm")  # fmt: skip
+        return {CONF_RPM: float(value)}
+    return {CONF_SENSOR: cv.use_id(esphome_sensor.Sensor)(value)}
+
+
+def _geometry_consistent(conf: dict[str, Any]) -> dict[str, Any]:
+    if conf[CONF_BALL_DIAMETER] >= conf[CONF_PITCH_DIAMETER]:
+        raise cv.Invalid(f"ball_diameter ({conf[CONF_BALL_DIAMETER]:g} mm) must be smaller than pitch_diameter "
+                         f"({conf[CONF_PITCH_DIAMETER]:g} mm)", path=[CONF_BALL_DIAMETER])  # fmt: skip
+    return conf
+
+
+# lengths in mm; the contact angle in degrees (0 for deep-groove ball bearings)
+BEARING_GEOMETRY_SCHEMA = cv.All(
+    cv.Schema(
+        {
+            cv.Required(CONF_BALLS): cv.int_range(min=3, max=100),
+            cv.Required(CONF_BALL_DIAMETER): cv.float_range(min=0.1, max=500.0, min_included=True),
+            cv.Required(CONF_PITCH_DIAMETER): cv.float_range(min=0.5, max=5000.0),
+            cv.Optional(CONF_CONTACT_ANGLE, default=0.0): cv.float_range(min=0.0, max=90.0, max_included=False),
+        }
+    ),
+    _geometry_consistent,
+)
+
+
+def bearing(value: Any) -> dict[str, Any]:
+    """`bearing`: the geometry, or a designation from the table in bearing_table.py (which cites its sources)."""
+    if isinstance(value, dict):
+        return BEARING_GEOMETRY_SCHEMA(value)
+    name = str(value) if isinstance(value, int) and not isinstance(value, bool) else cv.string_strict(value)
+    try:
+        balls, ball_mm, pitch_mm, contact_deg = lookup_bearing(name)
+    except KeyError:
+        raise cv.Invalid(unknown_bearing(name)) from None
+    return {CONF_BALLS: balls, CONF_BALL_DIAMETER: ball_mm, CONF_PITCH_DIAMETER: pitch_mm,
+            CONF_CONTACT_ANGLE: contact_deg}  # fmt: skip
+
+
+def bearing_json(conf: dict[str, Any]) -> str:
+    """The protocol's `bearing` (docs/protocol.md): [balls, ball diameter mm, pitch diameter mm, contact angle]."""
+    return json.dumps([conf[CONF_BALLS], round(conf[CONF_BALL_DIAMETER], 4), round(conf[CONF_PITCH_DIAMETER], 4),
+                       round(conf[CONF_CONTACT_ANGLE], 3)], separators=(",", ":"))  # fmt: skip
+
+
 REPLAY_SCHEMA = cv.All(
     cv.Schema(
         {
@@ -319,7 +394,36 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
                          path=[source, CONF_SAMPLE_RATE])  # fmt: skip
     if CONF_TARGET_ESCALATION_RATE in config:
         _thresholds_for_rate(manifest, config[CONF_TARGET_ESCALATION_RATE])
+    _validate_fault_identification(config, manifest)
     return config
+
+
+def _validate_fault_identification(config: dict[str, Any], manifest: dict[str, Any]) -> None:
+    keys = [k for k in (CONF_SHAFT_SPEED, CONF_BEARING, CONF_CAPTURE_DURATION) if k in config]
+    if not keys:
+        return
+    if not manifest["family"].startswith("vibration"):
+        raise cv.Invalid(f"{keys[0]} is for vibration models (fault identification in shaft orders); model "
+                         f"{manifest['model_id']} is a {manifest['family']} model", path=[keys[0]])  # fmt: skip
+    for needed, other in ((CONF_SHAFT_SPEED, CONF_BEARING), (CONF_BEARING, CONF_SHAFT_SPEED)):
+        if needed not in config:
+            raise cv.Invalid(f"fault identification needs both shaft_speed and bearing: {other} is set, {needed} is"
+                             " missing", path=[other])  # fmt: skip
+    rate = manifest["feature_config"]["sample_rate"]
+    samples = capture_samples(config, manifest)
+    if samples > MAX_CAPTURE_SAMPLES:
+        longest = f"at most {MAX_CAPTURE_SAMPLES} ({MAX_CAPTURE_SAMPLES / rate:g} s)"
+        raise cv.Invalid(f"capture_duration of {samples / rate:g} s is {samples} samples at {rate} Hz; {longest}",
+                         path=[CONF_CAPTURE_DURATION])  # fmt: skip
+
+
+def capture_samples(config: dict[str, Any], manifest: dict[str, Any]) -> int:
+    """Samples an anomaly escalation captures: `capture_duration`, else one model window (at least 1 s)."""
+    features = manifest["feature_config"]
+    rate = features["sample_rate"]
+    if CONF_CAPTURE_DURATION in config:
+        return round(config[CONF_CAPTURE_DURATION].total_milliseconds * rate / 1000)
+    return max(features["frame"] * features["frames"], -(-MIN_CAPTURE_MS * rate // 1000))
 
 
 def hop_frames(config: dict[str, Any], features: dict[str, Any]) -> int:
@@ -394,6 +498,11 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_MAX_ESCALATIONS_PER_MINUTE, default=6): cv.int_range(min=0, max=600),
             cv.Optional(CONF_SEND_FEATURES, default=True): cv.boolean,
             cv.Optional(CONF_ALARM_EVENTS): cv.ensure_list(ALARM_EVENT_SCHEMA),
+            cv.Optional(CONF_SHAFT_SPEED): shaft_speed,
+            cv.Optional(CONF_BEARING): bearing,
+            cv.Optional(CONF_CAPTURE_DURATION): cv.All(
+                cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
+            ),
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -487,6 +596,12 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
     for idx, need, span in alarm_events(config, manifest):
         cg.add(var.add_event_rule(idx, need, span))
+    if CONF_BEARING in config:
+        speed = config[CONF_SHAFT_SPEED]
+        cg.add(var.set_fault_identification(speed.get(CONF_RPM, 0.0), bearing_json(config[CONF_BEARING]),
+                                            capture_samples(config, manifest)))  # fmt: skip
+        if CONF_SENSOR in speed:
+            cg.add(var.set_shaft_speed_sensor(await cg.get_variable(speed[CONF_SENSOR])))
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

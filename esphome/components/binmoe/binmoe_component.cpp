@@ -2,6 +2,7 @@
 
 #include "automation.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "esphome/core/application.h"
@@ -58,6 +59,23 @@ void BinMoEComponent::setup() {
     this->microphone_source_->start();
   }
 #endif
+  if (this->capture_samples_ > 0) {
+    // once, here: a capture of a few seconds is tens of KB (PSRAM first where the chip has it)
+    RAMAllocator<int16_t> samples;
+    RAMAllocator<char> text;
+    const size_t bytes = size_t{this->capture_samples_} * 2;
+    this->capture_ = samples.allocate(this->capture_samples_);
+    this->capture_text_ = this->capture_ != nullptr ? text.allocate(base64_size(bytes)) : nullptr;
+    if (this->capture_text_ == nullptr) {
+      ESP_LOGE(TAG, "No memory for a %u-sample capture: escalations go without fault identification",
+               static_cast<unsigned>(this->capture_samples_));
+      if (this->capture_ != nullptr)
+        samples.deallocate(this->capture_, this->capture_samples_);
+      this->capture_ = nullptr;
+    }
+    snprintf(this->capture_rate_text_, sizeof(this->capture_rate_text_), "%d",
+             static_cast<int>(this->runner_.sample_rate()));
+  }
   this->baseline_pref_ = global_preferences->make_preference<BaselineBlob>(fnv1_hash(BASELINE_PREF_NAME), true);
   this->load_baseline_();
 #ifdef USE_TEXT_SENSOR
@@ -75,6 +93,7 @@ void BinMoEComponent::loop() {
   int n;
   while (windows < MAX_WINDOWS_PER_LOOP && (n = this->ring_.peek(&samples)) > 0) {
     const int used = this->runner_.push(samples, n);
+    this->record_capture_(samples, used);  // before the window is handled: the capture ends with its last sample
     this->ring_.consume(used);
     this->stream_rem_ += static_cast<uint32_t>(used) * 1000u;  // used <= RING_SAMPLES: no overflow
     const uint32_t rate = static_cast<uint32_t>(this->runner_.sample_rate());
@@ -212,6 +231,59 @@ void BinMoEComponent::baseline_window_() {
   this->set_baseline_state_(BaselineState::READY);
 }
 
+void BinMoEComponent::record_capture_(const int16_t *samples, int count) {
+  if (this->capture_text_ == nullptr)
+    return;
+  for (int i = 0; i < count; i++) {
+    this->capture_[this->capture_pos_] = samples[i];
+    if (++this->capture_pos_ == this->capture_samples_)
+      this->capture_pos_ = 0;
+  }
+  const uint32_t filled = this->capture_filled_ + static_cast<uint32_t>(count);
+  this->capture_filled_ = filled < this->capture_samples_ ? filled : this->capture_samples_;
+}
+
+float BinMoEComponent::shaft_rpm_() const {
+  if (this->fixed_rpm_ > 0.0f)
+    return this->fixed_rpm_;
+#ifdef USE_SENSOR
+  if (this->shaft_speed_sensor_ != nullptr && this->shaft_speed_sensor_->has_state())
+    return this->shaft_speed_sensor_->state;
+#endif
+  return NAN;
+}
+
+void BinMoEComponent::attach_orders_(const Routed &routed) {
+  if (this->bearing_ == nullptr || routed.outcome != Outcome::ESCALATION ||
+      (routed.reason != Reason::ANOMALY && routed.reason != Reason::FORCED))
+    return;
+  const float rpm = this->shaft_rpm_();
+  if (!(rpm >= MIN_SHAFT_RPM && rpm <= MAX_SHAFT_RPM)) {  // also NaN: no reading yet, or the sensor failed
+    ESP_LOGW(TAG, "Shaft speed unknown or outside %.0f-%.0f rpm (%.1f): escalation without fault identification",
+             MIN_SHAFT_RPM, MAX_SHAFT_RPM, rpm);
+    return;
+  }
+  snprintf(this->shaft_rpm_text_, sizeof(this->shaft_rpm_text_), "%.1f", rpm);
+  this->message_.values[FIELD_SHAFT_RPM] = this->shaft_rpm_text_;
+  this->message_.values[FIELD_BEARING] = this->bearing_;
+  if (this->capture_text_ == nullptr)
+    return;
+  if (this->capture_filled_ < this->capture_samples_) {
+    ESP_LOGW(TAG, "Only %u of %u samples captured since the stream started: escalation without a capture",
+             static_cast<unsigned>(this->capture_filled_), static_cast<unsigned>(this->capture_samples_));
+    return;
+  }
+  // the ring in time order (oldest at capture_pos_) behind the text's start, then encoded where it lies
+  const size_t bytes = size_t{this->capture_samples_} * 2, head = size_t{this->capture_pos_} * 2;
+  uint8_t *data = reinterpret_cast<uint8_t *>(this->capture_text_) + base64_in_place_offset(bytes);
+  const uint8_t *ring = reinterpret_cast<const uint8_t *>(this->capture_);  // little endian, as the protocol says
+  memcpy(data, ring + head, bytes - head);
+  memcpy(data + (bytes - head), ring, head);
+  base64_in_place(this->capture_text_, bytes);
+  this->message_.values[FIELD_CAPTURE] = this->capture_text_;
+  this->message_.values[FIELD_CAPTURE_RATE] = this->capture_rate_text_;
+}
+
 void BinMoEComponent::set_baseline_state_(BaselineState state) {
   this->baseline_state_ = state;
 #ifdef USE_TEXT_SENSOR
@@ -228,6 +300,7 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
   this->messages_.build(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
                         millis(), this->identity_, this->runner_.features(), this->message_);
+  this->attach_orders_(routed);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // the hub counts the seq gap as lost messages
@@ -281,6 +354,11 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->messages_.send_features()));
   ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
+  if (this->bearing_ != nullptr) {
+    ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
+                  this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
+                  this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
+  }
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),

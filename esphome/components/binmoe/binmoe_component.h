@@ -76,6 +76,8 @@ template<int N> class SampleRing {
 };
 
 static constexpr int RING_SAMPLES = 2048;
+// Fault identification in shaft orders (docs/vibration-baseline.md): the speeds the GPU tier's analysis takes.
+static constexpr float MIN_SHAFT_RPM = 60.0f, MAX_SHAFT_RPM = 60000.0f;
 static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
 
 class ClassTrigger;
@@ -142,6 +144,17 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_EVENT
   void set_detection_event(event::Event *e) { this->detection_event_ = e; }
 #endif
+  // Fault identification in shaft orders: escalations with reason anomaly or forced carry the shaft speed
+  // (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the protocol's JSON array of balls, ball
+  // and pitch diameter in mm, contact angle) and the last `capture_samples` samples of the stream (base64).
+  void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples) {
+    this->fixed_rpm_ = fixed_rpm;
+    this->bearing_ = bearing;
+    this->capture_samples_ = capture_samples;
+  }
+#ifdef USE_SENSOR
+  void set_shaft_speed_sensor(sensor::Sensor *s) { this->shaft_speed_sensor_ = s; }
+#endif
 #ifdef USE_BINMOE_MICROPHONE
   void set_microphone_source(microphone::MicrophoneSource *source) { this->microphone_source_ = source; }
 #endif
@@ -162,6 +175,7 @@ class BinMoEComponent : public PollingComponent {
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
     this->ring_.consume(this->ring_.available());
+    this->capture_filled_ = 0;  // a capture never mixes two streams
     this->runner_.reset();
     this->router_.restart_stream();
   }
@@ -174,6 +188,12 @@ class BinMoEComponent : public PollingComponent {
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
   void set_baseline_state_(BaselineState state);
+  // Keep the last capture_samples_ samples the runner consumed (a ring; nothing when not configured).
+  void record_capture_(const int16_t *samples, int count);
+  // The shaft speed now, in rpm: the fixed one, else the sensor's state (NaN when unknown).
+  float shaft_rpm_() const;
+  // The fault-identification fields of an anomaly or forced escalation (message_ is built).
+  void attach_orders_(const Routed &routed);
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -193,9 +213,18 @@ class BinMoEComponent : public PollingComponent {
   int progress_published_{-1};
   uint8_t feature_digest_[8]{};
   ESPPreferenceObject baseline_pref_;
+  // fault identification in shaft orders: the capture ring (int16) and the text it is sent as (base64 of its
+  // samples in order, encoded in place), allocated in setup() when configured
+  const char *bearing_{nullptr};
+  float fixed_rpm_{0.0f};
+  int16_t *capture_{nullptr};
+  char *capture_text_{nullptr};
+  uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
+  char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR
+  sensor::Sensor *shaft_speed_sensor_{nullptr};
   sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
   sensor::Sensor *anomaly_score_sensor_{nullptr}, *baseline_progress_sensor_{nullptr};
 #endif

@@ -61,6 +61,7 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   v[FIELD_REASON] = escalation ? REASONS[static_cast<int>(routed.reason)] : nullptr;
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
+  v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
   if (this->has_anomaly_) {
     snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(this->anomaly_score_));
     snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u",

@@ -25,11 +25,11 @@ struct NodeIdentity {
 
 // The protocol's field names, in the order messages carry them, one string with NUL separators: with the
 // offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
-static constexpr int MAX_FIELDS = 22;
+static constexpr int MAX_FIELDS = 26;
 inline constexpr char KEY_NAMES[] =
     "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
     "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape\0anomaly_score\0"
-    "anomaly_threshold";
+    "anomaly_threshold\0shaft_rpm\0bearing\0capture\0capture_rate";
 enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those before are in every message)
   FIELD_REASON = 15,
   FIELD_EVENT_WINDOWS,
@@ -37,7 +37,11 @@ enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those befor
   FIELD_FEATURES,
   FIELD_FEATURE_SHAPE,
   FIELD_ANOMALY_SCORE,
-  FIELD_ANOMALY_THRESHOLD
+  FIELD_ANOMALY_THRESHOLD,
+  FIELD_SHAFT_RPM,  // fault identification in shaft orders: set by the component after build()
+  FIELD_BEARING,
+  FIELD_CAPTURE,
+  FIELD_CAPTURE_RATE
 };
 struct KeyOffsets {
   uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
@@ -98,5 +102,15 @@ class MessageBuilder {
 
 // RFC 4648 base64 of `len` bytes into `out`, NUL-terminated; returns the length.
 size_t base64(const uint8_t *data, size_t len, char *out);
+// Bytes of the base64 text of `len` bytes, its NUL included.
+constexpr size_t base64_size(size_t len) { return (len + 2) / 3 * 4 + 1; }
+// Where `len` bytes go in a buffer of base64_size(len) so that base64_in_place() can encode them there.
+constexpr size_t base64_in_place_offset(size_t len) { return base64_size(len) - 1 - len; }
+// base64 of the `len` bytes at buf + base64_in_place_offset(len), into buf itself: each 3-byte group is read
+// before its 4 digits are written, and the digits of group k end before group k + 1 starts (the offset is at
+// least the number of groups), so one buffer holds the data and then its text. Returns the text's length.
+inline size_t base64_in_place(char *buf, size_t len) {
+  return base64(reinterpret_cast<const uint8_t *>(buf) + base64_in_place_offset(len), len, buf);
+}
 
 }  // namespace esphome::binmoe
