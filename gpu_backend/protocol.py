@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
+# fault identification in shaft orders (section 1): the speeds the analysis takes, and a capture's limits
+MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60.0, 60000.0
+MIN_CAPTURE_S, MAX_CAPTURE_SAMPLES = 1.0, 32768
+MAX_CAPTURE_CHARS = (2 * MAX_CAPTURE_SAMPLES + 2) // 3 * 4
+BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
 
 Hex8 = Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
 
@@ -41,16 +46,31 @@ class NodeMessage(BaseModel):
     anomaly_threshold: int | None = Field(default=None, ge=1)
     features: str | None = Field(default=None, max_length=65536)
     feature_shape: str | None = Field(default=None, pattern=r"^[0-9]{1,4}x[0-9]{1,4}$")
+    # fault identification in shaft orders: the shaft speed, the bearing [balls, ball mm, pitch mm, contact
+    # angle], and int16 little-endian samples of the stream up to the window's end (base64) at capture_rate Hz
+    shaft_rpm: float | None = Field(default=None, ge=MIN_SHAFT_RPM, le=MAX_SHAFT_RPM)
+    bearing: tuple[int, float, float, float] | None = None
+    capture: str | None = Field(default=None, max_length=MAX_CAPTURE_CHARS, pattern=BASE64)
+    capture_rate: int | None = Field(default=None, ge=1000, le=100_000)
 
-    @field_validator("scores", mode="before")
+    @field_validator("scores", "bearing", mode="before")
     @classmethod
-    def _scores_from_string(cls, value: Any) -> Any:
+    def _list_from_string(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
         try:
             return json.loads(value)
         except RecursionError as err:  # "[[[[…": a reason, not a crash
             raise ValueError("nested too deeply") from err
+
+    @field_validator("bearing")
+    @classmethod
+    def _bearing_geometry(cls, value: tuple[int, float, float, float] | None) -> tuple[int, float, float, float] | None:
+        if value is not None:
+            balls, ball_mm, pitch_mm, contact_deg = value
+            if balls < 3 or not 0 < ball_mm < pitch_mm or not 0 <= contact_deg < 90:
+                raise ValueError("not a bearing geometry: [balls >= 3, 0 < ball < pitch diameter, 0 <= angle < 90]")
+        return value
 
     @field_validator("v", mode="before")
     @classmethod
@@ -69,7 +89,22 @@ class NodeMessage(BaseModel):
             raise ValueError("event_windows and event_span_ms come together")
         if (self.anomaly_score is None) != (self.anomaly_threshold is None):
             raise ValueError("anomaly_score and anomaly_threshold come together")
+        if (self.capture is None) != (self.capture_rate is None):
+            raise ValueError("capture and capture_rate come together")
+        if self.capture is not None:
+            if self.shaft_rpm is None or self.bearing is None:
+                raise ValueError("a capture needs shaft_rpm and bearing")
+            if len(self.capture) % 4:
+                raise ValueError("capture is not base64 (its length is not a multiple of 4)")
+            samples = capture_bytes(self.capture) // 2
+            if capture_bytes(self.capture) % 2 or not MIN_CAPTURE_S * (self.capture_rate or 1) <= samples:
+                raise ValueError(f"capture must hold int16 samples, at least {MIN_CAPTURE_S:g} s of them")
         return self
+
+
+def capture_bytes(text: str) -> int:
+    """Bytes a base64 text decodes to (its length is a multiple of 4)."""
+    return len(text) // 4 * 3 - (len(text) - len(text.rstrip("=")))
 
 
 class DiagnoseHistory(BaseModel):
@@ -122,8 +157,8 @@ class TeacherOpinion(BaseModel):
 
 
 Severity = Literal["info", "warning", "critical"]
-# Who produced a field: the node's classifier, the teacher, the knowledge base, or the LLM.
-Source = Literal["node", "teacher", "knowledge_base", "llm"]
+# Who produced a field: the node's classifier, the teacher, the shaft-order analysis, the knowledge base, or the LLM.
+Source = Literal["node", "teacher", "orders", "knowledge_base", "llm"]
 # What became of the LLM's part: used, or why the knowledge base's own text was kept.
 LLMStatus = Literal["used", "off", "unavailable", "timeout", "invalid", "downgrade"]
 
@@ -138,6 +173,18 @@ class FieldSources(BaseModel):
     recommended_action: Source
     summary: Source
     reasoning: Source
+
+
+class OrderAnalysis(BaseModel):
+    """The GPU tier's fault identification in shaft orders of an escalation's capture (docs/vibration-baseline.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fault: str  # the rules' verdict: which fault the energies point at (not whether there is one)
+    shaft_rpm: float
+    # strength over the local spectral floor, dB: "1x", "2x", "3x" (raw spectrum), "bpfo", "bpfi", "bsf" (2 x BSF),
+    # "ftf" (envelope, harmonics 1-3 summed)
+    energies_db: dict[str, float]
 
 
 class DiagnoseResponse(BaseModel):
@@ -158,6 +205,7 @@ class DiagnoseResponse(BaseModel):
     sources: FieldSources
     references: list[str]
     teacher: TeacherOpinion | None
+    orders: OrderAnalysis | None = None
     model: str
     llm_status: LLMStatus
     latency_ms: float

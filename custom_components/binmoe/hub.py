@@ -25,7 +25,8 @@ from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
 
 RECENT_SENT = 20  # earlier messages of the node sent with an escalation (the protocol's limit)
-RECENT_DROPPED_KEYS = ("type", "decision", "features", "feature_shape")  # hub bookkeeping; features are large
+# hub bookkeeping; features and captures are large (only the escalation itself needs them)
+RECENT_DROPPED_KEYS = ("type", "decision", "features", "feature_shape", "capture", "capture_rate")
 
 
 @dataclass
@@ -132,7 +133,8 @@ class BinMoEHub:
         today = dt_util.now().date()
         decision = self.router.decide(message, time.monotonic())
         payload = message.as_payload()
-        self.recent.append({"type": message.kind, "decision": decision.action.value, **payload})
+        kept = {k: v for k, v in payload.items() if k != "capture"}  # tens of KB, needed by this escalation only
+        self.recent.append({"type": message.kind, "decision": decision.action.value, **kept})
         if message.kind == "detection":
             self.stats.detections += 1
         if decision.action is Action.LOCAL:

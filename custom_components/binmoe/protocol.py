@@ -30,7 +30,30 @@ def _json_list(value: Any) -> list[int]:
     return value
 
 
+def _bearing(value: Any) -> list[float]:
+    """[balls, ball diameter mm, pitch diameter mm, contact angle degrees], a possible geometry."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError) as err:
+            raise vol.Invalid("not a JSON array") from err
+    if (
+        not isinstance(value, list)
+        or len(value) != 4
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        raise vol.Invalid("expected [balls, ball diameter, pitch diameter, contact angle]")
+    balls, ball_mm, pitch_mm, contact_deg = value
+    if balls != int(balls) or balls < 3 or not 0 < ball_mm < pitch_mm or not 0 <= contact_deg < 90:
+        raise vol.Invalid("not a bearing geometry")
+    return [int(balls), float(ball_mm), float(pitch_mm), float(contact_deg)]
+
+
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
+# fault identification in shaft orders: the shaft speeds it takes and a capture's limits (1 s .. 32768 samples)
+MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60.0, 60000.0
+MIN_CAPTURE_S, MAX_CAPTURE_SAMPLES = 1.0, 32768
+MAX_CAPTURE_CHARS = (2 * MAX_CAPTURE_SAMPLES + 2) // 3 * 4
 _COUNT = vol.All(vol.Coerce(int), vol.Range(min=0))
 _HEX8 = vol.All(str, vol.Match(r"^[0-9a-f]{8}$"))
 
@@ -58,6 +81,10 @@ _SCHEMA = vol.Schema(
         vol.Optional("anomaly_threshold"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
         vol.Optional("feature_shape"): vol.All(str, vol.Match(r"^[0-9]{1,4}x[0-9]{1,4}$")),
+        vol.Optional("shaft_rpm"): vol.All(vol.Coerce(float), vol.Range(min=MIN_SHAFT_RPM, max=MAX_SHAFT_RPM)),
+        vol.Optional("bearing"): _bearing,
+        vol.Optional("capture"): vol.All(str, vol.Length(max=MAX_CAPTURE_CHARS), vol.Match(r"^[A-Za-z0-9+/]*={0,2}$")),
+        vol.Optional("capture_rate"): vol.All(vol.Coerce(int), vol.Range(min=1000, max=100_000)),
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -89,12 +116,18 @@ class NodeMessage:
     anomaly_threshold: int | None = None
     features: str | None = None
     feature_shape: str | None = None
+    shaft_rpm: float | None = None  # fault identification in shaft orders: speed, bearing, samples and their rate
+    bearing: tuple[float, ...] | None = None
+    capture: str | None = None
+    capture_rate: int | None = None
 
     def as_payload(self) -> dict[str, Any]:
         """The protocol form (native JSON types), e.g. for the diagnosis request."""
         data = asdict(self)
         data["class"] = data.pop("label")
         data["scores"] = list(self.scores)
+        if self.bearing is not None:
+            data["bearing"] = [int(self.bearing[0]), *self.bearing[1:]]
         return {k: v for k, v in data.items() if v is not None}
 
 
@@ -114,6 +147,25 @@ def parse_message(data: dict[str, Any]) -> NodeMessage:
         raise InvalidMessage("event_windows and event_span_ms come together")
     if ("anomaly_score" in clean) != ("anomaly_threshold" in clean):
         raise InvalidMessage("anomaly_score and anomaly_threshold come together")
+    _check_capture(clean)
+    if "bearing" in clean:
+        clean["bearing"] = tuple(clean["bearing"])
     clean["label"] = clean.pop("class")
     clean["scores"] = tuple(clean["scores"])
     return NodeMessage(**clean)
+
+
+def _check_capture(clean: dict[str, Any]) -> None:
+    """A capture comes with its rate, the shaft speed and the bearing, and holds at least 1 s of int16 samples."""
+    if ("capture" in clean) != ("capture_rate" in clean):
+        raise InvalidMessage("capture and capture_rate come together")
+    if "capture" not in clean:
+        return
+    if "shaft_rpm" not in clean or "bearing" not in clean:
+        raise InvalidMessage("a capture needs shaft_rpm and bearing")
+    text: str = clean["capture"]
+    if len(text) % 4:
+        raise InvalidMessage("capture is not base64 (its length is not a multiple of 4)")
+    size = len(text) // 4 * 3 - (len(text) - len(text.rstrip("=")))
+    if size % 2 or size // 2 < MIN_CAPTURE_S * clean["capture_rate"]:
+        raise InvalidMessage(f"capture must hold int16 samples, at least {MIN_CAPTURE_S:g} s of them")
