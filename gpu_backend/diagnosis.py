@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .knowledge import Decision, KnowledgeBase, decide
 from .knowledge.evidence import describe_facts
 from .knowledge.schema import SEVERITY_RANK, Cause
-from .protocol import DiagnoseRequest, DiagnoseResponse, FieldSources, LLMStatus, TeacherOpinion
+from .protocol import DiagnoseRequest, DiagnoseResponse, FieldSources, LLMStatus, OrderAnalysis, TeacherOpinion
 
 LOGGER = logging.getLogger(__name__)
 KNOWLEDGE_BASE_MODEL = "binmoe-knowledge-base"  # `model` when no LLM wrote any part of the answer
@@ -144,12 +144,16 @@ class Diagnoser:
         self.settings = settings or LLMSettings(model=KNOWLEDGE_BASE_MODEL, budget_s=0)
 
     async def diagnose(
-        self, request: DiagnoseRequest, teacher: TeacherOpinion | None = None, started: float | None = None
+        self,
+        request: DiagnoseRequest,
+        teacher: TeacherOpinion | None = None,
+        started: float | None = None,
+        orders: OrderAnalysis | None = None,
     ) -> DiagnoseResponse:
         started = time.perf_counter() if started is None else started
-        decision = decide(self.knowledge, request, teacher)
+        decision = decide(self.knowledge, request, teacher, orders)
         phrasing, status = await self._phrase(decision, request)
-        return self._respond(decision, teacher, phrasing, status, started)
+        return self._respond(decision, teacher, phrasing, status, started, orders)
 
     async def _phrase(self, decision: Decision, request: DiagnoseRequest) -> tuple[LLMPhrasing | None, LLMStatus]:
         if self.llm is None or self.settings.budget_s <= 0:
@@ -187,6 +191,7 @@ class Diagnoser:
         phrasing: LLMPhrasing | None,
         status: LLMStatus,
         started: float,
+        orders: OrderAnalysis | None = None,
     ) -> DiagnoseResponse:
         cause: Cause = decision.cause
         if phrasing is not None:
@@ -217,6 +222,7 @@ class Diagnoser:
                 "sources": sources,
                 "references": decision.known.references(cause),
                 "teacher": teacher,
+                "orders": orders,
                 "model": self.settings.model if phrasing else KNOWLEDGE_BASE_MODEL,
                 "llm_status": status,
                 "latency_ms": (time.perf_counter() - started) * 1000,

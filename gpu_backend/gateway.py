@@ -22,6 +22,7 @@ from .diagnosis import Diagnoser, LLMSettings, LLMUnavailable
 from .engine_errors import EngineFailure, failure_from_exception, failure_from_status, relay_events
 from .knowledge import KnowledgeBase, load_knowledge_base
 from .metrics import GatewayMetrics
+from .orders import analyse as analyse_orders
 from .protocol import DiagnoseRequest, TeacherOpinion
 
 LOGGER = logging.getLogger(__name__)
@@ -255,7 +256,9 @@ def create_app(
             opinion = _teacher_opinion(parsed, teacher)
         except ValueError as err:
             return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
-        response = await diagnoser.diagnose(parsed, opinion, started)
+        # fault identification in shaft orders: tens of milliseconds of numpy per capture, off the event loop
+        orders = await asyncio.to_thread(analyse_orders, parsed.escalation) if parsed.escalation else None
+        response = await diagnoser.diagnose(parsed, opinion, started, orders)
         return JSONResponse(response.model_dump(by_alias=True))
 
     return app

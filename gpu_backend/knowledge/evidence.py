@@ -6,10 +6,11 @@ import itertools
 import statistics
 from typing import Any
 
-from ..protocol import DiagnoseHistory, DiagnoseRequest, NodeMessage, TeacherOpinion
+from ..protocol import DiagnoseHistory, DiagnoseRequest, NodeMessage, OrderAnalysis, TeacherOpinion
 
 SUSTAIN_GAP_S = 10.0  # messages of one class less than this apart belong to one sustained sound
 HOUR_S, DAY_S = 3600.0, 86400.0
+ORDER_LABELS = {"1x": "1x", "2x": "2x", "3x": "3x", "bpfo": "BPFO", "bpfi": "BPFI", "bsf": "2xBSF", "ftf": "FTF"}
 
 
 def derive_history(escalation: NodeMessage, recent: list[NodeMessage]) -> DiagnoseHistory:
@@ -56,7 +57,9 @@ def merged_history(request: DiagnoseRequest) -> DiagnoseHistory | None:
     return DiagnoseHistory.model_validate(derived.model_dump() | given.model_dump(exclude_none=True))
 
 
-def gather_facts(request: DiagnoseRequest, subject: str | None, teacher: TeacherOpinion | None) -> dict[str, Any]:
+def gather_facts(
+    request: DiagnoseRequest, subject: str | None, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
+) -> dict[str, Any]:
     """Every fact the request carries (absent facts are left out), about the class being diagnosed."""
     facts: dict[str, Any] = {"escalated": request.escalation is not None}
     if (esc := request.escalation) is not None:
@@ -73,6 +76,9 @@ def gather_facts(request: DiagnoseRequest, subject: str | None, teacher: Teacher
                 "anomaly_ratio": round(esc.anomaly_score / esc.anomaly_threshold, 2),
                 "anomaly_threshold": esc.anomaly_threshold,
             }
+    if orders is not None:
+        facts |= {"shaft_rpm": orders.shaft_rpm, "order_fault": orders.fault}
+        facts |= {f"order_{name}_db": value for name, value in orders.energies_db.items()}
     if teacher is not None:
         facts |= {
             "teacher_class": teacher.class_,
@@ -113,6 +119,16 @@ def describe_facts(facts: dict[str, Any]) -> str:
             f"against this machine's learnt healthy baseline the window scores {facts['anomaly_score']} "
             f"(threshold {facts['anomaly_threshold']}, {facts['anomaly_ratio']:.1f}x)"
             + (", an anomaly" if facts.get("reason") == "anomaly" else "")
+        )
+    if "order_fault" in facts:
+        energies = ", ".join(
+            f"{label} {facts[f'order_{name}_db']:+.1f} dB"
+            for name, label in ORDER_LABELS.items()
+            if f"order_{name}_db" in facts
+        )
+        parts.append(
+            f"in shaft orders at {facts['shaft_rpm']:.0f} rpm ({energies} over the local floor) the pattern points"
+            f" at {facts['order_fault'].replace('_', ' ')}"
         )
     if "teacher_class" in facts:
         verdict = "agrees" if facts["teacher_agrees"] else f"says {facts['teacher_class']}"

@@ -4,7 +4,9 @@ and the evidence alone, no LLM.
 Which class is diagnosed: the node's, unless the teacher (the larger classifier) confidently says another
 known class; a life-safety (critical) class is never given up for a non-critical one, and the teacher's
 critical verdict is taken at lower confidence than a non-critical one (a missed alarm costs more than a
-false one). A question without an escalation is matched to a class by the knowledge base's keywords.
+false one). A question without an escalation is matched to a class by the knowledge base's keywords. For a vibration
+anomaly whose escalation carried a capture, the shaft-order analysis (gpu_backend/orders.py) names the fault:
+it knows the machine's speed and bearing, which neither classifier does.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..protocol import DiagnoseRequest, Source, TeacherOpinion
+from ..protocol import DiagnoseRequest, NodeMessage, OrderAnalysis, Source, TeacherOpinion
 from .evidence import describe_facts, gather_facts
 from .loader import KnowledgeBase, KnownClass
 from .schema import Cause, ClassEntry
@@ -21,6 +23,9 @@ from .schema import Cause, ClassEntry
 TEACHER_OVERRIDE_MIN = 0.7  # the teacher's class replaces the node's (both non-critical) from this confidence
 TEACHER_CRITICAL_MIN = 0.5  # the teacher's critical class replaces the node's non-critical one from this
 QUESTION_CERTAINTY = 0.5  # a class guessed from a question's words, with no sensor evidence
+# The certainty of a fault named in shaft orders: a fixed prior, set by hand and not fitted to any data (the
+# held-out accuracy of the rules is in docs/benchmarks.md); the node's own class, when it agrees, may raise it.
+ORDERS_CERTAINTY = 0.6
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,14 @@ def unmatched_question() -> KnownClass:
     return _built_in("question", "sound", "question", cause, action)
 
 
+def is_anomaly(esc: NodeMessage) -> bool:
+    """The node's baseline says this window is anomalous: the anomaly's escalation, or a score above threshold."""
+    above = esc.anomaly_score is not None and esc.anomaly_threshold is not None
+    return esc.reason == "anomaly" or (above and (esc.anomaly_score or 0) >= (esc.anomaly_threshold or 0))
+
+
 def _subject(
-    kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None
+    kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
 ) -> tuple[KnownClass, str | None, Source | None, float]:
     """(entry, class name, who named the class, certainty of the class)."""
     esc = request.escalation
@@ -119,6 +130,10 @@ def _subject(
         if matched is None:
             return unmatched_question(), None, None, 0.0
         return matched, matched.name, "knowledge_base", QUESTION_CERTAINTY
+    # the rules name a fault, not whether there is one: only the baseline's anomaly says that
+    if orders is not None and is_anomaly(esc) and (found := kb.lookup(esc.task, orders.fault)) is not None:
+        certainty = max(ORDERS_CERTAINTY, esc.confidence) if esc.class_ == orders.fault else ORDERS_CERTAINTY
+        return found, found.name, "orders", certainty
     node = kb.lookup(esc.task, esc.class_)
     node_critical = node is not None and node.entry.critical
     if teacher is not None and teacher.class_ != esc.class_ and not node_critical:
@@ -133,8 +148,13 @@ def _subject(
     return node or unknown_class(esc.task, esc.class_), esc.class_, "node", certainty
 
 
-def decide(kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None = None) -> Decision:
-    known, name, source, certainty = _subject(kb, request, teacher)
-    facts = gather_facts(request, name, teacher)
+def decide(
+    kb: KnowledgeBase,
+    request: DiagnoseRequest,
+    teacher: TeacherOpinion | None = None,
+    orders: OrderAnalysis | None = None,
+) -> Decision:
+    known, name, source, certainty = _subject(kb, request, teacher, orders)
+    facts = gather_facts(request, name, teacher, orders)
     admissible = [c for c in known.entry.causes if all(cond.holds(facts.get(cond.fact)) for cond in c.when)]
     return Decision(known, name, source, facts, admissible, round(certainty, 4), _where(request))

@@ -1,7 +1,7 @@
 """The named facts a knowledge-base condition may test, and how each is compared.
 
-Adding evidence (e.g. a vibration node's shaft-order energies once nodes report them) is one
-line here plus the code in `evidence.py` that fills it; knowledge-base files can then use it.
+Adding evidence is one line here plus the code in `evidence.py` that fills it; knowledge-base files can
+then use it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     "anomaly_score": (FactKind.NUMBER, "the window's score against the machine's learnt healthy baseline"),
     "anomaly_threshold": (FactKind.NUMBER, "the threshold the node learnt with its baseline"),
     "anomaly_ratio": (FactKind.NUMBER, "anomaly_score over the baseline's learnt threshold (> 1: above it)"),
+    # the GPU tier's fault identification in shaft orders, when the escalation carried a capture
+    # (gpu_backend/orders.py; strengths over the local spectral floor, dB)
+    "shaft_rpm": (FactKind.NUMBER, "the shaft speed the node reported with its capture, rpm"),
+    "order_fault": (FactKind.NAME, "the fault the shaft-order energies point at (the class names of vibration.toml)"),
+    "order_1x_db": (FactKind.NUMBER, "energy at 1x the shaft speed, raw spectrum"),
+    "order_2x_db": (FactKind.NUMBER, "energy at 2x the shaft speed, raw spectrum"),
+    "order_3x_db": (FactKind.NUMBER, "energy at 3x the shaft speed, raw spectrum"),
+    "order_bpfo_db": (FactKind.NUMBER, "envelope energy at the outer-race frequency BPFO, harmonics 1-3 summed"),
+    "order_bpfi_db": (FactKind.NUMBER, "envelope energy at the inner-race frequency BPFI, harmonics 1-3 summed"),
+    "order_bsf_db": (FactKind.NUMBER, "envelope energy at 2x the ball-spin frequency BSF, harmonics 1-3 summed"),
+    "order_ftf_db": (FactKind.NUMBER, "envelope energy at the cage frequency FTF, harmonics 1-3 summed"),
     # the teacher's verdict on the features, when the escalation carried them
     "teacher_class": (FactKind.NAME, "the teacher's class"),
     "teacher_confidence": (FactKind.NUMBER, "the teacher's softmax confidence, 0..1"),
