@@ -256,8 +256,10 @@ def create_app(
             opinion = _teacher_opinion(parsed, teacher)
         except ValueError as err:
             return _error(422, [{"loc": ["escalation", "features"], "msg": str(err)}])
-        # fault identification in shaft orders: tens of milliseconds of numpy per capture, off the event loop
-        orders = await asyncio.to_thread(analyse_orders, parsed.escalation) if parsed.escalation else None
+        try:  # fault identification in shaft orders: a fraction of a second of numpy per capture, off the loop
+            orders = await asyncio.to_thread(analyse_orders, parsed.escalation) if parsed.escalation else None
+        except ValueError as err:
+            return _error(422, [{"loc": ["escalation", "capture"], "msg": str(err)}])
         response = await diagnoser.diagnose(parsed, opinion, started, orders)
         return JSONResponse(response.model_dump(by_alias=True))
 

@@ -8,6 +8,7 @@ tier runs the project's integer reference, `node_factory.reference.orders.identi
 from __future__ import annotations
 
 import base64
+import binascii
 import math
 
 import numpy as np
@@ -20,11 +21,17 @@ Q3_DB = 10 * math.log10(2) / 8  # a q3 step is 1/8 octave of power
 
 
 def analyse(esc: NodeMessage) -> OrderAnalysis | None:
-    """Energies at 1x/2x/3x and the bearing frequencies and the rules' verdict; None without a capture. The
-    protocol schema has checked the fields (a capture comes with its rate, shaft_rpm and bearing)."""
-    if esc.capture is None or esc.capture_rate is None or esc.shaft_rpm is None or esc.bearing is None:
+    """Energies at 1x/2x/3x and the bearing frequencies and the rules' verdict; None without a capture (or for
+    a sound node). The protocol schema has checked the fields (a capture comes with its rate, shaft_rpm and
+    bearing, is base64 of whole int16 samples); ValueError if the capture still cannot be decoded."""
+    if esc.task != "vibration" or esc.capture is None or esc.capture_rate is None:
         return None
-    samples = np.frombuffer(base64.b64decode(esc.capture, validate=True), dtype="<i2")
+    if esc.shaft_rpm is None or esc.bearing is None:
+        return None
+    try:
+        samples = np.frombuffer(base64.b64decode(esc.capture, validate=True), dtype="<i2")
+    except (binascii.Error, ValueError) as err:
+        raise ValueError(f"capture is not base64 of int16 samples: {err}") from err
     report = identify(samples, esc.capture_rate, esc.shaft_rpm, BearingGeometry(*esc.bearing))
     return OrderAnalysis(fault=report.fault, shaft_rpm=esc.shaft_rpm, energies_db=energies_db(report))
 

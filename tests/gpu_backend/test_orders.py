@@ -73,8 +73,9 @@ def test_the_analysis_is_the_reference_on_the_capture(order: str, fault: str) ->
     assert analysis.energies_db[order] == max(analysis.energies_db[k] for k in ("bpfo", "bpfi", "bsf"))
 
 
-def test_an_escalation_without_a_capture_has_no_analysis() -> None:
+def test_an_escalation_without_a_capture_or_from_a_sound_node_has_no_analysis() -> None:
     message = escalation(np.zeros(SR, "<i2"))
+    assert analyse(NodeMessage.model_validate({**message, "task": "sound"})) is None
     for key in ("capture", "capture_rate"):
         del message[key]
     assert analyse(NodeMessage.model_validate(message)) is None
