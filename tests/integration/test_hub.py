@@ -3,7 +3,9 @@ diagnoses. The GPU tier is the named BackendDouble (test_real_backend.py uses th
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 from homeassistant.components import persistent_notification
@@ -17,6 +19,8 @@ from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
 from .helpers import capture, esphome_payload, fire, setup_entry, state
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "valid"
 
 
 async def test_detection_is_handled_locally(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -90,6 +94,22 @@ async def test_escalation_carries_area_hour_and_the_nodes_earlier_messages(
     assert [m["seq"] for m in first["context"]["recent"]] == [5]
     assert [m["seq"] for m in second["context"]["recent"]] == [5, 6]  # not itself, not diagnoses
     assert all("decision" not in m and "type" not in m for m in second["context"]["recent"])
+
+
+async def test_a_capture_goes_to_the_gpu_tier_with_its_escalation_only(
+    hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    """Fault identification: the capture (tens of KB) is forwarded with its escalation, not in later contexts."""
+    orders = json.loads((FIXTURES / "vibration_escalation_orders_esphome_strings.json").read_text())
+    fields = {k: orders[k] for k in ("shaft_rpm", "bearing", "capture", "capture_rate")}
+    await fire(hass, **{"seq": 6, "uptime_ms": 100000, **fields})
+    await fire(hass, **{"seq": 7, "uptime_ms": 140000})
+    first, second = [body for name, body in backend.requests if name == "diagnose"]
+    assert first["escalation"]["capture"] == orders["capture"] and first["escalation"]["capture_rate"] == 1000
+    assert (first["escalation"]["shaft_rpm"], first["escalation"]["bearing"]) == (1500.0, [9, 7.94, 39.04, 0.0])
+    (earlier,) = second["context"]["recent"]
+    assert earlier["seq"] == 6 and earlier["shaft_rpm"] == 1500.0
+    assert "capture" not in earlier and "capture_rate" not in earlier
 
 
 async def test_node_device_joins_the_esphome_device(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,32 @@ def test_fuzz_one_field(field: str, value: Any) -> None:
 def test_fuzz_whole_payload(payload: dict[str, Any]) -> None:
     with pytest.raises(InvalidMessage):
         parse_message(payload)
+
+
+ORDERS: dict[str, Any] = json.loads((EXAMPLES / "valid" / "vibration_escalation_orders_mqtt.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"bearing": "[9, 7.94"}, "not a JSON array"),
+        ({"bearing": [9, 7.94, 39.04]}, "expected [balls, ball diameter, pitch diameter, contact angle]"),
+        ({"bearing": [9, True, 39.04, 0]}, "expected [balls, ball diameter, pitch diameter, contact angle]"),
+        ({"bearing": [9.5, 7.94, 39.04, 0]}, "not a bearing geometry"),
+        ({"bearing": [9, 7.94, 39.04, 90]}, "not a bearing geometry"),
+        ({"capture": ORDERS["capture"][:-1]}, "its length is not a multiple of 4"),
+        ({"capture_rate": 999}, "capture_rate"),
+        ({"shaft_rpm": "fast"}, "shaft_rpm"),
+    ],
+    ids=["bearing-json", "bearing-3", "bearing-bool", "bearing-balls", "bearing-angle", "capture-len", "rate", "rpm"],
+)
+def test_bad_fault_identification_fields_are_refused(changes: dict[str, Any], reason: str) -> None:
+    with pytest.raises(InvalidMessage, match=re.escape(reason)):
+        parse_message({**ORDERS, **changes})
+
+
+def test_speed_and_bearing_may_come_without_a_capture() -> None:
+    """A node that has not captured enough samples yet sends the speed and the bearing alone."""
+    message = parse_message({k: v for k, v in ORDERS.items() if k not in ("capture", "capture_rate")})
+    assert (message.shaft_rpm, message.capture) == (1500.0, None)
+    assert message.as_payload()["bearing"] == [9, 7.94, 39.04, 0.0]
