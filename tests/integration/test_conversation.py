@@ -11,6 +11,7 @@ import pytest
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
@@ -346,3 +347,27 @@ async def test_binmoe_questions_need_no_llm(
     result = await ask(hass, "is the attic sensor ok")
     assert speech(result) == "I don't know a BinMoE node called attic sensor. The nodes I know are: garage sound."
     assert chat_requests(backend) == []
+
+
+async def test_bad_input_gets_a_clear_spoken_answer(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry
+) -> None:
+    """A node or area that does not exist: said plainly, with the nodes there are, and no LLM."""
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
+    ar.async_get(hass).async_get_or_create("Bedroom")
+    result = await ask(hass, "why did the bedroom alarm go off")
+    assert speech(result) == "There is no BinMoE node in the Bedroom. The nodes I know are: garage sound."
+    result = await ask(hass, "learn the baseline of the boiler")
+    assert speech(result) == "I don't know a BinMoE node called boiler. The nodes I know are: garage sound."
+    assert chat_requests(backend) == []
+
+
+async def test_question_about_something_else_is_not_binmoes(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    """'Is the kitchen light ok' names a light, not a node: BinMoE does not answer 'no such node'."""
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
+    backend.chat_turns = [{"content": "I cannot look at the kitchen light."}]
+    result = await ask(hass, "is the kitchen light ok")
+    assert speech(result) == "I cannot look at the kitchen light."
+    assert len(chat_requests(backend)) == 1
