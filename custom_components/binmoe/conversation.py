@@ -93,20 +93,26 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
             return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
         info = self.entry.runtime_data.backend.info
         weak = info is not None and info.tool_calling == TOOL_CALLING_WEAK
+        local = None
         if weak:
             # A model weak at tools gets no tools: Home Assistant's own agent handles commands, and also
             # explains those it recognizes but cannot carry out ("no device called ...").
-            if (local := await self._async_home_assistant_agent(user_input)) is not None:
-                return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
+            local = await self._async_home_assistant_agent(user_input)
         elif (
-            local := await conversation.async_handle_intents(
+            handled := await conversation.async_handle_intents(
                 self.hass, user_input, chat_log, intent_filter=_left_to_the_llm
             )
         ) is not None:
+            return self._answered_here(user_input, chat_log, handled, PATH_HA_INTENTS)
+        if local is not None and local.response_type is not intent.IntentResponseType.ERROR:
             return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
         # A BinMoE question about a name that is nobody's ("is the dishwasher ok"): say there is no such node.
+        # It goes before Home Assistant's error, which is its fuzzy guess at another request ("learn the
+        # baseline of the boiler": "not aware of any area called boiler").
         if (answer := await async_handle_sentence(self.hass, user_input, unknown_names=True)) is not None:
             return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
+        if local is not None:
+            return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
         return await self._async_ask_llm(user_input, chat_log, weak)
 
     async def _async_ask_llm(

@@ -78,6 +78,8 @@ def names_something_else(hass: HomeAssistant, name: str) -> bool:
         words.pop(0)
     wanted = " ".join(words)
     called = {spoken(str(state.name)) for state in hass.states.async_all()}
-    called |= {spoken(alias) for entity in er.async_get(hass).entities.values() for alias in entity.aliases if alias}
-    called |= {spoken(d.name_by_user or d.name or "") for d in dr.async_get(hass).devices.values()}
+    # an entity's aliases may hold COMPUTED_NAME (its own name, already among the states' names)
+    aliases = (alias for entity in er.async_get(hass).entities.values() for alias in entity.aliases)
+    called |= {spoken(alias) for alias in aliases if isinstance(alias, str)}
+    called |= {spoken(d.name_by_user or d.name or "") for d in dr.async_get(hass).devices}
     return wanted in called
