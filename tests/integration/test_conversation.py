@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.binmoe.const import MAX_REPLY_CHARS, MAX_TOOL_ITERATIONS
 from custom_components.binmoe.conversation import CANNOT, CANNOT_WITHOUT_TOOLS, WEAK_MODEL_PROMPT
+from custom_components.binmoe.node_names import names_something_else
 from custom_components.binmoe.reply_guard import claims_state_change
 
 from .backend_double import BackendDouble
@@ -365,9 +366,14 @@ async def test_bad_input_gets_a_clear_spoken_answer(
 async def test_question_about_something_else_is_not_binmoes(
     hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry, kitchen_light: list[Any]
 ) -> None:
-    """'Is the kitchen light ok' names a light, not a node: BinMoE does not answer 'no such node'."""
+    """'Calibrate the kitchen light' names a light, not a node: BinMoE does not answer 'no such node'; neither
+    for an alias of the light (a registry entry's aliases also hold its computed name, not a string)."""
     await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
-    backend.chat_turns = [{"content": "I cannot look at the kitchen light."}]
-    result = await ask(hass, "is the kitchen light ok")
-    assert speech(result) == "I cannot look at the kitchen light."
-    assert len(chat_requests(backend)) == 1
+    entities = er.async_get(hass)
+    light = entities.async_get_or_create("light", "test", "kitchen", suggested_object_id="kitchen")
+    entities.async_update_entity(light.entity_id, aliases=[*light.aliases, "ceiling lamp"])
+    assert names_something_else(hass, "the ceiling lamp") and names_something_else(hass, "kitchen light")
+    assert not names_something_else(hass, "the boiler")
+    for sentence in ("calibrate the kitchen light", "calibrate the ceiling lamp"):
+        assert "BinMoE node" not in speech(await ask(hass, sentence))
+    assert "I don't know a BinMoE node called boiler" in speech(await ask(hass, "calibrate the boiler"))
