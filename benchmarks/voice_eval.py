@@ -71,11 +71,12 @@ def _device(entry: MockConfigEntry) -> dict[str, str]:
     }
 
 
-def _write(name: str, title: str, summary: dict[str, Any], body: str) -> None:
+def _write(name: str, title: str, summary: dict[str, Any], body: str, options: str = "") -> None:
     if os.environ.get("BINMOE_BENCH_WRITE", "1") != "1":
         return
     benchmarks_md.write_json(name, summary)
-    benchmarks_md.write_section(name, title, "python -m gpu_backend eval-voice", body)
+    command = f"python -m gpu_backend eval-voice --profile {summary['profile']}{options}"
+    benchmarks_md.write_section(name, title, command, body)
 
 
 def _table(rows: dict[str, dict[str, Any]]) -> str:
@@ -137,5 +138,5 @@ async def test_assist_dataset(hass: HomeAssistant, socket_enabled: Any) -> None:
         f"`docs/benchmarks/{name}.json`.\n\n{_table({**summary['by_path'], 'overall': summary['overall']})}"
         f"\n\nUnsupported (not scored): {summary['unsupported']} tasks."
     )
-    _write(name, f"Voice agent on the assist dataset — {summary['profile']}", summary, body)
+    _write(name, f"Voice agent on the assist dataset — {summary['profile']}", summary, body, " --assist-dataset DIR")
     print(json.dumps({k: v for k, v in summary.items() if k != "results"}, indent=2))

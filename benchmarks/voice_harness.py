@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,13 @@ from .voice_cases import (
     expected_changes,
     sample_template_sentences,
 )
-from .voice_home import SimulatedHome
+from .voice_home import Entity, SimulatedHome
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOT_KEYS = ("name", "area", "domain", "device_class", "brightness", "position", "temperature")
 PATHS = ("binmoe_intents", "ha_intents", "llm", "unavailable", "unknown")
+TOLERANCE = {"brightness": 3}  # a percentage read on the 0-255 scale rounds either way; other numbers are exact
+_OPPOSITE = {"on": "off", "off": "on", "locked": "unlocked", "unlocked": "locked"}
 
 
 async def async_prepare_home(hass: HomeAssistant) -> SimulatedHome:
@@ -131,7 +134,7 @@ def last_path() -> str:
 
 async def async_run_case(hass: HomeAssistant, home: SimulatedHome, agent_id: str, case: Case) -> dict[str, Any]:
     """Say the sentence in the home as it was set up, and judge what happened."""
-    for entity in HOME:
+    for entity in starting_home(case):
         home.set_state(entity)
     before = home.snapshot()
     started = time.perf_counter()
@@ -152,6 +155,37 @@ async def async_run_case(hass: HomeAssistant, home: SimulatedHome, agent_id: str
     }
 
 
+def starting_home(case: Case) -> list[Entity]:
+    """The fixture home for one case; an entity that already is as the case expects starts otherwise
+    (switched the other way, its number moved away), so that doing nothing never passes."""
+    return [
+        _away_from(entity, case.changes[entity.entity_id])
+        if entity.entity_id in case.changes and _holds(entity, case.changes[entity.entity_id])
+        else entity
+        for entity in HOME
+    ]
+
+
+def _holds(entity: Entity, expected: dict[str, Any]) -> bool:
+    current = {"state": entity.state, **entity.attributes}
+    return all(_close(key, current.get(key), want) for key, want in expected.items())
+
+
+def _away_from(entity: Entity, expected: dict[str, Any]) -> Entity:
+    state, attributes = entity.state, dict(entity.attributes)
+    if expected.get("state") == state and state in _OPPOSITE:
+        state = _OPPOSITE[state]
+        if "brightness" in attributes:
+            attributes["brightness"] = 255 if state == "on" else None
+    if "brightness" in expected and _close("brightness", attributes.get("brightness"), expected["brightness"]):
+        attributes["brightness"] = 26 if expected["brightness"] > 128 else 255
+    if "current_position" in expected and _close("", attributes.get("current_position"), expected["current_position"]):
+        attributes["current_position"] = 0 if expected["current_position"] >= 50 else 100
+    if "temperature" in expected and _close("", attributes.get("temperature"), expected["temperature"]):
+        attributes["temperature"] = float(expected["temperature"]) + 4
+    return replace(entity, state=state, attributes=attributes)
+
+
 def judge(case: Case, before: dict[str, Any], after: dict[str, Any], reply: str) -> tuple[bool, str]:
     """(correct, why not): the expected changes happened and nothing else in the home changed; the reply
     holds every fact; a refusal changed nothing and says it could not."""
@@ -159,7 +193,7 @@ def judge(case: Case, before: dict[str, Any], after: dict[str, Any], reply: str)
     for entity_id, expected in case.changes.items():
         for key, want in expected.items():
             have = after[entity_id].get(key)
-            if not _close(have, want):
+            if not _close(key, have, want):
                 return False, f"{entity_id} {key} is {have!r}, expected {want!r}"
     changed = sorted(e for e in (home_ids & set(before)) - set(case.changes) if before[e] != after.get(e))
     if changed:
@@ -173,9 +207,9 @@ def judge(case: Case, before: dict[str, Any], after: dict[str, Any], reply: str)
     return True, ""
 
 
-def _close(have: Any, want: Any) -> bool:
+def _close(key: str, have: Any, want: Any) -> bool:
     if isinstance(want, int | float) and isinstance(have, int | float):
-        return abs(float(have) - float(want)) <= 3
+        return abs(float(have) - float(want)) <= TOLERANCE.get(key, 0.5)
     return str(have).lower() == str(want).lower()
 
 

@@ -52,7 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     await hub.async_start()
     backend.async_start()
-    entry.async_on_unload(async_register_sentences(hass))  # BinMoE's questions, answered without an LLM
+    entry.async_on_unload(async_register_sentences(hass, entry))  # BinMoE's questions, answered without an LLM
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
 

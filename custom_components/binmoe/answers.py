@@ -8,6 +8,7 @@ gets an answer that says so, and which nodes there are.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,7 @@ DECISION = {
 _KIND_WORDS = frozenset(
     {"binmoe", "sensor", "node", "alarm", "detector", "microphone", "mic", "device", "listener", "monitor"}
 )
+MAX_NODES_SPOKEN = 3  # an answer about "the sensors" names at most this many
 _FILLER = frozenset({"the", "a", "an", "my", "our", "your", "in", "on", "at", "of", "for"})
 
 
@@ -70,6 +72,7 @@ class KnownNode:
     node: NodeInfo
     name: str  # how answers name it
     area: str | None
+    names: tuple[str, ...]  # its id, task, device names and area (with aliases), as the user may say them
     words: frozenset[str]
 
 
@@ -100,8 +103,9 @@ def known_nodes(hass: HomeAssistant, data: BinMoERuntimeData) -> list[KnownNode]
         if area is not None:
             names += [area.name, *area.aliases]
         shown = (device.name_by_user if device else None) or node.node_id.replace("-", " ").replace("_", " ")
+        names = [name for name in names if name]
         words = frozenset(w for name in names for w in _words(name))
-        found.append(KnownNode(node, shown, area.name if area else None, words))
+        found.append(KnownNode(node, shown, area.name if area else None, tuple(names), words))
     return found
 
 
@@ -173,67 +177,73 @@ def _diagnosis_sentence(data: BinMoERuntimeData, message: dict[str, Any]) -> str
     return text + "."
 
 
-def answer_heard(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
-    """What did the garage sensor hear?"""
+def _each_node(
+    hass: HomeAssistant,
+    data: BinMoERuntimeData,
+    spoken: str | None,
+    describe: Callable[[KnownNode], str],
+    first: str | None = None,
+) -> str:
+    """`describe` for each node `spoken` names (at most MAX_NODES_SPOKEN), or why there is none."""
     match = find_nodes(hass, data, spoken)
     if match.problem:
         return match.problem
-    parts = []
-    for known in match.nodes[:3]:
+    return " ".join([*([first] if first else []), *(describe(known) for known in match.nodes[:MAX_NODES_SPOKEN])])
+
+
+def answer_heard(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
+    """What did the garage sensor hear?"""
+
+    def heard(known: KnownNode) -> str:
         messages = _messages(data, known.node.node_id)
         if not messages:
-            parts.append(f"The {known.name} has reported nothing since Home Assistant started.")
-            continue
+            return f"The {known.name} has reported nothing since Home Assistant started."
         latest = messages[0]
         text = f"The {known.name} last heard {_heard(latest)}{_ago(known.node.last_seen)}"
         text += f", {DECISION.get(str(latest.get('decision')), 'recorded')}."
         if earlier := [spoken_class(str(m.get("class"))) for m in messages[1:4]]:
             text += f" Before that: {', '.join(earlier)}."
-        parts.append(text)
-    return " ".join(parts)
+        return text
+
+    return _each_node(hass, data, spoken, heard)
 
 
 def answer_why(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
     """Why did the kitchen alarm go off? The newest critical alarm, else escalation, else unusual sound."""
-    match = find_nodes(hass, data, spoken)
-    if match.problem:
-        return match.problem
     critical = data.hub.router.policy.critical_classes
-    parts = []
-    for known in match.nodes[:3]:
+
+    def why(known: KnownNode) -> str:
         notable = [m for m in _messages(data, known.node.node_id) if m.get("class") not in NORMAL_CLASSES]
         if not notable:
-            parts.append(f"The {known.name} has not reported anything unusual since Home Assistant started.")
-            continue
+            return f"The {known.name} has not reported anything unusual since Home Assistant started."
         latest = min(
             notable,
             key=lambda m: (m.get("class") not in critical, m.get("decision") != "diagnose", notable.index(m)),
         )
         text = f"The {known.name} heard {_heard(latest)}, {DECISION.get(str(latest.get('decision')), 'recorded')}."
-        parts.append(text + _diagnosis_sentence(data, latest))
-    return " ".join(parts)
+        return text + _diagnosis_sentence(data, latest)
+
+    return _each_node(hass, data, spoken, why)
 
 
 def answer_status(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
     """Is the pump OK?"""
-    match = find_nodes(hass, data, spoken)
-    if match.problem:
-        return match.problem
-    parts = []
-    for known in match.nodes[:3]:
+
+    def status(known: KnownNode) -> str:
         messages = _messages(data, known.node.node_id)
-        share = f"{known.node.escalated_share:.0f} % of its reports needed the GPU tier"
         if not messages:
-            parts.append(f"I have no report from the {known.name} since Home Assistant started.")
-        elif (latest := messages[0]).get("class") in NORMAL_CLASSES:
-            parts.append(
+            return f"I have no report from the {known.name} since Home Assistant started."
+        latest = messages[0]
+        if latest.get("class") in NORMAL_CLASSES:
+            return (
                 f"The {known.name} looks fine: its last report{_ago(known.node.last_seen)} was "
-                f"{spoken_class(str(latest.get('class')))}; {share}."
+                f"{spoken_class(str(latest.get('class')))}; "
+                f"{known.node.escalated_share:.0f} % of its reports needed the GPU tier."
             )
-        else:
-            text = f"The {known.name} may need attention: it last reported {_heard(latest)}"
-            parts.append(f"{text}{_ago(known.node.last_seen)}.{_diagnosis_sentence(data, latest)}")
-    return " ".join(parts)
+        text = f"The {known.name} may need attention: it last reported {_heard(latest)}"
+        return f"{text}{_ago(known.node.last_seen)}.{_diagnosis_sentence(data, latest)}"
+
+    return _each_node(hass, data, spoken, status)
 
 
 def answer_escalations_today(data: BinMoERuntimeData) -> str:
@@ -251,16 +261,15 @@ def answer_escalations_today(data: BinMoERuntimeData) -> str:
 
 def answer_learn_baseline(hass: HomeAssistant, data: BinMoERuntimeData, spoken: str | None) -> str:
     """Learn the baseline of the lathe sensor: not started by voice; say where it is started, change nothing."""
-    match = find_nodes(hass, data, spoken)
-    if match.problem:
-        return match.problem
-    parts = ["I can't start baseline learning by voice yet, so nothing was changed."]
-    for known in match.nodes[:3]:
+
+    def where(known: KnownNode) -> str:
         if hass.services.has_service("esphome", node_learn_action(known.node.node_id)):
-            parts.append(
+            return (
                 f"To learn the {known.name}'s baseline, press its Learn baseline button or run the action "
                 "BinMoE: Learn baseline while the machine runs normally."
             )
-        else:
-            parts.append(f"The {known.name} cannot learn a baseline: its node does not declare that action.")
-    return " ".join(parts)
+        return f"The {known.name} cannot learn a baseline: its node does not declare that action."
+
+    return _each_node(
+        hass, data, spoken, where, "I can't start baseline learning by voice yet, so nothing was changed."
+    )

@@ -1,7 +1,8 @@
 """BinMoE as an Assist conversation agent: the GPU tier's MoE LLM through its OpenAI-compatible API.
 
 One agent per config entry (one gateway serves one model). A sentence goes to the LLM only when neither
-BinMoE's own intents (intents.py) nor Home Assistant's can handle it, also when the agent is called
+BinMoE's own intents (intents.py: about the home's nodes and areas first, after Home Assistant's intents
+also about a name that is nobody's) nor Home Assistant's can handle it, also when the agent is called
 directly rather than through a pipeline that prefers local commands. A model the GPU tier reports as weak
 at tool calls (the CPU default) gets no tools at all. The chat loop lives in the LLM entity base
 (entity.py), whose replies never claim a change no tool call made. When the GPU tier fails, the
@@ -92,16 +93,25 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
             return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
         info = self.entry.runtime_data.backend.info
         weak = info is not None and info.tool_calling == TOOL_CALLING_WEAK
+        local = None
         if weak:
             # A model weak at tools gets no tools: Home Assistant's own agent handles commands, and also
             # explains those it recognizes but cannot carry out ("no device called ...").
-            if (local := await self._async_home_assistant_agent(user_input)) is not None:
-                return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
+            local = await self._async_home_assistant_agent(user_input)
         elif (
-            local := await conversation.async_handle_intents(
+            handled := await conversation.async_handle_intents(
                 self.hass, user_input, chat_log, intent_filter=_left_to_the_llm
             )
         ) is not None:
+            return self._answered_here(user_input, chat_log, handled, PATH_HA_INTENTS)
+        if local is not None and local.response_type is not intent.IntentResponseType.ERROR:
+            return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
+        # A BinMoE question about a name that is nobody's ("is the dishwasher ok"): say there is no such node.
+        # It goes before Home Assistant's error, which is its fuzzy guess at another request ("learn the
+        # baseline of the boiler": "not aware of any area called boiler").
+        if (answer := await async_handle_sentence(self.hass, user_input, unknown_names=True)) is not None:
+            return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
+        if local is not None:
             return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
         return await self._async_ask_llm(user_input, chat_log, weak)
 

@@ -1,5 +1,5 @@
 """Spoken answers from the hub's state: which node a name means, what it heard, why it went off, whether it
-looks fine, today's escalations, baseline learning (not available), and the answers to bad input."""
+looks fine, today's escalations, baseline learning (not started by voice), and the answers to bad input."""
 
 from __future__ import annotations
 

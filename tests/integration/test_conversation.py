@@ -11,6 +11,7 @@ import pytest
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.binmoe.const import MAX_REPLY_CHARS, MAX_TOOL_ITERATIONS
 from custom_components.binmoe.conversation import CANNOT, CANNOT_WITHOUT_TOOLS, WEAK_MODEL_PROMPT
+from custom_components.binmoe.node_names import names_something_else
 from custom_components.binmoe.reply_guard import claims_state_change
 
 from .backend_double import BackendDouble
@@ -346,3 +348,32 @@ async def test_binmoe_questions_need_no_llm(
     result = await ask(hass, "is the attic sensor ok")
     assert speech(result) == "I don't know a BinMoE node called attic sensor. The nodes I know are: garage sound."
     assert chat_requests(backend) == []
+
+
+async def test_bad_input_gets_a_clear_spoken_answer(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry
+) -> None:
+    """A node or area that does not exist: said plainly, with the nodes there are, and no LLM."""
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
+    ar.async_get(hass).async_get_or_create("Bedroom")
+    result = await ask(hass, "why did the bedroom alarm go off")
+    assert speech(result) == "There is no BinMoE node in the Bedroom. The nodes I know are: garage sound."
+    result = await ask(hass, "learn the baseline of the boiler")
+    assert speech(result) == "I don't know a BinMoE node called boiler. The nodes I know are: garage sound."
+    assert chat_requests(backend) == []
+
+
+async def test_question_about_something_else_is_not_binmoes(
+    hass: HomeAssistant, backend: BackendDouble, weak_entry: MockConfigEntry, kitchen_light: list[Any]
+) -> None:
+    """'Calibrate the kitchen light' names a light, not a node: BinMoE does not answer 'no such node'; neither
+    for an alias of the light (a registry entry's aliases also hold its computed name, not a string)."""
+    await fire(hass, "detection", node_id="garage-sound", **{"class": "doorbell", "confidence": 0.97})
+    entities = er.async_get(hass)
+    light = entities.async_get_or_create("light", "test", "kitchen", suggested_object_id="kitchen")
+    entities.async_update_entity(light.entity_id, aliases=[*light.aliases, "ceiling lamp"])
+    assert names_something_else(hass, "the ceiling lamp") and names_something_else(hass, "kitchen light")
+    assert not names_something_else(hass, "the boiler")
+    for sentence in ("calibrate the kitchen light", "calibrate the ceiling lamp"):
+        assert "BinMoE node" not in speech(await ask(hass, sentence))
+    assert "I don't know a BinMoE node called boiler" in speech(await ask(hass, "calibrate the boiler"))

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from benchmarks.assist_dataset import load_home, load_tasks, supported
 from benchmarks.assist_runner import async_run_assist, summarize_assist
-from benchmarks.voice_cases import BINMOE_QUESTIONS, PARAPHRASES, Case
+from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, Case
 from benchmarks.voice_harness import (
     async_all_cases,
     async_feed_nodes,
@@ -20,6 +20,7 @@ from benchmarks.voice_harness import (
     async_run_case,
     async_template_matches,
     judge,
+    starting_home,
 )
 
 from .backend_double import BackendDouble
@@ -68,6 +69,31 @@ def test_judge() -> None:
     assert judge(refusal, before, on, "Sorry.")[1] == "changed light.kitchen"
     facts = Case("what did it hear", "binmoe", facts=["smoke alarm|smoke"])
     assert judge(facts, before, before, "It heard smoke.")[0] and not judge(facts, before, before, "Nothing.")[0]
+
+
+def test_doing_nothing_never_passes() -> None:
+    """A case whose expected state the fixture home already has starts from another state; temperatures and
+    positions must be exact (only brightness, read on the 0-255 scale, may round)."""
+    fixture = {entity.entity_id: entity for entity in HOME}
+    for case in PARAPHRASES:
+        start = {entity.entity_id: entity for entity in starting_home(case)}
+        before = {e: {"state": start[e].state, **start[e].attributes} for e in start}
+        assert not judge(case, before, before, "Done.")[0], case.sentence
+        untouched = [e for e in start if e not in case.changes]
+        assert all(start[e] == fixture[e] for e in untouched), case.sentence
+    lathe_off = Case("shut the lathe down", "paraphrase", changes={"switch.lathe": {"state": "off"}})
+    assert {e.entity_id: e.state for e in starting_home(lathe_off)}["switch.lathe"] == "on"
+    half = Case("bedroom half", "paraphrase", changes={"light.bedroom": {"state": "on", "brightness": 128}})
+    bedroom = next(e for e in starting_home(half) if e.entity_id == "light.bedroom")
+    assert (bedroom.state, bedroom.attributes["brightness"]) == ("off", None)
+    warm = Case("19 degrees", "paraphrase", changes={"climate.thermostat": {"temperature": 19}})
+    thermostat = next(e for e in starting_home(warm) if e.entity_id == "climate.thermostat")
+    assert thermostat.attributes["temperature"] == 20  # the fixture's 20 is not 19
+    assert not judge(
+        warm, {"climate.thermostat": {"temperature": 20}}, {"climate.thermostat": {"temperature": 20}}, ""
+    )[0]
+    blinds = Case("blinds up", "paraphrase", changes={"cover.living_room_blinds": {"current_position": 0}})
+    assert next(e for e in starting_home(blinds) if "blinds" in e.entity_id).attributes["current_position"] == 100
 
 
 def test_assist_layout_is_read() -> None:
