@@ -64,6 +64,7 @@ class Report:
     event_windows: int | None = None
     event_span: int | None = None  # windows
     event_start: bool = False  # the event starts with this window (else a repeat, or no event)
+    code_class: int | None = None  # an event recognised by its temporal code: its class (route_codes)
 
 
 def route(
@@ -94,6 +95,45 @@ def route(
                 kind = "escalation" if escalate else "detection" if c in reported else None
                 if kind is not None:
                     out.append(Report(i, kind, detector.count(c), spans[c], start))
+        elif escalate:
+            out.append(Report(i, "escalation"))
+        elif c in reported and (c not in last or t - last[c] >= interval_ms):
+            last[c] = t
+            out.append(Report(i, "detection"))
+    return out
+
+
+def route_codes(
+    windows: list[tuple[int, bool, int]],
+    rules: tuple[EventRule, ...],
+    reported: set[int],
+    interval_ms: int,
+    hop_ms: int,
+) -> list[Report]:
+    """The router with code events (binmoe_router.cpp, set_code_classes) for (class, escalate, code class or -1)
+    windows: the event rules count windows whose code completed; an event's start, or a repeat of an event that
+    goes on once its interval has passed, is what a window reports (a detection of the code's class, whatever
+    the window's top class); otherwise a window is routed as before, except that a window of an alarm class
+    alone is never reported."""
+    detector = EventDetector(rules)
+    spans = {rule.class_idx: rule.span for rule in rules}
+    last: dict[int, int] = {}
+    out = []
+    for i, (c, escalate, code) in enumerate(windows):
+        t = i * hop_ms
+        fired = detector.push(code)
+        event = fired
+        for rule in rules if event is None else ():
+            k = rule.class_idx
+            if detector.active(k) and (k not in last or t - last[k] >= interval_ms):
+                event = k
+                break
+        if event is not None:
+            last[event] = t
+            if event in reported:
+                out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event))
+        elif c in spans:
+            continue
         elif escalate:
             out.append(Report(i, "escalation"))
         elif c in reported and (c not in last or t - last[c] >= interval_ms):
