@@ -39,9 +39,7 @@ def _sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
     )
 
 
-def alarm_scenes(
-    count: int, cache: Path, seconds: float = 20.0, ranges: synth.Ranges = synth.TRAIN
-) -> Iterator[Scene]:
+def alarm_scenes(count: int, cache: Path, seconds: float = 20.0, ranges: synth.Ranges = synth.TRAIN) -> Iterator[Scene]:
     """Scenes with a T3 or T4 alarm starting at 1-6 s and sounding to the end, in a room, noise and SNR
     drawn from `ranges` (the training ranges, or `synth.HELD_OUT` for the held-out conditions)."""
     src = _sources(cache, ranges)

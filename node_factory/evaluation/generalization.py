@@ -186,7 +186,8 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
         run, by_source = node_events(scene.audio)
         onset, label = float(scene.meta["onset_s"]), str(scene.meta["label"])
         for source, fired in by_source.items():
-            hits = [run.end_s[i] for c, i in fired if classes[c] == label and onset <= run.end_s[i] <= onset + protocol.report_within_s]  # fmt: skip
+            times = [run.end_s[i] for c, i in fired if classes[c] == label]
+            hits = [t for t in times if onset <= t <= onset + protocol.report_within_s]
             found[source][label].append(bool(hits))
             if hits:
                 latencies[source].append(hits[0] - onset)

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.reference import model_format
+from node_factory.reference.alarm_code import AlarmCodeDetector
 from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -27,6 +28,7 @@ class Window:
     escalate: bool
     confidence: float
     features: NDArray[np.int8]
+    code: int = 0  # the temporal code (1 = T3, 2 = T4) that completed in the frames this window added
 
 
 def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
@@ -44,14 +46,19 @@ def windows(model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int)
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     n_frames = len(samples) // cfg.frame
     out = []
+    codes = AlarmCodeDetector(cfg.bands)  # fed each window's new frames, as the component does
     for end in range(cfg.frames, n_frames + 1, hop_frames):
         window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame].astype(np.int16)
         feats = features(window, cfg)
         logits = forward(model, feats[None])
         pred, margin, escalate = decide(model, logits)
         conf = confidence(logits, model.logit_scale)
+        code = 0
+        for row in feats[-hop_frames:] if out else feats:
+            found = codes.push(row)
+            code = code or found
         out.append(Window(int(pred[0]), [int(v) for v in logits[0]], int(margin[0]), bool(escalate[0]),
-                          float(conf[0]), feats))  # fmt: skip
+                          float(conf[0]), feats, code))  # fmt: skip
     return out
 
 

@@ -39,7 +39,10 @@ def pulses(rng: np.random.Generator, frames: np.ndarray, band: int, start: int, 
     t = float(start)
     for _ in range(cycles):
         for on, off in pattern:
-            on_f, off_f = on / alarm_code.FRAME_S * rng.uniform(0.9, 1.1), off / alarm_code.FRAME_S * rng.uniform(0.9, 1.1)
+            on_f, off_f = (
+                on / alarm_code.FRAME_S * rng.uniform(0.9, 1.1),
+                off / alarm_code.FRAME_S * rng.uniform(0.9, 1.1),
+            )
             a, b = int(t), int(t + on_f)
             if a >= len(frames):
                 return
@@ -95,7 +98,9 @@ def test_the_node_matches_the_reference_frame_for_frame(detector: Path, seed: in
     got = node_codes(detector, frames)
     ref = alarm_code.detect(frames)
     mismatch = np.nonzero(np.array(got) != ref)[0]
-    assert len(mismatch) == 0, f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0]]}, reference {ref[mismatch[0]]}"
+    assert len(mismatch) == 0, (
+        f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0]]}, reference {ref[mismatch[0]]}"
+    )
     # the streams exercise what is compared: both codes match, many times
     assert np.sum(ref == 1) >= 5 and np.sum(ref == 2) >= 5, np.bincount(ref, minlength=3)
 

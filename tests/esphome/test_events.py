@@ -213,7 +213,9 @@ def test_router_with_code_events_matches_the_reference(harness: Path, interval_m
         codes[start : start + 40 : 2] = [int(rng.choice([1, 2]))] * 20
     stream = [(c, bool(rng.random() < 0.3), code) for c, code in zip(tops, codes, strict=True)]
     script = [f"cfg {interval_ms} 600 1 4", "rule 0 0 0", "event 1 1 8", "event 2 1 12", "codes 1 2"]
-    script += [f"cwin {i * HOP_MS} {c} {10 if esc else 9000} {int(esc)} {code}" for i, (c, esc, code) in enumerate(stream)]
+    script += [
+        f"cwin {i * HOP_MS} {c} {10 if esc else 9000} {int(esc)} {code}" for i, (c, esc, code) in enumerate(stream)
+    ]
     got = outcomes(run(harness, script)[2:])
     expected = {r.window: r for r in route_codes(stream, rules, {1, 2, 3}, interval_ms, HOP_MS)}
     assert sum(r.event_start for r in expected.values()) > 20
@@ -234,7 +236,12 @@ def test_a_code_event_message_names_the_code_and_its_class(harness: Path) -> Non
               "cwin 0 3 9000 0 2", "msg", "cwin 512 1 9000 0 -1"]  # fmt: skip
     lines = run(harness, script)
     event = json.loads(lines[3])
-    assert (event["class"], event["class_idx"], event["confidence"], event["alarm_code"]) == ("co_alarm", "2", "1.0000", "T4")
+    assert (event["class"], event["class_idx"], event["confidence"], event["alarm_code"]) == (
+        "co_alarm",
+        "2",
+        "1.0000",
+        "T4",
+    )
     assert (event["event_windows"], event["event_span_ms"]) == ("1", "6144")
     assert event["scores"] == "[0,-1,-2,9000]"  # the window's own model outputs stay
     NodeMessage.model_validate(event)  # the GPU tier's schema takes it

@@ -43,7 +43,7 @@ def first_match(frames: np.ndarray, code: int) -> float | None:
 
 def test_the_intervals_come_from_the_standards() -> None:
     # T3: 0.5 s + 0.5 s (31.25 frames) and 0.5 s + 1.5 s (62.5 frames), each ±10 %, two frames of slack
-    assert T3_PERIOD == (Interval(26, 37), Interval(26, 37), Interval(54, 71))
+    assert (Interval(26, 37), Interval(26, 37), Interval(54, 71)) == T3_PERIOD
     # T4: 0.1 s + 0.1 s (6.25 frames) three times, then 0.1 s + 5 s (159.4 frames)
     assert T4_PERIOD[:3] == (Interval(3, 9),) * 3
     assert T4_PERIOD[3] == Interval(141, 178)
@@ -115,7 +115,7 @@ def test_broadband_onsets_are_not_pulses() -> None:
 
 
 def test_the_16_bit_clock_wraps_without_false_or_lost_matches() -> None:
-    frames, start = stream(T3, cycles=3)
+    frames, _start = stream(T3, cycles=3)
     detector = AlarmCodeDetector(16)
     detector.frame = 0xFFFF - 100  # the pattern crosses the wrap
     out = [detector.push(row) for row in frames]

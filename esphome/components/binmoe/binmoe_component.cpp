@@ -318,6 +318,10 @@ void BinMoEComponent::dump_config() {
     ESP_LOGCONFIG(TAG, "  Alarm event: %s, %d of %d windows", r.class_name(events.class_idx(i)), events.need(i),
                   events.span(i));
   }
+  if (this->router_.code_events()) {
+    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s (events from the alarms' temporal codes)",
+                  r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
+  }
 }
 
 }  // namespace esphome::binmoe
