@@ -41,6 +41,8 @@ class NodeMessage(BaseModel):
     reason: Literal["low_margin", "escalate_class", "forced", "anomaly"] | None = None
     event_windows: int | None = Field(default=None, ge=1, le=MAX_EVENT_SPAN)
     event_span_ms: int | None = Field(default=None, ge=1)
+    # an alarm event recognised by its temporal code (T3 smoke, T4 CO) rather than by the model's windows
+    alarm_code: Literal["T3", "T4"] | None = None
     # the per-machine baseline's score of the window and its threshold (nodes with a baseline in force)
     anomaly_score: int | None = Field(default=None, ge=0)
     anomaly_threshold: int | None = Field(default=None, ge=1)

@@ -211,13 +211,17 @@ class BinMoEHub:
 def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
     """Critical classes (smoke/CO) alert at once; the GPU tier's diagnosis, if any, follows later. A node's alarm
     event says the sound kept its pattern over seconds, not one window (docs/protocol.md §1)."""
-    pattern = ""
-    if message.event_windows is not None and message.event_span_ms is not None:
-        pattern = f"sounded in {message.event_windows} windows over the last {message.event_span_ms / 1000:.1f} s; "
+    if message.alarm_code is not None:  # the alarm's standard pattern, not a model's probability
+        code = "temporal-three (T3)" if message.alarm_code == "T3" else "temporal-four (T4)"
+        detail = f"it sounded the {code} alarm pattern"
+    else:
+        pattern = ""
+        if message.event_windows is not None and message.event_span_ms is not None:
+            pattern = f"sounded in {message.event_windows} windows over the last {message.event_span_ms / 1000:.1f} s; "
+        detail = f"{pattern}confidence {message.confidence:.0%}"
     persistent_notification.async_create(
         hass,
-        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** "
-        f"({pattern}confidence {message.confidence:.0%}).",
+        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** ({detail}).",
         title="BinMoE alarm",
         notification_id=f"{DOMAIN}_critical_{message.node_id}",
     )

@@ -77,6 +77,7 @@ _SCHEMA = vol.Schema(
         vol.Optional("reason"): vol.In(["low_margin", "escalate_class", "forced", "anomaly"]),
         vol.Optional("event_windows"): vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_EVENT_SPAN)),
         vol.Optional("event_span_ms"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("alarm_code"): vol.In(["T3", "T4"]),
         vol.Optional("anomaly_score"): vol.All(vol.Coerce(int), vol.Range(min=0)),
         vol.Optional("anomaly_threshold"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
@@ -112,6 +113,7 @@ class NodeMessage:
     reason: str | None = None
     event_windows: int | None = None  # an alarm event: windows with the class among the rule's span
     event_span_ms: int | None = None
+    alarm_code: str | None = None  # the event was recognised by its temporal code (T3 smoke, T4 CO)
     anomaly_score: int | None = None  # the per-machine baseline's score of the window, and its threshold
     anomaly_threshold: int | None = None
     features: str | None = None

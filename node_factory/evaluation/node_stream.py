@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..reference.alarm_code import AlarmCodeDetector
 from ..reference.events import EventDetector, EventRule
 from ..reference.features import FeatureConfig, frame_features
 from ..reference.network import IntegerModel, decide, forward
@@ -65,11 +66,44 @@ def decisions(model: IntegerModel, windows: NDArray[np.int8], config: FeatureCon
 
 
 def events(run: NodeDecisions, rules: tuple[EventRule, ...]) -> list[tuple[int, int]]:
-    """(class, window index) of each alarm event the node's detector reports over the stream."""
+    """(class, window index) of each alarm event the window rule reports: the windows' top classes."""
+    return _events([int(top) for top in run.top], rules)
+
+
+def code_windows(
+    frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int]
+) -> list[int]:
+    """Per window, the class whose temporal code completed in the frames that window added (T3 ->
+    `code_classes[0]`, T4 -> `code_classes[1]`), or -1: the node feeds its code detector each window's new
+    frames (all of the first window's, then `hop_frames`) before routing it."""
+    detector = AlarmCodeDetector(frames.shape[1])
+    count = max(0, (len(frames) - config.frames) // hop_frames + 1)
+    out, fed = [], 0
+    for index in range(count):
+        end = index * hop_frames + config.frames
+        found = 0
+        for row in frames[fed:end]:
+            code = detector.push(row)
+            found = found or code
+        fed = end
+        out.append(code_classes[found - 1] if found else -1)
+    return out
+
+
+def code_events(
+    frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int],
+    rules: tuple[EventRule, ...],
+) -> list[tuple[int, int]]:  # fmt: skip
+    """(class, window index) of each alarm event when the code detector drives the event rules (the node's
+    default for a model with smoke/CO classes)."""
+    return _events(code_windows(frames, config, hop_frames, code_classes), rules)
+
+
+def _events(classes: list[int], rules: tuple[EventRule, ...]) -> list[tuple[int, int]]:
     detector = EventDetector(rules)
     out = []
-    for index, top in enumerate(run.top):
-        fired = detector.push(int(top))
+    for index, c in enumerate(classes):
+        fired = detector.push(c)
         if fired is not None:
             out.append((fired, index))
     return out

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.reference import model_format
+from node_factory.reference.alarm_code import AlarmCodeDetector
 from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -27,6 +28,7 @@ class Window:
     escalate: bool
     confidence: float
     features: NDArray[np.int8]
+    code: int = 0  # the temporal code (1 = T3, 2 = T4) that completed in the frames this window added
 
 
 def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
@@ -44,14 +46,19 @@ def windows(model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int)
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     n_frames = len(samples) // cfg.frame
     out = []
+    codes = AlarmCodeDetector(cfg.bands)  # fed each window's new frames, as the component does
     for end in range(cfg.frames, n_frames + 1, hop_frames):
         window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame].astype(np.int16)
         feats = features(window, cfg)
         logits = forward(model, feats[None])
         pred, margin, escalate = decide(model, logits)
         conf = confidence(logits, model.logit_scale)
+        code = 0
+        for row in feats[-hop_frames:] if out else feats:
+            found = codes.push(row)
+            code = code or found
         out.append(Window(int(pred[0]), [int(v) for v in logits[0]], int(margin[0]), bool(escalate[0]),
-                          float(conf[0]), feats))  # fmt: skip
+                          float(conf[0]), feats, code))  # fmt: skip
     return out
 
 
@@ -64,6 +71,7 @@ class Report:
     event_windows: int | None = None
     event_span: int | None = None  # windows
     event_start: bool = False  # the event starts with this window (else a repeat, or no event)
+    code_class: int | None = None  # an event recognised by its temporal code: its class (route_codes)
 
 
 def route(
@@ -94,6 +102,45 @@ def route(
                 kind = "escalation" if escalate else "detection" if c in reported else None
                 if kind is not None:
                     out.append(Report(i, kind, detector.count(c), spans[c], start))
+        elif escalate:
+            out.append(Report(i, "escalation"))
+        elif c in reported and (c not in last or t - last[c] >= interval_ms):
+            last[c] = t
+            out.append(Report(i, "detection"))
+    return out
+
+
+def route_codes(
+    windows: list[tuple[int, bool, int]],
+    rules: tuple[EventRule, ...],
+    reported: set[int],
+    interval_ms: int,
+    hop_ms: int,
+) -> list[Report]:
+    """The router with code events (binmoe_router.cpp, set_code_classes) for (class, escalate, code class or -1)
+    windows: the event rules count windows whose code completed; an event's start, or a repeat of an event that
+    goes on once its interval has passed, is what a window reports (a detection of the code's class, whatever
+    the window's top class); otherwise a window is routed as before, except that a window of an alarm class
+    alone is never reported."""
+    detector = EventDetector(rules)
+    spans = {rule.class_idx: rule.span for rule in rules}
+    last: dict[int, int] = {}
+    out = []
+    for i, (c, escalate, code) in enumerate(windows):
+        t = i * hop_ms
+        fired = detector.push(code)
+        event = fired
+        for rule in rules if event is None else ():
+            k = rule.class_idx
+            if detector.active(k) and (k not in last or t - last[k] >= interval_ms):
+                event = k
+                break
+        if event is not None:
+            last[event] = t
+            if event in reported:
+                out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event))
+        elif c in spans:
+            continue
         elif escalate:
             out.append(Report(i, "escalation"))
         elif c in reported and (c not in last or t - last[c] >= interval_ms):

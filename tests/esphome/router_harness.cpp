@@ -7,6 +7,9 @@
 //   force
 //   win <stream_ms> <class> <margin> <escalate>   -> "<outcome> <reason>" (stream_ms mod 2^32, as the node's), then
 //                                                     " <event_windows> <event_span>" for an alarm event's report
+//   codes <t3_class> <t4_class>                    -> the router's code events (-1 -1: off)
+//   cwin <stream_ms> <class> <margin> <escalate> <code_class>  -> as win, with the class whose code completed
+//                                                     (-1: none); an event's report adds " <code_class> <code>"
 //   msg                                            -> the last routed window's message as JSON
 //   rate                                           -> escalation rate
 //   b64 <hex>                                      -> base64
@@ -79,22 +82,32 @@ int main() {
       printf("\n");
     } else if (!strcmp(cmd, "force")) {
       router.force_next();
-    } else if (!strcmp(cmd, "win")) {
+    } else if (!strcmp(cmd, "codes")) {
+      int t3, t4;
+      scanf("%d %d", &t3, &t4);
+      router.set_code_classes(t3, t4);
+    } else if (!strcmp(cmd, "win") || !strcmp(cmd, "cwin")) {
       unsigned long long t;
-      int cls, margin, esc;
+      int cls, margin, esc, code_class = -1;
       scanf("%llu %d %d %d", &t, &cls, &margin, &esc);
+      const bool with_code = !strcmp(cmd, "cwin");
+      if (with_code)
+        scanf("%d", &code_class);
       last.class_idx = cls;
       last.margin = margin;
       last.escalate = esc != 0;
       for (int j = 0; j < 4; j++)
         last.logits[j] = (j == cls) ? margin : -j;
-      routed = router.route(last, static_cast<uint32_t>(t));
+      routed = router.route(last, static_cast<uint32_t>(t), code_class);
       printf("%d %d", static_cast<int>(routed.outcome), static_cast<int>(routed.reason));
       if (routed.event_span > 0)
         printf(" %d %d", routed.event_windows, routed.event_span);
+      if (with_code && routed.code_class >= 0)
+        printf(" %d %d", routed.code_class, routed.code);
       printf("\n");
     } else if (!strcmp(cmd, "msg")) {
-      messages.build(routed, last, NAMES[last.class_idx], -23.25f, 123456, id, features, msg);
+      messages.build(routed, last, NAMES[routed.code_class >= 0 ? routed.code_class : last.class_idx], -23.25f, 123456,
+                     id, features, msg);
       printf("{");
       for (int i = 0, n = 0; i < MAX_FIELDS; i++) {
         if (msg.values[i] != nullptr)

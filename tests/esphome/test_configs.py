@@ -125,9 +125,11 @@ def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
          "one alarm event rule per class: 'co_alarm' has two"),
         ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "span": 8}]},
          "'need' is a required option"),
+        ({"model": "sound", "replay": {}, "alarm_code": "maybe"}, "alarm_code"),
     ],
     ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold",
-         "rate", "event-class", "event-need-above-span", "event-span", "event-need-0", "event-twice", "event-no-need"],
+         "rate", "event-class", "event-need-above-span", "event-span", "event-need-0", "event-twice", "event-no-need",
+         "alarm-code-not-a-boolean"],
 )  # fmt: skip
 def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
     out = check(tmp_path, binmoe)
@@ -384,14 +386,15 @@ def test_adxl345_level_is_in_db_re_1g(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("options", "rules"),
-    [({}, [(1, 2, 8), (2, 2, 12)]),  # the defaults at the sound model's default hop (512 ms)
-     ({"hop": "256ms"}, [(1, 2, 16), (2, 2, 24)]),  # the same time in windows
-     ({"hop": "1024ms"}, [(1, 2, 4), (2, 2, 6)]),
-     ({"hop": "96ms"}, [(1, 2, 32), (2, 2, 32)]),  # at most 32 windows
+    [({}, [(1, 1, 8), (2, 1, 12)]),  # the defaults at the sound model's default hop (512 ms): one code match
+     ({"hop": "256ms"}, [(1, 1, 16), (2, 1, 24)]),  # the same time in windows
+     ({"hop": "1024ms"}, [(1, 1, 4), (2, 1, 6)]),
+     ({"hop": "96ms"}, [(1, 1, 32), (2, 1, 32)]),  # at most 32 windows
+     ({"alarm_code": False}, [(1, 2, 8), (2, 2, 12)]),  # the model's windows: two of the span
      ({"alarm_events": []}, []),
      ({"alarm_events": [{"class": "knock", "need": 1, "span": 1}, {"class": "smoke_alarm", "need": 32, "span": 32}]},
       [(5, 1, 1), (1, 32, 32)])],
-    ids=["defaults", "hop-256ms", "hop-1024ms", "hop-96ms", "off", "own-rules"],
+    ids=["defaults", "hop-256ms", "hop-1024ms", "hop-96ms", "no-alarm-code", "off", "own-rules"],
 )  # fmt: skip
 def test_alarm_event_rules_reach_the_generated_code(
     tmp_path: Path, options: dict[str, Any], rules: list[tuple[int, int, int]]
@@ -406,4 +409,21 @@ def test_models_without_alarm_classes_get_no_event_rules(tmp_path: Path) -> None
     config = {**ESP32_NODE, "i2c": {"sda": "GPIO6", "scl": "GPIO7"}, "binmoe": {"model": "vibration", "adxl345": {}}}
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
-    assert "add_event_rule" not in main and "set_class_rule(0," in main
+    assert "add_event_rule" not in main and "set_class_rule(0," in main and "set_alarm_code" not in main
+
+
+@pytest.mark.parametrize(("alarm_code", "call"), [(None, "set_alarm_code(1, 2)"), (True, "set_alarm_code(1, 2)"),
+                                                  (False, None)])  # fmt: skip
+def test_the_alarm_code_detector_is_on_by_default_for_sound(tmp_path: Path, alarm_code: bool | None,
+                                                             call: str | None) -> None:  # fmt: skip
+    options = {} if alarm_code is None else {"alarm_code": alarm_code}
+    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert re.findall(r"set_alarm_code\(\d+, \d+\)", main) == ([call] if call else [])
+
+
+def test_alarm_code_needs_the_sound_features(tmp_path: Path) -> None:
+    out = check_esp32(tmp_path, {"model": "vibration", "adxl345": {}, "alarm_code": True},
+                      i2c={"sda": "GPIO6", "scl": "GPIO7"})  # fmt: skip
+    assert not out.startswith("rc=0") and "model vibration-v1 cannot listen for the alarms' temporal codes" in out, out

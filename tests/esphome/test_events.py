@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import outcomes, run
-from reference import route
+from reference import route, route_codes
 
 from gpu_backend.protocol import NodeMessage
 from node_factory.reference.events import EventDetector, EventRule
@@ -198,3 +198,52 @@ def test_event_messages_carry_the_event_fields(harness: Path) -> None:
     assert (d.kind, d.event_windows, d.event_span_ms) == ("detection", 4, 4096)
     assert list(repeat)[-2:] == ["event_windows", "event_span_ms"] and "reason" not in repeat
     assert "event_windows" not in plain and "event_span_ms" not in plain
+
+
+@pytest.mark.parametrize("interval_ms", [0, 10000])
+@pytest.mark.parametrize("seed", [6, 7])
+def test_router_with_code_events_matches_the_reference(harness: Path, interval_ms: int, seed: int) -> None:
+    """Code events (set_code_classes): random windows with the classes whose code completed in them now and then;
+    every window's outcome, event fields and reported class equal reference.route_codes."""
+    rng = np.random.default_rng(seed)
+    rules = (EventRule(1, 1, 8), EventRule(2, 1, 12))
+    tops = bursts(rng, 3000, 4)
+    codes = [int(rng.choice([1, 2])) if rng.random() < 0.08 else -1 for _ in tops]
+    for start in rng.integers(0, len(codes) - 40, 10):  # alarms: a code every 2 windows for a while
+        codes[start : start + 40 : 2] = [int(rng.choice([1, 2]))] * 20
+    stream = [(c, bool(rng.random() < 0.3), code) for c, code in zip(tops, codes, strict=True)]
+    script = [f"cfg {interval_ms} 600 1 4", "rule 0 0 0", "event 1 1 8", "event 2 1 12", "codes 1 2"]
+    script += [
+        f"cwin {i * HOP_MS} {c} {10 if esc else 9000} {int(esc)} {code}" for i, (c, esc, code) in enumerate(stream)
+    ]
+    got = outcomes(run(harness, script)[2:])
+    expected = {r.window: r for r in route_codes(stream, rules, {1, 2, 3}, interval_ms, HOP_MS)}
+    assert sum(r.event_start for r in expected.values()) > 20
+    assert any(r.code_class is not None and r.code_class != stream[r.window][0] for r in expected.values())
+    for i, out in enumerate(got):
+        ref = expected.get(i)
+        if ref is None:
+            assert out[0] == NONE, f"window {i} {stream[i]}: {out}"
+            continue
+        kind = DETECTION if ref.kind == "detection" else ESCALATION
+        events = () if ref.event_span is None else (ref.event_windows, ref.event_span)
+        code = () if ref.code_class is None else (ref.code_class, 1 if ref.code_class == 1 else 2)
+        assert out == (kind, LOW_MARGIN, *events, *code), f"window {i} {stream[i]}: {out}, reference {ref}"
+
+
+def test_a_code_event_message_names_the_code_and_its_class(harness: Path) -> None:
+    script = ["cfg 10000 6 0 4", "rule 0 0 0", "event 1 1 8", "event 2 1 12", "codes 1 2",
+              "cwin 0 3 9000 0 2", "msg", "cwin 512 1 9000 0 -1"]  # fmt: skip
+    lines = run(harness, script)
+    event = json.loads(lines[3])
+    assert (event["class"], event["class_idx"], event["confidence"], event["alarm_code"]) == (
+        "co_alarm",
+        "2",
+        "1.0000",
+        "T4",
+    )
+    assert (event["event_windows"], event["event_span_ms"]) == ("1", "6144")
+    assert event["scores"] == "[0,-1,-2,9000]"  # the window's own model outputs stay
+    NodeMessage.model_validate(event)  # the GPU tier's schema takes it
+    # a smoke window without its code: not reported at all
+    assert lines[4] == "0 0"

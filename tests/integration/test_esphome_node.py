@@ -88,10 +88,11 @@ async def test_host_node_events_reach_the_binmoe_hub(
     assert {e.data["seq"] for e in detections} | {e.data["seq"] for e in escalations} <= raw_seqs
     smoke = [e for e in detections if e.data["class"] == "smoke_alarm"]
     assert smoke and smoke[0].data["handled_by"] == "node"  # a critical class the node was sure of
-    # ... reported by the node as an alarm event (a pattern over its last 8 windows); every critical message of
-    # this node is one (both alarm classes have event rules), so the notification says so
-    assert smoke[0].data["event_span_ms"] == 4096 and 2 <= smoke[0].data["event_windows"] <= 8
+    # ... recognised by the node by its temporal-three code (an alarm event over its last 8 windows); every
+    # critical message of this node is one, so the notification names the pattern
+    assert smoke[0].data["alarm_code"] == "T3" and smoke[0].data["confidence"] == 1.0
+    assert smoke[0].data["event_span_ms"] == 4096 and 1 <= smoke[0].data["event_windows"] <= 8
     notifications = persistent_notification._async_get_or_create_notifications(hass)
-    assert "windows over the last" in notifications["binmoe_critical_binmoe-host-sound"]["message"]
+    assert "temporal-three (T3) alarm pattern" in notifications["binmoe_critical_binmoe-host-sound"]["message"]
     assert {e.data["decision"] for e in escalations} <= {"diagnose", "queued", "dropped", "ignored"}
     await hass.config_entries.async_unload(esphome_entry.entry_id)

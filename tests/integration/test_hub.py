@@ -75,6 +75,21 @@ async def test_an_alarm_event_is_notified_as_a_sustained_pattern(
     assert "sounded in 2 windows over the last 6.1 s" in notifications["binmoe_critical_hallway-sound"]["message"]
 
 
+async def test_an_alarm_recognised_by_its_code_is_notified_by_its_pattern(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    detections = capture(hass, "binmoe_detection")
+    await fire(hass, "detection", **{"class": "co_alarm", "class_idx": 2, "confidence": 1.0, "margin": 3,
+                                     "event_windows": 1, "event_span_ms": 6144, "alarm_code": "T4"})  # fmt: skip
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert notifications["binmoe_critical_hallway-sound"]["message"] == (
+        "Node **hallway-sound** detected **co alarm** (it sounded the temporal-four (T4) alarm pattern)."
+    )
+    assert detections[0].data["alarm_code"] == "T4"
+    await fire(hass, "detection", seq=8, alarm_code="T5")  # not a code: the message is refused
+    assert len(detections) == 1
+
+
 async def test_escalation_carries_area_hour_and_the_nodes_earlier_messages(
     hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockConfigEntry
 ) -> None:

@@ -38,6 +38,7 @@ MULTI_CONF = False
 CONF_ADC = "adc"
 CONF_ADXL345 = "adxl345"
 CONF_ALARM_EVENTS = "alarm_events"
+CONF_ALARM_CODE = "alarm_code"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
 CONF_BALL_DIAMETER = "ball_diameter"
@@ -383,6 +384,11 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
             raise cv.Invalid(f"one alarm event rule per class: '{name}' has two",
                              path=[CONF_ALARM_EVENTS, i, CONF_CLASS])  # fmt: skip
         seen.add(name)
+    if config.get(CONF_ALARM_CODE) and alarm_code_classes(config, manifest) is None:
+        raise cv.Invalid(f"model {manifest['model_id']} cannot listen for the alarms' temporal codes: that needs the "
+                         "smoke_alarm and co_alarm classes and the sound features (32 ms frames of 16 kHz "
+                         "audio, 16 bands of 150-7000 Hz)",
+                         path=[CONF_ALARM_CODE])  # fmt: skip
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
@@ -434,19 +440,38 @@ def hop_frames(config: dict[str, Any], features: dict[str, Any]) -> int:
     return round(hop_ms * rate / 1000 / frame)
 
 
+def alarm_code_classes(config: dict[str, Any], manifest: dict[str, Any]) -> tuple[int, int] | None:
+    """The classes the temporal-three and temporal-four codes report, if the node listens for them: by default
+    when the model has both alarm classes and the features the detector is built for (32 ms frames of 16 kHz
+    audio, 16 bands 150-7000 Hz: its band range and levels are in those units); `alarm_code: false` turns it
+    off. None otherwise."""
+    classes: list[str] = manifest["classes"]
+    features = manifest["feature_config"]
+    fits = (
+        "smoke_alarm" in classes and "co_alarm" in classes and features["sample_rate"] == 16000
+        and features["frame"] == 512 and features["bands"] == 16 and not features.get("envelope_bands")
+        and features.get("f_min") == 150.0 and features.get("f_max") == 7000.0
+    )  # fmt: skip
+    if not fits or not config.get(CONF_ALARM_CODE, True):
+        return None
+    return classes.index("smoke_alarm"), classes.index("co_alarm")
+
+
 def alarm_events(config: dict[str, Any], manifest: dict[str, Any]) -> list[tuple[int, int, int]]:
     """(class index, need, span) of each alarm-event rule: `alarm_events` if set (`[]`: none), else the defaults
-    for the model's alarm classes at the configured hop."""
+    for the model's alarm classes at the configured hop. With the alarm-code detector the rules count windows
+    in which the class's code completed, and one is an event (a code match is already four or five pulses)."""
     classes: list[str] = manifest["classes"]
     if CONF_ALARM_EVENTS in config:
         return [(classes.index(r[CONF_CLASS]), r[CONF_NEED], r[CONF_SPAN]) for r in config[CONF_ALARM_EVENTS]]
     features = manifest["feature_config"]
     hop_units = hop_frames(config, features) * features["frame"] * 1000  # hop in ms x sample rate
+    code = alarm_code_classes(config, manifest) is not None
     rules = []
     for name, (need, span_ms) in DEFAULT_ALARM_EVENTS.items():
         if name in classes:
             span = min(MAX_EVENT_SPAN, -(-span_ms * features["sample_rate"] // hop_units))
-            rules.append((classes.index(name), min(need, span), span))
+            rules.append((classes.index(name), 1 if code else min(need, span), span))
     return rules
 
 
@@ -503,6 +528,7 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_CAPTURE_DURATION): cv.All(
                 cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
             ),
+            cv.Optional(CONF_ALARM_CODE): cv.boolean,
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -602,6 +628,8 @@ async def to_code(config: dict[str, Any]) -> None:
                                             capture_samples(config, manifest)))  # fmt: skip
         if CONF_SENSOR in speed:
             cg.add(var.set_shaft_speed_sensor(await cg.get_variable(speed[CONF_SENSOR])))
+    if (code_classes := alarm_code_classes(config, manifest)) is not None:
+        cg.add(var.set_alarm_code(*code_classes))
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

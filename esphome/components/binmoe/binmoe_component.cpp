@@ -45,6 +45,8 @@ void BinMoEComponent::setup() {
   this->identity_.bands = this->runner_.feature_bands();
   this->identity_.sample_rate = this->runner_.sample_rate();
   this->identity_.hop_samples = this->runner_.hop_samples();
+  if (this->router_.code_events() && !this->code_detector_.configure(this->runner_.feature_bands()))
+    this->router_.set_code_classes(-1, -1);  // more bands than the detector has room for (codegen refuses them)
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -120,13 +122,20 @@ void BinMoEComponent::handle_window_() {
   const float confidence = w.confidence;
   this->last_confidence_ = confidence;
   this->baseline_window_();
-  const Routed routed = this->router_.route(w, this->stream_ms_);
+  const int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
+  const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
   if (routed.outcome == Outcome::NONE)
     return;
-  const char *name = this->runner_.class_name(w.class_idx);
+  const int reported = routed.code_class >= 0 ? routed.code_class : w.class_idx;
+  const char *name = this->runner_.class_name(reported);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
-  ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
-           static_cast<int>(w.margin));
+  if (routed.code_class >= 0) {
+    ESP_LOGD(TAG, "%s: %s (temporal-%s code)", OUTCOMES[static_cast<int>(routed.outcome)], name,
+             routed.code == 1 ? "three" : "four");
+  } else {
+    ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name,
+             confidence, static_cast<int>(w.margin));
+  }
   if (routed.outcome == Outcome::DROPPED)
     return;
   this->send_message_(routed);
@@ -136,9 +145,25 @@ void BinMoEComponent::handle_window_() {
     this->detection_event_->trigger(name);
 #endif
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
-    if (trigger->accepts(w.class_idx))
-      trigger->trigger(name, confidence);
+    if (trigger->accepts(reported))
+      trigger->trigger(name, routed.code_class >= 0 ? 1.0f : confidence);
   }
+}
+
+int BinMoEComponent::alarm_code_window_() {
+  // the first window of a stream brings all its frames, every later one the hop's
+  const int frames = this->runner_.feature_frames(), bands = this->runner_.feature_bands();
+  const int hop = this->runner_.hop_samples() * frames / this->runner_.window_samples();
+  const int fresh = this->code_started_ ? hop : frames;
+  this->code_started_ = true;
+  const int8_t *features = this->runner_.features();
+  AlarmCodeDetector::Code found = AlarmCodeDetector::NONE;
+  for (int f = frames - fresh; f < frames; f++) {
+    const AlarmCodeDetector::Code code = this->code_detector_.push(features + f * bands);
+    if (found == AlarmCodeDetector::NONE)
+      found = code;
+  }
+  return found == AlarmCodeDetector::NONE ? -1 : this->router_.code_class(found);
 }
 
 void BinMoEComponent::load_baseline_() {
@@ -298,7 +323,9 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->messages_.build(routed, w, this->runner_.class_name(w.class_idx), w.level_dbfs + this->level_offset_db_,
+  this->messages_.build(routed, w,
+                        this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx),
+                        w.level_dbfs + this->level_offset_db_,
                         millis(), this->identity_, this->runner_.features(), this->message_);
   this->attach_orders_(routed);
 #ifdef BINMOE_HA_EVENTS
@@ -368,6 +395,10 @@ void BinMoEComponent::dump_config() {
   for (int i = 0; i < events.rules(); i++) {
     ESP_LOGCONFIG(TAG, "  Alarm event: %s, %d of %d windows", r.class_name(events.class_idx(i)), events.need(i),
                   events.span(i));
+  }
+  if (this->router_.code_events()) {
+    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s (events from the alarms' temporal codes)",
+                  r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
   }
 }
 

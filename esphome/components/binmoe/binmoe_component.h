@@ -11,6 +11,7 @@
 
 #include "esphome/core/preferences.h"
 
+#include "binmoe_alarm_code.h"
 #include "binmoe_baseline.h"
 #include "binmoe_message.h"
 #include "binmoe_router.h"
@@ -115,6 +116,8 @@ class BinMoEComponent : public PollingComponent {
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // an alarm-event rule: the class is reported as an event of `need` of the last `span` windows
   void add_event_rule(int idx, int need, int span) { this->router_.events().add_rule(idx, need, span); }
+  // alarm events from the temporal-code detector: T3 reports `t3_class`, T4 `t4_class` (docs/esphome.md)
+  void set_alarm_code(int t3_class, int t4_class) { this->router_.set_code_classes(t3_class, t4_class); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
   void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
@@ -178,6 +181,8 @@ class BinMoEComponent : public PollingComponent {
     this->capture_filled_ = 0;  // a capture never mixes two streams
     this->runner_.reset();
     this->router_.restart_stream();
+    this->code_detector_.reset();
+    this->code_started_ = false;
   }
 
  protected:
@@ -194,6 +199,8 @@ class BinMoEComponent : public PollingComponent {
   float shaft_rpm_() const;
   // The fault-identification fields of an anomaly or forced escalation (message_ is built).
   void attach_orders_(const Routed &routed);
+  // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
+  int alarm_code_window_();
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -210,6 +217,7 @@ class BinMoEComponent : public PollingComponent {
   uint32_t anomaly_score_{0};  // of the last window scored against the baseline
   BaselineState baseline_state_{BaselineState::NONE};
   bool have_baseline_{false}, have_score_{false};
+  bool code_started_{false};  // the code detector has had the stream's first window
   int progress_published_{-1};
   uint8_t feature_digest_[8]{};
   ESPPreferenceObject baseline_pref_;
@@ -221,6 +229,7 @@ class BinMoEComponent : public PollingComponent {
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
+  AlarmCodeDetector code_detector_;
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR

@@ -29,9 +29,12 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   const bool escalation = routed.outcome == Outcome::ESCALATION;
   snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(this->seq_++));
   snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
-  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", w.class_idx);
+  // an alarm event recognised by its temporal code reports the code's class; its confidence is 1 (a code
+  // match, not the model's probability), scores and margin stay the window's
+  const bool code = routed.code_class >= 0;
+  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", code ? routed.code_class : w.class_idx);
   snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(w.margin));
-  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", static_cast<double>(w.confidence));
+  snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", code ? 1.0 : static_cast<double>(w.confidence));
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
   size_t pos = 0;
   msg.scores[pos++] = '[';
@@ -62,6 +65,8 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
+  static const char *const CODES[] = {nullptr, "T3", "T4"};
+  v[FIELD_ALARM_CODE] = code ? CODES[routed.code] : nullptr;
   if (this->has_anomaly_) {
     snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(this->anomaly_score_));
     snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u",

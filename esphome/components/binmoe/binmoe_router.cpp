@@ -9,7 +9,7 @@ void Router::configure(const RouterConfig &config, int classes) {
   this->bucket_started_ = false;
 }
 
-Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
+Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_class) {
   Routed out;
   const int c = window.class_idx;
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
@@ -26,8 +26,22 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   this->bucket_ms_ = stream_ms;
   this->bucket_started_ = true;
 
-  bool escalate = window.escalate;
-  if (c >= 0 && c < this->classes_ && this->rules_[c].always_escalate) {
+  // Code events move the event detector with the window's code class; an event that starts, or goes on and is
+  // due again, is what this window reports (whatever the window's own class).
+  int code_event = -1;
+  int fired = -1;
+  if (this->code_events_) {
+    fired = this->events_.push(code_class);
+    code_event = fired;
+    for (int r = 0; code_event < 0 && r < this->events_.rules(); r++) {
+      const int k = this->events_.class_idx(r);
+      if (this->events_.active(r) && this->due_(k, stream_ms))
+        code_event = k;
+    }
+  }
+  bool escalate = code_event >= 0 ? false : window.escalate;
+  const int own = code_event >= 0 ? code_event : c;
+  if (own >= 0 && own < this->classes_ && this->rules_[own].always_escalate) {
     escalate = true;
     out.reason = Reason::ESCALATE_CLASS;
   }
@@ -52,7 +66,25 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   // Every window moves the event detector. A class with an event rule is reported only as its event: when the
   // event starts, and again while the alarm goes on, at most once per detection interval; an alarm is never held
   // back by the escalation limit. A window of such a class alone is not reported.
-  const int fired = this->events_.push(c);
+  if (code_event >= 0) {
+    const int rule = this->events_.find(code_event);
+    this->detected_once_[code_event] = true;
+    this->last_detection_ms_[code_event] = stream_ms;
+    out.code_class = static_cast<int8_t>(code_event);
+    out.code = code_event == this->code_classes_[0] ? 1 : 2;
+    out.event_windows = static_cast<uint8_t>(this->events_.windows(rule));
+    out.event_span = static_cast<uint8_t>(this->events_.span(rule));
+    if (escalate) {
+      this->escalations_++;
+      out.outcome = Outcome::ESCALATION;
+    } else if (this->rules_[code_event].report) {
+      this->detections_++;
+      out.outcome = Outcome::DETECTION;
+    }
+    return out;
+  }
+  if (!this->code_events_)
+    fired = this->events_.push(c);
   const int event = this->events_.find(c);
   if (escalate && event < 0) {
     if (!forced) {
@@ -69,9 +101,10 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
   }
   if (c < 0 || c >= this->classes_)
     return out;
-  const bool due =
-      !this->detected_once_[c] || stream_ms - this->last_detection_ms_[c] >= this->config_.detection_interval_ms;
-  const bool report = event >= 0 ? fired == c || (due && this->events_.active(event)) : due && this->rules_[c].report;
+  const bool due = this->due_(c, stream_ms);
+  // with code events, an alarm class's window is reported only through its code (above)
+  const bool report = event >= 0 ? !this->code_events_ && (fired == c || (due && this->events_.active(event)))
+                                 : due && this->rules_[c].report;
   if (!report) {
     if (forced) {  // an alarm class's window, forced
       this->escalations_++;
@@ -93,6 +126,11 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms) {
     out.outcome = Outcome::DETECTION;
   }
   return out;
+}
+
+bool Router::due_(int class_idx, uint32_t stream_ms) const {
+  return !this->detected_once_[class_idx] ||
+         stream_ms - this->last_detection_ms_[class_idx] >= this->config_.detection_interval_ms;
 }
 
 float Router::escalation_rate() const {

@@ -37,6 +37,10 @@ struct Routed {
   // an alarm event's report (its start or a repeat while it goes on): windows with the class among the
   // rule's last `event_span`; 0 = not an event report
   uint8_t event_windows = 0, event_span = 0;
+  // with code events (set_code_classes): the class of an event recognised by its temporal code, which may
+  // differ from the window's top class, and the code (1 = T3, 2 = T4); -1 / 0 = the window's own class
+  int8_t code_class = -1;
+  uint8_t code = 0;
 };
 
 class Router {
@@ -50,6 +54,17 @@ class Router {
   // Alarm-event rules (add_rule); a class with a rule is reported only as an event, never window by window.
   EventDetector &events() { return this->events_; }
   const EventDetector &events() const { return this->events_; }
+  // Code events: the event rules count windows in which the class's temporal code completed (route()'s
+  // `code_class`) instead of windows whose top class it is (binmoe_alarm_code.h); the classes T3 and T4 stand
+  // for (-1, -1: off).
+  void set_code_classes(int t3_class, int t4_class) {
+    this->code_classes_[0] = static_cast<int8_t>(t3_class);
+    this->code_classes_[1] = static_cast<int8_t>(t4_class);
+    this->code_events_ = t3_class >= 0 || t4_class >= 0;
+  }
+  bool code_events() const { return this->code_events_; }
+  // the class a code (1 = T3, 2 = T4) reports
+  int code_class(int code) const { return this->code_classes_[code - 1]; }
 
   // Escalate the next window whatever its margin (reason `forced`, or `anomaly`; not rate limited).
   void force_next(Reason reason = Reason::FORCED) {
@@ -60,7 +75,8 @@ class Router {
   // Decide what to do with one classified window; `stream_ms` is the sample clock (samples / rate), so rules
   // behave the same whether samples come live or from a faster-than-real-time replay. It may wrap around
   // 2^32 ms (49.7 days): the rules only use differences of it.
-  Routed route(const WindowResult &window, uint32_t stream_ms);
+  // `code_class`: with code events, the class whose code completed in this window's new frames, or -1.
+  Routed route(const WindowResult &window, uint32_t stream_ms, int code_class = -1);
   // A new stream (e.g. a replayed clip): the event detector forgets the windows before it.
   void restart_stream() { this->events_.reset(); }
 
@@ -73,6 +89,8 @@ class Router {
 
  protected:
   static constexpr uint32_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
+  // the class was never reported, or its detection interval has passed since its last report
+  bool due_(int class_idx, uint32_t stream_ms) const;
 
   RouterConfig config_;
   ClassRule rules_[MAX_CLASSES];
@@ -83,6 +101,8 @@ class Router {
   uint32_t bucket_ms_{0};
   bool bucket_started_{false};
   bool force_next_{false};
+  bool code_events_{false};
+  int8_t code_classes_[2] = {-1, -1};
   Reason force_reason_{Reason::FORCED};
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_

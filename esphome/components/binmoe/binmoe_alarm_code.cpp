@@ -1,0 +1,177 @@
+#include "binmoe_alarm_code.h"
+
+namespace esphome::binmoe {
+
+namespace {
+
+// The reference's constants (node_factory/reference/alarm_code.py), in frames of 32 ms and feature steps
+// of 0.75 dB; tests/esphome/test_alarm_code.py checks them against it.
+struct Interval {
+  uint16_t low, high;
+};
+constexpr int RISE = 8, SELECTIVITY = 4, FIRST_BAND = 2, LAST_BAND = 15, LEVEL_SPREAD = 8, GAP_DROP = 8;
+constexpr int QUIET_MIN = 16;  // intervals from this long on have their silence checked
+constexpr int MAX_INTERVAL = 178;
+constexpr Interval T3_PERIOD[] = {{26, 37}, {26, 37}, {54, 71}};
+constexpr Interval T4_PERIOD[] = {{3, 9}, {3, 9}, {3, 9}, {141, 178}};
+struct CodeShape {
+  Interval pulse;   // pulse length
+  int drop;         // steps under the peak that end a pulse ...
+  int frames_low;   // ... for this many frames in a row
+  const Interval *period;
+  int period_len;
+  int need;  // consecutive intervals of the period a match needs
+};
+constexpr CodeShape CODES[2] = {
+    {{13, 23}, 12, 2, T3_PERIOD, 3, 4},
+    {{2, 9}, 8, 1, T4_PERIOD, 4, 5},
+};
+
+// The latest pulse before `current` at a distance within the interval and a peak within LEVEL_SPREAD of
+// `level`, -1 if none; `silent`: no pulse in between may come near `level` (only much quieter ones).
+int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Interval &interval, bool silent,
+            int level) {
+  for (int j = current - 1; j >= 0; j--) {
+    const uint16_t gap = static_cast<uint16_t>(onsets[current] - onsets[j]);
+    if (gap > interval.high)
+      return -1;
+    const int spread = peaks[j] - level;
+    if (gap >= interval.low && spread <= LEVEL_SPREAD && spread >= -LEVEL_SPREAD)
+      return j;
+    if (silent && spread >= -2 * LEVEL_SPREAD)
+      return -1;
+  }
+  return -1;
+}
+
+// Whether the newest pulse ends `need` consecutive intervals of the period, starting at any phase; a pulse
+// after a long interval must follow a quiet silence.
+bool matches(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count, const CodeShape &shape) {
+  const int n = shape.period_len;
+  for (int phase = 0; phase < n; phase++) {
+    int current = count - 1;
+    for (int k = 0; k < shape.need && current >= 0; k++) {
+      const int index = ((phase - k) % n + n) % n;
+      if (shape.period[index].low >= QUIET_MIN && gaps[current] > peaks[current] - GAP_DROP) {
+        current = -1;
+        break;
+      }
+      current = earlier(onsets, peaks, current, shape.period[index], index == n - 1, peaks[count - 1]);
+    }
+    if (current >= 0)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool AlarmCodeDetector::configure(int bands) {
+  if (bands < 1 || bands > MAX_BANDS)
+    return false;
+  this->bands_ = static_cast<uint8_t>(bands);
+  this->reset();
+  return true;
+}
+
+void AlarmCodeDetector::reset() {
+  this->frame_ = 0;
+  for (auto &row : this->recent_) {
+    for (auto &level : row)
+      level = 127;  // no rise in the first three frames
+  }
+  for (auto &band : this->pulses_) {
+    for (auto &pulse : band) {
+      pulse.active = false;
+      pulse.count = 0;
+      pulse.low = 0;
+      pulse.gap = -128;
+      pulse.gap_before = -128;
+    }
+  }
+}
+
+AlarmCodeDetector::Code AlarmCodeDetector::push(const int8_t *levels) {
+  const int bands = this->bands_;
+  int rises[MAX_BANDS];
+  int positive = 0;
+  for (int b = 0; b < bands; b++) {
+    int lowest = this->recent_[0][b];
+    for (int i = 1; i < 3; i++) {
+      if (this->recent_[i][b] < lowest)
+        lowest = this->recent_[i][b];
+    }
+    rises[b] = levels[b] - lowest;
+    if (rises[b] > 0)
+      positive += rises[b];
+  }
+  const int mean_rise = positive / bands;
+  Code found = NONE;
+  const int last = LAST_BAND < bands - 1 ? LAST_BAND : bands - 1;
+  for (int b = FIRST_BAND; b <= last; b++) {
+    const bool onset = rises[b] >= RISE && rises[b] - mean_rise >= SELECTIVITY;
+    for (int code = 1; code <= 2; code++) {
+      if (this->track_(this->pulses_[b][code - 1], code, levels[b], onset) && found == NONE)
+        found = static_cast<Code>(code);
+    }
+  }
+  for (int b = 0; b < bands; b++) {
+    this->recent_[0][b] = this->recent_[1][b];
+    this->recent_[1][b] = this->recent_[2][b];
+    this->recent_[2][b] = levels[b];
+  }
+  this->frame_++;
+  return found;
+}
+
+bool AlarmCodeDetector::track_(Pulse &pulse, int code, int level, bool onset) {
+  const CodeShape &shape = CODES[code - 1];
+  bool matched = false;
+  if (pulse.active) {
+    if (level > pulse.peak)
+      pulse.peak = static_cast<int8_t>(level);
+    pulse.low = level <= pulse.peak - shape.drop ? pulse.low + 1 : 0;
+    const int length = static_cast<uint16_t>(this->frame_ - pulse.onset) - (shape.frames_low - 1);
+    if (pulse.low == shape.frames_low) {  // the pulse has ended
+      if (length >= shape.pulse.low && length <= shape.pulse.high) {
+        if (pulse.count > 0 && static_cast<uint16_t>(pulse.onset - pulse.onsets[pulse.count - 1]) > MAX_INTERVAL)
+          pulse.count = 0;  // too old to be in a match (and the 16-bit clock may wrap)
+        if (pulse.count == RING) {
+          for (int i = 1; i < RING; i++) {
+            pulse.onsets[i - 1] = pulse.onsets[i];
+            pulse.peaks[i - 1] = pulse.peaks[i];
+            pulse.gaps[i - 1] = pulse.gaps[i];
+          }
+          pulse.count--;
+        }
+        pulse.onsets[pulse.count] = pulse.onset;
+        pulse.peaks[pulse.count] = pulse.peak;
+        pulse.gaps[pulse.count] = pulse.gap_before;
+        pulse.count++;
+        matched = matches(pulse.onsets, pulse.peaks, pulse.gaps, pulse.count, shape);
+        pulse.gap = static_cast<int8_t>(level);  // a new silence starts
+      } else {
+        pulse.gap = pulse.gap_before > pulse.peak ? pulse.gap_before : pulse.peak;  // a sound in the silence
+      }
+      pulse.active = false;
+    } else if (length > shape.pulse.high) {
+      pulse.active = false;  // too long for the code's pulse: another sound in the silence
+      pulse.gap = pulse.gap_before > pulse.peak ? pulse.gap_before : pulse.peak;
+    }
+  } else if (!onset && level > pulse.gap) {
+    pulse.gap = static_cast<int8_t>(level);
+  }
+  // a pulse under way that rises again by RISE over its peak was noise before the real pulse
+  if (onset && (!pulse.active || level >= pulse.peak + RISE)) {
+    if (pulse.active)
+      pulse.gap = pulse.gap_before > pulse.peak ? pulse.gap_before : pulse.peak;
+    pulse.active = true;
+    pulse.onset = this->frame_;
+    pulse.peak = static_cast<int8_t>(level);
+    pulse.low = 0;
+    pulse.gap_before = pulse.gap;
+  }
+  return matched;
+}
+
+}  // namespace esphome::binmoe

@@ -1,0 +1,218 @@
+"""The alarms' temporal codes, recognised from the node's frame features: the reference the C++ detector
+(`esphome/components/binmoe/binmoe_alarm_code.cpp`) matches decision for decision.
+
+Smoke alarms sound the temporal-three code (ISO 8201, ANSI/ASA S3.41, NFPA 72: 0.5 s on, 0.5 s off, three
+times, then 1.5 s off) and CO alarms the temporal-four code (UL 2034, NFPA 720: four 0.1 s pulses 0.1 s
+apart, then about 5 s off). The codes exist so that people recognise an alarm whatever its pitch or
+timbre; a one-second window of a classifier cannot see them (one T3 pulse is one beep), the sequence of
+pulses can. So the node also listens for the codes directly, per band (~400 Hz to 7 kHz) and per code:
+
+1. onset: the band's level (the int8 feature, 0.75 dB per step) rises by at least 6 dB over the lowest of
+   its previous 3 frames (96 ms, one T4 gap), and by 3 dB more than the frame's mean rise over all bands
+   (a tone starts in a few bands; speech, knocks and level changes in all);
+2. pulse: it ends when the level falls under its peak (T3: 9 dB for two frames, T4: 6 dB once); a pulse
+   whose length fits the code's on time is kept with its peak and the loudest frame of the silence before
+   it, in a ring of the band's last pulses of that code;
+3. code: counting back from the newest pulse, earlier pulses at the code's onset-to-onset intervals (T3:
+   1.0, 1.0, 2.0 s repeating; T4: 0.2, 0.2, 0.2, 5.1 s), of the same loudness (±6 dB), with silences at
+   least 6 dB under the pulses, and nothing as loud in the code's long silence; other pulses in between
+   (noise) are skipped. T3 needs 5 pulses, T4 a burst and two pulses of the next.
+
+The tolerances come from the standards (each on and off time ±10 %) plus frame quantization and room decay.
+The levels (6 and 9 dB) and the number of pulses a match needs were chosen on training-side data only:
+the training generator's alarm scenes and alarm-free scenes (`node_factory.corpus.scenes`) and the Debian
+recordings marked `train`; nothing was fitted to held-out or evaluation data. Integer state only, no
+allocation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+FRAME_S = 512 / 16000  # the sound family's frame: 32 ms
+RING = 12  # pulses kept per band and code (a T4 match spans 6, noise adds some)
+CLOCK = 0xFFFF  # frame numbers are kept modulo 2^16 (uint16_t in the C++): only differences are used
+HISTORY = 3  # frames a rise is measured over
+LEVEL_SPREAD = 8  # steps (6 dB): how much the peaks of one alarm's pulses may differ
+GAP_DROP = 8  # steps (6 dB): a code's silence stays this far under its pulses
+QUIET_MIN = 16  # frames: intervals from this long on have their silence checked
+
+
+def _frames(seconds: float) -> float:
+    return seconds / FRAME_S
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An interval between two onsets of a code, in frames: `low`..`high` inclusive."""
+
+    low: int
+    high: int
+
+    @classmethod
+    def of(cls, on_s: float, off_s: float) -> Interval:
+        """The onset-to-onset interval of an `on_s` pulse and an `off_s` gap, each within ±10 % (the
+        standards' tolerance), widened by two frames at each end (where in its frame an onset falls, and
+        one frame more for an onset that noise or reverberation delays)."""
+        total = on_s + off_s
+        return cls(int(np.floor(_frames(0.9 * total))) - 2, int(np.ceil(_frames(1.1 * total))) + 2)
+
+
+# One period of each code as onset-to-onset intervals (ISO 8201 T3, UL 2034 T4).
+T3_PERIOD = (Interval.of(0.5, 0.5), Interval.of(0.5, 0.5), Interval.of(0.5, 1.5))
+T4_PERIOD = (Interval.of(0.1, 0.1), Interval.of(0.1, 0.1), Interval.of(0.1, 0.1), Interval.of(0.1, 5.0))
+# Intervals a match needs, starting anywhere in the period: T3 four (five pulses, more than a cycle, ~5 s),
+# T4 five (a burst and two pulses of the next, ~5.9 s). One cycle is matched too often by chance: short
+# regular pulses are common (beeps, knocks, syllables), and music has beats a second apart.
+T3_MATCH, T4_MATCH = 4, 5
+
+
+@dataclass(frozen=True)
+class CodeConfig:
+    """The detector's settings (defaults: the node's; see the module docstring for where they come from)."""
+
+    rise: int = 8  # feature steps (6 dB)
+    selectivity: int = 4  # steps (3 dB) above the frame's mean rise over all bands
+    first_band: int = 2  # bands below ~400 Hz (mains hum, HVAC, few FFT bins) never hold an alarm's tone
+    last_band: int = 15  # inclusive: up to 7 kHz (piezo fundamentals and their 2nd harmonic)
+
+
+# Pulse lengths in frames, onset to the first frame 6 dB under the peak: the code's on time ±10 %, one
+# frame for where the pulse starts in its frame, and up to 4 frames of room decay (RT60 1.2 s falls 6 dB in
+# 120 ms) at the end.
+T3_PULSE = Interval(int(np.floor(_frames(0.45))) - 1, int(np.ceil(_frames(0.55))) + 5)
+T4_PULSE = Interval(max(2, int(np.floor(_frames(0.09))) - 1), int(np.ceil(_frames(0.11))) + 5)
+# When a pulse has ended: a T3 pulse after two frames 9 dB under its peak (0.5 s of tone wavers by 6 dB from
+# frame to frame), a T4 pulse at its first frame 6 dB under it (a 0.1 s gap in a live room falls only 6-8 dB).
+CODES = ((T3_PULSE, 12, 2), (T4_PULSE, 8, 1))  # (pulse length, drop in steps, frames under the peak)
+PERIODS = ((T3_PERIOD, T3_MATCH), (T4_PERIOD, T4_MATCH))
+MAX_INTERVAL = max(interval.high for interval in T3_PERIOD + T4_PERIOD)
+
+
+@dataclass
+class _Pulse:
+    """One band's pulse tracker for one code: the pulse under way and the onsets of the last pulses."""
+
+    onset: int = -1  # frame (mod 2^16) of the pulse under way, -1 = none
+    peak: int = 0
+    low: int = 0  # consecutive frames under the peak by the code's drop
+    gap: int = -128  # the loudest frame since the last pulse of the code ended (sounds in its silence)
+    gap_before: int = -128  # `gap` when the pulse under way started
+    # (onset, peak, loudest frame in the gap before it) of the last RING pulses, oldest first
+    ring: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class AlarmCodeDetector:
+    """Feed frames one by one (`push`); returns 1 when this frame completes a T3 match, 2 for T4, else 0."""
+
+    bands: int
+    config: CodeConfig = CodeConfig()
+    frame: int = 0  # frames seen, modulo 2^16
+    _recent: NDArray[np.int16] = field(init=False)  # HISTORY x bands: previous frames' levels
+    _pulses: list[tuple[_Pulse, _Pulse]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.frame = 0
+        self._recent = np.full((HISTORY, self.bands), 127, dtype=np.int16)  # no rise before 3 frames
+        self._pulses = [(_Pulse(), _Pulse()) for _ in range(self.bands)]  # per band: T3, T4
+
+    def push(self, levels: NDArray[np.int8]) -> int:
+        cfg = self.config
+        e = levels.astype(np.int16)
+        rise = e - self._recent.min(axis=0)
+        mean_rise = int(np.maximum(rise, 0).sum()) // self.bands  # floor: C++ divides a non-negative sum
+        found = 0
+        for b in range(cfg.first_band, min(cfg.last_band, self.bands - 1) + 1):
+            onset = int(rise[b]) >= cfg.rise and int(rise[b]) - mean_rise >= cfg.selectivity
+            for code, pulse in enumerate(self._pulses[b], start=1):
+                if self._track(pulse, code, int(e[b]), onset) and not found:
+                    found = code
+        self._recent[:-1] = self._recent[1:]
+        self._recent[-1] = e
+        self.frame = (self.frame + 1) & CLOCK
+        return found
+
+    def _track(self, pulse: _Pulse, code: int, level: int, onset: bool) -> bool:
+        """One frame of a band's pulse tracker for a code; True if the pulse that ends now completes a match."""
+        shape, drop, frames_low = CODES[code - 1]
+        matched = False
+        if pulse.onset >= 0:
+            pulse.peak = max(pulse.peak, level)
+            pulse.low = pulse.low + 1 if level <= pulse.peak - drop else 0
+            length = ((self.frame - pulse.onset) & CLOCK) - (frames_low - 1)
+            if pulse.low == frames_low:  # the pulse has ended
+                if shape.low <= length <= shape.high:
+                    if pulse.ring and (pulse.onset - pulse.ring[-1][0]) & CLOCK > MAX_INTERVAL:
+                        pulse.ring.clear()  # too old to be in a match (and the 16-bit clock may wrap)
+                    pulse.ring.append((pulse.onset, pulse.peak, pulse.gap_before))
+                    if len(pulse.ring) > RING:
+                        pulse.ring.pop(0)
+                    period, need = PERIODS[code - 1]
+                    matched = matches(pulse.ring, period, need)
+                    pulse.gap = level  # a new silence starts
+                else:
+                    pulse.gap = max(pulse.gap_before, pulse.peak)  # another sound in the silence
+                pulse.onset = -1
+            elif length > shape.high:
+                pulse.onset = -1  # too long for the code's pulse: another sound in the silence
+                pulse.gap = max(pulse.gap_before, pulse.peak)
+        elif not onset:
+            pulse.gap = max(pulse.gap, level)
+        # a pulse under way that rises again by `rise` over its peak was noise before the real pulse
+        if onset and (pulse.onset < 0 or level >= pulse.peak + self.config.rise):
+            if pulse.onset >= 0:
+                pulse.gap = max(pulse.gap_before, pulse.peak)
+            pulse.onset, pulse.peak, pulse.low, pulse.gap_before = self.frame, level, 0, pulse.gap
+        return matched
+
+
+def matches(ring: list[tuple[int, int, int]], period: tuple[Interval, ...], need: int) -> bool:
+    """Whether the newest pulse ends `need` consecutive intervals of the period (any phase). Going back from
+    the newest, each earlier pulse is the latest one in the interval's range whose peak is within
+    LEVEL_SPREAD of the newest's (an alarm's pulses are equally loud); other pulses in between are allowed
+    (noise), except across the period's last interval: the code's long silence has no pulse like it. Every
+    pulse of the chain after its first that follows a gap of at least half a second (all of T3's, T4's long
+    one) must follow a quiet gap: nothing in it came within GAP_DROP of the pulse's peak (music fills the
+    silences of a rhythm, an alarm leaves them empty; T4's 0.1 s gaps are too short to tell in a live room)."""
+    n = len(period)
+    level = ring[-1][1]
+    for phase in range(n):
+        current = len(ring) - 1
+        for k in range(need):
+            index = (phase - k) % n
+            if period[index].low >= QUIET_MIN and ring[current][2] > ring[current][1] - GAP_DROP:
+                current = -1
+                break
+            current = _earlier(ring, current, period[index], index == n - 1, level)
+            if current < 0:
+                break
+        if current >= 0:
+            return True
+    return False
+
+
+def _earlier(ring: list[tuple[int, int, int]], current: int, interval: Interval, silent: bool, level: int) -> int:
+    """The latest pulse before `current` at a distance in the interval and a peak near `level`, -1 if none;
+    `silent`: no pulse in between may come near `level` (only much quieter ones: the noise floor's)."""
+    for j in range(current - 1, -1, -1):
+        gap = (ring[current][0] - ring[j][0]) & CLOCK
+        if gap > interval.high:
+            return -1
+        if gap >= interval.low and abs(ring[j][1] - level) <= LEVEL_SPREAD:
+            return j
+        if silent and ring[j][1] >= level - 2 * LEVEL_SPREAD:
+            return -1
+    return -1
+
+
+def detect(frames: NDArray[np.int8], config: CodeConfig = CodeConfig()) -> NDArray[np.int8]:
+    """The detector's output for every frame of a stream (frames x bands): 0, 1 (T3) or 2 (T4)."""
+    detector = AlarmCodeDetector(frames.shape[1], config)
+    return np.array([detector.push(row) for row in frames], dtype=np.int8)

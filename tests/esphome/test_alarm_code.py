@@ -1,0 +1,116 @@
+"""The node's alarm-code detector (binmoe_alarm_code.cpp, compiled on the host) against its Python reference
+(node_factory.reference.alarm_code), frame for frame: streams with T3 and T4 alarms, beeps, notes and noise
+at random levels, long enough for the 16-bit frame clock to wrap."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from node_factory.reference import alarm_code
+
+HERE = Path(__file__).parent
+COMPONENT = HERE.parent.parent / "esphome" / "components" / "binmoe"
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    exe = tmp_path_factory.mktemp("alarm_code") / "alarm_code_harness"
+    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
+                    str(HERE / "alarm_code_harness.cpp"), str(COMPONENT / "binmoe_alarm_code.cpp"), "-o", str(exe)],
+                   check=True)  # fmt: skip
+    return exe
+
+
+def node_codes(exe: Path, frames: np.ndarray, bands: int = 16) -> list[int]:
+    script = [f"bands {bands}"] + [f"push {' '.join(map(str, row))}" for row in frames]
+    out = subprocess.run([str(exe)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
+    lines = out.stdout.split()
+    assert lines[0] == "1"
+    return [int(v) for v in lines[1:]]
+
+
+def pulses(rng: np.random.Generator, frames: np.ndarray, band: int, start: int, pattern: list[tuple[float, float]],
+           cycles: int, level: float) -> None:  # fmt: skip
+    t = float(start)
+    for _ in range(cycles):
+        for on, off in pattern:
+            on_f, off_f = (
+                on / alarm_code.FRAME_S * rng.uniform(0.9, 1.1),
+                off / alarm_code.FRAME_S * rng.uniform(0.9, 1.1),
+            )
+            a, b = int(t), int(t + on_f)
+            if a >= len(frames):
+                return
+            frames[a:b, band] = level + rng.normal(0, 2, max(0, min(b, len(frames)) - a))
+            t += on_f + off_f
+
+
+def random_stream(seed: int, n: int) -> np.ndarray:
+    """Noise with drifting levels, alarms of both codes in random bands, and lookalikes: single beeps,
+    fast beep trains, notes on a beat."""
+    rng = np.random.default_rng(seed)
+    floor = np.cumsum(rng.normal(0, 0.3, n))[:, None] % 30 - 60
+    frames = floor + rng.normal(0, 2, (n, 16))
+    t3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
+    t4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
+    for _ in range(n // 800):
+        kind = rng.integers(5)
+        start, band, level = int(rng.integers(0, n)), int(rng.integers(0, 16)), float(rng.uniform(-30, 40))
+        if kind == 0:
+            pulses(rng, frames, band, start, t3, int(rng.integers(1, 6)), level)
+        elif kind == 1:
+            pulses(rng, frames, band, start, t4, int(rng.integers(1, 5)), level)
+        elif kind == 2:  # a fast beep train
+            pulses(rng, frames, band, start, [(rng.uniform(0.05, 0.3), rng.uniform(0.05, 0.3))], 8, level)
+        elif kind == 3:  # notes on a one-second beat, with something in between
+            pulses(rng, frames, band, start, [(0.5, 0.2), (0.2, 0.1)], 6, level)
+        else:  # a broadband burst
+            frames[start : start + int(rng.integers(2, 20)), :] += rng.uniform(10, 40)
+    return np.clip(np.round(frames), -128, 127).astype(np.int8)
+
+
+def test_the_constants_are_the_references(detector: Path) -> None:
+    source = (COMPONENT / "binmoe_alarm_code.cpp").read_text()
+    periods = {name: [(int(a), int(b)) for a, b in re.findall(r"\{(\d+), (\d+)\}", body)]
+               for name, body in re.findall(r"constexpr Interval (T\d_PERIOD)\[\] = \{(.*?)\};", source)}  # fmt: skip
+    assert periods["T3_PERIOD"] == [(i.low, i.high) for i in alarm_code.T3_PERIOD]
+    assert periods["T4_PERIOD"] == [(i.low, i.high) for i in alarm_code.T4_PERIOD]
+    shapes = re.findall(r"\{\{(\d+), (\d+)\}, (\d+), (\d+), T\d_PERIOD, (\d+), (\d+)\}", source)
+    ref = [(alarm_code.T3_PULSE, *alarm_code.CODES[0][1:], 3, alarm_code.T3_MATCH),
+           (alarm_code.T4_PULSE, *alarm_code.CODES[1][1:], 4, alarm_code.T4_MATCH)]  # fmt: skip
+    assert [tuple(map(int, s)) for s in shapes] == [(p.low, p.high, d, f, n, m) for p, d, f, n, m in ref]
+    cfg = alarm_code.CodeConfig()
+    for name, value in {"RISE": cfg.rise, "SELECTIVITY": cfg.selectivity, "FIRST_BAND": cfg.first_band,
+                        "LAST_BAND": cfg.last_band, "LEVEL_SPREAD": alarm_code.LEVEL_SPREAD,
+                        "GAP_DROP": alarm_code.GAP_DROP, "QUIET_MIN": alarm_code.QUIET_MIN,
+                        "MAX_INTERVAL": alarm_code.MAX_INTERVAL, "RING": alarm_code.RING}.items():  # fmt: skip
+        assert re.search(rf"\b{name} = {value}\b", source + (COMPONENT / "binmoe_alarm_code.h").read_text()), name
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_node_matches_the_reference_frame_for_frame(detector: Path, seed: int) -> None:
+    frames = random_stream(seed, 70_000)  # 37 minutes: the 16-bit frame clock wraps once
+    got = node_codes(detector, frames)
+    ref = alarm_code.detect(frames)
+    mismatch = np.nonzero(np.array(got) != ref)[0]
+    assert len(mismatch) == 0, (
+        f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0]]}, reference {ref[mismatch[0]]}"
+    )
+    # the streams exercise what is compared: both codes match, many times
+    assert np.sum(ref == 1) >= 5 and np.sum(ref == 2) >= 5, np.bincount(ref, minlength=3)
+
+
+def test_configure_refuses_more_bands_than_it_has_room_for(detector: Path) -> None:
+    out = subprocess.run([str(detector)], input="bands 17\nbands 0\nbands 16\n", capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.split() == ["0", "0", "1"]
+
+
+def test_fewer_bands_listen_to_the_bands_there_are(detector: Path) -> None:
+    frames = random_stream(4, 20_000)[:, :8]
+    assert node_codes(detector, frames, bands=8) == list(alarm_code.detect(frames))

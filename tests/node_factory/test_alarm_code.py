@@ -1,0 +1,133 @@
+"""The alarm-code detector's reference (node_factory.reference.alarm_code) on scripted frame streams: T3 and
+T4 pulses in one band over a noise floor, with the standards' timing tolerances; lookalikes that must not
+match. numpy only, no audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from node_factory.reference import alarm_code
+from node_factory.reference.alarm_code import T3_PERIOD, T4_PERIOD, AlarmCodeDetector, Interval, detect
+
+FRAME_S = alarm_code.FRAME_S
+T3 = ((0.5, 0.5), (0.5, 0.5), (0.5, 1.5))
+T4 = ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0))
+
+
+def stream(
+    pattern: tuple[tuple[float, float], ...], cycles: int, band: int = 11, seed: int = 0, lead_s: float = 3.0,
+    jitter: float = 0.1, level: int = 20,
+) -> tuple[np.ndarray, float]:  # fmt: skip
+    """Frames (n x 16 int8) of a noise floor with the pattern's pulses in `band` (timings drawn within
+    ±`jitter`), and the time the first pulse starts."""
+    rng = np.random.default_rng(seed)
+    times, t = [], lead_s
+    for _ in range(cycles):
+        for on, off in pattern:
+            on_s, off_s = on * rng.uniform(1 - jitter, 1 + jitter), off * rng.uniform(1 - jitter, 1 + jitter)
+            times.append((t, t + on_s))
+            t += on_s + off_s
+    n = int((t + 2.0) / FRAME_S)
+    frames = rng.normal(-40, 1.5, (n, 16))
+    centres = (np.arange(n) + 0.5) * FRAME_S
+    for start, stop in times:
+        frames[(centres >= start) & (centres < stop), band] = level + rng.normal(0, 1.5)
+    return np.clip(np.round(frames), -128, 127).astype(np.int8), lead_s
+
+
+def first_match(frames: np.ndarray, code: int) -> float | None:
+    hits = np.nonzero(detect(frames) == code)[0]
+    return float(hits[0] * FRAME_S) if len(hits) else None
+
+
+def test_the_intervals_come_from_the_standards() -> None:
+    # T3: 0.5 s + 0.5 s (31.25 frames) and 0.5 s + 1.5 s (62.5 frames), each ±10 %, two frames of slack
+    assert (Interval(26, 37), Interval(26, 37), Interval(54, 71)) == T3_PERIOD
+    # T4: 0.1 s + 0.1 s (6.25 frames) three times, then 0.1 s + 5 s (159.4 frames)
+    assert T4_PERIOD[:3] == (Interval(3, 9),) * 3
+    assert T4_PERIOD[3] == Interval(141, 178)
+    assert alarm_code.MAX_INTERVAL == 178
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_t3_is_found_at_the_end_of_its_fifth_pulse(seed: int) -> None:
+    frames, start = stream(T3, cycles=3, seed=seed)
+    found = first_match(frames, 1)
+    assert found is not None
+    # pulses start at 0, 1, 2, 4 and 5 s (±10 %); the fifth ends about 5.5 s after the first started
+    assert start + 4.8 < found < start + 6.3
+    assert first_match(frames, 2) is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_t4_is_found_in_the_second_burst(seed: int) -> None:
+    frames, start = stream(T4, cycles=3, band=10, seed=seed)
+    found = first_match(frames, 2)
+    assert found is not None
+    assert start + 5.2 < found < start + 6.5  # the next burst's second pulse
+    assert first_match(frames, 1) is None
+
+
+@pytest.mark.parametrize("band", [2, 6, 15])
+def test_any_pitch_within_the_bands(band: int) -> None:
+    frames, _start = stream(T3, cycles=3, band=band)
+    assert first_match(frames, 1) is not None
+
+
+def test_the_lowest_bands_are_not_listened_to() -> None:
+    frames, _start = stream(T3, cycles=3, band=1)  # below ~400 Hz: hum and HVAC, never an alarm's tone
+    assert not detect(frames).any()
+
+
+def test_timing_outside_the_tolerance_is_not_a_code() -> None:
+    slow = tuple((on * 1.3, off * 1.3) for on, off in T3)  # 30 % slow: no T3 sounder
+    frames, _start = stream(slow, cycles=4, jitter=0.0)
+    assert not detect(frames).any()
+
+
+def test_one_cycle_of_t4_alone_is_not_enough() -> None:
+    frames, _start = stream(T4, cycles=1)  # four short beeps: a microwave, a timer
+    assert not detect(frames).any()
+
+
+def test_pulses_of_unequal_loudness_are_not_one_alarm() -> None:
+    frames, _start = stream(T3, cycles=3)
+    hits = np.nonzero(frames[:, 11] > 0)[0]
+    starts = [i for i in hits if i - 1 not in hits]
+    for k, first in enumerate(starts):  # every other pulse 12 dB louder
+        if k % 2:
+            frames[first : first + 20][frames[first : first + 20, 11] > 0, 11] += 16
+    assert not (detect(frames) == 1).any()
+
+
+def test_a_steady_tone_is_not_a_code() -> None:
+    frames, _start = stream(((6.0, 1.0),), cycles=3)
+    assert not detect(frames).any()
+
+
+def test_broadband_onsets_are_not_pulses() -> None:
+    # T3 timing, but every band rises at once (a knock or a word, not a tone)
+    frames, _start = stream(T3, cycles=3)
+    loud = frames[:, 11] > 0
+    frames[loud, :] = frames[loud, 11][:, None]
+    assert not detect(frames).any()
+
+
+def test_the_16_bit_clock_wraps_without_false_or_lost_matches() -> None:
+    frames, _start = stream(T3, cycles=3)
+    detector = AlarmCodeDetector(16)
+    detector.frame = 0xFFFF - 100  # the pattern crosses the wrap
+    out = [detector.push(row) for row in frames]
+    assert 1 in out and 2 not in out
+    assert np.nonzero(np.array(out) == 1)[0][0] == np.nonzero(detect(frames) == 1)[0][0]
+
+
+def test_reset_forgets_the_stream() -> None:
+    frames, _start = stream(T3, cycles=3)
+    half = len(frames) // 2
+    detector = AlarmCodeDetector(16)
+    for row in frames[:half]:
+        detector.push(row)
+    detector.reset()
+    assert [detector.push(row) for row in frames[half:]] == list(detect(frames[half:]))
