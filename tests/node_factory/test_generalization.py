@@ -56,7 +56,13 @@ def test_report_has_every_kind_of_data(trained_dir: Path, tmp_path: Path, monkey
     assert written["summary"] == report["summary"]
     summary = report["summary"]
     assert summary["own_test_macro_f1"] == metrics["student_bnn_macro_f1"]
-    for key in ("heldout_macro_f1", "heldout_conditions_macro_f1", "cascade_macro_f1_heldout", "critical_event_recall"):
+    for key in (
+        "heldout_macro_f1",
+        "heldout_conditions_macro_f1",
+        "cascade_macro_f1_heldout",
+        "critical_event_recall",
+        "critical_event_recall_window_rule",
+    ):
         assert 0.0 <= summary[key] <= 1.0, key
     assert 0.0 <= summary["escalation_rate_heldout"] <= 1.0
     # 3 clips of 20 s, two packages each played back to back
@@ -65,8 +71,11 @@ def test_report_has_every_kind_of_data(trained_dir: Path, tmp_path: Path, monkey
     assert real["packages"] == ["pkg-a", "pkg-b"]
     assert sum(real["class_histogram"].values()) == pytest.approx(1.0, abs=1e-3)
     assert summary["critical_false_alarms_per_hour"] >= 0.0
+    assert summary["critical_false_alarms_per_hour_window_rule"] >= 0.0
     scenes = report["alarm_scenes"]
+    # the node's events (the alarm-code detector) and the model's window rule, side by side
     assert set(scenes["event_recall_by_class"]) <= {"smoke_alarm", "co_alarm"}
+    assert set(scenes["window_rule"]["event_recall_by_class"]) == set(scenes["event_recall_by_class"])
     assert scenes["alarm_free_hours"] > 0
     assert report["independent_generator"]["windows"] > 0
     assert any("real recordings: pkg-a" in line for line in seen)
