@@ -39,6 +39,7 @@ QUESTION = "Why did the kitchen alarm go off?"
 # Home Assistant's own notice that it runs as a "Core" installation (in a Python environment), which HA has
 # not supported since 2025.12: true of how the demo runs it; only HA OS or HA Container make it go away.
 INSTALLATION_NOTICE = ("homeassistant", "deprecated_method")
+ONBOARDING_ONLINE = ("met", "radio_browser", "google_translate")  # what onboarding adds that needs the internet
 
 
 def onboard(ha: str, user: str, password: str) -> HomeAssistant:
@@ -214,6 +215,17 @@ def add_dashboard(session: HomeAssistant, node_device: dict[str, Any]) -> None:
     print(f"BinMoE dashboard: {session.base}/{demo_dashboard.URL_PATH}/overview")
 
 
+def remove_failed_onboarding_entries(session: HomeAssistant) -> None:
+    """Onboarding adds Met.no, Radio Browser and Google Translate; offline, and without their packages (HA runs
+    with --skip-pip), they cannot work. Remove the entries that failed, as a user would, and say so."""
+    for entry in session.get("/api/config/config_entries/entry"):
+        if entry["domain"] in ONBOARDING_ONLINE and entry["state"] in ("setup_error", "setup_retry", "not_loaded"):
+            session.delete(f"/api/config/config_entries/entry/{entry['entry_id']}")
+            print(
+                f"removed {entry['title']!r}, which onboarding added and which failed to set up here ({entry['state']})"
+            )
+
+
 def active_repairs(session: HomeAssistant) -> list[dict[str, Any]]:
     issues: list[dict[str, Any]] = session.ws("repairs/list_issues")["issues"]
     return [i for i in issues if not i["ignored"] and i["dismissed_version"] is None]
@@ -256,6 +268,7 @@ def main() -> int:
     print(f"  node's own sensors: {node_sensors(session, node_device)}")
     add_dashboard(session, node_device)
     finale(session, counts)
+    remove_failed_onboarding_entries(session)
     repairs = active_repairs(session)
     session.close()
     ours = [i for i in repairs if (i["domain"], i["issue_id"]) != INSTALLATION_NOTICE]

@@ -15,8 +15,8 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 
-def http(url: str, data: Any = None, token: str | None = None, form: bool = False) -> Any:
-    """GET (no data) or POST (JSON, or a form) and return the decoded JSON answer."""
+def http(url: str, data: Any = None, token: str | None = None, form: bool = False, method: str | None = None) -> Any:
+    """GET (no data) or POST (JSON, or a form), or `method`, and return the decoded JSON answer."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = None
     if data is not None:
@@ -26,7 +26,9 @@ def http(url: str, data: Any = None, token: str | None = None, form: bool = Fals
         else:
             body = json.dumps(data).encode()
             headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers, method="GET" if data is None else "POST")
+    request = urllib.request.Request(
+        url, data=body, headers=headers, method=method or ("GET" if data is None else "POST")
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read() or b"null")
 
@@ -60,6 +62,9 @@ class HomeAssistant:
 
     def post(self, path: str, data: Any) -> Any:
         return http(f"{self.base}{path}", data, token=self.token)
+
+    def delete(self, path: str) -> Any:
+        return http(f"{self.base}{path}", token=self.token, method="DELETE")
 
     def ws(self, command: str, **fields: Any) -> Any:
         """Send one websocket command and return its result; raises SystemExit with HA's error."""
