@@ -18,7 +18,7 @@ from typing import Any
 import demo_dashboard
 from ha_client import HomeAssistant, http, wait_for
 
-# Home Assistant's own demo home (Amsterdam): what the onboarding's location step stores.
+# What the onboarding's "Home location" step stores (a home in Amsterdam; any place works). Analytics stay off.
 HOME = {
     "location_name": "BinMoE demo",
     "latitude": 52.3731339,
