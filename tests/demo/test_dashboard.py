@@ -110,9 +110,10 @@ def test_demo_ends_with_a_diagnosis_and_a_spoken_answer(demo: RunningDemo) -> No
     assert "severity" in diagnosis and "Recommended:" in diagnosis
     assert "None" not in diagnosis
     answer = demo.line_after("Home Assistant answers:").strip('"')
-    # BinMoE's own intent answered (no LLM): it names the node and what it heard, with the diagnosis.
-    assert answer.startswith("The binmoe demo heard a") and "alarm" in answer, answer
-    assert "The GPU tier's diagnosis:" in answer and "Recommended:" in answer, answer
+    # BinMoE's own intent answered (no LLM): it names the node and the alarm it heard, and what to do.
+    assert "binmoe demo" in answer.lower() and "alarm" in answer, answer
+    assert "diagnosis" in answer and "Recommended" in answer, answer
+    assert "Sorry" not in answer and "couldn't understand" not in answer, answer
     assert demo.line_after("repair issues of the demo's making:").startswith("0")
     assert "area Kitchen" in demo.line_after("ESPHome node")
 
