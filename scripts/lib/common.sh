@@ -6,6 +6,7 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BINMOE_CACHE="${BINMOE_CACHE:-$HOME/.cache/binmoe}"
 BACKEND_VENV="$BINMOE_CACHE/venv-backend"
 ESPHOME_VENV="$BINMOE_CACHE/venv-esphome"
+BROWSER_VENV="$BINMOE_CACHE/venv-browser"
 HA_SYSROOT="$BINMOE_CACHE/sid-root"
 HA_MIN_PYTHON="3.14.2"
 export BINMOE_CACHE REPO_ROOT
