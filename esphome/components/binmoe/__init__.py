@@ -514,6 +514,7 @@ async def to_code(config: dict[str, Any]) -> None:
     for idx, need, span in alarm_events(config, manifest):
         cg.add(var.add_event_rule(idx, need, span))
     if (code_classes := alarm_code_classes(config, manifest)) is not None:
+        cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
 
     if CONF_MICROPHONE in config:

@@ -167,8 +167,10 @@ class BinMoEComponent : public PollingComponent {
     this->ring_.consume(this->ring_.available());
     this->runner_.reset();
     this->router_.restart_stream();
+#ifdef USE_BINMOE_ALARM_CODE
     this->code_detector_.reset();
     this->code_started_ = false;
+#endif
   }
 
  protected:
@@ -179,8 +181,10 @@ class BinMoEComponent : public PollingComponent {
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
   void set_baseline_state_(BaselineState state);
+#ifdef USE_BINMOE_ALARM_CODE
   // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
   int alarm_code_window_();
+#endif
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -197,11 +201,15 @@ class BinMoEComponent : public PollingComponent {
   uint32_t anomaly_score_{0};  // of the last window scored against the baseline
   BaselineState baseline_state_{BaselineState::NONE};
   bool have_baseline_{false}, have_score_{false};
+#ifdef USE_BINMOE_ALARM_CODE
   bool code_started_{false};  // the code detector has had the stream's first window
+#endif
   int progress_published_{-1};
   uint8_t feature_digest_[8]{};
   ESPPreferenceObject baseline_pref_;
-  AlarmCodeDetector code_detector_;
+#ifdef USE_BINMOE_ALARM_CODE
+  AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
+#endif
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR
