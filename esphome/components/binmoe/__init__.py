@@ -629,6 +629,7 @@ async def to_code(config: dict[str, Any]) -> None:
         if CONF_SENSOR in speed:
             cg.add(var.set_shaft_speed_sensor(await cg.get_variable(speed[CONF_SENSOR])))
     if (code_classes := alarm_code_classes(config, manifest)) is not None:
+        cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
 
     if CONF_MICROPHONE in config:

@@ -15,9 +15,9 @@ constexpr int MAX_INTERVAL = 178;
 constexpr Interval T3_PERIOD[] = {{26, 37}, {26, 37}, {54, 71}};
 constexpr Interval T4_PERIOD[] = {{3, 9}, {3, 9}, {3, 9}, {141, 178}};
 struct CodeShape {
-  Interval pulse;   // pulse length
-  int drop;         // steps under the peak that end a pulse ...
-  int frames_low;   // ... for this many frames in a row
+  Interval pulse;  // pulse length
+  int drop;        // steps under the peak that end a pulse ...
+  int frames_low;  // ... for this many frames in a row
   const Interval *period;
   int period_len;
   int need;  // consecutive intervals of the period a match needs

@@ -24,14 +24,14 @@ class AlarmCodeDetector {
 
  protected:
   struct Pulse {
-    uint16_t onset;  // frame (mod 2^16) of the pulse under way, if `active`
+    uint16_t onset;         // frame (mod 2^16) of the pulse under way, if `active`
     uint16_t onsets[RING];  // onsets of the last `count` pulses of the code, oldest first, ...
     int8_t peaks[RING];     // ... their peaks ...
     int8_t gaps[RING];      // ... and the loudest frame of the silence before each
     int8_t peak;
     int8_t gap;         // the loudest frame since the last pulse of the code ended
     int8_t gap_before;  // `gap` when the pulse under way started
-    uint8_t low;  // consecutive frames under the peak by the code's drop
+    uint8_t low;        // consecutive frames under the peak by the code's drop
     uint8_t count;
     bool active;
   };

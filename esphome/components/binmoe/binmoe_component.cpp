@@ -45,8 +45,12 @@ void BinMoEComponent::setup() {
   this->identity_.bands = this->runner_.feature_bands();
   this->identity_.sample_rate = this->runner_.sample_rate();
   this->identity_.hop_samples = this->runner_.hop_samples();
+#ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events() && !this->code_detector_.configure(this->runner_.feature_bands()))
     this->router_.set_code_classes(-1, -1);  // more bands than the detector has room for (codegen refuses them)
+#else
+  this->router_.set_code_classes(-1, -1);
+#endif
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -122,7 +126,11 @@ void BinMoEComponent::handle_window_() {
   const float confidence = w.confidence;
   this->last_confidence_ = confidence;
   this->baseline_window_();
+#ifdef USE_BINMOE_ALARM_CODE
   const int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
+#else
+  const int code_class = -1;
+#endif
   const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
   if (routed.outcome == Outcome::NONE)
     return;
@@ -133,8 +141,8 @@ void BinMoEComponent::handle_window_() {
     ESP_LOGD(TAG, "%s: %s (temporal-%s code)", OUTCOMES[static_cast<int>(routed.outcome)], name,
              routed.code == 1 ? "three" : "four");
   } else {
-    ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name,
-             confidence, static_cast<int>(w.margin));
+    ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
+             static_cast<int>(w.margin));
   }
   if (routed.outcome == Outcome::DROPPED)
     return;
@@ -150,6 +158,7 @@ void BinMoEComponent::handle_window_() {
   }
 }
 
+#ifdef USE_BINMOE_ALARM_CODE
 int BinMoEComponent::alarm_code_window_() {
   // the first window of a stream brings all its frames, every later one the hop's
   const int frames = this->runner_.feature_frames(), bands = this->runner_.feature_bands();
@@ -165,6 +174,7 @@ int BinMoEComponent::alarm_code_window_() {
   }
   return found == AlarmCodeDetector::NONE ? -1 : this->router_.code_class(found);
 }
+#endif
 
 void BinMoEComponent::load_baseline_() {
   BaselineBlob blob;
@@ -323,10 +333,9 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->messages_.build(routed, w,
-                        this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx),
-                        w.level_dbfs + this->level_offset_db_,
-                        millis(), this->identity_, this->runner_.features(), this->message_);
+  this->messages_.build(routed, w, this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx),
+                        w.level_dbfs + this->level_offset_db_, millis(), this->identity_, this->runner_.features(),
+                        this->message_);
   this->attach_orders_(routed);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())

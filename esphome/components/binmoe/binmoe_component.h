@@ -181,8 +181,10 @@ class BinMoEComponent : public PollingComponent {
     this->capture_filled_ = 0;  // a capture never mixes two streams
     this->runner_.reset();
     this->router_.restart_stream();
+#ifdef USE_BINMOE_ALARM_CODE
     this->code_detector_.reset();
     this->code_started_ = false;
+#endif
   }
 
  protected:
@@ -199,8 +201,10 @@ class BinMoEComponent : public PollingComponent {
   float shaft_rpm_() const;
   // The fault-identification fields of an anomaly or forced escalation (message_ is built).
   void attach_orders_(const Routed &routed);
+#ifdef USE_BINMOE_ALARM_CODE
   // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
   int alarm_code_window_();
+#endif
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -217,7 +221,9 @@ class BinMoEComponent : public PollingComponent {
   uint32_t anomaly_score_{0};  // of the last window scored against the baseline
   BaselineState baseline_state_{BaselineState::NONE};
   bool have_baseline_{false}, have_score_{false};
+#ifdef USE_BINMOE_ALARM_CODE
   bool code_started_{false};  // the code detector has had the stream's first window
+#endif
   int progress_published_{-1};
   uint8_t feature_digest_[8]{};
   ESPPreferenceObject baseline_pref_;
@@ -229,7 +235,9 @@ class BinMoEComponent : public PollingComponent {
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
-  AlarmCodeDetector code_detector_;
+#ifdef USE_BINMOE_ALARM_CODE
+  AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
+#endif
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
 #ifdef USE_SENSOR

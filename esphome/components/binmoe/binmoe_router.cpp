@@ -67,21 +67,9 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   // event starts, and again while the alarm goes on, at most once per detection interval; an alarm is never held
   // back by the escalation limit. A window of such a class alone is not reported.
   if (code_event >= 0) {
-    const int rule = this->events_.find(code_event);
-    this->detected_once_[code_event] = true;
-    this->last_detection_ms_[code_event] = stream_ms;
     out.code_class = static_cast<int8_t>(code_event);
     out.code = code_event == this->code_classes_[0] ? 1 : 2;
-    out.event_windows = static_cast<uint8_t>(this->events_.windows(rule));
-    out.event_span = static_cast<uint8_t>(this->events_.span(rule));
-    if (escalate) {
-      this->escalations_++;
-      out.outcome = Outcome::ESCALATION;
-    } else if (this->rules_[code_event].report) {
-      this->detections_++;
-      out.outcome = Outcome::DETECTION;
-    }
-    return out;
+    return this->report_(out, code_event, this->events_.find(code_event), escalate, stream_ms);
   }
   if (!this->code_events_)
     fired = this->events_.push(c);
@@ -112,16 +100,20 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
     }
     return out;
   }
-  this->detected_once_[c] = true;
-  this->last_detection_ms_[c] = stream_ms;
-  if (event >= 0) {
-    out.event_windows = static_cast<uint8_t>(this->events_.windows(event));
-    out.event_span = static_cast<uint8_t>(this->events_.span(event));
+  return this->report_(out, c, event, escalate, stream_ms);  // only an alarm event's report is escalated here
+}
+
+Routed Router::report_(Routed out, int class_idx, int event_rule, bool escalate, uint32_t stream_ms) {
+  this->detected_once_[class_idx] = true;
+  this->last_detection_ms_[class_idx] = stream_ms;
+  if (event_rule >= 0) {
+    out.event_windows = static_cast<uint8_t>(this->events_.windows(event_rule));
+    out.event_span = static_cast<uint8_t>(this->events_.span(event_rule));
   }
-  if (escalate) {  // only an alarm event's report gets here escalated
+  if (escalate) {
     this->escalations_++;
     out.outcome = Outcome::ESCALATION;
-  } else if (this->rules_[c].report) {
+  } else if (this->rules_[class_idx].report) {
     this->detections_++;
     out.outcome = Outcome::DETECTION;
   }

@@ -91,6 +91,8 @@ class Router {
   static constexpr uint32_t TOKEN = 60000;  // escalation bucket units per token (ms per minute)
   // the class was never reported, or its detection interval has passed since its last report
   bool due_(int class_idx, uint32_t stream_ms) const;
+  // A report of the class (with its event rule's fields, -1: none): detection time, counters and outcome.
+  Routed report_(Routed out, int class_idx, int event_rule, bool escalate, uint32_t stream_ms);
 
   RouterConfig config_;
   ClassRule rules_[MAX_CLASSES];
