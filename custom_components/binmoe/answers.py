@@ -157,7 +157,14 @@ def _diagnosis_for(data: BinMoERuntimeData, message: dict[str, Any]) -> dict[str
     return found[-1] if found else None
 
 
+ALARM_CODES = {"T3": "its temporal-three alarm pattern", "T4": "its temporal-four alarm pattern"}
+
+
 def _heard(message: dict[str, Any]) -> str:
+    """The class heard and how: an alarm recognised by its pattern says so (its confidence is the code's 1.0, not
+    a probability); anything else with the model's confidence."""
+    if (code := ALARM_CODES.get(str(message.get("alarm_code")))) is not None:
+        return f"{spoken_class(str(message.get('class')))} ({code})"
     return f"{spoken_class(str(message.get('class')))} ({float(message.get('confidence', 0)):.0%} sure)"
 
 

@@ -131,11 +131,16 @@ def hub_counts(session: HomeAssistant) -> dict[str, Any]:
 
 
 def heard(event: dict[str, Any]) -> str:
-    """One node message as the hub routed it, e.g. 'smoke alarm 97 % (alarm event), handled on the node'."""
+    """One node message as the hub routed it, e.g. 'smoke alarm (T3 alarm pattern), handled on the node' or
+    'knock 52 %, escalated'."""
     data = event["data"]
-    what = f"{str(data.get('class')).replace('_', ' ')} {100 * float(data.get('confidence', 0)):.0f} %"
-    if data.get("event_windows"):
-        what += " (alarm event)"
+    name = str(data.get("class")).replace("_", " ")
+    if data.get("alarm_code"):
+        what = f"{name} ({data['alarm_code']} alarm pattern)"
+    else:
+        what = f"{name} {100 * float(data.get('confidence', 0)):.0f} %"
+        if data.get("event_windows"):
+            what += " (alarm event)"
     if event["event_type"] == "binmoe_detection":
         return f"{what}, handled on the node"
     return f"{what}, {ROUTED.get(str(data.get('decision')), str(data.get('decision')))}"
