@@ -20,6 +20,7 @@ from .backend import BackendLink
 from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
+from .queue import request_ref
 from .router import Action, Router, RouterPolicy
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
@@ -135,6 +136,7 @@ class BinMoEHub:
         self.recent.append({"type": message.kind, "decision": decision.action.value, **payload})
         if message.kind == "detection":
             self.stats.detections += 1
+        outcome = decision.action.value
         if decision.action is Action.LOCAL:
             self.stats.handled_locally += 1
             self.local_by_day[today] += 1
@@ -149,6 +151,7 @@ class BinMoEHub:
             self.escalations_by_day[today] += 1
             request = {"v": PROTOCOL_VERSION, "escalation": payload, "context": self.diagnosis_context(node)}
             queued = self.backend.submit(request)
+            outcome = "queued" if queued else "diagnose"
             self.hass.bus.async_fire(
                 EVENT_ESCALATION,
                 {**payload, "decision": "queued" if queued else "diagnose", "handled_by": decision.handled_by},
@@ -158,8 +161,20 @@ class BinMoEHub:
                 EVENT_ESCALATION,
                 {**payload, "decision": "ignored" if decision.action is Action.IGNORE else "dropped"},
             )
-        if decision.critical and decision.action is not Action.DROP:
+        if decision.critical:  # also when over the rate limit: that limits diagnoses, never alerts
             notify_critical(self.hass, message)
+        # one line per message with the node's own sequence number: what the fault soak counts
+        # (benchmarks/soak_ledger.py parses it; docs/benchmarks.md)
+        LOGGER.debug(
+            "routed %s/%s/%d %s %s: %s%s",
+            message.node_id,
+            message.boot,
+            message.seq,
+            message.kind,
+            message.label,
+            outcome,
+            " critical" if decision.critical else "",
+        )
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
 
@@ -198,6 +213,7 @@ class BinMoEHub:
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
         data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
         self.last_diagnosis = data
+        LOGGER.debug("diagnosed %s", request_ref(request))
         self.recent.append({"type": "diagnosis", **data})
         self.hass.bus.async_fire(EVENT_DIAGNOSIS, data)
         self._notify()
