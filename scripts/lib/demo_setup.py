@@ -47,6 +47,22 @@ def wait_for(url: str, timeout: float) -> None:
     raise SystemExit(f"Home Assistant did not answer at {url} within {timeout:.0f} s")
 
 
+def onboard(ha: str, user: str, password: str) -> str:
+    """Create the owner of a fresh Home Assistant (onboarding) and return an access token (30 min)."""
+    client_id = f"{ha}/"
+    wait_for(f"{ha}/api/onboarding", 180)
+    created = call(
+        f"{ha}/api/onboarding/users",
+        {"client_id": client_id, "name": "Demo", "username": user, "password": password, "language": "en"},
+    )
+    tokens = call(
+        f"{ha}/auth/token",
+        {"grant_type": "authorization_code", "code": created["auth_code"], "client_id": client_id},
+        form=True,
+    )
+    return str(tokens["access_token"])
+
+
 def start_flow(ha: str, token: str, handler: str, data: dict[str, Any]) -> dict[str, Any]:
     flow = call(f"{ha}/api/config/config_entries/flow", {"handler": handler}, token)
     result: dict[str, Any] = call(f"{ha}/api/config/config_entries/flow/{flow['flow_id']}", data, token)
@@ -133,24 +149,7 @@ def main() -> int:
     parser.add_argument("--clips", type=Path, help="folder of the node's WAV clips")
     args = parser.parse_args()
     ha = args.ha.rstrip("/")
-    client_id = f"{ha}/"
-    wait_for(f"{ha}/api/onboarding", 180)
-    created = call(
-        f"{ha}/api/onboarding/users",
-        {
-            "client_id": client_id,
-            "name": "Demo",
-            "username": args.user,
-            "password": args.password,
-            "language": "en",
-        },
-    )
-    tokens = call(
-        f"{ha}/auth/token",
-        {"grant_type": "authorization_code", "code": created["auth_code"], "client_id": client_id},
-        form=True,
-    )
-    token = tokens["access_token"]
+    token = onboard(ha, args.user, args.password)
     start_flow(ha, token, "binmoe", {"url": args.backend, "api_key": args.api_key})
     entry = wait_loaded(ha, token, "binmoe")
     print(f"BinMoE config entry {entry['title']!r} is loaded (entry_id {entry['entry_id']})")
