@@ -10,10 +10,12 @@ from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components import persistent_notification
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.setup import EventComponentLoaded
 from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
@@ -84,15 +86,31 @@ class BinMoEHub:
         self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._stopped = False
         backend.on_result = self._publish_diagnosis
 
     async def async_start(self) -> None:
         self._unsubs.extend(async_listen_esphome(self.hass, self.handle_payload))
-        if (unsub := await async_subscribe_mqtt(self.hass, self.handle_payload, self.bad_payload)) is not None:
+        if "mqtt" in self.hass.config.components:
+            await self._async_start_mqtt()
+        else:  # MQTT set up after BinMoE (added later, e.g. in the UI): hear its nodes from then on
+            self._unsubs.append(
+                self.hass.bus.async_listen(EVENT_COMPONENT_LOADED, self._async_mqtt_loaded, event_filter=_is_mqtt)
+            )
+
+    async def _async_mqtt_loaded(self, _event: Event[EventComponentLoaded]) -> None:
+        await self._async_start_mqtt()
+
+    async def _async_start_mqtt(self) -> None:
+        unsub = await async_subscribe_mqtt(self.hass, self.handle_payload, self.bad_payload)
+        if unsub is not None and self._stopped:  # the entry was unloaded while MQTT connected
+            unsub()
+        elif unsub is not None:
             self._unsubs.append(unsub)
 
     @callback
     def async_stop(self) -> None:
+        self._stopped = True
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
@@ -220,6 +238,11 @@ class BinMoEHub:
 
     def _notify(self) -> None:
         async_dispatcher_send(self.hass, signal_update(self.entry.entry_id))
+
+
+@callback
+def _is_mqtt(event_data: EventComponentLoaded) -> bool:
+    return event_data["component"] == "mqtt"
 
 
 def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
