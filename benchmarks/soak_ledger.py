@@ -94,7 +94,7 @@ def _ref(match: re.Match[str]) -> MessageRef:
 
 
 def log_time(line: str) -> float | None:
-    """UNIX time of a Home Assistant log line (its clock is UTC here: the soak's HA runs with TZ=UTC)."""
+    """UNIX time of a Home Assistant log line, read as UTC (the zone of the sid root and of this machine)."""
     if not (match := _LOG_TIME.match(line)):
         return None
     stamp = dt.datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)

@@ -80,7 +80,12 @@ class MqttNode:
         self._client.reconnect_delay_set(min_delay=1, max_delay=4)
         self._client.max_queued_messages_set(0)  # keep everything not yet acknowledged
         self._client.connect_async("127.0.0.1", broker_port, keepalive=10)
-        self._infos: list[mqtt.MQTTMessageInfo] = []
+        # message ids handed to the client, and those the broker acknowledged (PUBACK); the ack may come before
+        # publish() returns, and paho calls on_publish holding its own lock: no lock of ours around publish()
+        self._mids: set[int] = set()
+        self._acked: set[int] = set()
+        self._lock = threading.Lock()
+        self._client.on_publish = self._acknowledged
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="soak-mqtt-node", daemon=True)
 
@@ -94,7 +99,9 @@ class MqttNode:
             message = make_message(self.node_id, self.boot, seq, self._started)
             topic = f"binmoe/{self.node_id}/{message['kind']}"
             self.sent.append(Sent(seq, message["kind"], message["class"], time.time()))
-            self._infos.append(self._client.publish(topic, json.dumps(message), qos=1))
+            info = self._client.publish(topic, json.dumps(message), qos=1)
+            with self._lock:
+                self._mids.add(info.mid)
             seq += 1
 
     def drop_connection(self) -> None:
@@ -103,8 +110,13 @@ class MqttNode:
         if isinstance(sock, socket.socket):
             sock.shutdown(socket.SHUT_RDWR)
 
+    def _acknowledged(self, _client: mqtt.Client, _userdata: Any, mid: int, *_args: Any) -> None:
+        with self._lock:
+            self._acked.add(mid)
+
     def unacknowledged(self) -> int:
-        return sum(1 for info in self._infos if not info.is_published())
+        with self._lock:
+            return len(self._mids - self._acked)
 
     def stop(self, flush_s: float = 30.0) -> None:
         """Stop making messages; give the client `flush_s` to deliver what it holds, then disconnect."""
