@@ -45,6 +45,12 @@ class Hass:
             if not reply.get("success"):
                 raise SystemExit(f"no long-lived token: {reply}")
             self.token = str(reply["result"])
+            # Home Assistant 2026.x stages the YAML `http:` port as a pending config and, unless a user
+            # confirms it within 5 minutes, restarts on the stable one (port 8123): confirm it, as a user would
+            await ws.send_json({"id": 2, "type": "http/config/promote"})
+            reply = await ws.receive_json()
+            if not reply.get("success"):
+                raise SystemExit(f"could not confirm Home Assistant's HTTP config: {reply}")
 
     async def flow(self, handler: str, data: dict[str, Any]) -> None:
         await asyncio.to_thread(self.setup.start_flow, self.url, self.token, handler, data)
