@@ -23,7 +23,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .api import BackendInfo, BinMoEClient, BinMoEError, CannotConnect, InvalidAuth
 from .const import DOMAIN, ISSUE_BACKEND_DOWN, LOGGER, REPLAY_INTERVAL
-from .queue import EscalationQueue
+from .queue import EscalationQueue, request_ref
 from .runtime import BinMoEConfigEntry
 from .signals import signal_update
 
@@ -132,7 +132,7 @@ class BackendLink:
             self.queue.push(request)  # kept for when the GPU tier answers (or the new key is entered)
             self._notify()
         except BinMoEError as err:
-            LOGGER.warning("GPU tier refused an escalation: %s", err)
+            LOGGER.warning("GPU tier refused escalation %s: %s", request_ref(request), err)
 
     async def async_replay(self) -> int:
         """Send queued escalations in order until the queue is empty or the GPU tier fails again."""
@@ -147,7 +147,7 @@ class BackendLink:
                 except CannotConnect, InvalidAuth:
                     break
                 except BinMoEError as err:
-                    LOGGER.warning("dropping a queued escalation the GPU tier refused: %s", err)
+                    LOGGER.warning("GPU tier refused queued escalation %s, dropped: %s", request_ref(request), err)
                 else:
                     sent += 1
                 self.queue.pop()

@@ -10,16 +10,19 @@ from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components import persistent_notification
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.setup import EventComponentLoaded
 from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
 from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
+from .queue import request_ref
 from .router import Action, Router, RouterPolicy
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
@@ -84,15 +87,31 @@ class BinMoEHub:
         self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._stopped = False
         backend.on_result = self._publish_diagnosis
 
     async def async_start(self) -> None:
         self._unsubs.extend(async_listen_esphome(self.hass, self.handle_payload))
-        if (unsub := await async_subscribe_mqtt(self.hass, self.handle_payload, self.bad_payload)) is not None:
+        if "mqtt" in self.hass.config.components:
+            await self._async_start_mqtt()
+        else:  # MQTT set up after BinMoE (added later, e.g. in the UI): hear its nodes from then on
+            self._unsubs.append(
+                self.hass.bus.async_listen(EVENT_COMPONENT_LOADED, self._async_mqtt_loaded, event_filter=_is_mqtt)
+            )
+
+    async def _async_mqtt_loaded(self, _event: Event[EventComponentLoaded]) -> None:
+        await self._async_start_mqtt()
+
+    async def _async_start_mqtt(self) -> None:
+        unsub = await async_subscribe_mqtt(self.hass, self.handle_payload, self.bad_payload)
+        if unsub is not None and self._stopped:  # the entry was unloaded while MQTT connected
+            unsub()
+        elif unsub is not None:
             self._unsubs.append(unsub)
 
     @callback
     def async_stop(self) -> None:
+        self._stopped = True
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
@@ -137,6 +156,7 @@ class BinMoEHub:
         self.recent.append({"type": message.kind, "decision": decision.action.value, **kept})
         if message.kind == "detection":
             self.stats.detections += 1
+        outcome = decision.action.value
         if decision.action is Action.LOCAL:
             self.stats.handled_locally += 1
             self.local_by_day[today] += 1
@@ -151,6 +171,7 @@ class BinMoEHub:
             self.escalations_by_day[today] += 1
             request = {"v": PROTOCOL_VERSION, "escalation": payload, "context": self.diagnosis_context(node)}
             queued = self.backend.submit(request)
+            outcome = "queued" if queued else "diagnose"
             self.hass.bus.async_fire(
                 EVENT_ESCALATION,
                 {**payload, "decision": "queued" if queued else "diagnose", "handled_by": decision.handled_by},
@@ -160,8 +181,20 @@ class BinMoEHub:
                 EVENT_ESCALATION,
                 {**payload, "decision": "ignored" if decision.action is Action.IGNORE else "dropped"},
             )
-        if decision.critical and decision.action is not Action.DROP:
+        if decision.critical:  # also when over the rate limit: that limits diagnoses, never alerts
             notify_critical(self.hass, message)
+        # one line per message with the node's own sequence number: what the fault soak counts
+        # (benchmarks/soak_ledger.py parses it; docs/benchmarks.md)
+        LOGGER.debug(
+            "routed %s/%s/%d %s %s: %s%s",
+            message.node_id,
+            message.boot,
+            message.seq,
+            message.kind,
+            message.label,
+            outcome,
+            " critical" if decision.critical else "",
+        )
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
 
@@ -200,12 +233,18 @@ class BinMoEHub:
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
         data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
         self.last_diagnosis = data
+        LOGGER.debug("diagnosed %s", request_ref(request))
         self.recent.append({"type": "diagnosis", **data})
         self.hass.bus.async_fire(EVENT_DIAGNOSIS, data)
         self._notify()
 
     def _notify(self) -> None:
         async_dispatcher_send(self.hass, signal_update(self.entry.entry_id))
+
+
+@callback
+def _is_mqtt(event_data: EventComponentLoaded) -> bool:
+    return event_data["component"] == "mqtt"
 
 
 def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:

@@ -8,9 +8,15 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 
 STORAGE_VERSION = 1
+
+
+def request_ref(request: dict[str, Any]) -> str:
+    """`node_id/boot/seq` of a diagnosis request's escalation: the node's own name for the message."""
+    escalation = request.get("escalation") or {}
+    return f"{escalation.get('node_id')}/{escalation.get('boot')}/{escalation.get('seq')}"
 
 
 class EscalationQueue:
@@ -32,8 +38,7 @@ class EscalationQueue:
             self._items = deque(data.get("items", []))
             self.dropped = int(data.get("dropped", 0))
             while len(self._items) > self.max_size:
-                self._items.popleft()
-                self.dropped += 1
+                self._drop(self._items.popleft())
 
     def _data(self) -> dict[str, Any]:
         return {"items": list(self._items), "dropped": self.dropped}
@@ -47,17 +52,20 @@ class EscalationQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    def _drop(self, request: dict[str, Any]) -> None:
+        self.dropped += 1
+        LOGGER.debug("queue full, dropped %s", request_ref(request))
+
     def push(self, request: dict[str, Any]) -> None:
         if len(self._items) >= self.max_size:
-            self._items.popleft()
-            self.dropped += 1
+            self._drop(self._items.popleft())
         self._items.append(request)
         self._save()
 
     def push_front(self, request: dict[str, Any]) -> None:
         """Put back a request that was being sent when it had to stop (it is older than every queued one)."""
         if len(self._items) >= self.max_size:
-            self.dropped += 1  # it is the oldest: the one a full queue drops
+            self._drop(request)  # it is the oldest: the one a full queue drops
         else:
             self._items.appendleft(request)
         self._save()

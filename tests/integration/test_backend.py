@@ -4,6 +4,7 @@ a rejected key during operation, and a GPU tier that only comes up after Home As
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -118,8 +119,9 @@ async def test_rejected_key_during_operation_keeps_the_escalation_and_asks_for_a
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_queue_is_bounded_and_counts_drops(
-    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
     await setup_entry(hass, config_entry, queue_max=2, dedupe_window_s=0)
     await backend.stop()
     for seq in range(20, 24):
@@ -128,6 +130,8 @@ async def test_queue_is_bounded_and_counts_drops(
     assert len(link.queue) == 2 and link.queue.dropped == 2
     assert [r["escalation"]["seq"] for r in link.queue._items] == [22, 23]  # the newest are kept
     assert state(hass, "sensor.binmoe_hub_queue_drops") == "2"
+    assert "queue full, dropped hallway-sound/0badc0de/20" in caplog.text  # each drop names the message
+    assert "queue full, dropped hallway-sound/0badc0de/21" in caplog.text
 
 
 async def test_refused_escalations_are_dropped_with_a_warning(
@@ -138,13 +142,13 @@ async def test_refused_escalations_are_dropped_with_a_warning(
     await fire(hass, seq=70, **{"class": "knock"})
     link = loaded_entry.runtime_data.backend
     assert len(link.queue) == 0 and link.online
-    assert "GPU tier refused an escalation" in caplog.text
+    assert "GPU tier refused escalation hallway-sound/0badc0de/70" in caplog.text
     backend.diagnose_failures = [503] * 3 + [422]  # queue one, then the replay is refused
     await fire(hass, seq=71, **{"class": "doorbell"})
     assert len(link.queue) == 1
     assert await link.async_replay() == 0
     assert len(link.queue) == 0
-    assert "dropping a queued escalation the GPU tier refused" in caplog.text
+    assert "GPU tier refused queued escalation hallway-sound/0badc0de/71, dropped" in caplog.text
 
 
 async def test_rejected_key_stops_the_replay_and_the_action(

@@ -88,6 +88,41 @@ async def test_an_alarm_recognised_by_its_code_is_notified_by_its_pattern(
     assert detections[0].data["alarm_code"] == "T4"
     await fire(hass, "detection", seq=8, alarm_code="T5")  # not a code: the message is refused
     assert len(detections) == 1
+async def test_a_critical_alarm_over_the_rate_limit_is_still_notified(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """The rate limit bounds diagnoses; it never silences a smoke or CO alarm."""
+    await setup_entry(hass, config_entry, rate_limit_per_minute=1)
+    await fire(hass, seq=1)
+    persistent_notification.async_dismiss(hass, "binmoe_critical_hallway-sound")
+    escalations = capture(hass, "binmoe_escalation")
+    await fire(hass, seq=2)
+    assert [e.data["decision"] for e in escalations] == ["dropped"]  # not diagnosed ...
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert "smoke alarm" in notifications["binmoe_critical_hallway-sound"]["message"]  # ... but notified
+
+
+async def test_every_message_is_logged_with_the_nodes_sequence_number(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One debug line per message routed and per diagnosis, with node, boot and seq: what the fault soak counts
+    (benchmarks/soak_ledger.py parses these very lines)."""
+    from benchmarks.soak_ledger import HubRecord, MessageRef
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
+    await setup_entry(hass, config_entry, dedupe_window_s=30)
+    await fire(hass, "detection", seq=1, **{"class": "knock", "confidence": 0.95, "margin": 9})
+    await fire(hass, "detection", seq=2, **{"class": "knock", "confidence": 0.95, "margin": 9})  # duplicate
+    await fire(hass, seq=3)
+    record = HubRecord()
+    record.add_lines(caplog.text.splitlines())
+    outcomes = [(r.ref.seq, r.kind, r.label, r.outcome, r.critical) for r in record.routed]
+    assert outcomes == [
+        (1, "detection", "knock", "local", False),
+        (2, "detection", "knock", "drop", False),
+        (3, "escalation", "smoke_alarm", "diagnose", True),
+    ]
+    assert record.diagnosed == [MessageRef("hallway-sound", "0badc0de", 3)]
 
 
 async def test_escalation_carries_area_hour_and_the_nodes_earlier_messages(

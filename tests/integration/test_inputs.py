@@ -41,3 +41,33 @@ async def test_unloaded_entry_no_longer_listens(
     hass.bus.async_fire("esphome.binmoe_escalation", {"node_id": "x"})
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hub.stats.escalations == 0 and hub.stats.bad_payloads == 0
+
+
+@pytest.mark.usefixtures("mock_hass_config")  # MQTT set up from its entry reads no configuration.yaml
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_mqtt_set_up_after_binmoe_is_heard_without_a_restart(
+    hass: HomeAssistant, mqtt_mock_entry: Any, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """MQTT added after BinMoE (later, in the UI): its nodes are heard from then on. The fault soak found
+    them ignored until Home Assistant restarted."""
+    await setup_entry(hass, config_entry)
+    escalations = capture(hass, "binmoe_escalation")
+    await mqtt_mock_entry()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    async_fire_mqtt_message(hass, "binmoe/hallway-sound/escalation", json.dumps(MQTT_EXAMPLE))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [e.data["seq"] for e in escalations] == [7]
+
+
+@pytest.mark.usefixtures("mock_hass_config")
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_an_entry_unloaded_before_mqtt_arrives_does_not_subscribe(
+    hass: HomeAssistant, mqtt_mock_entry: Any, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, config_entry)
+    hub = config_entry.runtime_data.hub
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await mqtt_mock_entry()
+    async_fire_mqtt_message(hass, "binmoe/hallway-sound/escalation", json.dumps(MQTT_EXAMPLE))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hub.stats.escalations == 0
