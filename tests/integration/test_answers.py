@@ -65,7 +65,9 @@ async def test_names_areas_and_bad_input(hass: HomeAssistant, loaded_entry: Mock
     )
 
 
-async def test_an_alarm_recognised_by_its_pattern_is_said_so(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_an_alarm_recognised_by_its_pattern_is_said_so(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     await fire(hass, "detection", node_id="garage-sound", seq=1,
                **{"class": "smoke_alarm", "confidence": 1.0, "event_windows": 1, "event_span_ms": 4096,
                   "alarm_code": "T3"})  # fmt: skip

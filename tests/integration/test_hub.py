@@ -88,6 +88,8 @@ async def test_an_alarm_recognised_by_its_code_is_notified_by_its_pattern(
     assert detections[0].data["alarm_code"] == "T4"
     await fire(hass, "detection", seq=8, alarm_code="T5")  # not a code: the message is refused
     assert len(detections) == 1
+
+
 async def test_a_critical_alarm_over_the_rate_limit_is_still_notified(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
