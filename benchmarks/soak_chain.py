@@ -139,7 +139,16 @@ def home_assistant(work: Path, port: int) -> Service:
         "    homeassistant.components.mqtt: info\n    homeassistant.components.esphome: info\n"
     )
     inside = "/src/" + str(config.relative_to(REPO))
-    argv = [str(REPO / "scripts" / "ha-env"), "hass", "-c", inside, "--log-file", f"{inside}/ha-{{run}}.log"]
+    # --skip-pip: the environment is requirements/lock/ha.txt; HA's own pins would downgrade it (as scripts/demo)
+    argv = [
+        str(REPO / "scripts" / "ha-env"),
+        "hass",
+        "--skip-pip",
+        "-c",
+        inside,
+        "--log-file",
+        f"{inside}/ha-{{run}}.log",
+    ]
     return Service("hass", argv, work)
 
 
