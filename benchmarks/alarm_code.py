@@ -30,9 +30,8 @@ import benchmarks_md
 from node_factory.corpus import debian_audio, scenes, synth
 from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation.generalization import Protocol, code_classes, code_event_rules
-from node_factory.evaluation.node_stream import code_events
+from node_factory.evaluation.node_stream import code_events, stream_features
 from node_factory.heldout import generate_alarm_events, generate_negative_scenes
-from node_factory.reference.features import frame_features
 
 FAMILY = FAMILIES["sound"]
 PROTOCOL = Protocol()
@@ -43,11 +42,7 @@ SECTION = "alarm_code"
 def node_events(audio: NDArray[np.int16]) -> list[tuple[int, float]]:
     """(class, time in s) of each alarm event the node reports for this stream."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
-    n = len(audio) // cfg.frame
-    frames = np.concatenate(
-        [frame_features(audio[i * cfg.frame : min(i + 20_000, n) * cfg.frame].reshape(-1, cfg.frame), cfg)
-         for i in range(0, n, 20_000)] or [np.zeros((0, cfg.bands), dtype=np.int8)]
-    )  # fmt: skip
+    frames = stream_features(audio, cfg)
     fired = code_events(frames, cfg, hop, code_classes(FAMILY.classes), code_event_rules(FAMILY.classes))
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 

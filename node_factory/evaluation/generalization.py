@@ -32,12 +32,11 @@ from ..corpus import debian_audio
 from ..corpus.families import Family, dataset, dataset_meta
 from ..heldout import generate_alarm_events, generate_negative_scenes, generate_sound_clips
 from ..reference.events import EventRule
-from ..reference.features import frame_features
 from ..reference.network import IntegerModel, decide, forward
 from ..training.configs import CONFIGS
 from ..training.saved_model import load_model
 from ..training.teacher import load_teacher_network
-from .node_stream import NodeDecisions, code_events, decisions, events, window_features
+from .node_stream import NodeDecisions, code_events, decisions, events, stream_features, window_features
 from .windows import labelled_windows
 
 CRITICAL = ("smoke_alarm", "co_alarm")
@@ -157,8 +156,7 @@ def independent_generator(
     for clip in clips:
         if clip.label not in family.classes:
             continue
-        frames = frame_features(clip.audio[: len(clip.audio) // cfg.frame * cfg.frame].reshape(-1, cfg.frame), cfg)
-        windows = window_features(frames, cfg, protocol.hop_frames)
+        windows = window_features(stream_features(clip.audio, cfg), cfg, protocol.hop_frames)
         for _start, index in labelled_windows(clip.audio, clip.label, clip.meta, cfg, protocol.hop_frames):
             xs.append(windows[index])
             ys.append(family.classes.index(clip.label))
@@ -177,7 +175,7 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     false_events, negative_s = {"code": 0, "window_rule": 0}, 0.0
 
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
-        frames = _frames(family, audio)
+        frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules)
         return run, {"code": code, "window_rule": events(run, window_rules)}
@@ -237,7 +235,7 @@ def real_recordings(
     for package, members in sorted(by_package.items()):
         audio = np.concatenate([_read(c.path) for c in sorted(members, key=lambda c: c.source)])
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
-        frames = _frames(family, audio)
+        frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         fired_code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules)
         code_fired += len(fired_code)
@@ -276,17 +274,6 @@ def _read(path: Path) -> NDArray[np.int16]:
     if rate != 16000 or data.dtype != np.int16:
         raise ValueError(f"{path}: expected 16 kHz int16, got {rate} Hz {data.dtype}")
     return np.asarray(data)
-
-
-def _frames(family: Family, audio: NDArray[np.int16]) -> NDArray[np.int8]:
-    """The stream's frame features, computed in chunks (hours of audio)."""
-    cfg = family.features
-    n = len(audio) // cfg.frame
-    parts = [
-        frame_features(audio[i * cfg.frame : min(i + 20_000, n) * cfg.frame].reshape(-1, cfg.frame), cfg)
-        for i in range(0, n, 20_000)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, cfg.bands), dtype=np.int8)
 
 
 # ---- the report ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..reference.features import FeatureConfig, frame_features
 from ..reference.network import IntegerModel, decide, forward
 
 CHUNK_WINDOWS = 2048  # windows per forward() call: bounded memory for hours of audio
+CHUNK_FRAMES = 20_000  # frames per frame_features() call (10.7 min of 16 kHz audio)
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,16 @@ class NodeDecisions:
 
 
 def stream_features(samples: NDArray[np.int16], config: FeatureConfig) -> NDArray[np.int8]:
-    """Features of every whole frame of a stream (n_frames x bands)."""
+    """Features of every whole frame of a stream (n_frames x bands), computed CHUNK_FRAMES at a time so that
+    hours of audio take bounded memory (each frame's features depend on that frame alone)."""
     n = len(samples) // config.frame
-    return frame_features(samples[: n * config.frame].reshape(n, config.frame), config)
+    parts = [
+        frame_features(
+            samples[i * config.frame : min(i + CHUNK_FRAMES, n) * config.frame].reshape(-1, config.frame), config
+        )
+        for i in range(0, n, CHUNK_FRAMES)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, config.bands), dtype=np.int8)
 
 
 def window_features(frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int) -> NDArray[np.int8]:
