@@ -46,6 +46,8 @@ class NodeMessage(BaseModel):
     # the per-machine baseline's score of the window and its threshold (nodes with a baseline in force)
     anomaly_score: int | None = Field(default=None, ge=0)
     anomaly_threshold: int | None = Field(default=None, ge=1)
+    # how long the node held the message in its outbox before sending it (made while no hub could hear it)
+    queued_ms: int | None = Field(default=None, ge=0)
     features: str | None = Field(default=None, max_length=65536)
     feature_shape: str | None = Field(default=None, pattern=r"^[0-9]{1,4}x[0-9]{1,4}$")
     # fault identification in shaft orders: the shaft speed, the bearing [balls, ball mm, pitch mm, contact

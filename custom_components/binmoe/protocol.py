@@ -80,6 +80,7 @@ _SCHEMA = vol.Schema(
         vol.Optional("alarm_code"): vol.In(["T3", "T4"]),
         vol.Optional("anomaly_score"): vol.All(vol.Coerce(int), vol.Range(min=0)),
         vol.Optional("anomaly_threshold"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("queued_ms"): _COUNT,
         vol.Optional("features"): vol.All(str, vol.Length(max=65536)),
         vol.Optional("feature_shape"): vol.All(str, vol.Match(r"^[0-9]{1,4}x[0-9]{1,4}$")),
         vol.Optional("shaft_rpm"): vol.All(vol.Coerce(float), vol.Range(min=MIN_SHAFT_RPM, max=MAX_SHAFT_RPM)),
@@ -116,6 +117,7 @@ class NodeMessage:
     alarm_code: str | None = None  # the event was recognised by its temporal code (T3 smoke, T4 CO)
     anomaly_score: int | None = None  # the per-machine baseline's score of the window, and its threshold
     anomaly_threshold: int | None = None
+    queued_ms: int | None = None  # held in the node's outbox this long before it was sent (delivered late)
     features: str | None = None
     feature_shape: str | None = None
     shaft_rpm: float | None = None  # fault identification in shaft orders: speed, bearing, samples and their rate
