@@ -27,9 +27,10 @@ _DIAGNOSED = re.compile(rf"[\]\s]diagnosed {_REF}\s*$")
 _QUEUE_DROPPED = re.compile(rf"[\]\s]queue full, dropped {_REF}\s*$")
 _REFUSED = re.compile(rf"[\]\s]GPU tier refused (?:queued )?escalation {_REF}[,:]")
 # The ESPHome component's debug line for every message it builds (binmoe_component.cpp, handle_window_):
-# "Detection: <class> (confidence ...)" or "Escalation: <class> ..."; "Escalation dropped (rate limit)" is
-# the node's own rate limit, which allocates no sequence number.
-_NODE_MESSAGE = re.compile(r"\]: (?P<kind>Detection|Escalation): (?P<label>\S+) \(confidence")
+# "Detection: <class> (confidence ...)", "Escalation: <class> ..." or, for an alarm recognised by its code,
+# "Detection: <class> (temporal-three code)"; "Escalation dropped (rate limit)" is the node's own rate
+# limit, which allocates no sequence number.
+_NODE_MESSAGE = re.compile(r"\]: (?P<kind>Detection|Escalation): (?P<label>\S+) \((?:confidence|temporal-)")
 
 ESCALATED = ("diagnose", "queued")
 DROPPED_BY_ROUTER = ("ignore", "drop")

@@ -11,6 +11,9 @@
 //   cwin <stream_ms> <class> <margin> <escalate> <code_class>  -> as win, with the class whose code completed
 //                                                     (-1: none); an event's report adds " <code_class> <code>"
 //   msg                                            -> the last routed window's message as JSON
+//   outbox <capacity>                              -> an empty outbox of that many slots (at most 8)
+//   queue <uptime_ms>                              -> keeps the last routed window in the outbox: "<size> <dropped>"
+//   flush <now_ms>                                 -> the oldest queued window's message as JSON, then pops it
 //   rate                                           -> escalation rate
 //   b64 <hex>                                      -> base64
 //   det_rule <idx> <need> <span>                   -> a rule of a detector on its own: "1" added, "0" not
@@ -23,6 +26,15 @@
 #include "binmoe_router.h"
 
 using namespace esphome::binmoe;
+
+static void print_message(const Message &msg) {
+  printf("{");
+  for (int i = 0, n = 0; i < MAX_FIELDS; i++) {
+    if (msg.values[i] != nullptr)
+      printf("%s\"%s\": \"%s\"", n++ ? ", " : "", Message::key(i), msg.values[i]);
+  }
+  printf("}\n");
+}
 
 int main() {
   Router router;
@@ -48,6 +60,8 @@ int main() {
   for (int i = 0; i < 24; i++)
     features[i] = static_cast<int8_t>(i * 11 - 128);
   Message msg;
+  QueuedWindow slots[8];
+  Outbox outbox;
   char cmd[16];
   while (scanf("%15s", cmd) == 1) {
     if (!strcmp(cmd, "cfg")) {
@@ -108,12 +122,24 @@ int main() {
     } else if (!strcmp(cmd, "msg")) {
       messages.build(routed, last, NAMES[routed.code_class >= 0 ? routed.code_class : last.class_idx], -23.25f, 123456,
                      id, features, msg);
-      printf("{");
-      for (int i = 0, n = 0; i < MAX_FIELDS; i++) {
-        if (msg.values[i] != nullptr)
-          printf("%s\"%s\": \"%s\"", n++ ? ", " : "", Message::key(i), msg.values[i]);
-      }
-      printf("}\n");
+      print_message(msg);
+    } else if (!strcmp(cmd, "outbox")) {
+      int capacity;
+      scanf("%d", &capacity);
+      outbox.init(slots, capacity < 8 ? capacity : 8);
+    } else if (!strcmp(cmd, "queue")) {
+      unsigned uptime;
+      scanf("%u", &uptime);
+      messages.queue(routed, last, -23.25f, uptime, outbox.push());
+      printf("%d %u\n", outbox.size(), static_cast<unsigned>(outbox.dropped()));
+    } else if (!strcmp(cmd, "flush")) {
+      unsigned now;
+      scanf("%u", &now);
+      const QueuedWindow &q = outbox.front();
+      messages.build_queued(q, NAMES[q.routed.code_class >= 0 ? q.routed.code_class : q.window.class_idx], now, id,
+                            msg);
+      outbox.pop();
+      print_message(msg);
     } else if (!strcmp(cmd, "rate")) {
       printf("%.6f\n", static_cast<double>(router.escalation_rate()));
     } else if (!strcmp(cmd, "b64")) {

@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 import reference
 from aioesphomeapi import (
-    Event as EventState,
-)
-from aioesphomeapi import (
+    APIClient,
     EventInfo,
+    LogLevel,
     SensorInfo,
     SensorState,
     TextSensorInfo,
     TextSensorState,
+)
+from aioesphomeapi import (
+    Event as EventState,
 )
 from api_client import Node, connect_node
 
@@ -213,6 +215,48 @@ async def test_forced_escalation(sound_node: Path, clips: Path) -> None:
         assert first.kind == "escalation" and first.reason == "forced"
         assert first.scores == windows[0].scores
         assert [e.service for e in events[1:]] == ["esphome.binmoe_detection"] * (len(windows) - 1)
+    finally:
+        await node.client.disconnect()
+
+
+async def test_messages_made_while_no_hub_listens_are_sent_later_in_order(sound_node: Path, clips: Path) -> None:
+    """Store and forward (docs/protocol.md): a client that only reads the log and calls the replay action has not
+    subscribed to the node's states, so no hub listens and the node keeps its messages; the next client that
+    subscribes gets them all, oldest first, with their own seq, `queued_ms`, and what the reference routes."""
+    model, cfg, _manifest = reference.load_model("sound_v1")
+    name = "water_running.wav"
+    windows = reference.windows(model, cfg, clips / name, HOP_FRAMES)
+    reports = expected_reports(windows)
+    assert 2 <= len(reports) <= 16  # host-sound.yaml keeps the default outbox of 16: nothing dropped
+    caller = APIClient("127.0.0.1", 16053, None)
+    await caller.connect(login=True)
+    logs: list[str] = []
+    try:
+        _entities, services = await caller.list_entities_services()
+        (replay,) = (s for s in services if s.name == "replay")
+        caller.subscribe_logs(lambda msg: logs.append(msg.message.decode(errors="replace")), LogLevel.LOG_LEVEL_DEBUG)
+        await caller.execute_service(replay, {"file": str(clips / name)})
+        for _ in range(600):  # the node logs each message it keeps
+            if sum("Queued message" in line for line in logs) >= len(reports):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+    finally:
+        await caller.disconnect()
+    assert sum("Queued message" in line for line in logs) == len(reports), "\n".join(logs[-20:])
+    node = await connect()
+    try:
+        events = await node.wait_events(len(reports))
+        assert len(events) == len(reports)
+        for call, report in zip(events, reports, strict=True):
+            msg = NodeMessage.model_validate(call.data)
+            assert call.service == f"esphome.binmoe_{report.kind}"
+            assert msg.scores == windows[report.window].scores
+            assert msg.queued_ms is not None and msg.queued_ms >= 250  # at least the settle time after subscribing
+            assert msg.features is None  # too large to keep: a queued escalation goes without them
+        assert [NodeMessage.model_validate(e.data).seq for e in events] == list(range(len(reports)))
+        log = "\n".join(node.logs)
+        assert "Sending queued message 0" in log
     finally:
         await node.client.disconnect()
 

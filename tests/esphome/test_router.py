@@ -89,6 +89,35 @@ def test_messages_follow_the_protocol(harness: Path) -> None:
     assert "features" not in without and without["reason"] == "low_margin"
 
 
+def test_queued_messages_keep_their_seq_and_order_and_say_how_late(harness: Path) -> None:
+    """Store and forward (binmoe_message.cpp's Outbox and build_queued): a window kept while no hub listens is
+    sent later as the message it would have been, with its own seq and uptime, `queued_ms`, and no features."""
+    direct = json.loads(run(harness, ["cfg 0 6 1 4", "win 0 1 9000 0", "msg", "win 512 2 10 1", "msg"])[3])
+    lines = run(harness, ["cfg 0 6 1 4", "outbox 4", "win 0 1 9000 0", "queue 1000", "win 512 2 10 1",
+                          "queue 1512", "flush 42000", "flush 42001"])  # fmt: skip
+    assert lines[1] == "1 0" and lines[3] == "2 0"
+    first, second = (json.loads(line) for line in lines[4:6])
+    assert (first["seq"], first["uptime_ms"], first["queued_ms"]) == ("0", "1000", "41000")
+    assert (second["seq"], second["uptime_ms"], second["queued_ms"]) == ("1", "1512", "40489")
+    assert second["kind"] == "escalation" and "features" not in second and "feature_shape" not in second
+    # apart from those, the queued escalation is the message the node would have sent then
+    assert {k: v for k, v in second.items() if k not in ("uptime_ms", "queued_ms")} == {
+        k: v for k, v in direct.items() if k not in ("uptime_ms", "features", "feature_shape")
+    }
+    for message in (first, second):
+        assert NodeMessage.model_validate(message).queued_ms is not None
+    assert "queued_ms" not in direct
+
+
+def test_a_full_outbox_drops_its_oldest_message(harness: Path) -> None:
+    script = ["cfg 0 6 1 4", "outbox 2"]
+    for t in range(4):
+        script += [f"win {t * 512} 1 9000 0", f"queue {t * 512}"]
+    lines = run(harness, [*script, "flush 9000", "flush 9000"])
+    assert lines[1:8:2] == ["1 0", "2 0", "2 1", "2 2"]  # after each `win` line: outbox size, dropped
+    assert [json.loads(line)["seq"] for line in lines[8:]] == ["2", "3"]  # seq 0 and 1 are the hub's lost ones
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 63, 64, 200])
 def test_base64_matches_python(harness: Path, size: int) -> None:
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()

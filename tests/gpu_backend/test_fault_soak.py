@@ -78,8 +78,10 @@ def test_node_log_counts_every_message_the_node_made() -> None:
         "[07:50:03][D][binmoe:109]: Escalation dropped (rate limit): doorbell (confidence 0.51, margin 1)",
         "\x1b[0;36m[D][binmoe:109]: Detection: smoke_alarm (confidence 0.97, margin 14)\x1b[0m",
         "[07:50:04][I][app:100]: ESPHome version 2026.10.0",
+        "[07:50:05][D][binmoe:140]: Detection: co_alarm (temporal-four code)",  # an alarm recognised by its code
+        "[07:50:06][D][binmoe:349]: Queued message 4 (no hub listening): 1 in the outbox",  # counted above
     ]
-    assert count_node_log_messages(lines) == 3  # the node's own rate limit allocates no seq
+    assert count_node_log_messages(lines) == 4  # the node's own rate limit allocates no seq
 
 
 def test_node_counts_by_sequence_number() -> None:

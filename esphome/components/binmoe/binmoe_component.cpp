@@ -55,6 +55,9 @@ void BinMoEComponent::setup() {
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
   this->request_.is_event = true;
+#ifdef BINMOE_OUTBOX_SIZE
+  this->outbox_.init(this->outbox_slots_, BINMOE_OUTBOX_SIZE);
+#endif
 #endif
 #ifdef USE_BINMOE_MICROPHONE
   if (this->microphone_source_ != nullptr) {
@@ -110,6 +113,10 @@ void BinMoEComponent::loop() {
       windows++;
     }
   }
+#ifdef BINMOE_HA_EVENTS
+  if (!this->outbox_.empty())
+    this->flush_outbox_();
+#endif
   const uint32_t overruns = this->ring_.overruns();
   if (overruns != this->overruns_reported_) {
     ESP_LOGW(TAG, "Sample buffer overrun: %u samples lost", static_cast<unsigned>(overruns));
@@ -333,16 +340,57 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
 
 void BinMoEComponent::send_message_(const Routed &routed) {
   const WindowResult &w = this->window_;
-  this->messages_.build(routed, w, this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx),
-                        w.level_dbfs + this->level_offset_db_, millis(), this->identity_, this->runner_.features(),
-                        this->message_);
+  const char *name = this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx);
+  const float level_db = w.level_dbfs + this->level_offset_db_;
+#ifdef BINMOE_HA_EVENTS
+  if (this->outbox_.capacity() > 0 && (!this->outbox_.empty() || !this->hub_listening_())) {
+    // no hub can hear the node, or older messages wait: keep it, in order, for when one can
+    this->messages_.queue(routed, w, level_db, millis(), this->outbox_.push());
+    ESP_LOGD(TAG, "Queued message %u (no hub listening): %d in the outbox",
+             static_cast<unsigned>(this->messages_.next_seq() - 1), this->outbox_.size());
+    if (this->outbox_.dropped() != this->outbox_dropped_reported_) {
+      ESP_LOGW(TAG, "Outbox full: %u messages dropped since boot", static_cast<unsigned>(this->outbox_.dropped()));
+      this->outbox_dropped_reported_ = this->outbox_.dropped();
+    }
+    return;
+  }
+#endif
+  this->messages_.build(routed, w, name, level_db, millis(), this->identity_, this->runner_.features(), this->message_);
   this->attach_orders_(routed);
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
-    return;  // the hub counts the seq gap as lost messages
+    return;  // no outbox configured: the hub counts the seq gap as lost messages
+  this->send_event_(routed.outcome);
+#endif
+}
+
+#ifdef BINMOE_HA_EVENTS
+bool BinMoEComponent::hub_listening_() {
+  if (api::global_api_server == nullptr || !api::global_api_server->is_connected_with_state_subscription()) {
+    this->listening_since_ = 0;
+    return false;
+  }
+  const uint32_t now = millis();
+  if (this->listening_since_ == 0)
+    this->listening_since_ = now | 1u;  // 0 means "not listening"
+  return now - this->listening_since_ >= OUTBOX_SETTLE_MS;
+}
+
+void BinMoEComponent::flush_outbox_() {
+  for (int i = 0; i < OUTBOX_PER_LOOP && !this->outbox_.empty() && this->hub_listening_(); i++) {
+    const QueuedWindow &q = this->outbox_.front();
+    const int reported = q.routed.code_class >= 0 ? q.routed.code_class : q.window.class_idx;
+    this->messages_.build_queued(q, this->runner_.class_name(reported), millis(), this->identity_, this->message_);
+    ESP_LOGD(TAG, "Sending queued message %u (%s ms late)", static_cast<unsigned>(q.seq), this->message_.queued_ms);
+    this->send_event_(q.routed.outcome);
+    this->outbox_.pop();
+  }
+}
+
+void BinMoEComponent::send_event_(Outcome outcome) {
   static constexpr char ESCALATION[] = "esphome.binmoe_escalation", DETECTION[] = "esphome.binmoe_detection";
-  this->request_.service = routed.outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
-                                                                 : StringRef(DETECTION, sizeof(DETECTION) - 1);
+  this->request_.service = outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
+                                                          : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
   for (int i = 0; i < MAX_FIELDS; i++) {
     if (this->message_.values[i] == nullptr)
@@ -352,8 +400,8 @@ void BinMoEComponent::send_message_(const Routed &routed) {
     kv.value = StringRef(this->message_.values[i]);
   }
   api::global_api_server->send_homeassistant_action(this->request_);
-#endif
 }
+#endif
 
 void BinMoEComponent::update() {
 #ifdef USE_SENSOR

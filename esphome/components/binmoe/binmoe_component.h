@@ -80,6 +80,11 @@ static constexpr int RING_SAMPLES = 2048;
 // Fault identification in shaft orders (docs/vibration-baseline.md): the speeds the GPU tier's analysis takes.
 static constexpr float MIN_SHAFT_RPM = 60.0f, MAX_SHAFT_RPM = 60000.0f;
 static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
+// Store and forward: a client's state subscription must have lasted this long before the outbox is sent (Home
+// Assistant subscribes to states and to events in one request; ESPHome drops events sent before the latter),
+// and at most this many queued messages go per loop().
+static constexpr uint32_t OUTBOX_SETTLE_MS = 250;
+static constexpr int OUTBOX_PER_LOOP = 2;
 
 class ClassTrigger;
 
@@ -189,8 +194,17 @@ class BinMoEComponent : public PollingComponent {
 
  protected:
   void handle_window_();
-  // The protocol message of the last classified window (window_), as a Home Assistant event.
+  // The protocol message of the last classified window (window_), as a Home Assistant event; kept in the
+  // outbox instead while no hub can hear the node or older messages wait there.
   void send_message_(const Routed &routed);
+#ifdef BINMOE_HA_EVENTS
+  // Sends message_ as a Home Assistant event of the outcome's type.
+  void send_event_(Outcome outcome);
+  // A hub can hear the node: a native-API client has subscribed to its states, for OUTBOX_SETTLE_MS.
+  bool hub_listening_();
+  // Sends up to OUTBOX_PER_LOOP queued messages, oldest first, while a hub can hear the node.
+  void flush_outbox_();
+#endif
   void load_baseline_();
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
@@ -256,6 +270,9 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #ifdef BINMOE_HA_EVENTS
   api::HomeassistantActionRequest request_;
+  Outbox outbox_;
+  uint32_t listening_since_{0};  // millis() | 1 when the state subscription was first seen; 0: none
+  uint32_t outbox_dropped_reported_{0};
 #endif
 #ifdef USE_BINMOE_MICROPHONE
   microphone::MicrophoneSource *microphone_source_{nullptr};
@@ -266,6 +283,9 @@ class BinMoEComponent : public PollingComponent {
   AnomalyDetector detector_;
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
+#if defined(BINMOE_HA_EVENTS) && defined(BINMOE_OUTBOX_SIZE)
+  QueuedWindow outbox_slots_[BINMOE_OUTBOX_SIZE];  // 116 bytes each on rv32 (docs/esphome.md, "Store and forward")
+#endif
 };
 
 }  // namespace esphome::binmoe

@@ -24,10 +24,54 @@ size_t base64(const uint8_t *data, size_t len, char *out) {
   return o;
 }
 
+QueuedWindow &Outbox::push() {
+  if (this->size_ == this->capacity_) {
+    this->pop();  // full: the oldest goes
+    this->dropped_++;
+  }
+  const int back = (this->head_ + this->size_) % this->capacity_;
+  this->size_++;
+  return this->slots_[back];
+}
+
+void Outbox::pop() {
+  if (this->size_ == 0)
+    return;
+  this->head_ = (this->head_ + 1) % this->capacity_;
+  this->size_--;
+}
+
 void MessageBuilder::build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
                            uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, Message &msg) {
+  this->fill_(this->seq_++, routed, w, class_name, level_db, uptime_ms, id, features, this->has_anomaly_,
+              this->anomaly_score_, this->anomaly_threshold_, msg);
+}
+
+void MessageBuilder::queue(const Routed &routed, const WindowResult &w, float level_db, uint32_t uptime_ms,
+                           QueuedWindow &out) {
+  out.routed = routed;
+  out.window = w;
+  out.level_db = level_db;
+  out.uptime_ms = uptime_ms;
+  out.seq = this->seq_++;
+  out.has_anomaly = this->has_anomaly_;
+  out.anomaly_score = this->anomaly_score_;
+  out.anomaly_threshold = this->anomaly_threshold_;
+}
+
+void MessageBuilder::build_queued(const QueuedWindow &q, const char *class_name, uint32_t now_ms,
+                                  const NodeIdentity &id, Message &msg) const {
+  this->fill_(q.seq, q.routed, q.window, class_name, q.level_db, q.uptime_ms, id, nullptr, q.has_anomaly,
+              q.anomaly_score, q.anomaly_threshold, msg);
+  snprintf(msg.queued_ms, sizeof(msg.queued_ms), "%u", static_cast<unsigned>(now_ms - q.uptime_ms));
+  msg.values[FIELD_QUEUED_MS] = msg.queued_ms;
+}
+
+void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResult &w, const char *class_name,
+                           float level_db, uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features,
+                           bool has_anomaly, uint32_t anomaly_score, uint32_t anomaly_threshold, Message &msg) const {
   const bool escalation = routed.outcome == Outcome::ESCALATION;
-  snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(this->seq_++));
+  snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq));
   snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
   // an alarm event recognised by its temporal code reports the code's class; its confidence is 1 (a code
   // match, not the model's probability), scores and margin stay the window's
@@ -67,10 +111,10 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
   static const char *const CODES[] = {nullptr, "T3", "T4"};
   v[FIELD_ALARM_CODE] = code ? CODES[routed.code] : nullptr;
-  if (this->has_anomaly_) {
-    snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(this->anomaly_score_));
-    snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u",
-             static_cast<unsigned>(this->anomaly_threshold_));
+  v[FIELD_QUEUED_MS] = nullptr;
+  if (has_anomaly) {
+    snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(anomaly_score));
+    snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u", static_cast<unsigned>(anomaly_threshold));
     v[FIELD_ANOMALY_SCORE] = msg.anomaly_score;
     v[FIELD_ANOMALY_THRESHOLD] = msg.anomaly_threshold;
   }

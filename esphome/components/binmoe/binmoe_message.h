@@ -24,12 +24,12 @@ struct NodeIdentity {
 };
 
 // The protocol's field names, in the order messages carry them, one string with NUL separators: with the
-// offsets below, 1 byte per field instead of a 4-byte pointer, and each name's length without a strlen().
-static constexpr int MAX_FIELDS = 27;
+// offsets below, 2 bytes per field instead of a 4-byte pointer, and each name's length without a strlen().
+static constexpr int MAX_FIELDS = 28;
 inline constexpr char KEY_NAMES[] =
     "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
     "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape\0anomaly_score\0"
-    "anomaly_threshold\0shaft_rpm\0bearing\0capture\0capture_rate\0alarm_code";
+    "anomaly_threshold\0shaft_rpm\0bearing\0capture\0capture_rate\0alarm_code\0queued_ms";
 enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those before are in every message)
   FIELD_REASON = 15,
   FIELD_EVENT_WINDOWS,
@@ -42,21 +42,22 @@ enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those befor
   FIELD_BEARING,
   FIELD_CAPTURE,
   FIELD_CAPTURE_RATE,
-  FIELD_ALARM_CODE
+  FIELD_ALARM_CODE,
+  FIELD_QUEUED_MS
 };
 struct KeyOffsets {
-  uint8_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
+  uint16_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)
 };
 constexpr KeyOffsets key_offsets() {
   KeyOffsets o{};
   for (int i = 0, field = 0; field < MAX_FIELDS; i++) {
     if (KEY_NAMES[i] == '\0')
-      o.at[++field] = static_cast<uint8_t>(i + 1);
+      o.at[++field] = static_cast<uint16_t>(i + 1);
   }
   return o;
 }
 inline constexpr KeyOffsets KEY_OFFSETS = key_offsets();
-static_assert(sizeof(KEY_NAMES) < 256 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
+static_assert(sizeof(KEY_NAMES) < 65536 && KEY_OFFSETS.at[MAX_FIELDS] == sizeof(KEY_NAMES), "one name per field");
 
 // A protocol message as string key/value pairs (what ESPHome's Home Assistant events carry): values[i] is the
 // value of field i of KEY_NAMES, null for an optional field the message does not have.
@@ -66,9 +67,45 @@ struct Message {
   const char *values[MAX_FIELDS];
 
   char seq[12], uptime[12], class_idx[4], margin[12], confidence[12], level[12], shape[12];
-  char event_windows[4], event_span_ms[12], anomaly_score[12], anomaly_threshold[12];
+  char event_windows[4], event_span_ms[12], anomaly_score[12], anomaly_threshold[12], queued_ms[12];
   char scores[MAX_CLASSES * 12 + 3];
   char features[(MAX_FEATURE_BYTES + 2) / 3 * 4 + 1];
+};
+
+// A routed window kept for later (store and forward, docs/protocol.md): what its message needs, with its `seq`
+// taken when it was made, except the features and a capture (too large to keep; a queued escalation goes
+// without them).
+struct QueuedWindow {
+  Routed routed;
+  WindowResult window;
+  float level_db;
+  uint32_t uptime_ms, seq;
+  bool has_anomaly;
+  uint32_t anomaly_score, anomaly_threshold;
+};
+
+// The messages a node made while no hub could hear it, oldest first, in slots the owner provides (no heap).
+// When it is full, the oldest is dropped (the hub counts its seq as lost).
+class Outbox {
+ public:
+  void init(QueuedWindow *slots, int capacity) {
+    this->slots_ = slots;
+    this->capacity_ = slots != nullptr && capacity > 0 ? capacity : 0;
+    this->head_ = this->size_ = 0;
+  }
+  int capacity() const { return this->capacity_; }
+  int size() const { return this->size_; }
+  bool empty() const { return this->size_ == 0; }
+  uint32_t dropped() const { return this->dropped_; }
+  // The slot for one more message (capacity() > 0), at the back; when full it takes the oldest's place.
+  QueuedWindow &push();
+  const QueuedWindow &front() const { return this->slots_[this->head_]; }
+  void pop();
+
+ protected:
+  QueuedWindow *slots_{nullptr};
+  int capacity_{0}, head_{0}, size_{0};
+  uint32_t dropped_{0};
 };
 
 // Numbers the node's messages (`seq`, from 0 at boot) and fills them in.
@@ -92,8 +129,17 @@ class MessageBuilder {
   // `routed` is an alarm event's report. features: id.frames x id.bands int8, or null.
   void build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db, uint32_t uptime_ms,
              const NodeIdentity &id, const int8_t *features, Message &msg);
+  // Keep window `w` for later in `out`: takes the next `seq` and the anomaly fields, as build() would.
+  void queue(const Routed &routed, const WindowResult &w, float level_db, uint32_t uptime_ms, QueuedWindow &out);
+  // Fill `msg` for a queued window, sent at uptime `now_ms`: its own seq and uptime, `queued_ms`, no features.
+  void build_queued(const QueuedWindow &q, const char *class_name, uint32_t now_ms, const NodeIdentity &id,
+                    Message &msg) const;
 
  protected:
+  void fill_(uint32_t seq, const Routed &routed, const WindowResult &w, const char *class_name, float level_db,
+             uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features, bool has_anomaly,
+             uint32_t anomaly_score, uint32_t anomaly_threshold, Message &msg) const;
+
   uint32_t seq_{0};
   int classes_{0};
   bool send_features_{true};
