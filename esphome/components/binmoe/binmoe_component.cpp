@@ -343,7 +343,8 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   const char *name = this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx);
   const float level_db = w.level_dbfs + this->level_offset_db_;
 #ifdef BINMOE_HA_EVENTS
-  if (this->outbox_.capacity() > 0 && (!this->outbox_.empty() || !this->hub_listening_())) {
+  // with the outbox empty, a subscription of any age will do: the events' subscription came with it
+  if (this->outbox_.capacity() > 0 && (!this->outbox_.empty() || !this->hub_listening_(0))) {
     // no hub can hear the node, or older messages wait: keep it, in order, for when one can
     this->messages_.queue(routed, w, level_db, millis(), this->outbox_.push());
     ESP_LOGD(TAG, "Queued message %u (no hub listening): %d in the outbox",
@@ -365,7 +366,7 @@ void BinMoEComponent::send_message_(const Routed &routed) {
 }
 
 #ifdef BINMOE_HA_EVENTS
-bool BinMoEComponent::hub_listening_() {
+bool BinMoEComponent::hub_listening_(uint32_t for_ms) {
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected_with_state_subscription()) {
     this->listening_since_ = 0;
     return false;
@@ -373,11 +374,11 @@ bool BinMoEComponent::hub_listening_() {
   const uint32_t now = millis();
   if (this->listening_since_ == 0)
     this->listening_since_ = now | 1u;  // 0 means "not listening"
-  return now - this->listening_since_ >= OUTBOX_SETTLE_MS;
+  return now - this->listening_since_ >= for_ms;
 }
 
 void BinMoEComponent::flush_outbox_() {
-  for (int i = 0; i < OUTBOX_PER_LOOP && !this->outbox_.empty() && this->hub_listening_(); i++) {
+  for (int i = 0; i < OUTBOX_PER_LOOP && !this->outbox_.empty() && this->hub_listening_(OUTBOX_SETTLE_MS); i++) {
     const QueuedWindow &q = this->outbox_.front();
     const int reported = q.routed.code_class >= 0 ? q.routed.code_class : q.window.class_idx;
     this->messages_.build_queued(q, this->runner_.class_name(reported), millis(), this->identity_, this->message_);

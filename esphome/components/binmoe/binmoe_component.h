@@ -81,8 +81,8 @@ static constexpr int RING_SAMPLES = 2048;
 static constexpr float MIN_SHAFT_RPM = 60.0f, MAX_SHAFT_RPM = 60000.0f;
 static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
 // Store and forward: a client's state subscription must have lasted this long before the outbox is sent (Home
-// Assistant subscribes to states and to events in one request; ESPHome drops events sent before the latter),
-// and at most this many queued messages go per loop().
+// Assistant subscribes to states and to events in one request; ESPHome drops events sent before the latter;
+// the margin covers a client that sends them apart), and at most this many queued messages go per loop().
 static constexpr uint32_t OUTBOX_SETTLE_MS = 250;
 static constexpr int OUTBOX_PER_LOOP = 2;
 
@@ -200,8 +200,8 @@ class BinMoEComponent : public PollingComponent {
 #ifdef BINMOE_HA_EVENTS
   // Sends message_ as a Home Assistant event of the outcome's type.
   void send_event_(Outcome outcome);
-  // A hub can hear the node: a native-API client has subscribed to its states, for OUTBOX_SETTLE_MS.
-  bool hub_listening_();
+  // A hub can hear the node: a native-API client has subscribed to its states, at least `for_ms` ago.
+  bool hub_listening_(uint32_t for_ms);
   // Sends up to OUTBOX_PER_LOOP queued messages, oldest first, while a hub can hear the node.
   void flush_outbox_();
 #endif
