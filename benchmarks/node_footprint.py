@@ -2,35 +2,36 @@
 
 What is measured, and how:
 - rv32imc (the ESP32-C3's ISA): the node's own portable code - the model runner with the kernel and the model's
-  constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp, binmoe_message.cpp) and the
-  alarm-event detector (binmoe_events.cpp) - from the tree that `esphome compile --only-generate` writes for each
-  shipped C3 node, compiled with Debian's riscv64-unknown-elf-g++ -march=rv32imc -Os; section sizes of the object
-  files (flash = text + rodata + data, RAM = data + bss). C library code they call (snprintf, expf, log10) is not
-  counted: ESP-IDF links it anyway.
-- The ESPHome glue (binmoe_component.cpp: the sample ring, message buffers, entities, API, logs) and the
-  node's sample source (binmoe_adxl345.cpp, binmoe_adc.cpp; the microphone callback is in the glue) need
-  ESPHome's core and the C++ library, which the bare-metal toolchain lacks; they are compiled for rv32imc/ilp32
-  with Debian's riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), -Os, no PIC,
-  at the node's own log level, against the host node's generated ESPHome core (the C3 tree's core needs
-  ESP-IDF; the platform macro is USE_HOST) plus the source's ESPHome headers (i2c, microphone) from the node's
-  own tree. ESP-IDF's ADC API is declared by benchmarks/idf_shim. Two shims make the 64-bit Linux headers
-  parse for ilp32 (an empty gnu/stubs-ilp32.h, a SYS_futex number); they do not change the component's code.
-  Inline functions of ESPHome's core and the C++ library that the glue instantiates (GPIOPin, Component's
-  default hooks, std::string) are not counted: every firmware has them. Static RAM = sizeof the component and
-  source objects (compiled for ilp32).
-- Linker relaxation: ESP-IDF links the C3 firmware with GCC's default relaxation (calls and jumps shrink to
-  jal / c.j once addresses are known). The node's objects are linked together twice with the bare-metal
-  linker, with and without relaxation, and the difference in code is subtracted. Conservatively, every
-  symbol outside these objects (ESPHome core, ESP-IDF, libc) is placed 32 MB away, so calls to it stay long,
-  and no global pointer is defined, so no gp-relative relaxation is counted.
-The ESP32 firmware itself cannot be linked here (no PlatformIO downloads), so this is the component's own
-share, not a whole-firmware map.
+  constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp, binmoe_message.cpp), the
+  alarm-event detector (binmoe_events.cpp), the per-machine baseline (binmoe_baseline.cpp) and, where the node
+  defines USE_BINMOE_ALARM_CODE, the alarm-code detector (binmoe_alarm_code.cpp) - from the tree that `esphome
+  compile --only-generate` writes for each shipped C3 node, compiled with Debian's riscv64-unknown-elf-g++
+  -march=rv32imc -Os; section sizes of the object files (flash = text + rodata + data, RAM = data + bss). C
+  library code they call (snprintf, expf, log10) is not counted: ESP-IDF links it anyway.
+- The ESPHome glue (binmoe_component.cpp: the sample ring, message buffers, entities, API, logs) and the node's
+  sample source (binmoe_adxl345.cpp, binmoe_adc.cpp; the microphone callback is in the glue) need ESPHome's core
+  and the C++ library, which the bare-metal toolchain lacks; they are compiled for rv32imc/ilp32 with Debian's
+  riscv64-linux-gnu-g++ and its C++ library headers (apt: g++-riscv64-linux-gnu), -Os, no PIC, at the node's own
+  log level, against the host node's generated ESPHome core (the C3 tree's core needs ESP-IDF; the platform macro
+  is USE_HOST) with the component's own defines of the C3 node's defines.h in place of the host node's (which has
+  the host-only replay), plus the source's ESPHome headers (i2c, microphone) from the node's own tree. ESP-IDF's
+  ADC API is declared by benchmarks/idf_shim. Two shims make the 64-bit Linux headers parse for ilp32 (an empty
+  gnu/stubs-ilp32.h, a SYS_futex number); they do not change the component's code. Inline functions of ESPHome's
+  core and the C++ library that the glue instantiates (GPIOPin, Component's default hooks, std::string) are not
+  counted: every firmware has them. Static RAM = sizeof the component and source objects (compiled for ilp32).
+- Linker relaxation: ESP-IDF links the C3 firmware with GCC's default relaxation (calls and jumps shrink to jal /
+  c.j once addresses are known). The node's objects are linked together twice with the bare-metal linker, with and
+  without relaxation, and the difference in code is subtracted. Conservatively, every symbol outside these objects
+  (ESPHome core, ESP-IDF, libc) is placed 32 MB away, so calls to it stay long, and no global pointer is defined,
+  so no gp-relative relaxation is counted. The ESP32 firmware itself cannot be linked here (no PlatformIO
+  downloads), so this is the component's own share, not a whole-firmware map.
 
 Usage, from the repository root: ~/.cache/binmoe/venv-esphome/bin/python -m benchmarks.node_footprint
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -55,7 +56,8 @@ RV32 = [
     "-fdata-sections",
     "--specs=picolibc.specs",
 ]
-TARGET_RAM, TARGET_FLASH = 16 * 1024, 8 * 1024
+# static RAM is a target; flash is reported, with issue #14's ceiling (the seed's 8 KB target was dropped there)
+TARGET_RAM, FLASH_CEILING = 16 * 1024, 12 * 1024
 
 
 SECTION_PREFIXES = (".text.", ".rodata.", ".srodata.", ".data.rel.ro.", ".data.", ".sdata.")
@@ -165,11 +167,16 @@ def relaxation_saving(objects: list[Path], work: Path) -> int:
 
 def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[str, int]:
     """Kernel + model + runner (binmoe_runner.cpp), routing (binmoe_router.cpp), protocol messages
-    (binmoe_message.cpp) and alarm events (binmoe_events.cpp); adds to `parts` where the flash goes."""
+    (binmoe_message.cpp), alarm events (binmoe_events.cpp), the per-machine baseline (binmoe_baseline.cpp)
+    and, on nodes that listen for them, the alarms' temporal codes (binmoe_alarm_code.cpp); adds to `parts`
+    where the flash goes."""
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    for name in ("binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp"):
+    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp", "binmoe_baseline.cpp"]
+    if "#define USE_BINMOE_ALARM_CODE" in binmoe_defines(build):
+        names.append("binmoe_alarm_code.cpp")  # compiled into the firmware only where the node defines it
+    for name in names:
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
         objects.append(obj)
@@ -181,19 +188,24 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
             parts["kernel_and_runner_code"] = size["text"]
         elif name == "binmoe_events.cpp":
             parts["alarm_events"] = flash_of(size)
+        elif name == "binmoe_alarm_code.cpp":
+            parts["alarm_code"] = flash_of(size)
+        elif name == "binmoe_baseline.cpp":
+            parts["baseline"] = flash_of(size)
         else:
             parts["routing_and_messages"] = parts.get("routing_and_messages", 0) + flash_of(size)
     return total
 
 
 # The ESPHome glue of each node: the component itself (binmoe_component.cpp) and the node's sample source, with
-# what the node's configuration defines (its own generated tree supplies the sources' ESPHome headers).
+# what the node's configuration defines beyond the component's own defines (those come from the node's generated
+# defines.h, node_defines_overlay; its own generated tree also supplies the sources' ESPHome headers).
 GLUE = {
-    "binmoe-sound-node.yaml": {"source": None, "defines": ["USE_BINMOE_MICROPHONE"],
+    "binmoe-sound-node.yaml": {"source": None, "defines": [],
                                "components": ["microphone", "audio"], "cls": None},
-    "binmoe-vibration-node.yaml": {"source": "binmoe_adxl345.cpp", "defines": ["USE_I2C", "USE_BINMOE_ADXL345"],
+    "binmoe-vibration-node.yaml": {"source": "binmoe_adxl345.cpp", "defines": ["USE_I2C"],
                                    "components": ["i2c"], "cls": "Adxl345Source"},
-    "binmoe-vibration-piezo-node.yaml": {"source": "binmoe_adc.cpp", "defines": ["USE_BINMOE_ADC"], "components": [],
+    "binmoe-vibration-piezo-node.yaml": {"source": "binmoe_adc.cpp", "defines": [], "components": [],
                                          "cls": "AdcSource"},
 }  # fmt: skip
 IDF_SHIM = ROOT / "benchmarks" / "idf_shim"  # declarations of the ESP-IDF ADC API (see its README)
@@ -203,6 +215,28 @@ extern "C" char binmoe_objects[sizeof(esphome::binmoe::BinMoEComponent){extra}];
 char binmoe_objects[sizeof(esphome::binmoe::BinMoEComponent){extra}];
 """
 RV32_LINUX = "riscv64-linux-gnu-g++"
+
+
+_BINMOE_DEFINE = re.compile(r"^#define (?:USE_BINMOE_|BINMOE_)\w+")
+
+
+def binmoe_defines(tree: Path) -> list[str]:
+    """The component's own `#define` lines in a generated tree's esphome/core/defines.h (what its YAML turned
+    on: sample source, alarm-code detector, outbox size, host replay)."""
+    text = (tree / "src" / "esphome" / "core" / "defines.h").read_text()
+    return [line for line in text.splitlines() if _BINMOE_DEFINE.match(line)]
+
+
+def node_defines_overlay(host_build: Path, node_build: Path, overlay: Path) -> None:
+    """The host tree's defines.h with the component's defines of the node instead of the host node's (which
+    has the host-only replay, and a sound node's alarm-code detector), in `overlay`, which shadows it."""
+    host = (host_build / "src" / "esphome" / "core" / "defines.h").read_text().splitlines()
+    lines = [line for line in host if not _BINMOE_DEFINE.match(line)]
+    if lines and lines[-1].strip() == "":
+        lines.pop()
+    target = overlay / "esphome" / "core" / "defines.h"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join([*lines, *binmoe_defines(node_build)]) + "\n")
 
 
 def log_level(node_build: Path) -> str:
@@ -232,6 +266,7 @@ def rv32_glue(
     for component in glue["components"]:
         shutil.copytree(node_build / "src" / "esphome" / "components" / component,
                         overlay / "esphome" / "components" / component, dirs_exist_ok=True)  # fmt: skip
+    node_defines_overlay(host_build, node_build, overlay)
     flags = [RV32_LINUX, "-march=rv32imc", "-mabi=ilp32", "-Os", "-std=gnu++20", "-fno-exceptions", "-fno-rtti",
              "-ffunction-sections", "-fdata-sections", "-fno-pic", "-fno-PIE", "-DUSE_HOST", "-DSYS_futex=98",
              f"-DESPHOME_LOG_LEVEL=ESPHOME_LOG_LEVEL_{level}" if level else log_level(node_build),
@@ -306,14 +341,17 @@ def main() -> None:
             )
             print(node, data[node])
     body = (
-        "Component + model on the ESP32-C3 nodes (targets: <= 8 KB flash, <= 16 KB static RAM)."
+        "Component + model on the ESP32-C3 nodes (target: <= 16 KB static RAM; flash is reported, to stay under 12 KB)."
         " rv32imc columns: kernel + model + runner + routing/protocol messages + alarm events (binmoe_runner.cpp,"
-        " binmoe_router.cpp, binmoe_message.cpp, binmoe_events.cpp from the node's generated tree), compiled for the"
+        " binmoe_router.cpp, binmoe_message.cpp, binmoe_events.cpp, binmoe_baseline.cpp from the node's generated tree;"
+        " on the sound node"
+        " also the alarm-code detector, binmoe_alarm_code.cpp), compiled for the"
         " C3's ISA with"
         " riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
-        " at the node's log level (DEBUG), against ESPHome's headers; ESP-IDF's ADC API is declared by"
+        " at the node's log level (DEBUG), against ESPHome's headers with the node's own component defines (sample"
+        " source, alarm-code detector, outbox of 8 messages); ESP-IDF's ADC API is declared by"
         " `benchmarks/idf_shim` (no ESP-IDF download here). Glue RAM = sizeof the component and source objects."
         " Relaxation: the node's objects linked together with and without linker relaxation (ESP-IDF links with"
         " GCC's default relaxation); calls to anything outside them are kept long (placed 32 MB away) and no"
@@ -329,8 +367,8 @@ def main() -> None:
     worst_flash = max(d["flash_bytes"] for d in nodes)
     worst_ram = max(d["static_ram_bytes"] for d in nodes)
     body += (
-        f"\nWorst case: {worst_flash} B flash ({'meets' if worst_flash <= TARGET_FLASH else 'MISSES'} the"
-        f" 8 KB = {TARGET_FLASH} B target; without the relaxation saving"
+        f"\nWorst case: {worst_flash} B flash ({'under' if worst_flash <= FLASH_CEILING else 'OVER'} the"
+        f" 12 KB = {FLASH_CEILING} B ceiling; without the relaxation saving"
         f" {max(d['flash_bytes_objects'] for d in nodes)} B), {worst_ram} B static RAM"
         f" ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB)."
         " With ESPHome's logger at INFO instead of the default DEBUG (no CONFIG/DEBUG log strings) the flash would"
@@ -344,7 +382,8 @@ def main() -> None:
     )
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
-              "alarm_events": "alarm-event detector",
+              "alarm_events": "alarm-event detector", "alarm_code": "alarm-code detector (T3/T4)",
+              "baseline": "per-machine baseline (learner, anomaly score)",
               "esphome_glue": "ESPHome glue (entities, events, logs)", "sample_source": "sample source"}  # fmt: skip
     body += "\n\nWhere the flash goes (bytes):\n\n| part | " + " | ".join(f"`{n}`" for n in NODES) + " |\n"
     body += "|---|" + "---|" * len(NODES) + "\n"

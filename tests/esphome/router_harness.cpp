@@ -60,7 +60,7 @@ int main() {
   for (int i = 0; i < 24; i++)
     features[i] = static_cast<int8_t>(i * 11 - 128);
   Message msg;
-  QueuedWindow slots[8];
+  alignas(4) uint8_t arena[8 * queued_slot_bytes(MAX_CLASSES)];
   Outbox outbox;
   char cmd[16];
   while (scanf("%15s", cmd) == 1) {
@@ -126,18 +126,17 @@ int main() {
     } else if (!strcmp(cmd, "outbox")) {
       int capacity;
       scanf("%d", &capacity);
-      outbox.init(slots, capacity < 8 ? capacity : 8);
+      outbox.init(arena, (capacity < 8 ? capacity : 8) * queued_slot_bytes(classes), classes);
     } else if (!strcmp(cmd, "queue")) {
       unsigned uptime;
       scanf("%u", &uptime);
-      messages.queue(routed, last, -23.25f, uptime, outbox.push());
+      messages.queue(routed, last, -23.25f, uptime, outbox);
       printf("%d %u\n", outbox.size(), static_cast<unsigned>(outbox.dropped()));
     } else if (!strcmp(cmd, "flush")) {
       unsigned now;
       scanf("%u", &now);
       const QueuedWindow &q = outbox.front();
-      messages.build_queued(q, NAMES[q.routed.code_class >= 0 ? q.routed.code_class : q.window.class_idx], now, id,
-                            msg);
+      messages.build_queued(q, NAMES[q.routed.code_class >= 0 ? q.routed.code_class : q.class_idx], now, id, msg);
       outbox.pop();
       print_message(msg);
     } else if (!strcmp(cmd, "rate")) {

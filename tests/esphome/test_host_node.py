@@ -227,7 +227,7 @@ async def test_messages_made_while_no_hub_listens_are_sent_later_in_order(sound_
     name = "water_running.wav"
     windows = reference.windows(model, cfg, clips / name, HOP_FRAMES)
     reports = expected_reports(windows)
-    assert 2 <= len(reports) <= 16  # host-sound.yaml keeps the default outbox of 16: nothing dropped
+    assert 2 <= len(reports) <= 8  # host-sound.yaml keeps the default outbox of 8: nothing dropped
     caller = APIClient("127.0.0.1", 16053, None)
     await caller.connect(login=True)
     logs: list[str] = []
@@ -255,8 +255,6 @@ async def test_messages_made_while_no_hub_listens_are_sent_later_in_order(sound_
             assert msg.queued_ms is not None and msg.queued_ms >= 250  # at least the settle time after subscribing
             assert msg.features is None  # too large to keep: a queued escalation goes without them
         assert [NodeMessage.model_validate(e.data).seq for e in events] == list(range(len(reports)))
-        log = "\n".join(node.logs)
-        assert "Sending queued message 0" in log
     finally:
         await node.client.disconnect()
 

@@ -87,7 +87,7 @@ MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
 IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
-MAX_OUTBOX = 64  # queued messages at 116 bytes each (rv32): 7.4 KB at most
+MAX_OUTBOX = 64  # queued messages of 36 bytes + 4 per class each (rv32): 4.4 KB at most
 MAX_CLASSES = 16  # esphome::binmoe::MAX_CLASSES: messages and per-class settings are sized for it
 MAX_EVENT_SPAN = 32  # esphome::binmoe::MAX_EVENT_SPAN: one 32-bit mask of windows per rule
 # Alarm events by default, per class name: (need, span in ms). Spans of one T3 cycle (4 s) and one T4 cycle
@@ -525,7 +525,7 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_MAX_ESCALATIONS_PER_MINUTE, default=6): cv.int_range(min=0, max=600),
             cv.Optional(CONF_SEND_FEATURES, default=True): cv.boolean,
             # messages kept while no hub can hear the node (store and forward); 0: none
-            cv.Optional(CONF_OUTBOX, default=16): cv.int_range(min=0, max=MAX_OUTBOX),
+            cv.Optional(CONF_OUTBOX, default=8): cv.int_range(min=0, max=MAX_OUTBOX),
             cv.Optional(CONF_ALARM_EVENTS): cv.ensure_list(ALARM_EVENT_SCHEMA),
             cv.Optional(CONF_SHAFT_SPEED): shaft_speed,
             cv.Optional(CONF_BEARING): bearing,
@@ -610,6 +610,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add_define("USE_API_HOMEASSISTANT_SERVICES")  # the node fires Home Assistant events
         if config[CONF_OUTBOX] > 0:
             cg.add_define("BINMOE_OUTBOX_SIZE", config[CONF_OUTBOX])
+            cg.add_define("BINMOE_OUTBOX_CLASSES", len(manifest["classes"]))  # each slot keeps the logits
     cg.add(var.set_task("vibration" if manifest["family"].startswith("vibration") else "sound"))
     cg.add(var.set_router_config(config[CONF_DETECTION_INTERVAL].total_milliseconds,
                                  config[CONF_MAX_ESCALATIONS_PER_MINUTE]))  # fmt: skip

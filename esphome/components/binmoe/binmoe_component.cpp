@@ -56,7 +56,7 @@ void BinMoEComponent::setup() {
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
   this->request_.is_event = true;
 #ifdef BINMOE_OUTBOX_SIZE
-  this->outbox_.init(this->outbox_slots_, BINMOE_OUTBOX_SIZE);
+  this->outbox_.init(this->outbox_arena_, sizeof(this->outbox_arena_), this->runner_.classes());
 #endif
 #endif
 #ifdef USE_BINMOE_MICROPHONE
@@ -346,7 +346,7 @@ void BinMoEComponent::send_message_(const Routed &routed) {
   // with the outbox empty, a subscription of any age will do: the events' subscription came with it
   if (this->outbox_.capacity() > 0 && (!this->outbox_.empty() || !this->hub_listening_(0))) {
     // no hub can hear the node, or older messages wait: keep it, in order, for when one can
-    this->messages_.queue(routed, w, level_db, millis(), this->outbox_.push());
+    this->messages_.queue(routed, w, level_db, millis(), this->outbox_);
     ESP_LOGD(TAG, "Queued message %u (no hub listening): %d in the outbox",
              static_cast<unsigned>(this->messages_.next_seq() - 1), this->outbox_.size());
     if (this->outbox_.dropped() != this->outbox_dropped_reported_) {
@@ -380,7 +380,7 @@ bool BinMoEComponent::hub_listening_(uint32_t for_ms) {
 void BinMoEComponent::flush_outbox_() {
   for (int i = 0; i < OUTBOX_PER_LOOP && !this->outbox_.empty() && this->hub_listening_(OUTBOX_SETTLE_MS); i++) {
     const QueuedWindow &q = this->outbox_.front();
-    const int reported = q.routed.code_class >= 0 ? q.routed.code_class : q.window.class_idx;
+    const int reported = q.routed.code_class >= 0 ? q.routed.code_class : q.class_idx;
     this->messages_.build_queued(q, this->runner_.class_name(reported), millis(), this->identity_, this->message_);
     ESP_LOGD(TAG, "Sending queued message %u (%s ms late)", static_cast<unsigned>(q.seq), this->message_.queued_ms);
     this->send_event_(q.routed.outcome);

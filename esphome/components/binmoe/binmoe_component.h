@@ -284,7 +284,8 @@ class BinMoEComponent : public PollingComponent {
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
 #if defined(BINMOE_HA_EVENTS) && defined(BINMOE_OUTBOX_SIZE)
-  QueuedWindow outbox_slots_[BINMOE_OUTBOX_SIZE];  // 116 bytes each on rv32 (docs/esphome.md, "Store and forward")
+  // slots of queued_slot_bytes(classes): 36 bytes + 4 per class (docs/esphome.md, "Store and forward")
+  alignas(4) uint8_t outbox_arena_[BINMOE_OUTBOX_SIZE * queued_slot_bytes(BINMOE_OUTBOX_CLASSES)];
 #endif
 };
 

@@ -1,6 +1,7 @@
 #include "binmoe_message.h"
 
 #include <stdio.h>
+#include <string.h>
 
 namespace esphome::binmoe {
 
@@ -24,6 +25,13 @@ size_t base64(const uint8_t *data, size_t len, char *out) {
   return o;
 }
 
+void Outbox::init(uint8_t *arena, size_t bytes, int classes) {
+  this->arena_ = arena;
+  this->slot_bytes_ = queued_slot_bytes(classes);
+  this->capacity_ = arena != nullptr ? static_cast<int>(bytes / this->slot_bytes_) : 0;
+  this->head_ = this->size_ = 0;
+}
+
 QueuedWindow &Outbox::push() {
   if (this->size_ == this->capacity_) {
     this->pop();  // full: the oldest goes
@@ -31,7 +39,10 @@ QueuedWindow &Outbox::push() {
   }
   const int back = (this->head_ + this->size_) % this->capacity_;
   this->size_++;
-  return this->slots_[back];
+  // the arena is unsigned char storage: a slot's QueuedWindow exists there implicitly (C++20), no allocation
+  QueuedWindow &q = *this->slot_(back);
+  q = QueuedWindow{};
+  return q;
 }
 
 void Outbox::pop() {
@@ -48,21 +59,30 @@ void MessageBuilder::build(const Routed &routed, const WindowResult &w, const ch
 }
 
 void MessageBuilder::queue(const Routed &routed, const WindowResult &w, float level_db, uint32_t uptime_ms,
-                           QueuedWindow &out) {
-  out.routed = routed;
-  out.window = w;
-  out.level_db = level_db;
-  out.uptime_ms = uptime_ms;
-  out.seq = this->seq_++;
-  out.has_anomaly = this->has_anomaly_;
-  out.anomaly_score = this->anomaly_score_;
-  out.anomaly_threshold = this->anomaly_threshold_;
+                           Outbox &outbox) {
+  QueuedWindow &q = outbox.push();
+  q.routed = routed;
+  q.class_idx = static_cast<int8_t>(w.class_idx);
+  q.margin = w.margin;
+  q.confidence = w.confidence;
+  q.level_db = level_db;
+  q.uptime_ms = uptime_ms;
+  q.seq = this->seq_++;
+  q.has_anomaly = this->has_anomaly_;
+  q.anomaly_score = this->anomaly_score_;
+  q.anomaly_threshold = this->anomaly_threshold_;
+  memcpy(Outbox::logits(q), w.logits, sizeof(int32_t) * this->classes_);
 }
 
 void MessageBuilder::build_queued(const QueuedWindow &q, const char *class_name, uint32_t now_ms,
                                   const NodeIdentity &id, Message &msg) const {
-  this->fill_(q.seq, q.routed, q.window, class_name, q.level_db, q.uptime_ms, id, nullptr, q.has_anomaly,
-              q.anomaly_score, q.anomaly_threshold, msg);
+  WindowResult w{};  // what fill_() reads of the window
+  w.class_idx = q.class_idx;
+  w.margin = q.margin;
+  w.confidence = q.confidence;
+  memcpy(w.logits, Outbox::logits(q), sizeof(int32_t) * this->classes_);
+  this->fill_(q.seq, q.routed, w, class_name, q.level_db, q.uptime_ms, id, nullptr, q.has_anomaly, q.anomaly_score,
+              q.anomaly_threshold, msg);
   snprintf(msg.queued_ms, sizeof(msg.queued_ms), "%u", static_cast<unsigned>(now_ms - q.uptime_ms));
   msg.values[FIELD_QUEUED_MS] = msg.queued_ms;
 }

@@ -74,36 +74,41 @@ struct Message {
 
 // A routed window kept for later (store and forward, docs/protocol.md): what its message needs, with its `seq`
 // taken when it was made, except the features and a capture (too large to keep; a queued escalation goes
-// without them).
+// without them). In an outbox slot it is followed by the window's logits, one int32 per class of the model.
 struct QueuedWindow {
   Routed routed;
-  WindowResult window;
-  float level_db;
-  uint32_t uptime_ms, seq;
+  int8_t class_idx;
   bool has_anomaly;
+  int32_t margin;
+  float confidence, level_db;
+  uint32_t uptime_ms, seq;
   uint32_t anomaly_score, anomaly_threshold;
 };
+// Bytes of one outbox slot for a model of `classes` classes.
+constexpr size_t queued_slot_bytes(int classes) { return sizeof(QueuedWindow) + size_t(classes) * sizeof(int32_t); }
 
-// The messages a node made while no hub could hear it, oldest first, in slots the owner provides (no heap).
-// When it is full, the oldest is dropped (the hub counts its seq as lost).
+// The messages a node made while no hub could hear it, oldest first, in slots of an arena the owner provides
+// (no heap; 4-byte aligned). When it is full, the oldest is dropped (the hub counts its seq as lost).
 class Outbox {
  public:
-  void init(QueuedWindow *slots, int capacity) {
-    this->slots_ = slots;
-    this->capacity_ = slots != nullptr && capacity > 0 ? capacity : 0;
-    this->head_ = this->size_ = 0;
-  }
+  // As many slots of queued_slot_bytes(classes) as `bytes` hold.
+  void init(uint8_t *arena, size_t bytes, int classes);
   int capacity() const { return this->capacity_; }
   int size() const { return this->size_; }
   bool empty() const { return this->size_ == 0; }
   uint32_t dropped() const { return this->dropped_; }
   // The slot for one more message (capacity() > 0), at the back; when full it takes the oldest's place.
   QueuedWindow &push();
-  const QueuedWindow &front() const { return this->slots_[this->head_]; }
+  const QueuedWindow &front() const { return *this->slot_(this->head_); }
   void pop();
+  // The logits stored after a slot's window.
+  static int32_t *logits(QueuedWindow &q) { return reinterpret_cast<int32_t *>(&q + 1); }
+  static const int32_t *logits(const QueuedWindow &q) { return reinterpret_cast<const int32_t *>(&q + 1); }
 
  protected:
-  QueuedWindow *slots_{nullptr};
+  QueuedWindow *slot_(int i) const { return reinterpret_cast<QueuedWindow *>(this->arena_ + i * this->slot_bytes_); }
+  uint8_t *arena_{nullptr};
+  size_t slot_bytes_{0};
   int capacity_{0}, head_{0}, size_{0};
   uint32_t dropped_{0};
 };
@@ -129,8 +134,9 @@ class MessageBuilder {
   // `routed` is an alarm event's report. features: id.frames x id.bands int8, or null.
   void build(const Routed &routed, const WindowResult &w, const char *class_name, float level_db, uint32_t uptime_ms,
              const NodeIdentity &id, const int8_t *features, Message &msg);
-  // Keep window `w` for later in `out`: takes the next `seq` and the anomaly fields, as build() would.
-  void queue(const Routed &routed, const WindowResult &w, float level_db, uint32_t uptime_ms, QueuedWindow &out);
+  // Keep window `w` for later in the outbox (capacity() > 0): takes the next `seq` and the anomaly fields, as
+  // build() would.
+  void queue(const Routed &routed, const WindowResult &w, float level_db, uint32_t uptime_ms, Outbox &outbox);
   // Fill `msg` for a queued window, sent at uptime `now_ms`: its own seq and uptime, `queued_ms`, no features.
   void build_queued(const QueuedWindow &q, const char *class_name, uint32_t now_ms, const NodeIdentity &id,
                     Message &msg) const;
