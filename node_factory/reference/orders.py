@@ -7,8 +7,9 @@ has an answer. The analysis runs on the GPU tier (gpu_backend/orders.py; the nod
 docs/vibration-baseline.md), in float numpy, following condition-monitoring practice:
 
 1. demodulation band from the data: the band (kurtogram-style tree of widths Nyquist/2 .. Nyquist/32, half
-   overlapping) whose complex envelope has the highest spectral kurtosis, i.e. where impacts ring a
-   resonance; never narrower than the bearing frequencies it has to carry;
+   overlapping) whose complex envelope has the highest spectral kurtosis, i.e. where the impacts are most
+   impulsive (usually the resonance they ring; with abrupt onsets, a band of the onsets' broadband click,
+   which repeats at the same rate); never narrower than the bearing frequencies it has to carry;
 2. squared-envelope spectrum of that band, and the raw amplitude spectrum (Hann window, both);
 3. a line's strength is its peak within a tolerance of +-`TOLERANCE_PCT` % of its frequency (speed reading
    and bearing slip scale with the order) over the median of the spectrum around it (the local floor), in dB;
@@ -37,8 +38,8 @@ FLOOR_SPAN = 12  # the floor is the median over +-FLOOR_SPAN tolerances (at leas
 KURTOGRAM_LEVELS = 5  # band widths Nyquist/2 .. Nyquist/32
 HARMONICS = (1, 2, 3)
 Q3_PER_DB = 8 / (10 * math.log10(2))  # the report's unit: 1/8 octave of power (8 q3 = 3.01 dB)
-# Strengths in dB over the local floor. A line in noise alone reads 4-8 dB (the largest of a few bins over
-# a median), so the thresholds sit well above that.
+# Strengths in dB over the local floor. A line in noise alone reads 4-10 dB (the largest of a few bins over
+# a median; seen on the training generator's clips), so the thresholds sit above that.
 LINE_DB = 12.0  # a shaft order "stands out"
 LOOSENESS_MIN_LINES = 6  # of 0.5x-2.5x half orders and 4x-10x harmonics
 BEARING_MIN_DB = 11.0  # mean strength of a bearing frequency's harmonics (and sidebands) over the floor
