@@ -47,6 +47,7 @@ BEARING_MARGIN_DB = 3.0  # and that much clear of the next bearing candidate
 # Imbalance: 2x, 3x below ~15 % of 1x (velocity); misalignment: 2x above ~50 % of 1x (textbook zones). The
 # boundary sits at their geometric mean, about 27 % (-11 dB); 3x, which imbalance lacks too, likewise.
 MISALIGNMENT_REL_DB = 20 * math.log10(math.sqrt(0.15 * 0.5))
+ABSENT_DB = -120.0  # the velocity ratio reported for a harmonic that does not stand out
 FAULT_IDS = ("imbalance", "misalignment", "looseness", "bearing_outer", "bearing_inner", "bearing_ball")
 
 
@@ -209,7 +210,8 @@ def shaft_fault(raw: Spectrum, fr: float) -> tuple[str, dict[str, float]]:
         # a harmonic that does not stand out of the floor counts as absent, whatever the floor's level
         present = raw.strength_db(order * fr, SHAFT_TOLERANCE_PCT) >= LINE_DB
         a = raw.peak_amplitude(order * fr, SHAFT_TOLERANCE_PCT) if present else 0.0
-        rel[f"{order}x"] = 20 * math.log10(max(a, 1e-12) / order / max(a1, 1e-12))  # acceleration -> velocity
+        # acceleration -> velocity; an absent harmonic (or a silent capture) reads as far below 1x
+        rel[f"{order}x"] = 20 * math.log10(a / order / a1) if a > 0 and a1 > 0 else ABSENT_DB
     if strong >= LOOSENESS_MIN_LINES:
         return "looseness", rel
     if max(rel.values()) >= MISALIGNMENT_REL_DB:

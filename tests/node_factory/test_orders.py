@@ -101,6 +101,11 @@ def test_shaft_faults_are_named_from_the_raw_spectrum() -> None:
     assert identify(tones(loose), SR, fr * 60, geometry).fault == "looseness"
 
 
+def test_a_silent_capture_is_not_called_misalignment() -> None:
+    report = identify(np.zeros(SR * 4, np.int16), SR, 1500.0, bearing("6205-2RS JEM"))
+    assert report.fault == "imbalance" and set(report.bearing.values()) == {0}
+
+
 def test_speed_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="out of range"):
         identify(np.zeros(SR, np.int16), SR, 0.0, bearing("ER-16K"))
