@@ -1,8 +1,8 @@
 """Fault identification in shaft orders for an escalation that carries a capture (docs/vibration-baseline.md).
 
-The node cannot afford it (millions of multiply-accumulates and seconds of samples per diagnosis), so it
-sends the shaft speed, the bearing and the raw samples with an anomaly (or forced) escalation, and the GPU
-tier runs the project's integer reference, `node_factory.reference.orders.identify`, on them unchanged.
+The node cannot afford it (FFTs over seconds of samples per diagnosis), so it sends the shaft speed, the
+bearing and the raw samples with an anomaly (or forced) escalation, and the GPU tier runs the project's
+analysis, `node_factory.reference.orders.identify`, on them unchanged.
 """
 
 from __future__ import annotations

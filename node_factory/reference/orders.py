@@ -1,23 +1,25 @@
-"""Fault identification in shaft orders: the integer reference for a node that knows its speed and bearing.
+"""Fault identification in shaft orders, for a capture whose shaft speed and bearing are known.
 
 A classifier trained on absolute band energies cannot tell an outer-race fault from an inner-race one:
 BPFO (about 3.6 x shaft speed) at one speed is BPFI (about 5.4 x) at another. Knowing the speed and the
 bearing's geometry, the question becomes "is there energy at this machine's BPFO or at its BPFI?", which
-has an answer. Every step is integer, so it can run wherever it is cheap enough; today that is not the
-node (8-30 million multiply-accumulates and 4 s of samples per diagnosis: docs/vibration-baseline.md):
+has an answer. The analysis runs on the GPU tier (gpu_backend/orders.py; the node cannot afford it:
+docs/vibration-baseline.md), in float numpy, following condition-monitoring practice:
 
-1. raw: x[n]; envelope: e[n] = |x[n] - x[n-1]| (a first difference high-passes away the shaft tones and
-   gravity; the rectification demodulates the structural resonances the impacts ring); both summed over
-   blocks that bring the rate to 3.2-6.4 kHz, each minus its integer mean;
-2. a single-bin DFT at each frequency asked for: a 32-bit phase accumulator steps through a 1024-entry Q15
-   sine table (an NCO), sums of x*cos and x*sin in int64, power = (re >> 16)^2 + (im >> 16)^2;
-3. a peak is the largest power among frequencies within +-`SEARCH_PCT` % of the target (half-bin steps:
-   bearings slip 1-2 %), its floor the mean power 6 to 12 half-bins beyond either end of that search;
-   its strength is log2_q3(peak) - log2_q3(floor) (1/8 octave steps of power, 8 = 3 dB);
-4. rules from condition-monitoring practice (thresholds below; not fitted to the held-out data): looseness
-   if harmonics 4-6 and the half orders are strong; else a bearing fault if the best of BPFO / BPFI / 2xBSF
-   (summed over harmonics 1-3) stands out and is clear of the next; else misalignment if 2x or 3x is strong
-   against 1x (velocity); else imbalance. It names a fault; whether there is one is the baseline's question.
+1. demodulation band from the data: the band (kurtogram-style tree of widths Nyquist/2 .. Nyquist/32, half
+   overlapping) whose complex envelope has the highest spectral kurtosis, i.e. where the impacts are most
+   impulsive (usually the resonance they ring; with abrupt onsets, a band of the onsets' broadband click,
+   which repeats at the same rate); never narrower than the bearing frequencies it has to carry;
+2. squared-envelope spectrum of that band, and the raw amplitude spectrum (Hann window, both);
+3. a line's strength is its peak within a tolerance of +-`TOLERANCE_PCT` % of its frequency (speed reading
+   and bearing slip scale with the order) over the median of the spectrum around it (the local floor), in dB;
+4. rules: looseness if many shaft harmonics and half orders stand out; else a bearing fault if the best of
+   BPFO / BPFI (with 1x sidebands) / BSF or 2 x BSF (with FTF sidebands) stands out and is clear of the
+   others; else misalignment if 2x (or 3x) is large against 1x in velocity; else imbalance. It names a
+   fault; whether there is one is the baseline's question.
+
+Every threshold was set from textbook values and checked on the training generator only
+(node_factory.corpus.synth_vibration, benchmarks/orders_dev.py); the held-out machines never saw them.
 """
 
 from __future__ import annotations
@@ -28,22 +30,24 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .features import log2_q3
+Float = NDArray[np.float64]
 
-SINE_BITS = 10
-SINE_Q15 = np.round(np.sin(2 * np.pi * np.arange(1 << SINE_BITS) / (1 << SINE_BITS)) * 32767).astype(np.int64)
-SEARCH_PCT = 2.0
-FLOOR_OFFSETS = tuple(range(6, 13))  # half-bins either side of the target
-POWER_SHIFT = 16
+TOLERANCE_PCT = 2.0  # tachometer reading and bearing slip (1-2 %), in % of the line's frequency
+SHAFT_TOLERANCE_PCT = 1.0  # shaft orders do not slip: the tachometer reading and the speed's wander only
+FLOOR_SPAN = 12  # the floor is the median over +-FLOOR_SPAN tolerances (at least +-24 bins) around a line
+KURTOGRAM_LEVELS = 5  # band widths Nyquist/2 .. Nyquist/32
 HARMONICS = (1, 2, 3)
-# A peak is the maximum of up to ~2 x SEARCH_PCT % of the spectrum, its floor a mean: noise alone reads
-# 10-35 q3 per harmonic. The thresholds below sit well above that (set from the physics and checked on the
-# training generator only; the held-out machines never saw them).
-BEARING_MIN_Q3 = 120  # summed over 3 harmonics: 40 q3 (15 dB) above the floor on average
-BEARING_MARGIN_Q3 = 24  # and 9 dB (summed) clear of the next bearing frequency
-LOOSENESS_MIN_Q3 = 200  # harmonics 4-6 and half orders 0.5-2.5: 33 q3 (12 dB) each on average
-MISALIGNMENT_2X_REL_Q3 = -16  # 2x velocity at least half the 1x velocity (the textbook sign)
-MISALIGNMENT_3X_REL_Q3 = -24  # or 3x at least 35 % of 1x
+Q3_PER_DB = 8 / (10 * math.log10(2))  # the report's unit: 1/8 octave of power (8 q3 = 3.01 dB)
+# Strengths in dB over the local floor. A line in noise alone reads 4-10 dB (the largest of a few bins over
+# a median; seen on the training generator's clips), so the thresholds sit above that.
+LINE_DB = 12.0  # a shaft order "stands out"
+LOOSENESS_MIN_LINES = 6  # of 0.5x-2.5x half orders and 4x-10x harmonics
+BEARING_MIN_DB = 11.0  # mean strength of a bearing frequency's harmonics (and sidebands) over the floor
+BEARING_MARGIN_DB = 3.0  # and that much clear of the next bearing candidate
+# Imbalance: 2x, 3x below ~15 % of 1x (velocity); misalignment: 2x above ~50 % of 1x (textbook zones). The
+# boundary sits at their geometric mean, about 27 % (-11 dB); 3x, which imbalance lacks too, likewise.
+MISALIGNMENT_REL_DB = 20 * math.log10(math.sqrt(0.15 * 0.5))
+ABSENT_DB = -120.0  # the velocity ratio reported for a harmonic that does not stand out
 FAULT_IDS = ("imbalance", "misalignment", "looseness", "bearing_outer", "bearing_inner", "bearing_ball")
 
 
@@ -75,65 +79,144 @@ class BearingGeometry:
         }
 
 
-def single_bin_powers(x: NDArray[np.int64], freqs_hz: list[float], sample_rate: int) -> list[int]:
-    """Power of x at each frequency by the NCO single-bin DFT (see the module docstring)."""
-    steps = np.array([round(f / sample_rate * (1 << 32)) & 0xFFFFFFFF for f in freqs_hz], dtype=np.uint64)
-    n = np.arange(len(x), dtype=np.uint64)
-    out = []
-    for start in range(0, len(steps), 32):  # 32 frequencies at a time keeps the phase table small
-        phase = (steps[start : start + 32, None] * n[None, :]) & np.uint64(0xFFFFFFFF)
-        idx = (phase >> np.uint64(32 - SINE_BITS)).astype(np.int64)
-        sin = SINE_Q15[idx]
-        cos = SINE_Q15[(idx + (1 << (SINE_BITS - 2))) & ((1 << SINE_BITS) - 1)]
-        for re_sum, im_sum in zip((cos * x).sum(axis=1).tolist(), (sin * x).sum(axis=1).tolist(), strict=True):
-            re, im = int(re_sum) >> POWER_SHIFT, int(im_sum) >> POWER_SHIFT
-            out.append(re * re + im * im)
-    return out
-
-
 @dataclass(frozen=True)
-class Peak:
-    power: int
-    floor: int
+class Spectrum:
+    """An amplitude spectrum with its bin width (Hz)."""
 
-    @property
-    def strength_q3(self) -> int:
-        return int(log2_q3(np.array([self.power]))[0] - log2_q3(np.array([max(self.floor, 1)]))[0])
+    amplitude: Float
+    df: float
+
+    @classmethod
+    def of(cls, x: Float, sample_rate: float) -> Spectrum:
+        window = np.hanning(len(x))
+        return cls(np.abs(np.fft.rfft((x - x.mean()) * window)), sample_rate / len(x))
+
+    def strength_db(self, freq_hz: float, tolerance_pct: float = TOLERANCE_PCT) -> float:
+        """Peak within the tolerance around freq_hz over the local median floor, in dB (-inf off the spectrum)."""
+        tol = max(freq_hz * tolerance_pct / 100, 1.5 * self.df)
+        lo, hi = math.floor((freq_hz - tol) / self.df), math.ceil((freq_hz + tol) / self.df)
+        if lo < 1 or hi >= len(self.amplitude):
+            return -math.inf
+        span = max(FLOOR_SPAN * tol, 24 * self.df)
+        f_lo, f_hi = max(1, round((freq_hz - span) / self.df)), round((freq_hz + span) / self.df)
+        floor = float(np.median(self.amplitude[f_lo : f_hi + 1]))
+        peak = float(self.amplitude[lo : hi + 1].max())
+        return 20 * math.log10(max(peak, 1e-12) / max(floor, 1e-12))
+
+    def peak_amplitude(self, freq_hz: float, tolerance_pct: float = TOLERANCE_PCT) -> float:
+        tol = max(freq_hz * tolerance_pct / 100, 1.5 * self.df)
+        lo, hi = max(1, math.floor((freq_hz - tol) / self.df)), math.ceil((freq_hz + tol) / self.df)
+        return float(self.amplitude[lo : hi + 1].max()) if hi < len(self.amplitude) else 0.0
 
 
-def peak(x: NDArray[np.int64], freq_hz: float, sample_rate: int) -> Peak:
-    half_bin = sample_rate / len(x) / 2
-    steps = max(1, math.ceil(freq_hz * SEARCH_PCT / 100 / half_bin))
-    search = [freq_hz + k * half_bin for k in range(-steps, steps + 1)]
-    offsets = [s * (steps + o) for o in FLOOR_OFFSETS for s in (-1, 1)]
-    around = [freq_hz + k * half_bin for k in offsets if freq_hz + k * half_bin > 0]
-    powers = single_bin_powers(x, search + around, sample_rate)
-    return Peak(max(powers[: len(search)]), sum(powers[len(search) :]) // max(len(around), 1))
+def complex_envelope(
+    spectrum: NDArray[np.complex128], df: float, band: tuple[float, float], pad: int = 1
+) -> NDArray[np.complex128]:
+    """The analytic signal of the band, shifted to 0 Hz and decimated to the band's width (x `pad`): the
+    inverse FFT of the positive-frequency bins in the band alone (what a fast kurtogram computes)."""
+    bins = spectrum[int(band[0] / df) : int(band[1] / df)]
+    return np.fft.ifft(bins, n=pad * len(bins))
 
 
-def decimation(sample_rate: int) -> int:
-    """Block length of the sums that bring a stream down to 3.2-6.4 kHz (the orders sought lie below 2 kHz)."""
-    return max(1, sample_rate // 3200)
+def kurtogram_band(x: Float, sample_rate: float, min_width_hz: float) -> tuple[float, float]:
+    """(low, high) Hz of the band, at least min_width_hz wide, whose complex envelope is the most impulsive
+    (spectral kurtosis E|c|^4 / E(|c|^2)^2 - 2: 0 for Gaussian noise, -1 for a tone, large for impacts).
+    Bands: widths Nyquist/2 .. Nyquist/2^KURTOGRAM_LEVELS, each level's bands overlapping by half."""
+    spectrum = np.fft.rfft(x - x.mean())
+    nyquist = sample_rate / 2
+    df = sample_rate / len(x)
+    best, best_k = (0.0, nyquist), -math.inf
+    for level in range(1, KURTOGRAM_LEVELS + 1):
+        width = nyquist / 2**level
+        if width < min_width_hz and level > 1:
+            break
+        for start in np.arange(0.0, nyquist - width + 1e-9, width / 2):
+            power = np.abs(complex_envelope(spectrum, df, (start, start + width))) ** 2
+            k = float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
+            if k > best_k:
+                best, best_k = (float(start), float(start + width)), k
+    return best
 
 
-def prepare(samples: NDArray[np.int16], block: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(raw, envelope), each summed over blocks of `block` samples and minus its integer mean."""
-    x = samples.astype(np.int64)
-    env = np.abs(np.diff(x))
-    n = (len(env) // block) * block
-    x, env = x[:n].reshape(-1, block).sum(axis=1), env[:n].reshape(-1, block).sum(axis=1)
-    return x - int(x.sum()) // len(x), env - int(env.sum()) // len(env)
+def envelope_spectrum(x: Float, sample_rate: float, band: tuple[float, float]) -> Spectrum:
+    """Spectrum of the squared envelope of x band-passed to `band` (frequencies up to the band's width)."""
+    spectrum = np.fft.rfft(x - x.mean())
+    df = sample_rate / len(x)
+    squared = np.abs(complex_envelope(spectrum, df, band, pad=2)) ** 2  # |c|^2 spans twice c's band: pad 2
+    return Spectrum.of(squared, len(squared) / (len(x) / sample_rate))
 
 
 @dataclass(frozen=True)
 class OrderReport:
-    """Strengths (q3 over the local floor) at the orders that identify faults, and the verdict."""
+    """Strengths (q3 over the local floor: 8 q3 = 3 dB) at the orders that identify faults, and the verdict."""
 
     shaft: dict[str, int]  # raw spectrum: 0.5x .. 6x
-    bearing: dict[str, int]  # envelope: bpfo / bpfi / bsf2 (ball), summed over harmonics 1-3
+    bearing: dict[str, int]  # envelope: bpfo / bpfi / bsf2 (2 x BSF), summed over harmonics 1-3
     velocity_rel_q3: dict[str, int]  # 2x and 3x velocity power re 1x (q3)
     fault: str
     ftf_q3: int = 0  # envelope at the cage frequency, summed over harmonics 1-3; reported, not used by the rules
+    band_hz: tuple[float, float] = (0.0, 0.0)  # the demodulation band the kurtogram chose
+
+
+def _q3(db: float) -> int:
+    return round(db * Q3_PER_DB)
+
+
+def _lines(fundamental: float, sideband: float) -> list[float]:
+    """Harmonics 1-3 of a bearing frequency and, when given, their +-sideband lines."""
+    shifts = (0.0, -sideband, sideband) if sideband else (0.0,)
+    return [h * fundamental + s for h in HARMONICS for s in shifts]
+
+
+def _near(f: float, others: list[float]) -> bool:
+    return any(abs(f - o) <= 2 * max(f, o) * TOLERANCE_PCT / 100 for o in others)
+
+
+def bearing_scores(env: Spectrum, fr: float, orders: dict[str, float], max_hz: float) -> dict[str, float]:
+    """Evidence for each race in the squared-envelope spectrum: outer race at BPFO (stationary, no sidebands),
+    inner race at BPFI and its 1x sidebands (the defect turns with the shaft), ball at BSF or 2 x BSF (a ball
+    defect strikes one race or both per spin) and its FTF sidebands (the ball travels with the cage).
+
+    A score is the mean strength (each at least 0) of a candidate's lines below max_hz (the envelope's
+    bandwidth) that no other candidate's harmonic shares: a shared line is evidence for neither."""
+    candidates = {
+        "bearing_outer": [_lines(orders["bpfo"] * fr, 0.0)],
+        "bearing_inner": [_lines(orders["bpfi"] * fr, fr)],
+        "bearing_ball": [_lines(k * orders["bsf"] * fr, orders["ftf"] * fr) for k in (1, 2)],
+    }
+    harmonics = {
+        name: [h * k * orders[key] * fr for h in HARMONICS for k in ((1, 2) if key == "bsf" else (1,))]
+        for name, key in (("bearing_outer", "bpfo"), ("bearing_inner", "bpfi"), ("bearing_ball", "bsf"))
+    }
+    scores = {}
+    for name, variants in candidates.items():
+        others = [f for other, fs in harmonics.items() if other != name for f in fs]
+        best = 0.0
+        for lines in variants:
+            kept = [f for f in lines if f * (1 + FLOOR_SPAN * TOLERANCE_PCT / 100) < max_hz and not _near(f, others)]
+            if kept:
+                best = max(best, float(np.mean([max(0.0, env.strength_db(f)) for f in kept])))
+        scores[name] = best
+    return scores
+
+
+def shaft_fault(raw: Spectrum, fr: float) -> tuple[str, dict[str, float]]:
+    """Looseness, misalignment or imbalance from the raw spectrum; also the 2x/3x velocity re 1x in dB."""
+    lines = (0.5, 1.5, 2.5, 4, 5, 6, 7, 8, 9, 10)
+    strong = sum(raw.strength_db(o * fr, SHAFT_TOLERANCE_PCT) >= LINE_DB for o in lines)
+    a1 = raw.peak_amplitude(fr, SHAFT_TOLERANCE_PCT)
+    rel = {}
+    for order in (2, 3):
+        # a harmonic that does not stand out of the floor counts as absent, whatever the floor's level
+        present = raw.strength_db(order * fr, SHAFT_TOLERANCE_PCT) >= LINE_DB
+        a = raw.peak_amplitude(order * fr, SHAFT_TOLERANCE_PCT) if present else 0.0
+        # acceleration -> velocity; an absent harmonic (or a silent capture) reads as far below 1x
+        rel[f"{order}x"] = 20 * math.log10(a / order / a1) if a > 0 and a1 > 0 else ABSENT_DB
+    if strong >= LOOSENESS_MIN_LINES:
+        return "looseness", rel
+    if max(rel.values()) >= MISALIGNMENT_REL_DB:
+        return "misalignment", rel
+    return "imbalance", rel
 
 
 def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: BearingGeometry) -> OrderReport:
@@ -141,45 +224,30 @@ def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: 
     if not 60 <= rpm <= 60_000:
         raise ValueError(f"shaft speed {rpm} rpm is out of range (60-60000)")
     fr = rpm / 60
-    block = decimation(sample_rate)
-    raw, env = prepare(samples, block)
-    sample_rate //= block
-    nyquist = sample_rate / 2
+    x = samples.astype(np.float64)
     orders = bearing.orders()
-    bearing_q3 = {}
-    for name, order in (("bpfo", orders["bpfo"]), ("bpfi", orders["bpfi"]), ("bsf2", 2 * orders["bsf"])):
-        bearing_q3[name] = _envelope_q3(env, order * fr, sample_rate)
-    shaft_orders = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
-    shaft: dict[str, int] = {}
-    power: dict[str, int] = {}
-    for o in shaft_orders:
-        key = f"{o:g}x"
-        if o * fr < nyquist * 0.9:
-            p = peak(raw, o * fr, sample_rate)
-            shaft[key], power[key] = max(0, p.strength_q3), p.power
-        else:
-            shaft[key], power[key] = 0, 0
-    # acceleration -> velocity: power / order^2, i.e. - 16 log2(order) in q3
-    v1 = int(log2_q3(np.array([max(power["1x"], 1)]))[0])
-    rel = {
-        k: int(log2_q3(np.array([max(power[k], 1)]))[0]) - v1 - round(16 * math.log2(o))
-        for k, o in (("2x", 2), ("3x", 3))
+    # the band must carry BPFI's first harmonic, its upper 1x sideband and their floor as envelope frequencies
+    band = kurtogram_band(x, sample_rate, min_width_hz=1.3 * (orders["bpfi"] + 1) * fr)
+    env = envelope_spectrum(x, sample_rate, band)
+    raw = Spectrum.of(x, sample_rate)
+    shaft = {
+        f"{o:g}x": _q3(max(0.0, raw.strength_db(o * fr, SHAFT_TOLERANCE_PCT)))
+        for o in (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0)
     }
-    ranked = sorted(bearing_q3, key=lambda k: bearing_q3[k], reverse=True)
-    clear = bearing_q3[ranked[0]] - bearing_q3[ranked[1]] >= BEARING_MARGIN_Q3
+    reported = {
+        name: _q3(sum(max(0.0, env.strength_db(h * k * orders[key] * fr)) for h in HARMONICS))
+        for name, key, k in (("bpfo", "bpfo", 1), ("bpfi", "bpfi", 1), ("bsf2", "bsf", 2), ("ftf", "ftf", 1))
+    }
+    scores = bearing_scores(env, fr, orders, band[1] - band[0])
+    ranked = sorted(scores, key=lambda k: scores[k], reverse=True)
+    shaft_verdict, rel = shaft_fault(raw, fr)
     # looseness first: its half orders land near bearing frequencies (5.5x is 1.5 % from a 6205's BPFI)
-    if sum(shaft[k] for k in ("4x", "5x", "6x", "0.5x", "1.5x", "2.5x")) >= LOOSENESS_MIN_Q3:
-        fault = "looseness"
-    elif bearing_q3[ranked[0]] >= BEARING_MIN_Q3 and clear:
-        fault = {"bpfo": "bearing_outer", "bpfi": "bearing_inner", "bsf2": "bearing_ball"}[ranked[0]]
-    elif rel["2x"] >= MISALIGNMENT_2X_REL_Q3 or rel["3x"] >= MISALIGNMENT_3X_REL_Q3:
-        fault = "misalignment"
+    if shaft_verdict == "looseness":
+        fault = shaft_verdict
+    elif scores[ranked[0]] >= BEARING_MIN_DB and scores[ranked[0]] - scores[ranked[1]] >= BEARING_MARGIN_DB:
+        fault = ranked[0]
     else:
-        fault = "imbalance"
-    return OrderReport(shaft, bearing_q3, rel, fault, _envelope_q3(env, orders["ftf"] * fr, sample_rate))
-
-
-def _envelope_q3(env: NDArray[np.int64], freq_hz: float, sample_rate: int) -> int:
-    """Strength of a bearing frequency in the envelope: harmonics 1-3 below Nyquist, each at least 0."""
-    freqs = [h * freq_hz for h in HARMONICS if h * freq_hz * (1 + SEARCH_PCT / 100) < sample_rate / 2]
-    return sum(max(0, peak(env, f, sample_rate).strength_q3) for f in freqs)
+        fault = shaft_verdict
+    ftf = reported.pop("ftf")
+    velocity = {k: _q3(v) for k, v in rel.items()}
+    return OrderReport(shaft, reported, velocity, fault, ftf, band)

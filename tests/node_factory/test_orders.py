@@ -1,4 +1,5 @@
-"""Fault identification in shaft orders (node_factory.reference.orders, .bearings)."""
+"""Fault identification in shaft orders (node_factory.reference.orders, .bearings), on synthetic signals built
+here (impacts ringing a resonance, shaft tones), not on either generator."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from node_factory.reference.bearings import bearing
-from node_factory.reference.orders import BearingGeometry, identify, single_bin_powers
+from node_factory.reference.orders import BearingGeometry, Spectrum, identify, kurtogram_band
 
 SR = 3200
 
@@ -26,20 +27,25 @@ def test_unknown_designation_and_impossible_geometry_are_refused() -> None:
         BearingGeometry(9, 40.0, 39.0)
 
 
-def test_single_bin_power_finds_a_tone_and_not_its_neighbour() -> None:
+def test_a_line_stands_out_of_its_floor_and_its_neighbour_does_not() -> None:
     t = np.arange(SR * 4)
-    x = (8000 * np.sin(2 * np.pi * 50 * t / SR)).astype(np.int64)
-    on, off = single_bin_powers(x, [50.0, 53.0], SR)
-    assert on > 1000 * max(off, 1)
+    x = 8000 * np.sin(2 * np.pi * 50 * t / SR) + np.random.default_rng(1).normal(0, 100, t.size)
+    spectrum = Spectrum.of(x, SR)
+    assert spectrum.strength_db(50.0) > 40
+    assert spectrum.strength_db(57.0) < 12  # 14 % away: noise only
+    assert spectrum.strength_db(1599.0) == -np.inf  # its floor would lie beyond Nyquist
 
 
-def _impacts(rate_hz: float, rpm: float, rng: np.random.Generator) -> np.ndarray:
-    """Impacts at rate_hz ringing a 900 Hz resonance, a 1x tone and sensor noise, as int16."""
+def _impacts(
+    rate_hz: float, rpm: float, rng: np.random.Generator, am_hz: float = 0.0, resonance: float = 900.0
+) -> np.ndarray:
+    """Impacts at rate_hz ringing a resonance, amplitude-modulated at am_hz if given, a 1x tone and sensor
+    noise, as int16."""
     n = SR * 4
     x = 300 * np.sin(2 * np.pi * rpm / 60 * np.arange(n) / SR) + rng.normal(0, 60, n)
-    ring = np.exp(-np.arange(64) / 10) * np.sin(2 * np.pi * 900 * np.arange(64) / SR) * 3000
+    ring = np.exp(-np.arange(64) / 10) * np.sin(2 * np.pi * resonance * np.arange(64) / SR) * 3000
     for start in np.arange(0, n - 64, SR / rate_hz).astype(int):
-        x[start : start + 64] += ring
+        x[start : start + 64] += ring * (1 + 0.8 * np.sin(2 * np.pi * am_hz * start / SR))
     return np.clip(x, -32768, 32767).astype(np.int16)
 
 
@@ -52,6 +58,52 @@ def test_outer_and_inner_race_impacts_are_told_apart_by_their_orders(order: str,
     assert report.fault == expected
     # the same signal read as a machine at another speed no longer shows that race's frequency
     assert identify(x, SR, rpm * 0.85, geometry).fault != expected
+
+
+def test_a_ball_fault_is_told_from_the_races_by_2_bsf_and_its_cage_sidebands() -> None:
+    geometry = bearing("6205-2RS JEM")
+    rpm = 1800.0
+    orders = geometry.orders()
+    x = _impacts(2 * orders["bsf"] * rpm / 60, rpm, np.random.default_rng(5), am_hz=orders["ftf"] * rpm / 60)
+    report = identify(x, SR, rpm, geometry)
+    assert report.fault == "bearing_ball"
+    assert report.bearing["bsf2"] > max(report.bearing["bpfo"], report.bearing["bpfi"])
+
+
+@pytest.mark.parametrize("resonance", [300.0, 1000.0, 1400.0])
+def test_the_demodulation_band_is_where_the_impacts_ring(resonance: float) -> None:
+    """Rings of a resonance at 21 Hz under a strong 1x and a strong tone elsewhere (a gear mesh, say): the
+    kurtogram picks a band around the resonance, not the tones' (a tone's envelope is flat: kurtosis -1)."""
+    n, k = SR * 4, np.arange(64)
+    t = np.arange(n) / SR
+    x = np.random.default_rng(7).normal(0, 60, n) + 3000 * np.sin(2 * np.pi * 50 * t)
+    x += 3000 * np.sin(2 * np.pi * (1700 - resonance) * t)
+    ring = np.hanning(64) * np.sin(2 * np.pi * resonance * k / SR) * 3000  # a smooth onset: no broadband click
+    for start in np.arange(0, n - 64, SR / 21.0).astype(int):
+        x[start : start + 64] += ring
+    low, high = kurtogram_band(x, SR, min_width_hz=150.0)
+    assert low <= resonance <= high and not low <= 1700 - resonance <= high and high - low <= 400
+
+
+def test_shaft_faults_are_named_from_the_raw_spectrum() -> None:
+    geometry = bearing("6205-2RS JEM")
+    t = np.arange(SR * 4) / SR
+    fr = 25.0
+    noise = np.random.default_rng(9).normal(0, 30, t.size)
+
+    def tones(amplitudes: dict[float, float]) -> np.ndarray:
+        x = noise + sum(a * np.sin(2 * np.pi * o * fr * t + o) for o, a in amplitudes.items())
+        return np.clip(x, -32768, 32767).astype(np.int16)
+
+    assert identify(tones({1: 3000.0, 2: 200.0}), SR, fr * 60, geometry).fault == "imbalance"
+    assert identify(tones({1: 1500.0, 2: 2000.0, 3: 500.0}), SR, fr * 60, geometry).fault == "misalignment"
+    loose = {o: 800.0 / o**0.5 for o in (0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9, 10)}
+    assert identify(tones(loose), SR, fr * 60, geometry).fault == "looseness"
+
+
+def test_a_silent_capture_is_not_called_misalignment() -> None:
+    report = identify(np.zeros(SR * 4, np.int16), SR, 1500.0, bearing("6205-2RS JEM"))
+    assert report.fault == "imbalance" and set(report.bearing.values()) == {0}
 
 
 def test_speed_out_of_range_is_refused() -> None:
