@@ -111,6 +111,25 @@ def test_node_counts_by_sequence_number() -> None:
     assert node_counts("node-a", BOOT, 8, record).unknown == 1  # seq 8 is beyond what the node says it made
 
 
+def test_late_duplicate_and_recovered_messages_count_once_by_seq() -> None:
+    """Store and forward (docs/protocol.md §1): a message from the node's outbox is logged with `queued N ms`,
+    `recovered` when the hub had counted its seq as lost, and a second arrival of a seq as `duplicate`."""
+    record = hub_lines(
+        PREFIX + f"routed node-a/{BOOT}/0 detection knock: local",
+        PREFIX + f"routed node-a/{BOOT}/2 detection knock: local",
+        PREFIX + f"routed node-a/{BOOT}/1 escalation smoke_alarm: queued critical recovered queued 41200 ms",
+        PREFIX + f"routed node-a/{BOOT}/2 detection knock: duplicate",
+        PREFIX + f"routed node-a/{BOOT}/3 detection knock: local queued 800 ms",  # after a hub restart
+    )
+    late = record.routed[2]
+    assert (late.outcome, late.critical, late.recovered, late.queued_ms) == ("queued", True, True, 41200)
+    assert (record.routed[3].outcome, record.routed[3].queued_ms) == ("duplicate", None)
+    assert (record.routed[4].recovered, record.routed[4].queued_ms) == (False, 800)
+    counts = node_counts("node-a", BOOT, 4, record)
+    assert (counts.received, counts.lost, counts.duplicates) == (4, 0, 1)
+    assert (counts.late, counts.recovered, counts.local, counts.escalated) == (2, 1, 3, 1)
+
+
 def test_lost_runs_and_their_faults() -> None:
     assert lost_runs([3, 4, 5, 9, 11, 12]) == [(3, 5), (9, 9), (11, 12)]
     faults = [Fault("HA restarted", 100, 160), Fault("broker restarted", 200, 203)]
