@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
 from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
+from .hub_status import async_track_hub_status
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
 from .queue import request_ref
@@ -108,7 +109,7 @@ class BinMoEHub:
         if unsub is not None and self._stopped:  # the entry was unloaded while MQTT connected
             unsub()
         elif unsub is not None:
-            self._unsubs.append(unsub)
+            self._unsubs.extend((unsub, async_track_hub_status(self.hass)))
 
     @callback
     def async_stop(self) -> None:
