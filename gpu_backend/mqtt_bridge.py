@@ -1,10 +1,11 @@
 """MQTT bridge for deployments without Home Assistant (docs/protocol.md §4).
 
 Subscribes to `binmoe/+/escalation` (QoS 1, persistent session), asks the gateway for a diagnosis and
-publishes it to `binmoe/<node_id>/diagnosis` (QoS 1). Like Home Assistant's integration it keeps the retained
-hub status `binmoe/hub/status`: `online` once subscribed, `offline` (its MQTT will) when it goes away. A message is acknowledged to the broker only after
+publishes it to `binmoe/<node_id>/diagnosis` (QoS 1). A message is acknowledged to the broker only after
 its diagnosis has been published (PUBACK received): if the bridge or the backend goes down in between,
-the broker delivers the escalation again after the bridge reconnects.
+the broker delivers the escalation again after the bridge reconnects. Like Home Assistant's integration it
+keeps the retained hub status `binmoe/hub/status`: `online` once subscribed, `offline` (also its MQTT will)
+when it goes away.
 """
 
 from __future__ import annotations

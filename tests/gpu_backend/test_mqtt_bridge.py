@@ -306,10 +306,10 @@ async def test_bridge_announces_the_hub_status(broker: int) -> None:
 
     command = [sys.executable, "-m", "gpu_backend", "mqtt-bridge", "--broker", f"127.0.0.1:{broker}",
                "--backend", "http://127.0.0.1:1", "--client-id", "b-status-killed"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         await _status_becomes("online", 30)
     finally:
         process.kill()
-        process.wait(10)
+        await process.wait()
     await _status_becomes("offline", 5)
