@@ -129,10 +129,12 @@ class NodeCounts:
     unknown: int  # routed seqs the node does not account for (>= sent): must be 0
     late: int = 0  # received from the node's outbox (queued_ms): made while the hub could not hear the node
     recovered: int = 0  # of those, how many the hub had counted as lost before they came (its own count)
+    lost_from_full_outbox: int = 0  # of the lost, how many the node itself dropped from its full outbox
 
 
-def node_counts(node: str, boot: str, sent: int, hub: HubRecord) -> NodeCounts:
-    """Compare one node boot's sequence numbers 0..sent-1 with what the hub recorded."""
+def node_counts(node: str, boot: str, sent: int, hub: HubRecord, outbox_dropped: Iterable[int] = ()) -> NodeCounts:
+    """Compare one node boot's sequence numbers 0..sent-1 with what the hub recorded. `outbox_dropped`: the seqs
+    the node says it dropped from its full outbox (when it knows)."""
     own = [r for r in hub.routed if r.ref.node == node and r.ref.boot == boot]
     times = Counter(r.ref.seq for r in own)
     first: dict[int, Routed] = {}  # a message counts once, by its seq: its first routing decides
@@ -163,6 +165,7 @@ def node_counts(node: str, boot: str, sent: int, hub: HubRecord) -> NodeCounts:
         unknown=len(set(first) - set(range(sent))),
         late=sum(1 for r in first.values() if r.queued_ms is not None),
         recovered=sum(1 for r in first.values() if r.recovered),
+        lost_from_full_outbox=len(set(outbox_dropped) & set(lost_seqs)),
     )
 
 
