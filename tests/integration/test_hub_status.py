@@ -5,12 +5,14 @@ stops. Home Assistant's MQTT integration runs for real on the plugin's mocked pa
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
-from unittest.mock import Mock, call
+from unittest.mock import Mock, call, patch
 
 import pytest
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockMqttReasonCode
 
 from .backend_double import BackendDouble
@@ -107,3 +109,23 @@ async def test_no_status_without_mqtt(hass: HomeAssistant, loaded_entry: MockCon
     assert "mqtt" not in hass.config.components
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_no_broker_left_to_tell(
+    hass: HomeAssistant,
+    mqtt_mock: Any,
+    backend: BackendDouble,
+    config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """MQTT refuses to publish (its entry gone meanwhile): unloading BinMoE still succeeds and says so in the
+    debug log only. The refusal is patched in: Home Assistant's MQTT raises it when no entry is set up."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
+    await setup_entry(hass, config_entry)
+    await settle(hass)
+    refused = HomeAssistantError("Cannot publish: MQTT is not enabled")
+    with patch("homeassistant.components.mqtt.async_publish", side_effect=refused):
+        assert await hass.config_entries.async_unload(config_entry.entry_id)
+        await settle(hass)
+    assert "BinMoE hub status offline not published: Cannot publish: MQTT is not enabled" in caplog.text
