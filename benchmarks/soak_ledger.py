@@ -21,7 +21,8 @@ _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ")
 _REF = r"(?P<node>[a-z0-9_-]{1,64})/(?P<boot>[0-9a-f]{8})/(?P<seq>\d+)"
 _ROUTED = re.compile(
     rf"[\]\s]routed {_REF} (?P<kind>detection|escalation) (?P<label>\S+): "
-    r"(?P<outcome>local|diagnose|queued|ignore|drop)(?P<critical> critical)?\s*$"
+    r"(?P<outcome>local|diagnose|queued|ignore|drop|duplicate)(?P<critical> critical)?(?P<recovered> recovered)?"
+    r"(?: queued (?P<queued_ms>\d+) ms)?\s*$"
 )
 _DIAGNOSED = re.compile(rf"[\]\s]diagnosed {_REF}\s*$")
 _QUEUE_DROPPED = re.compile(rf"[\]\s]queue full, dropped {_REF}\s*$")
@@ -55,6 +56,8 @@ class Routed:
     outcome: str
     critical: bool
     at: float | None  # UNIX time of the log line (None when the line has no timestamp)
+    recovered: bool = False  # the hub had counted its seq as lost: it came late, from the node's outbox
+    queued_ms: int | None = None  # how long the node held it in its outbox (None: sent as it was made)
 
 
 @dataclass
@@ -80,6 +83,8 @@ class HubRecord:
                     match["outcome"],
                     bool(match["critical"]),
                     log_time(line),
+                    bool(match["recovered"]),
+                    int(match["queued_ms"]) if match["queued_ms"] else None,
                 )
             )
         elif match := _DIAGNOSED.search(line):
@@ -113,8 +118,8 @@ class NodeCounts:
 
     node: str
     sent: int  # sequence numbers the node allocated (messages it made), 0 .. sent-1 in one boot
-    received: int  # of those, how many the hub routed at least once
-    duplicates: int  # routings beyond the first of a message (MQTT QoS 1 may deliver twice)
+    received: int  # of those, how many the hub routed at least once (each seq once, however often it came)
+    duplicates: int  # arrivals beyond the first of a message (QoS 1 or a replay; the hub logs them `duplicate`)
     local: int  # handled on the node (or by the hub) without the GPU tier
     escalated: int  # sent to the GPU tier for diagnosis, or queued for it
     diagnosed: int  # of the escalated, answered by the GPU tier
@@ -123,13 +128,20 @@ class NodeCounts:
     lost: int  # sent, never routed by the hub
     lost_seqs: list[int]
     unknown: int  # routed seqs the node does not account for (>= sent): must be 0
+    late: int = 0  # received from the node's outbox (queued_ms): made while the hub could not hear the node
+    recovered: int = 0  # of those, how many the hub had counted as lost before they came (its own count)
+    lost_from_full_outbox: int = 0  # of the lost, how many the node itself dropped from its full outbox
 
 
-def node_counts(node: str, boot: str, sent: int, hub: HubRecord) -> NodeCounts:
-    """Compare one node boot's sequence numbers 0..sent-1 with what the hub recorded."""
+def node_counts(node: str, boot: str, sent: int, hub: HubRecord, outbox_dropped: Iterable[int] = ()) -> NodeCounts:
+    """Compare one node boot's sequence numbers 0..sent-1 with what the hub recorded. `outbox_dropped`: the seqs
+    the node says it dropped from its full outbox (when it knows)."""
     own = [r for r in hub.routed if r.ref.node == node and r.ref.boot == boot]
     times = Counter(r.ref.seq for r in own)
-    first: dict[int, Routed] = {}
+    first: dict[int, Routed] = {}  # a message counts once, by its seq: its first routing decides
+    for r in own:
+        if r.outcome != "duplicate":  # the hub's own duplicate line never comes first; be safe with log order
+            first.setdefault(r.ref.seq, r)
     for r in own:
         first.setdefault(r.ref.seq, r)
     escalated = {seq for seq, r in first.items() if r.outcome in ESCALATED}
@@ -152,6 +164,9 @@ def node_counts(node: str, boot: str, sent: int, hub: HubRecord) -> NodeCounts:
         lost=len(lost_seqs),
         lost_seqs=lost_seqs,
         unknown=len(set(first) - set(range(sent))),
+        late=sum(1 for r in first.values() if r.queued_ms is not None),
+        recovered=sum(1 for r in first.values() if r.recovered),
+        lost_from_full_outbox=len(set(outbox_dropped) & set(lost_seqs)),
     )
 
 

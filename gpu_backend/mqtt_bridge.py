@@ -3,7 +3,9 @@
 Subscribes to `binmoe/+/escalation` (QoS 1, persistent session), asks the gateway for a diagnosis and
 publishes it to `binmoe/<node_id>/diagnosis` (QoS 1). A message is acknowledged to the broker only after
 its diagnosis has been published (PUBACK received): if the bridge or the backend goes down in between,
-the broker delivers the escalation again after the bridge reconnects.
+the broker delivers the escalation again after the bridge reconnects. Like Home Assistant's integration it
+keeps the retained hub status `binmoe/hub/status`: `online` once subscribed, `offline` (also its MQTT will)
+when it goes away.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from .protocol import NodeMessage
 
 LOGGER = logging.getLogger(__name__)
 ESCALATION_TOPIC = "binmoe/+/escalation"
+# retained: MQTT nodes send only while it is `online` (docs/protocol.md §4, "Hub status"); the broker publishes
+# the will `offline` when the bridge's connection dies
+HUB_STATUS_TOPIC = "binmoe/hub/status"
 
 
 class BackendUnavailable(Exception):
@@ -180,11 +185,13 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
                 username=settings.username,
                 password=settings.password,
                 tls_params=settings.tls_params(),
+                will=aiomqtt.Will(HUB_STATUS_TOPIC, "offline", qos=1, retain=True),
             )
             client._client.manual_ack_set(True)
             try:
                 async with client:
-                    await client.subscribe(ESCALATION_TOPIC, qos=1)
+                    await client.subscribe(ESCALATION_TOPIC, qos=1)  # returns on the broker's SUBACK
+                    await client.publish(HUB_STATUS_TOPIC, "online", qos=1, retain=True)
                     LOGGER.info("bridge subscribed to %s on %s", ESCALATION_TOPIC, settings.broker_host)
                     backoff = 1.0
                     reader = asyncio.create_task(_consume(client, http, settings))
@@ -195,6 +202,8 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
                         reader.result()  # re-raises what ended the consumer (broker lost, backend down)
                     else:
                         reader.cancel()
+                        # a clean disconnect sends no will: say it ourselves
+                        await client.publish(HUB_STATUS_TOPIC, "offline", qos=1, retain=True)
             except (aiomqtt.MqttError, BackendUnavailable) as err:
                 LOGGER.warning("bridge: %s; reconnecting in %.0f s", err, backoff)
                 with contextlib.suppress(TimeoutError):

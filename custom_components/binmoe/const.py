@@ -48,6 +48,10 @@ EVENT_DIAGNOSIS: Final = "binmoe_diagnosis"
 ESPHOME_EVENT_DETECTION: Final = "esphome.binmoe_detection"
 ESPHOME_EVENT_ESCALATION: Final = "esphome.binmoe_escalation"
 MQTT_TOPIC: Final = "binmoe/+/+"
+# retained; MQTT nodes send only while it is `online` (docs/protocol.md §4, "Hub status")
+HUB_STATUS_TOPIC: Final = "binmoe/hub/status"
+HUB_STATUS_ONLINE: Final = "online"
+HUB_STATUS_OFFLINE: Final = "offline"
 REPLAY_INTERVAL: Final = 30.0  # seconds between replay attempts while the backend is down
 ISSUE_BACKEND_DOWN: Final = "backend_down"
 

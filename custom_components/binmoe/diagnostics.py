@@ -34,6 +34,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BinMoEC
                 "dropped": hub.stats.dropped,
                 "bad_payloads": hub.stats.bad_payloads,
                 "lost_messages": hub.router.lost_messages,
+                "recovered_messages": hub.router.recovered_messages,
+                "duplicates": hub.router.duplicates,
                 "latency_ms_p50": backend.latency_percentile(0.5),
                 "latency_ms_p95": backend.latency_percentile(0.95),
             },

@@ -20,16 +20,18 @@ from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
 from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
+from .hub_status import async_track_hub_status
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
 from .queue import request_ref
-from .router import Action, Router, RouterPolicy
+from .router import Action, Decision, Router, RouterPolicy
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
 
 RECENT_SENT = 20  # earlier messages of the node sent with an escalation (the protocol's limit)
 # hub bookkeeping; features and captures are large (only the escalation itself needs them)
 RECENT_DROPPED_KEYS = ("type", "decision", "features", "feature_shape", "capture", "capture_rate")
+LATE_ALARM_MS = 2000  # an alarm the node held in its outbox this long says when it was heard
 
 
 @dataclass
@@ -107,7 +109,7 @@ class BinMoEHub:
         if unsub is not None and self._stopped:  # the entry was unloaded while MQTT connected
             unsub()
         elif unsub is not None:
-            self._unsubs.append(unsub)
+            self._unsubs.extend((unsub, async_track_hub_status(self.hass)))
 
     @callback
     def async_stop(self) -> None:
@@ -142,6 +144,10 @@ class BinMoEHub:
 
     # ---- routing ---------------------------------------------------------------------------------
     def _route(self, message: NodeMessage, device_id: str | None) -> None:
+        decision = self.router.decide(message, time.monotonic())
+        if decision.action is Action.DUPLICATE:  # routed when it first came: no event, alert or diagnosis again
+            _log_routed(message, decision, "duplicate")
+            return
         node = self.nodes.get(message.node_id)
         if node is None:
             node = self.nodes[message.node_id] = NodeInfo(message.node_id, message.task, message.model, device_id)
@@ -150,7 +156,6 @@ class BinMoEHub:
         node.last_message = message
         node.last_seen = dt_util.utcnow()
         today = dt_util.now().date()
-        decision = self.router.decide(message, time.monotonic())
         payload = message.as_payload()
         kept = {k: v for k, v in payload.items() if k != "capture"}  # tens of KB, needed by this escalation only
         self.recent.append({"type": message.kind, "decision": decision.action.value, **kept})
@@ -183,18 +188,7 @@ class BinMoEHub:
             )
         if decision.critical:  # also when over the rate limit: that limits diagnoses, never alerts
             notify_critical(self.hass, message)
-        # one line per message with the node's own sequence number: what the fault soak counts
-        # (benchmarks/soak_ledger.py parses it; docs/benchmarks.md)
-        LOGGER.debug(
-            "routed %s/%s/%d %s %s: %s%s",
-            message.node_id,
-            message.boot,
-            message.seq,
-            message.kind,
-            message.label,
-            outcome,
-            " critical" if decision.critical else "",
-        )
+        _log_routed(message, decision, outcome)
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
 
@@ -242,6 +236,24 @@ class BinMoEHub:
         async_dispatcher_send(self.hass, signal_update(self.entry.entry_id))
 
 
+def _log_routed(message: NodeMessage, decision: Decision, outcome: str) -> None:
+    """One line per message with the node's own sequence number: what the fault soak counts
+    (benchmarks/soak_ledger.py parses it; docs/benchmarks.md). `recovered`: its seq had been counted as lost;
+    `queued N ms`: the node held it in its outbox that long (docs/protocol.md §1, "Store and forward")."""
+    LOGGER.debug(
+        "routed %s/%s/%d %s %s: %s%s%s%s",
+        message.node_id,
+        message.boot,
+        message.seq,
+        message.kind,
+        message.label,
+        outcome,
+        " critical" if decision.critical else "",
+        " recovered" if decision.recovered else "",
+        f" queued {message.queued_ms} ms" if message.queued_ms is not None else "",
+    )
+
+
 @callback
 def _is_mqtt(event_data: EventComponentLoaded) -> bool:
     return event_data["component"] == "mqtt"
@@ -258,9 +270,21 @@ def notify_critical(hass: HomeAssistant, message: NodeMessage) -> None:
         if message.event_windows is not None and message.event_span_ms is not None:
             pattern = f"sounded in {message.event_windows} windows over the last {message.event_span_ms / 1000:.1f} s; "
         detail = f"{pattern}confidence {message.confidence:.0%}"
+    late = ""
+    if message.queued_ms is not None and message.queued_ms >= LATE_ALARM_MS:  # from the node's outbox
+        ago = _ago(message.queued_ms)
+        late = f" Heard {ago} ago and delivered late: Home Assistant could not hear the node then."
     persistent_notification.async_create(
         hass,
-        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** ({detail}).",
+        f"Node **{message.node_id}** detected **{message.label.replace('_', ' ')}** ({detail}).{late}",
         title="BinMoE alarm",
         notification_id=f"{DOMAIN}_critical_{message.node_id}",
     )
+
+
+def _ago(ms: int) -> str:
+    seconds = round(ms / 1000)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,8 @@ from .const import (
 )
 from .protocol import NodeMessage
 
+MISSING_REMEMBERED = 256  # per node: the latest seqs counted as lost, so a late one can be recovered
+
 
 class Action(StrEnum):
     """What happens to a message."""
@@ -30,7 +32,8 @@ class Action(StrEnum):
     LOCAL = "local"  # a detection handled without the GPU tier
     DIAGNOSE = "diagnose"  # ask the GPU tier
     IGNORE = "ignore"  # configured to be ignored
-    DROP = "drop"  # rate-limited or a duplicate
+    DROP = "drop"  # rate-limited or within the dedupe window
+    DUPLICATE = "duplicate"  # a seq already received from this boot (QoS 1 or a node's replay): dropped unseen
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class Decision:
     reason: str
     critical: bool = False
     handled_by: str = "node"
+    recovered: bool = False  # a seq counted as lost, delivered late (from the node's outbox)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,13 @@ class _NodeState:
     last_seen: dict[str, float] = field(default_factory=dict)  # class -> time of last acted-on message
     boot: str | None = None
     next_seq: int | None = None
+    missing: set[int] = field(default_factory=set)  # seqs below next_seq never received, the latest few
+
+
+class _Sequence(StrEnum):
+    NEW = "new"
+    RECOVERED = "recovered"
+    DUPLICATE = "duplicate"
 
 
 @dataclass
@@ -79,18 +90,42 @@ class Router:
     """Applies the policy; remembers per-node rate, dedupe and sequence state."""
 
     policy: RouterPolicy
-    lost_messages: int = 0
+    lost_messages: int = 0  # seqs skipped, less those delivered late
+    recovered_messages: int = 0  # seqs counted as lost that arrived later
+    duplicates: int = 0  # seqs received twice from the same boot
     _nodes: defaultdict[str, _NodeState] = field(default_factory=lambda: defaultdict(_NodeState))
 
-    def _track_sequence(self, state: _NodeState, message: NodeMessage) -> None:
-        if state.boot == message.boot and state.next_seq is not None and message.seq > state.next_seq:
-            self.lost_messages += message.seq - state.next_seq
-        if state.boot != message.boot or state.next_seq is None or message.seq >= state.next_seq:
+    def _track_sequence(self, state: _NodeState, message: NodeMessage) -> _Sequence:
+        """Count gaps as lost; a seq below the next expected is a late one (recovered) or a duplicate."""
+        if state.boot != message.boot or state.next_seq is None:
             state.boot, state.next_seq = message.boot, message.seq + 1
+            state.missing.clear()
+            return _Sequence.NEW
+        if message.seq < state.next_seq:
+            if message.seq not in state.missing:
+                self.duplicates += 1
+                return _Sequence.DUPLICATE
+            state.missing.discard(message.seq)
+            self.lost_messages -= 1
+            self.recovered_messages += 1
+            return _Sequence.RECOVERED
+        skipped = range(max(state.next_seq, message.seq - MISSING_REMEMBERED), message.seq)
+        self.lost_messages += message.seq - state.next_seq
+        state.missing.update(skipped)
+        if len(state.missing) > MISSING_REMEMBERED:  # keep the latest: an outbox sends oldest first, soon
+            state.missing = set(sorted(state.missing)[-MISSING_REMEMBERED:])
+        state.next_seq = message.seq + 1
+        return _Sequence.NEW
 
     def decide(self, message: NodeMessage, now: float) -> Decision:
         state = self._nodes[message.node_id]
-        self._track_sequence(state, message)
+        sequence = self._track_sequence(state, message)
+        if sequence is _Sequence.DUPLICATE:  # already routed (and notified, if critical): nothing more to do
+            return Decision(Action.DUPLICATE, "seq already received from this boot")
+        decision = self._route(state, message, now)
+        return replace(decision, recovered=True) if sequence is _Sequence.RECOVERED else decision
+
+    def _route(self, state: _NodeState, message: NodeMessage, now: float) -> Decision:
         label = message.label
         policy = self.policy
         critical = label in policy.critical_classes

@@ -63,7 +63,8 @@ HUB_SENSORS = (
     ),
     _diagnostic("queue_dropped", lambda d: d.backend.queue.dropped, state_class=SensorStateClass.TOTAL_INCREASING),
     _diagnostic("bad_payloads", lambda d: d.hub.stats.bad_payloads, state_class=SensorStateClass.TOTAL_INCREASING),
-    _diagnostic("lost_messages", lambda d: d.hub.router.lost_messages, state_class=SensorStateClass.TOTAL_INCREASING),
+    # TOTAL, not TOTAL_INCREASING: a message delivered late from the node's outbox is no longer lost
+    _diagnostic("lost_messages", lambda d: d.hub.router.lost_messages, state_class=SensorStateClass.TOTAL),
     _diagnostic(
         "latency_p50",
         lambda d: d.backend.latency_percentile(0.5),

@@ -9,8 +9,9 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -29,7 +30,15 @@ from benchmarks.soak_ledger import (
     lost_runs,
     node_counts,
 )
-from benchmarks.soak_mqtt_node import PATTERN, MqttNode, make_message
+from benchmarks.soak_mqtt_node import (
+    HA_STATUS_TOPIC,
+    HUB_STATUS_TOPIC,
+    PATTERN,
+    HubStatus,
+    MqttNode,
+    Outbox,
+    make_message,
+)
 from benchmarks.soak_proxy import DroppableRelay
 from gpu_backend.protocol import NodeMessage
 from tests.gpu_backend.conftest import free_port
@@ -113,6 +122,25 @@ def test_node_counts_by_sequence_number() -> None:
     assert node_counts("node-a", BOOT, 8, record).unknown == 1  # seq 8 is beyond what the node says it made
 
 
+def test_late_duplicate_and_recovered_messages_count_once_by_seq() -> None:
+    """Store and forward (docs/protocol.md §1): a message from the node's outbox is logged with `queued N ms`,
+    `recovered` when the hub had counted its seq as lost, and a second arrival of a seq as `duplicate`."""
+    record = hub_lines(
+        PREFIX + f"routed node-a/{BOOT}/0 detection knock: local",
+        PREFIX + f"routed node-a/{BOOT}/2 detection knock: local",
+        PREFIX + f"routed node-a/{BOOT}/1 escalation smoke_alarm: queued critical recovered queued 41200 ms",
+        PREFIX + f"routed node-a/{BOOT}/2 detection knock: duplicate",
+        PREFIX + f"routed node-a/{BOOT}/3 detection knock: local queued 800 ms",  # after a hub restart
+    )
+    late = record.routed[2]
+    assert (late.outcome, late.critical, late.recovered, late.queued_ms) == ("queued", True, True, 41200)
+    assert (record.routed[3].outcome, record.routed[3].queued_ms) == ("duplicate", None)
+    assert (record.routed[4].recovered, record.routed[4].queued_ms) == (False, 800)
+    counts = node_counts("node-a", BOOT, 4, record)
+    assert (counts.received, counts.lost, counts.duplicates) == (4, 0, 1)
+    assert (counts.late, counts.recovered, counts.local, counts.escalated) == (2, 1, 3, 1)
+
+
 def test_lost_runs_and_their_faults() -> None:
     assert lost_runs([3, 4, 5, 9, 11, 12]) == [(3, 5), (9, 9), (11, 12)]
     faults = [Fault("HA restarted", 100, 160), Fault("broker restarted", 200, 203)]
@@ -173,13 +201,37 @@ def mosquitto(tmp_path: Path) -> Iterator[int]:
     broker.wait(10)
 
 
-def test_mqtt_node_publishes_in_sequence_through_a_real_broker(mosquitto: int) -> None:
-    received: list[dict[str, object]] = []
+def announce(port: int, topic: str, payload: str, retain: bool = True) -> None:
+    """Publish a hub status as Home Assistant's integration (or the MQTT bridge, or HA's will) would."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def subscribe_nodes(port: int, received: list[dict[str, Any]]) -> mqtt.Client:
     subscriber = mqtt.Client(CallbackAPIVersion.VERSION2)
     subscriber.on_message = lambda _c, _u, msg: received.append(json.loads(msg.payload))
-    subscriber.connect("127.0.0.1", mosquitto)
-    subscriber.subscribe("binmoe/+/+", qos=1)
+    subscriber.connect("127.0.0.1", port)
+    subscriber.subscribe("binmoe/+/detection", qos=1)
+    subscriber.subscribe("binmoe/+/escalation", qos=1)
     subscriber.loop_start()
+    return subscriber
+
+
+def wait_for(condition: Callable[[], bool], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_mqtt_node_publishes_in_sequence_through_a_real_broker(mosquitto: int) -> None:
+    received: list[dict[str, Any]] = []
+    subscriber = subscribe_nodes(mosquitto, received)
+    announce(mosquitto, HUB_STATUS_TOPIC, "online")  # a hub listens (retained)
     node = MqttNode("soak-mqtt", mosquitto, period_s=0.1)
     node.start()
     time.sleep(0.7)
@@ -189,6 +241,69 @@ def test_mqtt_node_publishes_in_sequence_through_a_real_broker(mosquitto: int) -
     assert len(node.sent) >= 4 and node.unacknowledged() == 0
     assert [m["seq"] for m in received] == [s.seq for s in node.sent]
     assert {m["boot"] for m in received} == {node.boot}
+    assert node.fates()["queued"] <= 1  # at most the first, made before the retained status arrived
+
+
+def test_mqtt_node_keeps_its_messages_until_a_hub_listens(mosquitto: int) -> None:
+    """docs/protocol.md §4: nothing goes out before `online` on binmoe/hub/status; then the outbox, oldest first
+    with queued_ms; `offline` on Home Assistant's will topic holds the node again."""
+    received: list[dict[str, Any]] = []
+    subscriber = subscribe_nodes(mosquitto, received)
+    node = MqttNode("soak-mqtt", mosquitto, period_s=0.1)
+    node.start()
+    wait_for(lambda: len(node.sent) >= 5, 5)
+    assert received == [] and all(s.queued for s in node.sent)
+    announce(mosquitto, HUB_STATUS_TOPIC, "online")
+    wait_for(lambda: len(received) >= 8, 5)
+    first = [m for m in received if "queued_ms" in m]
+    assert [m["seq"] for m in received[: len(first)]] == list(range(len(first)))  # the outbox first, in order
+    assert len(first) >= 5 and first[0]["queued_ms"] > first[-1]["queued_ms"] >= 0
+    assert all("queued_ms" not in m for m in received[len(first) :])  # then as they are made
+    announce(mosquitto, HA_STATUS_TOPIC, "offline", retain=False)  # Home Assistant died (its will)
+    time.sleep(0.3)
+    count = len(received)
+    wait_for(lambda: node.sent[-1].queued and len(node.outbox.held) >= 3, 5)
+    assert len(received) <= count + 1  # at most one in flight when the will came
+    announce(mosquitto, HUB_STATUS_TOPIC, "online")  # Home Assistant back
+    node.stop(flush_s=5)
+    wait_for(lambda: len(received) >= len(node.sent), 5)
+    subscriber.loop_stop()
+    assert sorted(m["seq"] for m in received) == [s.seq for s in node.sent]  # nothing lost, nothing twice
+    fates = node.fates()
+    assert fates["sent_at_once"] + fates["queued"] == len(node.sent)
+    assert fates["sent_late"] == fates["queued"] and fates["dropped_from_full_outbox"] == 0
+
+
+def test_outbox_is_bounded_oldest_first() -> None:
+    outbox = Outbox(size=3)
+    for seq in range(5):
+        outbox.put({"seq": seq}, made=float(seq))
+    assert outbox.dropped == [0, 1]  # the oldest go when it is full
+    first = outbox.take(now=10.0)
+    assert first == {"seq": 2, "queued_ms": 8000}
+    assert [outbox.take(10.5), outbox.take(10.5), outbox.take(10.5)] == [
+        {"seq": 3, "queued_ms": 7500},
+        {"seq": 4, "queued_ms": 6500},
+        None,
+    ]
+    assert outbox.late == [(2, 8000), (3, 7500), (4, 6500)]
+
+
+def test_hub_status_follows_the_protocol() -> None:
+    status = HubStatus()
+    assert not status.listening  # nothing seen yet
+    status.heard(HA_STATUS_TOPIC, b"online")
+    assert not status.listening  # Home Assistant's birth alone: BinMoE may not be loaded
+    status.heard(HUB_STATUS_TOPIC, b"online")
+    assert status.listening
+    status.heard(HA_STATUS_TOPIC, b"offline")
+    assert not status.listening
+    status.heard(HUB_STATUS_TOPIC, b"online")
+    status.connected()  # a (re)connect: wait for `online` again
+    assert not status.listening
+    status.heard(HUB_STATUS_TOPIC, b"online")
+    status.heard(HUB_STATUS_TOPIC, b"offline")
+    assert not status.listening
 
 
 async def read_or_reset(reader: asyncio.StreamReader) -> bytes:

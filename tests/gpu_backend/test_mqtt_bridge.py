@@ -8,6 +8,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
 from gpu_backend.knowledge import load_knowledge_base
-from gpu_backend.mqtt_bridge import BridgeSettings, parse_escalation, run_bridge
+from gpu_backend.mqtt_bridge import HUB_STATUS_TOPIC, BridgeSettings, parse_escalation, run_bridge
 
 from .conftest import API_KEY, RunningGateway, free_port
 
@@ -273,3 +274,42 @@ async def test_bad_messages_on_the_real_broker_do_not_stop_the_bridge(broker: in
         stop.set()
         await asyncio.wait_for(bridge, 15)
     assert diagnosis["node_id"] == "porch-sound" and diagnosis["seq"] == SMOKE_ESCALATION["seq"]
+
+
+async def _retained_status() -> tuple[str, bool]:
+    """What a node that connects now reads on the hub status topic: (payload, retained)."""
+    async with aiomqtt.Client("127.0.0.1", BROKER_PORT, identifier="test-status-reader") as client:
+        await client.subscribe(HUB_STATUS_TOPIC, qos=1)
+        async with asyncio.timeout(5):
+            async for message in client.messages:
+                return bytes(message.payload).decode(), message.retain  # type: ignore[arg-type]
+    raise AssertionError("unreachable")
+
+
+async def _status_becomes(expected: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while (status := await _retained_status()) != (expected, True):
+        assert time.monotonic() < deadline, f"hub status stayed {status}, expected {expected!r} retained"
+        await asyncio.sleep(0.2)
+
+
+async def test_bridge_announces_the_hub_status(broker: int) -> None:
+    """docs/protocol.md §4: retained `online` once subscribed, `offline` when it stops, and `offline` by its MQTT
+    will when it dies (SIGKILL: no clean disconnect). The backend may be down: the bridge still hears the nodes."""
+    settings = BridgeSettings(broker_port=broker, backend_url="http://127.0.0.1:1", client_id="b-status")
+    stop = asyncio.Event()
+    bridge = asyncio.create_task(run_bridge(settings, stop))
+    await _status_becomes("online", 10)
+    stop.set()
+    await asyncio.wait_for(bridge, 15)
+    await _status_becomes("offline", 5)
+
+    command = [sys.executable, "-m", "gpu_backend", "mqtt-bridge", "--broker", f"127.0.0.1:{broker}",
+               "--backend", "http://127.0.0.1:1", "--client-id", "b-status-killed"]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        await _status_becomes("online", 30)
+    finally:
+        process.kill()
+        await process.wait()
+    await _status_becomes("offline", 5)

@@ -214,3 +214,57 @@ async def test_ignored_and_duplicate_escalations_are_events_too(
     assert [e.data["decision"] for e in escalations] == ["ignored", "diagnose", "dropped"]
     stats = config_entry.runtime_data.hub.stats
     assert (stats.ignored, stats.dropped, stats.diagnosed) == (1, 1, 1)
+
+
+async def test_an_alarm_from_the_nodes_outbox_says_when_it_was_heard(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A smoke alarm delivered late (queued_ms: Home Assistant could not hear the node) says so in words."""
+    await fire(hass, "detection", seq=1, confidence=0.93, margin=9, queued_ms=41_200)
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert notifications["binmoe_critical_hallway-sound"]["message"] == (
+        "Node **hallway-sound** detected **smoke alarm** (confidence 93%). Heard 41 s ago and delivered late: "
+        "Home Assistant could not hear the node then."
+    )
+    await fire(hass, "detection", seq=2, confidence=0.93, margin=9, queued_ms=1500)  # a moment: as before
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert notifications["binmoe_critical_hallway-sound"]["message"] == (
+        "Node **hallway-sound** detected **smoke alarm** (confidence 93%)."
+    )
+    await fire(hass, "detection", seq=3, confidence=0.93, margin=9, queued_ms=754_000)
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert "Heard 13 min ago and delivered late" in notifications["binmoe_critical_hallway-sound"]["message"]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_duplicates_are_dropped_and_late_messages_recovered(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A seq seen twice (QoS 1, a node's replay) is dropped without event, alert or diagnosis; one counted as lost
+    that arrives late is routed as usual and no longer lost. The log lines tell the fault soak which is which."""
+    from benchmarks.soak_ledger import HubRecord
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
+    await setup_entry(hass, config_entry, dedupe_window_s=0)
+    escalations = capture(hass, "binmoe_escalation")
+    await fire(hass, seq=1)
+    await fire(hass, seq=3)
+    hub = config_entry.runtime_data.hub
+    assert hub.router.lost_messages == 1
+    persistent_notification.async_dismiss(hass, "binmoe_critical_hallway-sound")
+    await fire(hass, seq=3)  # duplicate
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert "binmoe_critical_hallway-sound" not in notifications
+    await fire(hass, seq=2, queued_ms=5000)  # late, from the outbox
+    assert [e.data["seq"] for e in escalations] == [1, 3, 2]
+    assert hub.stats.diagnosed == 3 and hub.nodes["hallway-sound"].messages == 3
+    assert (hub.router.lost_messages, hub.router.recovered_messages, hub.router.duplicates) == (0, 1, 1)
+    assert state(hass, "sensor.binmoe_hub_lost_messages") == "0"
+    record = HubRecord()
+    record.add_lines(caplog.text.splitlines())
+    assert [(r.ref.seq, r.outcome, r.recovered, r.queued_ms) for r in record.routed] == [
+        (1, "diagnose", False, None),
+        (3, "diagnose", False, None),
+        (3, "duplicate", False, None),
+        (2, "diagnose", True, 5000),
+    ]

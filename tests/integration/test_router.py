@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.binmoe.protocol import NodeMessage, parse_message
-from custom_components.binmoe.router import Action, Router, RouterPolicy
+from custom_components.binmoe.router import MISSING_REMEMBERED, Action, Router, RouterPolicy
 
 BASE: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "fixtures/protocol/valid/escalation_mqtt.json").read_text()
@@ -44,11 +44,12 @@ def test_class_policies() -> None:
         ignore_classes=frozenset({"speech_tv", "smoke_alarm"}),
     )
     router = Router(policy)
-    assert router.decide(msg(**{"class": "knock"}), 0).action is Action.LOCAL
-    assert router.decide(msg(kind="detection", confidence=0.99, **{"class": "doorbell"}), 0).action is Action.DIAGNOSE
-    assert router.decide(msg(**{"class": "speech_tv"}), 0).action is Action.IGNORE
+    assert router.decide(msg(seq=1, **{"class": "knock"}), 0).action is Action.LOCAL
+    doorbell = msg(seq=2, kind="detection", confidence=0.99, **{"class": "doorbell"})
+    assert router.decide(doorbell, 0).action is Action.DIAGNOSE
+    assert router.decide(msg(seq=3, **{"class": "speech_tv"}), 0).action is Action.IGNORE
     # critical classes are never ignored or kept local
-    assert router.decide(msg(**{"class": "smoke_alarm"}), 0).action is Action.DIAGNOSE
+    assert router.decide(msg(seq=4, **{"class": "smoke_alarm"}), 0).action is Action.DIAGNOSE
 
 
 def test_anomaly_escalations_pass_class_policies_and_dedupe() -> None:
@@ -98,3 +99,43 @@ def test_policy_from_options() -> None:
     assert policy.local_classes == {"knock"}
     assert policy.rate_limit_per_minute == 3
     assert not policy.critical_classes
+
+
+def test_a_late_seq_counted_as_lost_is_recovered_and_routed() -> None:
+    """A node's outbox delivers what it made while no hub heard it after newer messages (docs/protocol.md §1)."""
+    router = Router(RouterPolicy(dedupe_window_s=0, rate_limit_per_minute=100))
+    for seq in (1, 2, 5):
+        router.decide(msg(seq=seq), 0)
+    assert router.lost_messages == 2
+    late = router.decide(msg(seq=3, queued_ms=41_000), 1)
+    assert (late.action, late.recovered) == (Action.DIAGNOSE, True)
+    assert (router.lost_messages, router.recovered_messages, router.duplicates) == (1, 1, 0)
+    assert not router.decide(msg(seq=6), 2).recovered  # in order: not recovered
+
+
+def test_a_seq_received_twice_is_a_duplicate_without_alert_or_diagnosis() -> None:
+    router = Router(RouterPolicy(dedupe_window_s=0, rate_limit_per_minute=100))
+    for seq in (1, 2, 4):
+        router.decide(msg(seq=seq), 0)
+    for seq in (2, 4, 1):  # QoS 1 redelivery or a replay: smoke_alarm, yet no critical alert again
+        decision = router.decide(msg(seq=seq), 1)
+        assert (decision.action, decision.critical, decision.recovered) == (Action.DUPLICATE, False, False)
+    assert router.decide(msg(seq=3), 1).recovered
+    assert router.decide(msg(seq=3), 1).action is Action.DUPLICATE  # once recovered, seen
+    assert (router.lost_messages, router.recovered_messages, router.duplicates) == (0, 1, 4)
+    # the same seq from another boot (the node restarted) or another node is new
+    assert router.decide(msg(seq=2, boot="11111111"), 2).action is Action.DIAGNOSE
+    assert router.decide(msg(seq=2, node_id="other"), 2).action is Action.DIAGNOSE
+
+
+def test_only_the_latest_missing_seqs_are_remembered() -> None:
+    """A gap longer than MISSING_REMEMBERED counts in full as lost; only its latest seqs can be recovered."""
+    router = Router(RouterPolicy(dedupe_window_s=0, rate_limit_per_minute=10_000))
+    router.decide(msg(seq=0), 0)
+    router.decide(msg(seq=MISSING_REMEMBERED + 11), 0)  # 1 .. 266 missing
+    assert router.lost_messages == MISSING_REMEMBERED + 10
+    assert router.decide(msg(seq=5), 0).action is Action.DUPLICATE  # forgotten: taken for a duplicate
+    assert router.decide(msg(seq=11), 0).recovered  # the oldest remembered
+    router.decide(msg(seq=2 * MISSING_REMEMBERED + 20), 0)  # another gap pushes the older ones out
+    assert router.decide(msg(seq=12), 0).action is Action.DUPLICATE
+    assert router.decide(msg(seq=2 * MISSING_REMEMBERED + 19), 0).recovered
