@@ -69,6 +69,46 @@ def test_t4_is_found_in_the_second_burst(seed: int) -> None:
     assert first_match(frames, 1) is None
 
 
+def pulse_starts(frames: np.ndarray, band: int) -> list[int]:
+    loud = np.nonzero(frames[:, band] > 0)[0]
+    return [int(i) for i in loud if i - 1 not in loud]
+
+
+def without_pulse(frames: np.ndarray, band: int, k: int) -> np.ndarray:
+    """The stream with its k-th pulse in `band` gone (its frames at the noise floor)."""
+    out, first = frames.copy(), pulse_starts(frames, band)[k]
+    stop = first + int(np.argmax(out[first:, band] <= 0))
+    out[first:stop, band] = -40
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_t4_missing_a_pulse_in_a_burst_is_found_in_the_second_burst(seed: int) -> None:
+    frames, start = stream(T4, cycles=3, band=10, seed=seed, jitter=0.05)
+    frames = without_pulse(frames, 10, 5)  # the second burst's second pulse: no six pulses in a row before 11 s
+    found = first_match(frames, 2)
+    assert found is not None
+    assert start + 5.2 < found < start + 7.0  # the second burst's third pulse
+    skip_off = (alarm_code.T4_PERIOD, alarm_code.T4_MATCH, 0)
+    codes = alarm_code.PERIODS
+    try:
+        alarm_code.PERIODS = (codes[0], skip_off)
+        late = first_match(frames, 2)
+    finally:
+        alarm_code.PERIODS = codes
+    assert late is not None and late > start + 10.5  # without the skip: the third burst
+
+
+def test_a_chain_with_a_skipped_pulse_needs_pulses_of_one_loudness() -> None:
+    frames, start = stream(T4, cycles=3, band=10, jitter=0.05)
+    frames = without_pulse(frames, 10, 5)
+    for k, first in enumerate(pulse_starts(frames, 10)):  # every other pulse 4.5 dB louder: fine for a
+        if k % 2:  # full chain (6 dB), not for one that skips (3 dB)
+            frames[first : first + 4][frames[first : first + 4, 10] > 0, 10] += 6
+    found = first_match(frames, 2)
+    assert found is None or found > start + 10.5
+
+
 @pytest.mark.parametrize("band", [2, 6, 15])
 def test_any_pitch_within_the_bands(band: int) -> None:
     frames, _start = stream(T3, cycles=3, band=band)

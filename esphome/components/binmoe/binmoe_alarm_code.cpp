@@ -10,7 +10,8 @@ struct Interval {
   uint16_t low, high;
 };
 constexpr int RISE = 8, SELECTIVITY = 4, FIRST_BAND = 2, LAST_BAND = 15, LEVEL_SPREAD = 8, GAP_DROP = 8;
-constexpr int QUIET_MIN = 16;  // intervals from this long on have their silence checked
+constexpr int QUIET_MIN = 16;   // intervals from this long on have their silence checked
+constexpr int SKIP_SPREAD = 4;  // peak spread of a chain that skips a pulse inside a burst
 constexpr int MAX_INTERVAL = 178;
 constexpr Interval T3_PERIOD[] = {{26, 37}, {26, 37}, {54, 71}};
 constexpr Interval T4_PERIOD[] = {{3, 9}, {3, 9}, {3, 9}, {141, 178}};
@@ -20,48 +21,69 @@ struct CodeShape {
   int frames_low;  // ... for this many frames in a row
   const Interval *period;
   int period_len;
-  int need;  // consecutive intervals of the period a match needs
+  int need;       // consecutive intervals of the period a match needs
+  int skip_need;  // ... when it skips one pulse inside a burst (0: never)
 };
 constexpr CodeShape CODES[2] = {
-    {{13, 23}, 12, 2, T3_PERIOD, 3, 4},
-    {{2, 9}, 8, 1, T4_PERIOD, 4, 5},
+    {{13, 23}, 12, 2, T3_PERIOD, 3, 4, 0},
+    {{2, 9}, 8, 1, T4_PERIOD, 4, 5, 6},
 };
 
-// The latest pulse before `current` at a distance within the interval and a peak within LEVEL_SPREAD of
-// `level`, -1 if none; `silent`: no pulse in between may come near `level` (only much quieter ones).
-int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Interval &interval, bool silent,
-            int level) {
+// The latest pulse before `current` at a distance within the interval and a peak within `spread` of `level`,
+// -1 if none; `silent`: no pulse in between may come near `level` (only much quieter ones).
+int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Interval &interval, bool silent, int level,
+            int spread) {
   for (int j = current - 1; j >= 0; j--) {
     const uint16_t gap = static_cast<uint16_t>(onsets[current] - onsets[j]);
     if (gap > interval.high)
       return -1;
-    const int spread = peaks[j] - level;
-    if (gap >= interval.low && spread <= LEVEL_SPREAD && spread >= -LEVEL_SPREAD)
+    const int diff = peaks[j] - level;
+    if (gap >= interval.low && diff <= spread && diff >= -spread)
       return j;
-    if (silent && spread >= -2 * LEVEL_SPREAD)
+    if (silent && diff >= -2 * LEVEL_SPREAD)
       return -1;
   }
   return -1;
 }
 
 // Whether the newest pulse ends `need` consecutive intervals of the period, starting at any phase; a pulse
-// after a long interval must follow a quiet silence.
-bool matches(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count, const CodeShape &shape) {
+// after a long interval must follow a quiet silence. With `skip`, one pulse inside a burst may be missing
+// (two short intervals in a row taken as one).
+bool chain(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count, const CodeShape &shape, int need,
+           int spread, bool skip) {
   const int n = shape.period_len;
+  const int level = peaks[count - 1];
   for (int phase = 0; phase < n; phase++) {
     int current = count - 1;
-    for (int k = 0; k < shape.need && current >= 0; k++) {
+    bool can_skip = skip;
+    for (int k = 0; k < need && current >= 0;) {
       const int index = ((phase - k) % n + n) % n;
-      if (shape.period[index].low >= QUIET_MIN && gaps[current] > peaks[current] - GAP_DROP) {
-        current = -1;
-        break;
+      const int before = ((phase - k - 1) % n + n) % n;
+      const Interval &interval = shape.period[index];
+      int found = -1;
+      if (interval.low < QUIET_MIN || gaps[current] <= peaks[current] - GAP_DROP)
+        found = earlier(onsets, peaks, current, interval, index == n - 1, level, spread);
+      if (found >= 0) {
+        k++;
+      } else if (can_skip && interval.low < QUIET_MIN && shape.period[before].low < QUIET_MIN) {
+        const Interval both = {static_cast<uint16_t>(interval.low + shape.period[before].low),
+                               static_cast<uint16_t>(interval.high + shape.period[before].high)};
+        found = earlier(onsets, peaks, current, both, false, level, spread);
+        can_skip = false;
+        k += 2;
       }
-      current = earlier(onsets, peaks, current, shape.period[index], index == n - 1, peaks[count - 1]);
+      current = found;
     }
     if (current >= 0)
       return true;
   }
   return false;
+}
+
+bool matches(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count, const CodeShape &shape) {
+  if (chain(onsets, peaks, gaps, count, shape, shape.need, LEVEL_SPREAD, false))
+    return true;
+  return shape.skip_need > 0 && chain(onsets, peaks, gaps, count, shape, shape.skip_need, SKIP_SPREAD, true);
 }
 
 }  // namespace
