@@ -23,6 +23,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gpu_backend.mqtt_bridge import HUB_STATUS_TOPIC  # retained, by HA's integration or the bridge
 from gpu_backend.protocol import NodeMessage
 from node_factory.corpus.synth import SOUND_CLASSES
 
@@ -36,7 +37,6 @@ PATTERN: tuple[dict[str, Any], ...] = (
 )
 
 
-HUB_STATUS_TOPIC = "binmoe/hub/status"  # retained, by Home Assistant's integration or the MQTT bridge
 HA_STATUS_TOPIC = "homeassistant/status"  # Home Assistant's birth and will (not retained)
 OUTBOX_SIZE = 64
 

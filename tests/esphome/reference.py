@@ -102,12 +102,22 @@ def route(
                 kind = "escalation" if escalate else "detection" if c in reported else None
                 if kind is not None:
                     out.append(Report(i, kind, detector.count(c), spans[c], start))
-        elif escalate:
-            out.append(Report(i, "escalation"))
-        elif c in reported and (c not in last or t - last[c] >= interval_ms):
-            last[c] = t
-            out.append(Report(i, "detection"))
+        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
+            out.append(plain)
     return out
+
+
+def _plain_report(
+    i: int, c: int, escalate: bool, t: int, reported: set[int], last: dict[int, int], interval_ms: int
+) -> Report | None:
+    """A window of a class without an event rule: an escalation when its margin is low, else a detection of a
+    `reported` class at most once per `interval_ms` (`last`: when each class was last reported, updated)."""
+    if escalate:
+        return Report(i, "escalation")
+    if c in reported and (c not in last or t - last[c] >= interval_ms):
+        last[c] = t
+        return Report(i, "detection")
+    return None
 
 
 def route_codes(
@@ -141,9 +151,6 @@ def route_codes(
                 out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event))
         elif c in spans:
             continue
-        elif escalate:
-            out.append(Report(i, "escalation"))
-        elif c in reported and (c not in last or t - last[c] >= interval_ms):
-            last[c] = t
-            out.append(Report(i, "detection"))
+        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
+            out.append(plain)
     return out

@@ -120,8 +120,7 @@ int main() {
         printf(" %d %d", routed.code_class, routed.code);
       printf("\n");
     } else if (!strcmp(cmd, "msg")) {
-      messages.build(routed, last, NAMES[routed.code_class >= 0 ? routed.code_class : last.class_idx], -23.25f, 123456,
-                     id, features, msg);
+      messages.build(routed, last, NAMES[routed.reported_class(last.class_idx)], -23.25f, 123456, id, features, msg);
       print_message(msg);
     } else if (!strcmp(cmd, "outbox")) {
       int capacity;
@@ -136,7 +135,7 @@ int main() {
       unsigned now;
       scanf("%u", &now);
       const QueuedWindow &q = outbox.front();
-      messages.build_queued(q, NAMES[q.routed.code_class >= 0 ? q.routed.code_class : q.class_idx], now, id, msg);
+      messages.build_queued(q, NAMES[q.routed.reported_class(q.class_idx)], now, id, msg);
       outbox.pop();
       print_message(msg);
     } else if (!strcmp(cmd, "rate")) {

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import outcomes, run
-from reference import route, route_codes
+from reference import Report, route, route_codes
 
 from gpu_backend.protocol import NodeMessage
 from node_factory.reference.events import EventDetector, EventRule
@@ -100,6 +101,21 @@ def test_one_rule_per_class(harness: Path) -> None:
         EventDetector((EventRule(1, 2, 8), EventRule(1, 3, 8)))
 
 
+def assert_matches_reference(got: list[tuple[int, ...]], expected: dict[int, Report], stream: list[Any]) -> None:
+    """The harness's `win`/`cwin` outcomes window by window against the reference's reports: nothing where it
+    reports nothing, else the kind, the event's fields and, for an event recognised by its code, the code's
+    class and code (the scripts set `codes 1 2`: class 1 is T3, class 2 T4)."""
+    for i, out in enumerate(got):
+        ref = expected.get(i)
+        if ref is None:
+            assert out[0] == NONE, f"window {i} {stream[i]}: {out}"
+            continue
+        kind = DETECTION if ref.kind == "detection" else ESCALATION
+        events = () if ref.event_span is None else (ref.event_windows, ref.event_span)
+        code = () if ref.code_class is None else (ref.code_class, 1 if ref.code_class == 1 else 2)
+        assert out == (kind, LOW_MARGIN, *events, *code), f"window {i} {stream[i]}: {out}, reference {ref}"
+
+
 def windows_script(stream: list[tuple[int, bool]], first_ms: int = 0) -> list[str]:
     return [f"win {first_ms + i * HOP_MS} {c} {10 if esc else 9000} {int(esc)}" for i, (c, esc) in enumerate(stream)]
 
@@ -117,14 +133,7 @@ def test_router_reports_match_the_host_node_reference(harness: Path, interval_ms
     got = outcomes(run(harness, script + windows_script(stream, first_ms))[2:])
     expected = {r.window: r for r in route(stream, rules, {1, 2, 3}, interval_ms, HOP_MS, first_ms % 2**32)}
     assert len(expected) > 100 and sum(r.event_start for r in expected.values()) > 20
-    for i, out in enumerate(got):
-        ref = expected.get(i)
-        if ref is None:
-            assert out[0] == NONE, f"window {i} {stream[i]}: {out}"
-            continue
-        kind = DETECTION if ref.kind == "detection" else ESCALATION
-        events = () if ref.event_span is None else (ref.event_windows, ref.event_span)
-        assert out == (kind, LOW_MARGIN, *events), f"window {i} {stream[i]}: {out}, reference {ref}"
+    assert_matches_reference(got, expected, stream)
 
 
 def test_a_window_of_an_alarm_class_alone_is_not_reported(harness: Path) -> None:
@@ -220,15 +229,7 @@ def test_router_with_code_events_matches_the_reference(harness: Path, interval_m
     expected = {r.window: r for r in route_codes(stream, rules, {1, 2, 3}, interval_ms, HOP_MS)}
     assert sum(r.event_start for r in expected.values()) > 20
     assert any(r.code_class is not None and r.code_class != stream[r.window][0] for r in expected.values())
-    for i, out in enumerate(got):
-        ref = expected.get(i)
-        if ref is None:
-            assert out[0] == NONE, f"window {i} {stream[i]}: {out}"
-            continue
-        kind = DETECTION if ref.kind == "detection" else ESCALATION
-        events = () if ref.event_span is None else (ref.event_windows, ref.event_span)
-        code = () if ref.code_class is None else (ref.code_class, 1 if ref.code_class == 1 else 2)
-        assert out == (kind, LOW_MARGIN, *events, *code), f"window {i} {stream[i]}: {out}, reference {ref}"
+    assert_matches_reference(got, expected, stream)
 
 
 def test_a_code_event_message_names_the_code_and_its_class(harness: Path) -> None:

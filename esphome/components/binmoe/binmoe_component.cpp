@@ -141,7 +141,7 @@ void BinMoEComponent::handle_window_() {
   const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
   if (routed.outcome == Outcome::NONE)
     return;
-  const int reported = routed.code_class >= 0 ? routed.code_class : w.class_idx;
+  const int reported = routed.reported_class(w.class_idx);
   const char *name = this->runner_.class_name(reported);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
   if (routed.code_class >= 0) {
@@ -153,7 +153,7 @@ void BinMoEComponent::handle_window_() {
   }
   if (routed.outcome == Outcome::DROPPED)
     return;
-  this->send_message_(routed);
+  this->send_message_(routed, name);
   const bool detection = routed.outcome == Outcome::DETECTION;
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)
@@ -338,9 +338,8 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
 #endif
 }
 
-void BinMoEComponent::send_message_(const Routed &routed) {
+void BinMoEComponent::send_message_(const Routed &routed, const char *name) {
   const WindowResult &w = this->window_;
-  const char *name = this->runner_.class_name(routed.code_class >= 0 ? routed.code_class : w.class_idx);
   const float level_db = w.level_dbfs + this->level_offset_db_;
 #ifdef BINMOE_HA_EVENTS
   // with the outbox empty, a subscription of any age will do: the events' subscription came with it
@@ -380,8 +379,8 @@ bool BinMoEComponent::hub_listening_(uint32_t for_ms) {
 void BinMoEComponent::flush_outbox_() {
   for (int i = 0; i < OUTBOX_PER_LOOP && !this->outbox_.empty() && this->hub_listening_(OUTBOX_SETTLE_MS); i++) {
     const QueuedWindow &q = this->outbox_.front();
-    const int reported = q.routed.code_class >= 0 ? q.routed.code_class : q.class_idx;
-    this->messages_.build_queued(q, this->runner_.class_name(reported), millis(), this->identity_, this->message_);
+    const char *name = this->runner_.class_name(q.routed.reported_class(q.class_idx));
+    this->messages_.build_queued(q, name, millis(), this->identity_, this->message_);
     ESP_LOGD(TAG, "Sending queued message %u (%s ms late)", static_cast<unsigned>(q.seq), this->message_.queued_ms);
     this->send_event_(q.routed.outcome);
     this->outbox_.pop();

@@ -194,9 +194,9 @@ class BinMoEComponent : public PollingComponent {
 
  protected:
   void handle_window_();
-  // The protocol message of the last classified window (window_), as a Home Assistant event; kept in the
-  // outbox instead while no hub can hear the node or older messages wait there.
-  void send_message_(const Routed &routed);
+  // The protocol message of the last classified window (window_), reporting class `name`, as a Home Assistant
+  // event; kept in the outbox instead while no hub can hear the node or older messages wait there.
+  void send_message_(const Routed &routed, const char *name);
 #ifdef BINMOE_HA_EVENTS
   // Sends message_ as a Home Assistant event of the outcome's type.
   void send_event_(Outcome outcome);

@@ -96,7 +96,7 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   // an alarm event recognised by its temporal code reports the code's class; its confidence is 1 (a code
   // match, not the model's probability), scores and margin stay the window's
   const bool code = routed.code_class >= 0;
-  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", code ? routed.code_class : w.class_idx);
+  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", routed.reported_class(w.class_idx));
   snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(w.margin));
   snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", code ? 1.0 : static_cast<double>(w.confidence));
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
