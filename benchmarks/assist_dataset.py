@@ -2,24 +2,31 @@
 read into this repository's voice harness: nothing of that dataset is copied here.
 
 Its layout: one folder per home with `_fixtures.yaml` (areas, devices, entities with their states and
-attributes, enum names such as `cover.CoverDeviceClass.GARAGE`) and record files (`category`, and `tests`:
-`sentences`, `setup` state overrides, `expect_changes`, `ignore_changes`, optionally `expect_response`).
-Each sentence is one task: the home is set up with the overrides, the sentence goes to the agent, and the
-task passes when every expected change happened, no other entity changed (ignoring `ignore_changes`) and
-the reply holds one of `expect_response`. The devices are simulated by benchmarks/voice_home.py, not by
-the dataset's own synthetic-home integration, so the figures are this harness's, comparable in kind only.
+attributes, enum names such as `cover.CoverDeviceClass.GARAGE`) and record files (`category`, a name or a
+list, and `tests`: `sentences`, `setup` state overrides, `expect_changes`, `ignore_changes`, optionally
+`expect_response`, `context_device`). Each sentence is one task, scored as the dataset's own evaluation
+(home_assistant_datasets/tool/assist/eval and entity_state/diff.py) scores it:
+- with `expect_changes`: every entity of the home, after the sentence, must equal its state before with
+  the expected changes applied (values compared exactly, as strings when types differ), ignoring the keys
+  of `ignore_changes` and the derived cover/valve flags; and the reply must not say "Sorry";
+- with `expect_response`: the reply holds one of its strings (case-insensitive);
+- with neither (an empty `expect_changes: {}`), the dataset scores nothing: counted, not scored.
+`context_device` is the device the request comes from (a satellite in its area). The devices are
+simulated (benchmarks/assist_devices.py, after the dataset's synthetic home), not run by the dataset's
+own integration, so the figures are this harness's, comparable in kind only.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .voice_home import RULES, Entity
+from .voice_home import Entity
 
 FIXTURES = "_fixtures.yaml"
 
@@ -30,12 +37,19 @@ class AssistTask:
 
     home: Path  # the folder holding _fixtures.yaml
     record: str  # the record file, relative to the dataset root
-    category: str
+    index: int  # the sentence's place among the record's sentences (its id with `record`)
+    categories: list[str]
     sentence: str
     setup: dict[str, dict[str, Any]] = field(default_factory=dict)
     expect_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
     ignore_changes: dict[str, list[str]] = field(default_factory=dict)
     expect_response: list[str] = field(default_factory=list)
+    context_device: str | None = None
+    expect_tool_call: bool = False  # checked on the LLM's trace by the dataset; not by this harness
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.record}#{self.index}"
 
 
 @dataclass
@@ -43,6 +57,7 @@ class FixtureHome:
     areas: list[str]
     devices: dict[str, dict[str, Any]]  # device id -> name, area
     entities: list[Entity]
+    entity_devices: dict[str, str] = field(default_factory=dict)  # entity id -> the dataset's device id
 
 
 def load_tasks(root: Path) -> list[AssistTask]:
@@ -53,6 +68,9 @@ def load_tasks(root: Path) -> list[AssistTask]:
             if record_file.name == FIXTURES:
                 continue
             record = yaml.safe_load(record_file.read_text(encoding="utf-8")) or {}
+            category = record.get("category", "")
+            categories = [str(c) for c in category] if isinstance(category, list) else [str(category)]
+            index = 0
             for test in record.get("tests") or []:
                 expect_response = test.get("expect_response") or []
                 for sentence in test.get("sentences") or []:
@@ -60,25 +78,25 @@ def load_tasks(root: Path) -> list[AssistTask]:
                         AssistTask(
                             home=fixture.parent,
                             record=str(record_file.relative_to(root)),
-                            category=str(record.get("category", "")),
+                            index=index,
+                            categories=categories,
                             sentence=str(sentence),
                             setup=test.get("setup") or {},
                             expect_changes=test.get("expect_changes") or {},
                             ignore_changes=_ignored(test.get("ignore_changes") or {}),
                             expect_response=[expect_response] if isinstance(expect_response, str) else expect_response,
+                            context_device=test.get("context_device"),
+                            expect_tool_call=bool(test.get("expect_tool_call")),
                         )
                     )
+                    index += 1
     return tasks
 
 
 def _ignored(spec: dict[str, Any]) -> dict[str, list[str]]:
-    """`ignore_changes` comes as entity -> [keys] or entity -> {attributes: [keys]} ('state' is a key)."""
-    ignored: dict[str, list[str]] = {}
-    for entity_id, keys in spec.items():
-        if isinstance(keys, dict):
-            keys = [*keys.get("attributes", []), *(["state"] if keys.get("state") else [])]
-        ignored[entity_id] = [str(k) for k in keys]
-    return ignored
+    """`ignore_changes` maps an entity to the keys to ignore ('state' is one): a list, or a mapping read as
+    its keys (the dataset's loader reads `{color_mode: brightness, brightness: 100}` as those two keys)."""
+    return {entity_id: [str(k) for k in keys] for entity_id, keys in spec.items()}
 
 
 def load_home(folder: Path, setup: dict[str, dict[str, Any]] | None = None) -> FixtureHome:
@@ -89,7 +107,7 @@ def load_home(folder: Path, setup: dict[str, dict[str, Any]] | None = None) -> F
         device["id"]: {"name": device["name"], "area": area_names.get(device.get("area", ""))}
         for device in spec.get("devices") or []
     }
-    entities = []
+    entities, entity_devices = [], {}
     for item in spec.get("entities") or []:
         override = (setup or {}).get(item["id"], {})
         attributes = {**(item.get("attributes") or {}), **(override.get("attributes") or {})}
@@ -101,8 +119,10 @@ def load_home(folder: Path, setup: dict[str, dict[str, Any]] | None = None) -> F
         attributes.pop("native_value", None)
         if "native_unit_of_measurement" in attributes:
             attributes["unit_of_measurement"] = attributes.pop("native_unit_of_measurement")
-        entities.append(Entity(item["id"], item["name"], area, state, attributes))  # devices: areas only
-    return FixtureHome(sorted(area_names.values()), devices, entities)
+        entities.append(Entity(item["id"], item["name"], area, state, attributes))
+        if item.get("device") in devices:
+            entity_devices[item["id"]] = item["device"]
+    return FixtureHome(sorted(area_names.values()), devices, entities, entity_devices)
 
 
 def _value(value: Any) -> Any:
@@ -145,43 +165,57 @@ def _state(domain: str, raw: Any, attributes: dict[str, Any]) -> str:
         return "locked"
     if domain == "climate":
         return str(attributes.get("hvac_mode", "off"))
+    if domain == "todo":  # a list's state is its number of open items
+        return str(sum(1 for item in attributes.get("todo_items") or [] if item.get("status") != "completed"))
     if domain == "sensor" and "native_value" in attributes:
         return str(attributes["native_value"])
     return "unknown"
 
 
-def supported(task: AssistTask) -> bool:
-    """Whether the simulated devices can make the task's changes (others are reported, not scored)."""
-    return all(entity_id.split(".")[0] in RULES for entity_id in task.expect_changes)
+def scored(task: AssistTask) -> bool:
+    """Whether the dataset's evaluation scores the task at all (it skips one with no expectation)."""
+    return bool(task.expect_changes or task.expect_response)
+
+
+def supported(task: AssistTask, domains: Collection[str]) -> bool:
+    """Whether the simulated devices (`domains`) can make the task's changes and the harness can check all
+    it expects (others are reported, not scored)."""
+    return not task.expect_tool_call and all(entity_id.split(".")[0] in domains for entity_id in task.expect_changes)
+
+
+# Derived from state and position, never declared by a record (entity_state/diff.py ignores them too)
+DERIVED = frozenset({"is_closed", "is_opening", "is_closing"})
 
 
 def score(
     task: AssistTask, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], reply: str
 ) -> tuple[bool, str]:
     """(passed, why not) for one task, from the home's states before and after and the spoken reply."""
-    for entity_id, expected in task.expect_changes.items():
-        flat = {**({"state": expected["state"]} if "state" in expected else {}), **(expected.get("attributes") or {})}
-        for key, want in flat.items():
-            have = after.get(entity_id, {}).get(key)
-            if not _same(have, want):
-                return False, f"{entity_id} {key} is {have!r}, expected {want!r}"
-    for entity_id, state in after.items():
-        if entity_id in task.expect_changes or entity_id not in before:
-            continue
-        changed = {k for k in set(state) | set(before[entity_id]) if state.get(k) != before[entity_id].get(k)}
-        changed -= set(task.ignore_changes.get(entity_id, [])) | {"last_changed", "last_updated"}
-        if changed:
-            return False, f"{entity_id} changed ({', '.join(sorted(changed))}) though it should not"
+    if task.expect_changes:
+        for entity_id in task.expect_changes:
+            if entity_id not in before:
+                return False, f"the record expects {entity_id}, which the home does not have"
+        expected = {entity_id: dict(state) for entity_id, state in before.items()}
+        for entity_id, change in task.expect_changes.items():
+            if change.get("state") is not None:
+                expected[entity_id]["state"] = change["state"]
+            expected[entity_id].update(change.get("attributes") or {})
+        for entity_id, want in expected.items():
+            have = after.get(entity_id, {})
+            ignored = set(task.ignore_changes.get(entity_id, [])) | DERIVED
+            differs = {k for k in want if not _same(have.get(k), want[k])} | {k for k in have if k not in want}
+            if differs := differs - ignored:
+                key = sorted(differs)[0]
+                return False, f"{entity_id} {key} is {have.get(key)!r}, expected {want.get(key)!r}"
+        if "Sorry" in reply:
+            return False, "the state is right but the reply says Sorry"
     if task.expect_response and not any(word.lower() in reply.lower() for word in task.expect_response):
         return False, f"the reply holds none of {task.expect_response}"
     return True, ""
 
 
 def _same(have: Any, want: Any) -> bool:
-    if isinstance(want, bool) or isinstance(have, bool):
-        return bool(have) == bool(want) and type(have) is type(want)
-    if isinstance(want, int | float) and isinstance(have, int | float):
-        return abs(float(have) - float(want)) <= max(1.0, abs(float(want)) * 0.02)
-    if isinstance(want, list | tuple) and isinstance(have, list | tuple):
-        return len(want) == len(have) and all(_same(h, w) for h, w in zip(have, want, strict=True))
-    return str(have).lower() == str(want).lower()
+    """The dataset's comparison: sequences element by element, otherwise equal or equal as strings."""
+    if isinstance(have, list | tuple) or isinstance(want, list | tuple):
+        return isinstance(have, list | tuple) and isinstance(want, list | tuple) and list(have) == list(want)
+    return bool(have == want) or str(have) == str(want)

@@ -1,6 +1,7 @@
 """Runs assist-dataset tasks (benchmarks/assist_dataset.py) through a conversation agent, home by home, in
-the simulated home of benchmarks/voice_home.py. Entities are placed in their areas directly (the dataset's
-devices only carry names and areas, which the entities repeat)."""
+a simulated home (benchmarks/voice_home.py with benchmarks/assist_devices.py's device rules). Each home's
+areas, devices (a request's `context_device` is one of them) and entities go into Home Assistant's
+registries; every task starts from the home's fixture states with the task's `setup` applied."""
 
 from __future__ import annotations
 
@@ -9,52 +10,130 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .assist_dataset import AssistTask, load_home, score, supported
+from .assist_dataset import AssistTask, FixtureHome, load_home, score, scored, supported
+from .assist_devices import PLATFORM, SIMULATED_DOMAINS, SYNTHETIC_RULES, TodoLists
 from .voice_harness import PATHS, last_path, summarize
-from .voice_home import SimulatedHome
+from .voice_home import Entity, SimulatedHome
+
+
+class AssistHome:
+    """The simulated home the tasks run in; `async_load` swaps in a dataset home."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.home = SimulatedHome(hass, SYNTHETIC_RULES)
+        self.todo = TodoLists(hass)
+        self.entry = MockConfigEntry(domain=PLATFORM, title="assist dataset home")  # owns the devices
+        self.devices: dict[str, str] = {}  # the dataset's device id -> registry id
+        self.fixture: FixtureHome | None = None
+
+    async def async_setup(self) -> None:
+        """Set Home Assistant's components up (before any agent, which needs them)."""
+        await self.home.async_setup(extra_domains=("todo",))
+        self.entry.add_to_hass(self.hass)
+
+    async def async_load(self, task: AssistTask) -> None:
+        await self._async_clear()
+        self.fixture = fixture = load_home(task.home)
+        areas, devices = ar.async_get(self.hass), dr.async_get(self.hass)
+        for name in fixture.areas:
+            areas.async_get_area_by_name(name) or areas.async_create(name)
+        for device_id, device in fixture.devices.items():
+            entry = devices.async_get_or_create(
+                config_entry_id=self.entry.entry_id, identifiers={(PLATFORM, device_id)}, name=device["name"]
+            )
+            area = areas.async_get_area_by_name(device["area"]) if device["area"] else None
+            devices.async_update_device(entry.id, area_id=area.id if area else None)
+            self.devices[device_id] = entry.id
+        for entity in fixture.entities:
+            entity.device_id = self.devices.get(fixture.entity_devices.get(entity.entity_id, ""))
+        self.home.add_entities([e for e in fixture.entities if not e.entity_id.startswith("todo.")], PLATFORM)
+        for entity in fixture.entities:
+            if entity.entity_id.startswith("todo."):
+                await self._async_add_todo(entity)
+
+    async def _async_add_todo(self, entity: Entity) -> None:
+        """A real to-do list entity, registered and exposed like the others."""
+        registry = er.async_get(self.hass)
+        domain, object_id = entity.entity_id.split(".", 1)
+        registry.async_get_or_create(
+            domain, PLATFORM, entity.entity_id, suggested_object_id=object_id, device_id=entity.device_id
+        )
+        await self.todo.async_add(entity.entity_id, entity.name, list(entity.attributes.get("todo_items") or []))
+        async_expose_entity(self.hass, conversation.DOMAIN, entity.entity_id, True)
+
+    def set_up(self, task: AssistTask) -> None:
+        """The home's fixture states with the task's `setup` (a fresh home, as the dataset starts each task)."""
+        for entity in load_home(task.home, task.setup).entities:
+            if not entity.entity_id.startswith("todo."):
+                self.home.set_state(entity)
+        self.todo.reset()
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        ids = {entity.entity_id for entity in self.fixture.entities} if self.fixture else set()
+        return {k: v for k, v in self.home.snapshot().items() if k in ids}  # the dataset home's, not BinMoE's
+
+    async def _async_clear(self) -> None:
+        """Remove the previous home's entities, devices and areas (the BinMoE entry's own entities stay)."""
+        await self.todo.async_clear()
+        registry = er.async_get(self.hass)
+        for entry in list(registry.entities.values()):
+            if entry.platform == PLATFORM:
+                registry.async_remove(entry.entity_id)
+                self.hass.states.async_remove(entry.entity_id)
+        devices = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(devices, self.entry.entry_id):
+            devices.async_remove_device(device.id)
+        self.devices = {}
+        areas = ar.async_get(self.hass)
+        for area in list(areas.async_list_areas()):
+            areas.async_delete(area.id)
 
 
 async def async_run_assist(
-    hass: HomeAssistant, agent_id: str, tasks: list[AssistTask], progress: Callable[[str], None] = lambda _: None
+    hass: HomeAssistant,
+    home: AssistHome,
+    agent_id: str,
+    tasks: list[AssistTask],
+    progress: Callable[[str], None] = lambda _: None,
 ) -> list[dict[str, Any]]:
-    home = SimulatedHome(hass)
-    await home.async_setup()
+    """One row per task: its id, categories and, when scored, the path that answered, pass/fail, latency."""
     results = []
     current = None
     for task in tasks:
-        if task.home != current:
-            _clear(hass, home)
-            fixture = load_home(task.home)
-            areas = ar.async_get(hass)
-            for name in fixture.areas:
-                areas.async_get_area_by_name(name) or areas.async_create(name)
-            home.add_entities(fixture.entities, platform="assist_dataset")
-            current = task.home
-        if not supported(task):
-            results.append({"record": task.record, "sentence": task.sentence, "supported": False})
+        row: dict[str, Any] = {"task": task.task_id, "categories": task.categories, "sentence": task.sentence}
+        if not scored(task):
+            results.append({**row, "scored": False, "supported": True})
             continue
-        for entity in load_home(task.home, task.setup).entities:
-            home.set_state(entity)
-        ids = {entity.entity_id for entity in fixture.entities}  # the dataset home's, not BinMoE's own
-        before = {k: v for k, v in home.snapshot().items() if k in ids}
+        if not supported(task, SIMULATED_DOMAINS):
+            results.append({**row, "scored": True, "supported": False})
+            continue
+        if task.home != current:
+            await home.async_load(task)
+            current = task.home
+        home.set_up(task)
+        await hass.async_block_till_done()
+        before = home.snapshot()
+        device_id = home.devices.get(task.context_device) if task.context_device else None
         started = time.perf_counter()
-        reply_result = await conversation.async_converse(
-            hass, task.sentence, None, Context(), language="en", agent_id=agent_id
+        result = await conversation.async_converse(
+            hass, task.sentence, None, Context(), language="en", agent_id=agent_id, device_id=device_id
         )
         latency = (time.perf_counter() - started) * 1000
         await hass.async_block_till_done()
-        reply = str(reply_result.response.speech.get("plain", {}).get("speech", ""))
-        after = {k: v for k, v in home.snapshot().items() if k in ids}
-        correct, problem = score(task, before, after, reply)
+        reply = str(result.response.speech.get("plain", {}).get("speech", ""))
+        correct, problem = score(task, before, home.snapshot(), reply)
         results.append(
             {
-                "record": task.record,
-                "category": task.category,
-                "sentence": task.sentence,
+                **row,
+                "scored": True,
                 "supported": True,
                 "path": last_path(),
                 "correct": correct,
@@ -63,29 +142,19 @@ async def async_run_assist(
                 "reply": reply[:300],
             }
         )
-        progress(f"{'OK ' if correct else 'BAD'} {latency:7.0f} ms {results[-1]['path']:14} {task.sentence!r}")
+        verdict = f"{'OK ' if correct else 'BAD'} {latency:7.0f} ms {results[-1]['path']:14}"
+        progress(f"{verdict} {task.sentence!r} {problem} -> {reply[:150]!r}")  # the console only
     return results
 
 
-def _clear(hass: HomeAssistant, home: SimulatedHome) -> None:
-    """Remove the previous home's entities and areas (the BinMoE entry's own entities stay)."""
-    registry = er.async_get(hass)
-    for entry in list(registry.entities.values()):
-        if entry.platform == "assist_dataset":
-            registry.async_remove(entry.entity_id)
-            hass.states.async_remove(entry.entity_id)
-    areas = ar.async_get(hass)
-    for area in list(areas.async_list_areas()):
-        areas.async_delete(area.id)
-
-
 def summarize_assist(results: list[dict[str, Any]]) -> dict[str, Any]:
-    scored = [r for r in results if r["supported"]]
-    summary = summarize(scored)
-    summary["unsupported"] = len(results) - len(scored)
-    summary["by_category"] = {
-        category: summarize([r for r in scored if r["category"] == category])["overall"]
-        for category in sorted({r["category"] for r in scored})
-    }
+    """Accuracy and latency per path, per category (a task counts in each of its categories) and overall."""
+    run = [r for r in results if r["scored"] and r["supported"]]
+    summary = summarize(run)
+    del summary["by_kind"]  # the fixture home's kinds of sentence; a dataset task has categories instead
+    summary["not_scored_by_dataset"] = sum(1 for r in results if not r["scored"])
+    summary["unsupported"] = sum(1 for r in results if r["scored"] and not r["supported"])
+    categories = sorted({c for r in run for c in r["categories"]})
+    summary["by_category"] = {c: summarize([r for r in run if c in r["categories"]])["overall"] for c in categories}
     assert set(summary["by_path"]) == set(PATHS)
     return summary

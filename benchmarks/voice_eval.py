@@ -12,17 +12,21 @@ nothing). Every sentence goes through `conversation.async_converse` to the BinMo
 Assistant's intents, or the LLM. Results per path and overall: docs/benchmarks/voice.json.
 
 With BINMOE_EVAL_ASSIST_DATASET set to a home-assistant-datasets checkout's `datasets/assist` folder,
-`test_assist_dataset` runs that set through the same agent (docs/benchmarks/voice-assist.json).
+`test_assist_dataset` runs that set through the same agent: the `assist_dataset` key of the same JSON file
+(per-task ids, pass/fail and latency, and aggregates; none of the dataset's text) and its own section of
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from homeassistant.const import CONF_API_KEY, CONF_URL
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -32,7 +36,7 @@ import benchmarks_md
 import custom_components.binmoe  # noqa: F401  (before HA's test helpers shadow custom_components)
 
 from .assist_dataset import load_tasks
-from .assist_runner import async_run_assist, summarize_assist
+from .assist_runner import AssistHome, async_run_assist, summarize_assist
 from .voice_cases import BINMOE_QUESTIONS, PARAPHRASES
 from .voice_harness import (
     async_all_cases,
@@ -72,9 +76,18 @@ def _device(entry: MockConfigEntry) -> dict[str, str]:
 
 
 def _write(name: str, title: str, summary: dict[str, Any], body: str, options: str = "") -> None:
+    """docs/benchmarks/<name>.json (keeping the other run's key: the fixture home's figures and
+    `assist_dataset` share the file) and the docs/benchmarks.md section <name>."""
     if os.environ.get("BINMOE_BENCH_WRITE", "1") != "1":
         return
-    benchmarks_md.write_json(name, summary)
+    file_name = name.removesuffix("-assist")
+    path = benchmarks_md.BENCHMARKS_DIR / f"{file_name}.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if name.endswith("-assist"):
+        data = {**old, "assist_dataset": summary}
+    else:
+        data = {**summary, **({"assist_dataset": old["assist_dataset"]} if "assist_dataset" in old else {})}
+    benchmarks_md.write_json(file_name, data)
     command = f"python -m gpu_backend eval-voice --profile {summary['profile']}{options}"
     benchmarks_md.write_section(name, title, command, body)
 
@@ -127,16 +140,51 @@ async def test_assist_dataset(hass: HomeAssistant, socket_enabled: Any) -> None:
     root = Path(os.environ["BINMOE_EVAL_ASSIST_DATASET"])
     tasks = load_tasks(root)
     assert tasks, f"no tasks under {root} (expected folders with _fixtures.yaml)"
+    home = AssistHome(hass)
+    await home.async_setup()
     entry, agent_id = await _binmoe_agent(hass)
-    results = await async_run_assist(hass, agent_id, tasks, progress=print)
-    summary = {**_device(entry), "dataset": str(root), **summarize_assist(results), "results": results}
-    name = "voice-assist" if summary["profile"] == "cpu-default" else f"voice-assist-{summary['profile']}"
-    body = (
-        f"Model `{summary['model']}` (profile `{summary['profile']}`) on {summary['device']}: the `assist` set of a "
-        "home-assistant-datasets checkout (`--assist-dataset DIR`; not part of this repository), devices simulated "
-        "by `benchmarks/voice_home.py`. Tasks whose devices are not simulated are counted, not scored. Per task: "
-        f"`docs/benchmarks/{name}.json`.\n\n{_table({**summary['by_path'], 'overall': summary['overall']})}"
-        f"\n\nUnsupported (not scored): {summary['unsupported']} tasks."
+    results = await async_run_assist(hass, home, agent_id, tasks, progress=print)
+    summary = summarize_assist(results)
+    card = (
+        yaml.safe_load((root / "dataset_card.yaml").read_text(encoding="utf-8"))
+        if (root / "dataset_card.yaml").exists()
+        else {}
     )
-    _write(name, f"Voice agent on the assist dataset — {summary['profile']}", summary, body, " --assist-dataset DIR")
+    source = {
+        "dataset": "home-assistant-datasets, datasets/assist"
+        + (f" ({card['version']})" if card.get("version") else ""),
+        "dataset_commit": os.environ.get("BINMOE_EVAL_ASSIST_COMMIT") or "unknown",
+        "dataset_license": "Apache-2.0 (home-assistant-datasets pyproject.toml)",
+        "homes": sorted({t.home.name for t in tasks}),
+        "runs_per_task": 1,
+        "dataset_runs_per_task": card.get("count", 1),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
+    }
+    # Per task only its id (record file and place), categories, path, pass/fail and latency: no sentence,
+    # reply or state of the dataset goes into this repository.
+    kept = ("task", "categories", "scored", "supported", "path", "correct", "latency_ms")
+    rows = [{k: r[k] for k in kept if k in r} for r in results]
+    summary = {**_device(entry), **source, **summary, "results": rows}
+    name = "voice-assist" if summary["profile"] == "cpu-default" else f"voice-{summary['profile']}-assist"
+    run = summary["overall"].get("sentences", 0)
+    body = (
+        f"Model `{summary['model']}` (profile `{summary['profile']}`, tool calling: {summary['tool_calling']}) on "
+        f"{summary['device']}: the `assist` set of a home-assistant-datasets checkout (commit "
+        f"`{source['dataset_commit'][:12]}`, {source['date']}; not part of this repository: pass its "
+        "`datasets/assist` folder as `DIR`), homes "
+        f"{', '.join(source['homes'])}, devices simulated by `benchmarks/assist_devices.py` after the dataset's "
+        f"synthetic home, scored as the dataset's own evaluation scores them. {run} tasks run, each once "
+        f"(the dataset card asks for {source['dataset_runs_per_task']} runs per task, as the leaderboard does); "
+        f"{summary['not_scored_by_dataset']} the dataset itself does not score; {summary['unsupported']} not "
+        f"simulated. Per task: key `assist_dataset` of `docs/benchmarks/{name.removesuffix('-assist')}.json`."
+        f"\n\n**By path** (who answered)\n\n{_table({**summary['by_path'], 'overall': summary['overall']})}"
+        f"\n\n**By category**\n\n{_table(summary['by_category'])}"
+    )
+    _write(
+        name,
+        f"Voice agent on the assist dataset — {summary['profile']}",
+        summary,
+        body,
+        " --assist-dataset DIR --assist-only",
+    )
     print(json.dumps({k: v for k, v in summary.items() if k != "results"}, indent=2))

@@ -18,6 +18,7 @@ from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import HomeAssistant, ServiceCall, State
 from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import color as color_util
@@ -135,14 +136,15 @@ RULES: dict[str, dict[str, Rule]] = {
 class SimulatedHome:
     """Registers the home's entities and simulated actions; records every action called."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
+    def __init__(self, hass: HomeAssistant, rules: dict[str, dict[str, Rule]] | None = None) -> None:
         self.hass = hass
+        self.rules = RULES if rules is None else rules
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
 
-    async def async_setup(self) -> None:
-        for domain in ("homeassistant", "intent", "conversation", "sensor", "binary_sensor", *DOMAINS):
+    async def async_setup(self, extra_domains: Iterable[str] = ()) -> None:
+        for domain in ("homeassistant", "intent", "conversation", "sensor", "binary_sensor", *DOMAINS, *extra_domains):
             assert await async_setup_component(self.hass, domain, {}), domain
-        for domain, rules in RULES.items():
+        for domain, rules in self.rules.items():
             for service in rules:
                 self.hass.services.async_register(domain, service, self._handle)
 
@@ -151,7 +153,7 @@ class SimulatedHome:
         entity_ids = data.pop("entity_id", [])
         entity_ids = [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
         self.calls.append((call.domain, call.service, {"entity_id": entity_ids, **data}))
-        rule = RULES[call.domain][call.service]
+        rule = self.rules[call.domain][call.service]
         for entity_id in entity_ids:
             if (old := self.hass.states.get(entity_id)) is not None:
                 state, attrs = rule(old, data)
@@ -169,6 +171,9 @@ class SimulatedHome:
             area_id = None
             if entity.area:
                 area_id = (areas.async_get_area_by_name(entity.area) or areas.async_create(entity.area)).id
+            device = dr.async_get(self.hass).async_get(entity.device_id) if entity.device_id else None
+            if device is not None and device.area_id == area_id:
+                area_id = None  # in its device's area (Home Assistant refuses an own area to an entity named as it)
             registry.async_update_entity(entry.entity_id, area_id=area_id)
             self.set_state(entity)
             async_expose_entity(self.hass, conversation.DOMAIN, entity.entity_id, True)

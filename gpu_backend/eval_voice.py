@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the datasets/assist folder of a home-assistant-datasets checkout: run that set too",
     )
+    parser.add_argument(
+        "--assist-commit", help="the checkout's commit, recorded with the result (default: asked of git in DIR)"
+    )
+    parser.add_argument(
+        "--assist-only", action="store_true", help="run only the --assist-dataset set, not the fixture home's sentences"
+    )
     parser.add_argument("--no-write", action="store_true")
 
 
@@ -49,6 +55,17 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
             pass
         time.sleep(1)
     raise SystemExit("the gateway did not become healthy")
+
+
+def _commit(folder: Path) -> str:
+    """The git commit of the checkout holding `folder`, or "unknown" (e.g. an unpacked archive)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,12 +89,17 @@ def run(args: argparse.Namespace) -> int:
         "BINMOE_BENCH_WRITE": "0" if args.no_write else "1",
     }
     tests = "benchmarks/voice_eval.py"
+    if args.assist_only and args.assist_dataset is None:
+        raise SystemExit("--assist-only needs --assist-dataset DIR")
     if args.assist_dataset is not None:
         dataset = args.assist_dataset.resolve()
         if not dataset.is_dir():
             raise SystemExit(f"--assist-dataset: {dataset} is not a folder")
         # scripts/ha-env mounts it at the same path when Home Assistant runs in the sid root
         env |= {"BINMOE_EVAL_ASSIST_DATASET": str(dataset), "BINMOE_HA_MOUNT": str(dataset)}
+        env["BINMOE_EVAL_ASSIST_COMMIT"] = args.assist_commit or _commit(dataset)
+        if args.assist_only:
+            tests += "::test_assist_dataset"
     try:
         return subprocess.call(
             [str(REPO / "scripts" / "ha-env"), "python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", tests],

@@ -10,8 +10,9 @@ from pathlib import Path
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from benchmarks.assist_dataset import load_home, load_tasks, supported
-from benchmarks.assist_runner import async_run_assist, summarize_assist
+from benchmarks.assist_dataset import AssistTask, load_home, load_tasks, score, scored, supported
+from benchmarks.assist_devices import SIMULATED_DOMAINS
+from benchmarks.assist_runner import AssistHome, async_run_assist, summarize_assist
 from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, Case
 from benchmarks.voice_harness import (
     async_all_cases,
@@ -98,38 +99,109 @@ def test_doing_nothing_never_passes() -> None:
 
 def test_assist_layout_is_read() -> None:
     tasks = load_tasks(ASSIST)
-    assert [t.sentence for t in tasks] == [
-        "Open the snug curtains",
-        "Turn on the scullery lamp",
-        "Switch the scullery lamp on",
-        "The scullery is pitch black, sort it out",
-        "Put crumpets on the shopping list",
+    assert [(t.task_id, t.sentence) for t in tasks] == [
+        ("cottage-uk/curtains.yaml#0", "Open the snug curtains"),
+        ("cottage-uk/curtains.yaml#1", "Set the snug curtains to 30%"),
+        ("cottage-uk/fan.yaml#0", "Turn on the scullery fan"),
+        ("cottage-uk/lamp.yaml#0", "Turn on the scullery lamp"),
+        ("cottage-uk/lamp.yaml#1", "Switch the scullery lamp on"),
+        ("cottage-uk/lamp.yaml#2", "The scullery is pitch black, sort it out"),
+        ("cottage-uk/lamp.yaml#3", "Turn off the light"),
+        ("cottage-uk/speaker.yaml#0", "Next track on the snug speaker"),
+        ("cottage-uk/speaker.yaml#1", "Set the volume to 10%"),
+        ("cottage-uk/todo.yaml#0", "Add crumpets to the pantry list"),
     ]
-    assert [supported(t) for t in tasks] == [True, True, True, True, False]
+    assert all(supported(t, SIMULATED_DOMAINS) for t in tasks)
+    assert not supported(tasks[0], {"light"})  # a domain not simulated: counted, not scored
+    assert [t.task_id for t in tasks if not scored(t)] == ["cottage-uk/speaker.yaml#1"]  # `expect_changes: {}`
+    assert tasks[2].categories == ["fan", "scullery"] and tasks[0].categories == ["cover"]
+    # a mapping under ignore_changes names the keys to ignore; a list names them directly
+    assert tasks[3].ignore_changes == {"light.scullery_lamp": ["brightness", "color_mode"]}
+    assert tasks[5].ignore_changes == {"light.scullery_lamp": ["brightness"]}
+    assert tasks[6].context_device == "snug_speaker" and tasks[3].context_device is None
     home = load_home(tasks[0].home, tasks[0].setup)
     curtains = next(e for e in home.entities if e.entity_id == "cover.snug_curtains")
-    assert curtains.state == "closed" and curtains.attributes == {"device_class": "curtain", "supported_features": 3}
+    assert curtains.state == "closed"
+    assert curtains.attributes == {"current_position": 0, "device_class": "curtain", "supported_features": 7}
     kettle = next(e for e in home.entities if e.entity_id == "switch.snug_kettle")
     assert kettle.area == "Snug" and kettle.state == "off"
-    assert tasks[1].ignore_changes == {"light.scullery_lamp": ["brightness"]}
+    snug_lamp = next(e for e in home.entities if e.entity_id == "light.snug_lamp")
+    assert snug_lamp.area == "Snug" and home.entity_devices["light.snug_lamp"] == "snug_lamp"  # area of its device
+    pantry = next(e for e in home.entities if e.entity_id == "todo.pantry")
+    assert pantry.state == "0"
+
+
+def test_assist_scoring_follows_the_dataset() -> None:
+    """As home_assistant_datasets' evaluation: every entity must equal its state before with the expected
+    changes applied (exactly), bar ignored keys and derived cover flags; "Sorry" fails a state task."""
+    lamp_on = AssistTask(
+        ASSIST, "r.yaml", 0, ["light"], "lamp on", expect_changes={"light.a": {"state": "on"}},
+        ignore_changes={"light.a": ["brightness"]},
+    )  # fmt: skip
+    before = {"light.a": {"state": "off"}, "light.b": {"state": "on", "brightness": 100}}
+    after = {"light.a": {"state": "on", "brightness": 255}, "light.b": {"state": "on", "brightness": 100}}
+    assert score(lamp_on, before, after, "Turned on.") == (True, "")
+    assert score(lamp_on, before, after, "Sorry, I turned it on.")[0] is False
+    assert score(lamp_on, before, before, "Done.") == (False, "light.a state is 'off', expected 'on'")
+    dimmed = {**after, "light.b": {"state": "on", "brightness": 99}}  # an entity nobody asked for: exact
+    assert score(lamp_on, before, dimmed, "Done.") == (False, "light.b brightness is 99, expected 100")
+    flags = {**after, "light.b": {"state": "on", "brightness": 100, "is_closed": False}}
+    assert score(lamp_on, before, flags, "Done.")[0]  # derived flags are ignored
+    unignored = AssistTask(ASSIST, "r.yaml", 1, ["light"], "lamp on", expect_changes={"light.a": {"state": "on"}})
+    assert score(unignored, before, after, "Done.") == (False, "light.a brightness is 255, expected None")
+    # an ambiguous sentence expects nothing to change: the expected states are the set-up ones
+    ambiguous = AssistTask(
+        ASSIST, "r.yaml", 2, ["light"], "lights off",
+        expect_changes={"light.a": {"state": "off"}, "light.b": {"state": "on", "attributes": {"brightness": 100}}},
+    )  # fmt: skip
+    assert score(ambiguous, before, before, "Which light?") == (True, "")
+    assert not score(ambiguous, before, {**before, "light.b": {"state": "off"}}, "Done.")[0]
+    volume = AssistTask(
+        ASSIST,
+        "r.yaml",
+        3,
+        ["media"],
+        "quiet",
+        expect_changes={"media_player.s": {"attributes": {"volume_level": 0.0}}},
+    )
+    muted = {"media_player.s": {"state": "playing", "volume_level": 0.6, "is_volume_muted": True}}
+    assert not score(volume, {"media_player.s": {"state": "playing", "volume_level": 0.6}}, muted, "Muted.")[0]
+    assert score(volume, {"media_player.s": {"state": "playing", "volume_level": 0.6}},
+                 {"media_player.s": {"state": "playing", "volume_level": 0}}, "Done.")[0]  # fmt: skip
+    answer = AssistTask(ASSIST, "r.yaml", 4, ["q"], "is it on", expect_response=["on", "yes"])
+    assert score(answer, before, before, "Yes, it is.")[0] and not score(answer, before, before, "It is off.")[0]
+    assert not scored(AssistTask(ASSIST, "r.yaml", 5, ["q"], "volume 10%"))
 
 
 async def test_assist_layout_runs_through_the_agent(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:
+    home = AssistHome(hass)
+    await home.async_setup()
     agent = await weak_agent(hass, backend, config_entry)
     backend.chat_turns = [{"content": "I've switched on the scullery lamp."}]  # the weak model's claim
-    results = await async_run_assist(hass, agent, load_tasks(ASSIST))
-    scored = {r["sentence"]: (r["path"], r["correct"]) for r in results if r["supported"]}
-    assert scored == {
+    results = await async_run_assist(hass, home, agent, load_tasks(ASSIST))
+    scored_rows = {r["sentence"]: (r["path"], r["correct"]) for r in results if r["scored"]}
+    assert scored_rows == {
+        # the synthetic home's devices: curtains open at once, a fan runs at 100 %, tracks are counted
         "Open the snug curtains": ("ha_intents", True),
+        "Set the snug curtains to 30%": ("ha_intents", True),
+        "Turn on the scullery fan": ("ha_intents", True),
         "Turn on the scullery lamp": ("ha_intents", True),
         "Switch the scullery lamp on": ("ha_intents", True),
         # Home Assistant reads it as a command for a device called "scullery is pitch black ...": it says it
         # knows no such device, and the weak model is not asked
         "The scullery is pitch black, sort it out": ("ha_intents", False),
+        # said to the snug's speaker: Home Assistant takes the area from the device
+        "Turn off the light": ("ha_intents", True),
+        "Next track on the snug speaker": ("ha_intents", True),
+        "Add crumpets to the pantry list": ("ha_intents", True),  # a real to-do entity, its state the item count
     }
-    assert results[3]["reply"].startswith("Sorry, I am not aware of any device called")
+    pitch_black = next(r for r in results if r["sentence"].startswith("The scullery is pitch black"))
+    assert pitch_black["reply"].startswith("Sorry, I am not aware of any device called")
     summary = summarize_assist(results)
-    assert summary["unsupported"] == 1 and summary["overall"]["sentences"] == 4 and summary["overall"]["correct"] == 3
-    assert summary["by_path"]["ha_intents"]["correct"] == 3 and summary["by_path"]["llm"]["sentences"] == 0
+    assert summary["not_scored_by_dataset"] == 1 and summary["unsupported"] == 0
+    assert summary["overall"]["sentences"] == 9 and summary["overall"]["correct"] == 8
+    assert summary["by_path"]["ha_intents"]["correct"] == 8 and summary["by_path"]["llm"]["sentences"] == 0
+    assert summary["by_category"]["fan"]["correct"] == summary["by_category"]["scullery"]["correct"] == 1
+    assert summary["by_category"]["light"] == {**summary["by_category"]["light"], "sentences": 4, "correct": 3}
