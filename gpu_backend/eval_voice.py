@@ -68,7 +68,27 @@ def _commit(folder: Path) -> str:
     return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
+def assist_settings(args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The environment and pytest selection for `--assist-dataset`/`--assist-only`, checked before any
+    gateway starts (a bad folder must not leave one running)."""
+    tests = "benchmarks/voice_eval.py"
+    if args.assist_dataset is None:
+        if args.assist_only:
+            raise SystemExit("--assist-only needs --assist-dataset DIR")
+        return {}, tests
+    dataset = args.assist_dataset.resolve()
+    if not dataset.is_dir():
+        raise SystemExit(f"--assist-dataset: {dataset} is not a folder")
+    env = {
+        "BINMOE_EVAL_ASSIST_DATASET": str(dataset),
+        "BINMOE_HA_MOUNT": str(dataset),  # scripts/ha-env mounts it at the same path in the sid root
+        "BINMOE_EVAL_ASSIST_COMMIT": args.assist_commit or _commit(dataset),
+    }
+    return env, tests + ("::test_assist_dataset" if args.assist_only else "")
+
+
 def run(args: argparse.Namespace) -> int:
+    assist_env, tests = assist_settings(args)
     server = None
     url, key = args.url, args.api_key
     if url is None:
@@ -87,19 +107,8 @@ def run(args: argparse.Namespace) -> int:
         "BINMOE_EVAL_DEVICE": device,
         "BINMOE_EVAL_PER_INTENT": str(args.per_intent),
         "BINMOE_BENCH_WRITE": "0" if args.no_write else "1",
+        **assist_env,
     }
-    tests = "benchmarks/voice_eval.py"
-    if args.assist_only and args.assist_dataset is None:
-        raise SystemExit("--assist-only needs --assist-dataset DIR")
-    if args.assist_dataset is not None:
-        dataset = args.assist_dataset.resolve()
-        if not dataset.is_dir():
-            raise SystemExit(f"--assist-dataset: {dataset} is not a folder")
-        # scripts/ha-env mounts it at the same path when Home Assistant runs in the sid root
-        env |= {"BINMOE_EVAL_ASSIST_DATASET": str(dataset), "BINMOE_HA_MOUNT": str(dataset)}
-        env["BINMOE_EVAL_ASSIST_COMMIT"] = args.assist_commit or _commit(dataset)
-        if args.assist_only:
-            tests += "::test_assist_dataset"
     try:
         return subprocess.call(
             [str(REPO / "scripts" / "ha-env"), "python", "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", tests],
