@@ -11,7 +11,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from homeassistant.components.todo import TodoItem, TodoItemStatus, TodoListEntity, TodoListEntityFeature
+from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
+from homeassistant.components.todo.entity import TodoItem, TodoListEntity
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.entity_platform import EntityPlatform
 

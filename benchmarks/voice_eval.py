@@ -92,10 +92,13 @@ def _write(name: str, title: str, summary: dict[str, Any], body: str, options: s
     benchmarks_md.write_section(name, title, command, body)
 
 
-def _table(rows: dict[str, dict[str, Any]]) -> str:
+def _table(rows: dict[str, dict[str, Any]], empty: bool = False) -> str:
+    """A markdown table of the rows with sentences (and, with `empty`, a line for each row without)."""
     lines = ["| | sentences | correct | accuracy | latency p50 (ms) | p95 (ms) |", "|---|---|---|---|---|---|"]
     for name, row in rows.items():
-        if row.get("sentences"):
+        if empty and not row.get("sentences"):
+            lines.append(f"| {name} | 0 | – | – | – | – |")
+        elif row.get("sentences"):
             lines.append(
                 f"| {name} | {row['sentences']} | {row['correct']} | {row['accuracy']:.0%} "
                 f"| {row['latency_ms_p50']:.0f} | {row['latency_ms_p95']:.0f} |"
@@ -177,7 +180,7 @@ async def test_assist_dataset(hass: HomeAssistant, socket_enabled: Any) -> None:
         f"(the dataset card asks for {source['dataset_runs_per_task']} runs per task, as the leaderboard does); "
         f"{summary['not_scored_by_dataset']} the dataset itself does not score; {summary['unsupported']} not "
         f"simulated. Per task: key `assist_dataset` of `docs/benchmarks/{name.removesuffix('-assist')}.json`."
-        f"\n\n**By path** (who answered)\n\n{_table({**summary['by_path'], 'overall': summary['overall']})}"
+        f"\n\n**By path** (who answered)\n\n{_table({**summary['by_path'], 'overall': summary['overall']}, empty=True)}"
         f"\n\n**By category**\n\n{_table(summary['by_category'])}"
     )
     _write(

@@ -7,6 +7,7 @@ Used by benchmarks/voice_eval.py (the benchmark) and by tests/integration/test_v
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from dataclasses import replace
@@ -225,7 +226,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             "correct": sum(r["correct"] for r in rows),
             "accuracy": round(sum(r["correct"] for r in rows) / len(rows), 3),
             "latency_ms_p50": round(statistics.median(latencies), 1),
-            "latency_ms_p95": latencies[int(0.95 * (len(latencies) - 1))],
+            "latency_ms_p95": latencies[math.ceil(0.95 * len(latencies)) - 1],  # nearest rank: never below p50
         }
 
     kinds = ("ha_template", "binmoe", "paraphrase")

@@ -22,6 +22,7 @@ from benchmarks.voice_harness import (
     async_template_matches,
     judge,
     starting_home,
+    summarize,
 )
 
 from .backend_double import BackendDouble
@@ -70,6 +71,16 @@ def test_judge() -> None:
     assert judge(refusal, before, on, "Sorry.")[1] == "changed light.kitchen"
     facts = Case("what did it hear", "binmoe", facts=["smoke alarm|smoke"])
     assert judge(facts, before, before, "It heard smoke.")[0] and not judge(facts, before, before, "Nothing.")[0]
+
+
+def test_latency_percentiles() -> None:
+    """p95 by nearest rank: with two sentences it is the slower one (it was the faster, below the median)."""
+    rows = [{"path": "llm", "correct": False, "latency_ms": ms} for ms in (4588.0, 3909.0)]
+    assert summarize(rows)["by_path"]["llm"] == {
+        "sentences": 2, "correct": 0, "accuracy": 0.0, "latency_ms_p50": 4248.5, "latency_ms_p95": 4588.0
+    }  # fmt: skip
+    many = [{"path": "ha_intents", "correct": True, "latency_ms": float(ms)} for ms in range(1, 101)]
+    assert summarize(many)["overall"]["latency_ms_p95"] == 95.0
 
 
 def test_doing_nothing_never_passes() -> None:
