@@ -173,7 +173,7 @@ async def test_assist_dataset(hass: HomeAssistant, socket_enabled: Any) -> None:
     body = (
         f"Model `{summary['model']}` (profile `{summary['profile']}`, tool calling: {summary['tool_calling']}) on "
         f"{summary['device']}: the `assist` set of a home-assistant-datasets checkout (commit "
-        f"`{source['dataset_commit'][:12]}`, {source['date']}; not part of this repository: pass its "
+        f"`{source['dataset_commit'][:12]}`; not part of this repository: pass its "
         "`datasets/assist` folder as `DIR`), homes "
         f"{', '.join(source['homes'])}, devices simulated by `benchmarks/assist_devices.py` after the dataset's "
         f"synthetic home, scored as the dataset's own evaluation scores them. {run} tasks run, each once "
