@@ -117,7 +117,7 @@ def null_floor(bands: int) -> int:
     A healthy window's score is 16 * sum of k squared z-scores, about 16 * chi-square(k) (mean k, standard
     deviation sqrt(2k)). Windows of one operating point are alike for minutes, so the three-in-a-row rule
     buys little against them: the floor alone must hold the per-window tail near 1e-5 (chi-square(16) above
-    16 + 6 * sqrt(32) = 49.9: 2e-5), about one window a day of 2.56 s. The second half's highest score is one
+    16 + 6 * sqrt(32) = 49.9: 2.3e-5, 0.8 windows a day of 2.56 s). The second half's highest score is one
     draw of the tail of 100-odd correlated windows, often from a single operating point, and can sit far
     below it (z = 1 per band, the previous floor, is the null's mean: half of all healthy windows).
     """
