@@ -8,9 +8,17 @@ impacts are amplitude-modulated by the shaft rotation, ball faults by the cage (
 1×, misalignment 2× (with 1×, 3×), looseness many harmonics and ½-orders with clipping. Every window gets
 speed jitter, random phases, sensor noise and a random sensor gain. Two variants: an accelerometer at
 3.2 kHz (ADXL345's top data rate) and a piezo on an ADC at 16 kHz.
+
+`render` without a `Machine` draws every property per window (the training corpus). With one (`draw_machine`)
+it renders consecutive windows of the same machine at a given speed, for developing the per-machine baseline
+(benchmarks/baseline_dev.py): fixed structural resonances that colour the whole response, healthy shaft
+harmonics whose forces grow with the square of the speed, fixed noise and sensor gain, no per-window level
+normalisation (a fault makes the machine louder).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,14 +63,65 @@ def _impacts(rng: np.random.Generator, t: Float, rate: float, sr: int, resonance
     return x
 
 
-def render(label: str, rng: np.random.Generator, n: int, sr: int) -> NDArray[np.int16]:
+@dataclass(frozen=True)
+class Machine:
+    """One machine's fixed properties (the training generator's textbook ranges, see `draw_machine`)."""
+
+    rpm_nominal: float
+    resonances: tuple[float, ...]  # Hz: what impacts ring and what amplifies the shaft harmonics near them
+    damping: float  # fraction of critical damping of every resonance
+    harmonics: tuple[float, ...]  # healthy amplitudes of 1x, 2x, ... at the nominal speed
+    noise: float  # sensor noise, standard deviation
+    gain: float  # sensor scale: signal units -> full scale
+
+    def response(self, x: Float, sr: int) -> Float:
+        """The structure's linear response: rigid body plus one mode per resonance."""
+        f = np.fft.rfftfreq(len(x), 1 / sr)
+        h = np.ones(len(f), dtype=np.complex128)
+        for fk in self.resonances:
+            r = f / fk
+            h += 0.5 / (1 - r**2 + 2j * self.damping * r)
+        return np.fft.irfft(np.fft.rfft(x) * h, len(x))
+
+
+def draw_machine(rng: np.random.Generator, sr: int) -> Machine:
+    return Machine(
+        rpm_nominal=rng.uniform(15, 60) * 60,
+        resonances=tuple(sorted(rng.uniform(30, 0.45 * sr, int(rng.integers(2, 7))))),  # low frame modes too
+        damping=rng.uniform(0.03, 0.15),
+        harmonics=(rng.uniform(0.1, 0.3), rng.uniform(0, 0.08), rng.uniform(0, 0.04), rng.uniform(0, 0.02)),
+        noise=rng.uniform(0.02, 0.1),
+        gain=10 ** (rng.uniform(-26, -12) / 20),
+    )
+
+
+def render(
+    label: str,
+    rng: np.random.Generator,
+    n: int,
+    sr: int,
+    machine: Machine | None = None,
+    rpm: float = 0.0,
+    load: float = 1.0,
+) -> NDArray[np.int16]:
+    """One window of `label`: every property drawn from `rng`, or those of `machine` at shaft speed `rpm`
+    with its healthy forces scaled by `load`."""
     t = np.arange(n) / sr
-    fr = rng.uniform(15, 60) * (1 + 0.002 * np.sin(2 * np.pi * 0.5 * t))  # slow speed wander
+    shaft_hz = rng.uniform(15, 60) if machine is None else rpm / 60
+    fr = shaft_hz * (1 + 0.002 * np.sin(2 * np.pi * 0.5 * t))  # slow speed wander
     phase = 2 * np.pi * np.cumsum(fr) / sr
     base = fr.mean()
-    x = 0.2 * np.sin(phase + rng.uniform(0, 6.3))  # every machine has some 1x
-    x += rng.normal(0, 0.05, n)
-    resonance = rng.uniform(0.25, 0.42) * sr  # structural resonance below Nyquist
+    if machine is None:
+        x = 0.2 * np.sin(phase + rng.uniform(0, 6.3))  # every machine has some 1x
+        x += rng.normal(0, 0.05, n)
+        resonance = rng.uniform(0.25, 0.42) * sr  # structural resonance below Nyquist
+    else:
+        force = load * (rpm / machine.rpm_nominal) ** 2  # unbalance-type forces grow with the square of the speed
+        x = sum(  # type: ignore[assignment]
+            a * force * np.sin((h + 1) * phase + rng.uniform(0, 6.3)) for h, a in enumerate(machine.harmonics)
+        )
+        x += rng.normal(0, 0.05 * rpm / machine.rpm_nominal, n)  # friction and flow noise
+        resonance = float(rng.choice(machine.resonances))
     orders = fault_orders()
     if label == "imbalance":
         x += rng.uniform(0.8, 1.5) * np.sin(phase + rng.uniform(0, 6.3))
@@ -84,6 +143,9 @@ def render(label: str, rng: np.random.Generator, n: int, sr: int) -> NDArray[np.
         x += rng.uniform(0.5, 1.5) * am * _impacts(rng, t, 2 * orders["bsf"] * base, sr, resonance)
     elif label != "healthy":
         raise ValueError(f"unknown vibration class {label!r}")
+    if machine is not None:
+        x = machine.response(x, sr) + rng.normal(0, machine.noise, n)
+        return np.clip(np.round(x * machine.gain * 32767), -32768, 32767).astype(np.int16)
     x += rng.normal(0, rng.uniform(0.02, 0.2), n)  # sensor noise
     gain = 10 ** (rng.uniform(-20, -2) / 20)
     x = x / (np.max(np.abs(x)) + 1e-12) * gain

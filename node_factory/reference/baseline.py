@@ -8,8 +8,10 @@ Everything is integer, fixed-size and allocation-free, so it ports to the node a
 - learning runs in two halves of the requested duration. The first half accumulates per-band sums and sums
   of squares (int64) -> mean and variance; the second half keeps accumulating and also scores each window
   against the first half's statistics, keeping the highest score. At the end the statistics of both halves
-  become the baseline and the threshold is the second half's highest score times `THRESHOLD_MARGIN_Q4`/16
-  (at least `MIN_THRESHOLD`): windows the baseline never saw but that looked like it set the bar;
+  become the baseline and the threshold is the second half's highest score times `THRESHOLD_MARGIN_Q4`/16,
+  but never below `null_floor(bands)`: windows the baseline never saw but that looked like it set the bar,
+  and where they were too few or too alike to show the score's tail, the tail of the score's own null
+  distribution does;
 - the score of a window is sum over bands of (v - mean)^2 * w >> 16 with w = 2^20 // max(var, VAR_FLOOR):
   a diagonal Mahalanobis distance in Q4 (16 per unit z^2 per band);
 - an anomaly starts after `ENTER_WINDOWS` windows in a row above the threshold and ends after `EXIT_WINDOWS`
@@ -22,6 +24,7 @@ it, so a baseline learnt with other features is refused (`ForeignBaseline`), and
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -35,7 +38,7 @@ VAR_FLOOR = 256  # (half a feature step x 32 frames)^2: quantised bands never ge
 WEIGHT_SHIFT = 16
 WEIGHT_ONE = 1 << 20  # w = 2^20 / var: z^2 in Q4 after the >> 16
 THRESHOLD_MARGIN_Q4 = 24  # threshold = 1.5 x the highest score of the calibration half
-MIN_THRESHOLD = 16 * 16  # 16 bands at z = 1 each
+NULL_SDS = 6  # the threshold's floor: this many standard deviations of the null score above its mean
 ENTER_WINDOWS = 3
 EXIT_WINDOWS = 6
 MAX_WINDOWS = 1 << 16  # accumulators stop here (46 h of 2.56 s windows): n * sum(v^2) stays inside int64
@@ -106,6 +109,19 @@ class Baseline:
         if threshold == 0 or windows == 0 or enter == 0 or exit_ == 0:
             raise ValueError("baseline blob has a zero threshold, window count or hysteresis count")
         return cls(digest, windows, values[:bands], values[bands:], threshold, enter, exit_)
+
+
+def null_floor(bands: int) -> int:
+    """The lowest threshold: 16 * (k + NULL_SDS * sqrt(2k)) in Q4, k = bands, floored.
+
+    A healthy window's score is 16 * sum of k squared z-scores, about 16 * chi-square(k) (mean k, standard
+    deviation sqrt(2k)). Windows of one operating point are alike for minutes, so the three-in-a-row rule
+    buys little against them: the floor alone must hold the per-window tail near 1e-5 (chi-square(16) above
+    16 + 6 * sqrt(32) = 49.9: 2.3e-5, 0.8 windows a day of 2.56 s). The second half's highest score is one
+    draw of the tail of 100-odd correlated windows, often from a single operating point, and can sit far
+    below it (z = 1 per band, the previous floor, is the null's mean: half of all healthy windows).
+    """
+    return 16 * bands + math.isqrt(2 * bands * (16 * NULL_SDS) ** 2)
 
 
 def score(sig: NDArray[np.int32], mean: tuple[int, ...], weight: tuple[int, ...]) -> int:
@@ -185,7 +201,7 @@ class BaselineLearner:
         if not self.done:
             raise ValueError(f"baseline learning not finished ({self.seen} of {self.total_windows} windows)")
         mean, weight = self._all.mean_weight()
-        threshold = max(MIN_THRESHOLD, (self._cal_max * THRESHOLD_MARGIN_Q4) >> 4)
+        threshold = max(null_floor(self.bands), (self._cal_max * THRESHOLD_MARGIN_Q4) >> 4)
         return Baseline(self.feature_digest, self._all.n, mean, weight, min(threshold, SCORE_MAX))
 
 

@@ -7,12 +7,12 @@ import pytest
 
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference.baseline import (
-    MIN_THRESHOLD,
     AnomalyDetector,
     Baseline,
     BaselineLearner,
     ForeignBaseline,
     digest8,
+    null_floor,
     signature,
 )
 
@@ -45,7 +45,7 @@ def test_signature_is_the_per_band_sum_over_frames() -> None:
 def test_healthy_windows_stay_below_the_threshold_and_a_shift_raises_one_anomaly() -> None:
     rng = np.random.default_rng(1)
     baseline = _learn(rng)
-    assert baseline.threshold >= MIN_THRESHOLD and baseline.windows == 40
+    assert baseline.threshold >= null_floor(16) and baseline.windows == 40
     det = AnomalyDetector(baseline)
     healthy = [det.push(s) for s in _signatures(rng, 200)]
     assert not any(started for _, started in healthy)
@@ -80,3 +80,15 @@ def test_learner_refuses_too_short_a_baseline_and_an_unfinished_result() -> None
     learner.push(np.zeros(16, np.int32))
     with pytest.raises(ValueError, match="not finished"):
         learner.result()
+
+
+def test_the_threshold_never_drops_below_the_null_scores_tail() -> None:
+    # 16 * (k + 6 sqrt(2k)) in Q4: k = 16 bands -> 256 + floor(sqrt(294,912)) = 256 + 543
+    assert null_floor(16) == 799
+    for k in (1, 8, 32):
+        assert abs(null_floor(k) - 16 * (k + 6 * np.sqrt(2 * k))) < 1
+    # a baseline whose calibration half looks exactly like its first half gets the floor, not 1.5 x 0
+    learner = BaselineLearner(16, 20, DIGEST)
+    for _ in range(20):
+        learner.push(np.full(16, -300, np.int32))
+    assert learner.result().threshold == null_floor(16)

@@ -13,7 +13,14 @@ import pytest
 
 from node_factory.corpus.families import FAMILIES
 from node_factory.heldout import generate_machine_runs
-from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+from node_factory.reference.baseline import (
+    AnomalyDetector,
+    Baseline,
+    BaselineLearner,
+    digest8,
+    null_floor,
+    signature,
+)
 from node_factory.reference.features import frame_features
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,3 +112,15 @@ def test_stored_baselines_load_and_foreign_or_corrupt_ones_are_refused(baseline_
               "start 16 3 " + DIGEST.hex(), "start 33 100 " + DIGEST.hex()]  # fmt: skip
     assert run(baseline_harness, script) == ["ok", "foreign", "corrupt", "corrupt", "0", "0"]
     assert Baseline.from_bytes(blob, DIGEST).threshold == learner.result().threshold
+
+
+@pytest.mark.parametrize("bands", [1, 8, 16, 32])
+def test_the_threshold_floor_matches_the_reference(baseline_harness: Path, bands: int) -> None:
+    # identical windows: the calibration half scores 0, so the threshold is the null floor for `bands` bands
+    learner = BaselineLearner(bands, 6, DIGEST)
+    for _ in range(6):
+        learner.push(np.full(bands, 100, np.int32))
+    baseline = learner.result()
+    assert baseline.threshold == null_floor(bands)
+    script = [f"start {bands} 6 {DIGEST.hex()}", *[f"learn {_line(np.full(bands, 100))}"] * 6, "result"]
+    assert run(baseline_harness, script)[-1] == baseline.to_bytes().hex()

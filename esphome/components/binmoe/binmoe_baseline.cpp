@@ -6,7 +6,7 @@ static constexpr int64_t VAR_FLOOR = 256;
 static constexpr int64_t WEIGHT_ONE = int64_t{1} << 20;
 static constexpr int WEIGHT_SHIFT = 16;
 static constexpr int64_t THRESHOLD_MARGIN_Q4 = 24;
-static constexpr int64_t MIN_THRESHOLD = 256;
+static constexpr uint32_t NULL_SDS = 6;
 static constexpr uint8_t ENTER_WINDOWS = 3, EXIT_WINDOWS = 6;
 static constexpr uint32_t MAX_WINDOWS = uint32_t{1} << 16;
 static constexpr int64_t SCORE_MAX = 0xFFFFFFFFLL;
@@ -63,6 +63,16 @@ static uint32_t score_of(const int32_t *signature, const int32_t *mean, const ui
     total += (d * d * weight[b]) >> WEIGHT_SHIFT;
   }
   return static_cast<uint32_t>(total < SCORE_MAX ? total : SCORE_MAX);
+}
+
+// The threshold's floor, 16 * (k + NULL_SDS * sqrt(2k)) for k bands (the reference's null_floor): the tail of
+// a healthy window's score, about 16 * chi-square(k). Once per learnt baseline, so a plain integer sqrt.
+static int64_t null_floor(int bands) {
+  const uint32_t v = 2 * static_cast<uint32_t>(bands) * (16 * NULL_SDS) * (16 * NULL_SDS);
+  uint32_t r = 0;
+  while ((r + 1) * (r + 1) <= v)
+    r++;
+  return 16 * int64_t{bands} + r;
 }
 
 uint32_t Baseline::score(const int32_t *signature) const {
@@ -173,7 +183,8 @@ void BaselineLearner::result(Baseline *out) const {
   out->windows = this->n_;
   this->mean_weight_(out->mean, out->weight);
   int64_t threshold = (int64_t{this->cal_max_} * THRESHOLD_MARGIN_Q4) >> 4;
-  threshold = threshold > MIN_THRESHOLD ? threshold : MIN_THRESHOLD;
+  const int64_t lowest = null_floor(this->bands_);
+  threshold = threshold > lowest ? threshold : lowest;
   out->threshold = static_cast<uint32_t>(threshold < SCORE_MAX ? threshold : SCORE_MAX);
   out->enter_windows = ENTER_WINDOWS;
   out->exit_windows = EXIT_WINDOWS;
