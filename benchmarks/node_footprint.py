@@ -173,9 +173,13 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp", "binmoe_baseline.cpp"]
-    if "#define USE_BINMOE_ALARM_CODE" in binmoe_defines(build):
-        names.append("binmoe_alarm_code.cpp")  # compiled into the firmware only where the node defines it
+    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp"]
+    defines = binmoe_defines(build)
+    # in the firmware only where the node defines them (elsewhere nothing calls them: the linker drops them)
+    if "#define USE_BINMOE_BASELINE" in defines:
+        names.append("binmoe_baseline.cpp")
+    if "#define USE_BINMOE_ALARM_CODE" in defines:
+        names.append("binmoe_alarm_code.cpp")
     for name in names:
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)

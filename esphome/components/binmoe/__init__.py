@@ -630,6 +630,7 @@ async def to_code(config: dict[str, Any]) -> None:
     for idx, need, span in alarm_events(config, manifest):
         cg.add(var.add_event_rule(idx, need, span))
     if CONF_BEARING in config:
+        cg.add_define("USE_BINMOE_ORDERS")  # fault identification: compiled in only where it is configured
         speed = config[CONF_SHAFT_SPEED]
         cg.add(var.set_fault_identification(speed.get(CONF_RPM, 0.0), bearing_json(config[CONF_BEARING]),
                                             capture_samples(config, manifest)))  # fmt: skip
@@ -670,6 +671,10 @@ async def to_code(config: dict[str, Any]) -> None:
             await automation.build_automation(trigger, [(cg.std_string, "class_name"), (cg.float_, "confidence")], conf)
 
 
+# The per-machine baseline (learner, anomaly score, its entities) is compiled in only where the node configures
+# a way to learn or show it: binmoe.learn_baseline, or one of its entities (sensor, text_sensor, binary_sensor).
+USE_BASELINE = "USE_BINMOE_BASELINE"
+
 BINMOE_ACTION_SCHEMA = automation.maybe_simple_id({cv.GenerateID(): cv.use_id(BinMoEComponent)})
 
 
@@ -696,6 +701,7 @@ LEARN_BASELINE_ACTION_SCHEMA = cv.Schema(
 @automation.register_action("binmoe.learn_baseline", LearnBaselineAction, LEARN_BASELINE_ACTION_SCHEMA,
                             synchronous=True)  # fmt: skip
 async def learn_baseline_to_code(config, action_id, template_arg, args):
+    cg.add_define(USE_BASELINE)
     var = cg.new_Pvariable(action_id, template_arg)
     await cg.register_parented(var, config[CONF_ID])
     cg.add(var.set_duration(await cg.templatable(config[CONF_DURATION], args, cg.uint32)))

@@ -43,12 +43,14 @@ template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, pub
   void play(const Ts &...x) override { this->parent_->force_escalation(); }
 };
 
+#ifdef USE_BINMOE_BASELINE
 // binmoe.learn_baseline: `duration` in ms (templatable, so a native-API action can pass it through).
 template<typename... Ts> class LearnBaselineAction : public Action<Ts...>, public Parented<BinMoEComponent> {
  public:
   TEMPLATABLE_VALUE(uint32_t, duration)
   void play(const Ts &...x) override { this->parent_->learn_baseline(this->duration_.value(x...)); }
 };
+#endif
 
 #ifdef USE_BINMOE_REPLAY
 template<typename... Ts> class ReplayAction : public Action<Ts...>, public Parented<ReplaySource> {

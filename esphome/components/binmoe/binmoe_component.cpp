@@ -17,6 +17,8 @@
 namespace esphome::binmoe {
 
 static const char *const TAG = "binmoe";
+
+#ifdef USE_BINMOE_BASELINE
 // The preference's key: one baseline per node; the blob's feature digest says which model it belongs to.
 static const char *const BASELINE_PREF_NAME = "binmoe_baseline";
 
@@ -34,6 +36,7 @@ const char *baseline_state_name(BaselineState state) {
       return "none";
   }
 }
+#endif
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_.classes());
@@ -68,6 +71,7 @@ void BinMoEComponent::setup() {
     this->microphone_source_->start();
   }
 #endif
+#ifdef USE_BINMOE_ORDERS
   if (this->capture_samples_ > 0) {
     // once, here: a capture of a few seconds is tens of KB (PSRAM first where the chip has it)
     RAMAllocator<int16_t> samples;
@@ -85,8 +89,11 @@ void BinMoEComponent::setup() {
     snprintf(this->capture_rate_text_, sizeof(this->capture_rate_text_), "%d",
              static_cast<int>(this->runner_.sample_rate()));
   }
+#endif
+#ifdef USE_BINMOE_BASELINE
   this->baseline_pref_ = global_preferences->make_preference<BaselineBlob>(fnv1_hash(BASELINE_PREF_NAME), true);
   this->load_baseline_();
+#endif
 #ifdef USE_TEXT_SENSOR
   if (this->model_sensor_ != nullptr) {
     char version[48];
@@ -102,7 +109,9 @@ void BinMoEComponent::loop() {
   int n;
   while (windows < MAX_WINDOWS_PER_LOOP && (n = this->ring_.peek(&samples)) > 0) {
     const int used = this->runner_.push(samples, n);
+#ifdef USE_BINMOE_ORDERS
     this->record_capture_(samples, used);  // before the window is handled: the capture ends with its last sample
+#endif
     this->ring_.consume(used);
     this->stream_rem_ += static_cast<uint32_t>(used) * 1000u;  // used <= RING_SAMPLES: no overflow
     const uint32_t rate = static_cast<uint32_t>(this->runner_.sample_rate());
@@ -132,7 +141,9 @@ void BinMoEComponent::handle_window_() {
   const WindowResult &w = this->window_;
   const float confidence = w.confidence;
   this->last_confidence_ = confidence;
+#ifdef USE_BINMOE_BASELINE
   this->baseline_window_();
+#endif
 #ifdef USE_BINMOE_ALARM_CODE
   const int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
 #else
@@ -183,6 +194,7 @@ int BinMoEComponent::alarm_code_window_() {
 }
 #endif
 
+#ifdef USE_BINMOE_BASELINE
 void BinMoEComponent::load_baseline_() {
   BaselineBlob blob;
   if (!this->baseline_pref_.load(&blob)) {
@@ -272,7 +284,9 @@ void BinMoEComponent::baseline_window_() {
            static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
   this->set_baseline_state_(BaselineState::READY);
 }
+#endif
 
+#ifdef USE_BINMOE_ORDERS
 void BinMoEComponent::record_capture_(const int16_t *samples, int count) {
   if (this->capture_text_ == nullptr)
     return;
@@ -325,7 +339,9 @@ void BinMoEComponent::attach_orders_(const Routed &routed) {
   this->message_.values[FIELD_CAPTURE] = this->capture_text_;
   this->message_.values[FIELD_CAPTURE_RATE] = this->capture_rate_text_;
 }
+#endif
 
+#ifdef USE_BINMOE_BASELINE
 void BinMoEComponent::set_baseline_state_(BaselineState state) {
   this->baseline_state_ = state;
 #ifdef USE_TEXT_SENSOR
@@ -337,6 +353,7 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
     this->anomaly_binary_sensor_->publish_state(false);  // a loaded baseline: known, no anomaly yet
 #endif
 }
+#endif
 
 void BinMoEComponent::send_message_(const Routed &routed, const char *name) {
   const WindowResult &w = this->window_;
@@ -356,7 +373,9 @@ void BinMoEComponent::send_message_(const Routed &routed, const char *name) {
   }
 #endif
   this->messages_.build(routed, w, name, level_db, millis(), this->identity_, this->runner_.features(), this->message_);
+#ifdef USE_BINMOE_ORDERS
   this->attach_orders_(routed);
+#endif
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // no outbox configured: the hub counts the seq gap as lost messages
@@ -413,6 +432,7 @@ void BinMoEComponent::update() {
     if (this->escalation_rate_sensor_ != nullptr)
       this->escalation_rate_sensor_->publish_state(this->router_.escalation_rate() * 100.0f);
   }
+#ifdef USE_BINMOE_BASELINE
   if (this->anomaly_score_sensor_ != nullptr && this->have_score_)
     this->anomaly_score_sensor_->publish_state(static_cast<float>(this->anomaly_score_));
   if (this->baseline_progress_sensor_ != nullptr) {
@@ -423,6 +443,7 @@ void BinMoEComponent::update() {
       this->progress_published_ = progress;
     }
   }
+#endif
 #endif
   this->inference_us_sum_ = 0;
   this->inference_count_ = 0;
@@ -437,12 +458,16 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->messages_.send_features()));
+#ifdef USE_BINMOE_BASELINE
   ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
+#endif
+#ifdef USE_BINMOE_ORDERS
   if (this->bearing_ != nullptr) {
     ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
                   this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
                   this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
   }
+#endif
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
