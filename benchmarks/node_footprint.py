@@ -173,9 +173,11 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp"]
+    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp"]
     defines = binmoe_defines(build)
     # in the firmware only where the node defines them (elsewhere nothing calls them: the linker drops them)
+    if "#define USE_BINMOE_ALARM_EVENTS" in defines:
+        names.append("binmoe_events.cpp")
     if "#define USE_BINMOE_BASELINE" in defines:
         names.append("binmoe_baseline.cpp")
     if "#define USE_BINMOE_ALARM_CODE" in defines:

@@ -627,7 +627,9 @@ async def to_code(config: dict[str, Any]) -> None:
         if margin != manifest["margin_thresholds"][idx]:
             cg.add(var.set_margin_threshold(idx, margin))
         cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
-    for idx, need, span in alarm_events(config, manifest):
+    if rules := alarm_events(config, manifest):
+        cg.add_define("USE_BINMOE_ALARM_EVENTS")  # the event detector: compiled in only where there are rules
+    for idx, need, span in rules:
         cg.add(var.add_event_rule(idx, need, span))
     if CONF_BEARING in config:
         cg.add_define("USE_BINMOE_ORDERS")  # fault identification: compiled in only where it is configured
@@ -663,6 +665,8 @@ async def to_code(config: dict[str, Any]) -> None:
         src = await _new_source(conf, var, "USE_BINMOE_REPLAY")
         cg.add(src.set_speed(conf[CONF_SPEED]))
 
+    if CONF_ON_DETECTION in config or CONF_ON_ESCALATION in config:
+        cg.add_define("USE_BINMOE_TRIGGERS")  # compiled in only where the node has them
     for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):
         for conf in config.get(key, []):
             trigger = cg.new_Pvariable(conf[CONF_TRIGGER_ID], var)

@@ -15,6 +15,7 @@
 
 namespace esphome::binmoe {
 
+#ifdef USE_BINMOE_TRIGGERS
 // on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
 class ClassTrigger : public Trigger<std::string, float> {
  public:
@@ -37,6 +38,7 @@ class EscalationTrigger : public ClassTrigger {
  public:
   explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
 };
+#endif
 
 template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
  public:

@@ -155,10 +155,13 @@ void BinMoEComponent::handle_window_() {
   const int reported = routed.reported_class(w.class_idx);
   const char *name = this->runner_.class_name(reported);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
+#ifdef USE_BINMOE_ALARM_CODE
   if (routed.code_class >= 0) {
     ESP_LOGD(TAG, "%s: %s (temporal-%s code)", OUTCOMES[static_cast<int>(routed.outcome)], name,
              routed.code == 1 ? "three" : "four");
-  } else {
+  } else
+#endif
+  {
     ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
              static_cast<int>(w.margin));
   }
@@ -170,10 +173,12 @@ void BinMoEComponent::handle_window_() {
   if (detection && this->detection_event_ != nullptr)
     this->detection_event_->trigger(name);
 #endif
+#ifdef USE_BINMOE_TRIGGERS
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
     if (trigger->accepts(reported))
       trigger->trigger(name, routed.code_class >= 0 ? 1.0f : confidence);
   }
+#endif
 }
 
 #ifdef USE_BINMOE_ALARM_CODE
@@ -473,15 +478,19 @@ void BinMoEComponent::dump_config() {
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
                   rule.always_escalate ? ", escalates" : (rule.report ? "" : ", not reported"));
   }
+#ifdef USE_BINMOE_ALARM_EVENTS
   const EventDetector &events = this->router_.events();
   for (int i = 0; i < events.rules(); i++) {
     ESP_LOGCONFIG(TAG, "  Alarm event: %s, %d of %d windows", r.class_name(events.class_idx(i)), events.need(i),
                   events.span(i));
   }
+#endif
+#ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events()) {
     ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s (events from the alarms' temporal codes)",
                   r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
   }
+#endif
 }
 
 }  // namespace esphome::binmoe

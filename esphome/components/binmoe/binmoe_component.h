@@ -126,13 +126,18 @@ class BinMoEComponent : public PollingComponent {
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // an alarm-event rule: the class is reported as an event of `need` of the last `span` windows
+#ifdef USE_BINMOE_ALARM_EVENTS
   void add_event_rule(int idx, int need, int span) { this->router_.events().add_rule(idx, need, span); }
+#endif
   // alarm events from the temporal-code detector: T3 reports `t3_class`, T4 `t4_class` (docs/esphome.md)
   void set_alarm_code(int t3_class, int t4_class) { this->router_.set_code_classes(t3_class, t4_class); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
+#ifdef USE_BINMOE_TRIGGERS
+  // on_detection / on_escalation (compiled in where the node has them)
   void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
   void add_escalation_trigger(ClassTrigger *trigger) { this->escalation_triggers_.push_back(trigger); }
+#endif
 #ifdef USE_SENSOR
   void set_confidence_sensor(sensor::Sensor *s) { this->confidence_sensor_ = s; }
   void set_inference_time_sensor(sensor::Sensor *s) { this->inference_time_sensor_ = s; }
@@ -279,8 +284,10 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_BINMOE_ALARM_CODE
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
 #endif
+#ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
+#endif
 #ifdef USE_SENSOR
   sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
 #ifdef USE_BINMOE_ORDERS
