@@ -210,24 +210,20 @@ void BinMoEComponent::load_baseline_() {
   // the used length from the blob's band count (byte 5); a damaged count fails the checksum or the size check
   const size_t used = BASELINE_HEADER_BYTES + blob.bytes[5] * 6u + 4;
   Baseline baseline;
-  switch (baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes), this->feature_digest_,
-                              &baseline)) {
-    case BaselineLoad::OK:
-      this->detector_.set_baseline(baseline);
-      this->have_baseline_ = true;
-      ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
-               static_cast<unsigned>(baseline.threshold));
-      this->set_baseline_state_(BaselineState::READY);
-      break;
-    case BaselineLoad::FOREIGN:
-      ESP_LOGW(TAG, "Stored baseline refused: learnt with other features (another model); learn a new one");
-      this->set_baseline_state_(BaselineState::FOREIGN);
-      break;
-    default:
-      ESP_LOGW(TAG, "Stored baseline refused: damaged (checksum, header or sizes); learn a new one");
-      this->set_baseline_state_(BaselineState::CORRUPT);
-      break;
+  const BaselineLoad load = baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes),
+                                                this->feature_digest_, &baseline);
+  if (load != BaselineLoad::OK) {
+    const bool foreign = load == BaselineLoad::FOREIGN;
+    ESP_LOGW(TAG, "Stored baseline refused: %s; learn a new one",
+             foreign ? "learnt with other features (another model)" : "damaged (checksum, header or sizes)");
+    this->set_baseline_state_(foreign ? BaselineState::FOREIGN : BaselineState::CORRUPT);
+    return;
   }
+  this->detector_.set_baseline(baseline);
+  this->have_baseline_ = true;
+  ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
+           static_cast<unsigned>(baseline.threshold));
+  this->set_baseline_state_(BaselineState::READY);
 }
 
 bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
@@ -244,7 +240,7 @@ bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
       !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_)) {
     ESP_LOGW(TAG, "Baseline request for %u ms refused: it must cover at least 4 windows (%d ms each)",
              static_cast<unsigned>(duration_ms),
-             static_cast<int>(int64_t{this->runner_.hop_samples()} * 1000 / this->runner_.sample_rate()));
+             this->runner_.hop_samples() * 1000 / static_cast<int>(this->runner_.sample_rate()));  // hop <= a window
     return false;
   }
   ESP_LOGI(TAG, "Learning a baseline from the next %u windows", static_cast<unsigned>(windows));
@@ -458,20 +454,24 @@ void BinMoEComponent::dump_config() {
   const Runner &r = this->runner_;
   ESP_LOGCONFIG(TAG,
                 "BinMoE: model %s (%s), %d Hz, window %d, hop %d\n"
-                "  Interval %u ms, %u escalations/min, features %s",
+                "  Interval %u ms, %u escalations/min, features %s"
+#ifdef USE_BINMOE_BASELINE
+                "\n  Baseline: %s"
+#endif
+                ,
                 r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(), r.hop_samples(),
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
-                YESNO(this->messages_.send_features()));
+                YESNO(this->messages_.send_features())
 #ifdef USE_BINMOE_BASELINE
-  ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
+                    ,
+                baseline_state_name(this->baseline_state_)
 #endif
+  );
 #ifdef USE_BINMOE_ORDERS
-  if (this->bearing_ != nullptr) {
-    ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
-                  this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
-                  this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
-  }
+  ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
+                this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
+                this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
 #endif
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
