@@ -168,15 +168,18 @@ void BinMoEComponent::handle_window_() {
   if (routed.outcome == Outcome::DROPPED)
     return;
   this->send_message_(routed, name);
+#if defined(USE_EVENT) || defined(USE_BINMOE_TRIGGERS)
   const bool detection = routed.outcome == Outcome::DETECTION;
+  const std::string class_name(name);  // one copy for the event entity and the automations (class names are short)
+#endif
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)
-    this->detection_event_->trigger(name);
+    this->detection_event_->trigger(class_name);
 #endif
 #ifdef USE_BINMOE_TRIGGERS
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
     if (trigger->accepts(reported))
-      trigger->trigger(name, routed.code_class >= 0 ? 1.0f : confidence);
+      trigger->trigger(class_name, routed.code_class >= 0 ? 1.0f : confidence);
   }
 #endif
 }
@@ -412,12 +415,15 @@ void BinMoEComponent::send_event_(Outcome outcome) {
   this->request_.service = outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
                                                           : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
+  const char *key = KEY_NAMES;  // the names in field order, NUL separated: walked, no offset table needed here
   for (int i = 0; i < MAX_FIELDS; i++) {
-    if (this->message_.values[i] == nullptr)
-      continue;  // an optional field this message does not have
-    auto &kv = this->request_.data.emplace_back();
-    kv.key = StringRef(Message::key(i), Message::key_length(i));
-    kv.value = StringRef(this->message_.values[i]);
+    const size_t key_length = strlen(key);
+    if (this->message_.values[i] != nullptr) {  // else an optional field this message does not have
+      auto &kv = this->request_.data.emplace_back();
+      kv.key = StringRef(key, key_length);
+      kv.value = StringRef(this->message_.values[i]);
+    }
+    key += key_length + 1;
   }
   api::global_api_server->send_homeassistant_action(this->request_);
 }
@@ -487,7 +493,7 @@ void BinMoEComponent::dump_config() {
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events()) {
-    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s (events from the alarms' temporal codes)",
+    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s",
                   r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
   }
 #endif
