@@ -154,15 +154,21 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
+  v[FIELD_ALARM_CODE] = v[FIELD_QUEUED_MS] = nullptr;
+#ifdef USE_BINMOE_ALARM_CODE
   static const char *const CODES[] = {nullptr, "T3", "T4"};
-  v[FIELD_ALARM_CODE] = code ? CODES[routed.code] : nullptr;
-  v[FIELD_QUEUED_MS] = nullptr;
+  if (code)
+    v[FIELD_ALARM_CODE] = CODES[routed.code];
+#endif
+#ifdef USE_BINMOE_BASELINE  // without it nothing calls set_anomaly(): has_anomaly is false
   if (has_anomaly) {
     put_uint(msg.anomaly_score, anomaly_score);
     put_uint(msg.anomaly_threshold, anomaly_threshold);
     v[FIELD_ANOMALY_SCORE] = msg.anomaly_score;
     v[FIELD_ANOMALY_THRESHOLD] = msg.anomaly_threshold;
   }
+#endif
+#ifdef USE_BINMOE_ALARM_EVENTS  // without it the router reports no events: event_span is 0
   if (routed.event_span > 0) {
     // the span in stream time, rounded to the millisecond (span <= 32 windows: fits 32 bits for any hop)
     const uint32_t rate = static_cast<uint32_t>(id.sample_rate);
@@ -172,6 +178,7 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
     v[FIELD_EVENT_WINDOWS] = msg.event_windows;
     v[FIELD_EVENT_SPAN_MS] = msg.event_span_ms;
   }
+#endif
   const int bytes = id.frames * id.bands;
   if (escalation && this->send_features_ && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
     base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);

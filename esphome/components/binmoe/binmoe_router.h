@@ -4,11 +4,14 @@
 #include <stdint.h>
 
 // In a node, ESPHome's generated defines.h says which optional parts its YAML uses (USE_BINMOE_ALARM_EVENTS: the
-// model has alarm-event rules); the plain-C++ test harness has no ESPHome tree and builds them all.
+// model has alarm-event rules; USE_BINMOE_ALARM_CODE, USE_BINMOE_BASELINE: the messages' alarm_code and anomaly
+// fields); the plain-C++ test harness has no ESPHome tree and builds them all.
 #if __has_include("esphome/core/defines.h")
 #include "esphome/core/defines.h"
 #else
 #define USE_BINMOE_ALARM_EVENTS
+#define USE_BINMOE_ALARM_CODE
+#define USE_BINMOE_BASELINE
 #endif
 
 #include "binmoe_events.h"
