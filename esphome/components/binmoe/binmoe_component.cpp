@@ -460,20 +460,14 @@ void BinMoEComponent::dump_config() {
   const Runner &r = this->runner_;
   ESP_LOGCONFIG(TAG,
                 "BinMoE: model %s (%s), %d Hz, window %d, hop %d\n"
-                "  Interval %u ms, %u escalations/min, features %s"
-#ifdef USE_BINMOE_BASELINE
-                "\n  Baseline: %s"
-#endif
-                ,
+                "  Interval %u ms, %u escalations/min, features %s",
                 r.model_id(), r.model_hash8(), static_cast<int>(r.sample_rate()), r.window_samples(), r.hop_samples(),
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
-                YESNO(this->messages_.send_features())
+                YESNO(this->messages_.send_features()));
 #ifdef USE_BINMOE_BASELINE
-                    ,
-                baseline_state_name(this->baseline_state_)
+  ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
 #endif
-  );
 #ifdef USE_BINMOE_ORDERS
   ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
                 this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
@@ -493,8 +487,8 @@ void BinMoEComponent::dump_config() {
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events()) {
-    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s",
-                  r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
+    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s", r.class_name(this->router_.code_class(1)),
+                  r.class_name(this->router_.code_class(2)));
   }
 #endif
 }
