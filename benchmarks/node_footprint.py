@@ -2,9 +2,10 @@
 
 What is measured, and how:
 - rv32imc (the ESP32-C3's ISA): the node's own portable code - the model runner with the kernel and the model's
-  constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp, binmoe_message.cpp), the
-  alarm-event detector (binmoe_events.cpp), the per-machine baseline (binmoe_baseline.cpp) and, where the node
-  defines USE_BINMOE_ALARM_CODE, the alarm-code detector (binmoe_alarm_code.cpp) - from the tree that `esphome
+  constant data (binmoe_runner.cpp), the routing and protocol code (binmoe_router.cpp, binmoe_message.cpp) and,
+  where the node defines USE_BINMOE_ALARM_EVENTS / _ALARM_CODE / _BASELINE (elsewhere nothing calls them and the
+  linker drops them), the alarm-event detector (binmoe_events.cpp), the alarm-code detector
+  (binmoe_alarm_code.cpp) and the per-machine baseline (binmoe_baseline.cpp) - from the tree that `esphome
   compile --only-generate` writes for each shipped C3 node, compiled with Debian's riscv64-unknown-elf-g++
   -march=rv32imc -Os; section sizes of the object files (flash = text + rodata + data, RAM = data + bss). C
   library code they call (snprintf, expf, log10) is not counted: ESP-IDF links it anyway.
@@ -173,9 +174,15 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
     src = build / "src"
     comp = src / "esphome" / "components" / "binmoe"
     total = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp", "binmoe_events.cpp", "binmoe_baseline.cpp"]
-    if "#define USE_BINMOE_ALARM_CODE" in binmoe_defines(build):
-        names.append("binmoe_alarm_code.cpp")  # compiled into the firmware only where the node defines it
+    names = ["binmoe_runner.cpp", "binmoe_router.cpp", "binmoe_message.cpp"]
+    defines = binmoe_defines(build)
+    # in the firmware only where the node defines them (elsewhere nothing calls them: the linker drops them)
+    if "#define USE_BINMOE_ALARM_EVENTS" in defines:
+        names.append("binmoe_events.cpp")
+    if "#define USE_BINMOE_BASELINE" in defines:
+        names.append("binmoe_baseline.cpp")
+    if "#define USE_BINMOE_ALARM_CODE" in defines:
+        names.append("binmoe_alarm_code.cpp")
     for name in names:
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
@@ -342,16 +349,15 @@ def main() -> None:
             print(node, data[node])
     body = (
         "Component + model on the ESP32-C3 nodes (target: <= 16 KB static RAM; flash is reported, to stay under 12 KB)."
-        " rv32imc columns: kernel + model + runner + routing/protocol messages + alarm events (binmoe_runner.cpp,"
-        " binmoe_router.cpp, binmoe_message.cpp, binmoe_events.cpp, binmoe_baseline.cpp from the node's generated tree;"
-        " on the sound node"
-        " also the alarm-code detector, binmoe_alarm_code.cpp), compiled for the"
-        " C3's ISA with"
-        " riscv64-unknown-elf-g++ -Os."
+        " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp,"
+        " binmoe_router.cpp, binmoe_message.cpp from the node's generated tree) and the optional parts the node's"
+        " YAML compiles in (USE_BINMOE_* in its defines.h): alarm events (binmoe_events.cpp) and the alarm-code"
+        " detector (binmoe_alarm_code.cpp) on the sound node, the per-machine baseline (binmoe_baseline.cpp) on"
+        " the vibration nodes; compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
         " at the node's log level (DEBUG), against ESPHome's headers with the node's own component defines (sample"
-        " source, alarm-code detector, outbox of 8 messages); ESP-IDF's ADC API is declared by"
+        " source, optional parts, outbox of 8 messages); ESP-IDF's ADC API is declared by"
         " `benchmarks/idf_shim` (no ESP-IDF download here). Glue RAM = sizeof the component and source objects."
         " Relaxation: the node's objects linked together with and without linker relaxation (ESP-IDF links with"
         " GCC's default relaxation); calls to anything outside them are kept long (placed 32 MB away) and no"

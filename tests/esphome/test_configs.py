@@ -427,3 +427,40 @@ def test_alarm_code_needs_the_sound_features(tmp_path: Path) -> None:
     out = check_esp32(tmp_path, {"model": "vibration", "adxl345": {}, "alarm_code": True},
                       i2c={"sda": "GPIO6", "scl": "GPIO7"})  # fmt: skip
     assert not out.startswith("rc=0") and "model vibration-v1 cannot listen for the alarms' temporal codes" in out, out
+
+
+LEARN_ACTION = {"api": {"actions": [{"action": "learn", "then": [{"binmoe.learn_baseline": {"duration": "10min"}}]}]}}
+ON_DETECTION = {"on_detection": [{"then": [{"logger.log": "detected"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("binmoe", "extra", "expected"),
+    [({"model": "sound", "replay": {}}, {}, {"ALARM_EVENTS", "ALARM_CODE"}),
+     ({"model": "sound", "replay": {}, "alarm_code": False, "alarm_events": [], **ON_DETECTION}, {}, {"TRIGGERS"}),
+     (VIBRATION, {}, set()),
+     (VIBRATION, {"binary_sensor": [{"platform": "binmoe", "anomaly": {"name": "Anomaly"}}]}, {"BASELINE"}),
+     (VIBRATION, {"text_sensor": [{"platform": "binmoe", "baseline": {"name": "Baseline"}}]}, {"BASELINE"}),
+     (VIBRATION, {"sensor": [{"platform": "binmoe", "anomaly_score": {"name": "Score"}}]}, {"BASELINE"}),
+     (VIBRATION, LEARN_ACTION, {"BASELINE"}),
+     ({**VIBRATION, "shaft_speed": 1480, "bearing": "6205-2RS JEM"}, {}, {"ORDERS"})],
+    ids=["sound", "sound-bare", "vibration-bare", "anomaly-entity", "baseline-entity", "score-entity",
+         "learn-action", "orders-without-baseline"],
+)  # fmt: skip
+def test_optional_parts_are_compiled_only_where_configured(
+    tmp_path: Path, binmoe: dict[str, Any], extra: dict[str, Any], expected: set[str]
+) -> None:
+    """The baseline, fault identification, alarm events, alarm-code detector and automations are compiled into
+    a node only where its YAML uses them (issue #14's flash budget; USE_BINMOE_* in the generated defines.h), and
+    every such combination compiles: the component, router and messages with the node's own defines."""
+    config = {**HOST_NODE, **extra, "binmoe": binmoe}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build_dir = generate(tmp_path / "node.yaml")
+    defines = (build_dir / "src" / "esphome" / "core" / "defines.h").read_text()
+    optional = {"ALARM_EVENTS", "ALARM_CODE", "BASELINE", "ORDERS", "TRIGGERS"}
+    assert {name for name in optional if f"#define USE_BINMOE_{name}\n" in defines} == expected
+    component = build_dir / "src" / "esphome" / "components" / "binmoe"
+    for source in [build_dir / "src" / "main.cpp",
+                   *(component / f"binmoe_{name}.cpp" for name in ("component", "router", "message"))]:  # fmt: skip
+        run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", str(source)],
+                             capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
+        assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"

@@ -627,9 +627,12 @@ async def to_code(config: dict[str, Any]) -> None:
         if margin != manifest["margin_thresholds"][idx]:
             cg.add(var.set_margin_threshold(idx, margin))
         cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
-    for idx, need, span in alarm_events(config, manifest):
+    if rules := alarm_events(config, manifest):
+        cg.add_define("USE_BINMOE_ALARM_EVENTS")  # the event detector: compiled in only where there are rules
+    for idx, need, span in rules:
         cg.add(var.add_event_rule(idx, need, span))
     if CONF_BEARING in config:
+        cg.add_define("USE_BINMOE_ORDERS")  # fault identification: compiled in only where it is configured
         speed = config[CONF_SHAFT_SPEED]
         cg.add(var.set_fault_identification(speed.get(CONF_RPM, 0.0), bearing_json(config[CONF_BEARING]),
                                             capture_samples(config, manifest)))  # fmt: skip
@@ -662,6 +665,8 @@ async def to_code(config: dict[str, Any]) -> None:
         src = await _new_source(conf, var, "USE_BINMOE_REPLAY")
         cg.add(src.set_speed(conf[CONF_SPEED]))
 
+    if CONF_ON_DETECTION in config or CONF_ON_ESCALATION in config:
+        cg.add_define("USE_BINMOE_TRIGGERS")  # compiled in only where the node has them
     for key in (CONF_ON_DETECTION, CONF_ON_ESCALATION):
         for conf in config.get(key, []):
             trigger = cg.new_Pvariable(conf[CONF_TRIGGER_ID], var)
@@ -669,6 +674,10 @@ async def to_code(config: dict[str, Any]) -> None:
                 cg.add(trigger.add_class(classes.index(name)))
             await automation.build_automation(trigger, [(cg.std_string, "class_name"), (cg.float_, "confidence")], conf)
 
+
+# The per-machine baseline (learner, anomaly score, its entities) is compiled in only where the node configures
+# a way to learn or show it: binmoe.learn_baseline, or one of its entities (sensor, text_sensor, binary_sensor).
+USE_BASELINE = "USE_BINMOE_BASELINE"
 
 BINMOE_ACTION_SCHEMA = automation.maybe_simple_id({cv.GenerateID(): cv.use_id(BinMoEComponent)})
 
@@ -696,6 +705,7 @@ LEARN_BASELINE_ACTION_SCHEMA = cv.Schema(
 @automation.register_action("binmoe.learn_baseline", LearnBaselineAction, LEARN_BASELINE_ACTION_SCHEMA,
                             synchronous=True)  # fmt: skip
 async def learn_baseline_to_code(config, action_id, template_arg, args):
+    cg.add_define(USE_BASELINE)
     var = cg.new_Pvariable(action_id, template_arg)
     await cg.register_parented(var, config[CONF_ID])
     cg.add(var.set_duration(await cg.templatable(config[CONF_DURATION], args, cg.uint32)))

@@ -15,6 +15,7 @@
 
 namespace esphome::binmoe {
 
+#ifdef USE_BINMOE_TRIGGERS
 // on_detection / on_escalation: variables `class_name` and `confidence`; an optional class filter.
 class ClassTrigger : public Trigger<std::string, float> {
  public:
@@ -37,18 +38,21 @@ class EscalationTrigger : public ClassTrigger {
  public:
   explicit EscalationTrigger(BinMoEComponent *parent) { parent->add_escalation_trigger(this); }
 };
+#endif
 
 template<typename... Ts> class ForceEscalationAction : public Action<Ts...>, public Parented<BinMoEComponent> {
  public:
   void play(const Ts &...x) override { this->parent_->force_escalation(); }
 };
 
+#ifdef USE_BINMOE_BASELINE
 // binmoe.learn_baseline: `duration` in ms (templatable, so a native-API action can pass it through).
 template<typename... Ts> class LearnBaselineAction : public Action<Ts...>, public Parented<BinMoEComponent> {
  public:
   TEMPLATABLE_VALUE(uint32_t, duration)
   void play(const Ts &...x) override { this->parent_->learn_baseline(this->duration_.value(x...)); }
 };
+#endif
 
 #ifdef USE_BINMOE_REPLAY
 template<typename... Ts> class ReplayAction : public Action<Ts...>, public Parented<ReplaySource> {

@@ -6,7 +6,7 @@ from esphome.const import DEVICE_CLASS_PROBLEM
 
 from esphome.components import binary_sensor
 
-from . import CONF_BINMOE_ID, BinMoEComponent
+from . import CONF_BINMOE_ID, USE_BASELINE, BinMoEComponent
 
 DEPENDENCIES = ["binmoe"]
 
@@ -25,4 +25,5 @@ CONFIG_SCHEMA = cv.Schema(
 async def to_code(config):
     parent = await cg.get_variable(config[CONF_BINMOE_ID])
     if CONF_ANOMALY in config:
+        cg.add_define(USE_BASELINE)
         cg.add(parent.set_anomaly_binary_sensor(await binary_sensor.new_binary_sensor(config[CONF_ANOMALY])))

@@ -17,6 +17,8 @@
 namespace esphome::binmoe {
 
 static const char *const TAG = "binmoe";
+
+#ifdef USE_BINMOE_BASELINE
 // The preference's key: one baseline per node; the blob's feature digest says which model it belongs to.
 static const char *const BASELINE_PREF_NAME = "binmoe_baseline";
 
@@ -34,6 +36,7 @@ const char *baseline_state_name(BaselineState state) {
       return "none";
   }
 }
+#endif
 
 void BinMoEComponent::setup() {
   this->router_.configure(this->router_config_, this->runner_.classes());
@@ -68,6 +71,7 @@ void BinMoEComponent::setup() {
     this->microphone_source_->start();
   }
 #endif
+#ifdef USE_BINMOE_ORDERS
   if (this->capture_samples_ > 0) {
     // once, here: a capture of a few seconds is tens of KB (PSRAM first where the chip has it)
     RAMAllocator<int16_t> samples;
@@ -85,8 +89,11 @@ void BinMoEComponent::setup() {
     snprintf(this->capture_rate_text_, sizeof(this->capture_rate_text_), "%d",
              static_cast<int>(this->runner_.sample_rate()));
   }
+#endif
+#ifdef USE_BINMOE_BASELINE
   this->baseline_pref_ = global_preferences->make_preference<BaselineBlob>(fnv1_hash(BASELINE_PREF_NAME), true);
   this->load_baseline_();
+#endif
 #ifdef USE_TEXT_SENSOR
   if (this->model_sensor_ != nullptr) {
     char version[48];
@@ -102,7 +109,9 @@ void BinMoEComponent::loop() {
   int n;
   while (windows < MAX_WINDOWS_PER_LOOP && (n = this->ring_.peek(&samples)) > 0) {
     const int used = this->runner_.push(samples, n);
+#ifdef USE_BINMOE_ORDERS
     this->record_capture_(samples, used);  // before the window is handled: the capture ends with its last sample
+#endif
     this->ring_.consume(used);
     this->stream_rem_ += static_cast<uint32_t>(used) * 1000u;  // used <= RING_SAMPLES: no overflow
     const uint32_t rate = static_cast<uint32_t>(this->runner_.sample_rate());
@@ -132,7 +141,9 @@ void BinMoEComponent::handle_window_() {
   const WindowResult &w = this->window_;
   const float confidence = w.confidence;
   this->last_confidence_ = confidence;
+#ifdef USE_BINMOE_BASELINE
   this->baseline_window_();
+#endif
 #ifdef USE_BINMOE_ALARM_CODE
   const int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
 #else
@@ -144,25 +155,33 @@ void BinMoEComponent::handle_window_() {
   const int reported = routed.reported_class(w.class_idx);
   const char *name = this->runner_.class_name(reported);
   static const char *const OUTCOMES[] = {"", "Detection", "Escalation", "Escalation dropped (rate limit)"};
+#ifdef USE_BINMOE_ALARM_CODE
   if (routed.code_class >= 0) {
     ESP_LOGD(TAG, "%s: %s (temporal-%s code)", OUTCOMES[static_cast<int>(routed.outcome)], name,
              routed.code == 1 ? "three" : "four");
-  } else {
+  } else
+#endif
+  {
     ESP_LOGD(TAG, "%s: %s (confidence %.2f, margin %d)", OUTCOMES[static_cast<int>(routed.outcome)], name, confidence,
              static_cast<int>(w.margin));
   }
   if (routed.outcome == Outcome::DROPPED)
     return;
   this->send_message_(routed, name);
+#if defined(USE_EVENT) || defined(USE_BINMOE_TRIGGERS)
   const bool detection = routed.outcome == Outcome::DETECTION;
+  const std::string class_name(name);  // one copy for the event entity and the automations (class names are short)
+#endif
 #ifdef USE_EVENT
   if (detection && this->detection_event_ != nullptr)
-    this->detection_event_->trigger(name);
+    this->detection_event_->trigger(class_name);
 #endif
+#ifdef USE_BINMOE_TRIGGERS
   for (auto *trigger : detection ? this->detection_triggers_ : this->escalation_triggers_) {
     if (trigger->accepts(reported))
-      trigger->trigger(name, routed.code_class >= 0 ? 1.0f : confidence);
+      trigger->trigger(class_name, routed.code_class >= 0 ? 1.0f : confidence);
   }
+#endif
 }
 
 #ifdef USE_BINMOE_ALARM_CODE
@@ -183,6 +202,7 @@ int BinMoEComponent::alarm_code_window_() {
 }
 #endif
 
+#ifdef USE_BINMOE_BASELINE
 void BinMoEComponent::load_baseline_() {
   BaselineBlob blob;
   if (!this->baseline_pref_.load(&blob)) {
@@ -193,24 +213,20 @@ void BinMoEComponent::load_baseline_() {
   // the used length from the blob's band count (byte 5); a damaged count fails the checksum or the size check
   const size_t used = BASELINE_HEADER_BYTES + blob.bytes[5] * 6u + 4;
   Baseline baseline;
-  switch (baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes), this->feature_digest_,
-                              &baseline)) {
-    case BaselineLoad::OK:
-      this->detector_.set_baseline(baseline);
-      this->have_baseline_ = true;
-      ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
-               static_cast<unsigned>(baseline.threshold));
-      this->set_baseline_state_(BaselineState::READY);
-      break;
-    case BaselineLoad::FOREIGN:
-      ESP_LOGW(TAG, "Stored baseline refused: learnt with other features (another model); learn a new one");
-      this->set_baseline_state_(BaselineState::FOREIGN);
-      break;
-    default:
-      ESP_LOGW(TAG, "Stored baseline refused: damaged (checksum, header or sizes); learn a new one");
-      this->set_baseline_state_(BaselineState::CORRUPT);
-      break;
+  const BaselineLoad load = baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes),
+                                                this->feature_digest_, &baseline);
+  if (load != BaselineLoad::OK) {
+    const bool foreign = load == BaselineLoad::FOREIGN;
+    ESP_LOGW(TAG, "Stored baseline refused: %s; learn a new one",
+             foreign ? "learnt with other features (another model)" : "damaged (checksum, header or sizes)");
+    this->set_baseline_state_(foreign ? BaselineState::FOREIGN : BaselineState::CORRUPT);
+    return;
   }
+  this->detector_.set_baseline(baseline);
+  this->have_baseline_ = true;
+  ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
+           static_cast<unsigned>(baseline.threshold));
+  this->set_baseline_state_(BaselineState::READY);
 }
 
 bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
@@ -227,7 +243,7 @@ bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
       !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_)) {
     ESP_LOGW(TAG, "Baseline request for %u ms refused: it must cover at least 4 windows (%d ms each)",
              static_cast<unsigned>(duration_ms),
-             static_cast<int>(int64_t{this->runner_.hop_samples()} * 1000 / this->runner_.sample_rate()));
+             this->runner_.hop_samples() * 1000 / static_cast<int>(this->runner_.sample_rate()));  // hop <= a window
     return false;
   }
   ESP_LOGI(TAG, "Learning a baseline from the next %u windows", static_cast<unsigned>(windows));
@@ -272,7 +288,9 @@ void BinMoEComponent::baseline_window_() {
            static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
   this->set_baseline_state_(BaselineState::READY);
 }
+#endif
 
+#ifdef USE_BINMOE_ORDERS
 void BinMoEComponent::record_capture_(const int16_t *samples, int count) {
   if (this->capture_text_ == nullptr)
     return;
@@ -325,7 +343,9 @@ void BinMoEComponent::attach_orders_(const Routed &routed) {
   this->message_.values[FIELD_CAPTURE] = this->capture_text_;
   this->message_.values[FIELD_CAPTURE_RATE] = this->capture_rate_text_;
 }
+#endif
 
+#ifdef USE_BINMOE_BASELINE
 void BinMoEComponent::set_baseline_state_(BaselineState state) {
   this->baseline_state_ = state;
 #ifdef USE_TEXT_SENSOR
@@ -337,6 +357,7 @@ void BinMoEComponent::set_baseline_state_(BaselineState state) {
     this->anomaly_binary_sensor_->publish_state(false);  // a loaded baseline: known, no anomaly yet
 #endif
 }
+#endif
 
 void BinMoEComponent::send_message_(const Routed &routed, const char *name) {
   const WindowResult &w = this->window_;
@@ -356,7 +377,9 @@ void BinMoEComponent::send_message_(const Routed &routed, const char *name) {
   }
 #endif
   this->messages_.build(routed, w, name, level_db, millis(), this->identity_, this->runner_.features(), this->message_);
+#ifdef USE_BINMOE_ORDERS
   this->attach_orders_(routed);
+#endif
 #ifdef BINMOE_HA_EVENTS
   if (api::global_api_server == nullptr || !api::global_api_server->is_connected())
     return;  // no outbox configured: the hub counts the seq gap as lost messages
@@ -392,12 +415,15 @@ void BinMoEComponent::send_event_(Outcome outcome) {
   this->request_.service = outcome == Outcome::ESCALATION ? StringRef(ESCALATION, sizeof(ESCALATION) - 1)
                                                           : StringRef(DETECTION, sizeof(DETECTION) - 1);
   this->request_.data.clear();
+  const char *key = KEY_NAMES;  // the names in field order, NUL separated: walked, no offset table needed here
   for (int i = 0; i < MAX_FIELDS; i++) {
-    if (this->message_.values[i] == nullptr)
-      continue;  // an optional field this message does not have
-    auto &kv = this->request_.data.emplace_back();
-    kv.key = StringRef(Message::key(i), Message::key_length(i));
-    kv.value = StringRef(this->message_.values[i]);
+    const size_t key_length = strlen(key);
+    if (this->message_.values[i] != nullptr) {  // else an optional field this message does not have
+      auto &kv = this->request_.data.emplace_back();
+      kv.key = StringRef(key, key_length);
+      kv.value = StringRef(this->message_.values[i]);
+    }
+    key += key_length + 1;
   }
   api::global_api_server->send_homeassistant_action(this->request_);
 }
@@ -413,6 +439,7 @@ void BinMoEComponent::update() {
     if (this->escalation_rate_sensor_ != nullptr)
       this->escalation_rate_sensor_->publish_state(this->router_.escalation_rate() * 100.0f);
   }
+#ifdef USE_BINMOE_BASELINE
   if (this->anomaly_score_sensor_ != nullptr && this->have_score_)
     this->anomaly_score_sensor_->publish_state(static_cast<float>(this->anomaly_score_));
   if (this->baseline_progress_sensor_ != nullptr) {
@@ -423,6 +450,7 @@ void BinMoEComponent::update() {
       this->progress_published_ = progress;
     }
   }
+#endif
 #endif
   this->inference_us_sum_ = 0;
   this->inference_count_ = 0;
@@ -437,26 +465,32 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.detection_interval_ms),
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->messages_.send_features()));
+#ifdef USE_BINMOE_BASELINE
   ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
-  if (this->bearing_ != nullptr) {
-    ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
-                  this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
-                  this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
-  }
+#endif
+#ifdef USE_BINMOE_ORDERS
+  ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
+                this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
+                this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
+#endif
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);
     ESP_LOGCONFIG(TAG, "  %s: margin %d%s", r.class_name(i), static_cast<int>(r.margin_threshold(i)),
                   rule.always_escalate ? ", escalates" : (rule.report ? "" : ", not reported"));
   }
+#ifdef USE_BINMOE_ALARM_EVENTS
   const EventDetector &events = this->router_.events();
   for (int i = 0; i < events.rules(); i++) {
     ESP_LOGCONFIG(TAG, "  Alarm event: %s, %d of %d windows", r.class_name(events.class_idx(i)), events.need(i),
                   events.span(i));
   }
+#endif
+#ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events()) {
-    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s (events from the alarms' temporal codes)",
-                  r.class_name(this->router_.code_class(1)), r.class_name(this->router_.code_class(2)));
+    ESP_LOGCONFIG(TAG, "  Alarm code: T3 -> %s, T4 -> %s", r.class_name(this->router_.code_class(1)),
+                  r.class_name(this->router_.code_class(2)));
   }
+#endif
 }
 
 }  // namespace esphome::binmoe

@@ -12,7 +12,9 @@
 #include "esphome/core/preferences.h"
 
 #include "binmoe_alarm_code.h"
+#ifdef USE_BINMOE_BASELINE
 #include "binmoe_baseline.h"
+#endif
 #include "binmoe_message.h"
 #include "binmoe_router.h"
 #include "binmoe_runner.h"
@@ -77,8 +79,10 @@ template<int N> class SampleRing {
 };
 
 static constexpr int RING_SAMPLES = 2048;
+#ifdef USE_BINMOE_ORDERS
 // Fault identification in shaft orders (docs/vibration-baseline.md): the speeds the GPU tier's analysis takes.
 static constexpr float MIN_SHAFT_RPM = 60.0f, MAX_SHAFT_RPM = 60000.0f;
+#endif
 static constexpr int MAX_WINDOWS_PER_LOOP = 2;  // keeps loop() short when a replay runs faster than real time
 // Store and forward: a client's state subscription must have lasted this long before the outbox is sent (Home
 // Assistant subscribes to states and to events in one request; ESPHome drops events sent before the latter;
@@ -88,6 +92,7 @@ static constexpr int OUTBOX_PER_LOOP = 2;
 
 class ClassTrigger;
 
+#ifdef USE_BINMOE_BASELINE
 // Where the per-machine baseline stands (docs/vibration-baseline.md); CORRUPT and FOREIGN: a stored baseline
 // was refused at boot, so there is none in force.
 enum class BaselineState : uint8_t { NONE, LEARNING, READY, CORRUPT, FOREIGN };
@@ -98,6 +103,7 @@ const char *baseline_state_name(BaselineState state);
 struct BaselineBlob {
   uint8_t bytes[MAX_BASELINE_BLOB];
 };
+#endif
 
 class BinMoEComponent : public PollingComponent {
  public:
@@ -120,13 +126,18 @@ class BinMoEComponent : public PollingComponent {
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // an alarm-event rule: the class is reported as an event of `need` of the last `span` windows
+#ifdef USE_BINMOE_ALARM_EVENTS
   void add_event_rule(int idx, int need, int span) { this->router_.events().add_rule(idx, need, span); }
+#endif
   // alarm events from the temporal-code detector: T3 reports `t3_class`, T4 `t4_class` (docs/esphome.md)
   void set_alarm_code(int t3_class, int t4_class) { this->router_.set_code_classes(t3_class, t4_class); }
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
+#ifdef USE_BINMOE_TRIGGERS
+  // on_detection / on_escalation (compiled in where the node has them)
   void add_detection_trigger(ClassTrigger *trigger) { this->detection_triggers_.push_back(trigger); }
   void add_escalation_trigger(ClassTrigger *trigger) { this->escalation_triggers_.push_back(trigger); }
+#endif
 #ifdef USE_SENSOR
   void set_confidence_sensor(sensor::Sensor *s) { this->confidence_sensor_ = s; }
   void set_inference_time_sensor(sensor::Sensor *s) { this->inference_time_sensor_ = s; }
@@ -134,6 +145,20 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #ifdef USE_TEXT_SENSOR
   void set_model_sensor(text_sensor::TextSensor *s) { this->model_sensor_ = s; }
+#endif
+#ifdef USE_EVENT
+  void set_detection_event(event::Event *e) { this->detection_event_ = e; }
+#endif
+  // The first 8 bytes of the model's feature digest (big endian): a stored baseline learnt with other features
+  // is refused.
+  void set_feature_digest(uint64_t digest) {
+    for (int i = 0; i < 8; i++)
+      this->feature_digest_[i] = static_cast<uint8_t>(digest >> (56 - 8 * i));
+  }
+#ifdef USE_BINMOE_BASELINE
+  // The per-machine baseline: compiled in where the node configures a way to learn or show it
+  // (binmoe.learn_baseline, or a baseline entity; codegen defines USE_BINMOE_BASELINE).
+#ifdef USE_TEXT_SENSOR
   void set_baseline_state_sensor(text_sensor::TextSensor *s) { this->baseline_state_sensor_ = s; }
 #endif
 #ifdef USE_SENSOR
@@ -143,18 +168,12 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_BINARY_SENSOR
   void set_anomaly_binary_sensor(binary_sensor::BinarySensor *s) { this->anomaly_binary_sensor_ = s; }
 #endif
-  // The first 8 bytes of the model's feature digest (big endian): a stored baseline learnt with other features
-  // is refused.
-  void set_feature_digest(uint64_t digest) {
-    for (int i = 0; i < 8; i++)
-      this->feature_digest_[i] = static_cast<uint8_t>(digest >> (56 - 8 * i));
-  }
-#ifdef USE_EVENT
-  void set_detection_event(event::Event *e) { this->detection_event_ = e; }
 #endif
-  // Fault identification in shaft orders: escalations with reason anomaly or forced carry the shaft speed
-  // (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the protocol's JSON array of balls, ball
-  // and pitch diameter in mm, contact angle) and the last `capture_samples` samples of the stream (base64).
+#ifdef USE_BINMOE_ORDERS
+  // Fault identification in shaft orders (compiled in where `bearing` is set): escalations with reason anomaly
+  // or forced carry the shaft speed (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the
+  // protocol's JSON array of balls, ball and pitch diameter in mm, contact angle) and the last `capture_samples`
+  // samples of the stream (base64).
   void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples) {
     this->fixed_rpm_ = fixed_rpm;
     this->bearing_ = bearing;
@@ -162,6 +181,7 @@ class BinMoEComponent : public PollingComponent {
   }
 #ifdef USE_SENSOR
   void set_shaft_speed_sensor(sensor::Sensor *s) { this->shaft_speed_sensor_ = s; }
+#endif
 #endif
 #ifdef USE_BINMOE_MICROPHONE
   void set_microphone_source(microphone::MicrophoneSource *source) { this->microphone_source_ = source; }
@@ -175,15 +195,19 @@ class BinMoEComponent : public PollingComponent {
   const Runner &runner() const { return this->runner_; }
   const Router &router() const { return this->router_; }
 
+#ifdef USE_BINMOE_BASELINE
   // Learn a new baseline from the windows of the next `duration_ms` of signal (the one in force, if any, keeps
   // scoring until the new one replaces it). False, with a log line, while learning or for too short a duration.
   bool learn_baseline(uint32_t duration_ms);
   BaselineState baseline_state() const { return this->baseline_state_; }
+#endif
 
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
     this->ring_.consume(this->ring_.available());
+#ifdef USE_BINMOE_ORDERS
     this->capture_filled_ = 0;  // a capture never mixes two streams
+#endif
     this->runner_.reset();
     this->router_.restart_stream();
 #ifdef USE_BINMOE_ALARM_CODE
@@ -205,16 +229,20 @@ class BinMoEComponent : public PollingComponent {
   // Sends up to OUTBOX_PER_LOOP queued messages, oldest first, while a hub can hear the node.
   void flush_outbox_();
 #endif
+#ifdef USE_BINMOE_BASELINE
   void load_baseline_();
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
   void set_baseline_state_(BaselineState state);
+#endif
+#ifdef USE_BINMOE_ORDERS
   // Keep the last capture_samples_ samples the runner consumed (a ring; nothing when not configured).
   void record_capture_(const int16_t *samples, int count);
   // The shaft speed now, in rpm: the fixed one, else the sensor's state (NaN when unknown).
   float shaft_rpm_() const;
   // The fault-identification fields of an anomaly or forced escalation (message_ is built).
   void attach_orders_(const Routed &routed);
+#endif
 #ifdef USE_BINMOE_ALARM_CODE
   // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
   int alarm_code_window_();
@@ -232,15 +260,18 @@ class BinMoEComponent : public PollingComponent {
   float level_offset_db_{0.0f};
   float last_confidence_{0.0f};  // of the last classified window
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
-  uint32_t anomaly_score_{0};  // of the last window scored against the baseline
-  BaselineState baseline_state_{BaselineState::NONE};
-  bool have_baseline_{false}, have_score_{false};
+  uint8_t feature_digest_[8]{};  // of the model's features (a stored baseline must match it)
 #ifdef USE_BINMOE_ALARM_CODE
   bool code_started_{false};  // the code detector has had the stream's first window
 #endif
+#ifdef USE_BINMOE_BASELINE
+  uint32_t anomaly_score_{0};  // of the last window scored against the baseline
+  BaselineState baseline_state_{BaselineState::NONE};
+  bool have_baseline_{false}, have_score_{false};
   int progress_published_{-1};
-  uint8_t feature_digest_[8]{};
   ESPPreferenceObject baseline_pref_;
+#endif
+#ifdef USE_BINMOE_ORDERS
   // fault identification in shaft orders: the capture ring (int16) and the text it is sent as (base64 of its
   // samples in order, encoded in place), allocated in setup() when configured
   const char *bearing_{nullptr};
@@ -249,20 +280,30 @@ class BinMoEComponent : public PollingComponent {
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
+#endif
 #ifdef USE_BINMOE_ALARM_CODE
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
 #endif
+#ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;
   std::vector<ClassTrigger *> escalation_triggers_;
+#endif
 #ifdef USE_SENSOR
-  sensor::Sensor *shaft_speed_sensor_{nullptr};
   sensor::Sensor *confidence_sensor_{nullptr}, *inference_time_sensor_{nullptr}, *escalation_rate_sensor_{nullptr};
+#ifdef USE_BINMOE_ORDERS
+  sensor::Sensor *shaft_speed_sensor_{nullptr};
+#endif
+#ifdef USE_BINMOE_BASELINE
   sensor::Sensor *anomaly_score_sensor_{nullptr}, *baseline_progress_sensor_{nullptr};
 #endif
-#ifdef USE_TEXT_SENSOR
-  text_sensor::TextSensor *model_sensor_{nullptr}, *baseline_state_sensor_{nullptr};
 #endif
-#ifdef USE_BINARY_SENSOR
+#ifdef USE_TEXT_SENSOR
+  text_sensor::TextSensor *model_sensor_{nullptr};
+#ifdef USE_BINMOE_BASELINE
+  text_sensor::TextSensor *baseline_state_sensor_{nullptr};
+#endif
+#endif
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_BASELINE)
   binary_sensor::BinarySensor *anomaly_binary_sensor_{nullptr};
 #endif
 #ifdef USE_EVENT
@@ -278,9 +319,11 @@ class BinMoEComponent : public PollingComponent {
   microphone::MicrophoneSource *microphone_source_{nullptr};
 #endif
   WindowResult window_{};
+#ifdef USE_BINMOE_BASELINE
   int32_t signature_[MAX_BASELINE_BANDS];
   BaselineLearner learner_;
   AnomalyDetector detector_;
+#endif
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
 #if defined(BINMOE_HA_EVENTS) && defined(BINMOE_OUTBOX_SIZE)

@@ -11,6 +11,28 @@ static char base64_digit(uint32_t v) {
   return static_cast<char>(v < 26 ? 'A' + v : v < 52 ? 'a' + v - 26 : v < 62 ? '0' + v - 52 : v == 62 ? '+' : '/');
 }
 
+// Decimal text of `v` as printf's %u (or %d) writes it, NUL-terminated; returns the NUL's address. A dozen
+// integer fields per message: one small loop instead of a snprintf call each.
+static char *put_uint(char *out, uint32_t v) {
+  char digits[10];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0)
+    *out++ = digits[--n];
+  *out = '\0';
+  return out;
+}
+static char *put_int(char *out, int32_t v) {
+  if (v < 0) {
+    *out++ = '-';
+    return put_uint(out, 0u - static_cast<uint32_t>(v));
+  }
+  return put_uint(out, static_cast<uint32_t>(v));
+}
+
 size_t base64(const uint8_t *data, size_t len, char *out) {
   size_t o = 0;
   for (size_t i = 0; i < len; i += 3) {
@@ -83,7 +105,7 @@ void MessageBuilder::build_queued(const QueuedWindow &q, const char *class_name,
   memcpy(w.logits, Outbox::logits(q), sizeof(int32_t) * this->classes_);
   this->fill_(q.seq, q.routed, w, class_name, q.level_db, q.uptime_ms, id, nullptr, q.has_anomaly, q.anomaly_score,
               q.anomaly_threshold, msg);
-  snprintf(msg.queued_ms, sizeof(msg.queued_ms), "%u", static_cast<unsigned>(now_ms - q.uptime_ms));
+  put_uint(msg.queued_ms, now_ms - q.uptime_ms);
   msg.values[FIELD_QUEUED_MS] = msg.queued_ms;
 }
 
@@ -91,22 +113,25 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
                            float level_db, uint32_t uptime_ms, const NodeIdentity &id, const int8_t *features,
                            bool has_anomaly, uint32_t anomaly_score, uint32_t anomaly_threshold, Message &msg) const {
   const bool escalation = routed.outcome == Outcome::ESCALATION;
-  snprintf(msg.seq, sizeof(msg.seq), "%u", static_cast<unsigned>(seq));
-  snprintf(msg.uptime, sizeof(msg.uptime), "%u", static_cast<unsigned>(uptime_ms));
+  // the buffers hold any 32-bit value (12 bytes), class_idx and event_windows the two digits they can have
+  put_uint(msg.seq, seq);
+  put_uint(msg.uptime, uptime_ms);
   // an alarm event recognised by its temporal code reports the code's class; its confidence is 1 (a code
   // match, not the model's probability), scores and margin stay the window's
   const bool code = routed.code_class >= 0;
-  snprintf(msg.class_idx, sizeof(msg.class_idx), "%d", routed.reported_class(w.class_idx));
-  snprintf(msg.margin, sizeof(msg.margin), "%d", static_cast<int>(w.margin));
+  put_int(msg.class_idx, routed.reported_class(w.class_idx));
+  put_int(msg.margin, w.margin);
   snprintf(msg.confidence, sizeof(msg.confidence), "%.4f", code ? 1.0 : static_cast<double>(w.confidence));
   snprintf(msg.level, sizeof(msg.level), "%.1f", static_cast<double>(level_db));
-  size_t pos = 0;
-  msg.scores[pos++] = '[';
-  for (int j = 0; j < this->classes_; j++) {  // set_classes() keeps classes_ <= MAX_CLASSES
-    pos += snprintf(msg.scores + pos, sizeof(msg.scores) - pos, j ? ",%d" : "%d", static_cast<int>(w.logits[j]));
+  char *pos = msg.scores;  // at most 11 characters and a comma per class: set_classes() keeps classes_ <= MAX_CLASSES
+  *pos++ = '[';
+  for (int j = 0; j < this->classes_; j++) {
+    if (j > 0)
+      *pos++ = ',';
+    pos = put_int(pos, w.logits[j]);
   }
-  msg.scores[pos++] = ']';
-  msg.scores[pos] = '\0';
+  *pos++ = ']';
+  *pos = '\0';
 
   const char **v = msg.values;  // in KEY_NAMES order
   v[0] = "1";
@@ -129,28 +154,37 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
+  v[FIELD_ALARM_CODE] = v[FIELD_QUEUED_MS] = nullptr;
+#ifdef USE_BINMOE_ALARM_CODE
   static const char *const CODES[] = {nullptr, "T3", "T4"};
-  v[FIELD_ALARM_CODE] = code ? CODES[routed.code] : nullptr;
-  v[FIELD_QUEUED_MS] = nullptr;
+  if (code)
+    v[FIELD_ALARM_CODE] = CODES[routed.code];
+#endif
+#ifdef USE_BINMOE_BASELINE  // without it nothing calls set_anomaly(): has_anomaly is false
   if (has_anomaly) {
-    snprintf(msg.anomaly_score, sizeof(msg.anomaly_score), "%u", static_cast<unsigned>(anomaly_score));
-    snprintf(msg.anomaly_threshold, sizeof(msg.anomaly_threshold), "%u", static_cast<unsigned>(anomaly_threshold));
+    put_uint(msg.anomaly_score, anomaly_score);
+    put_uint(msg.anomaly_threshold, anomaly_threshold);
     v[FIELD_ANOMALY_SCORE] = msg.anomaly_score;
     v[FIELD_ANOMALY_THRESHOLD] = msg.anomaly_threshold;
   }
+#endif
+#ifdef USE_BINMOE_ALARM_EVENTS  // without it the router reports no events: event_span is 0
   if (routed.event_span > 0) {
     // the span in stream time, rounded to the millisecond (span <= 32 windows: fits 32 bits for any hop)
     const uint32_t rate = static_cast<uint32_t>(id.sample_rate);
     const uint32_t span_ms = (routed.event_span * static_cast<uint32_t>(id.hop_samples) * 1000u + rate / 2) / rate;
-    snprintf(msg.event_windows, sizeof(msg.event_windows), "%u", static_cast<unsigned>(routed.event_windows));
-    snprintf(msg.event_span_ms, sizeof(msg.event_span_ms), "%u", static_cast<unsigned>(span_ms));
+    put_uint(msg.event_windows, routed.event_windows);  // <= MAX_EVENT_SPAN (32)
+    put_uint(msg.event_span_ms, span_ms);
     v[FIELD_EVENT_WINDOWS] = msg.event_windows;
     v[FIELD_EVENT_SPAN_MS] = msg.event_span_ms;
   }
+#endif
   const int bytes = id.frames * id.bands;
   if (escalation && this->send_features_ && features != nullptr && bytes > 0 && bytes <= MAX_FEATURE_BYTES) {
     base64(reinterpret_cast<const uint8_t *>(features), static_cast<size_t>(bytes), msg.features);
-    snprintf(msg.shape, sizeof(msg.shape), "%dx%d", id.frames, id.bands);
+    char *x = put_int(msg.shape, id.frames);  // bytes <= MAX_FEATURE_BYTES: a few digits each
+    *x++ = 'x';
+    put_int(x, id.bands);
     v[FIELD_FEATURES] = msg.features;
     v[FIELD_FEATURE_SHAPE] = msg.shape;
   }

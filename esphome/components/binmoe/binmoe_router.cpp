@@ -29,6 +29,7 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   // Code events move the event detector with the window's code class; an event that starts, or goes on and is
   // due again, is what this window reports (whatever the window's own class).
   int code_event = -1;
+#ifdef USE_BINMOE_ALARM_EVENTS
   int fired = -1;
   if (this->code_events_) {
     fired = this->events_.push(code_class);
@@ -39,6 +40,7 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
         code_event = k;
     }
   }
+#endif
   bool escalate = code_event >= 0 ? false : window.escalate;
   const int own = code_event >= 0 ? code_event : c;
   if (own >= 0 && own < this->classes_ && this->rules_[own].always_escalate) {
@@ -66,6 +68,7 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   // Every window moves the event detector. A class with an event rule is reported only as its event: when the
   // event starts, and again while the alarm goes on, at most once per detection interval; an alarm is never held
   // back by the escalation limit. A window of such a class alone is not reported.
+#ifdef USE_BINMOE_ALARM_EVENTS
   if (code_event >= 0) {
     out.code_class = static_cast<int8_t>(code_event);
     out.code = code_event == this->code_classes_[0] ? 1 : 2;
@@ -74,6 +77,9 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   if (!this->code_events_)
     fired = this->events_.push(c);
   const int event = this->events_.find(c);
+#else
+  const int event = -1;  // no alarm-event rules in this node
+#endif
   if (escalate && event < 0) {
     if (!forced) {
       if (this->tokens_ < TOKEN) {
@@ -91,8 +97,12 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
     return out;
   const bool due = this->due_(c, stream_ms);
   // with code events, an alarm class's window is reported only through its code (above)
+#ifdef USE_BINMOE_ALARM_EVENTS
   const bool report = event >= 0 ? !this->code_events_ && (fired == c || (due && this->events_.active(event)))
                                  : due && this->rules_[c].report;
+#else
+  const bool report = due && this->rules_[c].report;
+#endif
   if (!report) {
     if (forced) {  // an alarm class's window, forced
       this->escalations_++;
@@ -106,10 +116,12 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
 Routed Router::report_(Routed out, int class_idx, int event_rule, bool escalate, uint32_t stream_ms) {
   this->detected_once_[class_idx] = true;
   this->last_detection_ms_[class_idx] = stream_ms;
+#ifdef USE_BINMOE_ALARM_EVENTS
   if (event_rule >= 0) {
     out.event_windows = static_cast<uint8_t>(this->events_.windows(event_rule));
     out.event_span = static_cast<uint8_t>(this->events_.span(event_rule));
   }
+#endif
   if (escalate) {
     this->escalations_++;
     out.outcome = Outcome::ESCALATION;

@@ -3,6 +3,17 @@
 #pragma once
 #include <stdint.h>
 
+// In a node, ESPHome's generated defines.h says which optional parts its YAML uses (USE_BINMOE_ALARM_EVENTS: the
+// model has alarm-event rules; USE_BINMOE_ALARM_CODE, USE_BINMOE_BASELINE: the messages' alarm_code and anomaly
+// fields); the plain-C++ test harness has no ESPHome tree and builds them all.
+#if __has_include("esphome/core/defines.h")
+#include "esphome/core/defines.h"
+#else
+#define USE_BINMOE_ALARM_EVENTS
+#define USE_BINMOE_ALARM_CODE
+#define USE_BINMOE_BASELINE
+#endif
+
 #include "binmoe_events.h"
 #include "binmoe_runner.h"
 
@@ -53,9 +64,11 @@ class Router {
   const ClassRule &rule(int class_idx) const { return this->rules_[class_idx]; }
   const RouterConfig &config() const { return this->config_; }
 
+#ifdef USE_BINMOE_ALARM_EVENTS
   // Alarm-event rules (add_rule); a class with a rule is reported only as an event, never window by window.
   EventDetector &events() { return this->events_; }
   const EventDetector &events() const { return this->events_; }
+#endif
   // Code events: the event rules count windows in which the class's temporal code completed (route()'s
   // `code_class`) instead of windows whose top class it is (binmoe_alarm_code.h); the classes T3 and T4 stand
   // for (-1, -1: off).
@@ -80,7 +93,11 @@ class Router {
   // `code_class`: with code events, the class whose code completed in this window's new frames, or -1.
   Routed route(const WindowResult &window, uint32_t stream_ms, int code_class = -1);
   // A new stream (e.g. a replayed clip): the event detector forgets the windows before it.
-  void restart_stream() { this->events_.reset(); }
+  void restart_stream() {
+#ifdef USE_BINMOE_ALARM_EVENTS
+    this->events_.reset();
+#endif
+  }
 
   // Fraction of the last HISTORY_WINDOWS windows whose decision was to escalate (incl. dropped ones).
   float escalation_rate() const;
@@ -111,7 +128,9 @@ class Router {
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_
   uint32_t windows_{0}, detections_{0}, escalations_{0}, dropped_{0};
+#ifdef USE_BINMOE_ALARM_EVENTS
   EventDetector events_;  // last: the members above stay within a compressed load's reach
+#endif
 };
 
 }  // namespace esphome::binmoe

@@ -12,7 +12,7 @@ from esphome.const import (
 
 from esphome.components import sensor
 
-from . import CONF_BINMOE_ID, BinMoEComponent
+from . import CONF_BINMOE_ID, USE_BASELINE, BinMoEComponent
 
 DEPENDENCIES = ["binmoe"]
 
@@ -74,3 +74,5 @@ async def to_code(config):
     ):
         if key in config:
             cg.add(setter(await sensor.new_sensor(config[key])))
+    if CONF_ANOMALY_SCORE in config or CONF_BASELINE_PROGRESS in config:
+        cg.add_define(USE_BASELINE)

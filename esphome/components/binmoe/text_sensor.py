@@ -6,7 +6,7 @@ from esphome.const import CONF_MODEL, ENTITY_CATEGORY_DIAGNOSTIC
 
 from esphome.components import text_sensor
 
-from . import CONF_BINMOE_ID, BinMoEComponent
+from . import CONF_BINMOE_ID, USE_BASELINE, BinMoEComponent
 
 DEPENDENCIES = ["binmoe"]
 
@@ -31,4 +31,5 @@ async def to_code(config):
     if CONF_MODEL in config:
         cg.add(parent.set_model_sensor(await text_sensor.new_text_sensor(config[CONF_MODEL])))
     if CONF_BASELINE in config:
+        cg.add_define(USE_BASELINE)
         cg.add(parent.set_baseline_state_sensor(await text_sensor.new_text_sensor(config[CONF_BASELINE])))
