@@ -180,12 +180,11 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         cells = []
         for name in [n for _l, _h, n in SNR_BANDS] + ["clean"]:
             cell = by_snr.get(name)
-            cells.append(
-                f"{cell['event_recall']:.2f} ({cell.get('smoke_alarm', 0):.2f} / {cell.get('co_alarm', 0):.2f}), "
-                f"{cell['scenes']}"
-                if cell
-                else "—"
-            )
+            if cell is None:
+                cells.append("—")
+                continue
+            smoke, co = (f"{cell[c]:.2f}" if c in cell else "—" for c in ("smoke_alarm", "co_alarm"))
+            cells.append(f"{cell['event_recall']:.2f} ({smoke} / {co}), {cell['scenes']}")
         snr_lines.append(f"| {title} | " + " | ".join(cells) + " |")
     body = (
         "The node's alarm events from the temporal-code detector (`node_factory/reference/alarm_code.py`, the C++ "
