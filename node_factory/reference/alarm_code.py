@@ -19,15 +19,16 @@ pulses can. So the node also listens for the codes directly, per band (~400 Hz t
    frame after it ends (its decay in a live room is not yet silence);
 3. code: counting back from the newest pulse, earlier pulses at the code's onset-to-onset intervals (T3:
    1.0, 1.0, 2.0 s repeating; T4: 0.2, 0.2, 0.2, 5.1 s), of the same loudness (±6 dB), with silences at
-   least 6 dB under the pulses, and nothing as loud in the code's long silence; other pulses in between
-   (noise) are skipped. T3 needs 5 pulses, T4 a burst and two pulses of the next; or, for T4, a chain of
-   six intervals with pulses within ±3 dB that misses one pulse inside a burst (two 0.2 s intervals read as
-   one 0.4 s): a room's decay fills a 0.1 s gap and the next onset is lost, and with one pulse missing in
-   either of the first two bursts the plain chain completes only in the third, past 10 s;
+   least 6 dB under the pulses, and nothing as loud in the code's long silence (checked as a whole: a faint
+   pulse in it does not hide the sounds before it); other pulses in between (noise) are skipped. T3 needs 5
+   pulses, T4 a burst and two pulses of the next; or, for T4, a chain of six intervals with pulses within
+   ±3 dB that misses one pulse inside a burst (two 0.2 s intervals read as one 0.4 s): a room's decay fills
+   a 0.1 s gap and the next onset is lost, and with one pulse missing in either of the first two bursts the
+   plain chain completes only in the third, past 10 s;
 4. T4 bursts: in a live room a whole burst can blur into one sound with shallow dips, where only two of
    its four pulses show, at irregular onsets. So T4 also matches burst by burst: two bursts 5.7 s apart
-   (±10 %), each with at least two pulses of one loudness (±6 dB) within its 0.7 s, each starting after a
-   quiet silence and after no other pulse for 4 s, as loud as each other (±6 dB), and no pulse between.
+   (±10 %), each with at least two pulses within its 0.7 s, each starting after a quiet silence and after
+   no other pulse for 4 s, all these pulses as loud as the newest (±6 dB), and no pulse between.
 
 The tolerances come from the standards (each on and off time ±10 %) plus frame quantization and room decay.
 The levels (6 and 9 dB), the number of pulses a match needs, the skip's rule (one pulse, inside a burst
@@ -36,7 +37,10 @@ training-side data only: the training generator's alarm scenes and alarm-free sc
 (`node_factory.corpus.scenes`) and the Debian recordings marked `train`; nothing was fitted to held-out or
 evaluation data. The failures they address were found by reading the band levels of missed training scenes
 frame by frame (most misses were at high SNR: pulses split between bands, T4 gaps filled by reverberation,
-silences measured in a pulse's decay). Integer state only, no allocation.
+silences measured in a pulse's decay). The false alarms they then raised on the training side were read the
+same way: a faint pulse in T4's long silence hid the music before it (the whole silence is now checked), and
+blurred bursts whose pulses grew louder from one to the next (each burst's pulses are now compared with the
+newest pulse, as in a chain). Integer state only, no allocation.
 """
 
 from __future__ import annotations
@@ -251,36 +255,42 @@ def _earlier(
 ) -> int:
     """The latest pulse before `current` at a distance in the interval and a peak within `spread` of `level`,
     -1 if none;
-    `silent`: no pulse in between may come near `level` (only much quieter ones: the noise floor's)."""
+    `silent`: the code's long silence. No pulse in between may come near `level` (only much quieter ones: the
+    noise floor's), and the silence before each of them must be as quiet as the one before `current` has to
+    be (GAP_DROP under its peak): the silence is checked as a whole, not only from the last pulse in it on (a
+    faint pulse in it would otherwise hide the sounds before it)."""
+    quiet = ring[current][1] - GAP_DROP
     for j in range(current - 1, -1, -1):
         gap = (ring[current][0] - ring[j][0]) & CLOCK
         if gap > interval.high:
             return -1
         if gap >= interval.low and abs(ring[j][1] - level) <= spread:
             return j
-        if silent and ring[j][1] >= level - 2 * LEVEL_SPREAD:
+        if silent and (ring[j][1] >= level - 2 * LEVEL_SPREAD or ring[j][2] > quiet):
             return -1
     return -1
 
 
-def _burst_pulses(ring: list[tuple[int, int, int]], start: int) -> int:
-    """Pulses within the span of a burst starting at `start`, and within LEVEL_SPREAD of its first."""
-    onset, level = ring[start][0], ring[start][1]
+def _burst_pulses(ring: list[tuple[int, int, int]], start: int, level: int) -> int:
+    """Pulses within the span of a burst starting at `start`, and within LEVEL_SPREAD of `level`."""
+    onset = ring[start][0]
     return sum(1 for o, p, _g in ring[start:] if (o - onset) & CLOCK <= BURST.high and abs(p - level) <= LEVEL_SPREAD)
 
 
 def bursts(ring: list[tuple[int, int, int]]) -> bool:
     """Whether the newest pulse completes a T4 burst that repeats one at BURST_PERIOD before it: each burst
-    BURST_PULSES pulses of one loudness and its first after a quiet silence (GAP_DROP); the earlier burst as
-    loud (LEVEL_SPREAD), preceded by a long silence in the ring too, and no pulse at all between the bursts."""
+    BURST_PULSES pulses and its first after a quiet silence (GAP_DROP); all these pulses as loud as the newest
+    (LEVEL_SPREAD: an alarm's pulses are equally loud, as in `matches`), the earlier burst preceded by a long
+    silence in the ring too, and no pulse at all between the bursts."""
     last = len(ring) - 1
     start = last
     while start > 0 and (ring[last][0] - ring[start - 1][0]) & CLOCK <= BURST.high:
         start -= 1
-    onset, level, gap = ring[start]
-    if _burst_pulses(ring, start) < BURST_PULSES or abs(ring[last][1] - level) > LEVEL_SPREAD:
+    onset, first_peak, gap = ring[start]
+    level = ring[last][1]
+    if _burst_pulses(ring, start, level) < BURST_PULSES or abs(first_peak - level) > LEVEL_SPREAD:
         return False
-    if gap > level - GAP_DROP:
+    if gap > first_peak - GAP_DROP:
         return False
     for j in range(start - 1, -1, -1):
         distance = (onset - ring[j][0]) & CLOCK
@@ -289,7 +299,7 @@ def bursts(ring: list[tuple[int, int, int]]) -> bool:
         if distance >= BURST_PERIOD.low:
             first = j == 0 or (ring[j][0] - ring[j - 1][0]) & CLOCK >= BURST_PERIOD.low - BURST.high
             peak, quiet = ring[j][1], ring[j][2] <= ring[j][1] - GAP_DROP
-            if first and quiet and abs(peak - level) <= LEVEL_SPREAD and _burst_pulses(ring, j) >= BURST_PULSES:
+            if first and quiet and abs(peak - level) <= LEVEL_SPREAD and _burst_pulses(ring, j, level) >= BURST_PULSES:
                 return True
         elif distance < BURST_PERIOD.low - BURST.high:
             return False  # a pulse in the silence between the bursts

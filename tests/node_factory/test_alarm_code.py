@@ -154,6 +154,34 @@ def test_bursts_of_unequal_loudness_are_not_one_alarm() -> None:
     assert found is None or found > start + 10.5
 
 
+def test_blurred_bursts_are_as_loud_as_the_newest_pulse() -> None:
+    # two blurred bursts whose pulses are each within 6 dB of their burst's first, and the firsts within 6 dB
+    # of each other, but the first burst 6.75 dB under the newest pulse (a crescendo, not one alarm)
+    frames, _start = stream(BLURRED_T4, cycles=2, band=10, jitter=0.05)
+    for first, level in zip(pulse_starts(frames, 10), (20, 14, 26, 29), strict=True):
+        stop = first + int(np.argmax(frames[first:, 10] <= 0))
+        frames[first:stop, 10] = level
+    assert not detect(frames).any()
+    for first in pulse_starts(frames, 10)[2:]:  # the second burst as loud as the first: one alarm
+        stop = first + int(np.argmax(frames[first:, 10] <= 0))
+        frames[first:stop, 10] = 20
+    assert (detect(frames) == 2).any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_faint_pulse_does_not_hide_a_loud_sound_in_the_long_silence(seed: int) -> None:
+    # music: a loud sound in T4's long silence (too long for a pulse of the code), then a faint short note; the
+    # silence is checked as a whole, not only from the faint note (the last pulse in it) on
+    frames, start = stream(T4, cycles=2, band=10, seed=seed, jitter=0.05)
+    second = pulse_starts(frames, 10)[4]
+    faint = frames.copy()
+    faint[second - 40 : second - 37, 10] = -10  # a 0.1 s note 22 dB under the pulses, 1.3 s before the burst
+    found = first_match(faint, 2)  # noise in an alarm's silence: still found in the second burst
+    assert found is not None and found < start + 6.5
+    faint[second - 100 : second - 60, 10] = 16  # a 1.3 s sound 3 dB under the pulses, before the note
+    assert not detect(faint).any()
+
+
 def test_a_tone_gliding_over_a_band_edge_stays_one_alarm() -> None:
     # T3 whose pitch drifts: its pulses alternate between two neighbouring bands
     frames, _start = stream(T3, cycles=3, band=10)

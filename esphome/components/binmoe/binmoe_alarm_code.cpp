@@ -35,9 +35,11 @@ constexpr CodeShape CODES[2] = {
 };
 
 // The latest pulse before `current` at a distance within the interval and a peak within `spread` of `level`,
-// -1 if none; `silent`: no pulse in between may come near `level` (only much quieter ones).
-int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Interval &interval, bool silent, int level,
-            int spread) {
+// -1 if none; `silent`: the code's long silence: no pulse in between may come near `level` (only much quieter
+// ones), and the silence before each of them must be as quiet as the one before `current` (checked as a whole).
+int earlier(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int current, const Interval &interval,
+            bool silent, int level, int spread) {
+  const int quiet = peaks[current] - GAP_DROP;
   for (int j = current - 1; j >= 0; j--) {
     const uint16_t gap = static_cast<uint16_t>(onsets[current] - onsets[j]);
     if (gap > interval.high)
@@ -45,7 +47,7 @@ int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Inte
     const int diff = peaks[j] - level;
     if (gap >= interval.low && diff <= spread && diff >= -spread)
       return j;
-    if (silent && diff >= -2 * LEVEL_SPREAD)
+    if (silent && (diff >= -2 * LEVEL_SPREAD || gaps[j] > quiet))
       return -1;
   }
   return -1;
@@ -67,13 +69,13 @@ bool chain(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int 
       const Interval &interval = shape.period[index];
       int found = -1;
       if (interval.low < QUIET_MIN || gaps[current] <= peaks[current] - GAP_DROP)
-        found = earlier(onsets, peaks, current, interval, index == n - 1, level, spread);
+        found = earlier(onsets, peaks, gaps, current, interval, index == n - 1, level, spread);
       if (found >= 0) {
         k++;
       } else if (can_skip && interval.low < QUIET_MIN && shape.period[before].low < QUIET_MIN) {
         const Interval both = {static_cast<uint16_t>(interval.low + shape.period[before].low),
                                static_cast<uint16_t>(interval.high + shape.period[before].high)};
-        found = earlier(onsets, peaks, current, both, false, level, spread);
+        found = earlier(onsets, peaks, gaps, current, both, false, level, spread);
         can_skip = false;
         k += 2;
       }
@@ -93,26 +95,26 @@ bool matches(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, in
 
 bool within(int a, int b, int spread) { return a - b <= spread && b - a <= spread; }
 
-// Pulses within the span of a burst starting at `start`, and within LEVEL_SPREAD of its first.
-int burst_pulses(const uint16_t *onsets, const int8_t *peaks, int count, int start) {
+// Pulses within the span of a burst starting at `start`, and within LEVEL_SPREAD of `level`.
+int burst_pulses(const uint16_t *onsets, const int8_t *peaks, int count, int start, int level) {
   int n = 0;
   for (int i = start; i < count; i++) {
-    if (static_cast<uint16_t>(onsets[i] - onsets[start]) <= BURST.high && within(peaks[i], peaks[start], LEVEL_SPREAD))
+    if (static_cast<uint16_t>(onsets[i] - onsets[start]) <= BURST.high && within(peaks[i], level, LEVEL_SPREAD))
       n++;
   }
   return n;
 }
 
 // Whether the newest pulse completes a T4 burst that repeats one a burst period before it: each burst
-// BURST_PULSES pulses of one loudness, its first after a quiet silence; no pulse at all between the bursts.
+// BURST_PULSES pulses as loud as the newest, its first after a quiet silence; no pulse at all between the bursts.
 bool bursts(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count) {
   const int last = count - 1;
   int start = last;
   while (start > 0 && static_cast<uint16_t>(onsets[last] - onsets[start - 1]) <= BURST.high)
     start--;
-  const int level = peaks[start];
-  if (burst_pulses(onsets, peaks, count, start) < BURST_PULSES || !within(peaks[last], level, LEVEL_SPREAD) ||
-      gaps[start] > level - GAP_DROP)
+  const int level = peaks[last];
+  if (burst_pulses(onsets, peaks, count, start, level) < BURST_PULSES || !within(peaks[start], level, LEVEL_SPREAD) ||
+      gaps[start] > peaks[start] - GAP_DROP)
     return false;
   for (int j = start - 1; j >= 0; j--) {
     const uint16_t distance = static_cast<uint16_t>(onsets[start] - onsets[j]);
@@ -121,7 +123,7 @@ bool bursts(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int
     if (distance >= BURST_PERIOD.low) {
       const bool first = j == 0 || static_cast<uint16_t>(onsets[j] - onsets[j - 1]) >= BURST_PERIOD.low - BURST.high;
       if (first && gaps[j] <= peaks[j] - GAP_DROP && within(peaks[j], level, LEVEL_SPREAD) &&
-          burst_pulses(onsets, peaks, count, j) >= BURST_PULSES)
+          burst_pulses(onsets, peaks, count, j, level) >= BURST_PULSES)
         return true;
     } else if (distance < BURST_PERIOD.low - BURST.high) {
       return false;  // a pulse in the silence between the bursts
