@@ -133,3 +133,28 @@ def test_configure_refuses_more_bands_than_it_has_room_for(detector: Path) -> No
 def test_fewer_bands_listen_to_the_bands_there_are(detector: Path) -> None:
     frames = random_stream(4, 20_000)[:, :8]
     assert node_codes(detector, frames, bands=8) == list(alarm_code.detect(frames))
+
+
+def scripted(pulses_at: list[tuple[int, int, int]], band: int = 10, n: int = 500) -> np.ndarray:
+    """A noise floor with (start frame, frames, level) sounds in `band`."""
+    frames = np.random.default_rng(0).normal(-40, 1.5, (n, 16))
+    for start, length, level in pulses_at:
+        frames[start : start + length, band] = level
+    return np.clip(np.round(frames), -128, 127).astype(np.int8)
+
+
+def test_the_node_matches_the_reference_on_the_long_silence_and_burst_loudness_rules(detector: Path) -> None:
+    # what the random streams do not reach: a faint pulse in T4's long silence after a loud sound (no match; the
+    # faint pulse alone: a match), and blurred bursts growing louder (no match; equally loud: a match)
+    t4 = [(s, 3, 20) for s in (100, 106, 112, 118, 278, 284, 290, 296)]
+    blurred = [100, 112, 278, 290]
+    cases = {
+        "faint pulse only": (scripted([*t4, (240, 3, -10)]), True),
+        "loud sound, then a faint pulse": (scripted([*t4, (160, 40, 16), (240, 3, -10)]), False),
+        "equal bursts": (scripted([(s, 3, 20) for s in blurred]), True),
+        "bursts growing louder": (scripted([(s, 3, v) for s, v in zip(blurred, (20, 14, 26, 29), strict=True)]), False),
+    }
+    for name, (frames, found) in cases.items():
+        ref = alarm_code.detect(frames)
+        assert bool((ref == 2).any()) is found, name
+        assert node_codes(detector, frames) == list(ref), name
