@@ -55,14 +55,14 @@ def pulses(rng: np.random.Generator, frames: np.ndarray, band: int, start: int, 
 
 def random_stream(seed: int, n: int) -> np.ndarray:
     """Noise with drifting levels, alarms of both codes in random bands (T4 also with a pulse missing), and
-    lookalikes: single beeps, fast beep trains, notes on a beat."""
+    T4 bursts showing two pulses each; lookalikes: single beeps, fast beep trains, notes on a beat."""
     rng = np.random.default_rng(seed)
     floor = np.cumsum(rng.normal(0, 0.3, n))[:, None] % 30 - 60
     frames = floor + rng.normal(0, 2, (n, 16))
     t3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
     t4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
     for _ in range(n // 800):
-        kind = rng.integers(6)
+        kind = rng.integers(7)
         start, band, level = int(rng.integers(0, n)), int(rng.integers(0, 16)), float(rng.uniform(-30, 40))
         if kind == 0:
             pulses(rng, frames, band, start, t3, int(rng.integers(1, 6)), level)
@@ -74,6 +74,8 @@ def random_stream(seed: int, n: int) -> np.ndarray:
             pulses(rng, frames, band, start, [(0.5, 0.2), (0.2, 0.1)], 6, level)
         elif kind == 5:  # T4 with one pulse of its first bursts missing
             pulses(rng, frames, band, start, t4, int(rng.integers(2, 5)), level, int(rng.integers(0, 8)))
+        elif kind == 6:  # T4 bursts blurred by a room: two pulses of each show
+            pulses(rng, frames, band, start, [(0.1, 0.3), (0.1, 5.2)], int(rng.integers(1, 4)), level)
         else:  # a broadband burst
             frames[start : start + int(rng.integers(2, 20)), :] += rng.uniform(10, 40)
     return np.clip(np.round(frames), -128, 127).astype(np.int8)
@@ -85,15 +87,17 @@ def test_the_constants_are_the_references(detector: Path) -> None:
                for name, body in re.findall(r"constexpr Interval (T\d_PERIOD)\[\] = \{(.*?)\};", source)}  # fmt: skip
     assert periods["T3_PERIOD"] == [(i.low, i.high) for i in alarm_code.T3_PERIOD]
     assert periods["T4_PERIOD"] == [(i.low, i.high) for i in alarm_code.T4_PERIOD]
-    shapes = re.findall(r"\{\{(\d+), (\d+)\}, (\d+), (\d+), T\d_PERIOD, (\d+), (\d+), (\d+)\}", source)
+    shapes = re.findall(r"\{\{(\d+), (\d+)\}, (\d+), (\d+), (\d+), T\d_PERIOD, (\d+), (\d+), (\d+)\}", source)
     ref = [(alarm_code.T3_PULSE, *alarm_code.CODES[0][1:], 3, *alarm_code.PERIODS[0][1:]),
            (alarm_code.T4_PULSE, *alarm_code.CODES[1][1:], 4, *alarm_code.PERIODS[1][1:])]  # fmt: skip
-    assert [tuple(map(int, s)) for s in shapes] == [(p.low, p.high, d, f, n, m, k) for p, d, f, n, m, k in ref]
+    assert [tuple(map(int, s)) for s in shapes] == [(p.low, p.high, d, f, t, n, m, k) for p, d, f, t, n, m, k in ref]
+    for name, interval in {"BURST": alarm_code.BURST, "BURST_PERIOD": alarm_code.BURST_PERIOD}.items():
+        assert f"constexpr Interval {name} = {{{interval.low}, {interval.high}}};" in source, name
     cfg = alarm_code.CodeConfig()
     for name, value in {"RISE": cfg.rise, "SELECTIVITY": cfg.selectivity, "FIRST_BAND": cfg.first_band,
                         "LAST_BAND": cfg.last_band, "LEVEL_SPREAD": alarm_code.LEVEL_SPREAD,
                         "GAP_DROP": alarm_code.GAP_DROP, "QUIET_MIN": alarm_code.QUIET_MIN,
-                        "SKIP_SPREAD": alarm_code.SKIP_SPREAD,
+                        "SKIP_SPREAD": alarm_code.SKIP_SPREAD, "BURST_PULSES": alarm_code.BURST_PULSES,
                         "MAX_INTERVAL": alarm_code.MAX_INTERVAL, "RING": alarm_code.RING}.items():  # fmt: skip
         assert re.search(rf"\b{name} = {value}\b", source + (COMPONENT / "binmoe_alarm_code.h").read_text()), name
 
@@ -109,13 +113,15 @@ def test_the_node_matches_the_reference_frame_for_frame(detector: Path, seed: in
     )
     # the streams exercise what is compared: both codes match, many times
     assert np.sum(ref == 1) >= 5 and np.sum(ref == 2) >= 5, np.bincount(ref, minlength=3)
-    # ... and so do T4 chains that skip a missing pulse (without the skip some matches differ)
-    codes = alarm_code.PERIODS
+    # ... and so do T4 chains that skip a missing pulse and the burst rule (without either some matches differ)
+    codes, bursts = alarm_code.PERIODS, alarm_code.bursts
     try:
         alarm_code.PERIODS = (codes[0], (*codes[1][:2], 0))
         assert (alarm_code.detect(frames) != ref).any()
+        alarm_code.PERIODS, alarm_code.bursts = codes, lambda ring: False
+        assert (alarm_code.detect(frames) != ref).any()
     finally:
-        alarm_code.PERIODS = codes
+        alarm_code.PERIODS, alarm_code.bursts = codes, bursts
 
 
 def test_configure_refuses_more_bands_than_it_has_room_for(detector: Path) -> None:
@@ -127,3 +133,28 @@ def test_configure_refuses_more_bands_than_it_has_room_for(detector: Path) -> No
 def test_fewer_bands_listen_to_the_bands_there_are(detector: Path) -> None:
     frames = random_stream(4, 20_000)[:, :8]
     assert node_codes(detector, frames, bands=8) == list(alarm_code.detect(frames))
+
+
+def scripted(pulses_at: list[tuple[int, int, int]], band: int = 10, n: int = 500) -> np.ndarray:
+    """A noise floor with (start frame, frames, level) sounds in `band`."""
+    frames = np.random.default_rng(0).normal(-40, 1.5, (n, 16))
+    for start, length, level in pulses_at:
+        frames[start : start + length, band] = level
+    return np.clip(np.round(frames), -128, 127).astype(np.int8)
+
+
+def test_the_node_matches_the_reference_on_the_long_silence_and_burst_loudness_rules(detector: Path) -> None:
+    # what the random streams do not reach: a faint pulse in T4's long silence after a loud sound (no match; the
+    # faint pulse alone: a match), and blurred bursts growing louder (no match; equally loud: a match)
+    t4 = [(s, 3, 20) for s in (100, 106, 112, 118, 278, 284, 290, 296)]
+    blurred = [100, 112, 278, 290]
+    cases = {
+        "faint pulse only": (scripted([*t4, (240, 3, -10)]), True),
+        "loud sound, then a faint pulse": (scripted([*t4, (160, 40, 16), (240, 3, -10)]), False),
+        "equal bursts": (scripted([(s, 3, 20) for s in blurred]), True),
+        "bursts growing louder": (scripted([(s, 3, v) for s, v in zip(blurred, (20, 14, 26, 29), strict=True)]), False),
+    }
+    for name, (frames, found) in cases.items():
+        ref = alarm_code.detect(frames)
+        assert bool((ref == 2).any()) is found, name
+        assert node_codes(detector, frames) == list(ref), name

@@ -12,27 +12,34 @@ struct Interval {
 constexpr int RISE = 8, SELECTIVITY = 4, FIRST_BAND = 2, LAST_BAND = 15, LEVEL_SPREAD = 8, GAP_DROP = 8;
 constexpr int QUIET_MIN = 16;   // intervals from this long on have their silence checked
 constexpr int SKIP_SPREAD = 4;  // peak spread of a chain that skips a pulse inside a burst
-constexpr int MAX_INTERVAL = 178;
+constexpr int MAX_INTERVAL = 198;
 constexpr Interval T3_PERIOD[] = {{26, 37}, {26, 37}, {54, 71}};
 constexpr Interval T4_PERIOD[] = {{3, 9}, {3, 9}, {3, 9}, {141, 178}};
+// A T4 burst blurred by a live room: its span, its repetition and the pulses it needs (BURST_PULSES)
+constexpr Interval BURST = {18, 30};
+constexpr Interval BURST_PERIOD = {158, 198};
+constexpr int BURST_PULSES = 2;
 struct CodeShape {
   Interval pulse;  // pulse length
   int drop;        // steps under the peak that end a pulse ...
   int frames_low;  // ... for this many frames in a row
+  int tail;        // frames after a pulse that are its decay, not yet its silence
   const Interval *period;
   int period_len;
   int need;       // consecutive intervals of the period a match needs
   int skip_need;  // ... when it skips one pulse inside a burst (0: never)
 };
 constexpr CodeShape CODES[2] = {
-    {{13, 23}, 12, 2, T3_PERIOD, 3, 4, 0},
-    {{2, 9}, 8, 1, T4_PERIOD, 4, 5, 6},
+    {{13, 23}, 12, 2, 0, T3_PERIOD, 3, 4, 0},
+    {{2, 9}, 8, 1, 4, T4_PERIOD, 4, 5, 6},
 };
 
 // The latest pulse before `current` at a distance within the interval and a peak within `spread` of `level`,
-// -1 if none; `silent`: no pulse in between may come near `level` (only much quieter ones).
-int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Interval &interval, bool silent, int level,
-            int spread) {
+// -1 if none; `silent`: the code's long silence: no pulse in between may come near `level` (only much quieter
+// ones), and the silence before each of them must be as quiet as the one before `current` (checked as a whole).
+int earlier(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int current, const Interval &interval,
+            bool silent, int level, int spread) {
+  const int quiet = peaks[current] - GAP_DROP;
   for (int j = current - 1; j >= 0; j--) {
     const uint16_t gap = static_cast<uint16_t>(onsets[current] - onsets[j]);
     if (gap > interval.high)
@@ -40,7 +47,7 @@ int earlier(const uint16_t *onsets, const int8_t *peaks, int current, const Inte
     const int diff = peaks[j] - level;
     if (gap >= interval.low && diff <= spread && diff >= -spread)
       return j;
-    if (silent && diff >= -2 * LEVEL_SPREAD)
+    if (silent && (diff >= -2 * LEVEL_SPREAD || gaps[j] > quiet))
       return -1;
   }
   return -1;
@@ -62,13 +69,13 @@ bool chain(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int 
       const Interval &interval = shape.period[index];
       int found = -1;
       if (interval.low < QUIET_MIN || gaps[current] <= peaks[current] - GAP_DROP)
-        found = earlier(onsets, peaks, current, interval, index == n - 1, level, spread);
+        found = earlier(onsets, peaks, gaps, current, interval, index == n - 1, level, spread);
       if (found >= 0) {
         k++;
       } else if (can_skip && interval.low < QUIET_MIN && shape.period[before].low < QUIET_MIN) {
         const Interval both = {static_cast<uint16_t>(interval.low + shape.period[before].low),
                                static_cast<uint16_t>(interval.high + shape.period[before].high)};
-        found = earlier(onsets, peaks, current, both, false, level, spread);
+        found = earlier(onsets, peaks, gaps, current, both, false, level, spread);
         can_skip = false;
         k += 2;
       }
@@ -84,6 +91,45 @@ bool matches(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, in
   if (chain(onsets, peaks, gaps, count, shape, shape.need, LEVEL_SPREAD, false))
     return true;
   return shape.skip_need > 0 && chain(onsets, peaks, gaps, count, shape, shape.skip_need, SKIP_SPREAD, true);
+}
+
+bool within(int a, int b, int spread) { return a - b <= spread && b - a <= spread; }
+
+// Pulses within the span of a burst starting at `start`, and within LEVEL_SPREAD of `level`.
+int burst_pulses(const uint16_t *onsets, const int8_t *peaks, int count, int start, int level) {
+  int n = 0;
+  for (int i = start; i < count; i++) {
+    if (static_cast<uint16_t>(onsets[i] - onsets[start]) <= BURST.high && within(peaks[i], level, LEVEL_SPREAD))
+      n++;
+  }
+  return n;
+}
+
+// Whether the newest pulse completes a T4 burst that repeats one a burst period before it: each burst
+// BURST_PULSES pulses as loud as the newest, its first after a quiet silence; no pulse at all between the bursts.
+bool bursts(const uint16_t *onsets, const int8_t *peaks, const int8_t *gaps, int count) {
+  const int last = count - 1;
+  int start = last;
+  while (start > 0 && static_cast<uint16_t>(onsets[last] - onsets[start - 1]) <= BURST.high)
+    start--;
+  const int level = peaks[last];
+  if (burst_pulses(onsets, peaks, count, start, level) < BURST_PULSES || !within(peaks[start], level, LEVEL_SPREAD) ||
+      gaps[start] > peaks[start] - GAP_DROP)
+    return false;
+  for (int j = start - 1; j >= 0; j--) {
+    const uint16_t distance = static_cast<uint16_t>(onsets[start] - onsets[j]);
+    if (distance > BURST_PERIOD.high)
+      return false;
+    if (distance >= BURST_PERIOD.low) {
+      const bool first = j == 0 || static_cast<uint16_t>(onsets[j] - onsets[j - 1]) >= BURST_PERIOD.low - BURST.high;
+      if (first && gaps[j] <= peaks[j] - GAP_DROP && within(peaks[j], level, LEVEL_SPREAD) &&
+          burst_pulses(onsets, peaks, count, j, level) >= BURST_PULSES)
+        return true;
+    } else if (distance < BURST_PERIOD.low - BURST.high) {
+      return false;  // a pulse in the silence between the bursts
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -115,6 +161,10 @@ void AlarmCodeDetector::reset() {
 
 AlarmCodeDetector::Code AlarmCodeDetector::push(const int8_t *levels) {
   const int bands = this->bands_;
+  int8_t paired[MAX_BANDS];  // each band with the one above: a tone near an edge, or gliding over it
+  for (int b = 0; b < bands; b++)
+    paired[b] = b + 1 < bands && levels[b + 1] > levels[b] ? levels[b + 1] : levels[b];
+  levels = paired;
   int rises[MAX_BANDS];
   int positive = 0;
   for (int b = 0; b < bands; b++) {
@@ -170,18 +220,26 @@ bool AlarmCodeDetector::track_(Pulse &pulse, int code, int level, bool onset) {
         pulse.peaks[pulse.count] = pulse.peak;
         pulse.gaps[pulse.count] = pulse.gap_before;
         pulse.count++;
-        matched = matches(pulse.onsets, pulse.peaks, pulse.gaps, pulse.count, shape);
-        pulse.gap = static_cast<int8_t>(level);  // a new silence starts
+        matched = matches(pulse.onsets, pulse.peaks, pulse.gaps, pulse.count, shape) ||
+                  (code == 2 && bursts(pulse.onsets, pulse.peaks, pulse.gaps, pulse.count));
+        pulse.gap = -128;  // a new silence starts after the pulse's tail
+        pulse.low = 0;
       } else {
         pulse.gap = pulse.gap_before > pulse.peak ? pulse.gap_before : pulse.peak;  // a sound in the silence
+        pulse.low = 255;
       }
       pulse.active = false;
     } else if (length > shape.pulse.high) {
       pulse.active = false;  // too long for the code's pulse: another sound in the silence
       pulse.gap = pulse.gap_before > pulse.peak ? pulse.gap_before : pulse.peak;
+      pulse.low = 255;
     }
-  } else if (!onset && level > pulse.gap) {
-    pulse.gap = static_cast<int8_t>(level);
+  } else if (!onset) {
+    if (pulse.low < shape.tail) {
+      pulse.low++;
+    } else if (level > pulse.gap) {
+      pulse.gap = static_cast<int8_t>(level);
+    }
   }
   // a pulse under way that rises again by RISE over its peak was noise before the real pulse
   if (onset && (!pulse.active || level >= pulse.peak + RISE)) {

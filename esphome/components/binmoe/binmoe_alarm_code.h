@@ -31,7 +31,7 @@ class AlarmCodeDetector {
     int8_t peak;
     int8_t gap;         // the loudest frame since the last pulse of the code ended
     int8_t gap_before;  // `gap` when the pulse under way started
-    uint8_t low;        // consecutive frames under the peak by the code's drop
+    uint8_t low;        // consecutive frames under the peak by the code's drop; after a pulse: of its tail
     uint8_t count;
     bool active;
   };
