@@ -164,8 +164,20 @@ class SimulatedHome:
         areas, registry = ar.async_get(self.hass), er.async_get(self.hass)
         for entity in entities:
             domain, object_id = entity.entity_id.split(".", 1)
+            # An entity of a device is registered as an integration registers it (the dataset's synthetic_home
+            # does): Home Assistant's intents match the registry's name, and without original_name an entity
+            # is named after its device, so a valve's battery sensor would share the valve's name. (Entities
+            # without a device, as in this repository's fixture home, keep their state's name.)
+            named: dict[str, Any] = {}
+            if entity.device_id:
+                features = entity.attributes.get("supported_features")
+                named = {
+                    "original_name": entity.name,
+                    "has_entity_name": False,
+                    "supported_features": features if isinstance(features, int) else 0,
+                }
             entry = registry.async_get_or_create(
-                domain, platform, entity.entity_id, suggested_object_id=object_id, device_id=entity.device_id
+                domain, platform, entity.entity_id, suggested_object_id=object_id, device_id=entity.device_id, **named
             )
             assert entry.entity_id == entity.entity_id, f"{entity.entity_id} is taken"
             area_id = None

@@ -120,6 +120,8 @@ def test_assist_layout_is_read() -> None:
         ("cottage-uk/lamp.yaml#3", "Turn off the light"),
         ("cottage-uk/speaker.yaml#0", "Next track on the snug speaker"),
         ("cottage-uk/speaker.yaml#1", "Set the volume to 10%"),
+        ("cottage-uk/tap.yaml#0", "Open the garden tap"),
+        ("cottage-uk/tap.yaml#1", "Set the garden tap to 40%"),
         ("cottage-uk/todo.yaml#0", "Add crumpets to the pantry list"),
     ]
     assert all(supported(t, SIMULATED_DOMAINS) for t in tasks)
@@ -206,13 +208,18 @@ async def test_assist_layout_runs_through_the_agent(
         # said to the snug's speaker: Home Assistant takes the area from the device
         "Turn off the light": ("ha_intents", True),
         "Next track on the snug speaker": ("ha_intents", True),
+        # the tap's device also has a battery sensor: each entity is registered under its own name (as an
+        # integration registers it), or Home Assistant finds two devices called "Garden Tap" and does nothing
+        "Open the garden tap": ("ha_intents", True),
+        "Set the garden tap to 40%": ("ha_intents", True),
         "Add crumpets to the pantry list": ("ha_intents", True),  # a real to-do entity, its state the item count
     }
     pitch_black = next(r for r in results if r["sentence"].startswith("The scullery is pitch black"))
     assert pitch_black["reply"].startswith("Sorry, I am not aware of any device called")
     summary = summarize_assist(results)
     assert summary["not_scored_by_dataset"] == 1 and summary["unsupported"] == 0
-    assert summary["overall"]["sentences"] == 9 and summary["overall"]["correct"] == 8
-    assert summary["by_path"]["ha_intents"]["correct"] == 8 and summary["by_path"]["llm"]["sentences"] == 0
+    assert summary["overall"]["sentences"] == 11 and summary["overall"]["correct"] == 10
+    assert summary["by_path"]["ha_intents"]["correct"] == 10 and summary["by_path"]["llm"]["sentences"] == 0
     assert summary["by_category"]["fan"]["correct"] == summary["by_category"]["scullery"]["correct"] == 1
+    assert summary["by_category"]["valve"] == {**summary["by_category"]["valve"], "sentences": 2, "correct": 2}
     assert summary["by_category"]["light"] == {**summary["by_category"]["light"], "sentences": 4, "correct": 3}
