@@ -9,7 +9,11 @@ learns a baseline from the first `baseline_s`, then scores `hours` of healthy ru
 fault class. Printed: anomaly AUC per machine, false anomalies per day (all healthy windows, and
 those whose speed lies inside the range the baseline saw), fault segments flagged, thresholds.
 
+Weak faults and speed changes inside windows (`--severity 0.05 1 --ramp-s 2 30`) are where the score loses:
+with the recipes' full-strength faults every machine's AUC is near 1 (docs/vibration-baseline.md).
+
 Usage: python -m benchmarks.baseline_dev [--machines 8] [--hours 2] [--family vibration] [--spread 0.15]
+       [--severity LOW HIGH] [--ramp-s SHORTEST LONGEST]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,8 +40,15 @@ FAULTS = sv.VIBRATION_CLASSES[1:]
 @dataclass(frozen=True)
 class Window:
     label: str
-    rpm: float
+    rpm: float  # the window's mean speed
     sig: NDArray[np.int32]
+    rpm_lo: float | None = None  # its lowest and highest speed (the mean if not given)
+    rpm_hi: float | None = None
+    severity: float = 1.0  # of a fault window's fault components
+
+    @property
+    def span(self) -> tuple[float, float]:
+        return (self.rpm if self.rpm_lo is None else self.rpm_lo, self.rpm if self.rpm_hi is None else self.rpm_hi)
 
 
 def speeds(rng: np.random.Generator, nominal: float, spread: float, window_s: float) -> Iterator[float]:
@@ -53,8 +65,18 @@ def speeds(rng: np.random.Generator, nominal: float, spread: float, window_s: fl
 
 
 def machine_windows(
-    family: Family, index: int, baseline_s: float, hours: float, fault_s: float, spread: float
+    family: Family,
+    index: int,
+    baseline_s: float,
+    hours: float,
+    fault_s: float,
+    spread: float,
+    severity: tuple[float, float] = (1.0, 1.0),
+    ramp_s: tuple[float, float] = (20.0, 20.0),
 ) -> list[Window]:
+    """The machine's windows: healthy running, then one segment per fault class at a severity drawn
+    log-uniformly from `severity`. Speed ramps last `ramp_s` (drawn uniformly) and the speed changes inside a
+    window as it does between them (the window's `rpm` is its mean, `rpm_lo`/`rpm_hi` its extremes)."""
     cfg = family.features
     rng = np.random.default_rng(DEV_SEED + index)
     machine = sv.draw_machine(rng, cfg.sample_rate)
@@ -62,40 +84,74 @@ def machine_windows(
     labels = ["healthy"] * round((baseline_s + hours * 3600) / window_s)
     for label in FAULTS:
         labels += [label] * round(fault_s / window_s)
+    fixed = severity == (1.0, 1.0) and ramp_s == (20.0, 20.0)  # the loop's original machines, draw for draw
+    strength = {} if fixed else {label: float(np.exp(rng.uniform(*np.log(severity)))) for label in FAULTS}
+    bounds = (
+        speeds(rng, machine.rpm_nominal, spread, window_s) if fixed else ramped(rng, machine, spread, ramp_s, window_s)
+    )
+    n, sr = cfg.window_samples, cfg.sample_rate
     out = []
     load_db, keep = 0.0, np.exp(-window_s / 300)
-    for label, rpm in zip(labels, speeds(rng, machine.rpm_nominal, spread, window_s), strict=False):
+    boundary = 0.0 if fixed else next(bounds)
+    for label in labels:
+        # fixed: one speed per window (drawn before the window, as the loop always did); else start -> end
+        rpm_start, rpm_end = (next(bounds), None) if fixed else (boundary, next(bounds))
         load_db = keep * load_db + np.sqrt(1 - keep**2) * rng.normal(0, 1.0)
-        audio = sv.render(label, rng, cfg.window_samples, cfg.sample_rate, machine, rpm, 10 ** (load_db / 20))
-        out.append(Window(label, rpm, signature(frame_features(audio.reshape(cfg.frames, cfg.frame), cfg))))
+        load, severity_ = 10 ** (load_db / 20), strength.get(label, 1.0)
+        audio = sv.render(label, rng, n, sr, machine, rpm_start, load, rpm_end, severity_)
+        boundary = rpm_start if rpm_end is None else rpm_end
+        lo, hi = min(rpm_start, boundary), max(rpm_start, boundary)
+        sig = signature(frame_features(audio.reshape(cfg.frames, cfg.frame), cfg))
+        out.append(Window(label, (lo + hi) / 2, sig, lo, hi, severity_))
     return out
 
 
-def evaluate(family: Family, windows: list[Window], baseline_s: float) -> dict[str, float]:
+def ramped(
+    rng: np.random.Generator, machine: sv.Machine, spread: float, ramp_s: tuple[float, float], window_s: float
+) -> Iterator[float]:
+    """Shaft speed at the window boundaries: set-points within +-spread of nominal, dwell 2-20 min, linear
+    ramps of `ramp_s` seconds (drawn uniformly) that start anywhere, so the speed changes inside windows."""
+    nominal = machine.rpm_nominal
+    rpm, t0, k = nominal * (1 + rng.uniform(-spread, spread)), 0.0, 0
+    while True:
+        dwell, ramp = rng.uniform(120, 1200), rng.uniform(*ramp_s)
+        target = nominal * (1 + rng.uniform(-spread, spread))
+        t1 = t0 + dwell + ramp
+        while k * window_s < t1:
+            t = k * window_s
+            yield rpm if t < t0 + dwell else rpm + (target - rpm) * (t - t0 - dwell) / ramp
+            k += 1
+        rpm, t0 = target, t1
+
+
+def evaluate(family: Family, windows: list[Window], baseline_s: float) -> dict[str, Any]:
     cfg = family.features
     window_s = cfg.window_samples / cfg.sample_rate
     n_base = round(baseline_s / window_s)
     learner = BaselineLearner(cfg.bands, n_base, digest8(cfg.digest()))
     for w in windows[:n_base]:
         learner.push(w.sig)
-    lo, hi = min(w.rpm for w in windows[:n_base]), max(w.rpm for w in windows[:n_base])
+    lo, hi = min(w.span[0] for w in windows[:n_base]), max(w.span[1] for w in windows[:n_base])
     detector = AnomalyDetector(learner.result())
-    healthy, faulty, flagged = [], [], set()
+    healthy, flagged = [], set()
+    faulty: dict[str, list[int]] = {label: [] for label in FAULTS}
     false_all = false_in = in_range = 0
     for w in windows[n_base:]:
         score, started = detector.push(w.sig)
         if w.label == "healthy":
             healthy.append(score)
-            inside = lo <= w.rpm <= hi
+            inside = lo <= w.span[0] and w.span[1] <= hi  # the whole window inside the baseline's speeds
             in_range += inside
             false_all += started
             false_in += started and inside
         else:
-            faulty.append(score)
+            faulty[w.label].append(score)
             if detector.active:
                 flagged.add(w.label)
+    h = np.array(healthy)
     return {
-        "auc": auc(np.array(healthy), np.array(faulty)),
+        "auc": auc(h, np.concatenate([np.array(v) for v in faulty.values()])),
+        "auc_per_class": {label: auc(h, np.array(v)) for label, v in faulty.items() if v},
         "hours": len(healthy) * window_s / 3600,
         "hours_in": in_range * window_s / 3600,
         "false": false_all,
@@ -113,11 +169,29 @@ def main() -> int:
     parser.add_argument("--baseline-s", type=float, default=600.0)
     parser.add_argument("--fault-s", type=float, default=120.0)
     parser.add_argument("--spread", type=float, default=0.15)
+    parser.add_argument(
+        "--severity",
+        type=float,
+        nargs=2,
+        default=(1.0, 1.0),
+        metavar=("LOW", "HIGH"),
+        help="fault components scaled by a factor drawn log-uniformly per fault (1 1: the recipes)",
+    )
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        nargs=2,
+        default=(20.0, 20.0),
+        metavar=("SHORTEST", "LONGEST"),
+        help="speed ramps' duration; other than 20 20 the speed also changes inside windows",
+    )
     args = parser.parse_args()
     family = FAMILIES[args.family]
     rows = []
     for m in range(args.machines):
-        windows = machine_windows(family, m, args.baseline_s, args.hours, args.fault_s, args.spread)
+        windows = machine_windows(
+            family, m, args.baseline_s, args.hours, args.fault_s, args.spread, tuple(args.severity), tuple(args.ramp_s)
+        )
         r = evaluate(family, windows, args.baseline_s)
         rows.append(r)
         print(
@@ -132,6 +206,9 @@ def main() -> int:
         f"inside the baseline's speed range {sum(r['false_in'] for r in rows) / max(hours_in, 1e-9) * 24:.2f} "
         f"over {hours_in:.1f} h, faults flagged {sum(r['flagged'] for r in rows)} of {len(rows) * len(FAULTS)}"
     )
+    print("AUC per fault class (mean over machines): " + ", ".join(
+        f"{label} {np.nanmean([r['auc_per_class'][label] for r in rows]):.3f}" for label in FAULTS
+    ))  # fmt: skip
     return 0
 
 

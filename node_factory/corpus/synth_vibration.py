@@ -103,11 +103,17 @@ def render(
     machine: Machine | None = None,
     rpm: float = 0.0,
     load: float = 1.0,
+    rpm_end: float | None = None,
+    severity: float = 1.0,
 ) -> NDArray[np.int16]:
     """One window of `label`: every property drawn from `rng`, or those of `machine` at shaft speed `rpm`
-    with its healthy forces scaled by `load`."""
+    (changing linearly to `rpm_end` within the window, if given) with its healthy forces scaled by `load`
+    and the fault's own components by `severity` (1: the training corpus's recipes, sample for sample)."""
     t = np.arange(n) / sr
-    shaft_hz = rng.uniform(15, 60) if machine is None else rpm / 60
+    shaft_hz: float | Float = rng.uniform(15, 60) if machine is None else rpm / 60
+    if machine is not None and rpm_end is not None:
+        shaft_hz = (rpm + (rpm_end - rpm) * t / (n / sr)) / 60
+        rpm = (rpm + rpm_end) / 2
     fr = shaft_hz * (1 + 0.002 * np.sin(2 * np.pi * 0.5 * t))  # slow speed wander
     phase = 2 * np.pi * np.cumsum(fr) / sr
     base = fr.mean()
@@ -124,23 +130,23 @@ def render(
         resonance = float(rng.choice(machine.resonances))
     orders = fault_orders()
     if label == "imbalance":
-        x += rng.uniform(0.8, 1.5) * np.sin(phase + rng.uniform(0, 6.3))
+        x += severity * rng.uniform(0.8, 1.5) * np.sin(phase + rng.uniform(0, 6.3))
     elif label == "misalignment":
-        x += rng.uniform(0.6, 1.2) * np.sin(2 * phase + rng.uniform(0, 6.3))
-        x += 0.4 * np.sin(phase) + rng.uniform(0.1, 0.4) * np.sin(3 * phase)
+        x += severity * rng.uniform(0.6, 1.2) * np.sin(2 * phase + rng.uniform(0, 6.3))
+        x += severity * (0.4 * np.sin(phase) + rng.uniform(0.1, 0.4) * np.sin(3 * phase))
     elif label == "looseness":
         for h in range(1, 11):
-            x += rng.uniform(0.1, 0.5) / h**0.5 * np.sin(h * phase + rng.uniform(0, 6.3))
-        x += rng.uniform(0.1, 0.3) * np.sin(0.5 * phase)
+            x += severity * rng.uniform(0.1, 0.5) / h**0.5 * np.sin(h * phase + rng.uniform(0, 6.3))
+        x += severity * rng.uniform(0.1, 0.3) * np.sin(0.5 * phase)
         x = np.clip(x, -rng.uniform(0.6, 1.0), None)
     elif label == "bearing_outer":
-        x += rng.uniform(0.5, 1.5) * _impacts(rng, t, orders["bpfo"] * base, sr, resonance)
+        x += severity * rng.uniform(0.5, 1.5) * _impacts(rng, t, orders["bpfo"] * base, sr, resonance)
     elif label == "bearing_inner":
         am = 1 + 0.8 * np.sin(phase)
-        x += rng.uniform(0.5, 1.5) * am * _impacts(rng, t, orders["bpfi"] * base, sr, resonance)
+        x += severity * rng.uniform(0.5, 1.5) * am * _impacts(rng, t, orders["bpfi"] * base, sr, resonance)
     elif label == "bearing_ball":
         am = 1 + 0.8 * np.sin(orders["ftf"] * phase)
-        x += rng.uniform(0.5, 1.5) * am * _impacts(rng, t, 2 * orders["bsf"] * base, sr, resonance)
+        x += severity * rng.uniform(0.5, 1.5) * am * _impacts(rng, t, 2 * orders["bsf"] * base, sr, resonance)
     elif label != "healthy":
         raise ValueError(f"unknown vibration class {label!r}")
     if machine is not None:

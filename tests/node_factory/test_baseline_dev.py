@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 
-from benchmarks.baseline_dev import Window, evaluate, speeds
+from benchmarks.baseline_dev import Window, evaluate, machine_windows, ramped, speeds
+from node_factory.corpus import synth_vibration as sv
 from node_factory.corpus.families import FAMILIES
 
 FAMILY = FAMILIES["vibration"]
@@ -33,3 +34,16 @@ def test_false_anomalies_count_inside_and_outside_the_baselines_speed_range() ->
     r = evaluate(FAMILY, run, 600)
     assert (r["false"], r["false_in"], r["flagged"]) == (1, 0, 1)
     assert r["auc"] > 0.9 and abs(r["hours_in"] - 120 * 2.56 / 3600) < 1e-9
+
+
+def test_ramped_speeds_change_inside_windows_and_weak_faults_are_drawn() -> None:
+    machine = sv.draw_machine(np.random.default_rng(1), 3200)
+    bounds = list(itertools.islice(ramped(np.random.default_rng(2), machine, 0.1, (2.0, 30.0), 2.56), 6000))
+    nominal = machine.rpm_nominal
+    assert min(bounds) >= 0.9 * nominal - 1e-9 and max(bounds) <= 1.1 * nominal + 1e-9
+    steps = np.abs(np.diff(bounds))
+    assert np.sum(steps > 0) > 8 and np.sum((steps > 0) & (steps < np.max(steps))) > 0
+    windows = machine_windows(FAMILY, 0, 30, 0.0, 5, 0.15, (0.05, 1.0), (2.0, 30.0))
+    faults = [w for w in windows if w.label != "healthy"]
+    assert {w.label for w in faults} == set(sv.VIBRATION_CLASSES[1:])
+    assert all(0.05 <= w.severity <= 1.0 for w in faults) and len({w.severity for w in faults}) == 6

@@ -35,3 +35,21 @@ def test_a_machine_keeps_its_speed_level_and_resonances_across_windows() -> None
     spectrum = np.abs(np.fft.rfft(x * np.hanning(n)))
     low = spectrum[: int(200 * n / sr)]
     assert abs(np.argmax(low[1:]) + 1 - 25 * n / sr) <= 2  # the strongest low line is 1x at 1500 rpm = 25 Hz
+
+
+def test_severity_scales_the_fault_and_rpm_end_sweeps_the_speed_inside_the_window() -> None:
+    sr, n = 3200, 12800
+    machine = sv.draw_machine(np.random.default_rng(4), sr)
+
+    def rms(label: str, severity: float) -> float:
+        x = sv.render(label, np.random.default_rng(2), n, sr, machine, 1500, severity=severity).astype(np.float64)
+        return float(np.sqrt(np.mean(x**2)))
+
+    full = sv.render("imbalance", np.random.default_rng(2), n, sr, machine, 1500)
+    assert np.array_equal(full, sv.render("imbalance", np.random.default_rng(2), n, sr, machine, 1500, severity=1.0))
+    assert rms("healthy", 1.0) < rms("imbalance", 0.1) < 0.5 * rms("imbalance", 1.0)
+    x = sv.render("healthy", np.random.default_rng(1), n, sr, machine, 1200, rpm_end=1800).astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(n)))
+    hz = np.fft.rfftfreq(n, 1 / sr)
+    sweep = spectrum[(hz > 21) & (hz < 29)].sum()  # 1x sweeps 20 -> 30 Hz: energy all along, not one line
+    assert sweep > 0.5 * spectrum[(hz > 19) & (hz < 31)].sum()
