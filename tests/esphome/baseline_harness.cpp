@@ -3,7 +3,7 @@
 //   learn <v0> ... <v(bands-1)>                     -> "<progress_percent>"
 //   result                                         -> the baseline's blob in hex (the detector then uses it)
 //   push <v0> ... <v(bands-1)>                      -> "<score> <started> <active>"
-//   load <blob hex> <digest hex>                    -> "ok" (the detector then uses it), "corrupt" or "foreign"
+//   load <blob hex> <digest hex>                    -> "ok" (the detector then uses it), "corrupt", "foreign" or "old"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +72,10 @@ int main() {
       BaselineLoad r = baseline_from_bytes(blob, n, digest, &b);
       if (r == BaselineLoad::OK)
         detector.set_baseline(b);
-      printf("%s\n", r == BaselineLoad::OK ? "ok" : r == BaselineLoad::FOREIGN ? "foreign" : "corrupt");
+      printf("%s\n", r == BaselineLoad::OK            ? "ok"
+                     : r == BaselineLoad::FOREIGN     ? "foreign"
+                     : r == BaselineLoad::OLD_VERSION ? "old"
+                                                      : "corrupt");
     }
     fflush(stdout);
   }

@@ -13,6 +13,7 @@ import json
 import re
 import struct
 import wave
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ def fnv1(text: str) -> int:
     return h
 
 
-PREF_KEY = fnv1("binmoe_baseline")
+PREF_KEY, PREF_KEY2 = fnv1("binmoe_baseline"), fnv1("binmoe_baseline_2")  # the blob's two halves
 
 
 def read_prefs(home: Path) -> dict[int, bytes]:
@@ -64,14 +65,18 @@ def read_prefs(home: Path) -> dict[int, bytes]:
 
 
 def write_prefs(home: Path, blob: bytes) -> None:
-    """A stored baseline as the node would find it at boot (the fixed-size preference, zero padded)."""
+    """A stored baseline as the node would find it at boot (two fixed-size preferences, zero padded)."""
     path = home / ".esphome" / "prefs" / "binmoe-host-vibration.prefs"
     path.parent.mkdir(parents=True, exist_ok=True)
     padded = blob.ljust(MAX_BLOB, b"\0")
-    path.write_bytes(struct.pack("<IB", PREF_KEY, len(padded)) + padded)
+    half = MAX_BLOB // 2
+    records = [
+        struct.pack("<IB", key, half) + padded[i * half : (i + 1) * half] for i, key in enumerate((PREF_KEY, PREF_KEY2))
+    ]
+    path.write_bytes(b"".join(records))
 
 
-MAX_BLOB = 24 + 32 * 6 + 4  # esphome::binmoe::MAX_BASELINE_BLOB: the preference's fixed size
+MAX_BLOB = 24 + 16 * 8 + 120 * 2 + 4  # esphome::binmoe::MAX_BASELINE_BLOB (396): stored in two halves of 198
 
 
 def signatures(wav: Path) -> list[np.ndarray]:
@@ -170,8 +175,8 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
         finally:
             await node.client.disconnect()
     stored = read_prefs(tmp_path)
-    assert set(stored) == {PREF_KEY}
-    assert stored[PREF_KEY] == baseline.to_bytes().ljust(MAX_BLOB, b"\0")  # the reference's bytes, exactly
+    assert set(stored) == {PREF_KEY, PREF_KEY2}
+    assert stored[PREF_KEY] + stored[PREF_KEY2] == baseline.to_bytes().ljust(MAX_BLOB, b"\0")  # the reference's
 
     # Second boot: the stored baseline is in force; healthy running, then a fault of the same machine.
     with vibration_node(tmp_path, log):
@@ -237,8 +242,8 @@ async def test_bad_requests_are_refused_and_learning_goes_on(
             await node.client.disconnect()
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "foreign"])
-async def test_a_damaged_or_foreign_stored_baseline_is_refused(
+@pytest.mark.parametrize("damage", ["corrupt", "foreign", "old"])
+async def test_a_damaged_foreign_or_old_stored_baseline_is_refused(
     vibration_node: Any, vibration_clips: Path, tmp_path: Path, damage: str
 ) -> None:
     sigs = signatures(vibration_clips / "healthy_learn.wav")
@@ -250,11 +255,18 @@ async def test_a_damaged_or_foreign_stored_baseline_is_refused(
     if damage == "corrupt":
         blob[30] ^= 0x40  # a mean's byte: the checksum no longer matches
     write_prefs(tmp_path, bytes(blob))
+    if damage == "old":  # what a firmware with format version 1 stored: one preference of 220 bytes
+        v1 = bytearray(blob[:24] + bytes(16 * 6))
+        v1[4] = 1
+        v1 += zlib.crc32(v1).to_bytes(4, "little")
+        path = tmp_path / ".esphome" / "prefs" / "binmoe-host-vibration.prefs"
+        path.write_bytes(struct.pack("<IB", PREF_KEY, 220) + bytes(v1).ljust(220, b"\0"))
     with vibration_node(tmp_path, tmp_path / "node.log"):
         node = await connect_node(PORT)
         try:
             keys = entity_keys(node)
-            await wait_for(lambda: last_state(node, keys["baseline"]) == damage, 5)
+            state = "foreign" if damage == "old" else damage
+            await wait_for(lambda: last_state(node, keys["baseline"]) == state, 5)
             # the node keeps classifying without a baseline: no scores; then it learns a new one
             await node.call("learn_baseline", seconds=10)
             await node.call("replay", file=str(vibration_clips / "healthy_check.wav"))
@@ -263,7 +275,8 @@ async def test_a_damaged_or_foreign_stored_baseline_is_refused(
         finally:
             await node.client.disconnect()
     text = (tmp_path / "node.log").read_text(errors="replace")
-    reason = "damaged (checksum, header or sizes)" if damage == "corrupt" else "learnt with other features"
+    reason = {"corrupt": "damaged (checksum, header or sizes)", "foreign": "learnt with other features",
+              "old": "format version 1, this firmware uses 2"}[damage]  # fmt: skip
     assert f"Stored baseline refused: {reason}" in text
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -58,10 +60,10 @@ def test_healthy_windows_stay_below_the_threshold_and_a_shift_raises_one_anomaly
     assert not det.active  # six quiet windows end it
 
 
-def test_blob_round_trips_and_refuses_foreign_or_corrupt_baselines() -> None:
+def test_blob_round_trips_and_refuses_foreign_old_or_corrupt_baselines() -> None:
     baseline = _learn(np.random.default_rng(2))
     blob = baseline.to_bytes()
-    assert len(blob) == 24 + 16 * 6 + 4  # header, int32 mean + uint16 weight per band, CRC-32
+    assert len(blob) == 24 + 16 * 8 + 120 * 2 + 4 == 396  # header, mean/scale/weight per band, L (int16), CRC
     assert Baseline.from_bytes(blob, DIGEST) == baseline
     with pytest.raises(ForeignBaseline, match="learnt with features"):
         Baseline.from_bytes(blob, OTHER)
@@ -71,11 +73,39 @@ def test_blob_round_trips_and_refuses_foreign_or_corrupt_baselines() -> None:
         Baseline.from_bytes(bytes(corrupt), DIGEST)
     with pytest.raises(ValueError, match="too short"):
         Baseline.from_bytes(blob[:10], DIGEST)
+    # a version-1 blob (per-band variances only) is refused as foreign: learn again
+    v1 = b"BMBL" + bytes([1, 16]) + DIGEST + (40).to_bytes(4, "little") + (799).to_bytes(4, "little") + b"\x03\x06"
+    v1 += bytes(16 * 6)
+    with pytest.raises(ForeignBaseline, match="format version 1"):
+        Baseline.from_bytes(v1 + zlib.crc32(v1).to_bytes(4, "little"), DIGEST)
+
+
+def test_correlated_healthy_variation_is_learnt_and_a_single_band_departure_is_not_hidden() -> None:
+    # healthy windows whose bands move together (a speed or load change lifts the whole spectrum) plus a
+    # little independent noise: the diagonal score would count the common movement once per band
+    rng = np.random.default_rng(7)
+    common = rng.normal(0, 300, 200)
+    sigs = [(c + rng.normal(0, 30, 16)).astype(np.int32) for c in common]
+    learner = BaselineLearner(16, 200, DIGEST)
+    for s in sigs:
+        learner.push(s)
+    baseline = learner.result()
+    together = np.full(16, 600, np.int32)  # 2 sd of the common movement, in every band
+    one_band = np.zeros(16, np.int32)
+    one_band[5] = 800  # 2.6 sd of that band's total variance, far beyond its independent part (and the ridge)
+    assert baseline.score(together) < baseline.threshold < baseline.score(one_band)
+    diagonal = sum(
+        ((v - m) ** 2) / np.var([s[b] for s in sigs])
+        for b, (v, m) in enumerate(zip(one_band, baseline.model.mean, strict=True))
+    )
+    assert 16 * diagonal < baseline.threshold  # what the diagonal score made of the same departure
 
 
 def test_learner_refuses_too_short_a_baseline_and_an_unfinished_result() -> None:
     with pytest.raises(ValueError, match="at least 4"):
         BaselineLearner(16, 3, DIGEST)
+    with pytest.raises(ValueError, match="1 to 16 bands"):
+        BaselineLearner(17, 10, DIGEST)
     learner = BaselineLearner(16, 10, DIGEST)
     learner.push(np.zeros(16, np.int32))
     with pytest.raises(ValueError, match="not finished"):
@@ -85,7 +115,7 @@ def test_learner_refuses_too_short_a_baseline_and_an_unfinished_result() -> None
 def test_the_threshold_never_drops_below_the_null_scores_tail() -> None:
     # 16 * (k + 6 sqrt(2k)) in Q4: k = 16 bands -> 256 + floor(sqrt(294,912)) = 256 + 543
     assert null_floor(16) == 799
-    for k in (1, 8, 32):
+    for k in (1, 8, 16):
         assert abs(null_floor(k) - 16 * (k + 6 * np.sqrt(2 * k))) < 1
     # a baseline whose calibration half looks exactly like its first half gets the floor, not 1.5 x 0
     learner = BaselineLearner(16, 20, DIGEST)

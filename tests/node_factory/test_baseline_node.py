@@ -6,6 +6,7 @@ backend suite because the held-out generator needs scipy; the harness is tests/e
 from __future__ import annotations
 
 import subprocess
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def test_scripted_shift_raises_one_anomaly_with_hysteresis(baseline_harness: Pat
     assert got[-1].endswith(" 0") and got[29].endswith(" 1")  # ends after six quiet windows
 
 
-def test_stored_baselines_load_and_foreign_or_corrupt_ones_are_refused(baseline_harness: Path) -> None:
+def test_stored_baselines_load_and_foreign_old_or_corrupt_ones_are_refused(baseline_harness: Path) -> None:
     sigs = machine_signatures(12, 3)
     learner = BaselineLearner(CFG.bands, 12, DIGEST)
     for s in sigs:
@@ -107,14 +108,43 @@ def test_stored_baselines_load_and_foreign_or_corrupt_ones_are_refused(baseline_
     other = digest8(FAMILIES["vibration_adc"].features.digest())
     corrupt = bytearray(blob)
     corrupt[40] ^= 4
+    v1 = bytearray(blob[:24] + bytes(16 * 6))  # format version 1: the same header, per-band mean and weight
+    v1[4] = 1
+    v1 += zlib.crc32(v1).to_bytes(4, "little")
     script = [f"load {blob.hex()} {DIGEST.hex()}", f"load {blob.hex()} {other.hex()}",
               f"load {bytes(corrupt).hex()} {DIGEST.hex()}", f"load {blob[:20].hex()} {DIGEST.hex()}",
-              "start 16 3 " + DIGEST.hex(), "start 33 100 " + DIGEST.hex()]  # fmt: skip
-    assert run(baseline_harness, script) == ["ok", "foreign", "corrupt", "corrupt", "0", "0"]
+              f"load {bytes(v1).hex()} {DIGEST.hex()}",
+              "start 16 3 " + DIGEST.hex(), "start 17 100 " + DIGEST.hex()]  # fmt: skip
+    assert run(baseline_harness, script) == ["ok", "foreign", "corrupt", "corrupt", "old", "0", "0"]
     assert Baseline.from_bytes(blob, DIGEST).threshold == learner.result().threshold
 
 
-@pytest.mark.parametrize("bands", [1, 8, 16, 32])
+def test_correlated_and_extreme_signatures_match_the_reference(baseline_harness: Path) -> None:
+    # nearly collinear bands, quiet bands at the variance floor, and departures that saturate the whitened
+    # deviations and the score
+    rng = np.random.default_rng(11)
+    common = rng.normal(0, 900, 40)
+    learn = [np.clip(c * np.linspace(0.2, 4, 16) + rng.normal(0, 3, 16) * (np.arange(16) % 3), -4096, 4095)
+             .astype(np.int32) for c in common]  # fmt: skip
+    score = [rng.integers(-4096, 4096, 16).astype(np.int32) for _ in range(30)]
+    score += [np.full(16, v, np.int32) for v in (-4096, 4095, 0)] + [2_000_000_000 * np.eye(16, dtype=np.int32)[3]]
+    learner = BaselineLearner(16, len(learn), DIGEST)
+    for s in learn:
+        learner.push(s)
+    baseline = learner.result()
+    detector = AnomalyDetector(baseline)
+    expected = [baseline.to_bytes().hex()] + [
+        "{} {} {}".format(*(lambda r: (r[0], int(r[1]), int(detector.active)))(detector.push(s))) for s in score
+    ]
+    script = [f"start 16 {len(learn)} {DIGEST.hex()}", *[f"learn {_line(s)}" for s in learn], "result"]
+    got = run(baseline_harness, script + [f"push {_line(s)}" for s in score])
+    assert got[len(learn) + 1 :] == expected
+    # strongly coupled bands: the factor is far from the identity, within its bound (1 + 1/16) * 4 in Q12
+    assert 2048 < max(abs(v) for v in baseline.model.lower) <= 17408
+    assert int(got[-1].split()[0]) > 10**8  # the clamped deviation still scores far above any threshold
+
+
+@pytest.mark.parametrize("bands", [1, 2, 8, 16])
 def test_the_threshold_floor_matches_the_reference(baseline_harness: Path, bands: int) -> None:
     # identical windows: the calibration half scores 0, so the threshold is the null floor for `bands` bands
     learner = BaselineLearner(bands, 6, DIGEST)

@@ -3,15 +3,20 @@
 namespace esphome::binmoe {
 
 static constexpr int64_t VAR_FLOOR = 256;
-static constexpr int64_t WEIGHT_ONE = int64_t{1} << 20;
-static constexpr int WEIGHT_SHIFT = 16;
+static constexpr int Q = 16;           // standardised deviations and correlations
+static constexpr int SCALE_SHIFT = 3;  // scale = 2^19 / sd
+static constexpr int L_SHIFT = 12;     // the factor's entries (int16)
+static constexpr int64_t L_MAX = 32767;
+static constexpr int64_t D_MIN = int64_t{1} << 12;
+static constexpr int64_t Y_MAX = int64_t{1} << 27;
+static constexpr int RIDGE_SHIFT = 4;
 static constexpr int64_t THRESHOLD_MARGIN_Q4 = 24;
 static constexpr uint32_t NULL_SDS = 6;
 static constexpr uint8_t ENTER_WINDOWS = 3, EXIT_WINDOWS = 6;
 static constexpr uint32_t MAX_WINDOWS = uint32_t{1} << 16;
 static constexpr int64_t SCORE_MAX = 0xFFFFFFFFLL;
 static const uint8_t MAGIC[4] = {'B', 'M', 'B', 'L'};
-static constexpr uint8_t VERSION = 1;
+static constexpr uint8_t VERSION = BASELINE_VERSION;
 
 // Byte helpers without <string.h>: the same file builds freestanding for the rv32imc cost benchmark.
 static void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
@@ -44,6 +49,11 @@ static void put_u32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++)
     p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
+static void put_u16(uint8_t *p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+}
+static uint16_t get_u16(const uint8_t *p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 static uint32_t get_u32(const uint8_t *p) {
   return p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
@@ -56,11 +66,36 @@ void baseline_signature(const int8_t *features, int frames, int bands, int32_t *
       signature[b] += features[f * bands + b];
 }
 
-static uint32_t score_of(const int32_t *signature, const int32_t *mean, const uint16_t *weight, int bands) {
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static uint64_t isqrt64(uint64_t x) {  // floor(sqrt(x)), exact (Python's math.isqrt)
+  uint64_t r = 0, bit = uint64_t{1} << 62;
+  while (bit > x)
+    bit >>= 2;
+  while (bit != 0) {
+    if (x >= r + bit) {
+      x -= r + bit;
+      r = (r >> 1) + bit;
+    } else {
+      r >>= 1;
+    }
+    bit >>= 2;
+  }
+  return r;
+}
+
+uint32_t BaselineModel::score(const int32_t *signature, int bands) const {
+  int64_t y[MAX_BASELINE_BANDS];
   int64_t total = 0;
-  for (int b = 0; b < bands; b++) {
-    int64_t d = int64_t{signature[b]} - mean[b];
-    total += (d * d * weight[b]) >> WEIGHT_SHIFT;
+  for (int k = 0; k < bands; k++) {
+    const int16_t *row = this->lower + k * (k - 1) / 2;  // L's row k: k entries
+    const int64_t u = ((int64_t{signature[k]} - this->mean[k]) * this->scale[k]) >> SCALE_SHIFT;
+    int64_t acc = 0;
+    for (int j = 0; j < k; j++)
+      acc += int64_t{row[j]} * y[j];
+    y[k] = clamp64(u - (acc >> L_SHIFT), -Y_MAX, Y_MAX);
+    const int64_t h = y[k] >> 8;
+    total += (h * h * this->weight[k]) >> 24;
   }
   return static_cast<uint32_t>(total < SCORE_MAX ? total : SCORE_MAX);
 }
@@ -75,10 +110,6 @@ static int64_t null_floor(int bands) {
   return 16 * int64_t{bands} + r;
 }
 
-uint32_t Baseline::score(const int32_t *signature) const {
-  return score_of(signature, this->mean, this->weight, this->bands);
-}
-
 size_t Baseline::to_bytes(uint8_t *out) const {
   copy_bytes(out, MAGIC, 4);
   out[4] = VERSION;
@@ -89,12 +120,15 @@ size_t Baseline::to_bytes(uint8_t *out) const {
   out[22] = this->enter_windows;
   out[23] = this->exit_windows;
   uint8_t *p = out + BASELINE_HEADER_BYTES;
+  const BaselineModel &m = this->model;
   for (int b = 0; b < this->bands; b++, p += 4)
-    put_u32(p, static_cast<uint32_t>(this->mean[b]));
-  for (int b = 0; b < this->bands; b++, p += 2) {
-    p[0] = static_cast<uint8_t>(this->weight[b]);
-    p[1] = static_cast<uint8_t>(this->weight[b] >> 8);
-  }
+    put_u32(p, static_cast<uint32_t>(m.mean[b]));
+  for (int b = 0; b < this->bands; b++, p += 2)
+    put_u16(p, m.scale[b]);
+  for (int b = 0; b < this->bands; b++, p += 2)
+    put_u16(p, m.weight[b]);
+  for (int t = 0; t < this->bands * (this->bands - 1) / 2; t++, p += 2)
+    put_u16(p, static_cast<uint16_t>(m.lower[t]));
   put_u32(p, crc32(out, p - out));
   return p + 4 - out;
 }
@@ -103,8 +137,11 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
   if (len < BASELINE_HEADER_BYTES + 4 || crc32(blob, len - 4) != get_u32(blob + len - 4))
     return BaselineLoad::CORRUPT;
   const uint8_t bands = blob[5];
-  if (!same_bytes(blob, MAGIC, 4) || blob[4] != VERSION || bands == 0 || bands > MAX_BASELINE_BANDS ||
-      len != BASELINE_HEADER_BYTES + bands * 6u + 4)
+  if (!same_bytes(blob, MAGIC, 4) || blob[4] == 0 || blob[4] > VERSION)
+    return BaselineLoad::CORRUPT;
+  if (blob[4] < VERSION)
+    return BaselineLoad::OLD_VERSION;
+  if (bands == 0 || bands > MAX_BASELINE_BANDS || len != baseline_blob_bytes(bands))
     return BaselineLoad::CORRUPT;
   if (!same_bytes(blob + 6, digest, 8))
     return BaselineLoad::FOREIGN;
@@ -117,11 +154,16 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
   out->threshold = threshold;
   out->enter_windows = blob[22];
   out->exit_windows = blob[23];
+  BaselineModel &m = out->model;
   const uint8_t *p = blob + BASELINE_HEADER_BYTES;
   for (int b = 0; b < bands; b++, p += 4)
-    out->mean[b] = static_cast<int32_t>(get_u32(p));
+    m.mean[b] = static_cast<int32_t>(get_u32(p));
   for (int b = 0; b < bands; b++, p += 2)
-    out->weight[b] = static_cast<uint16_t>(p[0] | (p[1] << 8));
+    m.scale[b] = get_u16(p);
+  for (int b = 0; b < bands; b++, p += 2)
+    m.weight[b] = get_u16(p);
+  for (int t = 0; t < bands * (bands - 1) / 2; t++, p += 2)
+    m.lower[t] = static_cast<int16_t>(get_u16(p));
   return BaselineLoad::OK;
 }
 
@@ -129,7 +171,9 @@ bool BaselineLearner::start(int bands, uint32_t total_windows, const uint8_t dig
   if (bands < 1 || bands > MAX_BASELINE_BANDS || total_windows < 4)
     return false;
   for (int b = 0; b < MAX_BASELINE_BANDS; b++)
-    this->s_[b] = this->ss_[b] = 0;
+    this->s_[b] = 0;
+  for (int t = 0; t < MAX_BASELINE_BANDS * (MAX_BASELINE_BANDS + 1) / 2; t++)
+    this->ss_[t] = 0;
   copy_bytes(this->digest_, digest, 8);
   this->bands_ = bands;
   this->total_ = total_windows;
@@ -145,13 +189,42 @@ int BaselineLearner::progress_percent() const {
   return p > 100 ? 100 : static_cast<int>(p);
 }
 
-void BaselineLearner::mean_weight_(int32_t *mean, uint16_t *weight) const {
+// The reference's _Moments.model(): floored mean; covariance (n*ss - s_i*s_j) // n^2, variances floored at
+// VAR_FLOOR; a correlation in Q16 with a ridge of 1/16 on its diagonal, factored as L D L^T. Once per half.
+void BaselineLearner::model_(BaselineModel *out) const {
   const int64_t n = this->n_ > 0 ? this->n_ : 1;
-  for (int b = 0; b < this->bands_; b++) {
-    mean[b] = static_cast<int32_t>(floor_div(this->s_[b], n));
-    int64_t var = (n * this->ss_[b] - this->s_[b] * this->s_[b]) / (n * n);  // >= 0 (Cauchy-Schwarz)
-    int64_t w = WEIGHT_ONE / (var > VAR_FLOOR ? var : VAR_FLOOR);
-    weight[b] = static_cast<uint16_t>(w < 0xFFFF ? w : 0xFFFF);
+  const int k = this->bands_;
+  auto cov = [&](int i, int j) {  // i >= j
+    const int64_t t = this->ss_[i * (i + 1) / 2 + j];
+    return floor_div(n * t - this->s_[i] * this->s_[j], n * n);
+  };
+  int64_t var[MAX_BASELINE_BANDS], d[MAX_BASELINE_BANDS];
+  for (int b = 0; b < k; b++) {
+    out->mean[b] = static_cast<int32_t>(floor_div(this->s_[b], n));
+    const int64_t v = cov(b, b);
+    var[b] = v > VAR_FLOOR ? v : VAR_FLOOR;
+    out->scale[b] = static_cast<uint16_t>((int64_t{1} << (24 + SCALE_SHIFT)) /
+                                          static_cast<int64_t>(isqrt64(static_cast<uint64_t>(var[b]) << Q)));
+  }
+  int16_t *lo = out->lower;  // row i starts at i * (i - 1) / 2
+  for (int j = 0; j < k; j++) {
+    const int16_t *lj = lo + j * (j - 1) / 2;
+    int64_t a = (var[j] * out->scale[j] * out->scale[j]) >> (Q + 2 * SCALE_SHIFT);
+    a += a >> RIDGE_SHIFT;
+    for (int m = 0; m < j; m++)
+      a -= (int64_t{lj[m]} * lj[m] * d[m]) >> (2 * L_SHIFT);
+    d[j] = a > D_MIN ? a : D_MIN;
+    for (int i = j + 1; i < k; i++) {
+      int16_t *li = lo + i * (i - 1) / 2;
+      int64_t r = (cov(i, j) * out->scale[i] * out->scale[j]) >> (Q + 2 * SCALE_SHIFT);
+      for (int m = 0; m < j; m++)
+        r -= (int64_t{li[m]} * lj[m] * d[m]) >> (2 * L_SHIFT);
+      li[j] = static_cast<int16_t>(clamp64(floor_div(r * (int64_t{1} << L_SHIFT), d[j]), -L_MAX, L_MAX));
+    }
+  }
+  for (int b = 0; b < k; b++) {
+    const int64_t w = (int64_t{1} << 28) / d[b];
+    out->weight[b] = static_cast<uint16_t>(w < 0xFFFF ? w : 0xFFFF);
   }
 }
 
@@ -159,19 +232,21 @@ void BaselineLearner::push(const int32_t *signature) {
   if (!this->learning())
     return;
   if (this->seen_ == this->total_ / 2) {
-    this->mean_weight_(this->first_mean_, this->first_weight_);
+    this->model_(&this->first_);
     this->have_first_ = true;
   }
   if (this->have_first_) {
-    uint32_t s = score_of(signature, this->first_mean_, this->first_weight_, this->bands_);
+    uint32_t s = this->first_.score(signature, this->bands_);
     if (s > this->cal_max_)
       this->cal_max_ = s;
   }
   if (this->n_ < MAX_WINDOWS) {
     this->n_++;
-    for (int b = 0; b < this->bands_; b++) {
-      this->s_[b] += signature[b];
-      this->ss_[b] += int64_t{signature[b]} * signature[b];
+    int t = 0;
+    for (int i = 0; i < this->bands_; i++) {
+      this->s_[i] += signature[i];
+      for (int j = 0; j <= i; j++)
+        this->ss_[t++] += int64_t{signature[i]} * signature[j];
     }
   }
   this->seen_++;
@@ -181,7 +256,7 @@ void BaselineLearner::result(Baseline *out) const {
   copy_bytes(out->feature_digest, this->digest_, 8);
   out->bands = this->bands_;
   out->windows = this->n_;
-  this->mean_weight_(out->mean, out->weight);
+  this->model_(&out->model);
   int64_t threshold = (int64_t{this->cal_max_} * THRESHOLD_MARGIN_Q4) >> 4;
   const int64_t lowest = null_floor(this->bands_);
   threshold = threshold > lowest ? threshold : lowest;

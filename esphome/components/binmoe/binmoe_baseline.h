@@ -1,5 +1,5 @@
 // Per-machine baseline and anomaly score (docs/vibration-baseline.md). The reference is
-// node_factory/reference/baseline.py; tests/esphome/test_baseline.py feeds both the same signatures and
+// node_factory/reference/baseline.py; tests/node_factory/test_baseline_node.py feeds both the same signatures and
 // compares every score, decision and stored byte. Integer arithmetic, fixed-size state, no heap.
 #pragma once
 #include <stddef.h>
@@ -7,29 +7,46 @@
 
 namespace esphome::binmoe {
 
-static constexpr int MAX_BASELINE_BANDS = 32;
+static constexpr int MAX_BASELINE_BANDS = 16;  // every family's feature count
+static constexpr int MAX_BASELINE_TRI = MAX_BASELINE_BANDS * (MAX_BASELINE_BANDS - 1) / 2;
 static constexpr size_t BASELINE_HEADER_BYTES = 24;
-static constexpr size_t MAX_BASELINE_BLOB = BASELINE_HEADER_BYTES + MAX_BASELINE_BANDS * 6 + 4;
+static constexpr uint8_t BASELINE_VERSION = 2;  // 1: per-band variances only (a diagonal score)
+// The stored form's length for `bands` bands: header, int32 mean, uint16 scale and weight per band, int16 L, CRC.
+constexpr size_t baseline_blob_bytes(int bands) { return BASELINE_HEADER_BYTES + bands * 8 + bands * (bands - 1) + 4; }
+static constexpr size_t MAX_BASELINE_BLOB = baseline_blob_bytes(MAX_BASELINE_BANDS);
+// Format version 1 (per-band variances only, up to 32 bands) was stored in a blob of this size.
+static constexpr size_t BASELINE_V1_BLOB = BASELINE_HEADER_BYTES + 32 * 6 + 4;
 
 // A window's signature: per band, the sum of its int8 features over the frames (features are frames x bands).
 void baseline_signature(const int8_t *features, int frames, int bands, int32_t *signature);
 
+// What a score needs (the reference's Model): per band the mean, the scale 2^19 / sd and the weight 2^28 / D,
+// and the strictly lower triangle of the correlation's L D L^T factor (Q12, row by row).
+struct BaselineModel {
+  int32_t mean[MAX_BASELINE_BANDS];
+  uint16_t scale[MAX_BASELINE_BANDS];
+  uint16_t weight[MAX_BASELINE_BANDS];
+  int16_t lower[MAX_BASELINE_TRI];
+
+  // The Mahalanobis distance in Q4 under the full covariance, saturating at 2^32 - 1.
+  uint32_t score(const int32_t *signature, int bands) const;
+};
+
 struct Baseline {
   uint8_t feature_digest[8];
   uint32_t windows;
-  int32_t mean[MAX_BASELINE_BANDS];
-  uint16_t weight[MAX_BASELINE_BANDS];
+  BaselineModel model;
   uint32_t threshold;
   uint8_t bands, enter_windows, exit_windows;
 
-  uint32_t score(const int32_t *signature) const;
+  uint32_t score(const int32_t *signature) const { return this->model.score(signature, this->bands); }
   // The stored form; returns its length (at most MAX_BASELINE_BLOB).
   size_t to_bytes(uint8_t *out) const;
 };
 
-enum class BaselineLoad : uint8_t { OK, CORRUPT, FOREIGN };
-// Parses a stored baseline: CORRUPT (checksum, magic, version, sizes, zero counts) or FOREIGN (learnt with
-// other features) leave `out` untouched.
+enum class BaselineLoad : uint8_t { OK, CORRUPT, FOREIGN, OLD_VERSION };
+// Parses a stored baseline: CORRUPT (checksum, magic, version, sizes, zero counts), FOREIGN (learnt with other
+// features) or OLD_VERSION (an earlier format: learn it again) leave `out` untouched.
 BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t digest[8], Baseline *out);
 
 class BaselineLearner {
@@ -44,11 +61,10 @@ class BaselineLearner {
   void result(Baseline *out) const;
 
  protected:
-  void mean_weight_(int32_t *mean, uint16_t *weight) const;
+  void model_(BaselineModel *out) const;
   int64_t s_[MAX_BASELINE_BANDS];
-  int64_t ss_[MAX_BASELINE_BANDS];
-  int32_t first_mean_[MAX_BASELINE_BANDS];
-  uint16_t first_weight_[MAX_BASELINE_BANDS];
+  int64_t ss_[MAX_BASELINE_BANDS * (MAX_BASELINE_BANDS + 1) / 2];  // sums of products, lower triangle row by row
+  BaselineModel first_;
   uint8_t digest_[8];
   uint32_t n_{0}, seen_{0}, total_{0};
   uint32_t cal_max_{0};

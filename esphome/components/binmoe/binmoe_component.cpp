@@ -21,6 +21,7 @@ static const char *const TAG = "binmoe";
 #ifdef USE_BINMOE_BASELINE
 // The preference's key: one baseline per node; the blob's feature digest says which model it belongs to.
 static const char *const BASELINE_PREF_NAME = "binmoe_baseline";
+static const char *const BASELINE_PREF2_NAME = "binmoe_baseline_2";
 
 const char *baseline_state_name(BaselineState state) {
   switch (state) {
@@ -91,7 +92,8 @@ void BinMoEComponent::setup() {
   }
 #endif
 #ifdef USE_BINMOE_BASELINE
-  this->baseline_pref_ = global_preferences->make_preference<BaselineBlob>(fnv1_hash(BASELINE_PREF_NAME), true);
+  this->baseline_pref_ = global_preferences->make_preference<BaselineChunk>(fnv1_hash(BASELINE_PREF_NAME), true);
+  this->baseline_pref2_ = global_preferences->make_preference<BaselineChunk>(fnv1_hash(BASELINE_PREF2_NAME), true);
   this->load_baseline_();
 #endif
 #ifdef USE_TEXT_SENSOR
@@ -205,20 +207,43 @@ int BinMoEComponent::alarm_code_window_() {
 #ifdef USE_BINMOE_BASELINE
 void BinMoEComponent::load_baseline_() {
   BaselineBlob blob;
-  if (!this->baseline_pref_.load(&blob)) {
+  BaselineChunk chunk;
+  if (!this->baseline_pref_.load(&chunk)) {
+    // A preference's length is part of its identity: a baseline stored by a firmware with format version 1
+    // (per-band variances, a blob of another size) only loads as that size. Say so instead of "none".
+    BaselineBlobV1 old;
+    ESPPreferenceObject old_pref =
+        global_preferences->make_preference<BaselineBlobV1>(fnv1_hash(BASELINE_PREF_NAME), true);
+    if (old_pref.load(&old) && old.bytes[0] == 'B' && old.bytes[1] == 'M' && old.bytes[2] == 'B' &&
+        old.bytes[3] == 'L' && old.bytes[4] < BASELINE_VERSION) {
+      ESP_LOGW(TAG, "Stored baseline refused: format version %u, this firmware uses %u; learn a new one", old.bytes[4],
+               BASELINE_VERSION);
+      this->set_baseline_state_(BaselineState::FOREIGN);
+      return;
+    }
     ESP_LOGI(TAG, "No stored baseline: learn one with binmoe.learn_baseline");
     this->set_baseline_state_(BaselineState::NONE);
     return;
   }
+  for (size_t i = 0; i < BASELINE_CHUNK_BYTES; i++)
+    blob.bytes[i] = chunk.bytes[i];
+  if (!this->baseline_pref2_.load(&chunk)) {
+    ESP_LOGW(TAG, "Stored baseline refused: its second half is missing; learn a new one");
+    this->set_baseline_state_(BaselineState::CORRUPT);
+    return;
+  }
+  for (size_t i = 0; i < BASELINE_CHUNK_BYTES; i++)
+    blob.bytes[BASELINE_CHUNK_BYTES + i] = chunk.bytes[i];
   // the used length from the blob's band count (byte 5); a damaged count fails the checksum or the size check
-  const size_t used = BASELINE_HEADER_BYTES + blob.bytes[5] * 6u + 4;
+  const size_t used = blob.bytes[5] <= MAX_BASELINE_BANDS ? baseline_blob_bytes(blob.bytes[5]) : sizeof(blob.bytes);
   Baseline baseline;
-  const BaselineLoad load = baseline_from_bytes(blob.bytes, used <= sizeof(blob.bytes) ? used : sizeof(blob.bytes),
-                                                this->feature_digest_, &baseline);
+  const BaselineLoad load = baseline_from_bytes(blob.bytes, used, this->feature_digest_, &baseline);
   if (load != BaselineLoad::OK) {
-    const bool foreign = load == BaselineLoad::FOREIGN;
+    const bool foreign = load == BaselineLoad::FOREIGN || load == BaselineLoad::OLD_VERSION;
     ESP_LOGW(TAG, "Stored baseline refused: %s; learn a new one",
-             foreign ? "learnt with other features (another model)" : "damaged (checksum, header or sizes)");
+             load == BaselineLoad::FOREIGN       ? "learnt with other features (another model)"
+             : load == BaselineLoad::OLD_VERSION ? "an older format version"
+                                                 : "damaged (checksum, header or sizes)");
     this->set_baseline_state_(foreign ? BaselineState::FOREIGN : BaselineState::CORRUPT);
     return;
   }
@@ -277,7 +302,14 @@ void BinMoEComponent::baseline_window_() {
   this->learner_.result(&baseline);
   BaselineBlob blob{};
   baseline.to_bytes(blob.bytes);
-  const bool saved = this->baseline_pref_.save(&blob) && global_preferences->sync();
+  BaselineChunk first, second;
+  for (size_t i = 0; i < BASELINE_CHUNK_BYTES; i++) {
+    first.bytes[i] = blob.bytes[i];
+    second.bytes[i] = blob.bytes[BASELINE_CHUNK_BYTES + i];
+  }
+  // one sync for both halves; a reset between their writes leaves a blob whose checksum fails (CORRUPT)
+  const bool saved =
+      this->baseline_pref_.save(&first) && this->baseline_pref2_.save(&second) && global_preferences->sync();
   this->detector_.set_baseline(baseline);  // replaces the one in force in one step
   this->have_baseline_ = true;
 #ifdef USE_BINARY_SENSOR

@@ -99,9 +99,18 @@ enum class BaselineState : uint8_t { NONE, LEARNING, READY, CORRUPT, FOREIGN };
 const char *baseline_state_name(BaselineState state);
 
 // The stored form in ESPHome's preferences: fixed size (a preference's length is part of its identity), the
-// blob's own header says how much of it is used.
+// blob's own header says how much of it is used. Stored as two preferences of half the blob each: ESPHome's
+// host preferences keep a record's length in one byte (at most 255), and the blob has 396 bytes.
+static constexpr size_t BASELINE_CHUNK_BYTES = (MAX_BASELINE_BLOB + 1) / 2;
 struct BaselineBlob {
-  uint8_t bytes[MAX_BASELINE_BLOB];
+  uint8_t bytes[2 * BASELINE_CHUNK_BYTES];
+};
+struct BaselineChunk {
+  uint8_t bytes[BASELINE_CHUNK_BYTES];
+};
+// The same preference as stored by format version 1, read only to say why it is refused.
+struct BaselineBlobV1 {
+  uint8_t bytes[BASELINE_V1_BLOB];
 };
 #endif
 
@@ -269,7 +278,7 @@ class BinMoEComponent : public PollingComponent {
   BaselineState baseline_state_{BaselineState::NONE};
   bool have_baseline_{false}, have_score_{false};
   int progress_published_{-1};
-  ESPPreferenceObject baseline_pref_;
+  ESPPreferenceObject baseline_pref_, baseline_pref2_;  // the blob's first and second half
 #endif
 #ifdef USE_BINMOE_ORDERS
   // fault identification in shaft orders: the capture ring (int16) and the text it is sent as (base64 of its
