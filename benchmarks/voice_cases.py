@@ -234,7 +234,9 @@ def sample_template_sentences(per_intent: int, seed: int) -> list[tuple[str, str
     from hassil.sample import sample_sentence
     from home_assistant_intents import get_intents
 
-    intents = Intents.from_dict(get_intents("en"))
+    english = get_intents("en")
+    assert english is not None, "home-assistant-intents has no English templates"
+    intents = Intents.from_dict(english)
     home_lists = {
         "name": TextSlotList.from_strings([entity.name for entity in HOME]),
         "area": TextSlotList.from_strings(sorted({entity.area for entity in HOME if entity.area})),
@@ -250,7 +252,7 @@ def sample_template_sentences(per_intent: int, seed: int) -> list[tuple[str, str
             for key, values in lists.items()
         }
 
-    chosen = []
+    chosen: list[tuple[str, str]] = []
     for intent_name in TEMPLATE_INTENTS:
         pool: list[str] = []
         for data in intents.intents[intent_name].data:

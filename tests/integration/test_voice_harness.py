@@ -256,7 +256,8 @@ async def test_homes_are_registered_as_an_integration_registers_them(hass: HomeA
     await async_prepare_home(hass)
     assert _registered(hass, "cover.garage_door") == ("Garage door", "garage", "Garage", 3)
     assert _registered(hass, "light.kitchen") == ("Kitchen light", None, "Kitchen", 0)
-    assert er.async_get(hass).async_get("light.kitchen").area_id is None  # in its device's area
+    kitchen = er.async_get(hass).async_get("light.kitchen")
+    assert kitchen is not None and kitchen.area_id is None  # in its device's area
     # Home Assistant knows the fixture home's entities by their names (registered without one and without a
     # device, each had an empty name: only area and domain sentences reached them, "turn on the lathe" none)
     agent = get_agent_manager(hass).default_agent
