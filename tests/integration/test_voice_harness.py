@@ -120,8 +120,8 @@ def test_assist_layout_is_read() -> None:
         ("cottage-uk/curtains.yaml#0", "Open the snug curtains"),
         ("cottage-uk/curtains.yaml#1", "Set the snug curtains to 30%"),
         ("cottage-uk/fan.yaml#0", "Turn on the scullery fan"),
-        ("cottage-uk/garage.yaml#0", "Open the garage door in the garage"),
-        ("cottage-uk/garage.yaml#1", "Open the garage door"),
+        ("cottage-uk/garage.yaml#0", "Open up the garage door in the garage"),
+        ("cottage-uk/garage.yaml#1", "Open up the garage door"),
         ("cottage-uk/lamp.yaml#0", "Turn on the scullery lamp"),
         ("cottage-uk/lamp.yaml#1", "Switch the scullery lamp on"),
         ("cottage-uk/lamp.yaml#2", "The scullery is pitch black, sort it out"),
@@ -211,8 +211,8 @@ async def test_assist_layout_runs_through_the_agent(
         "Turn on the scullery fan": ("ha_intents", True),
         # a garage-class door: found by its class with the area said after it; "the garage door" alone is
         # read as the Garage area's door (device class door), which the home has not: Home Assistant's answer
-        "Open the garage door in the garage": ("ha_intents", True),
-        "Open the garage door": ("ha_intents", False),
+        "Open up the garage door in the garage": ("ha_intents", True),
+        "Open up the garage door": ("ha_intents", False),
         "Turn on the scullery lamp": ("ha_intents", True),
         "Switch the scullery lamp on": ("ha_intents", True),
         # Home Assistant reads it as a command for a device called "scullery is pitch black ...": it says it
@@ -229,7 +229,7 @@ async def test_assist_layout_runs_through_the_agent(
     }
     pitch_black = next(r for r in results if r["sentence"].startswith("The scullery is pitch black"))
     assert pitch_black["reply"].startswith("Sorry, I am not aware of any device called")
-    garage = next(r for r in results if r["sentence"] == "Open the garage door")
+    garage = next(r for r in results if r["sentence"] == "Open up the garage door")
     assert garage["reply"] == "Sorry, I am not aware of any door in the Garage area", garage
     summary = summarize_assist(results)
     assert summary["not_scored_by_dataset"] == 1 and summary["unsupported"] == 0
@@ -262,7 +262,7 @@ async def test_homes_are_registered_as_an_integration_registers_them(hass: HomeA
     # device, each had an empty name: only area and domain sentences reached them, "turn on the lathe" none)
     agent = get_agent_manager(hass).default_agent
     assert agent is not None
-    for text, name in (("turn on the lathe", "Lathe"), ("open the garage door", "Garage door")):
+    for text, name in (("turn on the lathe", "Lathe"), ("open up the garage door", "Garage door")):
         result = await agent.async_recognize_intent(text_input(text), strict_intents_only=True)
         assert result is not None and result.entities["name"].value == name, (text, result)
     home = AssistHome(hass)
