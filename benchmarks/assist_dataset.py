@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from .voice_home import Entity
+from .voice_home import Device, Entity
 
 FIXTURES = "_fixtures.yaml"
 
@@ -55,9 +55,8 @@ class AssistTask:
 @dataclass
 class FixtureHome:
     areas: list[str]
-    devices: dict[str, dict[str, Any]]  # device id -> name, area
+    devices: list[Device]  # keyed by the dataset's device ids
     entities: list[Entity]
-    entity_devices: dict[str, str] = field(default_factory=dict)  # entity id -> the dataset's device id
 
 
 def load_tasks(root: Path) -> list[AssistTask]:
@@ -104,25 +103,24 @@ def load_home(folder: Path, setup: dict[str, dict[str, Any]] | None = None) -> F
     spec = yaml.safe_load((folder / FIXTURES).read_text(encoding="utf-8")) or {}
     area_names = {area["id"]: area["name"] for area in spec.get("areas") or []}
     devices = {
-        device["id"]: {"name": device["name"], "area": area_names.get(device.get("area", ""))}
+        device["id"]: Device(device["id"], device["name"], area_names.get(device.get("area", "")))
         for device in spec.get("devices") or []
     }
-    entities, entity_devices = [], {}
+    entities = []
     for item in spec.get("entities") or []:
         override = (setup or {}).get(item["id"], {})
         attributes = {**(item.get("attributes") or {}), **(override.get("attributes") or {})}
         raw_state = override.get("state", item.get("state"))
         attributes = {key: _value(value) for key, value in attributes.items()}
         domain = item["id"].split(".")[0]
-        area = area_names.get(item.get("area", "")) or (devices.get(item.get("device", ""), {}).get("area"))
+        device = devices.get(item.get("device", ""))
+        area = area_names.get(item.get("area", "")) or (device.area if device else None)
         state = _state(domain, raw_state, attributes)
         attributes.pop("native_value", None)
         if "native_unit_of_measurement" in attributes:
             attributes["unit_of_measurement"] = attributes.pop("native_unit_of_measurement")
-        entities.append(Entity(item["id"], item["name"], area, state, attributes))
-        if item.get("device") in devices:
-            entity_devices[item["id"]] = item["device"]
-    return FixtureHome(sorted(area_names.values()), devices, entities, entity_devices)
+        entities.append(Entity(item["id"], item["name"], area, state, attributes, device.key if device else None))
+    return FixtureHome(sorted(area_names.values()), list(devices.values()), entities)
 
 
 def _value(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """Runs assist-dataset tasks (benchmarks/assist_dataset.py) through a conversation agent, home by home, in
 a simulated home (benchmarks/voice_home.py with benchmarks/assist_devices.py's device rules). Each home's
 areas, devices (a request's `context_device` is one of them) and entities go into Home Assistant's
-registries; every task starts from the home's fixture states with the task's `setup` applied."""
+registries (SimulatedHome.add_home, the same path as this repository's fixture home); every task starts
+from the home's fixture states with the task's `setup` applied."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from homeassistant.components import conversation
-from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .assist_dataset import AssistTask, FixtureHome, load_home, score, scored, supported
 from .assist_devices import PLATFORM, SIMULATED_DOMAINS, SYNTHETIC_RULES, TodoLists
@@ -28,46 +25,32 @@ class AssistHome:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
-        self.home = SimulatedHome(hass, SYNTHETIC_RULES)
+        self.home = SimulatedHome(hass, SYNTHETIC_RULES, PLATFORM)
         self.todo = TodoLists(hass)
-        self.entry = MockConfigEntry(domain=PLATFORM, title="assist dataset home")  # owns the devices
-        self.devices: dict[str, str] = {}  # the dataset's device id -> registry id
         self.fixture: FixtureHome | None = None
+
+    @property
+    def devices(self) -> dict[str, str]:
+        """The dataset's device id -> device registry id (a request's `context_device`)."""
+        return self.home.devices
 
     async def async_setup(self) -> None:
         """Set Home Assistant's components up (before any agent, which needs them)."""
         await self.home.async_setup(extra_domains=("todo",))
-        self.entry.add_to_hass(self.hass)
 
     async def async_load(self, task: AssistTask) -> None:
         await self._async_clear()
         self.fixture = fixture = load_home(task.home)
-        areas, devices = ar.async_get(self.hass), dr.async_get(self.hass)
-        for name in fixture.areas:
-            areas.async_get_area_by_name(name) or areas.async_create(name)
-        for device_id, device in fixture.devices.items():
-            entry = devices.async_get_or_create(
-                config_entry_id=self.entry.entry_id, identifiers={(PLATFORM, device_id)}, name=device["name"]
-            )
-            area = areas.async_get_area_by_name(device["area"]) if device["area"] else None
-            devices.async_update_device(entry.id, area_id=area.id if area else None)
-            self.devices[device_id] = entry.id
-        for entity in fixture.entities:
-            entity.device_id = self.devices.get(fixture.entity_devices.get(entity.entity_id, ""))
-        self.home.add_entities([e for e in fixture.entities if not e.entity_id.startswith("todo.")], PLATFORM)
+        simulated = [e for e in fixture.entities if not e.entity_id.startswith("todo.")]
+        self.home.add_home(fixture.areas, fixture.devices, simulated)
         for entity in fixture.entities:
             if entity.entity_id.startswith("todo."):
                 await self._async_add_todo(entity)
 
     async def _async_add_todo(self, entity: Entity) -> None:
-        """A real to-do list entity, registered and exposed like the others."""
-        registry = er.async_get(self.hass)
-        domain, object_id = entity.entity_id.split(".", 1)
-        registry.async_get_or_create(
-            domain, PLATFORM, entity.entity_id, suggested_object_id=object_id, device_id=entity.device_id
-        )
+        """A real to-do list entity (its state is its own), registered and exposed like the others."""
+        self.home.register_entity(entity)
         await self.todo.async_add(entity.entity_id, entity.name, list(entity.attributes.get("todo_items") or []))
-        async_expose_entity(self.hass, conversation.DOMAIN, entity.entity_id, True)
 
     def set_up(self, task: AssistTask) -> None:
         """The home's fixture states with the task's `setup` (a fresh home, as the dataset starts each task)."""
@@ -83,15 +66,7 @@ class AssistHome:
     async def _async_clear(self) -> None:
         """Remove the previous home's entities, devices and areas (the BinMoE entry's own entities stay)."""
         await self.todo.async_clear()
-        registry = er.async_get(self.hass)
-        for entry in list(registry.entities.values()):
-            if entry.platform == PLATFORM:
-                registry.async_remove(entry.entity_id)
-                self.hass.states.async_remove(entry.entity_id)
-        devices = dr.async_get(self.hass)
-        for device in dr.async_entries_for_config_entry(devices, self.entry.entry_id):
-            devices.async_remove_device(device.id)
-        self.devices = {}
+        self.home.clear()
         areas = ar.async_get(self.hass)
         for area in list(areas.async_list_areas()):
             areas.async_delete(area.id)

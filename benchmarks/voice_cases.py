@@ -13,15 +13,16 @@ Three kinds:
 
 from __future__ import annotations
 
+import itertools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .voice_home import Entity
+from .voice_home import Device, Entity
 
 # The fixture home. Lights have brightness, the blinds a position, the thermostat a target temperature.
 _DIMMABLE = {"supported_color_modes": ["brightness"], "color_mode": "brightness"}
-HOME = [
+_ENTITIES = [
     Entity("light.kitchen", "Kitchen light", "Kitchen", "off", dict(_DIMMABLE)),
     Entity("light.living_room_lamp", "Living room lamp", "Living Room", "off", dict(_DIMMABLE)),
     Entity("light.bedroom", "Bedroom light", "Bedroom", "on", {**_DIMMABLE, "brightness": 128}),
@@ -51,6 +52,10 @@ HOME = [
         {"unit_of_measurement": "°C", "device_class": "temperature"},
     ),
 ]
+# Each entity is a device of its own (a bulb, a blind motor, a thermostat, ...) in the entity's area, named
+# as it; registered as the assist dataset's homes are (benchmarks/voice_home.py, SimulatedHome.add_home).
+HOME = [replace(entity, device=entity.entity_id) for entity in _ENTITIES]
+HOME_DEVICES = [Device(entity.entity_id, entity.name, entity.area) for entity in HOME]
 # BinMoE nodes of the fixture home: (node id, task, area, [(kind, class, confidence)] oldest first).
 NODES = [
     ("garage-sound", "sound", "Garage", [("escalation", "smoke_alarm", 0.55)]),
@@ -59,7 +64,8 @@ NODES = [
     ("pump-vibration", "vibration", "Basement", [("detection", "healthy", 0.99)]),
 ]
 EXTRA_AREAS = ["Basement", "Attic"]  # areas with no BinMoE node, for the "no node there" answers
-SAMPLE_POOL = 600  # template sentences enumerated per intent before the random pick (hassil enumerates in order)
+DRAWS_PER_TEMPLATE, DRAW_POOL, PER_DRAW = 12, 50, 2  # see sample_template_sentences
+_COVER_SET_POSITION = 4  # CoverEntityFeature.SET_POSITION
 TEMPLATE_INTENTS = ["HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "HassClimateSetTemperature"]
 REFUSAL_WORDS = ("sorry", "not aware", "can't", "cannot", "don't", "no device", "couldn't", "unable", "not able")
 
@@ -190,7 +196,7 @@ PARAPHRASES = [
     # questions about the home
     _p("how warm is it outside right now", None, "12"),
     _p("what is the temperature outside at the moment", None, "12"),
-    _p("is the garage door shut", None, "closed"),
+    _p("has the garage door been left open", None, "closed"),
     _p("tell me if the kitchen light is on or off", None, "off"),
     # BinMoE questions no template covers
     _p("anything unusual from the garage lately", None, "smoke"),
@@ -216,25 +222,49 @@ PARAPHRASES = [
 
 
 def sample_template_sentences(per_intent: int, seed: int) -> list[tuple[str, str]]:
-    """(intent, sentence) pairs sampled from Home Assistant's templates over the home's names and areas."""
+    """(intent, sentence) pairs sampled from Home Assistant's templates over the home's names and areas.
+
+    hassil enumerates a template in order, its first list value (name, area, device class) with every
+    number and optional word before the next value: a pool of an intent's first sentences held only its
+    first template's first area ("open up the blinds in the Living Room") and no name. So each template is
+    drawn from DRAWS_PER_TEMPLATE times, each time with every list in a new random order, PER_DRAW
+    expansions at random from the first DRAW_POOL."""
     from hassil import Intents
-    from hassil.intents import TextSlotList
-    from hassil.sample import sample_intents
+    from hassil.intents import SlotList, TextSlotList
+    from hassil.sample import sample_sentence
     from home_assistant_intents import get_intents
 
-    intents = Intents.from_dict(get_intents("en"))
-    names = [entity.name for entity in HOME]
-    areas = sorted({entity.area for entity in HOME if entity.area})
-    slot_lists = {"name": TextSlotList.from_strings(names), "area": TextSlotList.from_strings(areas)}
+    english = get_intents("en")
+    assert english is not None, "home-assistant-intents has no English templates"
+    intents = Intents.from_dict(english)
+    home_lists = {
+        "name": TextSlotList.from_strings([entity.name for entity in HOME]),
+        "area": TextSlotList.from_strings(sorted({entity.area for entity in HOME if entity.area})),
+    }
+    lists: dict[str, SlotList] = {**intents.slot_lists, **home_lists}
     rng = random.Random(seed)
-    chosen = []
+
+    def shuffled() -> dict[str, SlotList]:
+        return {
+            key: TextSlotList(key, rng.sample(values.values, len(values.values)))
+            if isinstance(values, TextSlotList)
+            else values
+            for key, values in lists.items()
+        }
+
+    chosen: list[tuple[str, str]] = []
     for intent_name in TEMPLATE_INTENTS:
-        pool = [
-            text
-            for _, text in sample_intents(
-                intents, slot_lists, intent_names={intent_name}, max_sentences_per_intent=SAMPLE_POOL
-            )
-        ]
+        pool: list[str] = []
+        for data in intents.intents[intent_name].data:
+            rules = {**intents.expansion_rules, **(data.expansion_rules or {})}
+            for template in data.sentences:
+                names = template.list_names(rules)
+                if any(name in data.wildcard_list_names or name not in lists for name in names):
+                    continue  # a wildcard, or a list the home has nothing for (floors)
+                for _ in range(DRAWS_PER_TEMPLATE):
+                    expansions = list(itertools.islice(sample_sentence(template, shuffled(), rules), DRAW_POOL))
+                    pool.extend(rng.sample(expansions, min(PER_DRAW, len(expansions))))
+        pool = list(dict.fromkeys(pool))
         rng.shuffle(pool)
         chosen.extend((intent_name, text) for text in pool)  # the harness keeps the first per_intent it can judge
     return chosen
@@ -288,6 +318,8 @@ def _change(intent: str, domain: str, slots: dict[str, Any], entity: Entity) -> 
     if intent == "HassLightSet" and domain == "light" and "brightness" in slots:
         return {"state": "on", "brightness": round(float(slots["brightness"]) * 255 / 100)}
     if intent == "HassSetPosition" and domain == "cover" and "position" in slots:
+        if not int(entity.attributes.get("supported_features", 0)) & _COVER_SET_POSITION:
+            return None  # Home Assistant rightly refuses a position to a cover that has none (the garage door)
         return {"current_position": int(slots["position"])}
     if intent == "HassClimateSetTemperature" and domain == "climate" and "temperature" in slots:
         return {"temperature": float(slots["temperature"])}

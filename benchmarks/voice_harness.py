@@ -26,6 +26,7 @@ from .voice_cases import (
     BINMOE_QUESTIONS,
     EXTRA_AREAS,
     HOME,
+    HOME_DEVICES,
     NODES,
     PARAPHRASES,
     REFUSAL_WORDS,
@@ -43,12 +44,11 @@ _OPPOSITE = {"on": "off", "off": "on", "locked": "unlocked", "unlocked": "locked
 
 
 async def async_prepare_home(hass: HomeAssistant) -> SimulatedHome:
+    """The fixture home, registered as the assist dataset's homes are (SimulatedHome.add_home)."""
     home = SimulatedHome(hass)
     await home.async_setup()
-    home.add_entities(HOME)
-    areas = ar.async_get(hass)
-    for name in EXTRA_AREAS:
-        areas.async_get_area_by_name(name) or areas.async_create(name)
+    areas = [*dict.fromkeys(e.area for e in HOME if e.area), *EXTRA_AREAS]
+    home.add_home(areas, HOME_DEVICES, HOME)
     return home
 
 
@@ -85,7 +85,7 @@ async def async_template_cases(hass: HomeAssistant, per_intent: int, seed: int =
     for intent_name, text in sample_template_sentences(per_intent, seed):
         if text.lower() in seen or sum(c.intent == intent_name for c in cases) >= per_intent:
             continue
-        result = await agent.async_recognize_intent(_input(text), strict_intents_only=True)
+        result = await agent.async_recognize_intent(text_input(text), strict_intents_only=True)
         if result is None or result.intent.name != intent_name or result.unmatched_entities:
             continue
         slots = {k: v.value for k, v in result.entities.items() if k in SLOT_KEYS}
@@ -108,7 +108,7 @@ async def async_template_matches(hass: HomeAssistant, sentences: list[str]) -> l
     return [
         text
         for text in sentences
-        if await agent.async_recognize_intent(_input(text), strict_intents_only=True) is not None
+        if await agent.async_recognize_intent(text_input(text), strict_intents_only=True) is not None
         or recognize(text, ours) is not None
     ]
 
@@ -117,7 +117,7 @@ async def async_all_cases(hass: HomeAssistant, per_intent: int) -> list[Case]:
     return [*(await async_template_cases(hass, per_intent)), *BINMOE_QUESTIONS, *PARAPHRASES]
 
 
-def _input(text: str) -> conversation.ConversationInput:
+def text_input(text: str) -> conversation.ConversationInput:
     return conversation.ConversationInput(
         text=text, context=Context(), conversation_id=None, device_id=None, satellite_id=None,
         language="en", agent_id=conversation.HOME_ASSISTANT_AGENT,

@@ -1,6 +1,10 @@
-"""A home for voice evaluations inside a Home Assistant core: areas, entities in the registries, exposed to
-Assist, and simulated devices whose state follows the actions called on them, so an evaluation can score
-what a sentence *did* (the resulting state), whichever path handled it.
+"""A home for voice evaluations inside a Home Assistant core: areas, devices and entities in the registries,
+exposed to Assist, and simulated devices whose state follows the actions called on them, so an evaluation
+can score what a sentence *did* (the resulting state), whichever path handled it.
+
+Every home goes into the registries the same way (`SimulatedHome.add_home`), as an integration registers
+its devices and entities: each device with its area, each entity under its own name with its device class
+and features. Home Assistant's intents read names, areas, device classes and features from there.
 
 The simulation is deliberately simple (one rule per action, below); covers report `opening`/`closing`
 after open/close as real motorised covers do. It serves this repository's fixture home
@@ -22,20 +26,30 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import color as color_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 DOMAINS = ("light", "switch", "fan", "cover", "lock", "climate", "media_player", "vacuum", "valve", "input_boolean")
 
 
 @dataclass
+class Device:
+    """One device of a home: `key` is the home's own id for it (entities name it)."""
+
+    key: str
+    name: str
+    area: str | None
+
+
+@dataclass
 class Entity:
-    """One entity of a fixture home."""
+    """One entity of a home; `area` is its own, or its device's when it has none."""
 
     entity_id: str
     name: str
     area: str | None
     state: str
     attributes: dict[str, Any] = field(default_factory=dict)
-    device_id: str | None = None
+    device: str | None = None  # the key of its Device
 
 
 Rule = Callable[[State, dict[str, Any]], tuple[str, dict[str, Any]]]
@@ -134,11 +148,17 @@ RULES: dict[str, dict[str, Rule]] = {
 
 
 class SimulatedHome:
-    """Registers the home's entities and simulated actions; records every action called."""
+    """Registers the home's areas, devices and entities and the simulated actions; records every action
+    called. `platform` names the integration that owns the home's devices and entities."""
 
-    def __init__(self, hass: HomeAssistant, rules: dict[str, dict[str, Rule]] | None = None) -> None:
+    def __init__(
+        self, hass: HomeAssistant, rules: dict[str, dict[str, Rule]] | None = None, platform: str = "voice_eval"
+    ) -> None:
         self.hass = hass
         self.rules = RULES if rules is None else rules
+        self.platform = platform
+        self.entry = MockConfigEntry(domain=platform, title=f"{platform} home")  # owns the devices
+        self.devices: dict[str, str] = {}  # Device.key -> device registry id
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
 
     async def async_setup(self, extra_domains: Iterable[str] = ()) -> None:
@@ -147,6 +167,7 @@ class SimulatedHome:
         for domain, rules in self.rules.items():
             for service in rules:
                 self.hass.services.async_register(domain, service, self._handle)
+        self.entry.add_to_hass(self.hass)
 
     async def _handle(self, call: ServiceCall) -> None:
         data = dict(call.data)
@@ -159,36 +180,67 @@ class SimulatedHome:
                 state, attrs = rule(old, data)
                 self.hass.states.async_set(entity_id, state, {k: v for k, v in attrs.items() if v is not None})
 
-    def add_entities(self, entities: Iterable[Entity], platform: str = "voice_eval") -> None:
-        """Put the entities in the registries (with their areas), set their states, expose them to Assist."""
-        areas, registry = ar.async_get(self.hass), er.async_get(self.hass)
-        for entity in entities:
-            domain, object_id = entity.entity_id.split(".", 1)
-            # An entity of a device is registered as an integration registers it (the dataset's synthetic_home
-            # does): Home Assistant's intents match the registry's name, and without original_name an entity
-            # is named after its device, so a valve's battery sensor would share the valve's name. (Entities
-            # without a device, as in this repository's fixture home, keep their state's name.)
-            named: dict[str, Any] = {}
-            if entity.device_id:
-                features = entity.attributes.get("supported_features")
-                named = {
-                    "original_name": entity.name,
-                    "has_entity_name": False,
-                    "supported_features": features if isinstance(features, int) else 0,
-                }
-            entry = registry.async_get_or_create(
-                domain, platform, entity.entity_id, suggested_object_id=object_id, device_id=entity.device_id, **named
+    def add_home(self, areas: Iterable[str], devices: Iterable[Device], entities: Iterable[Entity]) -> None:
+        """The areas, the devices in theirs, and the entities with their states (see register_entity)."""
+        device_registry = dr.async_get(self.hass)
+        for name in areas:
+            self._area_id(name)
+        for device in devices:
+            entry = device_registry.async_get_or_create(
+                config_entry_id=self.entry.entry_id, identifiers={(self.platform, device.key)}, name=device.name
             )
-            assert entry.entity_id == entity.entity_id, f"{entity.entity_id} is taken"
-            area_id = None
-            if entity.area:
-                area_id = (areas.async_get_area_by_name(entity.area) or areas.async_create(entity.area)).id
-            device = dr.async_get(self.hass).async_get(entity.device_id) if entity.device_id else None
-            if device is not None and device.area_id == area_id:
-                area_id = None  # in its device's area (Home Assistant refuses an own area to an entity named as it)
-            registry.async_update_entity(entry.entity_id, area_id=area_id)
+            device_registry.async_update_device(entry.id, area_id=self._area_id(device.area) if device.area else None)
+            self.devices[device.key] = entry.id
+        for entity in entities:
+            self.register_entity(entity)
             self.set_state(entity)
-            async_expose_entity(self.hass, conversation.DOMAIN, entity.entity_id, True)
+
+    def register_entity(self, entity: Entity) -> None:
+        """Put one entity in the registry as an integration registers it, and expose it to Assist.
+
+        Its own name (`original_name`; without it Home Assistant names an entity of a device after the
+        device, so e.g. a valve's battery sensor would answer to the valve's name), its device class
+        (`original_device_class`) and features, its device, and an area of its own only where it is not
+        its device's (Home Assistant keeps no own area for an entity in its device's)."""
+        registry = er.async_get(self.hass)
+        domain, object_id = entity.entity_id.split(".", 1)
+        device_id = self.devices[entity.device] if entity.device else None
+        features = entity.attributes.get("supported_features")
+        device_class = entity.attributes.get("device_class")
+        entry = registry.async_get_or_create(
+            domain,
+            self.platform,
+            entity.entity_id,
+            suggested_object_id=object_id,
+            device_id=device_id,
+            original_name=entity.name,
+            has_entity_name=False,
+            supported_features=features if isinstance(features, int) else 0,
+            original_device_class=device_class if isinstance(device_class, str) else None,
+        )
+        assert entry.entity_id == entity.entity_id, f"{entity.entity_id} is taken"
+        area_id = self._area_id(entity.area) if entity.area else None
+        device = dr.async_get(self.hass).async_get(device_id) if device_id else None
+        if device is not None and device.area_id == area_id:
+            area_id = None
+        registry.async_update_entity(entry.entity_id, area_id=area_id)
+        async_expose_entity(self.hass, conversation.DOMAIN, entity.entity_id, True)
+
+    def _area_id(self, name: str) -> str:
+        areas = ar.async_get(self.hass)
+        return (areas.async_get_area_by_name(name) or areas.async_create(name)).id
+
+    def clear(self) -> None:
+        """Remove the home's entities and devices (areas are left to the caller)."""
+        registry = er.async_get(self.hass)
+        for entry in list(registry.entities.values()):
+            if entry.platform == self.platform:
+                registry.async_remove(entry.entity_id)
+                self.hass.states.async_remove(entry.entity_id)
+        devices = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(devices, self.entry.entry_id):
+            devices.async_remove_device(device.id)
+        self.devices = {}
 
     def set_state(self, entity: Entity) -> None:
         self.hass.states.async_set(entity.entity_id, entity.state, {"friendly_name": entity.name, **entity.attributes})

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from benchmarks.assist_dataset import AssistTask, load_home, load_tasks, score, scored, supported
@@ -23,7 +27,9 @@ from benchmarks.voice_harness import (
     judge,
     starting_home,
     summarize,
+    text_input,
 )
+from benchmarks.voice_home import Device
 
 from .backend_double import BackendDouble
 from .helpers import setup_entry
@@ -114,6 +120,8 @@ def test_assist_layout_is_read() -> None:
         ("cottage-uk/curtains.yaml#0", "Open the snug curtains"),
         ("cottage-uk/curtains.yaml#1", "Set the snug curtains to 30%"),
         ("cottage-uk/fan.yaml#0", "Turn on the scullery fan"),
+        ("cottage-uk/garage.yaml#0", "Open up the garage door in the garage"),
+        ("cottage-uk/garage.yaml#1", "Open up the garage door"),
         ("cottage-uk/lamp.yaml#0", "Turn on the scullery lamp"),
         ("cottage-uk/lamp.yaml#1", "Switch the scullery lamp on"),
         ("cottage-uk/lamp.yaml#2", "The scullery is pitch black, sort it out"),
@@ -129,9 +137,9 @@ def test_assist_layout_is_read() -> None:
     assert [t.task_id for t in tasks if not scored(t)] == ["cottage-uk/speaker.yaml#1"]  # `expect_changes: {}`
     assert tasks[2].categories == ["fan", "scullery"] and tasks[0].categories == ["cover"]
     # a mapping under ignore_changes names the keys to ignore; a list names them directly
-    assert tasks[3].ignore_changes == {"light.scullery_lamp": ["brightness", "color_mode"]}
-    assert tasks[5].ignore_changes == {"light.scullery_lamp": ["brightness"]}
-    assert tasks[6].context_device == "snug_speaker" and tasks[3].context_device is None
+    assert tasks[5].ignore_changes == {"light.scullery_lamp": ["brightness", "color_mode"]}
+    assert tasks[7].ignore_changes == {"light.scullery_lamp": ["brightness"]}
+    assert tasks[8].context_device == "snug_speaker" and tasks[5].context_device is None
     home = load_home(tasks[0].home, tasks[0].setup)
     curtains = next(e for e in home.entities if e.entity_id == "cover.snug_curtains")
     assert curtains.state == "closed"
@@ -139,7 +147,8 @@ def test_assist_layout_is_read() -> None:
     kettle = next(e for e in home.entities if e.entity_id == "switch.snug_kettle")
     assert kettle.area == "Snug" and kettle.state == "off"
     snug_lamp = next(e for e in home.entities if e.entity_id == "light.snug_lamp")
-    assert snug_lamp.area == "Snug" and home.entity_devices["light.snug_lamp"] == "snug_lamp"  # area of its device
+    assert snug_lamp.area == "Snug" and snug_lamp.device == "snug_lamp"  # the area of its device
+    assert Device("snug_lamp", "Snug Lamp", "Snug") in home.devices
     pantry = next(e for e in home.entities if e.entity_id == "todo.pantry")
     assert pantry.state == "0"
 
@@ -200,6 +209,10 @@ async def test_assist_layout_runs_through_the_agent(
         "Open the snug curtains": ("ha_intents", True),
         "Set the snug curtains to 30%": ("ha_intents", True),
         "Turn on the scullery fan": ("ha_intents", True),
+        # a garage-class door: found by its class with the area said after it; "the garage door" alone is
+        # read as the Garage area's door (device class door), which the home has not: Home Assistant's answer
+        "Open up the garage door in the garage": ("ha_intents", True),
+        "Open up the garage door": ("ha_intents", False),
         "Turn on the scullery lamp": ("ha_intents", True),
         "Switch the scullery lamp on": ("ha_intents", True),
         # Home Assistant reads it as a command for a device called "scullery is pitch black ...": it says it
@@ -216,10 +229,45 @@ async def test_assist_layout_runs_through_the_agent(
     }
     pitch_black = next(r for r in results if r["sentence"].startswith("The scullery is pitch black"))
     assert pitch_black["reply"].startswith("Sorry, I am not aware of any device called")
+    garage = next(r for r in results if r["sentence"] == "Open up the garage door")
+    assert garage["reply"] == "Sorry, I am not aware of any door in the Garage area", garage
     summary = summarize_assist(results)
     assert summary["not_scored_by_dataset"] == 1 and summary["unsupported"] == 0
-    assert summary["overall"]["sentences"] == 11 and summary["overall"]["correct"] == 10
-    assert summary["by_path"]["ha_intents"]["correct"] == 10 and summary["by_path"]["llm"]["sentences"] == 0
+    assert summary["overall"]["sentences"] == 13 and summary["overall"]["correct"] == 11
+    assert summary["by_path"]["ha_intents"]["correct"] == 11 and summary["by_path"]["llm"]["sentences"] == 0
     assert summary["by_category"]["fan"]["correct"] == summary["by_category"]["scullery"]["correct"] == 1
     assert summary["by_category"]["valve"] == {**summary["by_category"]["valve"], "sentences": 2, "correct": 2}
     assert summary["by_category"]["light"] == {**summary["by_category"]["light"], "sentences": 4, "correct": 3}
+
+
+def _registered(hass: HomeAssistant, entity_id: str) -> tuple[str | None, str | None, str | None, int | None]:
+    """(its own name, device class, its device's area, features) as the registries hold them."""
+    entry = er.async_get(hass).async_get(entity_id)
+    assert entry is not None, entity_id
+    device = dr.async_get(hass).async_get(entry.device_id) if entry.device_id else None
+    area = ar.async_get(hass).async_get_area(device.area_id) if device and device.area_id else None
+    return entry.original_name, entry.original_device_class, area.name if area else None, entry.supported_features
+
+
+async def test_homes_are_registered_as_an_integration_registers_them(hass: HomeAssistant) -> None:
+    """The fixture home and a dataset home go into the registries by one path: each entity of a device
+    in the device's area, under its own name, with its device class and features (an integration's
+    entity registers its device class; Home Assistant's intents match device classes)."""
+    await async_prepare_home(hass)
+    assert _registered(hass, "cover.garage_door") == ("Garage door", "garage", "Garage", 3)
+    assert _registered(hass, "light.kitchen") == ("Kitchen light", None, "Kitchen", 0)
+    kitchen = er.async_get(hass).async_get("light.kitchen")
+    assert kitchen is not None and kitchen.area_id is None  # in its device's area
+    # Home Assistant knows the fixture home's entities by their names (registered without one and without a
+    # device, each had an empty name: only area and domain sentences reached them, "turn on the lathe" none)
+    agent = get_agent_manager(hass).default_agent
+    assert agent is not None
+    for text, name in (("turn on the lathe", "Lathe"), ("open up the garage door", "Garage door")):
+        result = await agent.async_recognize_intent(text_input(text), strict_intents_only=True)
+        assert result is not None and result.entities["name"].value == name, (text, result)
+    home = AssistHome(hass)
+    await home.async_setup()
+    await home.async_load(load_tasks(ASSIST)[0])
+    assert _registered(hass, "cover.snug_curtains") == ("Snug Curtains", "curtain", "Snug", 7)
+    assert _registered(hass, "sensor.garden_tap_battery") == ("Garden Tap Battery", "battery", "Scullery", 0)
+    assert _registered(hass, "cover.up_and_over_door") == ("Up And Over Door", "garage", "Garage", 3)
