@@ -42,9 +42,11 @@ CLASSES: list[str] = MANIFEST["classes"]
 # test_bad_replay_file_is_reported_and_ignored reads it back)
 SMOKE, CO = CLASSES.index("smoke_alarm"), CLASSES.index("co_alarm")
 EVENT_RULES = (EventRule(SMOKE, 1, 8), EventRule(CO, 1, 12))
-# sound-v1 as trained on the corpus before v3; make_clips.py draws its clips from v3's generator, on which this
-# model misses some clips' classes (the lead retrains it; then the check below holds again)
-MODEL_BEFORE_CORPUS_V3 = "a865a43d"
+# make_clips.py's class clips (one per class, drawn from corpus v3's generator with seeds of their own)
+CLASS_CLIPS = ("appliance_beep", "background", "co_alarm", "doorbell", "knock", "smoke_alarm", "water_running")
+# what the shipped sound-v1 (corpus v3, 0.75 macro-F1 on its own test split) misses at the node's 512 ms hop: the
+# doorbell (heard as background and speech_tv)
+MISSED_CLIPS = {"doorbell": "3ae52970"}
 
 
 async def connect() -> Node:
@@ -160,15 +162,19 @@ async def test_replayed_clips_match_the_python_reference(sound_node: Path, clips
         await node.client.disconnect()
 
 
-@pytest.mark.xfail(MANIFEST["model_hash"].startswith(MODEL_BEFORE_CORPUS_V3), strict=True,
-                   reason="the shipped sound model predates corpus v3, which the clips come from")  # fmt: skip
-def test_the_model_finds_each_clips_class(clips: Path) -> None:
-    """The model is good, not perfect: each class clip has at least one window of its class (the reference's
-    windows, which the node reproduces exactly, test above)."""
+@pytest.mark.parametrize("label", CLASS_CLIPS)
+def test_the_model_finds_each_clips_class(clips: Path, label: str, request: pytest.FixtureRequest) -> None:
+    """The model is good, not perfect: a class clip has at least one window of its class (the reference's
+    windows, which the node reproduces exactly, test above). The clips the shipped model misses are named."""
+    if MANIFEST["model_hash"].startswith(MISSED_CLIPS.get(label, "-")):
+        reason = f"the shipped sound model ({MANIFEST['model_hash'][:8]}) misses the {label} clip"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    assert json.loads((clips / "labels.json").read_text())[f"{label}.wav"] == label
     model, cfg, manifest = reference.load_model("sound_v1")
-    for name, label in json.loads((clips / "labels.json").read_text()).items():
-        found = {manifest["classes"][w.class_idx] for w in reference.windows(model, cfg, clips / name, HOP_FRAMES)}
-        assert label in found, name
+    found = {
+        manifest["classes"][w.class_idx] for w in reference.windows(model, cfg, clips / f"{label}.wav", HOP_FRAMES)
+    }
+    assert label in found, found
 
 
 async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips: Path) -> None:
@@ -205,10 +211,14 @@ async def test_forced_escalation(sound_node: Path, clips: Path) -> None:
     model, cfg, _manifest = reference.load_model("sound_v1")
     node = await connect()
     try:
-        windows = reference.windows(model, cfg, clips / "water_running.wav", HOP_FRAMES)
-        assert not windows[0].escalate  # so `forced` is the only reason this window escalates
+        # a clip in which no window escalates by itself, so `forced` is the only reason the first one does
+        quiet = [clip for label in CLASS_CLIPS if label not in ("smoke_alarm", "co_alarm")
+                 for clip in [clips / f"{label}.wav"]
+                 if not any(w.escalate for w in reference.windows(model, cfg, clip, HOP_FRAMES))]  # fmt: skip
+        assert quiet, "every class clip has a window that escalates by itself"
+        windows = reference.windows(model, cfg, quiet[0], HOP_FRAMES)
         await node.call("force_escalation")
-        await node.call("replay", file=str(clips / "water_running.wav"))
+        await node.call("replay", file=str(quiet[0]))
         events = await node.wait_events(len(windows))
         assert len(events) == len(windows)
         first = NodeMessage.model_validate(events[0].data)

@@ -9,7 +9,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -43,16 +43,20 @@ LONG_CHAT = {
 }
 
 
-def _wait_engine_running(gateway: RunningGateway, count: int) -> None:
+def _wait_engine_running(gateway: RunningGateway, count: int, request: Future[httpx.Response]) -> None:
     """Until the gateway's /metrics says `count` requests are being served by the engine (vLLM's own gauge
-    updates too seldom to see a short completion on an idle CPU)."""
-    deadline = time.monotonic() + 30
+    updates too seldom to see a short completion on an idle CPU). A request that has already been answered
+    fails the test with its answer; the deadline is generous because the whole suite may be loading the CPU."""
+    deadline = time.monotonic() + 90
     while True:
         with gateway.client() as client:
             text = client.get("/metrics").text
         running = re.search(r"^binmoe_in_flight ([0-9.]+)$", text, re.M)
         if running and float(running[1]) >= count:
             return
+        if request.done():
+            answer = request.result()
+            raise AssertionError(f"answered before it was seen in flight: {answer.status_code} {answer.text[:300]}")
         assert time.monotonic() < deadline, "the request never reached the engine"
         time.sleep(0.02)
 
@@ -69,7 +73,7 @@ def test_engine_killed_mid_request_then_restarted(gateway: RunningGateway) -> No
 
     with ThreadPoolExecutor(1) as pool, gateway.client() as client:
         plain = pool.submit(plain_request)
-        _wait_engine_running(gateway, 1)  # the plain request is being generated ...
+        _wait_engine_running(gateway, 1, plain)  # the plain request is being generated ...
         with client.stream("POST", "/v1/chat/completions", json={**LONG_CHAT, "stream": True}) as stream:
             assert stream.status_code == 200
             lines = (line for line in stream.iter_lines() if line.startswith("data: "))

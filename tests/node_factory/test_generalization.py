@@ -20,6 +20,8 @@ from node_factory.evaluation import generalization
 from node_factory.evaluation.generalization import Protocol, default_event_rules, evaluate, macro_f1_present
 from node_factory.evaluation.node_stream import NodeDecisions, events, window_features
 from node_factory.evaluation.windows import active_seconds
+from node_factory.training.saved_model import load_model
+from node_factory.training.teacher import load_teacher_network
 
 SOUND = FAMILIES["sound"]
 TINY = Protocol(clips_per_class=2, scenes=2, min_real_hours=0.001)
@@ -134,3 +136,21 @@ def test_benchmark_table_shows_targets_and_unmeasured_figures() -> None:
     assert "| critical false alarms per hour (code detector), real recordings | <= 0.1 | None |" in table
     assert "vibration" not in table
     assert generalization_table({"vibration": {}}, ["vibration"]) == ""
+
+
+def test_another_model_on_the_same_held_out_sets(trained_dir: Path, tmp_path: Path) -> None:
+    """benchmarks.sound_model_compare on the run's own blob gives the figures `generalize` reports for it; a
+    model for other features is refused."""
+    from benchmarks.sound_model_compare import main as compare
+
+    run_dir = _sound_run(trained_dir, tmp_path)
+    blob = trained_dir / f"{SOUND.stem}.bin"
+    report = compare(["--blob", str(blob), "--run", str(run_dir), "--config", "ci", "--clips-per-class", "2"])
+    model = load_model(run_dir / f"{SOUND.stem}_model.npz")
+    teacher, _ = load_teacher_network(run_dir / f"{SOUND.stem}_teacher.pt")
+    independent = generalization.independent_generator(SOUND, model, teacher, Protocol(clips_per_class=2))
+    assert report["independent_generator"]["bnn_macro_f1"] == independent["bnn_macro_f1"]
+    assert set(report["heldout_conditions"]["recall"]) <= set(SOUND.classes)
+    vibration_blob = Path("esphome/components/binmoe/models/vibration_v1.bin")
+    with pytest.raises(SystemExit):
+        compare(["--blob", str(vibration_blob), "--run", str(run_dir), "--config", "ci"])
