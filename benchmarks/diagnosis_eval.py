@@ -37,7 +37,7 @@ from gpu_backend.protocol import DiagnoseHistory, DiagnoseRequest, DiagnoseRespo
 
 SCENARIOS = Path(__file__).with_name("diagnosis_scenarios.toml")
 KB_ONLY = "knowledge-base-only"
-COMMAND = "python -m benchmarks.diagnosis_eval [--url <gateway>]"
+COMMAND = "python -m benchmarks.diagnosis_eval [--url <gateway> [--llm-budget SECONDS]]"
 
 
 class TeacherVerdict(BaseModel):
@@ -270,7 +270,9 @@ def markdown(profiles: dict[str, dict[str, Any]]) -> str:
         "and a few questions) with the expected severity and action. Profile `knowledge-base-only`: no LLM; "
         "another profile: the model of a gateway started with that profile phrases within the LLM budget "
         "(`--llm-budget`). The scenarios were written alongside the knowledge base: they show that its rules do "
-        "what `docs/diagnosis.md` says, not how well they fit every home. Per-scenario results: "
+        "what `docs/diagnosis.md` says, not how well they fit every home. `llm_budget_s` is the budget the run "
+        "gave the model (`--llm-budget`); a gateway's own is its profile's (`cpu-default`: 0, its model is not asked "
+        "in production, so it answers as `knowledge-base-only`). Per-scenario results: "
         "`docs/benchmarks/diagnosis.json`.",
         "",
         "| metric | " + " | ".join(f"`{n}`" for n in names) + " |",

@@ -116,7 +116,7 @@ def _repeats_itself(text: str, n: int = 4) -> bool:
 
 def check_phrasing(decision: Decision, text: str, area: str | None) -> tuple[LLMPhrasing | None, LLMStatus, str]:
     """(the phrasing or None, status, why): valid JSON of the schema, a cause the evidence allows, no lower
-    severity, a summary that names the class and the area, no repetition."""
+    severity, a summary that names the class and the area and states something (not a question), no repetition."""
     try:
         phrasing = LLMPhrasing.model_validate(json.loads(text))
     except (ValueError, ValidationError) as err:
@@ -132,6 +132,8 @@ def check_phrasing(decision: Decision, text: str, area: str | None) -> tuple[LLM
         return None, "invalid", "the summary does not name the area"
     if _repeats_itself(phrasing.summary) or _repeats_itself(phrasing.reasoning):
         return None, "invalid", "the text repeats itself"
+    if phrasing.summary.rstrip().endswith("?"):  # a small model echoes the user's question back
+        return None, "invalid", "the summary is a question, not a diagnosis"
     return phrasing, "used", ""
 
 

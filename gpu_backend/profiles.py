@@ -48,6 +48,9 @@ class Profile:
     # "weak": the model's tool calls are not reliable (measured: docs/benchmarks.md, voice); clients then
     # keep commands to Home Assistant's own intents (/health reports it)
     tool_calling: str = "reliable"
+    # how long a diagnosis waits for the model to phrase it before the knowledge base answers alone (0: never
+    # ask); `serve --llm-budget` overrides it
+    diagnosis_llm_budget_s: float = 5.0
     engine: str = "vllm"
     model: str = ""  # key into [models.*]: the `assist` evidence for this pick
     pick_reason: str = ""  # why a model scoring below the best that fits is picked (checked by the tests)
@@ -178,6 +181,11 @@ def load_profiles(path: Path = PROFILES_FILE) -> dict[str, Profile]:
             raise ProfileError(f"profile {name!r} in {path}: {err}") from err
         if profiles[name].engine not in ENGINES:
             raise ProfileError(f"profile {name!r} in {path}: engine must be one of {ENGINES}")
+        budget = profiles[name].diagnosis_llm_budget_s
+        if not isinstance(budget, int | float) or budget < 0:
+            raise ProfileError(
+                f"profile {name!r} in {path}: diagnosis_llm_budget_s must be a number >= 0, got {budget!r}"
+            )
     return profiles
 
 

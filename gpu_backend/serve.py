@@ -63,12 +63,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm-budget",
         type=float,
-        default=5.0,
         metavar="SECONDS",
         help="how long a diagnosis waits for the LLM's phrasing before the knowledge base answers alone "
-        "(default 5; 0: never ask the LLM)",
+        "(default: the profile's, 5 s; 0 for cpu-default; 0: never ask the LLM)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
+
+
+def diagnosis_llm_budget(args: argparse.Namespace, profile: Profile) -> float:
+    """`--llm-budget` if given, else the profile's (a model too slow or too weak to phrase gets 0)."""
+    if args.llm_budget is None:
+        return profile.diagnosis_llm_budget_s
+    if args.llm_budget < 0:
+        raise ValueError(f"--llm-budget must be >= 0 seconds, got {args.llm_budget}")
+    return float(args.llm_budget)
+
+
+def budget_note(budget_s: float) -> str:
+    if budget_s <= 0:
+        return "diagnoses: the knowledge base answers alone (the model does not phrase them; --llm-budget to change)"
+    return f"diagnoses: the model may phrase them within {budget_s:g} s, else the knowledge base answers alone"
 
 
 def is_loopback(host: str) -> bool:
@@ -161,6 +175,11 @@ def run(args: argparse.Namespace) -> int:
         gpus = detect_gpus()
         profile = select_profile(gpus, profiles)
         LOGGER.info("detected %d GPU(s): %s -> profile %s", len(gpus), gpus, profile.name)
+    try:
+        args.llm_budget = diagnosis_llm_budget(args, profile)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     engine_port = args.engine_port or args.port + 1
     weights = args.weights or profile.weights
     if not args.dry_run:
@@ -170,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         env = " ".join(f"{k}={v}" for k, v in engine_env(profile).items())
         print(f"# profile {profile.name}: {profile.explain()}")
         print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
+        print(f"# {budget_note(args.llm_budget)}")
         print(env, shlex.join(command))
         return 0
     if shutil.which(command[0]) is None:

@@ -130,6 +130,7 @@ def test_a_question_never_downgrades_an_alarm_the_node_hears() -> None:
         (_phrasing("smoke", "The smoke alarm in the Hallway is loud, the smoke alarm in the Hallway is loud."),
          "a loop"),
         (_phrasing("smoke", "x" * 241), "too long"),
+        (_phrasing("smoke", "Why is the smoke alarm in the Hallway sounding?"), "the question echoed as a summary"),
     ],
 )  # fmt: skip
 def test_invalid_phrasing_falls_back_to_the_knowledge_base(content: str, why: str) -> None:

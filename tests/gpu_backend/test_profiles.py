@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from gpu_backend.gpus import GPU, parse_nvidia_smi
-from gpu_backend.profiles import Profile, ProfileError, load_models, load_profiles, select_profile, vllm_command
+from gpu_backend.profiles import (
+    PROFILES_FILE,
+    Profile,
+    ProfileError,
+    load_models,
+    load_profiles,
+    select_profile,
+    vllm_command,
+)
 
 PROFILES = load_profiles()
 
@@ -42,6 +52,24 @@ def test_cpu_default_is_weak_at_tool_calls() -> None:
     """The gateway reports it on /health; the Home Assistant agent then offers that model no tools."""
     assert PROFILES["cpu-default"].tool_calling == "weak"
     assert PROFILES["cpu-fixture"].tool_calling == "reliable"
+
+
+def test_cpu_default_does_not_phrase_diagnoses() -> None:
+    """Measured too slow and too often rejected (profiles.toml); every other profile's model may phrase."""
+    assert PROFILES["cpu-default"].diagnosis_llm_budget_s == 0
+    assert all(p.diagnosis_llm_budget_s == 5.0 for name, p in PROFILES.items() if name != "cpu-default")
+
+
+@pytest.mark.parametrize("budget", ["-1", "'soon'"])
+def test_a_bad_diagnosis_budget_is_refused(tmp_path: Path, budget: str) -> None:
+    raw = tomllib.loads(PROFILES_FILE.read_text())["profiles"]["cpu-fixture"]
+    lines = [f"{key} = {json.dumps(value)}" for key, value in raw.items()]
+    path = tmp_path / "profiles.toml"
+    path.write_text("[profiles.x]\n" + "\n".join(lines) + "\n")
+    assert load_profiles(path)["x"].diagnosis_llm_budget_s == 5.0
+    path.write_text("[profiles.x]\n" + "\n".join(lines) + f"\ndiagnosis_llm_budget_s = {budget}\n")
+    with pytest.raises(ProfileError, match=r"profile 'x' .*diagnosis_llm_budget_s must be a number >= 0"):
+        load_profiles(path)
 
 
 def test_too_small_gpu_is_a_clear_error() -> None:

@@ -57,3 +57,18 @@ def test_default_with_a_key_is_every_interface(
     assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--port", "9000"]) == 0
     out = capsys.readouterr().out
     assert "gateway on http://0.0.0.0:9000\n" in out and "No API key" not in out
+
+
+def test_cpu_default_diagnoses_without_waiting_for_its_model(capsys: pytest.CaptureFixture[str]) -> None:
+    """The profile's budget is the default (cpu-default: 0, the model is not asked); --llm-budget overrides."""
+    assert main(["serve", "--profile", "cpu-default", "--dry-run"]) == 0
+    assert "diagnoses: the knowledge base answers alone" in capsys.readouterr().out
+    assert main(["serve", "--profile", "cpu-default", "--dry-run", "--llm-budget", "8"]) == 0
+    assert "diagnoses: the model may phrase them within 8 s" in capsys.readouterr().out
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run"]) == 0
+    assert "diagnoses: the model may phrase them within 5 s" in capsys.readouterr().out
+
+
+def test_a_negative_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--llm-budget", "-1"]) == 2
+    assert "--llm-budget must be >= 0 seconds, got -1.0" in capsys.readouterr().err
