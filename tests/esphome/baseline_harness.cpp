@@ -4,6 +4,7 @@
 //   result                                         -> the baseline's blob in hex (the detector then uses it)
 //   push <v0> ... <v(bands-1)>                      -> "<score> <started> <active>"
 //   load <blob hex> <digest hex>                    -> "ok" (the detector then uses it), "corrupt", "foreign" or "old"
+//   version <blob hex>                              -> baseline_format_version of the blob (0: not a baseline)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,10 @@ int main() {
       bool started = false;
       uint32_t s = detector.push(sig, &started);
       printf("%u %d %d\n", s, started ? 1 : 0, detector.active() ? 1 : 0);
+    } else if (strncmp(line, "version ", 8) == 0) {
+      sscanf(line + 8, "%s", hex);
+      uint8_t blob[MAX_BASELINE_BLOB + 8];
+      printf("%u\n", baseline_format_version(blob, parse_hex(hex, blob, sizeof(blob))));
     } else if (strncmp(line, "load ", 5) == 0) {
       char dhex[17] = {0};
       sscanf(line + 5, "%s %16s", hex, dhex);

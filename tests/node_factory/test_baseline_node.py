@@ -119,6 +119,19 @@ def test_stored_baselines_load_and_foreign_old_or_corrupt_ones_are_refused(basel
     assert Baseline.from_bytes(blob, DIGEST).threshold == learner.result().threshold
 
 
+def test_format_version_is_read_from_a_blob_with_the_magic_only(baseline_harness: Path) -> None:
+    """baseline_format_version, which the loader and the component's format-1 check share."""
+    learner = BaselineLearner(CFG.bands, 12, DIGEST)
+    for s in machine_signatures(12, 4):
+        learner.push(s)
+    blob = learner.result().to_bytes()
+    v1 = b"BMBL\x01" + blob[5:24]
+    foreign_magic = b"BMBX" + blob[4:]
+    script = [f"version {b.hex()}" for b in (blob, v1, foreign_magic, blob[:4], blob[:5])]
+    assert run(baseline_harness, script) == [str(blob[4]), "1", "0", "0", str(blob[4])]
+    assert blob[4] == 2
+
+
 def test_correlated_and_extreme_signatures_match_the_reference(baseline_harness: Path) -> None:
     # nearly collinear bands, quiet bands at the variance floor, and departures that saturate the whitened
     # deviations and the score

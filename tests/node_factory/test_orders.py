@@ -85,6 +85,43 @@ def test_the_demodulation_band_is_where_the_impacts_ring(resonance: float) -> No
     assert low <= resonance <= high and not low <= 1700 - resonance <= high and high - low <= 400
 
 
+@pytest.mark.xfail(
+    strict=True, reason="known limitation: the band is chosen by kurtosis alone (docs/vibration-baseline.md)"
+)
+def test_weak_impacts_are_found_in_a_band_the_kurtogram_passes_over() -> None:
+    """Weak outer-race impacts ringing 1,200 Hz in noise, and six random clicks ringing 400 Hz: the clicks
+    make the most impulsive band (the kurtogram's), whose envelope holds no bearing line, so the fault goes
+    unnamed. Choosing among bands by bearing evidence names it, but was not adopted: it also finds evidence
+    in noise (the test below)."""
+    geometry = bearing("6205-2RS JEM")
+    rpm, n, k = 1500.0, SR * 4, np.arange(64)
+    fr, orders = rpm / 60, geometry.orders()
+    rng = np.random.default_rng(11)
+    x = 300 * np.sin(2 * np.pi * fr * np.arange(n) / SR) + rng.normal(0, 200, n)
+    ring = np.exp(-k / 10) * np.sin(2 * np.pi * 1200 * k / SR) * 600
+    for start in np.arange(0, n - 64, SR / (orders["bpfo"] * fr)).astype(int):
+        x[start : start + 64] += ring
+    click = np.exp(-k / 10) * np.sin(2 * np.pi * 400 * k / SR) * 12000
+    for start in rng.integers(0, n - 64, 6):
+        x[start : start + 64] += click
+    samples = np.clip(x, -32768, 32767).astype(np.int16)
+    low, high = kurtogram_band(samples.astype(float), SR, min_width_hz=1.3 * (orders["bpfi"] + 1) * fr)
+    assert low <= 400 <= high and not low <= 1200 <= high
+    assert identify(samples, SR, rpm, geometry).fault == "bearing_outer"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_searching_bands_for_evidence_does_not_find_a_bearing_fault_in_noise(seed: int) -> None:
+    """A healthy-looking capture (1x and broadband noise) is no bearing fault. A guard for any change to the
+    band choice: the best of ten bands' evidence (levels 1-2 and the kurtogram's band) reached 12.4 dB in
+    noise on seed 7, over the 11 dB bar."""
+    rng = np.random.default_rng(100 + seed)
+    rpm = float(rng.uniform(900, 3600))
+    x = 2000 * np.sin(2 * np.pi * rpm / 60 * np.arange(SR * 4) / SR) + rng.normal(0, 300, SR * 4)
+    report = identify(x.astype(np.int16), SR, rpm, bearing("6205-2RS JEM"))
+    assert report.fault == "imbalance"
+
+
 def test_shaft_faults_are_named_from_the_raw_spectrum() -> None:
     geometry = bearing("6205-2RS JEM")
     t = np.arange(SR * 4) / SR

@@ -133,13 +133,18 @@ size_t Baseline::to_bytes(uint8_t *out) const {
   return p + 4 - out;
 }
 
+uint8_t baseline_format_version(const uint8_t *blob, size_t len) {
+  return len >= 5 && same_bytes(blob, MAGIC, 4) ? blob[4] : 0;
+}
+
 BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t digest[8], Baseline *out) {
   if (len < BASELINE_HEADER_BYTES + 4 || crc32(blob, len - 4) != get_u32(blob + len - 4))
     return BaselineLoad::CORRUPT;
   const uint8_t bands = blob[5];
-  if (!same_bytes(blob, MAGIC, 4) || blob[4] == 0 || blob[4] > VERSION)
+  const uint8_t version = baseline_format_version(blob, len);
+  if (version == 0 || version > VERSION)
     return BaselineLoad::CORRUPT;
-  if (blob[4] < VERSION)
+  if (version < VERSION)
     return BaselineLoad::OLD_VERSION;
   if (bands == 0 || bands > MAX_BASELINE_BANDS || len != baseline_blob_bytes(bands))
     return BaselineLoad::CORRUPT;

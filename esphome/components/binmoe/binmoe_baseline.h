@@ -44,6 +44,10 @@ struct Baseline {
   size_t to_bytes(uint8_t *out) const;
 };
 
+// The format version of a stored baseline: its version byte if it starts with the magic "BMBL", else 0 (not
+// a baseline, or too short to say). Used on any blob, of this format or an earlier one (whose size differs).
+uint8_t baseline_format_version(const uint8_t *blob, size_t len);
+
 enum class BaselineLoad : uint8_t { OK, CORRUPT, FOREIGN, OLD_VERSION };
 // Parses a stored baseline: CORRUPT (checksum, magic, version, sizes, zero counts), FOREIGN (learnt with other
 // features) or OLD_VERSION (an earlier format: learn it again) leave `out` untouched.

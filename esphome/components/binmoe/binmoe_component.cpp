@@ -214,9 +214,9 @@ void BinMoEComponent::load_baseline_() {
     BaselineBlobV1 old;
     ESPPreferenceObject old_pref =
         global_preferences->make_preference<BaselineBlobV1>(fnv1_hash(BASELINE_PREF_NAME), true);
-    if (old_pref.load(&old) && old.bytes[0] == 'B' && old.bytes[1] == 'M' && old.bytes[2] == 'B' &&
-        old.bytes[3] == 'L' && old.bytes[4] < BASELINE_VERSION) {
-      ESP_LOGW(TAG, "Stored baseline refused: format version %u, this firmware uses %u; learn a new one", old.bytes[4],
+    const uint8_t version = old_pref.load(&old) ? baseline_format_version(old.bytes, sizeof(old.bytes)) : 0;
+    if (version != 0 && version < BASELINE_VERSION) {
+      ESP_LOGW(TAG, "Stored baseline refused: format version %u, this firmware uses %u; learn a new one", version,
                BASELINE_VERSION);
       this->set_baseline_state_(BaselineState::FOREIGN);
       return;
