@@ -5,8 +5,10 @@ fixture written here, tests/fixtures/assist)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+from homeassistant.components import conversation
 from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
@@ -17,12 +19,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from benchmarks.assist_dataset import AssistTask, load_home, load_tasks, score, scored, supported
 from benchmarks.assist_devices import SIMULATED_DOMAINS
 from benchmarks.assist_runner import AssistHome, async_run_assist, summarize_assist
-from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, Case
+from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, TEMPLATE_INTENTS, Case
 from benchmarks.voice_harness import (
     async_all_cases,
     async_feed_nodes,
     async_prepare_home,
     async_run_case,
+    async_served_intents,
+    async_template_cases,
     async_template_matches,
     judge,
     starting_home,
@@ -63,6 +67,28 @@ async def test_cases_and_paths(hass: HomeAssistant, backend: BackendDouble, conf
     backend.chat_turns = [{"content": "The attic light is turned on."}]  # the weak model's claim
     row = await async_run_case(hass, home, agent, Case("please brighten the attic a bit", "paraphrase", refuse=True))
     assert row["path"] == "llm" and row["correct"] and "can't" in row["reply"], row
+
+
+async def test_every_intent_the_home_serves_has_sentences(hass: HomeAssistant) -> None:
+    """The template sample is stratified by intent: every intent of Home Assistant's that the fixture home
+    serves (found by saying its templates in the home) has sentences, as many of each as it has judgeable
+    ones up to `per_intent`, and the same ones on every run."""
+    home = await async_prepare_home(hass)
+    served = await async_served_intents(hass, home)
+    assert {"HassSetPosition", "HassClimateSetTemperature", "HassClimateGetTemperature", "HassGetState"} <= served
+    assert not served & {"HassMediaPause", "HassVacuumStart", "HassStartTimer", "HassGetCurrentTime"}
+    cases = await async_template_cases(hass, per_intent=35)
+    counts = Counter(case.intent for case in cases)
+    assert served <= set(counts), f"intents the home serves with no sentence: {served - set(counts)}"
+    assert set(counts) == set(TEMPLATE_INTENTS) and max(counts.values()) <= 35
+    assert [c.sentence for c in await async_template_cases(hass, per_intent=35)] == [c.sentence for c in cases]
+    questions = [case for case in cases if case.facts]
+    assert {case.intent for case in questions} == {"HassGetState", "HassClimateGetTemperature"}
+    assert all(not case.changes for case in questions)
+    # the outcome worked out for each sentence is what Home Assistant's own agent does with it in this home
+    rows = [await async_run_case(hass, home, conversation.HOME_ASSISTANT_AGENT, case) for case in cases]
+    wrong = [(row["sentence"], row["problem"], row["reply"]) for row in rows if not row["correct"]]
+    assert not wrong, wrong
 
 
 def test_judge() -> None:
