@@ -20,6 +20,7 @@ from benchmarks.assist_dataset import AssistTask, load_home, load_tasks, score, 
 from benchmarks.assist_devices import SIMULATED_DOMAINS
 from benchmarks.assist_runner import AssistHome, async_run_assist, summarize_assist
 from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, TEMPLATE_INTENTS, Case
+from benchmarks.voice_dev_paraphrases import DEV_PARAPHRASES
 from benchmarks.voice_harness import (
     async_all_cases,
     async_feed_nodes,
@@ -89,6 +90,26 @@ async def test_every_intent_the_home_serves_has_sentences(hass: HomeAssistant) -
     rows = [await async_run_case(hass, home, conversation.HOME_ASSISTANT_AGENT, case) for case in cases]
     wrong = [(row["sentence"], row["problem"], row["reply"]) for row in rows if not row["correct"]]
     assert not wrong, wrong
+
+
+async def test_dev_paraphrases_are_no_templates(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """The development set is of the same kind as the evaluation's paraphrases: no template of Home
+    Assistant's or BinMoE's matches one, and doing nothing passes none."""
+    home = await async_prepare_home(hass)
+    await weak_agent(hass, backend, config_entry)
+    await async_feed_nodes(hass, config_entry)
+    assert len(DEV_PARAPHRASES) >= 40
+    matched = await async_template_matches(hass, [c.sentence for c in DEV_PARAPHRASES])
+    assert matched == [], matched
+    held_out = {c.sentence.lower() for c in PARAPHRASES}
+    overlap = [c.sentence for c in DEV_PARAPHRASES if c.sentence.lower() in held_out]
+    assert not overlap, overlap  # (says only which of the development set's are held out, nothing more of those)
+    for case in DEV_PARAPHRASES:
+        start = {e.entity_id: {"state": e.state, **e.attributes} for e in starting_home(case)}
+        assert not judge(case, start, start, "Done.")[0], case.sentence
+    assert home is not None
 
 
 def test_judge() -> None:
