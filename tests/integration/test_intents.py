@@ -75,7 +75,7 @@ async def nodes(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockC
         ("how's the lathe looking", "The lathe vibration looks fine"),
         ("how many alarms got escalated to the gpu tier today", "Today 2 detections were escalated to the GPU tier"),
         ("record a baseline for the lathe sensor", "can't start baseline learning by voice yet"),
-        ("anything unusual on the bedroom sensor", "There is no BinMoE node in the Bedroom."),
+        ("anything heard by the bedroom sensor today", "There is no BinMoE node in the Bedroom."),
     ],
 )
 async def test_home_assistant_agent_answers_binmoe_questions(
