@@ -5,7 +5,8 @@ paraphrases is developed and checked on these, and the evaluation is run once af
 Written before the evaluation's paraphrases were read, by a different author, in the same form: commands
 with the resulting state, questions with facts the answer must hold, and impossible requests that must
 change nothing and say so. Like the evaluation's, none of them is a sentence of Home Assistant's or
-BinMoE's templates (tests/integration/test_voice_harness.py checks).
+BinMoE's templates (tests/integration/test_voice_harness.py checks); since then, BinMoE's sentences were
+made more general on the BinMoE questions here (marked `intent="binmoe"`), which they now match.
 
 Run them: `python -m gpu_backend eval-voice --dev` (nothing is written to docs/).
 """
@@ -23,6 +24,11 @@ def _do(sentence: str, changes: dict[str, dict[str, Any]]) -> Case:
 
 def _ask(sentence: str, *facts: str) -> Case:
     return Case(sentence, "paraphrase", facts=list(facts))
+
+
+def _node(sentence: str, *facts: str) -> Case:
+    """A question about BinMoE's nodes: the kind BinMoE's own sentences were made more general for."""
+    return Case(sentence, "paraphrase", facts=list(facts), intent="binmoe")
 
 
 def _no(sentence: str) -> Case:
@@ -63,21 +69,21 @@ DEV_PARAPHRASES = [
     _ask("is the lathe switched on at the moment", "off"),
     _ask("are the blinds in the living room down at the moment", "closed|yes"),
     # BinMoE questions
-    _ask("what has the garage microphone been hearing", "smoke alarm"),
-    _ask("anything unusual from the garage sensor", "smoke alarm"),
-    _ask("what's going on with the lathe", "bearing"),
-    _ask("did the kitchen sensor pick anything up", "appliance beeping|doorbell"),
-    _ask("what caused the garage sensor to raise the alarm", "smoke alarm"),
-    _ask("what made the kitchen alarm go off", "appliance beeping"),
-    _ask("how's the pump holding up", "looks fine"),
-    _ask("is everything alright with the pump", "looks fine"),
-    _ask("give me a status report on the lathe sensor", "attention"),
-    _ask("how many escalations have there been so far today", "3 detections were escalated"),
-    _ask("how many things got escalated to the gpu today", "3 detections were escalated"),
-    _ask("any problems with the workshop sensor", "attention|bearing"),
-    _ask("please learn what normal sounds like for the lathe", "nothing was changed"),
-    _ask("record a new baseline for the pump", "nothing was changed"),
-    _ask("anything heard by the attic microphone lately", "no binmoe node in the attic"),
+    _node("what has the garage microphone been hearing", "smoke alarm"),
+    _node("anything unusual from the garage sensor", "smoke alarm"),
+    _node("what's going on with the lathe", "bearing"),
+    _node("did the kitchen sensor pick anything up", "appliance beeping|doorbell"),
+    _node("what caused the garage sensor to raise the alarm", "smoke alarm"),
+    _node("what made the kitchen alarm go off", "appliance beeping"),
+    _node("how's the pump holding up", "looks fine"),
+    _node("is everything alright with the pump", "looks fine"),
+    _node("give me a status report on the lathe sensor", "attention"),
+    _node("how many escalations have there been so far today", "3 detections were escalated"),
+    _node("how many things got escalated to the gpu today", "3 detections were escalated"),
+    _node("any problems with the workshop sensor", "attention|bearing"),
+    _node("please learn what normal sounds like for the lathe", "nothing was changed"),
+    _node("record a new baseline for the pump", "nothing was changed"),
+    _node("anything heard by the attic microphone lately", "no binmoe node in the attic"),
     # impossible here: nothing may change, and the reply must say so
     _no("put a light on up in the attic for me"),
     _no("water the garden"),
