@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,9 +40,16 @@ _ENTITIES = [
         "Thermostat",
         "Living Room",
         "heat",
-        {"temperature": 20, "current_temperature": 19.5, "supported_features": 1, "hvac_modes": ["off", "heat"]},
+        {
+            "temperature": 20,
+            "current_temperature": 19.5,
+            "min_temp": 7,
+            "max_temp": 35,
+            "supported_features": 1,
+            "hvac_modes": ["off", "heat"],
+        },
     ),
-    Entity("fan.workshop_fan", "Workshop fan", "Workshop", "off", {"supported_features": 0}),
+    Entity("fan.workshop_fan", "Workshop fan", "Workshop", "off", {"supported_features": 1}),  # SET_SPEED
     Entity("switch.lathe", "Lathe", "Workshop", "off", {}),
     Entity("lock.front_door", "Front door", "Hallway", "unlocked", {}),
     Entity(
@@ -64,9 +72,29 @@ NODES = [
     ("pump-vibration", "vibration", "Basement", [("detection", "healthy", 0.99)]),
 ]
 EXTRA_AREAS = ["Basement", "Attic"]  # areas with no BinMoE node, for the "no node there" answers
-DRAWS_PER_TEMPLATE, DRAW_POOL, PER_DRAW = 12, 50, 2  # see sample_template_sentences
+DRAWS_PER_INTENT, MIN_DRAWS_PER_TEMPLATE, DRAW_POOL, PER_DRAW = 240, 2, 50, 2  # see sample_template_sentences
+NUMBERS_PER_DRAW = 6  # of a number range (percentages, temperatures), at random
 _COVER_SET_POSITION = 4  # CoverEntityFeature.SET_POSITION
-TEMPLATE_INTENTS = ["HassTurnOn", "HassTurnOff", "HassLightSet", "HassSetPosition", "HassClimateSetTemperature"]
+# Every intent of Home Assistant's this home can serve (tests/integration/test_voice_harness.py finds them
+# by running each intent's templates in the home), in two kinds: commands, judged by the resulting state,
+# and questions, judged by the facts of the answer.
+ACTION_INTENTS = [
+    "HassTurnOn",
+    "HassTurnOff",
+    "HassLightSet",
+    "HassSetPosition",
+    "HassClimateSetTemperature",
+    "HassFanSetSpeed",
+]
+QUERY_INTENTS = ["HassGetState", "HassClimateGetTemperature"]
+TEMPLATE_INTENTS = [*ACTION_INTENTS, *QUERY_INTENTS]
+IMPLIED_DOMAINS = {
+    "HassLightSet": {"light"},
+    "HassSetPosition": {"cover", "valve"},
+    "HassClimateSetTemperature": {"climate"},
+    "HassClimateGetTemperature": {"climate"},
+    "HassFanSetSpeed": {"fan"},
+}
 REFUSAL_WORDS = ("sorry", "not aware", "can't", "cannot", "don't", "no device", "couldn't", "unable", "not able")
 
 
@@ -221,59 +249,89 @@ PARAPHRASES = [
 ]
 
 
-def sample_template_sentences(per_intent: int, seed: int) -> list[tuple[str, str]]:
-    """(intent, sentence) pairs sampled from Home Assistant's templates over the home's names and areas.
+def sample_template_sentences(seed: int, intent_names: Iterable[str] = TEMPLATE_INTENTS) -> list[tuple[str, str]]:
+    """(intent, sentence) pairs sampled from Home Assistant's templates of `intent_names` over the home's
+    names and areas, shuffled within each intent (the harness keeps the first ones of each it can judge).
 
     hassil enumerates a template in order, its first list value (name, area, device class) with every
     number and optional word before the next value: a pool of an intent's first sentences held only its
     first template's first area ("open up the blinds in the Living Room") and no name. So each template is
-    drawn from DRAWS_PER_TEMPLATE times, each time with every list in a new random order, PER_DRAW
-    expansions at random from the first DRAW_POOL."""
+    drawn from several times (DRAWS_PER_INTENT spread over an intent's templates, at least
+    MIN_DRAWS_PER_TEMPLATE), each time with every list in a new random order (and NUMBERS_PER_DRAW numbers
+    of a range at random), PER_DRAW expansions at random from the first DRAW_POOL. `{name}` holds only the
+    names of the entities a template's data can target (its `requires_context` domain): a position
+    template drawn over every name named a light nine times in ten, which Home Assistant then rightly does
+    not read as a position command (the 209-sentence sample had no position command at all)."""
     from hassil import Intents
-    from hassil.intents import SlotList, TextSlotList
+    from hassil.intents import RangeSlotList, SlotList, TextSlotList
     from hassil.sample import sample_sentence
     from home_assistant_intents import get_intents
 
     english = get_intents("en")
     assert english is not None, "home-assistant-intents has no English templates"
     intents = Intents.from_dict(english)
-    home_lists = {
-        "name": TextSlotList.from_strings([entity.name for entity in HOME]),
-        "area": TextSlotList.from_strings(sorted({entity.area for entity in HOME if entity.area})),
-    }
-    lists: dict[str, SlotList] = {**intents.slot_lists, **home_lists}
+    areas = TextSlotList.from_strings(sorted({entity.area for entity in HOME if entity.area}))
     rng = random.Random(seed)
 
-    def shuffled() -> dict[str, SlotList]:
-        return {
-            key: TextSlotList(key, rng.sample(values.values, len(values.values)))
-            if isinstance(values, TextSlotList)
-            else values
-            for key, values in lists.items()
-        }
+    def shuffled(names: list[str]) -> dict[str, SlotList]:
+        lists: dict[str, SlotList] = {**intents.slot_lists, "area": areas, "name": TextSlotList.from_strings(names)}
+        return {key: _reordered(key, values) for key, values in lists.items()}
+
+    def _reordered(key: str, values: SlotList) -> SlotList:
+        if isinstance(values, TextSlotList):
+            return TextSlotList(key, rng.sample(values.values, len(values.values)))
+        if isinstance(values, RangeSlotList):  # numbers too come in order: 0, 0.5, 1, ... (no "set it to 70")
+            numbers = rng.sample(list(values.get_numbers()), NUMBERS_PER_DRAW)
+            return TextSlotList.from_tuples([(f"{number:g}", number) for number in numbers], name=key)
+        return values
 
     chosen: list[tuple[str, str]] = []
-    for intent_name in TEMPLATE_INTENTS:
-        pool: list[str] = []
+    for intent_name in intent_names:
+        drawable = []
         for data in intents.intents[intent_name].data:
             rules = {**intents.expansion_rules, **(data.expansion_rules or {})}
+            names = _names_for(data.requires_context or {})
             for template in data.sentences:
-                names = template.list_names(rules)
-                if any(name in data.wildcard_list_names or name not in lists for name in names):
-                    continue  # a wildcard, or a list the home has nothing for (floors)
-                for _ in range(DRAWS_PER_TEMPLATE):
-                    expansions = list(itertools.islice(sample_sentence(template, shuffled(), rules), DRAW_POOL))
-                    pool.extend(rng.sample(expansions, min(PER_DRAW, len(expansions))))
+                available = {*intents.slot_lists, "area", *(["name"] if names else [])}
+                if any(
+                    name in data.wildcard_list_names or name not in available for name in template.list_names(rules)
+                ):
+                    continue  # a wildcard, or a list the home has nothing for (floors, zones, no such domain)
+                drawable.append((template, rules, names))
+        draws = max(MIN_DRAWS_PER_TEMPLATE, -(-DRAWS_PER_INTENT // max(1, len(drawable))))
+        pool: list[str] = []
+        for template, rules, names in drawable:
+            for _ in range(draws):
+                expansions = list(itertools.islice(sample_sentence(template, shuffled(names), rules), DRAW_POOL))
+                pool.extend(rng.sample(expansions, min(PER_DRAW, len(expansions))))
         pool = list(dict.fromkeys(pool))
         rng.shuffle(pool)
-        chosen.extend((intent_name, text) for text in pool)  # the harness keeps the first per_intent it can judge
+        chosen.extend((intent_name, text) for text in pool)
     return chosen
+
+
+def _names_for(context: dict[str, Any]) -> list[str]:
+    """The names of the home's entities a template's `requires_context` allows (its domain)."""
+    domains = context.get("domain")
+    allowed = None if domains is None else set(domains if isinstance(domains, list) else [domains])
+    return [e.name for e in HOME if allowed is None or e.entity_id.split(".")[0] in allowed]
+
+
+def expected_outcome(intent: str, slots: dict[str, Any], response: str | None) -> Case | None:
+    """What a template sentence read as `intent` with `slots` (and Home Assistant's response key) must do
+    in the home, worked out from the home here, not by running it: the resulting state of a command, the
+    facts in the answer to a question. None when it names nothing this evaluation models (not a case)."""
+    if intent in QUERY_INTENTS:
+        facts = _expected_facts(intent, slots, response)
+        return None if facts is None else Case("", "ha_template", facts=facts, intent=intent)
+    changes = expected_changes(intent, slots)
+    return None if changes is None else Case("", "ha_template", changes=changes, intent=intent)
 
 
 def expected_changes(intent: str, slots: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     """The state a template command must leave in the home, worked out from its slots; None when the
     command names nothing this evaluation models (it is not used then)."""
-    targets = _targets(slots)
+    targets = _targets(intent, slots)
     if not targets:
         return None
     changes: dict[str, dict[str, Any]] = {}
@@ -286,12 +344,39 @@ def expected_changes(intent: str, slots: dict[str, Any]) -> dict[str, dict[str, 
     return changes
 
 
-def _targets(slots: dict[str, Any]) -> list[Entity]:
+def _expected_facts(intent: str, slots: dict[str, Any], response: str | None) -> list[str] | None:
+    """The answer to a question about one entity of the home, as it starts: its temperature (a thermostat),
+    yes or no ("is the front door locked"), or its state ("what is the outside temperature"). Questions
+    over several entities ("are any lights on", "which ...") are Home Assistant's counting policy, not
+    modelled here."""
+    targets = _targets(intent, slots)
+    if len(targets) != 1:
+        return None
+    entity = targets[0]
+    if intent == "HassClimateGetTemperature":
+        return [_number(entity.attributes["current_temperature"])]
+    if response == "one_yesno" and "state" in slots:
+        return ["yes"] if entity.state == str(slots["state"]).lower() else [f"no, {entity.state}"]
+    if response in ("one", "default") and "state" not in slots:
+        return [entity.state]
+    return None
+
+
+def _number(value: Any) -> str:
+    return f"{float(value):g}"
+
+
+def _targets(intent: str, slots: dict[str, Any]) -> list[Entity]:
+    """The home's entities a sentence's slots name, with the domain its intent implies (a thermostat's
+    intents, brightness, positions); an area alone with no such domain names nothing modelled here
+    (which devices Home Assistant picks then is its own policy)."""
+
     def as_set(value: Any) -> set[str]:
         values = value if isinstance(value, list | tuple | set) else [value]
         return {str(v).lower() for v in values}
 
-    found = list(HOME)
+    implied = IMPLIED_DOMAINS.get(intent)
+    found = [e for e in HOME if implied is None or e.entity_id.split(".")[0] in implied]
     if "name" in slots:
         found = [e for e in found if e.name.lower() in as_set(slots["name"])]
     if "area" in slots:
@@ -300,9 +385,9 @@ def _targets(slots: dict[str, Any]) -> list[Entity]:
         found = [e for e in found if e.entity_id.split(".")[0] in as_set(slots["domain"])]
     if "device_class" in slots:
         found = [e for e in found if str(e.attributes.get("device_class", "")).lower() in as_set(slots["device_class"])]
-    if "name" not in slots and "domain" not in slots:
-        return []  # an area alone: which devices HA picks is its own policy, not modelled here
-    return [e for e in found if not e.entity_id.startswith("sensor.")]
+    if "name" not in slots and "domain" not in slots and implied is None:
+        return []
+    return [e for e in found if intent in QUERY_INTENTS or not e.entity_id.startswith("sensor.")]
 
 
 def _change(intent: str, domain: str, slots: dict[str, Any], entity: Entity) -> dict[str, Any] | None:
@@ -321,6 +406,10 @@ def _change(intent: str, domain: str, slots: dict[str, Any], entity: Entity) -> 
         if not int(entity.attributes.get("supported_features", 0)) & _COVER_SET_POSITION:
             return None  # Home Assistant rightly refuses a position to a cover that has none (the garage door)
         return {"current_position": int(slots["position"])}
+    if intent == "HassFanSetSpeed" and domain == "fan" and int(slots.get("percentage", 0)) > 0:
+        return {"state": "on", "percentage": int(slots["percentage"])}  # (0 % is off for a real fan: not modelled)
     if intent == "HassClimateSetTemperature" and domain == "climate" and "temperature" in slots:
+        if not entity.attributes["min_temp"] <= float(slots["temperature"]) <= entity.attributes["max_temp"]:
+            return None  # a thermostat refuses a setting outside its range (Home Assistant does not check it)
         return {"temperature": float(slots["temperature"])}
     return None

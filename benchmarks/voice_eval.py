@@ -38,6 +38,7 @@ import custom_components.binmoe  # noqa: F401  (before HA's test helpers shadow 
 from .assist_dataset import load_tasks
 from .assist_runner import AssistHome, async_run_assist, summarize_assist
 from .voice_cases import BINMOE_QUESTIONS, PARAPHRASES
+from .voice_dev_paraphrases import DEV_PARAPHRASES
 from .voice_harness import (
     async_all_cases,
     async_feed_nodes,
@@ -135,6 +136,21 @@ async def test_voice_eval(hass: HomeAssistant, socket_enabled: Any) -> None:
     _write(name, f"Voice agent — {summary['profile']}", summary, body)
     print(json.dumps({k: v for k, v in summary.items() if k != "results"}, indent=2))
     assert len(results) >= 200
+
+
+@pytest.mark.skipif(os.environ.get("BINMOE_EVAL_DEV") != "1", reason="only with eval-voice --dev")
+async def test_voice_dev(hass: HomeAssistant, socket_enabled: Any) -> None:
+    """The development paraphrases (not the evaluation's): printed, never written to docs/."""
+    home = await async_prepare_home(hass)
+    entry, agent_id = await _binmoe_agent(hass)
+    await async_feed_nodes(hass, entry)
+    results = []
+    for case in DEV_PARAPHRASES:
+        results.append(row := await async_run_case(hass, home, agent_id, case))
+        print(f"{'OK ' if row['correct'] else 'BAD'} {row['latency_ms']:7.0f} ms {row['path']:14} {case.sentence!r}")
+        if not row["correct"]:
+            print(f"    {row['problem']}; reply {row['reply']!r}")
+    print(json.dumps({**_device(entry), **summarize(results)}, indent=2))
 
 
 @pytest.mark.skipif(not os.environ.get("BINMOE_EVAL_ASSIST_DATASET"), reason="no home-assistant-datasets checkout")

@@ -21,6 +21,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import intent
 
 from .voice_cases import (
     BINMOE_QUESTIONS,
@@ -31,13 +32,13 @@ from .voice_cases import (
     PARAPHRASES,
     REFUSAL_WORDS,
     Case,
-    expected_changes,
+    expected_outcome,
     sample_template_sentences,
 )
 from .voice_home import Entity, SimulatedHome
 
 ROOT = Path(__file__).resolve().parents[1]
-SLOT_KEYS = ("name", "area", "domain", "device_class", "brightness", "position", "temperature")
+SLOT_KEYS = ("name", "area", "domain", "device_class", "brightness", "position", "temperature", "state", "percentage")
 PATHS = ("binmoe_intents", "ha_intents", "llm", "unavailable", "unknown")
 TOLERANCE = {"brightness": 3}  # a percentage read on the 0-255 scale rounds either way; other numbers are exact
 _OPPOSITE = {"on": "off", "off": "on", "locked": "unlocked", "unlocked": "locked"}
@@ -77,23 +78,58 @@ async def async_feed_nodes(hass: HomeAssistant, entry: ConfigEntry) -> None:
 
 async def async_template_cases(hass: HomeAssistant, per_intent: int, seed: int = 0) -> list[Case]:
     """Sampled template sentences whose intent Home Assistant's recognizer reads in this home and whose
-    resulting state voice_cases.expected_changes can tell; `per_intent` of each intent."""
+    outcome voice_cases.expected_outcome can tell; up to `per_intent` of each intent (TEMPLATE_INTENTS)."""
     agent = get_agent_manager(hass).default_agent
     assert agent is not None
     cases: list[Case] = []
     seen: set[str] = set()
-    for intent_name, text in sample_template_sentences(per_intent, seed):
+    for intent_name, text in sample_template_sentences(seed):
         if text.lower() in seen or sum(c.intent == intent_name for c in cases) >= per_intent:
             continue
         result = await agent.async_recognize_intent(text_input(text), strict_intents_only=True)
         if result is None or result.intent.name != intent_name or result.unmatched_entities:
             continue
         slots = {k: v.value for k, v in result.entities.items() if k in SLOT_KEYS}
-        if (changes := expected_changes(intent_name, slots)) is None:
+        if (case := expected_outcome(intent_name, slots, result.response)) is None:
             continue
         seen.add(text.lower())
-        cases.append(Case(text, "ha_template", changes=changes, intent=intent_name))
+        cases.append(replace(case, sentence=text))
     return cases
+
+
+async def async_served_intents(hass: HomeAssistant, home: SimulatedHome, tries: int = 12) -> set[str]:
+    """The intents of Home Assistant's English templates that this home serves: a sentence sampled from
+    them (over the home's names and areas), read strictly by Home Assistant's recognizer as that intent
+    and said to its own agent, is carried out or answered about entities of the home. Up to `tries`
+    recognized sentences per intent; the home starts as the fixture before each."""
+    from hassil import Intents
+    from home_assistant_intents import get_intents
+
+    english = get_intents("en")
+    assert english is not None
+    agent = get_agent_manager(hass).default_agent
+    assert agent is not None
+    home_ids = {entity.entity_id for entity in HOME}
+    served: set[str] = set()
+    counts: dict[str, int] = {}
+    for intent_name, text in sample_template_sentences(0, sorted(Intents.from_dict(english).intents)):
+        if intent_name in served or counts.get(intent_name, 0) >= tries:
+            continue
+        result = await agent.async_recognize_intent(text_input(text), strict_intents_only=True)
+        if result is None or result.intent.name != intent_name or result.unmatched_entities:
+            continue
+        counts[intent_name] = counts.get(intent_name, 0) + 1
+        for entity in HOME:
+            home.set_state(entity)
+        said = await conversation.async_converse(
+            hass, text, None, Context(), language="en", agent_id=conversation.HOME_ASSISTANT_AGENT
+        )
+        response = said.response
+        if response.response_type is not intent.IntentResponseType.ERROR and any(
+            state.entity_id in home_ids for state in response.matched_states
+        ):
+            served.add(intent_name)
+    return served
 
 
 async def async_template_matches(hass: HomeAssistant, sentences: list[str]) -> list[str]:
@@ -182,6 +218,8 @@ def _away_from(entity: Entity, expected: dict[str, Any]) -> Entity:
         attributes["brightness"] = 26 if expected["brightness"] > 128 else 255
     if "current_position" in expected and _close("", attributes.get("current_position"), expected["current_position"]):
         attributes["current_position"] = 0 if expected["current_position"] >= 50 else 100
+    if "percentage" in expected and _close("", attributes.get("percentage"), expected["percentage"]):
+        attributes["percentage"] = 10 if expected["percentage"] >= 50 else 100
     if "temperature" in expected and _close("", attributes.get("temperature"), expected["temperature"]):
         attributes["temperature"] = float(expected["temperature"]) + 4
     return replace(entity, state=state, attributes=attributes)

@@ -107,6 +107,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "input_boolean": _ON_OFF,
     "fan": {
         **_ON_OFF,
+        "turn_on": lambda old, data: ("on", {**old.attributes, **{k: v for k, v in data.items() if k == "percentage"}}),
         "set_percentage": lambda old, data: ("on", {**old.attributes, "percentage": data["percentage"]}),
     },
     "cover": {

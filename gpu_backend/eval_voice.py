@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--assist-only", action="store_true", help="run only the --assist-dataset set, not the fixture home's sentences"
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="run only the development paraphrases (benchmarks/voice_dev_paraphrases.py); writes nothing",
+    )
     parser.add_argument("--no-write", action="store_true")
 
 
@@ -69,9 +74,13 @@ def _commit(folder: Path) -> str:
 
 
 def assist_settings(args: argparse.Namespace) -> tuple[dict[str, str], str]:
-    """The environment and pytest selection for `--assist-dataset`/`--assist-only`, checked before any
-    gateway starts (a bad folder must not leave one running)."""
+    """The environment and pytest selection for `--dev` and `--assist-dataset`/`--assist-only`, checked
+    before any gateway starts (a bad folder must not leave one running)."""
     tests = "benchmarks/voice_eval.py"
+    if args.dev:
+        if args.assist_dataset is not None or args.assist_only:
+            raise SystemExit("--dev runs only the development paraphrases, not the assist set")
+        return {"BINMOE_EVAL_DEV": "1"}, tests + "::test_voice_dev"
     if args.assist_dataset is None:
         if args.assist_only:
             raise SystemExit("--assist-only needs --assist-dataset DIR")

@@ -30,7 +30,7 @@ from .const import (
 from .hub import BinMoEHub, NodeInfo
 from .openai_format import format_tool, to_openai, transform_stream, trim_to_user_turns
 from .protocol import NodeMessage
-from .reply_guard import acted_this_turn, guarded_stream
+from .reply_guard import acted_this_turn, guarded_stream, looked_this_turn
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
 
@@ -165,6 +165,7 @@ class BinMoELLMBaseEntity(Entity):
             stream = guarded_stream(
                 transform_stream(backend.client.async_chat_stream(body)),
                 acted=lambda: acted_this_turn(chat_log.content),
+                looked=lambda: looked_this_turn(chat_log.content),
                 cannot=cannot,
                 too_slow=TOO_SLOW,
                 deadline=deadline,

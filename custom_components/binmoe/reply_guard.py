@@ -1,5 +1,6 @@
 """What the LLM may say in one turn: no state change claimed without a successful tool call behind it, no
-sentence said twice, and no reply longer than a few seconds of speech.
+state reported without a look at the home (a tool result) this turn, no sentence said twice, and no reply
+longer than a few seconds of speech.
 
 The reply is passed on sentence by sentence (what text-to-speech consumes anyway), so every sentence is
 checked before anyone hears it: a small model that answers "The kitchen light is turned on." without
@@ -12,15 +13,17 @@ import re
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal
 
 from homeassistant.components import conversation
 
 # A sentence that reports a change of state: "is turned on", "I've opened", "switching off", "is now locked".
-_CLAIM = re.compile(
+_CHANGE = re.compile(
     r"\b(?:turn|switch)(?:ed|ing)\b"
-    r"|\b(?:is|are|was|were|been|be)\s+(?:now\s+|all\s+)?(?:on|off|open|opened|closed|locked|unlocked|dimmed|"
-    r"brightened|started|stopped|activated|deactivated|armed|disarmed|paused|playing)\b"
+    r"|\b(?:is|are|was|were|been|be)\s+now\s+(?:on|off|open|opened|closed|locked|unlocked|dimmed|brightened|"
+    r"started|stopped|activated|deactivated|armed|disarmed|paused|playing)\b"
+    r"|\b(?:is|are|was|were|been|be)\s+(?:all\s+)?(?:opened|dimmed|brightened|started|stopped|activated|"
+    r"deactivated)\b"
     r"|\b(?:i|i've|i have|i'll|i will|i'm|i am|we've)\s+(?:now\s+|just\s+|also\s+)?(?:turned|switched|opened|closed|"
     r"locked|unlocked|set|dimmed|brightened|started|stopped|activated|deactivated|adjusted|changed|raised|"
     r"lowered|increased|decreased|armed|disarmed|paused|played|turning|switching|opening|closing|locking|"
@@ -30,13 +33,29 @@ _CLAIM = re.compile(
     r"|\bnow\s+set\s+to\b|\bset\s+to\s+\d",
     re.IGNORECASE,
 )
+# A sentence that reports a state: "is on", "is currently on", "are all off", "is already locked". Said in reply
+# to a command it reads as done ("switch on the lamp" -> "The lamp is currently on."), so it needs a look at the
+# home (a tool result) this turn, or an action.
+_STATE = re.compile(
+    r"\b(?:is|are|was|were|been|be)\s+(?:currently\s+|already\s+|still\s+|all\s+|right\s+)*(?:on|off|open|"
+    r"closed|locked|unlocked|armed|disarmed|paused|playing)\b",
+    re.IGNORECASE,
+)
 # A sentence ends at . ! ? (with closing quotes or brackets) before whitespace, or at a line break.
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+|\n+")
 MIN_REPEAT_CHARS = 8  # shorter sentences ("OK.", "Yes.") may fairly come twice
 
 
+def claim_kind(sentence: str) -> Literal["change", "state"] | None:
+    """'change' (it reports a change), 'state' (it reports how something is) or None (no claim about the home)."""
+    if _CHANGE.search(sentence):
+        return "change"
+    return "state" if _STATE.search(sentence) else None
+
+
 def claims_state_change(sentence: str) -> bool:
-    return _CLAIM.search(sentence) is not None
+    """Whether the sentence says anything about the home's state (a change, or how something is)."""
+    return claim_kind(sentence) is not None
 
 
 def _normalized(sentence: str) -> str:
@@ -57,6 +76,22 @@ def acted_this_turn(contents: Sequence[conversation.Content]) -> bool:
     return False
 
 
+def looked_this_turn(contents: Sequence[conversation.Content]) -> bool:
+    """Whether a tool call since the user's last message answered without an error (an action, or a look at the
+    home's state such as Home Assistant's live context)."""
+    for content in reversed(contents):
+        if isinstance(content, conversation.UserContent):
+            return False
+        if isinstance(content, conversation.ToolResultContent) and not content.result.error and _no_error(content):
+            return True
+    return False
+
+
+def _no_error(content: conversation.ToolResultContent) -> bool:
+    data = content.result.data
+    return not (isinstance(data, dict) and "error" in data)
+
+
 def _changed_something(result: Any) -> bool:
     """Intent tools answer with an intent response: an action counts when at least one target succeeded."""
     if not isinstance(result, dict) or "error" in result:
@@ -71,14 +106,16 @@ async def guarded_stream(
     deltas: AsyncGenerator[conversation.AssistantContentDeltaDict],
     *,
     acted: Callable[[], bool],
+    looked: Callable[[], bool] | None = None,
     cannot: str,
     too_slow: str,
     deadline: float,
     max_chars: int,
 ) -> AsyncGenerator[conversation.AssistantContentDeltaDict]:
     """Pass `deltas` on, text sentence by sentence; stop at a repeat, the deadline or `max_chars`, and
-    replace a sentence that claims a state change nothing made (`acted()` false) by `cannot`. A reply cut
-    by the deadline before its first sentence says `too_slow`."""
+    replace by `cannot` a sentence that claims a state change nothing made (`acted()` false) or reports a state
+    nobody looked at (`acted()` and `looked()` false; `looked` defaults to `acted`). A reply cut by the
+    deadline before its first sentence says `too_slow`."""
     seen: set[str] = set()
     buffer = ""
     said = 0
@@ -89,7 +126,10 @@ async def guarded_stream(
         if len(key) >= MIN_REPEAT_CHARS and key in seen:
             return "stop"
         seen.add(key)
-        if claims_state_change(sentence) and not acted():
+        kind = claim_kind(sentence)
+        if kind == "change" and not acted():
+            return "cannot"
+        if kind == "state" and not (acted() or (looked or acted)()):
             return "cannot"
         return "stop" if said and said + len(sentence) > max_chars else "say"
 

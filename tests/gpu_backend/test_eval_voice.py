@@ -24,6 +24,12 @@ def test_without_a_dataset_only_the_fixture_home_runs() -> None:
         assist_settings(parse("--assist-only"))
 
 
+def test_dev_runs_only_the_development_paraphrases(tmp_path: Path) -> None:
+    assert assist_settings(parse("--dev")) == ({"BINMOE_EVAL_DEV": "1"}, "benchmarks/voice_eval.py::test_voice_dev")
+    with pytest.raises(SystemExit, match="not the assist set"):
+        assist_settings(parse("--dev", "--assist-dataset", str(tmp_path)))
+
+
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="is not a folder"):
         assist_settings(parse("--assist-dataset", str(tmp_path / "nowhere")))

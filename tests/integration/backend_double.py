@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 # A diagnosis in the GPU tier's schema (tests/gpu_backend/test_protocol.py validates the same file).
 DIAGNOSIS_EXAMPLE: dict[str, Any] = json.loads(
@@ -66,7 +67,7 @@ class BackendDouble:
             await self._runner.cleanup()
 
     @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
         if request.path != "/health" and self.api_key is not None and not authorized:
             return web.json_response({"detail": "bad key"}, status=401)

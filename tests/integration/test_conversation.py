@@ -85,7 +85,7 @@ async def kitchen_light(hass: HomeAssistant) -> list[Any]:
     assert await async_setup_component(hass, "light", {})
     hass.states.async_set("light.kitchen", "off", {"friendly_name": "Kitchen light"})
     async_expose_entity(hass, conversation.DOMAIN, "light.kitchen", True)
-    turn_on = async_mock_service(hass, "light", "turn_on")
+    turn_on: list[Any] = async_mock_service(hass, "light", "turn_on")
     return turn_on
 
 

@@ -66,6 +66,16 @@ async def nodes(hass: HomeAssistant, backend: BackendDouble, loaded_entry: MockC
         ("why did the bedroom alarm go off", "There is no BinMoE node in the Bedroom."),
         ("what did the sensors hear", "The garage sound last heard a smoke alarm"),
         ("is my binmoe lathe node ok", "The lathe vibration looks fine"),
+        # more general forms of each question (present perfect, "anything ...", "what made ...", reports)
+        ("has the garage node detected anything today", "smoke alarm"),
+        ("what has the garage sensor been picking up", "smoke alarm"),
+        ("what made the garage alarm sound", "The GPU tier's diagnosis: double cause for smoke_alarm"),
+        ("are there any issues with the lathe", "The lathe vibration looks fine"),
+        ("what's happening with the garage sensor", "The garage sound may need attention"),
+        ("how's the lathe looking", "The lathe vibration looks fine"),
+        ("how many alarms got escalated to the gpu tier today", "Today 2 detections were escalated to the GPU tier"),
+        ("record a baseline for the lathe sensor", "can't start baseline learning by voice yet"),
+        ("anything heard by the bedroom sensor today", "There is no BinMoE node in the Bedroom."),
     ],
 )
 async def test_home_assistant_agent_answers_binmoe_questions(

@@ -5,8 +5,11 @@ fixture written here, tests/fixtures/assist)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from homeassistant.components import conversation
 from homeassistant.components.conversation.agent_manager import get_agent_manager
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
@@ -17,12 +20,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from benchmarks.assist_dataset import AssistTask, load_home, load_tasks, score, scored, supported
 from benchmarks.assist_devices import SIMULATED_DOMAINS
 from benchmarks.assist_runner import AssistHome, async_run_assist, summarize_assist
-from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, Case
+from benchmarks.voice_cases import BINMOE_QUESTIONS, HOME, PARAPHRASES, TEMPLATE_INTENTS, Case
+from benchmarks.voice_dev_paraphrases import DEV_PARAPHRASES
 from benchmarks.voice_harness import (
     async_all_cases,
     async_feed_nodes,
     async_prepare_home,
     async_run_case,
+    async_served_intents,
+    async_template_cases,
     async_template_matches,
     judge,
     starting_home,
@@ -36,6 +42,7 @@ from .helpers import setup_entry
 from .test_conversation import agent_id
 
 ASSIST = Path(__file__).parents[1] / "fixtures" / "assist"
+type States = dict[str, dict[str, Any]]  # entity id -> state and attributes, as the scorers take them
 
 
 async def weak_agent(hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry) -> str:
@@ -63,6 +70,54 @@ async def test_cases_and_paths(hass: HomeAssistant, backend: BackendDouble, conf
     backend.chat_turns = [{"content": "The attic light is turned on."}]  # the weak model's claim
     row = await async_run_case(hass, home, agent, Case("please brighten the attic a bit", "paraphrase", refuse=True))
     assert row["path"] == "llm" and row["correct"] and "can't" in row["reply"], row
+
+
+async def test_every_intent_the_home_serves_has_sentences(hass: HomeAssistant) -> None:
+    """The template sample is stratified by intent: every intent of Home Assistant's that the fixture home
+    serves (found by saying its templates in the home) has sentences, as many of each as it has judgeable
+    ones up to `per_intent`, and the same ones on every run."""
+    home = await async_prepare_home(hass)
+    served = await async_served_intents(hass, home)
+    assert {"HassSetPosition", "HassClimateSetTemperature", "HassClimateGetTemperature", "HassGetState"} <= served
+    assert not served & {"HassMediaPause", "HassVacuumStart", "HassStartTimer", "HassGetCurrentTime"}
+    cases = await async_template_cases(hass, per_intent=35)
+    counts = Counter(case.intent for case in cases)
+    assert served <= set(counts), f"intents the home serves with no sentence: {served - set(counts)}"
+    assert set(counts) == set(TEMPLATE_INTENTS) and max(counts.values()) <= 35
+    assert [c.sentence for c in await async_template_cases(hass, per_intent=35)] == [c.sentence for c in cases]
+    questions = [case for case in cases if case.facts]
+    assert {case.intent for case in questions} == {"HassGetState", "HassClimateGetTemperature"}
+    assert all(not case.changes for case in questions)
+    # the outcome worked out for each sentence is what Home Assistant's own agent does with it in this home
+    rows = [await async_run_case(hass, home, conversation.HOME_ASSISTANT_AGENT, case) for case in cases]
+    wrong = [(row["sentence"], row["problem"], row["reply"]) for row in rows if not row["correct"]]
+    assert not wrong, wrong
+
+
+async def test_dev_paraphrases_are_no_templates(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """The development set is of the same kind as the evaluation's paraphrases: no template of Home
+    Assistant's matches one, BinMoE's only the BinMoE questions they were generalized on, and doing nothing
+    passes none."""
+    home = await async_prepare_home(hass)
+    await weak_agent(hass, backend, config_entry)
+    await async_feed_nodes(hass, config_entry)
+    assert len(DEV_PARAPHRASES) >= 40
+    matched = await async_template_matches(hass, [c.sentence for c in DEV_PARAPHRASES])
+    # only the BinMoE questions, which BinMoE's sentences were made more general on
+    assert set(matched) <= {c.sentence for c in DEV_PARAPHRASES if c.intent == "binmoe"}, matched
+    agent = get_agent_manager(hass).default_agent
+    assert agent is not None
+    for case in DEV_PARAPHRASES:  # and no template of Home Assistant's
+        assert await agent.async_recognize_intent(text_input(case.sentence), strict_intents_only=True) is None
+    held_out = {c.sentence.lower() for c in PARAPHRASES}
+    overlap = [c.sentence for c in DEV_PARAPHRASES if c.sentence.lower() in held_out]
+    assert not overlap, overlap  # (says only which of the development set's are held out, nothing more of those)
+    for case in DEV_PARAPHRASES:
+        start = {e.entity_id: {"state": e.state, **e.attributes} for e in starting_home(case)}
+        assert not judge(case, start, start, "Done.")[0], case.sentence
+    assert home is not None
 
 
 def test_judge() -> None:
@@ -160,14 +215,14 @@ def test_assist_scoring_follows_the_dataset() -> None:
         ASSIST, "r.yaml", 0, ["light"], "lamp on", expect_changes={"light.a": {"state": "on"}},
         ignore_changes={"light.a": ["brightness"]},
     )  # fmt: skip
-    before = {"light.a": {"state": "off"}, "light.b": {"state": "on", "brightness": 100}}
-    after = {"light.a": {"state": "on", "brightness": 255}, "light.b": {"state": "on", "brightness": 100}}
+    before: States = {"light.a": {"state": "off"}, "light.b": {"state": "on", "brightness": 100}}
+    after: States = {"light.a": {"state": "on", "brightness": 255}, "light.b": {"state": "on", "brightness": 100}}
     assert score(lamp_on, before, after, "Turned on.") == (True, "")
     assert score(lamp_on, before, after, "Sorry, I turned it on.")[0] is False
     assert score(lamp_on, before, before, "Done.") == (False, "light.a state is 'off', expected 'on'")
-    dimmed = {**after, "light.b": {"state": "on", "brightness": 99}}  # an entity nobody asked for: exact
+    dimmed: States = {**after, "light.b": {"state": "on", "brightness": 99}}  # an entity nobody asked for: exact
     assert score(lamp_on, before, dimmed, "Done.") == (False, "light.b brightness is 99, expected 100")
-    flags = {**after, "light.b": {"state": "on", "brightness": 100, "is_closed": False}}
+    flags: States = {**after, "light.b": {"state": "on", "brightness": 100, "is_closed": False}}
     assert score(lamp_on, before, flags, "Done.")[0]  # derived flags are ignored
     unignored = AssistTask(ASSIST, "r.yaml", 1, ["light"], "lamp on", expect_changes={"light.a": {"state": "on"}})
     assert score(unignored, before, after, "Done.") == (False, "light.a brightness is 255, expected None")
@@ -186,7 +241,7 @@ def test_assist_scoring_follows_the_dataset() -> None:
         "quiet",
         expect_changes={"media_player.s": {"attributes": {"volume_level": 0.0}}},
     )
-    muted = {"media_player.s": {"state": "playing", "volume_level": 0.6, "is_volume_muted": True}}
+    muted: States = {"media_player.s": {"state": "playing", "volume_level": 0.6, "is_volume_muted": True}}
     assert not score(volume, {"media_player.s": {"state": "playing", "volume_level": 0.6}}, muted, "Muted.")[0]
     assert score(volume, {"media_player.s": {"state": "playing", "volume_level": 0.6}},
                  {"media_player.s": {"state": "playing", "volume_level": 0}}, "Done.")[0]  # fmt: skip
