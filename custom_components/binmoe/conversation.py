@@ -4,7 +4,8 @@ One agent per config entry (one gateway serves one model). A sentence goes to th
 BinMoE's own intents (intents.py: about the home's nodes and areas first, after Home Assistant's intents
 also about a name that is nobody's) nor Home Assistant's can handle it, also when the agent is called
 directly rather than through a pipeline that prefers local commands. A model the GPU tier reports as weak
-at tool calls (the CPU default) gets no tools at all. The chat loop lives in the LLM entity base
+at tool calls (the CPU default) is not asked at all: what neither handles gets a plain "I can't help with
+that". The chat loop lives in the LLM entity base
 (entity.py), whose replies never claim a change no tool call made. When the GPU tier fails, the
 utterance goes to Home Assistant's built-in agent, and otherwise the agent says what is wrong.
 """
@@ -42,14 +43,13 @@ PATH_BINMOE_INTENTS = "binmoe_intents"
 PATH_HA_INTENTS = "ha_intents"
 PATH_LLM = "llm"
 PATH_UNAVAILABLE = "unavailable"
-WEAK_MODEL_PROMPT = (
-    "You cannot control devices or look up their state: Home Assistant has already tried to handle this "
-    "request as a command and could not. Never say that you did something. Answer briefly."
-)
+PATH_NOT_UNDERSTOOD = "not_understood"
 CANNOT = "I did not do that: nothing in your home was changed."
-CANNOT_WITHOUT_TOOLS = (
-    "I can't do that: Home Assistant did not understand it as a command, and this assistant's model cannot "
-    "control devices. Nothing was changed."
+# A model weak at tools is not asked at all: in the voice evaluation the CPU default's 135M model answered what
+# reached it with "I'm sorry for your loss", "The lathe is malfunctioning." and the like (docs/voice.md).
+NOT_UNDERSTOOD = (
+    "Sorry, I can't help with that: Home Assistant did not understand it as a command, and this assistant's "
+    "model is too small to answer it. Nothing was changed."
 )
 
 PARALLEL_UPDATES = 0
@@ -95,8 +95,8 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
         weak = info is not None and info.tool_calling == TOOL_CALLING_WEAK
         local = None
         if weak:
-            # A model weak at tools gets no tools: Home Assistant's own agent handles commands, and also
-            # explains those it recognizes but cannot carry out ("no device called ...").
+            # A model weak at tools is not asked: Home Assistant's own agent handles commands, and also
+            # explains those it recognizes but cannot carry out ("no device called ..."); the rest is refused.
             local = await self._async_home_assistant_agent(user_input)
         elif (
             handled := await conversation.async_handle_intents(
@@ -113,25 +113,28 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
             return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
         if local is not None:
             return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
-        return await self._async_ask_llm(user_input, chat_log, weak)
+        if weak:
+            response = intent.IntentResponse(language=user_input.language)
+            response.async_set_error(intent.IntentResponseErrorCode.NO_INTENT_MATCH, NOT_UNDERSTOOD)
+            return self._answered_here(user_input, chat_log, response, PATH_NOT_UNDERSTOOD)
+        return await self._async_ask_llm(user_input, chat_log)
 
     async def _async_ask_llm(
-        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, weak: bool
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
     ) -> conversation.ConversationResult:
         options = self.entry.options
-        prompt = "\n".join(p for p in (WEAK_MODEL_PROMPT if weak else None, options.get(CONF_PROMPT)) if p)
         try:
             await chat_log.async_provide_llm_data(
                 user_input.as_llm_context(DOMAIN),
-                None if weak else options.get(CONF_LLM_HASS_API, DEFAULT_LLM_APIS) or None,
-                prompt or None,
+                options.get(CONF_LLM_HASS_API, DEFAULT_LLM_APIS) or None,
+                options.get(CONF_PROMPT),
                 user_input.extra_system_prompt,
             )
         except conversation.ConverseError as err:
             return err.as_conversation_result()
         _trace(PATH_LLM)
         try:
-            await self._async_handle_chat_log(chat_log, CANNOT_WITHOUT_TOOLS if weak else CANNOT)
+            await self._async_handle_chat_log(chat_log, CANNOT)
         except BinMoEError as err:
             return await self._async_fallback(user_input, chat_log, err)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
