@@ -64,32 +64,31 @@ def _normalized(sentence: str) -> str:
 
 def acted_this_turn(contents: Sequence[conversation.Content]) -> bool:
     """Whether a tool call since the user's last message changed something in the home."""
+    return _tool_answered_this_turn(contents, _changed_something)
+
+
+def looked_this_turn(contents: Sequence[conversation.Content]) -> bool:
+    """Whether a tool call since the user's last message answered without an error (an action, or a look at the
+    home's state such as Home Assistant's live context)."""
+    return _tool_answered_this_turn(contents, _no_error)
+
+
+def _tool_answered_this_turn(contents: Sequence[conversation.Content], counts: Callable[[Any], bool]) -> bool:
+    """Whether a tool result since the user's last message succeeded and its data `counts`."""
     for content in reversed(contents):
         if isinstance(content, conversation.UserContent):
             return False
         if (
             isinstance(content, conversation.ToolResultContent)
             and not content.result.error
-            and _changed_something(content.result.data)
+            and counts(content.result.data)
         ):
             return True
     return False
 
 
-def looked_this_turn(contents: Sequence[conversation.Content]) -> bool:
-    """Whether a tool call since the user's last message answered without an error (an action, or a look at the
-    home's state such as Home Assistant's live context)."""
-    for content in reversed(contents):
-        if isinstance(content, conversation.UserContent):
-            return False
-        if isinstance(content, conversation.ToolResultContent) and not content.result.error and _no_error(content):
-            return True
-    return False
-
-
-def _no_error(content: conversation.ToolResultContent) -> bool:
-    data = content.result.data
-    return not (isinstance(data, dict) and "error" in data)
+def _no_error(result: Any) -> bool:
+    return not (isinstance(result, dict) and "error" in result)
 
 
 def _changed_something(result: Any) -> bool:
@@ -116,6 +115,7 @@ async def guarded_stream(
     replace by `cannot` a sentence that claims a state change nothing made (`acted()` false) or reports a state
     nobody looked at (`acted()` and `looked()` false; `looked` defaults to `acted`). A reply cut by the
     deadline before its first sentence says `too_slow`."""
+    looked_at = looked or acted
     seen: set[str] = set()
     buffer = ""
     said = 0
@@ -129,7 +129,7 @@ async def guarded_stream(
         kind = claim_kind(sentence)
         if kind == "change" and not acted():
             return "cannot"
-        if kind == "state" and not (acted() or (looked or acted)()):
+        if kind == "state" and not (acted() or looked_at()):
             return "cannot"
         return "stop" if said and said + len(sentence) > max_chars else "say"
 
