@@ -39,7 +39,7 @@ from .voice_home import Entity, SimulatedHome
 
 ROOT = Path(__file__).resolve().parents[1]
 SLOT_KEYS = ("name", "area", "domain", "device_class", "brightness", "position", "temperature", "state", "percentage")
-PATHS = ("binmoe_intents", "ha_intents", "llm", "not_understood", "unavailable", "unknown")
+PATHS = ("binmoe_intents", "ha_intents", "resolver", "llm", "not_understood", "unavailable", "unknown")
 TOLERANCE = {"brightness": 3}  # a percentage read on the 0-255 scale rounds either way; other numbers are exact
 _OPPOSITE = {"on": "off", "off": "on", "locked": "unlocked", "unlocked": "locked"}
 

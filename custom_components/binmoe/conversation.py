@@ -35,6 +35,7 @@ from .api import (
 from .const import CONF_PROMPT, DEFAULT_LLM_APIS, DOMAIN, LOGGER, TOOL_CALLING_WEAK
 from .entity import BinMoELLMBaseEntity
 from .intents import async_handle_sentence
+from .resolver import async_resolve_command
 from .runtime import BinMoEConfigEntry
 
 # Which path answered a sentence (conversation trace, `binmoe_path`).
@@ -44,6 +45,7 @@ PATH_HA_INTENTS = "ha_intents"
 PATH_LLM = "llm"
 PATH_UNAVAILABLE = "unavailable"
 PATH_NOT_UNDERSTOOD = "not_understood"
+PATH_RESOLVER = "resolver"
 CANNOT = "I did not do that: nothing in your home was changed."
 # A model weak at tools is not asked at all: in the voice evaluation the CPU default's 135M model answered what
 # reached it with "I'm sorry for your loss", "The lathe is malfunctioning." and the like (docs/voice.md).
@@ -111,6 +113,11 @@ class BinMoEConversationEntity(conversation.ConversationEntity, AbstractConversa
         # baseline of the boiler": "not aware of any area called boiler").
         if (answer := await async_handle_sentence(self.hass, user_input, unknown_names=True)) is not None:
             return self._answered_here(user_input, chat_log, answer, PATH_BINMOE_INTENTS)
+        # Neither Home Assistant's intents nor BinMoE's did it: one unambiguous command ("kill the light in the
+        # bedroom") is still carried out, through Home Assistant's intent (resolver.py). Only for a model weak at
+        # tools: a model with tools reads what the resolver cannot (the conversation so far, "it", "and then").
+        if weak and (done := await async_resolve_command(self.hass, user_input)) is not None:
+            return self._answered_here(user_input, chat_log, done, PATH_RESOLVER)
         if local is not None:
             return self._answered_here(user_input, chat_log, local, PATH_HA_INTENTS)
         if weak:
