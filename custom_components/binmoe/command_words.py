@@ -60,10 +60,24 @@ DEVICE_WORDS: dict[str, tuple[DeviceReading, ...]] = {
     "garage": (DeviceReading("cover", frozenset({"garage"})),),
     **dict.fromkeys(("gate", "gates"), (DeviceReading("cover", frozenset({"gate"})),)),
     **dict.fromkeys(("window", "windows"), (DeviceReading("cover", frozenset({"window"})),)),
-    **dict.fromkeys(("door", "doors"), (DeviceReading("cover", frozenset({"door", "garage"})), DeviceReading("lock"))),
+    **dict.fromkeys(("door", "doors"), (DeviceReading("cover", frozenset({"door"})), DeviceReading("lock"))),
     **dict.fromkeys(("lock", "locks", "deadbolt"), (DeviceReading("lock"),)),
     **dict.fromkeys(
-        ("heating", "heater", "thermostat", "thermostats", "radiator", "radiators", "temperature", "hvac", "aircon"),
+        (
+            "heating",
+            "heat",
+            "heater",
+            "thermostat",
+            "thermostats",
+            "radiator",
+            "radiators",
+            "temperature",
+            "hvac",
+            "aircon",
+            "air",
+            "conditioning",
+            "conditioner",
+        ),
         (DeviceReading("climate"),),
     ),
     **dict.fromkeys(("fan", "fans", "ventilator", "ventilation", "extractor"), (DeviceReading("fan"),)),
@@ -71,6 +85,11 @@ DEVICE_WORDS: dict[str, tuple[DeviceReading, ...]] = {
         ("switch", "switches", "plug", "plugs", "outlet", "outlets", "socket", "sockets"), (DeviceReading("switch"),)
     ),
     **dict.fromkeys(("valve", "valves"), (DeviceReading("valve"),)),
+}
+# Device words that mean something else together than each alone: a lone "door" is a door or a lock, never the
+# garage's ("open the door" must not open the garage).
+COMPOUNDS: dict[tuple[str, ...], tuple[DeviceReading, ...]] = {
+    ("garage", word): (DeviceReading("cover", frozenset({"garage"})),) for word in ("door", "doors")
 }
 # Words that are verbs at the start of a clause and device words after a determiner ("switch on the lamp",
 # "turn off the switch").
@@ -85,6 +104,8 @@ NOT_A_COMMAND = frozenset({
     "don't", "dont", "doesn't", "didn't", "not", "never", "no", "nothing", "cannot", "can't", "won't", "minute",
     "minutes", "hour", "hours", "second", "seconds", "tomorrow", "tonight", "later", "morning", "evening", "pm",
     "o'clock", "timer", "schedule", "every", "each", "except", "or", "toggle",
+    # a degree the resolver cannot honour ("open the blinds a bit": not fully)
+    "bit", "little", "slightly", "partly", "partially", "halfway", "half", "somewhat", "more", "less",
 })  # fmt: skip
 
 # Single words that say an action.
@@ -128,7 +149,8 @@ PHRASAL: dict[tuple[str, str], Action] = {
 
 PERCENT_WORDS = frozenset({"percent", "per", "cent", "pct"})
 DEGREE_WORDS = frozenset({"degree", "degrees", "celsius", "fahrenheit"})
-# A bare number ("dim the lamp to 40") is read as the setting only with a word that names it.
+# A bare number is read as the setting only after "to" or a word that names it ("dim the lamp to 40", "kitchen
+# light brightness 70"), never beside an action word ("turn the heating on at 7" may be a time).
 SETTING_WORDS: dict[str, Action] = {
     "brightness": Action.BRIGHTNESS,
     "dim": Action.BRIGHTNESS,
@@ -142,7 +164,7 @@ SETTING_WORDS: dict[str, Action] = {
 NEIGHBOURS = frozenset({
     ",", "the", "a", "an", "my", "our", "your", "this", "that", "these", "those", "all", "both", "some", "it", "them",
     "me", "us", "you", "i", "i'm", "we", "please", "for", "to", "at", "in", "on", "off", "up", "down", "of", "with",
-    "by", "into", "now", "right", "away", "again", "too", "just", "bit", "kindly", "could", "can", "would", "will",
+    "by", "into", "now", "right", "away", "again", "too", "just", "kindly", "could", "can", "would", "will",
     "need", "needs", "want", "wants", "and", "then", "so", "thanks", "thank", "quickly", "fully", "completely",
     "way", "here", "there", "set", "turn", "switch", "put", "get", "make", "bring", "run", "let", "keep",
     "go", "start", "fire", "power", "roll", "crank", "drop", "raise", "lower", "change", "adjust",

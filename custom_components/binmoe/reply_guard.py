@@ -64,7 +64,7 @@ def _normalized(sentence: str) -> str:
 
 def acted_this_turn(contents: Sequence[conversation.Content]) -> bool:
     """Whether a tool call since the user's last message changed something in the home."""
-    return _tool_answered_this_turn(contents, changed_something)
+    return _tool_answered_this_turn(contents, _changed_something)
 
 
 def looked_this_turn(contents: Sequence[conversation.Content]) -> bool:
@@ -91,7 +91,7 @@ def _no_error(result: Any) -> bool:
     return not (isinstance(result, dict) and "error" in result)
 
 
-def changed_something(result: Any) -> bool:
+def _changed_something(result: Any) -> bool:
     """Intent tools answer with an intent response: an action counts when at least one target succeeded."""
     if not isinstance(result, dict) or "error" in result:
         return False

@@ -30,6 +30,7 @@ from homeassistant.helpers import intent
 from .command_words import (
     ACTION_WORDS,
     COMFORT_WORDS,
+    COMPOUNDS,
     DEGREE_WORDS,
     DETERMINERS,
     DEVICE_WORDS,
@@ -46,7 +47,6 @@ from .command_words import (
     tokens,
 )
 from .const import DOMAIN, LOGGER
-from .reply_guard import changed_something
 
 ASSISTANT = conversation.DOMAIN  # what Assist sees: the entities exposed to it
 _PERCENT_ACTIONS = frozenset({Action.BRIGHTNESS, Action.POSITION, Action.FAN_SPEED})
@@ -123,9 +123,12 @@ async def async_resolve_command(
     except intent.IntentError as err:  # nothing done: the agent's refusal stands
         LOGGER.debug("Resolver's %s for %r failed: %s", command.intent_type, user_input.text, err)
         return None
-    if not response.success_results or not changed_something(response.as_dict()):
+    # Said done only for what Home Assistant reports done: an entity it acted on (an area target is listed as
+    # a success even when every call in it failed).
+    done = _entity_names(response.success_results)
+    if response.response_type is not intent.IntentResponseType.ACTION_DONE or not done:
         return None
-    response.async_set_speech(_reply(command, response))
+    response.async_set_speech(_reply(command, done, _entity_names(response.failed_results)))
     return response
 
 
@@ -155,6 +158,8 @@ def resolve(hass: HomeAssistant, text: str) -> Command | None:
         if not actions <= _WITH_NUMBER:
             return None
         number = said[0]
+        if number.unit is None and (actions or number.start == 0 or not _names_a_setting(words[number.start - 1])):
+            return None
         possible = (
             _PERCENT_ACTIONS
             if number.unit == "percent"
@@ -162,8 +167,10 @@ def resolve(hass: HomeAssistant, text: str) -> Command | None:
             if number.unit == "degrees"
             else frozenset(setting or {Action.TEMPERATURE})
         )
-        if setting and not setting <= possible:
-            return None
+        if setting:  # "brightness 30 %" is a light's, never a blind's position
+            possible &= setting
+            if not possible:
+                return None
     else:
         if len(actions) != 1 or setting:
             return None
@@ -215,17 +222,19 @@ def _target(
     phrases = {tuple(words[span.start : span.end]) for span in devices}
     readings = [_readings(phrase) for phrase in phrases]
     if names:
+        if len({(span.start, span.end) for span in names}) != 1:
+            return None  # two names: two targets
         entity_ids = {span.ref for span in names}
+        if place is not None:  # a place said with the name must be its ("the desk lamp in the study")
+            entity_ids &= _entities_in(hass, place)
         if len(entity_ids) != 1:
-            return None  # two named targets, or a name two entities share
+            return None  # a name several entities share, or not in the place said
         entity_id = next(iter(entity_ids))
         state = hass.states.get(entity_id)
         if state is None or not async_should_expose(hass, ASSISTANT, entity_id):
             return None
-        # A device word beside the name must be able to mean it ("the front door lock"), and a place must be its.
+        # A device word beside the name must be able to mean it ("the front door lock").
         if any(not any(r.domain == state.domain for r in options) for options in readings):
-            return None
-        if place is not None and entity_id not in _entities_in(hass, place):
             return None
         return _by_name(hass, state)
     if len(readings) > 1:
@@ -310,8 +319,14 @@ def _area_of(hass: HomeAssistant, entry: er.RegistryEntry | None) -> str | None:
     return None
 
 
+def _names_a_setting(word: str) -> bool:
+    return word == "to" or word in SETTING_WORDS or DEVICE_WORDS.get(word) == (DeviceReading("climate"),)
+
+
 def _readings(phrase: tuple[str, ...]) -> tuple[DeviceReading, ...]:
     """What adjacent device words mean together ("garage door": a garage cover; "light switch": nothing)."""
+    if phrase in COMPOUNDS:
+        return COMPOUNDS[phrase]
     options = DEVICE_WORDS[phrase[0]]
     for word in phrase[1:]:
         merged = []
@@ -434,15 +449,19 @@ def _word_actions(words: list[str], skip: set[int]) -> set[Action]:
     return found
 
 
-def _reply(command: Command, response: intent.IntentResponse) -> str:
-    """What was done, in the words of the targets Home Assistant reports."""
-    names = [t.name for t in response.success_results if t.type is intent.IntentResponseTargetType.ENTITY]
-    if not names:
-        names = [state.name for state in response.matched_states]
-    what = _join([name if name.lower().startswith("the ") else f"the {name}" for name in names])
-    value = command.value
-    number = "" if value is None else f"{value:g}"
-    return _DONE[command.action].format(what, number)
+def _reply(command: Command, done: list[str], failed: list[str]) -> str:
+    """What was done, in the names Home Assistant reports; with a failure, how many failed (not which:
+    Home Assistant 2026.10 pairs its failed calls with the wrong entities when several run at once)."""
+    number = "" if command.value is None else f"{command.value:g}"
+    if not failed:
+        return _DONE[command.action].format(_join(done), number)
+    tried = _DONE[command.action].format(_join(done + failed), number).rstrip(".")
+    return f"Tried: {tried[0].lower()}{tried[1:]}, but {len(failed)} of the {len(done) + len(failed)} failed."
+
+
+def _entity_names(targets: list[intent.IntentResponseTarget]) -> list[str]:
+    names = [t.name for t in targets if t.type is intent.IntentResponseTargetType.ENTITY]
+    return [name if name.lower().startswith("the ") else f"the {name}" for name in names]
 
 
 def _join(parts: Iterable[str]) -> str:
