@@ -4,8 +4,9 @@ One agent per config entry (one gateway serves one model). A sentence goes to th
 BinMoE's own intents (intents.py: about the home's nodes and areas first, after Home Assistant's intents
 also about a name that is nobody's) nor Home Assistant's can handle it, also when the agent is called
 directly rather than through a pipeline that prefers local commands. A model the GPU tier reports as weak
-at tool calls (the CPU default) is not asked at all: what neither handles gets a plain "I can't help with
-that". The chat loop lives in the LLM entity base
+at tool calls (the CPU default) is not asked at all: one unambiguous command neither handles is carried out by
+the command resolver (resolver.py, through Home Assistant's intents), and anything else gets a plain "I can't
+help with that". The chat loop lives in the LLM entity base
 (entity.py), whose replies never claim a change no tool call made. When the GPU tier fails, the
 utterance goes to Home Assistant's built-in agent, and otherwise the agent says what is wrong.
 """
