@@ -43,6 +43,7 @@ from .command_words import (
     VERB_OR_DEVICE,
     Action,
     DeviceReading,
+    Number,
     numbers,
     tokens,
 )
@@ -152,29 +153,9 @@ def resolve(hass: HomeAssistant, text: str) -> Command | None:
     known = in_names | in_places | in_devices | in_numbers
     if not all(_neighbours_known(words, span, known) for span in (*names, *devices)):
         return None
-    actions = _word_actions(words, in_names | in_devices)
-    setting = {SETTING_WORDS[w] for i, w in enumerate(words) if w in SETTING_WORDS and i not in in_names}
-    if said:
-        if not actions <= _WITH_NUMBER:
-            return None
-        number = said[0]
-        if number.unit is None and (actions or number.start == 0 or not _names_a_setting(words[number.start - 1])):
-            return None
-        possible = (
-            _PERCENT_ACTIONS
-            if number.unit == "percent"
-            else frozenset({Action.TEMPERATURE})
-            if number.unit == "degrees"
-            else frozenset(setting or {Action.TEMPERATURE})
-        )
-        if setting:  # "brightness 30 %" is a light's, never a blind's position
-            possible &= setting
-            if not possible:
-                return None
-    else:
-        if len(actions) != 1 or setting:
-            return None
-        possible = frozenset(actions)
+    possible = _possible_actions(words, said, in_names, in_devices)
+    if possible is None:
+        return None
     # "make it 22 degrees" names no device: degrees mean the heating, if every other word is a plain one (not
     # "preheat the oven to 180 degrees").
     implied_climate = (
@@ -201,6 +182,31 @@ def resolve(hass: HomeAssistant, text: str) -> Command | None:
     if action is not Action.TEMPERATURE:
         slots["domain"] = {"value": [domain]}
     return Command(action, value, INTENTS[action], slots, frozenset(s.entity_id for s in states))
+
+
+def _possible_actions(
+    words: list[str], said: list[Number], in_names: set[int], in_devices: set[int]
+) -> frozenset[Action] | None:
+    """The actions the sentence can mean before its target is known (a percentage is a brightness, a position or
+    a fan speed: the target's domain decides), or None when its words disagree."""
+    actions = _word_actions(words, in_names | in_devices)
+    setting = {SETTING_WORDS[w] for i, w in enumerate(words) if w in SETTING_WORDS and i not in in_names}
+    if not said:
+        return frozenset(actions) if len(actions) == 1 and not setting else None
+    number = said[0]
+    if not actions <= _WITH_NUMBER:
+        return None  # "turn off the lamp to 30 %"
+    if number.unit is None and (actions or number.start == 0 or not _names_a_setting(words[number.start - 1])):
+        return None  # a bare number beside an action, or not after "to" or a setting word: maybe a time
+    if number.unit == "percent":
+        possible = _PERCENT_ACTIONS
+    elif number.unit == "degrees":
+        possible = frozenset({Action.TEMPERATURE})
+    else:
+        possible = frozenset(setting or {Action.TEMPERATURE})
+    if setting:  # "brightness 30 %" is a light's, never a blind's position
+        possible &= setting
+    return possible or None
 
 
 def _target(
