@@ -8,9 +8,14 @@ Never on node_factory.heldout: the held-out machines score the method once it is
 - `stress`: the same building blocks (its impact model `_impacts`, its class recipes) made harder from
   textbook variation, not from the held-out generator: other bearings of the project's table, weaker
   faults, two resonances, ball faults at BSF or 2 x BSF, some 2x with imbalance, a tachometer off by up to
-  0.5 %.
+  0.5 %. `--modulation loadzone` modulates inner-race impacts by the load zone the defect turns through
+  (once per revolution) and ball impacts by the zone the cage carries the ball through (Stribeck/Harris load
+  distribution), instead of 1 + m sin: the impacts stop outside the zone and the lines spread over sidebands;
+- `--null N`: N healthy clips (the training generator's healthy machines, 1x in noise, 1x with 2x-4x tones),
+  counted by how many are called a bearing fault: the noise guard for any change to the rules.
 
 Usage: python -m benchmarks.orders_dev [--set train|stress] [--per-class 20] [--rate 3200] [--seconds 4]
+       [--modulation sine|loadzone] [--null 0]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from node_factory.reference.bearings import BEARINGS
 from node_factory.reference.orders import FAULT_IDS, BearingGeometry, identify
 
 DEV_SEED = 8_000_000  # none of synth_vibration's split seeds (5, 6, 7 million)
+NULL_SEED = 9_100_000
 
 
 def train_clip(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
@@ -35,7 +41,15 @@ def train_clip(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16
     return audio, rpm, BEARINGS["6205-2RS JEM"]
 
 
-def stress_clip(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
+def load_zone(theta: NDArray[np.float64], extent: float) -> NDArray[np.float64]:
+    """Stribeck/Harris load distribution of a radially loaded ball bearing, q/q_max = (1 - (1 - cos theta) /
+    (2 extent))^1.5 inside the load zone, 0 outside (extent 0.5: a zone of +-90 degrees, zero clearance)."""
+    return np.maximum(0.0, 1 - (1 - np.cos(theta)) / (2 * extent)) ** 1.5
+
+
+def stress_clip(
+    label: str, seed: int, n: int, sr: int, modulation: str = "sine"
+) -> tuple[NDArray[np.int16], float, BearingGeometry]:
     rng = np.random.default_rng(seed)
     geometry = list(BEARINGS.values())[rng.integers(len(BEARINGS))]
     orders = geometry.orders()
@@ -66,14 +80,39 @@ def stress_clip(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int1
     elif label == "bearing_outer":
         x += level * impacts(orders["bpfo"] * base)
     elif label == "bearing_inner":
-        x += level * (1 + rng.uniform(0.3, 0.9) * np.sin(phase)) * impacts(orders["bpfi"] * base)
+        if modulation == "loadzone":  # the defect turns with the shaft through the load zone
+            am = load_zone(phase + rng.uniform(0, 6.3), rng.uniform(0.25, 0.8))
+        else:
+            am = 1 + rng.uniform(0.3, 0.9) * np.sin(phase)
+        x += level * am * impacts(orders["bpfi"] * base)
     elif label == "bearing_ball":
-        am = 1 + rng.uniform(0.3, 0.9) * np.sin(orders["ftf"] * phase)
+        if modulation == "loadzone":  # the ball travels with the cage through the load zone
+            am = load_zone(orders["ftf"] * phase + rng.uniform(0, 6.3), rng.uniform(0.25, 0.8))
+        else:
+            am = 1 + rng.uniform(0.3, 0.9) * np.sin(orders["ftf"] * phase)
         x += level * am * impacts(rng.choice([1, 2]) * orders["bsf"] * base)
     x += rng.normal(0, rng.uniform(0.02, 0.2), n)
     x = x / (np.max(np.abs(x)) + 1e-12) * 10 ** (rng.uniform(-20, -2) / 20)
     rpm = base * 60 * (1 + rng.uniform(-0.005, 0.005))
     return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16), rpm, geometry
+
+
+def null_clip(seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
+    """A healthy clip (no bearing fault) of one of three kinds by seed: a training-generator machine at a speed
+    within +-15 % of nominal, 1x in broadband noise, or 1x with 2x-4x tones in noise."""
+    rng = np.random.default_rng(seed)
+    geometry = list(BEARINGS.values())[rng.integers(len(BEARINGS))]
+    if seed % 3 == 0:
+        machine = sv.draw_machine(rng, sr)
+        rpm = machine.rpm_nominal * rng.uniform(0.85, 1.15)
+        return sv.render("healthy", rng, n, sr, machine=machine, rpm=rpm), rpm, geometry
+    rpm = float(rng.uniform(900, 3600))
+    t = np.arange(n) / sr
+    x = rng.uniform(500, 3000) * np.sin(2 * np.pi * rpm / 60 * t) + rng.normal(0, rng.uniform(50, 500), n)
+    if seed % 3 == 2:
+        for h in (2, 3, 4):
+            x += rng.uniform(0, 1500) * np.sin(2 * np.pi * h * rpm / 60 * t + rng.uniform(0, 6.3))
+    return np.clip(x, -32768, 32767).astype(np.int16), rpm, geometry
 
 
 def main() -> int:
@@ -82,8 +121,20 @@ def main() -> int:
     parser.add_argument("--per-class", type=int, default=20)
     parser.add_argument("--rate", type=int, default=3200)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--modulation",
+        choices=["sine", "loadzone"],
+        default="sine",
+        help="stress set: how inner-race and ball impacts are modulated (sine: 1 + m sin; loadzone: the load zone)",
+    )
+    parser.add_argument("--null", type=int, default=0, help="also count bearing calls on this many healthy clips")
     args = parser.parse_args()
-    make = train_clip if args.set == "train" else stress_clip
+
+    def make(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
+        if args.set == "train":
+            return train_clip(label, seed, n, sr)
+        return stress_clip(label, seed, n, sr, args.modulation)
+
     n = round(args.rate * args.seconds)
     confusion: Counter[tuple[str, str]] = Counter()
     for ci, label in enumerate(FAULT_IDS):
@@ -91,10 +142,19 @@ def main() -> int:
             audio, rpm, geometry = make(label, DEV_SEED + ci * 100_000 + i, n, args.rate)
             confusion[(label, identify(audio, args.rate, rpm, geometry).fault)] += 1
     correct = sum(v for (t, p), v in confusion.items() if t == p)
-    print(f"{args.set} {args.rate} Hz {args.seconds:g} s: accuracy {correct / (len(FAULT_IDS) * args.per_class):.3f}")
+    name = f"{args.set} {args.modulation}" if args.set == "stress" else args.set
+    accuracy = correct / (len(FAULT_IDS) * args.per_class)
+    print(f"{name} {args.rate} Hz {args.seconds:g} s: accuracy {accuracy:.3f}")
     for label in FAULT_IDS:
         wrong = ", ".join(f"{p} {v}" for (t, p), v in sorted(confusion.items()) if t == label and p != label)
         print(f"  {label}: {confusion[(label, label)] / args.per_class:.2f}" + (f" (wrong: {wrong})" if wrong else ""))
+    if args.null:
+        calls: Counter[str] = Counter()
+        for i in range(args.null):
+            audio, rpm, geometry = null_clip(NULL_SEED + i, n, args.rate)
+            calls[identify(audio, args.rate, rpm, geometry).fault] += 1
+        bearing = sum(v for fault, v in calls.items() if fault.startswith("bearing"))
+        print(f"  healthy clips called a bearing fault: {bearing} of {args.null} ({dict(sorted(calls.items()))})")
     return 0
 
 

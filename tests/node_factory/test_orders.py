@@ -70,6 +70,23 @@ def test_a_ball_fault_is_told_from_the_races_by_2_bsf_and_its_cage_sidebands() -
     assert report.bearing["bsf2"] > max(report.bearing["bpfo"], report.bearing["bpfi"])
 
 
+@pytest.mark.parametrize("rpm", [1200.0, 1800.0, 2400.0])
+def test_inner_race_impacts_gated_by_the_load_zone_are_still_named_inner_race(rpm: float) -> None:
+    """The defect turns with the shaft and strikes hard only inside the load zone (here +-90 degrees,
+    (cos theta)^1.5, nothing outside): BPFI's lines spread over +-1x, +-2x sidebands. Named by BPFI and its
+    sidebands; read at another speed, not."""
+    geometry = bearing("6205-2RS JEM")
+    n, k, fr = SR * 4, np.arange(64), rpm / 60
+    rng = np.random.default_rng(int(rpm))
+    x = 300 * np.sin(2 * np.pi * fr * np.arange(n) / SR) + rng.normal(0, 60, n)
+    ring = np.exp(-k / 10) * np.sin(2 * np.pi * 900 * k / SR) * 400
+    for start in np.arange(0, n - 64, SR / (geometry.orders()["bpfi"] * fr)).astype(int):
+        x[start : start + 64] += ring * max(0.0, np.cos(2 * np.pi * fr * start / SR)) ** 1.5
+    samples = np.clip(x, -32768, 32767).astype(np.int16)
+    assert identify(samples, SR, rpm, geometry).fault == "bearing_inner"
+    assert identify(samples, SR, rpm * 0.85, geometry).fault != "bearing_inner"
+
+
 @pytest.mark.parametrize("resonance", [300.0, 1000.0, 1400.0])
 def test_the_demodulation_band_is_where_the_impacts_ring(resonance: float) -> None:
     """Rings of a resonance at 21 Hz under a strong 1x and a strong tone elsewhere (a gear mesh, say): the

@@ -1,0 +1,34 @@
+"""The fault-identification development loop (benchmarks/orders_dev.py): its load-zone modulation and its
+healthy clips, which must stay free of bearing faults for the noise guard to mean anything."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.orders_dev import load_zone, null_clip, stress_clip
+from node_factory.reference.orders import identify
+
+
+def test_the_load_zone_is_full_at_its_centre_and_empty_outside_its_extent() -> None:
+    theta = np.radians(np.array([0.0, 45.0, 89.0, 91.0, 180.0, -91.0]))
+    q = load_zone(theta, 0.5)  # extent 0.5: +-90 degrees
+    assert q[0] == pytest.approx(1.0)
+    assert q[1] == pytest.approx(np.cos(theta[1]) ** 1.5)
+    assert q[2] > 0 and q[3] == 0 and q[4] == 0 and q[5] == 0
+    assert load_zone(np.radians(np.array([61.0])), 0.25)[0] == 0  # extent 0.25: +-60 degrees
+
+
+def test_the_modulation_option_changes_only_the_bearing_faults_modulation() -> None:
+    sr, n = 3200, 3200 * 4
+    for label, same in (("imbalance", True), ("bearing_inner", False), ("bearing_ball", False)):
+        zone, _, _ = stress_clip(label, 8_400_000, n, sr, "loadzone")
+        sine, _, _ = stress_clip(label, 8_400_000, n, sr, "sine")
+        assert zone.shape == sine.shape == (n,) and np.array_equal(zone, sine) == same
+
+
+@pytest.mark.parametrize("seed", [9_100_000, 9_100_001, 9_100_002])
+def test_healthy_clips_are_not_called_bearing_faults(seed: int) -> None:
+    audio, rpm, geometry = null_clip(seed, 3200 * 4, 3200)
+    assert audio.dtype == np.int16 and 60 <= rpm <= 60_000
+    assert not identify(audio, 3200, rpm, geometry).fault.startswith("bearing")
