@@ -14,7 +14,7 @@ the home does not have, returns None: acting wrongly is far worse than the agent
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,7 +252,7 @@ def _target(
     for reading in options:
         if not actions & SUITS.get(reading.domain, frozenset()):
             continue
-        match = intent.async_match_targets(hass, _constraints(hass, place, reading))
+        match = intent.async_match_targets(hass, _in_place(place, {reading.domain}, reading.device_classes))
         if match.is_match:
             found[frozenset(s.entity_id for s in match.states)] = match.states
     if len(found) != 1:
@@ -264,17 +264,11 @@ def _target(
         return None  # "the lights" of the whole home: which ones?
     # All of one kind in one place, as Home Assistant's own "turn off the lights in the kitchen": checked to
     # be exactly these (a device-class reading narrower than the domain would not be).
-    slots = {"floor" if place.startswith("floor:") else "area": {"value": place.split(":", 1)[1]}}
-    check = intent.MatchTargetsConstraints(
-        area_name=slots.get("area", {}).get("value"),
-        floor_name=slots.get("floor", {}).get("value"),
-        domains={states[0].domain},
-        assistant=ASSISTANT,
-    )
-    result = intent.async_match_targets(hass, check)
+    result = intent.async_match_targets(hass, _in_place(place, {states[0].domain}))
     if {s.entity_id for s in result.states} != {s.entity_id for s in states}:
         return None
-    return states, slots
+    kind, _, ref = place.partition(":")
+    return states, {kind: {"value": ref}}
 
 
 def _by_name(hass: HomeAssistant, state: State) -> tuple[list[State], dict[str, Any]] | None:
@@ -296,23 +290,23 @@ def _by_name(hass: HomeAssistant, state: State) -> tuple[list[State], dict[str, 
     return None
 
 
-def _constraints(hass: HomeAssistant, place: str | None, reading: DeviceReading) -> intent.MatchTargetsConstraints:
+def _in_place(
+    place: str | None, domains: set[str] | None = None, device_classes: Collection[str] | None = None
+) -> intent.MatchTargetsConstraints:
+    """What Assist sees in a place ("area:<id>" or "floor:<id>"; None: the whole home), narrowed to `domains`
+    and `device_classes` when given."""
     kind, _, ref = (place or "").partition(":")
     return intent.MatchTargetsConstraints(
         area_name=ref if kind == "area" else None,
         floor_name=ref if kind == "floor" else None,
-        domains={reading.domain},
-        device_classes=reading.device_classes,
+        domains=domains,
+        device_classes=device_classes,
         assistant=ASSISTANT,
     )
 
 
 def _entities_in(hass: HomeAssistant, place: str) -> set[str]:
-    kind, _, ref = place.partition(":")
-    constraints = intent.MatchTargetsConstraints(
-        area_name=ref if kind == "area" else None, floor_name=ref if kind == "floor" else None, assistant=ASSISTANT
-    )
-    return {s.entity_id for s in intent.async_match_targets(hass, constraints).states}
+    return {s.entity_id for s in intent.async_match_targets(hass, _in_place(place)).states}
 
 
 def _area_of(hass: HomeAssistant, entry: er.RegistryEntry | None) -> str | None:
