@@ -65,6 +65,12 @@ def stress_clip(
     def impacts(rate: float) -> NDArray[np.float64]:
         return sum(rng.uniform(0.3, 1.0) * sv._impacts(rng, t, rate, sr, f) for f in resonances)  # type: ignore[return-value]
 
+    def modulation_at(angle: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The impacts' modulation as the defect (or the ball, with the cage) turns through `angle`."""
+        if modulation == "loadzone":
+            return load_zone(angle + rng.uniform(0, 6.3), rng.uniform(0.25, 0.8))
+        return 1 + rng.uniform(0.3, 0.9) * np.sin(angle)
+
     if label == "imbalance":
         a1 = rng.uniform(0.6, 1.5)
         x += a1 * np.sin(phase) + a1 * rng.uniform(0, 0.15) * np.sin(2 * phase + rng.uniform(0, 6.3))
@@ -79,18 +85,10 @@ def stress_clip(
         x = np.clip(x, -rng.uniform(0.5, 1.0), None)
     elif label == "bearing_outer":
         x += level * impacts(orders["bpfo"] * base)
-    elif label == "bearing_inner":
-        if modulation == "loadzone":  # the defect turns with the shaft through the load zone
-            am = load_zone(phase + rng.uniform(0, 6.3), rng.uniform(0.25, 0.8))
-        else:
-            am = 1 + rng.uniform(0.3, 0.9) * np.sin(phase)
-        x += level * am * impacts(orders["bpfi"] * base)
-    elif label == "bearing_ball":
-        if modulation == "loadzone":  # the ball travels with the cage through the load zone
-            am = load_zone(orders["ftf"] * phase + rng.uniform(0, 6.3), rng.uniform(0.25, 0.8))
-        else:
-            am = 1 + rng.uniform(0.3, 0.9) * np.sin(orders["ftf"] * phase)
-        x += level * am * impacts(rng.choice([1, 2]) * orders["bsf"] * base)
+    elif label == "bearing_inner":  # the defect turns with the shaft
+        x += level * modulation_at(phase) * impacts(orders["bpfi"] * base)
+    elif label == "bearing_ball":  # the ball travels with the cage
+        x += level * modulation_at(orders["ftf"] * phase) * impacts(rng.choice([1, 2]) * orders["bsf"] * base)
     x += rng.normal(0, rng.uniform(0.02, 0.2), n)
     x = x / (np.max(np.abs(x)) + 1e-12) * 10 ** (rng.uniform(-20, -2) / 20)
     rpm = base * 60 * (1 + rng.uniform(-0.005, 0.005))
