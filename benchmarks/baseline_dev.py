@@ -11,9 +11,12 @@ those whose speed lies inside the range the baseline saw), fault segments flagge
 
 Weak faults and speed changes inside windows (`--severity 0.05 1 --ramp-s 2 30`) are where the score loses:
 with the recipes' full-strength faults every machine's AUC is near 1 (docs/vibration-baseline.md).
+`--learn-on GATE_Q4 REFIT CAP` (repeatable) also scores the same windows with learning on
+(benchmarks/learn_on.py), and `--slow-min` adds a slowly growing fault per machine, its risk.
 
 Usage: python -m benchmarks.baseline_dev [--machines 8] [--hours 2] [--family vibration] [--spread 0.15]
-       [--severity LOW HIGH] [--ramp-s SHORTEST LONGEST]
+       [--severity LOW HIGH] [--ramp-s SHORTEST LONGEST] [--slow-min SHORTEST LONGEST]
+       [--learn-on GATE_Q4 REFIT CAP ...] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -298,12 +301,25 @@ def main() -> int:
         metavar=("GATE_Q4", "REFIT", "CAP"),
         help="also score with learning on (gate in sixteenths of the threshold); repeatable",
     )
+    parser.add_argument(
+        "--learn-on-mean",
+        type=int,
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("GATE_Q4", "REFIT", "CAP"),
+        help="as --learn-on, but refit only the mean (the covariance stays the baseline's); repeatable",
+    )
     parser.add_argument("--cache", default=None, help="folder keeping the rendered windows between runs")
     args = parser.parse_args()
     family = FAMILIES[args.family]
     policies: list[tuple[str, LearnOnPolicy | None]] = [("learning off", None)]
     policies += [
         (f"learning on (gate {g}/16, refit {r}, cap {c})", LearnOnPolicy(g, r, c)) for g, r, c in args.learn_on
+    ]
+    policies += [
+        (f"learning on, mean only (gate {g}/16, refit {r}, cap {c})", LearnOnPolicy(g, r, c, mean_only=True))
+        for g, r, c in args.learn_on_mean
     ]
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in policies}
     for m in range(args.first_machine, args.first_machine + args.machines):

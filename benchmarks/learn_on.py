@@ -22,6 +22,7 @@ class LearnOnPolicy:
     gate_q4: int = 12  # a window joins when score * 16 < threshold * gate_q4 (12: the anomaly's exit level, 3/4)
     refit_windows: int = 64  # the model is refit from the moments after this many joined windows
     cap_windows: int = 4096  # the moments are halved when their count reaches this: old states fade
+    mean_only: bool = False  # refit only the mean (follow drift), keep the baseline's covariance
 
     def __post_init__(self) -> None:
         if not (0 < self.gate_q4 <= 16 and self.refit_windows > 0 and 2 <= self.cap_windows <= MAX_WINDOWS):
@@ -63,5 +64,8 @@ class LearningOn:
         if self.moments.n >= self.policy.cap_windows:
             halve(self.moments)
         if self.joined % self.policy.refit_windows == 0:
-            self.detector.baseline = replace(b, windows=self.moments.n, model=self.moments.model())
+            model = self.moments.model()
+            if self.policy.mean_only:
+                model = replace(b.model, mean=model.mean)
+            self.detector.baseline = replace(b, windows=self.moments.n, model=model)
             self.refits += 1

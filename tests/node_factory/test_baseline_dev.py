@@ -129,3 +129,17 @@ def test_cached_windows_are_the_rendered_ones(tmp_path: Path) -> None:
     assert len(list(tmp_path.iterdir())) == 1
     for a, b in zip(first, again, strict=True):
         assert (a.label, a.span, a.severity) == (b.label, b.span, b.severity) and np.array_equal(a.sig, b.sig)
+
+
+def test_learning_on_the_mean_only_keeps_the_baselines_covariance() -> None:
+    rng = np.random.default_rng(9)
+    learner, detector = _learnt(rng)
+    policy = LearnOnPolicy(gate_q4=16, refit_windows=4, cap_windows=1 << 16, mean_only=True)
+    online = LearningOn.after(policy, learner, detector)
+    first = detector.baseline.model
+    for _ in range(4):
+        sig = rng.integers(-600, 600, 16).astype(np.int32) + 150
+        online.push(sig, detector.push(sig)[0])
+    now = detector.baseline.model
+    assert online.refits == 1 and now.mean == online.moments.model().mean and now.mean != first.mean
+    assert (now.scale, now.weight, now.lower) == (first.scale, first.weight, first.lower)
