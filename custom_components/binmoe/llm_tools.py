@@ -36,11 +36,14 @@ class _BinMoETool(llm.Tool):
 
     async def async_call(
         self, hass: HomeAssistant, tool_input: llm.ToolInput, llm_context: llm.LLMContext
-    ) -> JsonObjectType:
+    ) -> llm.ToolResult:
+        # Home Assistant no longer validates a tool's arguments for it: an invalid one raises vol.Invalid here,
+        # which the chat log hands back to the model as an error result.
+        args = self.parameters(tool_input.tool_args)
         data = _loaded(hass)
         if data is None:
-            return {"error": "BinMoE is not loaded"}
-        return self.answer(data, tool_input.tool_args)
+            return llm.ToolResult({"error": "BinMoE is not loaded"}, error=True)
+        return llm.ToolResult(self.answer(data, args))
 
     def answer(self, data: BinMoERuntimeData, args: dict[str, Any]) -> JsonObjectType:
         raise NotImplementedError
