@@ -5,13 +5,17 @@ numpy only: this is the spec the C++ kernel and the component read.
 Blob layout (little endian), version 3:
   magic "BMOE" | u16 blob version | u16 header bytes (16) | u32 payload bytes | u32 crc32(payload) | payload
 Payload (these are the model bytes; `model_bytes` and the model hash are over them):
-  u8 kernel version, u8 classes, u8 channels, u8 bands, u8 frames, u8 envelope bands, u16 frame,
+  u8 kernel version (2: raw features; 3: level-normalised features, reference/level_norm.py), u8 classes,
+  u8 channels, u8 bands, u8 frames, u8 envelope bands, u16 frame,
   u32 sample rate, f32 logit scale, u8 w1 bits (8, 4 or 2), 32-byte feature digest, u8 length + model id,
   classes x (u8 length + name), then w1 ([out][k][band], packed at w1 bits: see `pack_w1`), t1 (i32),
   s1 (i8), w2 (u32 rows), t2, s2, w3, t3, s3, w4 (int8, [class][channel]), b4 (i32), margin thresholds (i32).
 A binary row is one u32 per (out, k): input channel c is bit (31 - c). The C++ header stores the rows the way
 the kernel XNORs them: u32, or u16 with channel c at bit (15 - c) for up to 16 channels.
 The feature digest is the hash that ties the weights to their feature configuration.
+The input's normalisation is the payload's kernel version rather than a new field: a model without it keeps
+version 2 and its bytes (and hash), and a reader that only knows version 2 refuses a normalised model instead
+of running it on raw features.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from .network import KERNEL, IntegerModel
 
 MAGIC = b"BMOE"
 BLOB_VERSION = 3  # 3: the first layer's weight precision and its packed weights
-KERNEL_VERSION = 2  # binmoe::kKernelVersion: the network topology and feature algorithm
-HEADER_FORMAT = 3  # binmoe::kHeaderFormat: how the header lays the model out (not part of the model bytes)
+KERNEL_VERSION = 3  # binmoe::kKernelVersion: the network topology and feature algorithm (3: level normalisation)
+RAW_INPUT_KERNEL = 2  # a model's kernel version without level normalisation: it runs on kernels 2 and 3
+LEVEL_NORM_KERNEL = 3  # a model's kernel version with it: kernel 3 and later only
+HEADER_FORMAT = 4  # binmoe::kHeaderFormat: how the header lays the model out (not part of the model bytes)
 _HEAD = struct.Struct("<BBBBBBHIfB")
 W1_BITS = (8, 4, 2)
 
@@ -131,10 +137,15 @@ def kernel_layers(model: IntegerModel) -> KernelLayers:
     return KernelLayers(w1_layout(w1.astype(np.int8)), model.t1.astype(np.int32), w2, t2, w3, t3)
 
 
+def model_kernel_version(model: IntegerModel) -> int:
+    """The kernel version a model needs (its payload's first byte): 3 with level normalisation, else 2."""
+    return LEVEL_NORM_KERNEL if model.level_norm else RAW_INPUT_KERNEL
+
+
 def payload(model: IntegerModel, config: FeatureConfig, model_id: str) -> bytes:
     n, c = len(model.classes), model.channels
     out = bytearray(
-        _HEAD.pack(KERNEL_VERSION, n, c, config.bands, config.frames, config.envelope_bands, config.frame,
+        _HEAD.pack(model_kernel_version(model), n, c, config.bands, config.frames, config.envelope_bands, config.frame,
                    config.sample_rate, model.logit_scale, model.w1_bits)
     )  # fmt: skip
     if model.feature_digest != config.digest():
@@ -158,7 +169,7 @@ def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
     """The inverse of `payload` (what an over-the-air loader does); raises ValueError on anything odd."""
     try:
         kernel, n, c, bands, frames, env, frame, rate, scale, w1_bits = _HEAD.unpack_from(body, 0)
-        if kernel != KERNEL_VERSION:
+        if kernel not in (RAW_INPUT_KERNEL, LEVEL_NORM_KERNEL):
             raise ValueError(f"model for kernel version {kernel}, this is version {KERNEL_VERSION}")
         if w1_bits not in W1_BITS:
             raise ValueError(f"first-layer weights of {w1_bits} bits (this reader: {W1_BITS})")
@@ -198,6 +209,7 @@ def parse_payload(body: bytes) -> tuple[IntegerModel, ModelInfo]:
         classes=tuple(names[1:]), w1=w1, t1=t1, s1=s1, w2=w2, t2=t2, s2=s2, w3=w3, t3=t3, s3=s3, w4=w4, b4=b4,
         margin_thresholds=margins, logit_scale=float(scale), feature_digest=digest,
         meta={"model_hash": hashlib.sha256(body).hexdigest(), "w1_bits": str(w1_bits)},
+        level_norm=kernel == LEVEL_NORM_KERNEL,
     )  # fmt: skip
     return model, ModelInfo(names[0], rate, frame, frames, bands, env)
 
@@ -258,6 +270,8 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         f'inline constexpr const char *kModelId = "{model_id}";\n',
         f"inline constexpr const char *kClassNames[kClasses] = {{{names}}};\n",
         f"inline constexpr int kW1Bits = {model.w1_bits};\n",
+        "// the input's per-window level normalisation (node_factory/reference/level_norm.py)\n",
+        f"inline constexpr bool kLevelNorm = {'true' if model.level_norm else 'false'};\n",
         "// batch-norm signs folded into the weights; binary-layer thresholds as int8 (model_format.kernel_layers);\n"
         "// kW1 packed at kW1Bits per weight (model_format.pack_w1)\n",
         _c_array("kW1", "int8_t", pack_w1(layers.w1, model.w1_bits).view(np.int8)),
@@ -276,7 +290,8 @@ def header(model: IntegerModel, config: FeatureConfig, model_id: str) -> str:
         f"kEnvelopeBands, 0x{digest32:08x}u}};\n",
         "using Features = binmoe::FeatureExtractor<kFrame, kBands, kEnvelopeBands>;\n",
         "using Net = binmoe::Network<kBands, kFrames, kChannels, kClasses, kW1Bits>;\n",
-        "inline constexpr Net::Weights kWeights{kW1, kT1, kW2, kT2, kW3, kT3, kW4, kB4, kMarginThresholds};\n",
+        "inline constexpr Net::Weights kWeights{kW1, kT1, kW2, kT2, kW3, kT3, kW4, kB4, kMarginThresholds,"
+        " kLevelNorm};\n",
         "using ModelType = binmoe::Model<kFrame, kFrames, kBands, kEnvelopeBands, kChannels, kClasses, kW1Bits>;\n",
         "inline constexpr ModelType kModel{kModelId, kModelHash8, kFeatureConfig, kClassNames, kWeights,"
         " kLogitScale, kBandEdges, kTwiddleQuarterSin};\n",
@@ -293,7 +308,8 @@ def manifest(model: IntegerModel, config: FeatureConfig, model_id: str, family: 
         "format": "binmoe-model-manifest-v1",
         "model_id": model_id,
         "family": family,
-        "kernel_version": KERNEL_VERSION,
+        "kernel_version": model_kernel_version(model),
+        "level_norm": model.level_norm,
         "header_format": HEADER_FORMAT,
         "header": f"{stem}.h",
         "namespace": f"binmoe::models::{stem}",

@@ -1,6 +1,7 @@
 """Integer inference of the exported student: the reference the C++ kernel matches bit for bit (numpy only).
 
 Network (C channels, T = frames, K = 3, valid convolutions along time, bands as input channels):
+  L0  optional (`level_norm`): the window's mean level subtracted from every feature (reference/level_norm.py)
   L1  int8, int4 or ternary weights x int8 features, stride 2 in time -> int32 acc -> bit = (sign * acc >= threshold)
   L2  binary: dot = 2 * popcount(xnor(w, x)) - C*K -> bit = (sign * dot >= threshold)
   L3  binary, as L2
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .level_norm import normalise
 
 KERNEL = 3
 
@@ -40,6 +43,8 @@ class IntegerModel:
     # per-class thresholds calibrated for other escalation rates ("0.05" -> one int per class), for the
     # component's compile-time choice; not part of the model bytes (nor of the model hash)
     margin_thresholds_by_rate: dict[str, list[int]] = field(default_factory=dict)
+    # the model expects level-normalised input (reference/level_norm.py); callers always pass raw features
+    level_norm: bool = False
 
     @property
     def channels(self) -> int:
@@ -73,8 +78,9 @@ def _threshold(acc: NDArray[np.int64], t: NDArray[np.int32], s: NDArray[np.int8]
 
 
 def forward(model: IntegerModel, feats: NDArray[np.int8]) -> NDArray[np.int64]:
-    """Integer logits for int8 features (N, frames, bands)."""
-    x = np.transpose(feats.astype(np.int64), (0, 2, 1))  # (N, bands, T)
+    """Integer logits for raw int8 features (N, frames, bands); a `level_norm` model normalises them first."""
+    raw = feats.astype(np.int64)
+    x = np.transpose(normalise(raw) if model.level_norm else raw, (0, 2, 1))  # (N, bands, T)
     b1 = _threshold(_conv_valid(x, model.w1.astype(np.int64), STRIDE1), model.t1, model.s1)
     for w, t, s in ((model.w2, model.t2, model.s2), (model.w3, model.t3, model.s3)):
         pm = 2 * b1 - 1  # bits -> +-1; xnor-popcount is the same dot product

@@ -26,6 +26,9 @@ class TeacherInfo:
     model_id: str
     classes: tuple[str, ...]
     features: FeatureConfig
+    # the network level-normalises its raw input itself (reference/level_norm.py, inside the exported graph):
+    # escalations carry raw features and the GPU tier passes them as they are
+    level_norm: bool = False
 
     @property
     def feature_shape(self) -> tuple[int, int]:
@@ -36,7 +39,7 @@ class TeacherInfo:
 def encode(info: TeacherInfo) -> str:
     return json.dumps(
         {"format": FORMAT, "family": info.family, "model_id": info.model_id, "classes": list(info.classes),
-         "feature_config": asdict(info.features)},
+         "feature_config": asdict(info.features), "level_norm": info.level_norm},
         sort_keys=True,
     )  # fmt: skip
 
@@ -48,7 +51,11 @@ def decode(text: str) -> TeacherInfo:
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
         classes = tuple(str(c) for c in data["classes"])
-        return TeacherInfo(str(data["family"]), str(data["model_id"]), classes, FeatureConfig(**data["feature_config"]))
+        features = FeatureConfig(**data["feature_config"])
+        level_norm = data.get("level_norm", False)  # teachers written before it: raw input
+        if not isinstance(level_norm, bool):
+            raise ValueError(f"level_norm {level_norm!r} is not a boolean")
+        return TeacherInfo(str(data["family"]), str(data["model_id"]), classes, features, level_norm)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
         raise ValueError(f"teacher metadata is not readable ({type(err).__name__}: {err})") from err
 

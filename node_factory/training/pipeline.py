@@ -89,7 +89,7 @@ def run(
         "torch_threads": torch.get_num_threads(),
         "train_config": asdict(tcfg),
     }
-    info = TeacherInfo(family.name, family.model_id, classes, family.features)
+    info = TeacherInfo(family.name, family.model_id, classes, family.features, tcfg.level_norm)
     extra = {f"{family.stem}_teacher.pt": teacher_file(teacher, info)}
     return _calibrate_and_write(out_dir, family, model, teacher, splits, metrics, run_cfg.target_escalation,
                                 CALIBRATION_HEADROOM, extra)  # fmt: skip

@@ -21,6 +21,7 @@ def asdict_model(model: IntegerModel) -> dict[str, Any]:
             list(model.margin_thresholds_by_rate.values()), dtype=np.int32
         ).reshape(len(model.margin_thresholds_by_rate), len(model.classes)),
         "w1_bits": np.int64(model.meta.get("w1_bits", 8)),
+        "level_norm": np.bool_(model.level_norm),
     }  # fmt: skip
 
 
@@ -41,4 +42,5 @@ def load_model(path: Path) -> IntegerModel:
             feature_digest=str(d["feature_digest"]), margin_thresholds_by_rate=table,
             # runs saved before other first-layer precisions existed are int8
             meta={"w1_bits": str(int(d["w1_bits"])) if "w1_bits" in d.files else "8"},
+            level_norm=bool(d["level_norm"]) if "level_norm" in d.files else False,  # runs before it: raw input
         )  # fmt: skip

@@ -18,11 +18,20 @@ from ..reference.network import STRIDE1, IntegerModel, pooled_frames
 FEATURE_SCALE = 32.0  # int8 features -> roughly unit range for the float networks
 
 
+def level_normalise(feats: torch.Tensor) -> torch.Tensor:
+    """reference/level_norm.py on integer-valued float features (N, frames, bands): x - floor((sum + n//2) / n).
+    In float64 the sum and the division are exact enough that the floor is the integer one (|sum| < 2^20)."""
+    n = feats.shape[1] * feats.shape[2]
+    total = feats.to(torch.float64).sum(dim=(1, 2), keepdim=True)
+    return feats - torch.floor((total + n // 2) / n).to(feats.dtype)
+
+
 class Teacher(nn.Module):
     """Float CNN on (1, frames, bands); also the GPU tier's classifier for escalations."""
 
-    def __init__(self, classes: int) -> None:
+    def __init__(self, classes: int, level_norm: bool = False) -> None:
         super().__init__()
+        self.level_norm = level_norm  # normalise raw features inside the network: the GPU tier's graph does too
 
         def block(cin: int, cout: int) -> nn.Sequential:
             return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
@@ -31,6 +40,8 @@ class Teacher(nn.Module):
         self.head = nn.Linear(64, classes)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        if self.level_norm:
+            feats = level_normalise(feats)
         x = self.body(feats.unsqueeze(1) / FEATURE_SCALE)
         return self.head(x.mean(dim=(2, 3)))
 
@@ -98,11 +109,14 @@ class Student(nn.Module):
 
     With `binary=False` the same topology in full precision (float weights, hardtanh activations): the
     reference that shows what binarization and integer weights cost. `w1_bits`: the first layer's weight
-    precision (see `w1_levels`).
+    precision (see `w1_levels`). `level_norm`: the network normalises its raw input (reference/level_norm.py).
     """
 
-    def __init__(self, bands: int, channels: int, classes: int, binary: bool = True, w1_bits: int = 8) -> None:
+    def __init__(
+        self, bands: int, channels: int, classes: int, binary: bool = True, w1_bits: int = 8, level_norm: bool = False
+    ) -> None:
         super().__init__()
+        self.level_norm = level_norm
         if w1_bits not in W1_BITS:
             raise ValueError(f"w1 bits must be one of {W1_BITS}, not {w1_bits}")
         self.binary = binary
@@ -116,7 +130,9 @@ class Student(nn.Module):
         self.fc = nn.Linear(channels, classes)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = feats.transpose(1, 2)  # (N, bands, T), integer-valued int8 features
+        if self.level_norm:
+            feats = level_normalise(feats)
+        x = feats.transpose(1, 2)  # (N, bands, T), integer-valued features
         if not self.binary:
             x = F.hardtanh(self.bn1(F.conv1d(x / FEATURE_SCALE, self.w1, stride=STRIDE1)))
             x = F.hardtanh(self.bn2(F.conv1d(x, self.w2)))
@@ -143,6 +159,7 @@ class TrainConfig:
     alpha: float = 0.3  # weight of the hard-label loss; the rest is distillation
     seed: int = 0
     w1_bits: int = 8  # first-layer weight precision: 8 (per tensor), 4 or 2 (per output channel)
+    level_norm: bool = False  # teacher and student see level-normalised windows (reference/level_norm.py)
 
 
 def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -152,7 +169,7 @@ def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
 def train_teacher(x: NDArray[np.int8], y: NDArray[np.int64], classes: int, cfg: TrainConfig) -> Teacher:
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = Teacher(classes)
+    model = Teacher(classes, cfg.level_norm)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, cfg.lr, total_steps=cfg.teacher_epochs * math.ceil(len(x) / cfg.batch)
@@ -189,7 +206,9 @@ def prune(student: Student, keep: int) -> Student:
     k3 = top(student.fc.weight.detach().abs().sum(0))
     k2 = top(student.w3.detach().abs().mean(dim=(0, 2)))
     k1 = top(student.w2.detach().abs().mean(dim=(0, 2)))
-    small = Student(student.w1.shape[1], keep, student.fc.out_features, w1_bits=student.w1_bits)
+    small = Student(
+        student.w1.shape[1], keep, student.fc.out_features, w1_bits=student.w1_bits, level_norm=student.level_norm
+    )
     with torch.no_grad():
         small.w1.copy_(student.w1[k1])
         small.w2.copy_(student.w2[k2][:, k1])
@@ -210,14 +229,15 @@ def train_float_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
     """The student's topology at its final width in full precision, distilled the same way (reference)."""
-    return _distill(Student(x.shape[2], cfg.channels, classes, binary=False), x, y, teacher, cfg, cfg.student_epochs, 3)
+    student = Student(x.shape[2], cfg.channels, classes, binary=False, level_norm=cfg.level_norm)
+    return _distill(student, x, y, teacher, cfg, cfg.student_epochs, 3)
 
 
 def train_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
     """Distill into a wide student, prune it to `cfg.channels`, and fine-tune the pruned one."""
-    wide = Student(x.shape[2], cfg.wide_channels, classes, w1_bits=cfg.w1_bits)
+    wide = Student(x.shape[2], cfg.wide_channels, classes, w1_bits=cfg.w1_bits, level_norm=cfg.level_norm)
     wide = _distill(wide, x, y, teacher, cfg, cfg.student_epochs, 1)
     if cfg.wide_channels == cfg.channels:
         return wide
@@ -289,4 +309,5 @@ def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, 
         classes=classes, w1=w1, t1=t1, s1=g1, w2=bits(student.w2), t2=t2, s2=g2, w3=bits(student.w3), t3=t3,
         s3=g3, w4=w4, b4=b4, margin_thresholds=np.zeros(len(classes), dtype=np.int32),
         logit_scale=float(s4) / t_pool, feature_digest=feature_digest, meta={"w1_bits": str(student.w1_bits)},
+        level_norm=student.level_norm,
     )  # fmt: skip

@@ -213,15 +213,15 @@ def test_custom_model_for_other_input_is_rejected_at_config_time(tmp_path: Path)
 def test_a_model_exported_for_an_older_header_layout_is_rejected(tmp_path: Path) -> None:
     header = custom_model(tmp_path, "old_pump_v1")
     manifest = json.loads((tmp_path / "old_pump_v1.json").read_text())
-    manifest["header_format"] = 2  # what exports before packed first-layer weights wrote
+    manifest["header_format"] = 3  # what exports before the level normalisation flag wrote
     (tmp_path / "old_pump_v1.json").write_text(json.dumps(manifest))
     out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
     assert not out.startswith("rc=0"), out
-    assert "has header format 2, this component reads format 3: export the model again" in out, out
+    assert "has header format 3, this component reads format 4: export the model again" in out, out
     del manifest["header_format"]  # what exports before header format 2 wrote
     (tmp_path / "old_pump_v1.json").write_text(json.dumps(manifest))
     out = check_esp32(tmp_path, {"model": str(header), "adc": {"pin": 3}})
-    assert "has header format 1, this component reads format 3: export the model again" in out, out
+    assert "has header format 1, this component reads format 4: export the model again" in out, out
 
 
 @pytest.mark.parametrize(

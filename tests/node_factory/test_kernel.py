@@ -17,6 +17,7 @@ from node_factory.atomic_write import write_atomic
 from node_factory.bench import harness
 from node_factory.corpus.families import FAMILIES, Family, dataset
 from node_factory.reference.features import features, twiddles_q15, window_mean_square
+from node_factory.reference.level_norm import window_level
 from node_factory.reference.model_format import (
     header,
     pack_w1,
@@ -313,3 +314,28 @@ def test_report_helpers_match_the_protocol_definitions(trained_dir: Path, corpor
         level = np.maximum(10 * np.log10(ms / 2.0**30), -120)
     np.testing.assert_allclose(got[:, 1], level, rtol=1e-5, atol=1e-4)
     assert got[:, 1].min() >= -120 and got[:, 1].max() <= 0.01
+
+
+def test_kernel_normalises_the_windows_level_bit_exactly(tmp_path: Path) -> None:
+    """A level-normalised model (the committed sound weights with the flag on): the kernel folds the window's level
+    into the first layer's thresholds (reference/level_norm.py) and gives the reference's integers, on the reduced
+    corpus, its windows made 16 and 256 times quieter (levels below zero: the floor of negative sums) and the
+    extremes. The same weights without the flag answer differently, so the flag is what the kernel acted on."""
+    family = FAMILIES["sound"]
+    models = REPO / "esphome" / "components" / "binmoe" / "models"
+    model, _ = parse_payload(read_blob((models / f"{family.stem}.bin").read_bytes()))
+    model = replace(model, level_norm=True)
+    windows, feats = corpus_and_extremes(family)
+    quiet = np.concatenate([windows[:300] // 16, windows[300:600] // 256])
+    windows = np.concatenate([windows, quiet])
+    feats = np.concatenate([feats, np.stack([features(w, family.features) for w in quiet])])
+    levels = window_level(feats)
+    assert (levels < 0).any() and (levels > 0).any()
+    write_atomic(tmp_path / f"{family.stem}.h", header(model, family.features, family.model_id))
+    rows = run_binary([str(build(tmp_path, family.stem))], windows, family)
+    check_records(rows, windows, model, family, feats)
+    assert not np.array_equal(rows["logits"], forward(replace(model, level_norm=False), feats))
+    if shutil.which("riscv64-unknown-elf-g++"):
+        pick = np.r_[0:150, len(windows) - 150 : len(windows)]  # corpus and quieted windows
+        rv = run_binary(["qemu-riscv32", str(build_rv32(tmp_path, family.stem))], windows[pick], family)
+        check_records(rv, windows[pick], model, family, feats[pick])

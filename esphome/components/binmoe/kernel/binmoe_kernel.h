@@ -21,12 +21,14 @@
 namespace binmoe {
 
 // Version of the network topology and feature algorithm the kernel implements; every exported model
-// header static_asserts it, so a model made for another kernel does not compile.
-static constexpr int kKernelVersion = 2;
+// header static_asserts it, so a model made for another kernel does not compile. 3 = 2 plus the optional
+// per-window level normalisation of the input (Weights::level_norm); a model blob without it says version 2.
+static constexpr int kKernelVersion = 3;
 // Layout of the exported model headers: 2 = quarter-wave twiddle table, the batch-norm signs folded into the
 // weights, int8 thresholds for the binary layers; 3 = also the first layer's weights packed at the model's
-// precision (8, 4 or 2 bits) and binary rows of 16 bits for up to 16 channels. Headers static_assert it.
-static constexpr int kHeaderFormat = 3;
+// precision (8, 4 or 2 bits) and binary rows of 16 bits for up to 16 channels; 4 = also kLevelNorm (the
+// Weights' last field). Headers static_assert it.
+static constexpr int kHeaderFormat = 4;
 
 // ---- feature configuration -------------------------------------------------------------------------
 // What a model's features are. `digest32` is the first 32 bits of FeatureConfig.digest() in Python, which
@@ -176,6 +178,9 @@ template<int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netwo
     const int8_t *w4;  // [CLASSES][C]
     const int32_t *b4;
     const int32_t *margin_thresholds;
+    // The model expects each window's features minus their mean level m (node_factory/reference/level_norm.py);
+    // the kernel never forms them: sum_i w_i (x_i - m) = dot(w, x) - m * sum(w), folded into the threshold.
+    bool level_norm;
   };
   struct Result {
     int class_idx;
@@ -228,6 +233,7 @@ template<int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netwo
 
  private:
   static constexpr int32_t INT32_MIN_ = -2147483647 - 1;
+  static constexpr int32_t INT32_MAX_ = 2147483647;
   static constexpr Row bit(int channel) { return static_cast<Row>(1u << (ROW_BITS - 1 - channel)); }
   static constexpr uint32_t mask() {
     uint32_t m = 0;
@@ -251,14 +257,24 @@ template<int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netwo
   // The integer layer: ~3/4 of the network's instructions. One output channel at a time, so packed weights
   // are unpacked once per window; the dot products are unrolled by 8 in whole blocks (no remainder code),
   // which even at -Os (ESPHome's) keeps a 24-channel int8 model at ~127,000 rv32imc instructions per
-  // inference (budget 160,000).
+  // inference (~136,000 with the level normalisation; budget 160,000).
   BINMOE_NOINLINE static void first_layer(const Weights &w, const int8_t *features, Row *out) {
     for (int t = 0; t < T1; t++)
       out[t] = 0;
     int8_t buf[W1_BITS == 8 ? 1 : W1_ROW];
+    const int32_t level = w.level_norm ? window_level(features) : 0;
     for (int o = 0; o < C; o++) {
       const int8_t *wo = channel_weights(w.w1, o, buf);
-      const int32_t threshold = w.t1[o];
+      int32_t threshold = w.t1[o];
+      if (w.level_norm) {  // acc - level * sum(w) >= t1  <=>  acc >= t1 + level * sum(w); same work for any level
+        int32_t weight_sum = 0;
+        for (int i = 0; i < W1_ROW; i++)
+          weight_sum += wo[i];
+        // |acc| <= 3 * BANDS * 127 * 128 < 2^31: a threshold beyond int32 decides the same clamped to it
+        const int64_t shifted = static_cast<int64_t>(threshold) + static_cast<int64_t>(level) * weight_sum;
+        threshold =
+            shifted > INT32_MAX_ ? INT32_MAX_ : (shifted < INT32_MIN_ ? INT32_MIN_ : static_cast<int32_t>(shifted));
+      }
       for (int t = 0; t < T1; t++) {
         const int8_t *x = features + t * STRIDE1 * BANDS;  // K consecutive frames: contiguous with wo
         int32_t acc = 0;
@@ -273,6 +289,15 @@ template<int BANDS, int FRAMES, int C, int CLASSES, int W1_BITS = 8> class Netwo
     }
   }
   static constexpr int UNROLL = W1_ROW % 8 == 0 ? 8 : (W1_ROW % 4 == 0 ? 4 : 1);
+  // The window's mean level, rounded half up: floor((sum + n / 2) / n), n = FRAMES * BANDS. C++ division
+  // truncates toward zero, so a negative numerator is floored by hand.
+  static int32_t window_level(const int8_t *features) {
+    constexpr int32_t N = FRAMES * BANDS;
+    int32_t sum = N / 2;
+    for (int i = 0; i < N; i++)
+      sum += features[i];
+    return sum >= 0 ? sum / N : -((-sum + N - 1) / N);
+  }
   // SWAR popcount: rv32imc has no popcount instruction, and libgcc's is a call.
   static int32_t popcount(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
