@@ -102,32 +102,30 @@ def machine_windows(
         speeds(rng, machine.rpm_nominal, spread, window_s) if fixed else ramped(rng, machine, spread, ramp_s, window_s)
     )
     n, sr = cfg.window_samples, cfg.sample_rate
-    out = []
+    out: list[Window] = []
     load_db, keep = 0.0, np.exp(-window_s / 300)
     boundary = 0.0 if fixed else next(bounds)
-    for label in labels:
+
+    def add(label: str, severity_: float, shown: str) -> None:
+        """The next window: its speed, load drift, rendering and signature, in the loop's draw order."""
+        nonlocal load_db, boundary
         # fixed: one speed per window (drawn before the window, as the loop always did); else start -> end
         rpm_start, rpm_end = (next(bounds), None) if fixed else (boundary, next(bounds))
         load_db = keep * load_db + np.sqrt(1 - keep**2) * rng.normal(0, 1.0)
-        load, severity_ = 10 ** (load_db / 20), strength.get(label, 1.0)
-        audio = sv.render(label, rng, n, sr, machine, rpm_start, load, rpm_end, severity_)
+        audio = sv.render(label, rng, n, sr, machine, rpm_start, 10 ** (load_db / 20), rpm_end, severity_)
         boundary = rpm_start if rpm_end is None else rpm_end
         lo, hi = min(rpm_start, boundary), max(rpm_start, boundary)
         sig = signature(frame_features(audio.reshape(cfg.frames, cfg.frame), cfg))
-        out.append(Window(label, (lo + hi) / 2, sig, lo, hi, severity_))
+        out.append(Window(shown, (lo + hi) / 2, sig, lo, hi, severity_))
+
+    for label in labels:
+        add(label, strength.get(label, 1.0), label)
     if slow_min is None or fixed:
         return out
     grow = round(rng.uniform(*slow_min) * 60 / window_s)
     label = FAULTS[index % len(FAULTS)]
     for k in range(grow + round(120 / window_s)):
-        rpm_start, rpm_end = boundary, next(bounds)
-        load_db = keep * load_db + np.sqrt(1 - keep**2) * rng.normal(0, 1.0)
-        severity_ = min(1.0, (k + 1) / grow)
-        audio = sv.render(label, rng, n, sr, machine, rpm_start, 10 ** (load_db / 20), rpm_end, severity_)
-        boundary = rpm_end
-        lo, hi = min(rpm_start, boundary), max(rpm_start, boundary)
-        sig = signature(frame_features(audio.reshape(cfg.frames, cfg.frame), cfg))
-        out.append(Window("slow:" + label, (lo + hi) / 2, sig, lo, hi, severity_))
+        add(label, min(1.0, (k + 1) / grow), "slow:" + label)
     return out
 
 
