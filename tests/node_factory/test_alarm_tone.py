@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from node_factory.reference import alarm_tone
-from node_factory.reference.features import fft_q15, log2_q3
+from node_factory.reference.features import FeatureConfig, fft_q15, log2_q3
 
 SR = 16_000
 T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
@@ -130,3 +130,22 @@ def test_the_state_is_bounded() -> None:
     assert len(detector.channels) == alarm_tone.MAX_CHANNELS
     assert all(ch is None or len(ch.ring) <= alarm_tone.RING for ch in detector.channels)
     assert detector.score.max() <= alarm_tone.SCORE_MAX
+
+
+def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -> None:
+    from benchmarks.alarm_code import node_events
+    from node_factory.evaluation.node_stream import code_windows, stream_features
+
+    cfg = FeatureConfig()
+    noise = np.round(np.random.default_rng(3).normal(0, 300, 20 * SR)).astype(np.int16)
+    frames = stream_features(noise, cfg)
+    plain = code_windows(frames, cfg, 16, (1, 2))
+    assert code_windows(frames, cfg, 16, (1, 2), np.zeros(len(frames), dtype=np.bool_)) == plain
+    tone = np.zeros(len(frames), dtype=np.bool_)
+    tone[[40, 41, 60]] = True  # frames 40, 41 are in the window ending at frame 48 (window 1), 60 in window 2
+    got = code_windows(frames, cfg, 16, (1, 2), tone)
+    assert got[1] == got[2] == 1 and all(c == p for i, (c, p) in enumerate(zip(got, plain, strict=True)) if i > 2)
+    # a T3 tone in loud noise: only the tone path hears it, and its matches make one smoke event
+    x = gated(3100.0, T3, 14.0, amplitude=1500.0, noise=2000.0)
+    assert node_events(x, smoke_tone=False) == []
+    assert len(node_events(x, smoke_tone=True)) == 1
