@@ -10,7 +10,6 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 
-import host_build
 import numpy as np
 import pytest
 from api_client import Node, connect_node
@@ -18,6 +17,7 @@ from conftest import NODES, running_node
 
 from benchmarks.alarm_code import node_events
 from gpu_backend.protocol import NodeMessage
+from scripts.lib import host_build
 
 pytestmark = pytest.mark.timeout(900)
 
