@@ -8,9 +8,11 @@ features only), so it runs without a trained run.
 - the independent generator (`node_factory.heldout`): its alarm scenes and their alarm-free twins;
 - real recordings: the Debian `eval` packages (speech and music, no alarms), per package back to back.
 An event is the node's: the code detector's matches through the event rules (a window every 0.512 s).
-Nothing of the held-out sets was used to choose anything.
+Nothing of the held-out sets was used to choose anything. `--smoke-tone`: the node with `smoke_tone: true`
+(the tone-following T3 detector, reference/alarm_tone.py, feeds the smoke events too); printed only.
 
-Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write]
+Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--smoke-tone]
+       [--skip-training]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation.generalization import Protocol, code_classes, code_event_rules
 from node_factory.evaluation.node_stream import code_events, stream_features
 from node_factory.heldout import generate_alarm_events, generate_negative_scenes
+from node_factory.reference import alarm_tone
 
 FAMILY = FAMILIES["sound"]
 PROTOCOL = Protocol()
@@ -39,11 +42,14 @@ CACHE = Path.home() / ".cache" / "binmoe"
 SECTION = "alarm_code"
 
 
-def node_events(audio: NDArray[np.int16]) -> list[tuple[int, float]]:
-    """(class, time in s) of each alarm event the node reports for this stream."""
+def node_events(audio: NDArray[np.int16], smoke_tone: bool | None = None) -> list[tuple[int, float]]:
+    """(class, time in s) of each alarm event the node reports for this stream; `smoke_tone`: with the
+    tone-following T3 detector too (None: as `PROTOCOL.smoke_tone`)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
-    fired = code_events(frames, cfg, hop, code_classes(FAMILY.classes), code_event_rules(FAMILY.classes))
+    tone = alarm_tone.detect_audio(audio) if (PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone) else None
+    rules = code_event_rules(FAMILY.classes)
+    fired = code_events(frames, cfg, hop, code_classes(FAMILY.classes), rules, tone)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
 
@@ -123,7 +129,13 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=60, help="alarm and alarm-free scenes per synthetic set")
     parser.add_argument("--no-real-audio", action="store_true", help="skip the Debian recordings")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--smoke-tone", action="store_true", help="the node with smoke_tone: true (print only)")
+    parser.add_argument("--skip-training", action="store_true", help="only the held-out and real-recording rows")
     args = parser.parse_args()
+    global PROTOCOL  # the node's configuration for this run: node_events reads it
+    if args.smoke_tone or args.skip_training:
+        PROTOCOL = Protocol(smoke_tone=args.smoke_tone)
+        args.no_write = True
     corpus_cache = CACHE / "corpus"
     started = time.monotonic()
     result: dict[str, Any] = {}
@@ -134,9 +146,10 @@ def main() -> int:
 
     negatives = scenes.negative_scenes(args.scenes, corpus_cache)
     twins = generate_negative_scenes(PROTOCOL.seed, PROTOCOL.scenes)
-    step("training_scenes", recall(scenes.alarm_scenes(args.scenes, corpus_cache)))
-    step("training_alarm_free_scenes", false_alarms((f"scene {i}", s.audio) for i, s in enumerate(negatives)))
-    if not args.no_real_audio:
+    if not args.skip_training:
+        step("training_scenes", recall(scenes.alarm_scenes(args.scenes, corpus_cache)))
+        step("training_alarm_free_scenes", false_alarms((f"scene {i}", s.audio) for i, s in enumerate(negatives)))
+    if not args.no_real_audio and not args.skip_training:
         step("training_recordings", false_alarms(debian("train")))
     step("heldout_conditions_scenes", recall(scenes.alarm_scenes(args.scenes, corpus_cache, ranges=synth.HELD_OUT)))
     step("independent_alarm_scenes", recall(generate_alarm_events(PROTOCOL.seed, PROTOCOL.scenes)))

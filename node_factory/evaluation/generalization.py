@@ -31,6 +31,7 @@ from ..atomic_write import write_atomic
 from ..corpus import debian_audio
 from ..corpus.families import Family, dataset, dataset_meta
 from ..heldout import generate_alarm_events, generate_negative_scenes, generate_sound_clips
+from ..reference import alarm_tone
 from ..reference.events import EventRule
 from ..reference.network import IntegerModel, decide, forward
 from ..training.configs import CONFIGS
@@ -54,6 +55,9 @@ class Protocol:
     hop_frames: int = 16  # the sound node's hop: a window every 0.512 s
     report_within_s: float = 10.0
     min_real_hours: float = 2.0
+    # the node's `smoke_tone` option (docs/esphome.md): the tone-following T3 detector feeds the smoke events
+    # together with the band-level code detector. Off by default, as on the node.
+    smoke_tone: bool = False
 
 
 # The node's alarm events (ESPHome `binmoe` component, docs/esphome.md): with a window every 0.512 s, a T3
@@ -177,7 +181,8 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules)
+        tone = alarm_tone.detect_audio(audio) if protocol.smoke_tone else None
+        code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules, tone)
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -237,7 +242,8 @@ def real_recordings(
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        fired_code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules)
+        tone = alarm_tone.detect_audio(audio) if protocol.smoke_tone else None
+        fired_code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules, tone)
         code_fired += len(fired_code)
         for c, index in fired_code:
             if len(examples) < 20:

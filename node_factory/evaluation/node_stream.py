@@ -79,11 +79,17 @@ def events(run: NodeDecisions, rules: tuple[EventRule, ...]) -> list[tuple[int, 
 
 
 def code_windows(
-    frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int]
+    frames: NDArray[np.int8],
+    config: FeatureConfig,
+    hop_frames: int,
+    code_classes: tuple[int, int],
+    tone: NDArray[np.bool_] | None = None,
 ) -> list[int]:
     """Per window, the class whose temporal code completed in the frames that window added (T3 ->
     `code_classes[0]`, T4 -> `code_classes[1]`), or -1: the node feeds its code detector each window's new
-    frames (all of the first window's, then `hop_frames`) before routing it."""
+    frames (all of the first window's, then `hop_frames`) before routing it. `tone`: per frame, whether the
+    tone-following T3 detector (`smoke_tone: true`, reference/alarm_tone.py) completed a code in it; a window
+    without a code of the band detector takes its T3 (the node's component does the same)."""
     detector = AlarmCodeDetector(frames.shape[1])
     count = max(0, (len(frames) - config.frames) // hop_frames + 1)
     out, fed = [], 0
@@ -93,6 +99,8 @@ def code_windows(
         for row in frames[fed:end]:
             code = detector.push(row)
             found = found or code
+        if not found and tone is not None and bool(tone[fed:end].any()):
+            found = 1
         fed = end
         out.append(code_classes[found - 1] if found else -1)
     return out
@@ -100,11 +108,12 @@ def code_windows(
 
 def code_events(
     frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int],
-    rules: tuple[EventRule, ...],
+    rules: tuple[EventRule, ...], tone: NDArray[np.bool_] | None = None,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event when the code detector drives the event rules (the node's
-    default for a model with smoke/CO classes)."""
-    return _events(code_windows(frames, config, hop_frames, code_classes), rules)
+    default for a model with smoke/CO classes); `tone` as for `code_windows` (one event for one alarm, whichever
+    detector heard it)."""
+    return _events(code_windows(frames, config, hop_frames, code_classes, tone), rules)
 
 
 def _events(classes: list[int], rules: tuple[EventRule, ...]) -> list[tuple[int, int]]:

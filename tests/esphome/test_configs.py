@@ -464,3 +464,26 @@ def test_optional_parts_are_compiled_only_where_configured(
         run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", str(source)],
                              capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
         assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize(("options", "defined"), [({}, False), ({"smoke_tone": False}, False),
+                                                   ({"smoke_tone": True}, True)])  # fmt: skip
+def test_smoke_tone_is_off_by_default_and_compiles_in_the_tone_detector_when_on(
+    tmp_path: Path, options: dict[str, Any], defined: bool
+) -> None:
+    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build_dir = generate(tmp_path / "node.yaml")
+    defines = (build_dir / "src" / "esphome" / "core" / "defines.h").read_text()
+    assert ("#define USE_BINMOE_ALARM_TONE" in defines) is defined
+    component = build_dir / "src" / "esphome" / "components" / "binmoe"
+    if defined:  # the component compiles with the tone detector in it
+        for source in (component / "binmoe_component.cpp", component / "binmoe_alarm_tone.cpp"):
+            run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", str(source)],
+                                 capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
+            assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
+
+
+def test_smoke_tone_needs_the_alarm_code_detector(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_code": False, "smoke_tone": True})
+    assert not out.startswith("rc=0") and "smoke_tone feeds the alarm-code events" in out, out

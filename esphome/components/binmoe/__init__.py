@@ -39,6 +39,7 @@ CONF_ADC = "adc"
 CONF_ADXL345 = "adxl345"
 CONF_ALARM_EVENTS = "alarm_events"
 CONF_ALARM_CODE = "alarm_code"
+CONF_SMOKE_TONE = "smoke_tone"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
 CONF_BALL_DIAMETER = "ball_diameter"
@@ -391,6 +392,10 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
                          "smoke_alarm and co_alarm classes and the sound features (32 ms frames of 16 kHz "
                          "audio, 16 bands of 150-7000 Hz)",
                          path=[CONF_ALARM_CODE])  # fmt: skip
+    if config.get(CONF_SMOKE_TONE) and alarm_code_classes(config, manifest) is None:
+        raise cv.Invalid("smoke_tone feeds the alarm-code events: it needs the alarm-code detector (a model with the "
+                         "smoke_alarm and co_alarm classes and the sound features, and alarm_code not false)",
+                         path=[CONF_SMOKE_TONE])  # fmt: skip
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
@@ -533,6 +538,7 @@ CONFIG_SCHEMA = cv.All(
                 cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
             ),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
+            cv.Optional(CONF_SMOKE_TONE, default=False): cv.boolean,
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -641,6 +647,8 @@ async def to_code(config: dict[str, Any]) -> None:
     if (code_classes := alarm_code_classes(config, manifest)) is not None:
         cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
+        if config[CONF_SMOKE_TONE]:
+            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3 detector (996 B RAM)
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

@@ -55,6 +55,9 @@ void BinMoEComponent::setup() {
 #else
   this->router_.set_code_classes(-1, -1);
 #endif
+#ifdef USE_BINMOE_ALARM_TONE
+  this->runner_.set_spectrum_hook(&BinMoEComponent::tone_frame_, this);
+#endif
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -147,9 +150,16 @@ void BinMoEComponent::handle_window_() {
   this->baseline_window_();
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
-  const int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
+  int code_class = this->router_.code_events() ? this->alarm_code_window_() : -1;
 #else
   const int code_class = -1;
+#endif
+#ifdef USE_BINMOE_ALARM_TONE
+  // either detector: a window without a code of the band detector takes the tone detector's T3, so the
+  // router's event rule makes one smoke event of one alarm, whichever heard it (events.py, node_stream.py)
+  if (code_class < 0 && this->tone_heard_ && this->router_.code_events())
+    code_class = this->router_.code_class(AlarmCodeDetector::T3);
+  this->tone_heard_ = false;
 #endif
   const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
   if (routed.outcome == Outcome::NONE)
@@ -201,6 +211,14 @@ int BinMoEComponent::alarm_code_window_() {
       found = code;
   }
   return found == AlarmCodeDetector::NONE ? -1 : this->router_.code_class(found);
+}
+#endif
+
+#ifdef USE_BINMOE_ALARM_TONE
+void BinMoEComponent::tone_frame_(void *self, const int32_t *re, const int32_t *im) {
+  auto *component = static_cast<BinMoEComponent *>(self);
+  if (component->tone_detector_.push(re, im))
+    component->tone_heard_ = true;
 }
 #endif
 

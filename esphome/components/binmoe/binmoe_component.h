@@ -12,6 +12,7 @@
 #include "esphome/core/preferences.h"
 
 #include "binmoe_alarm_code.h"
+#include "binmoe_alarm_tone.h"
 #ifdef USE_BINMOE_BASELINE
 #include "binmoe_baseline.h"
 #endif
@@ -223,6 +224,10 @@ class BinMoEComponent : public PollingComponent {
     this->code_detector_.reset();
     this->code_started_ = false;
 #endif
+#ifdef USE_BINMOE_ALARM_TONE
+    this->tone_detector_.reset();
+    this->tone_heard_ = false;
+#endif
   }
 
  protected:
@@ -256,6 +261,10 @@ class BinMoEComponent : public PollingComponent {
   // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
   int alarm_code_window_();
 #endif
+#ifdef USE_BINMOE_ALARM_TONE
+  // The runner's spectrum hook (`smoke_tone: true`): feeds the tone detector every frame, notes a T3 match.
+  static void tone_frame_(void *self, const int32_t *re, const int32_t *im);
+#endif
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
   Runner runner_;
@@ -272,6 +281,9 @@ class BinMoEComponent : public PollingComponent {
   uint8_t feature_digest_[8]{};  // of the model's features (a stored baseline must match it)
 #ifdef USE_BINMOE_ALARM_CODE
   bool code_started_{false};  // the code detector has had the stream's first window
+#endif
+#ifdef USE_BINMOE_ALARM_TONE
+  bool tone_heard_{false};  // the tone detector completed a T3 code in a frame of the window under way
 #endif
 #ifdef USE_BINMOE_BASELINE
   uint32_t anomaly_score_{0};  // of the last window scored against the baseline
@@ -292,6 +304,9 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
+#endif
+#ifdef USE_BINMOE_ALARM_TONE
+  AlarmToneDetector tone_detector_;  // 996 B: only with `smoke_tone: true`
 #endif
 #ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;

@@ -39,5 +39,8 @@ void Runner::classify(WindowResult &out) {
 }
 const int8_t *Runner::features() const { return pipeline.features(); }
 void Runner::reset() { pipeline.reset(); }
+void Runner::set_spectrum_hook(void (*hook)(void *ctx, const int32_t *re, const int32_t *im), void *ctx) {
+  pipeline.set_spectrum_hook(hook, ctx);
+}
 
 }  // namespace esphome::binmoe

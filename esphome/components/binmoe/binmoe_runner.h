@@ -45,6 +45,9 @@ class Runner {
   // The last classified window's features: frames x bands int8, frame-major; valid until the next push().
   const int8_t *features() const;
   void reset();
+  // Called with every frame's FFT (re, im: FRAME bins each) right after its features, during push(): the
+  // alarm-tone detector's feed (binmoe_alarm_tone.h). A plain function and its context; null: none.
+  void set_spectrum_hook(void (*hook)(void *ctx, const int32_t *re, const int32_t *im), void *ctx);
 
   int feature_frames() const { return MODEL_INFO.frames; }
   int feature_bands() const { return MODEL_INFO.bands; }

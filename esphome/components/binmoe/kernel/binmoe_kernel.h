@@ -85,6 +85,11 @@ template<int N, int BANDS, int ENV_BANDS = 0> class FeatureExtractor {
     }
   }
 
+  // The last FFT's N bins (re, im; valid after frame() until the next): for audio (no envelope bands) the
+  // frame's spectrum, which the node's alarm-tone detector reads (binmoe_alarm_tone.h) instead of a second FFT.
+  const int32_t *spectrum_re() const { return re_; }
+  const int32_t *spectrum_im() const { return im_; }
+
   // floor-ish 8*log2(v): leading-one position and the next three bits.
   static int32_t log2_q3(uint64_t v) {
     if (v < 1)
@@ -398,6 +403,13 @@ template<class M> class Pipeline {
       sum += frame_ms_[f];
     return static_cast<uint32_t>(sum / M::kFrames);
   }
+  // Called with every frame's spectrum right after its features (FeatureExtractor::spectrum_re/_im): a plain
+  // function and its context, no allocation; null: none.
+  using SpectrumHook = void (*)(void *ctx, const int32_t *re, const int32_t *im);
+  void set_spectrum_hook(SpectrumHook hook, void *ctx) {
+    hook_ = hook;
+    hook_ctx_ = ctx;
+  }
   void reset() {
     fill_ = 0;
     frames_ = 0;
@@ -413,6 +425,8 @@ template<class M> class Pipeline {
     for (int f = 0; f < M::kFrames - 1; f++)
       frame_ms_[f] = frame_ms_[f + 1];
     extractor_.frame(frame_, features_ + (M::kFrames - 1) * B);
+    if (hook_ != nullptr)
+      hook_(hook_ctx_, extractor_.spectrum_re(), extractor_.spectrum_im());
     uint64_t energy = 0;
     for (int i = 0; i < M::kFrame; i++)
       energy += static_cast<uint32_t>(frame_[i] * frame_[i]);
@@ -431,6 +445,8 @@ template<class M> class Pipeline {
   int hop_;
   int fill_ = 0, frames_ = 0, since_ = 0;
   bool ready_ = false;
+  SpectrumHook hook_ = nullptr;
+  void *hook_ctx_ = nullptr;
   // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
   uint32_t frame_ms_[M::kFrames];
   int8_t features_[M::kFeatureBytes];

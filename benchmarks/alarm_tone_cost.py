@@ -1,0 +1,108 @@
+"""rv32imc cost of the node's tone-following T3 detector (esphome/components/binmoe/binmoe_alarm_tone.cpp).
+
+Compiled as the kernel benchmark compiles the kernel (node_factory.bench.harness: Debian's
+riscv64-unknown-elf-g++, -march=rv32imc -Os, freestanding) with node_factory/bench/harness/rv32_alarm_tone_bench.cpp
+and run in qemu-riscv32 with one exec-trace line per instruction; a run with no frames is subtracted. Input: the
+node's FFT (features.fft_q15) of 256 frames of a T3 alarm at 3.1 kHz with three other steady tones and white
+noise, so that channels are open and pulses tracked (a busy frame, not an idle one). Reported: instructions
+per frame, the detector's static RAM and the code + constant bytes of binmoe_alarm_tone.o.
+
+Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benchmarks.alarm_tone_cost
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import benchmarks_md
+from node_factory.bench import harness
+from node_factory.bench.node_model import _rv32_count
+from node_factory.reference.features import fft_q15
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPONENT = ROOT / "esphome" / "components" / "binmoe"
+SOURCE = harness.HARNESS_DIR / "rv32_alarm_tone_bench.cpp"
+RUNS = 256
+N = 256
+SR = 16_000
+
+
+def _input_header(work: Path) -> None:
+    rng = np.random.default_rng(14)
+    t = np.arange(RUNS * 512) / SR
+    gate = ((t % 4.0) < 3.0) & ((t % 1.0) < 0.5)  # T3: three 0.5 s tones a second apart, 1.5 s off
+    x = 6000 * np.sin(2 * np.pi * 3100 * t) * gate + 800 * rng.standard_normal(len(t))
+    for f in (700.0, 1500.0, 5200.0):
+        x += 1500 * np.sin(2 * np.pi * f * t)
+    frames = np.clip(np.round(x), -32768, 32767).astype(np.int16).reshape(RUNS, 512)
+    re, im = fft_q15(frames)
+    rows = lambda a: ",\n".join("{" + ",".join(str(int(v)) for v in row) + "}" for row in a)  # noqa: E731
+    (work / "alarm_tone_input.h").write_text(
+        f"static const int kRuns = {RUNS};\n"
+        f"static const int32_t kRe[{RUNS}][512] = {{\n{rows(re)}}};\n"
+        f"static const int32_t kIm[{RUNS}][512] = {{\n{rows(im)}}};\n"
+    )
+
+
+def _elf(work: Path, frames: int) -> Path:
+    elf = work / f"alarm_tone_{frames}.elf"
+    includes = [f"-I{work}", f"-I{COMPONENT}", f"-I{harness.HARNESS_DIR}"]
+    sources = [str(SOURCE), str(COMPONENT / "binmoe_alarm_tone.cpp")]
+    subprocess.run([*harness.RV32, *includes, f"-DN_FRAMES={frames}", *sources, "-o", str(elf), "-lgcc"], check=True)
+    return elf
+
+
+def _detector_bytes(elf: Path) -> int:
+    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "-C", str(elf)], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    for line in out.splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) == 4 and parts[3] == "detector":
+            return int(parts[1], 16)
+    raise RuntimeError("no `detector` symbol")
+
+
+def _object_bytes(work: Path) -> int:
+    obj = work / "binmoe_alarm_tone.o"
+    subprocess.run([*harness.RV32, "-c", f"-I{COMPONENT}", str(COMPONENT / "binmoe_alarm_tone.cpp"), "-o", str(obj)],
+                   check=True)  # fmt: skip
+    out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(obj)], capture_output=True, text=True, check=True)
+    return sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines())
+               if len(p) >= 2 and p[0].startswith((".text", ".rodata", ".srodata", ".data", ".sdata")))  # fmt: skip
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _input_header(work)
+        empty = _rv32_count(_elf(work, 0))
+        per_frame = (_rv32_count(_elf(work, N)) - empty) / N
+        ram = _detector_bytes(_elf(work, N))
+        code = _object_bytes(work)
+    result = {"instructions_per_frame": round(per_frame), "frames": N, "detector_ram_bytes": ram, "code_bytes": code,
+              "instructions_per_second_at_31_25_frames": round(per_frame * SR / 512)}  # fmt: skip
+    print(result)
+    benchmarks_md.write_json("alarm_tone_cost", result)
+    body = f"""`binmoe_alarm_tone.cpp` (`smoke_tone: true`) compiled for rv32imc (-Os, freestanding, as the kernel
+benchmark), run in qemu-riscv32 with per-instruction tracing, minus an empty run; {N} frames of the node's FFT of
+a T3 alarm at 3.1 kHz with three steady tones and white noise (channels open, pulses tracked). The frame's FFT
+itself is the kernel's (counted in its per-window figure), not the detector's.
+
+| | value |
+|---|---|
+| instructions per 32 ms frame | {result["instructions_per_frame"]:,} |
+| per second of audio (31.25 frames) | {result["instructions_per_second_at_31_25_frames"]:,} |
+| static RAM of the detector | {ram} bytes |
+| code + constants of binmoe_alarm_tone.o | {code:,} bytes |"""
+    benchmarks_md.write_section("alarm_tone_cost", "ESPHome node: tone-following smoke detector cost (rv32imc)",
+                                "python -m benchmarks.alarm_tone_cost", body)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

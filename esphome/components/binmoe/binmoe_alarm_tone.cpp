@@ -1,0 +1,250 @@
+#include "binmoe_alarm_tone.h"
+
+namespace esphome::binmoe {
+
+namespace {
+
+// The reference's constants (node_factory/reference/alarm_tone.py), in frames of 32 ms and log2_q3 steps of
+// 0.376 dB; tests/esphome/test_alarm_tone.py checks them against it.
+constexpr int FLOOR_BINS = 2 * AlarmToneDetector::FLOOR_HALF + 1;
+constexpr int PEAK = 27;
+constexpr int GAIN = 8, CREATE = 40, RELEASE = 48, SCORE_MAX = 128;
+constexpr int MERGE = 18;
+constexpr int RISE = 16, END = 32, END_FRAMES = 2;
+constexpr int GAP = 16, SPREAD = 24, TAIL = 4;
+constexpr int PULSE_MIN = 8, PULSE_MAX = 31;
+constexpr int SHORT_MIN = 27, SHORT_MAX = 36, LONG_MIN = 55, LONG_MAX = 70, LONG_FROM = 47;
+constexpr int MATCH = 5;
+constexpr int16_t EMPTY = -1;
+
+// features.log2_q3: 8 * the leading-one position + the next three bits; 0 for v <= 1.
+int log2_q3(uint64_t v) {
+  if (v <= 1)
+    return 0;
+  const int msb = 63 - __builtin_clzll(v);
+  return msb * 8 + static_cast<int>(msb >= 3 ? (v >> (msb - 3)) & 7 : (v << (3 - msb)) & 7);
+}
+
+// Bin k of the Hann-windowed spectrum's power: (2 X[k] - X[k-1] - X[k+1]) >> 2 per part. The kernel's
+// |re|, |im| <= 32782, so each part fits 18 bits before the shift and its square 31 bits; the sum < 2^32.
+uint32_t hann_power(const int32_t *re, const int32_t *im, int k) {
+  const int32_t hr = (2 * re[k] - re[k - 1] - re[k + 1]) >> 2;
+  const int32_t hi = (2 * im[k] - im[k - 1] - im[k + 1]) >> 2;
+  return static_cast<uint32_t>(hr * hr) + static_cast<uint32_t>(hi * hi);
+}
+
+// log2_q3 of the power of the tone's bins, at most 255 (a full-scale tone)
+int channel_level(const int32_t *re, const int32_t *im, int bin, int width) {
+  uint64_t sum = 0;
+  for (int k = bin - width; k <= bin + width; k++)
+    sum += hann_power(re, im, k);
+  const int v = log2_q3(sum);
+  return v > 255 ? 255 : v;
+}
+
+inline int16_t max16(int a, int b) { return static_cast<int16_t>(a > b ? a : b); }
+
+}  // namespace
+
+void AlarmToneDetector::reset() {
+  this->frame_ = 0;
+  for (auto &s : this->score_)
+    s = 0;
+  for (auto &ch : this->channels_)
+    ch.used = false;
+}
+
+bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
+  // tonal peaks: a local maximum PEAK over the mean of the 25 levels around it (a running sum, no division);
+  // each bin's level is computed once, as the window reaches it, into a ring of 32 (the window spans 26)
+  for (auto &w : this->tonal_)
+    w = 0;
+  uint8_t *level = this->levels_;
+  int32_t sum = 0;
+  for (int k = FIRST; k < FIRST + FLOOR_BINS; k++) {
+    level[k & 31] = static_cast<uint8_t>(log2_q3(hann_power(re, im, k)));
+    sum += level[k & 31];
+  }
+  for (int k = LOW_BIN; k <= HIGH_BIN; k++) {
+    if (k > LOW_BIN) {
+      const int added = k + FLOOR_HALF;
+      level[added & 31] = static_cast<uint8_t>(log2_q3(hann_power(re, im, added)));
+      sum += level[added & 31] - level[(k - FLOOR_HALF - 1) & 31];
+    }
+    const int v = level[k & 31];
+    if (v >= level[(k - 1) & 31] && v >= level[(k + 1) & 31] && FLOOR_BINS * v - sum >= FLOOR_BINS * PEAK)
+      this->tonal_[(k - LOW_BIN) >> 5] |= 1u << ((k - LOW_BIN) & 31);
+  }
+  auto tonal = [this](int i) { return i >= 0 && i < BINS && (this->tonal_[i >> 5] >> (i & 31)) & 1u; };
+  for (int i = 0; i < BINS; i++) {
+    const int s = this->score_[i] + (tonal(i - 1) || tonal(i) || tonal(i + 1) ? GAIN : 0) - 1;
+    this->score_[i] = static_cast<uint8_t>(s < 0 ? 0 : (s > SCORE_MAX ? SCORE_MAX : s));
+  }
+  bool found = false;
+  for (auto &ch : this->channels_) {
+    if (!ch.used)
+      continue;
+    if (this->score_[ch.bin - LOW_BIN] < RELEASE) {
+      ch.used = false;
+      continue;
+    }
+    const int lo = ch.bin - ch.width, hi = ch.bin + ch.width;
+    bool heard = false;
+    for (int k = lo < LOW_BIN ? LOW_BIN : lo; k <= (hi > HIGH_BIN ? HIGH_BIN : hi) && !heard; k++)
+      heard = tonal(k - LOW_BIN);
+    if (this->track_(ch, channel_level(re, im, ch.bin, ch.width), heard))
+      found = true;
+  }
+  this->open_(re, im);
+  this->frame_++;
+  return found;
+}
+
+void AlarmToneDetector::open_(const int32_t *re, const int32_t *im) {
+  Channel *free = nullptr;
+  for (auto &ch : this->channels_) {
+    if (!ch.used) {
+      free = &ch;
+      break;
+    }
+  }
+  if (free == nullptr)
+    return;
+  int best = -1, best_score = CREATE - 1;
+  for (int i = 0; i < BINS; i++) {
+    const int f = i + LOW_BIN, s = this->score_[i];
+    if (s <= best_score)
+      continue;
+    bool far = true;
+    for (const auto &ch : this->channels_) {
+      const int d = f > ch.bin ? f - ch.bin : ch.bin - f;
+      if (ch.used && (d <= 3 || 20 * d <= ch.bin))
+        far = false;
+    }
+    if (far) {
+      best = f;
+      best_score = s;
+    }
+  }
+  if (best < 0)
+    return;
+  const int width = (3 * best + 50) / 100 > 2 ? (3 * best + 50) / 100 : 2;
+  const uint8_t value = static_cast<uint8_t>(channel_level(re, im, best, width));
+  *free = Channel{};
+  free->bin = static_cast<uint8_t>(best);
+  free->width = static_cast<uint8_t>(width);
+  for (auto &h : free->history)
+    h = value;
+  free->gap_at_onset = free->gap = free->gap_before = EMPTY;
+  free->since_end = TAIL;
+  free->used = true;
+  // the tone's first pulse is under way: it started about score / (GAIN - 1) frames ago (a fresh tone)
+  free->active = true;
+  free->onset = static_cast<uint16_t>(this->frame_ - (best_score / (GAIN - 1) - 1));
+  free->peak = value;
+}
+
+bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
+  bool matched = false;
+  if (ch.since_end < TAIL)
+    ch.since_end++;
+  if (ch.active) {
+    if (heard && level >= ch.peak + RISE) {  // a louder sound starts inside the pulse: it starts there
+      ch.onset = this->frame_;
+      ch.gap_at_onset = ch.gap_before;
+    }
+    if (level > ch.peak)
+      ch.peak = static_cast<uint8_t>(level);
+    ch.below = level <= ch.peak - END ? ch.below + 1 : 0;
+    if (ch.below >= END_FRAMES) {
+      ch.active = false;
+      const uint16_t length = static_cast<uint16_t>(this->frame_ - ch.onset);
+      if (length >= PULSE_MIN && length <= PULSE_MAX) {
+        if (ch.count > 0 && static_cast<uint16_t>(ch.onset - ch.onsets[ch.count - 1]) > LONG_MAX)
+          ch.count = 0;  // too old to be in a code (and the 16-bit clock may wrap)
+        if (ch.count == RING) {
+          for (int j = 1; j < RING; j++) {
+            ch.onsets[j - 1] = ch.onsets[j];
+            ch.peaks[j - 1] = ch.peaks[j];
+            ch.gaps[j - 1] = ch.gaps[j];
+          }
+          ch.count--;
+        }
+        ch.onsets[ch.count] = ch.onset;
+        ch.peaks[ch.count] = ch.peak;
+        ch.gaps[ch.count] = ch.gap_at_onset;
+        ch.count++;
+        // counting back from the newest: the latest earlier pulse at a T3 interval, as loud, quiet between
+        const int newest = ch.count - 1;
+        int chain[MATCH] = {newest};
+        int len = 1;
+        for (int j = newest - 1; j >= 0 && len < MATCH; j--) {
+          const uint16_t d = static_cast<uint16_t>(ch.onsets[chain[len - 1]] - ch.onsets[j]);
+          if (d > LONG_MAX)
+            break;
+          const bool fits = (d >= SHORT_MIN && d <= SHORT_MAX) || (d >= LONG_MIN && d <= LONG_MAX);
+          const int diff = ch.peaks[j] - ch.peaks[newest];
+          if (fits && diff <= SPREAD && diff >= -SPREAD && quiet_(ch, j, chain[len - 1]))
+            chain[len++] = j;
+        }
+        if (len == MATCH) {
+          int longs = 0;
+          bool two_in_a_row = false, previous = false;
+          for (int k = 0; k < MATCH - 1; k++) {
+            const bool is_long = static_cast<uint16_t>(ch.onsets[chain[k]] - ch.onsets[chain[k + 1]]) >= LONG_FROM;
+            longs += is_long;
+            two_in_a_row = two_in_a_row || (is_long && previous);
+            previous = is_long;
+          }
+          matched = longs >= 1 && longs <= 2 && !two_in_a_row;
+        }
+        ch.gap = ch.gap_before = EMPTY;  // a new silence starts after the pulse's tail
+        ch.since_end = 0;
+      }
+    }
+  }
+  if (!ch.active && heard) {
+    int lowest = ch.history[0];
+    for (int h : ch.history)
+      lowest = h < lowest ? h : lowest;
+    if (level - lowest >= RISE) {
+      ch.active = true;
+      ch.below = 0;
+      // a pulse split by a notch of the room (or a drifting tone): the tone rises again right after a kept
+      // pulse ended, within its on time: one pulse, the kept one continues
+      if (ch.count > 0 && ch.gap_before == EMPTY &&
+          static_cast<uint16_t>(this->frame_ - ch.onsets[ch.count - 1]) <= MERGE) {
+        ch.count--;
+        ch.onset = ch.onsets[ch.count];
+        ch.peak = ch.peaks[ch.count] > level ? ch.peaks[ch.count] : static_cast<uint8_t>(level);
+        ch.gap_at_onset = ch.gaps[ch.count];
+      } else {
+        ch.onset = this->frame_;
+        ch.peak = static_cast<uint8_t>(level);
+        ch.gap_at_onset = ch.gap_before;
+      }
+    }
+  }
+  // the silence: every frame from TAIL frames after the last kept pulse's end on; `gap_before` lags a frame
+  ch.gap_before = ch.gap;
+  if (ch.since_end >= TAIL)
+    ch.gap = max16(ch.gap, level);
+  ch.history[0] = ch.history[1];
+  ch.history[1] = ch.history[2];
+  ch.history[2] = static_cast<uint8_t>(level);
+  return matched;
+}
+
+// Everything between pulses a and b (a < b) GAP under both peaks, and something measured there.
+bool AlarmToneDetector::quiet_(const Channel &ch, int a, int b) {
+  int loudest = EMPTY;
+  for (int c = a + 1; c <= b; c++) {
+    loudest = ch.gaps[c] > loudest ? ch.gaps[c] : loudest;
+    if (c < b)
+      loudest = ch.peaks[c] > loudest ? ch.peaks[c] : loudest;
+  }
+  const int lower = ch.peaks[a] < ch.peaks[b] ? ch.peaks[a] : ch.peaks[b];
+  return loudest != EMPTY && loudest <= lower - GAP;
+}
+
+}  // namespace esphome::binmoe

@@ -1,0 +1,298 @@
+"""The smoke alarm's temporal-three code heard by following its tone: the integer reference the C++ detector
+(`esphome/components/binmoe/binmoe_alarm_tone.cpp`) matches decision for decision.
+
+`alarm_code.py` reads the codes from 16 band levels; a band mixes the alarm with everything else in it, so a
+room's notch, a drifting pitch or noise in a silence breaks its pulses. This detector reads T3 from the tone
+itself, per 32 ms frame of the node's own FFT (the spectrum `features.fft_q15` computes for the bands; no
+second FFT). It is the integer form of the training-side prototype `benchmarks/alarm_tone_dev.py`
+(docs/node-model.md, "Following the tone"); the prototype's thresholds are kept, in log2_q3 steps (8 steps
+per octave of power: 0.376 dB):
+
+1. spectrum: the Hann window applied in the frequency domain, Y[k] = (2 X[k] - X[k-1] - X[k+1]) >> 2 (the
+   node's FFT has no window; three taps per bin, integers only), power per bin, its level L[k] = log2_q3;
+2. tonal: bins 13..224 (406 Hz .. 7 kHz) that are a local maximum of L and stand PEAK (27 steps, 10.2 dB)
+   over the MEAN of the 25 levels around them (a running sum: 25 L[k] - sum >= 25 PEAK, no division);
+3. channels, causal and bounded: per bin a score (+GAIN when the bin or a neighbour is tonal, -1 every frame,
+   0..SCORE_MAX). A bin whose score reaches CREATE (six tonal frames of a fresh tone) and is not within 5 % of
+   a held channel becomes a channel (one per frame, the highest score) while one of MAX_CHANNELS slots is
+   free; its first pulse is taken to have started score / (GAIN - 1) frames before (the tone's first pulse
+   would otherwise be lost: the channel opens in it). A channel is held until its bin's score falls under
+   RELEASE (80 frames, 2.6 s, without a tonal frame from a full score; an alarm's 1.5 s silence costs 47);
+4. per channel, its level (log2_q3 of the power of the tone's own bins, +-3 %, at most 255) and pulses on
+   it: an onset is a rise of RISE (6 dB) over the lowest of the 3 frames before in a frame tonal near the
+   tone; a louder onset (RISE over the peak) inside a pulse restarts it; a pulse ends at the 2nd frame in a
+   row END (12 dB) under its peak and counts if 0.25-1 s long. An onset within MERGE frames of the last kept
+   pulse's onset, before that pulse's silence has begun, continues that pulse (a pulse split by a room's notch
+   or a drifting tone). Each pulse is kept (ring of RING) with its peak and the loudest level of the silence
+   before it: from the 4th frame after the previous kept pulse's end (a room's tail) to the frame two before
+   its onset (the frame before may hold the tone's start);
+5. the code: counting back from the newest pulse, the latest earlier pulse at a T3 interval (1.0 or 2.0 s
+   +-10 % and 2 frames), within SPREAD (9 dB) of the newest's peak, with everything between them GAP (6 dB)
+   under both peaks; five pulses, one or two long intervals, never two in a row.
+
+Where it differs from the prototype (which is not causal): channels are chosen as the stream goes (it picked
+the frequencies tonal in >= 6 frames of the whole stream, up to 8), so a channel's first pulse has an
+estimated onset and, with every slot held by other tones (a TV's voices), an alarm may find none; tonal peaks
+are maxima of the level, not of the prominence; a pulse's own tail frames are not checked as part of a longer
+silence spanning it. The score's gain, cap and thresholds, the number of channels (8 -> 12) and the merge
+rule were chosen on the training generator's alarm scenes 0-119 (block 0) only (`python -m
+benchmarks.alarm_tone_dev --integer`; docs/node-model.md has the figures). The first-pulse estimate, the
+merge rule and 12 channels took block 0 from 50 to 56 of 60 smoke scenes.
+
+Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 996 B of static RAM
+(12 channels of 60 B, a score byte per bin, a bit per bin, 32 bytes of levels), 44,972 instructions per busy
+frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel the power of at most 15
+bins and a few comparisons).
+Integer state only, fixed sizes, no allocation; numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from node_factory.reference.features import fft_q15
+
+FRAME = 512  # the sound family's FFT size and hop (16 kHz: 32 ms)
+LOW_BIN, HIGH_BIN = 13, 224  # tonal bins: 406 Hz .. 7 kHz (the code detector's range)
+FLOOR_HALF = 12  # the local floor: the mean of 2 * 12 + 1 = 25 levels
+FLOOR_BINS = 2 * FLOOR_HALF + 1
+FIRST, LAST = LOW_BIN - FLOOR_HALF, HIGH_BIN + FLOOR_HALF  # levels needed: bins 1..236
+BINS = HIGH_BIN - LOW_BIN + 1
+PEAK = 27  # steps (10.2 dB) over the local floor
+# channel score per bin: +GAIN when tonal, -1 every frame, 0..SCORE_MAX. A fresh tone opens a channel after
+# six tonal frames; a held one is released 80 frames (2.6 s) after it last was tonal from a full score.
+GAIN, CREATE, RELEASE, SCORE_MAX = 8, 40, 48, 128
+MAX_CHANNELS = 12
+RING = 8  # pulses kept per channel
+RISE, END, END_FRAMES = 16, 32, 2  # 6 dB onset rise, a pulse ends at its 2nd frame 12 dB under the peak
+GAP, SPREAD, TAIL = 16, 24, 4  # silences 6 dB under the pulses, peaks within 9 dB, a 4-frame tail
+HISTORY = 3
+MERGE = 18  # frames: a pulse starting this soon after a kept pulse's onset, before its silence, continues it
+PULSE = (8, 31)  # frames, 0.25 .. 1.0 s
+SHORT = (27, 36)  # onset to onset, frames: 1.0 s +-10 % and 2 frames (0.9 s / 32 ms - 2 .. 1.1 s + 2)
+LONG = (55, 70)  # 2.0 s likewise
+LONG_FROM = 47  # an interval from 1.5 s on is one of the code's long ones
+MATCH = 5  # pulses
+CLOCK = 0xFFFF  # frame numbers modulo 2^16 (uint16_t in the C++): only differences are used
+EMPTY = -1  # levels are >= 0: no frame in a silence yet
+
+
+def log2_q3(v: int) -> int:
+    """features.log2_q3 for one Python int: 8 * the leading-one position + the next three bits, 0 for v <= 1."""
+    if v <= 1:
+        return 0
+    msb = v.bit_length() - 1
+    return msb * 8 + ((v >> (msb - 3)) & 7 if msb >= 3 else (v << (3 - msb)) & 7)
+
+
+def half_width(f: int) -> int:
+    """A channel's half width in bins: max(2, 3 % of its bin, rounded half up)."""
+    return max(2, (3 * f + 50) // 100)
+
+
+def channel_level(power: NDArray[np.int64], lo: int, hi: int) -> int:
+    """log2_q3 of the power of bins lo..hi, at most 255 (a uint8 on the node; 255 is a full-scale tone)."""
+    return min(255, log2_q3(int(power[lo - FIRST : hi + 1 - FIRST].sum())))
+
+
+def hann_power(re: NDArray[np.int32], im: NDArray[np.int32]) -> NDArray[np.int64]:
+    """Frames x FFT bins (re, im of features.fft_q15) -> Hann-windowed power of bins FIRST..LAST."""
+    r, i = re.astype(np.int64), im.astype(np.int64)
+    k = np.arange(FIRST, LAST + 1)
+    hr = (2 * r[:, k] - r[:, k - 1] - r[:, k + 1]) >> 2
+    hi = (2 * i[:, k] - i[:, k - 1] - i[:, k + 1]) >> 2
+    return hr * hr + hi * hi
+
+
+def levels(power: NDArray[np.int64]) -> NDArray[np.int64]:
+    """log2_q3 of each power (vectorised, as features.log2_q3)."""
+    v = np.maximum(power, 1)
+    msb = np.zeros_like(v)
+    for b in (32, 16, 8, 4, 2, 1):  # exact integer leading-one position
+        big = (v >> (msb + b)) > 0
+        msb = np.where(big, msb + b, msb)
+    mant = np.where(msb >= 3, (v >> np.maximum(msb - 3, 0)) & 7, (v << np.maximum(3 - msb, 0)) & 7)
+    return np.where(power <= 1, 0, msb * 8 + mant)
+
+
+def tonal(level: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Frames x levels of bins FIRST..LAST -> frames x BINS (LOW_BIN..HIGH_BIN): tonal peaks."""
+    c = np.cumsum(np.pad(level, ((0, 0), (1, 0))), axis=1)
+    sums = c[:, FLOOR_BINS:] - c[:, :-FLOOR_BINS]  # sums[:, j]: levels j .. j + 24, centred on bin FIRST + j + 12
+    mid = level[:, FLOOR_HALF : FLOOR_HALF + BINS]
+    left = level[:, FLOOR_HALF - 1 : FLOOR_HALF - 1 + BINS]
+    right = level[:, FLOOR_HALF + 1 : FLOOR_HALF + 1 + BINS]
+    return (mid >= left) & (mid >= right) & (FLOOR_BINS * mid - sums >= FLOOR_BINS * PEAK)
+
+
+@dataclass
+class Channel:
+    """One followed tone: its bin, its level's recent frames, the pulse under way and the last pulses."""
+
+    bin: int
+    width: int
+    history: list[int]  # the last HISTORY levels, oldest first
+    active: bool = False
+    onset: int = 0
+    peak: int = 0
+    below: int = 0
+    gap_at_onset: int = EMPTY
+    since_end: int = TAIL  # frames since the last kept pulse ended (saturating at TAIL)
+    gap: int = EMPTY  # loudest level of the silence through the previous frame ...
+    gap_before: int = EMPTY  # ... and through the one before
+    ring: list[tuple[int, int, int]] = field(default_factory=list)  # (onset, peak, silence before), oldest first
+
+
+@dataclass
+class AlarmToneDetector:
+    """Feed the FFT of each frame (`push`); True when this frame completes a T3 code on a followed tone."""
+
+    frame: int = 0
+    score: NDArray[np.int64] = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64))
+    channels: list[Channel | None] = field(default_factory=lambda: [None] * MAX_CHANNELS)
+
+    def reset(self) -> None:
+        self.frame = 0
+        self.score[:] = 0
+        self.channels = [None] * MAX_CHANNELS
+
+    def push(self, re: NDArray[np.int32], im: NDArray[np.int32]) -> bool:
+        """One frame's spectrum (features.fft_q15 rows: FRAME values each)."""
+        power = hann_power(re[None, :], im[None, :])
+        level = levels(power)
+        return self.step(power[0], level[0], tonal(level)[0])
+
+    def step(self, power: NDArray[np.int64], level: NDArray[np.int64], peaks: NDArray[np.bool_]) -> bool:
+        """One frame from its Hann power and levels (bins FIRST..LAST) and its tonal peaks (BINS)."""
+        near = peaks.copy()
+        near[1:] |= peaks[:-1]
+        near[:-1] |= peaks[1:]
+        self.score = np.clip(self.score + GAIN * near - 1, 0, SCORE_MAX)
+        found = False
+        for slot, ch in enumerate(self.channels):
+            if ch is None:
+                continue
+            if self.score[ch.bin - LOW_BIN] < RELEASE:
+                self.channels[slot] = None
+                continue
+            lo, hi = ch.bin - ch.width, ch.bin + ch.width
+            value = channel_level(power, lo, hi)
+            heard = bool(peaks[max(lo, LOW_BIN) - LOW_BIN : min(hi, HIGH_BIN) + 1 - LOW_BIN].any())
+            if self._track(ch, value, heard):
+                found = True
+        self._open(power)
+        self.frame = (self.frame + 1) & CLOCK
+        return found
+
+    def _open(self, power: NDArray[np.int64]) -> None:
+        """A new channel on the best-scoring free bin, if a slot is free."""
+        if all(ch is not None for ch in self.channels):
+            return
+        held = [ch.bin for ch in self.channels if ch is not None]
+        best, best_score = -1, CREATE - 1
+        for j in np.nonzero(self.score >= CREATE)[0]:
+            f, s = int(j) + LOW_BIN, int(self.score[j])
+            if s > best_score and all(abs(f - c) > 3 and 20 * abs(f - c) > c for c in held):
+                best, best_score = f, s
+        if best < 0:
+            return
+        width = half_width(best)
+        value = channel_level(power, best - width, best + width)
+        ch = Channel(best, width, [value] * HISTORY)
+        # the tone's first pulse is under way: it started about score / (GAIN - 1) frames ago (a fresh tone)
+        back = best_score // (GAIN - 1) - 1
+        ch.active, ch.onset, ch.peak = True, (self.frame - back) & CLOCK, value
+        self.channels[self.channels.index(None)] = ch
+
+    def _track(self, ch: Channel, level: int, heard: bool) -> bool:
+        """One frame of a channel's pulses; True if a pulse that ends now completes the code."""
+        matched = False
+        if ch.since_end < TAIL:
+            ch.since_end += 1
+        if ch.active:
+            if heard and level >= ch.peak + RISE:  # a louder sound starts inside the pulse: it starts there
+                ch.onset, ch.gap_at_onset = self.frame, ch.gap_before
+            ch.peak = max(ch.peak, level)
+            ch.below = ch.below + 1 if level <= ch.peak - END else 0
+            if ch.below >= END_FRAMES:
+                ch.active = False
+                if PULSE[0] <= (self.frame - ch.onset) & CLOCK <= PULSE[1]:
+                    if ch.ring and (ch.onset - ch.ring[-1][0]) & CLOCK > LONG[1]:
+                        ch.ring.clear()  # too old to be in a code (and the 16-bit clock may wrap)
+                    ch.ring.append((ch.onset, ch.peak, ch.gap_at_onset))
+                    if len(ch.ring) > RING:
+                        ch.ring.pop(0)
+                    matched = t3(ch.ring)
+                    ch.gap = ch.gap_before = EMPTY  # a new silence starts after the pulse's tail
+                    ch.since_end = 0
+        if not ch.active and heard and level - min(ch.history) >= RISE:
+            # a pulse split by a notch of the room (or a drifting tone): the tone rises again right after a kept
+            # pulse ended, within its on time: one pulse, the kept one continues
+            if ch.ring and ch.gap_before == EMPTY and (self.frame - ch.ring[-1][0]) & CLOCK <= MERGE:
+                onset, peak, gap = ch.ring.pop()
+                ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, onset, max(peak, level), 0, gap
+            else:
+                ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, self.frame, level, 0, ch.gap_before
+        # the silence: every frame from TAIL frames after the last kept pulse's end on (a pulse under way too: if
+        # it is not kept, it was a sound in the silence); `gap_before` lags a frame (see the docstring)
+        ch.gap_before = ch.gap
+        if ch.since_end >= TAIL:
+            ch.gap = max(ch.gap, level)
+        ch.history = [*ch.history[1:], level]
+        return matched
+
+
+def _quiet(ring: list[tuple[int, int, int]], a: int, b: int) -> bool:
+    """Everything between pulses a and b (indices, a < b) GAP under both peaks, and not nothing at all."""
+    loudest = EMPTY
+    for c in range(a + 1, b + 1):
+        loudest = max(loudest, ring[c][2])
+        if c < b:
+            loudest = max(loudest, ring[c][1])
+    return loudest != EMPTY and loudest <= min(ring[a][1], ring[b][1]) - GAP
+
+
+def t3(ring: list[tuple[int, int, int]]) -> bool:
+    """Whether the newest pulse completes five pulses of the code (see the module's docstring)."""
+    newest = len(ring) - 1
+    chain = [newest]
+    for j in range(newest - 1, -1, -1):
+        d = (ring[chain[-1]][0] - ring[j][0]) & CLOCK
+        if d > LONG[1]:
+            break
+        fits = SHORT[0] <= d <= SHORT[1] or LONG[0] <= d <= LONG[1]
+        if fits and abs(ring[j][1] - ring[newest][1]) <= SPREAD and _quiet(ring, j, chain[-1]):
+            chain.append(j)
+            if len(chain) == MATCH:
+                break
+    if len(chain) < MATCH:
+        return False
+    longs = [(ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1)]
+    return 1 <= sum(longs) <= 2 and not any(longs[k] and longs[k + 1] for k in range(MATCH - 2))
+
+
+def detect(
+    re: NDArray[np.int32], im: NDArray[np.int32], detector: AlarmToneDetector | None = None
+) -> NDArray[np.bool_]:
+    """The detector's output for every frame of a stream's spectra (frames x FRAME each); `detector` carries
+    its state over from an earlier part of the stream."""
+    detector = AlarmToneDetector() if detector is None else detector
+    power = hann_power(re, im)
+    level = levels(power)
+    peaks = tonal(level)
+    return np.array([detector.step(power[t], level[t], peaks[t]) for t in range(len(power))], dtype=np.bool_)
+
+
+def detect_audio(samples: NDArray[np.int16], detector: AlarmToneDetector | None = None) -> NDArray[np.bool_]:
+    """`detect` on a stream of int16 PCM through the node's FFT (features.fft_q15), 4096 frames at a time so
+    that hours of audio take bounded memory; the detector's state runs through the whole stream."""
+    detector = AlarmToneDetector() if detector is None else detector
+    n = len(samples) // FRAME
+    out = [np.zeros(0, dtype=np.bool_)]
+    for start in range(0, n, 4096):
+        frames = samples[start * FRAME : min(start + 4096, n) * FRAME].reshape(-1, FRAME).astype(np.int16)
+        out.append(detect(*fft_q15(frames), detector))
+    return np.concatenate(out)

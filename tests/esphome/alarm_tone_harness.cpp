@@ -1,0 +1,46 @@
+// Drives esphome/components/binmoe/binmoe_alarm_tone.cpp (plain C++, no ESPHome) for test_alarm_tone.py: the
+// kernel's feature extractor computes each frame's FFT (as on the node) and hands its spectrum to the detector.
+//   alarm_tone_harness <tables file>   (line 1: the quarter-wave sine table, line 2: the 17 band edges)
+//   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, 1 when the frame
+//   completes a T3 code, else 0.
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "binmoe_alarm_tone.h"
+#include "kernel/binmoe_kernel.h"
+
+using esphome::binmoe::AlarmToneDetector;
+
+constexpr int N = AlarmToneDetector::FRAME;
+
+int main(int argc, char **argv) {
+  static int16_t quarter_sin[N / 4 + 1];
+  static uint16_t edges[17];
+  FILE *tables = argc > 1 ? fopen(argv[1], "r") : nullptr;
+  if (tables == nullptr)
+    return 2;
+  for (auto &v : quarter_sin) {
+    int x;
+    if (fscanf(tables, "%d", &x) != 1)
+      return 2;
+    v = static_cast<int16_t>(x);
+  }
+  for (auto &e : edges) {
+    int x;
+    if (fscanf(tables, "%d", &x) != 1)
+      return 2;
+    e = static_cast<uint16_t>(x);
+  }
+  fclose(tables);
+  static binmoe::FeatureExtractor<N, 16> extractor(quarter_sin, edges);
+  static AlarmToneDetector detector;
+  detector.reset();
+  static int16_t frame[N];
+  static int8_t features[16];
+  while (fread(frame, sizeof(int16_t), N, stdin) == static_cast<size_t>(N)) {
+    extractor.frame(frame, features);
+    putchar(detector.push(extractor.spectrum_re(), extractor.spectrum_im()) ? '1' : '0');
+  }
+  putchar('\n');
+  return 0;
+}

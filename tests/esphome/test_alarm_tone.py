@@ -1,0 +1,132 @@
+"""The node's tone-following T3 detector (binmoe_alarm_tone.cpp, compiled on the host, fed by the kernel's own
+FFT) against its Python reference (node_factory.reference.alarm_tone), frame for frame: streams with T3 alarms
+on tones of every pitch and shape (also drifting, split by notches), other rhythms, notes, chirps, clicks and
+noise at random levels, one long enough for the 16-bit frame clock to wrap."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from node_factory.reference import alarm_tone
+from node_factory.reference.features import FeatureConfig, twiddles_q15
+
+HERE = Path(__file__).parent
+COMPONENT = HERE.parent.parent / "esphome" / "components" / "binmoe"
+SR = 16_000
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("alarm_tone")
+    exe = out / "alarm_tone_harness"
+    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
+                    str(HERE / "alarm_tone_harness.cpp"), str(COMPONENT / "binmoe_alarm_tone.cpp"), "-o", str(exe)],
+                   check=True)  # fmt: skip
+    _cos, sin = twiddles_q15(alarm_tone.FRAME)
+    tables = out / "tables.txt"
+    quarter = " ".join(str(int(v)) for v in sin[: alarm_tone.FRAME // 4 + 1])
+    tables.write_text(quarter + "\n" + " ".join(map(str, FeatureConfig().band_edges)) + "\n")
+    return exe, tables
+
+
+def node_frames(harness: tuple[Path, Path], samples: NDArray[np.int16]) -> NDArray[np.bool_]:
+    exe, tables = harness
+    out = subprocess.run([str(exe), str(tables)], input=samples.astype("<i2").tobytes(), capture_output=True,
+                         check=True)  # fmt: skip
+    return np.frombuffer(out.stdout.strip(), dtype=np.uint8) == ord("1")
+
+
+def random_stream(seed: int, seconds: float) -> NDArray[np.int16]:
+    """Noise with a drifting level; T3 alarms (sine or square, 500 Hz - 4 kHz, some drifting, some with notched
+    pulses), T4, beeps once a second, notes on a beat, chirps, steady tones and clicks at random levels."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SR)
+    floor = 10 ** (np.repeat(np.cumsum(rng.normal(0, 0.05, n // SR + 1)), SR)[:n] % 2.5 + 0.5)
+    x = floor * rng.standard_normal(n)
+    t3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
+    t4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
+    at = 0.0
+    while at < seconds - 1:
+        kind = int(rng.integers(8))
+        length = float(rng.uniform(3, 16))
+        a, b = int(at * SR), min(n, int((at + length) * SR))
+        t = np.arange(b - a) / SR
+        f = float(rng.uniform(500, 4000)) * (1 + rng.uniform(-0.03, 0.03) * t / max(length, 1) * (kind == 1))
+        tone = np.sin(2 * np.pi * f * t)
+        if rng.random() < 0.4:
+            tone = np.sign(tone) * 0.5
+        pattern = {0: t3, 1: t3, 2: t4, 3: [(0.5, 0.5)], 4: [(0.5, 0.2), (0.2, 0.1)], 5: [(length, 0.0)]}.get(kind)
+        gate = np.zeros_like(t)
+        if pattern is not None:
+            g = float(rng.uniform(0, 0.3))
+            while g < length:
+                for on, off in pattern:
+                    on_s, off_s = on * rng.uniform(0.9, 1.1), off * rng.uniform(0.9, 1.1)
+                    gate[int(g * SR) : int((g + on_s) * SR)] = 1.0
+                    if kind == 0 and rng.random() < 0.3:  # a notch splits the pulse
+                        cut = int((g + on_s * 0.6) * SR)
+                        gate[cut : cut + 1024] = 0.1
+                    g += on_s + off_s
+            x[a:b] += 10 ** rng.uniform(1.5, 4.3) * tone * gate
+        elif kind == 6:  # a chirp
+            x[a:b] += 10 ** rng.uniform(2, 4) * np.sin(2 * np.pi * (500 + 300 * t) * t)
+        else:  # clicks
+            for c in rng.integers(a, b, 20):
+                x[c : c + 40] += 10 ** rng.uniform(3, 4.5) * rng.standard_normal(len(x[c : c + 40]))
+        at += length + float(rng.uniform(0, 3))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def test_the_constants_are_the_references() -> None:
+    source = (COMPONENT / "binmoe_alarm_tone.cpp").read_text() + (COMPONENT / "binmoe_alarm_tone.h").read_text()
+    for name, value in {"PEAK": alarm_tone.PEAK, "GAIN": alarm_tone.GAIN, "CREATE": alarm_tone.CREATE,
+                        "RELEASE": alarm_tone.RELEASE, "SCORE_MAX": alarm_tone.SCORE_MAX, "MERGE": alarm_tone.MERGE,
+                        "RISE": alarm_tone.RISE, "END": alarm_tone.END, "END_FRAMES": alarm_tone.END_FRAMES,
+                        "GAP": alarm_tone.GAP, "SPREAD": alarm_tone.SPREAD, "TAIL": alarm_tone.TAIL,
+                        "PULSE_MIN": alarm_tone.PULSE[0], "PULSE_MAX": alarm_tone.PULSE[1],
+                        "SHORT_MIN": alarm_tone.SHORT[0], "SHORT_MAX": alarm_tone.SHORT[1],
+                        "LONG_MIN": alarm_tone.LONG[0], "LONG_MAX": alarm_tone.LONG[1],
+                        "LONG_FROM": alarm_tone.LONG_FROM, "MATCH": alarm_tone.MATCH,
+                        "MAX_CHANNELS": alarm_tone.MAX_CHANNELS, "RING": alarm_tone.RING,
+                        "LOW_BIN": alarm_tone.LOW_BIN, "HIGH_BIN": alarm_tone.HIGH_BIN,
+                        "FLOOR_HALF": alarm_tone.FLOOR_HALF, "FRAME": alarm_tone.FRAME}.items():  # fmt: skip
+        assert re.search(rf"\b{name} = {value}\b", source), name
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_node_matches_the_reference_frame_for_frame(harness: tuple[Path, Path], seed: int) -> None:
+    samples = random_stream(seed, 600.0)
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert len(got) == len(ref)
+    mismatch = np.nonzero(got != ref)[0]
+    assert len(mismatch) == 0, f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0]]}, reference"
+    assert ref.sum() >= 5, ref.sum()  # the streams exercise what is compared: codes are heard, many times
+
+
+def test_the_node_matches_the_reference_across_the_frame_clock_wrap(harness: tuple[Path, Path]) -> None:
+    samples = random_stream(3, 2200.0)  # 68,750 frames: the 16-bit frame clock wraps once
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert len(ref) > 65_536
+    mismatch = np.nonzero(got != ref)[0]
+    assert len(mismatch) == 0, f"first mismatch at frame {mismatch[0]}"
+    assert ref[65_536:].sum() >= 1 and ref.sum() >= 20, (ref[65_536:].sum(), ref.sum())
+
+
+def test_a_t3_tone_is_heard_and_silence_is_not(harness: tuple[Path, Path]) -> None:
+    t = np.arange(14 * SR) / SR
+    gate = np.zeros_like(t)
+    for k in range(20):  # T3 from 1 s: onsets at 1, 2, 3, 5, 6, 7, 9, ...
+        on = 1.0 + (k // 3) * 4.0 + (k % 3)
+        gate[int(on * SR) : int((on + 0.5) * SR)] = 1.0
+    tone = np.round(8000 * np.sin(2 * np.pi * 3100 * t) * gate).astype(np.int16)
+    heard = node_frames(harness, tone)
+    assert heard.any() and np.argmax(heard) * alarm_tone.FRAME / SR <= 11.0
+    assert not node_frames(harness, np.zeros(14 * SR, dtype=np.int16)).any()

@@ -1,0 +1,80 @@
+"""End to end on the host: a sound node built with `smoke_tone: true` (nodes/host-sound-tone.yaml) hears a
+temporal-three alarm that its band-level code detector alone does not (a 3.1 kHz tone in loud white noise:
+the band's level barely moves, the tone's own bins stand 15 dB over the floor), and reports it as one smoke
+event with the T3 code, within 10 s, as the Python reference of both detectors says it would."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from api_client import Node, connect_node
+from conftest import NODES, running_node
+
+from gpu_backend.protocol import NodeMessage
+from node_factory.reference import alarm_code, alarm_tone
+from node_factory.reference.features import FeatureConfig, frame_features
+from scripts.lib import host_build
+
+pytestmark = pytest.mark.timeout(900)
+
+PORT = 16055
+SR = 16_000
+
+
+def t3_in_noise() -> np.ndarray:
+    """1 s of noise, then T3 (0.5 s on / 0.5 s off x 3, 1.5 s off) on a 3.1 kHz sine, amplitude 1500 in white
+    noise of sigma 2000, 14 s in all."""
+    rng = np.random.default_rng(5)
+    t = np.arange(14 * SR) / SR
+    gate, at = np.zeros_like(t), 1.0
+    while at < 14.0:
+        for on, off in ((0.5, 0.5), (0.5, 0.5), (0.5, 1.5)):
+            gate[int(at * SR) : int((at + on) * SR)] = 1.0
+            at += on + off
+    x = 1500 * np.sin(2 * np.pi * 3100 * t) * gate + 2000 * rng.standard_normal(len(t))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def tone_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    release = host_build.RELEASES[0]  # the pinned release (the option's code paths do not differ by release)
+    binary = host_build.build(NODES / "host-sound-tone.yaml", release=release)
+    home = tmp_path_factory.mktemp("tone_node")
+    with running_node(release, binary, PORT, home, home / "node.log"):
+        yield home / "node.log"
+
+
+async def test_the_tone_detector_reports_a_t3_alarm_the_band_detector_misses(tone_node: Path, tmp_path: Path) -> None:
+    samples = t3_in_noise()
+    # the references: the band detector completes no code in this stream, the tone detector does within 10 s
+    cfg = FeatureConfig()
+    frames = frame_features(samples[: len(samples) // cfg.frame * cfg.frame].reshape(-1, cfg.frame), cfg)
+    assert not alarm_code.detect(frames).any()
+    heard = np.nonzero(alarm_tone.detect_audio(samples))[0]
+    assert len(heard) and (heard[0] + 1) * cfg.frame / SR <= 11.0, heard
+    wav = tmp_path / "t3_in_noise.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SR)
+        out.writeframes(samples.astype("<i2").tobytes())
+    node: Node = await connect_node(PORT)
+    try:
+        await node.call("replay", file=str(wav))
+        # the windows' messages (detection_interval 0 s: every detection, escalation and reported background)
+        smoke: list[NodeMessage] = []
+        for _ in range(60):
+            messages = [NodeMessage.model_validate(call.data) for call in node.events]
+            smoke = [m for m in messages if m.class_ == "smoke_alarm"]
+            if smoke:
+                break
+            await asyncio.sleep(1.0)
+        assert smoke, [NodeMessage.model_validate(call.data).class_ for call in node.events]
+        assert all(m.alarm_code == "T3" and m.confidence == 1.0 for m in smoke)
+    finally:
+        await node.client.disconnect()

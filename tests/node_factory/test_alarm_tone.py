@@ -1,0 +1,151 @@
+"""The node's tone-following T3 detector, integer reference (node_factory.reference.alarm_tone): it hears a
+temporal-three code on a piezo tone, a square wave with harmonics and a 520 Hz low-frequency sounder within
+10 s, also in noise and when a notch splits its pulses, and no code in noise, a steady tone, beeping at other
+rhythms, the temporal-four code or notes on a beat. Its integer steps agree with their definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from node_factory.reference import alarm_tone
+from node_factory.reference.features import FeatureConfig, fft_q15, log2_q3
+
+SR = 16_000
+T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
+T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
+
+
+def gated(
+    tone_hz: float,
+    pattern: list[tuple[float, float]],
+    seconds: float,
+    *,
+    square: bool = False,
+    noise: float = 300.0,
+    amplitude: float = 8000.0,
+    start: float = 1.0,
+    seed: int = 5,
+) -> NDArray[np.int16]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    tone = np.sin(2 * np.pi * tone_hz * t)
+    if square:
+        tone = np.sign(tone) * 0.5
+    gate, at = np.zeros_like(t), start
+    while at < seconds:
+        for on, off in pattern:
+            gate[int(at * SR) : int((at + on) * SR)] = 1.0
+            at += on + off
+    x = amplitude * tone * gate + noise * rng.standard_normal(len(t))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def heard_at(x: NDArray[np.int16]) -> list[float]:
+    return [float(t + 1) * alarm_tone.FRAME / SR for t in np.nonzero(alarm_tone.detect_audio(x))[0]]
+
+
+@pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True), (3450.0, False)])
+def test_a_t3_code_is_heard_within_ten_seconds(tone_hz: float, square: bool) -> None:
+    times = heard_at(gated(tone_hz, T3, 14.0, square=square))
+    assert times and 1.0 < times[0] <= 11.0, times
+
+
+def test_a_t3_code_is_heard_at_ten_db_snr_in_broadband_noise() -> None:
+    # a sine at amplitude 2000 (power 2e6) in white noise of 2e5 per sample over 8 kHz: the tone's bins stand
+    # far above the floor even though the whole band's SNR is 10 dB
+    times = heard_at(gated(3100.0, T3, 14.0, amplitude=2000.0, noise=450.0))
+    assert times and times[0] <= 11.0, times
+
+
+def test_a_pulse_split_by_a_notch_is_one_pulse() -> None:
+    # every pulse dips 20 dB for two frames after 0.3 s (a room's notch): without the merge rule its first part
+    # is a pulse and its rest a sound in the silence after it, and no chain fits
+    x = gated(3100.0, T3, 14.0).astype(np.float64)
+    at = 1.0
+    while at < 14.0:
+        for on, off in T3:
+            a = int((at + 0.3) * SR)
+            x[a : a + 1024] *= 0.1
+            at += on + off
+    times = heard_at(np.round(x).astype(np.int16))
+    assert times and times[0] <= 11.0, times
+    merge = alarm_tone.MERGE
+    try:
+        alarm_tone.MERGE = -1
+        assert heard_at(np.round(x).astype(np.int16)) == []
+    finally:
+        alarm_tone.MERGE = merge
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        [(0.5, 0.5)],  # beeping once a second: no long silence
+        [(14.0, 0.0)],  # a steady tone
+        T4,  # temporal-four: CO, not smoke
+        [(0.5, 1.5)],  # one beep every two seconds: no short intervals
+        [(0.2, 0.3), (0.5, 1.0)],  # notes on a beat, one too short
+    ],
+)
+def test_other_rhythms_are_not_a_t3_code(pattern: list[tuple[float, float]]) -> None:
+    assert heard_at(gated(3100.0, pattern, 20.0)) == []
+
+
+def test_noise_alone_is_not_a_t3_code() -> None:
+    noise = np.random.default_rng(7).normal(0, 2000, 30 * SR)
+    assert heard_at(np.round(noise).astype(np.int16)) == []
+
+
+def test_the_silences_must_be_quiet() -> None:
+    # T3 pulses with a second tone 3 dB under them filling the silences in the same bins: music, not an alarm
+    x = gated(3100.0, T3, 14.0).astype(np.float64)
+    t = np.arange(len(x)) / SR
+    x += 5600 * np.sin(2 * np.pi * 3110.0 * t) * (x == x)  # the filler sounds all the time
+    assert heard_at(np.round(x).astype(np.int16)) == []
+
+
+def test_the_integer_steps() -> None:
+    values = np.array([0, 1, 2, 3, 7, 8, 9, 1000, 2**31 - 1, 2**32 - 1, 2**35 + 12345], dtype=np.int64)
+    assert [alarm_tone.log2_q3(int(v)) for v in values] == list(log2_q3(values))
+    assert list(alarm_tone.levels(values)) == list(log2_q3(values))
+    assert [alarm_tone.half_width(f) for f in (13, 66, 67, 100, 224)] == [2, 2, 2, 3, 7]
+    # the Hann window in the frequency domain of a frame equals the frequency domain of the windowed frame
+    # (up to the integer FFT's rounding): the peak of a tone between two bins is the same, its leakage lower
+    frame = np.round(8000 * np.sin(2 * np.pi * 100.5 * np.arange(512) / 512)).astype(np.int16)[None, :]
+    power = alarm_tone.hann_power(*fft_q15(frame))[0]
+    k = np.arange(alarm_tone.FIRST, alarm_tone.LAST + 1)
+    spectrum = np.abs(np.fft.rfft(frame[0] * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(512) / 512)))) / 512
+    expected = spectrum[k] ** 2
+    assert np.allclose(power[np.abs(k - 100.5) < 3], expected[np.abs(k - 100.5) < 3], rtol=0.05)
+    # a full-scale tone: the channel level saturates at 255
+    assert alarm_tone.channel_level(np.full(len(k), 2**32 - 1, dtype=np.int64), 100, 107) == 255
+
+
+def test_the_state_is_bounded() -> None:
+    detector = alarm_tone.AlarmToneDetector()
+    x = np.concatenate([gated(f, T3, 8.0, seed=i) for i, f in enumerate(np.linspace(600, 6000, 20))])
+    alarm_tone.detect_audio(x, detector)
+    assert len(detector.channels) == alarm_tone.MAX_CHANNELS
+    assert all(ch is None or len(ch.ring) <= alarm_tone.RING for ch in detector.channels)
+    assert detector.score.max() <= alarm_tone.SCORE_MAX
+
+
+def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -> None:
+    from benchmarks.alarm_code import node_events
+    from node_factory.evaluation.node_stream import code_windows, stream_features
+
+    cfg = FeatureConfig()
+    noise = np.round(np.random.default_rng(3).normal(0, 300, 20 * SR)).astype(np.int16)
+    frames = stream_features(noise, cfg)
+    plain = code_windows(frames, cfg, 16, (1, 2))
+    assert code_windows(frames, cfg, 16, (1, 2), np.zeros(len(frames), dtype=np.bool_)) == plain
+    tone = np.zeros(len(frames), dtype=np.bool_)
+    tone[[40, 41, 60]] = True  # frames 40, 41 are in the window ending at frame 48 (window 1), 60 in window 2
+    got = code_windows(frames, cfg, 16, (1, 2), tone)
+    assert got[1] == got[2] == 1 and all(c == p for i, (c, p) in enumerate(zip(got, plain, strict=True)) if i > 2)
+    # a T3 tone in loud noise: only the tone path hears it, and its matches make one smoke event
+    x = gated(3100.0, T3, 14.0, amplitude=1500.0, noise=2000.0)
+    assert node_events(x, smoke_tone=False) == []
+    assert len(node_events(x, smoke_tone=True)) == 1
