@@ -25,6 +25,7 @@ Every threshold was set from textbook values and checked on the training generat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -150,6 +151,17 @@ def envelope_spectrum(x: Float, sample_rate: float, band: tuple[float, float]) -
     return Spectrum.of(squared, len(squared) / (len(x) / sample_rate))
 
 
+def kurtogram_envelope(x: Float, sample_rate: float, min_width_hz: float) -> tuple[Spectrum, tuple[float, float]]:
+    """The demodulation `identify` uses: the kurtogram's band and its squared-envelope spectrum."""
+    band = kurtogram_band(x, sample_rate, min_width_hz)
+    return envelope_spectrum(x, sample_rate, band), band
+
+
+# (signal, sample rate, narrowest band) -> (squared-envelope spectrum, band). A parameter of `identify` so that
+# benchmarks/orders_envelope_dev.py can try other demodulations under the same rules; only the kurtogram ships.
+Demodulation = Callable[[Float, float, float], tuple[Spectrum, tuple[float, float]]]
+
+
 @dataclass(frozen=True)
 class OrderReport:
     """Strengths (q3 over the local floor: 8 q3 = 3 dB) at the orders that identify faults, and the verdict."""
@@ -223,7 +235,13 @@ def shaft_fault(raw: Spectrum, fr: float) -> tuple[str, dict[str, float]]:
     return "imbalance", rel
 
 
-def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: BearingGeometry) -> OrderReport:
+def identify(
+    samples: NDArray[np.int16],
+    sample_rate: int,
+    rpm: float,
+    bearing: BearingGeometry,
+    demodulation: Demodulation = kurtogram_envelope,
+) -> OrderReport:
     """The fault an anomalous stretch of vibration most likely shows, given shaft speed and bearing."""
     if not 60 <= rpm <= 60_000:
         raise ValueError(f"shaft speed {rpm} rpm is out of range (60-60000)")
@@ -231,8 +249,7 @@ def identify(samples: NDArray[np.int16], sample_rate: int, rpm: float, bearing: 
     x = samples.astype(np.float64)
     orders = bearing.orders()
     # the band must carry BPFI's first harmonic, its upper 1x sideband and their floor as envelope frequencies
-    band = kurtogram_band(x, sample_rate, min_width_hz=1.3 * (orders["bpfi"] + 1) * fr)
-    env = envelope_spectrum(x, sample_rate, band)
+    env, band = demodulation(x, sample_rate, 1.3 * (orders["bpfi"] + 1) * fr)
     raw = Spectrum.of(x, sample_rate)
     shaft = {
         f"{o:g}x": _q3(max(0.0, raw.strength_db(o * fr, SHAFT_TOLERANCE_PCT)))
