@@ -39,12 +39,14 @@ def folder_fixture(root: Path, per_class: int = 7) -> Path:
 
 
 def test_folder_layout_trains_a_model_the_kernel_runs(tmp_path: Path) -> None:
-    data = folder_fixture(tmp_path / "data")
+    # 14 clips a class (60 training windows): with 7 (30 windows, 6 to test) the level-normalised BNN student
+    # missed one test window at seed 0 (macro-F1 0.82) while the float student scored 1.0; seeds 0-2 at 14: 1.0
+    data = folder_fixture(tmp_path / "data", per_class=14)
     out = tmp_path / "run"
     assert main(["train", "--data", str(data), "--family", "sound", "--config", "ci", "--out", str(out)]) == 0
     metrics = json.loads((out / "sound_custom_metrics.json").read_text())
     assert metrics["classes"] == sorted(TONES) and metrics["model_id"] == "sound-custom"
-    assert metrics["student_bnn_macro_f1"] > 0.9  # three tones far apart are easy (the teacher underfits 30 windows)
+    assert metrics["student_bnn_macro_f1"] > 0.9  # three tones far apart are easy
     manifest = json.loads((out / "sound_custom.json").read_text())
     assert manifest["classes"] == sorted(TONES) and manifest["model_bytes"] <= 3072
     source = tmp_path / "use.cpp"
