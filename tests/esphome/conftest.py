@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -146,19 +147,17 @@ def sound_node(release: host_build.Release, sound_node_binary: Path, tmp_path: P
         stop(proc)
 
 
-@pytest.fixture
-def sound_node_under_dhat(
-    release: host_build.Release, sound_node_binary: Path, tmp_path: Path
-) -> Iterator[Callable[[], Path]]:
-    """The host sound node under valgrind's DHAT heap profiler; call the fixture's value to stop the node and
-    get the path of the profile (JSON). The valgrind of the node's environment runs it (the sid root has its
-    own, scripts/bootstrap esphome-next installs it)."""
+@contextmanager
+def node_under_dhat(release: host_build.Release, binary: Path, port: int, home: Path) -> Iterator[Callable[[], Path]]:
+    """A host node under valgrind's DHAT heap profiler; call the value to stop the node and get the path of the
+    profile (JSON). The valgrind of the node's environment runs it (the sid root has its own, scripts/bootstrap
+    esphome-next installs it)."""
     valgrind = "valgrind" if release.env else shutil.which("valgrind")
     if valgrind is None:
         pytest.fail("valgrind is missing: scripts/bootstrap backend installs it")
-    out = tmp_path / "dhat.json"
-    proc = subprocess.Popen([*release.env, valgrind, "--tool=dhat", f"--dhat-out-file={out}", str(sound_node_binary)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)  # fmt: skip
+    out = home / "dhat.json"
+    proc = subprocess.Popen([*release.env, valgrind, "--tool=dhat", f"--dhat-out-file={out}", str(binary)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=home)  # fmt: skip
 
     def stop() -> Path:
         proc.send_signal(signal.SIGTERM)
@@ -166,9 +165,29 @@ def sound_node_under_dhat(
         return out
 
     try:
-        wait_for_port(16053, proc, timeout=60)
+        wait_for_port(port, proc, timeout=60)
         yield stop
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def sound_node_under_dhat(
+    release: host_build.Release, sound_node_binary: Path, tmp_path: Path
+) -> Iterator[Callable[[], Path]]:
+    """The host sound node (port 16053) under DHAT (node_under_dhat)."""
+    with node_under_dhat(release, sound_node_binary, 16053, tmp_path) as stop:
+        yield stop
+
+
+def heap_in_loop(profile: Path) -> tuple[list[list[str]], int]:
+    """From a DHAT profile: the call stacks of heap allocations made below BinMoEComponent::loop() that are not
+    ESPHome's API layer, and the number of blocks the API layer allocated there."""
+    data = json.loads(profile.read_text())
+    frames = data["ftbl"]
+    in_loop = [(pp["tbk"], [frames[i] for i in pp["fs"]]) for pp in data["pps"]
+               if any("BinMoEComponent::loop" in frames[i] for i in pp["fs"])]  # fmt: skip
+    not_api = [stack for _blocks, stack in in_loop if not any("esphome::api::" in f for f in stack)]
+    return not_api, sum(blocks for blocks, _stack in in_loop)

@@ -27,6 +27,7 @@ from aioesphomeapi import (
     Event as EventState,
 )
 from api_client import Node, connect_node
+from conftest import heap_in_loop
 
 from gpu_backend.protocol import NodeMessage
 from node_factory.reference.events import EventRule
@@ -312,11 +313,6 @@ async def test_no_heap_allocation_in_the_components_loop(sound_node_under_dhat: 
     sent = len(node.events)
     assert sent == expected >= 3 * len(names)
     await node.client.disconnect()
-    profile = json.loads(sound_node_under_dhat().read_text())
-    frames = profile["ftbl"]
-    in_loop = [(pp["tbk"], [frames[i] for i in pp["fs"]]) for pp in profile["pps"]
-               if any("BinMoEComponent::loop" in frames[i] for i in pp["fs"])]  # fmt: skip
-    not_api = [stack for _blocks, stack in in_loop if not any("esphome::api::" in f for f in stack)]
+    not_api, api_blocks = heap_in_loop(sound_node_under_dhat())
     assert not_api == [], "\n".join("\n".join(stack) for stack in not_api)
-    api_blocks = sum(blocks for blocks, _stack in in_loop)
     assert api_blocks < sent, f"{api_blocks} allocations for {sent} messages"
