@@ -44,6 +44,9 @@ from scripts.lib.host_build import build_flags, generate
 ROOT = Path(__file__).resolve().parents[1]
 
 NODES = ["binmoe-sound-node.yaml", "binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"]
+# Shipped nodes with an option turned on that is off by default: (the shipped YAML, YAML merged into it). The
+# node gets its own name, so its generated tree and objects do not collide with the shipped node's.
+VARIANTS = {"binmoe-sound-node.yaml + smoke_tone": ("binmoe-sound-node.yaml", "binmoe:\n  smoke_tone: true\n")}
 RV32 = [
     "riscv64-unknown-elf-g++",
     "-march=rv32imc",
@@ -123,13 +126,20 @@ def sections(obj: Path, size_tool: str, shared: dict[str, int] | None = None) ->
     return totals
 
 
-def generate_node(node: str, work: Path, components: Path = ROOT / "esphome" / "components") -> Path:
+def generate_node(
+    node: str, work: Path, components: Path = ROOT / "esphome" / "components", extra_yaml: str = ""
+) -> Path:
     shutil.copytree(
         ROOT / "esphome", work / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"), dirs_exist_ok=True
     )
     yaml = work / "esphome" / node
     # the shipped YAML, with the component from `components` (default: this checkout) instead of GitHub
     text = yaml.read_text().replace("github://binmoe/binmoe@main", str(components))
+    if extra_yaml:  # ESPHome merges a top-level block of the node's YAML into its packages' one
+        name = re.search(r"^  name: (\S+)$", text, re.MULTILINE)
+        if name is None:
+            raise ValueError(f"{node} has no `name:` substitution")
+        text = text.replace(name.group(0), f"  name: {name.group(1)}-variant") + "\n" + extra_yaml
     yaml.write_text(text)
     return generate(yaml)
 
@@ -183,6 +193,8 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
         names.append("binmoe_baseline.cpp")
     if "#define USE_BINMOE_ALARM_CODE" in defines:
         names.append("binmoe_alarm_code.cpp")
+    if "#define USE_BINMOE_ALARM_TONE" in defines:
+        names.append("binmoe_alarm_tone.cpp")
     for name in names:
         obj = build / f"rv32_{name}.o"
         subprocess.run([*RV32, f"-I{src}", f"-I{comp}", "-c", str(comp / name), "-o", str(obj)], check=True)
@@ -197,6 +209,8 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
             parts["alarm_events"] = flash_of(size)
         elif name == "binmoe_alarm_code.cpp":
             parts["alarm_code"] = flash_of(size)
+        elif name == "binmoe_alarm_tone.cpp":
+            parts["alarm_tone"] = flash_of(size)
         elif name == "binmoe_baseline.cpp":
             parts["baseline"] = flash_of(size)
         else:
@@ -266,7 +280,7 @@ def rv32_glue(
     ESPHome headers of its sample source from the node's own tree."""
     if shutil.which(RV32_LINUX) is None:
         raise SystemExit(f"{RV32_LINUX} is missing: apt-get install g++-riscv64-linux-gnu")
-    glue = GLUE[node]
+    glue = GLUE[VARIANTS[node][0] if node in VARIANTS else node]
     (work / "shim" / "gnu").mkdir(parents=True, exist_ok=True)
     (work / "shim" / "gnu" / "stubs-ilp32.h").write_text("")
     overlay = work / f"overlay-{node_build.name}"
@@ -304,8 +318,10 @@ def rv32_glue(
 
 
 def measure_node(node: str, host_build: Path, work: Path, components: Path = ROOT / "esphome" / "components") -> dict:
-    """Flash and static RAM of one shipped C3 node, built with the component (and its models) in `components`."""
-    node_build = generate_node(node, work / node.removesuffix(".yaml"), components)
+    """Flash and static RAM of one shipped C3 node (or a VARIANTS entry), built with the component (and its
+    models) in `components`."""
+    yaml, extra = VARIANTS.get(node, (node, ""))
+    node_build = generate_node(yaml, work / re.sub(r"\W+", "-", node.removesuffix(".yaml")), components, extra)
     parts: dict[str, int] = {}
     shared: dict[str, int] = {}  # this node's inline code of ESPHome's core / the C++ library, by symbol
     portable: list[Path] = []
@@ -331,18 +347,24 @@ def measure_node(node: str, host_build: Path, work: Path, components: Path = ROO
     }
 
 
+def node_label(node: str) -> str:
+    """A shipped node's YAML, or a VARIANTS entry as `yaml` with `option: true`."""
+    return f"`{node}`" if node in NODES else "`{}` with `{}: true`".format(*node.split(" + "))
+
+
 def main() -> None:
     rows = []
     data = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         host = generate(ROOT / "tests" / "esphome" / "nodes" / "host-sound.yaml")
-        for node in NODES:
+        for node in [*NODES, *VARIANTS]:
             data[node] = measure_node(node, host, work)
             share, glue = data[node]["rv32imc"], data[node]["glue_rv32imc"]
             flash, ram = data[node]["flash_bytes"], data[node]["static_ram_bytes"]
+            label = node_label(node)
             rows.append(
-                f"| `{node}` | {share['text']} | {share['rodata'] + share['data']} | "
+                f"| {label} | {share['text']} | {share['rodata'] + share['data']} | "
                 f"{share['data'] + share['bss']} | {glue['flash']} | {glue['ram']} | "
                 f"-{data[node]['relaxation_saving_bytes']} | **{flash}** | **{ram}** |"
             )
@@ -352,8 +374,9 @@ def main() -> None:
         " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp,"
         " binmoe_router.cpp, binmoe_message.cpp from the node's generated tree) and the optional parts the node's"
         " YAML compiles in (USE_BINMOE_* in its defines.h): alarm events (binmoe_events.cpp) and the alarm-code"
-        " detector (binmoe_alarm_code.cpp) on the sound node, the per-machine baseline (binmoe_baseline.cpp) on"
-        " the vibration nodes; compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
+        " detector (binmoe_alarm_code.cpp) on the sound node (with `smoke_tone: true` also the tone-following T3"
+        " detector, binmoe_alarm_tone.cpp), the per-machine baseline (binmoe_baseline.cpp) on the vibration nodes;"
+        " compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
         " at the node's log level (DEBUG), against ESPHome's headers with the node's own component defines (sample"
@@ -369,14 +392,22 @@ def main() -> None:
         " RAM total |\n"
         "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
-    nodes = list(data.values())
+    nodes = [data[n] for n in NODES]
+    variants_text = ""
+    for variant in VARIANTS:
+        yaml, option = variant.split(" + ")
+        ram = data[variant]["static_ram_bytes"]
+        variants_text += (
+            f" `{yaml}` with `{option}: true` (off by default): {data[variant]['flash_bytes']} B flash,"
+            f" {ram} B static RAM ({'meets' if ram <= TARGET_RAM else 'MISSES'} 16 KB)."
+        )
     worst_flash = max(d["flash_bytes"] for d in nodes)
     worst_ram = max(d["static_ram_bytes"] for d in nodes)
     body += (
         f"\nWorst case: {worst_flash} B flash ({'under' if worst_flash <= FLASH_CEILING else 'OVER'} the"
         f" 12 KB = {FLASH_CEILING} B ceiling; without the relaxation saving"
         f" {max(d['flash_bytes_objects'] for d in nodes)} B), {worst_ram} B static RAM"
-        f" ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB)."
+        f" ({'meets' if worst_ram <= TARGET_RAM else 'MISSES'} 16 KB) for the shipped nodes.{variants_text}"
         " With ESPHome's logger at INFO instead of the default DEBUG (no CONFIG/DEBUG log strings) the flash would"
         f" be {', '.join(str(d['flash_bytes_logger_info']) for d in nodes)} B."
         "\n\nEarlier code, measured without the relaxation step (the object sections' sum, the flash_bytes_objects"
@@ -389,12 +420,14 @@ def main() -> None:
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
               "alarm_events": "alarm-event detector", "alarm_code": "alarm-code detector (T3/T4)",
+              "alarm_tone": "tone-following T3 detector (`smoke_tone`)",
               "baseline": "per-machine baseline (learner, anomaly score)",
               "esphome_glue": "ESPHome glue (entities, events, logs)", "sample_source": "sample source"}  # fmt: skip
-    body += "\n\nWhere the flash goes (bytes):\n\n| part | " + " | ".join(f"`{n}`" for n in NODES) + " |\n"
-    body += "|---|" + "---|" * len(NODES) + "\n"
+    columns = [*NODES, *VARIANTS]
+    body += "\n\nWhere the flash goes (bytes):\n\n| part | " + " | ".join(map(node_label, columns)) + " |\n"
+    body += "|---|" + "---|" * len(columns) + "\n"
     for key, label in labels.items():
-        body += f"| {label} | " + " | ".join(str(data[n]["flash_parts"].get(key, 0)) for n in NODES) + " |\n"
+        body += f"| {label} | " + " | ".join(str(data[n]["flash_parts"].get(key, 0)) for n in columns) + " |\n"
     body += (
         "\nThe kernel is built at ESPHome's -Os throughout (its first layer's by-8 unrolled dot products keep an"
         " inference within the node-model issue's 160,000 rv32imc instructions). On the sound node the sample"
