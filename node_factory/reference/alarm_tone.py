@@ -28,7 +28,9 @@ per octave of power: 0.376 dB):
    its onset (the frame before may hold the tone's start);
 5. the code: counting back from the newest pulse, the latest earlier pulse at a T3 interval (1.0 or 2.0 s
    +-10 % and 2 frames), within SPREAD (9 dB) of the newest's peak, with everything between them GAP (6 dB)
-   under both peaks; five pulses, one or two long intervals, never two in a row.
+   under both peaks; five pulses whose four intervals come in T3's order: short, short, long repeating gives
+   SSLS, SLSS or LSSL only (T3_ORDERS). Until 2026-12-04 any one or two longs not in a row passed, and music
+   with a beat of alternating short and long intervals (SLSL) made codes.
 
 Where it differs from the prototype (which is not causal): channels are chosen as the stream goes (it picked
 the frequencies tonal in >= 6 frames of the whole stream, up to 8), so a channel's first pulse has an
@@ -76,6 +78,9 @@ SHORT = (27, 36)  # onset to onset, frames: 1.0 s +-10 % and 2 frames (0.9 s / 3
 LONG = (55, 70)  # 2.0 s likewise
 LONG_FROM = 47  # an interval from 1.5 s on is one of the code's long ones
 MATCH = 5  # pulses
+# which of the chain's four intervals (newest first) are long: T3 repeats short, short, long, so four intervals
+# in a row are SSLS, SLSS or LSSL (SLSL, LSLS, three shorts in a row or two longs in a row are not T3).
+T3_ORDERS = {(False, True, False, False), (False, False, True, False), (True, False, False, True)}
 CLOCK = 0xFFFF  # frame numbers modulo 2^16 (uint16_t in the C++): only differences are used
 EMPTY = -1  # levels are >= 0: no frame in a silence yet
 
@@ -270,8 +275,8 @@ def t3(ring: list[tuple[int, int, int]]) -> bool:
                 break
     if len(chain) < MATCH:
         return False
-    longs = [(ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1)]
-    return 1 <= sum(longs) <= 2 and not any(longs[k] and longs[k + 1] for k in range(MATCH - 2))
+    longs = tuple((ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1))
+    return longs in T3_ORDERS
 
 
 def detect(

@@ -130,3 +130,26 @@ def test_a_t3_tone_is_heard_and_silence_is_not(harness: tuple[Path, Path]) -> No
     heard = node_frames(harness, tone)
     assert heard.any() and np.argmax(heard) * alarm_tone.FRAME / SR <= 11.0
     assert not node_frames(harness, np.zeros(14 * SR, dtype=np.int16)).any()
+
+
+def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, Path]) -> None:
+    """A beat of alternating 1 s and 2 s intervals (short, long, short, long: T3's intervals, not its order,
+    which the detector heard as T3 before the order rule), then a T3 alarm: the node hears only the alarm, frame
+    for frame as the reference."""
+    t = np.arange(34 * SR) / SR
+    gate = np.zeros_like(t)
+    on = 1.0
+    while on < 20.0:  # onsets 1, 2, 4, 5, 7, 8, ... at 1500 Hz
+        gate[int(on * SR) : int((on + 0.5) * SR)] = 1.0
+        on += 1.0 if round(on) % 3 == 1 else 2.0
+    beat = np.sin(2 * np.pi * 1500 * t) * gate
+    alarm = np.zeros_like(t)
+    for k in range(9):  # T3 from 21 s: onsets 21, 22, 23, 25, 26, 27, 29, 30, 31
+        on = 21.0 + (k // 3) * 4.0 + (k % 3)
+        alarm[int(on * SR) : int((on + 0.5) * SR)] = np.sin(2 * np.pi * 3100 * t[int(on * SR) : int((on + 0.5) * SR)])
+    samples = np.round(8000 * (beat + alarm) + np.random.default_rng(4).normal(0, 300, len(t))).astype(np.int16)
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert np.array_equal(got, ref)
+    heard_s = np.nonzero(ref)[0] * alarm_tone.FRAME / SR
+    assert len(heard_s) and heard_s.min() > 21.0 and heard_s.min() <= 31.0, heard_s

@@ -5,6 +5,8 @@ rhythms, the temporal-four code or notes on a beat. Its integer steps agree with
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -91,6 +93,24 @@ def test_a_pulse_split_by_a_notch_is_one_pulse() -> None:
 )
 def test_other_rhythms_are_not_a_t3_code(pattern: list[tuple[float, float]]) -> None:
     assert heard_at(gated(3100.0, pattern, 20.0)) == []
+
+
+SLSL = [(0.5, 0.5), (0.5, 1.5)]  # a beat of one short and one long interval (music: hedgewars' and supertux' codes)
+
+
+def test_the_intervals_must_come_in_t3_order() -> None:
+    # pulses at T3's intervals, one or two of every four long and never two in a row, but not in T3's order
+    assert heard_at(gated(3100.0, SLSL, 20.0)) == []
+    orders = alarm_tone.T3_ORDERS
+    try:  # the rule before: any one or two long intervals, not two in a row
+        alarm_tone.T3_ORDERS = {
+            longs
+            for longs in itertools.product((False, True), repeat=alarm_tone.MATCH - 1)
+            if 1 <= sum(longs) <= 2 and not any(a and b for a, b in itertools.pairwise(longs))
+        }
+        assert heard_at(gated(3100.0, SLSL, 20.0)) != []
+    finally:
+        alarm_tone.T3_ORDERS = orders
 
 
 def test_noise_alone_is_not_a_t3_code() -> None:

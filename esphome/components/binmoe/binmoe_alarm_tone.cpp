@@ -188,15 +188,14 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
             chain[len++] = j;
         }
         if (len == MATCH) {
+          // bit k: the k-th interval counting back from the newest is long. T3's order (short, short, long,
+          // repeating) lets four intervals be SSLS, SLSS or LSSL only (masks 2, 4, 9): not SLSL or three shorts
           int longs = 0;
-          bool two_in_a_row = false, previous = false;
           for (int k = 0; k < MATCH - 1; k++) {
-            const bool is_long = static_cast<uint16_t>(ch.onsets[chain[k]] - ch.onsets[chain[k + 1]]) >= LONG_FROM;
-            longs += is_long;
-            two_in_a_row = two_in_a_row || (is_long && previous);
-            previous = is_long;
+            if (static_cast<uint16_t>(ch.onsets[chain[k]] - ch.onsets[chain[k + 1]]) >= LONG_FROM)
+              longs |= 1 << k;
           }
-          matched = longs >= 1 && longs <= 2 && !two_in_a_row;
+          matched = longs == 2 || longs == 4 || longs == 9;
         }
         ch.gap = ch.gap_before = EMPTY;  // a new silence starts after the pulse's tail
         ch.since_end = 0;
