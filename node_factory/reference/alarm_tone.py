@@ -29,8 +29,10 @@ per octave of power: 0.376 dB):
 5. the code: counting back from the newest pulse, the latest earlier pulse at a T3 interval (1.0 or 2.0 s
    +-10 % and 2 frames), within SPREAD (9 dB) of the newest's peak, with everything between them GAP (6 dB)
    under both peaks; five pulses whose four intervals come in T3's order: short, short, long repeating gives
-   SSLS, SLSS or LSSL only (T3_ORDERS). Until 2026-12-04 any one or two longs not in a row passed, and music
-   with a beat of alternating short and long intervals (SLSL) made codes.
+   SSLS, SLSS or LSSL only (T3_ORDERS), and the five pulses as long as each other within LENGTH_SPREAD (10
+   frames, 0.32 s: one sounder's pulses are 0.5 s +-10 %). Both rules were added on 2026-12-04 after reading
+   the false codes in the Debian `train` recordings: music with a beat of alternating short and long
+   intervals (SLSL), and tonal notes of uneven lengths (0.26-0.9 s) at T3's intervals.
 
 Where it differs from the prototype (which is not causal): channels are chosen as the stream goes (it picked
 the frequencies tonal in >= 6 frames of the whole stream, up to 8), so a channel's first pulse has an
@@ -83,6 +85,8 @@ MATCH = 5  # pulses
 T3_ORDERS = {(False, True, False, False), (False, False, True, False), (True, False, False, True)}
 CLOCK = 0xFFFF  # frame numbers modulo 2^16 (uint16_t in the C++): only differences are used
 EMPTY = -1  # levels are >= 0: no frame in a silence yet
+LENGTH_SPREAD = 10  # frames: the five pulses of one sounder are as long as each other (0.5 s +-10 %), within 0.32 s
+Pulse = tuple[int, int, int, int]  # a kept pulse: onset, peak, loudest level of the silence before it, length
 
 
 def log2_q3(v: int) -> int:
@@ -148,7 +152,7 @@ class Channel:
     since_end: int = TAIL  # frames since the last kept pulse ended (saturating at TAIL)
     gap: int = EMPTY  # loudest level of the silence through the previous frame ...
     gap_before: int = EMPTY  # ... and through the one before
-    ring: list[tuple[int, int, int]] = field(default_factory=list)  # (onset, peak, silence before), oldest first
+    ring: list[Pulse] = field(default_factory=list)  # oldest first
 
 
 @dataclass
@@ -227,7 +231,7 @@ class AlarmToneDetector:
                 if PULSE[0] <= (self.frame - ch.onset) & CLOCK <= PULSE[1]:
                     if ch.ring and (ch.onset - ch.ring[-1][0]) & CLOCK > LONG[1]:
                         ch.ring.clear()  # too old to be in a code (and the 16-bit clock may wrap)
-                    ch.ring.append((ch.onset, ch.peak, ch.gap_at_onset))
+                    ch.ring.append((ch.onset, ch.peak, ch.gap_at_onset, (self.frame - ch.onset) & CLOCK))
                     if len(ch.ring) > RING:
                         ch.ring.pop(0)
                     matched = t3(ch.ring)
@@ -237,7 +241,7 @@ class AlarmToneDetector:
             # a pulse split by a notch of the room (or a drifting tone): the tone rises again right after a kept
             # pulse ended, within its on time: one pulse, the kept one continues
             if ch.ring and ch.gap_before == EMPTY and (self.frame - ch.ring[-1][0]) & CLOCK <= MERGE:
-                onset, peak, gap = ch.ring.pop()
+                onset, peak, gap, _length = ch.ring.pop()
                 ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, onset, max(peak, level), 0, gap
             else:
                 ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, self.frame, level, 0, ch.gap_before
@@ -250,7 +254,7 @@ class AlarmToneDetector:
         return matched
 
 
-def _quiet(ring: list[tuple[int, int, int]], a: int, b: int) -> bool:
+def _quiet(ring: list[Pulse], a: int, b: int) -> bool:
     """Everything between pulses a and b (indices, a < b) GAP under both peaks, and not nothing at all."""
     loudest = EMPTY
     for c in range(a + 1, b + 1):
@@ -260,7 +264,7 @@ def _quiet(ring: list[tuple[int, int, int]], a: int, b: int) -> bool:
     return loudest != EMPTY and loudest <= min(ring[a][1], ring[b][1]) - GAP
 
 
-def t3(ring: list[tuple[int, int, int]]) -> bool:
+def t3(ring: list[Pulse]) -> bool:
     """Whether the newest pulse completes five pulses of the code (see the module's docstring)."""
     newest = len(ring) - 1
     chain = [newest]
@@ -276,7 +280,8 @@ def t3(ring: list[tuple[int, int, int]]) -> bool:
     if len(chain) < MATCH:
         return False
     longs = tuple((ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1))
-    return longs in T3_ORDERS
+    lengths = [ring[c][3] for c in chain]
+    return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD
 
 
 def detect(

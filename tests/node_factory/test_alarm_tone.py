@@ -113,6 +113,18 @@ def test_the_intervals_must_come_in_t3_order() -> None:
         alarm_tone.T3_ORDERS = orders
 
 
+def test_the_pulses_must_be_about_as_long_as_each_other() -> None:
+    # T3's onsets (1 s, 1 s, 2 s apart) but pulses of 0.3 and 0.7 s in turn: not one sounder's code
+    uneven = [(0.3, 0.7), (0.7, 0.3), (0.3, 1.7), (0.7, 0.3), (0.3, 0.7), (0.7, 1.3)]
+    assert heard_at(gated(3100.0, uneven, 20.0)) == []
+    spread = alarm_tone.LENGTH_SPREAD
+    try:
+        alarm_tone.LENGTH_SPREAD = alarm_tone.PULSE[1]
+        assert heard_at(gated(3100.0, uneven, 20.0)) != []
+    finally:
+        alarm_tone.LENGTH_SPREAD = spread
+
+
 def test_noise_alone_is_not_a_t3_code() -> None:
     noise = np.random.default_rng(7).normal(0, 2000, 30 * SR)
     assert heard_at(np.round(noise).astype(np.int16)) == []

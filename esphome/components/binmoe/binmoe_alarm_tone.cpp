@@ -15,6 +15,7 @@ constexpr int GAP = 16, SPREAD = 24, TAIL = 4;
 constexpr int PULSE_MIN = 8, PULSE_MAX = 31;
 constexpr int SHORT_MIN = 27, SHORT_MAX = 36, LONG_MIN = 55, LONG_MAX = 70, LONG_FROM = 47;
 constexpr int MATCH = 5;
+constexpr int LENGTH_SPREAD = 10;
 constexpr int16_t EMPTY = -1;
 
 // features.log2_q3: 8 * the leading-one position + the next three bits; 0 for v <= 1.
@@ -167,12 +168,14 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
             ch.onsets[j - 1] = ch.onsets[j];
             ch.peaks[j - 1] = ch.peaks[j];
             ch.gaps[j - 1] = ch.gaps[j];
+            ch.lengths[j - 1] = ch.lengths[j];
           }
           ch.count--;
         }
         ch.onsets[ch.count] = ch.onset;
         ch.peaks[ch.count] = ch.peak;
         ch.gaps[ch.count] = ch.gap_at_onset;
+        ch.lengths[ch.count] = static_cast<uint8_t>(length);
         ch.count++;
         // counting back from the newest: the latest earlier pulse at a T3 interval, as loud, quiet between
         const int newest = ch.count - 1;
@@ -195,7 +198,13 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
             if (static_cast<uint16_t>(ch.onsets[chain[k]] - ch.onsets[chain[k + 1]]) >= LONG_FROM)
               longs |= 1 << k;
           }
-          matched = longs == 2 || longs == 4 || longs == 9;
+          // and the five pulses of one sounder are about as long as each other
+          int shortest = ch.lengths[newest], longest = ch.lengths[newest];
+          for (int k = 1; k < MATCH; k++) {
+            shortest = ch.lengths[chain[k]] < shortest ? ch.lengths[chain[k]] : shortest;
+            longest = ch.lengths[chain[k]] > longest ? ch.lengths[chain[k]] : longest;
+          }
+          matched = (longs == 2 || longs == 4 || longs == 9) && longest - shortest <= LENGTH_SPREAD;
         }
         ch.gap = ch.gap_before = EMPTY;  // a new silence starts after the pulse's tail
         ch.since_end = 0;

@@ -31,7 +31,8 @@ class AlarmToneDetector {
     uint16_t onset;           // frame (mod 2^16) of the pulse under way, if `active`
     uint16_t onsets[RING];    // the last `count` pulses, oldest first: onsets, ...
     int16_t gaps[RING];       // ... the loudest level of the silence before each (-1: none) ...
-    uint8_t peaks[RING];      // ... and their peaks
+    uint8_t peaks[RING];      // ... their peaks ...
+    uint8_t lengths[RING];    // ... and their lengths (frames)
     int16_t gap_at_onset;     // of the pulse under way
     int16_t gap, gap_before;  // loudest level of the silence through the last frame, and the one before
     uint8_t history[3];       // the channel's last levels (0..255), oldest first
