@@ -57,33 +57,16 @@ def _elf(work: Path, frames: int) -> Path:
     return elf
 
 
-def _detector_bytes(elf: Path) -> int:
-    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "-C", str(elf)], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
-    for line in out.splitlines():
-        parts = line.split(maxsplit=3)
-        if len(parts) == 4 and parts[3] == "detector":
-            return int(parts[1], 16)
-    raise RuntimeError("no `detector` symbol")
-
-
-def _object_bytes(work: Path) -> int:
-    obj = work / "binmoe_alarm_tone.o"
-    subprocess.run([*harness.RV32, "-c", f"-I{COMPONENT}", str(COMPONENT / "binmoe_alarm_tone.cpp"), "-o", str(obj)],
-                   check=True)  # fmt: skip
-    out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(obj)], capture_output=True, text=True, check=True)
-    return sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines())
-               if len(p) >= 2 and p[0].startswith((".text", ".rodata", ".srodata", ".data", ".sdata")))  # fmt: skip
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         _input_header(work)
         empty = _rv32_count(_elf(work, 0))
         per_frame = (_rv32_count(_elf(work, N)) - empty) / N
-        ram = _detector_bytes(_elf(work, N))
-        code = _object_bytes(work)
+        ram = harness.rv32_symbol_sizes(_elf(work, N), ("detector",))["detector"]
+        code = harness.rv32_object_bytes(
+            COMPONENT / "binmoe_alarm_tone.cpp", work / "binmoe_alarm_tone.o", f"-I{COMPONENT}"
+        )
     result = {"instructions_per_frame": round(per_frame), "frames": N, "detector_ram_bytes": ram, "code_bytes": code,
               "instructions_per_second_at_31_25_frames": round(per_frame * SR / 512)}  # fmt: skip
     print(result)

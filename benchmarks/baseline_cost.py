@@ -71,26 +71,6 @@ def _elf(work: Path, learn: int, score: int) -> Path:
     return elf
 
 
-def _sizes(elf: Path) -> dict[str, int]:
-    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "--size-sort", "-C", str(elf)], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split(maxsplit=3)
-        if len(parts) == 4 and parts[3] in ("learner", "detector"):
-            sizes[parts[3]] = int(parts[1], 16)
-    return sizes
-
-
-def _object_bytes(work: Path) -> int:
-    obj = work / "binmoe_baseline.o"
-    subprocess.run([*harness.RV32, "-c", f"-I{COMPONENT}", str(COMPONENT / "binmoe_baseline.cpp"), "-o", str(obj)],
-                   check=True)  # fmt: skip
-    out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(obj)], capture_output=True, text=True, check=True)
-    return sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines())
-               if len(p) >= 2 and p[0].startswith((".text", ".rodata", ".srodata", ".data", ".sdata")))  # fmt: skip
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -98,8 +78,10 @@ def main() -> int:
         empty = _rv32_count(_elf(work, 0, 0))
         learn = (_rv32_count(_elf(work, N, 0)) - empty) / N
         both = (_rv32_count(_elf(work, N, N)) - empty - learn * N) / N
-        sizes = _sizes(_elf(work, N, N))
-        code = _object_bytes(work)
+        sizes = harness.rv32_symbol_sizes(_elf(work, N, N), ("learner", "detector"))
+        code = harness.rv32_object_bytes(
+            COMPONENT / "binmoe_baseline.cpp", work / "binmoe_baseline.o", f"-I{COMPONENT}"
+        )
     result = {
         "instructions_per_learning_window": round(learn),
         "instructions_per_scored_window": round(both),

@@ -33,3 +33,23 @@ def compile_rv32(source: Path, elf: Path, kernel_dir: Path, model_dir: Path, ste
     command = [*RV32, *flags, *model_flags(kernel_dir, model_dir, stem), str(source), "-o", str(elf), "-lgcc"]
     subprocess.run(command, check=True)
     return elf
+
+
+def rv32_object_bytes(source: Path, obj: Path, *flags: str) -> int:
+    """Code and constants (text, rodata, data sections) of `source` compiled alone for rv32imc into `obj`."""
+    subprocess.run([*RV32, "-c", *flags, str(source), "-o", str(obj)], check=True)
+    out = subprocess.run(["riscv64-unknown-elf-size", "-A", str(obj)], capture_output=True, text=True, check=True)
+    return sum(int(p[1]) for p in (line.split() for line in out.stdout.splitlines())
+               if len(p) >= 2 and p[0].startswith((".text", ".rodata", ".srodata", ".data", ".sdata")))  # fmt: skip
+
+
+def rv32_symbol_sizes(elf: Path, names: tuple[str, ...]) -> dict[str, int]:
+    """Sizes in bytes of the symbols of an rv32imc ELF with these (demangled) names, where it has them."""
+    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", "-C", str(elf)], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split(maxsplit=3)
+        if len(parts) == 4 and parts[3] in names:
+            sizes[parts[3]] = int(parts[1], 16)
+    return sizes
