@@ -58,6 +58,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.reference.features import fft_q15
+from node_factory.reference.features import log2_q3 as log2_q3_array
 
 FRAME = 512  # the sound family's FFT size and hop (16 kHz: 32 ms)
 LOW_BIN, HIGH_BIN = 13, 224  # tonal bins: 406 Hz .. 7 kHz (the code detector's range)
@@ -116,17 +117,6 @@ def hann_power(re: NDArray[np.int32], im: NDArray[np.int32]) -> NDArray[np.int64
     return hr * hr + hi * hi
 
 
-def levels(power: NDArray[np.int64]) -> NDArray[np.int64]:
-    """log2_q3 of each power (vectorised, as features.log2_q3)."""
-    v = np.maximum(power, 1)
-    msb = np.zeros_like(v)
-    for b in (32, 16, 8, 4, 2, 1):  # exact integer leading-one position
-        big = (v >> (msb + b)) > 0
-        msb = np.where(big, msb + b, msb)
-    mant = np.where(msb >= 3, (v >> np.maximum(msb - 3, 0)) & 7, (v << np.maximum(3 - msb, 0)) & 7)
-    return np.where(power <= 1, 0, msb * 8 + mant)
-
-
 def tonal(level: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Frames x levels of bins FIRST..LAST -> frames x BINS (LOW_BIN..HIGH_BIN): tonal peaks."""
     c = np.cumsum(np.pad(level, ((0, 0), (1, 0))), axis=1)
@@ -171,7 +161,7 @@ class AlarmToneDetector:
     def push(self, re: NDArray[np.int32], im: NDArray[np.int32]) -> bool:
         """One frame's spectrum (features.fft_q15 rows: FRAME values each)."""
         power = hann_power(re[None, :], im[None, :])
-        level = levels(power)
+        level = log2_q3_array(power)
         return self.step(power[0], level[0], tonal(level)[0])
 
     def step(self, power: NDArray[np.int64], level: NDArray[np.int64], peaks: NDArray[np.bool_]) -> bool:
@@ -291,7 +281,7 @@ def detect(
     its state over from an earlier part of the stream."""
     detector = AlarmToneDetector() if detector is None else detector
     power = hann_power(re, im)
-    level = levels(power)
+    level = log2_q3_array(power)
     peaks = tonal(level)
     return np.array([detector.step(power[t], level[t], peaks[t]) for t in range(len(power))], dtype=np.bool_)
 
