@@ -44,9 +44,9 @@ from scripts.lib.host_build import build_flags, generate
 ROOT = Path(__file__).resolve().parents[1]
 
 NODES = ["binmoe-sound-node.yaml", "binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"]
-# Shipped nodes with an option turned on that is off by default: (the shipped YAML, YAML merged into it). The
-# node gets its own name, so its generated tree and objects do not collide with the shipped node's.
-VARIANTS = {"binmoe-sound-node.yaml + smoke_tone": ("binmoe-sound-node.yaml", "binmoe:\n  smoke_tone: true\n")}
+# Shipped nodes with a default option turned off: (the shipped YAML, YAML merged into it). The node gets its
+# own name, so its generated tree and objects do not collide with the shipped node's.
+VARIANTS = {"binmoe-sound-node.yaml + smoke_tone: false": ("binmoe-sound-node.yaml", "binmoe:\n  smoke_tone: false\n")}
 RV32 = [
     "riscv64-unknown-elf-g++",
     "-march=rv32imc",
@@ -348,8 +348,8 @@ def measure_node(node: str, host_build: Path, work: Path, components: Path = ROO
 
 
 def node_label(node: str) -> str:
-    """A shipped node's YAML, or a VARIANTS entry as `yaml` with `option: true`."""
-    return f"`{node}`" if node in NODES else "`{}` with `{}: true`".format(*node.split(" + "))
+    """A shipped node's YAML, or a VARIANTS entry as `yaml` with `option: value`."""
+    return f"`{node}`" if node in NODES else "`{}` with `{}`".format(*node.split(" + "))
 
 
 def main() -> None:
@@ -374,8 +374,9 @@ def main() -> None:
         " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp,"
         " binmoe_router.cpp, binmoe_message.cpp from the node's generated tree) and the optional parts the node's"
         " YAML compiles in (USE_BINMOE_* in its defines.h): alarm events (binmoe_events.cpp) and the alarm-code"
-        " detector (binmoe_alarm_code.cpp) on the sound node (with `smoke_tone: true` also the tone-following T3"
-        " detector, binmoe_alarm_tone.cpp), the per-machine baseline (binmoe_baseline.cpp) on the vibration nodes;"
+        " detector (binmoe_alarm_code.cpp) with the tone-following T3 detector (binmoe_alarm_tone.cpp, `smoke_tone`,"
+        " default on; the row `smoke_tone: false` is the node without it) on the sound node, the per-machine"
+        " baseline (binmoe_baseline.cpp) on the vibration nodes;"
         " compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
         " callback, binmoe_adxl345.cpp or binmoe_adc.cpp) compiled for rv32imc/ilp32 with riscv64-linux-gnu-g++ -Os"
@@ -398,7 +399,7 @@ def main() -> None:
         yaml, option = variant.split(" + ")
         ram = data[variant]["static_ram_bytes"]
         variants_text += (
-            f" `{yaml}` with `{option}: true` (off by default): {data[variant]['flash_bytes']} B flash,"
+            f" `{yaml}` with `{option}` (not the default): {data[variant]['flash_bytes']} B flash,"
             f" {ram} B static RAM ({'meets' if ram <= TARGET_RAM else 'MISSES'} 16 KB)."
         )
     worst_flash = max(d["flash_bytes"] for d in nodes)

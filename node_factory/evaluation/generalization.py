@@ -56,8 +56,9 @@ class Protocol:
     report_within_s: float = 10.0
     min_real_hours: float = 2.0
     # the node's `smoke_tone` option (docs/esphome.md): the tone-following T3 detector feeds the smoke events
-    # together with the band-level code detector. Off by default, as on the node.
-    smoke_tone: bool = False
+    # together with the band-level code detector. On by default, as on the node (since 2026-12-04, when it met
+    # the rule fixed for it: docs/node-model.md, "Following the tone").
+    smoke_tone: bool = True
 
 
 # The node's alarm events (ESPHome `binmoe` component, docs/esphome.md): with a window every 0.512 s, a T3

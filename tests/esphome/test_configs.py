@@ -466,9 +466,10 @@ def test_optional_parts_are_compiled_only_where_configured(
         assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
 
 
-@pytest.mark.parametrize(("options", "defined"), [({}, False), ({"smoke_tone": False}, False),
-                                                   ({"smoke_tone": True}, True)])  # fmt: skip
-def test_smoke_tone_is_off_by_default_and_compiles_in_the_tone_detector_when_on(
+@pytest.mark.parametrize(("options", "defined"), [({}, True), ({"smoke_tone": False}, False),
+                                                   ({"smoke_tone": True}, True),
+                                                   ({"alarm_code": False}, False)])  # fmt: skip
+def test_smoke_tone_is_on_by_default_with_the_alarm_code_detector_and_compiles_in(
     tmp_path: Path, options: dict[str, Any], defined: bool
 ) -> None:
     config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}

@@ -1,7 +1,8 @@
 """The node's tone-following T3 detector, integer reference (node_factory.reference.alarm_tone): it hears a
 temporal-three code on a piezo tone, a square wave with harmonics and a 520 Hz low-frequency sounder within
-10 s, also in noise and when a notch splits its pulses, and no code in noise, a steady tone, beeping at other
-rhythms, the temporal-four code or notes on a beat. Its integer steps agree with their definitions."""
+10 s, also in noise, when a notch splits its pulses, when one loud frame falls in a silence and when the tone
+drifts, and no code in noise, a steady tone, beeping at other rhythms, the temporal-four code or notes on a
+beat. Its integer steps agree with their definitions."""
 
 from __future__ import annotations
 
@@ -62,13 +63,13 @@ def test_a_t3_code_is_heard_at_ten_db_snr_in_broadband_noise() -> None:
 
 
 def test_a_pulse_split_by_a_notch_is_one_pulse() -> None:
-    # every pulse dips 20 dB for two frames after 0.3 s (a room's notch): without the merge rule its first part
+    # every pulse dips 20 dB for two frames after 0.25 s (a room's notch): without the merge rule its first part
     # is a pulse and its rest a sound in the silence after it, and no chain fits
     x = gated(3100.0, T3, 14.0).astype(np.float64)
     at = 1.0
     while at < 14.0:
         for on, off in T3:
-            a = int((at + 0.3) * SR)
+            a = int((at + 0.25) * SR)
             x[a : a + 1024] *= 0.1
             at += on + off
     times = heard_at(np.round(x).astype(np.int16))
@@ -136,6 +137,51 @@ def test_the_silences_must_be_quiet() -> None:
     t = np.arange(len(x)) / SR
     x += 5600 * np.sin(2 * np.pi * 3110.0 * t) * (x == x)  # the filler sounds all the time
     assert heard_at(np.round(x).astype(np.int16)) == []
+
+
+def tone_in_the_silences(frames: int) -> NDArray[np.int16]:
+    """T3 on 3.1 kHz with the tone itself sounding for `frames` whole frames (32 ms each) in every silence."""
+    x = gated(3100.0, T3, 14.0).astype(np.float64)
+    t = np.arange(len(x)) / SR
+    at = 1.0
+    while at < 14.0:
+        for on, off in T3:
+            a = int((at + on + off / 2) * SR) // alarm_tone.FRAME * alarm_tone.FRAME  # mid-silence, a frame's start
+            b = a + frames * alarm_tone.FRAME
+            x[a:b] = 8000 * np.sin(2 * np.pi * 3100.0 * t[a:b])
+            at += on + off
+    return np.round(x).astype(np.int16)
+
+
+def test_one_loud_frame_does_not_fill_a_silence() -> None:
+    # a click is one frame: a silence is as loud as its second-loudest frame, so one loud frame in every silence
+    # leaves the code heard; two frames in a row are a sound in the silence, and no code is heard
+    times = heard_at(tone_in_the_silences(1))
+    assert times and times[0] <= 11.0, times
+    assert heard_at(tone_in_the_silences(2)) == []
+
+
+def drifting(f0: float, f1: float, seconds: float = 14.0) -> NDArray[np.int16]:
+    """T3 on a tone gliding from f0 to f1 Hz over the stream (a piezo's pitch drifting), in faint noise."""
+    t = np.arange(int(seconds * SR)) / SR
+    gate, at = np.zeros_like(t), 1.0
+    while at < seconds:
+        for on, off in T3:
+            gate[int(at * SR) : int((at + on) * SR)] = 1.0
+            at += on + off
+    phase = 2 * np.pi * np.cumsum(f0 + (f1 - f0) * t / seconds) / SR
+    x = 8000 * np.sin(phase) * gate + 300 * np.random.default_rng(5).standard_normal(len(t))
+    return np.round(x).astype(np.int16)
+
+
+def test_a_channel_follows_its_tone_to_a_neighbouring_bin(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3.0 -> 3.15 kHz over 14 s (five bins): the tone's score moves off the channel's bin, and the channel with it;
+    # a channel that stayed would be released and its pulses lost
+    x = drifting(3000.0, 3150.0)
+    times = heard_at(x)
+    assert times and times[0] <= 11.0, times
+    monkeypatch.setattr(alarm_tone.AlarmToneDetector, "_follow", lambda self, ch: None)
+    assert heard_at(x) == []
 
 
 def test_the_integer_steps() -> None:

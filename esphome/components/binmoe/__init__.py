@@ -538,7 +538,7 @@ CONFIG_SCHEMA = cv.All(
                 cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
             ),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
-            cv.Optional(CONF_SMOKE_TONE, default=False): cv.boolean,
+            cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -647,8 +647,8 @@ async def to_code(config: dict[str, Any]) -> None:
     if (code_classes := alarm_code_classes(config, manifest)) is not None:
         cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
-        if config[CONF_SMOKE_TONE]:
-            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3 detector (1,092 B RAM)
+        if config.get(CONF_SMOKE_TONE, True):
+            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3 detector (1,140 B RAM)
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

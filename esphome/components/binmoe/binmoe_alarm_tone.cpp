@@ -45,6 +45,9 @@ int channel_level(const int32_t *re, const int32_t *im, int bin, int width) {
 
 inline int16_t max16(int a, int b) { return static_cast<int16_t>(a > b ? a : b); }
 
+// A channel's half width in bins: max(2, 3 % of its bin, rounded half up).
+int half_width(int bin) { return (3 * bin + 50) / 100 > 2 ? (3 * bin + 50) / 100 : 2; }
+
 }  // namespace
 
 void AlarmToneDetector::reset() {
@@ -85,6 +88,14 @@ bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
   for (auto &ch : this->channels_) {
     if (!ch.used)
       continue;
+    // a drifting tone moves its peaks, and so its score, to a neighbouring bin: the channel moves with it (one
+    // bin a frame, to the higher-scoring neighbour, the upper one on a tie) and keeps its pulses
+    const int j = ch.bin - LOW_BIN;
+    const int down = j > 0 ? this->score_[j - 1] : -1, up = j + 1 < BINS ? this->score_[j + 1] : -1;
+    if ((up > down ? up : down) > this->score_[j]) {
+      ch.bin = static_cast<uint8_t>(up >= down ? ch.bin + 1 : ch.bin - 1);
+      ch.width = static_cast<uint8_t>(half_width(ch.bin));
+    }
     if (this->score_[ch.bin - LOW_BIN] < RELEASE) {
       ch.used = false;
       continue;
@@ -129,14 +140,14 @@ void AlarmToneDetector::open_(const int32_t *re, const int32_t *im) {
   }
   if (best < 0)
     return;
-  const int width = (3 * best + 50) / 100 > 2 ? (3 * best + 50) / 100 : 2;
+  const int width = half_width(best);
   const uint8_t value = static_cast<uint8_t>(channel_level(re, im, best, width));
   *free = Channel{};
   free->bin = static_cast<uint8_t>(best);
   free->width = static_cast<uint8_t>(width);
   for (auto &h : free->history)
     h = value;
-  free->gap_at_onset = free->gap = free->gap_before = EMPTY;
+  free->gap_at_onset = free->gap = free->gap_before = free->second = free->second_before = EMPTY;
   free->since_end = TAIL;
   free->used = true;
   // the tone's first pulse is under way: it started about score / (GAIN - 1) frames ago (a fresh tone)
@@ -152,7 +163,7 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
   if (ch.active) {
     if (heard && level >= ch.peak + RISE) {  // a louder sound starts inside the pulse: it starts there
       ch.onset = this->frame_;
-      ch.gap_at_onset = ch.gap_before;
+      ch.gap_at_onset = ch.second_before;
     }
     if (level > ch.peak)
       ch.peak = static_cast<uint8_t>(level);
@@ -206,7 +217,7 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
           }
           matched = (longs == 2 || longs == 4 || longs == 9) && longest - shortest <= LENGTH_SPREAD;
         }
-        ch.gap = ch.gap_before = EMPTY;  // a new silence starts after the pulse's tail
+        ch.gap = ch.gap_before = ch.second = ch.second_before = EMPTY;  // a new silence starts after the tail
         ch.since_end = 0;
       }
     }
@@ -229,14 +240,18 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
       } else {
         ch.onset = this->frame_;
         ch.peak = static_cast<uint8_t>(level);
-        ch.gap_at_onset = ch.gap_before;
+        ch.gap_at_onset = ch.second_before;
       }
     }
   }
-  // the silence: every frame from TAIL frames after the last kept pulse's end on; `gap_before` lags a frame
+  // the silence: every frame from TAIL frames after the last kept pulse's end on; `gap_before` lags a frame.
+  // A pulse keeps the silence's second-loudest level: one frame (a click) does not make it loud.
   ch.gap_before = ch.gap;
-  if (ch.since_end >= TAIL)
+  ch.second_before = ch.second;
+  if (ch.since_end >= TAIL) {
+    ch.second = max16(ch.second, ch.gap < level ? ch.gap : level);
     ch.gap = max16(ch.gap, level);
+  }
   ch.history[0] = ch.history[1];
   ch.history[1] = ch.history[2];
   ch.history[2] = static_cast<uint8_t>(level);

@@ -28,18 +28,19 @@ class AlarmToneDetector {
 
  protected:
   struct Channel {
-    uint16_t onset;           // frame (mod 2^16) of the pulse under way, if `active`
-    uint16_t onsets[RING];    // the last `count` pulses, oldest first: onsets, ...
-    int16_t gaps[RING];       // ... the loudest level of the silence before each (-1: none) ...
-    uint8_t peaks[RING];      // ... their peaks ...
-    uint8_t lengths[RING];    // ... and their lengths (frames)
-    int16_t gap_at_onset;     // of the pulse under way
-    int16_t gap, gap_before;  // loudest level of the silence through the last frame, and the one before
-    uint8_t history[3];       // the channel's last levels (0..255), oldest first
-    uint8_t peak;             // of the pulse under way
-    uint8_t bin, width;       // the tone's FFT bin, and its half width in bins
-    uint8_t below;            // frames in a row under the peak by END
-    uint8_t since_end;        // frames since the last kept pulse ended (saturating)
+    uint16_t onset;                 // frame (mod 2^16) of the pulse under way, if `active`
+    uint16_t onsets[RING];          // the last `count` pulses, oldest first: onsets, ...
+    int16_t gaps[RING];             // ... the second-loudest level of the silence before each (-1: none) ...
+    uint8_t peaks[RING];            // ... their peaks ...
+    uint8_t lengths[RING];          // ... and their lengths (frames)
+    int16_t gap_at_onset;           // of the pulse under way
+    int16_t gap, gap_before;        // loudest level of the silence through the last frame, and the one before
+    int16_t second, second_before;  // its second-loudest level, likewise (what a pulse keeps)
+    uint8_t history[3];             // the channel's last levels (0..255), oldest first
+    uint8_t peak;                   // of the pulse under way
+    uint8_t bin, width;             // the tone's FFT bin, and its half width in bins
+    uint8_t below;                  // frames in a row under the peak by END
+    uint8_t since_end;              // frames since the last kept pulse ended (saturating)
     uint8_t count;
     bool active, used;
   };
