@@ -183,7 +183,7 @@ def integer_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[f
 def code_smoke_s(x: NDArray[np.int16]) -> list[float]:
     """Times (s) of the node's smoke events from its band-level code detector (`benchmarks.alarm_code`)."""
     classes = FAMILIES["sound"].classes
-    return [t for c, t in node_events(x) if classes[c] == "smoke_alarm"]
+    return [t for c, t in node_events(x, smoke_tone=False) if classes[c] == "smoke_alarm"]
 
 
 def distinct(times: list[float], apart_s: float = 10.0) -> int:
@@ -215,7 +215,8 @@ def main() -> int:
             continue
         onset = float(scene.meta["onset_s"])
         by_tone = any(onset <= t <= onset + 10 for t in smoke_events(scene.audio, args.floor, args.peak_db))
-        by_code = any(classes[c] == "smoke_alarm" and onset <= t <= onset + 10 for c, t in node_events(scene.audio))
+        by_code = any(classes[c] == "smoke_alarm" and onset <= t <= onset + 10
+                      for c, t in node_events(scene.audio, smoke_tone=False))  # fmt: skip
         smoke += 1
         tone, code, either = tone + by_tone, code + by_code, either + (by_tone or by_code)
         if not (by_tone or by_code):

@@ -34,9 +34,11 @@ per octave of power: 0.376 dB):
    +-10 % and 2 frames), within SPREAD (9 dB) of the newest's peak, with everything between them GAP (6 dB)
    under both peaks; five pulses whose four intervals come in T3's order: short, short, long repeating gives
    SSLS, SLSS or LSSL only (T3_ORDERS), and the five pulses as long as each other within LENGTH_SPREAD (10
-   frames, 0.32 s: one sounder's pulses are 0.5 s +-10 %). Both rules were added on 2026-12-04 after reading
-   the false codes in the Debian `train` recordings: music with a beat of alternating short and long
-   intervals (SLSL), and tonal notes of uneven lengths (0.26-0.9 s) at T3's intervals.
+   frames, 0.32 s: one sounder's pulses are 0.5 s +-10 %), and on one pitch: the channel's bin when each of
+   the five ended within BIN_SPREAD (1 bin). The first two rules were added on 2026-12-04 after reading the
+   false codes in the Debian `train` recordings: music with a beat of alternating short and long intervals
+   (SLSL), and tonal notes of uneven lengths (0.26-0.9 s) at T3's intervals; the third later that day, when
+   the drift-following channel had followed a melody's neighbouring notes (asterisk-moh, 1 kHz).
 
 Where it differs from the prototype (which is not causal): channels are chosen as the stream goes (it picked
 the frequencies tonal in >= 6 frames of the whole stream, up to 8), so a channel's first pulse has an
@@ -49,8 +51,8 @@ merge rule and 12 channels took block 0 from 50 to 56 of 60 smoke scenes. Follow
 silence's second-loudest frame (the prototype takes its loudest) came later (2026-12-04), from reading missed
 training scenes 140 and 4 frame by frame; they took blocks 0 and 1 from 55 + 56 to 56 + 59 (docs/node-model.md).
 
-Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,140 B of static RAM
-(12 channels of 72 B, a score byte per bin, a bit per bin, 32 bytes of levels), 45,095 instructions per busy
+Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,236 B of static RAM
+(12 channels of 80 B, a score byte per bin, a bit per bin, 32 bytes of levels), 45,095 instructions per busy
 frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel the power of at most 15
 bins and a few comparisons).
 Integer state only, fixed sizes, no allocation; numpy only.
@@ -93,7 +95,11 @@ T3_ORDERS = {(False, True, False, False), (False, False, True, False), (True, Fa
 CLOCK = 0xFFFF  # frame numbers modulo 2^16 (uint16_t in the C++): only differences are used
 EMPTY = -1  # levels are >= 0: no frame in a silence yet
 LENGTH_SPREAD = 10  # frames: the five pulses of one sounder are as long as each other (0.5 s +-10 %), within 0.32 s
-Pulse = tuple[int, int, int, int]  # a kept pulse: onset, peak, the level of the silence before it, length
+# bins: the channel's bins when the five pulses ended lie within one bin of each other (a piezo drifts slowly; a
+# followed melody steps between notes, at 1 kHz a semitone is two bins)
+BIN_SPREAD = 1
+# a kept pulse: onset, peak, the level of the silence before it, length, the channel's bin when it ended
+Pulse = tuple[int, int, int, int, int]
 
 
 def log2_q3(v: int) -> int:
@@ -240,7 +246,7 @@ class AlarmToneDetector:
                 if PULSE[0] <= (self.frame - ch.onset) & CLOCK <= PULSE[1]:
                     if ch.ring and (ch.onset - ch.ring[-1][0]) & CLOCK > LONG[1]:
                         ch.ring.clear()  # too old to be in a code (and the 16-bit clock may wrap)
-                    ch.ring.append((ch.onset, ch.peak, ch.gap_at_onset, (self.frame - ch.onset) & CLOCK))
+                    ch.ring.append((ch.onset, ch.peak, ch.gap_at_onset, (self.frame - ch.onset) & CLOCK, ch.bin))
                     if len(ch.ring) > RING:
                         ch.ring.pop(0)
                     matched = t3(ch.ring)
@@ -252,7 +258,7 @@ class AlarmToneDetector:
             # a pulse split by a notch of the room (or a drifting tone): the tone rises again right after a kept
             # pulse ended, within its on time: one pulse, the kept one continues
             if ch.ring and ch.gap_before == EMPTY and (self.frame - ch.ring[-1][0]) & CLOCK <= MERGE:
-                onset, peak, gap, _length = ch.ring.pop()
+                onset, peak, gap, _length, _bin = ch.ring.pop()
                 ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, onset, max(peak, level), 0, gap
             else:
                 ch.active, ch.onset, ch.peak, ch.below, ch.gap_at_onset = True, self.frame, level, 0, ch.second_before
@@ -292,6 +298,9 @@ def t3(ring: list[Pulse]) -> bool:
         return False
     longs = tuple((ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1))
     lengths = [ring[c][3] for c in chain]
+    bins = [ring[c][4] for c in chain]
+    if max(bins) - min(bins) > BIN_SPREAD:
+        return False
     return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD
 
 

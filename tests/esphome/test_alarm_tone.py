@@ -93,7 +93,7 @@ def test_the_constants_are_the_references() -> None:
                         "SHORT_MIN": alarm_tone.SHORT[0], "SHORT_MAX": alarm_tone.SHORT[1],
                         "LONG_MIN": alarm_tone.LONG[0], "LONG_MAX": alarm_tone.LONG[1],
                         "LONG_FROM": alarm_tone.LONG_FROM, "MATCH": alarm_tone.MATCH,
-                        "LENGTH_SPREAD": alarm_tone.LENGTH_SPREAD,
+                        "LENGTH_SPREAD": alarm_tone.LENGTH_SPREAD, "BIN_SPREAD": alarm_tone.BIN_SPREAD,
                         "MAX_CHANNELS": alarm_tone.MAX_CHANNELS, "RING": alarm_tone.RING,
                         "LOW_BIN": alarm_tone.LOW_BIN, "HIGH_BIN": alarm_tone.HIGH_BIN,
                         "FLOOR_HALF": alarm_tone.FLOOR_HALF, "FRAME": alarm_tone.FRAME}.items():  # fmt: skip

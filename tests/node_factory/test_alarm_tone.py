@@ -1,8 +1,8 @@
 """The node's tone-following T3 detector, integer reference (node_factory.reference.alarm_tone): it hears a
 temporal-three code on a piezo tone, a square wave with harmonics and a 520 Hz low-frequency sounder within
 10 s, also in noise, when a notch splits its pulses, when one loud frame falls in a silence and when the tone
-drifts, and no code in noise, a steady tone, beeping at other rhythms, the temporal-four code or notes on a
-beat. Its integer steps agree with their definitions."""
+drifts, and no code in noise, on pulses of neighbouring pitches, a steady tone, beeping at other rhythms, the
+temporal-four code or notes on a beat. Its integer steps agree with their definitions."""
 
 from __future__ import annotations
 
@@ -126,6 +126,19 @@ def test_the_pulses_must_be_about_as_long_as_each_other() -> None:
         alarm_tone.LENGTH_SPREAD = spread
 
 
+def test_the_five_pulses_are_on_one_pitch() -> None:
+    # a T3 chain (intervals 1, 1, 2, 1 s; equal peaks, lengths and quiet silences) kept on one channel: a drift of
+    # one bin across the five pulses is one tone; two bins (at 1 kHz, a semitone) are notes of a melody that
+    # the channel followed
+    def ring(bins: list[int]) -> list[alarm_tone.Pulse]:
+        return [(onset, 100, 50, 16, b) for onset, b in zip((0, 31, 62, 124, 155), bins, strict=True)]
+
+    assert alarm_tone.t3(ring([32, 32, 32, 32, 32]))
+    assert alarm_tone.t3(ring([32, 32, 33, 33, 33]))
+    assert not alarm_tone.t3(ring([32, 32, 33, 34, 34]))
+    assert not alarm_tone.t3(ring([34, 33, 32, 33, 33]))
+
+
 def test_noise_alone_is_not_a_t3_code() -> None:
     noise = np.random.default_rng(7).normal(0, 2000, 30 * SR)
     assert heard_at(np.round(noise).astype(np.int16)) == []
@@ -175,9 +188,9 @@ def drifting(f0: float, f1: float, seconds: float = 14.0) -> NDArray[np.int16]:
 
 
 def test_a_channel_follows_its_tone_to_a_neighbouring_bin(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 3.0 -> 3.15 kHz over 14 s (five bins): the tone's score moves off the channel's bin, and the channel with it;
-    # a channel that stayed would be released and its pulses lost
-    x = drifting(3000.0, 3150.0)
+    # 3.0 -> 3.1 kHz over 14 s (3 %, three bins): the tone's score moves off the channel's bin, and the channel
+    # with it; a channel that stayed would be released and its pulses lost
+    x = drifting(3000.0, 3100.0)
     times = heard_at(x)
     assert times and times[0] <= 11.0, times
     monkeypatch.setattr(alarm_tone.AlarmToneDetector, "_follow", lambda self, ch: None)

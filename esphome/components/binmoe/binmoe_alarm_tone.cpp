@@ -16,6 +16,7 @@ constexpr int PULSE_MIN = 8, PULSE_MAX = 31;
 constexpr int SHORT_MIN = 27, SHORT_MAX = 36, LONG_MIN = 55, LONG_MAX = 70, LONG_FROM = 47;
 constexpr int MATCH = 5;
 constexpr int LENGTH_SPREAD = 10;
+constexpr int BIN_SPREAD = 1;
 constexpr int16_t EMPTY = -1;
 
 // features.log2_q3: 8 * the leading-one position + the next three bits; 0 for v <= 1.
@@ -180,6 +181,7 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
             ch.peaks[j - 1] = ch.peaks[j];
             ch.gaps[j - 1] = ch.gaps[j];
             ch.lengths[j - 1] = ch.lengths[j];
+            ch.bins[j - 1] = ch.bins[j];
           }
           ch.count--;
         }
@@ -187,6 +189,7 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
         ch.peaks[ch.count] = ch.peak;
         ch.gaps[ch.count] = ch.gap_at_onset;
         ch.lengths[ch.count] = static_cast<uint8_t>(length);
+        ch.bins[ch.count] = ch.bin;
         ch.count++;
         // counting back from the newest: the latest earlier pulse at a T3 interval, as loud, quiet between
         const int newest = ch.count - 1;
@@ -210,12 +213,17 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
               longs |= 1 << k;
           }
           // and the five pulses of one sounder are about as long as each other
+          // and on one pitch: a followed channel may drift, but not step between neighbouring notes
           int shortest = ch.lengths[newest], longest = ch.lengths[newest];
+          int lowest = ch.bins[newest], highest = ch.bins[newest];
           for (int k = 1; k < MATCH; k++) {
             shortest = ch.lengths[chain[k]] < shortest ? ch.lengths[chain[k]] : shortest;
             longest = ch.lengths[chain[k]] > longest ? ch.lengths[chain[k]] : longest;
+            lowest = ch.bins[chain[k]] < lowest ? ch.bins[chain[k]] : lowest;
+            highest = ch.bins[chain[k]] > highest ? ch.bins[chain[k]] : highest;
           }
-          matched = (longs == 2 || longs == 4 || longs == 9) && longest - shortest <= LENGTH_SPREAD;
+          matched = (longs == 2 || longs == 4 || longs == 9) && longest - shortest <= LENGTH_SPREAD &&
+                    highest - lowest <= BIN_SPREAD;
         }
         ch.gap = ch.gap_before = ch.second = ch.second_before = EMPTY;  // a new silence starts after the tail
         ch.since_end = 0;
