@@ -306,7 +306,7 @@ class BinMoEComponent : public PollingComponent {
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  AlarmToneDetector tone_detector_;  // 1,092 B: only with `smoke_tone: true`
+  AlarmToneDetector tone_detector_;  // 1,236 B: only with `smoke_tone` (on by default)
 #endif
 #ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;
