@@ -206,7 +206,6 @@ def main() -> int:
     smoke_events = integer_events_s if args.integer else smoke_events_s
     name = "integer detector" if args.integer else "prototype"
     started = time.monotonic()
-    classes = FAMILIES["sound"].classes
     first, count = args.block * args.scenes, (args.block + 1) * args.scenes
     tone, code, either, smoke = 0, 0, 0, 0
     missed: list[int] = []
@@ -215,8 +214,7 @@ def main() -> int:
             continue
         onset = float(scene.meta["onset_s"])
         by_tone = any(onset <= t <= onset + 10 for t in smoke_events(scene.audio, args.floor, args.peak_db))
-        by_code = any(classes[c] == "smoke_alarm" and onset <= t <= onset + 10
-                      for c, t in node_events(scene.audio, smoke_tone=False))  # fmt: skip
+        by_code = any(onset <= t <= onset + 10 for t in code_smoke_s(scene.audio))
         smoke += 1
         tone, code, either = tone + by_tone, code + by_code, either + (by_tone or by_code)
         if not (by_tone or by_code):

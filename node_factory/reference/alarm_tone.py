@@ -250,9 +250,8 @@ class AlarmToneDetector:
                     if len(ch.ring) > RING:
                         ch.ring.pop(0)
                     matched = t3(ch.ring)
-                    ch.gap = ch.gap_before = ch.second = ch.second_before = (
-                        EMPTY  # a new silence starts after the pulse's tail
-                    )
+                    # a new silence starts after the pulse's tail
+                    ch.gap = ch.gap_before = ch.second = ch.second_before = EMPTY
                     ch.since_end = 0
         if not ch.active and heard and level - min(ch.history) >= RISE:
             # a pulse split by a notch of the room (or a drifting tone): the tone rises again right after a kept
@@ -299,9 +298,7 @@ def t3(ring: list[Pulse]) -> bool:
     longs = tuple((ring[chain[k]][0] - ring[chain[k + 1]][0]) & CLOCK >= LONG_FROM for k in range(MATCH - 1))
     lengths = [ring[c][3] for c in chain]
     bins = [ring[c][4] for c in chain]
-    if max(bins) - min(bins) > BIN_SPREAD:
-        return False
-    return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD
+    return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD and max(bins) - min(bins) <= BIN_SPREAD
 
 
 def detect(
