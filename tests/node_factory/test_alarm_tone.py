@@ -7,6 +7,7 @@ temporal-four code or notes on a beat. Its integer steps agree with their defini
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,6 +21,17 @@ T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
 T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
 
 
+def pulses(
+    pattern: list[tuple[float, float]], seconds: float, start: float = 1.0
+) -> Iterator[tuple[float, float, float]]:
+    """(start, on, off) in seconds of each pulse of `pattern`, repeated from `start` until `seconds`."""
+    at = start
+    while at < seconds:
+        for on, off in pattern:
+            yield at, on, off
+            at += on + off
+
+
 def gated(
     tone_hz: float,
     pattern: list[tuple[float, float]],
@@ -30,17 +42,21 @@ def gated(
     amplitude: float = 8000.0,
     start: float = 1.0,
     seed: int = 5,
+    glide_to_hz: float | None = None,
 ) -> NDArray[np.int16]:
+    """`pattern` on a tone (a sine, or a square with `square`; gliding linearly to `glide_to_hz` over the stream if
+    given) in white noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
-    tone = np.sin(2 * np.pi * tone_hz * t)
+    if glide_to_hz is None:
+        tone = np.sin(2 * np.pi * tone_hz * t)
+    else:
+        tone = np.sin(2 * np.pi * np.cumsum(tone_hz + (glide_to_hz - tone_hz) * t / seconds) / SR)
     if square:
         tone = np.sign(tone) * 0.5
-    gate, at = np.zeros_like(t), start
-    while at < seconds:
-        for on, off in pattern:
-            gate[int(at * SR) : int((at + on) * SR)] = 1.0
-            at += on + off
+    gate = np.zeros_like(t)
+    for at, on, _off in pulses(pattern, seconds, start):
+        gate[int(at * SR) : int((at + on) * SR)] = 1.0
     x = amplitude * tone * gate + noise * rng.standard_normal(len(t))
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
@@ -66,12 +82,9 @@ def test_a_pulse_split_by_a_notch_is_one_pulse() -> None:
     # every pulse dips 20 dB for two frames after 0.25 s (a room's notch): without the merge rule its first part
     # is a pulse and its rest a sound in the silence after it, and no chain fits
     x = gated(3100.0, T3, 14.0).astype(np.float64)
-    at = 1.0
-    while at < 14.0:
-        for on, off in T3:
-            a = int((at + 0.25) * SR)
-            x[a : a + 1024] *= 0.1
-            at += on + off
+    for at, _on, _off in pulses(T3, 14.0):
+        a = int((at + 0.25) * SR)
+        x[a : a + 1024] *= 0.1
     times = heard_at(np.round(x).astype(np.int16))
     assert times and times[0] <= 11.0, times
     merge = alarm_tone.MERGE
@@ -156,13 +169,10 @@ def tone_in_the_silences(frames: int) -> NDArray[np.int16]:
     """T3 on 3.1 kHz with the tone itself sounding for `frames` whole frames (32 ms each) in every silence."""
     x = gated(3100.0, T3, 14.0).astype(np.float64)
     t = np.arange(len(x)) / SR
-    at = 1.0
-    while at < 14.0:
-        for on, off in T3:
-            a = int((at + on + off / 2) * SR) // alarm_tone.FRAME * alarm_tone.FRAME  # mid-silence, a frame's start
-            b = a + frames * alarm_tone.FRAME
-            x[a:b] = 8000 * np.sin(2 * np.pi * 3100.0 * t[a:b])
-            at += on + off
+    for at, on, off in pulses(T3, 14.0):
+        a = int((at + on + off / 2) * SR) // alarm_tone.FRAME * alarm_tone.FRAME  # mid-silence, a frame's start
+        b = a + frames * alarm_tone.FRAME
+        x[a:b] = 8000 * np.sin(2 * np.pi * 3100.0 * t[a:b])
     return np.round(x).astype(np.int16)
 
 
@@ -174,23 +184,10 @@ def test_one_loud_frame_does_not_fill_a_silence() -> None:
     assert heard_at(tone_in_the_silences(2)) == []
 
 
-def drifting(f0: float, f1: float, seconds: float = 14.0) -> NDArray[np.int16]:
-    """T3 on a tone gliding from f0 to f1 Hz over the stream (a piezo's pitch drifting), in faint noise."""
-    t = np.arange(int(seconds * SR)) / SR
-    gate, at = np.zeros_like(t), 1.0
-    while at < seconds:
-        for on, off in T3:
-            gate[int(at * SR) : int((at + on) * SR)] = 1.0
-            at += on + off
-    phase = 2 * np.pi * np.cumsum(f0 + (f1 - f0) * t / seconds) / SR
-    x = 8000 * np.sin(phase) * gate + 300 * np.random.default_rng(5).standard_normal(len(t))
-    return np.round(x).astype(np.int16)
-
-
 def test_a_channel_follows_its_tone_to_a_neighbouring_bin(monkeypatch: pytest.MonkeyPatch) -> None:
     # 3.0 -> 3.1 kHz over 14 s (3 %, three bins): the tone's score moves off the channel's bin, and the channel
     # with it; a channel that stayed would be released and its pulses lost
-    x = drifting(3000.0, 3100.0)
+    x = gated(3000.0, T3, 14.0, glide_to_hz=3100.0)  # a piezo's pitch drifting
     times = heard_at(x)
     assert times and times[0] <= 11.0, times
     monkeypatch.setattr(alarm_tone.AlarmToneDetector, "_follow", lambda self, ch: None)
