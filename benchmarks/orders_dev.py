@@ -14,8 +14,11 @@ Never on node_factory.heldout: the held-out machines score the method once it is
 - `--null N`: N healthy clips (the training generator's healthy machines, 1x in noise, 1x with 2x-4x tones),
   counted by how many are called a bearing fault: the noise guard for any change to the rules.
 
+`--first I` / `--null-first I` start the clips at index I of their seeds, so that a rule chosen on one range
+of clips can be confirmed on a fresh one (docs/vibration-baseline.md).
+
 Usage: python -m benchmarks.orders_dev [--set train|stress] [--per-class 20] [--rate 3200] [--seconds 4]
-       [--modulation sine|loadzone] [--null 0]
+       [--modulation sine|loadzone] [--null 0] [--first 0] [--null-first 0]
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ def main() -> int:
         help="stress set: how inner-race and ball impacts are modulated (sine: 1 + m sin; loadzone: the load zone)",
     )
     parser.add_argument("--null", type=int, default=0, help="also count bearing calls on this many healthy clips")
+    parser.add_argument("--first", type=int, default=0, help="index of each class's first clip")
+    parser.add_argument("--null-first", type=int, default=0, help="index of the first healthy clip")
     args = parser.parse_args()
 
     def make(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
@@ -136,7 +141,7 @@ def main() -> int:
     n = round(args.rate * args.seconds)
     confusion: Counter[tuple[str, str]] = Counter()
     for ci, label in enumerate(FAULT_IDS):
-        for i in range(args.per_class):
+        for i in range(args.first, args.first + args.per_class):
             audio, rpm, geometry = make(label, DEV_SEED + ci * 100_000 + i, n, args.rate)
             confusion[(label, identify(audio, args.rate, rpm, geometry).fault)] += 1
     correct = sum(v for (t, p), v in confusion.items() if t == p)
@@ -148,7 +153,7 @@ def main() -> int:
         print(f"  {label}: {confusion[(label, label)] / args.per_class:.2f}" + (f" (wrong: {wrong})" if wrong else ""))
     if args.null:
         calls: Counter[str] = Counter()
-        for i in range(args.null):
+        for i in range(args.null_first, args.null_first + args.null):
             audio, rpm, geometry = null_clip(NULL_SEED + i, n, args.rate)
             calls[identify(audio, args.rate, rpm, geometry).fault] += 1
         bearing = sum(v for fault, v in calls.items() if fault.startswith("bearing"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from benchmarks.orders_envelope_dev import VARIANTS, prewhiten
 from node_factory.reference.bearings import bearing
-from node_factory.reference.orders import Float, Spectrum, identify
+from node_factory.reference.orders import Envelope, Float, Spectrum, identify
 
 SR = 3200
 
@@ -23,16 +24,26 @@ def _outer_race(rpm: float) -> np.ndarray:
 
 
 def test_identify_uses_the_demodulation_it_is_given() -> None:
-    """Clear outer-race impacts are named by the default (the kurtogram's band); a demodulation that hands back
-    a flat envelope spectrum leaves no bearing evidence, so the verdict falls to the shaft."""
+    """Clear outer-race impacts are named by the default (the kurtogram's bands); a demodulation that hands back
+    a flat envelope spectrum leaves no bearing evidence, so the verdict falls to the shaft; handed both, identify
+    takes the evidence from the envelope that holds it, whichever comes first."""
     x, rpm, geometry = _outer_race(1500.0), 1500.0, bearing("6205-2RS JEM")
+    flat_band = (0.0, SR / 2)
 
-    def flat(_x: Float, sample_rate: float, _width: float) -> tuple[Spectrum, tuple[float, float]]:
-        return Spectrum(np.ones(4096), 0.25), (0.0, sample_rate / 2)
+    def flat(_x: Float, _sample_rate: float, _width: float) -> list[Envelope]:
+        return [(Spectrum(np.ones(4096), 0.25), flat_band)]
+
+    def flat_then_kurtogram(x: Float, sample_rate: float, width: float) -> list[Envelope]:
+        return flat(x, sample_rate, width) + VARIANTS["kurtogram_first"](x, sample_rate, width)
 
     assert identify(x, SR, rpm, geometry).fault == "bearing_outer"
     assert identify(x, SR, rpm, geometry, VARIANTS["kurtogram"]) == identify(x, SR, rpm, geometry)
     assert identify(x, SR, rpm, geometry, flat).fault == "imbalance"
+    both = identify(x, SR, rpm, geometry, flat_then_kurtogram)
+    assert both.fault == "bearing_outer" and both.band_hz != flat_band
+    assert both == identify(x, SR, rpm, geometry, VARIANTS["kurtogram_first"])
+    with pytest.raises(ValueError, match="no envelope"):
+        identify(x, SR, rpm, geometry, lambda *_: [])
 
 
 def test_prewhitening_keeps_the_phase_and_flattens_the_amplitude() -> None:
@@ -52,6 +63,7 @@ def test_prewhitening_erases_strictly_periodic_impacts_that_the_band_choices_kee
     faults = {name: identify(x, SR, rpm, geometry, demodulation).fault for name, demodulation in VARIANTS.items()}
     assert faults == {
         "kurtogram": "bearing_outer",
+        "kurtogram_first": "bearing_outer",
         "cpw": "imbalance",
         "cpw_kurtogram": "imbalance",
         "average": "bearing_outer",
