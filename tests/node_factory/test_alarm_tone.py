@@ -95,6 +95,23 @@ def test_a_pulse_split_by_a_notch_is_one_pulse() -> None:
         alarm_tone.MERGE = merge
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation: only a kept pulse is continued after a notch (docs/node-model.md, stop 32)",
+)
+def test_a_pulse_whose_first_part_is_too_short_to_keep_is_one_pulse() -> None:
+    # every pulse dips 20 dB for 0.16 s after its first 0.15 s (training scene 162: a 515 Hz square in a
+    # reverberant room): the first part ends about 6 frames after its onset, under the 8 a pulse needs, so the
+    # merge with a kept pulse cannot apply, and the rest alone (about 6 frames) is too short as well. Continuing
+    # such a fragment hears it, but also gave 4 false codes in the `train` recordings, so it was not adopted.
+    x = gated(520.0, T3, 14.0, square=True).astype(np.float64)
+    for at, _on, _off in pulses(T3, 14.0):
+        a = int((at + 0.15) * SR)
+        x[a : a + int(0.16 * SR)] *= 0.1
+    times = heard_at(np.round(x).astype(np.int16))
+    assert times and times[0] <= 11.0, times
+
+
 @pytest.mark.parametrize(
     "pattern",
     [
