@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-real-audio", action="store_true", help="skip the real recordings (say so in reports)")
     parser.add_argument("--clips-per-class", type=int, default=60)
     parser.add_argument("--scenes", type=int, default=100)
+    parser.add_argument(
+        "--no-smoke-tone",
+        action="store_true",
+        help="measure a node with `smoke_tone: false` (the band-level code detector alone; default: on, as on nodes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     stems = options.trained_stems(args)
     if stems is None:
         return 2
-    protocol = Protocol(clips_per_class=args.clips_per_class, scenes=args.scenes)
+    protocol = Protocol(clips_per_class=args.clips_per_class, scenes=args.scenes, smoke_tone=not args.no_smoke_tone)
     cache = None if args.no_real_audio else args.real_audio
     if cache is None:
         print("note: real recordings skipped (--no-real-audio): no false-alarm rate is measured", file=sys.stderr)
