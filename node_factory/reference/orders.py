@@ -146,8 +146,8 @@ def kurtogram_bands(x: Float, sample_rate: float, min_width_hz: float, count: in
             power = np.abs(complex_envelope(spectrum, df, (start, start + width))) ** 2
             k = float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
             scored.append((k, (float(start), float(start + width))))
-    ranked = sorted(range(len(scored)), key=lambda i: -scored[i][0])  # stable: ties keep the tree's order
-    return [scored[i][1] for i in ranked[:count]]
+    ranked = sorted(scored, key=lambda scored_band: -scored_band[0])  # stable: ties keep the tree's order
+    return [band for _k, band in ranked[:count]]
 
 
 def kurtogram_band(x: Float, sample_rate: float, min_width_hz: float) -> tuple[float, float]:
