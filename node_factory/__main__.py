@@ -1,4 +1,5 @@
-"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench,generalize}` — the node-model factory."""
+"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench,generalize,orders}`: the node-model
+factory."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from typing import Protocol
 
-from .commands import bench, build_corpus, calibrate, export, generalize, train
+from .commands import bench, build_corpus, calibrate, export, generalize, orders, train
 from .commands import eval as eval_command
 
 
@@ -26,6 +27,7 @@ COMMANDS: dict[str, Command] = {
     "export": export,
     "bench": bench,
     "generalize": generalize,
+    "orders": orders,
 }
 
 
