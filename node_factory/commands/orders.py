@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.io import wavfile
 
-from ..corpus.loaders import DataError, cwru_mat, read_wav, vibration_csv
+from ..corpus.loaders import DataError, cwru_mat, g_to_int16, read_wav_at_its_rate, vibration_csv
 from ..reference.bearings import bearing
 from ..reference.orders import BearingGeometry, OrderReport, identify
 
@@ -48,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
     suffix = path.suffix.lower()
     stored_rpm = None
     if suffix == ".wav":
-        try:
-            rate = int(wavfile.read(path, mmap=True)[0])
-        except Exception as err:  # scipy raises many types for broken files
-            raise DataError(f"{path}: not a readable WAV file ({type(err).__name__}: {err})") from err
-        samples = read_wav(path, rate)
+        rate, samples = read_wav_at_its_rate(path)
     elif suffix in (".mat", ".csv"):
         if args.rate is None:
             raise DataError(f"{path}: a {suffix} file does not say its sample rate: give --rate")
@@ -61,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
             g, stored_rpm = cwru_mat(path)
         else:
             g = vibration_csv(path)
-        samples = _to_int16(g, args.full_scale_g, path)
+        samples, clipped = g_to_int16(g, args.full_scale_g)
+        if clipped:  # clipping distorts the spectrum
+            print(f"warning: {path}: {clipped} samples beyond +-{args.full_scale_g:g} g were clipped", file=sys.stderr)
     else:
         raise DataError(f"{path}: unknown recording type {suffix!r} (.mat, .csv or .wav)")
     rpm = args.rpm if args.rpm is not None else stored_rpm
@@ -80,15 +77,6 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"{path}: {err}") from err
     print(json.dumps(_summary(path, samples, rate, rpm, geometry, report), indent=2))
     return 0
-
-
-def _to_int16(g: NDArray[np.float64], full_scale_g: float, path: Path) -> NDArray[np.int16]:
-    """Acceleration in g as the node's int16 samples; clipping is reported, as it distorts the spectrum."""
-    scaled = np.round(g / full_scale_g * 32767)
-    clipped = int(np.count_nonzero(np.abs(scaled) > 32767))
-    if clipped:
-        print(f"warning: {path}: {clipped} samples beyond +-{full_scale_g:g} g were clipped", file=sys.stderr)
-    return np.clip(scaled, -32768, 32767).astype(np.int16)
 
 
 def _geometry(text: str) -> BearingGeometry:

@@ -12,6 +12,7 @@ import csv
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,14 +32,29 @@ class Clip:
 
 def read_wav(path: Path, sample_rate: int) -> NDArray[np.int16]:
     """Mono int16 samples at `sample_rate`; stereo is mixed down, other rates are an error."""
+    rate, data = _read_wav_file(path)
+    if rate != sample_rate:
+        raise DataError(f"{path}: sample rate {rate} Hz, expected {sample_rate} Hz (resample it first)")
+    return _mono_int16(path, data)
+
+
+def read_wav_at_its_rate(path: Path) -> tuple[int, NDArray[np.int16]]:
+    """The file's sample rate and its mono int16 samples (stereo mixed down), whatever the rate."""
+    rate, data = _read_wav_file(path)
+    return rate, _mono_int16(path, data)
+
+
+def _read_wav_file(path: Path) -> tuple[int, NDArray[Any]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", wavfile.WavFileWarning)
             rate, data = wavfile.read(path)
     except Exception as err:  # scipy raises many types for broken files (struct.error, UnboundLocalError…)
         raise DataError(f"{path}: not a readable WAV file ({type(err).__name__}: {err})") from err
-    if rate != sample_rate:
-        raise DataError(f"{path}: sample rate {rate} Hz, expected {sample_rate} Hz (resample it first)")
+    return int(rate), data
+
+
+def _mono_int16(path: Path, data: NDArray[Any]) -> NDArray[np.int16]:
     if data.size == 0:
         raise DataError(f"{path}: no samples")
     if data.ndim == 2:
@@ -50,6 +66,13 @@ def read_wav(path: Path, sample_rate: int) -> NDArray[np.int16]:
     elif data.dtype == np.uint8:
         data = (data.astype(np.int32) - 128) * 256
     return np.asarray(np.round(data), dtype=np.int16)
+
+
+def g_to_int16(signal: NDArray[np.float64], full_scale_g: float) -> tuple[NDArray[np.int16], int]:
+    """Acceleration in g as int16 samples with `full_scale_g` at full scale, and how many were clipped."""
+    scaled = np.round(signal / full_scale_g * 32767)
+    clipped = int(np.count_nonzero(np.abs(scaled) > 32767))
+    return np.clip(scaled, -32768, 32767).astype(np.int16), clipped
 
 
 def windows(samples: NDArray[np.int16], length: int, hop: int | None = None) -> NDArray[np.int16]:

@@ -90,7 +90,7 @@ def read_samples(clip: Clip, data: UserData, config: FeatureConfig) -> NDArray[n
     if data.data_rate != config.sample_rate:
         common = gcd(data.data_rate, config.sample_rate)
         signal = resample_poly(signal, config.sample_rate // common, data.data_rate // common)
-    return np.clip(np.round(signal / data.full_scale_g * 32767), -32768, 32767).astype(np.int16)
+    return loaders.g_to_int16(signal, data.full_scale_g)[0]
 
 
 def build_split(
