@@ -1,4 +1,4 @@
-"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench,generalize,orders}`: the node-model
+"""`python -m node_factory {build-corpus,train,eval,calibrate,export,bench,generalize,orders,baseline}`: the node-model
 factory."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Protocol
 
-from .commands import bench, build_corpus, calibrate, export, generalize, orders, train
+from .commands import baseline, bench, build_corpus, calibrate, export, generalize, orders, train
 from .commands import eval as eval_command
 
 
@@ -28,6 +28,7 @@ COMMANDS: dict[str, Command] = {
     "bench": bench,
     "generalize": generalize,
     "orders": orders,
+    "baseline": baseline,
 }
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..corpus.loaders import DataError, cwru_mat, g_to_int16, read_wav_at_its_rate, vibration_csv
+from ..corpus.loaders import DataError
 from ..reference.bearings import bearing
 from ..reference.orders import BearingGeometry, OrderReport, identify
+from .recording import add_arguments as recording_arguments
+from .recording import read
 
 HELP = "name the fault a vibration recording shows, in shaft orders (speed and bearing given)"
 MIN_SECONDS = 0.5  # the envelope spectrum's lines need a few dozen shaft turns (the nodes send 1-2.56 s)
@@ -35,32 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the bearing's rolling elements, ball and pitch diameters (mm) and contact angle (degrees, default 0):"
         " N,BALL_MM,PITCH_MM[,ANGLE]",
     )
-    parser.add_argument("--rate", type=int, help="sample rate of a .mat or .csv file (Hz; a WAV file has its own)")
-    parser.add_argument("--full-scale-g", type=float, default=16.0, help=".mat/.csv: g at int16 full scale")
+    recording_arguments(parser)
     parser.add_argument("--seconds", type=float, help="analyse only this much from the start (default: all of it)")
 
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.recording
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    stored_rpm = None
-    if suffix == ".wav":
-        rate, samples = read_wav_at_its_rate(path)
-    elif suffix in (".mat", ".csv"):
-        if args.rate is None:
-            raise DataError(f"{path}: a {suffix} file does not say its sample rate: give --rate")
-        rate = args.rate
-        if suffix == ".mat":
-            g, stored_rpm = cwru_mat(path)
-        else:
-            g = vibration_csv(path)
-        samples, clipped = g_to_int16(g, args.full_scale_g)
-        if clipped:  # clipping distorts the spectrum
-            print(f"warning: {path}: {clipped} samples beyond +-{args.full_scale_g:g} g were clipped", file=sys.stderr)
-    else:
-        raise DataError(f"{path}: unknown recording type {suffix!r} (.mat, .csv or .wav)")
+    recording = read(path, args.rate, args.full_scale_g)
+    rate, samples, stored_rpm = recording.rate, recording.samples, recording.stored_rpm
     rpm = args.rpm if args.rpm is not None else stored_rpm
     if rpm is None:
         raise DataError(f"{path}: no shaft speed stored in the file: give --rpm")
