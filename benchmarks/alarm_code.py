@@ -32,10 +32,9 @@ from scipy.io import wavfile
 import benchmarks_md
 from node_factory.corpus import debian_audio, scenes, synth
 from node_factory.corpus.families import FAMILIES
-from node_factory.evaluation.generalization import Protocol, code_classes, code_event_rules
-from node_factory.evaluation.node_stream import code_events, stream_features
+from node_factory.evaluation.generalization import Protocol, node_alarm_events
+from node_factory.evaluation.node_stream import stream_features
 from node_factory.heldout import generate_alarm_events, generate_negative_scenes
-from node_factory.reference import alarm_tone
 
 FAMILY = FAMILIES["sound"]
 PROTOCOL = Protocol()
@@ -48,9 +47,8 @@ def node_events(audio: NDArray[np.int16], smoke_tone: bool | None = None) -> lis
     tone-following T3 detector too (None: as `PROTOCOL.smoke_tone`)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
-    tone = alarm_tone.detect_audio(audio) if (PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone) else None
-    rules = code_event_rules(FAMILY.classes)
-    fired = code_events(frames, cfg, hop, code_classes(FAMILY.classes), rules, tone)
+    tone = PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone
+    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
 

@@ -33,6 +33,7 @@ from ..corpus.families import Family, dataset, dataset_meta
 from ..heldout import generate_alarm_events, generate_negative_scenes, generate_sound_clips
 from ..reference import alarm_tone
 from ..reference.events import EventRule
+from ..reference.features import FeatureConfig
 from ..reference.network import IntegerModel, decide, forward
 from ..training.configs import CONFIGS
 from ..training.saved_model import load_model
@@ -79,6 +80,17 @@ def code_event_rules(classes: tuple[str, ...]) -> tuple[EventRule, ...]:
 def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:
     """The classes the T3 and T4 codes report."""
     return classes.index("smoke_alarm"), classes.index("co_alarm")
+
+
+def node_alarm_events(
+    audio: NDArray[np.int16], frames: NDArray[np.int8], classes: tuple[str, ...], config: FeatureConfig,
+    hop_frames: int, smoke_tone: bool,
+) -> list[tuple[int, int]]:  # fmt: skip
+    """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
+    `stream_features`): the code detector driving the code event rules, fed by the tone-following T3 detector
+    too when the node's `smoke_tone` option is on."""
+    tone = alarm_tone.detect_audio(audio) if smoke_tone else None
+    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone)
 
 
 def _teacher_predict(teacher: torch.nn.Module, x: NDArray[np.int8]) -> NDArray[np.int64]:
@@ -174,7 +186,7 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     alarm-free twins of the same scenes: the node's events (the alarm-code detector) and, for comparison,
     the window rule over the model's top classes."""
     cfg, classes = family.features, family.classes
-    window_rules, code_rules = default_event_rules(classes), code_event_rules(classes)
+    window_rules = default_event_rules(classes)
     found: dict[str, dict[str, list[bool]]] = {"code": defaultdict(list), "window_rule": defaultdict(list)}
     latencies: dict[str, list[float]] = {"code": [], "window_rule": []}
     false_events, negative_s = {"code": 0, "window_rule": 0}, 0.0
@@ -182,8 +194,7 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        tone = alarm_tone.detect_audio(audio) if protocol.smoke_tone else None
-        code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules, tone)
+        code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone)
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -229,7 +240,7 @@ def real_recordings(
         debian_audio.fetch("eval", cache, progress=progress)
     clips = debian_audio.load_clips("eval", cache)
     classes, cfg = family.classes, family.features
-    rules, code_rules = default_event_rules(classes), code_event_rules(classes)
+    rules = default_event_rules(classes)
     critical = [classes.index(c) for c in CRITICAL]
     code_fired = 0
     histogram: Counter[str] = Counter()
@@ -243,8 +254,7 @@ def real_recordings(
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        tone = alarm_tone.detect_audio(audio) if protocol.smoke_tone else None
-        fired_code = code_events(frames, cfg, protocol.hop_frames, code_classes(classes), code_rules, tone)
+        fired_code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone)
         code_fired += len(fired_code)
         for c, index in fired_code:
             if len(examples) < 20:
