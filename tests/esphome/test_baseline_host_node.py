@@ -158,7 +158,9 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
         node = await connect_node(PORT)
         try:
             keys = entity_keys(node)
-            assert set(keys) == {"anomaly_score", "baseline_progress", "anomaly", "baseline", "shaft_speed"}
+            assert set(keys) == {
+                "anomaly_score", "baseline_progress", "anomaly", "baseline", "shaft_speed", "shaft_speed_problem"
+            }  # fmt: skip
             assert set(node.services) == {"replay", "learn_baseline", "force_escalation", "set_rpm"}
             await wait_for(lambda: last_state(node, keys["baseline"]) == "none", 5)
             await node.call("learn_baseline", seconds=seconds)
@@ -284,15 +286,19 @@ async def test_escalations_carry_the_shaft_speed_only_when_it_is_known(
     vibration_node: Any, vibration_clips: Path, tmp_path: Path
 ) -> None:
     """Forced escalations: without a speed reading, and with one out of range, no fault-identification fields
-    (a log line says why); with one in range, the speed, the bearing and the window's samples."""
+    (a log line says why, and the shaft-speed problem sensor is on); with one in range, the speed, the bearing and
+    the window's samples (and the sensor is off)."""
     clip = vibration_clips / "healthy_check.wav"
     with vibration_node(tmp_path, tmp_path / "node.log"):
         node = await connect_node(PORT)
         try:
+            problem = entity_keys(node)["shaft_speed_problem"]
             forced: list[NodeMessage] = []
             for rpm in (None, 30.0, RPM):
                 if rpm is not None:
                     await node.call("set_rpm", rpm=rpm)
+                usable = rpm == RPM
+                await wait_for(lambda: last_state(node, problem) is (not usable), 5)  # noqa: B023 (awaited here)
                 done = replays_done(node)
                 await node.call("force_escalation")
                 await node.call("replay", file=str(clip))

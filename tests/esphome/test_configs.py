@@ -289,6 +289,14 @@ def test_fault_identification_options_are_validated(tmp_path: Path, options: dic
     assert not out.startswith("rc=0") and message in out, out
 
 
+def test_the_shaft_speed_problem_sensor_needs_fault_identification(tmp_path: Path) -> None:
+    sensor = {"binary_sensor": [{"platform": "binmoe", "shaft_speed_problem": {"name": "Shaft speed problem"}}]}
+    out = check(tmp_path, VIBRATION, **sensor)
+    assert not out.startswith("rc=0") and "set the binmoe component's shaft_speed and bearing" in out, out
+    out = check(tmp_path, {**VIBRATION, "shaft_speed": "motor_rpm", "bearing": "ER-16K"}, **sensor, **RPM_SENSOR)
+    assert out.startswith("rc=0"), out
+
+
 def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "shaft_speed": 1480, "bearing": "ER-16K"})
     assert not out.startswith("rc=0") and "shaft_speed is for vibration models" in out, out

@@ -368,7 +368,7 @@ void BinMoEComponent::attach_orders_(const Routed &routed) {
       (routed.reason != Reason::ANOMALY && routed.reason != Reason::FORCED))
     return;
   const float rpm = this->shaft_rpm_();
-  if (!(rpm >= MIN_SHAFT_RPM && rpm <= MAX_SHAFT_RPM)) {  // also NaN: no reading yet, or the sensor failed
+  if (!shaft_rpm_usable_(rpm)) {  // also NaN: no reading yet, or the sensor failed
     ESP_LOGW(TAG, "Shaft speed unknown or outside %.0f-%.0f rpm (%.1f): escalation without fault identification",
              MIN_SHAFT_RPM, MAX_SHAFT_RPM, rpm);
     return;
@@ -501,6 +501,10 @@ void BinMoEComponent::update() {
     }
   }
 #endif
+#endif
+#if defined(USE_BINMOE_ORDERS) && defined(USE_BINARY_SENSOR)
+  if (this->shaft_speed_problem_sensor_ != nullptr)  // publishes changes only
+    this->shaft_speed_problem_sensor_->publish_state(!shaft_rpm_usable_(this->shaft_rpm_()));
 #endif
   this->inference_us_sum_ = 0;
   this->inference_count_ = 0;

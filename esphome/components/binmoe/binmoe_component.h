@@ -192,6 +192,11 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_SENSOR
   void set_shaft_speed_sensor(sensor::Sensor *s) { this->shaft_speed_sensor_ = s; }
 #endif
+#ifdef USE_BINARY_SENSOR
+  // On while the shaft speed is unknown (no reading yet, or the sensor failed) or outside 60-60000 rpm: anomaly
+  // and forced escalations then go without fault identification.
+  void set_shaft_speed_problem_binary_sensor(binary_sensor::BinarySensor *s) { this->shaft_speed_problem_sensor_ = s; }
+#endif
 #endif
 #ifdef USE_BINMOE_MICROPHONE
   void set_microphone_source(microphone::MicrophoneSource *source) { this->microphone_source_ = source; }
@@ -254,6 +259,8 @@ class BinMoEComponent : public PollingComponent {
   void record_capture_(const int16_t *samples, int count);
   // The shaft speed now, in rpm: the fixed one, else the sensor's state (NaN when unknown).
   float shaft_rpm_() const;
+  // Whether that speed can be used: known and inside MIN_SHAFT_RPM-MAX_SHAFT_RPM.
+  static bool shaft_rpm_usable_(float rpm) { return rpm >= MIN_SHAFT_RPM && rpm <= MAX_SHAFT_RPM; }  // NaN: false
   // The fault-identification fields of an anomaly or forced escalation (message_ is built).
   void attach_orders_(const Routed &routed);
 #endif
@@ -301,6 +308,9 @@ class BinMoEComponent : public PollingComponent {
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
+#ifdef USE_BINARY_SENSOR
+  binary_sensor::BinarySensor *shaft_speed_problem_sensor_{nullptr};
+#endif
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
