@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"family": args.family, "sample_rate": cfg.sample_rate, "hop_s": hop / cfg.sample_rate}
     if args.load is not None:
         baseline = _load(args.load, cfg)
-        report["baseline"] = {"loaded": str(args.load), **_describe(baseline, cfg, hop)}
+        described = _describe(baseline, cfg, hop)
+        del described["seconds"]  # the file does not say at which hop it was learnt
+        report["baseline"] = {"loaded": str(args.load), **described}
     else:
         baseline, learnt_from = _learn(args, cfg, hop)
         report["baseline"] = {"learnt_from": learnt_from, **_describe(baseline, cfg, hop)}
