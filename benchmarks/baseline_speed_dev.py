@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,14 @@ from numpy.typing import NDArray
 from benchmarks.baseline_dev import FAULTS, Window, cached_windows, summary
 from node_factory.corpus.families import FAMILIES, Family
 from node_factory.evaluation.vibration import auc
-from node_factory.reference.baseline import ENTER_WINDOWS, EXIT_WINDOWS, RIDGE_SHIFT, VAR_FLOOR, null_floor
+from node_factory.reference.baseline import (
+    ENTER_WINDOWS,
+    EXIT_WINDOWS,
+    RIDGE_SHIFT,
+    VAR_FLOOR,
+    AnomalyDetector,
+    null_floor,
+)
 
 RIDGE = 1 / (1 << RIDGE_SHIFT)
 SPEED_SD_FLOOR = 0.005  # of log speed: a baseline at one set-point (0.5 % of the speed)
@@ -64,6 +71,17 @@ class FloatScore:
         return 16 * distance  # Q4, as the node's
 
 
+@dataclass(frozen=True)
+class FloatBaseline:
+    """What the reference's AnomalyDetector reads of a Baseline, with the float score: the node's hysteresis
+    (ENTER_WINDOWS above the threshold start an anomaly, EXIT_WINDOWS below 3/4 of it end it) is reused as is."""
+
+    score: FloatScore
+    threshold: float
+    enter_windows: int = ENTER_WINDOWS
+    exit_windows: int = EXIT_WINDOWS
+
+
 def vector(w: Window, with_speed: bool) -> NDArray[np.float64]:
     sig = w.sig.astype(np.float64)
     return np.concatenate([[np.log(w.rpm)], sig]) if with_speed else sig
@@ -76,23 +94,14 @@ def evaluate(windows: list[Window], n_base: int, with_speed: bool, window_s: flo
     half = n_base // 2
     first = FloatScore(base[:half], with_speed)
     threshold = max(null_floor(len(windows[0].sig)), 1.5 * max(first(v) for v in base[half:]))
-    score = FloatScore(base, with_speed)
+    detector = AnomalyDetector(FloatBaseline(FloatScore(base, with_speed), threshold))  # type: ignore[arg-type]
     lo, hi = min(w.span[0] for w in windows[:n_base]), max(w.span[1] for w in windows[:n_base])
-    active, run = False, 0
     healthy: list[float] = []
     faulty: dict[str, list[float]] = {label: [] for label in FAULTS}
     false_all = false_in = in_range = 0
     flagged = set()
     for w in windows[n_base:]:
-        s, started = score(vector(w, with_speed)), False
-        if not active:
-            run = run + 1 if s > threshold else 0
-            if run >= ENTER_WINDOWS:
-                active, run, started = True, 0, True
-        else:
-            run = run + 1 if s * 4 < threshold * 3 else 0
-            if run >= EXIT_WINDOWS:
-                active, run = False, 0
+        s, started = detector.push(vector(w, with_speed))  # type: ignore[arg-type]
         if w.label == "healthy":
             inside = lo <= w.span[0] and w.span[1] <= hi
             healthy.append(s)
@@ -101,7 +110,7 @@ def evaluate(windows: list[Window], n_base: int, with_speed: bool, window_s: flo
             false_in += started and inside
         else:
             faulty[w.label].append(s)
-            if active:
+            if detector.active:
                 flagged.add(w.label)
     h = np.array(healthy)
     return {
