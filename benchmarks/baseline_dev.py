@@ -25,7 +25,7 @@ import argparse
 import copy
 import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,9 +179,22 @@ def evaluate(
     learner = BaselineLearner(cfg.bands, n_base, digest8(cfg.digest()))
     for w in windows[:n_base]:
         learner.push(w.sig)
-    lo, hi = min(w.span[0] for w in windows[:n_base]), max(w.span[1] for w in windows[:n_base])
     detector = AnomalyDetector(learner.result())
     online = None if learn is None else LearningOn.after(learn, learner, detector)
+    return measure(detector, windows, n_base, window_s, lambda w: w.sig, online)
+
+
+def measure(
+    detector: AnomalyDetector,
+    windows: list[Window],
+    n_base: int,
+    window_s: float,
+    vector: Callable[[Window], Any],
+    online: LearningOn | None = None,
+) -> dict[str, Any]:
+    """Score every window after the first `n_base` (the baseline's) with `detector`, each as `vector(window)`:
+    AUC, false anomalies (all healthy windows, and those inside the baseline's speed range), faults flagged."""
+    lo, hi = min(w.span[0] for w in windows[:n_base]), max(w.span[1] for w in windows[:n_base])
     slow = [w for w in windows[n_base:] if w.label.startswith("slow:")]
     healthy, flagged = [], set()
     faulty: dict[str, list[int]] = {label: [] for label in FAULTS}
@@ -192,7 +205,7 @@ def evaluate(
             break
         if slow and w.label != "healthy" and windows[n_base + i - 1].label == "healthy":
             slow_result = slow_fault(copy.deepcopy(detector), copy.deepcopy(online), slow)
-        score, started = detector.push(w.sig)
+        score, started = detector.push(vector(w))
         if online is not None:
             online.push(w.sig, score)
         if w.label == "healthy":

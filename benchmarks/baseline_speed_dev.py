@@ -31,9 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.baseline_dev import FAULTS, Window, cached_windows, summary
+from benchmarks.baseline_dev import Window, cached_windows, measure, summary
 from node_factory.corpus.families import FAMILIES, Family
-from node_factory.evaluation.vibration import auc
 from node_factory.reference.baseline import (
     ENTER_WINDOWS,
     EXIT_WINDOWS,
@@ -95,33 +94,7 @@ def evaluate(windows: list[Window], n_base: int, with_speed: bool, window_s: flo
     first = FloatScore(base[:half], with_speed)
     threshold = max(null_floor(len(windows[0].sig)), 1.5 * max(first(v) for v in base[half:]))
     detector = AnomalyDetector(FloatBaseline(FloatScore(base, with_speed), threshold))  # type: ignore[arg-type]
-    lo, hi = min(w.span[0] for w in windows[:n_base]), max(w.span[1] for w in windows[:n_base])
-    healthy: list[float] = []
-    faulty: dict[str, list[float]] = {label: [] for label in FAULTS}
-    false_all = false_in = in_range = 0
-    flagged = set()
-    for w in windows[n_base:]:
-        s, started = detector.push(vector(w, with_speed))  # type: ignore[arg-type]
-        if w.label == "healthy":
-            inside = lo <= w.span[0] and w.span[1] <= hi
-            healthy.append(s)
-            in_range += inside
-            false_all += started
-            false_in += started and inside
-        else:
-            faulty[w.label].append(s)
-            if detector.active:
-                flagged.add(w.label)
-    h = np.array(healthy)
-    return {
-        "auc": auc(h, np.concatenate([np.array(v) for v in faulty.values()])),
-        "auc_per_class": {label: auc(h, np.array(v)) for label, v in faulty.items()},
-        "hours": len(healthy) * window_s / 3600,
-        "hours_in": in_range * window_s / 3600,
-        "false": false_all,
-        "false_in": false_in,
-        "flagged": len(flagged),
-    }
+    return measure(detector, windows, n_base, window_s, lambda w: vector(w, with_speed))
 
 
 def prior_slopes(family: Family, machines: range, cache: str | None, hours: float) -> NDArray[np.float64]:
