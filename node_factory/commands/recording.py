@@ -7,14 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
-from ..corpus.loaders import DataError, cwru_mat, g_to_int16, read_wav_at_its_rate, vibration_csv
+from ..corpus.loaders import DataError, cwru_mat, g_to_int16, read_wav_at_its_rate, resampled, vibration_csv
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ def read(path: Path, rate: int | None, full_scale_g: float, to_rate: int | None 
     if suffix == ".wav":
         rate, samples = read_wav_at_its_rate(path)
         if to_rate is not None and to_rate != rate:
-            samples = np.clip(np.round(_resampled(samples, rate, to_rate)), -32768, 32767).astype(np.int16)
+            samples = np.clip(np.round(resampled(samples, rate, to_rate)), -32768, 32767).astype(np.int16)
         return Recording(path, to_rate or rate, samples, None)
     if suffix not in (".mat", ".csv"):
         raise DataError(f"{path}: unknown recording type {suffix!r} (.mat, .csv or .wav)")
@@ -53,15 +51,7 @@ def read(path: Path, rate: int | None, full_scale_g: float, to_rate: int | None 
         g, stored_rpm = cwru_mat(path)
     else:
         g = vibration_csv(path)
-    samples, clipped = g_to_int16(_resampled(g, rate, to_rate), full_scale_g)
+    samples, clipped = g_to_int16(g if to_rate is None else resampled(g, rate, to_rate), full_scale_g)
     if clipped:
         print(f"warning: {path}: {clipped} samples beyond +-{full_scale_g:g} g were clipped", file=sys.stderr)
     return Recording(path, to_rate or rate, samples, stored_rpm)
-
-
-def _resampled(signal: NDArray[np.generic], rate: int, to_rate: int | None) -> NDArray[np.float64]:
-    values: NDArray[np.float64] = np.asarray(signal, dtype=np.float64)
-    if to_rate is None or to_rate == rate:
-        return values
-    common = gcd(rate, to_rate)
-    return np.asarray(resample_poly(values, to_rate // common, rate // common), dtype=np.float64)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import warnings
 from dataclasses import dataclass
+from math import gcd
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.io import loadmat, wavfile
+from scipy.signal import resample_poly
 
 
 class DataError(ValueError):
@@ -73,6 +75,15 @@ def g_to_int16(signal: NDArray[np.float64], full_scale_g: float) -> tuple[NDArra
     scaled = np.round(signal / full_scale_g * 32767)
     clipped = int(np.count_nonzero(np.abs(scaled) > 32767))
     return np.clip(scaled, -32768, 32767).astype(np.int16), clipped
+
+
+def resampled(signal: NDArray[Any], rate: int, to_rate: int) -> NDArray[np.float64]:
+    """`signal` (at `rate` Hz) at `to_rate` Hz, polyphase, as float64 (unchanged when the rates agree)."""
+    values: NDArray[np.float64] = np.asarray(signal, dtype=np.float64)
+    if to_rate == rate:
+        return values
+    common = gcd(rate, to_rate)
+    return np.asarray(resample_poly(values, to_rate // common, rate // common), dtype=np.float64)
 
 
 def windows(samples: NDArray[np.int16], length: int, hop: int | None = None) -> NDArray[np.int16]:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from math import gcd
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 from ..reference.features import FeatureConfig
 from . import loaders
@@ -87,10 +85,7 @@ def read_samples(clip: Clip, data: UserData, config: FeatureConfig) -> NDArray[n
     if data.data_rate is None:
         raise DataError(f"{clip.path}: {suffix} files carry no sample rate; pass --data-rate")
     signal = loaders.cwru_mat(clip.path)[0] if suffix == ".mat" else loaders.vibration_csv(clip.path)
-    if data.data_rate != config.sample_rate:
-        common = gcd(data.data_rate, config.sample_rate)
-        signal = resample_poly(signal, config.sample_rate // common, data.data_rate // common)
-    return loaders.g_to_int16(signal, data.full_scale_g)[0]
+    return loaders.g_to_int16(loaders.resampled(signal, data.data_rate, config.sample_rate), data.full_scale_g)[0]
 
 
 def build_split(
