@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 
 from ..atomic_write import write_atomic
 from ..corpus.loaders import DataError
+from ..evaluation.node_stream import stream_features, window_features
 from ..reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
-from ..reference.features import FeatureConfig, frame_features
+from ..reference.features import FeatureConfig
 from .recording import add_arguments as recording_arguments
 from .recording import read
 
@@ -87,12 +88,9 @@ def _hop_samples(hop_ms: float | None, cfg: FeatureConfig) -> int:
 
 
 def _signatures(samples: NDArray[np.int16], cfg: FeatureConfig, hop: int) -> NDArray[np.int32]:
-    """The node's signature of every whole window at this hop (a window's features are its frames' rows)."""
-    frames = len(samples) // cfg.frame
-    feats = frame_features(samples[: frames * cfg.frame].reshape(frames, cfg.frame), cfg)
-    step = hop // cfg.frame
-    starts = range(0, frames - cfg.frames + 1, step)
-    return np.array([signature(feats[s : s + cfg.frames]) for s in starts], dtype=np.int32).reshape(-1, cfg.bands)
+    """The node's signature of every whole window at this hop (the stream's frames, a bounded chunk at a time)."""
+    windows = window_features(stream_features(samples, cfg), cfg, hop // cfg.frame)
+    return np.array([signature(w) for w in windows], dtype=np.int32).reshape(-1, cfg.bands)
 
 
 def _learn(args: argparse.Namespace, cfg: FeatureConfig, hop: int) -> tuple[Baseline, str]:
