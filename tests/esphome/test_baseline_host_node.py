@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import struct
+import subprocess
 import wave
 import zlib
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 import reference
 from aioesphomeapi import BinarySensorInfo, BinarySensorState, SensorInfo, SensorState, TextSensorInfo, TextSensorState
 from api_client import Node, connect_node
+from conftest import REPO, backend_python
 
 from gpu_backend.knowledge import decide, load_knowledge_base
 from gpu_backend.orders import analyse
@@ -161,7 +163,7 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
             assert set(keys) == {
                 "anomaly_score", "baseline_progress", "anomaly", "baseline", "shaft_speed", "shaft_speed_problem"
             }  # fmt: skip
-            assert set(node.services) == {"replay", "learn_baseline", "force_escalation", "set_rpm"}
+            assert set(node.services) == {"replay", "learn_baseline", "set_baseline", "force_escalation", "set_rpm"}
             await wait_for(lambda: last_state(node, keys["baseline"]) == "none", 5)
             await node.call("learn_baseline", seconds=seconds)
             await wait_for(lambda: last_state(node, keys["baseline"]) == "learning", 5)
@@ -240,6 +242,74 @@ async def test_bad_requests_are_refused_and_learning_goes_on(
             await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
             # the first request's length was kept
             assert any(f"Baseline learnt: {windows_for(60)} windows" in line for line in node.logs)
+        finally:
+            await node.client.disconnect()
+
+
+async def test_a_baseline_learnt_from_a_recording_is_set_kept_and_flags_a_fault(
+    vibration_node: Any, vibration_clips: Path, tmp_path: Path
+) -> None:
+    """`python -m node_factory baseline HEALTHY --save FILE` learns from a recording; the node's action
+    `set_baseline` (base64 of FILE) puts it in force and stores it. Refused with a log line, the baseline in force
+    kept: not base64 of a baseline, damaged, foreign, or while learning."""
+    saved = tmp_path / "baseline.bin"
+    cli = [str(backend_python()), "-m", "node_factory", "baseline", str(vibration_clips / "healthy_learn.wav"),
+           "--family", "vibration", "--learn-seconds", "60", "--save", str(saved)]  # fmt: skip
+    await asyncio.to_thread(subprocess.run, cli, check=True, cwd=REPO, capture_output=True)
+    blob = saved.read_bytes()
+    baseline = Baseline.from_bytes(blob, DIGEST)  # the reference reads the file as the node's own format
+    foreign = BaselineLearner(baseline.bands, 8, bytes(8))
+    for sig in signatures(vibration_clips / "healthy_learn.wav")[:8]:
+        foreign.push(sig)
+    damaged = bytearray(blob)
+    damaged[30] ^= 0x40  # a mean's byte: the checksum no longer matches
+    check_sigs = signatures(vibration_clips / "healthy_check.wav")
+    fault_sigs = signatures(vibration_clips / "faulty.wav")
+    home = tmp_path / "home"
+    home.mkdir()
+    with vibration_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "none", 5)
+            bad_blobs = [bytes(damaged), foreign.result().to_bytes(), blob * 2]  # the last: longer than any baseline
+            for bad in ["not base64!", *(base64.b64encode(b).decode() for b in bad_blobs)]:
+                await node.call("set_baseline", baseline=bad)
+            await wait_for(lambda: len([line for line in node.logs if "Baseline not set: " in line]) == 4, 5)
+            refused = [line for line in node.logs if "Baseline not set: " in line]
+            assert sum("not a baseline of this format" in line for line in refused) == 3, refused
+            assert sum("learnt with other features" in line for line in refused) == 1, refused
+            assert last_state(node, keys["baseline"]) == "none"  # nothing was put in force
+            await node.call("learn_baseline", seconds=60)
+            await node.call("set_baseline", baseline=base64.b64encode(blob).decode())
+            await wait_for(lambda: any("Baseline not set: learning is running (0%)" in line for line in node.logs), 5)
+            await node.call("replay", file=str(vibration_clips / "healthy_learn.wav"))  # the learning ends
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
+            await wait_for(lambda: len(scores(node)) == len(signatures(vibration_clips / "healthy_learn.wav"))
+                           - windows_for(60))  # fmt: skip
+            # now the recording's baseline replaces the one the node learnt
+            await node.call("set_baseline", baseline=base64.b64encode(blob).decode())
+            set_line = f"Baseline set: {baseline.windows} windows, threshold {baseline.threshold}"
+            await wait_for(lambda: any(set_line in line for line in node.logs), 5)
+        finally:
+            await node.client.disconnect()
+    stored = read_prefs(home)
+    assert stored[PREF_KEY] + stored[PREF_KEY2] == blob.ljust(MAX_BLOB, b"\0")  # stored as the file holds it
+
+    # After a restart the recording's baseline is in force: it scores as the reference does and flags the fault.
+    with vibration_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready", 5)
+            detector = AnomalyDetector(baseline)
+            expected = [detector.push(s) for s in [*check_sigs, *fault_sigs]]
+            assert not any(started for _s, started in expected[: len(check_sigs)])
+            assert any(started for _s, started in expected[len(check_sigs) :])
+            await replay(node, vibration_clips / "healthy_check.wav", len(check_sigs))
+            await replay(node, vibration_clips / "faulty.wav", len(fault_sigs))
+            assert scores(node) == [s for s, _started in expected]
+            await wait_for(lambda: last_state(node, keys["anomaly"]) is True, 5)
         finally:
             await node.client.disconnect()
 

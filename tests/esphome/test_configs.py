@@ -257,6 +257,21 @@ def test_learn_baseline_duration_is_validated(tmp_path: Path, duration: str, mes
     assert ok.startswith("rc=0"), ok
 
 
+@pytest.mark.parametrize(
+    ("baseline", "message"),
+    [("not base64!", "baseline is not base64"), ("A" * 532, "baseline has 399 bytes, more than any stored baseline")],
+)
+def test_set_baseline_checks_a_baseline_written_in_the_yaml(tmp_path: Path, baseline: str, message: str) -> None:
+    """A baseline written into the YAML must be base64 of at most a stored baseline's size; one passed by a
+    native-API action (a lambda) is the node's to check when the action runs (the host test)."""
+    action = {"action": "set", "then": [{"binmoe.set_baseline": {"baseline": baseline}}]}
+    out = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [action]})
+    assert not out.startswith("rc=0") and message in out, out
+    action["then"] = [{"binmoe.set_baseline": {"baseline": "QkJCQg=="}}]  # base64: the node refuses it at run time
+    ok = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [action]})
+    assert ok.startswith("rc=0"), ok
+
+
 VIBRATION = {"model": "vibration", "replay": {}}
 RPM_SENSOR = {"sensor": [{"platform": "template", "id": "motor_rpm", "lambda": "return 1480.0;"}]}
 
@@ -438,6 +453,7 @@ def test_alarm_code_needs_the_sound_features(tmp_path: Path) -> None:
 
 
 LEARN_ACTION = {"api": {"actions": [{"action": "learn", "then": [{"binmoe.learn_baseline": {"duration": "10min"}}]}]}}
+SET_ACTION = {"api": {"actions": [{"action": "set", "then": [{"binmoe.set_baseline": {"baseline": "QkJCQg=="}}]}]}}
 ON_DETECTION = {"on_detection": [{"then": [{"logger.log": "detected"}]}]}
 
 
@@ -450,9 +466,10 @@ ON_DETECTION = {"on_detection": [{"then": [{"logger.log": "detected"}]}]}
      (VIBRATION, {"text_sensor": [{"platform": "binmoe", "baseline": {"name": "Baseline"}}]}, {"BASELINE"}),
      (VIBRATION, {"sensor": [{"platform": "binmoe", "anomaly_score": {"name": "Score"}}]}, {"BASELINE"}),
      (VIBRATION, LEARN_ACTION, {"BASELINE"}),
+     (VIBRATION, SET_ACTION, {"BASELINE"}),
      ({**VIBRATION, "shaft_speed": 1480, "bearing": "6205-2RS JEM"}, {}, {"ORDERS"})],
     ids=["sound", "sound-bare", "vibration-bare", "anomaly-entity", "baseline-entity", "score-entity",
-         "learn-action", "orders-without-baseline"],
+         "learn-action", "set-action", "orders-without-baseline"],
 )  # fmt: skip
 def test_optional_parts_are_compiled_only_where_configured(
     tmp_path: Path, binmoe: dict[str, Any], extra: dict[str, Any], expected: set[str]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import math
@@ -52,6 +54,7 @@ CONF_CLASSES = "classes"
 CONF_CONTACT_ANGLE = "contact_angle"
 CONF_DETECTION_INTERVAL = "detection_interval"
 CONF_DURATION = "duration"
+CONF_BASELINE = "baseline"
 CONF_FILE = "file"
 CONF_HOP = "hop"
 CONF_MARGIN_THRESHOLD = "margin_threshold"
@@ -104,6 +107,7 @@ DetectionTrigger = binmoe_ns.class_("DetectionTrigger", automation.Trigger.templ
 EscalationTrigger = binmoe_ns.class_("EscalationTrigger", automation.Trigger.template(cg.std_string, cg.float_))
 ForceEscalationAction = binmoe_ns.class_("ForceEscalationAction", automation.Action)
 LearnBaselineAction = binmoe_ns.class_("LearnBaselineAction", automation.Action)
+SetBaselineAction = binmoe_ns.class_("SetBaselineAction", automation.Action)
 ReplayAction = binmoe_ns.class_("ReplayAction", automation.Action)
 ReplaySource = binmoe_ns.class_("ReplaySource", cg.Component)
 Adxl345Source = binmoe_ns.class_("Adxl345Source", cg.Component, i2c.I2CDevice)
@@ -717,6 +721,41 @@ async def learn_baseline_to_code(config, action_id, template_arg, args):
     var = cg.new_Pvariable(action_id, template_arg)
     await cg.register_parented(var, config[CONF_ID])
     cg.add(var.set_duration(await cg.templatable(config[CONF_DURATION], args, cg.uint32)))
+    return var
+
+
+# binmoe_baseline.h's MAX_BASELINE_BLOB: the stored form of a 16-band baseline (header, means, scales, weights,
+# the correlation factor's lower triangle, checksum)
+MAX_BASELINE_BLOB = 24 + 16 * 8 + 16 * 15 + 4
+
+
+def _base64_baseline(value: Any) -> str:
+    """A baseline written into the YAML must at least be base64 (whether it is one of this model's, the node says
+    when the action runs: it knows the model's features)."""
+    value = cv.string_strict(value)
+    try:
+        blob = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise cv.Invalid(f"baseline is not base64: {err}") from err
+    if len(blob) > MAX_BASELINE_BLOB:
+        raise cv.Invalid(f"baseline has {len(blob)} bytes, more than any stored baseline ({MAX_BASELINE_BLOB})")
+    return value
+
+
+SET_BASELINE_ACTION_SCHEMA = cv.Schema(
+    {
+        cv.GenerateID(): cv.use_id(BinMoEComponent),
+        cv.Required(CONF_BASELINE): cv.templatable(_base64_baseline),
+    }
+)
+
+
+@automation.register_action("binmoe.set_baseline", SetBaselineAction, SET_BASELINE_ACTION_SCHEMA, synchronous=True)
+async def set_baseline_to_code(config, action_id, template_arg, args):
+    cg.add_define(USE_BASELINE)
+    var = cg.new_Pvariable(action_id, template_arg)
+    await cg.register_parented(var, config[CONF_ID])
+    cg.add(var.set_baseline(await cg.templatable(config[CONF_BASELINE], args, cg.std_string)))
     return var
 
 

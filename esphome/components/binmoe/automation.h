@@ -52,6 +52,13 @@ template<typename... Ts> class LearnBaselineAction : public Action<Ts...>, publi
   TEMPLATABLE_VALUE(uint32_t, duration)
   void play(const Ts &...x) override { this->parent_->learn_baseline(this->duration_.value(x...)); }
 };
+
+// binmoe.set_baseline: `baseline`, base64 of a stored baseline (templatable: a native-API action passes it).
+template<typename... Ts> class SetBaselineAction : public Action<Ts...>, public Parented<BinMoEComponent> {
+ public:
+  TEMPLATABLE_VALUE(std::string, baseline)
+  void play(const Ts &...x) override { this->parent_->set_baseline(this->baseline_.value(x...)); }
+};
 #endif
 
 #ifdef USE_BINMOE_REPLAY

@@ -318,6 +318,13 @@ void BinMoEComponent::baseline_window_() {
     return;
   Baseline baseline;
   this->learner_.result(&baseline);
+  const bool saved = this->install_baseline_(baseline);
+  ESP_LOGI(TAG, "Baseline learnt: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
+           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
+  this->set_baseline_state_(BaselineState::READY);
+}
+
+bool BinMoEComponent::install_baseline_(const Baseline &baseline) {
   BaselineBlob blob{};
   baseline.to_bytes(blob.bytes);
   BaselineChunk first, second;
@@ -334,9 +341,32 @@ void BinMoEComponent::baseline_window_() {
   if (this->anomaly_binary_sensor_ != nullptr)
     this->anomaly_binary_sensor_->publish_state(false);
 #endif
-  ESP_LOGI(TAG, "Baseline learnt: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
+  return saved;
+}
+
+bool BinMoEComponent::set_baseline(const std::string &encoded) {
+  if (this->learner_.learning()) {
+    ESP_LOGW(TAG, "Baseline not set: learning is running (%d%%)", this->learner_.progress_percent());
+    return false;
+  }
+  // one byte more than the largest blob: a longer one is not cut to a size that could pass
+  uint8_t bytes[MAX_BASELINE_BLOB + 1];
+  const size_t len = base64_decode(encoded, bytes, sizeof(bytes));
+  Baseline baseline;
+  const BaselineLoad load = len > MAX_BASELINE_BLOB ? BaselineLoad::CORRUPT
+                                                    : baseline_from_bytes(bytes, len, this->feature_digest_, &baseline);
+  if (load != BaselineLoad::OK) {
+    ESP_LOGW(TAG, "Baseline not set: %s; the one in force (if any) is kept",
+             load == BaselineLoad::FOREIGN       ? "learnt with other features (another model)"
+             : load == BaselineLoad::OLD_VERSION ? "an older format version"
+                                                 : "not a baseline of this format (base64, checksum, header or sizes)");
+    return false;
+  }
+  const bool saved = this->install_baseline_(baseline);
+  ESP_LOGI(TAG, "Baseline set: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
            static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
   this->set_baseline_state_(BaselineState::READY);
+  return true;
 }
 #endif
 

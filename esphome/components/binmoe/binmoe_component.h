@@ -214,6 +214,10 @@ class BinMoEComponent : public PollingComponent {
   // Learn a new baseline from the windows of the next `duration_ms` of signal (the one in force, if any, keeps
   // scoring until the new one replaces it). False, with a log line, while learning or for too short a duration.
   bool learn_baseline(uint32_t duration_ms);
+  // Put a baseline learnt elsewhere in force and store it: `encoded` is base64 of the stored form (what
+  // `python -m node_factory baseline --save` writes). False, with a log line and the baseline in force kept,
+  // while learning or for a damaged, foreign or older-format one.
+  bool set_baseline(const std::string &encoded);
   BaselineState baseline_state() const { return this->baseline_state_; }
 #endif
 
@@ -253,6 +257,8 @@ class BinMoEComponent : public PollingComponent {
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
   void set_baseline_state_(BaselineState state);
+  // Puts `baseline` in force and stores it in the preferences; false when it could not be stored.
+  bool install_baseline_(const Baseline &baseline);
 #endif
 #ifdef USE_BINMOE_ORDERS
   // Keep the last capture_samples_ samples the runner consumed (a ring; nothing when not configured).
