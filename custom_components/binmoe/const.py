@@ -79,3 +79,9 @@ def node_learn_action(node_id: str) -> str:
     """The node's native-API action that starts baseline learning (docs/esphome.md, "Per-machine baseline"), as
     Home Assistant's esphome integration offers it: esphome.<node name, slugified>_learn_baseline."""
     return f"{slugify(node_id)}_learn_baseline"
+
+
+def node_set_baseline_action(node_id: str) -> str:
+    """The node's native-API action that puts a baseline learnt from a recording in force:
+    esphome.<node name, slugified>_set_baseline."""
+    return f"{slugify(node_id)}_set_baseline"

@@ -1,7 +1,10 @@
-"""Services: binmoe.diagnose (with response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline."""
+"""Services: binmoe.diagnose (with response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline,
+binmoe.set_baseline."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import probatio as vol
@@ -10,14 +13,18 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from .api import BinMoEError
-from .const import DOMAIN, PROTOCOL_VERSION, node_learn_action
+from .const import DOMAIN, PROTOCOL_VERSION, node_learn_action, node_set_baseline_action
 from .runtime import BinMoERuntimeData
 
 ATTR_CONFIG_ENTRY = "config_entry_id"
 ATTR_QUESTION = "question"
 ATTR_NODE_ID = "node_id"
 ATTR_DURATION = "duration"
+ATTR_BASELINE = "baseline"
 NODE_LEARN_SECONDS = "seconds"
+# A stored baseline's size: header and checksum (28 bytes) plus 8 per band and the correlation factor's
+# triangle, up to 16 bands (docs/esphome.md, "Per-machine baseline")
+BASELINE_MIN_BYTES, BASELINE_MAX_BYTES = 28 + 8, 396
 
 _ENTRY = {vol.Optional(ATTR_CONFIG_ENTRY): cv.string}
 DIAGNOSE_SCHEMA = vol.Schema(
@@ -35,6 +42,26 @@ LEARN_BASELINE_SCHEMA = vol.Schema(
         # at least a minute of signal, at most the week the node's action accepts
         vol.Optional(ATTR_DURATION, default=600): vol.All(vol.Coerce(int), vol.Range(min=60, max=7 * 24 * 3600)),
     }
+)
+
+
+def _baseline_text(value: Any) -> str:
+    """Base64 of a stored baseline (what `python -m node_factory baseline --save` writes, `base64 -w0`); whether
+    it belongs to the node's model the node says (a log line), as only it knows its features."""
+    text = "".join(cv.string(value).split())  # pasted text may be wrapped
+    try:
+        blob = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise vol.Invalid(f"baseline is not base64: {err}") from err
+    if not BASELINE_MIN_BYTES <= len(blob) <= BASELINE_MAX_BYTES:
+        raise vol.Invalid(
+            f"baseline has {len(blob)} bytes; a stored baseline has {BASELINE_MIN_BYTES}-{BASELINE_MAX_BYTES}"
+        )
+    return text
+
+
+SET_BASELINE_SCHEMA = vol.Schema(
+    {**_ENTRY, vol.Required(ATTR_NODE_ID): cv.string, vol.Required(ATTR_BASELINE): _baseline_text}
 )
 
 
@@ -101,6 +128,20 @@ async def _learn_baseline(call: ServiceCall) -> None:
     )
 
 
+async def _set_baseline(call: ServiceCall) -> None:
+    """Put a baseline learnt from a recording on a node through the native-API action its YAML declares."""
+    _loaded(call)
+    node_id: str = call.data[ATTR_NODE_ID]
+    action = node_set_baseline_action(node_id)
+    if not call.hass.services.has_service("esphome", action):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_set_baseline_action",
+            translation_placeholders={"node": node_id, "action": f"esphome.{action}"},
+        )
+    await call.hass.services.async_call("esphome", action, {ATTR_BASELINE: call.data[ATTR_BASELINE]}, blocking=True)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
@@ -110,6 +151,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN, "replay_queue", _replay, schema=QUEUE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )
     hass.services.async_register(DOMAIN, "learn_baseline", _learn_baseline, schema=LEARN_BASELINE_SCHEMA)
+    hass.services.async_register(DOMAIN, "set_baseline", _set_baseline, schema=SET_BASELINE_SCHEMA)
     hass.services.async_register(
         DOMAIN, "clear_queue", _clear, schema=QUEUE_SCHEMA, supports_response=SupportsResponse.OPTIONAL
     )

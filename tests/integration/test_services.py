@@ -1,7 +1,9 @@
-"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline."""
+"""The actions: binmoe.diagnose (response data), binmoe.replay_queue, binmoe.clear_queue, binmoe.learn_baseline,
+binmoe.set_baseline."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import hypothesis
@@ -141,3 +143,28 @@ async def test_learn_baseline_calls_the_nodes_action(hass: HomeAssistant, loaded
                 DOMAIN, "learn_baseline", {"node_id": "workshop-vibration", "duration": duration}, blocking=True
             )
     assert len(calls) == 2
+
+
+async def test_set_baseline_calls_the_nodes_action(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """binmoe.set_baseline passes base64 of a saved baseline (wrapping removed) to the node's native-API action
+    esphome.<node>_set_baseline (a service double here; the host end-to-end test drives the node's action); a
+    node without it, text that is not base64 or not a baseline's size is refused before anything is sent."""
+    calls = async_mock_service(hass, "esphome", "workshop_vibration_set_baseline")
+    text = base64.b64encode(bytes(range(200)) * 2).decode()  # 400 bytes: too long
+    good = base64.b64encode(bytes(396)).decode()
+    wrapped = "\n".join(good[i : i + 76] for i in range(0, len(good), 76))  # as `base64` prints it
+    await hass.services.async_call(
+        DOMAIN, "set_baseline", {"node_id": "workshop-vibration", "baseline": wrapped}, blocking=True
+    )
+    assert [call.data for call in calls] == [{"baseline": good}]
+    with pytest.raises(ServiceValidationError, match=r"esphome\.garage_sound_set_baseline"):
+        await hass.services.async_call(
+            DOMAIN, "set_baseline", {"node_id": "garage-sound", "baseline": good}, blocking=True
+        )
+    bad = {"not base64!": "not base64", text: "has 400 bytes", base64.b64encode(bytes(8)).decode(): "has 8 bytes"}
+    for baseline, message in bad.items():
+        with pytest.raises(vol.Invalid, match=message):
+            await hass.services.async_call(
+                DOMAIN, "set_baseline", {"node_id": "workshop-vibration", "baseline": baseline}, blocking=True
+            )
+    assert len(calls) == 1
