@@ -112,34 +112,29 @@ async def _clear(call: ServiceCall) -> ServiceResponse:
     return {"cleared": _loaded(call).backend.clear_queue()}
 
 
-async def _learn_baseline(call: ServiceCall) -> None:
-    """Start baseline learning on a node through the native-API action its YAML declares."""
+async def _call_node_action(call: ServiceCall, action: str, missing_key: str, data: dict[str, Any]) -> None:
+    """Call the native-API action `action` of the call's node (esphome.<action>, which its YAML declares); a
+    translated `missing_key` error, before anything is sent, when the node offers no such action."""
     _loaded(call)
-    node_id: str = call.data[ATTR_NODE_ID]
-    action = node_learn_action(node_id)
     if not call.hass.services.has_service("esphome", action):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key="no_learn_action",
-            translation_placeholders={"node": node_id, "action": f"esphome.{action}"},
+            translation_key=missing_key,
+            translation_placeholders={"node": call.data[ATTR_NODE_ID], "action": f"esphome.{action}"},
         )
-    await call.hass.services.async_call(
-        "esphome", action, {NODE_LEARN_SECONDS: call.data[ATTR_DURATION]}, blocking=True
-    )
+    await call.hass.services.async_call("esphome", action, data, blocking=True)
+
+
+async def _learn_baseline(call: ServiceCall) -> None:
+    """Start baseline learning on a node."""
+    action = node_learn_action(call.data[ATTR_NODE_ID])
+    await _call_node_action(call, action, "no_learn_action", {NODE_LEARN_SECONDS: call.data[ATTR_DURATION]})
 
 
 async def _set_baseline(call: ServiceCall) -> None:
-    """Put a baseline learnt from a recording on a node through the native-API action its YAML declares."""
-    _loaded(call)
-    node_id: str = call.data[ATTR_NODE_ID]
-    action = node_set_baseline_action(node_id)
-    if not call.hass.services.has_service("esphome", action):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_set_baseline_action",
-            translation_placeholders={"node": node_id, "action": f"esphome.{action}"},
-        )
-    await call.hass.services.async_call("esphome", action, {ATTR_BASELINE: call.data[ATTR_BASELINE]}, blocking=True)
+    """Put a baseline learnt from a recording on a node."""
+    action = node_set_baseline_action(call.data[ATTR_NODE_ID])
+    await _call_node_action(call, action, "no_set_baseline_action", {ATTR_BASELINE: call.data[ATTR_BASELINE]})
 
 
 @callback
