@@ -4,12 +4,14 @@ What a vibration node does after `binmoe.learn_baseline` (docs/vibration-baselin
 baseline from a recording of the healthy machine, then score other recordings against it window by window
 with the node's integer reference (`node_factory.reference.baseline`, bit-exact with the node), the node's
 features and its default hop of half a window, and report the anomalies the node would raise. A baseline
-can be saved (the node's stored format, 396 bytes for 16 bands) and used again with `--load`.
+can be saved (the node's stored format, 396 bytes for 16 bands) and used again with `--load`; the report
+carries it as base64 too, the text the node's `binmoe.set_baseline` action takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,8 @@ def _describe(baseline: Baseline, cfg: FeatureConfig, hop: int) -> dict[str, Any
         "seconds": round(((baseline.windows - 1) * hop + cfg.window_samples) / cfg.sample_rate, 2),
         "threshold": baseline.threshold,
         "bytes": len(baseline.to_bytes()),
+        # what the node's binmoe.set_baseline action (Home Assistant: binmoe.set_baseline) takes
+        "base64": base64.b64encode(baseline.to_bytes()).decode("ascii"),
     }
 
 

@@ -255,8 +255,10 @@ async def test_a_baseline_learnt_from_a_recording_is_set_kept_and_flags_a_fault(
     saved = tmp_path / "baseline.bin"
     cli = [str(backend_python()), "-m", "node_factory", "baseline", str(vibration_clips / "healthy_learn.wav"),
            "--family", "vibration", "--learn-seconds", "60", "--save", str(saved)]  # fmt: skip
-    await asyncio.to_thread(subprocess.run, cli, check=True, cwd=REPO, capture_output=True)
+    run = await asyncio.to_thread(subprocess.run, cli, check=True, cwd=REPO, capture_output=True, text=True)
     blob = saved.read_bytes()
+    text = json.loads(run.stdout)["baseline"]["base64"]  # what the user passes to set_baseline
+    assert base64.b64decode(text) == blob
     baseline = Baseline.from_bytes(blob, DIGEST)  # the reference reads the file as the node's own format
     foreign = BaselineLearner(baseline.bands, 8, bytes(8))
     for sig in signatures(vibration_clips / "healthy_learn.wav")[:8]:
@@ -288,7 +290,7 @@ async def test_a_baseline_learnt_from_a_recording_is_set_kept_and_flags_a_fault(
             await wait_for(lambda: len(scores(node)) == len(signatures(vibration_clips / "healthy_learn.wav"))
                            - windows_for(60))  # fmt: skip
             # now the recording's baseline replaces the one the node learnt
-            await node.call("set_baseline", baseline=base64.b64encode(blob).decode())
+            await node.call("set_baseline", baseline=text)
             set_line = f"Baseline set: {baseline.windows} windows, threshold {baseline.threshold}"
             await wait_for(lambda: any(set_line in line for line in node.logs), 5)
         finally:

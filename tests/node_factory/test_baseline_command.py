@@ -5,6 +5,7 @@ windows are the node's (half-window hop, the reference's scores), and clear erro
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def test_healthy_running_passes_and_a_fault_is_flagged_with_a_saved_baseline_tha
     # three windows in a row start an anomaly; it lasts to the recording's end
     assert faulty["anomalies"] == [{"start_s": round((2 * 1.28 + 2.56), 2), "end_s": None}]
 
+    assert base64.b64decode(base["base64"], validate=True) == blob.read_bytes()  # the text set_baseline takes
     stored = Baseline.from_bytes(blob.read_bytes(), digest8(CFG.digest()))
     assert stored.threshold == base["threshold"] and stored.windows == 45
     code, again, _ = run(["--load", str(blob), *common, *scored], capsys)
