@@ -17,8 +17,14 @@ Never on node_factory.heldout: the held-out machines score the method once it is
 `--first I` / `--null-first I` start the clips at index I of their seeds, so that a rule chosen on one range
 of clips can be confirmed on a fresh one (docs/vibration-baseline.md).
 
+`--captures K` asks what averaging K escalated captures of one anomaly would give (docs/vibration-baseline.md,
+"What is left"): each clip is K times `--seconds` long, cut into K captures whose squared-envelope spectra are
+averaged (power) in the two bands of the highest spectral kurtosis summed over the captures; the shaft rules
+see the whole clip. `--bar DB` replaces the bearing evidence's bar (`BEARING_MIN_DB`) for the run: averaging
+narrows the noise lines' spread, so the bar chosen for one capture is not the averaged spectrum's.
+
 Usage: python -m benchmarks.orders_dev [--set train|stress] [--per-class 20] [--rate 3200] [--seconds 4]
-       [--modulation sine|loadzone] [--null 0] [--first 0] [--null-first 0]
+       [--modulation sine|loadzone] [--null 0] [--first 0] [--null-first 0] [--captures 1] [--bar DB]
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.corpus import synth_vibration as sv
+from node_factory.reference import orders
 from node_factory.reference.bearings import BEARINGS
-from node_factory.reference.orders import FAULT_IDS, BearingGeometry, identify
+from node_factory.reference.orders import FAULT_IDS, BearingGeometry, Demodulation, Envelope, Spectrum, identify
 
 DEV_SEED = 8_000_000  # none of synth_vibration's split seeds (5, 6, 7 million)
 NULL_SEED = 9_100_000
@@ -116,6 +123,32 @@ def null_clip(seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, Bea
     return np.clip(x, -32768, 32767).astype(np.int16), rpm, geometry
 
 
+def averaged_envelopes(captures: int) -> Demodulation:
+    """A demodulation for `identify` that cuts the signal into `captures` equal captures and averages their
+    squared-envelope spectra (power) in the KURTOGRAM_BANDS bands of the highest spectral kurtosis summed over
+    the captures."""
+
+    def demodulate(x: NDArray[np.float64], sample_rate: float, min_width_hz: float) -> list[Envelope]:
+        parts = np.array_split(x, captures)
+        parts = [part[: min(len(q) for q in parts)] for part in parts]
+        kurtosis: Counter[tuple[float, float]] = Counter()
+        for part in parts:
+            ranked = orders.kurtogram_bands(part, sample_rate, min_width_hz, count=10_000)  # every band, scored
+            spectrum = np.fft.rfft(part - part.mean())
+            for band in ranked:
+                power = np.abs(orders.complex_envelope(spectrum, sample_rate / len(part), band)) ** 2
+                kurtosis[band] += float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
+        bands = [band for band, _k in kurtosis.most_common(orders.KURTOGRAM_BANDS)]
+        envelopes = []
+        for band in bands:
+            spectra = [orders.envelope_spectrum(part, sample_rate, band) for part in parts]
+            power = np.mean([spectrum.amplitude**2 for spectrum in spectra], axis=0)
+            envelopes.append((Spectrum(np.sqrt(power), spectra[0].df), band))
+        return envelopes
+
+    return demodulate
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=["train", "stress"], default="train")
@@ -131,23 +164,32 @@ def main() -> int:
     parser.add_argument("--null", type=int, default=0, help="also count bearing calls on this many healthy clips")
     parser.add_argument("--first", type=int, default=0, help="index of each class's first clip")
     parser.add_argument("--null-first", type=int, default=0, help="index of the first healthy clip")
+    parser.add_argument("--captures", type=int, default=1, help="average the envelope spectra of this many captures")
+    parser.add_argument("--bar", type=float, help="the bearing evidence's bar in dB (default: BEARING_MIN_DB)")
     args = parser.parse_args()
+    if args.captures < 1:
+        parser.error("--captures must be at least 1")
+    if args.bar is not None:
+        orders.BEARING_MIN_DB = args.bar
+    demodulation = orders.kurtogram_envelopes if args.captures == 1 else averaged_envelopes(args.captures)
 
     def make(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
         if args.set == "train":
             return train_clip(label, seed, n, sr)
         return stress_clip(label, seed, n, sr, args.modulation)
 
-    n = round(args.rate * args.seconds)
+    n = round(args.rate * args.seconds) * args.captures
     confusion: Counter[tuple[str, str]] = Counter()
     for ci, label in enumerate(FAULT_IDS):
         for i in range(args.first, args.first + args.per_class):
             audio, rpm, geometry = make(label, DEV_SEED + ci * 100_000 + i, n, args.rate)
-            confusion[(label, identify(audio, args.rate, rpm, geometry).fault)] += 1
+            confusion[(label, identify(audio, args.rate, rpm, geometry, demodulation).fault)] += 1
     correct = sum(v for (t, p), v in confusion.items() if t == p)
     name = f"{args.set} {args.modulation}" if args.set == "stress" else args.set
     accuracy = correct / (len(FAULT_IDS) * args.per_class)
-    print(f"{name} {args.rate} Hz {args.seconds:g} s: accuracy {accuracy:.3f}")
+    captures = f" x {args.captures} captures averaged" if args.captures > 1 else ""
+    bar = f", bar {orders.BEARING_MIN_DB:g} dB" if args.bar is not None else ""
+    print(f"{name} {args.rate} Hz {args.seconds:g} s{captures}{bar}: accuracy {accuracy:.3f}")
     for label in FAULT_IDS:
         wrong = ", ".join(f"{p} {v}" for (t, p), v in sorted(confusion.items()) if t == label and p != label)
         print(f"  {label}: {confusion[(label, label)] / args.per_class:.2f}" + (f" (wrong: {wrong})" if wrong else ""))
@@ -155,7 +197,7 @@ def main() -> int:
         calls: Counter[str] = Counter()
         for i in range(args.null_first, args.null_first + args.null):
             audio, rpm, geometry = null_clip(NULL_SEED + i, n, args.rate)
-            calls[identify(audio, args.rate, rpm, geometry).fault] += 1
+            calls[identify(audio, args.rate, rpm, geometry, demodulation).fault] += 1
         bearing = sum(v for fault, v in calls.items() if fault.startswith("bearing"))
         print(f"  healthy clips called a bearing fault: {bearing} of {args.null} ({dict(sorted(calls.items()))})")
     return 0
