@@ -1,13 +1,15 @@
-"""The fault-identification development loop (benchmarks/orders_dev.py): its load-zone modulation and its
-healthy clips, which must stay free of bearing faults for the noise guard to mean anything."""
+"""The fault-identification development loop (benchmarks/orders_dev.py): its load-zone modulation, its
+healthy clips, which must stay free of bearing faults for the noise guard to mean anything, and its averaging
+of several captures."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from benchmarks import orders_dev as od
 from benchmarks.orders_dev import load_zone, null_clip, stress_clip
-from node_factory.reference.orders import identify
+from node_factory.reference.orders import envelope_spectrum, identify, kurtogram_envelopes
 
 
 def test_the_load_zone_is_full_at_its_centre_and_empty_outside_its_extent() -> None:
@@ -32,3 +34,17 @@ def test_healthy_clips_are_not_called_bearing_faults(seed: int) -> None:
     audio, rpm, geometry = null_clip(seed, 3200 * 4, 3200)
     assert audio.dtype == np.int16 and 60 <= rpm <= 60_000
     assert not identify(audio, 3200, rpm, geometry).fault.startswith("bearing")
+
+
+def test_one_averaged_capture_is_the_kurtogram_and_more_captures_average_their_spectra() -> None:
+    audio, _rpm, _g = od.stress_clip("bearing_inner", od.DEV_SEED, 3 * 12_800, 3200, "loadzone")
+    x = audio.astype(np.float64)
+    single, one = kurtogram_envelopes(x, 3200, 400.0), od.averaged_envelopes(1)(x, 3200, 400.0)
+    assert [band for _e, band in one] == [band for _e, band in single]
+    for (a, _b1), (b, _b2) in zip(one, single, strict=True):
+        np.testing.assert_allclose(a.amplitude, b.amplitude)
+    three = od.averaged_envelopes(3)(x, 3200, 400.0)
+    (spectrum, band) = three[0]
+    parts = [envelope_spectrum(part, 3200, band).amplitude for part in np.array_split(x, 3)]
+    np.testing.assert_allclose(spectrum.amplitude, np.sqrt(np.mean(np.square(parts), axis=0)))
+    assert spectrum.df == 3 * single[0][0].df  # each capture a third as long: bins three times as wide
