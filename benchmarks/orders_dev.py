@@ -131,14 +131,13 @@ def averaged_envelopes(captures: int) -> Demodulation:
     def demodulate(x: NDArray[np.float64], sample_rate: float, min_width_hz: float) -> list[Envelope]:
         parts = np.array_split(x, captures)
         parts = [part[: min(len(q) for q in parts)] for part in parts]
-        kurtosis: Counter[tuple[float, float]] = Counter()
+        tree = orders.kurtogram_tree(sample_rate, min_width_hz)
+        kurtosis = np.zeros(len(tree))
         for part in parts:
-            ranked = orders.kurtogram_bands(part, sample_rate, min_width_hz, count=10_000)  # every band, scored
             spectrum = np.fft.rfft(part - part.mean())
-            for band in ranked:
-                power = np.abs(orders.complex_envelope(spectrum, sample_rate / len(part), band)) ** 2
-                kurtosis[band] += float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
-        bands = [band for band, _k in kurtosis.most_common(orders.KURTOGRAM_BANDS)]
+            kurtosis += [orders.spectral_kurtosis(spectrum, sample_rate / len(part), band) for band in tree]
+        ranked = sorted(range(len(tree)), key=lambda i: -kurtosis[i])  # stable: ties keep the tree's order
+        bands = [tree[i] for i in ranked[: orders.KURTOGRAM_BANDS]]
         envelopes = []
         for band in bands:
             spectra = [orders.envelope_spectrum(part, sample_rate, band) for part in parts]

@@ -135,19 +135,29 @@ def kurtogram_bands(x: Float, sample_rate: float, min_width_hz: float, count: in
     for a tone, large for impacts). Bands: widths Nyquist/2 .. Nyquist/2^KURTOGRAM_LEVELS, each level's bands
     overlapping by half; ties keep the tree's order (wider first, then lower)."""
     spectrum = np.fft.rfft(x - x.mean())
-    nyquist = sample_rate / 2
     df = sample_rate / len(x)
-    scored: list[tuple[float, tuple[float, float]]] = []
+    scored = [(spectral_kurtosis(spectrum, df, band), band) for band in kurtogram_tree(sample_rate, min_width_hz)]
+    ranked = sorted(scored, key=lambda scored_band: -scored_band[0])  # stable: ties keep the tree's order
+    return [band for _k, band in ranked[:count]]
+
+
+def kurtogram_tree(sample_rate: float, min_width_hz: float) -> list[tuple[float, float]]:
+    """The kurtogram's bands in the tree's order: widths Nyquist/2 .. Nyquist/2^KURTOGRAM_LEVELS (never narrower
+    than min_width_hz, except the first level), each level's bands overlapping by half."""
+    nyquist = sample_rate / 2
+    bands = []
     for level in range(1, KURTOGRAM_LEVELS + 1):
         width = nyquist / 2**level
         if width < min_width_hz and level > 1:
             break
-        for start in np.arange(0.0, nyquist - width + 1e-9, width / 2):
-            power = np.abs(complex_envelope(spectrum, df, (start, start + width))) ** 2
-            k = float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
-            scored.append((k, (float(start), float(start + width))))
-    ranked = sorted(scored, key=lambda scored_band: -scored_band[0])  # stable: ties keep the tree's order
-    return [band for _k, band in ranked[:count]]
+        bands += [(float(start), float(start + width)) for start in np.arange(0.0, nyquist - width + 1e-9, width / 2)]
+    return bands
+
+
+def spectral_kurtosis(spectrum: NDArray[np.complex128], df: float, band: tuple[float, float]) -> float:
+    """E|c|^4 / E(|c|^2)^2 - 2 of the band's complex envelope c (`spectrum`: the signal's rfft, bins df Hz)."""
+    power = np.abs(complex_envelope(spectrum, df, band)) ** 2
+    return float(np.mean(power**2) / max(float(np.mean(power)) ** 2, 1e-30)) - 2
 
 
 def kurtogram_band(x: Float, sample_rate: float, min_width_hz: float) -> tuple[float, float]:
