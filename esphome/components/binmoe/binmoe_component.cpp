@@ -223,6 +223,13 @@ void BinMoEComponent::tone_frame_(void *self, const int32_t *re, const int32_t *
 #endif
 
 #ifdef USE_BINMOE_BASELINE
+// Why a stored or a set baseline was refused (`corrupt`: what CORRUPT means for that source).
+static const char *baseline_refusal(BaselineLoad load, const char *corrupt) {
+  if (load == BaselineLoad::FOREIGN)
+    return "learnt with other features (another model)";
+  return load == BaselineLoad::OLD_VERSION ? "an older format version" : corrupt;
+}
+
 void BinMoEComponent::load_baseline_() {
   BaselineBlob blob;
   BaselineChunk chunk;
@@ -259,9 +266,7 @@ void BinMoEComponent::load_baseline_() {
   if (load != BaselineLoad::OK) {
     const bool foreign = load == BaselineLoad::FOREIGN || load == BaselineLoad::OLD_VERSION;
     ESP_LOGW(TAG, "Stored baseline refused: %s; learn a new one",
-             load == BaselineLoad::FOREIGN       ? "learnt with other features (another model)"
-             : load == BaselineLoad::OLD_VERSION ? "an older format version"
-                                                 : "damaged (checksum, header or sizes)");
+             baseline_refusal(load, "damaged (checksum, header or sizes)"));
     this->set_baseline_state_(foreign ? BaselineState::FOREIGN : BaselineState::CORRUPT);
     return;
   }
@@ -357,9 +362,7 @@ bool BinMoEComponent::set_baseline(const std::string &encoded) {
                                                     : baseline_from_bytes(bytes, len, this->feature_digest_, &baseline);
   if (load != BaselineLoad::OK) {
     ESP_LOGW(TAG, "Baseline not set: %s; the one in force (if any) is kept",
-             load == BaselineLoad::FOREIGN       ? "learnt with other features (another model)"
-             : load == BaselineLoad::OLD_VERSION ? "an older format version"
-                                                 : "not a baseline of this format (base64, checksum, header or sizes)");
+             baseline_refusal(load, "not a baseline of this format (base64, checksum, header or sizes)"));
     return false;
   }
   const bool saved = this->install_baseline_(baseline);
