@@ -323,13 +323,10 @@ void BinMoEComponent::baseline_window_() {
     return;
   Baseline baseline;
   this->learner_.result(&baseline);
-  const bool saved = this->install_baseline_(baseline);
-  ESP_LOGI(TAG, "Baseline learnt: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
-           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
-  this->set_baseline_state_(BaselineState::READY);
+  this->install_baseline_(baseline, "learnt");
 }
 
-bool BinMoEComponent::install_baseline_(const Baseline &baseline) {
+void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *how) {
   BaselineBlob blob{};
   baseline.to_bytes(blob.bytes);
   BaselineChunk first, second;
@@ -346,7 +343,9 @@ bool BinMoEComponent::install_baseline_(const Baseline &baseline) {
   if (this->anomaly_binary_sensor_ != nullptr)
     this->anomaly_binary_sensor_->publish_state(false);
 #endif
-  return saved;
+  ESP_LOGI(TAG, "Baseline %s: %u windows, threshold %u%s", how, static_cast<unsigned>(baseline.windows),
+           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
+  this->set_baseline_state_(BaselineState::READY);
 }
 
 bool BinMoEComponent::set_baseline(const std::string &encoded) {
@@ -365,10 +364,7 @@ bool BinMoEComponent::set_baseline(const std::string &encoded) {
              baseline_refusal(load, "not a baseline of this format (base64, checksum, header or sizes)"));
     return false;
   }
-  const bool saved = this->install_baseline_(baseline);
-  ESP_LOGI(TAG, "Baseline set: %u windows, threshold %u%s", static_cast<unsigned>(baseline.windows),
-           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
-  this->set_baseline_state_(BaselineState::READY);
+  this->install_baseline_(baseline, "set");
   return true;
 }
 #endif

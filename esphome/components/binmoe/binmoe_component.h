@@ -257,8 +257,9 @@ class BinMoEComponent : public PollingComponent {
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
   void set_baseline_state_(BaselineState state);
-  // Puts `baseline` in force and stores it in the preferences; false when it could not be stored.
-  bool install_baseline_(const Baseline &baseline);
+  // Puts `baseline` in force, stores it in the preferences and says so (`how`: "learnt" or "set") in the log
+  // and the baseline state.
+  void install_baseline_(const Baseline &baseline, const char *how);
 #endif
 #ifdef USE_BINMOE_ORDERS
   // Keep the last capture_samples_ samples the runner consumed (a ring; nothing when not configured).
