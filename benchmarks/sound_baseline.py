@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 
 import benchmarks_md
 from node_factory.corpus.families import FAMILIES
-from node_factory.evaluation.node_stream import stream_features, window_features
+from node_factory.evaluation.node_stream import stream_signatures
 from node_factory.evaluation.vibration import auc
 from node_factory.heldout.common import float_to_int16
 from node_factory.heldout.sound.acoustics import draw_microphone, draw_room, place, record
@@ -44,7 +44,7 @@ from node_factory.heldout.sound.ambient import SpeechPool, render_ambient
 from node_factory.heldout.sound.generate import SAMPLE_RATE
 from node_factory.heldout.sound.shared import active_mask
 from node_factory.heldout.sound.targets import EVENT_CLASSES, make_target
-from node_factory.reference.baseline import AnomalyDetector, BaselineLearner, digest8, signature
+from node_factory.reference.baseline import AnomalyDetector, BaselineLearner, digest8
 
 SECTION = "sound_baseline"
 BED_KINDS = ("room_tone", "hvac", "fan", "fridge", "traffic", "mains_hum", "clock", "rain")
@@ -116,15 +116,15 @@ def measure_room(seed: int, room_index: int, test_s: float, every_s: float, cycl
     cfg = FAMILIES["sound"].features
     samples, events, about = render_room(seed, room_index, test_s, every_s, cycling)
     hop = cfg.frames // 2
-    windows = window_features(stream_features(samples, cfg), cfg, hop)
-    start = np.arange(len(windows)) * hop * cfg.frame  # first sample of each window
+    signatures = stream_signatures(samples, cfg, hop)
+    start = np.arange(len(signatures)) * hop * cfg.frame  # first sample of each window
     end = start + cfg.window_samples
     learn = int(np.sum(end <= BASELINE_S * SAMPLE_RATE))
     learner = BaselineLearner(cfg.bands, learn, digest8(cfg.digest()))
-    for w in windows[:learn]:
-        learner.push(signature(w))
+    for sig in signatures[:learn]:
+        learner.push(sig)
     detector = AnomalyDetector(learner.result())
-    pushed = [detector.push(signature(w)) for w in windows[learn:]]
+    pushed = [detector.push(sig) for sig in signatures[learn:]]
     scores = np.array([s for s, _ in pushed], dtype=np.int64)
     starts = np.array([st for _, st in pushed], dtype=bool)
     t0, t1 = start[learn:], end[learn:]

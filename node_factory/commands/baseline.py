@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from ..atomic_write import write_atomic
 from ..corpus.loaders import DataError
-from ..evaluation.node_stream import stream_features, window_features
-from ..reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+from ..evaluation.node_stream import stream_signatures
+from ..reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8
 from ..reference.features import FeatureConfig
 from .recording import add_arguments as recording_arguments
 from .recording import read
@@ -89,18 +89,12 @@ def _hop_samples(hop_ms: float | None, cfg: FeatureConfig) -> int:
     return hop
 
 
-def _signatures(samples: NDArray[np.int16], cfg: FeatureConfig, hop: int) -> NDArray[np.int32]:
-    """The node's signature of every whole window at this hop (the stream's frames, a bounded chunk at a time)."""
-    windows = window_features(stream_features(samples, cfg), cfg, hop // cfg.frame)
-    return np.array([signature(w) for w in windows], dtype=np.int32).reshape(-1, cfg.bands)
-
-
 def _learn(args: argparse.Namespace, cfg: FeatureConfig, hop: int) -> tuple[Baseline, str]:
     path: Path = args.healthy
     samples = read(path, args.rate, args.full_scale_g, cfg.sample_rate).samples
     if args.learn_seconds is not None:
         samples = samples[: max(0, round(args.learn_seconds * cfg.sample_rate))]
-    sigs = _signatures(samples, cfg, hop)
+    sigs = stream_signatures(samples, cfg, hop // cfg.frame)
     if len(sigs) < 4:
         need = (cfg.window_samples + 3 * hop) / cfg.sample_rate
         raise DataError(
@@ -136,7 +130,7 @@ def _describe(baseline: Baseline, cfg: FeatureConfig, hop: int) -> dict[str, Any
 
 
 def _score(baseline: Baseline, samples: NDArray[np.int16], cfg: FeatureConfig, hop: int, path: Path) -> dict[str, Any]:
-    sigs = _signatures(samples, cfg, hop)
+    sigs = stream_signatures(samples, cfg, hop // cfg.frame)
     if len(sigs) == 0:
         raise DataError(
             f"{path}: {len(samples) / cfg.sample_rate:.2f} s is shorter than one window"

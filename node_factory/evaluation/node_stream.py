@@ -1,5 +1,6 @@
 """What a node does with a stream of samples, computed with the reference: features frame by frame, a window
-every `hop_frames` frames, the integer network, the routing decision and the alarm event detector.
+every `hop_frames` frames, the integer network, the routing decision, the alarm event detector and the
+per-machine baseline's window signatures.
 
 It is the kernel's streaming Pipeline (same frames, same windows) and the component's event detector, in
 numpy: the evaluation runs hours of audio through it in minutes.
@@ -13,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..reference.alarm_code import AlarmCodeDetector
+from ..reference.baseline import signature
 from ..reference.events import EventDetector, EventRule
 from ..reference.features import FeatureConfig, frame_features
 from ..reference.network import IntegerModel, decide, forward
@@ -55,6 +57,12 @@ def window_features(frames: NDArray[np.int8], config: FeatureConfig, hop_frames:
         return np.zeros((0, config.frames, frames.shape[1]), dtype=np.int8)
     index = np.arange(count)[:, None] * hop_frames + np.arange(config.frames)[None, :]
     return frames[index]
+
+
+def stream_signatures(samples: NDArray[np.int16], config: FeatureConfig, hop_frames: int) -> NDArray[np.int32]:
+    """The per-machine baseline's signature of every whole window of the stream (windows x bands)."""
+    windows = window_features(stream_features(samples, config), config, hop_frames)
+    return np.array([signature(w) for w in windows], dtype=np.int32).reshape(-1, config.bands)
 
 
 def run_node(model: IntegerModel, config: FeatureConfig, samples: NDArray[np.int16], hop_frames: int) -> NodeDecisions:
