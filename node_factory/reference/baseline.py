@@ -69,6 +69,11 @@ def body_bytes(bands: int) -> int:
 _CRC = struct.Struct("<I")
 
 
+def stored_bytes(bands: int) -> int:
+    """The whole stored baseline's size: header, body and CRC (the node's `baseline_blob_bytes`)."""
+    return _HEADER.size + body_bytes(bands) + _CRC.size
+
+
 class ForeignBaseline(ValueError):
     """A stored baseline made with another feature configuration (or for another node model)."""
 

@@ -259,15 +259,21 @@ def test_learn_baseline_duration_is_validated(tmp_path: Path, duration: str, mes
 
 @pytest.mark.parametrize(
     ("baseline", "message"),
-    [("not base64!", "baseline is not base64"), ("A" * 532, "baseline has 399 bytes, more than any stored baseline")],
+    [
+        ("not base64!", "baseline is not base64"),
+        ("A" * 532, "baseline has 399 bytes, more than any stored baseline"),
+        ("QkJCQg==", "baseline has 4 bytes, fewer than any stored baseline (36)"),
+    ],
 )
 def test_set_baseline_checks_a_baseline_written_in_the_yaml(tmp_path: Path, baseline: str, message: str) -> None:
-    """A baseline written into the YAML must be base64 of at most a stored baseline's size; one passed by a
-    native-API action (a lambda) is the node's to check when the action runs (the host test)."""
+    """A baseline written into the YAML must be base64 of a stored baseline's size (36-396 bytes, as Home
+    Assistant's action checks); one passed by a native-API action (a lambda) is the node's to check when the
+    action runs (the host test)."""
     action = {"action": "set", "then": [{"binmoe.set_baseline": {"baseline": baseline}}]}
     out = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [action]})
     assert not out.startswith("rc=0") and message in out, out
-    action["then"] = [{"binmoe.set_baseline": {"baseline": "QkJCQg=="}}]  # base64: the node refuses it at run time
+    # base64 of a baseline's size, not a baseline: the node refuses it at run time
+    action["then"] = [{"binmoe.set_baseline": {"baseline": "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJC"}}]
     ok = check(tmp_path, {"model": "vibration", "replay": {}}, api={"actions": [action]})
     assert ok.startswith("rc=0"), ok
 
@@ -453,7 +459,7 @@ def test_alarm_code_needs_the_sound_features(tmp_path: Path) -> None:
 
 
 LEARN_ACTION = {"api": {"actions": [{"action": "learn", "then": [{"binmoe.learn_baseline": {"duration": "10min"}}]}]}}
-SET_ACTION = {"api": {"actions": [{"action": "set", "then": [{"binmoe.set_baseline": {"baseline": "QkJCQg=="}}]}]}}
+SET_ACTION = {"api": {"actions": [{"action": "set", "then": [{"binmoe.set_baseline": {"baseline": "QkJC" * 12}}]}]}}
 ON_DETECTION = {"on_detection": [{"then": [{"logger.log": "detected"}]}]}
 
 

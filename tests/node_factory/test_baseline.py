@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference.baseline import (
+    MAX_BANDS,
     AnomalyDetector,
     Baseline,
     BaselineLearner,
@@ -16,7 +19,10 @@ from node_factory.reference.baseline import (
     digest8,
     null_floor,
     signature,
+    stored_bytes,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DIGEST = digest8(FAMILIES["vibration"].features.digest())
 OTHER = digest8(FAMILIES["sound"].features.digest())
@@ -63,7 +69,8 @@ def test_healthy_windows_stay_below_the_threshold_and_a_shift_raises_one_anomaly
 def test_blob_round_trips_and_refuses_foreign_old_or_corrupt_baselines() -> None:
     baseline = _learn(np.random.default_rng(2))
     blob = baseline.to_bytes()
-    assert len(blob) == 24 + 16 * 8 + 120 * 2 + 4 == 396  # header, mean/scale/weight per band, L (int16), CRC
+    # header, mean/scale/weight per band, L (int16), CRC
+    assert len(blob) == 24 + 16 * 8 + 120 * 2 + 4 == stored_bytes(16) == 396
     assert Baseline.from_bytes(blob, DIGEST) == baseline
     with pytest.raises(ForeignBaseline, match="learnt with features"):
         Baseline.from_bytes(blob, OTHER)
@@ -122,3 +129,33 @@ def test_the_threshold_never_drops_below_the_null_scores_tail() -> None:
     for _ in range(20):
         learner.push(np.full(16, -300, np.int32))
     assert learner.result().threshold == null_floor(16)
+
+
+def _constants(path: Path, names: set[str]) -> dict[str, int]:
+    """Module-level integer constants of a source file that this venv cannot import (ESPHome, Home Assistant),
+    evaluated from their literal arithmetic."""
+    found: dict[str, int] = {}
+    for node in ast.parse(path.read_text()).body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        pairs = (
+            zip(target.elts, value.elts, strict=True)
+            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
+            else [(target, value)]
+        )
+        for name, expr in pairs:
+            if isinstance(name, ast.Name) and name.id in names:
+                found[name.id] = eval(compile(ast.Expression(expr), str(path), "eval"), {"__builtins__": {}})
+    return found
+
+
+def test_the_esphome_component_and_home_assistant_check_a_baseline_text_by_the_stored_sizes() -> None:
+    """The stored size lives in three places that ship apart (the node's C++, the ESPHome component's YAML check,
+    Home Assistant's action); the C++ is held to the reference by the host tests, these two here."""
+    smallest, largest = stored_bytes(1), stored_bytes(MAX_BANDS)
+    assert (smallest, largest) == (36, 396)
+    esphome = _constants(ROOT / "esphome/components/binmoe/__init__.py", {"MIN_BASELINE_BLOB", "MAX_BASELINE_BLOB"})
+    assert esphome == {"MIN_BASELINE_BLOB": smallest, "MAX_BASELINE_BLOB": largest}
+    hass = _constants(ROOT / "custom_components/binmoe/services.py", {"BASELINE_MIN_BYTES", "BASELINE_MAX_BYTES"})
+    assert hass == {"BASELINE_MIN_BYTES": smallest, "BASELINE_MAX_BYTES": largest}

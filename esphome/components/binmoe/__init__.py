@@ -724,8 +724,9 @@ async def learn_baseline_to_code(config, action_id, template_arg, args):
     return var
 
 
-# binmoe_baseline.h's MAX_BASELINE_BLOB: the stored form of a 16-band baseline (header, means, scales, weights,
-# the correlation factor's lower triangle, checksum)
+# binmoe_baseline.h's baseline_blob_bytes(1) and MAX_BASELINE_BLOB: the stored form of a 1- and a 16-band
+# baseline (header, means, scales, weights, the correlation factor's lower triangle, checksum)
+MIN_BASELINE_BLOB = 24 + 1 * 8 + 4
 MAX_BASELINE_BLOB = 24 + 16 * 8 + 16 * 15 + 4
 
 
@@ -739,6 +740,8 @@ def _base64_baseline(value: Any) -> str:
         raise cv.Invalid(f"baseline is not base64: {err}") from err
     if len(blob) > MAX_BASELINE_BLOB:
         raise cv.Invalid(f"baseline has {len(blob)} bytes, more than any stored baseline ({MAX_BASELINE_BLOB})")
+    if len(blob) < MIN_BASELINE_BLOB:
+        raise cv.Invalid(f"baseline has {len(blob)} bytes, fewer than any stored baseline ({MIN_BASELINE_BLOB})")
     return value
 
 
