@@ -1,0 +1,74 @@
+"""The held-out vibration benchmark's script (benchmarks/vibration_baseline.py): which protocol it runs and where
+it writes. The evaluation itself is replaced by a named test double (`_evaluate_double`); the protocol's pieces
+are tested on real data in test_vibration_eval.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import benchmarks.vibration_baseline as bench
+from node_factory.evaluation.vibration import VibrationProtocol
+
+_RESULT: dict[str, Any] = {
+    "anomaly_auc_heldout": 0.9,
+    "anomaly_auc_heldout_min": 0.8,
+    "anomaly_auc_heldout_pooled": 0.85,
+    "anomaly_auc_heldout_in_baseline_speed_range": 0.95,
+    "machines_with_faults_in_baseline_speed_range": 1,
+    "machines": [{}],
+    "false_anomalies_per_day_in_baseline_speed_range": 0.0,
+    "false_anomalies_in_baseline_speed_range": 0,
+    "healthy_hours_in_baseline_speed_range": 1.0,
+    "false_anomalies_per_day": 0.0,
+    "false_anomalies": 0,
+    "healthy_hours": 2.0,
+    "fault_segments_flagged": 5,
+    "fault_segments": 6,
+    "fault_id_accuracy_heldout": 0.8,
+    "student_heldout_macro_f1": 0.3,
+    "student_top_confusions": ["ball -> imbalance: 2"],
+    "fault_id_per_class": {"ball": 0.5},
+}
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> tuple[list[VibrationProtocol], dict[str, Any]]:
+    seen: list[VibrationProtocol] = []
+    written: dict[str, Any] = {}
+
+    def _evaluate_double(family: Any, blob: Path, protocol: VibrationProtocol, progress: Any) -> dict[str, Any]:
+        seen.append(protocol)
+        return dict(_RESULT)
+
+    monkeypatch.setattr(bench, "evaluate", _evaluate_double)
+    monkeypatch.setattr(bench.benchmarks_md, "write_json", lambda name, data: written.setdefault("json", name))
+    monkeypatch.setattr(
+        bench.benchmarks_md,
+        "write_section",
+        lambda name, title, command, body: written.update(section=name, title=title, command=command, body=body),
+    )
+    monkeypatch.setattr(sys, "argv", ["vibration_baseline", "--family", "vibration", *argv])
+    assert bench.main() == 0
+    return seen, written
+
+
+def test_the_issues_ten_minute_protocol_keeps_its_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, written = _run(monkeypatch, [])
+    assert seen[0].baseline_s == 600.0
+    assert written["json"] == "vibration_baseline_vibration"
+    assert written["section"] == "vibration_baseline_vibration"
+    assert "--baseline-minutes" not in written["command"]
+    assert "10-min baseline" in written["body"]
+
+
+def test_another_baseline_length_writes_its_own_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, written = _run(monkeypatch, ["--baseline-minutes", "60"])
+    assert seen[0].baseline_s == 3600.0
+    assert written["json"] == "vibration_baseline_vibration_baseline_60min"
+    assert written["section"] == "vibration_baseline_vibration_baseline_60min"
+    assert written["command"].endswith("--baseline-minutes 60")
+    assert written["title"].endswith("60-minute baseline")
+    assert "60-min baseline" in written["body"] and "first 60 minutes are the" in written["body"]
