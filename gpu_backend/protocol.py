@@ -7,12 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from node_factory.reference import ima_adpcm
+
 PROTOCOL_VERSION = 1
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
 # fault identification in shaft orders (section 1): the speeds the analysis takes, and a capture's limits
 MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60.0, 60000.0
 MIN_CAPTURE_S, MAX_CAPTURE_SAMPLES = 1.0, 32768
-MAX_CAPTURE_CHARS = (2 * MAX_CAPTURE_SAMPLES + 2) // 3 * 4
+MAX_CAPTURE_CHARS = (2 * MAX_CAPTURE_SAMPLES + 2) // 3 * 4  # 65,536 bytes: also 256 IMA ADPCM blocks
 BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
 
 Hex8 = Annotated[str, Field(pattern=r"^[0-9a-f]{8}$")]
@@ -56,6 +58,8 @@ class NodeMessage(BaseModel):
     bearing: tuple[int, float, float, float] | None = None
     capture: str | None = Field(default=None, max_length=MAX_CAPTURE_CHARS, pattern=BASE64)
     capture_rate: int | None = Field(default=None, ge=1000, le=100_000)
+    # how the capture's bytes hold its samples; absent: s16le (node_factory.reference.ima_adpcm for the other)
+    capture_encoding: Literal["s16le", "ima_adpcm"] | None = None
 
     @field_validator("scores", "bearing", mode="before")
     @classmethod
@@ -95,13 +99,21 @@ class NodeMessage(BaseModel):
             raise ValueError("anomaly_score and anomaly_threshold come together")
         if (self.capture is None) != (self.capture_rate is None):
             raise ValueError("capture and capture_rate come together")
+        if self.capture is None and self.capture_encoding is not None:
+            raise ValueError("capture_encoding comes with a capture")
         if self.capture is not None:
             if self.shaft_rpm is None or self.bearing is None:
                 raise ValueError("a capture needs shaft_rpm and bearing")
             if len(self.capture) % 4:
                 raise ValueError("capture is not base64 (its length is not a multiple of 4)")
-            samples = capture_bytes(self.capture) // 2
-            if capture_bytes(self.capture) % 2 or not MIN_CAPTURE_S * (self.capture_rate or 1) <= samples:
+            size, least = capture_bytes(self.capture), MIN_CAPTURE_S * (self.capture_rate or 1)
+            if self.capture_encoding == "ima_adpcm":
+                if size % ima_adpcm.BLOCK_BYTES or ima_adpcm.samples_in(size) < least:
+                    raise ValueError(
+                        f"an ima_adpcm capture must hold whole {ima_adpcm.BLOCK_BYTES}-byte blocks, at least"
+                        f" {MIN_CAPTURE_S:g} s of samples"
+                    )
+            elif size % 2 or size // 2 < least:
                 raise ValueError(f"capture must hold int16 samples, at least {MIN_CAPTURE_S:g} s of them")
         return self
 

@@ -30,7 +30,15 @@ from .signals import signal_new_node, signal_node_message, signal_update
 
 RECENT_SENT = 20  # earlier messages of the node sent with an escalation (the protocol's limit)
 # hub bookkeeping; features and captures are large (only the escalation itself needs them)
-RECENT_DROPPED_KEYS = ("type", "decision", "features", "feature_shape", "capture", "capture_rate")
+RECENT_DROPPED_KEYS = (
+    "type",
+    "decision",
+    "features",
+    "feature_shape",
+    "capture",
+    "capture_rate",
+    "capture_encoding",
+)
 LATE_ALARM_MS = 2000  # an alarm the node held in its outbox this long says when it was heard
 
 

@@ -50,10 +50,14 @@ def _bearing(value: Any) -> list[float]:
 
 
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
-# fault identification in shaft orders: the shaft speeds it takes and a capture's limits (1 s .. 32768 samples)
+# fault identification in shaft orders: the shaft speeds it takes and a capture's limits (at least 1 s, at most
+# 65,536 bytes: 32768 int16 samples or 256 IMA ADPCM blocks)
 MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60.0, 60000.0
 MIN_CAPTURE_S, MAX_CAPTURE_SAMPLES = 1.0, 32768
 MAX_CAPTURE_CHARS = (2 * MAX_CAPTURE_SAMPLES + 2) // 3 * 4
+# a capture's encodings: int16 little-endian samples (the default), or IMA ADPCM in WAV's mono block layout
+CAPTURE_ENCODINGS = ("s16le", "ima_adpcm")
+ADPCM_BLOCK_BYTES, ADPCM_BLOCK_SAMPLES = 256, 505
 _COUNT = vol.All(vol.Coerce(int), vol.Range(min=0))
 _HEX8 = vol.All(str, vol.Match(r"^[0-9a-f]{8}$"))
 
@@ -87,6 +91,7 @@ _SCHEMA = vol.Schema(
         vol.Optional("bearing"): _bearing,
         vol.Optional("capture"): vol.All(str, vol.Length(max=MAX_CAPTURE_CHARS), vol.Match(r"^[A-Za-z0-9+/]*={0,2}$")),
         vol.Optional("capture_rate"): vol.All(vol.Coerce(int), vol.Range(min=1000, max=100_000)),
+        vol.Optional("capture_encoding"): vol.In(CAPTURE_ENCODINGS),
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -124,6 +129,7 @@ class NodeMessage:
     bearing: tuple[float, ...] | None = None
     capture: str | None = None
     capture_rate: int | None = None
+    capture_encoding: str | None = None  # absent: s16le
 
     def as_payload(self) -> dict[str, Any]:
         """The protocol form (native JSON types), e.g. for the diagnosis request."""
@@ -160,10 +166,13 @@ def parse_message(data: dict[str, Any]) -> NodeMessage:
 
 
 def _check_capture(clean: dict[str, Any]) -> None:
-    """A capture comes with its rate, the shaft speed and the bearing, and holds at least 1 s of int16 samples."""
+    """A capture comes with its rate, the shaft speed and the bearing, and holds at least 1 s of samples: whole
+    int16 samples, or whole IMA ADPCM blocks (`capture_encoding`)."""
     if ("capture" in clean) != ("capture_rate" in clean):
         raise InvalidMessage("capture and capture_rate come together")
     if "capture" not in clean:
+        if "capture_encoding" in clean:
+            raise InvalidMessage("capture_encoding comes with a capture")
         return
     if "shaft_rpm" not in clean or "bearing" not in clean:
         raise InvalidMessage("a capture needs shaft_rpm and bearing")
@@ -171,5 +180,12 @@ def _check_capture(clean: dict[str, Any]) -> None:
     if len(text) % 4:
         raise InvalidMessage("capture is not base64 (its length is not a multiple of 4)")
     size = len(text) // 4 * 3 - (len(text) - len(text.rstrip("=")))
-    if size % 2 or size // 2 < MIN_CAPTURE_S * clean["capture_rate"]:
+    if clean.get("capture_encoding") == "ima_adpcm":
+        samples = size // ADPCM_BLOCK_BYTES * ADPCM_BLOCK_SAMPLES
+        if size % ADPCM_BLOCK_BYTES or samples < MIN_CAPTURE_S * clean["capture_rate"]:
+            raise InvalidMessage(
+                f"an ima_adpcm capture must hold whole {ADPCM_BLOCK_BYTES}-byte blocks, at least {MIN_CAPTURE_S:g} s"
+                " of samples"
+            )
+    elif size % 2 or size // 2 < MIN_CAPTURE_S * clean["capture_rate"]:
         raise InvalidMessage(f"capture must hold int16 samples, at least {MIN_CAPTURE_S:g} s of them")

@@ -19,6 +19,7 @@ from gpu_backend.knowledge import load_knowledge_base
 from gpu_backend.knowledge.evidence import describe_facts, gather_facts
 from gpu_backend.orders import Q3_DB, analyse
 from gpu_backend.protocol import DiagnoseRequest, NodeMessage
+from node_factory.reference import ima_adpcm
 from node_factory.reference.bearings import bearing
 from node_factory.reference.orders import identify
 
@@ -71,6 +72,25 @@ def test_the_analysis_is_the_reference_on_the_capture(order: str, fault: str) ->
     assert analysis.energies_db["bsf"] == round(report.bearing["bsf2"] * Q3_DB, 1)
     assert analysis.energies_db["1x"] == round(report.shaft["1x"] * Q3_DB, 1)
     assert analysis.energies_db[order] == max(analysis.energies_db[k] for k in ("bpfo", "bpfi", "bsf"))
+
+
+def test_an_ima_adpcm_capture_is_decoded_before_the_analysis() -> None:
+    """A capture of IMA ADPCM blocks (a node keeps four times the seconds in its memory) is analysed as the samples
+    the reference decoder makes of it, and names the same fault as the int16 capture it was encoded from."""
+    samples = impacts(GEOMETRY.orders()["bpfi"], np.random.default_rng(3))
+    blocks = ima_adpcm.encode(samples)
+    text = base64.b64encode(blocks).decode()
+    analysis = analyse(NodeMessage.model_validate(escalation(samples, capture=text, capture_encoding="ima_adpcm")))
+    assert analysis is not None and analysis.fault == "bearing_inner"
+    report = identify(ima_adpcm.decode(blocks), SR, RPM, GEOMETRY)
+    assert analysis.energies_db["bpfi"] == round(report.bearing["bpfi"] * Q3_DB, 1)
+    # the same bytes read as int16 samples would be noise: the encoding is what tells them apart
+    assert analyse(NodeMessage.model_validate(escalation(samples, capture=text))).energies_db != analysis.energies_db
+    damaged = bytearray(blocks)
+    damaged[2] = 200  # a step index no encoder writes
+    bad = escalation(samples, capture=base64.b64encode(bytes(damaged)).decode(), capture_encoding="ima_adpcm")
+    with pytest.raises(ValueError, match="step index 200 is out of range"):
+        analyse(NodeMessage.model_validate(bad))
 
 
 def test_an_escalation_without_a_capture_or_from_a_sound_node_has_no_analysis() -> None:
@@ -143,3 +163,11 @@ def test_the_gateway_analyses_the_capture_and_rejects_a_bad_one() -> None:
         bad = {**message, "bearing": "[9, 40, 39, 0]"}  # a ball larger than the pitch circle
         response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": bad})
         assert response.status_code == 422 and "not a bearing geometry" in response.text
+        blocks = bytearray(ima_adpcm.encode(impacts(GEOMETRY.orders()["bpfi"], np.random.default_rng(6))))
+        adpcm = {**message, "capture": base64.b64encode(bytes(blocks)).decode(), "capture_encoding": "ima_adpcm"}
+        body = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": adpcm}).json()
+        assert body["orders"]["fault"] == "bearing_inner"
+        blocks[2 + 256] = 99  # the second block's step index: no encoder writes it
+        adpcm["capture"] = base64.b64encode(bytes(blocks)).decode()
+        response = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": adpcm})
+        assert response.status_code == 422 and "block 1: step index 99 is out of range" in response.text

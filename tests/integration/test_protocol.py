@@ -46,6 +46,14 @@ def test_string_form_of_the_capture_equals_its_native_form() -> None:
     assert strings == native
 
 
+def test_an_ima_adpcm_capture_is_checked_by_blocks_and_forwarded_with_its_encoding() -> None:
+    path = EXAMPLES / "valid" / "vibration_escalation_orders_adpcm_mqtt.json"
+    message = parse_message(json.loads(path.read_text()))
+    assert message.capture_encoding == "ima_adpcm"
+    assert message.as_payload()["capture_encoding"] == "ima_adpcm"  # the GPU tier decodes by it
+    assert "capture_encoding" not in parse_message(ORDERS).as_payload()  # absent: int16 samples
+
+
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
 def test_invalid_examples(path: Path) -> None:
     with pytest.raises(InvalidMessage):

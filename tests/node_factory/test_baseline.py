@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import zlib
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from node_factory.reference.baseline import (
     signature,
     stored_bytes,
 )
+from tests.node_factory.source_constants import source_constants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,31 +131,14 @@ def test_the_threshold_never_drops_below_the_null_scores_tail() -> None:
     assert learner.result().threshold == null_floor(16)
 
 
-def _constants(path: Path, names: set[str]) -> dict[str, int]:
-    """Module-level integer constants of a source file that this venv cannot import (ESPHome, Home Assistant),
-    evaluated from their literal arithmetic."""
-    found: dict[str, int] = {}
-    for node in ast.parse(path.read_text()).body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-            continue
-        target, value = node.targets[0], node.value
-        pairs = (
-            zip(target.elts, value.elts, strict=True)
-            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple)
-            else [(target, value)]
-        )
-        for name, expr in pairs:
-            if isinstance(name, ast.Name) and name.id in names:
-                found[name.id] = eval(compile(ast.Expression(expr), str(path), "eval"), {"__builtins__": {}})
-    return found
-
-
 def test_the_esphome_component_and_home_assistant_check_a_baseline_text_by_the_stored_sizes() -> None:
     """The stored size lives in three places that ship apart (the node's C++, the ESPHome component's YAML check,
     Home Assistant's action); the C++ is held to the reference by the host tests, these two here."""
     smallest, largest = stored_bytes(1), stored_bytes(MAX_BANDS)
     assert (smallest, largest) == (36, 396)
-    esphome = _constants(ROOT / "esphome/components/binmoe/__init__.py", {"MIN_BASELINE_BLOB", "MAX_BASELINE_BLOB"})
+    esphome = source_constants(
+        ROOT / "esphome/components/binmoe/__init__.py", {"MIN_BASELINE_BLOB", "MAX_BASELINE_BLOB"}
+    )
     assert esphome == {"MIN_BASELINE_BLOB": smallest, "MAX_BASELINE_BLOB": largest}
-    hass = _constants(ROOT / "custom_components/binmoe/services.py", {"BASELINE_MIN_BYTES", "BASELINE_MAX_BYTES"})
+    hass = source_constants(ROOT / "custom_components/binmoe/services.py", {"BASELINE_MIN_BYTES", "BASELINE_MAX_BYTES"})
     assert hass == {"BASELINE_MIN_BYTES": smallest, "BASELINE_MAX_BYTES": largest}
