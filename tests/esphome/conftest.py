@@ -81,6 +81,12 @@ def vibration_node_binary(release: host_build.Release) -> Path:
 
 
 @pytest.fixture(scope="session")
+def vibration_adpcm_node_binary(release: host_build.Release) -> Path:
+    """tests/esphome/nodes/host-vibration-adpcm.yaml (the same node, its capture as IMA ADPCM) built for the host."""
+    return host_build.build(NODES / "host-vibration-adpcm.yaml", release=release)
+
+
+@pytest.fixture(scope="session")
 def vibration_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One machine's healthy and faulty vibration (scripts/lib/make_vibration_clips.py)."""
     out = tmp_path_factory.mktemp("vibration_clips")
@@ -109,6 +115,14 @@ def vibration_node(
 ) -> Callable[[Path, Path], AbstractContextManager[None]]:
     """`with vibration_node(home, log):` runs the host vibration node (native API on port 16054) in `home`."""
     return functools.partial(running_node, release, vibration_node_binary, 16054)
+
+
+@pytest.fixture
+def vibration_adpcm_node(
+    release: host_build.Release, vibration_adpcm_node_binary: Path
+) -> Callable[[Path, Path], AbstractContextManager[None]]:
+    """`with vibration_adpcm_node(home, log):` runs the IMA ADPCM capture node (native API on port 16055)."""
+    return functools.partial(running_node, release, vibration_adpcm_node_binary, 16055)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -28,6 +28,7 @@ from conftest import REPO, backend_python
 from gpu_backend.knowledge import decide, load_knowledge_base
 from gpu_backend.orders import analyse
 from gpu_backend.protocol import DiagnoseRequest, NodeMessage
+from node_factory.reference import ima_adpcm
 from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
 from node_factory.reference.bearings import bearing
 
@@ -314,6 +315,61 @@ async def test_a_baseline_learnt_from_a_recording_is_set_kept_and_flags_a_fault(
             await wait_for(lambda: last_state(node, keys["anomaly"]) is True, 5)
         finally:
             await node.client.disconnect()
+
+
+async def test_an_ima_adpcm_capture_is_the_references_blocks_and_names_the_fault(
+    vibration_adpcm_node: Any, vibration_clips: Path, tmp_path: Path
+) -> None:
+    """With `capture_encoding: ima_adpcm` and `capture_duration: 4s` an anomaly escalation carries the complete
+    IMA ADPCM blocks that hold the last 4 s of the stream up to its window: byte for byte the blocks the
+    reference encoder makes of the replayed clip; the GPU tier decodes them and names a fault in shaft orders."""
+    learn_sigs = signatures(vibration_clips / "healthy_learn.wav")
+    learner = BaselineLearner(len(learn_sigs[0]), windows_for(60), DIGEST)
+    for sig in learn_sigs[: windows_for(60)]:
+        learner.push(sig)
+    baseline = learner.result()
+    check_sigs = signatures(vibration_clips / "healthy_check.wav")
+    fault_sigs = signatures(vibration_clips / "faulty.wav")
+    detector = AnomalyDetector(baseline)
+    expected = [detector.push(s) for s in [*check_sigs, *fault_sigs]]
+    starts = [i for i, (_s, started) in enumerate(expected[len(check_sigs) :]) if started]
+    assert starts and not any(started for _s, started in expected[: len(check_sigs)])
+    with wave.open(str(vibration_clips / "faulty.wav"), "rb") as f:
+        stream = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    window, hop = len(window_samples(vibration_clips / "faulty.wav", 0)), MANIFEST["feature_config"]["frames"] // 2
+    hop *= MANIFEST["feature_config"]["frame"]
+    blocks = -(-4 * 3200 // ima_adpcm.SAMPLES_PER_BLOCK)  # 26: the blocks that hold 4 s
+    home = tmp_path / "home"
+    home.mkdir()
+    with vibration_adpcm_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT + 1)
+        try:
+            keys = entity_keys(node)
+            await node.call("set_baseline", baseline=base64.b64encode(baseline.to_bytes()).decode())
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready", 5)
+            await node.call("set_rpm", rpm=RPM)
+            await replay(node, vibration_clips / "healthy_check.wav", len(check_sigs))
+            await replay(node, vibration_clips / "faulty.wav", len(fault_sigs))
+            await wait_for(lambda: len([c for c in node.events if c.data.get("reason") == "anomaly"]) == len(starts))
+            anomalies = [NodeMessage.model_validate(c.data) for c in node.events if c.data.get("reason") == "anomaly"]
+            assert any("capture 12800 samples (ima_adpcm)" in line for line in node.logs)
+        finally:
+            await node.client.disconnect()
+    carried = 0
+    for message, index in zip(anomalies, starts, strict=True):
+        complete = (index * hop + window) // ima_adpcm.SAMPLES_PER_BLOCK  # blocks the stream had completed
+        if complete < blocks:  # the clip had not yet run 4 s: no capture (and a log line)
+            assert message.capture is None and message.shaft_rpm == RPM
+            continue
+        carried += 1
+        assert message.capture_encoding == "ima_adpcm" and message.capture_rate == 3200
+        sent = base64.b64decode(message.capture or "")
+        whole = ima_adpcm.encode(stream[: complete * ima_adpcm.SAMPLES_PER_BLOCK])
+        assert sent == whole[-blocks * ima_adpcm.BLOCK_BYTES :]
+        orders = analyse(message)
+        assert orders is not None and orders.fault in {"imbalance", "misalignment", "looseness", "bearing_outer",
+                                                       "bearing_inner", "bearing_ball"}  # fmt: skip
+    assert carried >= 1
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "foreign", "old"])

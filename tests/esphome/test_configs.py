@@ -66,6 +66,23 @@ def test_shipped_yaml_validates_and_generates(release: Release, node: Path, tmp_
     assert needed not in excluded.split(";"), excluded
 
 
+@pytest.mark.parametrize("node", ["binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"])
+def test_the_shipped_fault_identification_lines_validate_once_uncommented(node: str, tmp_path: Path) -> None:
+    """The vibration nodes ship fault identification commented out (the user's machine's speed and bearing); the
+    lines the user uncomments, the 4 s IMA ADPCM capture among them, make a valid node."""
+    shutil.copytree(REPO / "esphome", tmp_path / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"))
+    path = tmp_path / "esphome" / node
+    options = ("shaft_speed:", "bearing:", "capture_duration:", "capture_encoding:")
+    lines = path.read_text().splitlines()
+    opened = [line.replace("  # ", "  ", 1) if line.startswith(tuple(f"  # {o}" for o in options)) else line
+              for line in lines]  # fmt: skip
+    assert sum(a != b for a, b in zip(lines, opened, strict=True)) == len(options)
+    path.write_text("\n".join(opened) + "\n")
+    checked = esphome("-s", "binmoe_source", str(COMPONENTS), "config", node, cwd=path.parent)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "capture_encoding: ima_adpcm" in checked.stdout and "capture_duration: 4s" in checked.stdout
+
+
 @pytest.mark.parametrize("node", HOST_YAMLS, ids=lambda p: p.stem)
 def test_host_yaml_validates_and_generates(release: Release, node: Path, tmp_path: Path) -> None:
     """The host YAMLs (scripts/demo's node, the test nodes) with each release, in place (their component path is
@@ -300,10 +317,15 @@ RPM_SENSOR = {"sensor": [{"platform": "template", "id": "motor_rpm", "lambda": "
       " missing"),
      ({"shaft_speed": 1480}, "shaft_speed is set, bearing is missing"),
      ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "20s"},
-      "capture_duration of 20 s is 64000 samples at 3200 Hz; at most 32768 (10.24 s)"),
+      "capture_duration of 20 s is 64000 samples at 3200 Hz; at most 32768 (10.24 s) as s16le"),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "50s", "capture_encoding": "ima_adpcm"},
+      "capture_duration of 50 s is 160000 samples at 3200 Hz; at most 129280 (40.4 s) as ima_adpcm"),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_encoding": "flac"}, "Unknown value 'flac'"),
+     ({"capture_encoding": "ima_adpcm"}, "shaft_speed and bearing: capture_encoding is set, both are missing"),
      ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "500ms"}, "capture_duration")],
     ids=["unknown-designation", "rpm-range", "no-sensor", "ball-vs-pitch", "balls", "angle", "no-speed",
-         "no-bearing", "capture-too-long", "capture-too-short"],
+         "no-bearing", "capture-too-long", "adpcm-too-long", "unknown-encoding", "encoding-alone",
+         "capture-too-short"],
 )  # fmt: skip
 def test_fault_identification_options_are_validated(tmp_path: Path, options: dict[str, Any], message: str) -> None:
     out = check(tmp_path, {**VIBRATION, **options}, **RPM_SENSOR)
@@ -326,11 +348,13 @@ def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [({"shaft_speed": "1480 rpm", "bearing": " 6205-2rs  jem "},
-      'set_fault_identification(1480.0f, "[9,7.94,39.0398,0.0]", 8192)'),
+      'set_fault_identification(1480.0f, "[9,7.94,39.0398,0.0]", 8192, false)'),
      ({"shaft_speed": "motor_rpm", "capture_duration": "4s",
        "bearing": {"balls": 16, "ball_diameter": 8.4074, "pitch_diameter": 71.501, "contact_angle": 15.17}},
-      'set_fault_identification(0.0f, "[16,8.4074,71.501,15.17]", 12800)')],
-    ids=["fixed-designation", "sensor-geometry"],
+      'set_fault_identification(0.0f, "[16,8.4074,71.501,15.17]", 12800, false)'),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "40s", "capture_encoding": "IMA_ADPCM"},
+      'set_fault_identification(1480.0f, "[9,7.9375,38.5064,0.0]", 128000, true)')],
+    ids=["fixed-designation", "sensor-geometry", "adpcm"],
 )  # fmt: skip
 def test_fault_identification_reaches_the_generated_code(
     tmp_path: Path, options: dict[str, Any], expected: str

@@ -84,9 +84,13 @@ def test_the_codes_are_the_ima_standards_as_pythons_audioop_writes_them() -> Non
         )
 
 
-def test_home_assistant_checks_an_ima_adpcm_capture_by_the_references_block() -> None:
-    """Home Assistant's integration cannot import node_factory; its copy of the block's size is held to it here."""
-    found = source_constants(
-        ROOT / "custom_components/binmoe/protocol.py", {"ADPCM_BLOCK_BYTES", "ADPCM_BLOCK_SAMPLES"}
-    )
+@pytest.mark.parametrize(
+    "source", ["custom_components/binmoe/protocol.py", "esphome/components/binmoe/__init__.py"], ids=["hass", "esphome"]
+)
+def test_home_assistant_and_the_esphome_component_size_an_ima_adpcm_capture_by_the_references_block(
+    source: str,
+) -> None:
+    """Neither can import node_factory; their copies of the block's size are held to it here (the node's C++ by
+    test_adpcm_node.py, byte for byte)."""
+    found = source_constants(ROOT / source, {"ADPCM_BLOCK_BYTES", "ADPCM_BLOCK_SAMPLES"})
     assert found == {"ADPCM_BLOCK_BYTES": ia.BLOCK_BYTES, "ADPCM_BLOCK_SAMPLES": ia.SAMPLES_PER_BLOCK}

@@ -50,6 +50,7 @@ CONF_BEARING = "bearing"
 CONF_BINMOE_ID = "binmoe_id"
 CONF_CLASS = "class"
 CONF_CAPTURE_DURATION = "capture_duration"
+CONF_CAPTURE_ENCODING = "capture_encoding"
 CONF_CLASSES = "classes"
 CONF_CONTACT_ANGLE = "contact_angle"
 CONF_DETECTION_INTERVAL = "detection_interval"
@@ -294,9 +295,12 @@ ADC_SCHEMA = cv.All(
 )
 
 # Fault identification in shaft orders (docs/vibration-baseline.md): the speeds its analysis takes, and the
-# longest capture an escalation carries (int16 samples: 64 KB, and 87 KB of base64 beside them).
+# longest capture an escalation carries (64 KB of int16 samples or IMA ADPCM blocks, and 87 KB of base64 beside
+# them). binmoe_adpcm.h's block: 505 samples in 256 bytes (WAV's mono IMA ADPCM layout).
 MIN_SHAFT_RPM, MAX_SHAFT_RPM = 60, 60000
-MAX_CAPTURE_SAMPLES = 32768
+MAX_CAPTURE_BYTES = 65536
+ADPCM_BLOCK_BYTES, ADPCM_BLOCK_SAMPLES = 256, 505
+CAPTURE_ENCODINGS = ("s16le", "ima_adpcm")
 MIN_CAPTURE_MS = 1000
 
 
@@ -416,22 +420,33 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate_fault_identification(config: dict[str, Any], manifest: dict[str, Any]) -> None:
-    keys = [k for k in (CONF_SHAFT_SPEED, CONF_BEARING, CONF_CAPTURE_DURATION) if k in config]
+    keys = [k for k in (CONF_SHAFT_SPEED, CONF_BEARING, CONF_CAPTURE_DURATION, CONF_CAPTURE_ENCODING) if k in config]
     if not keys:
         return
     if not manifest["family"].startswith("vibration"):
         raise cv.Invalid(f"{keys[0]} is for vibration models (fault identification in shaft orders); model "
                          f"{manifest['model_id']} is a {manifest['family']} model", path=[keys[0]])  # fmt: skip
-    for needed, other in ((CONF_SHAFT_SPEED, CONF_BEARING), (CONF_BEARING, CONF_SHAFT_SPEED)):
-        if needed not in config:
-            raise cv.Invalid(f"fault identification needs both shaft_speed and bearing: {other} is set, {needed} is"
-                             " missing", path=[other])  # fmt: skip
+    missing = [k for k in (CONF_SHAFT_SPEED, CONF_BEARING) if k not in config]
+    if missing:
+        missing_text = f"{missing[0]} is" if len(missing) == 1 else "both are"
+        raise cv.Invalid(f"fault identification needs both shaft_speed and bearing: {keys[0]} is set, "
+                         f"{missing_text} missing", path=[keys[0]])  # fmt: skip
     rate = manifest["feature_config"]["sample_rate"]
     samples = capture_samples(config, manifest)
-    if samples > MAX_CAPTURE_SAMPLES:
-        longest = f"at most {MAX_CAPTURE_SAMPLES} ({MAX_CAPTURE_SAMPLES / rate:g} s)"
+    encoding = config.get(CONF_CAPTURE_ENCODING, "s16le")
+    if capture_bytes(samples, encoding) > MAX_CAPTURE_BYTES:
+        blocks = MAX_CAPTURE_BYTES // ADPCM_BLOCK_BYTES
+        most = MAX_CAPTURE_BYTES // 2 if encoding == "s16le" else blocks * ADPCM_BLOCK_SAMPLES
+        longest = f"at most {most} ({most / rate:g} s) as {encoding}"
         raise cv.Invalid(f"capture_duration of {samples / rate:g} s is {samples} samples at {rate} Hz; {longest}",
                          path=[CONF_CAPTURE_DURATION])  # fmt: skip
+
+
+def capture_bytes(samples: int, encoding: str) -> int:
+    """Bytes a capture of `samples` takes as it is sent: int16 samples, or the IMA ADPCM blocks that hold them."""
+    if encoding == "ima_adpcm":
+        return -(-samples // ADPCM_BLOCK_SAMPLES) * ADPCM_BLOCK_BYTES
+    return 2 * samples
 
 
 def capture_samples(config: dict[str, Any], manifest: dict[str, Any]) -> int:
@@ -541,6 +556,7 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_CAPTURE_DURATION): cv.All(
                 cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
             ),
+            cv.Optional(CONF_CAPTURE_ENCODING): cv.one_of(*CAPTURE_ENCODINGS, lower=True),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
             cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
@@ -644,8 +660,9 @@ async def to_code(config: dict[str, Any]) -> None:
     if CONF_BEARING in config:
         cg.add_define("USE_BINMOE_ORDERS")  # fault identification: compiled in only where it is configured
         speed = config[CONF_SHAFT_SPEED]
+        adpcm = config.get(CONF_CAPTURE_ENCODING, "s16le") == "ima_adpcm"
         cg.add(var.set_fault_identification(speed.get(CONF_RPM, 0.0), bearing_json(config[CONF_BEARING]),
-                                            capture_samples(config, manifest)))  # fmt: skip
+                                            capture_samples(config, manifest), adpcm))  # fmt: skip
         if CONF_SENSOR in speed:
             cg.add(var.set_shaft_speed_sensor(await cg.get_variable(speed[CONF_SENSOR])))
     if (code_classes := alarm_code_classes(config, manifest)) is not None:

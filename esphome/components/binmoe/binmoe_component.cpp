@@ -77,18 +77,24 @@ void BinMoEComponent::setup() {
 #endif
 #ifdef USE_BINMOE_ORDERS
   if (this->capture_samples_ > 0) {
-    // once, here: a capture of a few seconds is tens of KB (PSRAM first where the chip has it)
-    RAMAllocator<int16_t> samples;
+    // once, here: a capture of a few seconds is tens of KB (PSRAM first where the chip has it); IMA ADPCM keeps
+    // whole blocks of 505 samples in 256 bytes, plus the block being written
+    RAMAllocator<uint8_t> samples;
     RAMAllocator<char> text;
-    const size_t bytes = size_t{this->capture_samples_} * 2;
-    this->capture_ = samples.allocate(this->capture_samples_);
-    this->capture_text_ = this->capture_ != nullptr ? text.allocate(base64_size(bytes)) : nullptr;
+    const uint32_t blocks = (this->capture_samples_ + ADPCM_BLOCK_SAMPLES - 1) / ADPCM_BLOCK_SAMPLES;
+    const size_t ring = this->capture_adpcm_ ? (blocks + 1) * ADPCM_BLOCK_BYTES : size_t{this->capture_samples_} * 2;
+    const size_t bytes = this->capture_adpcm_ ? blocks * ADPCM_BLOCK_BYTES : ring;
+    uint8_t *storage = samples.allocate(ring);
+    this->capture_text_ = storage != nullptr ? text.allocate(base64_size(bytes)) : nullptr;
     if (this->capture_text_ == nullptr) {
       ESP_LOGE(TAG, "No memory for a %u-sample capture: escalations go without fault identification",
                static_cast<unsigned>(this->capture_samples_));
-      if (this->capture_ != nullptr)
-        samples.deallocate(this->capture_, this->capture_samples_);
-      this->capture_ = nullptr;
+      if (storage != nullptr)
+        samples.deallocate(storage, ring);
+    } else if (this->capture_adpcm_) {
+      this->adpcm_.init(storage, blocks);
+    } else {
+      this->capture_ = reinterpret_cast<int16_t *>(storage);
     }
     snprintf(this->capture_rate_text_, sizeof(this->capture_rate_text_), "%d",
              static_cast<int>(this->runner_.sample_rate()));
@@ -373,6 +379,10 @@ bool BinMoEComponent::set_baseline(const std::string &encoded) {
 void BinMoEComponent::record_capture_(const int16_t *samples, int count) {
   if (this->capture_text_ == nullptr)
     return;
+  if (this->capture_adpcm_) {
+    this->adpcm_.write(samples, count);
+    return;
+  }
   for (int i = 0; i < count; i++) {
     this->capture_[this->capture_pos_] = samples[i];
     if (++this->capture_pos_ == this->capture_samples_)
@@ -407,18 +417,31 @@ void BinMoEComponent::attach_orders_(const Routed &routed) {
   this->message_.values[FIELD_BEARING] = this->bearing_;
   if (this->capture_text_ == nullptr)
     return;
-  if (this->capture_filled_ < this->capture_samples_) {
-    ESP_LOGW(TAG, "Only %u of %u samples captured since the stream started: escalation without a capture",
-             static_cast<unsigned>(this->capture_filled_), static_cast<unsigned>(this->capture_samples_));
-    return;
+  if (this->capture_adpcm_) {
+    if (this->adpcm_.complete() < this->adpcm_.blocks()) {
+      ESP_LOGW(TAG, "Only %u of %u blocks captured since the stream started: escalation without a capture",
+               static_cast<unsigned>(this->adpcm_.complete()), static_cast<unsigned>(this->adpcm_.blocks()));
+      return;
+    }
+    // the complete blocks in time order behind the text's start, then encoded where they lie
+    const size_t bytes = size_t{this->adpcm_.blocks()} * ADPCM_BLOCK_BYTES;
+    this->adpcm_.copy_in_order(reinterpret_cast<uint8_t *>(this->capture_text_) + base64_in_place_offset(bytes));
+    base64_in_place(this->capture_text_, bytes);
+    this->message_.values[FIELD_CAPTURE_ENCODING] = "ima_adpcm";
+  } else {
+    if (this->capture_filled_ < this->capture_samples_) {
+      ESP_LOGW(TAG, "Only %u of %u samples captured since the stream started: escalation without a capture",
+               static_cast<unsigned>(this->capture_filled_), static_cast<unsigned>(this->capture_samples_));
+      return;
+    }
+    // the ring in time order (oldest at capture_pos_) behind the text's start, then encoded where it lies
+    const size_t bytes = size_t{this->capture_samples_} * 2, head = size_t{this->capture_pos_} * 2;
+    uint8_t *data = reinterpret_cast<uint8_t *>(this->capture_text_) + base64_in_place_offset(bytes);
+    const uint8_t *ring = reinterpret_cast<const uint8_t *>(this->capture_);  // little endian, as the protocol says
+    memcpy(data, ring + head, bytes - head);
+    memcpy(data + (bytes - head), ring, head);
+    base64_in_place(this->capture_text_, bytes);
   }
-  // the ring in time order (oldest at capture_pos_) behind the text's start, then encoded where it lies
-  const size_t bytes = size_t{this->capture_samples_} * 2, head = size_t{this->capture_pos_} * 2;
-  uint8_t *data = reinterpret_cast<uint8_t *>(this->capture_text_) + base64_in_place_offset(bytes);
-  const uint8_t *ring = reinterpret_cast<const uint8_t *>(this->capture_);  // little endian, as the protocol says
-  memcpy(data, ring + head, bytes - head);
-  memcpy(data + (bytes - head), ring, head);
-  base64_in_place(this->capture_text_, bytes);
   this->message_.values[FIELD_CAPTURE] = this->capture_text_;
   this->message_.values[FIELD_CAPTURE_RATE] = this->capture_rate_text_;
 }
@@ -552,8 +575,9 @@ void BinMoEComponent::dump_config() {
   ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
 #endif
 #ifdef USE_BINMOE_ORDERS
-  ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples%s", this->bearing_,
+  ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples (%s)%s", this->bearing_,
                 this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
+                this->capture_adpcm_ ? "ima_adpcm" : "s16le",
                 this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
 #endif
   for (int i = 0; i < r.classes(); i++) {

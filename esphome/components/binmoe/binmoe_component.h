@@ -11,6 +11,9 @@
 
 #include "esphome/core/preferences.h"
 
+#ifdef USE_BINMOE_ORDERS
+#include "binmoe_adpcm.h"
+#endif
 #include "binmoe_alarm_code.h"
 #include "binmoe_alarm_tone.h"
 #ifdef USE_BINMOE_BASELINE
@@ -183,11 +186,12 @@ class BinMoEComponent : public PollingComponent {
   // Fault identification in shaft orders (compiled in where `bearing` is set): escalations with reason anomaly
   // or forced carry the shaft speed (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the
   // protocol's JSON array of balls, ball and pitch diameter in mm, contact angle) and the last `capture_samples`
-  // samples of the stream (base64).
-  void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples) {
+  // samples of the stream (base64): int16, or with `adpcm` the complete IMA ADPCM blocks that hold them.
+  void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples, bool adpcm) {
     this->fixed_rpm_ = fixed_rpm;
     this->bearing_ = bearing;
     this->capture_samples_ = capture_samples;
+    this->capture_adpcm_ = adpcm;
   }
 #ifdef USE_SENSOR
   void set_shaft_speed_sensor(sensor::Sensor *s) { this->shaft_speed_sensor_ = s; }
@@ -226,6 +230,7 @@ class BinMoEComponent : public PollingComponent {
     this->ring_.consume(this->ring_.available());
 #ifdef USE_BINMOE_ORDERS
     this->capture_filled_ = 0;  // a capture never mixes two streams
+    this->adpcm_.reset();
 #endif
     this->runner_.reset();
     this->router_.restart_stream();
@@ -307,13 +312,16 @@ class BinMoEComponent : public PollingComponent {
   ESPPreferenceObject baseline_pref_, baseline_pref2_;  // the blob's first and second half
 #endif
 #ifdef USE_BINMOE_ORDERS
-  // fault identification in shaft orders: the capture ring (int16) and the text it is sent as (base64 of its
-  // samples in order, encoded in place), allocated in setup() when configured
+  // fault identification in shaft orders: the capture ring (int16, or IMA ADPCM blocks in `adpcm_`) and the
+  // text it is sent as (base64 of its samples or blocks in order, encoded in place), allocated in setup() when
+  // configured
   const char *bearing_{nullptr};
   float fixed_rpm_{0.0f};
   int16_t *capture_{nullptr};
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
+  bool capture_adpcm_{false};
+  AdpcmCapture adpcm_;
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};
 #ifdef USE_BINARY_SENSOR
   binary_sensor::BinarySensor *shaft_speed_problem_sensor_{nullptr};
