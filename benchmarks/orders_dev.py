@@ -23,8 +23,12 @@ averaged (power) in the two bands of the highest spectral kurtosis summed over t
 see the whole clip. `--bar DB` replaces the bearing evidence's bar (`BEARING_MIN_DB`) for the run: averaging
 narrows the noise lines' spread, so the bar chosen for one capture is not the averaged spectrum's.
 
+`--codec ima_adpcm` passes every clip through the node's capture encoder (node_factory.reference.ima_adpcm: whole
+505-sample blocks at 4 bits a sample) before the analysis, as `capture_encoding: ima_adpcm` sends it.
+
 Usage: python -m benchmarks.orders_dev [--set train|stress] [--per-class 20] [--rate 3200] [--seconds 4]
        [--modulation sine|loadzone] [--null 0] [--first 0] [--null-first 0] [--captures 1] [--bar DB]
+       [--codec s16le|ima_adpcm]
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.corpus import synth_vibration as sv
-from node_factory.reference import orders
+from node_factory.reference import ima_adpcm, orders
 from node_factory.reference.bearings import BEARINGS
 from node_factory.reference.orders import FAULT_IDS, BearingGeometry, Demodulation, Envelope, Spectrum, identify
 
@@ -165,6 +169,7 @@ def main() -> int:
     parser.add_argument("--null-first", type=int, default=0, help="index of the first healthy clip")
     parser.add_argument("--captures", type=int, default=1, help="average the envelope spectra of this many captures")
     parser.add_argument("--bar", type=float, help="the bearing evidence's bar in dB (default: BEARING_MIN_DB)")
+    parser.add_argument("--codec", choices=["s16le", "ima_adpcm"], default="s16le", help="how the capture is sent")
     args = parser.parse_args()
     if args.captures < 1:
         parser.error("--captures must be at least 1")
@@ -173,9 +178,13 @@ def main() -> int:
     demodulation = orders.kurtogram_envelopes if args.captures == 1 else averaged_envelopes(args.captures)
 
     def make(label: str, seed: int, n: int, sr: int) -> tuple[NDArray[np.int16], float, BearingGeometry]:
-        if args.set == "train":
-            return train_clip(label, seed, n, sr)
-        return stress_clip(label, seed, n, sr, args.modulation)
+        audio, rpm, geometry = (
+            train_clip(label, seed, n, sr) if args.set == "train" else stress_clip(label, seed, n, sr, args.modulation)
+        )
+        return sent(audio), rpm, geometry
+
+    def sent(audio: NDArray[np.int16]) -> NDArray[np.int16]:
+        return audio if args.codec == "s16le" else ima_adpcm.decode(ima_adpcm.encode(audio))
 
     n = round(args.rate * args.seconds) * args.captures
     confusion: Counter[tuple[str, str]] = Counter()
@@ -188,7 +197,8 @@ def main() -> int:
     accuracy = correct / (len(FAULT_IDS) * args.per_class)
     captures = f" x {args.captures} captures averaged" if args.captures > 1 else ""
     bar = f", bar {orders.BEARING_MIN_DB:g} dB" if args.bar is not None else ""
-    print(f"{name} {args.rate} Hz {args.seconds:g} s{captures}{bar}: accuracy {accuracy:.3f}")
+    codec = f", {args.codec}" if args.codec != "s16le" else ""
+    print(f"{name} {args.rate} Hz {args.seconds:g} s{captures}{bar}{codec}: accuracy {accuracy:.3f}")
     for label in FAULT_IDS:
         wrong = ", ".join(f"{p} {v}" for (t, p), v in sorted(confusion.items()) if t == label and p != label)
         print(f"  {label}: {confusion[(label, label)] / args.per_class:.2f}" + (f" (wrong: {wrong})" if wrong else ""))
@@ -196,7 +206,7 @@ def main() -> int:
         calls: Counter[str] = Counter()
         for i in range(args.null_first, args.null_first + args.null):
             audio, rpm, geometry = null_clip(NULL_SEED + i, n, args.rate)
-            calls[identify(audio, args.rate, rpm, geometry, demodulation).fault] += 1
+            calls[identify(sent(audio), args.rate, rpm, geometry, demodulation).fault] += 1
         bearing = sum(v for fault, v in calls.items() if fault.startswith("bearing"))
         print(f"  healthy clips called a bearing fault: {bearing} of {args.null} ({dict(sorted(calls.items()))})")
     return 0

@@ -34,6 +34,7 @@ from scipy.stats import rankdata
 from ..corpus.families import Family
 from ..heldout import generate_machine_runs, generate_vibration_clips
 from ..heldout.vibration import FAULT_CLASSES, VIBRATION_CLASSES
+from ..reference import ima_adpcm
 from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, signature
 from ..reference.features import frame_features
 from ..reference.model_format import parse_payload, read_blob
@@ -55,6 +56,8 @@ class VibrationProtocol:
     fault_segment_s: float = 300.0
     clips_per_class: int = 20
     clip_seconds: float = 4.0
+    # how a capture reaches the GPU tier: int16 samples, or through the node's IMA ADPCM encoder (whole blocks)
+    capture_encoding: str = "s16le"
 
 
 def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
@@ -187,7 +190,8 @@ def fault_identification(family: Family, protocol: VibrationProtocol, progress: 
     )
     confusion: Counter[tuple[str, str]] = Counter()
     for i, clip in enumerate(clips):
-        report = identify(clip.audio, cfg.sample_rate, float(clip.meta["rpm_mean"]), _geometry(clip.meta))
+        audio = clip.audio if protocol.capture_encoding == "s16le" else ima_adpcm.decode(ima_adpcm.encode(clip.audio))
+        report = identify(audio, cfg.sample_rate, float(clip.meta["rpm_mean"]), _geometry(clip.meta))
         confusion[(clip.label, report.fault)] += 1
         if i % 20 == 19:
             progress(f"{family.name} fault identification: {i + 1} of {len(clips)} clips")

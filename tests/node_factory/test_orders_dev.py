@@ -4,6 +4,8 @@ of several captures."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,21 @@ def test_one_averaged_capture_is_the_kurtogram_and_more_captures_average_their_s
     parts = [envelope_spectrum(part, 3200, band).amplitude for part in np.array_split(x, 3)]
     np.testing.assert_allclose(spectrum.amplitude, np.sqrt(np.mean(np.square(parts), axis=0)))
     assert spectrum.df == 3 * single[0][0].df  # each capture a third as long: bins three times as wide
+
+
+def test_the_codec_option_runs_the_clips_through_the_nodes_encoder(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[int] = []
+    real = od.identify
+
+    def spy(samples: np.ndarray, *args: object) -> object:  # records what the real analysis is given
+        seen.append(len(samples))
+        return real(samples, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(od, "identify", spy)
+    argv = ["orders_dev", "--per-class", "1", "--seconds", "1", "--codec", "ima_adpcm"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert od.main() == 0
+    assert "3200 Hz 1 s, ima_adpcm: accuracy" in capsys.readouterr().out
+    assert set(seen) == {3200 // 505 * 505}  # whole blocks only

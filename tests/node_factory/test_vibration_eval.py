@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 
 from node_factory.corpus.families import FAMILIES
+from node_factory.evaluation import vibration as vibration_eval
 from node_factory.evaluation.vibration import VibrationProtocol, _machine_anomaly, anomaly, auc, students
+from node_factory.reference import ima_adpcm
 
 MODELS = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "models"
 
@@ -82,3 +85,24 @@ def test_the_auc_inside_the_baselines_speed_range_leaves_out_speeds_it_never_saw
     assert result["healthy_hours_in_range"] == pytest.approx(6 * run.window_s / 3600)
     # the 1500 rpm healthy windows score like faults: they pull the AUC over every window down, not this one
     assert result["auc_in_range"] == 1.0 and result["auc"] < 1.0
+
+
+@pytest.mark.parametrize("encoding", ["s16le", "ima_adpcm"])
+def test_fault_identification_reads_the_capture_as_the_node_sends_it(
+    monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """With `capture_encoding: ima_adpcm` the analysis gets the clip through the node's encoder: the whole blocks,
+    decoded (node_factory.reference.ima_adpcm); with s16le the clip itself."""
+    seen: list[np.ndarray] = []
+    real = vibration_eval.identify
+
+    def spy(samples: np.ndarray, *args: Any) -> Any:  # records what the real analysis is given
+        seen.append(samples)
+        return real(samples, *args)
+
+    monkeypatch.setattr(vibration_eval, "identify", spy)
+    protocol = VibrationProtocol(clips_per_class=1, clip_seconds=1.0, capture_encoding=encoding)
+    result = vibration_eval.fault_identification(FAMILIES["vibration"], protocol, lambda _text: None)
+    assert 0.0 <= result["fault_id_accuracy_heldout"] <= 1.0 and len(seen) == 6
+    blocks = 3200 // ima_adpcm.SAMPLES_PER_BLOCK  # a 1 s clip holds 6 whole blocks
+    assert {len(s) for s in seen} == {3200 if encoding == "s16le" else blocks * ima_adpcm.SAMPLES_PER_BLOCK}
