@@ -73,9 +73,10 @@ def save_test_teacher(path: Path) -> None:
 
 @contextlib.contextmanager
 def running_gateway(
-    workdir: Path, port: int, profile: str = "cpu-fixture", max_concurrency: int = 1
+    workdir: Path, port: int, profile: str = "cpu-fixture", max_concurrency: int = 1, extra: tuple[str, ...] = ()
 ) -> Iterator[RunningGateway]:
-    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real engine child), stopped after."""
+    """`python -m gpu_backend serve --profile cpu-fixture` as users run it (real engine child), stopped after;
+    `extra`: more options of `serve`."""
     from gpu_backend.fixture_moe import build_fixture, build_fixture_gguf
 
     build_fixture()  # trained once and cached; not part of the cold-start time
@@ -89,7 +90,7 @@ def running_gateway(
         process = subprocess.Popen(
             [sys.executable, "-m", "gpu_backend", "serve", "--profile", profile, "--host", "127.0.0.1",
              "--port", str(port), "--api-key", API_KEY, "--max-concurrency", str(max_concurrency), "--max-queue", "1",
-             "--teacher", str(teacher)],
+             "--teacher", str(teacher), *extra],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

@@ -23,11 +23,15 @@ from .test_engine import _chat_body, _exchange
 
 pytestmark = pytest.mark.real_backend
 PROFILES = load_profiles()
+LLM_BUDGET = ("--llm-budget", "120")
 
 
 @pytest.fixture(scope="module")
 def llama_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    with running_gateway(tmp_path_factory.mktemp("llama"), free_port(), "cpu-fixture-llama") as running:
+    # a diagnosis may take the LLM as long as it needs here: these tests check what llama.cpp answers, not how
+    # fast (the 5 s default ran out once in a clean CI run on a loaded 2-core machine; speed is a benchmark's)
+    gateway = running_gateway(tmp_path_factory.mktemp("llama"), free_port(), "cpu-fixture-llama", extra=LLM_BUDGET)
+    with gateway as running:
         yield running
 
 
@@ -76,7 +80,9 @@ def test_diagnose_is_schema_constrained(llama_gateway: RunningGateway) -> None:
         metrics = client.get("/metrics").text
     assert response.status_code == 200, response.text
     diagnosis = DiagnoseResponse.model_validate(response.json())
-    assert diagnosis.model == "cpu-fixture-llama" and diagnosis.severity in {"info", "warning", "critical"}
+    # llm_status says why, when the knowledge base had to answer alone (e.g. "timeout" on a loaded machine)
+    assert diagnosis.model == "cpu-fixture-llama", diagnosis.llm_status
+    assert diagnosis.severity in {"info", "warning", "critical"}
     assert 'binmoe_requests_total{route="/v1/binmoe/diagnose",status="200"}' in metrics
 
 
