@@ -5,7 +5,6 @@ tests/esphome/adpcm_harness.cpp."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,25 +12,15 @@ import pytest
 
 from node_factory.heldout import generate_machine_runs
 from node_factory.reference import ima_adpcm as ia
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.node_factory import component_harness
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    component = REPO / "esphome" / "components" / "binmoe"
-    exe = tmp_path_factory.mktemp("adpcm") / "adpcm_harness"
-    sources = [REPO / "tests" / "esphome" / "adpcm_harness.cpp", component / "binmoe_adpcm.cpp"]
-    subprocess.run(
-        ["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component), *map(str, sources), "-o", str(exe)],
-        check=True,
-    )
-    return exe
+    return component_harness.build(tmp_path_factory.mktemp("adpcm"), "adpcm_harness", "binmoe_adpcm.cpp")
 
 
-def run(harness: Path, script: list[str]) -> list[str]:
-    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()
+run = component_harness.run
 
 
 def writes(samples: np.ndarray, chunk: int) -> list[str]:

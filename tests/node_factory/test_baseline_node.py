@@ -5,7 +5,6 @@ backend suite because the held-out generator needs scipy; the harness is tests/e
 
 from __future__ import annotations
 
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -23,27 +22,18 @@ from node_factory.reference.baseline import (
     signature,
 )
 from node_factory.reference.features import frame_features
+from tests.node_factory import component_harness
 
-REPO = Path(__file__).resolve().parents[2]
 CFG = FAMILIES["vibration"].features
 DIGEST = digest8(CFG.digest())
 
 
 @pytest.fixture(scope="module")
 def baseline_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    component = REPO / "esphome" / "components" / "binmoe"
-    exe = tmp_path_factory.mktemp("baseline") / "baseline_harness"
-    sources = [REPO / "tests" / "esphome" / "baseline_harness.cpp", component / "binmoe_baseline.cpp"]
-    subprocess.run(
-        ["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(component), *map(str, sources), "-o", str(exe)],
-        check=True,
-    )
-    return exe
+    return component_harness.build(tmp_path_factory.mktemp("baseline"), "baseline_harness", "binmoe_baseline.cpp")
 
 
-def run(harness: Path, script: list[str]) -> list[str]:
-    out = subprocess.run([str(harness)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
-    return out.stdout.splitlines()
+run = component_harness.run
 
 
 def machine_signatures(windows: int, seed: int) -> list[np.ndarray]:
