@@ -33,8 +33,6 @@ class AdpcmCapture {
   void copy_in_order(uint8_t *out) const;
 
  protected:
-  void encode_(int16_t sample);
-
   uint8_t *data_{nullptr};
   uint32_t blocks_{0}, slot_{0}, in_block_{0}, complete_{0};
   int32_t predictor_{0};
