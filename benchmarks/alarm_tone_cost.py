@@ -12,7 +12,7 @@ Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benc
 
 from __future__ import annotations
 
-import subprocess
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -24,9 +24,8 @@ from node_factory.bench import harness
 from node_factory.bench.node_model import _rv32_count
 from node_factory.reference.features import fft_q15
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPONENT = ROOT / "esphome" / "components" / "binmoe"
 SOURCE = harness.HARNESS_DIR / "rv32_alarm_tone_bench.cpp"
+COMPONENT_SOURCE = "binmoe_alarm_tone.cpp"
 RUNS = 256
 N = 256
 SR = 16_000
@@ -49,24 +48,16 @@ def _input_header(work: Path) -> None:
     )
 
 
-def _elf(work: Path, frames: int) -> Path:
-    elf = work / f"alarm_tone_{frames}.elf"
-    includes = [f"-I{work}", f"-I{COMPONENT}", f"-I{harness.HARNESS_DIR}"]
-    sources = [str(SOURCE), str(COMPONENT / "binmoe_alarm_tone.cpp")]
-    subprocess.run([*harness.RV32, *includes, f"-DN_FRAMES={frames}", *sources, "-o", str(elf), "-lgcc"], check=True)
-    return elf
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         _input_header(work)
-        empty = _rv32_count(_elf(work, 0))
-        per_frame = (_rv32_count(_elf(work, N)) - empty) / N
-        ram = harness.rv32_symbol_sizes(_elf(work, N), ("detector",))["detector"]
-        code = harness.rv32_object_bytes(
-            COMPONENT / "binmoe_alarm_tone.cpp", work / "binmoe_alarm_tone.o", f"-I{COMPONENT}"
-        )
+        elf = functools.partial(harness.compile_component_bench, SOURCE, COMPONENT_SOURCE, work)
+        empty = _rv32_count(elf(N_FRAMES=0))
+        full = elf(N_FRAMES=N)  # counted, and its static RAM read
+        per_frame = (_rv32_count(full) - empty) / N
+        ram = harness.rv32_symbol_sizes(full, ("detector",))["detector"]
+        code = harness.component_object_bytes(COMPONENT_SOURCE, work)
     result = {"instructions_per_frame": round(per_frame), "frames": N, "detector_ram_bytes": ram, "code_bytes": code,
               "instructions_per_second_at_31_25_frames": round(per_frame * SR / 512)}  # fmt: skip
     print(result)

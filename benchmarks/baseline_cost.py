@@ -12,7 +12,7 @@ Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benc
 
 from __future__ import annotations
 
-import subprocess
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -27,9 +27,8 @@ from node_factory.heldout import generate_machine_runs
 from node_factory.reference.baseline import BaselineLearner
 from node_factory.reference.features import frame_features
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPONENT = ROOT / "esphome" / "components" / "binmoe"
 SOURCE = harness.HARNESS_DIR / "rv32_baseline_bench.cpp"
+COMPONENT_SOURCE = "binmoe_baseline.cpp"
 RUNS = 8
 N = 20
 
@@ -62,26 +61,17 @@ def _input_header(work: Path) -> tuple[int, int]:
     return cfg.frames, cfg.bands
 
 
-def _elf(work: Path, learn: int, score: int) -> Path:
-    elf = work / f"baseline_{learn}_{score}.elf"
-    includes = [f"-I{work}", f"-I{COMPONENT}", f"-I{harness.HARNESS_DIR}"]
-    sources = [str(SOURCE), str(COMPONENT / "binmoe_baseline.cpp")]
-    command = [*harness.RV32, *includes, f"-DN_LEARN={learn}", f"-DN_SCORE={score}", *sources, "-o", str(elf), "-lgcc"]
-    subprocess.run(command, check=True)
-    return elf
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         frames, bands = _input_header(work)
-        empty = _rv32_count(_elf(work, 0, 0))
-        learn = (_rv32_count(_elf(work, N, 0)) - empty) / N
-        both = (_rv32_count(_elf(work, N, N)) - empty - learn * N) / N
-        sizes = harness.rv32_symbol_sizes(_elf(work, N, N), ("learner", "detector"))
-        code = harness.rv32_object_bytes(
-            COMPONENT / "binmoe_baseline.cpp", work / "binmoe_baseline.o", f"-I{COMPONENT}"
-        )
+        elf = functools.partial(harness.compile_component_bench, SOURCE, COMPONENT_SOURCE, work)
+        empty = _rv32_count(elf(N_LEARN=0, N_SCORE=0))
+        learn = (_rv32_count(elf(N_LEARN=N, N_SCORE=0)) - empty) / N
+        full = elf(N_LEARN=N, N_SCORE=N)  # counted, and its static RAM read
+        both = (_rv32_count(full) - empty - learn * N) / N
+        sizes = harness.rv32_symbol_sizes(full, ("learner", "detector"))
+        code = harness.component_object_bytes(COMPONENT_SOURCE, work)
     result = {
         "instructions_per_learning_window": round(learn),
         "instructions_per_scored_window": round(both),

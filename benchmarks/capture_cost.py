@@ -12,7 +12,7 @@ Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benc
 
 from __future__ import annotations
 
-import subprocess
+import functools
 import sys
 import tempfile
 from pathlib import Path
@@ -24,9 +24,8 @@ from node_factory.bench import harness
 from node_factory.bench.node_model import _rv32_count
 from node_factory.heldout import generate_machine_runs
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPONENT = ROOT / "esphome" / "components" / "binmoe"
 SOURCE = harness.HARNESS_DIR / "rv32_adpcm_bench.cpp"
+COMPONENT_SOURCE = "binmoe_adpcm.cpp"
 INPUT_SAMPLES = 6400
 N = 20_000
 RATES = {"ADXL345 node (3.2 kHz)": 3200, "piezo node (16 kHz)": 16000}
@@ -40,21 +39,13 @@ def _input_header(work: Path) -> None:
     (work / "adpcm_input.h").write_text(text)
 
 
-def _elf(work: Path, samples: int) -> Path:
-    elf = work / f"adpcm_{samples}.elf"
-    includes = [f"-I{work}", f"-I{COMPONENT}", f"-I{harness.HARNESS_DIR}"]
-    sources = [str(SOURCE), str(COMPONENT / "binmoe_adpcm.cpp")]
-    command = [*harness.RV32, *includes, f"-DN_SAMPLES={samples}", *sources, "-o", str(elf), "-lgcc"]
-    subprocess.run(command, check=True)
-    return elf
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         _input_header(work)
-        per_sample = (_rv32_count(_elf(work, N)) - _rv32_count(_elf(work, 0))) / N
-        code = harness.rv32_object_bytes(COMPONENT / "binmoe_adpcm.cpp", work / "binmoe_adpcm.o", f"-I{COMPONENT}")
+        elf = functools.partial(harness.compile_component_bench, SOURCE, COMPONENT_SOURCE, work)
+        per_sample = (_rv32_count(elf(N_SAMPLES=N)) - _rv32_count(elf(N_SAMPLES=0))) / N
+        code = harness.component_object_bytes(COMPONENT_SOURCE, work)
     result = {
         "instructions_per_sample": round(per_sample, 1),
         **{f"instructions_per_second_{rate}_hz": round(per_sample * rate) for rate in RATES.values()},

@@ -37,7 +37,8 @@ ADPCM_CAPTURE_S = {"vibration": (4.0, 8.0), "vibration_adc": (4.0,)}
 
 
 def adpcm_capture_s(name: str, seconds: float = BENCHMARK_CLIP_S) -> float:
-    """What `capture_duration: 4s` with `capture_encoding: ima_adpcm` sends: the whole blocks that hold 4 s."""
+    """What `capture_duration` of `seconds` with `capture_encoding: ima_adpcm` sends: the whole blocks that hold
+    them."""
     rate = FAMILIES[name].features.sample_rate
     blocks = -(-round(seconds * rate) // ima_adpcm.SAMPLES_PER_BLOCK)
     return blocks * ima_adpcm.SAMPLES_PER_BLOCK / rate

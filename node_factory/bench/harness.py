@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 HARNESS_DIR = Path(__file__).with_name("harness")
+COMPONENT_DIR = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe"  # the node's C++
 KERNEL_HARNESS = HARNESS_DIR / "kernel_harness.cpp"  # host: windows in, features/logits/decisions out
 RV32_HARNESS = HARNESS_DIR / "rv32_harness.cpp"  # the same records from the rv32imc build, under qemu
 RV32_BENCH = HARNESS_DIR / "rv32_bench.cpp"  # instruction counting and the stack high-water mark
@@ -53,3 +54,20 @@ def rv32_symbol_sizes(elf: Path, names: tuple[str, ...]) -> dict[str, int]:
         if len(parts) == 4 and parts[3] in names:
             sizes[parts[3]] = int(parts[1], 16)
     return sizes
+
+
+def compile_component_bench(bench: Path, component_source: str, work: Path, **sizes: int) -> Path:
+    """A harness/ bench with one source of the ESPHome component, for rv32imc, freestanding (as the kernel), into
+    `work`, which also holds the bench's generated input header; `sizes` become -D flags (the work to do)."""
+    elf = work / (bench.stem + "".join(f"_{value}" for value in sizes.values()) + ".elf")
+    includes = [f"-I{work}", f"-I{COMPONENT_DIR}", f"-I{HARNESS_DIR}"]
+    defines = [f"-D{name}={value}" for name, value in sizes.items()]
+    sources = [str(bench), str(COMPONENT_DIR / component_source)]
+    subprocess.run([*RV32, *includes, *defines, *sources, "-o", str(elf), "-lgcc"], check=True)
+    return elf
+
+
+def component_object_bytes(component_source: str, work: Path) -> int:
+    """rv32_object_bytes of one source of the ESPHome component."""
+    obj = work / Path(component_source).with_suffix(".o").name
+    return rv32_object_bytes(COMPONENT_DIR / component_source, obj, f"-I{COMPONENT_DIR}")
