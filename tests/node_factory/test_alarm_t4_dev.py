@@ -1,0 +1,79 @@
+"""The tone-following T4 prototype (benchmarks/alarm_t4_dev.py): it must hear a temporal-four code on a piezo
+tone, a square wave and a 520 Hz sounder, also through a reverberant room's tail, within 10 s; and nothing in
+noise, a steady tone, a T3 code, beeping at T4's pulse rate without its silences, or a single burst."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from scipy.signal import fftconvolve
+
+from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, maxima, opening_frame
+from tests.node_factory.test_alarm_tone_dev import T3, gated
+
+T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
+
+
+def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
+    """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s)."""
+    t = np.arange(int(rt60_s * SR)) / SR
+    tail = np.random.default_rng(3).standard_normal(len(t)) * 10 ** (-3 * t / rt60_s)
+    tail[0] = 8.0  # the direct sound
+    wet = fftconvolve(x.astype(np.float64), tail)[: len(x)]
+    return np.clip(np.round(wet / np.max(np.abs(wet)) * 12000), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True)])
+def test_a_t4_code_is_heard_within_ten_seconds(tone_hz: float, square: bool) -> None:
+    times = co_events_s(gated(tone_hz, T4, 14.0, square))
+    assert times and 1.0 < times[0] <= 11.0
+
+
+def test_a_t4_code_is_heard_through_a_reverberant_room() -> None:
+    # a 0.1 s off-time in a room with RT60 1 s falls 6-14 dB, not to the noise floor
+    times = co_events_s(reverberant(gated(3100.0, T4, 14.0), 1.0))
+    assert times and 1.0 < times[0] <= 11.0
+
+
+def test_the_node_would_open_the_channel_in_the_first_burst_and_still_hear_the_code() -> None:
+    # the node's channel opens on the sixth tonal frame (6 x 8 - 6 = 42 >= 40); the first burst's last three
+    # pulses are still ahead, so the code completes with the second burst, as it does seen from the start
+    tonal = np.zeros((40, 212), dtype=np.bool_)
+    tonal[10:, 50] = True
+    assert opening_frame(tonal, 50 + 13) == 15
+    assert opening_frame(np.zeros_like(tonal), 63) == 40  # never
+    x = gated(3100.0, T4, 14.0)
+    assert co_events_s(x, causal=True) == co_events_s(x)
+    assert 1.0 < co_events_s(x, causal=True)[0] <= 11.0
+
+
+@pytest.mark.parametrize(
+    ("pattern", "seconds"),
+    [
+        (T3, 14.0),  # temporal-three: smoke, not CO
+        ([(14.0, 0.0)], 14.0),  # a steady tone
+        ([(0.1, 0.1)], 14.0),  # beeping at T4's pulse rate without its silences
+        (T4, 5.5),  # one burst: the code needs two
+        ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 2.5)], 14.0),  # bursts too close together
+    ],
+)
+def test_other_rhythms_are_not_a_t4_code(pattern: list[tuple[float, float]], seconds: float) -> None:
+    assert co_events_s(gated(3100.0, pattern, seconds)) == []
+
+
+def test_noise_alone_is_not_a_t4_code() -> None:
+    noise = np.random.default_rng(7).normal(0, 2000, 20 * SR)
+    assert co_events_s(np.round(noise).astype(np.int16)) == []
+
+
+def test_a_burst_is_four_pulses_out_of_silence() -> None:
+    # levels (dB) of one channel: silence, a burst of four 0.1 s pulses (3 frames on, 3 off), silence
+    on, off = [100.0, 102.0, 100.0], [80.0, 78.0, 80.0]
+    level = np.array([60.0] * 12 + (on + off) * 4 + [60.0] * 20)
+    near = level > 90
+    assert len(maxima(level, near)) == 4
+    assert [(first, peak) for first, _end, peak in bursts(level, near)] == [(13, 102.0)]
+    # the same pulses with the last one held on (a note of music) are not a burst: a burst ends in a silence
+    held = np.array([60.0] * 12 + (on + off) * 3 + on + [100.0] * 20)
+    assert bursts(held, held > 90) == []
