@@ -22,12 +22,20 @@ level of the tone's own +-3 % bins):
    GAP_DB under both. The report comes at the second burst's end: an alarm is heard within 10 s of its onset
    when its first two bursts are.
 
+Channels are picked from the whole stream, as in the T3 prototype. The node's channels open as a tone goes
+(`reference/alarm_tone.py`: after about six tonal frames) and are released about 2.6 s after it stops, before
+T4's 5 s silence ends. `--channels held` sees a channel only from when the node would open it (a burst under way
+then needs `--fewest-first` pulses) and keeps it; `--channels node` also releases it as the node does, and a
+release between two bursts stands for their silence (no tonal peak near the bin for seconds): what the node's
+channels could carry without holding the silence's levels.
+
 The burst rules were set on the training generator's alarm scenes 0-119 and the Debian `train` recordings
 (the end-and-silence rule after reading the recordings' false codes, which were long tones wobbling at a
-T4-like rate); scenes 120-239 were run afterwards. docs/node-model.md ("Following the tone for CO") has the
-figures and what building it into the node needs.
+T4-like rate); scenes 120-239 were run with the first rules and again afterwards; nothing was chosen from them.
+docs/node-model.md ("Following the tone for CO") has the figures and what building it into the node needs.
 
-Usage: python -m benchmarks.alarm_t4_dev [--block 0] [--scenes 120] [--recordings]
+Usage: python -m benchmarks.alarm_t4_dev [--block 0] [--scenes 120] [--recordings] [--channels whole|held|node]
+       [--fewest-first 3]
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import functools
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -108,15 +117,57 @@ def _dip(level: NDArray[np.float64], a: int, b: int) -> float:
     return float(min(level[a], level[b]) - level[a : b + 1].min())
 
 
+@dataclass(frozen=True)
+class Lifetime:
+    """When a channel exists: `open[t]` for each frame, and the frames at which it opened."""
+
+    open: NDArray[np.bool_]
+    openings: tuple[int, ...] = ()
+
+    @classmethod
+    def whole(cls, frames: int) -> Lifetime:
+        return cls(np.ones(frames, dtype=np.bool_))
+
+    def opened_at(self, t: int) -> int | None:
+        """The frame at which the channel open at frame t opened (None: open from the stream's start)."""
+        return max((o for o in self.openings if o <= t), default=None)
+
+
+def lifetime(tonal: NDArray[np.bool_], f: int, mode: str) -> Lifetime:
+    """A channel on bin f as `mode` has it: "whole" (the stream), "held" (from when the node's T3 detector would
+    open it on, kept) or "node" (opened and released as the node's channels are: `reference/alarm_tone.py`, the
+    bin's score +GAIN when it or a neighbour is tonal, -1 every frame; opens at CREATE, released under RELEASE)."""
+    frames = len(tonal)
+    if mode == "whole":
+        return Lifetime.whole(frames)
+    j = f - LOW_BIN
+    near: NDArray[np.bool_] = np.any(tonal[:, max(j - 1, 0) : j + 2], axis=1)
+    is_open, openings, score, now = np.zeros(frames, dtype=np.bool_), [], 0, False
+    for t, heard in enumerate(near):
+        score = min(alarm_tone.SCORE_MAX, max(0, score + alarm_tone.GAIN * int(heard) - 1))
+        if now and mode == "node" and score < alarm_tone.RELEASE:
+            now = False  # the node releases first, then opens (so a score of 40-47 reopens it at once)
+        if not now and score >= alarm_tone.CREATE:
+            now = True
+            openings.append(t)
+        is_open[t] = now
+    return Lifetime(is_open, tuple(openings))
+
+
 def bursts(
-    level: NDArray[np.float64], near: NDArray[np.bool_], visible_from: int = 0, fewest_first: int = BURST_PULSES[0]
+    level: NDArray[np.float64],
+    near: NDArray[np.bool_],
+    life: Lifetime | None = None,
+    fewest_first: int = BURST_PULSES[0],
 ) -> list[Burst]:
-    """The T4 bursts on one channel (see the module's docstring, step 2). `visible_from`: the frame from which
-    the channel exists (`--causal`); a burst under way then needs only `fewest_first` pulses."""
-    m, out, i = [t for t in maxima(level, near) if t >= visible_from], [], 0
+    """The T4 bursts on one channel (see the module's docstring, step 2), seen while it exists (`life`; the
+    whole stream by default). A burst under way when the channel opened needs only `fewest_first` pulses."""
+    life = Lifetime.whole(len(level)) if life is None else life
+    m, out, i = [t for t in maxima(level, near) if life.open[t]], [], 0
     while i < len(m):
         chain = _chain(level, m, i)
-        fewest = fewest_first if chain[0] - visible_from <= SPACING[1] and visible_from > 0 else BURST_PULSES[0]
+        opened = life.opened_at(chain[0])
+        fewest = fewest_first if opened is not None and chain[0] - opened <= SPACING[1] else BURST_PULSES[0]
         if len(chain) < fewest:
             i += 1
             continue
@@ -125,7 +176,8 @@ def bursts(
         end = chain[-1]
         while end < len(level) and end - chain[-1] <= END_WITHIN and level[end] > top - END_DB:
             end += 1
-        before = level[max(visible_from, chain[0] - BEFORE - 2) : max(visible_from, chain[0] - 2)]
+        window = np.arange(max(0, chain[0] - BEFORE - 2), max(0, chain[0] - 2))
+        before = level[window[life.open[window]]]
         if (
             peaks.max() - peaks.min() <= SPREAD_DB
             and end - chain[-1] <= END_WITHIN
@@ -139,35 +191,23 @@ def bursts(
     return out
 
 
-def t4_ends(level: NDArray[np.float64], found: list[Burst]) -> list[int]:
-    """Frames at which a burst completes a T4 code with the burst before it (step 3)."""
+def t4_ends(level: NDArray[np.float64], found: list[Burst], life: Lifetime | None = None) -> list[int]:
+    """Frames at which a burst completes a T4 code with the burst before it (step 3). A channel released
+    between the two (`life`, mode "node") stands for their silence: no tonal peak near its bin for seconds."""
     ends = []
     for a, b in itertools.pairwise(found):
         if not PAIR[0] <= b[0] - a[0] <= PAIR[1] or abs(a[2] - b[2]) > PAIR_SPREAD_DB:
             continue
-        silence = level[a[1] + TAIL : b[0] - 2]
-        if len(silence) >= 2 and _second_loudest(silence) <= min(a[2], b[2]) - GAP_DB:
+        span = slice(a[1] + TAIL, b[0] - 2)
+        silence = level[span]
+        released = life is not None and not life.open[span].all()
+        if released or (len(silence) >= 2 and _second_loudest(silence) <= min(a[2], b[2]) - GAP_DB):
             ends.append(b[1])
     return ends
 
 
-def opening_frame(tonal: NDArray[np.bool_], f: int) -> int:
-    """The frame at which the node's T3 detector would open a channel on bin f (`reference/alarm_tone.py`: the
-    bin's score +GAIN when it or a neighbour is tonal, -1 every frame, opens at CREATE); len(tonal) if never."""
-    j = f - LOW_BIN
-    near: NDArray[np.bool_] = np.any(tonal[:, max(j - 1, 0) : j + 2], axis=1)
-    score = 0
-    for t, heard in enumerate(near):
-        score = min(alarm_tone.SCORE_MAX, max(0, score + alarm_tone.GAIN * int(heard) - 1))
-        if score >= alarm_tone.CREATE:
-            return t
-    return len(near)
-
-
-def co_events_s(x: NDArray[np.int16], causal: bool = False, fewest_first: int = BURST_PULSES[0]) -> list[float]:
-    """Times (s) at which the prototype hears a T4 code. `causal`: each channel sees only from the frame the
-    node's channel would open (and is then held: the node's release after 2.6 s would lose T4's silence), a
-    burst under way then needing `fewest_first` pulses."""
+def co_events_s(x: NDArray[np.int16], mode: str = "whole", fewest_first: int = BURST_PULSES[0]) -> list[float]:
+    """Times (s) at which the prototype hears a T4 code, each channel living as `mode` says (`lifetime`)."""
     power, prominence = spectra(x, "median")
     tonal = tonal_peaks(prominence, PEAK_DB)
     times: list[float] = []
@@ -175,9 +215,8 @@ def co_events_s(x: NDArray[np.int16], causal: bool = False, fewest_first: int = 
         w = half_width(f)
         level = 10 * np.log10(power[:, f - w : f + w + 1].sum(axis=1))
         near: NDArray[np.bool_] = np.any(tonal[:, max(f - w - LOW_BIN, 0) : f + w + 1 - LOW_BIN], axis=1)
-        visible_from = opening_frame(tonal, f) if causal else 0
-        found = bursts(level, near, visible_from, fewest_first)
-        times += [end * FRAME_S for end in t4_ends(level, found)]
+        life = lifetime(tonal, f, mode)
+        times += [end * FRAME_S for end in t4_ends(level, bursts(level, near, life, fewest_first), life)]
     return sorted(times)
 
 
@@ -200,12 +239,18 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=0, help="which block of --scenes training scenes (0, 1, ...)")
     parser.add_argument("--scenes", type=int, default=120, help="alarm scenes per block (half smoke, half CO)")
     parser.add_argument("--recordings", action="store_true", help="also the Debian `train` recordings (14.5 h)")
-    parser.add_argument("--causal", action="store_true", help="a channel sees only from when the node would open it")
     parser.add_argument(
-        "--fewest-first", type=int, default=BURST_PULSES[0], help="with --causal: pulses of the burst under way"
+        "--channels",
+        choices=("whole", "held", "node"),
+        default="whole",
+        help="a channel's life: the whole stream; from when the node would open it on; or opened and released as "
+        "the node's are",
+    )
+    parser.add_argument(
+        "--fewest-first", type=int, default=BURST_PULSES[0], help="pulses of the burst under way when a channel opens"
     )
     args = parser.parse_args()
-    hear = functools.partial(co_events_s, causal=args.causal, fewest_first=args.fewest_first)
+    hear = functools.partial(co_events_s, mode=args.channels, fewest_first=args.fewest_first)
     started = time.monotonic()
     first, count = args.block * args.scenes, (args.block + 1) * args.scenes
     tone = node = either = co = 0

@@ -9,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 from scipy.signal import fftconvolve
 
-from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, maxima, opening_frame
+from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, lifetime, maxima
 from tests.node_factory.test_alarm_tone_dev import T3, gated
 
 T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
@@ -36,16 +36,27 @@ def test_a_t4_code_is_heard_through_a_reverberant_room() -> None:
     assert times and 1.0 < times[0] <= 11.0
 
 
-def test_the_node_would_open_the_channel_in_the_first_burst_and_still_hear_the_code() -> None:
-    # the node's channel opens on the sixth tonal frame (6 x 8 - 6 = 42 >= 40); the first burst's last three
-    # pulses are still ahead, so the code completes with the second burst, as it does seen from the start
-    tonal = np.zeros((40, 212), dtype=np.bool_)
-    tonal[10:, 50] = True
-    assert opening_frame(tonal, 50 + 13) == 15
-    assert opening_frame(np.zeros_like(tonal), 63) == 40  # never
+def test_a_channel_lives_as_the_nodes_do() -> None:
+    # the node's channel opens on the sixth tonal frame (6 x 8 - 6 = 42 >= 40). Once the tone stops, its score
+    # (128) falls under 48 81 frames later: the node releases it, and reopens it fresh in the same frame while the
+    # score is still 40-47; from 39 on it is gone
+    tonal = np.zeros((200, 212), dtype=np.bool_)
+    tonal[10:60, 50] = True
+    node, held = lifetime(tonal, 50 + 13, "node"), lifetime(tonal, 50 + 13, "held")
+    assert node.openings == (15, *range(140, 148)) and held.openings == (15,)
+    assert not node.open[14] and node.open[15:148].all() and not node.open[148:].any()
+    assert held.open[15:].all()
+    assert lifetime(np.zeros_like(tonal), 63, "node").openings == ()
+    assert lifetime(tonal, 63, "whole").open.all()
+
+
+@pytest.mark.parametrize("mode", ["held", "node"])
+def test_seen_as_the_node_sees_it_a_clean_code_is_still_heard_in_time(mode: str) -> None:
+    # the channel opens inside the first burst, whose last three pulses are still ahead: the code completes with
+    # the second burst, as it does seen from the stream's start
     x = gated(3100.0, T4, 14.0)
-    assert co_events_s(x, causal=True) == co_events_s(x)
-    assert 1.0 < co_events_s(x, causal=True)[0] <= 11.0
+    assert co_events_s(x, mode) == co_events_s(x)
+    assert 1.0 < co_events_s(x, mode)[0] <= 11.0
 
 
 @pytest.mark.parametrize(
