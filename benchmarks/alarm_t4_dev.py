@@ -51,18 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.alarm_code import debian, node_events
-from benchmarks.alarm_tone_dev import (
-    CACHE,
-    FRAME_S,
-    LOW_BIN,
-    SR,
-    channels,
-    distinct,
-    frames,
-    half_width,
-    spectra,
-    tonal_peaks,
-)
+from benchmarks.alarm_tone_dev import CACHE, FRAME_S, LOW_BIN, SR, distinct, frames, tone_channels
 from node_factory.corpus import scenes
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference import alarm_tone
@@ -208,15 +197,10 @@ def t4_ends(level: NDArray[np.float64], found: list[Burst], life: Lifetime | Non
 
 def co_events_s(x: NDArray[np.int16], mode: str = "whole", fewest_first: int = BURST_PULSES[0]) -> list[float]:
     """Times (s) at which the prototype hears a T4 code, each channel living as `mode` says (`lifetime`)."""
-    power, prominence = spectra(x, "median")
-    tonal = tonal_peaks(prominence, PEAK_DB)
     times: list[float] = []
-    for f in channels(tonal):
-        w = half_width(f)
-        level = 10 * np.log10(power[:, f - w : f + w + 1].sum(axis=1))
-        near: NDArray[np.bool_] = np.any(tonal[:, max(f - w - LOW_BIN, 0) : f + w + 1 - LOW_BIN], axis=1)
-        life = lifetime(tonal, f, mode)
-        times += [end * FRAME_S for end in t4_ends(level, bursts(level, near, life, fewest_first), life)]
+    for ch in tone_channels(x, "median", PEAK_DB):
+        life = lifetime(ch.tonal, ch.bin, mode)
+        times += [end * FRAME_S for end in t4_ends(ch.level, bursts(ch.level, ch.near, life, fewest_first), life)]
     return sorted(times)
 
 

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -160,16 +162,32 @@ def t3_matches(level: NDArray[np.float64], found: list[Pulse]) -> list[int]:
     return ends
 
 
-def smoke_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[float]:
-    """Times (s) at which the prototype hears a T3 code."""
+class ToneChannel(NamedTuple):
+    """One followed tone of a stream: its bin, the level of its own bins per frame (dB), whether it is tonal near
+    the tone per frame, and the stream's tonal peaks (frames x bins LOW_BIN..HIGH_BIN)."""
+
+    bin: int
+    level: NDArray[np.float64]
+    near: NDArray[np.bool_]
+    tonal: NDArray[np.bool_]
+
+
+def tone_channels(x: NDArray[np.int16], floor: str, peak_db: float) -> Iterator[ToneChannel]:
+    """The channels of a stream (steps 1-3 of the module's docstring)."""
     power, prominence = spectra(x, floor)
     tonal = tonal_peaks(prominence, peak_db)
-    times: list[float] = []
     for f in channels(tonal):
         w = half_width(f)
         level = 10 * np.log10(power[:, f - w : f + w + 1].sum(axis=1))
         near: NDArray[np.bool_] = np.any(tonal[:, max(f - w - LOW_BIN, 0) : f + w + 1 - LOW_BIN], axis=1)
-        times += [end * FRAME_S for end in t3_matches(level, pulses(level, near))]
+        yield ToneChannel(f, level, near, tonal)
+
+
+def smoke_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[float]:
+    """Times (s) at which the prototype hears a T3 code."""
+    times: list[float] = []
+    for ch in tone_channels(x, floor, peak_db):
+        times += [end * FRAME_S for end in t3_matches(ch.level, pulses(ch.level, ch.near))]
     return sorted(times)
 
 
