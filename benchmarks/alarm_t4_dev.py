@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.alarm_code import debian, node_events
-from benchmarks.alarm_tone_dev import CACHE, FRAME_S, LOW_BIN, SR, distinct, frames, tone_channels
+from benchmarks.alarm_tone_dev import CACHE, FRAME_S, LOW_BIN, SR, alarm_free_codes, distinct, frames, tone_channels
 from node_factory.corpus import scenes
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference import alarm_tone
@@ -250,15 +250,7 @@ def main() -> int:
             missed.append(i)
     print(f"training alarm scenes {first}-{count - 1}: CO scenes heard within 10 s of the onset: prototype "
           f"{tone}/{co}, node {node}/{co}, either {either}/{co}; both missed {missed}", flush=True)  # fmt: skip
-    hours, false_co, false_pair = 0.0, 0, 0
-    per_block = args.scenes // 2
-    for i, scene in enumerate(scenes.negative_scenes(per_block * (args.block + 1), CACHE)):
-        if i < per_block * args.block:
-            continue
-        hours += len(scene.audio) / SR / 3600
-        times = hear(scene.audio)
-        false_co += distinct(times)
-        false_pair += distinct(sorted(times + node_co_s(scene.audio)))
+    hours, false_co, false_pair = alarm_free_codes(args.block, args.scenes // 2, hear, node_co_s)
     print(f"training alarm-free scenes: {false_co} CO codes in {hours:.2f} h (prototype); {false_pair} by either")
     if args.recordings:
         hours, false_co, false_pair = 0.0, 0, 0

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -212,6 +212,22 @@ def distinct(times: list[float], apart_s: float = 10.0) -> int:
     return count
 
 
+def alarm_free_codes(
+    block: int, per_block: int, hear: Callable[[NDArray[np.int16]], list[float]], node: Callable[..., list[float]]
+) -> tuple[float, int, int]:
+    """Hours of the block's alarm-free training scenes, the codes `hear` finds in them, and those found by it or
+    the node's detector (`node`), events within 10 s of each other counted once."""
+    hours, found, pair = 0.0, 0, 0
+    for i, scene in enumerate(scenes.negative_scenes(per_block * (block + 1), CACHE)):
+        if i < per_block * block:
+            continue
+        hours += len(scene.audio) / SR / 3600
+        times = hear(scene.audio)
+        found += distinct(times)
+        pair += distinct(sorted(times + node(scene.audio)))
+    return hours, found, pair
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--block", type=int, default=0, help="which block of --scenes training scenes (0, 1, ...)")
@@ -239,15 +255,9 @@ def main() -> int:
             missed.append(i)
     print(f"training alarm scenes {first}-{count - 1}: smoke scenes heard within 10 s of the onset: {name} "
           f"{tone}/{smoke}, node detector {code}/{smoke}, either {either}/{smoke}; both missed {missed}")  # fmt: skip
-    hours, false_smoke, false_pair = 0.0, 0, 0
-    per_block = args.scenes // 2
-    for i, scene in enumerate(scenes.negative_scenes(per_block * (args.block + 1), CACHE)):
-        if i < per_block * args.block:
-            continue
-        hours += len(scene.audio) / SR / 3600
-        times = smoke_events(scene.audio, args.floor, args.peak_db)
-        false_smoke += distinct(times)
-        false_pair += distinct(sorted(times + code_smoke_s(scene.audio)))
+    hours, false_smoke, false_pair = alarm_free_codes(
+        args.block, args.scenes // 2, lambda x: smoke_events(x, args.floor, args.peak_db), code_smoke_s
+    )
     print(f"training alarm-free scenes: {false_smoke} smoke codes heard in {hours:.2f} h ({name}); "
           f"{false_pair} by either")  # fmt: skip
     if args.recordings:
