@@ -46,7 +46,6 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,15 +68,7 @@ PAIR = (frames(0.9 * 5.7) - 2, frames(1.1 * 5.7) + 2)  # burst onset to onset
 PAIR_SPREAD_DB = 9.0
 TAIL = 3
 
-
-class Burst(NamedTuple):
-    first: int  # the first pulse seen
-    end: int  # the frame where the burst has ended
-    peak: float  # its pulses' mean peak (dB)
-    late: int = 0  # how many frames after the burst's true onset `first` may be (under way when the channel opened)
-
-
-LATE = SPACING[1] * (BURST_PULSES[1] - 1)  # a burst's first pulses lost to the channel's opening: at most three
+Burst = tuple[int, int, float]  # first pulse's frame, the frame where the burst has ended, mean peak (dB)
 
 
 def maxima(level: NDArray[np.float64], near: NDArray[np.bool_]) -> list[int]:
@@ -165,8 +156,7 @@ def bursts(
     while i < len(m):
         chain = _chain(level, m, i)
         opened = life.opened_at(chain[0])
-        under_way = opened is not None and chain[0] - opened <= SPACING[1]
-        fewest = fewest_first if under_way else BURST_PULSES[0]
+        fewest = fewest_first if opened is not None and chain[0] - opened <= SPACING[1] else BURST_PULSES[0]
         if len(chain) < fewest:
             i += 1
             continue
@@ -182,7 +172,7 @@ def bursts(
             and end - chain[-1] <= END_WITHIN
             and (len(before) < 2 or _second_loudest(before) <= top - GAP_DB)
         ):
-            out.append(Burst(chain[0], end, top, LATE if under_way else 0))
+            out.append((chain[0], end, top))
             while i < len(m) and m[i] <= chain[-1]:
                 i += 1
         else:
@@ -195,15 +185,13 @@ def t4_ends(level: NDArray[np.float64], found: list[Burst], life: Lifetime | Non
     between the two (`life`, mode "node") stands for their silence: no tonal peak near its bin for seconds."""
     ends = []
     for a, b in itertools.pairwise(found):
-        if not PAIR[0] <= b.first - a.first + a.late and b.first - a.first <= PAIR[1]:
+        if not PAIR[0] <= b[0] - a[0] <= PAIR[1] or abs(a[2] - b[2]) > PAIR_SPREAD_DB:
             continue
-        if abs(a.peak - b.peak) > PAIR_SPREAD_DB:
-            continue
-        span = slice(a.end + TAIL, b.first - 2)
+        span = slice(a[1] + TAIL, b[0] - 2)
         silence = level[span]
         released = life is not None and not life.open[span].all()
-        if released or (len(silence) >= 2 and _second_loudest(silence) <= min(a.peak, b.peak) - GAP_DB):
-            ends.append(b.end)
+        if released or (len(silence) >= 2 and _second_loudest(silence) <= min(a[2], b[2]) - GAP_DB):
+            ends.append(b[1])
     return ends
 
 
