@@ -12,18 +12,14 @@ import numpy as np
 import pytest
 
 from node_factory.reference import alarm_code
+from tests.node_factory import component_harness
 
-HERE = Path(__file__).parent
-COMPONENT = HERE.parent.parent / "esphome" / "components" / "binmoe"
+COMPONENT = component_harness.COMPONENT
 
 
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    exe = tmp_path_factory.mktemp("alarm_code") / "alarm_code_harness"
-    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
-                    str(HERE / "alarm_code_harness.cpp"), str(COMPONENT / "binmoe_alarm_code.cpp"), "-o", str(exe)],
-                   check=True)  # fmt: skip
-    return exe
+    return component_harness.build(tmp_path_factory.mktemp("alarm_code"), "alarm_code_harness", "binmoe_alarm_code.cpp")
 
 
 def node_codes(exe: Path, frames: np.ndarray, bands: int = 16) -> list[int]:

@@ -15,19 +15,16 @@ from numpy.typing import NDArray
 
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, twiddles_q15
+from tests.node_factory import component_harness
 
-HERE = Path(__file__).parent
-COMPONENT = HERE.parent.parent / "esphome" / "components" / "binmoe"
+COMPONENT = component_harness.COMPONENT
 SR = 16_000
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("alarm_tone")
-    exe = out / "alarm_tone_harness"
-    subprocess.run(["g++", "-std=gnu++20", "-O1", "-Wall", "-Werror", "-I", str(COMPONENT),
-                    str(HERE / "alarm_tone_harness.cpp"), str(COMPONENT / "binmoe_alarm_tone.cpp"), "-o", str(exe)],
-                   check=True)  # fmt: skip
+    exe = component_harness.build(out, "alarm_tone_harness", "binmoe_alarm_tone.cpp")
     _cos, sin = twiddles_q15(alarm_tone.FRAME)
     tables = out / "tables.txt"
     quarter = " ".join(str(int(v)) for v in sin[: alarm_tone.FRAME // 4 + 1])

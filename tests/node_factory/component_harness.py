@@ -1,5 +1,5 @@
 """A piece of the ESPHome component (plain C++, no ESPHome) built on the host by g++ with its stdin harness from
-tests/esphome/, and driven line by line: how the backend suite holds the node's C++ to the Python reference."""
+tests/esphome/, and driven line by line: how both test suites hold the node's C++ to the Python reference."""
 
 from __future__ import annotations
 
