@@ -44,14 +44,23 @@ import argparse
 import functools
 import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks.alarm_code import debian, node_events
-from benchmarks.alarm_tone_dev import CACHE, FRAME_S, LOW_BIN, SR, alarm_free_codes, distinct, frames, tone_channels
+from benchmarks.alarm_tone_dev import (
+    CACHE,
+    FRAME_S,
+    LOW_BIN,
+    SR,
+    alarm_free_codes,
+    distinct,
+    frames,
+    in_pieces_s,
+    tone_channels,
+)
 from node_factory.corpus import scenes
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference import alarm_tone
@@ -210,14 +219,6 @@ def node_co_s(x: NDArray[np.int16]) -> list[float]:
     return [t for c, t in node_events(x) if classes[c] == "co_alarm"]
 
 
-def recordings_s(audio: NDArray[np.int16], hear: Callable[[NDArray[np.int16]], list[float]]) -> list[float]:
-    """The codes `hear` finds in a long recording, in 5-minute pieces (bounded memory)."""
-    times: list[float] = []
-    for start in range(0, len(audio), SR * 300):
-        times += [start / SR + t for t in hear(audio[start : start + SR * 300])]
-    return times
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--block", type=int, default=0, help="which block of --scenes training scenes (0, 1, ...)")
@@ -255,7 +256,7 @@ def main() -> int:
     if args.recordings:
         hours, false_co, false_pair = 0.0, 0, 0
         for package, audio in debian("train"):
-            times = recordings_s(audio, hear)
+            times = in_pieces_s(audio, hear)
             found, pair = distinct(times), distinct(sorted(times + node_co_s(audio)))
             hours += len(audio) / SR / 3600
             false_co, false_pair = false_co + found, false_pair + pair

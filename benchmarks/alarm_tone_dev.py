@@ -212,6 +212,14 @@ def distinct(times: list[float], apart_s: float = 10.0) -> int:
     return count
 
 
+def in_pieces_s(audio: NDArray[np.int16], hear: Callable[[NDArray[np.int16]], list[float]]) -> list[float]:
+    """The codes `hear` finds in a long recording, heard in 5-minute pieces (bounded memory); times in s."""
+    times: list[float] = []
+    for start in range(0, len(audio), SR * 300):
+        times += [start / SR + t for t in hear(audio[start : start + SR * 300])]
+    return times
+
+
 def alarm_free_codes(
     block: int, per_block: int, hear: Callable[[NDArray[np.int16]], list[float]], node: Callable[..., list[float]]
 ) -> tuple[float, int, int]:
@@ -265,11 +273,8 @@ def main() -> int:
         for package, audio in debian("train"):
             if args.integer:  # one stream, as the node hears it (the reference bounds its own memory)
                 times = integer_events_s(audio, args.floor, args.peak_db)
-            else:  # 5-minute pieces bound the memory
-                times = []
-                for start in range(0, len(audio), SR * 300):
-                    times += [start / SR + t for t in smoke_events_s(audio[start : start + SR * 300], args.floor,
-                                                                     args.peak_db)]  # fmt: skip
+            else:
+                times = in_pieces_s(audio, lambda x: smoke_events_s(x, args.floor, args.peak_db))
             found, pair = distinct(times), distinct(sorted(times + code_smoke_s(audio)))
             hours += len(audio) / SR / 3600
             false_smoke, false_pair = false_smoke + found, false_pair + pair

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from benchmarks.alarm_tone_dev import SR, distinct, smoke_events_s
+from benchmarks.alarm_tone_dev import SR, distinct, in_pieces_s, smoke_events_s
 
 T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
 
@@ -56,3 +56,14 @@ def test_noise_alone_is_not_a_t3_code() -> None:
 
 def test_events_closer_than_ten_seconds_count_once() -> None:
     assert distinct([1.0, 5.0, 10.9, 11.5, 30.0]) == 3
+
+
+def test_a_long_recording_is_heard_in_five_minute_pieces_at_their_offsets() -> None:
+    pieces: list[int] = []
+
+    def hear(x: NDArray[np.int16]) -> list[float]:
+        pieces.append(len(x))
+        return [1.0]
+
+    assert in_pieces_s(np.zeros(SR * 700, dtype=np.int16), hear) == [1.0, 301.0, 601.0]
+    assert pieces == [SR * 300, SR * 300, SR * 100]
