@@ -2,8 +2,10 @@
 
 TRAINING-SIDE DATA ONLY: the training generator's alarm and alarm-free scenes (`node_factory.corpus.scenes`)
 and the Debian recordings marked `train`. Never the held-out conditions, the independent generator or the
-`eval` recordings: those measure a method once it is built into the node. A floating-point prototype, not
-what the node runs (`node_factory/reference/alarm_code.py` hears CO from band levels).
+`eval` recordings: those measure a method once it is built into the node. A floating-point prototype; the node
+runs its causal integer form (`node_factory/reference/alarm_tone.py`, `_track_t4`, since 2026-12-05), which
+`--integer` measures instead (its own channels: `--channels` and `--fewest-first` do not apply; "node" is then
+the default node, band detector and tone detector with T4).
 
 T4 (UL 2034 / NFPA 720 / EN 50291): four 0.1 s pulses 0.1 s apart, then about 5 s off, each time +-10 %. The
 band detector misses CO where a band mixes the alarm with the room (docs/node-model.md, "Where CO alarms are
@@ -35,7 +37,7 @@ T4-like rate); scenes 120-239 were run with the first rules and again afterwards
 docs/node-model.md ("Following the tone for CO") has the figures and what building it into the node needs.
 
 Usage: python -m benchmarks.alarm_t4_dev [--block 0] [--scenes 120] [--recordings] [--channels whole|held|node]
-       [--fewest-first 3]
+       [--fewest-first 3] [--integer]
 """
 
 from __future__ import annotations
@@ -213,6 +215,12 @@ def co_events_s(x: NDArray[np.int16], mode: str = "whole", fewest_first: int = B
     return sorted(times)
 
 
+def integer_co_s(x: NDArray[np.int16]) -> list[float]:
+    """Times (s) at which the node's integer tone detector hears a T4 code (`reference/alarm_tone.py`, one stream
+    as the node hears it; its own channels, so `--channels` does not apply)."""
+    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x) == alarm_tone.T4)[0]]
+
+
 def node_co_s(x: NDArray[np.int16]) -> list[float]:
     """Times (s) of the default node's CO events (`benchmarks.alarm_code`)."""
     classes = FAMILIES["sound"].classes
@@ -234,8 +242,10 @@ def main() -> int:
     parser.add_argument(
         "--fewest-first", type=int, default=BURST_PULSES[0], help="pulses of the burst under way when a channel opens"
     )
+    parser.add_argument("--integer", action="store_true", help="the node's integer detector instead of the prototype")
     args = parser.parse_args()
-    hear = functools.partial(co_events_s, mode=args.channels, fewest_first=args.fewest_first)
+    prototype = functools.partial(co_events_s, mode=args.channels, fewest_first=args.fewest_first)
+    hear = integer_co_s if args.integer else prototype
     started = time.monotonic()
     first, count = args.block * args.scenes, (args.block + 1) * args.scenes
     tone = node = either = co = 0
@@ -256,7 +266,7 @@ def main() -> int:
     if args.recordings:
         hours, false_co, false_pair = 0.0, 0, 0
         for package, audio in debian("train"):
-            times = in_pieces_s(audio, hear)
+            times = integer_co_s(audio) if args.integer else in_pieces_s(audio, hear)
             found, pair = distinct(times), distinct(sorted(times + node_co_s(audio)))
             hours += len(audio) / SR / 3600
             false_co, false_pair = false_co + found, false_pair + pair

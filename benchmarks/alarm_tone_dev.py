@@ -195,7 +195,7 @@ def integer_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[f
     """Times (s) at which the node's integer detector hears a T3 code (its own fixed settings: `floor` and
     `peak_db` are the prototype's and do not apply)."""
     del floor, peak_db
-    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x))[0]]
+    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x) == alarm_tone.T3)[0]]
 
 
 def code_smoke_s(x: NDArray[np.int16]) -> list[float]:

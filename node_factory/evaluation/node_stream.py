@@ -91,7 +91,7 @@ def code_windows(
     config: FeatureConfig,
     hop_frames: int,
     code_classes: tuple[int, int],
-    tone: NDArray[np.bool_] | None = None,
+    tone: NDArray[np.int8] | None = None,
 ) -> list[int]:
     """Per window, the class whose temporal code completed in the frames that window added (T3 ->
     `code_classes[0]`, T4 -> `code_classes[1]`), or -1: the node feeds its code detector each window's new
@@ -107,8 +107,9 @@ def code_windows(
         for row in frames[fed:end]:
             code = detector.push(row)
             found = found or code
-        if not found and tone is not None and bool(tone[fed:end].any()):
-            found = 1
+        if not found and tone is not None:
+            heard = tone[fed:end][tone[fed:end] > 0]
+            found = int(heard[0]) if len(heard) else 0
         fed = end
         out.append(code_classes[found - 1] if found else -1)
     return out
@@ -116,7 +117,7 @@ def code_windows(
 
 def code_events(
     frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int],
-    rules: tuple[EventRule, ...], tone: NDArray[np.bool_] | None = None,
+    rules: tuple[EventRule, ...], tone: NDArray[np.int8] | None = None,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event when the code detector drives the event rules (the node's
     default for a model with smoke/CO classes); `tone` as for `code_windows` (one event for one alarm, whichever

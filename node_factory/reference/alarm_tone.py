@@ -1,5 +1,6 @@
-"""The smoke alarm's temporal-three code heard by following its tone: the integer reference the C++ detector
-(`esphome/components/binmoe/binmoe_alarm_tone.cpp`) matches decision for decision.
+"""The smoke alarm's temporal-three code and the CO alarm's temporal-four heard by following their tone: the
+integer reference the C++ detector (`esphome/components/binmoe/binmoe_alarm_tone.cpp`) matches decision for
+decision.
 
 `alarm_code.py` reads the codes from 16 band levels; a band mixes the alarm with everything else in it, so a
 room's notch, a drifting pitch or noise in a silence breaks its pulses. This detector reads T3 from the tone
@@ -51,10 +52,38 @@ merge rule and 12 channels took block 0 from 50 to 56 of 60 smoke scenes. Follow
 silence's second-loudest frame (the prototype takes its loudest) came later (2026-12-04), from reading missed
 training scenes 140 and 4 frame by frame; they took blocks 0 and 1 from 55 + 56 to 56 + 59 (docs/node-model.md).
 
-Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,236 B of static RAM
-(12 channels of 80 B, a score byte per bin, a bit per bin, 32 bytes of levels), 45,095 instructions per busy
-frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel the power of at most 15
-bins and a few comparisons).
+CO's temporal-four code (T4: four 0.1 s pulses 0.1 s apart, then about 5 s off, each +-10 %; UL 2034, NFPA 720,
+EN 50291) is heard on the same channels (`_track_t4`, 2026-12-05), the causal integer form of the training-side
+prototype `benchmarks/alarm_t4_dev.py` (docs/node-model.md, "Following the tone for CO"):
+
+6. pulses: maxima of the channel's level (a plateau's first frame) in a frame tonal near the tone;
+7. a burst: one chain of up to four maxima, each SPACING (5-8) frames after the last, with a DIP (4 dB) between
+   them and within SPREAD_T4 (6 dB) of it; a maximum under 5 frames after the last is the same pulse (the
+   louder counts); a lone maximum that the next does not continue gives way to it. It is judged DECIDE frames
+   after its last pulse (or when a maximum comes too late to continue it): a burst has three pulses (two on a
+   channel opened during it, whose first pulses were lost), its pulses within SPREAD_T4, its level fell END
+   under its mid level ((loudest + quietest) / 2) within END_WITHIN frames of the last pulse, and the silence
+   before it is GAP_T4 (7.5 dB) under it. That silence is an envelope that ignores one-frame clicks and forgets
+   DECAY steps a frame (about 8 frames for a loud sound), not a window of levels: it needs one byte, not eight;
+8. the code: a burst whose last pulse comes PAIR (5.13-6.27 s) after the last pulse of the channel's pending
+   burst (last to last: a channel opens inside the first burst it hears, so first pulses are what it loses),
+   within PAIR_SPREAD (4.5 dB) of it and on its pitch (the channel's bin within BIN_SPREAD), the silence since
+   then (the loudest two-frame level) GAP_T4 under both. A channel with a pending burst is held until a
+   partner could no longer come (its score falls under RELEASE 2.6 s into T4's 5 s silence). Every burst
+   becomes the pending one.
+
+The T4 rules were set on the training side only: the training generator's alarm scenes 0-239 (blocks 0 and 1),
+their alarm-free twins and the Debian `train` recordings (`python -m benchmarks.alarm_t4_dev --integer`).
+PAIR_SPREAD (the prototype's 9 dB) and GAP_T4 (its 6 dB) were narrowed after reading the six false codes in the
+`train` recordings: loud sound effects whose first burst stood 7 dB over the second (tuxpaint-stamps-default)
+and a music loop repeating a T4-like figure every 6 s 7 dB over its background (warzone2100-music); the pitch
+rule after the one false code in block 0's alarm-free scenes (a channel that had drifted 3 bins, 10 %, between
+two sounds of a scene with doorbells, beeps and a TV).
+
+Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,380 B of static RAM
+(12 channels of 92 B: T3's 80 and T4's 12; a score byte per bin, a bit per bin, 32 bytes of levels), 46,149
+instructions per busy frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel
+the power of at most 15 bins and a few comparisons).
 Integer state only, fixed sizes, no allocation; numpy only.
 """
 
@@ -100,6 +129,25 @@ LENGTH_SPREAD = 10  # frames: the five pulses of one sounder are as long as each
 BIN_SPREAD = 1
 # a kept pulse: onset, peak, the level of the silence before it, length, the channel's bin when it ended
 Pulse = tuple[int, int, int, int, int]
+
+# CO's temporal-four code (T4: four 0.1 s pulses 0.1 s apart, then about 5 s off; `_track_t4`), on the same
+# channels. Burst: level maxima 5-8 frames apart (0.2 s +-10 % and a frame either side) with a DIP (4 dB) between
+# each pair, within SPREAD_T4 (6 dB) of each other, ending in a silence (END under the peaks within END_WITHIN
+# frames of the last one) and out of one (the silence's level GAP under them).
+SPACING = (5, 8)
+DIP, SPREAD_T4 = 11, 16
+END_WITHIN = 10
+BURST_PULSES, FRESH_PULSES = 3, 2  # a burst's pulses; on a channel opened just before it (its first pulses lost)
+DECIDE = END_WITHIN + 3  # frames after a burst's last pulse when it is judged (its tail has passed)
+# last pulse to last pulse of two bursts: 5.7 s +-10 % and two frames (5.13-6.27 s). Not first to first: a channel
+# opens inside the first burst it hears (after about six tonal frames), losing that burst's first pulses.
+PAIR = (159, 197)
+DECAY = 4  # steps per frame: the level before a burst forgets a louder sound over about 8 frames (0.26 s)
+BURST_MAX = 4
+GAP_T4 = 20  # steps (7.5 dB): T4's silences under its bursts
+PAIR_SPREAD = 12  # steps (4.5 dB) between the two bursts' mid levels: one sounder in one room
+FRESH_UNTIL = 15  # a channel's age is counted this far (frames; more than SPACING[1])
+NONE, T3, T4 = 0, 1, 2  # what a frame completes
 
 
 def log2_q3(v: int) -> int:
@@ -157,6 +205,27 @@ class Channel:
     second: int = EMPTY  # the second-loudest level of the silence through the previous frame ...
     second_before: int = EMPTY  # ... and through the one before: the level a pulse keeps for its silence
     ring: list[Pulse] = field(default_factory=list)  # oldest first
+    # T4 (`_track_t4`): whether the last frame was tonal near the tone; whether the channel opened so recently
+    # that a burst starting now has lost its first pulses
+    heard_before: bool = True
+    # frames since the channel opened, to FRESH_UNTIL (4 bits on the node); FRESH_UNTIL once a burst has started
+    since_open: int = 0
+    pulses: int = 0  # of the burst under way (0: none)
+    burst_fresh: bool = False  # it started on a freshly opened channel
+    ago: int = 0  # frames since its last pulse
+    last: int = 0  # that pulse's level
+    dip: int = 0  # the lowest level since it
+    high: int = 0  # the burst's loudest and quietest pulse
+    low: int = 0
+    ended: bool = False  # the level fell END under the burst's mid level within END_WITHIN frames of the last pulse
+    # T4's silence levels are bytes on the node: 0 stands for nothing heard (a level of 0 is a silent channel)
+    before: int = 0  # the level of the silence before the burst (and since the last burst, if one is pending)
+    envelope: int = 0  # the room's recent level without single-frame clicks, forgetting DECAY steps a frame
+    pending: bool = False  # a burst heard, waiting for its partner
+    pending_ago: int = 0  # frames since its last pulse
+    pending_level: int = 0  # its mid level
+    pending_bin: int = 0  # the channel's bin when it was judged
+    silence: int = 0  # the loudest two-frame level since it (a click is one frame)
 
 
 @dataclass
@@ -172,31 +241,35 @@ class AlarmToneDetector:
         self.score[:] = 0
         self.channels = [None] * MAX_CHANNELS
 
-    def push(self, re: NDArray[np.int32], im: NDArray[np.int32]) -> bool:
+    def push(self, re: NDArray[np.int32], im: NDArray[np.int32]) -> int:
         """One frame's spectrum (features.fft_q15 rows: FRAME values each)."""
         power = hann_power(re[None, :], im[None, :])
         level = log2_q3_array(power)
         return self.step(power[0], level[0], tonal(level)[0])
 
-    def step(self, power: NDArray[np.int64], level: NDArray[np.int64], peaks: NDArray[np.bool_]) -> bool:
-        """One frame from its Hann power and levels (bins FIRST..LAST) and its tonal peaks (BINS)."""
+    def step(self, power: NDArray[np.int64], level: NDArray[np.int64], peaks: NDArray[np.bool_]) -> int:
+        """One frame from its Hann power and levels (bins FIRST..LAST) and its tonal peaks (BINS): the code it
+        completes on a followed tone (NONE, T3 or T4; T3 when both)."""
         near = peaks.copy()
         near[1:] |= peaks[:-1]
         near[:-1] |= peaks[1:]
         self.score = np.clip(self.score + GAIN * near - 1, 0, SCORE_MAX)
-        found = False
+        found = NONE
         for slot, ch in enumerate(self.channels):
             if ch is None:
                 continue
             self._follow(ch)
-            if self.score[ch.bin - LOW_BIN] < RELEASE:
+            # a channel waiting through T4's silence is held (its tone is silent for 5 s: its score falls)
+            if self.score[ch.bin - LOW_BIN] < RELEASE and not (ch.pending or ch.pulses):
                 self.channels[slot] = None
                 continue
             lo, hi = ch.bin - ch.width, ch.bin + ch.width
             value = channel_level(power, lo, hi)
             heard = bool(peaks[max(lo, LOW_BIN) - LOW_BIN : min(hi, HIGH_BIN) + 1 - LOW_BIN].any())
+            if _track_t4(ch, value, heard) and found == NONE:
+                found = T4
             if self._track(ch, value, heard):
-                found = True
+                found = T3
         self._open(power)
         self.frame = (self.frame + 1) & CLOCK
         return found
@@ -270,6 +343,67 @@ class AlarmToneDetector:
         return matched
 
 
+def _track_t4(ch: Channel, level: int, heard: bool) -> bool:
+    """One frame of a channel's T4 bursts (its history not yet updated: the last three levels); True if a burst
+    judged now completes the code with the pending one. Causal, so unlike the prototype
+    (`benchmarks/alarm_t4_dev.py`) a burst is one chain of maxima, not every chain tried from every maximum: a
+    single maximum that the next does not continue is replaced by it."""
+    h = ch.history
+    two = min(h[0], h[1])  # frames t-3 and t-2: what the silence before a maximum at t-1 ends with
+    ch.envelope = max(two, ch.envelope - DECAY)  # (never under 0: `two` is a level)
+    ch.since_open = min(FRESH_UNTIL, ch.since_open + 1)
+    ch.ago = min(255, ch.ago + 1)
+    if ch.pending:
+        ch.silence = max(ch.silence, two)
+        ch.pending_ago += 1
+        ch.pending = ch.pending_ago <= PAIR[1] + DECIDE  # a partner's last pulse may come PAIR[1] after its own
+    peak = ch.heard_before and h[2] > h[1] and h[2] >= level  # the last frame was a maximum (a plateau's first)
+    ch.heard_before = heard
+    completed = False
+    if ch.pulses and (ch.ago >= DECIDE or (peak and ch.ago - 1 > SPACING[1])):
+        completed = _judge_burst(ch)
+    if peak:
+        m, d = h[2], ch.ago - 1  # its level, and frames from the burst's last pulse to it
+        if ch.pulses and d < SPACING[0]:
+            if m > ch.last:  # the same pulse, louder (the burst's quietest keeps its first maximum)
+                ch.last, ch.high, ch.ago, ch.dip, ch.ended = m, max(ch.high, m), 1, 255, False
+                ch.low = m if ch.pulses == 1 else ch.low
+        elif ch.pulses and ch.pulses < BURST_MAX and ch.dip <= min(ch.last, m) - DIP and abs(m - ch.last) <= SPREAD_T4:
+            ch.pulses += 1
+            ch.last, ch.high, ch.low, ch.ago, ch.dip, ch.ended = m, max(ch.high, m), min(ch.low, m), 1, 255, False
+        elif not ch.pulses or ch.pulses == 1:  # a burst starts (or a lone maximum gives way to this one)
+            ch.burst_fresh = ch.since_open <= SPACING[1] if not ch.pulses else ch.burst_fresh
+            ch.pulses, ch.since_open, ch.ago, ch.dip, ch.ended = 1, FRESH_UNTIL, 1, 255, False
+            ch.last = ch.high = ch.low = m
+            # on a freshly opened channel the frames before are the tone's own first pulses, or not heard at all
+            ch.before = 0 if ch.burst_fresh else max(ch.envelope, ch.silence) if ch.pending else ch.envelope
+    if ch.pulses:
+        ch.dip = min(ch.dip, level)
+        if ch.ago <= END_WITHIN and level <= (ch.high + ch.low) // 2 - END:
+            ch.ended = True
+    return completed
+
+
+def _judge_burst(ch: Channel) -> bool:
+    """The burst under way is over: whether it is one (see the constants) and completes T4 with the pending one."""
+    mid = (ch.high + ch.low) // 2
+    fewest = FRESH_PULSES if ch.burst_fresh else BURST_PULSES
+    burst = ch.pulses >= fewest and ch.ended and ch.high - ch.low <= SPREAD_T4 and ch.before <= mid - GAP_T4
+    ch.pulses = 0
+    if not burst:
+        return False
+    apart = ch.pending_ago - ch.ago
+    paired = (
+        ch.pending
+        and PAIR[0] <= apart <= PAIR[1]
+        and abs(mid - ch.pending_level) <= PAIR_SPREAD
+        and abs(ch.bin - ch.pending_bin) <= BIN_SPREAD
+        and ch.before <= ch.pending_level - GAP_T4
+    )
+    ch.pending, ch.pending_ago, ch.pending_level, ch.pending_bin, ch.silence = True, ch.ago, mid, ch.bin, 0
+    return paired
+
+
 def _quiet(ring: list[Pulse], a: int, b: int) -> bool:
     """Everything between pulses a and b (indices, a < b) GAP under both peaks, and not nothing at all."""
     loudest = EMPTY
@@ -301,24 +435,22 @@ def t3(ring: list[Pulse]) -> bool:
     return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD and max(bins) - min(bins) <= BIN_SPREAD
 
 
-def detect(
-    re: NDArray[np.int32], im: NDArray[np.int32], detector: AlarmToneDetector | None = None
-) -> NDArray[np.bool_]:
-    """The detector's output for every frame of a stream's spectra (frames x FRAME each); `detector` carries
-    its state over from an earlier part of the stream."""
+def detect(re: NDArray[np.int32], im: NDArray[np.int32], detector: AlarmToneDetector | None = None) -> NDArray[np.int8]:
+    """The detector's output for every frame of a stream's spectra (frames x FRAME each): NONE, T3 or T4;
+    `detector` carries its state over from an earlier part of the stream."""
     detector = AlarmToneDetector() if detector is None else detector
     power = hann_power(re, im)
     level = log2_q3_array(power)
     peaks = tonal(level)
-    return np.array([detector.step(power[t], level[t], peaks[t]) for t in range(len(power))], dtype=np.bool_)
+    return np.array([detector.step(power[t], level[t], peaks[t]) for t in range(len(power))], dtype=np.int8)
 
 
-def detect_audio(samples: NDArray[np.int16], detector: AlarmToneDetector | None = None) -> NDArray[np.bool_]:
+def detect_audio(samples: NDArray[np.int16], detector: AlarmToneDetector | None = None) -> NDArray[np.int8]:
     """`detect` on a stream of int16 PCM through the node's FFT (features.fft_q15), 4096 frames at a time so
     that hours of audio take bounded memory; the detector's state runs through the whole stream."""
     detector = AlarmToneDetector() if detector is None else detector
     n = len(samples) // FRAME
-    out = [np.zeros(0, dtype=np.bool_)]
+    out = [np.zeros(0, dtype=np.int8)]
     for start in range(0, n, 4096):
         frames = samples[start * FRAME : min(start + 4096, n) * FRAME].reshape(-1, FRAME).astype(np.int16)
         out.append(detect(*fft_q15(frames), detector))

@@ -1,8 +1,8 @@
 // Drives esphome/components/binmoe/binmoe_alarm_tone.cpp (plain C++, no ESPHome) for test_alarm_tone.py: the
 // kernel's feature extractor computes each frame's FFT (as on the node) and hands its spectrum to the detector.
 //   alarm_tone_harness <tables file>   (line 1: the quarter-wave sine table, line 2: the 17 band edges)
-//   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, 1 when the frame
-//   completes a T3 code, else 0.
+//   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, the code the frame
+//   completes: 1 (T3), 2 (T4), else 0.
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
   static int8_t features[16];
   while (fread(frame, sizeof(int16_t), N, stdin) == static_cast<size_t>(N)) {
     extractor.frame(frame, features);
-    putchar(detector.push(extractor.spectrum_re(), extractor.spectrum_im()) ? '1' : '0');
+    putchar('0' + detector.push(extractor.spectrum_re(), extractor.spectrum_im()));
   }
   putchar('\n');
   return 0;

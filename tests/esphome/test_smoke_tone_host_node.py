@@ -1,8 +1,9 @@
 """End to end on the host: a sound node built with `smoke_tone: true` (nodes/host-sound-tone.yaml) hears a
-temporal-three alarm that its band-level code detector alone does not (a 3.1 kHz tone in loud white noise:
-the band's level barely moves, the tone's own bins stand 15 dB over the floor), and reports it as one smoke
-event with the T3 code, within 10 s, as the Python reference of both detectors says it would; and, under
-valgrind's DHAT, the component's loop makes no heap allocation of its own with the detector on."""
+temporal-three (smoke) and a temporal-four (CO) alarm that its band-level code detector alone does not (a
+3.1 kHz and a 4.1 kHz tone in loud white noise: the band's level barely moves, the tone's own bins stand out
+of the floor), and reports each as its class's event with its code, within 10 s, as the Python reference of both
+detectors says it would; and, under valgrind's DHAT, the component's loop makes no heap allocation of its own
+with the detector on."""
 
 from __future__ import annotations
 
@@ -28,17 +29,21 @@ SR = 16_000
 RELEASE = host_build.RELEASES[0]  # the pinned release (the option's code paths do not differ by release)
 
 
-def t3_in_noise() -> np.ndarray:
-    """1 s of noise, then T3 (0.5 s on / 0.5 s off x 3, 1.5 s off) on a 3.1 kHz sine, amplitude 1500 in white
-    noise of sigma 2000, 14 s in all."""
+T3 = ((0.5, 0.5), (0.5, 0.5), (0.5, 1.5))
+T4 = ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0))
+
+
+def t3_in_noise(pattern: tuple[tuple[float, float], ...] = T3, tone_hz: float = 3100.0) -> np.ndarray:
+    """1 s of noise, then T3 (0.5 s on / 0.5 s off x 3, 1.5 s off; or another `pattern`) on a 3.1 kHz sine (or
+    `tone_hz`), amplitude 1500 in white noise of sigma 2000, 14 s in all."""
     rng = np.random.default_rng(5)
     t = np.arange(14 * SR) / SR
     gate, at = np.zeros_like(t), 1.0
     while at < 14.0:
-        for on, off in ((0.5, 0.5), (0.5, 0.5), (0.5, 1.5)):
+        for on, off in pattern:
             gate[int(at * SR) : int((at + on) * SR)] = 1.0
             at += on + off
-    x = 1500 * np.sin(2 * np.pi * 3100 * t) * gate + 2000 * rng.standard_normal(len(t))
+    x = 1500 * np.sin(2 * np.pi * tone_hz * t) * gate + 2000 * rng.standard_normal(len(t))
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
@@ -51,11 +56,11 @@ def write_wav(path: Path, samples: np.ndarray) -> Path:
     return path
 
 
-async def smoke_events(node: Node, seconds: int = 60) -> list[NodeMessage]:
-    """The node's smoke messages, once the first has come (empty if none within `seconds`)."""
+async def smoke_events(node: Node, seconds: int = 60, class_: str = "smoke_alarm") -> list[NodeMessage]:
+    """The node's messages of `class_`, once the first has come (empty if none within `seconds`)."""
     for _ in range(seconds):
         messages = [NodeMessage.model_validate(call.data) for call in node.events]
-        smoke = [m for m in messages if m.class_ == "smoke_alarm"]
+        smoke = [m for m in messages if m.class_ == class_]
         if smoke:
             return smoke
         await asyncio.sleep(1.0)
@@ -73,22 +78,36 @@ def tone_node(tone_binary: Path, tmp_path: Path) -> Iterator[Path]:
         yield tmp_path / "node.log"
 
 
-async def test_the_tone_detector_reports_a_t3_alarm_the_band_detector_misses(tone_node: Path, tmp_path: Path) -> None:
-    samples = t3_in_noise()
+@pytest.mark.parametrize(
+    ("pattern", "tone_hz", "code", "class_"),
+    # at 4.1 kHz: at 3.1 kHz the T4 bursts' silences in this noise stand under 7.5 dB below them
+    [(T3, 3100.0, alarm_tone.T3, "smoke_alarm"), (T4, 4100.0, alarm_tone.T4, "co_alarm")],
+    ids=["T3", "T4"],
+)
+async def test_the_tone_detector_reports_an_alarm_the_band_detector_misses(
+    tone_node: Path,
+    tmp_path: Path,
+    pattern: tuple[tuple[float, float], ...],
+    tone_hz: float,
+    code: int,
+    class_: str,
+) -> None:
+    samples = t3_in_noise(pattern, tone_hz)
     # the references: the band detector completes no code in this stream, the tone detector does within 10 s
     cfg = FeatureConfig()
     frames = frame_features(samples[: len(samples) // cfg.frame * cfg.frame].reshape(-1, cfg.frame), cfg)
     assert not alarm_code.detect(frames).any()
-    heard = np.nonzero(alarm_tone.detect_audio(samples))[0]
-    assert len(heard) and (heard[0] + 1) * cfg.frame / SR <= 11.0, heard
-    wav = write_wav(tmp_path / "t3_in_noise.wav", samples)
+    codes = alarm_tone.detect_audio(samples)
+    heard = np.nonzero(codes)[0]
+    assert len(heard) and (heard[0] + 1) * cfg.frame / SR <= 11.0 and set(codes[heard]) == {code}, heard
+    wav = write_wav(tmp_path / "in_noise.wav", samples)
     node: Node = await connect_node(PORT)
     try:
         await node.call("replay", file=str(wav))
         # the windows' messages (detection_interval 0 s: every detection, escalation and reported background)
-        smoke = await smoke_events(node)
-        assert smoke, [NodeMessage.model_validate(call.data).class_ for call in node.events]
-        assert all(m.alarm_code == "T3" and m.confidence == 1.0 for m in smoke)
+        events = await smoke_events(node, class_=class_)
+        assert events, [NodeMessage.model_validate(call.data).class_ for call in node.events]
+        assert all(m.alarm_code == ("T3" if code == alarm_tone.T3 else "T4") and m.confidence == 1.0 for m in events)
     finally:
         await node.client.disconnect()
 

@@ -9,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 from scipy.signal import fftconvolve
 
-from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, lifetime, maxima
+from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, integer_co_s, lifetime, maxima
 from tests.node_factory.test_alarm_tone_dev import T3, gated
 
 T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
@@ -88,3 +88,9 @@ def test_a_burst_is_four_pulses_out_of_silence() -> None:
     # the same pulses with the last one held on (a note of music) are not a burst: a burst ends in a silence
     held = np.array([60.0] * 12 + (on + off) * 3 + on + [100.0] * 20)
     assert bursts(held, held > 90) == []
+
+
+def test_the_integer_path_measures_the_nodes_t4() -> None:
+    # `--integer`: the node's integer detector (reference/alarm_tone.py) hears the code in time, and not T3
+    assert 1.0 < integer_co_s(gated(3100.0, T4, 14.0))[0] <= 11.0
+    assert integer_co_s(gated(3100.0, T3, 20.0)) == []

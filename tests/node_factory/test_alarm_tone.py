@@ -1,8 +1,10 @@
-"""The node's tone-following T3 detector, integer reference (node_factory.reference.alarm_tone): it hears a
+"""The node's tone-following T3/T4 detector, integer reference (node_factory.reference.alarm_tone): it hears a
 temporal-three code on a piezo tone, a square wave with harmonics and a 520 Hz low-frequency sounder within
 10 s, also in noise, when a notch splits its pulses, when one loud frame falls in a silence and when the tone
 drifts, and no code in noise, on pulses of neighbouring pitches, a steady tone, beeping at other rhythms, the
-temporal-four code or notes on a beat. Its integer steps agree with their definitions."""
+temporal-four code or notes on a beat. It hears the temporal-four code likewise (also in a reverberant room),
+holding the channel through its silence, and not T3, beeping, a lone burst, bursts too close, bursts of unequal
+loudness or a silence with the tone in it. Its integer steps agree with their definitions."""
 
 from __future__ import annotations
 
@@ -61,8 +63,9 @@ def gated(
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-def heard_at(x: NDArray[np.int16]) -> list[float]:
-    return [float(t + 1) * alarm_tone.FRAME / SR for t in np.nonzero(alarm_tone.detect_audio(x))[0]]
+def heard_at(x: NDArray[np.int16], code: int = alarm_tone.T3) -> list[float]:
+    """Times (s) of the frames in which the detector completes `code`."""
+    return [float(t + 1) * alarm_tone.FRAME / SR for t in np.nonzero(alarm_tone.detect_audio(x) == code)[0]]
 
 
 @pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True), (3450.0, False)])
@@ -244,12 +247,90 @@ def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -
     noise = np.round(np.random.default_rng(3).normal(0, 300, 20 * SR)).astype(np.int16)
     frames = stream_features(noise, cfg)
     plain = code_windows(frames, cfg, 16, (1, 2))
-    assert code_windows(frames, cfg, 16, (1, 2), np.zeros(len(frames), dtype=np.bool_)) == plain
-    tone = np.zeros(len(frames), dtype=np.bool_)
-    tone[[40, 41, 60]] = True  # frames 40, 41 are in the window ending at frame 48 (window 1), 60 in window 2
+    assert code_windows(frames, cfg, 16, (1, 2), np.zeros(len(frames), dtype=np.int8)) == plain
+    tone = np.zeros(len(frames), dtype=np.int8)
+    # frames 40, 41 are in the window ending at frame 48 (window 1), 60 in window 2, 70 and 71 in window 3: a
+    # window takes the first code completed in it
+    tone[[40, 41, 60, 70, 71]] = [alarm_tone.T3, alarm_tone.T3, alarm_tone.T4, alarm_tone.T4, alarm_tone.T3]
     got = code_windows(frames, cfg, 16, (1, 2), tone)
-    assert got[1] == got[2] == 1 and all(c == p for i, (c, p) in enumerate(zip(got, plain, strict=True)) if i > 2)
+    assert got[1:4] == [1, 2, 2] and all(c == p for i, (c, p) in enumerate(zip(got, plain, strict=True)) if i > 3)
     # a T3 tone in loud noise: only the tone path hears it, and its matches make one smoke event
     x = gated(3100.0, T3, 14.0, amplitude=1500.0, noise=2000.0)
     assert node_events(x, smoke_tone=False) == []
     assert len(node_events(x, smoke_tone=True)) == 1
+
+
+def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
+    """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s)."""
+    from scipy.signal import fftconvolve
+
+    t = np.arange(int(rt60_s * SR)) / SR
+    tail = np.random.default_rng(3).standard_normal(len(t)) * 10 ** (-3 * t / rt60_s)
+    tail[0] = 8.0  # the direct sound
+    wet = fftconvolve(x.astype(np.float64), tail)[: len(x)]
+    return np.clip(np.round(wet / np.max(np.abs(wet)) * 12000), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True), (3450.0, False)])
+def test_a_t4_code_is_heard_within_ten_seconds(tone_hz: float, square: bool) -> None:
+    x = gated(tone_hz, T4, 14.0, square=square)
+    times = heard_at(x, alarm_tone.T4)
+    assert times and 1.0 < times[0] <= 11.0, times
+    assert heard_at(x, alarm_tone.T3) == []
+
+
+def test_a_t4_code_is_heard_through_a_reverberant_room() -> None:
+    # a 0.1 s off-time in a room with RT60 1 s falls 6-14 dB, not to the noise floor: the dip is 4 dB
+    times = heard_at(reverberant(gated(3100.0, T4, 14.0), 1.0), alarm_tone.T4)
+    assert times and 1.0 < times[0] <= 11.0, times
+
+
+@pytest.mark.parametrize(
+    ("pattern", "seconds"),
+    [
+        (T3, 20.0),  # temporal-three: smoke, not CO
+        ([(14.0, 0.0)], 14.0),  # a steady tone
+        ([(0.1, 0.1)], 14.0),  # beeping at T4's pulse rate without its silences
+        (T4, 5.5),  # one burst: the code needs two
+        ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 2.5)], 14.0),  # bursts too close together
+        ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 8.0)], 20.0),  # too far apart
+    ],
+)
+def test_other_rhythms_are_not_a_t4_code(pattern: list[tuple[float, float]], seconds: float) -> None:
+    assert heard_at(gated(3100.0, pattern, seconds), alarm_tone.T4) == []
+
+
+def test_noise_alone_is_not_a_t4_code() -> None:
+    noise = np.random.default_rng(7).normal(0, 2000, 20 * SR)
+    assert heard_at(np.round(noise).astype(np.int16), alarm_tone.T4) == []
+
+
+def test_the_t4_silence_must_be_quiet() -> None:
+    # the same tone sounding 2-3 s into the silence, 2.5 dB under the bursts (GAP: 6 dB): not the code's silence
+    x = gated(3100.0, T4, 14.0).astype(np.float64)
+    t = np.arange(len(x)) / SR
+    fill = (t > 3.0) & (t < 4.0)
+    x[fill] += 6000 * np.sin(2 * np.pi * 3100 * t[fill])
+    assert heard_at(np.clip(np.round(x), -32768, 32767).astype(np.int16), alarm_tone.T4) == []
+
+
+def test_the_two_bursts_must_be_about_as_loud() -> None:
+    # the second burst 12 dB quieter than the first (SPREAD, 9 dB): two sounds, not one alarm's code
+    x = gated(3100.0, T4, 8.0).astype(np.float64)
+    t = np.arange(len(x)) / SR
+    x[t > 4.0] /= 4.0
+    assert heard_at(np.round(x).astype(np.int16), alarm_tone.T4) == []
+
+
+def test_a_channel_with_a_burst_is_held_through_the_silence() -> None:
+    # after one burst the tone is silent: its score falls under RELEASE after 2.6 s, but the channel waits for
+    # a partner until PAIR[1] + DECIDE frames after the burst's last pulse, then goes
+    detector = alarm_tone.AlarmToneDetector()
+    x = gated(3100.0, T4, 12.0, start=1.0)[: int(6.0 * SR)]
+    silence = np.round(np.random.default_rng(9).normal(0, 300, 8 * SR)).astype(np.int16)
+    alarm_tone.detect_audio(x[: int(5.0 * SR)], detector)  # 3.3 s after the burst's end
+    held = [ch for ch in detector.channels if ch is not None]
+    assert held and all(ch.pending for ch in held)
+    assert all(detector.score[ch.bin - alarm_tone.LOW_BIN] < alarm_tone.RELEASE for ch in held)
+    alarm_tone.detect_audio(np.concatenate([x[int(5.0 * SR) :], silence]), detector)
+    assert all(ch is None for ch in detector.channels)

@@ -669,7 +669,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
         if config.get(CONF_SMOKE_TONE, True):
-            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3 detector (1,236 B RAM)
+            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,380 B RAM)
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

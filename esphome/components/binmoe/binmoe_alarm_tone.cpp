@@ -18,6 +18,15 @@ constexpr int MATCH = 5;
 constexpr int LENGTH_SPREAD = 10;
 constexpr int BIN_SPREAD = 1;
 constexpr int16_t EMPTY = -1;
+constexpr int SPACING_MIN = 5, SPACING_MAX = 8;
+constexpr int DIP = 11, SPREAD_T4 = 16;
+constexpr int END_WITHIN = 10;
+constexpr int BURST_PULSES = 3, FRESH_PULSES = 2, BURST_MAX = 4;
+constexpr int DECIDE = END_WITHIN + 3;
+constexpr int PAIR_MIN = 159, PAIR_MAX = 197;
+constexpr int DECAY = 4;
+constexpr int GAP_T4 = 20, PAIR_SPREAD = 12;
+constexpr int FRESH_UNTIL = 15;
 
 // features.log2_q3: 8 * the leading-one position + the next three bits; 0 for v <= 1.
 int log2_q3(uint64_t v) {
@@ -45,6 +54,8 @@ int channel_level(const int32_t *re, const int32_t *im, int bin, int width) {
 }
 
 inline int16_t max16(int a, int b) { return static_cast<int16_t>(a > b ? a : b); }
+inline uint8_t max8(int a, int b) { return static_cast<uint8_t>(a > b ? a : b); }
+inline uint8_t min8(int a, int b) { return static_cast<uint8_t>(a < b ? a : b); }
 
 // A channel's half width in bins: max(2, 3 % of its bin, rounded half up).
 int half_width(int bin) { return (3 * bin + 50) / 100 > 2 ? (3 * bin + 50) / 100 : 2; }
@@ -59,7 +70,7 @@ void AlarmToneDetector::reset() {
     ch.used = false;
 }
 
-bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
+uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
   // tonal peaks: a local maximum PEAK over the mean of the 25 levels around it (a running sum, no division);
   // each bin's level is computed once, as the window reaches it, into a ring of 32 (the window spans 26)
   for (auto &w : this->tonal_)
@@ -85,7 +96,7 @@ bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
     const int s = this->score_[i] + (tonal(i - 1) || tonal(i) || tonal(i + 1) ? GAIN : 0) - 1;
     this->score_[i] = static_cast<uint8_t>(s < 0 ? 0 : (s > SCORE_MAX ? SCORE_MAX : s));
   }
-  bool found = false;
+  uint8_t found = NONE;
   for (auto &ch : this->channels_) {
     if (!ch.used)
       continue;
@@ -97,7 +108,8 @@ bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
       ch.bin = static_cast<uint8_t>(up >= down ? ch.bin + 1 : ch.bin - 1);
       ch.width = static_cast<uint8_t>(half_width(ch.bin));
     }
-    if (this->score_[ch.bin - LOW_BIN] < RELEASE) {
+    // a channel waiting through T4's silence is held (its tone is silent for 5 s: its score falls)
+    if (this->score_[ch.bin - LOW_BIN] < RELEASE && !ch.pending && ch.pulses == 0) {
       ch.used = false;
       continue;
     }
@@ -105,8 +117,11 @@ bool AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
     bool heard = false;
     for (int k = lo < LOW_BIN ? LOW_BIN : lo; k <= (hi > HIGH_BIN ? HIGH_BIN : hi) && !heard; k++)
       heard = tonal(k - LOW_BIN);
-    if (this->track_(ch, channel_level(re, im, ch.bin, ch.width), heard))
-      found = true;
+    const int level = channel_level(re, im, ch.bin, ch.width);
+    if (track_t4_(ch, level, heard) && found == NONE)
+      found = T4;
+    if (this->track_(ch, level, heard))
+      found = T3;
   }
   this->open_(re, im);
   this->frame_++;
@@ -151,6 +166,7 @@ void AlarmToneDetector::open_(const int32_t *re, const int32_t *im) {
   free->gap_at_onset = free->gap = free->gap_before = free->second = free->second_before = EMPTY;
   free->since_end = TAIL;
   free->used = true;
+  free->heard_before = true;
   // the tone's first pulse is under way: it started about score / (GAIN - 1) frames ago (a fresh tone)
   free->active = true;
   free->onset = static_cast<uint16_t>(this->frame_ - (best_score / (GAIN - 1) - 1));
@@ -264,6 +280,89 @@ bool AlarmToneDetector::track_(Channel &ch, int level, bool heard) {
   ch.history[1] = ch.history[2];
   ch.history[2] = static_cast<uint8_t>(level);
   return matched;
+}
+
+// One frame of a channel's T4 bursts (before track_ updates its history: the last three levels); true if a
+// burst judged now completes the code with the pending one. A burst is one chain of level maxima (a lone
+// maximum that the next does not continue gives way to it).
+bool AlarmToneDetector::track_t4_(Channel &ch, int level, bool heard) {
+  const uint8_t *h = ch.history;
+  const int two = min8(h[0], h[1]);  // frames t-3 and t-2: the silence before a maximum at t-1 ends with them
+  ch.envelope = max8(two, ch.envelope - DECAY);
+  if (ch.since_open < FRESH_UNTIL)
+    ch.since_open++;
+  ch.ago = min8(ch.ago + 1, 255);
+  if (ch.pending) {
+    ch.silence = max8(ch.silence, two);
+    ch.pending_ago++;
+    ch.pending = ch.pending_ago <= PAIR_MAX + DECIDE;  // a partner's last pulse may come PAIR_MAX after its own
+  }
+  const bool peak = ch.heard_before && h[2] > h[1] && h[2] >= level;  // the last frame was a maximum
+  ch.heard_before = heard;
+  bool completed = false;
+  if (ch.pulses > 0 && (ch.ago >= DECIDE || (peak && ch.ago - 1 > SPACING_MAX)))
+    completed = judge_burst_(ch);
+  if (peak) {
+    const int m = h[2], d = ch.ago - 1;  // its level, and frames from the burst's last pulse to it
+    const int quieter = m < ch.last ? m : ch.last, step = m > ch.last ? m - ch.last : ch.last - m;
+    if (ch.pulses > 0 && d < SPACING_MIN) {
+      if (m > ch.last) {  // the same pulse, louder (the burst's quietest keeps its first maximum)
+        ch.last = static_cast<uint8_t>(m);
+        ch.high = max8(ch.high, m);
+        if (ch.pulses == 1)
+          ch.low = static_cast<uint8_t>(m);
+        ch.ago = 1;
+        ch.dip = 255;
+        ch.ended = false;
+      }
+    } else if (ch.pulses > 0 && ch.pulses < BURST_MAX && ch.dip <= quieter - DIP && step <= SPREAD_T4) {
+      ch.pulses++;
+      ch.last = static_cast<uint8_t>(m);
+      ch.high = max8(ch.high, m);
+      ch.low = min8(ch.low, m);
+      ch.ago = 1;
+      ch.dip = 255;
+      ch.ended = false;
+    } else if (ch.pulses <= 1) {  // a burst starts (or a lone maximum gives way to this one)
+      if (ch.pulses == 0)
+        ch.burst_fresh = ch.since_open <= SPACING_MAX;
+      ch.since_open = FRESH_UNTIL;
+      ch.pulses = 1;
+      ch.ago = 1;
+      ch.dip = 255;
+      ch.ended = false;
+      ch.last = ch.high = ch.low = static_cast<uint8_t>(m);
+      // on a freshly opened channel the frames before are the tone's own first pulses, or not heard at all
+      ch.before = ch.burst_fresh ? 0 : (ch.pending ? max8(ch.envelope, ch.silence) : ch.envelope);
+    }
+  }
+  if (ch.pulses > 0) {
+    ch.dip = min8(ch.dip, level);
+    if (ch.ago <= END_WITHIN && level <= (ch.high + ch.low) / 2 - END)
+      ch.ended = true;
+  }
+  return completed;
+}
+
+// The burst under way is over: whether it is one and completes T4 with the pending one.
+bool AlarmToneDetector::judge_burst_(Channel &ch) {
+  const int mid = (ch.high + ch.low) / 2;
+  const int fewest = ch.burst_fresh ? FRESH_PULSES : BURST_PULSES;
+  const bool burst = ch.pulses >= fewest && ch.ended && ch.high - ch.low <= SPREAD_T4 && ch.before <= mid - GAP_T4;
+  ch.pulses = 0;
+  if (!burst)
+    return false;
+  const int apart = ch.pending_ago - ch.ago;
+  const int diff = mid - ch.pending_level;
+  const bool paired = ch.pending && apart >= PAIR_MIN && apart <= PAIR_MAX && diff <= PAIR_SPREAD &&
+                      diff >= -PAIR_SPREAD && ch.bin - ch.pending_bin <= BIN_SPREAD &&
+                      ch.pending_bin - ch.bin <= BIN_SPREAD && ch.before <= ch.pending_level - GAP_T4;
+  ch.pending = true;
+  ch.pending_ago = ch.ago;
+  ch.pending_level = static_cast<uint8_t>(mid);
+  ch.pending_bin = ch.bin;
+  ch.silence = 0;
+  return paired;
 }
 
 // Everything between pulses a and b (a < b) GAP under both peaks, and something measured there.

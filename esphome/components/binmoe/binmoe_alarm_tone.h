@@ -1,10 +1,11 @@
-// The smoke alarm's temporal-three code (ISO 8201: 0.5 s on, 0.5 s off, three times, 1.5 s off) heard by
-// following its tone (docs/esphome.md, "Alarm events"): per 32 ms frame the node's own FFT (no second one) is
-// Hann-windowed in the frequency domain, the bins that stand 10 dB over the mean of the 25 around them are
-// tonal, tones tonal for a few frames become channels (up to MAX_CHANNELS, held while they sound), and on each
-// channel's level (its own bins, +-3 %) the pulses and their intervals are checked. The reference is
-// node_factory/reference/alarm_tone.py (where every constant comes from); tests/esphome/test_alarm_tone.py
-// feeds both the same audio. Plain C++, fixed sizes, no heap.
+// The smoke alarm's temporal-three code (ISO 8201: 0.5 s on, 0.5 s off, three times, 1.5 s off) and the CO
+// alarm's temporal-four (four 0.1 s pulses 0.1 s apart, then about 5 s off) heard by following their tone
+// (docs/esphome.md, "Alarm events"): per 32 ms frame the node's own FFT (no second one) is Hann-windowed in the
+// frequency domain, the bins that stand 10 dB over the mean of the 25 around them are tonal, tones tonal for a few
+// frames become channels (up to MAX_CHANNELS, held while they sound), and on each channel's level (its own bins, +-3 %)
+// the pulses and their intervals are checked (T3), and T4's bursts of level maxima (a channel with a burst is held
+// through the silence to the next). The reference is node_factory/reference/alarm_tone.py (where every constant comes
+// from); tests/esphome/test_alarm_tone.py feeds both the same audio. Plain C++, fixed sizes, no heap.
 #pragma once
 #include <stdint.h>
 
@@ -17,12 +18,14 @@ class AlarmToneDetector {
   static constexpr int FIRST = LOW_BIN - FLOOR_HALF, LAST = HIGH_BIN + FLOOR_HALF;
   static constexpr int BINS = HIGH_BIN - LOW_BIN + 1;
   static constexpr int MAX_CHANNELS = 12;
-  static constexpr int RING = 8;  // pulses kept per channel
+  static constexpr int RING = 8;                      // pulses kept per channel
+  static constexpr uint8_t NONE = 0, T3 = 1, T4 = 2;  // what a frame completes
 
   AlarmToneDetector() { this->reset(); }
-  // The next frame's spectrum (FRAME values each; the kernel's FFT output, binmoe::FeatureExtractor); true
-  // when a pulse ending now completes a T3 code on one of the followed tones.
-  bool push(const int32_t *re, const int32_t *im);
+  // The next frame's spectrum (FRAME values each; the kernel's FFT output, binmoe::FeatureExtractor): T3 when
+  // a pulse ending now completes a T3 code on one of the followed tones, T4 when a burst judged now completes a
+  // T4 code (T3 when both), else NONE.
+  uint8_t push(const int32_t *re, const int32_t *im);
   // A new stream: no frame seen, no tone followed.
   void reset();
 
@@ -44,8 +47,23 @@ class AlarmToneDetector {
     uint8_t since_end;              // frames since the last kept pulse ended (saturating)
     uint8_t count;
     bool active, used;
+    // T4 (track_t4_); its levels are bytes, 0 standing for nothing heard
+    uint8_t pulses;         // of the burst under way (0: none)
+    uint8_t ago;            // frames since its last pulse
+    uint8_t last, dip;      // that pulse's level, and the lowest level since
+    uint8_t high, low;      // the burst's loudest and quietest pulse
+    uint8_t before;         // the silence's level before the burst (and since the pending one)
+    uint8_t envelope;       // the room's recent level without single-frame clicks
+    uint8_t pending_ago;    // frames since the pending burst's last pulse
+    uint8_t pending_level;  // its mid level
+    uint8_t pending_bin;    // the channel's bin when it was judged
+    uint8_t silence;        // the loudest two-frame level since it
+    bool heard_before : 1, burst_fresh : 1, ended : 1, pending : 1;
+    uint8_t since_open : 4;  // frames since the channel opened, to FRESH_UNTIL (FRESH_UNTIL once a burst started)
   };
   bool track_(Channel &ch, int level, bool heard);
+  static bool track_t4_(Channel &ch, int level, bool heard);
+  static bool judge_burst_(Channel &ch);
   static bool quiet_(const Channel &ch, int a, int b);
   void open_(const int32_t *re, const int32_t *im);
 

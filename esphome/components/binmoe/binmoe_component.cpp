@@ -161,11 +161,12 @@ void BinMoEComponent::handle_window_() {
   const int code_class = -1;
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  // either detector: a window without a code of the band detector takes the tone detector's T3, so the
-  // router's event rule makes one smoke event of one alarm, whichever heard it (events.py, node_stream.py)
-  if (code_class < 0 && this->tone_heard_ && this->router_.code_events())
-    code_class = this->router_.code_class(AlarmCodeDetector::T3);
-  this->tone_heard_ = false;
+  // either detector: a window without a code of the band detector takes the tone detector's (T3 or T4), so
+  // the router's event rule makes one event of one alarm, whichever heard it (events.py, node_stream.py)
+  if (code_class < 0 && this->tone_code_ != AlarmToneDetector::NONE && this->router_.code_events())
+    code_class = this->router_.code_class(this->tone_code_ == AlarmToneDetector::T3 ? AlarmCodeDetector::T3
+                                                                                    : AlarmCodeDetector::T4);
+  this->tone_code_ = AlarmToneDetector::NONE;
 #endif
   const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
   if (routed.outcome == Outcome::NONE)
@@ -223,8 +224,9 @@ int BinMoEComponent::alarm_code_window_() {
 #ifdef USE_BINMOE_ALARM_TONE
 void BinMoEComponent::tone_frame_(void *self, const int32_t *re, const int32_t *im) {
   auto *component = static_cast<BinMoEComponent *>(self);
-  if (component->tone_detector_.push(re, im))
-    component->tone_heard_ = true;
+  const uint8_t code = component->tone_detector_.push(re, im);
+  if (component->tone_code_ == AlarmToneDetector::NONE)
+    component->tone_code_ = code;
 }
 #endif
 

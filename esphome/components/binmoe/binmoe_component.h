@@ -240,7 +240,7 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
     this->tone_detector_.reset();
-    this->tone_heard_ = false;
+    this->tone_code_ = AlarmToneDetector::NONE;
 #endif
   }
 
@@ -302,7 +302,7 @@ class BinMoEComponent : public PollingComponent {
   bool code_started_{false};  // the code detector has had the stream's first window
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  bool tone_heard_{false};  // the tone detector completed a T3 code in a frame of the window under way
+  uint8_t tone_code_{AlarmToneDetector::NONE};  // the first code the tone detector completed in the window under way
 #endif
 #ifdef USE_BINMOE_BASELINE
   uint32_t anomaly_score_{0};  // of the last window scored against the baseline
@@ -331,7 +331,7 @@ class BinMoEComponent : public PollingComponent {
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  AlarmToneDetector tone_detector_;  // 1,236 B: only with `smoke_tone` (on by default)
+  AlarmToneDetector tone_detector_;  // 1,380 B: only with `smoke_tone` (on by default)
 #endif
 #ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;
