@@ -8,8 +8,8 @@ features only), so it runs without a trained run.
 - the independent generator (`node_factory.heldout`): its alarm scenes and their alarm-free twins;
 - real recordings: the Debian `eval` packages (speech and music, no alarms), per package back to back.
 An event is the node's: the code detector's matches through the event rules (a window every 0.512 s).
-Nothing of the held-out sets was used to choose anything. The node is the default one: the tone-following T3
-detector (`smoke_tone`, reference/alarm_tone.py) feeds the smoke events too. `--no-smoke-tone`: the node with
+Nothing of the held-out sets was used to choose anything. The node is the default one: the tone-following T3/T4
+detector (`smoke_tone`, reference/alarm_tone.py) feeds the smoke and CO events too. `--no-smoke-tone`: the node with
 `smoke_tone: false` (the band detector alone); printed only.
 
 Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--no-smoke-tone]
@@ -44,7 +44,7 @@ SECTION = "alarm_code"
 
 def node_events(audio: NDArray[np.int16], smoke_tone: bool | None = None) -> list[tuple[int, float]]:
     """(class, time in s) of each alarm event the node reports for this stream; `smoke_tone`: with the
-    tone-following T3 detector too (None: as `PROTOCOL.smoke_tone`)."""
+    tone-following T3/T4 detector too (None: as `PROTOCOL.smoke_tone`)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
     tone = PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone
@@ -200,10 +200,10 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         snr_lines.append(f"| {title} | " + " | ".join(cells) + " |")
     body = (
         "The default node's alarm events from the temporal-code detector (`node_factory/reference/alarm_code.py`, the"
-        " C++ `binmoe_alarm_code.cpp` matches it bit for bit) with the tone-following T3 detector (`smoke_tone`,"
-        " `reference/alarm_tone.py`, `binmoe_alarm_tone.cpp`) feeding the smoke events too: an alarm sounding from"
-        " its onset, reported as its class within 10 s; false alarms are events in audio without alarms. No model is"
-        " involved. The detectors' settings come from the standards' timing and were checked on the training side"
+        " C++ `binmoe_alarm_code.cpp` matches it bit for bit) with the tone-following T3/T4 detector (`smoke_tone`,"
+        " `reference/alarm_tone.py`, `binmoe_alarm_tone.cpp`) feeding the smoke and CO events too: an alarm sounding"
+        " from its onset, reported as its class within 10 s; false alarms are events in audio without alarms. No model"
+        " is involved. The detectors' settings come from the standards' timing and were checked on the training side"
         " only (first two rows). "
         'For comparison, the shipped model\'s window rule (`alarm_code: false`; section "Node models (BNN)", model '
         "f5a533f8) reported 54 % of the independent alarm scenes, raised 24 false events in their alarm-free twins "

@@ -1,10 +1,11 @@
-"""rv32imc cost of the node's tone-following T3 detector (esphome/components/binmoe/binmoe_alarm_tone.cpp).
+"""rv32imc cost of the node's tone-following T3/T4 detector (esphome/components/binmoe/binmoe_alarm_tone.cpp).
 
 Compiled as the kernel benchmark compiles the kernel (node_factory.bench.harness: Debian's
 riscv64-unknown-elf-g++, -march=rv32imc -Os, freestanding) with node_factory/bench/harness/rv32_alarm_tone_bench.cpp
 and run in qemu-riscv32 with one exec-trace line per instruction; a run with no frames is subtracted. Input: the
-node's FFT (features.fft_q15) of 256 frames of a T3 alarm at 3.1 kHz with three other steady tones and white
-noise, so that channels are open and pulses tracked (a busy frame, not an idle one). Reported: instructions
+node's FFT (features.fft_q15) of 256 frames of a T3 alarm at 3.1 kHz and a T4 alarm at 2.3 kHz (one code of
+each) with three other steady tones and white noise, so that channels are open and pulses and bursts tracked (a
+busy frame, not an idle one). Reported: instructions
 per frame, the detector's static RAM and the code + constant bytes of binmoe_alarm_tone.o.
 
 Usage, from the repository root: ~/.cache/binmoe/venv-backend/bin/python -m benchmarks.alarm_tone_cost
@@ -36,6 +37,8 @@ def _input_header(work: Path) -> None:
     t = np.arange(RUNS * 512) / SR
     gate = ((t % 4.0) < 3.0) & ((t % 1.0) < 0.5)  # T3: three 0.5 s tones a second apart, 1.5 s off
     x = 6000 * np.sin(2 * np.pi * 3100 * t) * gate + 800 * rng.standard_normal(len(t))
+    t4 = ((t % 5.8) < 0.8) & ((t % 0.2) < 0.1)  # T4: four 0.1 s tones 0.1 s apart, 5 s off
+    x += 6000 * np.sin(2 * np.pi * 2300 * t) * t4
     for f in (700.0, 1500.0, 5200.0):
         x += 1500 * np.sin(2 * np.pi * f * t)
     frames = np.clip(np.round(x), -32768, 32767).astype(np.int16).reshape(RUNS, 512)
@@ -64,7 +67,8 @@ def main() -> int:
     benchmarks_md.write_json("alarm_tone_cost", result)
     body = f"""`binmoe_alarm_tone.cpp` (`smoke_tone: true`) compiled for rv32imc (-Os, freestanding, as the kernel
 benchmark), run in qemu-riscv32 with per-instruction tracing, minus an empty run; {N} frames of the node's FFT of
-a T3 alarm at 3.1 kHz with three steady tones and white noise (channels open, pulses tracked). The frame's FFT
+a T3 alarm at 3.1 kHz, a T4 alarm at 2.3 kHz, three steady tones and white noise (channels open, pulses and T4
+bursts tracked). The frame's FFT
 itself is the kernel's (counted in its per-window figure), not the detector's.
 
 | | value |
@@ -73,7 +77,7 @@ itself is the kernel's (counted in its per-window figure), not the detector's.
 | per second of audio (31.25 frames) | {result["instructions_per_second_at_31_25_frames"]:,} |
 | static RAM of the detector | {ram} bytes |
 | code + constants of binmoe_alarm_tone.o | {code:,} bytes |"""
-    benchmarks_md.write_section("alarm_tone_cost", "ESPHome node: tone-following smoke detector cost (rv32imc)",
+    benchmarks_md.write_section("alarm_tone_cost", "ESPHome node: tone-following smoke/CO detector cost (rv32imc)",
                                 "python -m benchmarks.alarm_tone_cost", body)  # fmt: skip
     return 0
 
