@@ -6,22 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
-from scipy.signal import fftconvolve
 
 from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, integer_co_s, lifetime, maxima
+from tests.node_factory.test_alarm_tone import reverberant
 from tests.node_factory.test_alarm_tone_dev import T3, gated
 
 T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
-
-
-def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
-    """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s)."""
-    t = np.arange(int(rt60_s * SR)) / SR
-    tail = np.random.default_rng(3).standard_normal(len(t)) * 10 ** (-3 * t / rt60_s)
-    tail[0] = 8.0  # the direct sound
-    wet = fftconvolve(x.astype(np.float64), tail)[: len(x)]
-    return np.clip(np.round(wet / np.max(np.abs(wet)) * 12000), -32768, 32767).astype(np.int16)
 
 
 @pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True)])

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from scipy.signal import fftconvolve
 
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, fft_q15, log2_q3
@@ -261,8 +262,8 @@ def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -
 
 
 def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
-    """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s)."""
-    from scipy.signal import fftconvolve
+    """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s); also the T4
+    prototype's tests'."""
 
     t = np.arange(int(rt60_s * SR)) / SR
     tail = np.random.default_rng(3).standard_normal(len(t)) * 10 ** (-3 * t / rt60_s)
