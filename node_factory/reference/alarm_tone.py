@@ -81,7 +81,7 @@ rule after the one false code in block 0's alarm-free scenes (a channel that had
 two sounds of a scene with doorbells, beeps and a TV).
 
 Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,380 B of static RAM
-(12 channels of 92 B: T3's 80 and T4's 12; a score byte per bin, a bit per bin, 32 bytes of levels), 46,149
+(12 channels of 92 B: T3's 80 and T4's 12; a score byte per bin, a bit per bin, 32 bytes of levels), 45,510
 instructions per busy frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel
 the power of at most 15 bins and a few comparisons).
 Integer state only, fixed sizes, no allocation; numpy only.
@@ -230,8 +230,10 @@ class Channel:
 
 @dataclass
 class AlarmToneDetector:
-    """Feed the FFT of each frame (`push`); True when this frame completes a T3 code on a followed tone."""
+    """Feed the FFT of each frame (`push`): the code this frame completes on a followed tone. `t4`: whether T4 is
+    heard too (the node's `co_tone`, on by default; off: T3 only, no channel held through T4's silence)."""
 
+    t4: bool = True
     frame: int = 0
     score: NDArray[np.int64] = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64))
     channels: list[Channel | None] = field(default_factory=lambda: [None] * MAX_CHANNELS)
@@ -266,7 +268,7 @@ class AlarmToneDetector:
             lo, hi = ch.bin - ch.width, ch.bin + ch.width
             value = channel_level(power, lo, hi)
             heard = bool(peaks[max(lo, LOW_BIN) - LOW_BIN : min(hi, HIGH_BIN) + 1 - LOW_BIN].any())
-            if _track_t4(ch, value, heard) and found == NONE:
+            if self.t4 and _track_t4(ch, value, heard) and found == NONE:
                 found = T4
             if self._track(ch, value, heard):
                 found = T3

@@ -1,6 +1,7 @@
 // Drives esphome/components/binmoe/binmoe_alarm_tone.cpp (plain C++, no ESPHome) for test_alarm_tone.py: the
 // kernel's feature extractor computes each frame's FFT (as on the node) and hands its spectrum to the detector.
-//   alarm_tone_harness <tables file>   (line 1: the quarter-wave sine table, line 2: the 17 band edges)
+//   alarm_tone_harness <tables file> [t3-only]   (line 1: the quarter-wave sine table, line 2: the 17 band
+//   edges; t3-only: the detector with T4 off, as `co_tone: false`)
 //   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, the code the frame
 //   completes: 1 (T3), 2 (T4), else 0.
 #include <stdio.h>
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
   static binmoe::FeatureExtractor<N, 16> extractor(quarter_sin, edges);
   static AlarmToneDetector detector;
   detector.reset();
+  detector.set_t4(argc <= 2);
   static int16_t frame[N];
   static int8_t features[16];
   while (fread(frame, sizeof(int16_t), N, stdin) == static_cast<size_t>(N)) {

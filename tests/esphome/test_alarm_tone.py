@@ -32,11 +32,11 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return exe, tables
 
 
-def node_frames(harness: tuple[Path, Path], samples: NDArray[np.int16]) -> NDArray[np.int8]:
-    """The code the node's detector completes in each frame (0 none, 1 T3, 2 T4)."""
+def node_frames(harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True) -> NDArray[np.int8]:
+    """The code the node's detector completes in each frame (0 none, 1 T3, 2 T4); `t4` False: as `co_tone: false`."""
     exe, tables = harness
-    out = subprocess.run([str(exe), str(tables)], input=samples.astype("<i2").tobytes(), capture_output=True,
-                         check=True)  # fmt: skip
+    out = subprocess.run([str(exe), str(tables), *([] if t4 else ["t3-only"])], input=samples.astype("<i2").tobytes(),
+                         capture_output=True, check=True)  # fmt: skip
     return (np.frombuffer(out.stdout.strip(), dtype=np.uint8) - ord("0")).astype(np.int8)
 
 
@@ -161,3 +161,13 @@ def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, 
     assert np.array_equal(got, ref)
     heard_s = np.nonzero(ref)[0] * alarm_tone.FRAME / SR
     assert len(heard_s) and heard_s.min() > 21.0 and heard_s.min() <= 31.0, heard_s
+
+
+def test_with_t4_off_the_node_hears_t3_only_as_the_reference(harness: tuple[Path, Path]) -> None:
+    # `co_tone: false`: the same stream, T4 codes gone and T3 codes as before, frame for frame as the reference
+    samples = random_stream(1, 300.0)
+    got = node_frames(harness, samples, t4=False)
+    ref = alarm_tone.detect_audio(samples, alarm_tone.AlarmToneDetector(t4=False))
+    assert np.array_equal(got, ref)
+    assert (ref == alarm_tone.T3).sum() >= 3 and not (ref == alarm_tone.T4).any()
+    assert (alarm_tone.detect_audio(samples) == alarm_tone.T4).any()

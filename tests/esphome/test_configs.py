@@ -542,6 +542,23 @@ def test_smoke_tone_is_on_by_default_with_the_alarm_code_detector_and_compiles_i
             assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
 
 
+@pytest.mark.parametrize(("options", "call"), [({}, False), ({"co_tone": True}, False), ({"co_tone": False}, True)])
+def test_co_tone_is_on_by_default_and_turns_t4_off(tmp_path: Path, options: dict[str, Any], call: bool) -> None:
+    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build_dir = generate(tmp_path / "node.yaml")
+    assert ("set_co_tone(false)" in (build_dir / "src" / "main.cpp").read_text()) is call
+    if call:  # the generated call compiles against the component
+        run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", "src/main.cpp"],
+                             capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_co_tone_needs_the_tone_detector(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}, "smoke_tone": False, "co_tone": True})
+    assert not out.startswith("rc=0") and "co_tone is the tone detector's T4 path" in out, out
+
+
 def test_smoke_tone_needs_the_alarm_code_detector(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_code": False, "smoke_tone": True})
     assert not out.startswith("rc=0") and "smoke_tone feeds the alarm-code events" in out, out

@@ -335,3 +335,16 @@ def test_a_channel_with_a_burst_is_held_through_the_silence() -> None:
     assert all(detector.score[ch.bin - alarm_tone.LOW_BIN] < alarm_tone.RELEASE for ch in held)
     alarm_tone.detect_audio(np.concatenate([x[int(5.0 * SR) :], silence]), detector)
     assert all(ch is None for ch in detector.channels)
+
+
+def test_with_t4_off_a_t4_code_is_not_heard_and_no_channel_is_held() -> None:
+    # the node's `co_tone: false`: T3 only; after one T4 burst nothing waits for a partner
+    detector = alarm_tone.AlarmToneDetector(t4=False)
+    assert not alarm_tone.detect_audio(gated(3100.0, T4, 14.0), detector).any()
+    alarm_tone.detect_audio(gated(3100.0, T4, 5.0), detector)
+    assert all(ch is None or not (ch.pending or ch.pulses) for ch in detector.channels)
+    # and T3 as with it on, frame for frame
+    x = gated(3100.0, T3, 14.0)
+    with_t4 = alarm_tone.detect_audio(x)
+    assert (with_t4 == alarm_tone.T3).any()
+    assert np.array_equal(alarm_tone.detect_audio(x, alarm_tone.AlarmToneDetector(t4=False)), with_t4)

@@ -42,6 +42,7 @@ CONF_ADXL345 = "adxl345"
 CONF_ALARM_EVENTS = "alarm_events"
 CONF_ALARM_CODE = "alarm_code"
 CONF_SMOKE_TONE = "smoke_tone"
+CONF_CO_TONE = "co_tone"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
 CONF_BALL_DIAMETER = "ball_diameter"
@@ -404,6 +405,10 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
         raise cv.Invalid("smoke_tone feeds the alarm-code events: it needs the alarm-code detector (a model with the "
                          "smoke_alarm and co_alarm classes and the sound features, and alarm_code not false)",
                          path=[CONF_SMOKE_TONE])  # fmt: skip
+    tone_detector = alarm_code_classes(config, manifest) is not None and config.get(CONF_SMOKE_TONE, True)
+    if config.get(CONF_CO_TONE) and not tone_detector:
+        raise cv.Invalid("co_tone is the tone detector's T4 path: it needs the tone detector (smoke_tone not false, "
+                         "and the alarm-code detector)", path=[CONF_CO_TONE])  # fmt: skip
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
@@ -559,6 +564,7 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_CAPTURE_ENCODING): cv.one_of(*CAPTURE_ENCODINGS, lower=True),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
             cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
+            cv.Optional(CONF_CO_TONE): cv.boolean,  # default: on wherever the tone detector is
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -670,6 +676,8 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add(var.set_alarm_code(*code_classes))
         if config.get(CONF_SMOKE_TONE, True):
             cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,380 B RAM)
+            if not config.get(CONF_CO_TONE, True):
+                cg.add(var.set_co_tone(False))  # T3 only: the tone detector raises no CO events
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

@@ -118,7 +118,7 @@ uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
     for (int k = lo < LOW_BIN ? LOW_BIN : lo; k <= (hi > HIGH_BIN ? HIGH_BIN : hi) && !heard; k++)
       heard = tonal(k - LOW_BIN);
     const int level = channel_level(re, im, ch.bin, ch.width);
-    if (track_t4_(ch, level, heard) && found == NONE)
+    if (this->t4_ && track_t4_(ch, level, heard) && found == NONE)
       found = T4;
     if (this->track_(ch, level, heard))
       found = T3;

@@ -28,6 +28,8 @@ class AlarmToneDetector {
   uint8_t push(const int32_t *re, const int32_t *im);
   // A new stream: no frame seen, no tone followed.
   void reset();
+  // Whether T4 is heard too (on by default; off: T3 only, no tone held through T4's silence).
+  void set_t4(bool on) { this->t4_ = on; }
 
  protected:
   struct Channel {
@@ -72,6 +74,7 @@ class AlarmToneDetector {
   uint32_t tonal_[(BINS + 31) / 32];  // this frame's tonal peaks, one bit per bin
   uint8_t levels_[32];                // the levels of the 26 bins around the one tested (ring, by bin & 31)
   uint16_t frame_{0};
+  bool t4_{true};
 };
 
 }  // namespace esphome::binmoe

@@ -144,6 +144,10 @@ class BinMoEComponent : public PollingComponent {
 #endif
   // alarm events from the temporal-code detector: T3 reports `t3_class`, T4 `t4_class` (docs/esphome.md)
   void set_alarm_code(int t3_class, int t4_class) { this->router_.set_code_classes(t3_class, t4_class); }
+#ifdef USE_BINMOE_ALARM_TONE
+  // `co_tone`: whether the tone detector hears CO's T4 too (on by default)
+  void set_co_tone(bool on) { this->tone_detector_.set_t4(on); }
+#endif
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
 #ifdef USE_BINMOE_TRIGGERS
