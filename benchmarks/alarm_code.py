@@ -10,7 +10,8 @@ features only), so it runs without a trained run.
 An event is the node's: the code detector's matches through the event rules (a window every 0.512 s).
 Nothing of the held-out sets was used to choose anything. The node is the default one: the tone-following T3/T4
 detector (`smoke_tone`, reference/alarm_tone.py) feeds the smoke and CO events too. `--no-smoke-tone`: the node with
-`smoke_tone: false` (the band detector alone); printed only.
+`smoke_tone: false` (the band detector alone), `--no-co-tone` the node with `co_tone: false` (the tone detector's
+T3 only); printed only.
 
 Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--no-smoke-tone]
        [--skip-training]
@@ -48,7 +49,7 @@ def node_events(audio: NDArray[np.int16], smoke_tone: bool | None = None) -> lis
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
     tone = PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone
-    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone)
+    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone, PROTOCOL.co_tone)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
 
@@ -129,11 +130,12 @@ def main() -> int:
     parser.add_argument("--no-real-audio", action="store_true", help="skip the Debian recordings")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--no-smoke-tone", action="store_true", help="the node with smoke_tone: false (print only)")
+    parser.add_argument("--no-co-tone", action="store_true", help="the node with co_tone: false (print only)")
     parser.add_argument("--skip-training", action="store_true", help="only the held-out and real-recording rows")
     args = parser.parse_args()
     global PROTOCOL  # the node's configuration for this run: node_events reads it
-    if args.no_smoke_tone or args.skip_training:
-        PROTOCOL = Protocol(smoke_tone=not args.no_smoke_tone)
+    if args.no_smoke_tone or args.no_co_tone or args.skip_training:
+        PROTOCOL = Protocol(smoke_tone=not args.no_smoke_tone, co_tone=not args.no_co_tone)
         args.no_write = True
     corpus_cache = CACHE / "corpus"
     started = time.monotonic()

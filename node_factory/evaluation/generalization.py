@@ -60,6 +60,8 @@ class Protocol:
     # together with the band-level code detector. On by default, as on the node (since 2026-12-04, when it met
     # the rule fixed for it: docs/node-model.md, "Following the tone").
     smoke_tone: bool = True
+    # its `co_tone` option: the tone detector's T4 path (since 2026-12-05; on by default with smoke_tone)
+    co_tone: bool = True
 
 
 # The node's alarm events (ESPHome `binmoe` component, docs/esphome.md): with a window every 0.512 s, a T3
@@ -84,12 +86,12 @@ def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:
 
 def node_alarm_events(
     audio: NDArray[np.int16], frames: NDArray[np.int8], classes: tuple[str, ...], config: FeatureConfig,
-    hop_frames: int, smoke_tone: bool,
+    hop_frames: int, smoke_tone: bool, co_tone: bool = True,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
-    `stream_features`): the code detector driving the code event rules, fed by the tone-following T3 detector
-    too when the node's `smoke_tone` option is on."""
-    tone = alarm_tone.detect_audio(audio) if smoke_tone else None
+    `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
+    too when the node's `smoke_tone` option is on (its T4 path with `co_tone`)."""
+    tone = alarm_tone.detect_audio(audio, alarm_tone.AlarmToneDetector(t4=co_tone)) if smoke_tone else None
     return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone)
 
 
@@ -194,7 +196,8 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone)
+        tone = protocol.smoke_tone
+        code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, tone, protocol.co_tone)
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -254,7 +257,8 @@ def real_recordings(
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        fired_code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone)
+        tone = protocol.smoke_tone
+        fired_code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, tone, protocol.co_tone)
         code_fired += len(fired_code)
         for c, index in fired_code:
             if len(examples) < 20:
