@@ -75,7 +75,7 @@ prototype `benchmarks/alarm_t4_dev.py` (docs/node-model.md, "Following the tone 
 The T4 rules were set on the training side only: the training generator's alarm scenes 0-239 (blocks 0 and 1),
 their alarm-free twins and the Debian `train` recordings (`python -m benchmarks.alarm_t4_dev --integer`).
 PAIR_SPREAD (the prototype's 9 dB) and GAP_T4 (its 6 dB) were narrowed after reading the six false codes in the
-`train` recordings: loud sound effects whose first burst stood 7 dB over the second (tuxpaint-stamps-default)
+`train` recordings: loud sound effects whose two bursts differed by 5-7 dB (tuxpaint-stamps-default)
 and a music loop repeating a T4-like figure every 6 s 7 dB over its background (warzone2100-music); the pitch
 rule after the one false code in block 0's alarm-free scenes (a channel that had drifted 3 bins, 10 %, between
 two sounds of a scene with doorbells, beeps and a TV).
