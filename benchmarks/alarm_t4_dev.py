@@ -61,6 +61,7 @@ from benchmarks.alarm_tone_dev import (
     distinct,
     frames,
     in_pieces_s,
+    integer_code_s,
     tone_channels,
 )
 from node_factory.corpus import scenes
@@ -218,7 +219,7 @@ def co_events_s(x: NDArray[np.int16], mode: str = "whole", fewest_first: int = B
 def integer_co_s(x: NDArray[np.int16]) -> list[float]:
     """Times (s) at which the node's integer tone detector hears a T4 code (`reference/alarm_tone.py`, one stream
     as the node hears it; its own channels, so `--channels` does not apply)."""
-    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x) == alarm_tone.T4)[0]]
+    return integer_code_s(x, alarm_tone.T4)
 
 
 def node_co_s(x: NDArray[np.int16]) -> list[float]:

@@ -191,11 +191,17 @@ def smoke_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[flo
     return sorted(times)
 
 
+def integer_code_s(x: NDArray[np.int16], code: int) -> list[float]:
+    """Times (s) at which the node's integer tone detector (reference/alarm_tone.py, one stream as the node hears
+    it) completes `code` (alarm_tone.T3 or T4): the end of the frame that completed it."""
+    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x) == code)[0]]
+
+
 def integer_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[float]:
     """Times (s) at which the node's integer detector hears a T3 code (its own fixed settings: `floor` and
     `peak_db` are the prototype's and do not apply)."""
     del floor, peak_db
-    return [float(t + 1) * FRAME_S for t in np.nonzero(alarm_tone.detect_audio(x) == alarm_tone.T3)[0]]
+    return integer_code_s(x, alarm_tone.T3)
 
 
 def code_smoke_s(x: NDArray[np.int16]) -> list[float]:

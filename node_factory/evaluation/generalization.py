@@ -196,8 +196,9 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        tone = protocol.smoke_tone
-        code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, tone, protocol.co_tone)
+        code = node_alarm_events(
+            audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone, protocol.co_tone
+        )
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -257,8 +258,9 @@ def real_recordings(
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        tone = protocol.smoke_tone
-        fired_code = node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, tone, protocol.co_tone)
+        fired_code = node_alarm_events(
+            audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone, protocol.co_tone
+        )
         code_fired += len(fired_code)
         for c, index in fired_code:
             if len(examples) < 20:

@@ -205,9 +205,8 @@ class Channel:
     second: int = EMPTY  # the second-loudest level of the silence through the previous frame ...
     second_before: int = EMPTY  # ... and through the one before: the level a pulse keeps for its silence
     ring: list[Pulse] = field(default_factory=list)  # oldest first
-    # T4 (`_track_t4`): whether the last frame was tonal near the tone; whether the channel opened so recently
-    # that a burst starting now has lost its first pulses
-    heard_before: bool = True
+    # T4 (`_track_t4`)
+    heard_before: bool = True  # whether the last frame was tonal near the tone
     # frames since the channel opened, to FRESH_UNTIL (4 bits on the node); FRESH_UNTIL once a burst has started
     since_open: int = 0
     pulses: int = 0  # of the burst under way (0: none)

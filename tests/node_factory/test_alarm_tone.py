@@ -286,17 +286,18 @@ def test_a_t4_code_is_heard_through_a_reverberant_room() -> None:
     assert times and 1.0 < times[0] <= 11.0, times
 
 
-@pytest.mark.parametrize(
-    ("pattern", "seconds"),
-    [
-        (T3, 20.0),  # temporal-three: smoke, not CO
-        ([(14.0, 0.0)], 14.0),  # a steady tone
-        ([(0.1, 0.1)], 14.0),  # beeping at T4's pulse rate without its silences
-        (T4, 5.5),  # one burst: the code needs two
-        ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 2.5)], 14.0),  # bursts too close together
-        ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 8.0)], 20.0),  # too far apart
-    ],
-)
+# (pattern, seconds) of rhythms that are not T4; also the T4 prototype's tests'
+NOT_T4 = [
+    (T3, 20.0),  # temporal-three: smoke, not CO
+    ([(14.0, 0.0)], 14.0),  # a steady tone
+    ([(0.1, 0.1)], 14.0),  # beeping at T4's pulse rate without its silences
+    (T4, 5.5),  # one burst: the code needs two
+    ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 2.5)], 14.0),  # bursts too close together
+    ([(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 8.0)], 20.0),  # too far apart
+]
+
+
+@pytest.mark.parametrize(("pattern", "seconds"), NOT_T4)
 def test_other_rhythms_are_not_a_t4_code(pattern: list[tuple[float, float]], seconds: float) -> None:
     assert heard_at(gated(3100.0, pattern, seconds), alarm_tone.T4) == []
 
