@@ -64,7 +64,11 @@ prototype `benchmarks/alarm_t4_dev.py` (docs/node-model.md, "Following the tone 
    channel opened during it, whose first pulses were lost), its pulses within SPREAD_T4, its level fell END
    under its mid level ((loudest + quietest) / 2) within END_WITHIN frames of the last pulse, and the silence
    before it is GAP_T4 (7.5 dB) under it. That silence is an envelope that ignores one-frame clicks and forgets
-   DECAY steps a frame (about 8 frames for a loud sound), not a window of levels: it needs one byte, not eight;
+   DECAY steps a frame (about 8 frames for a loud sound), not a window of levels: it needs one byte, not eight.
+   It is read as it was before the level's latest rise (`base`): far from the sounder a reverberant room builds
+   the tone up over its first pulses (RT60 / 13.8 per e-fold) and the first off-time does not dip, so the level
+   climbs for several frames into the first maximum, and that climb is the burst, not its silence (since
+   2026-12-05, after reading training scenes missed at high SNR; docs/node-model.md);
 8. the code: a burst whose last pulse comes PAIR (5.13-6.27 s) after the last pulse of the channel's pending
    burst (last to last: a channel opens inside the first burst it hears, so first pulses are what it loses),
    within PAIR_SPREAD (4.5 dB) of it and on its pitch (the channel's bin within BIN_SPREAD), the silence since
@@ -80,10 +84,10 @@ and a music loop repeating a T4-like figure every 6 s 7 dB over its background (
 rule after the one false code in block 0's alarm-free scenes (a channel that had drifted 3 bins, 10 %, between
 two sounds of a scene with doorbells, beeps and a TV).
 
-Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,380 B of static RAM
-(12 channels of 92 B: T3's 80 and T4's 12; a score byte per bin, a bit per bin, 32 bytes of levels), 45,510
-instructions per busy frame (236 Hann powers and logs, a running sum over 212 bins, the scores, per channel
-the power of at most 15 bins and a few comparisons).
+Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,404 B of static RAM
+(12 channels of 94 B: T3's 80, T4's 13 and a padding byte; a score byte per bin, a bit per bin, 32 bytes of
+levels), 45,510 instructions per busy frame (236 Hann powers and logs, a running sum over 212 bins, the scores,
+per channel the power of at most 15 bins and a few comparisons).
 Integer state only, fixed sizes, no allocation; numpy only.
 """
 
@@ -220,6 +224,7 @@ class Channel:
     # T4's silence levels are bytes on the node: 0 stands for nothing heard (a level of 0 is a silent channel)
     before: int = 0  # the level of the silence before the burst (and since the last burst, if one is pending)
     envelope: int = 0  # the room's recent level without single-frame clicks, forgetting DECAY steps a frame
+    base: int = 0  # the silence's level (envelope, and since the pending burst) before the level's latest rise
     pending: bool = False  # a burst heard, waiting for its partner
     pending_ago: int = 0  # frames since its last pulse
     pending_level: int = 0  # its mid level
@@ -358,7 +363,10 @@ def _track_t4(ch: Channel, level: int, heard: bool) -> bool:
         ch.silence = max(ch.silence, two)
         ch.pending_ago += 1
         ch.pending = ch.pending_ago <= PAIR[1] + DECIDE  # a partner's last pulse may come PAIR[1] after its own
-    peak = ch.heard_before and h[2] > h[1] and h[2] >= level  # the last frame was a maximum (a plateau's first)
+    rising = h[2] > h[1]
+    if not rising:  # a reverberant room's tone builds up over frames: the rise into a burst is not its silence
+        ch.base = max(ch.envelope, ch.silence) if ch.pending else ch.envelope
+    peak = ch.heard_before and rising and h[2] >= level  # the last frame was a maximum (a plateau's first)
     ch.heard_before = heard
     completed = False
     if ch.pulses and (ch.ago >= DECIDE or (peak and ch.ago - 1 > SPACING[1])):
@@ -377,7 +385,7 @@ def _track_t4(ch: Channel, level: int, heard: bool) -> bool:
             ch.pulses, ch.since_open, ch.ago, ch.dip, ch.ended = 1, FRESH_UNTIL, 1, 255, False
             ch.last = ch.high = ch.low = m
             # on a freshly opened channel the frames before are the tone's own first pulses, or not heard at all
-            ch.before = 0 if ch.burst_fresh else max(ch.envelope, ch.silence) if ch.pending else ch.envelope
+            ch.before = 0 if ch.burst_fresh else ch.base
     if ch.pulses:
         ch.dip = min(ch.dip, level)
         if ch.ago <= END_WITHIN and level <= (ch.high + ch.low) // 2 - END:

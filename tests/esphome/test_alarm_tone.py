@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, twiddles_q15
 from tests.node_factory import component_harness
+from tests.node_factory.alarm_signals import built_up_t4
 
 COMPONENT = component_harness.COMPONENT
 SR = 16_000
@@ -161,6 +162,15 @@ def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, 
     assert np.array_equal(got, ref)
     heard_s = np.nonzero(ref)[0] * alarm_tone.FRAME / SR
     assert len(heard_s) and heard_s.min() > 21.0 and heard_s.min() <= 31.0, heard_s
+
+
+def test_a_t4_code_the_room_builds_up_is_heard_as_the_reference(harness: tuple[Path, Path]) -> None:
+    # each burst rises for 0.2 s into its second pulse: the silence before it is taken before that rise
+    samples = built_up_t4()
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert np.array_equal(got, ref)
+    assert (ref == alarm_tone.T4).any()
 
 
 def test_with_t4_off_the_node_hears_t3_only_as_the_reference(harness: tuple[Path, Path]) -> None:

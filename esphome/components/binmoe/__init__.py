@@ -675,7 +675,7 @@ async def to_code(config: dict[str, Any]) -> None:
         cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
         if config.get(CONF_SMOKE_TONE, True):
-            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,380 B RAM)
+            cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,404 B RAM)
             if not config.get(CONF_CO_TONE, True):
                 cg.add(var.set_co_tone(False))  # T3 only: the tone detector raises no CO events
 

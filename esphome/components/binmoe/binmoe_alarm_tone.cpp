@@ -297,7 +297,10 @@ bool AlarmToneDetector::track_t4_(Channel &ch, int level, bool heard) {
     ch.pending_ago++;
     ch.pending = ch.pending_ago <= PAIR_MAX + DECIDE;  // a partner's last pulse may come PAIR_MAX after its own
   }
-  const bool peak = ch.heard_before && h[2] > h[1] && h[2] >= level;  // the last frame was a maximum
+  const bool rising = h[2] > h[1];
+  if (!rising)  // a reverberant room's tone builds up over frames: the rise into a burst is not its silence
+    ch.base = ch.pending ? max8(ch.envelope, ch.silence) : ch.envelope;
+  const bool peak = ch.heard_before && rising && h[2] >= level;  // the last frame was a maximum
   ch.heard_before = heard;
   bool completed = false;
   if (ch.pulses > 0 && (ch.ago >= DECIDE || (peak && ch.ago - 1 > SPACING_MAX)))
@@ -333,7 +336,7 @@ bool AlarmToneDetector::track_t4_(Channel &ch, int level, bool heard) {
       ch.ended = false;
       ch.last = ch.high = ch.low = static_cast<uint8_t>(m);
       // on a freshly opened channel the frames before are the tone's own first pulses, or not heard at all
-      ch.before = ch.burst_fresh ? 0 : (ch.pending ? max8(ch.envelope, ch.silence) : ch.envelope);
+      ch.before = ch.burst_fresh ? 0 : ch.base;
     }
   }
   if (ch.pulses > 0) {

@@ -56,6 +56,7 @@ class AlarmToneDetector {
     uint8_t high, low;      // the burst's loudest and quietest pulse
     uint8_t before;         // the silence's level before the burst (and since the pending one)
     uint8_t envelope;       // the room's recent level without single-frame clicks
+    uint8_t base;           // the silence's level before the level's latest rise
     uint8_t pending_ago;    // frames since the pending burst's last pulse
     uint8_t pending_level;  // its mid level
     uint8_t pending_bin;    // the channel's bin when it was judged

@@ -1,0 +1,66 @@
+"""Alarm codes on synthetic tones for the tone detector's tests (reference and node): numpy only, as the ESPHome
+test environment has no scipy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+SR = 16_000
+T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
+T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
+
+
+def pulses(
+    pattern: list[tuple[float, float]], seconds: float, start: float = 1.0
+) -> Iterator[tuple[float, float, float]]:
+    """(start, on, off) in seconds of each pulse of `pattern`, repeated from `start` until `seconds`."""
+    at = start
+    while at < seconds:
+        for on, off in pattern:
+            yield at, on, off
+            at += on + off
+
+
+def gated(
+    tone_hz: float,
+    pattern: list[tuple[float, float]],
+    seconds: float,
+    *,
+    square: bool = False,
+    noise: float = 300.0,
+    amplitude: float = 8000.0,
+    start: float = 1.0,
+    seed: int = 5,
+    glide_to_hz: float | None = None,
+) -> NDArray[np.int16]:
+    """`pattern` on a tone (a sine, or a square with `square`; gliding linearly to `glide_to_hz` over the stream if
+    given) in white noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    if glide_to_hz is None:
+        tone = np.sin(2 * np.pi * tone_hz * t)
+    else:
+        tone = np.sin(2 * np.pi * np.cumsum(tone_hz + (glide_to_hz - tone_hz) * t / seconds) / SR)
+    if square:
+        tone = np.sign(tone) * 0.5
+    gate = np.zeros_like(t)
+    for at, on, _off in pulses(pattern, seconds, start):
+        gate[int(at * SR) : int((at + on) * SR)] = 1.0
+    x = amplitude * tone * gate + noise * rng.standard_normal(len(t))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def built_up_t4(seconds: float = 14.0) -> NDArray[np.int16]:
+    """T4 on 3.1 kHz as heard far from the sounder in a reverberant room: the tone builds up over its first pulses
+    (time constant RT60 / 13.8: 57 ms at 0.8 s) and the first off-time does not dip, so each burst rises by 26 dB
+    over 0.2 s into its second pulse."""
+    x = gated(3100.0, T4, seconds).astype(np.float64)
+    t = np.arange(len(x)) / SR
+    for i, (at, _on, _off) in enumerate(pulses(T4, seconds)):
+        if i % len(T4) == 0:
+            rise = (t >= at) & (t < at + 0.2)
+            x[rise] += 8000.0 * np.sin(2 * np.pi * 3100.0 * t[rise]) * 10 ** (1.3 * ((t[rise] - at) / 0.2 - 1))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
