@@ -9,11 +9,11 @@ features only), so it runs without a trained run.
 - real recordings: the Debian `eval` packages (speech and music, no alarms), per package back to back.
 An event is the node's: the code detector's matches through the event rules (a window every 0.512 s).
 Nothing of the held-out sets was used to choose anything. The node is the default one: the tone-following T3/T4
-detector (`smoke_tone`, reference/alarm_tone.py) feeds the smoke and CO events too. `--no-smoke-tone`: the node with
-`smoke_tone: false` (the band detector alone), `--no-co-tone` the node with `co_tone: false` (the tone detector's
+detector (`alarm_tone`, reference/alarm_tone.py) feeds the smoke and CO events too. `--no-alarm-tone`: the node with
+`alarm_tone: false` (the band detector alone), `--no-co-tone` the node with `co_tone: false` (the tone detector's
 T3 only); printed only.
 
-Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--no-smoke-tone]
+Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--no-alarm-tone]
        [--skip-training]
 """
 
@@ -43,12 +43,12 @@ CACHE = Path.home() / ".cache" / "binmoe"
 SECTION = "alarm_code"
 
 
-def node_events(audio: NDArray[np.int16], smoke_tone: bool | None = None) -> list[tuple[int, float]]:
-    """(class, time in s) of each alarm event the node reports for this stream; `smoke_tone`: with the
-    tone-following T3/T4 detector too (None: as `PROTOCOL.smoke_tone`)."""
+def node_events(audio: NDArray[np.int16], tone_detector: bool | None = None) -> list[tuple[int, float]]:
+    """(class, time in s) of each alarm event the node reports for this stream; `tone_detector`: with the
+    tone-following T3/T4 detector too (None: as `PROTOCOL.alarm_tone`)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
-    tone = PROTOCOL.smoke_tone if smoke_tone is None else smoke_tone
+    tone = PROTOCOL.alarm_tone if tone_detector is None else tone_detector
     fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone, PROTOCOL.co_tone)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
@@ -129,13 +129,19 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=60, help="alarm and alarm-free scenes per synthetic set")
     parser.add_argument("--no-real-audio", action="store_true", help="skip the Debian recordings")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--no-smoke-tone", action="store_true", help="the node with smoke_tone: false (print only)")
+    parser.add_argument(
+        "--no-alarm-tone",
+        "--no-smoke-tone",
+        action="store_true",
+        dest="no_alarm_tone",
+        help="the node with alarm_tone: false (print only; --no-smoke-tone: its name until 2026-12-05)",
+    )
     parser.add_argument("--no-co-tone", action="store_true", help="the node with co_tone: false (print only)")
     parser.add_argument("--skip-training", action="store_true", help="only the held-out and real-recording rows")
     args = parser.parse_args()
     global PROTOCOL  # the node's configuration for this run: node_events reads it
-    if args.no_smoke_tone or args.no_co_tone or args.skip_training:
-        PROTOCOL = Protocol(smoke_tone=not args.no_smoke_tone, co_tone=not args.no_co_tone)
+    if args.no_alarm_tone or args.no_co_tone or args.skip_training:
+        PROTOCOL = Protocol(alarm_tone=not args.no_alarm_tone, co_tone=not args.no_co_tone)
         args.no_write = True
     corpus_cache = CACHE / "corpus"
     started = time.monotonic()
@@ -202,7 +208,7 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         snr_lines.append(f"| {title} | " + " | ".join(cells) + " |")
     body = (
         "The default node's alarm events from the temporal-code detector (`node_factory/reference/alarm_code.py`, the"
-        " C++ `binmoe_alarm_code.cpp` matches it bit for bit) with the tone-following T3/T4 detector (`smoke_tone`,"
+        " C++ `binmoe_alarm_code.cpp` matches it bit for bit) with the tone-following T3/T4 detector (`alarm_tone`,"
         " `reference/alarm_tone.py`, `binmoe_alarm_tone.cpp`) feeding the smoke and CO events too: an alarm sounding"
         " from its onset, reported as its class within 10 s; false alarms are events in audio without alarms. No model"
         " is involved. The detectors' settings come from the standards' timing and were checked on the training side"

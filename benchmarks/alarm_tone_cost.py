@@ -65,7 +65,7 @@ def main() -> int:
               "instructions_per_second_at_31_25_frames": round(per_frame * SR / 512)}  # fmt: skip
     print(result)
     benchmarks_md.write_json("alarm_tone_cost", result)
-    body = f"""`binmoe_alarm_tone.cpp` (`smoke_tone: true`) compiled for rv32imc (-Os, freestanding, as the kernel
+    body = f"""`binmoe_alarm_tone.cpp` (`alarm_tone: true`) compiled for rv32imc (-Os, freestanding, as the kernel
 benchmark), run in qemu-riscv32 with per-instruction tracing, minus an empty run; {N} frames of the node's FFT of
 a T3 alarm at 3.1 kHz, a T4 alarm at 2.3 kHz, three steady tones and white noise (channels open, pulses and T4
 bursts tracked). The frame's FFT

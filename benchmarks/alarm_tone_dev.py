@@ -207,7 +207,7 @@ def integer_events_s(x: NDArray[np.int16], floor: str, peak_db: float) -> list[f
 def code_smoke_s(x: NDArray[np.int16]) -> list[float]:
     """Times (s) of the node's smoke events from its band-level code detector (`benchmarks.alarm_code`)."""
     classes = FAMILIES["sound"].classes
-    return [t for c, t in node_events(x, smoke_tone=False) if classes[c] == "smoke_alarm"]
+    return [t for c, t in node_events(x, tone_detector=False) if classes[c] == "smoke_alarm"]
 
 
 def distinct(times: list[float], apart_s: float = 10.0) -> int:

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NODES = ["binmoe-sound-node.yaml", "binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"]
 # Shipped nodes with a default option turned off: (the shipped YAML, YAML merged into it). The node gets its
 # own name, so its generated tree and objects do not collide with the shipped node's.
-VARIANTS = {"binmoe-sound-node.yaml + smoke_tone: false": ("binmoe-sound-node.yaml", "binmoe:\n  smoke_tone: false\n")}
+VARIANTS = {"binmoe-sound-node.yaml + alarm_tone: false": ("binmoe-sound-node.yaml", "binmoe:\n  alarm_tone: false\n")}
 RV32 = [
     "riscv64-unknown-elf-g++",
     "-march=rv32imc",
@@ -374,8 +374,8 @@ def main() -> None:
         " rv32imc columns: kernel + model + runner + routing/protocol messages (binmoe_runner.cpp,"
         " binmoe_router.cpp, binmoe_message.cpp from the node's generated tree) and the optional parts the node's"
         " YAML compiles in (USE_BINMOE_* in its defines.h): alarm events (binmoe_events.cpp) and the alarm-code"
-        " detector (binmoe_alarm_code.cpp) with the tone-following T3/T4 detector (binmoe_alarm_tone.cpp, `smoke_tone`,"
-        " default on; the row `smoke_tone: false` is the node without it) on the sound node, the per-machine"
+        " detector (binmoe_alarm_code.cpp) with the tone-following T3/T4 detector (binmoe_alarm_tone.cpp, `alarm_tone`,"
+        " default on; the row `alarm_tone: false` is the node without it) on the sound node, the per-machine"
         " baseline (binmoe_baseline.cpp) on the vibration nodes;"
         " compiled for the C3's ISA with riscv64-unknown-elf-g++ -Os."
         " Glue columns: the ESPHome glue (binmoe_component.cpp and the node's sample source: the microphone"
@@ -421,7 +421,7 @@ def main() -> None:
     labels = {"model_constants": "model constants (weights, thresholds, twiddles, band edges, names)",
               "kernel_and_runner_code": "kernel + runner code", "routing_and_messages": "routing + protocol messages",
               "alarm_events": "alarm-event detector", "alarm_code": "alarm-code detector (T3/T4)",
-              "alarm_tone": "tone-following T3/T4 detector (`smoke_tone`)",
+              "alarm_tone": "tone-following T3/T4 detector (`alarm_tone`)",
               "baseline": "per-machine baseline (learner, anomaly score)",
               "esphome_glue": "ESPHome glue (entities, events, logs)", "sample_source": "sample source"}  # fmt: skip
     columns = [*NODES, *VARIANTS]

@@ -26,9 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips-per-class", type=int, default=60)
     parser.add_argument("--scenes", type=int, default=100)
     parser.add_argument(
-        "--no-smoke-tone",
+        "--no-alarm-tone",
+        "--no-smoke-tone",  # its name until 2026-12-05
         action="store_true",
-        help="measure a node with `smoke_tone: false` (the band-level code detector alone; default: on, as on nodes)",
+        dest="no_alarm_tone",
+        help="measure a node with `alarm_tone: false` (the band-level code detector alone; default: on, as on nodes)",
     )
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     stems = options.trained_stems(args)
     if stems is None:
         return 2
-    protocol = Protocol(clips_per_class=args.clips_per_class, scenes=args.scenes, smoke_tone=not args.no_smoke_tone)
+    protocol = Protocol(clips_per_class=args.clips_per_class, scenes=args.scenes, alarm_tone=not args.no_alarm_tone)
     cache = None if args.no_real_audio else args.real_audio
     if cache is None:
         print("note: real recordings skipped (--no-real-audio): no false-alarm rate is measured", file=sys.stderr)

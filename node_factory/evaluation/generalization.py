@@ -56,11 +56,11 @@ class Protocol:
     hop_frames: int = 16  # the sound node's hop: a window every 0.512 s
     report_within_s: float = 10.0
     min_real_hours: float = 2.0
-    # the node's `smoke_tone` option (docs/esphome.md): the tone-following T3 detector feeds the smoke events
-    # together with the band-level code detector. On by default, as on the node (since 2026-12-04, when it met
-    # the rule fixed for it: docs/node-model.md, "Following the tone").
-    smoke_tone: bool = True
-    # its `co_tone` option: the tone detector's T4 path (since 2026-12-05; on by default with smoke_tone)
+    # the node's `alarm_tone` option (`smoke_tone` until 2026-12-05; docs/esphome.md): the tone-following T3/T4
+    # detector feeds the smoke and CO events together with the band-level code detector. On by default, as on the
+    # node (since 2026-12-04, when it met the rule fixed for it: docs/node-model.md, "Following the tone").
+    alarm_tone: bool = True
+    # its `co_tone` option: the tone detector's T4 path (since 2026-12-05; on by default with alarm_tone)
     co_tone: bool = True
 
 
@@ -86,12 +86,12 @@ def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:
 
 def node_alarm_events(
     audio: NDArray[np.int16], frames: NDArray[np.int8], classes: tuple[str, ...], config: FeatureConfig,
-    hop_frames: int, smoke_tone: bool, co_tone: bool = True,
+    hop_frames: int, tone_detector: bool, co_tone: bool = True,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
     `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
-    too when the node's `smoke_tone` option is on (its T4 path with `co_tone`)."""
-    tone = alarm_tone.detect_audio(audio, alarm_tone.AlarmToneDetector(t4=co_tone)) if smoke_tone else None
+    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`)."""
+    tone = alarm_tone.detect_audio(audio, alarm_tone.AlarmToneDetector(t4=co_tone)) if tone_detector else None
     return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone)
 
 
@@ -197,7 +197,7 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         code = node_alarm_events(
-            audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone, protocol.co_tone
+            audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone
         )
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
@@ -259,7 +259,7 @@ def real_recordings(
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         fired_code = node_alarm_events(
-            audio, frames, classes, cfg, protocol.hop_frames, protocol.smoke_tone, protocol.co_tone
+            audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone
         )
         code_fired += len(fired_code)
         for c, index in fired_code:

@@ -96,7 +96,7 @@ def code_windows(
     """Per window, the class whose temporal code completed in the frames that window added (T3 ->
     `code_classes[0]`, T4 -> `code_classes[1]`), or -1: the node feeds its code detector each window's new
     frames (all of the first window's, then `hop_frames`) before routing it. `tone`: per frame, whether the
-    tone-following T3 detector (`smoke_tone: true`, reference/alarm_tone.py) completed a code in it; a window
+    tone-following T3 detector (`alarm_tone: true`, reference/alarm_tone.py) completed a code in it; a window
     without a code of the band detector takes its T3 (the node's component does the same)."""
     detector = AlarmCodeDetector(frames.shape[1])
     count = max(0, (len(frames) - config.frames) // hop_frames + 1)

@@ -523,10 +523,10 @@ def test_optional_parts_are_compiled_only_where_configured(
         assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
 
 
-@pytest.mark.parametrize(("options", "defined"), [({}, True), ({"smoke_tone": False}, False),
-                                                   ({"smoke_tone": True}, True),
+@pytest.mark.parametrize(("options", "defined"), [({}, True), ({"alarm_tone": False}, False),
+                                                   ({"alarm_tone": True}, True), ({"smoke_tone": False}, False),
                                                    ({"alarm_code": False}, False)])  # fmt: skip
-def test_smoke_tone_is_on_by_default_with_the_alarm_code_detector_and_compiles_in(
+def test_alarm_tone_is_on_by_default_with_the_alarm_code_detector_and_compiles_in(
     tmp_path: Path, options: dict[str, Any], defined: bool
 ) -> None:
     config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
@@ -555,10 +555,19 @@ def test_co_tone_is_on_by_default_and_turns_t4_off(tmp_path: Path, options: dict
 
 
 def test_co_tone_needs_the_tone_detector(tmp_path: Path) -> None:
-    out = check(tmp_path, {"model": "sound", "replay": {}, "smoke_tone": False, "co_tone": True})
+    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_tone": False, "co_tone": True})
     assert not out.startswith("rc=0") and "co_tone is the tone detector's T4 path" in out, out
 
 
-def test_smoke_tone_needs_the_alarm_code_detector(tmp_path: Path) -> None:
-    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_code": False, "smoke_tone": True})
-    assert not out.startswith("rc=0") and "smoke_tone feeds the alarm-code events" in out, out
+def test_alarm_tone_needs_the_alarm_code_detector(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_code": False, "alarm_tone": True})
+    assert not out.startswith("rc=0") and "alarm_tone feeds the alarm-code events" in out, out
+
+
+def test_smoke_tone_is_read_as_alarm_tone_with_a_warning(tmp_path: Path) -> None:
+    # its name until the detector heard CO too: existing YAML keeps working, and is told the new name
+    out = check(tmp_path, {"model": "sound", "replay": {}, "smoke_tone": False})
+    assert out.startswith("rc=0") and "'smoke_tone' is now called 'alarm_tone'" in out, out
+    assert "alarm_tone: false" in out and "smoke_tone:" not in out.split("'smoke_tone' is now called")[1], out
+    out = check(tmp_path, {"model": "sound", "replay": {}, "smoke_tone": False, "alarm_tone": True})
+    assert not out.startswith("rc=0") and "smoke_tone is the old name of alarm_tone" in out, out

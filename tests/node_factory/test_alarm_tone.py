@@ -213,8 +213,8 @@ def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -
     assert got[1:4] == [1, 2, 2] and all(c == p for i, (c, p) in enumerate(zip(got, plain, strict=True)) if i > 3)
     # a T3 tone in loud noise: only the tone path hears it, and its matches make one smoke event
     x = gated(3100.0, T3, 14.0, amplitude=1500.0, noise=2000.0)
-    assert node_events(x, smoke_tone=False) == []
-    assert len(node_events(x, smoke_tone=True)) == 1
+    assert node_events(x, tone_detector=False) == []
+    assert len(node_events(x, tone_detector=True)) == 1
 
 
 def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:

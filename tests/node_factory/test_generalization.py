@@ -94,11 +94,11 @@ def test_cli_runs_the_protocol_and_refuses_what_it_does_not_cover(
     summary = json.loads(out)
     assert summary["critical_false_alarms_per_hour"] is None  # not measured, and says so
     written = json.loads((run_dir / f"{SOUND.stem}_generalization.json").read_text())
-    assert written["protocol"]["smoke_tone"] is True  # the node's default
-    assert main([*args, "--no-smoke-tone"]) == 0
+    assert written["protocol"]["alarm_tone"] is True  # the node's default
+    assert main([*args, "--no-alarm-tone"]) == 0
     capsys.readouterr()
     written = json.loads((run_dir / f"{SOUND.stem}_generalization.json").read_text())
-    assert written["protocol"]["smoke_tone"] is False
+    assert written["protocol"]["alarm_tone"] is False
     assert main(["generalize", "--out", str(run_dir), "--family", "vibration"]) == 2
     assert "benchmarks.vibration_baseline" in capsys.readouterr().err  # where vibration is measured
     assert main(["generalize", "--out", str(tmp_path / "missing")]) == 2

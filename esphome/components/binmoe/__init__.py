@@ -6,6 +6,7 @@ import base64
 import binascii
 import functools
 import json
+import logging
 import math
 import re
 from pathlib import Path
@@ -34,6 +35,8 @@ from esphome.components import sensor as esphome_sensor  # not `sensor`: binmoe.
 from .bearing_table import lookup as lookup_bearing
 from .bearing_table import unknown_message as unknown_bearing
 
+_LOGGER = logging.getLogger(__name__)
+
 CODEOWNERS = ["@binmoe"]
 MULTI_CONF = False
 
@@ -41,6 +44,8 @@ CONF_ADC = "adc"
 CONF_ADXL345 = "adxl345"
 CONF_ALARM_EVENTS = "alarm_events"
 CONF_ALARM_CODE = "alarm_code"
+CONF_ALARM_TONE = "alarm_tone"
+# alarm_tone's name until 2026-12-05, when the detector learnt CO's T4 too: still accepted, with a warning
 CONF_SMOKE_TONE = "smoke_tone"
 CONF_CO_TONE = "co_tone"
 CONF_ALWAYS_ESCALATE = "always_escalate"
@@ -401,13 +406,13 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
                          "smoke_alarm and co_alarm classes and the sound features (32 ms frames of 16 kHz "
                          "audio, 16 bands of 150-7000 Hz)",
                          path=[CONF_ALARM_CODE])  # fmt: skip
-    if config.get(CONF_SMOKE_TONE) and alarm_code_classes(config, manifest) is None:
-        raise cv.Invalid("smoke_tone feeds the alarm-code events: it needs the alarm-code detector (a model with the "
+    if config.get(CONF_ALARM_TONE) and alarm_code_classes(config, manifest) is None:
+        raise cv.Invalid("alarm_tone feeds the alarm-code events: it needs the alarm-code detector (a model with the "
                          "smoke_alarm and co_alarm classes and the sound features, and alarm_code not false)",
-                         path=[CONF_SMOKE_TONE])  # fmt: skip
-    tone_detector = alarm_code_classes(config, manifest) is not None and config.get(CONF_SMOKE_TONE, True)
+                         path=[CONF_ALARM_TONE])  # fmt: skip
+    tone_detector = alarm_code_classes(config, manifest) is not None and config.get(CONF_ALARM_TONE, True)
     if config.get(CONF_CO_TONE) and not tone_detector:
-        raise cv.Invalid("co_tone is the tone detector's T4 path: it needs the tone detector (smoke_tone not false, "
+        raise cv.Invalid("co_tone is the tone detector's T4 path: it needs the tone detector (alarm_tone not false, "
                          "and the alarm-code detector)", path=[CONF_CO_TONE])  # fmt: skip
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
@@ -538,6 +543,19 @@ def _thresholds_for_rate(manifest: dict[str, Any], target: float) -> list[int]:
     return [int(v) for v in table[usable[-1][1]]]
 
 
+def _renamed_smoke_tone(config: dict[str, Any]) -> dict[str, Any]:
+    """`smoke_tone` was `alarm_tone`'s name until the tone detector heard CO too: read as `alarm_tone`, with a
+    warning, so that existing YAML keeps compiling."""
+    if CONF_SMOKE_TONE not in config:
+        return config
+    if CONF_ALARM_TONE in config:
+        raise cv.Invalid("smoke_tone is the old name of alarm_tone: give alarm_tone only", path=[CONF_SMOKE_TONE])
+    _LOGGER.warning("binmoe: 'smoke_tone' is now called 'alarm_tone' (the detector hears CO's T4 too); rename it")
+    config = dict(config)
+    config[CONF_ALARM_TONE] = config.pop(CONF_SMOKE_TONE)
+    return config
+
+
 CONFIG_SCHEMA = cv.All(
     cv.Schema(
         {
@@ -563,7 +581,8 @@ CONFIG_SCHEMA = cv.All(
             ),
             cv.Optional(CONF_CAPTURE_ENCODING): cv.one_of(*CAPTURE_ENCODINGS, lower=True),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
-            cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
+            cv.Optional(CONF_ALARM_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
+            cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # the old name of alarm_tone (_renamed_smoke_tone)
             cv.Optional(CONF_CO_TONE): cv.boolean,  # default: on wherever the tone detector is
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
@@ -574,6 +593,7 @@ CONFIG_SCHEMA = cv.All(
         }
     ).extend(cv.polling_component_schema("10s")),
     cv.has_exactly_one_key(*SOURCES),
+    _renamed_smoke_tone,
     _validate_against_model,
 )
 
@@ -674,7 +694,7 @@ async def to_code(config: dict[str, Any]) -> None:
     if (code_classes := alarm_code_classes(config, manifest)) is not None:
         cg.add_define("USE_BINMOE_ALARM_CODE")
         cg.add(var.set_alarm_code(*code_classes))
-        if config.get(CONF_SMOKE_TONE, True):
+        if config.get(CONF_ALARM_TONE, True):
             cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,404 B RAM)
             if not config.get(CONF_CO_TONE, True):
                 cg.add(var.set_co_tone(False))  # T3 only: the tone detector raises no CO events

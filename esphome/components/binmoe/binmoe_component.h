@@ -285,7 +285,7 @@ class BinMoEComponent : public PollingComponent {
   int alarm_code_window_();
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  // The runner's spectrum hook (`smoke_tone: true`): feeds the tone detector every frame, notes a T3 match.
+  // The runner's spectrum hook (`alarm_tone: true`): feeds the tone detector every frame, notes a T3 or T4 match.
   static void tone_frame_(void *self, const int32_t *re, const int32_t *im);
 #endif
 
@@ -335,7 +335,7 @@ class BinMoEComponent : public PollingComponent {
   AlarmCodeDetector code_detector_;  // ~1.9 KB: only in nodes that listen for the alarms' codes
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
-  AlarmToneDetector tone_detector_;  // 1,380 B: only with `smoke_tone` (on by default)
+  AlarmToneDetector tone_detector_;  // 1,404 B: only with `alarm_tone` (on by default)
 #endif
 #ifdef USE_BINMOE_TRIGGERS
   std::vector<ClassTrigger *> detection_triggers_;

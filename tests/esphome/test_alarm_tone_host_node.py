@@ -1,4 +1,4 @@
-"""End to end on the host: a sound node built with `smoke_tone: true` (nodes/host-sound-tone.yaml) hears a
+"""End to end on the host: a sound node built with `alarm_tone: true` (nodes/host-sound-tone.yaml) hears a
 temporal-three (smoke) and a temporal-four (CO) alarm that its band-level code detector alone does not (a
 3.1 kHz and a 4.1 kHz tone in loud white noise: the band's level barely moves, the tone's own bins stand out
 of the floor), and reports each as its class's event with its code, within 10 s, as the Python reference of both
@@ -113,7 +113,7 @@ async def test_the_tone_detector_reports_an_alarm_the_band_detector_misses(
 
 
 async def test_no_heap_allocation_in_the_loop_with_the_tone_detector(tone_binary: Path, tmp_path: Path) -> None:
-    """test_host_node's DHAT check on the node with `smoke_tone: true`: every heap allocation below
+    """test_host_node's DHAT check on the node with `alarm_tone: true`: every heap allocation below
     BinMoEComponent::loop() is ESPHome's API layer sending a message, fewer than one per message; the tone
     detector, its spectrum hook and the smoke event it raises allocate nothing."""
     wav = write_wav(tmp_path / "t3_in_noise.wav", t3_in_noise())
