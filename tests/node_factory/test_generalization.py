@@ -99,6 +99,9 @@ def test_cli_runs_the_protocol_and_refuses_what_it_does_not_cover(
     capsys.readouterr()
     written = json.loads((run_dir / f"{SOUND.stem}_generalization.json").read_text())
     assert written["protocol"]["alarm_tone"] is False
+    assert main([*args, "--no-smoke-tone"]) == 0  # the option's name until 2026-12-05
+    capsys.readouterr()
+    assert json.loads((run_dir / f"{SOUND.stem}_generalization.json").read_text())["protocol"]["alarm_tone"] is False
     assert main(["generalize", "--out", str(run_dir), "--family", "vibration"]) == 2
     assert "benchmarks.vibration_baseline" in capsys.readouterr().err  # where vibration is measured
     assert main(["generalize", "--out", str(tmp_path / "missing")]) == 2
