@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 
 from benchmarks.alarm_t4_dev import SR, bursts, co_events_s, integer_co_s, lifetime, maxima
+from tests.node_factory.alarm_signals import T3, T4, gated
 from tests.node_factory.test_alarm_tone import NOT_T4, reverberant
-from tests.node_factory.test_alarm_tone_dev import T3, gated
-
-T4 = [(0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 5.0)]
 
 
 @pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True)])
 def test_a_t4_code_is_heard_within_ten_seconds(tone_hz: float, square: bool) -> None:
-    times = co_events_s(gated(tone_hz, T4, 14.0, square))
+    times = co_events_s(gated(tone_hz, T4, 14.0, square=square))
     assert times and 1.0 < times[0] <= 11.0
 
 

@@ -9,31 +9,13 @@ import pytest
 from numpy.typing import NDArray
 
 from benchmarks.alarm_tone_dev import SR, distinct, in_pieces_s, smoke_events_s
-
-T3 = [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)]
-
-
-def gated(
-    tone_hz: float, pattern: list[tuple[float, float]], seconds: float, square: bool = False
-) -> NDArray[np.int16]:
-    rng = np.random.default_rng(5)
-    t = np.arange(int(seconds * SR)) / SR
-    tone = np.sin(2 * np.pi * tone_hz * t)
-    if square:
-        tone = np.sign(tone) * 0.5
-    gate, at = np.zeros_like(t), 1.0
-    while at < seconds:
-        for on, off in pattern:
-            gate[int(at * SR) : int((at + on) * SR)] = 1.0
-            at += on + off
-    x = 8000 * tone * gate + 300 * rng.standard_normal(len(t))
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+from tests.node_factory.alarm_signals import T3, gated
 
 
 @pytest.mark.parametrize("floor", ["median", "mean"])
 @pytest.mark.parametrize(("tone_hz", "square"), [(3100.0, False), (3100.0, True), (520.0, True)])
 def test_a_t3_code_is_heard_within_ten_seconds(tone_hz: float, square: bool, floor: str) -> None:
-    times = smoke_events_s(gated(tone_hz, T3, 14.0, square), floor, 10.0)
+    times = smoke_events_s(gated(tone_hz, T3, 14.0, square=square), floor, 10.0)
     assert times and 1.0 < times[0] <= 11.0
 
 
