@@ -21,7 +21,10 @@ per octave of power: 0.376 dB):
    RELEASE (80 frames, 2.6 s, without a tonal frame from a full score; an alarm's 1.5 s silence costs 47).
    Each frame, before that check, a channel whose neighbouring bin scores higher moves to it (the higher of
    the two, the upper on a tie) and keeps its pulses: a piezo's pitch drifts, and a channel opened on one side
-   of its peak (equal scores: the lowest bin wins) would otherwise lose the tone and be released;
+   of its peak (equal scores: the lowest bin wins) would otherwise lose the tone and be released. Two channels
+   that have followed their tones to within a half width of each other read one tone: the one off its peak (the
+   lower score; on a tie the one holding less) is released (since 2026-12-05: a steady tone's channels stop on
+   either side of its peak, and a room's voices had filled every slot with copies of a few tones);
 4. per channel, its level (log2_q3 of the power of the tone's own bins, +-3 %, at most 255) and pulses on
    it: an onset is a rise of RISE (6 dB) over the lowest of the 3 frames before in a frame tonal near the
    tone; a louder onset (RISE over the peak) inside a pulse restarts it; a pulse ends at the 2nd frame in a
@@ -261,10 +264,13 @@ class AlarmToneDetector:
         near[:-1] |= peaks[1:]
         self.score = np.clip(self.score + GAIN * near - 1, 0, SCORE_MAX)
         found = NONE
+        for ch in self.channels:
+            if ch is not None:
+                self._follow(ch)
+        self._merge()
         for slot, ch in enumerate(self.channels):
             if ch is None:
                 continue
-            self._follow(ch)
             # a channel waiting through T4's silence is held (its tone is silent for 5 s: its score falls)
             if self.score[ch.bin - LOW_BIN] < RELEASE and not (ch.pending or ch.pulses):
                 self.channels[slot] = None
@@ -289,6 +295,26 @@ class AlarmToneDetector:
         if max(down, up) > self.score[j]:
             ch.bin += 1 if up >= down else -1
             ch.width = half_width(ch.bin)
+
+    def _merge(self) -> None:
+        """Two channels that followed their tones to within a half width of each other read one tone's bins: the
+        one off the tone's peak is released (its bin scores lower; on a tie the one holding less: no burst under
+        way or pending, fewer kept pulses; then the later slot). Else a steady tone keeps two slots (its
+        channels stop on either side of its peak) and a room's drifting voices fill every slot with copies of a
+        few tones, leaving none for an alarm (training scene 259: 5 of 12 channels on one bin of babble)."""
+        for i, a in enumerate(self.channels):
+            for j in range(i + 1, MAX_CHANNELS):
+                b = self.channels[j]
+                if a is None or b is None or abs(a.bin - b.bin) > min(a.width, b.width):
+                    continue
+                if self._keeps(b) > self._keeps(a):
+                    self.channels[i] = a = None
+                else:
+                    self.channels[j] = None
+
+    def _keeps(self, ch: Channel) -> tuple[int, bool, int]:
+        """What decides which of two channels on one tone stays: on the peak, then what it holds."""
+        return int(self.score[ch.bin - LOW_BIN]), ch.pending or ch.pulses > 0, len(ch.ring)
 
     def _open(self, power: NDArray[np.int64]) -> None:
         """A new channel on the best-scoring free bin, if a slot is free."""

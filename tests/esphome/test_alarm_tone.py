@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, twiddles_q15
 from tests.node_factory import component_harness
-from tests.node_factory.alarm_signals import built_up_t4
+from tests.node_factory.alarm_signals import built_up_t4, t4_among_converging_tones
 
 COMPONENT = component_harness.COMPONENT
 SR = 16_000
@@ -167,6 +167,16 @@ def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, 
 def test_a_t4_code_the_room_builds_up_is_heard_as_the_reference(harness: tuple[Path, Path]) -> None:
     # each burst rises for 0.2 s into its second pulse: the silence before it is taken before that rise
     samples = built_up_t4()
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert np.array_equal(got, ref)
+    assert (ref == alarm_tone.T4).any()
+
+
+def test_channels_on_one_tone_become_one_on_the_node_as_in_the_reference(harness: tuple[Path, Path]) -> None:
+    # twelve tones take every channel and glide in pairs onto six: the node releases one channel of each pair
+    # as the reference does, and a T4 alarm starting later finds a slot
+    samples = t4_among_converging_tones()
     got = node_frames(harness, samples)
     ref = alarm_tone.detect_audio(samples)
     assert np.array_equal(got, ref)

@@ -64,3 +64,22 @@ def built_up_t4(seconds: float = 14.0) -> NDArray[np.int16]:
             rise = (t >= at) & (t < at + 0.2)
             x[rise] += 8000.0 * np.sin(2 * np.pi * 3100.0 * t[rise]) * 10 ** (1.3 * ((t[rise] - at) / 0.2 - 1))
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def converging_tones(seconds: float = 20.0, glide_s: float = 3.0) -> NDArray[np.float64]:
+    """Six pairs of steady tones (700 Hz .. 6 kHz), each pair starting 7 % either side of its frequency and gliding
+    there over `glide_s` from 1 s on: twelve tones, far enough apart for twelve channels, that become six. Float
+    samples, to be mixed."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = np.zeros_like(t)
+    for f in (700.0, 1000.0, 1400.0, 2000.0, 4500.0, 6000.0):
+        for start, phase in ((0.93 * f, 0.0), (1.07 * f, 1.0)):
+            glide = np.clip((t - 1.0) / glide_s, 0.0, 1.0)
+            x += 1500.0 * np.sin(2 * np.pi * np.cumsum(start + (f - start) * glide) / SR + phase)
+    return x
+
+
+def t4_among_converging_tones(seconds: float = 20.0) -> NDArray[np.int16]:
+    """T4 on 3.1 kHz from 8 s, after `converging_tones` took every channel and merged into six tones."""
+    x = converging_tones(seconds) + gated(3100.0, T4, seconds, start=8.0, noise=300.0)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)

@@ -17,7 +17,16 @@ from scipy.signal import fftconvolve
 
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, fft_q15, log2_q3
-from tests.node_factory.alarm_signals import SR, T3, T4, built_up_t4, gated, pulses
+from tests.node_factory.alarm_signals import (
+    SR,
+    T3,
+    T4,
+    built_up_t4,
+    converging_tones,
+    gated,
+    pulses,
+    t4_among_converging_tones,
+)
 
 
 def heard_at(x: NDArray[np.int16], code: int = alarm_tone.T3) -> list[float]:
@@ -169,6 +178,51 @@ def test_a_channel_follows_its_tone_to_a_neighbouring_bin(monkeypatch: pytest.Mo
     assert times and times[0] <= 11.0, times
     monkeypatch.setattr(alarm_tone.AlarmToneDetector, "_follow", lambda self, ch: None)
     assert heard_at(x) == []
+
+
+def test_channels_that_follow_one_tone_become_one_and_free_their_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    # twelve tones open all twelve channels, then glide in pairs onto six frequencies: each pair's channels stop
+    # on either side of its tone's peak, one is released, and a T4 alarm starting later finds a free slot (without
+    # the merge every slot stays held and the alarm is not heard)
+    detector = alarm_tone.AlarmToneDetector()
+    alarm_tone.detect_audio(np.round(converging_tones(7.0)).astype(np.int16), detector)
+    held = sorted(ch.bin for ch in detector.channels if ch is not None)
+    assert len(held) == 6, held
+    assert all(b - a > alarm_tone.half_width(a) for a, b in itertools.pairwise(held)), held
+    x = t4_among_converging_tones()
+    times = heard_at(x, alarm_tone.T4)
+    assert times and 8.0 < times[0] <= 18.0, times
+    monkeypatch.setattr(alarm_tone.AlarmToneDetector, "_merge", lambda self: None)
+    assert heard_at(x, alarm_tone.T4) == []
+
+
+def test_of_two_channels_on_one_tone_the_one_on_its_peak_is_kept() -> None:
+    detector = alarm_tone.AlarmToneDetector()
+
+    def channel(bin_: int, *, pending: bool = False, kept: int = 0) -> alarm_tone.Channel:
+        ch = alarm_tone.Channel(bin_, alarm_tone.half_width(bin_), [0] * alarm_tone.HISTORY)
+        ch.pending, ch.ring = pending, [(0, 0, 0, 10, bin_)] * kept
+        return ch
+
+    def merged(*channels: alarm_tone.Channel, scores: dict[int, int]) -> list[alarm_tone.Channel]:
+        detector.channels = [*channels, *[None] * (alarm_tone.MAX_CHANNELS - len(channels))]
+        detector.score[:] = 0
+        for bin_, score in scores.items():
+            detector.score[bin_ - alarm_tone.LOW_BIN] = score
+        detector._merge()
+        return [ch for ch in detector.channels if ch is not None]
+
+    # 100 and 102 read one tone's bins (half width 3): the one on the peak stays, whatever the other holds
+    pending, peak, far = channel(100, pending=True), channel(102), channel(60, kept=1)
+    assert merged(pending, peak, far, scores={100: 50, 102: 60, 60: 10}) == [peak, far]
+    # on one score: a burst pending beats kept pulses, kept pulses beat none, then the earlier slot
+    pending, kept, plain = channel(100, pending=True), channel(101, kept=5), channel(99)
+    assert merged(plain, kept, pending, scores={99: 60, 100: 60, 101: 60}) == [pending]
+    assert merged(plain, kept, scores={99: 60, 101: 60}) == [kept]
+    twins = [channel(100), channel(100)]
+    assert merged(*twins, scores={100: 60}) == [twins[0]]
+    apart = [channel(100), channel(104)]  # 4 bins: more than a half width, two tones
+    assert merged(*apart, scores={100: 60, 104: 60}) == apart
 
 
 def test_the_integer_steps() -> None:

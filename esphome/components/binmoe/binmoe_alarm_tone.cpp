@@ -96,7 +96,6 @@ uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
     const int s = this->score_[i] + (tonal(i - 1) || tonal(i) || tonal(i + 1) ? GAIN : 0) - 1;
     this->score_[i] = static_cast<uint8_t>(s < 0 ? 0 : (s > SCORE_MAX ? SCORE_MAX : s));
   }
-  uint8_t found = NONE;
   for (auto &ch : this->channels_) {
     if (!ch.used)
       continue;
@@ -108,6 +107,12 @@ uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
       ch.bin = static_cast<uint8_t>(up >= down ? ch.bin + 1 : ch.bin - 1);
       ch.width = static_cast<uint8_t>(half_width(ch.bin));
     }
+  }
+  this->merge_();
+  uint8_t found = NONE;
+  for (auto &ch : this->channels_) {
+    if (!ch.used)
+      continue;
     // a channel waiting through T4's silence is held (its tone is silent for 5 s: its score falls)
     if (this->score_[ch.bin - LOW_BIN] < RELEASE && !ch.pending && ch.pulses == 0) {
       ch.used = false;
@@ -126,6 +131,29 @@ uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
   this->open_(re, im);
   this->frame_++;
   return found;
+}
+
+void AlarmToneDetector::merge_() {
+  // two channels that followed their tones to within a half width of each other read one tone's bins: the one
+  // off the tone's peak (its bin scores lower; on a tie, the one holding less: no burst under way or pending, fewer
+  // kept pulses; then the later slot) is released, so that copies of a few tones do not hold every slot
+  auto keeps = [this](const Channel &ch) {
+    return (this->score_[ch.bin - LOW_BIN] << 8) + (ch.pending || ch.pulses > 0 ? 2 * RING + 2 : 0) + ch.count;
+  };
+  for (int i = 0; i < MAX_CHANNELS; i++) {
+    Channel &a = this->channels_[i];
+    for (int j = i + 1; j < MAX_CHANNELS && a.used; j++) {
+      Channel &b = this->channels_[j];
+      const int d = a.bin > b.bin ? a.bin - b.bin : b.bin - a.bin;
+      if (!b.used || d > (a.width < b.width ? a.width : b.width))
+        continue;
+      if (keeps(b) > keeps(a)) {
+        a.used = false;
+      } else {
+        b.used = false;
+      }
+    }
+  }
 }
 
 void AlarmToneDetector::open_(const int32_t *re, const int32_t *im) {

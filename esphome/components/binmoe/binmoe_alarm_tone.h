@@ -2,10 +2,11 @@
 // alarm's temporal-four (four 0.1 s pulses 0.1 s apart, then about 5 s off) heard by following their tone
 // (docs/esphome.md, "Alarm events"): per 32 ms frame the node's own FFT (no second one) is Hann-windowed in the
 // frequency domain, the bins that stand 10 dB over the mean of the 25 around them are tonal, tones tonal for a few
-// frames become channels (up to MAX_CHANNELS, held while they sound), and on each channel's level (its own bins, +-3 %)
-// the pulses and their intervals are checked (T3), and T4's bursts of level maxima (a channel with a burst is held
-// through the silence to the next). The reference is node_factory/reference/alarm_tone.py (where every constant comes
-// from); tests/esphome/test_alarm_tone.py feeds both the same audio. Plain C++, fixed sizes, no heap.
+// frames become channels (up to MAX_CHANNELS, held while they sound; two that follow one tone become one), and on
+// each channel's level (its own bins, +-3 %) the pulses and their intervals are checked (T3), and T4's bursts of
+// level maxima (a channel with a burst is held through the silence to the next). The reference is
+// node_factory/reference/alarm_tone.py (where every constant comes from); tests/esphome/test_alarm_tone.py feeds
+// both the same audio. Plain C++, fixed sizes, no heap.
 #pragma once
 #include <stdint.h>
 
@@ -68,6 +69,7 @@ class AlarmToneDetector {
   static bool track_t4_(Channel &ch, int level, bool heard);
   static bool judge_burst_(Channel &ch);
   static bool quiet_(const Channel &ch, int a, int b);
+  void merge_();
   void open_(const int32_t *re, const int32_t *im);
 
   Channel channels_[MAX_CHANNELS];
