@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 import benchmarks_md
 from node_factory.bench import harness
@@ -43,7 +44,10 @@ def _input_header(work: Path) -> None:
         x += 1500 * np.sin(2 * np.pi * f * t)
     frames = np.clip(np.round(x), -32768, 32767).astype(np.int16).reshape(RUNS, 512)
     re, im = fft_q15(frames)
-    rows = lambda a: ",\n".join("{" + ",".join(str(int(v)) for v in row) + "}" for row in a)  # noqa: E731
+
+    def rows(a: NDArray[np.int32]) -> str:
+        return ",\n".join("{" + ",".join(str(int(v)) for v in row) + "}" for row in a)
+
     (work / "alarm_tone_input.h").write_text(
         f"static const int kRuns = {RUNS};\n"
         f"static const int32_t kRe[{RUNS}][512] = {{\n{rows(re)}}};\n"

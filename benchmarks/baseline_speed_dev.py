@@ -117,7 +117,7 @@ def to_edge(windows: list[Window], n_base: int, slopes: NDArray[np.float64]) -> 
     for w in windows:
         s = np.log(w.rpm)
         moved = w.sig.astype(np.float64) - slopes * (s - np.clip(s, lo, hi))
-        out.append(replace(w, sig=moved))  # type: ignore[arg-type]
+        out.append(replace(w, sig=moved))
     return out
 
 

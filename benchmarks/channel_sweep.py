@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import benchmarks_md
 from benchmarks.node_footprint import measure_node
@@ -47,7 +48,7 @@ def run_dir(channels: int, bits: int) -> Path:
     return CACHE / "channel-sweep" / (f"c{channels}" if bits == 8 else f"c{channels}-b{bits}")
 
 
-def train(channels: int, bits: int, reuse: bool) -> dict[str, dict]:
+def train(channels: int, bits: int, reuse: bool) -> dict[str, dict[str, Any]]:
     out = run_dir(channels, bits)
     if not (reuse and all((out / f"{stem}_metrics.json").exists() for stem in FAMILIES.values())):
         command = [str(BACKEND_PYTHON), "-m", "node_factory", "train", "--out", str(out),
@@ -72,9 +73,11 @@ def node_flash(models: Path, work: Path, host: Path) -> tuple[dict[str, int], di
     return flash, model_bytes
 
 
-def row(metrics: dict[str, dict], flash: dict[str, int], model_bytes: dict[str, int]) -> dict[str, dict]:
-    def ratio(m: dict, key: str) -> float:
-        return round(m[key] / m["teacher_macro_f1"], 4)
+def row(
+    metrics: dict[str, dict[str, Any]], flash: dict[str, int], model_bytes: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    def ratio(m: dict[str, Any], key: str) -> float:
+        return round(float(m[key]) / float(m["teacher_macro_f1"]), 4)
 
     return {
         family: {
@@ -88,7 +91,7 @@ def row(metrics: dict[str, dict], flash: dict[str, int], model_bytes: dict[str, 
     }
 
 
-def cell(f: dict) -> str:
+def cell(f: dict[str, Any]) -> str:
     meets = f["bnn_vs_teacher"] >= TARGET_BNN and f["cascade_vs_teacher"] >= TARGET_CASCADE
     fits = f["node_flash_bytes"] <= TARGET_FLASH
     return (
@@ -100,7 +103,7 @@ def cell(f: dict) -> str:
 def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--reuse"]
     variants = [parse(a) for a in args] or [(24, 8), (16, 8), (16, 4), (12, 8)]
-    data: dict[str, dict] = {}
+    data: dict[str, dict[str, Any]] = {}
     host = generate(ROOT / "tests" / "esphome" / "nodes" / "host-sound.yaml")
     for channels, bits in variants:
         metrics = train(channels, bits, "--reuse" in sys.argv)

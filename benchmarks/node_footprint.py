@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any, TypedDict
 
 import benchmarks_md
 from scripts.lib.host_build import build_flags, generate
@@ -221,7 +222,17 @@ def rv32_share(build: Path, parts: dict[str, int], objects: list[Path]) -> dict[
 # The ESPHome glue of each node: the component itself (binmoe_component.cpp) and the node's sample source, with
 # what the node's configuration defines beyond the component's own defines (those come from the node's generated
 # defines.h, node_defines_overlay; its own generated tree also supplies the sources' ESPHome headers).
-GLUE = {
+class Glue(TypedDict):
+    """What a node's ESPHome glue compiles: its sample source (None: the microphone callback in the component),
+    the defines and ESPHome components it needs, and the source's class (sized with the component)."""
+
+    source: str | None
+    defines: list[str]
+    components: list[str]
+    cls: str | None
+
+
+GLUE: dict[str, Glue] = {
     "binmoe-sound-node.yaml": {"source": None, "defines": [],
                                "components": ["microphone", "audio"], "cls": None},
     "binmoe-vibration-node.yaml": {"source": "binmoe_adxl345.cpp", "defines": ["USE_I2C"],
@@ -305,19 +316,21 @@ def rv32_glue(
         part = "esphome_glue" if source == "binmoe_component.cpp" else "sample_source"
         parts[part] = flash_of(size)
     probe = work / f"sizeof_{node_build.name}.cpp"
-    cls = glue["cls"]
+    cls, header = glue["cls"], (glue["source"] or "").removesuffix(".cpp")
     probe.write_text(SIZEOF_PROBE.format(
-        include=f'#include "esphome/components/binmoe/{glue["source"].removesuffix(".cpp")}.h"' if cls else "",
+        include=f'#include "esphome/components/binmoe/{header}.h"' if cls else "",
         extra=f" + sizeof(esphome::binmoe::{cls})" if cls else ""))  # fmt: skip
     subprocess.run([*flags, "-c", str(probe), "-o", str(probe.with_suffix(".o"))], check=True)
     nm = subprocess.run(["riscv64-linux-gnu-nm", "-S", str(probe.with_suffix(".o"))],
                         capture_output=True, text=True, check=True).stdout  # fmt: skip
     (line,) = [line for line in nm.splitlines() if line.endswith(" binmoe_objects")]
-    objects = int(line.split()[1], 16)
-    return {"flash": flash_of(total), "ram": objects + total["data"] + total["bss"]}
+    object_bytes = int(line.split()[1], 16)
+    return {"flash": flash_of(total), "ram": object_bytes + total["data"] + total["bss"]}
 
 
-def measure_node(node: str, host_build: Path, work: Path, components: Path = ROOT / "esphome" / "components") -> dict:
+def measure_node(
+    node: str, host_build: Path, work: Path, components: Path = ROOT / "esphome" / "components"
+) -> dict[str, Any]:
     """Flash and static RAM of one shipped C3 node (or a VARIANTS entry), built with the component (and its
     models) in `components`."""
     yaml, extra = VARIANTS.get(node, (node, ""))

@@ -65,7 +65,7 @@ def on_off(rng: np.random.Generator, n: int, sr: float) -> tuple[NDArray[np.floa
         t, on = t + dwell, not on
         switches.append(round(t, 1))
     ramp = np.ones(round(sr)) / round(sr)
-    return np.convolve(gate, ramp, mode="same"), switches[:-1]
+    return np.convolve(gate, ramp, mode="same").astype(np.float64), switches[:-1]
 
 
 def render_room(
