@@ -57,14 +57,6 @@ class Capture:
     evidence: dict[str, float]  # the bearing candidates' evidence (dB) in identify's chosen band
 
 
-def evidence(x: NDArray[np.int16], sr: int, rpm: float, geometry: orders.BearingGeometry) -> dict[str, float]:
-    """The candidates' evidence in the band `identify` chooses (its first steps, repeated)."""
-    fr, o = rpm / 60, geometry.orders()
-    envelopes = orders.kurtogram_envelopes(x.astype(np.float64), sr, 1.3 * (o["bpfi"] + 1) * fr)
-    scores = [orders.bearing_scores(env, fr, o, band[1] - band[0]) for env, band in envelopes]
-    return scores[max(range(len(scores)), key=lambda i: (max(scores[i].values()), -i))]
-
-
 def fault_capture(
     label: str, rng: np.random.Generator, n: int, sr: int, machine: sv.Machine, rpm: float, modulation: str
 ) -> NDArray[np.int16]:
@@ -95,18 +87,18 @@ def machine_captures(family: Family, index: int, per_class: int, seconds: float,
     lo, hi = min(w.span[0] for w in windows), max(w.span[1] for w in windows)
     rng = np.random.default_rng(CAPTURE_SEED + index)
     n = round(seconds * cfg.sample_rate)
+    m, geometry = baseline.model, BEARINGS["6205-2RS JEM"]  # the training generator's bearing
     out = []
     for label in sv.VIBRATION_CLASSES:
         for _ in range(per_class):
             rpm = float(rng.uniform(lo, hi))
             x = fault_capture(label, rng, n, cfg.sample_rate, machine, rpm, modulation)
             sig = signature(frame_features(x[-cfg.window_samples :].reshape(cfg.frames, cfg.frame), cfg))
-            m = baseline.model
             z = tuple((((int(v) - m.mean[b]) * m.scale[b]) >> SCALE_SHIFT) / 65536 for b, v in enumerate(sig.tolist()))
-            geometry = BEARINGS["6205-2RS JEM"]  # the training generator's bearing
             fault = orders.identify(x, cfg.sample_rate, rpm, geometry).fault
+            _, evidence = orders.bearing_evidence(x.astype(np.float64), cfg.sample_rate, rpm / 60, geometry.orders())
             flagged = baseline.score(sig) > baseline.threshold
-            out.append(Capture(label, flagged, z, fault, evidence(x, cfg.sample_rate, rpm, geometry)))
+            out.append(Capture(label, flagged, z, fault, evidence))
     return out
 
 

@@ -270,6 +270,20 @@ def shaft_fault(raw: Spectrum, fr: float) -> tuple[str, dict[str, float]]:
     return "imbalance", rel
 
 
+def bearing_evidence(
+    x: Float, sample_rate: float, fr: float, orders: dict[str, float], demodulation: Demodulation = kurtogram_envelopes
+) -> tuple[Envelope, dict[str, float]]:
+    """The demodulated band where a bearing candidate's evidence is strongest (ties: the more impulsive band), and
+    every candidate's evidence there."""
+    # the band must carry BPFI's first harmonic, its upper 1x sideband and their floor as envelope frequencies
+    envelopes = demodulation(x, sample_rate, 1.3 * (orders["bpfi"] + 1) * fr)
+    if not envelopes:
+        raise ValueError("the demodulation gave no envelope")
+    evidence = [bearing_scores(env, fr, orders, band[1] - band[0]) for env, band in envelopes]
+    chosen = max(range(len(envelopes)), key=lambda i: (max(evidence[i].values()), -i))
+    return envelopes[chosen], evidence[chosen]
+
+
 def identify(
     samples: NDArray[np.int16],
     sample_rate: int,
@@ -283,14 +297,7 @@ def identify(
     fr = rpm / 60
     x = samples.astype(np.float64)
     orders = bearing.orders()
-    # the band must carry BPFI's first harmonic, its upper 1x sideband and their floor as envelope frequencies
-    envelopes = demodulation(x, sample_rate, 1.3 * (orders["bpfi"] + 1) * fr)
-    if not envelopes:
-        raise ValueError("the demodulation gave no envelope")
-    # the band where a candidate's evidence is strongest (ties: the more impulsive band)
-    evidence = [bearing_scores(env, fr, orders, band[1] - band[0]) for env, band in envelopes]
-    chosen = max(range(len(envelopes)), key=lambda i: (max(evidence[i].values()), -i))
-    (env, band), scores = envelopes[chosen], evidence[chosen]
+    (env, band), scores = bearing_evidence(x, sample_rate, fr, orders, demodulation)
     raw = Spectrum.of(x, sample_rate)
     shaft = {
         f"{o:g}x": _q3(max(0.0, raw.strength_db(o * fr, SHAFT_TOLERANCE_PCT)))
