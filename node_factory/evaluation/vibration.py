@@ -13,7 +13,10 @@ rules are fixed in `node_factory.reference.orders`, the students are the shipped
   one. AUC per machine (healthy windows after the baseline against windows after a fault's onset);
   anomalies (with the baseline's hysteresis) started during healthy running, per day, counted over all
   healthy windows and over those whose speed lies inside the range the baseline saw; fault segments
-  detected.
+  detected. Each anomaly started is escalated with the node's capture (the last raw samples up to the window's
+  end, `escalation_captures`), and `identify` reads it with the speed over the capture and the bearing: fault
+  identification on what the node actually sends, at the moment it sends it (the product's figure), and what a
+  false anomaly's capture is called.
 - fault identification: labelled held-out clips of the six faults; speed (the clip's mean rpm, as a
   tachometer would read it) and the bearing geometry are given to `identify`.
 - students: the shipped model's window classes on held-out clips of all seven classes (macro-F1).
@@ -21,7 +24,7 @@ rules are fixed in `node_factory.reference.orders`, the students are the shipped
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -60,6 +63,53 @@ class VibrationProtocol:
     capture_encoding: str = "s16le"
 
 
+# The shipped YAMLs' suggested `capture_duration` with `capture_encoding: ima_adpcm` (docs/vibration-baseline.md,
+# "Four seconds in the memory of one"): 8 s on the ADXL345 node, 4 s on the piezo node.
+SUGGESTED_CAPTURE_S = {"vibration": 8.0, "vibration_adc": 4.0}
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What a node sends with an anomaly's escalation: the last `samples` raw samples, in `encoding`."""
+
+    name: str
+    samples: int
+    encoding: str
+
+
+def escalation_captures(family: Family) -> tuple[Capture, ...]:
+    """The node's default capture (one model window as int16) and the shipped YAMLs' suggestion (IMA ADPCM, the
+    whole blocks that hold it, as the node sends them)."""
+    cfg = family.features
+    blocks = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // ima_adpcm.SAMPLES_PER_BLOCK)
+    return (
+        Capture("default", cfg.window_samples, "s16le"),
+        Capture("suggested", blocks * ima_adpcm.SAMPLES_PER_BLOCK, "ima_adpcm"),
+    )
+
+
+def _bearing(bearing: Any) -> BearingGeometry:
+    """The geometry of a held-out machine's bearing (`node_factory.heldout.vibration.bearings.Bearing`)."""
+    return BearingGeometry(int(bearing.n), float(bearing.d_mm), float(bearing.pitch_mm), float(bearing.contact_deg))
+
+
+def _identify_captures(
+    recent: deque[tuple[NDArray[np.int16], float]], captures: tuple[Capture, ...], sample_rate: int, bearing: Any
+) -> dict[str, str]:
+    """`identify`'s verdict on each capture of the windows in `recent` (oldest first), with the mean speed of the
+    windows the capture spans (a tachometer over the capture) and the machine's bearing."""
+    audio = np.concatenate([a for a, _rpm in recent])
+    verdicts = {}
+    for capture in captures:
+        windows = -(-capture.samples // len(recent[-1][0]))  # the windows the capture reaches into
+        spanned = [rpm for _a, rpm in list(recent)[-windows:]]
+        samples = audio[-capture.samples :]
+        if capture.encoding == "ima_adpcm":
+            samples = ima_adpcm.decode(ima_adpcm.encode(samples))
+        verdicts[capture.name] = identify(samples, sample_rate, float(np.mean(spanned)), _bearing(bearing)).fault
+    return verdicts
+
+
 def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
     """Area under the ROC curve (Mann-Whitney, ties count half)."""
     if len(negatives) == 0 or len(positives) == 0:
@@ -74,14 +124,20 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     length = cfg.window_samples
     window_s = length / cfg.sample_rate
     learner = BaselineLearner(cfg.bands, round(baseline_s / window_s), digest8(cfg.digest()))
+    bearing = run.machine.bearing
     detector: AnomalyDetector | None = None
     rpm_lo, rpm_hi = float("inf"), 0.0
     healthy, faulty, in_range, fault_in_range = [], [], [], []
     false_all = false_in_range = 0
     flagged: Counter[str] = Counter()
+    captures = escalation_captures(family)
+    # the node's raw samples: enough windows for the longest capture (the first one's start may be cut)
+    recent: deque[tuple[NDArray[np.int16], float]] = deque(maxlen=1 + max(c.samples for c in captures) // length)
+    escalations: list[tuple[str, dict[str, str]]] = []  # (the running label, verdict per capture)
     for chunk in run.chunks():  # chunk_s is one window: the chunk's speed is the window's
         if len(chunk.audio) < length:
             continue
+        recent.append((chunk.audio[:length], chunk.rpm_mean))
         feats = frame_features(chunk.audio[:length].reshape(cfg.frames, cfg.frame), cfg)
         sig = signature(feats)
         t_end = chunk.start_s + window_s
@@ -99,11 +155,15 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
             in_range.append(inside)
             false_all += started
             false_in_range += started and inside
+            if started:
+                escalations.append(("healthy", _identify_captures(recent, captures, cfg.sample_rate, bearing)))
         elif label != "healthy" and run.label_at(chunk.start_s) == label:
             faulty.append(score)
             fault_in_range.append(inside)
             if detector.active:  # raised during the fault (or still raised: the segment began as repaired)
                 flagged[label] += 1
+            if started:
+                escalations.append((label, _identify_captures(recent, captures, cfg.sample_rate, bearing)))
     assert detector is not None, "the run is shorter than its baseline"
     h, f = np.array(healthy), np.array(faulty)
     h_in, f_in = h[np.array(in_range, dtype=bool)], f[np.array(fault_in_range, dtype=bool)]
@@ -123,6 +183,7 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
         "false_anomalies": int(false_all),
         "false_anomalies_in_range": int(false_in_range),
         "faults_flagged": sorted(flagged),
+        "escalations": escalations,
         "healthy_scores": h,
         "fault_scores": f,
     }
@@ -157,6 +218,9 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
     )
     for m in machines:
         del m["healthy_scores"], m["fault_scores"]
+    escalated = escalated_fault_identification(
+        [e for m in machines for e in m["escalations"]], [c.name for c in escalation_captures(family)]
+    )
     aucs = [m["auc"] for m in machines]
     aucs_in = [m["auc_in_range"] for m in machines if not np.isnan(m["auc_in_range"])]
     return {
@@ -174,8 +238,28 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
         "false_anomalies_in_baseline_speed_range": false_in,
         "fault_segments_flagged": detected,
         "fault_segments": len(machines) * len(FAULT_CLASSES),
+        **escalated,
         "machines": machines,
     }
+
+
+def escalated_fault_identification(escalations: list[tuple[str, dict[str, str]]], names: list[str]) -> dict[str, Any]:
+    """Fault identification on the captures of the anomalies the node raised: per capture, accuracy over the
+    anomalies started during a fault, per class, and what the anomalies started during healthy running (false
+    anomalies) were called."""
+    faults = [(label, v) for label, v in escalations if label != "healthy"]
+    result: dict[str, Any] = {"escalated_fault_captures": len(faults), "escalated_false_anomaly_captures": 0}
+    for name in names:
+        correct = [v[name] == label for label, v in faults]
+        per_class = {c: [v[name] == c for label, v in faults if label == c] for c in FAULT_CLASSES}
+        false_verdicts = Counter(v[name] for label, v in escalations if label == "healthy")
+        result[f"escalated_fault_id_accuracy_{name}_capture"] = float(np.mean(correct)) if correct else float("nan")
+        result[f"escalated_fault_id_per_class_{name}_capture"] = {
+            c: f"{sum(hits)} of {len(hits)}" for c, hits in per_class.items()
+        }
+        result[f"escalated_false_anomaly_verdicts_{name}_capture"] = dict(sorted(false_verdicts.items()))
+        result["escalated_false_anomaly_captures"] = sum(false_verdicts.values())
+    return result
 
 
 def _geometry(meta: dict[str, Any]) -> BearingGeometry:

@@ -32,6 +32,13 @@ _RESULT: dict[str, Any] = {
     "student_heldout_macro_f1": 0.3,
     "student_top_confusions": ["ball -> imbalance: 2"],
     "fault_id_per_class": {"ball": 0.5},
+    "escalated_fault_captures": 4,
+    "escalated_fault_id_accuracy_suggested_capture": 0.75,
+    "escalated_fault_id_accuracy_default_capture": 0.5,
+    "escalated_fault_id_per_class_suggested_capture": {"bearing_ball": "3 of 4"},
+    "escalated_false_anomaly_captures": 1,
+    "escalated_false_anomaly_verdicts_suggested_capture": {"imbalance": 1},
+    "escalated_false_anomaly_verdicts_default_capture": {},
 }
 
 
@@ -72,3 +79,13 @@ def test_another_baseline_length_writes_its_own_section(monkeypatch: pytest.Monk
     assert written["command"].endswith("--baseline-minutes 60")
     assert written["title"].endswith("60-minute baseline")
     assert "60-min baseline" in written["body"] and "first 60 minutes are the" in written["body"]
+
+
+def test_the_escalations_fault_identification_is_in_the_table_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    _seen, written = _run(monkeypatch, [])
+    row = next(line for line in written["body"].splitlines() if line.startswith("| vibration-v1 |"))
+    assert "| 0.750 / 0.500 (4) |" in row
+    text = " ".join(written["body"].split())
+    assert "suggested 8 s as IMA ADPCM" in text
+    assert "bearing_ball 3 of 4" in text
+    assert "suggested capture: 1 imbalance; default capture: none" in text

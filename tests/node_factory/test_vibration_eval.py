@@ -44,6 +44,7 @@ class _Chunk:
     start_s: float
     rpm_min: float
     rpm_max: float
+    rpm_mean: float
 
 
 class HeldoutRunDouble:
@@ -51,7 +52,11 @@ class HeldoutRunDouble:
     a test chooses, so which windows lie inside the baseline's speed range is known."""
 
     machine_id = "double-0"
-    machine = SimpleNamespace(bearing=SimpleNamespace(designation="6205"), rpm_nominal=1000.0)
+    # a 6205's catalogue geometry: 9 balls of 7.94 mm on a 39.04 mm pitch, radial
+    machine = SimpleNamespace(
+        bearing=SimpleNamespace(designation="6205", n=9, d_mm=7.94, pitch_mm=39.04, contact_deg=0.0),
+        rpm_nominal=1000.0,
+    )
 
     def __init__(self, plan: list[tuple[str, float]]) -> None:
         self.speed_info = {"rpm_low": 1000.0, "rpm_high": 1500.0}
@@ -68,7 +73,7 @@ class HeldoutRunDouble:
             x = 3000 * np.sin(2 * np.pi * rpm / 60 * t) + rng.normal(0, 300, n)
             if label != "healthy":  # impacts 100 times a second
                 x[:: rate // 100] += self.impact
-            yield _Chunk(np.clip(x, -32768, 32767).astype(np.int16), i * self.window_s, rpm, rpm)
+            yield _Chunk(np.clip(x, -32768, 32767).astype(np.int16), i * self.window_s, rpm, rpm, rpm)
 
     def label_at(self, t: float) -> str:
         return self.plan[min(int(t / self.window_s), len(self.plan) - 1)][0]
@@ -85,6 +90,55 @@ def test_the_auc_inside_the_baselines_speed_range_leaves_out_speeds_it_never_saw
     assert result["healthy_hours_in_range"] == pytest.approx(6 * run.window_s / 3600)
     # the 1500 rpm healthy windows score like faults: they pull the AUC over every window down, not this one
     assert result["auc_in_range"] == 1.0 and result["auc"] < 1.0
+
+
+def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each anomaly started is identified from what the node would send: the last samples up to the end of the
+    window that raised it (one window as int16; the suggested 8 s through the IMA ADPCM encoder), at the mean speed
+    of the windows the capture spans, with the machine's bearing."""
+    seen: list[tuple[np.ndarray, float, Any]] = []
+
+    def identify_double(samples: np.ndarray, rate: int, rpm: float, bearing: Any) -> Any:  # records its inputs
+        seen.append((samples, rpm, bearing))
+        return SimpleNamespace(fault="bearing_outer")
+
+    monkeypatch.setattr(vibration_eval, "identify", identify_double)
+    plan = [("healthy", 1000.0)] * 8 + [("healthy", 1000.0)] * 4 + [("bearing_outer", 1200.0)] * 6
+    run = HeldoutRunDouble(plan)
+    run.impact = 20000  # a strong fault
+    result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
+    assert [label for label, _v in result["escalations"]] == ["bearing_outer"]
+    assert result["escalations"][0][1] == {"default": "bearing_outer", "suggested": "bearing_outer"}
+    (default, rpm_default, bearing), (suggested, rpm_suggested, _b) = seen
+    windows = [c.audio for c in run.chunks()]
+    raised = next(i for i, w in enumerate(windows) if np.array_equal(w, default))  # the window that raised it
+    assert 12 <= raised < 15 and rpm_default == 1200.0
+    blocks = -(-8 * 3200 // ima_adpcm.SAMPLES_PER_BLOCK)
+    sent = np.concatenate(windows[: raised + 1])[-blocks * ima_adpcm.SAMPLES_PER_BLOCK :]
+    assert np.array_equal(suggested, ima_adpcm.decode(ima_adpcm.encode(sent)))
+    # 8.08 s spans four 2.56 s windows
+    assert rpm_suggested == pytest.approx(np.mean([rpm for _label, rpm in plan[raised - 3 : raised + 1]]))
+    assert (bearing.n, bearing.ball_mm, bearing.pitch_mm) == (9, 7.94, 39.04)
+
+
+def test_escalated_fault_identification_counts_faults_and_names_false_anomalies() -> None:
+    escalations = [
+        ("bearing_inner", {"default": "imbalance", "suggested": "bearing_inner"}),
+        ("bearing_inner", {"default": "bearing_inner", "suggested": "bearing_inner"}),
+        ("imbalance", {"default": "imbalance", "suggested": "misalignment"}),
+        ("healthy", {"default": "imbalance", "suggested": "imbalance"}),
+        ("healthy", {"default": "looseness", "suggested": "imbalance"}),
+    ]
+    r = vibration_eval.escalated_fault_identification(escalations, ["default", "suggested"])
+    assert r["escalated_fault_captures"] == 3 and r["escalated_false_anomaly_captures"] == 2
+    assert r["escalated_fault_id_accuracy_default_capture"] == pytest.approx(2 / 3)
+    assert r["escalated_fault_id_accuracy_suggested_capture"] == pytest.approx(2 / 3)
+    assert r["escalated_fault_id_per_class_suggested_capture"]["bearing_inner"] == "2 of 2"
+    assert r["escalated_fault_id_per_class_suggested_capture"]["bearing_ball"] == "0 of 0"
+    assert r["escalated_false_anomaly_verdicts_default_capture"] == {"imbalance": 1, "looseness": 1}
+    assert r["escalated_false_anomaly_verdicts_suggested_capture"] == {"imbalance": 2}
+    nothing = vibration_eval.escalated_fault_identification([], ["default"])
+    assert np.isnan(nothing["escalated_fault_id_accuracy_default_capture"])
 
 
 @pytest.mark.parametrize("encoding", ["s16le", "ima_adpcm"])
