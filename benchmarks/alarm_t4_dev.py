@@ -36,8 +36,8 @@ The burst rules were set on the training generator's alarm scenes 0-119 and the 
 T4-like rate); scenes 120-239 were run with the first rules and again afterwards; nothing was chosen from them.
 docs/node-model.md ("Following the tone for CO") has the figures and what building it into the node needs.
 
-Usage: python -m benchmarks.alarm_t4_dev [--block 0] [--scenes 120] [--recordings] [--channels whole|held|node]
-       [--fewest-first 3] [--integer]
+Usage: python -m benchmarks.alarm_t4_dev [--block 0] [--scenes 120] [--recordings [train|dev]]
+       [--channels whole|held|node] [--fewest-first 3] [--integer]
 """
 
 from __future__ import annotations
@@ -232,7 +232,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--block", type=int, default=0, help="which block of --scenes training scenes (0, 1, ...)")
     parser.add_argument("--scenes", type=int, default=120, help="alarm scenes per block (half smoke, half CO)")
-    parser.add_argument("--recordings", action="store_true", help="also the Debian `train` recordings (14.5 h)")
+    parser.add_argument(
+        "--recordings",
+        nargs="?",
+        const="train",
+        choices=("train", "dev"),
+        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
+    )
     parser.add_argument(
         "--channels",
         choices=("whole", "held", "node"),
@@ -266,13 +272,16 @@ def main() -> int:
     print(f"training alarm-free scenes: {false_co} CO codes in {hours:.2f} h (prototype); {false_pair} by either")
     if args.recordings:
         hours, false_co, false_pair = 0.0, 0, 0
-        for package, audio in debian("train"):
+        for package, audio in debian(args.recordings):
             times = integer_co_s(audio) if args.integer else in_pieces_s(audio, hear)
             found, pair = distinct(times), distinct(sorted(times + node_co_s(audio)))
             hours += len(audio) / SR / 3600
             false_co, false_pair = false_co + found, false_pair + pair
             print(f"  {package}: {len(audio) / SR / 3600:.2f} h, {found} ({pair} by either)", flush=True)
-        print(f"Debian `train` recordings: {false_co} CO codes in {hours:.2f} h (prototype); {false_pair} by either")
+        print(
+            f"Debian `{args.recordings}` recordings: {false_co} CO codes in {hours:.2f} h (prototype); "
+            f"{false_pair} by either"
+        )
     print(f"[{time.monotonic() - started:.0f} s]")
     return 0
 

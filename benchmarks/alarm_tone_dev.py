@@ -24,7 +24,7 @@ silences. This prototype reads the code from the tone itself:
 `--integer` runs the node's integer detector instead (`node_factory/reference/alarm_tone.py`, causal, on the
 node's own FFT; the C++ matches it bit for bit), to check it against this prototype on the same data.
 
-Usage: python -m benchmarks.alarm_tone_dev [--block 0] [--scenes 120] [--floor median|mean] [--recordings]
+Usage: python -m benchmarks.alarm_tone_dev [--block 0] [--scenes 120] [--floor median|mean] [--recordings [train|dev]]
        [--integer]
 """
 
@@ -248,7 +248,13 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=120, help="alarm scenes per block (half smoke, half CO)")
     parser.add_argument("--floor", choices=("median", "mean"), default="median")
     parser.add_argument("--peak-db", type=float, default=10.0)
-    parser.add_argument("--recordings", action="store_true", help="also the Debian `train` recordings (14.5 h)")
+    parser.add_argument(
+        "--recordings",
+        nargs="?",
+        const="train",
+        choices=("train", "dev"),
+        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
+    )
     parser.add_argument("--integer", action="store_true", help="the node's integer detector instead of the prototype")
     args = parser.parse_args()
     smoke_events = integer_events_s if args.integer else smoke_events_s
@@ -276,7 +282,7 @@ def main() -> int:
           f"{false_pair} by either")  # fmt: skip
     if args.recordings:
         hours, false_smoke, false_pair = 0.0, 0, 0
-        for package, audio in debian("train"):
+        for package, audio in debian(args.recordings):
             if args.integer:  # one stream, as the node hears it (the reference bounds its own memory)
                 times = integer_events_s(audio, args.floor, args.peak_db)
             else:
@@ -285,7 +291,7 @@ def main() -> int:
             hours += len(audio) / SR / 3600
             false_smoke, false_pair = false_smoke + found, false_pair + pair
             print(f"  {package}: {len(audio) / SR / 3600:.2f} h, {found} ({pair} by either)", flush=True)
-        print(f"Debian `train` recordings: {false_smoke} smoke codes heard in {hours:.2f} h ({name}); "
+        print(f"Debian `{args.recordings}` recordings: {false_smoke} smoke codes heard in {hours:.2f} h ({name}); "
               f"{false_pair} by either")  # fmt: skip
     print(f"[{time.monotonic() - started:.0f} s]")
     return 0

@@ -28,6 +28,17 @@ def test_shipped_manifest_keeps_eval_and_train_apart() -> None:
     assert eval_names and train_names and not eval_names & train_names
 
 
+def test_the_dev_set_shares_nothing_with_eval_or_train() -> None:
+    dev = packages("dev")
+    assert dev and all(s.purpose == "dev" for s in dev)
+    others = {s.upstream for s in MANIFEST if s.purpose in ("eval", "train")}
+    assert not {s.upstream for s in dev} & others
+    with pytest.raises(ValueError, match=r"eval and dev share upstream.*wesnoth"):
+        check_disjoint([_spec("wesnoth-music", "eval", "wesnoth"), _spec("wesnoth-data", "dev", "wesnoth")])
+    with pytest.raises(ValueError, match=r"train and dev share name"):
+        check_disjoint([_spec("a", "train", "up-a"), _spec("a", "dev", "up-b")])
+
+
 def test_a_package_in_both_sets_is_refused() -> None:
     with pytest.raises(ValueError, match="share name"):
         check_disjoint([_spec("a", "eval", "up-a"), _spec("a", "train", "up-b")])
