@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, twiddles_q15
 from tests.node_factory import component_harness
-from tests.node_factory.alarm_signals import built_up_t4, t4_among_converging_tones
+from tests.node_factory.alarm_signals import after_a_full_burst, built_up_t4, gated, t4_among_converging_tones
 
 COMPONENT = component_harness.COMPONENT
 SR = 16_000
@@ -181,6 +181,18 @@ def test_channels_on_one_tone_become_one_on_the_node_as_in_the_reference(harness
     ref = alarm_tone.detect_audio(samples)
     assert np.array_equal(got, ref)
     assert (ref == alarm_tone.T4).any()
+
+
+@pytest.mark.parametrize(("second", "heard"), [(3, False), (4, True)])
+def test_a_later_burst_needs_the_earlier_ones_pulses_on_the_node_as_in_the_reference(
+    harness: tuple[Path, Path], second: int, heard: bool
+) -> None:
+    # four pulses heard, then a burst of three is not the code's partner; one of four is
+    samples = gated(3100.0, after_a_full_burst(second), 13.0)
+    got = node_frames(harness, samples)
+    ref = alarm_tone.detect_audio(samples)
+    assert np.array_equal(got, ref)
+    assert (ref == alarm_tone.T4).any() == heard
 
 
 def test_with_t4_off_the_node_hears_t3_only_as_the_reference(harness: tuple[Path, Path]) -> None:

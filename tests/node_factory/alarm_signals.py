@@ -53,6 +53,12 @@ def gated(
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
+def after_a_full_burst(second: int) -> list[tuple[float, float]]:
+    """A steady tone opens the channel, then a T4 burst of four pulses and, 5.7 s later (last pulse to last), one
+    of `second` pulses (a pattern for `gated`, 13 s from its start at 1 s)."""
+    return [(1.0, 1.0), *[(0.1, 0.1)] * 3, (0.1, 5.0), *[(0.1, 0.1)] * (second - 1), (0.1, 4.0)]
+
+
 def built_up_t4(seconds: float = 14.0) -> NDArray[np.int16]:
     """T4 on 3.1 kHz as heard far from the sounder in a reverberant room: the tone builds up over its first pulses
     (time constant RT60 / 13.8: 57 ms at 0.8 s) and the first off-time does not dip, so each burst rises by 26 dB

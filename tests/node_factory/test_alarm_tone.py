@@ -21,6 +21,7 @@ from tests.node_factory.alarm_signals import (
     SR,
     T3,
     T4,
+    after_a_full_burst,
     built_up_t4,
     converging_tones,
     gated,
@@ -136,6 +137,21 @@ def test_the_five_pulses_are_on_one_pitch() -> None:
     assert alarm_tone.t3(ring([32, 32, 33, 33, 33]))
     assert not alarm_tone.t3(ring([32, 32, 33, 34, 34]))
     assert not alarm_tone.t3(ring([34, 33, 32, 33, 33]))
+
+
+def test_a_t3_chain_stands_out_of_its_silences_and_its_pulses_match() -> None:
+    # a repeated note at T3's intervals in music (Debian `dev` recordings, 2026-12-05): silences 7 dB under the
+    # notes, or notes 0.3 to 0.55 s long, are not one sounder's code; 7.5 dB and 0.22 s are
+    def ring(gap: int, lengths: list[int]) -> list[alarm_tone.Pulse]:
+        return [(onset, 100, gap, n, 32) for onset, n in zip((0, 31, 62, 124, 155), lengths, strict=True)]
+
+    even = [16] * 5
+    assert alarm_tone.t3(ring(100 - alarm_tone.GAP, even))
+    assert not alarm_tone.t3(ring(100 - alarm_tone.GAP + 1, even))
+    assert alarm_tone.GAP == 20  # 7.5 dB: every training smoke chain stands 10 dB or more over its silences
+    assert alarm_tone.t3(ring(50, [16, 16, 16, 16, 16 + alarm_tone.LENGTH_SPREAD]))
+    assert not alarm_tone.t3(ring(50, [10, 16, 16, 16, 10 + alarm_tone.LENGTH_SPREAD + 1]))
+    assert alarm_tone.LENGTH_SPREAD == 7  # 0.22 s
 
 
 def test_noise_alone_is_not_a_t3_code() -> None:
@@ -338,6 +354,14 @@ def test_the_two_bursts_must_be_about_as_loud() -> None:
     t = np.arange(len(x)) / SR
     x[t > 4.0] /= 4.0
     assert heard_at(np.round(x).astype(np.int16), alarm_tone.T4) == []
+
+
+def test_a_later_burst_has_at_least_the_earlier_ones_pulses() -> None:
+    # the channel heard all four pulses of the first burst: a second burst of three is not the same sounder's
+    # (a melody's figures; Debian `dev` music, 2026-12-05), one of four is
+    assert heard_at(gated(3100.0, after_a_full_burst(3), 13.0), alarm_tone.T4) == []
+    times = heard_at(gated(3100.0, after_a_full_burst(4), 13.0), alarm_tone.T4)
+    assert times and 8.0 < times[0] <= 11.0, times
 
 
 def test_a_channel_with_a_burst_is_held_through_the_silence() -> None:

@@ -11,11 +11,11 @@ constexpr int PEAK = 27;
 constexpr int GAIN = 8, CREATE = 40, RELEASE = 48, SCORE_MAX = 128;
 constexpr int MERGE = 18;
 constexpr int RISE = 16, END = 32, END_FRAMES = 2;
-constexpr int GAP = 16, SPREAD = 24, TAIL = 4;
+constexpr int GAP = 20, SPREAD = 24, TAIL = 4;
 constexpr int PULSE_MIN = 8, PULSE_MAX = 31;
 constexpr int SHORT_MIN = 27, SHORT_MAX = 36, LONG_MIN = 55, LONG_MAX = 70, LONG_FROM = 47;
 constexpr int MATCH = 5;
-constexpr int LENGTH_SPREAD = 10;
+constexpr int LENGTH_SPREAD = 7;
 constexpr int BIN_SPREAD = 1;
 constexpr int16_t EMPTY = -1;
 constexpr int SPACING_MIN = 5, SPACING_MAX = 8;
@@ -379,19 +379,23 @@ bool AlarmToneDetector::track_t4_(Channel &ch, int level, bool heard) {
 bool AlarmToneDetector::judge_burst_(Channel &ch) {
   const int mid = (ch.high + ch.low) / 2;
   const int fewest = ch.burst_fresh ? FRESH_PULSES : BURST_PULSES;
-  const bool burst = ch.pulses >= fewest && ch.ended && ch.high - ch.low <= SPREAD_T4 && ch.before <= mid - GAP_T4;
+  const uint8_t pulses = ch.pulses;
+  const bool burst = pulses >= fewest && ch.ended && ch.high - ch.low <= SPREAD_T4 && ch.before <= mid - GAP_T4;
   ch.pulses = 0;
   if (!burst)
     return false;
   const int apart = ch.pending_ago - ch.ago;
   const int diff = mid - ch.pending_level;
+  // the later burst is heard on an older channel: it has at least the earlier one's pulses
   const bool paired = ch.pending && apart >= PAIR_MIN && apart <= PAIR_MAX && diff <= PAIR_SPREAD &&
                       diff >= -PAIR_SPREAD && ch.bin - ch.pending_bin <= BIN_SPREAD &&
-                      ch.pending_bin - ch.bin <= BIN_SPREAD && ch.before <= ch.pending_level - GAP_T4;
+                      ch.pending_bin - ch.bin <= BIN_SPREAD && ch.before <= ch.pending_level - GAP_T4 &&
+                      pulses >= ch.pending_pulses;
   ch.pending = true;
   ch.pending_ago = ch.ago;
   ch.pending_level = static_cast<uint8_t>(mid);
   ch.pending_bin = ch.bin;
+  ch.pending_pulses = pulses;
   ch.silence = 0;
   return paired;
 }

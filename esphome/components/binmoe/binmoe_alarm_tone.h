@@ -51,17 +51,18 @@ class AlarmToneDetector {
     uint8_t count;
     bool active, used;
     // T4 (track_t4_); its levels are bytes, 0 standing for nothing heard
-    uint8_t pulses;         // of the burst under way (0: none)
-    uint8_t ago;            // frames since its last pulse
-    uint8_t last, dip;      // that pulse's level, and the lowest level since
-    uint8_t high, low;      // the burst's loudest and quietest pulse
-    uint8_t before;         // the silence's level before the burst (and since the pending one)
-    uint8_t envelope;       // the room's recent level without single-frame clicks
-    uint8_t base;           // the silence's level before the level's latest rise
-    uint8_t pending_ago;    // frames since the pending burst's last pulse
-    uint8_t pending_level;  // its mid level
-    uint8_t pending_bin;    // the channel's bin when it was judged
-    uint8_t silence;        // the loudest two-frame level since it
+    uint8_t pulses;          // of the burst under way (0: none)
+    uint8_t ago;             // frames since its last pulse
+    uint8_t last, dip;       // that pulse's level, and the lowest level since
+    uint8_t high, low;       // the burst's loudest and quietest pulse
+    uint8_t before;          // the silence's level before the burst (and since the pending one)
+    uint8_t envelope;        // the room's recent level without single-frame clicks
+    uint8_t base;            // the silence's level before the level's latest rise
+    uint8_t pending_ago;     // frames since the pending burst's last pulse
+    uint8_t pending_level;   // its mid level
+    uint8_t pending_bin;     // the channel's bin when it was judged
+    uint8_t pending_pulses;  // its pulses
+    uint8_t silence;         // the loudest two-frame level since it
     bool heard_before : 1, burst_fresh : 1, ended : 1, pending : 1;
     uint8_t since_open : 4;  // frames since the channel opened, to FRESH_UNTIL (FRESH_UNTIL once a burst started)
   };
