@@ -114,6 +114,17 @@ def false_alarms(streams: Iterable[tuple[str, NDArray[np.int16]]]) -> dict[str, 
             "examples": examples[:10]}  # fmt: skip
 
 
+def add_recordings_argument(parser: argparse.ArgumentParser) -> None:
+    """The training-side scripts' `--recordings [train|dev]`: which Debian recordings rule development hears."""
+    parser.add_argument(
+        "--recordings",
+        nargs="?",
+        const="train",
+        choices=("train", "dev"),
+        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
+    )
+
+
 def debian(purpose: debian_audio.Purpose) -> Iterable[tuple[str, NDArray[np.int16]]]:
     cache = CACHE / "real-audio"
     debian_audio.fetch(purpose, cache, progress=print)

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks.alarm_code import debian, node_events
+from benchmarks.alarm_code import add_recordings_argument, debian, node_events
 from benchmarks.alarm_tone_dev import (
     CACHE,
     FRAME_S,
@@ -232,13 +232,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--block", type=int, default=0, help="which block of --scenes training scenes (0, 1, ...)")
     parser.add_argument("--scenes", type=int, default=120, help="alarm scenes per block (half smoke, half CO)")
-    parser.add_argument(
-        "--recordings",
-        nargs="?",
-        const="train",
-        choices=("train", "dev"),
-        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
-    )
+    add_recordings_argument(parser)
     parser.add_argument(
         "--channels",
         choices=("whole", "held", "node"),

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import median_filter, uniform_filter1d
 
-from benchmarks.alarm_code import debian, node_events
+from benchmarks.alarm_code import add_recordings_argument, debian, node_events
 from node_factory.corpus import scenes
 from node_factory.corpus.families import FAMILIES
 from node_factory.reference import alarm_tone
@@ -248,13 +248,7 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=120, help="alarm scenes per block (half smoke, half CO)")
     parser.add_argument("--floor", choices=("median", "mean"), default="median")
     parser.add_argument("--peak-db", type=float, default=10.0)
-    parser.add_argument(
-        "--recordings",
-        nargs="?",
-        const="train",
-        choices=("train", "dev"),
-        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
-    )
+    add_recordings_argument(parser)
     parser.add_argument("--integer", action="store_true", help="the node's integer detector instead of the prototype")
     args = parser.parse_args()
     smoke_events = integer_events_s if args.integer else smoke_events_s
