@@ -88,13 +88,11 @@ def escalation_captures(family: Family) -> tuple[Capture, ...]:
     )
 
 
-def _bearing(bearing: Any) -> BearingGeometry:
-    """The geometry of a held-out machine's bearing (`node_factory.heldout.vibration.bearings.Bearing`)."""
-    return BearingGeometry(int(bearing.n), float(bearing.d_mm), float(bearing.pitch_mm), float(bearing.contact_deg))
-
-
 def _identify_captures(
-    recent: deque[tuple[NDArray[np.int16], float]], captures: tuple[Capture, ...], sample_rate: int, bearing: Any
+    recent: deque[tuple[NDArray[np.int16], float]],
+    captures: tuple[Capture, ...],
+    sample_rate: int,
+    bearing: BearingGeometry,
 ) -> dict[str, str]:
     """`identify`'s verdict on each capture of the windows in `recent` (oldest first), with the mean speed of the
     windows the capture spans (a tachometer over the capture) and the machine's bearing."""
@@ -106,7 +104,7 @@ def _identify_captures(
         samples = audio[-capture.samples :]
         if capture.encoding == "ima_adpcm":
             samples = ima_adpcm.decode(ima_adpcm.encode(samples))
-        verdicts[capture.name] = identify(samples, sample_rate, float(np.mean(spanned)), _bearing(bearing)).fault
+        verdicts[capture.name] = identify(samples, sample_rate, float(np.mean(spanned)), bearing).fault
     return verdicts
 
 
@@ -124,7 +122,7 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     length = cfg.window_samples
     window_s = length / cfg.sample_rate
     learner = BaselineLearner(cfg.bands, round(baseline_s / window_s), digest8(cfg.digest()))
-    bearing = run.machine.bearing
+    bearing = _geometry(vars(run.machine.bearing))  # a held-out machine's `Bearing`
     detector: AnomalyDetector | None = None
     rpm_lo, rpm_hi = float("inf"), 0.0
     healthy, faulty, in_range, fault_in_range = [], [], [], []
@@ -248,22 +246,23 @@ def escalated_fault_identification(escalations: list[tuple[str, dict[str, str]]]
     anomalies started during a fault, per class, and what the anomalies started during healthy running (false
     anomalies) were called."""
     faults = [(label, v) for label, v in escalations if label != "healthy"]
-    result: dict[str, Any] = {"escalated_fault_captures": len(faults), "escalated_false_anomaly_captures": 0}
+    false = [v for label, v in escalations if label == "healthy"]
+    result: dict[str, Any] = {"escalated_fault_captures": len(faults), "escalated_false_anomaly_captures": len(false)}
     for name in names:
         correct = [v[name] == label for label, v in faults]
         per_class = {c: [v[name] == c for label, v in faults if label == c] for c in FAULT_CLASSES}
-        false_verdicts = Counter(v[name] for label, v in escalations if label == "healthy")
         result[f"escalated_fault_id_accuracy_{name}_capture"] = float(np.mean(correct)) if correct else float("nan")
         result[f"escalated_fault_id_per_class_{name}_capture"] = {
             c: f"{sum(hits)} of {len(hits)}" for c, hits in per_class.items()
         }
-        result[f"escalated_false_anomaly_verdicts_{name}_capture"] = dict(sorted(false_verdicts.items()))
-        result["escalated_false_anomaly_captures"] = sum(false_verdicts.values())
+        result[f"escalated_false_anomaly_verdicts_{name}_capture"] = dict(
+            sorted(Counter(v[name] for v in false).items())
+        )
     return result
 
 
-def _geometry(meta: dict[str, Any]) -> BearingGeometry:
-    b = meta["machine"]["bearing"]
+def _geometry(b: dict[str, Any]) -> BearingGeometry:
+    """A held-out bearing's geometry from its fields (`node_factory.heldout.vibration.bearings.Bearing`)."""
     return BearingGeometry(int(b["n"]), float(b["d_mm"]), float(b["pitch_mm"]), float(b["contact_deg"]))
 
 
@@ -275,7 +274,9 @@ def fault_identification(family: Family, protocol: VibrationProtocol, progress: 
     confusion: Counter[tuple[str, str]] = Counter()
     for i, clip in enumerate(clips):
         audio = clip.audio if protocol.capture_encoding == "s16le" else ima_adpcm.decode(ima_adpcm.encode(clip.audio))
-        report = identify(audio, cfg.sample_rate, float(clip.meta["rpm_mean"]), _geometry(clip.meta))
+        report = identify(
+            audio, cfg.sample_rate, float(clip.meta["rpm_mean"]), _geometry(clip.meta["machine"]["bearing"])
+        )
         confusion[(clip.label, report.fault)] += 1
         if i % 20 == 19:
             progress(f"{family.name} fault identification: {i + 1} of {len(clips)} clips")

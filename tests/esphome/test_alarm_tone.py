@@ -41,6 +41,13 @@ def node_frames(harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool
     return (np.frombuffer(out.stdout.strip(), dtype=np.uint8) - ord("0")).astype(np.int8)
 
 
+def as_the_reference(harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True) -> NDArray[np.int8]:
+    """The reference's codes per frame, after checking that the node completes the same in every frame."""
+    ref = alarm_tone.detect_audio(samples, alarm_tone.AlarmToneDetector(t4=t4))
+    assert np.array_equal(node_frames(harness, samples, t4=t4), ref)
+    return ref
+
+
 def random_stream(seed: int, seconds: float) -> NDArray[np.int16]:
     """Noise with a drifting level; T3 alarms (sine or square, 500 Hz - 4 kHz, some drifting, some with notched
     pulses), T4, beeps once a second, notes on a beat, chirps, steady tones and clicks at random levels."""
@@ -157,9 +164,7 @@ def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, 
         on = 21.0 + (k // 3) * 4.0 + (k % 3)
         alarm[int(on * SR) : int((on + 0.5) * SR)] = np.sin(2 * np.pi * 3100 * t[int(on * SR) : int((on + 0.5) * SR)])
     samples = np.round(8000 * (beat + alarm) + np.random.default_rng(4).normal(0, 300, len(t))).astype(np.int16)
-    got = node_frames(harness, samples)
-    ref = alarm_tone.detect_audio(samples)
-    assert np.array_equal(got, ref)
+    ref = as_the_reference(harness, samples)
     heard_s = np.nonzero(ref)[0] * alarm_tone.FRAME / SR
     assert len(heard_s) and heard_s.min() > 21.0 and heard_s.min() <= 31.0, heard_s
 
@@ -167,9 +172,7 @@ def test_pulses_out_of_t3_order_are_not_a_code_on_the_node(harness: tuple[Path, 
 def test_a_t4_code_the_room_builds_up_is_heard_as_the_reference(harness: tuple[Path, Path]) -> None:
     # each burst rises for 0.2 s into its second pulse: the silence before it is taken before that rise
     samples = built_up_t4()
-    got = node_frames(harness, samples)
-    ref = alarm_tone.detect_audio(samples)
-    assert np.array_equal(got, ref)
+    ref = as_the_reference(harness, samples)
     assert (ref == alarm_tone.T4).any()
 
 
@@ -177,9 +180,7 @@ def test_channels_on_one_tone_become_one_on_the_node_as_in_the_reference(harness
     # twelve tones take every channel and glide in pairs onto six: the node releases one channel of each pair
     # as the reference does, and a T4 alarm starting later finds a slot
     samples = t4_among_converging_tones()
-    got = node_frames(harness, samples)
-    ref = alarm_tone.detect_audio(samples)
-    assert np.array_equal(got, ref)
+    ref = as_the_reference(harness, samples)
     assert (ref == alarm_tone.T4).any()
 
 
@@ -189,17 +190,13 @@ def test_a_later_burst_needs_the_earlier_ones_pulses_on_the_node_as_in_the_refer
 ) -> None:
     # four pulses heard, then a burst of three is not the code's partner; one of four is
     samples = gated(3100.0, after_a_full_burst(second), 13.0)
-    got = node_frames(harness, samples)
-    ref = alarm_tone.detect_audio(samples)
-    assert np.array_equal(got, ref)
+    ref = as_the_reference(harness, samples)
     assert (ref == alarm_tone.T4).any() == heard
 
 
 def test_with_t4_off_the_node_hears_t3_only_as_the_reference(harness: tuple[Path, Path]) -> None:
     # `co_tone: false`: the same stream, T4 codes gone and T3 codes as before, frame for frame as the reference
     samples = random_stream(1, 300.0)
-    got = node_frames(harness, samples, t4=False)
-    ref = alarm_tone.detect_audio(samples, alarm_tone.AlarmToneDetector(t4=False))
-    assert np.array_equal(got, ref)
+    ref = as_the_reference(harness, samples, t4=False)
     assert (ref == alarm_tone.T3).sum() >= 3 and not (ref == alarm_tone.T4).any()
     assert (alarm_tone.detect_audio(samples) == alarm_tone.T4).any()
