@@ -60,8 +60,11 @@ class NodeMessage(BaseModel):
     capture_rate: int | None = Field(default=None, ge=1000, le=100_000)
     # how the capture's bytes hold its samples; absent: s16le (node_factory.reference.ima_adpcm for the other)
     capture_encoding: Literal["s16le", "ima_adpcm"] | None = None
+    # the shaft speeds [low, high] in rpm the node's learnt baseline saw (with shaft_rpm): an anomaly at a speed
+    # outside them may be the new speed, not a fault
+    baseline_rpm: tuple[float, float] | None = None
 
-    @field_validator("scores", "bearing", mode="before")
+    @field_validator("scores", "bearing", "baseline_rpm", mode="before")
     @classmethod
     def _list_from_string(cls, value: Any) -> Any:
         if not isinstance(value, str):
@@ -78,6 +81,16 @@ class NodeMessage(BaseModel):
             balls, ball_mm, pitch_mm, contact_deg = value
             if balls < 3 or not 0 < ball_mm < pitch_mm or not 0 <= contact_deg < 90:
                 raise ValueError("not a bearing geometry: [balls >= 3, 0 < ball < pitch diameter, 0 <= angle < 90]")
+        return value
+
+    @field_validator("baseline_rpm")
+    @classmethod
+    def _speed_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None:
+            low, high = value
+            if not MIN_SHAFT_RPM <= low <= high <= MAX_SHAFT_RPM:
+                raise ValueError(f"not a speed range: [low, high] with {MIN_SHAFT_RPM:g} <= low <= high <= "
+                                 f"{MAX_SHAFT_RPM:g} rpm")  # fmt: skip
         return value
 
     @field_validator("v", mode="before")
@@ -99,6 +112,8 @@ class NodeMessage(BaseModel):
             raise ValueError("anomaly_score and anomaly_threshold come together")
         if (self.capture is None) != (self.capture_rate is None):
             raise ValueError("capture and capture_rate come together")
+        if self.baseline_rpm is not None and self.shaft_rpm is None:
+            raise ValueError("baseline_rpm comes with shaft_rpm")
         if self.capture is None and self.capture_encoding is not None:
             raise ValueError("capture_encoding comes with a capture")
         if self.capture is not None:

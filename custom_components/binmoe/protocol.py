@@ -19,12 +19,18 @@ class InvalidMessage(ValueError):
     """A payload that does not follow the protocol; the message says which field and why."""
 
 
+def _from_json(value: Any) -> Any:
+    """ESPHome's string form of a JSON array parsed; MQTT's native value as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError) as err:  # RecursionError: "[[[[…", deeper than the parser goes
+        raise vol.Invalid("not a JSON array") from err
+
+
 def _json_list(value: Any) -> list[int]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError) as err:  # RecursionError: "[[[[…", deeper than the parser goes
-            raise vol.Invalid("not a JSON array") from err
+    value = _from_json(value)
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise vol.Invalid("expected a list of integers")
     return value
@@ -32,11 +38,7 @@ def _json_list(value: Any) -> list[int]:
 
 def _bearing(value: Any) -> list[float]:
     """[balls, ball diameter mm, pitch diameter mm, contact angle degrees], a possible geometry."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError) as err:
-            raise vol.Invalid("not a JSON array") from err
+    value = _from_json(value)
     if (
         not isinstance(value, list)
         or len(value) != 4
@@ -47,6 +49,19 @@ def _bearing(value: Any) -> list[float]:
     if balls != int(balls) or balls < 3 or not 0 < ball_mm < pitch_mm or not 0 <= contact_deg < 90:
         raise vol.Invalid("not a bearing geometry")
     return [int(balls), float(ball_mm), float(pitch_mm), float(contact_deg)]
+
+
+def _speed_range(value: Any) -> list[float]:
+    """[low, high] shaft speeds in rpm, inside the speeds fault identification takes."""
+    value = _from_json(value)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        or not MIN_SHAFT_RPM <= value[0] <= value[1] <= MAX_SHAFT_RPM
+    ):
+        raise vol.Invalid(f"expected [low, high] with {MIN_SHAFT_RPM:g} <= low <= high <= {MAX_SHAFT_RPM:g} rpm")
+    return [float(value[0]), float(value[1])]
 
 
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
@@ -92,6 +107,7 @@ _SCHEMA = vol.Schema(
         vol.Optional("capture"): vol.All(str, vol.Length(max=MAX_CAPTURE_CHARS), vol.Match(r"^[A-Za-z0-9+/]*={0,2}$")),
         vol.Optional("capture_rate"): vol.All(vol.Coerce(int), vol.Range(min=1000, max=100_000)),
         vol.Optional("capture_encoding"): vol.In(CAPTURE_ENCODINGS),
+        vol.Optional("baseline_rpm"): _speed_range,
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -130,6 +146,7 @@ class NodeMessage:
     capture: str | None = None
     capture_rate: int | None = None
     capture_encoding: str | None = None  # absent: s16le
+    baseline_rpm: tuple[float, float] | None = None  # the shaft speeds the node's learnt baseline saw
 
     def as_payload(self) -> dict[str, Any]:
         """The protocol form (native JSON types), e.g. for the diagnosis request."""
@@ -138,6 +155,8 @@ class NodeMessage:
         data["scores"] = list(self.scores)
         if self.bearing is not None:
             data["bearing"] = [int(self.bearing[0]), *self.bearing[1:]]
+        if self.baseline_rpm is not None:
+            data["baseline_rpm"] = list(self.baseline_rpm)
         return {k: v for k, v in data.items() if v is not None}
 
 
@@ -158,8 +177,11 @@ def parse_message(data: dict[str, Any]) -> NodeMessage:
     if ("anomaly_score" in clean) != ("anomaly_threshold" in clean):
         raise InvalidMessage("anomaly_score and anomaly_threshold come together")
     _check_capture(clean)
-    if "bearing" in clean:
-        clean["bearing"] = tuple(clean["bearing"])
+    if "baseline_rpm" in clean and "shaft_rpm" not in clean:
+        raise InvalidMessage("baseline_rpm comes with shaft_rpm")
+    for name in ("bearing", "baseline_rpm"):
+        if name in clean:
+            clean[name] = tuple(clean[name])
     clean["label"] = clean.pop("class")
     clean["scores"] = tuple(clean["scores"])
     return NodeMessage(**clean)

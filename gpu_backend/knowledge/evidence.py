@@ -6,6 +6,8 @@ import itertools
 import statistics
 from typing import Any
 
+from node_factory.reference.orders import outside_speeds
+
 from ..protocol import DiagnoseHistory, DiagnoseRequest, NodeMessage, OrderAnalysis, TeacherOpinion
 
 SUSTAIN_GAP_S = 10.0  # messages of one class less than this apart belong to one sustained sound
@@ -57,6 +59,13 @@ def merged_history(request: DiagnoseRequest) -> DiagnoseHistory | None:
     return DiagnoseHistory.model_validate(derived.model_dump() | given.model_dump(exclude_none=True))
 
 
+def outside_baseline_speed(esc: NodeMessage) -> bool:
+    """The node runs at a speed its learnt baseline never saw (node_factory.reference.orders.outside_speeds)."""
+    if esc.baseline_rpm is None or esc.shaft_rpm is None:
+        return False
+    return outside_speeds(esc.shaft_rpm, *esc.baseline_rpm)
+
+
 def gather_facts(
     request: DiagnoseRequest, subject: str | None, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
 ) -> dict[str, Any]:
@@ -75,6 +84,13 @@ def gather_facts(
                 "anomaly_score": esc.anomaly_score,
                 "anomaly_ratio": round(esc.anomaly_score / esc.anomaly_threshold, 2),
                 "anomaly_threshold": esc.anomaly_threshold,
+            }
+        if esc.baseline_rpm is not None and esc.shaft_rpm is not None:
+            facts |= {
+                "shaft_rpm": esc.shaft_rpm,
+                "baseline_rpm_low": esc.baseline_rpm[0],
+                "baseline_rpm_high": esc.baseline_rpm[1],
+                "speed_outside_baseline": outside_baseline_speed(esc),
             }
     if orders is not None:
         facts |= {"shaft_rpm": orders.shaft_rpm, "order_fault": orders.fault}
@@ -119,6 +135,12 @@ def describe_facts(facts: dict[str, Any]) -> str:
             f"against this machine's learnt healthy baseline the window scores {facts['anomaly_score']} "
             f"(threshold {facts['anomaly_threshold']}, {facts['anomaly_ratio']:.1f}x)"
             + (", an anomaly" if facts.get("reason") == "anomaly" else "")
+        )
+    if "baseline_rpm_low" in facts:
+        where = "outside" if facts["speed_outside_baseline"] else "inside"
+        parts.append(
+            f"the machine runs at {facts['shaft_rpm']:.0f} rpm, {where} the {facts['baseline_rpm_low']:.0f}-"
+            f"{facts['baseline_rpm_high']:.0f} rpm its baseline learnt"
         )
     if "order_fault" in facts:
         energies = ", ".join(

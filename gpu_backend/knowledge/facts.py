@@ -28,6 +28,10 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     "anomaly_score": (FactKind.NUMBER, "the window's score against the machine's learnt healthy baseline"),
     "anomaly_threshold": (FactKind.NUMBER, "the threshold the node learnt with its baseline"),
     "anomaly_ratio": (FactKind.NUMBER, "anomaly_score over the baseline's learnt threshold (> 1: above it)"),
+    # the speeds the node's learnt baseline saw, and whether the shaft speed now is outside them
+    "baseline_rpm_low": (FactKind.NUMBER, "the lowest shaft speed the node's baseline saw while learning, rpm"),
+    "baseline_rpm_high": (FactKind.NUMBER, "the highest shaft speed the node's baseline saw while learning, rpm"),
+    "speed_outside_baseline": (FactKind.FLAG, "the shaft speed is more than 2 % outside the baseline's speeds"),
     # the GPU tier's fault identification in shaft orders, when the escalation carried a capture
     # (gpu_backend/orders.py; strengths over the local spectral floor, dB)
     "shaft_rpm": (FactKind.NUMBER, "the shaft speed the node reported with its capture, rpm"),

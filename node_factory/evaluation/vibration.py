@@ -13,10 +13,12 @@ rules are fixed in `node_factory.reference.orders`, the students are the shipped
   one. AUC per machine (healthy windows after the baseline against windows after a fault's onset);
   anomalies (with the baseline's hysteresis) started during healthy running, per day, counted over all
   healthy windows and over those whose speed lies inside the range the baseline saw; fault segments
-  detected. Each anomaly started is escalated with the node's capture (the last raw samples up to the window's
-  end, `escalation_captures`), and `identify` reads it with the speed over the capture and the bearing: fault
-  identification on what the node actually sends, at the moment it sends it (the product's figure), and what a
-  false anomaly's capture is called.
+  detected. Each anomaly started is escalated with the node's capture (the last raw samples up to the end of
+  the window that raised it, or of a later one with `capture_delay`: `escalation_captures`), and `identify`
+  reads it with the speed over the capture and the bearing: fault identification on what the node actually
+  sends, when it sends it (the product's figure), and what a false anomaly's capture is called; and how often
+  the diagnosis adds to a shaft verdict that it may be the new speed (the escalated window's speed outside
+  those the baseline's windows read, `outside_speeds`).
 - fault identification: labelled held-out clips of the six faults; speed (the clip's mean rpm, as a
   tachometer would read it) and the bearing geometry are given to `identify`.
 - students: the shipped model's window classes on held-out clips of all seven classes (macro-F1).
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,7 @@ from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, sign
 from ..reference.features import frame_features
 from ..reference.model_format import parse_payload, read_blob
 from ..reference.network import decide, forward
-from ..reference.orders import BearingGeometry, identify
+from ..reference.orders import SHAFT_FAULTS, BearingGeometry, identify, outside_speeds
 from ..training.metrics import macro_f1
 
 Progress = Callable[[str], None]
@@ -70,42 +72,57 @@ SUGGESTED_CAPTURE_S = {"vibration": 8.0, "vibration_adc": 4.0}
 
 @dataclass(frozen=True)
 class Capture:
-    """What a node sends with an anomaly's escalation: the last `samples` raw samples, in `encoding`."""
+    """What a node sends with an anomaly's escalation: the last `samples` raw samples, in `encoding`, taken
+    `delay_windows` windows after the one that raised the anomaly (`capture_delay`; 0: that window)."""
 
     name: str
     samples: int
     encoding: str
+    delay_windows: int = 0
 
 
 def escalation_captures(family: Family) -> tuple[Capture, ...]:
-    """The node's default capture (one model window as int16) and the shipped YAMLs' suggestion (IMA ADPCM, the
-    whole blocks that hold it, as the node sends them)."""
+    """The node's default capture (one model window as int16, sent at once) and the shipped YAMLs' suggestion (IMA
+    ADPCM, the whole blocks that hold it, as the node sends them), sent `capture_delay` = `capture_duration` after
+    the anomaly starts (the first window that ends that long after the raising one), and sent at once for
+    comparison."""
     cfg = family.features
     blocks = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // ima_adpcm.SAMPLES_PER_BLOCK)
+    samples = blocks * ima_adpcm.SAMPLES_PER_BLOCK
+    delay = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // cfg.window_samples)
     return (
         Capture("default", cfg.window_samples, "s16le"),
-        Capture("suggested", blocks * ima_adpcm.SAMPLES_PER_BLOCK, "ima_adpcm"),
+        Capture("suggested", samples, "ima_adpcm", delay),
+        Capture("suggested_at_once", samples, "ima_adpcm"),
     )
 
 
-def _identify_captures(
-    recent: deque[tuple[NDArray[np.int16], float]],
-    captures: tuple[Capture, ...],
-    sample_rate: int,
-    bearing: BearingGeometry,
-) -> dict[str, str]:
-    """`identify`'s verdict on each capture of the windows in `recent` (oldest first), with the mean speed of the
+def _identify_capture(
+    recent: deque[tuple[NDArray[np.int16], float]], capture: Capture, sample_rate: int, bearing: BearingGeometry
+) -> str:
+    """`identify`'s verdict on `capture` of the windows in `recent` (oldest first), with the mean speed of the
     windows the capture spans (a tachometer over the capture) and the machine's bearing."""
     audio = np.concatenate([a for a, _rpm in recent])
-    verdicts = {}
-    for capture in captures:
-        windows = -(-capture.samples // len(recent[-1][0]))  # the windows the capture reaches into
-        spanned = [rpm for _a, rpm in list(recent)[-windows:]]
-        samples = audio[-capture.samples :]
-        if capture.encoding == "ima_adpcm":
-            samples = ima_adpcm.decode(ima_adpcm.encode(samples))
-        verdicts[capture.name] = identify(samples, sample_rate, float(np.mean(spanned)), bearing).fault
-    return verdicts
+    windows = -(-capture.samples // len(recent[-1][0]))  # the windows the capture reaches into
+    spanned = [rpm for _a, rpm in list(recent)[-windows:]]
+    samples = audio[-capture.samples :]
+    if capture.encoding == "ima_adpcm":
+        samples = ima_adpcm.decode(ima_adpcm.encode(samples))
+    return identify(samples, sample_rate, float(np.mean(spanned)), bearing).fault
+
+
+# An escalation's verdicts also say whether the diagnosis adds that the new speed may be the cause
+NEW_SPEED = "new_speed"
+
+
+@dataclass
+class _Escalation:
+    """An anomaly's escalation under way: the running label where it started, the windows since, the verdicts so
+    far (one per capture, each taken when its delay has passed)."""
+
+    label: str
+    windows: int = 0
+    verdicts: dict[str, str] = field(default_factory=dict)
 
 
 def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
@@ -125,6 +142,7 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     bearing = _geometry(vars(run.machine.bearing))  # a held-out machine's `Bearing`
     detector: AnomalyDetector | None = None
     rpm_lo, rpm_hi = float("inf"), 0.0
+    speed_lo, speed_hi = float("inf"), 0.0  # the speeds the node's tachometer read while it learnt (window means)
     healthy, faulty, in_range, fault_in_range = [], [], [], []
     false_all = false_in_range = 0
     flagged: Counter[str] = Counter()
@@ -132,6 +150,22 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     # the node's raw samples: enough windows for the longest capture (the first one's start may be cut)
     recent: deque[tuple[NDArray[np.int16], float]] = deque(maxlen=1 + max(c.samples for c in captures) // length)
     escalations: list[tuple[str, dict[str, str]]] = []  # (the running label, verdict per capture)
+    pending: list[_Escalation] = []
+
+    def take_captures(escalation: _Escalation) -> bool:
+        """The captures whose delay ends with this window; True once all are taken. With the suggested one,
+        whether the diagnosis adds that the speed may be the cause (`new_speed`: a shaft verdict at a speed
+        outside those the baseline's windows read; the node sends the escalated window's speed and the
+        baseline's speeds, and vibration.toml's shaft classes have a cause for it)."""
+        for c in captures:
+            if c.delay_windows == escalation.windows:
+                fault = escalation.verdicts[c.name] = _identify_capture(recent, c, cfg.sample_rate, bearing)
+                if c.name == "suggested":
+                    new = outside_speeds(recent[-1][1], speed_lo, speed_hi) and fault in SHAFT_FAULTS
+                    escalation.verdicts[NEW_SPEED] = "yes" if new else "no"
+        escalation.windows += 1
+        return len(escalation.verdicts) == len(captures) + 1
+
     for chunk in run.chunks():  # chunk_s is one window: the chunk's speed is the window's
         if len(chunk.audio) < length:
             continue
@@ -142,26 +176,31 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
         if detector is None:
             learner.push(sig)
             rpm_lo, rpm_hi = min(rpm_lo, chunk.rpm_min), max(rpm_hi, chunk.rpm_max)
+            speed_lo, speed_hi = min(speed_lo, chunk.rpm_mean), max(speed_hi, chunk.rpm_mean)
             if learner.done:
                 detector = AnomalyDetector(learner.result())
             continue
         score, started = detector.push(sig)
         label = run.label_at(t_end - 1e-6)
         inside = rpm_lo <= chunk.rpm_min and chunk.rpm_max <= rpm_hi
+        start_label = None
         if label == "healthy" and run.label_at(chunk.start_s) == "healthy":
             healthy.append(score)
             in_range.append(inside)
             false_all += started
             false_in_range += started and inside
-            if started:
-                escalations.append(("healthy", _identify_captures(recent, captures, cfg.sample_rate, bearing)))
+            start_label = "healthy"
         elif label != "healthy" and run.label_at(chunk.start_s) == label:
             faulty.append(score)
             fault_in_range.append(inside)
             if detector.active:  # raised during the fault (or still raised: the segment began as repaired)
                 flagged[label] += 1
-            if started:
-                escalations.append((label, _identify_captures(recent, captures, cfg.sample_rate, bearing)))
+            start_label = label
+        if started and start_label is not None:
+            pending.append(_Escalation(start_label))
+        for escalation in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
+            pending.remove(escalation)
+            escalations.append((escalation.label, escalation.verdicts))
     assert detector is not None, "the run is shorter than its baseline"
     h, f = np.array(healthy), np.array(faulty)
     h_in, f_in = h[np.array(in_range, dtype=bool)], f[np.array(fault_in_range, dtype=bool)]
@@ -248,6 +287,11 @@ def escalated_fault_identification(escalations: list[tuple[str, dict[str, str]]]
     faults = [(label, v) for label, v in escalations if label != "healthy"]
     false = [v for label, v in escalations if label == "healthy"]
     result: dict[str, Any] = {"escalated_fault_captures": len(faults), "escalated_false_anomaly_captures": len(false)}
+    # the diagnosis's new-speed caveat (a shaft verdict at a speed the baseline never saw), per class
+    result["escalated_new_speed_caveats"] = {
+        "faults": {c: sum(v.get(NEW_SPEED) == "yes" for label, v in faults if label == c) for c in FAULT_CLASSES},
+        "false_anomalies": sum(v.get(NEW_SPEED) == "yes" for v in false),
+    }
     for name in names:
         correct = [v[name] == label for label, v in faults]
         per_class = {c: [v[name] == c for label, v in faults if label == c] for c in FAULT_CLASSES}

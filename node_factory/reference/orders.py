@@ -60,6 +60,18 @@ BEARING_MARGIN_DB = 1.0
 MISALIGNMENT_REL_DB = 20 * math.log10(math.sqrt(0.15 * 0.5))
 ABSENT_DB = -120.0  # the velocity ratio reported for a harmonic that does not stand out
 FAULT_IDS = ("imbalance", "misalignment", "looseness", "bearing_outer", "bearing_inner", "bearing_ball")
+# The verdicts a new speed alone can produce: 1x grows with the square of the speed, and its harmonics with the
+# machine's resonances; a bearing's lines follow the speed and are evidence at any speed. (The GPU tier's
+# knowledge base has an `at_new_speed` cause in these classes: gpu_backend/data/knowledge/vibration.toml.)
+SHAFT_FAULTS = frozenset(FAULT_IDS[:3])
+# A speed this far outside the speeds a baseline learnt is one it never saw (2 %: an induction motor's slip
+# across its load range moves it that much at one set-point).
+BASELINE_SPEED_TOLERANCE = 0.02
+
+
+def outside_speeds(rpm: float, low: float, high: float) -> bool:
+    """Whether `rpm` is a speed a baseline that saw `low`..`high` rpm never saw."""
+    return not low * (1 - BASELINE_SPEED_TOLERANCE) <= rpm <= high * (1 + BASELINE_SPEED_TOLERANCE)
 
 
 @dataclass(frozen=True)

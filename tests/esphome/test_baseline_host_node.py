@@ -54,6 +54,7 @@ def fnv1(text: str) -> int:
 
 
 PREF_KEY, PREF_KEY2 = fnv1("binmoe_baseline"), fnv1("binmoe_baseline_2")  # the blob's two halves
+PREF_SPEEDS = fnv1("binmoe_baseline_rpm")  # the shaft speeds it was learnt at: its checksum, low, high (float32)
 
 
 def read_prefs(home: Path) -> dict[int, bytes]:
@@ -180,7 +181,8 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
         finally:
             await node.client.disconnect()
     stored = read_prefs(tmp_path)
-    assert set(stored) == {PREF_KEY, PREF_KEY2}
+    assert set(stored) == {PREF_KEY, PREF_KEY2, PREF_SPEEDS}
+    assert stored[PREF_SPEEDS] == baseline.to_bytes()[-4:] + struct.pack("<ff", 0.0, 0.0)  # no speed read: none
     assert stored[PREF_KEY] + stored[PREF_KEY2] == baseline.to_bytes().ljust(MAX_BLOB, b"\0")  # the reference's
 
     # Second boot: the stored baseline is in force; healthy running, then a fault of the same machine.
@@ -320,9 +322,11 @@ async def test_a_baseline_learnt_from_a_recording_is_set_kept_and_flags_a_fault(
 async def test_an_ima_adpcm_capture_is_the_references_blocks_and_names_the_fault(
     vibration_adpcm_node: Any, vibration_clips: Path, tmp_path: Path
 ) -> None:
-    """With `capture_encoding: ima_adpcm` and `capture_duration: 4s` an anomaly escalation carries the complete
-    IMA ADPCM blocks that hold the last 4 s of the stream up to its window: byte for byte the blocks the
-    reference encoder makes of the replayed clip; the GPU tier decodes them and names a fault in shaft orders."""
+    """With `capture_encoding: ima_adpcm`, `capture_duration: 4s` and `capture_delay: 4s` an anomaly escalation
+    goes with the first window that ends 4 s or more after the one that raised it (4 windows at the 1.28 s hop),
+    with that window's score, and carries the complete IMA ADPCM blocks that hold the last 4 s of the stream up
+    to its end: byte for byte the blocks the reference encoder makes of the replayed clip, all of them after the
+    raising window; the GPU tier decodes them and names a fault in shaft orders."""
     learn_sigs = signatures(vibration_clips / "healthy_learn.wav")
     learner = BaselineLearner(len(learn_sigs[0]), windows_for(60), DIGEST)
     for sig in learn_sigs[: windows_for(60)]:
@@ -332,8 +336,15 @@ async def test_an_ima_adpcm_capture_is_the_references_blocks_and_names_the_fault
     fault_sigs = signatures(vibration_clips / "faulty.wav")
     detector = AnomalyDetector(baseline)
     expected = [detector.push(s) for s in [*check_sigs, *fault_sigs]]
-    starts = [i for i, (_s, started) in enumerate(expected[len(check_sigs) :]) if started]
-    assert starts and not any(started for _s, started in expected[: len(check_sigs)])
+    assert not any(started for _s, started in expected[: len(check_sigs)])
+    fault_scores = expected[len(check_sigs) :]
+    delay, wait, sent = 4, 0, []  # (the window that raised the anomaly, the window escalated), in the fault clip
+    for i, (_s, started) in enumerate(fault_scores):
+        if started and wait == 0:
+            wait, raised = delay + 1, i
+        if wait and (wait := wait - 1) == 0:
+            sent.append((raised, i))
+    assert sent
     with wave.open(str(vibration_clips / "faulty.wav"), "rb") as f:
         stream = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     window, hop = len(window_samples(vibration_clips / "faulty.wav", 0)), MANIFEST["feature_config"]["frames"] // 2
@@ -350,26 +361,24 @@ async def test_an_ima_adpcm_capture_is_the_references_blocks_and_names_the_fault
             await node.call("set_rpm", rpm=RPM)
             await replay(node, vibration_clips / "healthy_check.wav", len(check_sigs))
             await replay(node, vibration_clips / "faulty.wav", len(fault_sigs))
-            await wait_for(lambda: len([c for c in node.events if c.data.get("reason") == "anomaly"]) == len(starts))
+            await wait_for(lambda: len([c for c in node.events if c.data.get("reason") == "anomaly"]) == len(sent))
             anomalies = [NodeMessage.model_validate(c.data) for c in node.events if c.data.get("reason") == "anomaly"]
-            assert any("capture 12800 samples (ima_adpcm)" in line for line in node.logs)
+            assert any("capture 12800 samples (ima_adpcm), anomalies escalated 4 windows after" in line
+                       for line in node.logs)  # fmt: skip
+            assert any("Anomaly escalation in 4 windows" in line for line in node.logs)
         finally:
             await node.client.disconnect()
-    carried = 0
-    for message, index in zip(anomalies, starts, strict=True):
+    for message, (raised, index) in zip(anomalies, sent, strict=True):
+        assert message.anomaly_score == fault_scores[index][0]  # the escalated window's score
         complete = (index * hop + window) // ima_adpcm.SAMPLES_PER_BLOCK  # blocks the stream had completed
-        if complete < blocks:  # the clip had not yet run 4 s: no capture (and a log line)
-            assert message.capture is None and message.shaft_rpm == RPM
-            continue
-        carried += 1
+        assert (complete - blocks) * ima_adpcm.SAMPLES_PER_BLOCK >= raised * hop + window  # all after the raise
         assert message.capture_encoding == "ima_adpcm" and message.capture_rate == 3200
-        sent = base64.b64decode(message.capture or "")
+        sent_bytes = base64.b64decode(message.capture or "")
         whole = ima_adpcm.encode(stream[: complete * ima_adpcm.SAMPLES_PER_BLOCK])
-        assert sent == whole[-blocks * ima_adpcm.BLOCK_BYTES :]
+        assert sent_bytes == whole[-blocks * ima_adpcm.BLOCK_BYTES :]
         orders = analyse(message)
         assert orders is not None and orders.fault in {"imbalance", "misalignment", "looseness", "bearing_outer",
                                                        "bearing_inner", "bearing_ball"}  # fmt: skip
-    assert carried >= 1
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "foreign", "old"])
@@ -442,6 +451,70 @@ async def test_escalations_carry_the_shaft_speed_only_when_it_is_known(
             assert any("Shaft speed unknown or outside 60-60000 rpm (30.0)" in line for line in node.logs)
             check_orders_fields(known, window_samples(clip, 0))  # the clip's first window was the forced one
             assert analyse(known) is not None
+        finally:
+            await node.client.disconnect()
+
+
+async def force_one(node: Node, clip: Path) -> NodeMessage:
+    """Forces the escalation of the clip's first window and returns it, once the clip has been replayed."""
+    seen, done = len(forced_escalations(node)), replays_done(node)
+    await node.call("force_escalation")
+    await node.call("replay", file=str(clip))
+    await wait_for(lambda: len(forced_escalations(node)) > seen, 60)
+    await wait_for(lambda: replays_done(node) > done, 60)
+    await asyncio.sleep(0.5)  # the clip's last windows are classified before the next force
+    return forced_escalations(node)[seen]
+
+
+async def test_a_learnt_baseline_keeps_the_shaft_speeds_it_saw_across_a_restart(
+    vibration_node: Any, vibration_clips: Path, tmp_path: Path
+) -> None:
+    """A baseline learnt while the speed sensor read 1500 rpm: escalations carry `baseline_rpm` [1500, 1500] with
+    their speed (here 1800 rpm, one the baseline never saw, so the GPU tier can say so), also after a restart
+    (a preference of its own, tied to the blob's checksum); a baseline set from a recording has no speeds."""
+    learn, check = vibration_clips / "healthy_learn.wav", vibration_clips / "healthy_check.wav"
+    saved = tmp_path / "baseline.bin"
+    cli = [str(backend_python()), "-m", "node_factory", "baseline", str(learn), "--family", "vibration",
+           "--learn-seconds", "10", "--save", str(saved)]  # fmt: skip
+    await asyncio.to_thread(subprocess.run, cli, check=True, cwd=REPO, capture_output=True, text=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    with vibration_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await node.call("set_rpm", rpm=RPM)
+            await wait_for(lambda: last_state(node, keys["shaft_speed_problem"]) is False, 5)
+            await node.call("learn_baseline", seconds=60)
+            await node.call("replay", file=str(learn))
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready")
+            assert any("Baseline shaft speeds 1500.0-1500.0 rpm" in line for line in node.logs)
+            await node.call("set_rpm", rpm=1800.0)
+            message = await force_one(node, check)
+            assert (message.shaft_rpm, message.baseline_rpm) == (1800.0, (1500.0, 1500.0))
+        finally:
+            await node.client.disconnect()
+    with vibration_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            keys = entity_keys(node)
+            await wait_for(lambda: last_state(node, keys["baseline"]) == "ready", 5)
+            await node.call("set_rpm", rpm=1800.0)
+            message = await force_one(node, check)
+            assert (message.shaft_rpm, message.baseline_rpm) == (1800.0, (1500.0, 1500.0))  # kept across the restart
+            await node.call("set_baseline", baseline=base64.b64encode(saved.read_bytes()).decode())
+            await wait_for(lambda: any("Baseline set: " in line for line in node.logs), 5)
+            message = await force_one(node, check)
+            assert message.shaft_rpm == 1800.0 and message.baseline_rpm is None  # learnt elsewhere: speeds unknown
+        finally:
+            await node.client.disconnect()
+    # the set baseline stored "no speeds" with its own checksum: after a restart still none
+    with vibration_node(home, tmp_path / "node.log"):
+        node = await connect_node(PORT)
+        try:
+            await node.call("set_rpm", rpm=1800.0)
+            message = await force_one(node, check)
+            assert message.shaft_rpm == 1800.0 and message.baseline_rpm is None
         finally:
             await node.client.disconnect()
 

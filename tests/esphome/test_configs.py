@@ -69,11 +69,11 @@ def test_shipped_yaml_validates_and_generates(release: Release, node: Path, tmp_
 @pytest.mark.parametrize("node", ["binmoe-vibration-node.yaml", "binmoe-vibration-piezo-node.yaml"])
 def test_the_shipped_fault_identification_lines_validate_once_uncommented(node: str, tmp_path: Path) -> None:
     """The vibration nodes ship fault identification commented out (the user's machine's speed and bearing); the
-    lines the user uncomments, the IMA ADPCM capture among them (8 s on the ADXL345 node, 4 s on the piezo node),
-    make a valid node."""
+    lines the user uncomments, the IMA ADPCM capture among them (8 s on the ADXL345 node, 4 s on the piezo node,
+    sent as long after the anomaly starts), make a valid node."""
     shutil.copytree(REPO / "esphome", tmp_path / "esphome", ignore=shutil.ignore_patterns(".esphome", "components"))
     path = tmp_path / "esphome" / node
-    options = ("shaft_speed:", "bearing:", "capture_duration:", "capture_encoding:")
+    options = ("shaft_speed:", "bearing:", "capture_duration:", "capture_encoding:", "capture_delay:")
     lines = path.read_text().splitlines()
     opened = [line.replace("  # ", "  ", 1) if line.startswith(tuple(f"  # {o}" for o in options)) else line
               for line in lines]  # fmt: skip
@@ -83,6 +83,7 @@ def test_the_shipped_fault_identification_lines_validate_once_uncommented(node: 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     seconds = "8s" if node == "binmoe-vibration-node.yaml" else "4s"  # what each YAML suggests (docs/esphome.md)
     assert "capture_encoding: ima_adpcm" in checked.stdout and f"capture_duration: {seconds}" in checked.stdout
+    assert f"capture_delay: {seconds}" in checked.stdout  # the capture starts after the anomaly does
 
 
 @pytest.mark.parametrize("node", HOST_YAMLS, ids=lambda p: p.stem)
@@ -324,10 +325,12 @@ RPM_SENSOR = {"sensor": [{"platform": "template", "id": "motor_rpm", "lambda": "
       "capture_duration of 50 s is 160000 samples at 3200 Hz; at most 129280 (40.4 s) as ima_adpcm"),
      ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_encoding": "flac"}, "Unknown value 'flac'"),
      ({"capture_encoding": "ima_adpcm"}, "shaft_speed and bearing: capture_encoding is set, both are missing"),
-     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "500ms"}, "capture_duration")],
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "500ms"}, "capture_duration"),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_delay": "61s"}, "capture_delay"),
+     ({"capture_delay": "8s"}, "shaft_speed and bearing: capture_delay is set, both are missing")],
     ids=["unknown-designation", "rpm-range", "no-sensor", "ball-vs-pitch", "balls", "angle", "no-speed",
          "no-bearing", "capture-too-long", "adpcm-too-long", "unknown-encoding", "encoding-alone",
-         "capture-too-short"],
+         "capture-too-short", "delay-too-long", "delay-alone"],
 )  # fmt: skip
 def test_fault_identification_options_are_validated(tmp_path: Path, options: dict[str, Any], message: str) -> None:
     out = check(tmp_path, {**VIBRATION, **options}, **RPM_SENSOR)
@@ -350,19 +353,24 @@ def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [({"shaft_speed": "1480 rpm", "bearing": " 6205-2rs  jem "},
-      'set_fault_identification(1480.0f, "[9,7.94,39.0398,0.0]", 8192, false)'),
+      'set_fault_identification(1480.0f, "[9,7.94,39.0398,0.0]", 8192, false, 0)'),
      ({"shaft_speed": "motor_rpm", "capture_duration": "4s",
        "bearing": {"balls": 16, "ball_diameter": 8.4074, "pitch_diameter": 71.501, "contact_angle": 15.17}},
-      'set_fault_identification(0.0f, "[16,8.4074,71.501,15.17]", 12800, false)'),
-     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "40s", "capture_encoding": "IMA_ADPCM"},
-      'set_fault_identification(1480.0f, "[9,7.9375,38.5064,0.0]", 128000, true)')],
-    ids=["fixed-designation", "sensor-geometry", "adpcm"],
+      'set_fault_identification(0.0f, "[16,8.4074,71.501,15.17]", 12800, false, 0)'),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "40s", "capture_encoding": "IMA_ADPCM",
+       "capture_delay": "40s"},
+      'set_fault_identification(1480.0f, "[9,7.9375,38.5064,0.0]", 128000, true, 32)'),
+     ({"shaft_speed": 1480, "bearing": "ER-16K", "capture_duration": "8s", "capture_delay": "8s", "hop": "2560ms"},
+      'set_fault_identification(1480.0f, "[9,7.9375,38.5064,0.0]", 25600, false, 4)')],
+    ids=["fixed-designation", "sensor-geometry", "adpcm-delayed", "delay-at-a-window-hop"],
 )  # fmt: skip
 def test_fault_identification_reaches_the_generated_code(
     tmp_path: Path, options: dict[str, Any], expected: str
 ) -> None:
     """The table's geometry (or the given one) as the protocol's JSON array, the capture in samples (default:
-    one window of this 8192-sample model), and the speed sensor when one is named."""
+    one window of this 8192-sample model), `capture_delay` in windows at the hop (40 s at the default 1.28 s hop:
+    32, the first window that ends 40 s or more after the raising one; 8 s at a 2.56 s hop: 4), and the speed
+    sensor when one is named."""
     config = {**HOST_NODE, **RPM_SENSOR, "binmoe": {**VIBRATION, **options}}
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()

@@ -143,6 +143,50 @@ def test_without_an_anomaly_the_orders_are_evidence_not_the_class() -> None:
     assert "in shaft orders at 1500 rpm" in describe_facts(facts)
 
 
+def test_a_shaft_fault_at_a_speed_the_baseline_never_saw_may_be_the_speed() -> None:
+    """Imbalance's pattern at 1500 rpm, with a baseline learnt at 1000-1200 rpm: the orders still name the class,
+    and the knowledge base's cause says it may be the new speed and to relearn, not to plan balancing."""
+    message = escalation(shaft_tones({1: 2000.0}, np.random.default_rng(5)), baseline_rpm="[1000.0,1200.0]")
+    response = _diagnose(message)
+    assert (response.class_, response.sources.class_) == ("imbalance", "orders")
+    assert (response.cause_id, response.severity) == ("imbalance.at_new_speed", "info")
+    assert "at a speed its baseline never saw: it may be the speed, not a fault" in response.summary
+    assert "binmoe.learn_baseline" in response.recommended_action
+    assert "runs at 1500 rpm, outside the 1000-1200 rpm its baseline learnt" in response.reasoning
+    assert any("Speeds the baseline never saw" in ref for ref in response.references)
+    assert response.confidence == pytest.approx(0.5 * 0.6)  # the cause's confidence x the orders' fixed prior
+
+
+@pytest.mark.parametrize(
+    ("baseline_rpm", "cause"),
+    [("[1480.0,1520.0]", "imbalance.at_1x"), ("[1000.0,1471.0]", "imbalance.at_1x"),
+     ("[1000.0,1470.0]", "imbalance.at_new_speed"), ("[1531.0,1600.0]", "imbalance.at_new_speed")],
+    ids=["inside", "within-2%-above", "just-over-2%-above", "just-over-2%-below"],
+)  # fmt: skip
+def test_within_two_percent_of_the_baselines_speeds_the_fault_is_plain(baseline_rpm: str, cause: str) -> None:
+    message = escalation(shaft_tones({1: 2000.0}, np.random.default_rng(5)), baseline_rpm=baseline_rpm)
+    assert _diagnose(message).cause_id == cause
+
+
+def test_misalignment_at_a_new_speed_gets_the_caveat_and_a_bearing_fault_does_not() -> None:
+    """A bearing's lines follow the speed: evidence at any speed. The new speed is in its reasoning."""
+    misaligned = escalation(shaft_tones({1: 1000.0, 2: 1500.0}, np.random.default_rng(5)), baseline_rpm="[900,1000]")
+    assert _diagnose(misaligned).cause_id == "misalignment.at_new_speed"
+    message = escalation(impacts(GEOMETRY.orders()["bpfo"], np.random.default_rng(4)), baseline_rpm="[900,1000]")
+    response = _diagnose(message)
+    assert (response.class_, response.cause_id) == ("bearing_outer", "bearing_outer.at_bpfo")
+    assert "runs at 1500 rpm, outside the 900-1000 rpm its baseline learnt" in response.reasoning
+
+
+def test_the_baselines_speeds_are_facts() -> None:
+    message = escalation(shaft_tones({1: 2000.0}, np.random.default_rng(5)), reason="forced", baseline_rpm="[900,1000]")
+    facts = gather_facts(request(message), "healthy", None, None)
+    assert facts["speed_outside_baseline"] is True and facts["baseline_rpm_low"] == 900.0
+    inside = gather_facts(request({**message, "baseline_rpm": "[1400,1500]"}), "healthy", None, None)
+    assert inside["speed_outside_baseline"] is False
+    assert "inside the 1400-1500 rpm its baseline learnt" in describe_facts(inside)
+
+
 @dataclass
 class UnusedEngine:
     """The engine the gateway would phrase with; never contacted here (the LLM budget is 0)."""

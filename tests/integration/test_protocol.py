@@ -34,6 +34,8 @@ def test_valid_examples(path: Path) -> None:
             1000,
         )
         assert payload["capture"] == json.loads(path.read_text())["capture"]  # forwarded to the GPU tier unchanged
+        if "baseline_rpm" in json.loads(path.read_text()):  # the speeds the node's learnt baseline saw
+            assert payload["baseline_rpm"] == [1480.0, 1520.0]
     else:
         assert message.node_id == "hallway-sound"
         assert message.scores == (2, 9, 8, 0, -3, 1, -5, 0)

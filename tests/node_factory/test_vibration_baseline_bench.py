@@ -34,10 +34,13 @@ _RESULT: dict[str, Any] = {
     "fault_id_per_class": {"ball": 0.5},
     "escalated_fault_captures": 4,
     "escalated_fault_id_accuracy_suggested_capture": 0.75,
+    "escalated_fault_id_accuracy_suggested_at_once_capture": 0.625,
     "escalated_fault_id_accuracy_default_capture": 0.5,
+    "escalated_new_speed_caveats": {"faults": {"imbalance": 1, "bearing_ball": 0}, "false_anomalies": 1},
     "escalated_fault_id_per_class_suggested_capture": {"bearing_ball": "3 of 4"},
     "escalated_false_anomaly_captures": 1,
     "escalated_false_anomaly_verdicts_suggested_capture": {"imbalance": 1},
+    "escalated_false_anomaly_verdicts_suggested_at_once_capture": {"misalignment": 1},
     "escalated_false_anomaly_verdicts_default_capture": {},
 }
 
@@ -84,8 +87,11 @@ def test_another_baseline_length_writes_its_own_section(monkeypatch: pytest.Monk
 def test_the_escalations_fault_identification_is_in_the_table_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
     _seen, written = _run(monkeypatch, [])
     row = next(line for line in written["body"].splitlines() if line.startswith("| vibration-v1 |"))
-    assert "| 0.750 / 0.500 (4) |" in row
+    assert "| 0.750 / 0.625 / 0.500 (4) |" in row
     text = " ".join(written["body"].split())
     assert "suggested 8 s as IMA ADPCM" in text
     assert "bearing_ball 3 of 4" in text
-    assert "suggested capture: 1 imbalance; default capture: none" in text
+    assert "suggested capture: 1 imbalance; suggested_at_once capture: 1 misalignment; default capture: none" in text
+    assert "`capture_delay` (as long as the capture) after the one that raised the anomaly" in text
+    assert "may be the new speed (a speed the baseline never saw) to 1 of the 1 false anomalies" in text
+    assert "and to 1 of the 4 faults (imbalance 1)." in text

@@ -94,8 +94,9 @@ def test_the_auc_inside_the_baselines_speed_range_leaves_out_speeds_it_never_saw
 
 def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each anomaly started is identified from what the node would send: the last samples up to the end of the
-    window that raised it (one window as int16; the suggested 8 s through the IMA ADPCM encoder), at the mean speed
-    of the windows the capture spans, with the machine's bearing."""
+    window that raised it (one window as int16; the suggested 8 s through the IMA ADPCM encoder), or, with the
+    suggested `capture_delay` of 8 s, up to the end of the fourth window after it; at the mean speed of the windows
+    the capture spans, with the machine's bearing."""
     seen: list[tuple[np.ndarray, float, Any]] = []
 
     def identify_double(samples: np.ndarray, rate: int, rpm: float, bearing: Any) -> Any:  # records its inputs
@@ -103,22 +104,57 @@ def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monke
         return SimpleNamespace(fault="bearing_outer")
 
     monkeypatch.setattr(vibration_eval, "identify", identify_double)
-    plan = [("healthy", 1000.0)] * 8 + [("healthy", 1000.0)] * 4 + [("bearing_outer", 1200.0)] * 6
+    plan = [("healthy", 1000.0)] * 12 + [("bearing_outer", 1200.0 + 10 * i) for i in range(10)]
     run = HeldoutRunDouble(plan)
     run.impact = 20000  # a strong fault
     result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
     assert [label for label, _v in result["escalations"]] == ["bearing_outer"]
-    assert result["escalations"][0][1] == {"default": "bearing_outer", "suggested": "bearing_outer"}
-    (default, rpm_default, bearing), (suggested, rpm_suggested, _b) = seen
+    verdicts = {"default": "bearing_outer", "suggested": "bearing_outer", "suggested_at_once": "bearing_outer",
+                "new_speed": "no"}  # fmt: skip
+    assert result["escalations"][0][1] == verdicts
+    (default, rpm_default, bearing), (at_once, rpm_at_once, _b), (delayed, rpm_delayed, _b2) = seen
     windows = [c.audio for c in run.chunks()]
     raised = next(i for i, w in enumerate(windows) if np.array_equal(w, default))  # the window that raised it
-    assert 12 <= raised < 15 and rpm_default == 1200.0
+    assert 12 <= raised < 15 and rpm_default == plan[raised][1]
     blocks = -(-8 * 3200 // ima_adpcm.SAMPLES_PER_BLOCK)
     sent = np.concatenate(windows[: raised + 1])[-blocks * ima_adpcm.SAMPLES_PER_BLOCK :]
-    assert np.array_equal(suggested, ima_adpcm.decode(ima_adpcm.encode(sent)))
+    assert np.array_equal(at_once, ima_adpcm.decode(ima_adpcm.encode(sent)))
     # 8.08 s spans four 2.56 s windows
-    assert rpm_suggested == pytest.approx(np.mean([rpm for _label, rpm in plan[raised - 3 : raised + 1]]))
+    assert rpm_at_once == pytest.approx(np.mean([rpm for _label, rpm in plan[raised - 3 : raised + 1]]))
+    # 8 s later: the first window that ends 8 s (four windows) after the raising one; its capture is all fault
+    later = np.concatenate(windows[: raised + 5])[-blocks * ima_adpcm.SAMPLES_PER_BLOCK :]
+    assert np.array_equal(delayed, ima_adpcm.decode(ima_adpcm.encode(later)))
+    assert rpm_delayed == pytest.approx(np.mean([rpm for _label, rpm in plan[raised + 1 : raised + 5]]))
     assert (bearing.n, bearing.ball_mm, bearing.pitch_mm) == (9, 7.94, 39.04)
+
+
+@pytest.mark.parametrize(
+    ("fault", "rpm", "told"),
+    [("imbalance", 1200.0, "yes"), ("imbalance", 1010.0, "no"), ("bearing_outer", 1200.0, "no")],
+)
+def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_may_be_the_speed(
+    monkeypatch: pytest.MonkeyPatch, fault: str, rpm: float, told: str
+) -> None:
+    """The baseline's windows read 1000 rpm: at 1200 rpm a shaft verdict gets the new-speed caveat, a bearing
+    verdict does not; at 1010 rpm (within 2 %) neither."""
+    monkeypatch.setattr(vibration_eval, "identify", lambda *_a: SimpleNamespace(fault=fault))
+    run = HeldoutRunDouble([("healthy", 1000.0)] * 12 + [("bearing_outer", rpm)] * 10)
+    run.impact = 20000
+    ((_label, verdicts),) = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)["escalations"]
+    assert verdicts["suggested"] == fault and verdicts["new_speed"] == told
+    tally = vibration_eval.escalated_fault_identification([("bearing_outer", verdicts)], ["suggested"])
+    assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == (told == "yes")
+
+
+def test_an_escalation_still_waiting_for_its_capture_when_the_run_ends_is_not_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vibration_eval, "identify", lambda *_a: SimpleNamespace(fault="bearing_outer"))
+    plan = [("healthy", 1000.0)] * 12 + [("bearing_outer", 1000.0)] * 3  # the delayed capture needs 4 more windows
+    run = HeldoutRunDouble(plan)
+    run.impact = 20000
+    result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
+    assert result["faults_flagged"] == ["bearing_outer"] and result["escalations"] == []
 
 
 def test_escalated_fault_identification_counts_faults_and_names_false_anomalies() -> None:

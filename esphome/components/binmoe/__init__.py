@@ -57,6 +57,7 @@ CONF_BINMOE_ID = "binmoe_id"
 CONF_CLASS = "class"
 CONF_CAPTURE_DURATION = "capture_duration"
 CONF_CAPTURE_ENCODING = "capture_encoding"
+CONF_CAPTURE_DELAY = "capture_delay"
 CONF_CLASSES = "classes"
 CONF_CONTACT_ANGLE = "contact_angle"
 CONF_DETECTION_INTERVAL = "detection_interval"
@@ -308,6 +309,7 @@ MAX_CAPTURE_BYTES = 65536
 ADPCM_BLOCK_BYTES, ADPCM_BLOCK_SAMPLES = 256, 505
 CAPTURE_ENCODINGS = ("s16le", "ima_adpcm")
 MIN_CAPTURE_MS = 1000
+MAX_CAPTURE_DELAY_MS = 60_000  # an escalation a minute late still finds the fault running
 
 
 def shaft_speed(value: Any) -> dict[str, Any]:
@@ -430,7 +432,8 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate_fault_identification(config: dict[str, Any], manifest: dict[str, Any]) -> None:
-    keys = [k for k in (CONF_SHAFT_SPEED, CONF_BEARING, CONF_CAPTURE_DURATION, CONF_CAPTURE_ENCODING) if k in config]
+    options = (CONF_SHAFT_SPEED, CONF_BEARING, CONF_CAPTURE_DURATION, CONF_CAPTURE_ENCODING, CONF_CAPTURE_DELAY)
+    keys = [k for k in options if k in config]
     if not keys:
         return
     if not manifest["family"].startswith("vibration"):
@@ -457,6 +460,16 @@ def capture_bytes(samples: int, encoding: str) -> int:
     if encoding == "ima_adpcm":
         return -(-samples // ADPCM_BLOCK_SAMPLES) * ADPCM_BLOCK_BYTES
     return 2 * samples
+
+
+def capture_delay_windows(config: dict[str, Any], manifest: dict[str, Any]) -> int:
+    """Windows an anomaly's escalation waits (`capture_delay`): the first window that ends at least that long
+    after the one that raised the anomaly goes (0: that window)."""
+    if CONF_CAPTURE_DELAY not in config:
+        return 0
+    features = manifest["feature_config"]
+    hop_units = hop_frames(config, features) * features["frame"] * 1000  # hop in ms x sample rate
+    return -(-config[CONF_CAPTURE_DELAY].total_milliseconds * features["sample_rate"] // hop_units)
 
 
 def capture_samples(config: dict[str, Any], manifest: dict[str, Any]) -> int:
@@ -580,6 +593,9 @@ CONFIG_SCHEMA = cv.All(
                 cv.positive_time_period_milliseconds, cv.Range(min=cv.TimePeriod(milliseconds=MIN_CAPTURE_MS))
             ),
             cv.Optional(CONF_CAPTURE_ENCODING): cv.one_of(*CAPTURE_ENCODINGS, lower=True),
+            cv.Optional(CONF_CAPTURE_DELAY): cv.All(
+                cv.positive_time_period_milliseconds, cv.Range(max=cv.TimePeriod(milliseconds=MAX_CAPTURE_DELAY_MS))
+            ),
             cv.Optional(CONF_ALARM_CODE): cv.boolean,
             cv.Optional(CONF_ALARM_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
             cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # the old name of alarm_tone (_renamed_smoke_tone)
@@ -688,7 +704,8 @@ async def to_code(config: dict[str, Any]) -> None:
         speed = config[CONF_SHAFT_SPEED]
         adpcm = config.get(CONF_CAPTURE_ENCODING, "s16le") == "ima_adpcm"
         cg.add(var.set_fault_identification(speed.get(CONF_RPM, 0.0), bearing_json(config[CONF_BEARING]),
-                                            capture_samples(config, manifest), adpcm))  # fmt: skip
+                                            capture_samples(config, manifest), adpcm,
+                                            capture_delay_windows(config, manifest)))  # fmt: skip
         if CONF_SENSOR in speed:
             cg.add(var.set_shaft_speed_sensor(await cg.get_variable(speed[CONF_SENSOR])))
     if (code_classes := alarm_code_classes(config, manifest)) is not None:

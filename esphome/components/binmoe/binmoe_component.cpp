@@ -22,6 +22,15 @@ static const char *const TAG = "binmoe";
 // The preference's key: one baseline per node; the blob's feature digest says which model it belongs to.
 static const char *const BASELINE_PREF_NAME = "binmoe_baseline";
 static const char *const BASELINE_PREF2_NAME = "binmoe_baseline_2";
+#ifdef USE_BINMOE_ORDERS
+static const char *const BASELINE_SPEEDS_PREF_NAME = "binmoe_baseline_rpm";
+
+// The checksum a stored baseline of `len` bytes ends with (little endian).
+static uint32_t blob_checksum(const uint8_t *blob, size_t len) {
+  return uint32_t{blob[len - 4]} | uint32_t{blob[len - 3]} << 8 | uint32_t{blob[len - 2]} << 16 |
+         uint32_t{blob[len - 1]} << 24;
+}
+#endif
 
 const char *baseline_state_name(BaselineState state) {
   switch (state) {
@@ -103,6 +112,10 @@ void BinMoEComponent::setup() {
 #ifdef USE_BINMOE_BASELINE
   this->baseline_pref_ = global_preferences->make_preference<BaselineChunk>(fnv1_hash(BASELINE_PREF_NAME), true);
   this->baseline_pref2_ = global_preferences->make_preference<BaselineChunk>(fnv1_hash(BASELINE_PREF2_NAME), true);
+#ifdef USE_BINMOE_ORDERS
+  this->baseline_speeds_pref_ =
+      global_preferences->make_preference<BaselineSpeeds>(fnv1_hash(BASELINE_SPEEDS_PREF_NAME), true);
+#endif
   this->load_baseline_();
 #endif
 #ifdef USE_TEXT_SENSOR
@@ -280,6 +293,9 @@ void BinMoEComponent::load_baseline_() {
   }
   this->detector_.set_baseline(baseline);
   this->have_baseline_ = true;
+#ifdef USE_BINMOE_ORDERS
+  this->load_baseline_speeds_(blob_checksum(blob.bytes, used));
+#endif
   ESP_LOGI(TAG, "Stored baseline loaded: %u windows, threshold %u", static_cast<unsigned>(baseline.windows),
            static_cast<unsigned>(baseline.threshold));
   this->set_baseline_state_(BaselineState::READY);
@@ -303,6 +319,9 @@ bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
     return false;
   }
   ESP_LOGI(TAG, "Learning a baseline from the next %u windows", static_cast<unsigned>(windows));
+#ifdef USE_BINMOE_ORDERS
+  this->learning_rpm_low_ = this->learning_rpm_high_ = 0.0f;
+#endif
   this->set_baseline_state_(BaselineState::LEARNING);
   return true;
 }
@@ -317,8 +336,7 @@ void BinMoEComponent::baseline_window_() {
     ESP_LOGD(TAG, "Anomaly score %u (threshold %u)%s", static_cast<unsigned>(this->anomaly_score_),
              static_cast<unsigned>(this->detector_.baseline().threshold), started ? ": anomaly starts" : "");
     this->messages_.set_anomaly(true, this->anomaly_score_, this->detector_.baseline().threshold);
-    if (started)
-      this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
+    this->escalate_anomaly_(started);
 #ifdef USE_BINARY_SENSOR
     if (this->anomaly_binary_sensor_ != nullptr)
       this->anomaly_binary_sensor_->publish_state(this->detector_.active());  // publishes changes only
@@ -326,6 +344,9 @@ void BinMoEComponent::baseline_window_() {
   }
   if (!this->learner_.learning())
     return;
+#ifdef USE_BINMOE_ORDERS
+  this->learn_speed_();
+#endif
   this->learner_.push(this->signature_);
   if (!this->learner_.done())
     return;
@@ -334,17 +355,45 @@ void BinMoEComponent::baseline_window_() {
   this->install_baseline_(baseline, "learnt");
 }
 
+void BinMoEComponent::escalate_anomaly_(bool started) {
+#ifdef USE_BINMOE_ORDERS
+  if (started && this->anomaly_wait_ == 0) {
+    this->anomaly_wait_ = this->capture_delay_windows_ + 1;
+    if (this->capture_delay_windows_ > 0)
+      ESP_LOGD(TAG, "Anomaly escalation in %u windows, with a capture from after the start",
+               static_cast<unsigned>(this->capture_delay_windows_));
+  }
+  if (this->anomaly_wait_ == 0 || --this->anomaly_wait_ > 0)
+    return;
+#else
+  if (!started)
+    return;
+#endif
+  this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
+}
+
 void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *how) {
   BaselineBlob blob{};
-  baseline.to_bytes(blob.bytes);
+  const size_t used = baseline.to_bytes(blob.bytes);
   BaselineChunk first, second;
   for (size_t i = 0; i < BASELINE_CHUNK_BYTES; i++) {
     first.bytes[i] = blob.bytes[i];
     second.bytes[i] = blob.bytes[BASELINE_CHUNK_BYTES + i];
   }
+#ifdef USE_BINMOE_ORDERS
+  // a learnt baseline keeps the speeds it saw; a set one (learnt elsewhere) has none
+  const bool learnt = strcmp(how, "learnt") == 0;
+  this->baseline_rpm_low_ = learnt ? this->learning_rpm_low_ : 0.0f;
+  this->baseline_rpm_high_ = learnt ? this->learning_rpm_high_ : 0.0f;
+  BaselineSpeeds speeds{blob_checksum(blob.bytes, used), this->baseline_rpm_low_, this->baseline_rpm_high_};
+  const bool speeds_saved = this->baseline_speeds_pref_.save(&speeds);
+#else
+  (void)used;
+  const bool speeds_saved = true;
+#endif
   // one sync for both halves; a reset between their writes leaves a blob whose checksum fails (CORRUPT)
-  const bool saved =
-      this->baseline_pref_.save(&first) && this->baseline_pref2_.save(&second) && global_preferences->sync();
+  const bool saved = this->baseline_pref_.save(&first) && this->baseline_pref2_.save(&second) && speeds_saved &&
+                     global_preferences->sync();
   this->detector_.set_baseline(baseline);  // replaces the one in force in one step
   this->have_baseline_ = true;
 #ifdef USE_BINARY_SENSOR
@@ -353,6 +402,10 @@ void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *ho
 #endif
   ESP_LOGI(TAG, "Baseline %s: %u windows, threshold %u%s", how, static_cast<unsigned>(baseline.windows),
            static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
+#ifdef USE_BINMOE_ORDERS
+  if (this->baseline_rpm_high_ > 0.0f)
+    ESP_LOGI(TAG, "Baseline shaft speeds %.1f-%.1f rpm", this->baseline_rpm_low_, this->baseline_rpm_high_);
+#endif
   this->set_baseline_state_(BaselineState::READY);
 }
 
@@ -394,6 +447,26 @@ void BinMoEComponent::record_capture_(const int16_t *samples, int count) {
   this->capture_filled_ = filled < this->capture_samples_ ? filled : this->capture_samples_;
 }
 
+#ifdef USE_BINMOE_BASELINE
+void BinMoEComponent::learn_speed_() {
+  const float rpm = this->shaft_rpm_();
+  if (!shaft_rpm_usable_(rpm))
+    return;
+  if (this->learning_rpm_high_ == 0.0f || rpm < this->learning_rpm_low_)
+    this->learning_rpm_low_ = rpm;
+  if (rpm > this->learning_rpm_high_)
+    this->learning_rpm_high_ = rpm;
+}
+
+void BinMoEComponent::load_baseline_speeds_(uint32_t checksum) {
+  BaselineSpeeds speeds;
+  const bool ours = this->baseline_speeds_pref_.load(&speeds) && speeds.checksum == checksum &&
+                    shaft_rpm_usable_(speeds.low) && shaft_rpm_usable_(speeds.high) && speeds.low <= speeds.high;
+  this->baseline_rpm_low_ = ours ? speeds.low : 0.0f;
+  this->baseline_rpm_high_ = ours ? speeds.high : 0.0f;
+}
+#endif
+
 float BinMoEComponent::shaft_rpm_() const {
   if (this->fixed_rpm_ > 0.0f)
     return this->fixed_rpm_;
@@ -417,6 +490,13 @@ void BinMoEComponent::attach_orders_(const Routed &routed) {
   snprintf(this->shaft_rpm_text_, sizeof(this->shaft_rpm_text_), "%.1f", rpm);
   this->message_.values[FIELD_SHAFT_RPM] = this->shaft_rpm_text_;
   this->message_.values[FIELD_BEARING] = this->bearing_;
+#ifdef USE_BINMOE_BASELINE
+  if (this->have_baseline_ && this->baseline_rpm_high_ > 0.0f) {
+    snprintf(this->baseline_rpm_text_, sizeof(this->baseline_rpm_text_), "[%.1f,%.1f]", this->baseline_rpm_low_,
+             this->baseline_rpm_high_);
+    this->message_.values[FIELD_BASELINE_RPM] = this->baseline_rpm_text_;
+  }
+#endif
   if (this->capture_text_ == nullptr)
     return;
   if (this->capture_adpcm_) {
@@ -577,10 +657,13 @@ void BinMoEComponent::dump_config() {
   ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
 #endif
 #ifdef USE_BINMOE_ORDERS
-  ESP_LOGCONFIG(TAG, "  Fault identification: bearing %s, shaft speed %s, capture %u samples (%s)%s", this->bearing_,
-                this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor", static_cast<unsigned>(this->capture_samples_),
-                this->capture_adpcm_ ? "ima_adpcm" : "s16le",
-                this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "");
+  ESP_LOGCONFIG(TAG,
+                "  Fault identification: bearing %s, shaft speed %s, capture %u samples (%s)%s, anomalies escalated "
+                "%u windows after they start",
+                this->bearing_, this->fixed_rpm_ > 0.0f ? "fixed" : "from a sensor",
+                static_cast<unsigned>(this->capture_samples_), this->capture_adpcm_ ? "ima_adpcm" : "s16le",
+                this->capture_samples_ > 0 && this->capture_text_ == nullptr ? " (no memory)" : "",
+                static_cast<unsigned>(this->capture_delay_windows_));
 #endif
   for (int i = 0; i < r.classes(); i++) {
     const ClassRule &rule = this->router_.rule(i);

@@ -116,6 +116,15 @@ struct BaselineChunk {
 struct BaselineBlobV1 {
   uint8_t bytes[BASELINE_V1_BLOB];
 };
+#ifdef USE_BINMOE_ORDERS
+// The shaft speeds a learnt baseline saw (a preference of its own, beside the blob): anomaly escalations carry
+// them (`baseline_rpm`), so the GPU tier can tell an anomaly at a speed the baseline never saw from a fault.
+// `checksum` is the blob's own: a range stored with another baseline is not this one's.
+struct BaselineSpeeds {
+  uint32_t checksum;
+  float low, high;  // rpm
+};
+#endif
 #endif
 
 class BinMoEComponent : public PollingComponent {
@@ -190,12 +199,16 @@ class BinMoEComponent : public PollingComponent {
   // Fault identification in shaft orders (compiled in where `bearing` is set): escalations with reason anomaly
   // or forced carry the shaft speed (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the
   // protocol's JSON array of balls, ball and pitch diameter in mm, contact angle) and the last `capture_samples`
-  // samples of the stream (base64): int16, or with `adpcm` the complete IMA ADPCM blocks that hold them.
-  void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples, bool adpcm) {
+  // samples of the stream (base64): int16, or with `adpcm` the complete IMA ADPCM blocks that hold them. An
+  // anomaly's escalation goes `capture_delay_windows` windows after the one that raised it (`capture_delay`), so
+  // that its capture holds the signal from after the anomaly started.
+  void set_fault_identification(float fixed_rpm, const char *bearing, uint32_t capture_samples, bool adpcm,
+                                uint32_t capture_delay_windows) {
     this->fixed_rpm_ = fixed_rpm;
     this->bearing_ = bearing;
     this->capture_samples_ = capture_samples;
     this->capture_adpcm_ = adpcm;
+    this->capture_delay_windows_ = capture_delay_windows;
   }
 #ifdef USE_SENSOR
   void set_shaft_speed_sensor(sensor::Sensor *s) { this->shaft_speed_sensor_ = s; }
@@ -265,10 +278,19 @@ class BinMoEComponent : public PollingComponent {
   void load_baseline_();
   // Learning and scoring of the last classified window (window_).
   void baseline_window_();
+  // Escalates an anomaly (reason anomaly): with the window that raised it (`started`), or with capture_delay the
+  // window capture_delay_windows_ later. One escalation per wait: an anomaly that starts again meanwhile is in it.
+  void escalate_anomaly_(bool started);
   void set_baseline_state_(BaselineState state);
   // Puts `baseline` in force, stores it in the preferences and says so (`how`: "learnt" or "set") in the log
   // and the baseline state.
   void install_baseline_(const Baseline &baseline, const char *how);
+#ifdef USE_BINMOE_ORDERS
+  // While learning: widen the learnt speed range by the shaft speed now (when it is usable).
+  void learn_speed_();
+  // The stored speed range of the baseline whose blob ends with `checksum` (none: 0-0).
+  void load_baseline_speeds_(uint32_t checksum);
+#endif
 #endif
 #ifdef USE_BINMOE_ORDERS
   // Keep the last capture_samples_ samples the runner consumed (a ring; nothing when not configured).
@@ -324,6 +346,15 @@ class BinMoEComponent : public PollingComponent {
   int16_t *capture_{nullptr};
   char *capture_text_{nullptr};
   uint32_t capture_samples_{0}, capture_pos_{0}, capture_filled_{0};
+  // capture_delay in windows, and the windows until the waiting anomaly escalation goes (0: none waits)
+  uint32_t capture_delay_windows_{0}, anomaly_wait_{0};
+#ifdef USE_BINMOE_BASELINE
+  // the shaft speeds (rpm) seen while learning, and those of the baseline in force (0-0: not known) and their
+  // protocol text
+  float learning_rpm_low_{0.0f}, learning_rpm_high_{0.0f}, baseline_rpm_low_{0.0f}, baseline_rpm_high_{0.0f};
+  char baseline_rpm_text_[24]{};
+  ESPPreferenceObject baseline_speeds_pref_;
+#endif
   bool capture_adpcm_{false};
   AdpcmCapture adpcm_;
   char shaft_rpm_text_[12]{}, capture_rate_text_[12]{};

@@ -154,7 +154,7 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   v[FIELD_EVENT_WINDOWS] = v[FIELD_EVENT_SPAN_MS] = v[FIELD_FEATURES] = v[FIELD_FEATURE_SHAPE] = nullptr;
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
-  v[FIELD_ALARM_CODE] = v[FIELD_QUEUED_MS] = v[FIELD_CAPTURE_ENCODING] = nullptr;
+  v[FIELD_ALARM_CODE] = v[FIELD_QUEUED_MS] = v[FIELD_CAPTURE_ENCODING] = v[FIELD_BASELINE_RPM] = nullptr;
 #ifdef USE_BINMOE_ALARM_CODE
   static const char *const CODES[] = {nullptr, "T3", "T4"};
   if (code)
