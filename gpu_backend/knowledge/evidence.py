@@ -59,13 +59,6 @@ def merged_history(request: DiagnoseRequest) -> DiagnoseHistory | None:
     return DiagnoseHistory.model_validate(derived.model_dump() | given.model_dump(exclude_none=True))
 
 
-def outside_baseline_speed(esc: NodeMessage) -> bool:
-    """The node runs at a speed its learnt baseline never saw (node_factory.reference.orders.outside_speeds)."""
-    if esc.baseline_rpm is None or esc.shaft_rpm is None:
-        return False
-    return outside_speeds(esc.shaft_rpm, *esc.baseline_rpm)
-
-
 def gather_facts(
     request: DiagnoseRequest, subject: str | None, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
 ) -> dict[str, Any]:
@@ -90,7 +83,7 @@ def gather_facts(
                 "shaft_rpm": esc.shaft_rpm,
                 "baseline_rpm_low": esc.baseline_rpm[0],
                 "baseline_rpm_high": esc.baseline_rpm[1],
-                "speed_outside_baseline": outside_baseline_speed(esc),
+                "speed_outside_baseline": outside_speeds(esc.shaft_rpm, *esc.baseline_rpm),
             }
     if orders is not None:
         facts |= {"shaft_rpm": orders.shaft_rpm, "order_fault": orders.fault}

@@ -352,7 +352,7 @@ void BinMoEComponent::baseline_window_() {
     return;
   Baseline baseline;
   this->learner_.result(&baseline);
-  this->install_baseline_(baseline, "learnt");
+  this->install_baseline_(baseline, true);
 }
 
 void BinMoEComponent::escalate_anomaly_(bool started) {
@@ -372,7 +372,7 @@ void BinMoEComponent::escalate_anomaly_(bool started) {
   this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
 }
 
-void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *how) {
+void BinMoEComponent::install_baseline_(const Baseline &baseline, bool learnt) {
   BaselineBlob blob{};
   const size_t used = baseline.to_bytes(blob.bytes);
   BaselineChunk first, second;
@@ -382,7 +382,6 @@ void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *ho
   }
 #ifdef USE_BINMOE_ORDERS
   // a learnt baseline keeps the speeds it saw; a set one (learnt elsewhere) has none
-  const bool learnt = strcmp(how, "learnt") == 0;
   this->baseline_rpm_low_ = learnt ? this->learning_rpm_low_ : 0.0f;
   this->baseline_rpm_high_ = learnt ? this->learning_rpm_high_ : 0.0f;
   BaselineSpeeds speeds{blob_checksum(blob.bytes, used), this->baseline_rpm_low_, this->baseline_rpm_high_};
@@ -400,8 +399,9 @@ void BinMoEComponent::install_baseline_(const Baseline &baseline, const char *ho
   if (this->anomaly_binary_sensor_ != nullptr)
     this->anomaly_binary_sensor_->publish_state(false);
 #endif
-  ESP_LOGI(TAG, "Baseline %s: %u windows, threshold %u%s", how, static_cast<unsigned>(baseline.windows),
-           static_cast<unsigned>(baseline.threshold), saved ? "" : " (could not be stored: lost at reboot)");
+  ESP_LOGI(TAG, "Baseline %s: %u windows, threshold %u%s", learnt ? "learnt" : "set",
+           static_cast<unsigned>(baseline.windows), static_cast<unsigned>(baseline.threshold),
+           saved ? "" : " (could not be stored: lost at reboot)");
 #ifdef USE_BINMOE_ORDERS
   if (this->baseline_rpm_high_ > 0.0f)
     ESP_LOGI(TAG, "Baseline shaft speeds %.1f-%.1f rpm", this->baseline_rpm_low_, this->baseline_rpm_high_);
@@ -425,7 +425,7 @@ bool BinMoEComponent::set_baseline(const std::string &encoded) {
              baseline_refusal(load, "not a baseline of this format (base64, checksum, header or sizes)"));
     return false;
   }
-  this->install_baseline_(baseline, "set");
+  this->install_baseline_(baseline, false);
   return true;
 }
 #endif

@@ -282,9 +282,9 @@ class BinMoEComponent : public PollingComponent {
   // window capture_delay_windows_ later. One escalation per wait: an anomaly that starts again meanwhile is in it.
   void escalate_anomaly_(bool started);
   void set_baseline_state_(BaselineState state);
-  // Puts `baseline` in force, stores it in the preferences and says so (`how`: "learnt" or "set") in the log
-  // and the baseline state.
-  void install_baseline_(const Baseline &baseline, const char *how);
+  // Puts `baseline` in force, stores it in the preferences and says so (learnt on the node, or set) in the log
+  // and the baseline state; a learnt one keeps the shaft speeds seen while learning.
+  void install_baseline_(const Baseline &baseline, bool learnt);
 #ifdef USE_BINMOE_ORDERS
   // While learning: widen the learnt speed range by the shaft speed now (when it is usable).
   void learn_speed_();
