@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from scipy.io import wavfile
 
 import benchmarks_md
+from node_factory.bench import node_model
 from node_factory.corpus import debian_audio, scenes, synth
 from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation.generalization import Protocol, node_alarm_events
@@ -235,6 +236,12 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     command = "python -m benchmarks.alarm_code" + (f" --scenes {args.scenes}" if args.scenes != 60 else "")
     benchmarks_md.write_section(SECTION, "Sound: the alarm-code detector (T3 / T4)", command, body)
+    # the same figures in the node model's report ("Node models (BNN)", node_model.json), which `generalize` last
+    # measured with the detector of its day
+    if node_model.refresh_code_detector(result, f"{benchmarks_md.now_stamp()} by `{command}`"):
+        print("node_model.json and its section: the code detector's rows refreshed from this run")
+    else:
+        print("node_model.json not refreshed: it has no sound report, or this run lacks its real recordings")
 
 
 if __name__ == "__main__":

@@ -43,17 +43,26 @@ def machine_description() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.release()}"
 
 
-def write_section(name: str, title: str, command: str, body_markdown: str, path: Path = BENCHMARKS_MD) -> None:
-    """Replace (or append) the section `name` of docs/benchmarks.md."""
+def now_stamp() -> str:
+    """The time a benchmark's figures were measured, as every section states it."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def write_section(
+    name: str, title: str, command: str, body_markdown: str, path: Path = BENCHMARKS_MD, keep_stamp: bool = False
+) -> None:
+    """Replace (or append) the section `name` of docs/benchmarks.md. `keep_stamp`: keep the section's
+    "Measured ... on ..." line (a section re-rendered from stored figures, some of them measured earlier)."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = (
-        f"{begin}\n## {title}\n\nReproduce: `{command}`  \n"
-        f"Measured {stamp} on {machine_description()}.\n\n{body_markdown.strip()}\n{end}"
-    )
     text = path.read_text(encoding="utf-8") if path.exists() else _HEADER
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    found = pattern.search(text)
+    measured = f"Measured {now_stamp()} on {machine_description()}."
+    if keep_stamp and found:
+        kept = re.search(r"^Measured .*$", found.group(0), re.MULTILINE)
+        measured = kept.group(0) if kept else measured
+    section = f"{begin}\n## {title}\n\nReproduce: `{command}`  \n{measured}\n\n{body_markdown.strip()}\n{end}"
+    text = pattern.sub(lambda _m: section, text) if found else text.rstrip() + "\n\n" + section
     atomic_write_text(path, text.rstrip() + "\n")
 
 

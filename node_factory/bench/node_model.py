@@ -250,6 +250,15 @@ def generalization_table(results: dict[str, Any], families: Sequence[str]) -> st
         "of these sets is used for training, calibration, early stopping or model selection. `None`: the figure "
         "was not measured (e.g. real recordings skipped).\n\n"
         f"| figure | target | {' | '.join(names)} |\n|---|---|{'---|' * len(names)}\n{rows}\n\n"
+        + "".join(
+            f"{f}: the rows of the code detector (alarm events, their false alarms per hour, the hours of real "
+            f"recordings) are the default node's, measured {results[f]['generalization'][CODE_DETECTOR_SOURCE]} "
+            "(the detector reads no model, so a change to it is measured without a new run; "
+            '"Sound: the alarm-code detector" below has the rest of that run); the other rows come from '
+            "`generalize`.\n\n"
+            for f in names
+            if CODE_DETECTOR_SOURCE in results[f]["generalization"]
+        )
     )
 
 
@@ -257,10 +266,7 @@ def run(model_dir: Path, families: list[str], kernel_dir: Path, write: bool = Tr
     """Measure each family's model of the run directory `model_dir` against the kernel headers in `kernel_dir`."""
     results = {family: measure(model_dir, family, kernel_dir) for family in families}
     if write:
-        existing: dict[str, Any] = {}
-        json_path = benchmarks_md.BENCHMARKS_DIR / "node_model.json"
-        if json_path.exists():
-            existing = json.loads(json_path.read_text())
+        existing = read_report()
         for family, result in results.items():
             plot(
                 result["cascade_curve"],
@@ -275,30 +281,68 @@ def run(model_dir: Path, families: list[str], kernel_dir: Path, write: bool = Tr
             same_model = previous.get("model_hash") == result["model_hash"]
             if "generalization" not in result and same_model and "generalization" in previous:
                 existing[family]["generalization"] = previous["generalization"]
-        benchmarks_md.write_json("node_model", existing)
-        names = [f for f in ("sound", "vibration", "vibration_adc") if f in existing]
-        rows = "\n".join(
-            f"| `{k}` | " + " | ".join(str(existing[f].get(k, "—")) for f in names) + " |" for k in TABLE_KEYS
-        )
-        body = (
-            "From `python -m node_factory train` (full configuration, seed 0) on the corpora built here "
-            "(docs/node-model.md says exactly what is synthetic), evaluated on the own test split: other seeds of the "
-            "training generator, so these figures alone are no evidence of quality (the next table is). "
-            "`student_float` is the student's topology in full precision (distilled the same way); "
-            "`student_bnn` the exported integer model, which the C++ kernel reproduces bit for bit. "
-            "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os, "
-            "run in qemu-riscv32 with per-instruction exec tracing, minus an empty run; `per_window_total` is all "
-            "feature frames of one window plus its classification, `cpu_load` that at one window per window "
-            "length on a 160 MHz core. RAM: .data + .bss of that program plus its measured stack high-water "
-            "mark. Host: valgrind callgrind (g++ -O2). Training times are wall-clock on the 2-core machine "
-            "shared with other work (nice'd), so an idle machine is faster.\n\n"
-            "Targets: model_bytes <= 3072, static RAM <= 16 KB, <= 160,000 rv32imc instructions per inference, "
-            "BNN macro-F1 >= 0.90 x teacher, cascade macro-F1 at <= 20 % escalation >= 0.99 x teacher, full "
-            f"training <= 30 min.\n\n| metric | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
-            + generalization_table(existing, names)
-            + operating_points_table(existing, names)
-            + "\n".join(f"![cascade {f}](benchmarks/cascade_{f}.png)" for f in names)
-        )
-        command = "python -m node_factory train && python -m node_factory generalize && python -m node_factory bench"
-        benchmarks_md.write_section("node_model", "Node models (BNN)", command, body)
+        write_report(existing)
     return {f: {k: v for k, v in r.items() if k != "cascade_curve"} for f, r in results.items()}
+
+
+def read_report() -> dict[str, Any]:
+    """docs/benchmarks/node_model.json as the last `bench` (and `benchmarks.alarm_code`) left it."""
+    path = benchmarks_md.BENCHMARKS_DIR / "node_model.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+# The sound report's figures that are the default node's alarm-code detector's, not the model's: the keys of
+# `summary` in evaluation/generalization.py, with where `python -m benchmarks.alarm_code` keeps the same figure.
+CODE_DETECTOR_KEYS = {
+    "critical_event_recall": ("independent_alarm_scenes", "event_recall"),
+    "critical_false_alarms_per_hour": ("real_recordings", "false_alarms_per_hour"),
+    "real_negative_hours": ("real_recordings", "hours"),
+}
+CODE_DETECTOR_SOURCE = "code_detector_measured"  # when and by what, if not by `generalize` with the rest
+
+
+def refresh_code_detector(alarm_code: dict[str, Any], measured: str) -> bool:
+    """Put a `benchmarks.alarm_code` run's figures of the default node's code detector into the sound report.
+
+    The detector reads no model, so a change to it changes these figures without a new `train` and
+    `generalize`; without this they would go stale in the report. Both sets must be in the run (the
+    independent alarm scenes and the real recordings, as `generalize` measures them); otherwise nothing is
+    written. Returns whether the report was rewritten. The section keeps its own "Measured" line and says when
+    these rows were measured."""
+    report = read_report()
+    summary = report.get("sound", {}).get("generalization")
+    if summary is None or any(part not in alarm_code for part, _key in CODE_DETECTOR_KEYS.values()):
+        return False
+    for key, (part, field) in CODE_DETECTOR_KEYS.items():
+        summary[key] = alarm_code[part][field]
+    summary[CODE_DETECTOR_SOURCE] = measured
+    write_report(report, keep_stamp=True)
+    return True
+
+
+def write_report(existing: dict[str, Any], keep_stamp: bool = False) -> None:
+    """docs/benchmarks/node_model.json and the "Node models (BNN)" section from the report `existing`."""
+    benchmarks_md.write_json("node_model", existing)
+    names = [f for f in ("sound", "vibration", "vibration_adc") if f in existing]
+    rows = "\n".join(f"| `{k}` | " + " | ".join(str(existing[f].get(k, "—")) for f in names) + " |" for k in TABLE_KEYS)
+    body = (
+        "From `python -m node_factory train` (full configuration, seed 0) on the corpora built here "
+        "(docs/node-model.md says exactly what is synthetic), evaluated on the own test split: other seeds of the "
+        "training generator, so these figures alone are no evidence of quality (the next table is). "
+        "`student_float` is the student's topology in full precision (distilled the same way); "
+        "`student_bnn` the exported integer model, which the C++ kernel reproduces bit for bit. "
+        "rv32imc counts: the kernel cross-compiled with riscv64-unknown-elf-g++ -Os, "
+        "run in qemu-riscv32 with per-instruction exec tracing, minus an empty run; `per_window_total` is all "
+        "feature frames of one window plus its classification, `cpu_load` that at one window per window "
+        "length on a 160 MHz core. RAM: .data + .bss of that program plus its measured stack high-water "
+        "mark. Host: valgrind callgrind (g++ -O2). Training times are wall-clock on the 2-core machine "
+        "shared with other work (nice'd), so an idle machine is faster.\n\n"
+        "Targets: model_bytes <= 3072, static RAM <= 16 KB, <= 160,000 rv32imc instructions per inference, "
+        "BNN macro-F1 >= 0.90 x teacher, cascade macro-F1 at <= 20 % escalation >= 0.99 x teacher, full "
+        f"training <= 30 min.\n\n| metric | {' | '.join(names)} |\n|---|{'---|' * len(names)}\n{rows}\n\n"
+        + generalization_table(existing, names)
+        + operating_points_table(existing, names)
+        + "\n".join(f"![cascade {f}](benchmarks/cascade_{f}.png)" for f in names)
+    )
+    command = "python -m node_factory train && python -m node_factory generalize && python -m node_factory bench"
+    benchmarks_md.write_section("node_model", "Node models (BNN)", command, body, keep_stamp=keep_stamp)
