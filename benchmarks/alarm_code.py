@@ -122,7 +122,7 @@ def add_recordings_argument(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const="train",
         choices=("train", "dev"),
-        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (3.9 h of music-heavy games)",
+        help="also the Debian recordings marked `train` (14.5 h; the default) or `dev` (6.1 h of music-heavy games)",
     )
 
 

@@ -449,6 +449,52 @@ MANIFEST: tuple[PackageSpec, ...] = (
         expected_files=17,
         note="game music, snow, wind and ice effects",
     ),
+    PackageSpec(
+        name="megaglest-data",
+        version="3.13.0-3",
+        purpose="dev",
+        upstream="megaglest",
+        licence="CC-BY-SA-3.0",
+        include=(
+            Rule("usr/share/games/megaglest/data/core/menu/music/*.ogg", "music"),
+            Rule("usr/share/games/megaglest/techs/megapack/factions/*/music/*.ogg", "music"),
+            Rule("usr/share/games/megaglest/tilesets/*/sounds/*", "ambience"),
+            Rule("usr/share/games/megaglest/data/core/water_sounds/*.wav", "ambience"),
+            Rule("usr/share/games/megaglest/techs/megapack/*/sounds/*", "sfx"),
+        ),
+        # the menu's clicks, sonar ping and attention beep are synthetic interface tones
+        exclude=("usr/share/games/megaglest/data/core/menu/sound/*",),
+        expected_hours=1.11,
+        expected_files=1159,
+        note="strategy-game music; units' spoken acknowledgements, battle, building and animal effects; day, "
+        "night, rain and wind ambience",
+    ),
+    PackageSpec(
+        name="supertuxkart-data",
+        version="1.4+dfsg-2",
+        purpose="dev",
+        upstream="supertuxkart",  # not SuperTux (`supertux-data`, train): another project and team
+        licence="GPL-3+ (debian/copyright, Files: *)",
+        include=(
+            Rule("usr/share/games/supertuxkart/data/music/*.ogg", "music"),
+            Rule("usr/share/games/supertuxkart/data/sfx/*.ogg", "sfx"),
+        ),
+        # synthetic interface tones: the start countdown's beeps, a buzzer, the energy bar's and lock's blips, a
+        # ticking clock, an airport chime
+        exclude=(
+            "*/sfx/pre_start_race.ogg",
+            "*/sfx/start_race.ogg",
+            "*/sfx/bzzt.ogg",
+            "*/sfx/energy_bar_*.ogg",
+            "*/sfx/locked.ogg",
+            "*/sfx/clock.ogg",
+            "*/sfx/sara_airport_pa.ogg",
+        ),
+        expected_hours=1.09,
+        expected_files=87,
+        note="kart-racing game music (many styles, with faster versions of some tracks); engines, crashes, "
+        "crowds, weather and machine effects",
+    ),
 )
 
 _FD = "usr/share/sounds/freedesktop/stereo/"
