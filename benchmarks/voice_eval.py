@@ -82,8 +82,7 @@ def _write(name: str, title: str, summary: dict[str, Any], body: str, options: s
     if os.environ.get("BINMOE_BENCH_WRITE", "1") != "1":
         return
     file_name = name.removesuffix("-assist")
-    path = benchmarks_md.BENCHMARKS_DIR / f"{file_name}.json"
-    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    old = benchmarks_md.read_json(file_name)
     if name.endswith("-assist"):
         data = {**old, "assist_dataset": summary}
     else:

@@ -66,6 +66,13 @@ def write_section(
     atomic_write_text(path, text.rstrip() + "\n")
 
 
+def read_json(name: str) -> dict[str, Any]:
+    """docs/benchmarks/<name>.json as the last run left it, or {} if there is none yet."""
+    path = BENCHMARKS_DIR / f"{name}.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return data
+
+
 def write_json(name: str, data: dict[str, Any]) -> Path:
     """Write docs/benchmarks/<name>.json atomically and return its path."""
     path = BENCHMARKS_DIR / f"{name}.json"

@@ -163,10 +163,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_write:
         name = f"backend-{result['profile']}" if result["profile"] != "cpu-default" else "backend"
         # benchmarks/engine_compare.py keeps its side-by-side engine numbers under "engines" in the same file
-        previous = benchmarks_md.BENCHMARKS_DIR / f"{name}.json"
-        kept = (
-            {k: v for k, v in json.loads(previous.read_text()).items() if k == "engines"} if previous.exists() else {}
-        )
+        kept = {k: v for k, v in benchmarks_md.read_json(name).items() if k == "engines"}
         path = benchmarks_md.write_json(name, {**result, **kept})
         rows = "\n".join(f"| `{k}` | {v} |" for k, v in result.items())
         command = (

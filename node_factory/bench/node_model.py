@@ -266,7 +266,7 @@ def run(model_dir: Path, families: list[str], kernel_dir: Path, write: bool = Tr
     """Measure each family's model of the run directory `model_dir` against the kernel headers in `kernel_dir`."""
     results = {family: measure(model_dir, family, kernel_dir) for family in families}
     if write:
-        existing = read_report()
+        existing = benchmarks_md.read_json("node_model")
         for family, result in results.items():
             plot(
                 result["cascade_curve"],
@@ -283,12 +283,6 @@ def run(model_dir: Path, families: list[str], kernel_dir: Path, write: bool = Tr
                 existing[family]["generalization"] = previous["generalization"]
         write_report(existing)
     return {f: {k: v for k, v in r.items() if k != "cascade_curve"} for f, r in results.items()}
-
-
-def read_report() -> dict[str, Any]:
-    """docs/benchmarks/node_model.json as the last `bench` (and `benchmarks.alarm_code`) left it."""
-    path = benchmarks_md.BENCHMARKS_DIR / "node_model.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 # The sound report's figures that are the default node's alarm-code detector's, not the model's: the keys of
@@ -309,7 +303,7 @@ def refresh_code_detector(alarm_code: dict[str, Any], measured: str) -> bool:
     independent alarm scenes and the real recordings, as `generalize` measures them); otherwise nothing is
     written. Returns whether the report was rewritten. The section keeps its own "Measured" line and says when
     these rows were measured."""
-    report = read_report()
+    report = benchmarks_md.read_json("node_model")
     summary = report.get("sound", {}).get("generalization")
     if summary is None or any(part not in alarm_code for part, _key in CODE_DETECTOR_KEYS.values()):
         return False

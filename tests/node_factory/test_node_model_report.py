@@ -33,7 +33,6 @@ def pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     folder, page = tmp_path / "benchmarks", tmp_path / "benchmarks.md"
     folder.mkdir()
     monkeypatch.setattr(benchmarks_md, "BENCHMARKS_DIR", folder)
-    monkeypatch.setattr(benchmarks_md, "BENCHMARKS_MD", page)
     original = benchmarks_md.write_section
     monkeypatch.setattr(benchmarks_md, "write_section", lambda *a, **kw: original(*a, **{**kw, "path": page}))
     report = {"sound": {"model_hash": "f5a533f8", "model_bytes": 2488, "generalization": dict(SUMMARY)}}
