@@ -90,9 +90,12 @@ def node_alarm_events(
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
     `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
-    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`)."""
-    tone = alarm_tone.detect_audio(audio, alarm_tone.AlarmToneDetector(t4=co_tone)) if tone_detector else None
-    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone)
+    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`), whose followed
+    tones the band detector's T4 then needs."""
+    if not tone_detector:
+        return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes))
+    tone, bands = alarm_tone.detect_audio_bands(audio, alarm_tone.AlarmToneDetector(t4=co_tone), config.band_edges)
+    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone, bands)
 
 
 def _teacher_predict(teacher: torch.nn.Module, x: NDArray[np.int8]) -> NDArray[np.int64]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..reference.alarm_code import AlarmCodeDetector
+from ..reference.alarm_code import ALL_BANDS, AlarmCodeDetector
 from ..reference.baseline import signature
 from ..reference.events import EventDetector, EventRule
 from ..reference.features import FeatureConfig, frame_features
@@ -92,20 +92,22 @@ def code_windows(
     hop_frames: int,
     code_classes: tuple[int, int],
     tone: NDArray[np.int8] | None = None,
+    tone_bands: NDArray[np.uint16] | None = None,
 ) -> list[int]:
     """Per window, the class whose temporal code completed in the frames that window added (T3 ->
     `code_classes[0]`, T4 -> `code_classes[1]`), or -1: the node feeds its code detector each window's new
     frames (all of the first window's, then `hop_frames`) before routing it. `tone`: per frame, whether the
-    tone-following T3 detector (`alarm_tone: true`, reference/alarm_tone.py) completed a code in it; a window
-    without a code of the band detector takes its T3 (the node's component does the same)."""
+    tone-following T3/T4 detector (`alarm_tone: true`, reference/alarm_tone.py) completed a code in it; a window
+    without a code of the band detector takes its code (the node's component does the same). `tone_bands`: per
+    frame, the bands where that detector follows a tone (the band detector's T4 needs one; None: no detector)."""
     detector = AlarmCodeDetector(frames.shape[1])
     count = max(0, (len(frames) - config.frames) // hop_frames + 1)
     out, fed = [], 0
     for index in range(count):
         end = index * hop_frames + config.frames
         found = 0
-        for row in frames[fed:end]:
-            code = detector.push(row)
+        for f in range(fed, end):
+            code = detector.push(frames[f], ALL_BANDS if tone_bands is None else int(tone_bands[f]))
             found = found or code
         if not found and tone is not None:
             heard = tone[fed:end][tone[fed:end] > 0]
@@ -117,12 +119,12 @@ def code_windows(
 
 def code_events(
     frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int],
-    rules: tuple[EventRule, ...], tone: NDArray[np.int8] | None = None,
+    rules: tuple[EventRule, ...], tone: NDArray[np.int8] | None = None, tone_bands: NDArray[np.uint16] | None = None,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event when the code detector drives the event rules (the node's
-    default for a model with smoke/CO classes); `tone` as for `code_windows` (one event for one alarm, whichever
-    detector heard it)."""
-    return _events(code_windows(frames, config, hop_frames, code_classes, tone), rules)
+    default for a model with smoke/CO classes); `tone` and `tone_bands` as for `code_windows` (one event for one
+    alarm, whichever detector heard it)."""
+    return _events(code_windows(frames, config, hop_frames, code_classes, tone, tone_bands), rules)
 
 
 def _events(classes: list[int], rules: tuple[EventRule, ...]) -> list[tuple[int, int]]:

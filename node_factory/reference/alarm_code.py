@@ -28,7 +28,12 @@ pulses can. So the node also listens for the codes directly, per band (~400 Hz t
 4. T4 bursts: in a live room a whole burst can blur into one sound with shallow dips, where only two of
    its four pulses show, at irregular onsets. So T4 also matches burst by burst: two bursts 5.7 s apart
    (±10 %), each with at least two pulses within its 0.7 s, each starting after a quiet silence and after
-   no other pulse for 4 s, all these pulses as loud as the newest (±6 dB), and no pulse between.
+   no other pulse for 4 s, all these pulses as loud as the newest (±6 dB), and no pulse between;
+5. T4 needs a tone (since 2026-12-06, with the node's `alarm_tone` detector): a T4 match of a band pair counts
+   only if the tone detector follows a tone in that pair in the frame the match completes (`tone_bands`, a bit
+   per band; reference/alarm_tone.py `band_mask`). Alarm sounders hold one pitch; the training-side false CO
+   codes (birdsong in forest ambience, repeated notes) mostly had no followed tone under the band's pulses.
+   Without the tone detector every band counts (ALL_BANDS), as before.
 
 The tolerances come from the standards (each on and off time ±10 %) plus frame quantization and room decay.
 The levels (6 and 9 dB), the number of pulses a match needs, the skip's rule (one pulse, inside a burst
@@ -40,7 +45,8 @@ frame by frame (most misses were at high SNR: pulses split between bands, T4 gap
 silences measured in a pulse's decay). The false alarms they then raised on the training side were read the
 same way: a faint pulse in T4's long silence hid the music before it (the whole silence is now checked), and
 blurred bursts whose pulses grew louder from one to the next (each burst's pulses are now compared with the
-newest pulse, as in a chain). Integer state only, no allocation.
+newest pulse, as in a chain). The T4 gate (5.) was read and chosen the same way (docs/node-model.md, "Birdsong"
+and "The tone gate"). Integer state only, no allocation.
 """
 
 from __future__ import annotations
@@ -124,6 +130,7 @@ T4_PULSE = Interval(max(2, int(np.floor(_frames(0.09))) - 1), int(np.ceil(_frame
 CODES = ((T3_PULSE, 12, 2, 0), (T4_PULSE, 8, 1, 4))  # (pulse length, drop in steps, frames under the peak, tail)
 PERIODS = ((T3_PERIOD, T3_MATCH, 0), (T4_PERIOD, T4_MATCH, T4_SKIP_MATCH))  # period, need, need with a skip
 MAX_INTERVAL = max(interval.high for interval in (*T3_PERIOD, *T4_PERIOD, BURST_PERIOD))
+ALL_BANDS = 0xFFFF  # `tone_bands` without a tone detector: no band's T4 match needs a followed tone
 
 
 @dataclass
@@ -157,7 +164,9 @@ class AlarmCodeDetector:
         self._recent = np.full((HISTORY, self.bands), 127, dtype=np.int16)  # no rise before 3 frames
         self._pulses = [(_Pulse(), _Pulse()) for _ in range(self.bands)]  # per band: T3, T4
 
-    def push(self, levels: NDArray[np.int8]) -> int:
+    def push(self, levels: NDArray[np.int8], tone_bands: int = ALL_BANDS) -> int:
+        """`tone_bands`: bit b set when the tone detector follows a tone in band b in this frame; a band pair's
+        T4 match (band b with b + 1) counts only if bit b or b + 1 is set."""
         cfg = self.config
         e = levels.astype(np.int16)
         e[:-1] = np.maximum(e[:-1], e[1:])  # each band with the one above: a tone near an edge, or gliding over it
@@ -167,7 +176,7 @@ class AlarmCodeDetector:
         for b in range(cfg.first_band, min(cfg.last_band, self.bands - 1) + 1):
             onset = int(rise[b]) >= cfg.rise and int(rise[b]) - mean_rise >= cfg.selectivity
             for code, pulse in enumerate(self._pulses[b], start=1):
-                if self._track(pulse, code, int(e[b]), onset) and not found:
+                if self._track(pulse, code, int(e[b]), onset) and not found and (code == 1 or (tone_bands >> b) & 3):
                     found = code
         self._recent[:-1] = self._recent[1:]
         self._recent[-1] = e
@@ -306,7 +315,12 @@ def bursts(ring: list[tuple[int, int, int]]) -> bool:
     return False
 
 
-def detect(frames: NDArray[np.int8], config: CodeConfig = CodeConfig()) -> NDArray[np.int8]:
-    """The detector's output for every frame of a stream (frames x bands): 0, 1 (T3) or 2 (T4)."""
+def detect(
+    frames: NDArray[np.int8], config: CodeConfig = CodeConfig(), tone_bands: NDArray[np.uint16] | None = None
+) -> NDArray[np.int8]:
+    """The detector's output for every frame of a stream (frames x bands): 0, 1 (T3) or 2 (T4); `tone_bands`:
+    per frame, the bands holding a followed tone (None: ALL_BANDS, no tone detector)."""
     detector = AlarmCodeDetector(frames.shape[1], config)
-    return np.array([detector.push(row) for row in frames], dtype=np.int8)
+    if tone_bands is None:
+        return np.array([detector.push(row) for row in frames], dtype=np.int8)
+    return np.array([detector.push(row, int(m)) for row, m in zip(frames, tone_bands, strict=True)], dtype=np.int8)

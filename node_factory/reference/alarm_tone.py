@@ -294,6 +294,15 @@ class AlarmToneDetector:
         self.frame = (self.frame + 1) & CLOCK
         return found
 
+    def band_mask(self, band_of: list[int]) -> int:
+        """The feature bands holding a followed tone's bin now, a bit per band (`band_of`: `bands_of_bins`):
+        the alarm-code detector's `tone_bands`."""
+        mask = 0
+        for ch in self.channels:
+            if ch is not None and band_of[ch.bin] >= 0:
+                mask |= 1 << band_of[ch.bin]
+        return mask
+
     def _follow(self, ch: Channel) -> None:
         """A drifting tone moves its peaks, and so its score, to a neighbouring bin: the channel moves with it
         (one bin a frame, to the higher-scoring neighbour, the upper one on a tie) and keeps its pulses."""
@@ -482,23 +491,55 @@ def t3(ring: list[Pulse]) -> bool:
     return longs in T3_ORDERS and max(lengths) - min(lengths) <= LENGTH_SPREAD and max(bins) - min(bins) <= BIN_SPREAD
 
 
+def bands_of_bins(edges: tuple[int, ...]) -> list[int]:
+    """Per FFT bin (0..FRAME / 2), its feature band (`edges`: FFT-bin edges, band b = edges[b] <= bin <
+    edges[b + 1]; at most 16 bands, as the alarm-code detector's mask holds), -1 outside them."""
+    bands = min(len(edges) - 1, 16)
+    return [next((b for b in range(bands) if edges[b] <= k < edges[b + 1]), -1) for k in range(FRAME // 2 + 1)]
+
+
 def detect(re: NDArray[np.int32], im: NDArray[np.int32], detector: AlarmToneDetector | None = None) -> NDArray[np.int8]:
     """The detector's output for every frame of a stream's spectra (frames x FRAME each): NONE, T3 or T4;
     `detector` carries its state over from an earlier part of the stream."""
+    return detect_bands(re, im, detector)[0]
+
+
+def detect_bands(
+    re: NDArray[np.int32], im: NDArray[np.int32], detector: AlarmToneDetector | None = None,
+    edges: tuple[int, ...] | None = None,
+) -> tuple[NDArray[np.int8], NDArray[np.uint16]]:  # fmt: skip
+    """`detect`, and per frame the feature bands (`edges`, `bands_of_bins`) holding a followed tone after it
+    (`band_mask`; zeros without `edges`): what the node hands its alarm-code detector."""
     detector = AlarmToneDetector() if detector is None else detector
     power = hann_power(re, im)
     level = log2_q3_array(power)
     peaks = tonal(level)
-    return np.array([detector.step(power[t], level[t], peaks[t]) for t in range(len(power))], dtype=np.int8)
+    band_of = bands_of_bins(edges) if edges is not None else None
+    codes = np.zeros(len(power), dtype=np.int8)
+    masks = np.zeros(len(power), dtype=np.uint16)
+    for t in range(len(power)):
+        codes[t] = detector.step(power[t], level[t], peaks[t])
+        if band_of is not None:
+            masks[t] = detector.band_mask(band_of)
+    return codes, masks
 
 
 def detect_audio(samples: NDArray[np.int16], detector: AlarmToneDetector | None = None) -> NDArray[np.int8]:
     """`detect` on a stream of int16 PCM through the node's FFT (features.fft_q15), 4096 frames at a time so
     that hours of audio take bounded memory; the detector's state runs through the whole stream."""
+    return detect_audio_bands(samples, detector)[0]
+
+
+def detect_audio_bands(
+    samples: NDArray[np.int16], detector: AlarmToneDetector | None = None, edges: tuple[int, ...] | None = None
+) -> tuple[NDArray[np.int8], NDArray[np.uint16]]:
+    """`detect_bands` on a stream of int16 PCM, as `detect_audio`."""
     detector = AlarmToneDetector() if detector is None else detector
     n = len(samples) // FRAME
-    out = [np.zeros(0, dtype=np.int8)]
+    codes, masks = [np.zeros(0, dtype=np.int8)], [np.zeros(0, dtype=np.uint16)]
     for start in range(0, n, 4096):
         frames = samples[start * FRAME : min(start + 4096, n) * FRAME].reshape(-1, FRAME).astype(np.int16)
-        out.append(detect(*fft_q15(frames), detector))
-    return np.concatenate(out)
+        c, m = detect_bands(*fft_q15(frames), detector, edges)
+        codes.append(c)
+        masks.append(m)
+    return np.concatenate(codes), np.concatenate(masks)

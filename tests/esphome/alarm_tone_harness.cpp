@@ -1,11 +1,12 @@
 // Drives esphome/components/binmoe/binmoe_alarm_tone.cpp (plain C++, no ESPHome) for test_alarm_tone.py: the
 // kernel's feature extractor computes each frame's FFT (as on the node) and hands its spectrum to the detector.
-//   alarm_tone_harness <tables file> [t3-only]   (line 1: the quarter-wave sine table, line 2: the 17 band
-//   edges; t3-only: the detector with T4 off, as `co_tone: false`)
+//   alarm_tone_harness <tables file> [t3-only] [bands]   (line 1: the quarter-wave sine table, line 2: the 17
+//   band edges; t3-only: the detector with T4 off, as `co_tone: false`)
 //   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, the code the frame
-//   completes: 1 (T3), 2 (T4), else 0.
+//   completes: 1 (T3), 2 (T4), else 0; with `bands`: a line per frame instead, "<code> <band_mask>".
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "binmoe_alarm_tone.h"
 #include "kernel/binmoe_kernel.h"
@@ -36,13 +37,23 @@ int main(int argc, char **argv) {
   static binmoe::FeatureExtractor<N, 16> extractor(quarter_sin, edges);
   static AlarmToneDetector detector;
   detector.reset();
-  detector.set_t4(argc <= 2);
+  bool t4 = true, bands = false;
+  for (int i = 2; i < argc; i++) {
+    t4 = t4 && strcmp(argv[i], "t3-only") != 0;
+    bands = bands || strcmp(argv[i], "bands") == 0;
+  }
+  detector.set_t4(t4);
   static int16_t frame[N];
   static int8_t features[16];
   while (fread(frame, sizeof(int16_t), N, stdin) == static_cast<size_t>(N)) {
     extractor.frame(frame, features);
-    putchar('0' + detector.push(extractor.spectrum_re(), extractor.spectrum_im()));
+    const int code = detector.push(extractor.spectrum_re(), extractor.spectrum_im());
+    if (bands)
+      printf("%d %u\n", code, static_cast<unsigned>(detector.band_mask(edges, 16)));
+    else
+      putchar('0' + code);
   }
-  putchar('\n');
+  if (!bands)
+    putchar('\n');
   return 0;
 }

@@ -12,7 +12,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from node_factory.reference import model_format
-from node_factory.reference.alarm_code import AlarmCodeDetector
+from node_factory.reference.alarm_code import ALL_BANDS, AlarmCodeDetector
+from node_factory.reference.alarm_tone import detect_audio_bands
 from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -40,13 +41,18 @@ def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
     return model, cfg, manifest
 
 
-def windows(model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int) -> list[Window]:
-    """The windows a freshly reset node classifies for this clip: every hop after the first full window."""
+def windows(
+    model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int, alarm_tone: bool = True
+) -> list[Window]:
+    """The windows a freshly reset node classifies for this clip: every hop after the first full window.
+    `alarm_tone`: the node's option (on by default): the tone detector's codes and followed tones count too."""
     with wave.open(str(wav), "rb") as f:
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     n_frames = len(samples) // cfg.frame
     out = []
     codes = AlarmCodeDetector(cfg.bands)  # fed each window's new frames, as the component does
+    if alarm_tone:
+        tone, tone_bands = detect_audio_bands(samples.astype(np.int16), edges=cfg.band_edges)
     for end in range(cfg.frames, n_frames + 1, hop_frames):
         window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame].astype(np.int16)
         feats = features(window, cfg)
@@ -54,9 +60,13 @@ def windows(model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int)
         pred, margin, escalate = decide(model, logits)
         conf = confidence(logits, model.logit_scale)
         code = 0
-        for row in feats[-hop_frames:] if out else feats:
-            found = codes.push(row)
+        first = end - hop_frames if out else end - cfg.frames
+        for f in range(first, end):
+            found = codes.push(feats[f - end + cfg.frames], int(tone_bands[f]) if alarm_tone else ALL_BANDS)
             code = code or found
+        if not code and alarm_tone:  # a window without a code of the band detector takes the tone detector's
+            heard = tone[first:end][tone[first:end] > 0]
+            code = int(heard[0]) if len(heard) else 0
         out.append(Window(int(pred[0]), [int(v) for v in logits[0]], int(margin[0]), bool(escalate[0]),
                           float(conf[0]), feats, code))  # fmt: skip
     return out

@@ -22,8 +22,12 @@ def detector(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return component_harness.build(tmp_path_factory.mktemp("alarm_code"), "alarm_code_harness", "binmoe_alarm_code.cpp")
 
 
-def node_codes(exe: Path, frames: np.ndarray, bands: int = 16) -> list[int]:
-    script = [f"bands {bands}"] + [f"push {' '.join(map(str, row))}" for row in frames]
+def node_codes(exe: Path, frames: np.ndarray, bands: int = 16, tone_bands: np.ndarray | None = None) -> list[int]:
+    script = [f"bands {bands}"]
+    for i, row in enumerate(frames):
+        if tone_bands is not None:
+            script.append(f"tones {int(tone_bands[i])}")
+        script.append(f"push {' '.join(map(str, row))}")
     out = subprocess.run([str(exe)], input="\n".join(script) + "\n", capture_output=True, text=True, check=True)
     lines = out.stdout.split()
     assert lines[0] == "1"
@@ -118,6 +122,53 @@ def test_the_node_matches_the_reference_frame_for_frame(detector: Path, seed: in
         assert (alarm_code.detect(frames) != ref).any()
     finally:
         alarm_code.PERIODS, alarm_code.bursts = codes, bursts
+
+
+def random_tone_bands(seed: int, n: int) -> np.ndarray:
+    """Per frame, the bands a tone detector follows a tone in: a few bands at a time, changing every 0.3-3 s."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n, dtype=np.uint16)
+    at = 0
+    while at < n:
+        span = int(rng.integers(10, 100))
+        out[at : at + span] = sum(1 << int(b) for b in rng.choice(16, int(rng.integers(0, 6)), replace=False))
+        at += span
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_the_node_gates_t4_on_the_tone_bands_as_the_reference_does(detector: Path, seed: int) -> None:
+    frames = random_stream(seed, 40_000)
+    tone_bands = random_tone_bands(seed, len(frames))
+    got = node_codes(detector, frames, tone_bands=tone_bands)
+    ref = alarm_code.detect(frames, tone_bands=tone_bands)
+    mismatch = np.nonzero(np.array(got) != ref)[0]
+    assert len(mismatch) == 0, f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0]]}, ref {ref[mismatch[0]]}"
+    # the gate takes some T4 matches and leaves others; T3 never needs a tone
+    ungated = alarm_code.detect(frames)
+    assert np.sum(ref == 2) >= 2 and np.sum(ref == 2) < np.sum(ungated == 2), (np.sum(ref == 2), np.sum(ungated == 2))
+    assert np.sum(ref == 1) == np.sum(ungated == 1)
+
+
+def test_a_t4_match_needs_a_tone_in_its_band_pair(detector: Path) -> None:
+    # pulses in band 10 are heard by pairs 9 (bands 9 and 10) and 10 (10 and 11): a tone followed in band 9, 10 or
+    # 11 lets their T4 through, one in band 8 or 12 does not
+    frames = scripted([(s, 3, 20) for s in (100, 106, 112, 118, 278, 284, 290, 296)])
+    n = len(frames)
+    cases = {0: False, 1 << 8: False, 1 << 12: False, 1 << 9: True, 1 << 10: True, 1 << 11: True}
+    for mask, found in cases.items():
+        tone_bands = np.full(n, mask, dtype=np.uint16)
+        ref = alarm_code.detect(frames, tone_bands=tone_bands)
+        assert bool((ref == 2).any()) is found, bin(mask)
+        assert node_codes(detector, frames, tone_bands=tone_bands) == list(ref), bin(mask)
+    # only the frame the match completes in counts
+    ungated = alarm_code.detect(frames)
+    (at,) = np.nonzero(ungated == 2)[0][:1]
+    tone_bands = np.zeros(n, dtype=np.uint16)
+    tone_bands[at] = 1 << 10
+    assert alarm_code.detect(frames, tone_bands=tone_bands)[at] == 2
+    tone_bands[at], tone_bands[at - 1] = 0, 1 << 10
+    assert not (alarm_code.detect(frames, tone_bands=tone_bands) == 2).any()
 
 
 def test_configure_refuses_more_bands_than_it_has_room_for(detector: Path) -> None:

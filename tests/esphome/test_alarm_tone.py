@@ -126,6 +126,22 @@ def test_the_node_matches_the_reference_frame_for_frame(harness: tuple[Path, Pat
     assert (ref == alarm_tone.T3).sum() >= 5 and (ref == alarm_tone.T4).sum() >= 3, np.bincount(ref)
 
 
+def test_the_nodes_tone_bands_are_the_references_frame_for_frame(harness: tuple[Path, Path]) -> None:
+    """The bands holding a followed tone each frame (what the alarm-code detector's T4 needs), on both sides."""
+    samples = random_stream(4, 300.0)
+    exe, tables = harness
+    out = subprocess.run([str(exe), str(tables), "bands"], input=samples.astype("<i2").tobytes(), capture_output=True,
+                         check=True, text=False)  # fmt: skip
+    got = np.array([[int(v) for v in line.split()] for line in out.stdout.decode().splitlines()])
+    codes, masks = alarm_tone.detect_audio_bands(samples, edges=FeatureConfig().band_edges)
+    assert np.array_equal(got[:, 0], codes)
+    mismatch = np.nonzero(got[:, 1] != masks)[0]
+    assert len(mismatch) == 0, f"first mismatch at frame {mismatch[0]}: node {got[mismatch[0], 1]}, ref"
+    # the stream exercises the masks: tones in many bands, several at once, and frames with none
+    bits = np.array([[(int(m) >> b) & 1 for b in range(16)] for m in masks])
+    assert (bits.sum(axis=0) > 0).sum() >= 8 and (bits.sum(axis=1) >= 2).any() and (masks == 0).any()
+
+
 def test_the_node_matches_the_reference_across_the_frame_clock_wrap(harness: tuple[Path, Path]) -> None:
     samples = random_stream(3, 2200.0)  # 68,750 frames: the 16-bit frame clock wraps once
     got = node_frames(harness, samples)

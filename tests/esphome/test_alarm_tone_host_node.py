@@ -2,8 +2,9 @@
 temporal-three (smoke) and a temporal-four (CO) alarm that its band-level code detector alone does not (a
 3.1 kHz and a 4.1 kHz tone in loud white noise: the band's level barely moves, the tone's own bins stand out
 of the floor), and reports each as its class's event with its code, within 10 s, as the Python reference of both
-detectors says it would; and, under valgrind's DHAT, the component's loop makes no heap allocation of its own
-with the detector on."""
+detectors says it would; that the band detector's T4 then counts only where the tone detector follows a tone
+in its bands (chirps in T4's rhythm are no CO event, the same under a steady tone of their pitch are); and, under
+valgrind's DHAT, the component's loop makes no heap allocation of its own with the detector on."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import reference
 from api_client import Node, connect_node
 from conftest import NODES, heap_in_loop, node_under_dhat, running_node
+from test_host_node import CLASSES, HOP_FRAMES, expected_reports
 
 from gpu_backend.protocol import NodeMessage
 from node_factory.reference import alarm_code, alarm_tone
@@ -108,6 +111,52 @@ async def test_the_tone_detector_reports_an_alarm_the_band_detector_misses(
         events = await smoke_events(node, class_=class_)
         assert events, [NodeMessage.model_validate(call.data).class_ for call in node.events]
         assert all(m.alarm_code == ("T3" if code == alarm_tone.T3 else "T4") and m.confidence == 1.0 for m in events)
+    finally:
+        await node.client.disconnect()
+
+
+def t4_of_chirps(steady_hz: float | None) -> np.ndarray:
+    """T4's rhythm in chirps (each pulse a sweep from 2.7 to 3.7 kHz, as a bird's call: no bin holds a tone), 16 s
+    over a faint floor; with `steady_hz`, a steady tone of that pitch under it all the time."""
+    rng = np.random.default_rng(7)
+    n = 16 * SR
+    x, at = 100 * rng.standard_normal(n), 1.0
+    while at < 16.0:
+        for on, off in T4:
+            a, b = int(at * SR), min(n, int((at + on) * SR))
+            t = np.arange(b - a) / SR
+            x[a:b] += 3000 * np.sin(2 * np.pi * (2700.0 * t + 1000.0 / (2 * on) * t**2))
+            at += on + off
+    if steady_hz is not None:
+        x += 600 * np.sin(2 * np.pi * steady_hz * np.arange(n) / SR)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.parametrize(("steady_hz", "co"), [(None, False), (1000.0, False), (3100.0, True)])
+async def test_the_band_detectors_t4_needs_a_tone_followed_in_its_bands(
+    tone_node: Path, tmp_path: Path, steady_hz: float | None, co: bool
+) -> None:
+    """The band detector hears T4 in chirps; with the tone detector on, its T4 counts only where a tone is followed
+    in the chirps' bands (a steady 3.1 kHz tone: band 10, as the chirps; 1 kHz: band 4), and the node's messages
+    are the reference's window for window."""
+    wav = write_wav(tmp_path / "t4_of_chirps.wav", t4_of_chirps(steady_hz))
+    model, cfg, _manifest = reference.load_model("sound_v1")
+    windows = reference.windows(model, cfg, wav, HOP_FRAMES)
+    # without the tone detector the chirps are CO; with it, only under the 3.1 kHz tone (its own T4 path hears none)
+    assert any(w.code == 2 for w in reference.windows(model, cfg, wav, HOP_FRAMES, alarm_tone=False))
+    assert any(w.code == 2 for w in windows) is co
+    reports = expected_reports(windows)
+    node: Node = await connect_node(PORT)
+    try:
+        await node.call("replay", file=str(wav))
+        got = await node.wait_events(len(reports))
+        messages = [NodeMessage.model_validate(call.data) for call in got]
+        assert [(m.class_, m.alarm_code) for m in messages] == [
+            (CLASSES[windows[r.window].class_idx if r.code_class is None else r.code_class],
+             None if r.code_class is None else "T4")
+            for r in reports
+        ]  # fmt: skip
+        assert any(m.class_ == "co_alarm" and m.alarm_code == "T4" for m in messages) is co
     finally:
         await node.client.disconnect()
 

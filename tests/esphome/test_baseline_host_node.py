@@ -86,7 +86,7 @@ MAX_BLOB = 24 + 16 * 8 + 120 * 2 + 4  # esphome::binmoe::MAX_BASELINE_BLOB (396)
 def signatures(wav: Path) -> list[np.ndarray]:
     """The signature of each window the node classifies for this clip (default hop: half a window)."""
     model, cfg, _manifest = reference.load_model(MODEL)
-    return [signature(w.features) for w in reference.windows(model, cfg, wav, cfg.frames // 2)]
+    return [signature(w.features) for w in reference.windows(model, cfg, wav, cfg.frames // 2, alarm_tone=False)]
 
 
 def windows_for(seconds: int) -> int:

@@ -287,6 +287,45 @@ def test_the_tone_detector_feeds_the_code_windows_and_one_alarm_is_one_event() -
     assert len(node_events(x, tone_detector=True)) == 1
 
 
+def test_the_bands_of_the_followed_tones() -> None:
+    edges = FeatureConfig().band_edges
+    band_of = alarm_tone.bands_of_bins(edges)
+    assert len(band_of) == alarm_tone.FRAME // 2 + 1
+    assert band_of[edges[0] - 1] == -1 and band_of[edges[-1]] == -1
+    assert all(band_of[edges[b]] == b and band_of[edges[b + 1] - 1] == b for b in range(len(edges) - 1))
+    # a steady 3.1 kHz tone (bin 99: band 10) and one at 5.5 kHz (bin 176: band 14) are followed there
+    x = (gated(3100.0, ((1.0, 0.0),), 3.0) // 2 + gated(5500.0, ((1.0, 0.0),), 3.0, seed=1) // 2).astype(np.int16)
+    _codes, masks = alarm_tone.detect_audio_bands(x, edges=edges)
+    assert masks[0] == 0 and masks[-1] == (1 << 10) | (1 << 14), bin(int(masks[-1]))
+    assert np.array_equal(alarm_tone.detect_audio(x), _codes)
+    assert not alarm_tone.detect_audio_bands(x)[1].any()  # no edges: no bands
+
+
+def test_the_band_detectors_t4_counts_where_a_tone_is_followed() -> None:
+    """code_windows hands the code detector each frame's tone bands: a T4 of chirps (no tone) is heard by the band
+    detector alone, and not once the tone detector's (empty) bands gate it; a steady tone in the chirps' band lets
+    it through (tests/esphome/test_alarm_tone_host_node.py replays the same on a host node)."""
+    from node_factory.evaluation.node_stream import code_windows, stream_features
+
+    cfg = FeatureConfig()
+    n = 16 * SR
+    x, at = np.random.default_rng(7).normal(0, 100, n), 1.0
+    while at < 16.0:
+        for on, off in T4:
+            a, b = int(at * SR), min(n, int((at + on) * SR))
+            t = np.arange(b - a) / SR
+            x[a:b] += 3000 * np.sin(2 * np.pi * (2700.0 * t + 1000.0 / (2 * on) * t**2))
+            at += on + off
+    steady = x + 600 * np.sin(2 * np.pi * 3100.0 * np.arange(n) / SR)
+    for signal, heard in ((x, False), (steady, True)):
+        samples = np.round(signal).astype(np.int16)
+        frames = stream_features(samples, cfg)
+        tone, bands = alarm_tone.detect_audio_bands(samples, edges=cfg.band_edges)
+        assert not tone.any()
+        assert 2 in code_windows(frames, cfg, 16, (1, 2))
+        assert (2 in code_windows(frames, cfg, 16, (1, 2), tone, bands)) is heard
+
+
 def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
     """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s); also the T4
     prototype's tests'."""

@@ -159,7 +159,7 @@ void AlarmCodeDetector::reset() {
   }
 }
 
-AlarmCodeDetector::Code AlarmCodeDetector::push(const int8_t *levels) {
+AlarmCodeDetector::Code AlarmCodeDetector::push(const int8_t *levels, uint16_t tone_bands) {
   const int bands = this->bands_;
   int8_t paired[MAX_BANDS];  // each band with the one above: a tone near an edge, or gliding over it
   for (int b = 0; b < bands; b++)
@@ -183,7 +183,8 @@ AlarmCodeDetector::Code AlarmCodeDetector::push(const int8_t *levels) {
   for (int b = FIRST_BAND; b <= last; b++) {
     const bool onset = rises[b] >= RISE && rises[b] - mean_rise >= SELECTIVITY;
     for (int code = 1; code <= 2; code++) {
-      if (this->track_(this->pulses_[b][code - 1], code, levels[b], onset) && found == NONE)
+      if (this->track_(this->pulses_[b][code - 1], code, levels[b], onset) && found == NONE &&
+          (code == T3 || ((tone_bands >> b) & 3u) != 0))
         found = static_cast<Code>(code);
     }
   }

@@ -17,8 +17,12 @@ class AlarmCodeDetector {
 
   // A new stream with `bands` feature bands per frame (at most MAX_BANDS); false if there are too many.
   bool configure(int bands);
+  static constexpr uint16_t ALL_BANDS = 0xFFFF;  // no tone detector: no band's T4 needs a followed tone
+
   // The next frame's features (`bands` int8 levels); T3 or T4 when a pulse ending now completes that code.
-  Code push(const int8_t *levels);
+  // tone_bands: bit b when the tone detector follows a tone in band b in this frame (AlarmToneDetector::
+  // band_mask); a band pair's T4 match (band b with b + 1) counts only if bit b or b + 1 is set.
+  Code push(const int8_t *levels, uint16_t tone_bands = ALL_BANDS);
   // A new stream: no frame seen.
   void reset();
 

@@ -62,6 +62,23 @@ int half_width(int bin) { return (3 * bin + 50) / 100 > 2 ? (3 * bin + 50) / 100
 
 }  // namespace
 
+uint16_t AlarmToneDetector::band_mask(const uint16_t *edges, int bands) const {
+  if (bands > 16)
+    bands = 16;
+  uint16_t mask = 0;
+  for (const auto &ch : this->channels_) {
+    if (!ch.used)
+      continue;
+    for (int b = 0; b < bands; b++) {
+      if (edges[b] <= ch.bin && ch.bin < edges[b + 1]) {
+        mask |= static_cast<uint16_t>(1u << b);
+        break;
+      }
+    }
+  }
+  return mask;
+}
+
 void AlarmToneDetector::reset() {
   this->frame_ = 0;
   for (auto &s : this->score_)

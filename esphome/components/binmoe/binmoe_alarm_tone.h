@@ -29,6 +29,9 @@ class AlarmToneDetector {
   uint8_t push(const int32_t *re, const int32_t *im);
   // A new stream: no frame seen, no tone followed.
   void reset();
+  // The feature bands holding a followed tone's bin now, a bit per band (edges: bands + 1 FFT-bin edges, band b
+  // = edges[b] <= bin < edges[b + 1]; at most 16 bands): the alarm-code detector's `tone_bands`.
+  uint16_t band_mask(const uint16_t *edges, int bands) const;
   // Whether T4 is heard too (on by default; off: T3 only, no tone held through T4's silence).
   void set_t4(bool on) { this->t4_ = on; }
 

@@ -61,11 +61,10 @@ void BinMoEComponent::setup() {
 #ifdef USE_BINMOE_ALARM_CODE
   if (this->router_.code_events() && !this->code_detector_.configure(this->runner_.feature_bands()))
     this->router_.set_code_classes(-1, -1);  // more bands than the detector has room for (codegen refuses them)
+  if (this->router_.code_events())
+    this->runner_.set_frame_hook(&BinMoEComponent::alarm_frame_, this);
 #else
   this->router_.set_code_classes(-1, -1);
-#endif
-#ifdef USE_BINMOE_ALARM_TONE
-  this->runner_.set_spectrum_hook(&BinMoEComponent::tone_frame_, this);
 #endif
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
@@ -218,28 +217,23 @@ void BinMoEComponent::handle_window_() {
 
 #ifdef USE_BINMOE_ALARM_CODE
 int BinMoEComponent::alarm_code_window_() {
-  // the first window of a stream brings all its frames, every later one the hop's
-  const int frames = this->runner_.feature_frames(), bands = this->runner_.feature_bands();
-  const int hop = this->runner_.hop_samples() * frames / this->runner_.window_samples();
-  const int fresh = this->code_started_ ? hop : frames;
-  this->code_started_ = true;
-  const int8_t *features = this->runner_.features();
-  AlarmCodeDetector::Code found = AlarmCodeDetector::NONE;
-  for (int f = frames - fresh; f < frames; f++) {
-    const AlarmCodeDetector::Code code = this->code_detector_.push(features + f * bands);
-    if (found == AlarmCodeDetector::NONE)
-      found = code;
-  }
+  const int found = this->code_found_;
+  this->code_found_ = AlarmCodeDetector::NONE;
   return found == AlarmCodeDetector::NONE ? -1 : this->router_.code_class(found);
 }
-#endif
 
-#ifdef USE_BINMOE_ALARM_TONE
-void BinMoEComponent::tone_frame_(void *self, const int32_t *re, const int32_t *im) {
+void BinMoEComponent::alarm_frame_(void *self, const int8_t *features, const int32_t *re, const int32_t *im) {
   auto *component = static_cast<BinMoEComponent *>(self);
-  const uint8_t code = component->tone_detector_.push(re, im);
+  uint16_t tone_bands = AlarmCodeDetector::ALL_BANDS;  // without the tone detector no band's T4 needs a tone
+#ifdef USE_BINMOE_ALARM_TONE
+  const uint8_t tone = component->tone_detector_.push(re, im);
   if (component->tone_code_ == AlarmToneDetector::NONE)
-    component->tone_code_ = code;
+    component->tone_code_ = tone;
+  tone_bands = component->tone_detector_.band_mask(component->runner_.band_edges(), component->runner_.feature_bands());
+#endif
+  const AlarmCodeDetector::Code code = component->code_detector_.push(features, tone_bands);
+  if (component->code_found_ == AlarmCodeDetector::NONE)
+    component->code_found_ = code;
 }
 #endif
 

@@ -253,7 +253,7 @@ class BinMoEComponent : public PollingComponent {
     this->router_.restart_stream();
 #ifdef USE_BINMOE_ALARM_CODE
     this->code_detector_.reset();
-    this->code_started_ = false;
+    this->code_found_ = AlarmCodeDetector::NONE;
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
     this->tone_detector_.reset();
@@ -303,12 +303,11 @@ class BinMoEComponent : public PollingComponent {
   void attach_orders_(const Routed &routed);
 #endif
 #ifdef USE_BINMOE_ALARM_CODE
-  // Feeds the code detector the frames the last classified window added; the class whose code completed, or -1.
+  // The class whose code completed in the frames the last classified window added, or -1 (and a new window starts).
   int alarm_code_window_();
-#endif
-#ifdef USE_BINMOE_ALARM_TONE
-  // The runner's spectrum hook (`alarm_tone: true`): feeds the tone detector every frame, notes a T3 or T4 match.
-  static void tone_frame_(void *self, const int32_t *re, const int32_t *im);
+  // The runner's frame hook: feeds the tone detector (`alarm_tone`) and then the code detector every frame, with
+  // the bands the tone detector follows a tone in; notes the first code each completes in the window under way.
+  static void alarm_frame_(void *self, const int8_t *features, const int32_t *re, const int32_t *im);
 #endif
 
   // Small members first: RISC-V loads reach 2 KB from `this` in one instruction, so the buffers go last.
@@ -325,7 +324,7 @@ class BinMoEComponent : public PollingComponent {
   uint32_t inference_us_sum_{0}, inference_count_{0}, overruns_reported_{0};
   uint8_t feature_digest_[8]{};  // of the model's features (a stored baseline must match it)
 #ifdef USE_BINMOE_ALARM_CODE
-  bool code_started_{false};  // the code detector has had the stream's first window
+  uint8_t code_found_{AlarmCodeDetector::NONE};  // the first code the band detector completed in the window under way
 #endif
 #ifdef USE_BINMOE_ALARM_TONE
   uint8_t tone_code_{AlarmToneDetector::NONE};  // the first code the tone detector completed in the window under way

@@ -16,9 +16,9 @@ static_assert(M::kClasses <= MAX_CLASSES, "the BinMoE component supports up to 1
 static constexpr const M &MODEL = BINMOE_MODEL;
 static constexpr int HOP_SAMPLES = BINMOE_HOP_FRAMES * M::kFrame;
 
-const ModelInfo MODEL_INFO{MODEL.id,   MODEL.hash8, MODEL.class_names,          M::kClasses,
-                           M::kFrames, M::kBands,   MODEL.features.sample_rate, M::kWindowSamples,
-                           HOP_SAMPLES};
+const ModelInfo MODEL_INFO{MODEL.id,    MODEL.hash8,     MODEL.class_names,          M::kClasses,
+                           M::kFrames,  M::kBands,       MODEL.features.sample_rate, M::kWindowSamples,
+                           HOP_SAMPLES, MODEL.band_edges};
 
 // The pipeline's buffers (a static object: nothing on the heap). Code generation keeps the hop in range.
 static ::binmoe::Pipeline<M> pipeline(MODEL, BINMOE_HOP_FRAMES);
@@ -39,8 +39,6 @@ void Runner::classify(WindowResult &out) {
 }
 const int8_t *Runner::features() const { return pipeline.features(); }
 void Runner::reset() { pipeline.reset(); }
-void Runner::set_spectrum_hook(void (*hook)(void *ctx, const int32_t *re, const int32_t *im), void *ctx) {
-  pipeline.set_spectrum_hook(hook, ctx);
-}
+void Runner::set_frame_hook(FrameHook hook, void *ctx) { pipeline.set_frame_hook(hook, ctx); }
 
 }  // namespace esphome::binmoe

@@ -31,6 +31,7 @@ struct ModelInfo {
   int frames, bands;  // of the feature window
   int32_t sample_rate;
   int window_samples, hop_samples;  // the hop configured in YAML
+  const uint16_t *band_edges;       // FFT-bin edges of the spectrum bands (bands + 1 for sound)
 };
 extern const ModelInfo MODEL_INFO;
 
@@ -45,12 +46,15 @@ class Runner {
   // The last classified window's features: frames x bands int8, frame-major; valid until the next push().
   const int8_t *features() const;
   void reset();
-  // Called with every frame's FFT (re, im: FRAME bins each) right after its features, during push(): the
-  // alarm-tone detector's feed (binmoe_alarm_tone.h). A plain function and its context; null: none.
-  void set_spectrum_hook(void (*hook)(void *ctx, const int32_t *re, const int32_t *im), void *ctx);
+  // Called with every frame's features (bands int8 levels) and FFT (re, im: FRAME bins each) right after they are
+  // computed, during push(): the alarm detectors' feed (binmoe_alarm_code.h, binmoe_alarm_tone.h). A plain
+  // function and its context; null: none.
+  using FrameHook = void (*)(void *ctx, const int8_t *features, const int32_t *re, const int32_t *im);
+  void set_frame_hook(FrameHook hook, void *ctx);
 
   int feature_frames() const { return MODEL_INFO.frames; }
   int feature_bands() const { return MODEL_INFO.bands; }
+  const uint16_t *band_edges() const { return MODEL_INFO.band_edges; }
   int classes() const { return MODEL_INFO.classes; }
   const char *class_name(int idx) const { return MODEL_INFO.class_names[idx]; }
   const char *model_id() const { return MODEL_INFO.id; }

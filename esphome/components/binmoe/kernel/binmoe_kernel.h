@@ -403,10 +403,10 @@ template<class M> class Pipeline {
       sum += frame_ms_[f];
     return static_cast<uint32_t>(sum / M::kFrames);
   }
-  // Called with every frame's spectrum right after its features (FeatureExtractor::spectrum_re/_im): a plain
-  // function and its context, no allocation; null: none.
-  using SpectrumHook = void (*)(void *ctx, const int32_t *re, const int32_t *im);
-  void set_spectrum_hook(SpectrumHook hook, void *ctx) {
+  // Called with every frame's features (BANDS values) and spectrum (FeatureExtractor::spectrum_re/_im) right after
+  // they are computed: a plain function and its context, no allocation; null: none.
+  using FrameHook = void (*)(void *ctx, const int8_t *features, const int32_t *re, const int32_t *im);
+  void set_frame_hook(FrameHook hook, void *ctx) {
     hook_ = hook;
     hook_ctx_ = ctx;
   }
@@ -426,7 +426,7 @@ template<class M> class Pipeline {
       frame_ms_[f] = frame_ms_[f + 1];
     extractor_.frame(frame_, features_ + (M::kFrames - 1) * B);
     if (hook_ != nullptr)
-      hook_(hook_ctx_, extractor_.spectrum_re(), extractor_.spectrum_im());
+      hook_(hook_ctx_, features_ + (M::kFrames - 1) * B, extractor_.spectrum_re(), extractor_.spectrum_im());
     uint64_t energy = 0;
     for (int i = 0; i < M::kFrame; i++)
       energy += static_cast<uint32_t>(frame_[i] * frame_[i]);
@@ -445,7 +445,7 @@ template<class M> class Pipeline {
   int hop_;
   int fill_ = 0, frames_ = 0, since_ = 0;
   bool ready_ = false;
-  SpectrumHook hook_ = nullptr;
+  FrameHook hook_ = nullptr;
   void *hook_ctx_ = nullptr;
   // The buffers need no initial value: a window is only ready once FRAMES frames have filled them.
   uint32_t frame_ms_[M::kFrames];
