@@ -24,6 +24,7 @@ from gpu_backend.protocol import NodeMessage
 from node_factory.reference import alarm_code, alarm_tone
 from node_factory.reference.features import FeatureConfig, frame_features
 from scripts.lib import host_build
+from tests.node_factory.alarm_signals import t4_of_chirps
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -113,23 +114,6 @@ async def test_the_tone_detector_reports_an_alarm_the_band_detector_misses(
         assert all(m.alarm_code == ("T3" if code == alarm_tone.T3 else "T4") and m.confidence == 1.0 for m in events)
     finally:
         await node.client.disconnect()
-
-
-def t4_of_chirps(steady_hz: float | None) -> np.ndarray:
-    """T4's rhythm in chirps (each pulse a sweep from 2.7 to 3.7 kHz, as a bird's call: no bin holds a tone), 16 s
-    over a faint floor; with `steady_hz`, a steady tone of that pitch under it all the time."""
-    rng = np.random.default_rng(7)
-    n = 16 * SR
-    x, at = 100 * rng.standard_normal(n), 1.0
-    while at < 16.0:
-        for on, off in T4:
-            a, b = int(at * SR), min(n, int((at + on) * SR))
-            t = np.arange(b - a) / SR
-            x[a:b] += 3000 * np.sin(2 * np.pi * (2700.0 * t + 1000.0 / (2 * on) * t**2))
-            at += on + off
-    if steady_hz is not None:
-        x += 600 * np.sin(2 * np.pi * steady_hz * np.arange(n) / SR)
-    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
 @pytest.mark.parametrize(("steady_hz", "co"), [(None, False), (1000.0, False), (3100.0, True)])

@@ -89,3 +89,18 @@ def t4_among_converging_tones(seconds: float = 20.0) -> NDArray[np.int16]:
     """T4 on 3.1 kHz from 8 s, after `converging_tones` took every channel and merged into six tones."""
     x = converging_tones(seconds) + gated(3100.0, T4, seconds, start=8.0, noise=300.0)
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def t4_of_chirps(steady_hz: float | None = None) -> NDArray[np.int16]:
+    """T4's rhythm in chirps (each pulse a sweep from 2.7 to 3.7 kHz, as a bird's call: no bin holds a tone), 16 s
+    over a faint floor; with `steady_hz`, a steady tone of that pitch under it all the time. The band detector hears
+    it as T4; the tone detector follows no tone in it."""
+    n = 16 * SR
+    x = 100 * np.random.default_rng(7).standard_normal(n)
+    for at, on, _off in pulses(T4, 16.0):
+        a, b = int(at * SR), min(n, int((at + on) * SR))
+        t = np.arange(b - a) / SR
+        x[a:b] += 3000 * np.sin(2 * np.pi * (2700.0 * t + 1000.0 / (2 * on) * t**2))
+    if steady_hz is not None:
+        x += 600 * np.sin(2 * np.pi * steady_hz * np.arange(n) / SR)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)

@@ -27,6 +27,7 @@ from tests.node_factory.alarm_signals import (
     gated,
     pulses,
     t4_among_converging_tones,
+    t4_of_chirps,
 )
 
 
@@ -308,17 +309,7 @@ def test_the_band_detectors_t4_counts_where_a_tone_is_followed() -> None:
     from node_factory.evaluation.node_stream import code_windows, stream_features
 
     cfg = FeatureConfig()
-    n = 16 * SR
-    x, at = np.random.default_rng(7).normal(0, 100, n), 1.0
-    while at < 16.0:
-        for on, off in T4:
-            a, b = int(at * SR), min(n, int((at + on) * SR))
-            t = np.arange(b - a) / SR
-            x[a:b] += 3000 * np.sin(2 * np.pi * (2700.0 * t + 1000.0 / (2 * on) * t**2))
-            at += on + off
-    steady = x + 600 * np.sin(2 * np.pi * 3100.0 * np.arange(n) / SR)
-    for signal, heard in ((x, False), (steady, True)):
-        samples = np.round(signal).astype(np.int16)
+    for samples, heard in ((t4_of_chirps(), False), (t4_of_chirps(3100.0), True)):
         frames = stream_features(samples, cfg)
         tone, bands = alarm_tone.detect_audio_bands(samples, edges=cfg.band_edges)
         assert not tone.any()
