@@ -90,12 +90,16 @@ def node_alarm_events(
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
     `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
-    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`), whose followed
-    tones the band detector's T4 then needs."""
+    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`, whose followed
+    tones the band detector's T4 then needs)."""
     if not tone_detector:
         return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes))
-    tone, bands = alarm_tone.detect_audio_bands(audio, alarm_tone.AlarmToneDetector(t4=co_tone), config.band_edges)
-    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone, bands)
+    # the band detector's T4 needs a followed tone only where the tone detector follows T4 too (`co_tone`): without
+    # that path no tone is held through T4's silence (as on the node)
+    edges = config.band_edges if co_tone else None
+    tone, bands = alarm_tone.detect_audio_bands(audio, alarm_tone.AlarmToneDetector(t4=co_tone), edges)
+    rules = code_event_rules(classes)
+    return code_events(frames, config, hop_frames, code_classes(classes), rules, tone, bands if co_tone else None)
 
 
 def _teacher_predict(teacher: torch.nn.Module, x: NDArray[np.int8]) -> NDArray[np.int64]:

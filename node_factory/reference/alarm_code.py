@@ -29,11 +29,12 @@ pulses can. So the node also listens for the codes directly, per band (~400 Hz t
    its four pulses show, at irregular onsets. So T4 also matches burst by burst: two bursts 5.7 s apart
    (±10 %), each with at least two pulses within its 0.7 s, each starting after a quiet silence and after
    no other pulse for 4 s, all these pulses as loud as the newest (±6 dB), and no pulse between;
-5. T4 needs a tone (since 2026-12-06, with the node's `alarm_tone` detector): a T4 match of a band pair counts
-   only if the tone detector follows a tone in that pair in the frame the match completes (`tone_bands`, a bit
-   per band; reference/alarm_tone.py `band_mask`). Alarm sounders hold one pitch; the training-side false CO
-   codes (birdsong in forest ambience, repeated notes) mostly had no followed tone under the band's pulses.
-   Without the tone detector every band counts (ALL_BANDS), as before.
+5. T4 needs a tone (since 2026-12-06, with the node's tone detector and its T4 path: `alarm_tone` and `co_tone`):
+   a T4 match of a band pair counts only if the tone detector follows a tone in that pair in the frame the match
+   completes (`tone_bands`, a bit per band; reference/alarm_tone.py `band_mask`). Alarm sounders hold one pitch;
+   the training-side false CO codes (birdsong in forest ambience, repeated notes) mostly had no followed tone
+   under the band's pulses. Without that T4 path (no tone is held through T4's silence then) every band counts
+   (ALL_BANDS), as before.
 
 The tolerances come from the standards (each on and off time ±10 %) plus frame quantization and room decay.
 The levels (6 and 9 dB), the number of pulses a match needs, the skip's rule (one pulse, inside a burst

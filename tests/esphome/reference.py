@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from node_factory.reference import model_format
 from node_factory.reference.alarm_code import ALL_BANDS, AlarmCodeDetector
-from node_factory.reference.alarm_tone import detect_audio_bands
+from node_factory.reference.alarm_tone import AlarmToneDetector, detect_audio_bands
 from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -42,17 +42,18 @@ def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
 
 
 def windows(
-    model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int, alarm_tone: bool = True
+    model: IntegerModel, cfg: FeatureConfig, wav: Path, hop_frames: int, alarm_tone: bool = True, co_tone: bool = True
 ) -> list[Window]:
     """The windows a freshly reset node classifies for this clip: every hop after the first full window.
-    `alarm_tone`: the node's option (on by default): the tone detector's codes and followed tones count too."""
+    `alarm_tone`: the node's option (on by default): the tone detector's codes count too, and with `co_tone` (its
+    T4 path, on by default) the band detector's T4 needs a tone it follows."""
     with wave.open(str(wav), "rb") as f:
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
     n_frames = len(samples) // cfg.frame
     out = []
     codes = AlarmCodeDetector(cfg.bands)  # fed each window's new frames, as the component does
     if alarm_tone:
-        tone, tone_bands = detect_audio_bands(samples.astype(np.int16), edges=cfg.band_edges)
+        tone, tone_bands = detect_audio_bands(samples.astype(np.int16), AlarmToneDetector(t4=co_tone), cfg.band_edges)
     for end in range(cfg.frames, n_frames + 1, hop_frames):
         window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame].astype(np.int16)
         feats = features(window, cfg)
@@ -62,7 +63,7 @@ def windows(
         code = 0
         first = end - hop_frames if out else end - cfg.frames
         for f in range(first, end):
-            found = codes.push(feats[f - end + cfg.frames], int(tone_bands[f]) if alarm_tone else ALL_BANDS)
+            found = codes.push(feats[f - end + cfg.frames], int(tone_bands[f]) if alarm_tone and co_tone else ALL_BANDS)
             code = code or found
         if not code and alarm_tone:  # a window without a code of the band detector takes the tone detector's
             heard = tone[first:end][tone[first:end] > 0]

@@ -145,6 +145,34 @@ async def test_the_band_detectors_t4_needs_a_tone_followed_in_its_bands(
         await node.client.disconnect()
 
 
+@pytest.fixture(scope="module")
+def co_tone_off_binary() -> Path:
+    return host_build.build(NODES / "host-sound-co-tone-off.yaml", release=RELEASE)
+
+
+async def test_with_co_tone_off_the_band_detectors_t4_needs_no_tone(co_tone_off_binary: Path, tmp_path: Path) -> None:
+    """`co_tone: false`: the tone detector holds no tone through T4's silence, so the band detector's T4 is not
+    gated: the chirps in T4's rhythm are a CO event (the node with co_tone on reports none, test above)."""
+    wav = write_wav(tmp_path / "t4_of_chirps.wav", t4_of_chirps())
+    model, cfg, _manifest = reference.load_model("sound_v1")
+    windows = reference.windows(model, cfg, wav, HOP_FRAMES, co_tone=False)
+    assert any(w.code == 2 for w in windows)
+    reports = expected_reports(windows)
+    with running_node(RELEASE, co_tone_off_binary, PORT + 1, tmp_path, tmp_path / "node.log"):
+        node: Node = await connect_node(PORT + 1)
+        try:
+            await node.call("replay", file=str(wav))
+            messages = [NodeMessage.model_validate(call.data) for call in await node.wait_events(len(reports))]
+            assert [(m.class_, m.alarm_code) for m in messages] == [
+                (CLASSES[windows[r.window].class_idx if r.code_class is None else r.code_class],
+                 None if r.code_class is None else "T4")
+                for r in reports
+            ]  # fmt: skip
+            assert any(m.class_ == "co_alarm" and m.alarm_code == "T4" for m in messages)
+        finally:
+            await node.client.disconnect()
+
+
 async def test_no_heap_allocation_in_the_loop_with_the_tone_detector(tone_binary: Path, tmp_path: Path) -> None:
     """test_host_node's DHAT check on the node with `alarm_tone: true`: every heap allocation below
     BinMoEComponent::loop() is ESPHome's API layer sending a message, fewer than one per message; the tone

@@ -317,6 +317,20 @@ def test_the_band_detectors_t4_counts_where_a_tone_is_followed() -> None:
         assert (2 in code_windows(frames, cfg, 16, (1, 2), tone, bands)) is heard
 
 
+def test_without_the_t4_path_the_band_detectors_t4_needs_no_tone() -> None:
+    """`co_tone: false` holds no tone through T4's silence, so the band detector's T4 is not gated (the node's
+    events, as the benchmarks compute them): the chirps are CO there, and not with the T4 path on."""
+    from node_factory.evaluation.generalization import node_alarm_events
+    from node_factory.evaluation.node_stream import stream_features
+
+    cfg, classes = FeatureConfig(), ("background", "smoke_alarm", "co_alarm")
+    samples = t4_of_chirps()
+    frames = stream_features(samples, cfg)
+    for co_tone, heard in ((True, False), (False, True)):
+        events = node_alarm_events(samples, frames, classes, cfg, 16, tone_detector=True, co_tone=co_tone)
+        assert any(c == 2 for c, _w in events) is heard, co_tone
+
+
 def reverberant(x: NDArray[np.int16], rt60_s: float) -> NDArray[np.int16]:
     """x through an exponentially decaying noise tail (a room's late reverberation, 60 dB in rt60_s); also the T4
     prototype's tests'."""

@@ -34,6 +34,7 @@ class AlarmToneDetector {
   uint16_t band_mask(const uint16_t *edges, int bands) const;
   // Whether T4 is heard too (on by default; off: T3 only, no tone held through T4's silence).
   void set_t4(bool on) { this->t4_ = on; }
+  bool t4() const { return this->t4_; }
 
  protected:
   struct Channel {

@@ -229,7 +229,11 @@ void BinMoEComponent::alarm_frame_(void *self, const int8_t *features, const int
   const uint8_t tone = component->tone_detector_.push(re, im);
   if (component->tone_code_ == AlarmToneDetector::NONE)
     component->tone_code_ = tone;
-  tone_bands = component->tone_detector_.band_mask(component->runner_.band_edges(), component->runner_.feature_bands());
+  // only where it follows T4 too (`co_tone`): without that path it holds no tone through T4's silence, and a CO
+  // sounder's 0.1 s pulses seldom open a channel by themselves
+  if (component->tone_detector_.t4())
+    tone_bands =
+        component->tone_detector_.band_mask(component->runner_.band_edges(), component->runner_.feature_bands());
 #endif
   const AlarmCodeDetector::Code code = component->code_detector_.push(features, tone_bands);
   if (component->code_found_ == AlarmCodeDetector::NONE)
