@@ -31,14 +31,13 @@ from ..atomic_write import write_atomic
 from ..corpus import debian_audio
 from ..corpus.families import Family, dataset, dataset_meta
 from ..heldout import generate_alarm_events, generate_negative_scenes, generate_sound_clips
-from ..reference import alarm_tone
 from ..reference.events import EventRule
 from ..reference.features import FeatureConfig
 from ..reference.network import IntegerModel, decide, forward
 from ..training.configs import CONFIGS
 from ..training.saved_model import load_model
 from ..training.teacher import load_teacher_network
-from .node_stream import NodeDecisions, code_events, decisions, events, stream_features, window_features
+from .node_stream import NodeDecisions, code_events, decisions, events, stream_features, tone_feed, window_features
 from .windows import labelled_windows
 
 CRITICAL = ("smoke_alarm", "co_alarm")
@@ -92,14 +91,8 @@ def node_alarm_events(
     `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
     too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`, whose followed
     tones the band detector's T4 then needs)."""
-    if not tone_detector:
-        return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes))
-    # the band detector's T4 needs a followed tone only where the tone detector follows T4 too (`co_tone`): without
-    # that path no tone is held through T4's silence (as on the node)
-    edges = config.band_edges if co_tone else None
-    tone, bands = alarm_tone.detect_audio_bands(audio, alarm_tone.AlarmToneDetector(t4=co_tone), edges)
-    rules = code_event_rules(classes)
-    return code_events(frames, config, hop_frames, code_classes(classes), rules, tone, bands if co_tone else None)
+    tone, bands = tone_feed(audio, config, co_tone) if tone_detector else (None, None)
+    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone, bands)
 
 
 def _teacher_predict(teacher: torch.nn.Module, x: NDArray[np.int8]) -> NDArray[np.int64]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..reference import alarm_tone
 from ..reference.alarm_code import ALL_BANDS, AlarmCodeDetector
 from ..reference.baseline import signature
 from ..reference.events import EventDetector, EventRule
@@ -115,6 +116,17 @@ def code_windows(
         fed = end
         out.append(code_classes[found - 1] if found else -1)
     return out
+
+
+def tone_feed(
+    samples: NDArray[np.int16], config: FeatureConfig, co_tone: bool = True
+) -> tuple[NDArray[np.int8], NDArray[np.uint16] | None]:
+    """What the node's tone detector (`alarm_tone`, reference/alarm_tone.py) hands on, per frame: the code it
+    completes (`code_windows`' `tone`) and, with its T4 path (`co_tone`), the bands it follows a tone in, which the
+    band detector's T4 then needs (`tone_bands`; None without that path: it holds no tone through T4's silence)."""
+    edges = config.band_edges if co_tone else None
+    tone, bands = alarm_tone.detect_audio_bands(samples, alarm_tone.AlarmToneDetector(t4=co_tone), edges)
+    return tone, bands if co_tone else None
 
 
 def code_events(

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from node_factory.evaluation.node_stream import code_windows, stream_features, tone_feed
 from node_factory.reference import model_format
-from node_factory.reference.alarm_code import ALL_BANDS, AlarmCodeDetector
-from node_factory.reference.alarm_tone import AlarmToneDetector, detect_audio_bands
 from node_factory.reference.events import EventDetector, EventRule
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -49,27 +48,20 @@ def windows(
     T4 path, on by default) the band detector's T4 needs a tone it follows."""
     with wave.open(str(wav), "rb") as f:
         samples = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    samples = samples.astype(np.int16)
     n_frames = len(samples) // cfg.frame
+    # the code each window's new frames complete (1 T3, 2 T4, -1 none), as the component feeds its detectors
+    tone, tone_bands = tone_feed(samples, cfg, co_tone) if alarm_tone else (None, None)
+    codes = code_windows(stream_features(samples, cfg), cfg, hop_frames, (1, 2), tone, tone_bands)
     out = []
-    codes = AlarmCodeDetector(cfg.bands)  # fed each window's new frames, as the component does
-    if alarm_tone:
-        tone, tone_bands = detect_audio_bands(samples.astype(np.int16), AlarmToneDetector(t4=co_tone), cfg.band_edges)
-    for end in range(cfg.frames, n_frames + 1, hop_frames):
-        window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame].astype(np.int16)
+    for index, end in enumerate(range(cfg.frames, n_frames + 1, hop_frames)):
+        window = samples[(end - cfg.frames) * cfg.frame : end * cfg.frame]
         feats = features(window, cfg)
         logits = forward(model, feats[None])
         pred, margin, escalate = decide(model, logits)
         conf = confidence(logits, model.logit_scale)
-        code = 0
-        first = end - hop_frames if out else end - cfg.frames
-        for f in range(first, end):
-            found = codes.push(feats[f - end + cfg.frames], int(tone_bands[f]) if alarm_tone and co_tone else ALL_BANDS)
-            code = code or found
-        if not code and alarm_tone:  # a window without a code of the band detector takes the tone detector's
-            heard = tone[first:end][tone[first:end] > 0]
-            code = int(heard[0]) if len(heard) else 0
         out.append(Window(int(pred[0]), [int(v) for v in logits[0]], int(margin[0]), bool(escalate[0]),
-                          float(conf[0]), feats, code))  # fmt: skip
+                          float(conf[0]), feats, max(codes[index], 0)))  # fmt: skip
     return out
 
 
