@@ -58,6 +58,7 @@ class GatewaySettings:
     diagnose_llm_budget_s: float = 5.0  # the knowledge base answers alone when the LLM needs longer; 0: never ask
     upstream_timeout_s: float = 300.0
     engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
+    gateway_id: str | None = None  # stable across restarts (`announce.gateway_id`): Home Assistant's unique id
 
 
 class Overloaded(Exception):
@@ -156,6 +157,8 @@ def create_app(
         body = {"status": "ok" if engine.is_ready else "starting", "model": settings.model_name}
         body["profile"] = settings.profile
         body["tool_calling"] = settings.tool_calling
+        if settings.gateway_id:
+            body["gateway_id"] = settings.gateway_id
         return JSONResponse(body, status_code=200 if engine.is_ready else 503)
 
     @app.get("/metrics")

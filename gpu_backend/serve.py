@@ -12,11 +12,13 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import uvicorn
 
+from .announce import SERVICE_TYPE, Announcer, announced_addresses, default_state_dir, gateway_id, service_info
 from .gateway import GatewaySettings, create_app
 from .gpus import detect_gpus
 from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
@@ -66,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long a diagnosis waits for the LLM's phrasing before the knowledge base answers alone "
         "(default: the profile's, 5 s; 0 for cpu-default; 0: never ask the LLM)",
+    )
+    parser.add_argument(
+        "--announce",
+        action=argparse.BooleanOptionalAction,
+        help="announce the gateway over zeroconf (_binmoe._tcp) so Home Assistant discovers it "
+        "(default: when it listens beyond loopback)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the vLLM command and exit")
 
@@ -117,6 +125,23 @@ def listen_note(host: str, port: int, api_key: str | None) -> str:
         f"{note}. No API key: it listens on {host} only, for this machine. To serve Home Assistant on another "
         f"machine, set a key ({KEY_HINT}); the gateway then listens on all interfaces."
     )
+
+
+def announce_plan(host: str, announce: bool | None) -> tuple[list[str], str]:
+    """The addresses to announce over zeroconf and a line for the log saying what happens and why."""
+    if announce is False:
+        return [], "zeroconf: not announced (--no-announce); add the gateway in Home Assistant by its URL"
+    try:
+        addresses = announced_addresses(host)
+    except ValueError:  # a host name: announce what it resolves to
+        try:
+            resolved = {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except OSError as err:
+            return [], f"zeroconf: not announced, {host} does not resolve ({err})"
+        addresses = sorted(a for r in resolved for a in announced_addresses(r))
+    if not addresses:
+        return [], f"zeroconf: not announced, {host} is reachable from this machine only"
+    return addresses, f"zeroconf: announced as {SERVICE_TYPE} at {', '.join(addresses)}"
 
 
 def resolve_weights(profile: Profile, override: str | None) -> str:
@@ -190,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"# profile {profile.name}: {profile.explain()}")
         print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(f"# {budget_note(args.llm_budget)}")
+        print(f"# {announce_plan(args.host, args.announce)[1]}")
         print(env, shlex.join(command))
         return 0
     if shutil.which(command[0]) is None:
@@ -216,6 +242,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
         max_queue=args.max_queue,
         engine_api_key=engine_key,
         diagnose_llm_budget_s=args.llm_budget,
+        gateway_id=gateway_id(default_state_dir()),
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -235,8 +262,18 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
     server_task = asyncio.create_task(server.serve())
     note = listen_note(args.host, args.port, settings.api_key)
     (LOGGER.info if settings.api_key else LOGGER.warning)("%s (profile %s)", note, profile.name)
+    addresses, plan = announce_plan(args.host, args.announce)
+    LOGGER.info("%s", plan)
+    announcer = None
+    if addresses:
+        assert settings.gateway_id is not None
+        info = service_info(settings.gateway_id, addresses, args.port, model=served_name, auth=bool(settings.api_key))
+        announcer = Announcer(info)
+        await announcer.start()
     await asyncio.wait([server_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     LOGGER.info("shutting down")
+    if announcer is not None:  # goodbye first: Home Assistant stops offering a gateway that is going away
+        await announcer.stop()
     server.should_exit = True
     await supervisor.stop()
     with contextlib.suppress(asyncio.CancelledError):

@@ -92,6 +92,7 @@ def running_gateway(
              "--port", str(port), "--api-key", API_KEY, "--max-concurrency", str(max_concurrency), "--max-queue", "1",
              "--teacher", str(teacher), *extra],
             stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "XDG_STATE_HOME": str(workdir)},  # its gateway id there, not in the user's home
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
