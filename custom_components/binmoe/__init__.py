@@ -3,6 +3,7 @@ tier for diagnosis. The entry loads whether or not the GPU tier answers; only a 
 
 from __future__ import annotations
 
+from homeassistant.components import zeroconf
 from homeassistant.const import CONF_API_KEY, CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -16,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import BinMoEClient, InvalidAuth
 from .backend import BackendLink
 from .const import CONF_QUEUE_MAX, CONF_REPAIR_AFTER, DEFAULT_QUEUE_MAX, DEFAULT_REPAIR_AFTER, DOMAIN, LOGGER
+from .discovery import GatewayFollower
 from .hub import BinMoEHub
 from .intents import async_register_sentences, async_setup_intents
 from .llm_tools import BinMoELLMAPI
@@ -54,7 +56,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bo
     backend.async_start()
     entry.async_on_unload(async_register_sentences(hass, entry))  # BinMoE's questions, answered without an LLM
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await _async_follow_gateway(hass, entry)
     return True
+
+
+async def _async_follow_gateway(hass: HomeAssistant, entry: BinMoEConfigEntry) -> None:
+    """With Home Assistant's zeroconf loaded (default_config has it), follow the gateway's announcements to a new
+    address (discovery.py)."""
+    if "zeroconf" not in hass.config.components:
+        return
+    follower = GatewayFollower(hass, entry)
+    follower.start((await zeroconf.async_get_async_instance(hass)).zeroconf)
+    entry.async_on_unload(follower.async_stop)
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: BinMoEConfigEntry) -> bool:

@@ -85,6 +85,7 @@ class BackendInfo:
     profile: str
     models: tuple[str, ...]
     tool_calling: str = "reliable"  # "weak": the model's tool calls are not to be trusted (the CPU default)
+    gateway_id: str = ""  # stable across its restarts and addresses (docs/protocol.md, section 5); "" if older
 
 
 def normalize_url(url: str) -> str:
@@ -138,6 +139,7 @@ class BinMoEClient:
                 profile=str(health.get("profile", "")),
                 models=names,
                 tool_calling=str(health.get("tool_calling", "reliable")),
+                gateway_id=str(health.get("gateway_id", "")),
             )
         except (KeyError, TypeError) as err:
             raise InvalidResponse(f"unexpected /health or /v1/models body: {err}") from err

@@ -198,6 +198,9 @@ class BackendLink:
         registry = dr.async_get(self.hass)
         if device := registry.async_get_device_by_identifier((DOMAIN, self.entry.entry_id), self.entry.entry_id):
             registry.async_update_device(device.id, model=info.model)
+        if info.gateway_id and self.entry.unique_id != info.gateway_id:
+            # the gateway's own id, so that its zeroconf announcements are recognised (discovery.py)
+            self.hass.config_entries.async_update_entry(self.entry, unique_id=info.gateway_id)
         self._set_online(True)
 
     def _auth_failed(self) -> None:

@@ -24,6 +24,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from .api import (
     BackendInfo,
@@ -62,6 +63,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .discovery import DiscoveredGateway, gateway_from_announcement, is_compatible
 
 # Classes of the built-in node models (users may type others: custom_value).
 KNOWN_CLASSES = [
@@ -150,6 +152,8 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 2
 
+    _discovered: DiscoveredGateway
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: ConfigEntry[Any]) -> BinMoEOptionsFlow:
@@ -185,7 +189,7 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
             info, errors = await self._async_try(user_input[CONF_URL], api_key, verify_ssl)
             if info is not None:
                 url = normalize_url(user_input[CONF_URL])
-                await self.async_set_unique_id(url)
+                await self.async_set_unique_id(info.gateway_id or url)
                 self._abort_if_unique_id_configured()
                 return self.async_create_entry(
                     title=f"BinMoE ({info.model or url})",
@@ -194,6 +198,43 @@ class BinMoEConfigFlow(ConfigFlow, domain=DOMAIN):
         url = user_input[CONF_URL] if user_input else DEFAULT_URL
         verify_ssl = bool(user_input.get(CONF_VERIFY_SSL, True)) if user_input else True
         return self.async_show_form(step_id="user", data_schema=_user_schema(url, "", verify_ssl), errors=errors)
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """A gateway announced itself on the network (`_binmoe._tcp`): offer it. Home Assistant starts no such
+        flow once BinMoE is set up (one entry); a configured gateway that moves is followed by discovery.py."""
+        gateway = gateway_from_announcement(discovery_info.ip_address, discovery_info.port, discovery_info.properties)
+        if gateway is None:
+            return self.async_abort(reason="invalid_discovery_info")
+        if not is_compatible(gateway):
+            return self.async_abort(
+                reason="incompatible_protocol",
+                description_placeholders={"version": str(gateway.protocol), "url": gateway.url},
+            )
+        await self.async_set_unique_id(gateway.gateway_id)
+        self._abort_if_unique_id_configured()
+        self._discovered = gateway
+        self.context["title_placeholders"] = {"name": gateway.model or gateway.url}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add the discovered gateway; ask for its API key if it needs one."""
+        gateway = self._discovered
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input.get(CONF_API_KEY) or None
+            info, errors = await self._async_try(gateway.url, api_key, True)
+            if info is not None:
+                return self.async_create_entry(
+                    title=f"BinMoE ({info.model or gateway.url})",
+                    data={CONF_URL: gateway.url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: True},
+                )
+        fields = {vol.Required(CONF_API_KEY): _KEY_SELECTOR} if gateway.auth else {}
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=vol.Schema(fields),
+            description_placeholders={"url": gateway.url, "model": gateway.model or "?"},
+            errors=errors,
+        )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The backend rejected the key: ask for a new one."""

@@ -30,6 +30,7 @@ class BackendDouble:
     model: str = "double-moe"
     healthy: bool = True
     tool_calling: str = "reliable"  # what /health says of the model's tool calls ("weak": the CPU default)
+    gateway_id: str | None = None  # what /health says of the gateway's id (None: an older gateway, no id)
     # Status codes returned (and consumed) one by one by /v1/binmoe/diagnose before it answers normally.
     diagnose_failures: list[int] = field(default_factory=list)
     diagnose_body: dict[str, Any] | None = None
@@ -76,10 +77,10 @@ class BackendDouble:
     async def _health(self, request: web.Request) -> web.Response:
         self.requests.append(("health", None))
         status = "ok" if self.healthy else "starting"
-        return web.json_response(
-            {"status": status, "model": self.model, "profile": "double", "tool_calling": self.tool_calling},
-            status=200 if self.healthy else 503,
-        )
+        body = {"status": status, "model": self.model, "profile": "double", "tool_calling": self.tool_calling}
+        if self.gateway_id is not None:
+            body["gateway_id"] = self.gateway_id
+        return web.json_response(body, status=200 if self.healthy else 503)
 
     async def _models(self, request: web.Request) -> web.Response:
         self.requests.append(("models", None))
