@@ -7,9 +7,12 @@ under Settings > Devices & services, and follows the gateway to a new address by
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import logging
 import os
+import re
 import socket
 import uuid
 from pathlib import Path
@@ -98,6 +101,20 @@ def service_info(
         },
         server=f"binmoe-{ident[:8]}.local.",
     )
+
+
+CHALLENGE = re.compile(r"[0-9a-f]{32,128}")
+
+
+def identity_proof(api_key: str, challenge: str, ident: str, host: str, port: int) -> str:
+    """What proves that the gateway at host:port is the one with this id and key, without sending the key:
+    HMAC-SHA256 under the key of the challenge, the id and the address the request reached (`docs/protocol.md`,
+    section 5). The address binds the proof to it, so a proof relayed from another address does not match."""
+    address = ipaddress.ip_address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:  # `::` serving an IPv4 client
+        address = address.ipv4_mapped
+    message = f"binmoe-identity/1|{challenge}|{ident}|{address}|{port}"
+    return hmac.new(api_key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 class Announcer:

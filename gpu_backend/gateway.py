@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
+from .announce import CHALLENGE, identity_proof
 from .diagnosis import Diagnoser, LLMSettings, LLMUnavailable
 from .engine_errors import EngineFailure, failure_from_exception, failure_from_status, relay_events
 from .knowledge import KnowledgeBase, load_knowledge_base
@@ -59,6 +60,10 @@ class GatewaySettings:
     upstream_timeout_s: float = 300.0
     engine_api_key: str | None = None  # the engine's own key (serve makes one per start): only the gateway has it
     gateway_id: str | None = None  # stable across restarts (`announce.gateway_id`): Home Assistant's unique id
+
+
+# routes without the API key: health for load balancers; identity proves the key instead of sending it
+OPEN_ROUTES = frozenset({"/health", "/v1/binmoe/identity"})
 
 
 class Overloaded(Exception):
@@ -134,7 +139,7 @@ def create_app(
     async def auth_and_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         route = request.url.path
-        if route != "/health" and settings.api_key is not None:
+        if route not in OPEN_ROUTES and settings.api_key is not None:
             given = request.headers.get("authorization", "")
             if not secrets.compare_digest(given.encode(), f"Bearer {settings.api_key}".encode()):
                 response: Response = _error(401, "missing or wrong API key", {"WWW-Authenticate": "Bearer"})
@@ -160,6 +165,21 @@ def create_app(
         if settings.gateway_id:
             body["gateway_id"] = settings.gateway_id
         return JSONResponse(body, status_code=200 if engine.is_ready else 503)
+
+    @app.get("/v1/binmoe/identity")
+    async def identity(request: Request, challenge: str = "") -> JSONResponse:
+        """Proof that this gateway holds its id and API key, bound to the address the request reached, for a
+        client about to follow an announcement to a new address (docs/protocol.md, section 5)."""
+        if not settings.api_key or not settings.gateway_id:
+            raise HTTPException(404, "this gateway has no API key or id to prove")
+        if not CHALLENGE.fullmatch(challenge):
+            raise HTTPException(422, "challenge: 32-128 lowercase hex digits")
+        host, port = request.scope.get("server") or ("", 0)
+        try:
+            proof = identity_proof(settings.api_key, challenge, settings.gateway_id, host, port)
+        except ValueError:  # a Unix socket, or a test client's name: no address to bind the proof to
+            raise HTTPException(421, "the address this request reached is not an IP address") from None
+        return JSONResponse({"gateway_id": settings.gateway_id, "proof": proof})
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:

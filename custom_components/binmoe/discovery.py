@@ -7,18 +7,22 @@ Assistant starts no discovery flow for an integration that allows one entry and 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_URL
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import CONF_API_KEY, CONF_URL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from yarl import URL
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo
 
-from .api import normalize_url
+from .api import BinMoEClient, BinMoEError, normalize_url
 from .const import LOGGER, PROTOCOL_VERSION
 
 SERVICE_TYPE = "_binmoe._tcp.local."
@@ -57,6 +61,13 @@ def is_compatible(gateway: DiscoveredGateway) -> bool:
     return gateway.protocol == PROTOCOL_VERSION
 
 
+def identity_proof(api_key: str, challenge: str, gateway_id: str, host: str, port: int) -> str:
+    """The proof a gateway gives of its id and key at host:port (docs/protocol.md, section 5): HMAC-SHA256 under
+    the key of the challenge, the id and the address it was reached at."""
+    message = f"binmoe-identity/1|{challenge}|{gateway_id}|{ip_address(host)}|{port}"
+    return hmac.new(api_key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
 def follows_announcements(url: str) -> bool:
     """Whether an entry's URL may be moved to where the gateway announces itself: only a plain http URL to an IP
     address, as discovery makes. A host name or an https URL (a reverse proxy, a certificate) is the user's
@@ -73,7 +84,8 @@ def follows_announcements(url: str) -> bool:
 
 class GatewayFollower:
     """Browses for gateway announcements while the entry is loaded and, when the entry's gateway (same id)
-    announces another address or port, points the entry there and reloads it."""
+    announces another address or port and proves there that it holds the entry's API key, points the entry
+    there and reloads it."""
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
         self._hass = hass
@@ -104,12 +116,12 @@ class GatewayFollower:
         for address in info.ip_addresses_by_version(IPVersion.All):
             gateway = gateway_from_announcement(address, info.port, info.decoded_properties)
             if gateway is not None:
-                self.async_seen(gateway)
+                await self.async_seen(gateway)
                 return
 
-    @callback
-    def async_seen(self, gateway: DiscoveredGateway) -> None:
-        """An announcement of some gateway: follow it if it is this entry's and it moved."""
+    async def async_seen(self, gateway: DiscoveredGateway) -> None:
+        """An announcement of some gateway: follow it if it is this entry's, it moved, and at its new address it
+        proves that it holds the entry's API key (anyone on the network can announce any id)."""
         entry = self._entry
         current = entry.data[CONF_URL]
         if gateway.gateway_id != entry.unique_id or gateway.url == current or not follows_announcements(current):
@@ -124,6 +136,35 @@ class GatewayFollower:
                 current,
             )
             return
+        if not await self._async_proven(gateway):
+            return
         LOGGER.info("The BinMoE gateway moved from %s to %s: following it", current, gateway.url)
         self._hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: gateway.url})
         self._hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    async def _async_proven(self, gateway: DiscoveredGateway) -> bool:
+        """Whether the gateway at the announced address holds the entry's key: it answers a fresh challenge with
+        the HMAC the key makes, bound to that address, so a proof relayed from the real gateway fails."""
+        api_key = self._entry.data.get(CONF_API_KEY)
+        if not api_key:
+            LOGGER.warning("The BinMoE gateway announces %s, but without an API key it cannot prove it", gateway.url)
+            return False
+        url = URL(gateway.url)
+        assert url.host is not None and url.port is not None  # built by gateway_from_announcement
+        challenge = secrets.token_hex(16)
+        client = BinMoEClient(async_get_clientsession(self._hass), gateway.url)
+        try:
+            gateway_id, proof = await client.async_get_identity(challenge)
+        except BinMoEError as err:
+            LOGGER.warning("The BinMoE gateway announced at %s did not prove its identity: %s", gateway.url, err)
+            return False
+        expected = identity_proof(api_key, challenge, gateway.gateway_id, url.host, url.port)
+        if gateway_id != gateway.gateway_id or not hmac.compare_digest(proof, expected):
+            LOGGER.warning(
+                "Something at %s announces itself as this BinMoE gateway but does not hold its API key: not "
+                "followed (the URL stays %s)",
+                gateway.url,
+                self._entry.data[CONF_URL],
+            )
+            return False
+        return True

@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import uuid
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from gpu_backend import announce
 from gpu_backend.__main__ import main
-from gpu_backend.announce import SERVICE_TYPE, Announcer, announced_addresses, gateway_id, service_info
+from gpu_backend.announce import (
+    SERVICE_TYPE,
+    Announcer,
+    announced_addresses,
+    gateway_id,
+    identity_proof,
+    service_info,
+)
+from gpu_backend.gateway import GatewaySettings, create_app
 from gpu_backend.protocol import PROTOCOL_VERSION
 from gpu_backend.serve import announce_plan
 
-from .conftest import RunningGateway
+from .conftest import API_KEY, RunningGateway
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "zeroconf"
 
@@ -149,3 +159,49 @@ def test_the_running_gateway_reports_its_id_and_does_not_announce_loopback(gatew
     stored = (gateway.log.parent / "binmoe" / "gateway_id").read_text().strip()
     assert body["gateway_id"] == stored
     assert "zeroconf: not announced, 127.0.0.1 is reachable from this machine only" in gateway.log.read_text()
+
+
+def test_the_identity_proof_is_the_protocols() -> None:
+    vector = json.loads((FIXTURES / "identity.json").read_text())
+    proof = identity_proof(vector["api_key"], vector["challenge"], vector["gateway_id"], vector["host"], vector["port"])
+    assert proof == vector["proof"]
+    mapped = identity_proof(vector["api_key"], vector["challenge"], vector["gateway_id"], "::ffff:192.168.1.20", 8000)
+    assert mapped == proof  # a dual-stack socket reports an IPv4 client's address so
+    assert identity_proof(vector["api_key"], vector["challenge"], vector["gateway_id"], "192.168.1.21", 8000) != proof
+
+
+class _NoEngine:
+    base_url = "http://127.0.0.1:9"
+    is_ready = False
+    restarts = 0
+
+
+@pytest.mark.parametrize(
+    ("api_key", "ident", "challenge", "status"),
+    [
+        (None, "x", "ab" * 16, 404),  # no key: nothing to prove (and never announced)
+        ("k", None, "ab" * 16, 404),
+        ("k", "x", "short", 422),
+        ("k", "x", "AB" * 16, 422),
+        ("k", "x", "ab" * 16, 421),  # the test client reaches no IP address
+    ],
+)
+def test_the_identity_route_refuses_what_it_cannot_prove(
+    api_key: str | None, ident: str | None, challenge: str, status: int
+) -> None:
+    settings = GatewaySettings("m", "test", api_key=api_key, gateway_id=ident)
+    with TestClient(create_app(settings, _NoEngine())) as client:
+        assert client.get("/v1/binmoe/identity", params={"challenge": challenge}).status_code == status
+
+
+def test_the_running_gateway_proves_its_identity_without_the_key_being_sent(gateway: RunningGateway) -> None:
+    challenge = secrets.token_hex(16)
+    with gateway.client(key=None) as client:
+        answer = client.get("/v1/binmoe/identity", params={"challenge": challenge})
+        health = client.get("/health").json()
+    assert answer.status_code == 200
+    port = int(gateway.url.rsplit(":", 1)[1])
+    assert answer.json() == {
+        "gateway_id": health["gateway_id"],
+        "proof": identity_proof(API_KEY, challenge, health["gateway_id"], "127.0.0.1", port),
+    }

@@ -7,6 +7,8 @@ with the real vLLM engine is exercised by the tests marked `real_backend`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -31,6 +33,10 @@ class BackendDouble:
     healthy: bool = True
     tool_calling: str = "reliable"  # what /health says of the model's tool calls ("weak": the CPU default)
     gateway_id: str | None = None  # what /health says of the gateway's id (None: an older gateway, no id)
+    # /v1/binmoe/identity: the key its proof is made with (None: api_key; "": no such route, an older gateway)
+    # and the address it binds the proof to (None: the one the request reached; else a relayed proof's)
+    identity_key: str | None = None
+    identity_address: tuple[str, int] | None = None
     # Status codes returned (and consumed) one by one by /v1/binmoe/diagnose before it answers normally.
     diagnose_failures: list[int] = field(default_factory=list)
     diagnose_body: dict[str, Any] | None = None
@@ -54,6 +60,7 @@ class BackendDouble:
         app = web.Application(middlewares=[self._auth])
         app.router.add_get("/health", self._health)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/v1/binmoe/identity", self._identity)
         app.router.add_post("/v1/binmoe/diagnose", self._diagnose)
         app.router.add_post("/v1/chat/completions", self._chat)
         self._runner = web.AppRunner(app)
@@ -70,7 +77,8 @@ class BackendDouble:
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
-        if request.path != "/health" and self.api_key is not None and not authorized:
+        open_route = request.path in ("/health", "/v1/binmoe/identity")
+        if not open_route and self.api_key is not None and not authorized:
             return web.json_response({"detail": "bad key"}, status=401)
         return await handler(request)
 
@@ -81,6 +89,17 @@ class BackendDouble:
         if self.gateway_id is not None:
             body["gateway_id"] = self.gateway_id
         return web.json_response(body, status=200 if self.healthy else 503)
+
+    async def _identity(self, request: web.Request) -> web.Response:
+        """The gateway's proof of its id and key (docs/protocol.md, section 5), written here from the protocol."""
+        self.requests.append(("identity", dict(request.query)))
+        key = self.api_key if self.identity_key is None else self.identity_key
+        if not key or not self.gateway_id:
+            return web.json_response({"detail": "not found"}, status=404)
+        host, port = self.identity_address or request.transport.get_extra_info("sockname")[:2]  # type: ignore[union-attr]
+        message = f"binmoe-identity/1|{request.query['challenge']}|{self.gateway_id}|{host}|{port}"
+        proof = hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+        return web.json_response({"gateway_id": self.gateway_id, "proof": proof})
 
     async def _models(self, request: web.Request) -> web.Response:
         self.requests.append(("models", None))

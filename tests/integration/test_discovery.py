@@ -31,6 +31,7 @@ from custom_components.binmoe.discovery import (
     GatewayFollower,
     follows_announcements,
     gateway_from_announcement,
+    identity_proof,
 )
 
 from .backend_double import BackendDouble
@@ -190,15 +191,58 @@ async def test_the_configured_gateway_is_followed_to_its_new_address(
 ) -> None:
     entry = await _loaded_discovered_entry(hass, backend)
     follower = GatewayFollower(hass, entry)
-    follower.async_seen(DiscoveredGateway("another gateway", moved.url, True, "m", PROTOCOL_VERSION))
-    follower.async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION + 1))
+    await follower.async_seen(DiscoveredGateway("another gateway", moved.url, True, "m", PROTOCOL_VERSION))
+    await follower.async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION + 1))
     await hass.async_block_till_done()
     assert entry.data[CONF_URL] == backend.url and "protocol version 2" in caplog.text
-    follower.async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
+    assert not [r for r in moved.requests if r[0] == "identity"]
+    await follower.async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
     await hass.async_block_till_done()
     assert entry.data[CONF_URL] == moved.url and entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.backend.client.url == moved.url  # reloaded: it talks to the new address
     assert f"moved from {backend.url} to {moved.url}" in caplog.text
+    ((_route, query),) = [r for r in moved.requests if r[0] == "identity"]
+    assert len(query["challenge"]) == 32  # a fresh challenge; the key itself was not sent before the proof
+
+
+@pytest.mark.parametrize(
+    ("identity", "why"),
+    [
+        ({"identity_key": "not the key"}, "does not hold its API key"),
+        ({"identity_address": ("127.0.0.1", 1)}, "does not hold its API key"),  # a proof relayed from elsewhere
+        ({"identity_key": ""}, "did not prove its identity"),  # an older gateway: no identity route
+    ],
+)
+async def test_an_announcement_that_cannot_prove_the_key_is_not_followed(
+    hass: HomeAssistant,
+    backend: BackendDouble,
+    moved: BackendDouble,
+    caplog: pytest.LogCaptureFixture,
+    identity: dict[str, Any],
+    why: str,
+) -> None:
+    entry = await _loaded_discovered_entry(hass, backend)
+    for name, value in identity.items():
+        setattr(moved, name, value)
+    await GatewayFollower(hass, entry).async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
+    await hass.async_block_till_done()
+    assert entry.data[CONF_URL] == backend.url and why in caplog.text
+    assert not [r for r in moved.requests if r[0] != "identity"]  # nothing else, and no key, went there
+
+
+async def test_an_entry_without_a_key_is_not_followed(
+    hass: HomeAssistant, backend: BackendDouble, moved: BackendDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await _loaded_discovered_entry(hass, backend)
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_API_KEY: None})
+    await GatewayFollower(hass, entry).async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
+    assert entry.data[CONF_URL] == backend.url and "cannot prove it" in caplog.text
+
+
+def test_the_identity_proof_is_the_protocols() -> None:
+    vector = json.loads((ROOT / "tests/fixtures/protocol/zeroconf/identity.json").read_text())
+    args = (vector["api_key"], vector["challenge"], vector["gateway_id"], vector["host"], vector["port"])
+    assert identity_proof(*args) == vector["proof"]
 
 
 async def test_a_url_the_user_typed_with_a_host_name_stays(
@@ -206,7 +250,8 @@ async def test_a_url_the_user_typed_with_a_host_name_stays(
 ) -> None:
     entry = await _loaded_discovered_entry(hass, backend)
     hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_URL: "http://gpu-box.lan:8000"})
-    GatewayFollower(hass, entry).async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
+    follower = GatewayFollower(hass, entry)
+    await follower.async_seen(DiscoveredGateway(GATEWAY_ID, moved.url, True, "m", PROTOCOL_VERSION))
     await hass.async_block_till_done()
     assert entry.data[CONF_URL] == "http://gpu-box.lan:8000"
 
