@@ -111,18 +111,28 @@ def _identify_capture(
     return identify(samples, sample_rate, float(np.mean(spanned)), bearing).fault
 
 
-# An escalation's verdicts also say whether the diagnosis adds that the new speed may be the cause
-NEW_SPEED = "new_speed"
+@dataclass
+class Escalation:
+    """An anomaly's escalation: the running label where it started, the fault each capture was identified as
+    (each taken when its delay has passed), and whether the diagnosis adds that the new speed may be the cause
+    (`new_speed`: the suggested capture's verdict is a shaft fault at a speed outside those the baseline's
+    windows read; the node sends the escalated window's speed and the baseline's speeds, and vibration.toml's
+    shaft classes have a cause for it)."""
+
+    label: str
+    verdicts: dict[str, str] = field(default_factory=dict)
+    new_speed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"label": self.label, "verdicts": self.verdicts, "new_speed": self.new_speed}
 
 
 @dataclass
-class _Escalation:
-    """An anomaly's escalation under way: the running label where it started, the windows since, the verdicts so
-    far (one per capture, each taken when its delay has passed)."""
+class _Pending:
+    """An escalation under way: the windows since its anomaly started, until its last capture is taken."""
 
-    label: str
+    escalation: Escalation
     windows: int = 0
-    verdicts: dict[str, str] = field(default_factory=dict)
 
 
 def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
@@ -149,22 +159,19 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     captures = escalation_captures(family)
     # the node's raw samples: enough windows for the longest capture (the first one's start may be cut)
     recent: deque[tuple[NDArray[np.int16], float]] = deque(maxlen=1 + max(c.samples for c in captures) // length)
-    escalations: list[tuple[str, dict[str, str]]] = []  # (the running label, verdict per capture)
-    pending: list[_Escalation] = []
+    escalations: list[Escalation] = []
+    pending: list[_Pending] = []
 
-    def take_captures(escalation: _Escalation) -> bool:
-        """The captures whose delay ends with this window; True once all are taken. With the suggested one,
-        whether the diagnosis adds that the speed may be the cause (`new_speed`: a shaft verdict at a speed
-        outside those the baseline's windows read; the node sends the escalated window's speed and the
-        baseline's speeds, and vibration.toml's shaft classes have a cause for it)."""
+    def take_captures(under_way: _Pending) -> bool:
+        """The captures whose delay ends with this window; True once all are taken."""
+        escalation = under_way.escalation
         for c in captures:
-            if c.delay_windows == escalation.windows:
+            if c.delay_windows == under_way.windows:
                 fault = escalation.verdicts[c.name] = _identify_capture(recent, c, cfg.sample_rate, bearing)
                 if c.name == "suggested":
-                    new = outside_speeds(recent[-1][1], speed_lo, speed_hi) and fault in SHAFT_FAULTS
-                    escalation.verdicts[NEW_SPEED] = "yes" if new else "no"
-        escalation.windows += 1
-        return len(escalation.verdicts) == len(captures) + 1
+                    escalation.new_speed = outside_speeds(recent[-1][1], speed_lo, speed_hi) and fault in SHAFT_FAULTS
+        under_way.windows += 1
+        return len(escalation.verdicts) == len(captures)
 
     for chunk in run.chunks():  # chunk_s is one window: the chunk's speed is the window's
         if len(chunk.audio) < length:
@@ -197,10 +204,10 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
                 flagged[label] += 1
             start_label = label
         if started and start_label is not None:
-            pending.append(_Escalation(start_label))
-        for escalation in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
-            pending.remove(escalation)
-            escalations.append((escalation.label, escalation.verdicts))
+            pending.append(_Pending(Escalation(start_label)))
+        for under_way in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
+            pending.remove(under_way)
+            escalations.append(under_way.escalation)
     assert detector is not None, "the run is shorter than its baseline"
     h, f = np.array(healthy), np.array(faulty)
     h_in, f_in = h[np.array(in_range, dtype=bool)], f[np.array(fault_in_range, dtype=bool)]
@@ -258,6 +265,8 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
     escalated = escalated_fault_identification(
         [e for m in machines for e in m["escalations"]], [c.name for c in escalation_captures(family)]
     )
+    for m in machines:
+        m["escalations"] = [e.as_json() for e in m["escalations"]]
     aucs = [m["auc"] for m in machines]
     aucs_in = [m["auc_in_range"] for m in machines if not np.isnan(m["auc_in_range"])]
     return {
@@ -280,17 +289,17 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
     }
 
 
-def escalated_fault_identification(escalations: list[tuple[str, dict[str, str]]], names: list[str]) -> dict[str, Any]:
+def escalated_fault_identification(escalations: list[Escalation], names: list[str]) -> dict[str, Any]:
     """Fault identification on the captures of the anomalies the node raised: per capture, accuracy over the
     anomalies started during a fault, per class, and what the anomalies started during healthy running (false
     anomalies) were called."""
-    faults = [(label, v) for label, v in escalations if label != "healthy"]
-    false = [v for label, v in escalations if label == "healthy"]
+    faults = [(e.label, e.verdicts) for e in escalations if e.label != "healthy"]
+    false = [e.verdicts for e in escalations if e.label == "healthy"]
     result: dict[str, Any] = {"escalated_fault_captures": len(faults), "escalated_false_anomaly_captures": len(false)}
     # the diagnosis's new-speed caveat (a shaft verdict at a speed the baseline never saw), per class
     result["escalated_new_speed_caveats"] = {
-        "faults": {c: sum(v.get(NEW_SPEED) == "yes" for label, v in faults if label == c) for c in FAULT_CLASSES},
-        "false_anomalies": sum(v.get(NEW_SPEED) == "yes" for v in false),
+        "faults": {c: sum(e.new_speed for e in escalations if e.label == c) for c in FAULT_CLASSES},
+        "false_anomalies": sum(e.new_speed for e in escalations if e.label == "healthy"),
     }
     for name in names:
         correct = [v[name] == label for label, v in faults]

@@ -13,7 +13,15 @@ import pytest
 
 from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation import vibration as vibration_eval
-from node_factory.evaluation.vibration import VibrationProtocol, _machine_anomaly, anomaly, auc, students
+from node_factory.evaluation.vibration import (
+    FAULT_CLASSES,
+    Escalation,
+    VibrationProtocol,
+    _machine_anomaly,
+    anomaly,
+    auc,
+    students,
+)
 from node_factory.reference import ima_adpcm
 
 MODELS = Path(__file__).resolve().parents[2] / "esphome" / "components" / "binmoe" / "models"
@@ -108,10 +116,9 @@ def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monke
     run = HeldoutRunDouble(plan)
     run.impact = 20000  # a strong fault
     result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
-    assert [label for label, _v in result["escalations"]] == ["bearing_outer"]
-    verdicts = {"default": "bearing_outer", "suggested": "bearing_outer", "suggested_at_once": "bearing_outer",
-                "new_speed": "no"}  # fmt: skip
-    assert result["escalations"][0][1] == verdicts
+    assert [e.label for e in result["escalations"]] == ["bearing_outer"]
+    verdicts = {"default": "bearing_outer", "suggested": "bearing_outer", "suggested_at_once": "bearing_outer"}
+    assert result["escalations"][0].verdicts == verdicts and not result["escalations"][0].new_speed
     (default, rpm_default, bearing), (at_once, rpm_at_once, _b), (delayed, rpm_delayed, _b2) = seen
     windows = [c.audio for c in run.chunks()]
     raised = next(i for i, w in enumerate(windows) if np.array_equal(w, default))  # the window that raised it
@@ -130,20 +137,21 @@ def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monke
 
 @pytest.mark.parametrize(
     ("fault", "rpm", "told"),
-    [("imbalance", 1200.0, "yes"), ("imbalance", 1010.0, "no"), ("bearing_outer", 1200.0, "no")],
+    [("imbalance", 1200.0, True), ("imbalance", 1010.0, False), ("bearing_outer", 1200.0, False)],
 )
 def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_may_be_the_speed(
-    monkeypatch: pytest.MonkeyPatch, fault: str, rpm: float, told: str
+    monkeypatch: pytest.MonkeyPatch, fault: str, rpm: float, told: bool
 ) -> None:
     """The baseline's windows read 1000 rpm: at 1200 rpm a shaft verdict gets the new-speed caveat, a bearing
     verdict does not; at 1010 rpm (within 2 %) neither."""
     monkeypatch.setattr(vibration_eval, "identify", lambda *_a: SimpleNamespace(fault=fault))
     run = HeldoutRunDouble([("healthy", 1000.0)] * 12 + [("bearing_outer", rpm)] * 10)
     run.impact = 20000
-    ((_label, verdicts),) = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)["escalations"]
-    assert verdicts["suggested"] == fault and verdicts["new_speed"] == told
-    tally = vibration_eval.escalated_fault_identification([("bearing_outer", verdicts)], ["suggested"])
-    assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == (told == "yes")
+    (escalation,) = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)["escalations"]
+    assert escalation.verdicts["suggested"] == fault and escalation.new_speed == told
+    tally = vibration_eval.escalated_fault_identification([escalation], ["suggested"])
+    assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == told
+    assert escalation.as_json() == {"label": "bearing_outer", "verdicts": escalation.verdicts, "new_speed": told}
 
 
 def test_an_escalation_still_waiting_for_its_capture_when_the_run_ends_is_not_counted(
@@ -159,11 +167,11 @@ def test_an_escalation_still_waiting_for_its_capture_when_the_run_ends_is_not_co
 
 def test_escalated_fault_identification_counts_faults_and_names_false_anomalies() -> None:
     escalations = [
-        ("bearing_inner", {"default": "imbalance", "suggested": "bearing_inner"}),
-        ("bearing_inner", {"default": "bearing_inner", "suggested": "bearing_inner"}),
-        ("imbalance", {"default": "imbalance", "suggested": "misalignment"}),
-        ("healthy", {"default": "imbalance", "suggested": "imbalance"}),
-        ("healthy", {"default": "looseness", "suggested": "imbalance"}),
+        Escalation("bearing_inner", {"default": "imbalance", "suggested": "bearing_inner"}),
+        Escalation("bearing_inner", {"default": "bearing_inner", "suggested": "bearing_inner"}),
+        Escalation("imbalance", {"default": "imbalance", "suggested": "misalignment"}),
+        Escalation("healthy", {"default": "imbalance", "suggested": "imbalance"}, new_speed=True),
+        Escalation("healthy", {"default": "looseness", "suggested": "imbalance"}),
     ]
     r = vibration_eval.escalated_fault_identification(escalations, ["default", "suggested"])
     assert r["escalated_fault_captures"] == 3 and r["escalated_false_anomaly_captures"] == 2
@@ -173,6 +181,7 @@ def test_escalated_fault_identification_counts_faults_and_names_false_anomalies(
     assert r["escalated_fault_id_per_class_suggested_capture"]["bearing_ball"] == "0 of 0"
     assert r["escalated_false_anomaly_verdicts_default_capture"] == {"imbalance": 1, "looseness": 1}
     assert r["escalated_false_anomaly_verdicts_suggested_capture"] == {"imbalance": 2}
+    assert r["escalated_new_speed_caveats"] == {"faults": dict.fromkeys(FAULT_CLASSES, 0), "false_anomalies": 1}
     nothing = vibration_eval.escalated_fault_identification([], ["default"])
     assert np.isnan(nothing["escalated_fault_id_accuracy_default_capture"])
 
