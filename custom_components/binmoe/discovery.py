@@ -113,19 +113,20 @@ class GatewayFollower:
         info = AsyncServiceInfo(SERVICE_TYPE, name)
         if not await info.async_request(zeroconf, RESOLVE_TIMEOUT_MS):
             return
-        for address in info.ip_addresses_by_version(IPVersion.All):
-            gateway = gateway_from_announcement(address, info.port, info.decoded_properties)
-            if gateway is not None:
-                await self.async_seen(gateway)
-                return
+        addresses = info.ip_addresses_by_version(IPVersion.All)
+        found = [gateway_from_announcement(a, info.port, info.decoded_properties) for a in addresses]
+        await self.async_seen(*[g for g in found if g is not None])
 
-    async def async_seen(self, gateway: DiscoveredGateway) -> None:
-        """An announcement of some gateway: follow it if it is this entry's, it moved, and at its new address it
-        proves that it holds the entry's API key (anyone on the network can announce any id)."""
+    async def async_seen(self, *gateways: DiscoveredGateway) -> None:
+        """An announcement of some gateway, one entry per address it gave: follow it if it is this entry's, none
+        of its addresses is the entry's (a gateway with two interfaces must not flap between them), and at the
+        first one it proves that it holds the entry's API key (anyone on the network can announce any id)."""
         entry = self._entry
         current = entry.data[CONF_URL]
-        if gateway.gateway_id != entry.unique_id or gateway.url == current or not follows_announcements(current):
+        mine = [g for g in gateways if g.gateway_id == entry.unique_id]
+        if not mine or any(g.url == current for g in mine) or not follows_announcements(current):
             return
+        gateway = mine[0]
         if not is_compatible(gateway):
             LOGGER.warning(
                 "The BinMoE gateway now announces itself at %s with protocol version %s (this integration speaks "

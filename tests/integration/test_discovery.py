@@ -245,6 +245,17 @@ def test_the_identity_proof_is_the_protocols() -> None:
     assert identity_proof(*args) == vector["proof"]
 
 
+async def test_a_gateway_still_announcing_the_entrys_address_is_not_moved(
+    hass: HomeAssistant, backend: BackendDouble, moved: BackendDouble
+) -> None:
+    """Two interfaces: the announcement lists both addresses, in any order; the entry stays where it is."""
+    entry = await _loaded_discovered_entry(hass, backend)
+    both = [DiscoveredGateway(GATEWAY_ID, url, True, "m", PROTOCOL_VERSION) for url in (moved.url, backend.url)]
+    await GatewayFollower(hass, entry).async_seen(*both)
+    await hass.async_block_till_done()
+    assert entry.data[CONF_URL] == backend.url and not [r for r in moved.requests if r[0] == "identity"]
+
+
 async def test_a_url_the_user_typed_with_a_host_name_stays(
     hass: HomeAssistant, backend: BackendDouble, moved: BackendDouble
 ) -> None:
