@@ -37,7 +37,9 @@ def _chat_body(ex: CannedExchange, **extra: Any) -> dict[str, Any]:
 
 def test_health_and_cold_start(gateway: RunningGateway) -> None:
     health = httpx.get(f"{gateway.url}/health").json()
-    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture", "tool_calling": "reliable"}
+    gateway_id = (gateway.log.parent / "binmoe" / "gateway_id").read_text().strip()  # the one it keeps
+    assert health == {"status": "ok", "model": "cpu-fixture", "profile": "cpu-fixture", "tool_calling": "reliable",
+                      "gateway_id": gateway_id}  # fmt: skip
     print(f"cold start to healthy: {gateway.cold_start_s:.1f} s")
 
 
