@@ -21,9 +21,11 @@ import ifaddr
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
+from node_factory.atomic_write import write_atomic
+
 from .protocol import PROTOCOL_VERSION
 
-LOGGER = logging.getLogger("binmoe.announce")
+LOGGER = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_binmoe._tcp.local."
 ID_FILE = "gateway_id"
@@ -47,10 +49,7 @@ def gateway_id(state_dir: Path) -> str:
         LOGGER.warning("gateway id in %s unreadable (%s): making a new one", path, err)
     new = str(uuid.uuid4())
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(new + "\n", encoding="utf-8")
-        tmp.replace(path)  # never a half-written id
+        write_atomic(path, new + "\n")  # never a half-written id
     except OSError as err:
         LOGGER.warning(
             "cannot keep the gateway id in %s (%s): this run's id is %s; Home Assistant will not recognise the "

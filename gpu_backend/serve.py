@@ -233,6 +233,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
     env = {**engine_env(profile), ENGINE_KEY_VARIABLE[profile.engine]: engine_key}
     supervisor = EngineSupervisor(command, f"http://127.0.0.1:{engine_url}", env=env)
     served_name = profile.model_name
+    ident = gateway_id(default_state_dir())
     settings = GatewaySettings(
         model_name=served_name,
         profile=profile.name,
@@ -242,7 +243,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
         max_queue=args.max_queue,
         engine_api_key=engine_key,
         diagnose_llm_budget_s=args.llm_budget,
-        gateway_id=gateway_id(default_state_dir()),
+        gateway_id=ident,
     )
     teacher = None
     if args.teacher is not None and args.teacher.exists():
@@ -266,8 +267,7 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
     LOGGER.info("%s", plan)
     announcer = None
     if addresses:
-        assert settings.gateway_id is not None
-        info = service_info(settings.gateway_id, addresses, args.port, model=served_name, auth=bool(settings.api_key))
+        info = service_info(ident, addresses, args.port, model=served_name, auth=bool(settings.api_key))
         announcer = Announcer(info)
         await announcer.start()
     await asyncio.wait([server_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)

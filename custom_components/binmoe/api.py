@@ -126,18 +126,8 @@ class BinMoEClient:
 
     async def async_get_identity(self, challenge: str) -> tuple[str, str]:
         """The gateway's id and its proof of holding the API key for `challenge` (docs/protocol.md, section 5).
-        The key itself is not sent: this is asked of an address not yet trusted."""
-        path = f"/v1/binmoe/identity?challenge={challenge}"
-        try:
-            async with self.session.get(
-                f"{self.url}{path}", timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT)
-            ) as response:
-                await _raise_for_status(path, response)
-                body = await response.json()
-        except (TimeoutError, aiohttp.ClientError) as err:
-            raise _transport_error(path, err) from err
-        except ValueError as err:
-            raise InvalidResponse(f"{path}: body is not JSON") from err
+        Ask it with a client made without the key: the address is not yet trusted."""
+        body = await self._request("GET", "/v1/binmoe/identity", HEALTH_TIMEOUT, params={"challenge": challenge})
         try:
             return str(body["gateway_id"]), str(body["proof"])
         except (KeyError, TypeError) as err:

@@ -153,7 +153,7 @@ class GatewayFollower:
         url = URL(gateway.url)
         assert url.host is not None and url.port is not None  # built by gateway_from_announcement
         challenge = secrets.token_hex(16)
-        client = BinMoEClient(async_get_clientsession(self._hass), gateway.url)
+        client = BinMoEClient(async_get_clientsession(self._hass), gateway.url)  # no key: it is not proven yet
         try:
             gateway_id, proof = await client.async_get_identity(challenge)
         except BinMoEError as err:

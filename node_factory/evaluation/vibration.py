@@ -123,9 +123,6 @@ class Escalation:
     verdicts: dict[str, str] = field(default_factory=dict)
     new_speed: bool = False
 
-    def as_json(self) -> dict[str, Any]:
-        return {"label": self.label, "verdicts": self.verdicts, "new_speed": self.new_speed}
-
 
 @dataclass
 class _Pending:
@@ -266,7 +263,7 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
         [e for m in machines for e in m["escalations"]], [c.name for c in escalation_captures(family)]
     )
     for m in machines:
-        m["escalations"] = [e.as_json() for e in m["escalations"]]
+        m["escalations"] = [asdict(e) for e in m["escalations"]]
     aucs = [m["auc"] for m in machines]
     aucs_in = [m["auc_in_range"] for m in machines if not np.isnan(m["auc_in_range"])]
     return {

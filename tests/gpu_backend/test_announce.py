@@ -38,6 +38,7 @@ def test_the_gateway_id_is_made_once_and_kept(tmp_path: Path) -> None:
     assert uuid.UUID(first) and gateway_id(tmp_path / "state") == first
     assert (tmp_path / "state" / "gateway_id").read_text() == first + "\n"
     assert not list((tmp_path / "state").glob("*.tmp"))
+    assert [p.name for p in (tmp_path / "state").iterdir()] == ["gateway_id"]  # no temporary file left
 
 
 def test_a_damaged_id_file_is_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -151,7 +151,7 @@ def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_ma
     assert escalation.verdicts["suggested"] == fault and escalation.new_speed == told
     tally = vibration_eval.escalated_fault_identification([escalation], ["suggested"])
     assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == told
-    assert escalation.as_json() == {"label": "bearing_outer", "verdicts": escalation.verdicts, "new_speed": told}
+    assert asdict(escalation) == {"label": "bearing_outer", "verdicts": escalation.verdicts, "new_speed": told}
 
 
 def test_an_escalation_still_waiting_for_its_capture_when_the_run_ends_is_not_counted(
