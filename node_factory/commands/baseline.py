@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from ..atomic_write import write_atomic
 from ..corpus.loaders import DataError
 from ..evaluation.node_stream import stream_signatures
-from ..reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8
+from ..reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, persistence_windows
 from ..reference.features import FeatureConfig
 from .recording import add_arguments as recording_arguments
 from .recording import read
@@ -101,7 +101,9 @@ def _learn(args: argparse.Namespace, cfg: FeatureConfig, hop: int) -> tuple[Base
             f"{path}: {len(samples) / cfg.sample_rate:.2f} s give {len(sigs)} windows; a baseline needs at least 4"
             f" ({need:.2f} s; the node's default is 10 minutes)"
         )
-    learner = BaselineLearner(cfg.bands, len(sigs), digest8(cfg.digest()))
+    learner = BaselineLearner(
+        cfg.bands, len(sigs), digest8(cfg.digest()), *persistence_windows(cfg.window_samples, hop)
+    )
     for sig in sigs:
         learner.push(sig)
     return learner.result(), str(path)

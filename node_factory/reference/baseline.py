@@ -18,8 +18,12 @@ Everything is integer, fixed-size and allocation-free, so it ports to the node a
   matrix (with a ridge of 1/16 on its diagonal), score = sum_k y_k^2 / D_k. Speed and load move many bands
   together; a diagonal score counts such a movement once per band and inflates every band's variance with
   it, so a weak fault in one band hides. The correlation learns those directions (docs/vibration-baseline.md);
-- an anomaly starts after `ENTER_WINDOWS` windows in a row above the threshold and ends after `EXIT_WINDOWS`
-  windows in a row below 3/4 of it (hysteresis: one anomaly is one report, not a flicker).
+- an anomaly starts after the score has stayed above the threshold for a length of signal and ends after
+  another below 3/4 of it (hysteresis: one anomaly is one report, not a flicker): on vibration nodes
+  `ENTER_WINDOWS` and `EXIT_WINDOWS` whole windows' worth, on sound nodes `SOUND_PERSISTENCE_MS`. Lengths of
+  signal, so that a node whose windows overlap (its hop is shorter than a window) waits as long as one whose
+  windows do not: `persistence_windows` turns them into windows in a row at a hop, and the baseline stores the
+  counts it was learnt with.
 
 A baseline is a small versioned blob (`to_bytes` / `from_bytes`): the feature configuration's digest is in
 it, so a baseline learnt with other features is refused (`ForeignBaseline`), and a corrupt one is a
@@ -49,11 +53,34 @@ Y_MAX = 1 << 27  # whitened deviations saturate at z = 2048: far beyond any thre
 RIDGE_SHIFT = 4  # the correlation's diagonal gets + 1/16: a ridge that keeps the factor well conditioned
 THRESHOLD_MARGIN_Q4 = 24  # threshold = 1.5 x the highest score of the calibration half
 NULL_SDS = 6  # the threshold's floor: this many standard deviations of the null score above its mean
-ENTER_WINDOWS = 3
-EXIT_WINDOWS = 6
+ENTER_WINDOWS = 3  # whole windows' worth of signal above the threshold that start an anomaly (vibration nodes)
+EXIT_WINDOWS = 6  # ... and below 3/4 of it that end one
+# A sound node's "unusual sound here" is about events of a second or two: 2 s and 3.5 s of signal, which at its
+# default hop (a 1,024 ms window every 512 ms) are the 3 and 6 windows in a row its benchmark measured
+SOUND_PERSISTENCE_MS = (2000, 3500)
 MAX_WINDOWS = 1 << 16  # accumulators stop here (46 h of 2.56 s windows): n * sum(v^2) stays inside int64
 SCORE_MAX = (1 << 32) - 1
 _HEADER = struct.Struct("<4sBB8sIIBB")  # magic, version, bands, feature digest, windows, threshold, enter, exit
+
+
+def windows_in_a_row(signal_samples: int, window_samples: int, hop_samples: int) -> int:
+    """The windows in a row, at a hop of `hop_samples`, whose signal covers `signal_samples`: 1 + ceil((signal -
+    window) / hop), at least 1 and at most 255 (a byte of the stored form)."""
+    if not 0 < hop_samples <= window_samples:
+        raise ValueError(f"the hop must be 1 to {window_samples} samples (a window), not {hop_samples}")
+    return min(255, 1 + max(0, -(-(signal_samples - window_samples) // hop_samples)))
+
+
+def persistence_windows(
+    window_samples: int, hop_samples: int, start_samples: int | None = None, end_samples: int | None = None
+) -> tuple[int, int]:
+    """(enter, exit): the windows in a row at a hop that an anomaly needs above the threshold to start
+    (`start_samples` of signal, default `ENTER_WINDOWS` whole windows) and below 3/4 of it to end (`end_samples`,
+    default `EXIT_WINDOWS` whole windows): the vibration nodes' defaults, (3, 6) at a hop of one window and (5, 11)
+    at half a window. The node's YAML sets them as times (`anomaly_start_after`, `anomaly_end_after`)."""
+    start = ENTER_WINDOWS * window_samples if start_samples is None else start_samples
+    end = EXIT_WINDOWS * window_samples if end_samples is None else end_samples
+    return windows_in_a_row(start, window_samples, hop_samples), windows_in_a_row(end, window_samples, hop_samples)
 
 
 def tri(bands: int) -> int:
@@ -235,11 +262,15 @@ class _Moments:
 
 @dataclass
 class BaselineLearner:
-    """Learns a baseline from `total_windows` signatures (two halves, see the module docstring)."""
+    """Learns a baseline from `total_windows` signatures (two halves, see the module docstring). `enter_windows`
+    and `exit_windows`: the anomaly's hysteresis in windows at the hop the signatures come at (stored with it;
+    `persistence_windows`)."""
 
     bands: int
     total_windows: int
     feature_digest: bytes
+    enter_windows: int = ENTER_WINDOWS
+    exit_windows: int = EXIT_WINDOWS
     seen: int = 0
     _all: _Moments = field(init=False)
     _first: Model | None = field(default=None, init=False)
@@ -250,6 +281,8 @@ class BaselineLearner:
             raise ValueError(f"a baseline needs at least 4 windows, not {self.total_windows}")
         if not 1 <= self.bands <= MAX_BANDS:
             raise ValueError(f"a baseline has 1 to {MAX_BANDS} bands, not {self.bands}")
+        if not (1 <= self.enter_windows <= 255 and 1 <= self.exit_windows <= 255):
+            raise ValueError(f"hysteresis counts must be 1 to 255, not {self.enter_windows} / {self.exit_windows}")
         self._all = _Moments(self.bands)
 
     @property
@@ -275,7 +308,14 @@ class BaselineLearner:
         if not self.done:
             raise ValueError(f"baseline learning not finished ({self.seen} of {self.total_windows} windows)")
         threshold = max(null_floor(self.bands), (self._cal_max * THRESHOLD_MARGIN_Q4) >> 4)
-        return Baseline(self.feature_digest, self._all.n, self._all.model(), min(threshold, SCORE_MAX))
+        return Baseline(
+            self.feature_digest,
+            self._all.n,
+            self._all.model(),
+            min(threshold, SCORE_MAX),
+            self.enter_windows,
+            self.exit_windows,
+        )
 
 
 @dataclass

@@ -1,5 +1,5 @@
 // Drives esphome/components/binmoe/binmoe_baseline.cpp (plain C++, no ESPHome) from stdin for test_baseline.py.
-//   start <bands> <total_windows> <digest: 16 hex>  -> "1" started, "0" refused
+//   start <bands> <total_windows> <digest: 16 hex> [<enter> <exit>]  -> "1" started, "0" refused
 //   learn <v0> ... <v(bands-1)>                     -> "<progress_percent>"
 //   result                                         -> the baseline's blob in hex (the detector then uses it)
 //   push <v0> ... <v(bands-1)>                      -> "<score> <started> <active>"
@@ -40,11 +40,12 @@ int main() {
     uint8_t digest[8];
     if (strncmp(line, "start ", 6) == 0) {
       int bands = 0;
-      unsigned total = 0;
+      unsigned total = 0, enter = BASELINE_ENTER_WINDOWS, exit = BASELINE_EXIT_WINDOWS;
       char dhex[17] = {0};
-      sscanf(line + 6, "%d %u %16s", &bands, &total, dhex);
+      sscanf(line + 6, "%d %u %16s %u %u", &bands, &total, dhex, &enter, &exit);
       parse_hex(dhex, digest, 8);
-      printf("%d\n", learner.start(bands, total, digest) ? 1 : 0);
+      BaselinePersistence persistence{static_cast<uint8_t>(enter), static_cast<uint8_t>(exit)};
+      printf("%d\n", learner.start(bands, total, digest, persistence) ? 1 : 0);
     } else if (strncmp(line, "learn ", 6) == 0) {
       read_signature(line + 6, sig);
       learner.push(sig);

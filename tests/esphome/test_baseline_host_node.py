@@ -29,7 +29,14 @@ from gpu_backend.knowledge import decide, load_knowledge_base
 from gpu_backend.orders import analyse
 from gpu_backend.protocol import DiagnoseRequest, NodeMessage
 from node_factory.reference import ima_adpcm
-from node_factory.reference.baseline import AnomalyDetector, Baseline, BaselineLearner, digest8, signature
+from node_factory.reference.baseline import (
+    AnomalyDetector,
+    Baseline,
+    BaselineLearner,
+    digest8,
+    persistence_windows,
+    signature,
+)
 from node_factory.reference.bearings import bearing
 
 pytestmark = pytest.mark.timeout(600)
@@ -87,6 +94,12 @@ def signatures(wav: Path) -> list[np.ndarray]:
     """The signature of each window the node classifies for this clip (default hop: half a window)."""
     model, cfg, _manifest = reference.load_model(MODEL)
     return [signature(w.features) for w in reference.windows(model, cfg, wav, cfg.frames // 2, alarm_tone=False)]
+
+
+def node_persistence() -> tuple[int, int]:
+    """The hysteresis the node stores with a baseline learnt at its default hop of half a window (5 and 11)."""
+    _model, cfg, _manifest = reference.load_model(MODEL)
+    return persistence_windows(cfg.frames * cfg.frame, cfg.frames // 2 * cfg.frame)
 
 
 def windows_for(seconds: int) -> int:
@@ -151,7 +164,7 @@ async def test_learn_restart_and_flag_a_fault(vibration_node: Any, vibration_cli
     seconds = 60
     total = windows_for(seconds)
     assert total <= len(learn_sigs)  # the clip covers the whole baseline
-    learner = BaselineLearner(len(learn_sigs[0]), total, DIGEST)
+    learner = BaselineLearner(len(learn_sigs[0]), total, DIGEST, *node_persistence())
     for sig in learn_sigs[:total]:
         learner.push(sig)
     baseline = learner.result()
@@ -328,7 +341,7 @@ async def test_an_ima_adpcm_capture_is_the_references_blocks_and_names_the_fault
     to its end: byte for byte the blocks the reference encoder makes of the replayed clip, all of them after the
     raising window; the GPU tier decodes them and names a fault in shaft orders."""
     learn_sigs = signatures(vibration_clips / "healthy_learn.wav")
-    learner = BaselineLearner(len(learn_sigs[0]), windows_for(60), DIGEST)
+    learner = BaselineLearner(len(learn_sigs[0]), windows_for(60), DIGEST, *node_persistence())
     for sig in learn_sigs[: windows_for(60)]:
         learner.push(sig)
     baseline = learner.result()

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from conftest import NODES, REPO
 
+from node_factory.reference.baseline import SOUND_PERSISTENCE_MS, persistence_windows
 from scripts.lib.host_build import PINNED, Release, build_dir_of, build_flags, generate, locked_version
 
 COMPONENTS = REPO / "esphome" / "components"
@@ -146,10 +147,12 @@ def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
         ({"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "span": 8}]},
          "'need' is a required option"),
         ({"model": "sound", "replay": {}, "alarm_code": "maybe"}, "alarm_code"),
+        ({"model": "sound", "replay": {}, "hop": "32ms", "anomaly_end_after": "10s"},
+         "anomaly_end_after of 10 s is 282 windows at the 32 ms hop; at most 255 (9.152 s)"),
     ],
     ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold",
          "rate", "event-class", "event-need-above-span", "event-span", "event-need-0", "event-twice", "event-no-need",
-         "alarm-code-not-a-boolean"],
+         "alarm-code-not-a-boolean", "anomaly-too-long-at-the-hop"],
 )  # fmt: skip
 def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
     out = check(tmp_path, binmoe)
@@ -348,6 +351,36 @@ def test_the_shaft_speed_problem_sensor_needs_fault_identification(tmp_path: Pat
 def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "shaft_speed": 1480, "bearing": "ER-16K"})
     assert not out.startswith("rc=0") and "shaft_speed is for vibration models" in out, out
+
+
+@pytest.mark.parametrize(
+    ("binmoe", "expected"),
+    [(VIBRATION, "set_anomaly_persistence(5, 11)"),
+     ({**VIBRATION, "hop": "2560ms"}, "set_anomaly_persistence(3, 6)"),
+     ({"model": "vibration_adc", "replay": {}, "hop": "256ms"}, "set_anomaly_persistence(9, 21)"),
+     ({"model": "sound", "replay": {}}, "set_anomaly_persistence(3, 6)"),
+     ({"model": "sound", "replay": {}, "hop": "256ms"}, "set_anomaly_persistence(5, 11)"),
+     ({**VIBRATION, "anomaly_start_after": "30s", "anomaly_end_after": "1s"}, "set_anomaly_persistence(23, 1)")],
+    ids=["vibration", "vibration-window-hop", "piezo-quarter-hop", "sound", "sound-quarter-hop", "given"],
+)  # fmt: skip
+def test_the_anomaly_hysteresis_is_a_length_of_signal(tmp_path: Path, binmoe: dict[str, Any], expected: str) -> None:
+    """Windows in a row at the hop that cover the signal: vibration nodes three and six whole windows (the held-out
+    protocol's), sound nodes 2 s and 3.5 s; the options give their own (30 s at the ADXL345 node's 1.28 s hop: 1 +
+    ceil(27.44 / 1.28) = 23; under a window: 1). The reference computes the same counts."""
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump({**HOST_NODE, "binmoe": binmoe}, sort_keys=False))
+    main = (generate(tmp_path / "node.yaml") / "src" / "main.cpp").read_text()
+    assert expected in main, [line for line in main.splitlines() if "persistence" in line]
+
+
+def test_the_reference_counts_the_hysteresis_as_codegen_does() -> None:
+    """node_factory.reference.baseline (what the benchmarks score with) against the cases above, in samples."""
+    sound_start, sound_end = (ms * 16 for ms in SOUND_PERSISTENCE_MS)  # 16 samples a ms at 16 kHz
+    assert persistence_windows(8192, 4096) == (5, 11)  # ADXL345 node at its default hop
+    assert persistence_windows(8192, 8192) == (3, 6)
+    assert persistence_windows(16384, 4096) == (9, 21)  # piezo node at 256 ms
+    assert persistence_windows(16384, 8192, sound_start, sound_end) == (3, 6)
+    assert persistence_windows(16384, 4096, sound_start, sound_end) == (5, 11)
+    assert persistence_windows(8192, 4096, 30 * 3200, 3200) == (23, 1)
 
 
 @pytest.mark.parametrize(

@@ -72,12 +72,14 @@ def test_healthy_running_passes_and_a_fault_is_flagged_with_a_saved_baseline_tha
     assert later["anomaly"] is False and later["windows_above_threshold"] == 0
     assert later["score_max"] < base["threshold"]
     assert faulty["anomaly"] is True and faulty["windows_above_threshold"] == faulty["windows"] == 22
-    # three windows in a row start an anomaly; it lasts to the recording's end
-    assert faulty["anomalies"] == [{"start_s": round((2 * 1.28 + 2.56), 2), "end_s": None}]
+    # three whole windows' signal (five windows in a row at the half-window hop) start an anomaly; it lasts to the
+    # recording's end; the saved baseline holds those counts (the node's at its default hop)
+    assert faulty["anomalies"] == [{"start_s": round((4 * 1.28 + 2.56), 2), "end_s": None}]
 
     assert base64.b64decode(base["base64"], validate=True) == blob.read_bytes()  # the text set_baseline takes
     stored = Baseline.from_bytes(blob.read_bytes(), digest8(CFG.digest()))
     assert stored.threshold == base["threshold"] and stored.windows == 45
+    assert (stored.enter_windows, stored.exit_windows) == (5, 11)
     code, again, _ = run(["--load", str(blob), *common, *scored], capsys)
     assert code == 0 and again is not None
     assert again["recordings"] == report["recordings"]

@@ -14,11 +14,14 @@ import pytest
 from node_factory.corpus.families import FAMILIES
 from node_factory.heldout import generate_machine_runs
 from node_factory.reference.baseline import (
+    ENTER_WINDOWS,
+    EXIT_WINDOWS,
     AnomalyDetector,
     Baseline,
     BaselineLearner,
     digest8,
     null_floor,
+    persistence_windows,
     signature,
 )
 from node_factory.reference.features import frame_features
@@ -157,3 +160,42 @@ def test_the_threshold_floor_matches_the_reference(baseline_harness: Path, bands
     assert baseline.threshold == null_floor(bands)
     script = [f"start {bands} 6 {DIGEST.hex()}", *[f"learn {_line(np.full(bands, 100))}"] * 6, "result"]
     assert run(baseline_harness, script)[-1] == baseline.to_bytes().hex()
+
+
+@pytest.mark.parametrize(
+    ("window", "hop", "counts"),
+    [(8192, 8192, (3, 6)), (8192, 4096, (5, 11)), (8192, 2048, (9, 21)), (8192, 3000, (7, 15)), (8192, 256, (65, 161)),
+     (16384, 32, (255, 255)), (512, 512, (3, 6))],
+)  # fmt: skip
+def test_persistence_is_the_same_signal_at_any_hop(window: int, hop: int, counts: tuple[int, int]) -> None:
+    """3 and 6 whole windows' worth of signal as windows in a row at the hop (the node's codegen computes the same:
+    tests/esphome/test_configs.py)."""
+    assert persistence_windows(window, hop) == counts
+    enter, exit_ = counts
+    if enter < 255:  # the windows in a row span at least the signal of ENTER_WINDOWS whole windows, not one more hop
+        assert window + (enter - 1) * hop >= ENTER_WINDOWS * window > window + (enter - 2) * hop
+        assert window + (exit_ - 1) * hop >= EXIT_WINDOWS * window > window + (exit_ - 2) * hop
+
+
+def test_a_baseline_learnt_at_half_a_window_keeps_its_hysteresis(baseline_harness: Path) -> None:
+    """The learner stores the counts it was started with (node and reference, byte for byte); the detector waits
+    for five windows above the threshold and eleven below 3/4 of it."""
+    rng = np.random.default_rng(6)
+    quiet = [rng.integers(-600, 600, 16).astype(np.int32) for _ in range(40)]
+    loud = [q + 4000 for q in quiet[:12]]
+    learner = BaselineLearner(16, 20, DIGEST, *persistence_windows(8192, 4096))
+    for s in quiet[:20]:
+        learner.push(s)
+    baseline = learner.result()
+    assert (baseline.enter_windows, baseline.exit_windows) == (5, 11)
+    assert Baseline.from_bytes(baseline.to_bytes(), DIGEST) == baseline
+    script = [f"start 16 20 {DIGEST.hex()} 5 11", *[f"learn {_line(s)}" for s in quiet[:20]], "result"]
+    script += [f"push {_line(s)}" for s in quiet[20:] + loud + quiet[20:35]]
+    got = run(baseline_harness, script)
+    assert got[21] == baseline.to_bytes().hex()
+    pushed = got[22:]
+    assert [i for i, line in enumerate(pushed) if line.split()[1] == "1"] == [24]  # the fifth loud window in a row
+    assert pushed[20 + 12 + 9].endswith(" 1") and pushed[20 + 12 + 10].endswith(" 0")  # ends on the eleventh quiet
+    assert run(baseline_harness, [f"start 16 20 {DIGEST.hex()} 0 11"]) == ["0"]
+    with pytest.raises(ValueError, match="hysteresis"):
+        BaselineLearner(16, 20, DIGEST, 0, 11)

@@ -12,7 +12,6 @@ static constexpr int64_t Y_MAX = int64_t{1} << 27;
 static constexpr int RIDGE_SHIFT = 4;
 static constexpr int64_t THRESHOLD_MARGIN_Q4 = 24;
 static constexpr uint32_t NULL_SDS = 6;
-static constexpr uint8_t ENTER_WINDOWS = 3, EXIT_WINDOWS = 6;
 static constexpr uint32_t MAX_WINDOWS = uint32_t{1} << 16;
 static constexpr int64_t SCORE_MAX = 0xFFFFFFFFLL;
 static const uint8_t MAGIC[4] = {'B', 'M', 'B', 'L'};
@@ -172,9 +171,12 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
   return BaselineLoad::OK;
 }
 
-bool BaselineLearner::start(int bands, uint32_t total_windows, const uint8_t digest[8]) {
-  if (bands < 1 || bands > MAX_BASELINE_BANDS || total_windows < 4)
+bool BaselineLearner::start(int bands, uint32_t total_windows, const uint8_t digest[8],
+                            BaselinePersistence persistence) {
+  if (bands < 1 || bands > MAX_BASELINE_BANDS || total_windows < 4 || persistence.enter_windows == 0 ||
+      persistence.exit_windows == 0)
     return false;
+  this->persistence_ = persistence;
   for (int b = 0; b < MAX_BASELINE_BANDS; b++)
     this->s_[b] = 0;
   for (int t = 0; t < MAX_BASELINE_BANDS * (MAX_BASELINE_BANDS + 1) / 2; t++)
@@ -266,14 +268,21 @@ void BaselineLearner::result(Baseline *out) const {
   const int64_t lowest = null_floor(this->bands_);
   threshold = threshold > lowest ? threshold : lowest;
   out->threshold = static_cast<uint32_t>(threshold < SCORE_MAX ? threshold : SCORE_MAX);
-  out->enter_windows = ENTER_WINDOWS;
-  out->exit_windows = EXIT_WINDOWS;
+  out->enter_windows = this->persistence_.enter_windows;
+  out->exit_windows = this->persistence_.exit_windows;
 }
 
 void AnomalyDetector::set_baseline(const Baseline &baseline) {
   this->baseline_ = baseline;
   this->run_ = 0;
   this->active_ = false;
+}
+
+void AnomalyDetector::set_persistence(BaselinePersistence persistence) {
+  if (persistence.enter_windows != 0)
+    this->baseline_.enter_windows = persistence.enter_windows;
+  if (persistence.exit_windows != 0)
+    this->baseline_.exit_windows = persistence.exit_windows;
 }
 
 uint32_t AnomalyDetector::push(const int32_t *signature, bool *started) {

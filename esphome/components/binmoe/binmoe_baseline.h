@@ -17,6 +17,14 @@ static constexpr size_t MAX_BASELINE_BLOB = baseline_blob_bytes(MAX_BASELINE_BAN
 // Format version 1 (per-band variances only, up to 32 bands) was stored in a blob of this size.
 static constexpr size_t BASELINE_V1_BLOB = BASELINE_HEADER_BYTES + 32 * 6 + 4;
 
+// An anomaly starts after enter_windows windows in a row above the threshold and ends after exit_windows below 3/4
+// of it. The node's YAML gives them as lengths of signal (anomaly_start_after / anomaly_end_after), which codegen
+// turns into windows at the node's hop; 3 and 6 are a hop of one window's vibration default.
+static constexpr uint8_t BASELINE_ENTER_WINDOWS = 3, BASELINE_EXIT_WINDOWS = 6;
+struct BaselinePersistence {
+  uint8_t enter_windows, exit_windows;
+};
+
 // A window's signature: per band, the sum of its int8 features over the frames (features are frames x bands).
 void baseline_signature(const int8_t *features, int frames, int bands, int32_t *signature);
 
@@ -55,8 +63,10 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
 
 class BaselineLearner {
  public:
-  // False (nothing started) for bands outside 1..MAX_BASELINE_BANDS or fewer than 4 windows.
-  bool start(int bands, uint32_t total_windows, const uint8_t digest[8]);
+  // False (nothing started) for bands outside 1..MAX_BASELINE_BANDS, fewer than 4 windows or a zero count in
+  // `persistence` (the hysteresis the baseline is stored with: baseline_persistence at the node's hop).
+  bool start(int bands, uint32_t total_windows, const uint8_t digest[8],
+             BaselinePersistence persistence = {BASELINE_ENTER_WINDOWS, BASELINE_EXIT_WINDOWS});
   void push(const int32_t *signature);
   bool learning() const { return this->total_ != 0 && this->seen_ < this->total_; }
   bool done() const { return this->total_ != 0 && this->seen_ >= this->total_; }
@@ -73,12 +83,15 @@ class BaselineLearner {
   uint32_t n_{0}, seen_{0}, total_{0};
   uint32_t cal_max_{0};
   uint8_t bands_{0};
+  BaselinePersistence persistence_{BASELINE_ENTER_WINDOWS, BASELINE_EXIT_WINDOWS};
   bool have_first_{false};
 };
 
 class AnomalyDetector {
  public:
   void set_baseline(const Baseline &baseline);
+  // Scores with other hysteresis counts than the baseline was stored with (a node's configured ones); 0 keeps one.
+  void set_persistence(BaselinePersistence persistence);
   // The window's score; *started is true when an anomaly starts with this window (hysteresis).
   uint32_t push(const int32_t *signature, bool *started);
   bool active() const { return this->active_; }

@@ -289,7 +289,7 @@ void BinMoEComponent::load_baseline_() {
     this->set_baseline_state_(foreign ? BaselineState::FOREIGN : BaselineState::CORRUPT);
     return;
   }
-  this->detector_.set_baseline(baseline);
+  this->score_with_(baseline);
   this->have_baseline_ = true;
 #ifdef USE_BINMOE_ORDERS
   this->load_baseline_speeds_(blob_checksum(blob.bytes, used));
@@ -310,7 +310,8 @@ bool BinMoEComponent::learn_baseline(uint32_t duration_ms) {
   const uint64_t windows =
       (uint64_t{duration_ms} * static_cast<uint32_t>(this->runner_.sample_rate()) + per_window - 1) / per_window;
   if (windows > UINT32_MAX ||
-      !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_)) {
+      !this->learner_.start(this->runner_.feature_bands(), static_cast<uint32_t>(windows), this->feature_digest_,
+                            BaselinePersistence{this->anomaly_enter_windows_, this->anomaly_exit_windows_})) {
     ESP_LOGW(TAG, "Baseline request for %u ms refused: it must cover at least 4 windows (%d ms each)",
              static_cast<unsigned>(duration_ms),
              this->runner_.hop_samples() * 1000 / static_cast<int>(this->runner_.sample_rate()));  // hop <= a window
@@ -370,6 +371,11 @@ void BinMoEComponent::escalate_anomaly_(bool started) {
   this->router_.force_next(Reason::ANOMALY);  // this window is escalated: the hub asks the GPU tier
 }
 
+void BinMoEComponent::score_with_(const Baseline &baseline) {
+  this->detector_.set_baseline(baseline);
+  this->detector_.set_persistence(BaselinePersistence{this->anomaly_enter_windows_, this->anomaly_exit_windows_});
+}
+
 void BinMoEComponent::install_baseline_(const Baseline &baseline, bool learnt) {
   BaselineBlob blob{};
   const size_t used = baseline.to_bytes(blob.bytes);
@@ -391,7 +397,7 @@ void BinMoEComponent::install_baseline_(const Baseline &baseline, bool learnt) {
   // one sync for both halves; a reset between their writes leaves a blob whose checksum fails (CORRUPT)
   const bool saved = this->baseline_pref_.save(&first) && this->baseline_pref2_.save(&second) && speeds_saved &&
                      global_preferences->sync();
-  this->detector_.set_baseline(baseline);  // replaces the one in force in one step
+  this->score_with_(baseline);  // replaces the one in force in one step
   this->have_baseline_ = true;
 #ifdef USE_BINARY_SENSOR
   if (this->anomaly_binary_sensor_ != nullptr)
@@ -652,7 +658,8 @@ void BinMoEComponent::dump_config() {
                 static_cast<unsigned>(this->router_config_.max_escalations_per_minute),
                 YESNO(this->messages_.send_features()));
 #ifdef USE_BINMOE_BASELINE
-  ESP_LOGCONFIG(TAG, "  Baseline: %s", baseline_state_name(this->baseline_state_));
+  ESP_LOGCONFIG(TAG, "  Baseline: %s; an anomaly after %u windows above its threshold, ends after %u below 3/4",
+                baseline_state_name(this->baseline_state_), this->anomaly_enter_windows_, this->anomaly_exit_windows_);
 #endif
 #ifdef USE_BINMOE_ORDERS
   ESP_LOGCONFIG(TAG,

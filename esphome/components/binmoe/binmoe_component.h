@@ -177,6 +177,12 @@ class BinMoEComponent : public PollingComponent {
 #endif
   // The first 8 bytes of the model's feature digest (big endian): a stored baseline learnt with other features
   // is refused.
+  // The anomaly's hysteresis in windows at the node's hop (codegen: anomaly_start_after / anomaly_end_after). It
+  // applies to every baseline in force, learnt, stored or set; a learnt one is stored with it.
+  void set_anomaly_persistence(uint8_t enter_windows, uint8_t exit_windows) {
+    this->anomaly_enter_windows_ = enter_windows;
+    this->anomaly_exit_windows_ = exit_windows;
+  }
   void set_feature_digest(uint64_t digest) {
     for (int i = 0; i < 8; i++)
       this->feature_digest_[i] = static_cast<uint8_t>(digest >> (56 - 8 * i));
@@ -285,6 +291,8 @@ class BinMoEComponent : public PollingComponent {
   // Puts `baseline` in force, stores it in the preferences and says so (learnt on the node, or set) in the log
   // and the baseline state; a learnt one keeps the shaft speeds seen while learning.
   void install_baseline_(const Baseline &baseline, bool learnt);
+  // Puts `baseline` in force with the node's hysteresis (whatever counts it was stored with).
+  void score_with_(const Baseline &baseline);
 #ifdef USE_BINMOE_ORDERS
   // While learning: widen the learnt speed range by the shaft speed now (when it is usable).
   void learn_speed_();
@@ -407,6 +415,8 @@ class BinMoEComponent : public PollingComponent {
   BaselineLearner learner_;
   AnomalyDetector detector_;
 #endif
+  // the anomaly's hysteresis in windows at the hop (set_anomaly_persistence; used where the baseline is compiled in)
+  uint8_t anomaly_enter_windows_{3}, anomaly_exit_windows_{6};
   SampleRing<RING_SAMPLES> ring_;
   Message message_;
 #if defined(BINMOE_HA_EVENTS) && defined(BINMOE_OUTBOX_SIZE)
