@@ -21,6 +21,7 @@ from typing import Any
 import benchmarks_md
 from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation.vibration import SUGGESTED_CAPTURE_S, VibrationProtocol, evaluate
+from node_factory.reference.baseline import persistence_windows
 
 MODELS = Path(__file__).resolve().parents[1] / "esphome" / "components" / "binmoe" / "models"
 TARGETS = {"auc": 0.95, "false_per_day": 1.0, "fault_id": 0.90}
@@ -74,6 +75,20 @@ def main() -> int:
         default=VibrationProtocol.baseline_s / 60,
         help="the baseline's length (the issue's protocol: 10); another length writes its own section and JSON",
     )
+    parser.add_argument(
+        "--hop-frames",
+        type=int,
+        default=None,
+        help="windows every this many frames (default: the node's hop, half a window); writes its own section",
+    )
+    parser.add_argument(
+        "--persistence",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("ENTER", "EXIT"),
+        help="the anomaly's hysteresis in windows (default: what the node stores for the hop); writes its own section",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks alone")
     args = parser.parse_args()
     protocol = VibrationProtocol(
@@ -81,9 +96,18 @@ def main() -> int:
         healthy_hours=args.hours,
         clips_per_class=args.clips_per_class,
         baseline_s=args.baseline_minutes * 60,
+        hop_frames=args.hop_frames,
+        persistence=None if args.persistence is None else (args.persistence[0], args.persistence[1]),
     )
     # the issue's 10-minute protocol keeps its names; another baseline length gets its own
     suffix = "" if protocol.baseline_s == VibrationProtocol.baseline_s else f"_baseline_{args.baseline_minutes:g}min"
+    variant = ""  # how the node runs, where it is not as shipped
+    if args.hop_frames is not None:
+        suffix += f"_hop_{args.hop_frames}_frames"
+        variant += f", windows every {args.hop_frames} frames"
+    if args.persistence is not None:
+        suffix += f"_persistence_{args.persistence[0]}_{args.persistence[1]}"
+        variant += f", hysteresis {args.persistence[0]} / {args.persistence[1]} windows"
     names = ["vibration", "vibration_adc"] if args.family == "all" else [args.family]
     results = {}
     for name in names:
@@ -113,11 +137,25 @@ def main() -> int:
         "capture (anomalies raised during a fault) "
         "| supervised student held-out macro-F1 |"
     )
+    first = FAMILIES[names[0]].features
+    hop_frames = protocol.hop_samples(first) // first.frame
+    enter, exit_ = protocol.persistence or persistence_windows(first.window_samples, hop_frames * first.frame)
+    hop_text = (
+        "every half window, as the node classifies them at its default hop (they overlap and share frames)"
+        if hop_frames * 2 == first.frames
+        else f"every {hop_frames} of a window's {first.frames} frames"
+    )
+    persistence_text = f"{enter} windows in a row over the threshold"
+    if protocol.persistence is None:
+        persistence_text += " (the signal of three whole windows, as the node stores it for its hop)"
+    exit_text = f"{exit_} in a row"
     body = f"""All data from the independent held-out generator (`node_factory.heldout.vibration`, protocol
 seed {protocol.seed}): {protocol.machines} machines per family never seen in training, each healthy for
 {protocol.healthy_hours:g} h with speed set-point changes (the first {protocol.baseline_s / 60:g} minutes are the
 baseline), then one segment per fault (six) of
-{protocol.fault_segment_s:g} s, each starting repaired; {protocol.clips_per_class} clips of
+{protocol.fault_segment_s:g} s, each starting repaired. The node's windows: {hop_text}; an anomaly after
+{persistence_text}, ending after {exit_text} under 3/4 of the threshold;
+{protocol.clips_per_class} clips of
 {protocol.clip_seconds:g} s per class for fault identification (speed and bearing given) and for the
 shipped students. Fault ID on the node's escalations: each anomaly raised during a fault is identified from the
 capture its escalation carries: the shipped YAMLs' suggested
@@ -143,12 +181,15 @@ Per-machine numbers: {", ".join(f"`docs/benchmarks/vibration_baseline_{n}{suffix
             f" --family {args.family} --machines {args.machines} --hours {args.hours:g}"
             f" --clips-per-class {args.clips_per_class}"
         )
-        + (f" --baseline-minutes {args.baseline_minutes:g}" if suffix else "")
+        + (f" --baseline-minutes {args.baseline_minutes:g}" if args.baseline_minutes != 10 else "")
+        + (f" --hop-frames {args.hop_frames}" if args.hop_frames is not None else "")
+        + (f" --persistence {args.persistence[0]} {args.persistence[1]}" if args.persistence is not None else "")
     )
     models = "/".join(FAMILIES[n].model_id for n in names)
     title = f"Vibration {models}: per-machine baseline, orders, students (held-out machines)"
-    if suffix:
+    if protocol.baseline_s != VibrationProtocol.baseline_s:
         title += f", {args.baseline_minutes:g}-minute baseline"
+    title += variant
     benchmarks_md.write_section(f"vibration_baseline_{'_'.join(names)}{suffix}", title, command, body)
     return 0
 

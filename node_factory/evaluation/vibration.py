@@ -26,6 +26,7 @@ rules are fixed in `node_factory.reference.orders`, the students are the shipped
 
 from __future__ import annotations
 
+import math
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,8 +41,8 @@ from ..corpus.families import Family
 from ..heldout import generate_machine_runs, generate_vibration_clips
 from ..heldout.vibration import FAULT_CLASSES, VIBRATION_CLASSES
 from ..reference import ima_adpcm
-from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, signature
-from ..reference.features import frame_features
+from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, persistence_windows, signature
+from ..reference.features import FeatureConfig, frame_features
 from ..reference.model_format import parse_payload, read_blob
 from ..reference.network import decide, forward
 from ..reference.orders import SHAFT_FAULTS, BearingGeometry, identify, outside_speeds
@@ -63,6 +64,17 @@ class VibrationProtocol:
     clip_seconds: float = 4.0
     # how a capture reaches the GPU tier: int16 samples, or through the node's IMA ADPCM encoder (whole blocks)
     capture_encoding: str = "s16le"
+    # the anomaly protocol's windows come every `hop_frames` frames, as the node classifies them (None: the node's
+    # default hop, half a window; until 2026-12-06 the protocol used whole windows without overlap)
+    hop_frames: int | None = None
+    # the anomaly's hysteresis (enter, exit) in windows; None: what the node stores for the hop (persistence_windows)
+    persistence: tuple[int, int] | None = None
+
+    def hop_samples(self, cfg: FeatureConfig) -> int:
+        hop = (cfg.frames // 2 if self.hop_frames is None else self.hop_frames) * cfg.frame
+        if not cfg.frame <= hop <= cfg.window_samples or cfg.window_samples % hop:
+            raise ValueError(f"hop of {hop} samples: a whole number of frames that divides the window")
+        return hop
 
 
 # The shipped YAMLs' suggested `capture_duration` with `capture_encoding: ima_adpcm` (docs/vibration-baseline.md,
@@ -81,15 +93,16 @@ class Capture:
     delay_windows: int = 0
 
 
-def escalation_captures(family: Family) -> tuple[Capture, ...]:
+def escalation_captures(family: Family, hop: int | None = None) -> tuple[Capture, ...]:
     """The node's default capture (one model window as int16, sent at once) and the shipped YAMLs' suggestion (IMA
     ADPCM, the whole blocks that hold it, as the node sends them), sent `capture_delay` = `capture_duration` after
     the anomaly starts (the first window that ends that long after the raising one), and sent at once for
-    comparison."""
+    comparison. `hop`: the samples between windows (default a whole window), which the delay is counted in."""
     cfg = family.features
+    hop = cfg.window_samples if hop is None else hop
     blocks = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // ima_adpcm.SAMPLES_PER_BLOCK)
     samples = blocks * ima_adpcm.SAMPLES_PER_BLOCK
-    delay = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // cfg.window_samples)
+    delay = -(-round(SUGGESTED_CAPTURE_S[family.name] * cfg.sample_rate) // hop)
     return (
         Capture("default", cfg.window_samples, "s16le"),
         Capture("suggested", samples, "ima_adpcm", delay),
@@ -98,13 +111,17 @@ def escalation_captures(family: Family) -> tuple[Capture, ...]:
 
 
 def _identify_capture(
-    recent: deque[tuple[NDArray[np.int16], float]], capture: Capture, sample_rate: int, bearing: BearingGeometry
+    recent: deque[tuple[NDArray[np.int16], float, float, float]],
+    capture: Capture,
+    sample_rate: int,
+    bearing: BearingGeometry,
 ) -> str:
-    """`identify`'s verdict on `capture` of the windows in `recent` (oldest first), with the mean speed of the
-    windows the capture spans (a tachometer over the capture) and the machine's bearing."""
-    audio = np.concatenate([a for a, _rpm in recent])
-    windows = -(-capture.samples // len(recent[-1][0]))  # the windows the capture reaches into
-    spanned = [rpm for _a, rpm in list(recent)[-windows:]]
+    """`identify`'s verdict on `capture` of the stream's pieces in `recent` (oldest first: samples, mean, lowest
+    and highest speed of the chunk each came from), with the mean speed of the pieces the capture spans (a
+    tachometer over the capture) and the machine's bearing."""
+    audio = np.concatenate([r[0] for r in recent])
+    pieces = -(-capture.samples // len(recent[-1][0]))  # the pieces the capture reaches into
+    spanned = [r[1] for r in list(recent)[-pieces:]]
     samples = audio[-capture.samples :]
     if capture.encoding == "ima_adpcm":
         samples = ima_adpcm.decode(ima_adpcm.encode(samples))
@@ -141,11 +158,17 @@ def auc(negatives: NDArray[np.int64], positives: NDArray[np.int64]) -> float:
     return float((ranks[len(negatives) :].sum() - n1 * (n1 + 1) / 2) / (n1 * len(negatives)))
 
 
-def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, Any]:
+def _machine_anomaly(run: Any, family: Family, protocol: VibrationProtocol) -> dict[str, Any]:
+    """One held-out machine as the node runs it: a window every `hop` samples (the node's default: half a window;
+    windows overlap and share frames), a baseline learnt from the windows of the first `baseline_s` (the node's
+    count, duration / hop rounded up), and the hysteresis stored with it for that hop."""
     cfg = family.features
     length = cfg.window_samples
-    window_s = length / cfg.sample_rate
-    learner = BaselineLearner(cfg.bands, round(baseline_s / window_s), digest8(cfg.digest()))
+    hop = protocol.hop_samples(cfg)
+    window_s, hop_s = length / cfg.sample_rate, hop / cfg.sample_rate
+    enter, exit_ = protocol.persistence or persistence_windows(length, hop)
+    learner = BaselineLearner(cfg.bands, math.ceil(protocol.baseline_s / hop_s - 1e-9), digest8(cfg.digest()),
+                              enter, exit_)  # fmt: skip
     bearing = _geometry(vars(run.machine.bearing))  # a held-out machine's `Bearing`
     detector: AnomalyDetector | None = None
     rpm_lo, rpm_hi = float("inf"), 0.0
@@ -153,9 +176,12 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
     healthy, faulty, in_range, fault_in_range = [], [], [], []
     false_all = false_in_range = 0
     flagged: Counter[str] = Counter()
-    captures = escalation_captures(family)
-    # the node's raw samples: enough windows for the longest capture (the first one's start may be cut)
-    recent: deque[tuple[NDArray[np.int16], float]] = deque(maxlen=1 + max(c.samples for c in captures) // length)
+    captures = escalation_captures(family, hop)
+    # the node's raw samples, a hop at a time with the speeds of the chunk it came from: enough for the longest
+    # capture (the first one's start may be cut) and for a window
+    keep = max(max(c.samples for c in captures), length) // hop + 1
+    recent: deque[tuple[NDArray[np.int16], float, float, float]] = deque(maxlen=keep)
+    frames: deque[NDArray[np.int8]] = deque(maxlen=cfg.frames)  # the last window's feature rows
     escalations: list[Escalation] = []
     pending: list[_Pending] = []
 
@@ -165,46 +191,57 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
         for c in captures:
             if c.delay_windows == under_way.windows:
                 fault = escalation.verdicts[c.name] = _identify_capture(recent, c, cfg.sample_rate, bearing)
-                if c.name == "suggested":
-                    escalation.new_speed = outside_speeds(recent[-1][1], speed_lo, speed_hi) and fault in SHAFT_FAULTS
+                if c.name == "suggested":  # the speed the node sends: the escalated window's
+                    window_rpm = float(np.mean([r[1] for r in list(recent)[-(length // hop) :]]))
+                    escalation.new_speed = outside_speeds(window_rpm, speed_lo, speed_hi) and fault in SHAFT_FAULTS
         under_way.windows += 1
         return len(escalation.verdicts) == len(captures)
 
-    for chunk in run.chunks():  # chunk_s is one window: the chunk's speed is the window's
-        if len(chunk.audio) < length:
+    for chunk in run.chunks():  # chunk_s is one window
+        if len(chunk.audio) < length:  # a segment's short end: the stream restarts after it, as after a gap
+            frames.clear()
+            recent.clear()
             continue
-        recent.append((chunk.audio[:length], chunk.rpm_mean))
-        feats = frame_features(chunk.audio[:length].reshape(cfg.frames, cfg.frame), cfg)
-        sig = signature(feats)
-        t_end = chunk.start_s + window_s
-        if detector is None:
-            learner.push(sig)
-            rpm_lo, rpm_hi = min(rpm_lo, chunk.rpm_min), max(rpm_hi, chunk.rpm_max)
-            speed_lo, speed_hi = min(speed_lo, chunk.rpm_mean), max(speed_hi, chunk.rpm_mean)
-            if learner.done:
-                detector = AnomalyDetector(learner.result())
-            continue
-        score, started = detector.push(sig)
-        label = run.label_at(t_end - 1e-6)
-        inside = rpm_lo <= chunk.rpm_min and chunk.rpm_max <= rpm_hi
-        start_label = None
-        if label == "healthy" and run.label_at(chunk.start_s) == "healthy":
-            healthy.append(score)
-            in_range.append(inside)
-            false_all += started
-            false_in_range += started and inside
-            start_label = "healthy"
-        elif label != "healthy" and run.label_at(chunk.start_s) == label:
-            faulty.append(score)
-            fault_in_range.append(inside)
-            if detector.active:  # raised during the fault (or still raised: the segment began as repaired)
-                flagged[label] += 1
-            start_label = label
-        if started and start_label is not None:
-            pending.append(_Pending(Escalation(start_label)))
-        for under_way in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
-            pending.remove(under_way)
-            escalations.append(under_way.escalation)
+        for offset in range(0, length, hop):
+            piece = chunk.audio[offset : offset + hop]
+            recent.append((piece, chunk.rpm_mean, chunk.rpm_min, chunk.rpm_max))
+            frames.extend(frame_features(piece.reshape(-1, cfg.frame), cfg))
+            if len(frames) < cfg.frames:
+                continue
+            spanned = list(recent)[-(length // hop) :]  # the window's pieces: their chunks' speeds
+            w_mean = float(np.mean([r[1] for r in spanned]))
+            w_min, w_max = min(r[2] for r in spanned), max(r[3] for r in spanned)
+            sig = signature(np.stack(frames))
+            t_end = chunk.start_s + (offset + hop) / cfg.sample_rate
+            t_start = t_end - window_s
+            if detector is None:
+                learner.push(sig)
+                rpm_lo, rpm_hi = min(rpm_lo, w_min), max(rpm_hi, w_max)
+                speed_lo, speed_hi = min(speed_lo, w_mean), max(speed_hi, w_mean)
+                if learner.done:
+                    detector = AnomalyDetector(learner.result())
+                continue
+            score, started = detector.push(sig)
+            label = run.label_at(t_end - 1e-6)
+            inside = rpm_lo <= w_min and w_max <= rpm_hi
+            start_label = None
+            if label == "healthy" and run.label_at(t_start) == "healthy":
+                healthy.append(score)
+                in_range.append(inside)
+                false_all += started
+                false_in_range += started and inside
+                start_label = "healthy"
+            elif label != "healthy" and run.label_at(t_start) == label:
+                faulty.append(score)
+                fault_in_range.append(inside)
+                if detector.active:  # raised during the fault (or still raised: the segment began as repaired)
+                    flagged[label] += 1
+                start_label = label
+            if started and start_label is not None:
+                pending.append(_Pending(Escalation(start_label)))
+            for under_way in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
+                pending.remove(under_way)
+                escalations.append(under_way.escalation)
     assert detector is not None, "the run is shorter than its baseline"
     h, f = np.array(healthy), np.array(faulty)
     h_in, f_in = h[np.array(in_range, dtype=bool)], f[np.array(fault_in_range, dtype=bool)]
@@ -219,8 +256,9 @@ def _machine_anomaly(run: Any, family: Family, baseline_s: float) -> dict[str, A
         # the windows a node could judge knowing its speed: healthy and faulty running at speeds the baseline saw
         "auc_in_range": auc(h_in, f_in),
         "fault_windows_in_range": f"{len(f_in)} of {len(f)}",
-        "healthy_hours": len(h) * window_s / 3600,
-        "healthy_hours_in_range": int(np.sum(in_range)) * window_s / 3600,
+        # windows overlap at a hop under a window: hours of running are windows x hop
+        "healthy_hours": len(h) * hop_s / 3600,
+        "healthy_hours_in_range": int(np.sum(in_range)) * hop_s / 3600,
         "false_anomalies": int(false_all),
         "false_anomalies_in_range": int(false_in_range),
         "faults_flagged": sorted(flagged),
@@ -246,7 +284,7 @@ def anomaly(family: Family, protocol: VibrationProtocol, progress: Progress) -> 
     )
     machines = []
     for run in runs:
-        machines.append(_machine_anomaly(run, family, protocol.baseline_s))
+        machines.append(_machine_anomaly(run, family, protocol))
         m = machines[-1]
         progress(f"{family.name} {m['machine_id']}: AUC {m['auc']:.3f}, false anomalies {m['false_anomalies']}")
     hours = sum(m["healthy_hours"] for m in machines)

@@ -95,3 +95,24 @@ def test_the_escalations_fault_identification_is_in_the_table_and_named(monkeypa
     assert "`capture_delay` (as long as the capture) after the one that raised the anomaly" in text
     assert "may be the new speed (a speed the baseline never saw) to 1 of the 1 false anomalies" in text
     assert "and to 1 of the 4 faults (imbalance 1)." in text
+
+
+def test_the_node_runs_at_its_hop_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, written = _run(monkeypatch, [])
+    assert seen[0].hop_frames is None and seen[0].persistence is None
+    text = " ".join(written["body"].split())
+    assert "every half window, as the node classifies them at its default hop" in text
+    assert "an anomaly after 5 windows in a row over the threshold (the signal of three whole windows" in text
+    assert "ending after 11 in a row" in text
+
+
+def test_another_hop_or_hysteresis_writes_its_own_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen, written = _run(monkeypatch, ["--hop-frames", "32", "--persistence", "3", "6"])
+    assert (seen[0].hop_frames, seen[0].persistence) == (32, (3, 6))
+    assert written["json"] == "vibration_baseline_vibration_hop_32_frames_persistence_3_6"
+    assert written["section"] == written["json"]
+    assert written["command"].endswith("--hop-frames 32 --persistence 3 6")
+    assert written["title"].endswith(", windows every 32 frames, hysteresis 3 / 6 windows")
+    text = " ".join(written["body"].split())
+    assert "every 32 of a window's 32 frames" in text
+    assert "an anomaly after 3 windows in a row over the threshold," in text

@@ -87,12 +87,62 @@ class HeldoutRunDouble:
         return self.plan[min(int(t / self.window_s), len(self.plan) - 1)][0]
 
 
+def whole_windows(run: HeldoutRunDouble) -> VibrationProtocol:
+    """The protocol as it was until 2026-12-06: a baseline of 8 whole windows, windows without overlap."""
+    return VibrationProtocol(baseline_s=8 * run.window_s, hop_frames=run.cfg.frames)
+
+
+def test_the_protocol_runs_the_node_at_its_hop_of_half_a_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the windows come every half window, as on the node: they share frames, the baseline learns from
+    as many of them as the node counts (duration / hop, rounded up), the anomaly waits for 5 of them above the
+    threshold (the signal of 3 whole windows), and the capture delay is counted in hops."""
+    seen: list[np.ndarray] = []
+
+    def identify_double(samples: np.ndarray, rate: int, rpm: float, bearing: Any) -> Any:  # records its inputs
+        seen.append(samples)
+        return SimpleNamespace(fault="bearing_outer")
+
+    monkeypatch.setattr(vibration_eval, "identify", identify_double)
+    plan = [("healthy", 1000.0)] * 12 + [("bearing_outer", 1000.0)] * 10
+    run = HeldoutRunDouble(plan)
+    run.impact = 20000
+    scored: list[np.ndarray] = []
+    real_signature = vibration_eval.signature
+    monkeypatch.setattr(vibration_eval, "signature", lambda f: scored.append(f) or real_signature(f))
+    made: list[Any] = []
+    real_detector = vibration_eval.AnomalyDetector
+    monkeypatch.setattr(vibration_eval, "AnomalyDetector", lambda b: made.append(b) or real_detector(b))
+    protocol = VibrationProtocol(baseline_s=8 * run.window_s)
+    assert protocol.hop_samples(run.cfg) == run.cfg.window_samples // 2
+    result = _machine_anomaly(run, FAMILIES["vibration"], protocol)
+    cfg = run.cfg
+    feats = [vibration_eval.frame_features(c.audio.reshape(cfg.frames, cfg.frame), cfg) for c in run.chunks()]
+    half = run.cfg.frames // 2
+    assert len(scored) == 2 * len(plan) - 1  # a window every half window once the first is full
+    assert np.array_equal(scored[1], np.concatenate([feats[0][half:], feats[1][:half]]))
+    # 8 windows' time is 16 half-window hops: 16 windows learn, and 5 in a row above the threshold raise an anomaly
+    ((baseline),) = made
+    assert (baseline.windows, baseline.enter_windows, baseline.exit_windows) == (16, 5, 11)
+    healthy_after = 2 * 12 - 1 - 16
+    assert result["healthy_hours"] == pytest.approx(healthy_after * run.window_s / 2 / 3600)
+    assert result["faults_flagged"] == ["bearing_outer"] and len(result["escalations"]) == 1
+    # the default capture is the raising window itself; the delayed one (8 s: 7 hops of 1.28 s) ends 7 hops later
+    default, _at_once, delayed = seen
+    stream = np.concatenate([c.audio for c in run.chunks()])
+    hop, n = run.cfg.window_samples // 2, run.cfg.window_samples
+    (end,) = [e for e in range(n, len(stream) + 1, hop) if np.array_equal(stream[e - n : e], default)]
+    assert end > n + 15 * hop  # after the baseline's 16 windows
+    blocks = -(-8 * 3200 // ima_adpcm.SAMPLES_PER_BLOCK)
+    later = stream[: end + 7 * hop][-blocks * ima_adpcm.SAMPLES_PER_BLOCK :]
+    assert np.array_equal(delayed, ima_adpcm.decode(ima_adpcm.encode(later)))
+
+
 def test_the_auc_inside_the_baselines_speed_range_leaves_out_speeds_it_never_saw() -> None:
     # a baseline of 8 windows at 1000 rpm; healthy running at 1000 and 1500 rpm, then a fault at both speeds
     plan = [("healthy", 1000.0)] * 8 + [("healthy", 1000.0)] * 6 + [("healthy", 1500.0)] * 6
     plan += [("bearing_outer", 1000.0)] * 3 + [("bearing_outer", 1500.0)] * 3
     run = HeldoutRunDouble(plan)
-    result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
+    result = _machine_anomaly(run, FAMILIES["vibration"], whole_windows(run))
     assert result["baseline_rpm"] == [1000, 1000]
     assert result["fault_windows_in_range"] == "3 of 6"
     assert result["healthy_hours_in_range"] == pytest.approx(6 * run.window_s / 3600)
@@ -115,7 +165,7 @@ def test_an_anomaly_escalates_the_last_raw_samples_to_fault_identification(monke
     plan = [("healthy", 1000.0)] * 12 + [("bearing_outer", 1200.0 + 10 * i) for i in range(10)]
     run = HeldoutRunDouble(plan)
     run.impact = 20000  # a strong fault
-    result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
+    result = _machine_anomaly(run, FAMILIES["vibration"], whole_windows(run))
     assert [e.label for e in result["escalations"]] == ["bearing_outer"]
     verdicts = {"default": "bearing_outer", "suggested": "bearing_outer", "suggested_at_once": "bearing_outer"}
     assert result["escalations"][0].verdicts == verdicts and not result["escalations"][0].new_speed
@@ -147,7 +197,7 @@ def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_ma
     monkeypatch.setattr(vibration_eval, "identify", lambda *_a: SimpleNamespace(fault=fault))
     run = HeldoutRunDouble([("healthy", 1000.0)] * 12 + [("bearing_outer", rpm)] * 10)
     run.impact = 20000
-    (escalation,) = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)["escalations"]
+    (escalation,) = _machine_anomaly(run, FAMILIES["vibration"], whole_windows(run))["escalations"]
     assert escalation.verdicts["suggested"] == fault and escalation.new_speed == told
     tally = vibration_eval.escalated_fault_identification([escalation], ["suggested"])
     assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == told
@@ -161,7 +211,7 @@ def test_an_escalation_still_waiting_for_its_capture_when_the_run_ends_is_not_co
     plan = [("healthy", 1000.0)] * 12 + [("bearing_outer", 1000.0)] * 3  # the delayed capture needs 4 more windows
     run = HeldoutRunDouble(plan)
     run.impact = 20000
-    result = _machine_anomaly(run, FAMILIES["vibration"], 8 * run.window_s)
+    result = _machine_anomaly(run, FAMILIES["vibration"], whole_windows(run))
     assert result["faults_flagged"] == ["bearing_outer"] and result["escalations"] == []
 
 
