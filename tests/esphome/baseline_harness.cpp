@@ -1,5 +1,6 @@
 // Drives esphome/components/binmoe/binmoe_baseline.cpp (plain C++, no ESPHome) from stdin for test_baseline.py.
 //   start <bands> <total_windows> <digest: 16 hex> [<enter> <exit>]  -> "1" started, "0" refused
+//   persistence <enter> <exit>                      -> "ok": the detector scores with these counts (0 keeps one)
 //   learn <v0> ... <v(bands-1)>                     -> "<progress_percent>"
 //   result                                         -> the baseline's blob in hex (the detector then uses it)
 //   push <v0> ... <v(bands-1)>                      -> "<score> <started> <active>"
@@ -46,6 +47,11 @@ int main() {
       parse_hex(dhex, digest, 8);
       BaselinePersistence persistence{static_cast<uint8_t>(enter), static_cast<uint8_t>(exit)};
       printf("%d\n", learner.start(bands, total, digest, persistence) ? 1 : 0);
+    } else if (strncmp(line, "persistence ", 12) == 0) {
+      unsigned enter = 0, exit = 0;
+      sscanf(line + 12, "%u %u", &enter, &exit);
+      detector.set_persistence(BaselinePersistence{static_cast<uint8_t>(enter), static_cast<uint8_t>(exit)});
+      printf("ok\n");
     } else if (strncmp(line, "learn ", 6) == 0) {
       read_signature(line + 6, sig);
       learner.push(sig);

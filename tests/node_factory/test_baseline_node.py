@@ -5,6 +5,7 @@ backend suite because the held-out generator needs scipy; the harness is tests/e
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from pathlib import Path
 
@@ -199,3 +200,28 @@ def test_a_baseline_learnt_at_half_a_window_keeps_its_hysteresis(baseline_harnes
     assert run(baseline_harness, [f"start 16 20 {DIGEST.hex()} 0 11"]) == ["0"]
     with pytest.raises(ValueError, match="hysteresis"):
         BaselineLearner(16, 20, DIGEST, 0, 11)
+
+
+def test_a_stored_baseline_is_scored_with_the_nodes_own_hysteresis(baseline_harness: Path) -> None:
+    """A baseline stored (or set) with 3 / 6 is scored with the counts the node is configured for (its YAML's
+    anomaly_start_after / anomaly_end_after at its hop), as the reference does with those counts; a zero keeps the
+    stored one."""
+    rng = np.random.default_rng(7)
+    quiet = [rng.integers(-600, 600, 16).astype(np.int32) for _ in range(40)]
+    learner = BaselineLearner(16, 20, DIGEST)
+    for s in quiet[:20]:
+        learner.push(s)
+    stored = learner.result()
+    assert (stored.enter_windows, stored.exit_windows) == (3, 6)
+    stream = quiet[20:] + [q + 4000 for q in quiet[:12]] + quiet[20:35]
+    for counts, expected in (((5, 11), (5, 11)), ((0, 9), (3, 9))):
+        reference = AnomalyDetector(dataclasses.replace(stored, enter_windows=expected[0], exit_windows=expected[1]))
+        want = ["ok", "ok"]
+        for s in stream:
+            score, started = reference.push(s)
+            want.append(f"{score} {int(started)} {int(reference.active)}")
+        script = [f"load {stored.to_bytes().hex()} {DIGEST.hex()}", f"persistence {counts[0]} {counts[1]}"]
+        got = run(baseline_harness, script + [f"push {_line(s)}" for s in stream])
+        assert got == want
+        starts = [i for i, line in enumerate(got[2:]) if line.split()[1] == "1"]
+        assert starts == [20 + expected[0] - 1]
