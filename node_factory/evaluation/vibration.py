@@ -185,14 +185,14 @@ def _machine_anomaly(run: Any, family: Family, protocol: VibrationProtocol) -> d
     escalations: list[Escalation] = []
     pending: list[_Pending] = []
 
-    def take_captures(under_way: _Pending) -> bool:
-        """The captures whose delay ends with this window; True once all are taken."""
+    def take_captures(under_way: _Pending, window_rpm: float) -> bool:
+        """The captures whose delay ends with this window (its mean speed `window_rpm`, what the node sends);
+        True once all are taken."""
         escalation = under_way.escalation
         for c in captures:
             if c.delay_windows == under_way.windows:
                 fault = escalation.verdicts[c.name] = _identify_capture(recent, c, cfg.sample_rate, bearing)
-                if c.name == "suggested":  # the speed the node sends: the escalated window's
-                    window_rpm = float(np.mean([r[1] for r in list(recent)[-(length // hop) :]]))
+                if c.name == "suggested":
                     escalation.new_speed = outside_speeds(window_rpm, speed_lo, speed_hi) and fault in SHAFT_FAULTS
         under_way.windows += 1
         return len(escalation.verdicts) == len(captures)
@@ -239,7 +239,8 @@ def _machine_anomaly(run: Any, family: Family, protocol: VibrationProtocol) -> d
                 start_label = label
             if started and start_label is not None:
                 pending.append(_Pending(Escalation(start_label)))
-            for under_way in [e for e in pending if take_captures(e)]:  # a delayed capture ends with a later window
+            # a delayed capture ends with a later window
+            for under_way in [e for e in pending if take_captures(e, w_mean)]:
                 pending.remove(under_way)
                 escalations.append(under_way.escalation)
     assert detector is not None, "the run is shorter than its baseline"

@@ -64,7 +64,7 @@ BaselineLoad baseline_from_bytes(const uint8_t *blob, size_t len, const uint8_t 
 class BaselineLearner {
  public:
   // False (nothing started) for bands outside 1..MAX_BASELINE_BANDS, fewer than 4 windows or a zero count in
-  // `persistence` (the hysteresis the baseline is stored with: baseline_persistence at the node's hop).
+  // `persistence` (the hysteresis the baseline is stored with: the node's configured counts at its hop).
   bool start(int bands, uint32_t total_windows, const uint8_t digest[8],
              BaselinePersistence persistence = {BASELINE_ENTER_WINDOWS, BASELINE_EXIT_WINDOWS});
   void push(const int32_t *signature);
