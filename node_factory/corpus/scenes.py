@@ -77,7 +77,9 @@ def negative_scenes(count: int, cache: Path, seconds: float = 40.0) -> Iterator[
         level, parts, total, labels = float(rng.uniform(-45, -6)), [], 0, []
         while total < seconds * synth.SR:
             label, n = str(rng.choice(NEGATIVE_CLASSES)), int(rng.uniform(0.5, 3.0) * synth.SR)
-            x = synth.render(label, rng, n, synth.TRAIN, src)[0].astype(np.float64)
+            # each piece holds its event from its start (corpus v3's windows): back to back, stream-cut pieces
+            # would start and stop sounds mid-event at every joint
+            x = synth.render(label, rng, n, synth.TRAIN, src, cut_from_stream=False)[0].astype(np.float64)
             x *= 10 ** ((level + rng.uniform(-6, 6)) / 20) * 32767 / (np.max(np.abs(x)) + 1)
             parts.append(x)
             total += n

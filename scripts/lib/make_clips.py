@@ -58,7 +58,7 @@ def main(out: Path) -> None:
     labels = {}
     for i, label in enumerate(LABELS):
         rng = np.random.default_rng(SEED + i)
-        clip, _meta = synth.render(label, rng, SECONDS * RATE, synth.TRAIN, sources)
+        clip, _meta = synth.render(label, rng, SECONDS * RATE, synth.TRAIN, sources, cut_from_stream=False)
         wavfile.write(out / f"{label}.wav", RATE, clip)
         labels[f"{label}.wav"] = label
     (out / "labels.json").write_text(json.dumps(labels, indent=1))

@@ -23,3 +23,46 @@ def test_render_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert synth.render_workers(100) == 1  # small splits are not worth a process
     monkeypatch.setenv("BINMOE_RENDER_WORKERS", "3")
     assert synth.render_workers(100) == 3
+
+
+def _click_train(rng: np.random.Generator, n: int) -> tuple[synth.Float, dict[str, object]]:
+    """A source like the short events: 0.3 s of tone starting in the first quarter of its span."""
+    x = np.zeros(n)
+    start = int(rng.integers(0, n // 4))
+    x[start : start + int(0.3 * synth.SR)] = 1.0
+    return x, {"start": start}
+
+
+def test_stream_cut_finds_the_event_anywhere_in_the_window() -> None:
+    """Windows are cut as the node cuts its stream: the event late in the window, whole, or only its end, and
+    always showing at least `MIN_ACTIVE_S` of it; the room's window is cut at the same offset."""
+    n = 16384
+    ir = np.zeros(400)
+    ir[0], ir[399] = 1.0, 0.5  # an echo 25 ms later
+    shown, ends_in_window, starts_in_window = [], 0, 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        dry, wet, meta = synth.stream_cut(rng, _click_train, n, ir)
+        assert dry.shape == wet.shape == (n,)
+        active = np.flatnonzero(dry > 0)
+        shown.append(len(active) / synth.SR)
+        starts_in_window += bool(active[0] > 0)
+        ends_in_window += bool(active[-1] < n - 1)
+        np.testing.assert_allclose(wet[400:], dry[400:] + 0.5 * dry[1:-399], atol=1e-9)  # the same offset
+        assert isinstance(meta["window_offset_s"], float) and "start" in meta
+    assert min(shown) >= synth.MIN_ACTIVE_S
+    assert 40 < starts_in_window < 200 and 40 < ends_in_window < 200  # some windows hold the start, some not
+    assert any(s < 0.3 for s in shown)  # only part of the event
+
+
+def test_stream_cut_takes_the_best_window_of_a_spread_out_source() -> None:
+    """A source that never sounds for `MIN_ACTIVE_S` inside one window (clicks far apart) is still cut where
+    it shows most, not refused."""
+
+    def sparse(rng: np.random.Generator, n: int) -> tuple[synth.Float, dict[str, object]]:
+        x = np.zeros(n)
+        x[:: synth.SR] = 1.0  # one sample a second
+        return x, {}
+
+    dry, _wet, _meta = synth.stream_cut(np.random.default_rng(0), sparse, 16384, np.ones(1))
+    assert np.count_nonzero(dry) == 2  # a 1.024 s window holds at most two of them
