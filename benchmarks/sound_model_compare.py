@@ -6,7 +6,11 @@ evaluation functions are the run's teacher (an exported blob carries no teacher)
 printed.
 
 Usage: python -m benchmarks.sound_model_compare --blob MODEL.bin --run RUN_DIR [--config full|ci]
+           [--real-audio CACHE]
        (git show REV:esphome/components/binmoe/models/sound_v1.bin > old.bin for a committed model)
+
+`--real-audio CACHE` adds the real recordings (the Debian `eval` packages in that cache, as `generalize` reads
+them): the model's window rule's false alarms per hour and the classes it hears there.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--run", type=Path, required=True, help="a finished full sound run (for its teacher)")
     parser.add_argument("--config", choices=sorted(CONFIGS), default="full", help="the run's configuration")
     parser.add_argument("--clips-per-class", type=int, default=60)
+    parser.add_argument("--real-audio", type=Path, help="the Debian recordings' cache: add the real recordings")
     args = parser.parse_args(argv)
     family = FAMILIES["sound"]
     model, _info = model_format.parse_payload(model_format.read_blob(args.blob.read_bytes()))
@@ -42,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     protocol = generalization.Protocol(clips_per_class=args.clips_per_class)
     independent = generalization.independent_generator(family, model, teacher, protocol)
-    report = {
+    report: dict[str, Any] = {
         name: {
             "bnn_macro_f1": figures["bnn_macro_f1"],
             "critical_window_recall_snr_ge_0": figures["critical_window_recall_snr_ge_0"],
@@ -50,6 +55,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         }
         for name, figures in (("heldout_conditions", conditions), ("independent_generator", independent))
     }
+    if args.real_audio is not None:
+        real = generalization.real_recordings(family, model, protocol, args.real_audio, progress=print)
+        report["real_recordings"] = {
+            "real_negative_hours": real["real_negative_hours"],
+            "window_rule_false_alarms_per_hour": real["window_rule"]["critical_false_alarms_per_hour"],
+            "class_histogram": real["class_histogram"],
+        }
     print(json.dumps(report, indent=2))
     return report
 

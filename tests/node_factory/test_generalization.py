@@ -147,14 +147,25 @@ def test_benchmark_table_shows_targets_and_unmeasured_figures() -> None:
     assert generalization_table({"vibration": {}}, ["vibration"]) == ""
 
 
-def test_another_model_on_the_same_held_out_sets(trained_dir: Path, tmp_path: Path) -> None:
-    """benchmarks.sound_model_compare on the run's own blob gives the figures `generalize` reports for it; a
-    model for other features is refused."""
+def test_another_model_on_the_same_held_out_sets(
+    trained_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """benchmarks.sound_model_compare on the run's own blob gives the figures `generalize` reports for it, the
+    real recordings too when asked; a model for other features is refused."""
     from benchmarks.sound_model_compare import main as compare
 
     run_dir = _sound_run(trained_dir, tmp_path)
     blob = trained_dir / f"{SOUND.stem}.bin"
-    report = compare(["--blob", str(blob), "--run", str(run_dir), "--config", "ci", "--clips-per-class", "2"])
+    args = ["--blob", str(blob), "--run", str(run_dir), "--config", "ci", "--clips-per-class", "2"]
+    report = compare(args)
+    assert "real_recordings" not in report
+    model_report = generalization.real_recordings(
+        SOUND, load_model(run_dir / f"{SOUND.stem}_model.npz"), TINY, _fake_eval_cache(tmp_path, monkeypatch), print
+    )
+    real = compare([*args, "--real-audio", str(tmp_path / "real-audio")])["real_recordings"]
+    assert real["class_histogram"] == model_report["class_histogram"]
+    assert real["window_rule_false_alarms_per_hour"] == model_report["window_rule"]["critical_false_alarms_per_hour"]
+    assert real["real_negative_hours"] == pytest.approx(60 / 3600, abs=1e-3)
     model = load_model(run_dir / f"{SOUND.stem}_model.npz")
     teacher, _ = load_teacher_network(run_dir / f"{SOUND.stem}_teacher.pt")
     independent = generalization.independent_generator(SOUND, model, teacher, Protocol(clips_per_class=2))

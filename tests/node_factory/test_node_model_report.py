@@ -90,3 +90,14 @@ def test_a_new_section_gets_a_stamp_even_when_asked_to_keep_one(tmp_path: Path) 
     assert "UTC on " in text
     benchmarks_md.write_section("fresh", "Fresh", "cmd", "body 2", path=page)  # a plain rewrite restamps
     assert "body 2" in page.read_text()
+
+
+def test_the_alarm_code_section_compares_with_the_shipped_models_window_rule(pages: tuple[Path, Path]) -> None:
+    """The detector's section names the model whose window rule it compares with, and that model's figures."""
+    from benchmarks import alarm_code
+
+    folder, _page = pages
+    text = alarm_code.window_rule_comparison()
+    assert "model f5a533f8) reported 54 % of the independent alarm scenes" in text and "63.4 false alarms" in text
+    (folder / "node_model.json").write_text(json.dumps({"sound": {"model_hash": "a8793edb", "generalization": {}}}))
+    assert "has not been measured" in alarm_code.window_rule_comparison()
