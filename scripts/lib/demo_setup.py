@@ -32,9 +32,13 @@ HOME = {
     "language": "en",
 }
 NODE_AREA = "Kitchen"  # esphome/demo/binmoe-host-demo.yaml: `esphome: area:`
-# (clip, seconds), from scripts/lib/make_clips.py. The alarm is t3_12s.wav, a smoke alarm sounding its T3
-# pattern for three cycles as a real one does; the 3 s class clips hold less than one cycle of an alarm pattern.
-DEMO_CLIPS = [("doorbell.wav", 3), ("knock.wav", 3), ("water_running.wav", 3), ("t3_12s.wav", 13)]
+# (clip, seconds, diagnose), from scripts/lib/make_clips.py. The alarm is t3_12s.wav, a smoke alarm sounding its
+# T3 pattern for three cycles as a real one does; the 3 s class clips hold less than one cycle of an alarm
+# pattern. `diagnose`: a second into the clip the demo calls the node's `diagnose` action (binmoe.force_escalation,
+# as a "diagnose this" button would), so the escalation path to the GPU tier shows whatever the model is sure of
+DEMO_CLIPS = [("doorbell.wav", 3, False), ("knock.wav", 3, False), ("water_running.wav", 3, True),
+              ("t3_12s.wav", 13, False)]  # fmt: skip
+DIAGNOSE_AFTER_S = 1.0
 QUESTION = "Why did the kitchen alarm go off?"
 # Home Assistant's own notice that it runs as a "Core" installation (in a Python environment), which HA has
 # not supported since 2025.12: true of how the demo runs it; only HA OS or HA Container make it go away.
@@ -143,7 +147,8 @@ def heard(event: dict[str, Any]) -> str:
             what += " (alarm event)"
     if event["event_type"] == "binmoe_detection":
         return f"{what}, handled on the node"
-    return f"{what}, {ROUTED.get(str(data.get('decision')), str(data.get('decision')))}"
+    routed = ROUTED.get(str(data.get("decision")), str(data.get("decision")))
+    return f"{what}, {routed}" + (" (asked for)" if data.get("reason") == "forced" else "")
 
 
 ROUTED = {"diagnose": "escalated", "queued": "escalated (queued)", "ignored": "ignored", "dropped": "dropped"}
@@ -154,11 +159,15 @@ def play_clips(session: HomeAssistant, clips: Path) -> dict[str, Any]:
     has diagnosed every escalation."""
     session.ws("subscribe_events", event_type="binmoe_detection")
     session.ws("subscribe_events", event_type="binmoe_escalation")
-    for clip, seconds in DEMO_CLIPS:
+    for clip, seconds, diagnose in DEMO_CLIPS:
         session.post("/api/services/esphome/binmoe_demo_replay", {"file": str(clips / clip)})
-        time.sleep(seconds + 1.5)  # played in real time; the node's last window and its message follow
+        if diagnose:
+            time.sleep(DIAGNOSE_AFTER_S)
+            session.post("/api/services/esphome/binmoe_demo_diagnose", {})
+        time.sleep(seconds + 1.5 - (DIAGNOSE_AFTER_S if diagnose else 0))  # real time; the last window follows
         reports = [heard(event) for event in session.received_events()]
-        print(f"  node plays {clip}: " + ("; ".join(reports) if reports else "nothing worth reporting"))
+        asked = f", asked to diagnose it after {DIAGNOSE_AFTER_S:.0f} s" if diagnose else ""
+        print(f"  node plays {clip}{asked}: " + ("; ".join(reports) if reports else "nothing worth reporting"))
     deadline = time.monotonic() + 180
     counts = hub_counts(session)
     while time.monotonic() < deadline:
