@@ -62,6 +62,8 @@ from numpy.typing import NDArray
 from scipy.io import wavfile
 from scipy.signal import butter, fftconvolve, lfilter, resample_poly, sosfilt
 
+from ..evaluation.windows import DEFAULT_MIN_ACTIVE_S
+
 SR = 16000
 SOUND_CLASSES = (
     "background",
@@ -582,7 +584,7 @@ SIMPLE: dict[str, SourceFn] = {
 }
 
 
-MIN_ACTIVE_S = 0.15  # a window shows an event when it sounds in it this long (evaluation/windows.py)
+MIN_ACTIVE_S = DEFAULT_MIN_ACTIVE_S  # a window shows an event when it sounds in it this long (the evaluation's rule)
 # How often a window of the class is cut from the stream around the event (`stream_cut`) rather than drawn
 # with the event at its start: always for events shorter than a few windows; a tap runs for seconds, so most
 # of its windows are all water and about a quarter (a 4-10 s run at the node's 0.5 s hop) hold its start or end
