@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for name, figures in (("heldout_conditions", conditions), ("independent_generator", independent))
     }
     if args.real_audio is not None:
-        real = generalization.real_recordings(family, model, protocol, args.real_audio, progress=print)
+        real = generalization.real_recordings(
+            family, model, protocol, args.real_audio, progress=print, code_detectors=False
+        )
         report["real_recordings"] = {
             "real_negative_hours": real["real_negative_hours"],
             "window_rule_false_alarms_per_hour": real["window_rule"]["critical_false_alarms_per_hour"],

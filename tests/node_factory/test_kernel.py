@@ -158,7 +158,11 @@ def test_export_files_hold_together(trained_dir: Path, family_name: str) -> None
     header = (trained_dir / f"{family.stem}.h").read_text()
     assert f'kModelHash = "{manifest["model_hash"]}"' in header
     assert f"0x{family.features.digest()[:8]}u" in header  # kFeatureConfig.digest32
-    assert metrics["bnn_export_agreement"] == 1.0  # folding batch norm into thresholds changed no answer
+    # the trained BNN against its integer export: rounding the last layer to integers may tie or flip a window whose
+    # two best logits are almost equal (the ci run on corpus v5 has one in 480: 0.99863 and 0.99851 in PyTorch,
+    # both 3088 as integers, and argmax takes the first); the node runs the integer model, which the kernel
+    # reproduces exactly (the tests above)
+    assert metrics["bnn_export_agreement"] >= 0.995
     # The reduced run is small; it must still learn (the full runs' numbers are in docs/benchmarks.md).
     assert metrics["teacher_macro_f1"] > 0.5
     assert metrics["student_bnn_macro_f1"] > 0.4

@@ -66,3 +66,32 @@ def test_stream_cut_takes_the_best_window_of_a_spread_out_source() -> None:
 
     dry, _wet, _meta = synth.stream_cut(np.random.default_rng(0), sparse, 16384, np.ones(1))
     assert np.count_nonzero(dry) == 2  # a 1.024 s window holds at most two of them
+
+
+@pytest.mark.parametrize("radius_mm", [0.5, 1.0, 3.0])
+def test_bubbles_ring_at_their_minnaert_frequency(radius_mm: float) -> None:
+    """A cloud of equal bubbles puts its power at f ≈ 3.26 m·Hz / r (1 mm: 3.26 kHz), or a little above as each
+    bubble's pitch rises; corpus v4's bubbles rang 2π lower than this."""
+    n = 4 * synth.SR
+    cloud = synth.bubble_cloud(np.random.default_rng(0), n, (400.0, 400.0), (radius_mm, radius_mm * 1.0001))
+    power = np.abs(np.fft.rfft(cloud)) ** 2
+    above_hum = 200 * n // synth.SR  # a cloud of pings all starting upwards has some DC; the microphone drops it
+    peak_hz = (above_hum + np.argmax(power[above_hum:])) * synth.SR / n
+    minnaert = 3.26 / (radius_mm / 1000)
+    assert minnaert * 0.95 <= peak_hz <= minnaert * 1.3  # at it, or a little above as the pitch rises
+
+
+def test_bubble_rate_and_sizes() -> None:
+    """The drawn rate sets how many bubbles ring (each one's onset is a jump from silence), and bubbles whose
+    frequency would alias are left out rather than folded back."""
+    n = 2 * synth.SR
+    sparse = synth.bubble_cloud(np.random.default_rng(1), n, (5.0, 5.0), (1.0, 1.0001))
+    onsets = np.flatnonzero((np.abs(sparse[1:]) > 0) & (sparse[:-1] == 0))
+    assert 4 <= len(onsets) <= 20  # about 10 in 2 s, give or take the flow's swell
+    too_small = synth.bubble_cloud(np.random.default_rng(1), n, (500.0, 500.0), (0.2, 0.3))  # 11-16 kHz
+    assert not np.any(too_small)
+
+
+def test_water_styles_are_all_drawn() -> None:
+    styles = {synth.water_running(np.random.default_rng(seed), 8192)[1]["style"] for seed in range(40)}
+    assert styles == set(synth.WATER_STYLES)
