@@ -324,7 +324,7 @@ def knock(rng: Rng, n: int) -> tuple[Float, dict[str, Any]]:
 
 # Running water (docs/node-model.md, "Running water is bubbles"): most of the sound of pouring, splashing and
 # running water comes from the air bubbles the stream entrains, each ringing once at its Minnaert frequency
-# f ≈ 3.26 m·Hz / r with a damping of a few per cent (Q about 5-25) and a pitch that rises as it nears the
+# f ≈ 3.26 m·Hz / r with a damping of a few per cent (Q about 5-33) and a pitch that rises as it nears the
 # surface; the turbulent splash itself adds broadband noise. Styles differ in how many bubbles, how large, and
 # how much splash: a tap into a basin is a dense cloud of pings, a shower mostly splash on tiles.
 WATER_STYLES = {  # bubbles per second, bubble radii (mm), splash noise against the bubbles, splash band (Hz)

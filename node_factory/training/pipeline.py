@@ -81,7 +81,8 @@ def run(
         "train_windows": len(y_tr),
         "test_windows": len(y_te),
         "student_float_macro_f1": round(macro_f1(y_te, teacher_predict(float_student, x_te), len(classes)), 4),
-        # the trained BNN in PyTorch vs its integer export: the folding must not change any answer
+        # the trained BNN in PyTorch vs its integer export: rounding the last layer to integers can tie two almost
+        # equal logits (the ci run on corpus v5 has one such window: tests/node_factory/test_kernel.py)
         "bnn_export_agreement": round(float(np.mean(teacher_predict(student, x_te) == pred)), 4),
         "corpus_seconds": round(corpus_seconds, 1),
         "train_seconds": round(train_seconds, 1),

@@ -159,25 +159,17 @@ def test_another_model_on_the_same_held_out_sets(
     args = ["--blob", str(blob), "--run", str(run_dir), "--config", "ci", "--clips-per-class", "2"]
     report = compare(args)
     assert "real_recordings" not in report
-    model_report = generalization.real_recordings(
-        SOUND, load_model(run_dir / f"{SOUND.stem}_model.npz"), TINY, _fake_eval_cache(tmp_path, monkeypatch), print
-    )
+    model = load_model(run_dir / f"{SOUND.stem}_model.npz")
+    cache = _fake_eval_cache(tmp_path, monkeypatch)
+    model_report = generalization.real_recordings(SOUND, model, TINY, cache, print)
     assert "critical_false_alarms_per_hour" in model_report  # the code detectors ran; the comparison skips them
-    without_code = generalization.real_recordings(
-        SOUND,
-        load_model(run_dir / f"{SOUND.stem}_model.npz"),
-        TINY,
-        tmp_path / "real-audio",
-        print,
-        code_detectors=False,
-    )
+    without_code = generalization.real_recordings(SOUND, model, TINY, cache, print, code_detectors=False)
     assert "critical_false_alarms_per_hour" not in without_code
     assert without_code["class_histogram"] == model_report["class_histogram"]
-    real = compare([*args, "--real-audio", str(tmp_path / "real-audio")])["real_recordings"]
+    real = compare([*args, "--real-audio", str(cache)])["real_recordings"]
     assert real["class_histogram"] == model_report["class_histogram"]
     assert real["window_rule_false_alarms_per_hour"] == model_report["window_rule"]["critical_false_alarms_per_hour"]
     assert real["real_negative_hours"] == pytest.approx(60 / 3600, abs=1e-3)
-    model = load_model(run_dir / f"{SOUND.stem}_model.npz")
     teacher, _ = load_teacher_network(run_dir / f"{SOUND.stem}_teacher.pt")
     independent = generalization.independent_generator(SOUND, model, teacher, Protocol(clips_per_class=2))
     assert report["independent_generator"]["bnn_macro_f1"] == independent["bnn_macro_f1"]
