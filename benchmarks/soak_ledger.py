@@ -21,12 +21,15 @@ _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ")
 _REF = r"(?P<node>[a-z0-9_-]{1,64})/(?P<boot>[0-9a-f]{8})/(?P<seq>\d+)"
 _ROUTED = re.compile(
     rf"[\]\s]routed {_REF} (?P<kind>detection|escalation) (?P<label>\S+): "
-    r"(?P<outcome>local|diagnose|queued|ignore|drop|duplicate)(?P<critical> critical)?(?P<recovered> recovered)?"
+    r"(?P<outcome>local|diagnose|queued|ignore|drop|duplicate|part_of_alarm)(?P<critical> critical)?"
+    r"(?P<recovered> recovered)?"
     r"(?: queued (?P<queued_ms>\d+) ms)?\s*$"
 )
 _DIAGNOSED = re.compile(rf"[\]\s]diagnosed {_REF}\s*$")
 _QUEUE_DROPPED = re.compile(rf"[\]\s]queue full, dropped {_REF}\s*$")
 _REFUSED = re.compile(rf"[\]\s]GPU tier refused (?:queued )?escalation {_REF}[,:]")
+# an escalation routed before its node reported the alarm it belongs to, taken back (docs/integration.md)
+_PART_OF_ALARM = re.compile(rf"[\]\s]part of an alarm: {_REF}\s*$")
 # The ESPHome component's debug line for every message it builds (binmoe_component.cpp, handle_window_):
 # "Detection: <class> (confidence ...)", "Escalation: <class> ..." or, for an alarm recognised by its code,
 # "Detection: <class> (temporal-three code)"; "Escalation dropped (rate limit)" is the node's own rate
@@ -34,7 +37,7 @@ _REFUSED = re.compile(rf"[\]\s]GPU tier refused (?:queued )?escalation {_REF}[,:
 _NODE_MESSAGE = re.compile(r"\]: (?P<kind>Detection|Escalation): (?P<label>\S+) \((?:confidence|temporal-)")
 
 ESCALATED = ("diagnose", "queued")
-DROPPED_BY_ROUTER = ("ignore", "drop")
+DROPPED_BY_ROUTER = ("ignore", "drop", "part_of_alarm")
 
 
 @dataclass(frozen=True, order=True)
@@ -68,6 +71,7 @@ class HubRecord:
     diagnosed: list[MessageRef] = field(default_factory=list)
     queue_dropped: list[MessageRef] = field(default_factory=list)
     refused: list[MessageRef] = field(default_factory=list)
+    part_of_alarm: list[MessageRef] = field(default_factory=list)  # taken back after they were routed
 
     def add_lines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -93,6 +97,8 @@ class HubRecord:
             self.queue_dropped.append(_ref(match))
         elif match := _REFUSED.search(line):
             self.refused.append(_ref(match))
+        elif match := _PART_OF_ALARM.search(line):
+            self.part_of_alarm.append(_ref(match))
 
 
 def _ref(match: re.Match[str]) -> MessageRef:
@@ -124,7 +130,8 @@ class NodeCounts:
     escalated: int  # sent to the GPU tier for diagnosis, or queued for it
     diagnosed: int  # of the escalated, answered by the GPU tier
     still_queued: int  # escalated, neither answered nor dropped when the soak ended
-    dropped_by_policy: int  # the router's rate limit/dedupe/ignore, a full queue, a refusal by the GPU tier
+    # the router's rate limit/dedupe/ignore, a full queue, a refusal by the GPU tier, part of an alarm (not diagnosed)
+    dropped_by_policy: int
     lost: int  # sent, never routed by the hub
     lost_seqs: list[int]
     unknown: int  # routed seqs the node does not account for (>= sent): must be 0
@@ -148,7 +155,8 @@ def node_counts(node: str, boot: str, sent: int, hub: HubRecord, outbox_dropped:
     diagnosed = {ref.seq for ref in hub.diagnosed if ref.node == node and ref.boot == boot} & escalated
     queue_dropped = {ref.seq for ref in hub.queue_dropped if ref.node == node and ref.boot == boot}
     refused = {ref.seq for ref in hub.refused if ref.node == node and ref.boot == boot}
-    gone = (queue_dropped | refused) & escalated - diagnosed
+    taken_back = {ref.seq for ref in hub.part_of_alarm if ref.node == node and ref.boot == boot}
+    gone = (queue_dropped | refused | taken_back) & escalated - diagnosed
     router_dropped = {seq for seq, r in first.items() if r.outcome in DROPPED_BY_ROUTER}
     lost_seqs = sorted(set(range(sent)) - set(first))
     return NodeCounts(

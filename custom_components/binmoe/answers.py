@@ -46,6 +46,7 @@ DECISION = {
     "diagnose": "sent to the GPU tier for a diagnosis",
     "ignore": "ignored by your routing policy",
     "drop": "dropped as a repeat or over the rate limit",
+    "part_of_alarm": "taken as part of the alarm it reported",
 }
 # Words that say what kind of thing is meant, not which one ("the garage sensor" is the garage's node).
 _KIND_WORDS = frozenset(

@@ -150,11 +150,20 @@ class BackendLink:
                     LOGGER.warning("GPU tier refused queued escalation %s, dropped: %s", request_ref(request), err)
                 else:
                     sent += 1
-                self.queue.pop()
+                if self.queue.peek() is request:  # not withdrawn while it was being sent
+                    self.queue.pop()
         finally:
             self._replaying = False
             self._notify()
         return sent
+
+    def withdraw(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
+        """Take the queued escalations `predicate` picks out of the queue (diagnoses no longer wanted); one
+        in flight is answered all the same (the hub recognises it). Returns how many were queued."""
+        withdrawn = self.queue.remove_if(predicate)
+        if withdrawn:
+            self._notify()
+        return withdrawn
 
     def clear_queue(self) -> int:
         """Discard every queued escalation; returns how many."""

@@ -32,6 +32,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: BinMoEC
                 "diagnosed": hub.stats.diagnosed,
                 "ignored": hub.stats.ignored,
                 "dropped": hub.stats.dropped,
+                "part_of_alarm": hub.stats.part_of_alarm,
                 "bad_payloads": hub.stats.bad_payloads,
                 "lost_messages": hub.router.lost_messages,
                 "recovered_messages": hub.router.recovered_messages,

@@ -24,7 +24,7 @@ from .hub_status import async_track_hub_status
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
 from .queue import request_ref
-from .router import Action, Decision, Router, RouterPolicy
+from .router import Action, AlarmEpisode, Decision, Router, RouterPolicy
 from .runtime import BinMoEConfigEntry
 from .signals import signal_new_node, signal_node_message, signal_update
 
@@ -40,6 +40,7 @@ RECENT_DROPPED_KEYS = (
     "capture_encoding",
 )
 LATE_ALARM_MS = 2000  # an alarm the node held in its outbox this long says when it was heard
+WITHDRAWN_REMEMBERED = 256  # escalations withdrawn as part of an alarm, so their diagnoses are recognised
 
 
 @dataclass
@@ -69,6 +70,7 @@ class HubStats:
     diagnosed: int = 0
     ignored: int = 0
     dropped: int = 0
+    part_of_alarm: int = 0  # escalations an alarm event covered: not diagnosed, or their diagnosis withdrawn
     bad_payloads: int = 0
 
     @property
@@ -96,6 +98,8 @@ class BinMoEHub:
         self.escalations_by_day: Counter[date] = Counter()
         self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
+        # (node_id, boot, seq) of escalations withdrawn as part of an alarm -> that alarm's summary
+        self._withdrawn: dict[tuple[str, str, int], dict[str, Any]] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._stopped = False
         backend.on_result = self._publish_diagnosis
@@ -166,7 +170,15 @@ class BinMoEHub:
         today = dt_util.now().date()
         payload = message.as_payload()
         kept = {k: v for k, v in payload.items() if k != "capture"}  # tens of KB, needed by this escalation only
-        self.recent.append({"type": message.kind, "decision": decision.action.value, **kept})
+        part_of_alarm = decision.alarm.summary() if decision.action is Action.PART_OF_ALARM and decision.alarm else None
+        self.recent.append(
+            {
+                "type": message.kind,
+                "decision": decision.action.value,
+                **kept,
+                **({"part_of_alarm": part_of_alarm} if part_of_alarm else {}),
+            }
+        )
         if message.kind == "detection":
             self.stats.detections += 1
         outcome = decision.action.value
@@ -178,6 +190,11 @@ class BinMoEHub:
             self.stats.ignored += 1
         elif decision.action is Action.DROP:
             self.stats.dropped += 1
+        elif decision.action is Action.PART_OF_ALARM:
+            self.stats.part_of_alarm += 1
+            self.hass.bus.async_fire(
+                EVENT_ESCALATION, {**payload, "decision": "part_of_alarm", "part_of_alarm": part_of_alarm}
+            )
         else:
             node.escalations += 1
             self.stats.escalations += 1
@@ -194,11 +211,51 @@ class BinMoEHub:
                 EVENT_ESCALATION,
                 {**payload, "decision": "ignored" if decision.action is Action.IGNORE else "dropped"},
             )
+        if decision.alarm is not None and decision.action is not Action.PART_OF_ALARM:
+            self._withdraw_fragments(decision.alarm)
         if decision.critical:  # also when over the rate limit: that limits diagnoses, never alerts
             notify_critical(self.hass, message)
         _log_routed(message, decision, outcome)
         async_dispatcher_send(self.hass, signal_node_message(self.entry.entry_id, message.node_id), message)
         self._notify()
+
+    def _withdraw_fragments(self, alarm: AlarmEpisode) -> None:
+        """The node's escalations routed before it reported the alarm, from the seconds the alarm covers, are
+        the alarm heard before its pattern was complete: withdrawn from the queue, their diagnoses (made or
+        still coming) marked `part_of_alarm` and no longer the last diagnosis (docs/integration.md)."""
+        summary = alarm.summary()
+        refs: set[tuple[str, str, int]] = set()
+        for item in self.recent:
+            if (
+                item["type"] == "escalation"
+                and item["decision"] == Action.DIAGNOSE
+                and item.get("reason") != "forced"
+                and not self.router.is_alarm_event(item["class"], item.get("event_windows"), item.get("alarm_code"))
+                and alarm.covers(item["node_id"], item["boot"], item["uptime_ms"])
+            ):
+                item["decision"], item["part_of_alarm"] = Action.PART_OF_ALARM.value, summary
+                refs.add((item["node_id"], item["boot"], item["seq"]))
+        if not refs:
+            return
+        self.stats.part_of_alarm += len(refs)
+        for ref in refs:
+            self._withdrawn[ref] = summary
+        while len(self._withdrawn) > WITHDRAWN_REMEMBERED:
+            del self._withdrawn[next(iter(self._withdrawn))]
+        withdrawn = self.backend.withdraw(lambda request: _escalation_ref(request) in refs)
+        diagnosed = {(node_id, seq) for node_id, _boot, seq in refs}
+        for item in self.recent:
+            if item["type"] == "diagnosis" and (item.get("node_id"), item.get("seq")) in diagnosed:
+                item["part_of_alarm"] = summary
+        last = self.last_diagnosis
+        if last is not None and (last.get("node_id"), last.get("seq")) in diagnosed:
+            earlier = (
+                item for item in reversed(self.recent) if item["type"] == "diagnosis" and "part_of_alarm" not in item
+            )
+            self.last_diagnosis = next(({k: v for k, v in item.items() if k != "type"} for item in earlier), None)
+        for node_id, boot, seq in sorted(refs):  # one line each: the fault soak's ledger counts them
+            LOGGER.debug("part of an alarm: %s/%s/%d", node_id, boot, seq)
+        LOGGER.debug("%d of them withdrawn from the queue", withdrawn)
 
     def diagnosis_context(self, node: NodeInfo) -> dict[str, Any]:
         """What the GPU tier's diagnosis expert weighs besides the escalation: where the node is, the local
@@ -234,6 +291,13 @@ class BinMoEHub:
         escalation = request.get("escalation") or {}
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
         data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
+        ref = _escalation_ref(request)
+        if ref is not None and (alarm := self._withdrawn.get(ref)) is not None:
+            # asked for before the node reported the alarm it belongs to: kept in the history, not announced
+            LOGGER.debug("diagnosed %s", request_ref(request))  # answered; part of the node's alarm: not published
+            self.recent.append({"type": "diagnosis", **data, "part_of_alarm": alarm})
+            self._notify()
+            return
         self.last_diagnosis = data
         LOGGER.debug("diagnosed %s", request_ref(request))
         self.recent.append({"type": "diagnosis", **data})
@@ -260,6 +324,14 @@ def _log_routed(message: NodeMessage, decision: Decision, outcome: str) -> None:
         " recovered" if decision.recovered else "",
         f" queued {message.queued_ms} ms" if message.queued_ms is not None else "",
     )
+
+
+def _escalation_ref(request: dict[str, Any]) -> tuple[str, str, int] | None:
+    escalation = request.get("escalation") or {}
+    try:
+        return str(escalation["node_id"]), str(escalation["boot"]), int(escalation["seq"])
+    except KeyError, TypeError, ValueError:
+        return None
 
 
 @callback

@@ -70,6 +70,7 @@ class RecentEventsTool(_BinMoETool):
             "class",
             "confidence",
             "decision",
+            "part_of_alarm",
             "cause",
             "severity",
             "recommended_action",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -82,6 +83,15 @@ class EscalationQueue:
     async def async_remove_storage(hass: HomeAssistant, entry_id: str) -> None:
         """Delete an entry's stored queue (the entry itself was deleted)."""
         await _store(hass, entry_id).async_remove()
+
+    def remove_if(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
+        """Remove the requests `predicate` picks (not counted as dropped: nobody needs them); returns how many."""
+        kept = deque(request for request in self._items if not predicate(request))
+        removed = len(self._items) - len(kept)
+        if removed:
+            self._items = kept
+            self._save()
+        return removed
 
     def clear(self) -> int:
         count = len(self._items)

@@ -24,6 +24,11 @@ from .const import (
 from .protocol import NodeMessage
 
 MISSING_REMEMBERED = 256  # per node: the latest seqs counted as lost, so a late one can be recovered
+# An alarm event covers its node's escalations around it, in the node's stream time (docs/integration.md, "An
+# alarm and its fragments"): a node recognises an alarm's pattern seconds after it starts (the code needs whole
+# cycles), and while it sounds it repeats the event once per detection interval (ESPHome's default 10 s).
+ALARM_BEFORE_MS = 10_000
+ALARM_AFTER_MS = 15_000
 
 
 class Action(StrEnum):
@@ -34,6 +39,36 @@ class Action(StrEnum):
     IGNORE = "ignore"  # configured to be ignored
     DROP = "drop"  # rate-limited or within the dedupe window
     DUPLICATE = "duplicate"  # a seq already received from this boot (QoS 1 or a node's replay): dropped unseen
+    PART_OF_ALARM = "part_of_alarm"  # an escalation within an alarm the node reported: the alarm, not diagnosed
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEpisode:
+    """A critical alarm a node reported as an event, from its first report to its latest (same boot)."""
+
+    node_id: str
+    boot: str
+    label: str
+    alarm_code: str | None
+    seq: int  # the report that started it
+    first_ms: int  # the node's uptime_ms at its first and latest report
+    last_ms: int
+
+    def covers(self, node_id: str, boot: str, uptime_ms: int) -> bool:
+        """A message of this node made from ALARM_BEFORE_MS before the first report to ALARM_AFTER_MS after
+        the latest."""
+        return (
+            node_id == self.node_id
+            and boot == self.boot
+            and self.first_ms - ALARM_BEFORE_MS <= uptime_ms <= self.last_ms + ALARM_AFTER_MS
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What an escalation it covers carries as `part_of_alarm` (events, the hub's recent messages)."""
+        summary: dict[str, Any] = {"class": self.label, "seq": self.seq}
+        if self.alarm_code is not None:
+            summary["alarm_code"] = self.alarm_code
+        return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +78,7 @@ class Decision:
     critical: bool = False
     handled_by: str = "node"
     recovered: bool = False  # a seq counted as lost, delivered late (from the node's outbox)
+    alarm: AlarmEpisode | None = None  # the alarm this message reported, or the one it is part of
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +113,7 @@ class _NodeState:
     boot: str | None = None
     next_seq: int | None = None
     missing: set[int] = field(default_factory=set)  # seqs below next_seq never received, the latest few
+    alarm: AlarmEpisode | None = None  # the node's latest alarm
 
 
 class _Sequence(StrEnum):
@@ -122,8 +159,23 @@ class Router:
         sequence = self._track_sequence(state, message)
         if sequence is _Sequence.DUPLICATE:  # already routed (and notified, if critical): nothing more to do
             return Decision(Action.DUPLICATE, "seq already received from this boot")
-        decision = self._route(state, message, now)
+        if self.is_alarm_event(message.label, message.event_windows, message.alarm_code):
+            state.alarm = _extend(state.alarm, message)
+            decision = replace(self._route(state, message, now), alarm=state.alarm)
+        elif state.alarm is not None and _fragment_of(state.alarm, message):
+            decision = Decision(
+                Action.PART_OF_ALARM,
+                "part of an alarm the node reported",
+                message.label in self.policy.critical_classes,
+                alarm=state.alarm,
+            )
+        else:
+            decision = self._route(state, message, now)
         return replace(decision, recovered=True) if sequence is _Sequence.RECOVERED else decision
+
+    def is_alarm_event(self, label: str, event_windows: int | None, alarm_code: str | None) -> bool:
+        """A critical class reported as an event: its pattern held over seconds (docs/protocol.md §1)."""
+        return label in self.policy.critical_classes and (event_windows is not None or alarm_code is not None)
 
     def _route(self, state: _NodeState, message: NodeMessage, now: float) -> Decision:
         label = message.label
@@ -154,3 +206,29 @@ class Router:
             return Decision(Action.DROP, "node exceeded its escalation rate limit", critical, handled_by)
         window.append(now)
         return Decision(Action.DIAGNOSE, "escalated", critical, handled_by)
+
+
+def _extend(alarm: AlarmEpisode | None, message: NodeMessage) -> AlarmEpisode:
+    """The node's alarm with this report in it: the same alarm while the reports come within its span, else a
+    new one."""
+    if alarm is not None and alarm.covers(message.node_id, message.boot, message.uptime_ms):
+        first, last = min(alarm.first_ms, message.uptime_ms), max(alarm.last_ms, message.uptime_ms)
+        return replace(alarm, first_ms=first, last_ms=last)
+    return AlarmEpisode(
+        message.node_id,
+        message.boot,
+        message.label,
+        message.alarm_code,
+        message.seq,
+        message.uptime_ms,
+        message.uptime_ms,
+    )
+
+
+def _fragment_of(alarm: AlarmEpisode, message: NodeMessage) -> bool:
+    """An escalation the alarm covers; one the user asked for (`forced`) is diagnosed all the same."""
+    return (
+        message.kind == "escalation"
+        and message.reason != "forced"
+        and alarm.covers(message.node_id, message.boot, message.uptime_ms)
+    )

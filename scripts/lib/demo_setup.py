@@ -182,6 +182,19 @@ def play_clips(session: HomeAssistant, clips: Path) -> dict[str, Any]:
     return counts
 
 
+def alarm_fragments(session: HomeAssistant, entry_id: str) -> None:
+    """The escalations the hub took as part of an alarm the node reported (docs/integration.md, "An alarm and its
+    fragments"), from the entry's diagnostics download."""
+    recent = session.get(f"/api/diagnostics/config_entry/{entry_id}")["data"]["recent"]
+    taken = [item for item in recent if item.get("type") == "escalation" and item.get("part_of_alarm")]
+    for item in taken:
+        alarm = item["part_of_alarm"]
+        code = f" ({alarm['alarm_code']} alarm pattern)" if alarm.get("alarm_code") else ""
+        name = str(item.get("class")).replace("_", " ")
+        print(f"  taken as part of the {str(alarm['class']).replace('_', ' ')}{code}: {name} "
+              f"{100 * float(item.get('confidence', 0)):.0f} % (not the last diagnosis)")  # fmt: skip
+
+
 def node_sensors(session: HomeAssistant, node_device: dict[str, Any]) -> str:
     """The node's own sensors (ESPHome entities of its device), e.g. 'Confidence 97.0 %'."""
     registry = session.ws("config/entity_registry/list")
@@ -279,6 +292,7 @@ def main() -> int:
     print(f"BinMoE config entry {entry['title']!r} is loaded (entry_id {entry['entry_id']})")
     node_device = adopt_node(session, args.node)
     counts = play_clips(session, args.clips)
+    alarm_fragments(session, entry["entry_id"])
     print(f"  node's own sensors: {node_sensors(session, node_device)}")
     add_dashboard(session, node_device)
     finale(session, counts)

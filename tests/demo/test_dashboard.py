@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -128,6 +129,12 @@ def test_demo_ends_with_a_diagnosis_and_a_spoken_answer(demo: RunningDemo) -> No
 def test_the_alarm_the_demo_plays_is_named_for_what_it_is(demo: RunningDemo) -> None:
     alarm = demo.line_after("node plays t3_12s.wav:")
     assert "smoke alarm (T3 alarm pattern), handled on the node" in alarm and "co alarm" not in alarm
+    # a window the model escalated while the alarm sounded is the alarm's: never the diagnosis the user reads last
+    last = demo.line_after("last diagnosis")
+    for line in (line.strip() for line in demo.lines if "taken as part of the smoke alarm" in line):
+        fragment = re.match(r"taken as part of the smoke alarm[^:]*: (.+) \d+ % ", line)
+        assert fragment is not None, line
+        assert not last.startswith(f"({fragment.group(1).replace(' ', '_')} on"), (line, last)
     answer = demo.line_after("Home Assistant answers:")
     assert "smoke alarm" in answer and "carbon monoxide" not in answer.lower()
 

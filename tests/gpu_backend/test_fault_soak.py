@@ -103,6 +103,8 @@ def test_node_counts_by_sequence_number() -> None:
         (6, "escalation water_running: queued"),
         (7, "escalation water_running: queued"),
         (8, "escalation smoke_alarm: diagnose critical"),
+        (10, "escalation appliance_beep: part_of_alarm"),  # within an alarm the node reported: not diagnosed
+        (11, "escalation appliance_beep: diagnose"),
     ]
     record = hub_lines(
         *(PREFIX + f"routed node-a/{BOOT}/{seq} {rest}" for seq, rest in routed),
@@ -112,14 +114,15 @@ def test_node_counts_by_sequence_number() -> None:
         PREFIX + f"diagnosed node-a/{BOOT}/8",
         PREFIX + f"queue full, dropped node-a/{BOOT}/6",
         PREFIX + f"GPU tier refused escalation node-a/{BOOT}/7: HTTP 422",
+        PREFIX + f"part of an alarm: node-a/{BOOT}/11",  # taken back when the node reported the alarm
     )
-    counts = node_counts("node-a", BOOT, 10, record)
-    assert counts.sent == 10 and counts.received == 7 and counts.duplicates == 1
-    assert counts.local == 1 and counts.escalated == 5 and counts.diagnosed == 2
+    counts = node_counts("node-a", BOOT, 12, record)
+    assert counts.sent == 12 and counts.received == 9 and counts.duplicates == 1
+    assert counts.local == 1 and counts.escalated == 6 and counts.diagnosed == 2
     assert counts.still_queued == 1  # seq 2
-    assert counts.dropped_by_policy == 3  # 4 (router), 6 (full queue), 7 (refused)
+    assert counts.dropped_by_policy == 5  # 4, 10 (router), 6 (full queue), 7 (refused), 11 (part of an alarm)
     assert counts.lost_seqs == [3, 5, 9] and counts.lost == 3 and counts.unknown == 0
-    assert node_counts("node-a", BOOT, 8, record).unknown == 1  # seq 8 is beyond what the node says it made
+    assert node_counts("node-a", BOOT, 8, record).unknown == 3  # seqs 8, 10, 11: beyond what the node made
 
 
 def test_late_duplicate_and_recovered_messages_count_once_by_seq() -> None:

@@ -76,6 +76,19 @@ async def test_an_alarm_recognised_by_its_pattern_is_said_so(
     )
 
 
+async def test_an_escalation_within_an_alarm_is_said_to_be_part_of_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    await fire(hass, "detection", node_id="garage-sound", seq=1,
+               **{"class": "smoke_alarm", "confidence": 1.0, "event_windows": 1, "event_span_ms": 4096,
+                  "alarm_code": "T3"})  # fmt: skip
+    await fire(hass, node_id="garage-sound", seq=2, **{"class": "appliance_beep", "class_idx": 3})
+    assert answers.answer_heard(hass, data(loaded_entry), "garage sensor") == (
+        "The garage sound last heard an appliance beeping (55% sure) just now, taken as part of the alarm it "
+        "reported. Before that: a smoke alarm."
+    )
+
+
 async def test_why_prefers_a_critical_alarm_and_gives_the_diagnosis(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:

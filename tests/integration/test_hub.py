@@ -3,6 +3,7 @@ diagnoses. The GPU tier is the named BackendDouble (test_real_backend.py uses th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -268,3 +269,83 @@ async def test_duplicates_are_dropped_and_late_messages_recovered(
         (3, "duplicate", False, None),
         (2, "diagnose", True, 5000),
     ]
+
+
+T3_EVENT = {"class": "smoke_alarm", "confidence": 1.0, "margin": 4, "event_windows": 1, "event_span_ms": 4096,
+            "alarm_code": "T3"}  # fmt: skip
+BEEP = {"class": "appliance_beep", "class_idx": 3}
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A window the node escalated as a beep 1.6 s before it recognised the smoke alarm's pattern is the alarm:
+    its diagnosis is no longer the last diagnosis, and the node's escalations while the alarm sounds are not
+    diagnosed (docs/integration.md, "An alarm and its fragments")."""
+    from benchmarks.soak_ledger import HubRecord, MessageRef
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
+    await setup_entry(hass, config_entry, dedupe_window_s=0)
+    escalations, diagnoses = capture(hass, "binmoe_escalation"), capture(hass, "binmoe_diagnosis")
+    await fire(hass, seq=1, uptime_ms=50_000, **{"class": "water_running"})  # long before: stays
+    await fire(hass, seq=2, uptime_ms=99_000, reason="forced", **{"class": "knock"})  # asked for: stays
+    await fire(hass, seq=3, uptime_ms=100_000, **BEEP)
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for appliance_beep"
+    await fire(hass, "detection", seq=4, uptime_ms=101_600, **T3_EVENT)
+    hub = config_entry.runtime_data.hub
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for knock"
+    beep = [item for item in hub.recent if item.get("seq") == 3]
+    assert [item["type"] for item in beep] == ["escalation", "diagnosis"]
+    assert all(item["part_of_alarm"] == {"class": "smoke_alarm", "seq": 4, "alarm_code": "T3"} for item in beep)
+    assert beep[0]["decision"] == "part_of_alarm"
+    assert not [item for item in hub.recent if item.get("seq") in (1, 2) and "part_of_alarm" in item]
+    # while it sounds: the node's escalations are the alarm, not sent to the GPU tier
+    await fire(hass, seq=5, uptime_ms=105_000, **BEEP)
+    assert escalations[-1].data["decision"] == "part_of_alarm"
+    assert escalations[-1].data["part_of_alarm"] == {"class": "smoke_alarm", "seq": 4, "alarm_code": "T3"}
+    assert [body["escalation"]["seq"] for name, body in backend.requests if name == "diagnose"] == [1, 2, 3]
+    assert [d.data["seq"] for d in diagnoses] == [1, 2, 3]  # nothing announced again or for the alarm's windows
+    assert (hub.stats.part_of_alarm, hub.stats.escalations, hub.stats.diagnosed) == (2, 3, 3)
+    # the node's next alarm report extends the alarm; 15 s after its last one, escalations are diagnosed again
+    await fire(hass, "detection", seq=6, uptime_ms=111_600, **T3_EVENT)
+    await fire(hass, seq=7, uptime_ms=126_000, **BEEP)
+    assert escalations[-1].data["decision"] == "part_of_alarm"
+    await fire(hass, seq=8, uptime_ms=127_000, **BEEP)
+    assert escalations[-1].data["decision"] == "diagnose"
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for appliance_beep"
+    # the fault soak's ledger reads both kinds from the log
+    record = HubRecord()
+    record.add_lines(caplog.text.splitlines())
+    assert record.part_of_alarm == [MessageRef("hallway-sound", "0badc0de", 3)]
+    assert {r.ref.seq for r in record.routed if r.outcome == "part_of_alarm"} == {5, 7}
+
+
+async def test_an_alarm_withdraws_queued_escalations_and_mutes_one_in_flight(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """The onset's escalations still waiting for the GPU tier leave the queue (not counted as drops); the
+    diagnosis of one the GPU tier is working on is kept in the history but neither announced nor shown."""
+    await setup_entry(hass, config_entry, dedupe_window_s=0)
+    link, hub = config_entry.runtime_data.backend, config_entry.runtime_data.hub
+    diagnoses = capture(hass, "binmoe_diagnosis")
+    backend.diagnose_delay = 0.5
+    hass.bus.async_fire("esphome.binmoe_escalation", esphome_payload(seq=1, uptime_ms=98_000, **BEEP))
+    async with asyncio.timeout(5):
+        await backend.diagnose_started.wait()
+    link.queue.push({"v": 1, "escalation": {"node_id": "hallway-sound", "boot": "0badc0de", "seq": 2}})
+    link.queue.push({"v": 1, "escalation": {"node_id": "garage-sound", "boot": "0badc0de", "seq": 2}})
+    link.queue.push({"v": 1, "escalation": {"seq": 3}})  # not a node's message (e.g. a stored one of old): stays
+    hub.recent.append({**esphome_payload(seq=2, uptime_ms=99_000, **BEEP), "type": "escalation",
+                       "decision": "diagnose", "uptime_ms": 99_000, "seq": 2})  # fmt: skip
+    hass.bus.async_fire("esphome.binmoe_detection", esphome_payload(kind="detection", seq=3, uptime_ms=101_000,
+                                                                    **T3_EVENT))  # fmt: skip
+    await hass.async_block_till_done()
+    assert [r["escalation"].get("node_id") for r in link.queue._items] == ["garage-sound", None]
+    assert link.queue.dropped == 0
+    backend.diagnose_delay = 0
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert diagnoses == []
+    muted = [item for item in hub.recent if item["type"] == "diagnosis"]
+    assert [(d["seq"], d["part_of_alarm"]["class"]) for d in muted] == [(1, "smoke_alarm")]
+    assert hub.last_diagnosis is None and hub.stats.part_of_alarm == 2

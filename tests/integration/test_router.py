@@ -139,3 +139,50 @@ def test_only_the_latest_missing_seqs_are_remembered() -> None:
     router.decide(msg(seq=2 * MISSING_REMEMBERED + 20), 0)  # another gap pushes the older ones out
     assert router.decide(msg(seq=12), 0).action is Action.DUPLICATE
     assert router.decide(msg(seq=2 * MISSING_REMEMBERED + 19), 0).recovered
+
+
+def test_an_alarm_event_covers_the_nodes_escalations_around_it() -> None:
+    """The windows a node escalates from 10 s before it reports an alarm to 15 s after its latest report (its
+    stream time, same boot) are the alarm: not diagnosed. Asked-for (`forced`) ones and other nodes' are."""
+    router = Router(RouterPolicy(dedupe_window_s=0))
+    beep = {"class": "appliance_beep", "class_idx": 3}
+    assert router.decide(msg(seq=1, uptime_ms=100_000, **beep), 0).action is Action.DIAGNOSE  # before: routed
+    alarm = router.decide(msg(kind="detection", seq=2, uptime_ms=101_600, confidence=1.0, margin=4,
+                              event_windows=1, event_span_ms=4096, alarm_code="T3"), 1)  # fmt: skip
+    assert (alarm.action, alarm.critical) == (Action.LOCAL, True)
+    assert alarm.alarm is not None and alarm.alarm.summary() == {"class": "smoke_alarm", "seq": 2, "alarm_code": "T3"}
+    after = router.decide(msg(seq=3, uptime_ms=110_000, **beep), 2)
+    assert (after.action, after.critical, after.alarm) == (Action.PART_OF_ALARM, False, alarm.alarm)
+    late = router.decide(msg(seq=4, uptime_ms=92_000, queued_ms=9000, **beep), 3)  # from the outbox, 9.6 s before
+    assert late.action is Action.PART_OF_ALARM
+    critical_window = router.decide(msg(seq=5, uptime_ms=111_000), 4)  # a smoke window without the event fields
+    assert (critical_window.action, critical_window.critical) == (Action.PART_OF_ALARM, True)
+    forced = router.decide(msg(seq=6, uptime_ms=112_000, reason="forced", **beep), 5)
+    assert forced.action is Action.DIAGNOSE
+    other_node = router.decide(msg(seq=1, node_id="garage-sound", uptime_ms=110_000, **beep), 6)
+    assert other_node.action is Action.DIAGNOSE
+    detection = router.decide(msg(kind="detection", seq=7, uptime_ms=113_000, confidence=0.9, **beep), 7)
+    assert detection.action is Action.LOCAL  # detections are the node's own business, as always
+    assert router.decide(msg(seq=8, uptime_ms=116_601, **beep), 8).action is Action.DIAGNOSE  # 15 s after: over
+    assert router.decide(msg(seq=9, uptime_ms=91_599, queued_ms=25_000, **beep), 9).action is Action.DIAGNOSE
+    rebooted = router.decide(msg(seq=0, boot="00000001", uptime_ms=105_000, **beep), 10)
+    assert rebooted.action is Action.DIAGNOSE  # another boot: its stream time is another clock
+
+
+def test_an_alarm_that_goes_on_extends_its_span_and_a_later_one_starts_anew() -> None:
+    router = Router(RouterPolicy(dedupe_window_s=0))
+    event = {"kind": "detection", "confidence": 1.0, "margin": 4, "event_windows": 2, "event_span_ms": 4096}
+    first = router.decide(msg(seq=1, uptime_ms=100_000, **event), 0).alarm
+    repeat = router.decide(msg(seq=2, uptime_ms=110_000, **event), 1).alarm  # the node's detection interval
+    assert first is not None and repeat is not None
+    assert (repeat.seq, repeat.first_ms, repeat.last_ms) == (1, 100_000, 110_000)
+    assert router.decide(msg(seq=3, uptime_ms=124_000, **{"class": "knock"}), 2).action is Action.PART_OF_ALARM
+    later = router.decide(msg(seq=4, uptime_ms=200_000, **event), 3).alarm
+    assert later is not None and (later.seq, later.first_ms) == (4, 200_000) and later.alarm_code is None
+    assert later.summary() == {"class": "smoke_alarm", "seq": 4}
+    # an escalation of a critical class with the event fields is itself an alarm event: routed, never swallowed
+    escalated_event = router.decide(msg(seq=5, uptime_ms=201_000, event_windows=1, event_span_ms=4096), 4)
+    assert escalated_event.action is Action.DIAGNOSE and escalated_event.alarm is not None
+    # a class the user made non-critical reports no alarm
+    plain = Router(RouterPolicy(critical_classes=frozenset({"co_alarm"}))).decide(msg(**event), 0)
+    assert plain.alarm is None
