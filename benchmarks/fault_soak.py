@@ -296,7 +296,8 @@ node: {fates["sent_at_once"]} sent as made, {fates["queued"]} queued in its outb
 from it, {fates["dropped_from_full_outbox"]} dropped from it when full, {fates["still_in_outbox"]} left in it).
 
 Dropped by policy: the hub's dedupe window (30 s per class), rate limit (6 escalations a minute per node),
-ignored classes, a full queue, or a refusal by the GPU tier; each is logged with the message's seq. Still
+ignored classes, a full queue, a refusal by the GPU tier, or an escalation taken as part of a smoke/CO alarm
+its node reported (`docs/integration.md`, "An alarm and its fragments"); each is logged with the message's seq. Still
 queued: escalations not diagnosed when the drain ended (the hub's queue held {queue_left} then).
 
 Faults (start, and time until the component was back):
