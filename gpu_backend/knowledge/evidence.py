@@ -145,6 +145,8 @@ def describe_facts(facts: dict[str, Any]) -> str:
             f"in shaft orders at {facts['shaft_rpm']:.0f} rpm ({energies} over the local floor) the pattern points"
             f" at {facts['order_fault'].replace('_', ' ')}"
         )
+    if "alarm_event_s" in facts:
+        parts.append(f"the node reported its alarm event {facts['alarm_event_s']:.0f} s before")
     if "teacher_class" in facts:
         verdict = "agrees" if facts["teacher_agrees"] else f"says {facts['teacher_class']}"
         parts.append(f"the teacher {verdict} ({facts['teacher_confidence']:.2f})")

@@ -120,6 +120,29 @@ def is_anomaly(esc: NodeMessage) -> bool:
     return esc.reason == "anomaly" or (above and (esc.anomaly_score or 0) >= (esc.anomaly_threshold or 0))
 
 
+# An escalation this soon after its node's own smoke/CO alarm event is the alarm (Home Assistant takes such
+# escalations as part of the alarm, custom_components/binmoe/router.py ALARM_AFTER_MS, docs/integration.md): the
+# node repeats the event once per detection interval (10 s by default) while the alarm sounds.
+ALARM_EVENT_COVERS_S = 15.0
+
+
+def alarm_event(kb: KnowledgeBase, request: DiagnoseRequest) -> tuple[KnownClass, NodeMessage, float] | None:
+    """The node's latest report of a critical class as an event (`event_windows` or `alarm_code`) in
+    `context.recent` at or before the escalation, same node and boot: (its class, the report, seconds since)."""
+    esc, ctx = request.escalation, request.context
+    if esc is None or ctx is None or not ctx.recent:
+        return None
+    for m in sorted(ctx.recent, key=lambda m: m.uptime_ms, reverse=True):
+        if (m.node_id, m.boot) != (esc.node_id, esc.boot) or m.uptime_ms > esc.uptime_ms or m is esc:
+            continue
+        if m.event_windows is None and m.alarm_code is None:
+            continue
+        known = kb.lookup(m.task, m.class_)
+        if known is not None and known.entry.critical:
+            return known, m, (esc.uptime_ms - m.uptime_ms) / 1000
+    return None
+
+
 def _subject(
     kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
 ) -> tuple[KnownClass, str | None, Source | None, float]:
@@ -136,6 +159,10 @@ def _subject(
         return found, found.name, "orders", certainty
     node = kb.lookup(esc.task, esc.class_)
     node_critical = node is not None and node.entry.critical
+    alarm = alarm_event(kb, request)
+    if alarm is not None and alarm[2] <= ALARM_EVENT_COVERS_S and not node_critical:
+        known, report, _seconds = alarm  # the node itself named the alarm, by its pattern or its windows
+        return known, known.name, "node", 1.0 if report.alarm_code is not None else report.confidence
     if teacher is not None and teacher.class_ != esc.class_ and not node_critical:
         other = kb.lookup(esc.task, teacher.class_)
         needed = TEACHER_CRITICAL_MIN if other is not None and other.entry.critical else TEACHER_OVERRIDE_MIN
@@ -156,5 +183,7 @@ def decide(
 ) -> Decision:
     known, name, source, certainty = _subject(kb, request, teacher, orders)
     facts = gather_facts(request, name, teacher, orders)
+    if (alarm := alarm_event(kb, request)) is not None:
+        facts["alarm_event_s"] = round(alarm[2], 3)
     admissible = [c for c in known.entry.causes if all(cond.holds(facts.get(cond.fact)) for cond in c.when)]
     return Decision(known, name, source, facts, admissible, round(certainty, 4), _where(request))

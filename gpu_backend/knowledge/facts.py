@@ -55,6 +55,8 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     "sustained_s": (FactKind.NUMBER, "how long the class has been heard without a gap over 10 s"),
     "level_trend_db": (FactKind.NUMBER, "level_db minus the median level of this class's reports in the last hour"),
     "level_rise_db": (FactKind.NUMBER, "level_db minus the node's baseline_level_db"),
+    # the node's own smoke/CO alarm event (a report with the event fields in context.recent, same node and boot)
+    "alarm_event_s": (FactKind.NUMBER, "seconds since the node reported a smoke or CO alarm event before this"),
     # where and when
     "area": (FactKind.WORDS, "the node's area"),
     "local_hour": (FactKind.NUMBER, "the home's local hour, 0..23"),

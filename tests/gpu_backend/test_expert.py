@@ -9,7 +9,7 @@ import pytest
 
 from gpu_backend.fixture_moe import BEARING_ESCALATION, SMOKE_ESCALATION
 from gpu_backend.knowledge import Decision, KnowledgeBase, decide, load_knowledge_base
-from gpu_backend.knowledge.evidence import derive_history
+from gpu_backend.knowledge.evidence import derive_history, describe_facts
 from gpu_backend.protocol import DiagnoseRequest, NodeMessage, TeacherOpinion
 
 
@@ -226,3 +226,36 @@ def test_a_rising_bearing_fault_is_worsening(
     assert (d.cause.id, d.cause.severity) == (cause, "warning")
     if cause == "worsening":
         assert d.known.action_text(d.cause).startswith("Replace the bearing soon")
+
+
+def _alarm_report(escalation: dict[str, Any], seconds_before: float, **changes: Any) -> dict[str, Any]:
+    """The node's smoke alarm event (recognised by its T3 code) `seconds_before` the escalation."""
+    fields = {"kind": "detection", "reason": None, "seq": escalation["seq"] - 1, "class": "smoke_alarm",
+              "class_idx": 1, "confidence": 1.0, "event_windows": 1, "event_span_ms": 4096, "alarm_code": "T3",
+              "uptime_ms": escalation["uptime_ms"] - int(seconds_before * 1000)}  # fmt: skip
+    return _escalation(escalation, **{**fields, **changes})
+
+
+def test_an_escalation_during_the_nodes_alarm_is_the_alarm(kb: KnowledgeBase) -> None:
+    """A window the user asked to diagnose 4 s after the node reported a smoke alarm by its pattern is that alarm,
+    whatever the node's model called it; 20 s after, or after another node's or boot's alarm, it is not."""
+    beep = _escalation(LATE_SMOKE, reason="forced", **{"class": "appliance_beep", "class_idx": 3})
+    d = _decide(kb, beep, area="Kitchen", recent=[_alarm_report(beep, 4)])
+    assert (d.class_name, d.class_source, d.cause.id, d.cause.severity) == ("smoke_alarm", "node", "alarm_event",
+                                                                            "critical")  # fmt: skip
+    assert d.certainty == 1.0 and d.facts["alarm_event_s"] == 4.0
+    assert "the node reported its alarm event 4 s before" in describe_facts(d.facts)
+    assert d.summary(d.cause).startswith("The smoke alarm in the Kitchen is sounding")
+    # the event by its windows (no code): the report's own confidence
+    windows = _alarm_report(beep, 4, alarm_code=None, confidence=0.8, **{"class": "co_alarm", "class_idx": 2})
+    d = _decide(kb, beep, recent=[windows])
+    assert (d.class_name, d.cause.id, d.cause.action, d.certainty) == ("co_alarm", "alarm_event", "leave_co", 0.8)
+    for recent in ([_alarm_report(beep, 20)], [_alarm_report(beep, 4, boot="deadbeef")],
+                   [_alarm_report(beep, 4, node_id="garage-sound")],
+                   [_alarm_report(beep, 4, alarm_code=None, event_windows=None, event_span_ms=None)],
+                   [_alarm_report(beep, -2)]):  # fmt: skip
+        assert _decide(kb, beep, recent=recent).class_name == "appliance_beep", recent
+    # the node's own smoke escalation during its alarm: the alarm cause, ahead of a chirp's history
+    smoke = _escalation(LATE_SMOKE, seq=50)
+    d = _decide(kb, smoke, recent=[_alarm_report(smoke, 10)], history=CHIRPS)
+    assert (d.class_name, d.cause.id) == ("smoke_alarm", "alarm_event")
