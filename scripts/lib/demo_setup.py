@@ -196,10 +196,12 @@ def alarm_fragments(session: HomeAssistant, entry_id: str) -> None:
 
 
 def node_sensors(session: HomeAssistant, node_device: dict[str, Any]) -> str:
-    """The node's own sensors (ESPHome entities of its device), e.g. 'Confidence 97.0 %'."""
+    """The node's own sensors (ESPHome entities of its device), e.g. 'Confidence 97.0 %' or 'Smoke alarm off'."""
     registry = session.ws("config/entity_registry/list")
     wanted = {
-        e["entity_id"] for e in registry if e["device_id"] == node_device["id"] and e["entity_id"].startswith("sensor.")
+        e["entity_id"]
+        for e in registry
+        if e["device_id"] == node_device["id"] and e["entity_id"].startswith(("sensor.", "binary_sensor."))
     }
     parts = []
     for state in sorted(session.get("/api/states"), key=lambda s: s["entity_id"]):

@@ -130,6 +130,9 @@ def test_the_alarm_the_demo_plays_is_named_for_what_it_is(demo: RunningDemo) -> 
     alarm = demo.line_after("node plays t3_12s.wav:")
     assert "smoke alarm (T3 alarm pattern), handled on the node" in alarm and "co alarm" not in alarm
     # a window the model escalated while the alarm sounded is the alarm's: never the diagnosis the user reads last
+    # the node's smoke alarm sensor went off when the alarm clip ended (it is the last clip)
+    own = demo.line_after("node's own sensors:")
+    assert "Smoke alarm off" in own and "CO alarm off" in own, own
     last = demo.line_after("last diagnosis")
     for line in (line.strip() for line in demo.lines if "taken as part of the smoke alarm" in line):
         fragment = re.match(r"taken as part of the smoke alarm[^:]*: (.+) \d+ % ", line)

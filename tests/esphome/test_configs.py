@@ -348,6 +348,17 @@ def test_the_shaft_speed_problem_sensor_needs_fault_identification(tmp_path: Pat
     assert out.startswith("rc=0"), out
 
 
+def test_an_alarm_sensor_needs_its_class_and_an_alarm_event_rule(tmp_path: Path) -> None:
+    sensor = {"binary_sensor": [{"platform": "binmoe", "co_alarm": {"name": "CO alarm"}}]}
+    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_events": [{"class": "smoke_alarm", "need": 1,
+                                                                              "span": 8}]}, **sensor)  # fmt: skip
+    assert not out.startswith("rc=0") and "alarm_events has no rule for it" in out, out
+    assert "co_alarm" in out, out
+    out = check(tmp_path, VIBRATION, **sensor)
+    assert not out.startswith("rc=0") and "has no such class" in out, out
+    assert check(tmp_path, {"model": "sound", "replay": {}}, **sensor).startswith("rc=0")
+
+
 def test_fault_identification_is_for_vibration_models(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "shaft_speed": 1480, "bearing": "ER-16K"})
     assert not out.startswith("rc=0") and "shaft_speed is for vibration models" in out, out

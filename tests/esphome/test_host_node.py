@@ -16,6 +16,8 @@ import pytest
 import reference
 from aioesphomeapi import (
     APIClient,
+    BinarySensorInfo,
+    BinarySensorState,
     EventInfo,
     LogLevel,
     SensorInfo,
@@ -80,6 +82,8 @@ async def test_entities_and_model(sound_node: Path) -> None:
         assert set(sensors) == {"confidence", "inference_time", "escalation_rate"}
         assert sensors["inference_time"].unit_of_measurement == "\u03bcs"
         assert sensors["confidence"].unit_of_measurement == "%"
+        alarms = {e.object_id: e.device_class for e in by_type[BinarySensorInfo]}
+        assert alarms == {"smoke_alarm": "smoke", "co_alarm": "carbon_monoxide"}
         (event,) = by_type[EventInfo]
         _model, _cfg, manifest = reference.load_model("sound_v1")
         assert list(event.event_types) == manifest["classes"]  # background reported: `report: true`
@@ -179,6 +183,17 @@ def test_the_model_finds_each_clips_class(clips: Path, label: str, request: pyte
     assert label in found, found
 
 
+async def smoke_sensor_settles(node: Node, on_seen: bool, seconds: float = 10.0) -> bool:
+    """Whether the node's smoke alarm binary sensor has been on (if `on_seen`) and is off now, within `seconds`."""
+    (key,) = [e.key for e in node.entities if isinstance(e, BinarySensorInfo) and e.object_id == "smoke_alarm"]
+    for _ in range(int(seconds * 10)):
+        states = [s.state for s in node.states if isinstance(s, BinarySensorState) and s.key == key]
+        if states and states[-1] is False and (True in states or not on_seen):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips: Path) -> None:
     """A smoke alarm sounding its T3 pattern for 12 s is one smoke event, reported within 10 s of the clip's start
     (the node's other smoke messages repeat it while the alarm goes on: its detection interval is 0 s); one short
@@ -197,6 +212,8 @@ async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips:
             messages = [NodeMessage.model_validate(call.data) for call in got]
             assert [m.scores for m in messages] == [windows[r.window].scores for r in reports], name
             smoke[name] = [(r, m) for r, m in zip(reports, messages, strict=True) if m.class_ == "smoke_alarm"]
+            if name == "t3_12s.wav":  # the smoke alarm's binary sensor: on with the event, off when the clip ends
+                assert await smoke_sensor_settles(node, on_seen=True), "smoke alarm sensor: no on, then off"
         assert smoke["single_beep.wav"] == []
         alarm = smoke["t3_12s.wav"]
         (first, message), *repeats = alarm
@@ -205,6 +222,9 @@ async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips:
         assert message.event_span_ms == 8 * HOP_MS and 1 <= (message.event_windows or 0) <= 8
         assert message.alarm_code == "T3" and message.confidence == 1.0
         assert all(m.event_span_ms == 8 * HOP_MS and r.window > first.window for r, m in repeats)
+        binary = {e.object_id: e.key for e in node.entities if isinstance(e, BinarySensorInfo)}
+        co_states = [s.state for s in node.states if isinstance(s, BinarySensorState) and s.key == binary["co_alarm"]]
+        assert co_states and True not in co_states[1:], co_states  # the T3 alarm is no CO alarm
     finally:
         await node.client.disconnect()
 

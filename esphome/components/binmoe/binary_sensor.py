@@ -1,19 +1,28 @@
 """Binary sensors of a BinMoE node: on while the per-machine baseline's anomaly lasts (with its hysteresis); on
-while the shaft speed that fault identification needs is unknown or out of range."""
+while the shaft speed that fault identification needs is unknown or out of range; on while a smoke or CO alarm
+sounds (from its alarm event until the alarm is over)."""
 
 import esphome.codegen as cg
 import esphome.config_validation as cv
 import esphome.final_validate as fv
-from esphome.const import DEVICE_CLASS_PROBLEM, ENTITY_CATEGORY_DIAGNOSTIC
+from esphome.const import (
+    CONF_MODEL,
+    DEVICE_CLASS_CARBON_MONOXIDE,
+    DEVICE_CLASS_PROBLEM,
+    DEVICE_CLASS_SMOKE,
+    ENTITY_CATEGORY_DIAGNOSTIC,
+)
 
 from esphome.components import binary_sensor
 
-from . import CONF_BEARING, CONF_BINMOE_ID, USE_BASELINE, BinMoEComponent
+from . import CONF_BEARING, CONF_BINMOE_ID, USE_BASELINE, BinMoEComponent, alarm_events, load_manifest
 
 DEPENDENCIES = ["binmoe"]
 
 CONF_ANOMALY = "anomaly"
 CONF_SHAFT_SPEED_PROBLEM = "shaft_speed_problem"
+# option -> the model's class it follows (an alarm-event class: docs/esphome.md, "Alarm events")
+ALARM_SENSORS = {"smoke_alarm": "smoke_alarm", "co_alarm": "co_alarm"}
 
 CONFIG_SCHEMA = cv.Schema(
     {
@@ -24,15 +33,28 @@ CONFIG_SCHEMA = cv.Schema(
         cv.Optional(CONF_SHAFT_SPEED_PROBLEM): binary_sensor.binary_sensor_schema(
             device_class=DEVICE_CLASS_PROBLEM, entity_category=ENTITY_CATEGORY_DIAGNOSTIC, icon="mdi:speedometer-slow"
         ),
+        cv.Optional("smoke_alarm"): binary_sensor.binary_sensor_schema(device_class=DEVICE_CLASS_SMOKE),
+        cv.Optional("co_alarm"): binary_sensor.binary_sensor_schema(device_class=DEVICE_CLASS_CARBON_MONOXIDE),
     }
 )
 
 
 def _final_validate(config):
-    if CONF_SHAFT_SPEED_PROBLEM not in config:
-        return config
     full = fv.full_config.get()
     parent = full.get_config_for_path(full.get_path_for_id(config[CONF_BINMOE_ID])[:-1])
+    for option, class_name in ALARM_SENSORS.items():
+        if option not in config:
+            continue
+        manifest = load_manifest(parent[CONF_MODEL])
+        classes = manifest["classes"]
+        if class_name not in classes or classes.index(class_name) not in [r[0] for r in alarm_events(parent, manifest)]:
+            raise cv.Invalid(
+                f"{option} follows the node's alarm events of class '{class_name}': model {manifest['model_id']} has "
+                f"no such class or the binmoe component's alarm_events has no rule for it",
+                path=[option],
+            )
+    if CONF_SHAFT_SPEED_PROBLEM not in config:
+        return config
     if CONF_BEARING not in parent:
         raise cv.Invalid(
             "shaft_speed_problem reports on the speed that fault identification uses: set the binmoe component's "
@@ -53,3 +75,6 @@ async def to_code(config):
     if CONF_SHAFT_SPEED_PROBLEM in config:
         sensor = await binary_sensor.new_binary_sensor(config[CONF_SHAFT_SPEED_PROBLEM])
         cg.add(parent.set_shaft_speed_problem_binary_sensor(sensor))
+    for option, class_name in ALARM_SENSORS.items():
+        if option in config:
+            cg.add(parent.add_alarm_binary_sensor(class_name, await binary_sensor.new_binary_sensor(config[option])))

@@ -66,6 +66,10 @@ void BinMoEComponent::setup() {
 #else
   this->router_.set_code_classes(-1, -1);
 #endif
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+  for (uint8_t i = 0; i < this->alarm_sensor_count_; i++)
+    this->alarm_sensors_[i].sensor->publish_initial_state(false);  // no alarm heard yet
+#endif
   snprintf(this->identity_.boot, sizeof(this->identity_.boot), "%08x", static_cast<unsigned>(random_uint32()));
 #ifdef BINMOE_HA_EVENTS
   this->request_.data.init(MAX_FIELDS);  // once: messages reuse it, so sending does not allocate here
@@ -145,6 +149,13 @@ void BinMoEComponent::loop() {
       windows++;
     }
   }
+#if defined(USE_BINMOE_REPLAY) && defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+  if (this->stream_ended_ && this->ring_.available() == 0) {  // the clip's last samples are classified
+    this->stream_ended_ = false;
+    for (uint8_t i = 0; i < this->alarm_sensor_count_; i++)
+      this->alarm_sensors_[i].sensor->publish_state(false);
+  }
+#endif
 #ifdef BINMOE_HA_EVENTS
   if (!this->outbox_.empty())
     this->flush_outbox_();
@@ -181,6 +192,9 @@ void BinMoEComponent::handle_window_() {
   this->tone_code_ = AlarmToneDetector::NONE;
 #endif
   const Routed routed = this->router_.route(w, this->stream_ms_, code_class);
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+  this->publish_alarm_states_();
+#endif
   if (routed.outcome == Outcome::NONE)
     return;
   const int reported = routed.reported_class(w.class_idx);
@@ -689,5 +703,26 @@ void BinMoEComponent::dump_config() {
   }
 #endif
 }
+
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+void BinMoEComponent::add_alarm_binary_sensor(const char *class_name, binary_sensor::BinarySensor *s) {
+  if (this->alarm_sensor_count_ >= MAX_ALARM_SENSORS)
+    return;
+  int class_idx = -1;  // the model's classes are constants: known before setup()
+  for (int c = 0; c < this->runner_.classes() && class_idx < 0; c++) {
+    if (strcmp(this->runner_.class_name(c), class_name) == 0)
+      class_idx = c;
+  }
+  this->alarm_sensors_[this->alarm_sensor_count_++] = AlarmSensor{s, class_idx};
+}
+
+void BinMoEComponent::publish_alarm_states_() {
+  const EventDetector &events = this->router_.events();
+  for (uint8_t i = 0; i < this->alarm_sensor_count_; i++) {
+    const int rule = events.find(this->alarm_sensors_[i].class_idx);
+    this->alarm_sensors_[i].sensor->publish_state(rule >= 0 && events.active(rule));  // publishes changes only
+  }
+}
+#endif
 
 }  // namespace esphome::binmoe

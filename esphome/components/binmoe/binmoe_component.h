@@ -201,6 +201,11 @@ class BinMoEComponent : public PollingComponent {
   void set_anomaly_binary_sensor(binary_sensor::BinarySensor *s) { this->anomaly_binary_sensor_ = s; }
 #endif
 #endif
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+  // On from an alarm event of the class (named by the model) until the alarm is over, its event rule's span
+  // without the class or its code (docs/esphome.md, "Alarm events"); codegen checks that the class has a rule.
+  void add_alarm_binary_sensor(const char *class_name, binary_sensor::BinarySensor *s);
+#endif
 #ifdef USE_BINMOE_ORDERS
   // Fault identification in shaft orders (compiled in where `bearing` is set): escalations with reason anomaly
   // or forced carry the shaft speed (`fixed_rpm`, or the speed sensor's state), the bearing (`bearing`: the
@@ -248,8 +253,15 @@ class BinMoEComponent : public PollingComponent {
   BaselineState baseline_state() const { return this->baseline_state_; }
 #endif
 
+#ifdef USE_BINMOE_REPLAY
+  // The stream stops (a replayed clip ended): once its last samples are classified, no alarm sounds any more.
+  void end_stream() { this->stream_ended_ = true; }
+#endif
   // A new stream starts (e.g. a replayed clip): drop buffered samples and the partial window.
   void restart_stream() {
+#ifdef USE_BINMOE_REPLAY
+    this->stream_ended_ = false;
+#endif
     this->ring_.consume(this->ring_.available());
 #ifdef USE_BINMOE_ORDERS
     this->capture_filled_ = 0;  // a capture never mixes two streams
@@ -396,6 +408,19 @@ class BinMoEComponent : public PollingComponent {
 #endif
 #if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_BASELINE)
   binary_sensor::BinarySensor *anomaly_binary_sensor_{nullptr};
+#endif
+#if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
+  static constexpr uint8_t MAX_ALARM_SENSORS = 2;  // smoke and CO
+  struct AlarmSensor {
+    binary_sensor::BinarySensor *sensor;
+    int class_idx;  // the model's; -1: none (codegen refuses that)
+  };
+  void publish_alarm_states_();
+  AlarmSensor alarm_sensors_[MAX_ALARM_SENSORS]{};
+  uint8_t alarm_sensor_count_{0};
+#endif
+#ifdef USE_BINMOE_REPLAY
+  bool stream_ended_{false};
 #endif
 #ifdef USE_EVENT
   event::Event *detection_event_{nullptr};

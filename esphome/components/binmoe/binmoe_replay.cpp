@@ -96,6 +96,7 @@ void ReplaySource::loop() {
     fclose(this->file_);
     this->file_ = nullptr;
     ESP_LOGI(TAG, "replay: done, %u samples", static_cast<unsigned>(this->sent_));
+    this->parent_->end_stream();
   }
 }
 
