@@ -98,8 +98,8 @@ class BinMoEHub:
         self.escalations_by_day: Counter[date] = Counter()
         self.local_by_day: Counter[date] = Counter()
         self._bad_payload_logged: set[str] = set()
-        # (node_id, boot, seq) of escalations withdrawn as part of an alarm -> that alarm's summary
-        self._withdrawn: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # request_ref (node_id/boot/seq) of escalations withdrawn as part of an alarm -> that alarm's summary
+        self._withdrawn: dict[str, dict[str, Any]] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._stopped = False
         backend.on_result = self._publish_diagnosis
@@ -224,26 +224,25 @@ class BinMoEHub:
         the alarm heard before its pattern was complete: withdrawn from the queue, their diagnoses (made or
         still coming) marked `part_of_alarm` and no longer the last diagnosis (docs/integration.md)."""
         summary = alarm.summary()
-        refs: set[tuple[str, str, int]] = set()
-        for item in self.recent:
-            if (
-                item["type"] == "escalation"
-                and item["decision"] == Action.DIAGNOSE
-                and item.get("reason") != "forced"
-                and not self.router.is_alarm_event(item["class"], item.get("event_windows"), item.get("alarm_code"))
-                and alarm.covers(item["node_id"], item["boot"], item["uptime_ms"])
-            ):
-                item["decision"], item["part_of_alarm"] = Action.PART_OF_ALARM.value, summary
-                refs.add((item["node_id"], item["boot"], item["seq"]))
-        if not refs:
+        taken = [
+            item
+            for item in self.recent
+            if item.get("decision") == Action.DIAGNOSE
+            and not self.router.is_alarm_event(item["class"], item.get("event_windows"), item.get("alarm_code"))
+            and alarm.takes(item["type"], item.get("reason"), item["node_id"], item["boot"], item["uptime_ms"])
+        ]
+        if not taken:
             return
+        for item in taken:
+            item["decision"], item["part_of_alarm"] = Action.PART_OF_ALARM.value, summary
+        refs = {request_ref({"escalation": item}) for item in taken}  # node_id/boot/seq
         self.stats.part_of_alarm += len(refs)
         for ref in refs:
             self._withdrawn[ref] = summary
         while len(self._withdrawn) > WITHDRAWN_REMEMBERED:
             del self._withdrawn[next(iter(self._withdrawn))]
-        withdrawn = self.backend.withdraw(lambda request: _escalation_ref(request) in refs)
-        diagnosed = {(node_id, seq) for node_id, _boot, seq in refs}
+        withdrawn = self.backend.withdraw(lambda request: request_ref(request) in refs)
+        diagnosed = {(item["node_id"], item["seq"]) for item in taken}
         for item in self.recent:
             if item["type"] == "diagnosis" and (item.get("node_id"), item.get("seq")) in diagnosed:
                 item["part_of_alarm"] = summary
@@ -253,8 +252,8 @@ class BinMoEHub:
                 item for item in reversed(self.recent) if item["type"] == "diagnosis" and "part_of_alarm" not in item
             )
             self.last_diagnosis = next(({k: v for k, v in item.items() if k != "type"} for item in earlier), None)
-        for node_id, boot, seq in sorted(refs):  # one line each: the fault soak's ledger counts them
-            LOGGER.debug("part of an alarm: %s/%s/%d", node_id, boot, seq)
+        for ref in sorted(refs):  # one line each: the fault soak's ledger counts them
+            LOGGER.debug("part of an alarm: %s", ref)
         LOGGER.debug("%d of them withdrawn from the queue", withdrawn)
 
     def diagnosis_context(self, node: NodeInfo) -> dict[str, Any]:
@@ -291,8 +290,7 @@ class BinMoEHub:
         escalation = request.get("escalation") or {}
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
         data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
-        ref = _escalation_ref(request)
-        if ref is not None and (alarm := self._withdrawn.get(ref)) is not None:
+        if (alarm := self._withdrawn.get(request_ref(request))) is not None:
             # asked for before the node reported the alarm it belongs to: kept in the history, not announced
             LOGGER.debug("diagnosed %s", request_ref(request))  # answered; part of the node's alarm: not published
             self.recent.append({"type": "diagnosis", **data, "part_of_alarm": alarm})
@@ -324,14 +322,6 @@ def _log_routed(message: NodeMessage, decision: Decision, outcome: str) -> None:
         " recovered" if decision.recovered else "",
         f" queued {message.queued_ms} ms" if message.queued_ms is not None else "",
     )
-
-
-def _escalation_ref(request: dict[str, Any]) -> tuple[str, str, int] | None:
-    escalation = request.get("escalation") or {}
-    try:
-        return str(escalation["node_id"]), str(escalation["boot"]), int(escalation["seq"])
-    except KeyError, TypeError, ValueError:
-        return None
 
 
 @callback

@@ -63,6 +63,11 @@ class AlarmEpisode:
             and self.first_ms - ALARM_BEFORE_MS <= uptime_ms <= self.last_ms + ALARM_AFTER_MS
         )
 
+    def takes(self, kind: str, reason: str | None, node_id: str, boot: str, uptime_ms: int) -> bool:
+        """Whether a message is a fragment of the alarm: an escalation it covers, unless the user asked for it
+        (`forced`: diagnosed all the same). The caller leaves out the alarm's own reports."""
+        return kind == "escalation" and reason != "forced" and self.covers(node_id, boot, uptime_ms)
+
     def summary(self) -> dict[str, Any]:
         """What an escalation it covers carries as `part_of_alarm` (events, the hub's recent messages)."""
         summary: dict[str, Any] = {"class": self.label, "seq": self.seq}
@@ -162,7 +167,9 @@ class Router:
         if self.is_alarm_event(message.label, message.event_windows, message.alarm_code):
             state.alarm = _extend(state.alarm, message)
             decision = replace(self._route(state, message, now), alarm=state.alarm)
-        elif state.alarm is not None and _fragment_of(state.alarm, message):
+        elif state.alarm is not None and state.alarm.takes(
+            message.kind, message.reason, message.node_id, message.boot, message.uptime_ms
+        ):
             decision = Decision(
                 Action.PART_OF_ALARM,
                 "part of an alarm the node reported",
@@ -222,13 +229,4 @@ def _extend(alarm: AlarmEpisode | None, message: NodeMessage) -> AlarmEpisode:
         message.seq,
         message.uptime_ms,
         message.uptime_ms,
-    )
-
-
-def _fragment_of(alarm: AlarmEpisode, message: NodeMessage) -> bool:
-    """An escalation the alarm covers; one the user asked for (`forced`) is diagnosed all the same."""
-    return (
-        message.kind == "escalation"
-        and message.reason != "forced"
-        and alarm.covers(message.node_id, message.boot, message.uptime_ms)
     )

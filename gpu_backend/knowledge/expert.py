@@ -133,7 +133,7 @@ def alarm_event(kb: KnowledgeBase, request: DiagnoseRequest) -> tuple[KnownClass
     if esc is None or ctx is None or not ctx.recent:
         return None
     for m in sorted(ctx.recent, key=lambda m: m.uptime_ms, reverse=True):
-        if (m.node_id, m.boot) != (esc.node_id, esc.boot) or m.uptime_ms > esc.uptime_ms or m is esc:
+        if (m.node_id, m.boot) != (esc.node_id, esc.boot) or m.uptime_ms > esc.uptime_ms:
             continue
         if m.event_windows is None and m.alarm_code is None:
             continue
@@ -144,9 +144,13 @@ def alarm_event(kb: KnowledgeBase, request: DiagnoseRequest) -> tuple[KnownClass
 
 
 def _subject(
-    kb: KnowledgeBase, request: DiagnoseRequest, teacher: TeacherOpinion | None, orders: OrderAnalysis | None = None
+    kb: KnowledgeBase,
+    request: DiagnoseRequest,
+    teacher: TeacherOpinion | None,
+    orders: OrderAnalysis | None = None,
+    alarm: tuple[KnownClass, NodeMessage, float] | None = None,
 ) -> tuple[KnownClass, str | None, Source | None, float]:
-    """(entry, class name, who named the class, certainty of the class)."""
+    """(entry, class name, who named the class, certainty of the class); `alarm`: `alarm_event`'s answer."""
     esc = request.escalation
     if esc is None:
         matched = kb.match_question(request.question or "")
@@ -159,7 +163,6 @@ def _subject(
         return found, found.name, "orders", certainty
     node = kb.lookup(esc.task, esc.class_)
     node_critical = node is not None and node.entry.critical
-    alarm = alarm_event(kb, request)
     if alarm is not None and alarm[2] <= ALARM_EVENT_COVERS_S and not node_critical:
         known, report, _seconds = alarm  # the node itself named the alarm, by its pattern or its windows
         return known, known.name, "node", 1.0 if report.alarm_code is not None else report.confidence
@@ -181,9 +184,10 @@ def decide(
     teacher: TeacherOpinion | None = None,
     orders: OrderAnalysis | None = None,
 ) -> Decision:
-    known, name, source, certainty = _subject(kb, request, teacher, orders)
+    alarm = alarm_event(kb, request)
+    known, name, source, certainty = _subject(kb, request, teacher, orders, alarm)
     facts = gather_facts(request, name, teacher, orders)
-    if (alarm := alarm_event(kb, request)) is not None:
+    if alarm is not None:
         facts["alarm_event_s"] = round(alarm[2], 3)
     admissible = [c for c in known.entry.causes if all(cond.holds(facts.get(cond.fact)) for cond in c.when)]
     return Decision(known, name, source, facts, admissible, round(certainty, 4), _where(request))

@@ -21,8 +21,8 @@ DEPENDENCIES = ["binmoe"]
 
 CONF_ANOMALY = "anomaly"
 CONF_SHAFT_SPEED_PROBLEM = "shaft_speed_problem"
-# option -> the model's class it follows (an alarm-event class: docs/esphome.md, "Alarm events")
-ALARM_SENSORS = {"smoke_alarm": "smoke_alarm", "co_alarm": "co_alarm"}
+# each follows the model's class of its name (an alarm-event class: docs/esphome.md, "Alarm events")
+ALARM_SENSORS = ("smoke_alarm", "co_alarm")
 
 CONFIG_SCHEMA = cv.Schema(
     {
@@ -42,17 +42,17 @@ CONFIG_SCHEMA = cv.Schema(
 def _final_validate(config):
     full = fv.full_config.get()
     parent = full.get_config_for_path(full.get_path_for_id(config[CONF_BINMOE_ID])[:-1])
-    for option, class_name in ALARM_SENSORS.items():
-        if option not in config:
-            continue
+    if wanted := [name for name in ALARM_SENSORS if name in config]:
         manifest = load_manifest(parent[CONF_MODEL])
         classes = manifest["classes"]
-        if class_name not in classes or classes.index(class_name) not in [r[0] for r in alarm_events(parent, manifest)]:
-            raise cv.Invalid(
-                f"{option} follows the node's alarm events of class '{class_name}': model {manifest['model_id']} has "
-                f"no such class or the binmoe component's alarm_events has no rule for it",
-                path=[option],
-            )
+        with_rules = {classes[rule[0]] for rule in alarm_events(parent, manifest)}
+        for name in wanted:
+            if name not in with_rules:
+                raise cv.Invalid(
+                    f"{name} follows the node's alarm events of class '{name}': model {manifest['model_id']} has no "
+                    f"such class or the binmoe component's alarm_events has no rule for it",
+                    path=[name],
+                )
     if CONF_SHAFT_SPEED_PROBLEM not in config:
         return config
     if CONF_BEARING not in parent:
@@ -75,6 +75,6 @@ async def to_code(config):
     if CONF_SHAFT_SPEED_PROBLEM in config:
         sensor = await binary_sensor.new_binary_sensor(config[CONF_SHAFT_SPEED_PROBLEM])
         cg.add(parent.set_shaft_speed_problem_binary_sensor(sensor))
-    for option, class_name in ALARM_SENSORS.items():
-        if option in config:
-            cg.add(parent.add_alarm_binary_sensor(class_name, await binary_sensor.new_binary_sensor(config[option])))
+    for name in ALARM_SENSORS:
+        if name in config:
+            cg.add(parent.add_alarm_binary_sensor(name, await binary_sensor.new_binary_sensor(config[name])))
