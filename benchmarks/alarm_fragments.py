@@ -4,12 +4,15 @@ with them.
 
 Per alarm scene (the training generator's alarm sounds from its onset to the scene's end, the independent
 generator's for `duration_s`, 10 s, with other sounds after it), the shipped model's escalated windows
-(the node at its default hop) and the node's alarm reports: the code detector's events, repeated once per
-detection interval (10 s, the node's default) while its code keeps matching, as the node's router does. The
-hub's rule, read from `custom_components/binmoe/router.py` so the two cannot drift: an escalation is part of
-the alarm when it was made from ALARM_BEFORE_MS before the alarm's first report to ALARM_AFTER_MS after its
-latest. Escalations after the alarm's onset that the rule does not cover still reach the GPU tier as what the
-model called them; escalations before the onset are of the scene's other sounds.
+(the node at its default hop) and the node's alarm events as its router makes them: the code detector's
+matches through the code event rules, reported when an event starts and again once per detection interval (10
+s, the node's default) while it goes on, and per window whether one is going on (the protocol's
+`alarm_active`). The hub's rule, `AlarmEpisode.takes` (its two constants read from
+`custom_components/binmoe/router.py` so the two cannot drift): an escalation made up to ALARM_BEFORE_MS before
+an alarm's first report is part of it; from the first report on, one the node made while it said its alarm was
+going on, or, for nodes without `alarm_active` (measured too), one made up to ALARM_AFTER_MS after the alarm's
+latest report. Escalations after the alarm's onset that the rule does not cover still reach the GPU tier as
+what the model called them; escalations before the onset are of the scene's other sounds.
 
 Data: the training generator's alarm scenes (the rule's 10 s came from them, `docs/integration.md`) and the
 independent generator's (`node_factory.heldout`; measured after the rule was fixed, nothing chosen on them).
@@ -28,14 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL
 from node_factory.corpus import families, scenes
-from node_factory.evaluation.generalization import code_classes
+from node_factory.evaluation.generalization import code_classes, code_event_rules
 from node_factory.evaluation.node_stream import code_windows, run_node, stream_features, tone_feed
 from node_factory.heldout import generate_alarm_events
 from node_factory.reference import model_format
+from node_factory.reference.events import EventDetector
 from node_factory.reference.network import IntegerModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,82 +62,106 @@ def hub_rule() -> tuple[float, float]:
     return values["ALARM_BEFORE_MS"] / 1000, values["ALARM_AFTER_MS"] / 1000
 
 
-def alarm_reports(audio: np.ndarray) -> list[float]:
-    """When the node reports an alarm (s): each event's start and its repeats, one per detection interval while
-    the code keeps matching (an alarm is over after the rule's span without a match)."""
+def node_alarm(audio: np.ndarray) -> tuple[list[float], NDArray[np.bool_]]:
+    """When the node reports an alarm (s), and per window whether one of its alarm events is going on (the
+    protocol's `alarm_active`), as the node's router makes them: the code event rules (`code_event_rules`) fed
+    with each window's code; an event is reported when it starts and again once per detection interval while it
+    goes on; it is over after its rule's span of windows without its code."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
     tone, bands = tone_feed(audio, cfg, PROTOCOL.co_tone) if PROTOCOL.alarm_tone else (None, None)
     matches = code_windows(frames, cfg, hop, code_classes(FAMILY.classes), tone, bands)
-    window_s = hop * cfg.frame / cfg.sample_rate
-    span_s = max(4.1, 6.1)  # the longer of the default code rules (smoke 4.1 s, CO 6.1 s): an alarm still on
+    detector = EventDetector(code_event_rules(FAMILY.classes))
+    classes = [rule.class_idx for rule in detector.rules]
     reports: list[float] = []
-    last_match = -np.inf
+    last_report: dict[int, float] = {}
+    active = np.zeros(len(matches), dtype=bool)
     for index, c in enumerate(matches):
-        if c < 0:
-            continue
         t = (index * hop + cfg.frames) * cfg.frame / cfg.sample_rate
-        if not reports or t - last_match > span_s + window_s or t - reports[-1] >= DETECTION_INTERVAL_S:
+        event = detector.push(c)
+        if event is None:  # an alarm that goes on is reported again once its class's interval has passed
+            due = (k for k in classes if detector.active(k) and t - last_report[k] >= DETECTION_INTERVAL_S)
+            event = next(due, None)
+        if event is not None:
             reports.append(t)
-        last_match = t
-    return reports
+            last_report[event] = t
+        active[index] = any(detector.active(k) for k in classes)
+    return reports, active
 
 
-def covered(t: float, reports: list[float], before: float, after: float) -> bool:
-    """The hub's rule for reports of one node: each report starts or extends an alarm."""
-    first = last = None
+def covered(t: float, reports: list[float], before: float, after: float, active: bool | None = None) -> bool:
+    """The hub's rule (`AlarmEpisode.takes`) for an escalation made at `t` by a node whose alarm reports came at
+    `reports` (each starts or extends an alarm; the hub routes them in stream order, each taking back what it
+    covers): a node that says whether its alarm is going on (`active`) has it taken while it says so and up to
+    `before` ahead of any of the alarm's reports (the alarm heard before its code matched, at its onset or after
+    a stretch the node lost it); without that field (nodes before it), from `before` ahead of an alarm's first
+    report to `after` past its latest."""
+    if active is not None:
+        return active or any(r - before <= t <= r for r in reports)
+    episodes: list[list[float]] = []  # [first, last] report of each alarm
     for r in reports:
-        if first is None or last is None or r > last + after:
-            first = last = r
+        if episodes and r <= episodes[-1][1] + after:
+            episodes[-1][1] = r
         else:
-            last = r
-        if first - before <= t <= last + after:
-            return True
-    return False
+            episodes.append([r, r])
+    return any(first - before <= t <= last + after for first, last in episodes)
+
+
+RULES = ("alarm_active", "time_rule")  # the node says whether its alarm goes on; nodes before that field
 
 
 def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, after: float) -> dict[str, Any]:
-    """Escalated windows of the alarm (ending from its onset to one window after its end) and of the scene's other
-    sounds (before the onset, after the end), and which of them the hub's rule takes."""
+    """Per rule: escalated windows of the alarm (ending from its onset to one window after its end) and of the
+    scene's other sounds (before the onset, after the end), and which of them the hub's rule takes."""
     cfg = FAMILY.features
     window_s = cfg.frames * cfg.frame / cfg.sample_rate
-    totals = {f"{part}{taken}": 0 for part in ("during", "before_onset", "after_end") for taken in ("", "_taken")}
-    count = reported = clean_scenes = stray_reported = 0
+    parts = ("during", "before_onset", "after_end")
+    totals = {rule: {f"{part}{taken}": 0 for part in parts for taken in ("", "_taken")} for rule in RULES}
+    clean_scenes = dict.fromkeys(RULES, 0)
+    stray_reported = dict.fromkeys(RULES, 0)
+    count = reported = 0
     lead: list[float] = []
     for scene in alarm_scenes:
         count += 1
         onset = float(scene.meta["onset_s"])
         end = onset + float(scene.meta.get("duration_s", np.inf))  # the training generator's sound to the end
         run = run_node(model, cfg, scene.audio, PROTOCOL.hop_frames)
-        reports = alarm_reports(scene.audio)
+        reports, active = node_alarm(scene.audio)
         reported += bool(reports)
-        stray = 0
+        stray = dict.fromkeys(RULES, 0)
         for i in np.flatnonzero(run.escalate):
             t = float(run.end_s[i])
-            taken = covered(t, reports, before, after)
             part = "before_onset" if t < onset else "during" if t <= end + window_s else "after_end"
-            totals[part] += 1
-            totals[f"{part}_taken"] += taken
-            stray += part == "during" and not taken
+            for rule in RULES:
+                taken = covered(t, reports, before, after, bool(active[i]) if rule == "alarm_active" else None)
+                totals[rule][part] += 1
+                totals[rule][f"{part}_taken"] += taken
+                stray[rule] += part == "during" and not taken
             if part == "during" and reports and t < reports[0]:
                 lead.append(reports[0] - t)
-        clean_scenes += stray == 0
-        stray_reported += stray if reports else 0
-    return {
+        for rule in RULES:
+            clean_scenes[rule] += stray[rule] == 0
+            stray_reported[rule] += stray[rule] if reports else 0
+    result: dict[str, Any] = {
         "scenes": count,
         "scenes_with_an_alarm_report": reported,
-        "escalations_during_alarm": totals["during"],
-        "taken_as_part_of_alarm": totals["during_taken"],
-        "share_taken": round(totals["during_taken"] / totals["during"], 3) if totals["during"] else None,
-        "scenes_without_a_stray_diagnosis": clean_scenes,
-        "stray_in_scenes_with_a_report": stray_reported,
-        "escalations_before_onset": totals["before_onset"],
-        "escalations_before_onset_taken": totals["before_onset_taken"],
-        "escalations_after_end": totals["after_end"],
-        "escalations_after_end_taken": totals["after_end_taken"],
         "lead_before_first_report_s_median": round(float(np.median(lead)), 2) if lead else None,
         "lead_before_first_report_s_max": round(float(max(lead)), 2) if lead else None,
     }
+    for rule in RULES:
+        t = totals[rule]
+        result[rule] = {
+            "escalations_during_alarm": t["during"],
+            "taken_as_part_of_alarm": t["during_taken"],
+            "share_taken": round(t["during_taken"] / t["during"], 3) if t["during"] else None,
+            "scenes_without_a_stray_diagnosis": clean_scenes[rule],
+            "stray_in_scenes_with_a_report": stray_reported[rule],
+            "escalations_before_onset": t["before_onset"],
+            "escalations_before_onset_taken": t["before_onset_taken"],
+            "escalations_after_end": t["after_end"],
+            "escalations_after_end_taken": t["after_end_taken"],
+        }
+    return result
 
 
 def main() -> int:
@@ -169,26 +198,31 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         ("training generator (the rule's 10 s came from here)", "training_scenes"),
         ("independent generator (measured after the rule was fixed)", "independent_scenes"),
     ):
-        r = result[key]
-        share = f"{r['taken_as_part_of_alarm']} ({r['share_taken']:.0%})" if r["share_taken"] is not None else "—"
-        lines.append(
-            f"| {title} | {r['scenes']} ({r['scenes_with_an_alarm_report']}) | {r['escalations_during_alarm']} | "
-            f"{share} | {r['stray_in_scenes_with_a_report']} | {r['scenes_without_a_stray_diagnosis']} | "
-            f"{r['escalations_before_onset_taken']} of {r['escalations_before_onset']}, "
-            f"{r['escalations_after_end_taken']} of {r['escalations_after_end']} |"
-        )
+        scenes_of = result[key]
+        for rule, how in (("alarm_active", "node says `alarm_active`"), ("time_rule", "time rule only")):
+            r = scenes_of[rule]
+            share = f"{r['taken_as_part_of_alarm']} ({r['share_taken']:.0%})" if r["share_taken"] is not None else "—"
+            lines.append(
+                f"| {title}, {how} | {scenes_of['scenes']} ({scenes_of['scenes_with_an_alarm_report']}) | "
+                f"{r['escalations_during_alarm']} | {share} | {r['stray_in_scenes_with_a_report']} | "
+                f"{r['scenes_without_a_stray_diagnosis']} | {r['escalations_before_onset_taken']} of "
+                f"{r['escalations_before_onset']}, {r['escalations_after_end_taken']} of {r['escalations_after_end']} |"
+            )
     rule = result["rule_s"]
     body = (
-        f"Home Assistant takes a sound node's escalations from {rule['before']:g} s before its alarm report to"
-        f' {rule["after"]:g} s after its latest as part of the alarm (`docs/integration.md`, "An alarm and its'
+        f"Home Assistant takes a sound node's escalations made up to {rule['before']:g} s before one of its alarm"
+        " reports as part of the alarm, and after the first report those the node made while it said its alarm was"
+        " going on (`alarm_active`: the node's alarm event, over after its rule's span without the code); for a"
+        f" node without that field (the time rule), from {rule['before']:g} s before the first report to"
+        f' {rule["after"]:g} s after the latest (`docs/integration.md`, "An alarm and its'
         f" fragments\"). Per alarm scene (the training generator's alarm sounds from its onset to the scene's end"
         " at 20 s, the independent generator's for 10 s in scenes of about 40 s), the shipped"
-        f" model ({result['model']}) at the node's hop and the default node's alarm reports (the code detectors,"
-        " repeated once per 10 s detection interval while they match). A stray diagnosis is an escalation after"
-        " the onset that the rule does not take: the GPU tier diagnoses it as what the model called it; in a scene"
-        " without a report (the node missed the alarm) every escalation is one. Escalations before the onset and"
-        " after the alarm's end are of the scene's other sounds: those the rule takes are lost diagnoses.\n\n"
-        + "\n".join(lines)
+        f" model ({result['model']}) at the node's hop and the default node's alarm events (the code detectors, the"
+        " code event rules, reported when they start and once per 10 s detection interval while they go on). A"
+        " stray diagnosis is an escalation after the onset that the rule does not take: the GPU tier diagnoses it"
+        " as what the model called it; in a scene without a report (the node missed the alarm) every escalation is"
+        " one. Escalations before the onset and after the alarm's end are of the scene's other sounds: those the"
+        " rule takes are lost diagnoses.\n\n" + "\n".join(lines)
     )
     command = "python -m benchmarks.alarm_fragments" + (f" --scenes {args.scenes}" if args.scenes != 60 else "")
     benchmarks_md.write_section(SECTION, "Sound: an alarm and its fragments (Home Assistant's rule)", command, body)

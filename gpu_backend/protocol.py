@@ -63,6 +63,8 @@ class NodeMessage(BaseModel):
     # the shaft speeds [low, high] in rpm the node's learnt baseline saw (with shaft_rpm): an anomaly at a speed
     # outside them may be the new speed, not a fault
     baseline_rpm: tuple[float, float] | None = None
+    # nodes with alarm-event rules: whether one of their alarms (smoke, CO) was going on when the window ended
+    alarm_active: bool | None = None
 
     @field_validator("scores", "bearing", "baseline_rpm", mode="before")
     @classmethod
@@ -73,6 +75,15 @@ class NodeMessage(BaseModel):
             return json.loads(value)
         except RecursionError as err:  # "[[[[…": a reason, not a crash
             raise ValueError("nested too deeply") from err
+
+    @field_validator("alarm_active", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: Any) -> Any:
+        """JSON's true / false, or ESPHome's strings of them; nothing else pydantic would take for a bool."""
+        value = {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
 
     @field_validator("bearing")
     @classmethod

@@ -229,7 +229,14 @@ class BinMoEHub:
             for item in self.recent
             if item.get("decision") == Action.DIAGNOSE
             and not self.router.is_alarm_event(item["class"], item.get("event_windows"), item.get("alarm_code"))
-            and alarm.takes(item["type"], item.get("reason"), item["node_id"], item["boot"], item["uptime_ms"])
+            and alarm.takes(
+                item["type"],
+                item.get("reason"),
+                item["node_id"],
+                item["boot"],
+                item["uptime_ms"],
+                item.get("alarm_active"),
+            )
         ]
         if not taken:
             return

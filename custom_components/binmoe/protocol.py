@@ -64,6 +64,14 @@ def _speed_range(value: Any) -> list[float]:
     return [float(value[0]), float(value[1])]
 
 
+def _boolean(value: Any) -> bool:
+    """JSON's true / false, or ESPHome's strings of them."""
+    value = {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+    if not isinstance(value, bool):
+        raise vol.Invalid("expected true or false")
+    return value
+
+
 MAX_EVENT_SPAN = 32  # windows an alarm event's rule may span (event_windows counts among them)
 # fault identification in shaft orders: the shaft speeds it takes and a capture's limits (at least 1 s, at most
 # 65,536 bytes: 32768 int16 samples or 256 IMA ADPCM blocks)
@@ -108,6 +116,7 @@ _SCHEMA = vol.Schema(
         vol.Optional("capture_rate"): vol.All(vol.Coerce(int), vol.Range(min=1000, max=100_000)),
         vol.Optional("capture_encoding"): vol.In(CAPTURE_ENCODINGS),
         vol.Optional("baseline_rpm"): _speed_range,
+        vol.Optional("alarm_active"): _boolean,
     },
     extra=vol.REMOVE_EXTRA,
 )
@@ -147,6 +156,7 @@ class NodeMessage:
     capture_rate: int | None = None
     capture_encoding: str | None = None  # absent: s16le
     baseline_rpm: tuple[float, float] | None = None  # the shaft speeds the node's learnt baseline saw
+    alarm_active: bool | None = None  # nodes with alarm events: one of them was going on when the window ended
 
     def as_payload(self) -> dict[str, Any]:
         """The protocol form (native JSON types), e.g. for the diagnosis request."""

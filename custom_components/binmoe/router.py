@@ -63,10 +63,20 @@ class AlarmEpisode:
             and self.first_ms - ALARM_BEFORE_MS <= uptime_ms <= self.last_ms + ALARM_AFTER_MS
         )
 
-    def takes(self, kind: str, reason: str | None, node_id: str, boot: str, uptime_ms: int) -> bool:
+    def takes(
+        self, kind: str, reason: str | None, node_id: str, boot: str, uptime_ms: int, alarm_active: bool | None = None
+    ) -> bool:
         """Whether a message is a fragment of the alarm: an escalation it covers, unless the user asked for it
-        (`forced`: diagnosed all the same). The caller leaves out the alarm's own reports."""
-        return kind == "escalation" and reason != "forced" and self.covers(node_id, boot, uptime_ms)
+        (`forced`: diagnosed all the same). From the first report on, a node that says whether its alarm was
+        going on (`alarm_active`) is believed, so what it hears after the alarm stops is diagnosed again; what
+        it made up to ALARM_BEFORE_MS before a report is the alarm heard before the node recognised it (at the
+        onset, or again after a stretch it lost the code), which it could not know yet. The caller leaves out
+        the alarm's own reports."""
+        if kind != "escalation" or reason == "forced":
+            return False
+        if alarm_active is not None and node_id == self.node_id and boot == self.boot and uptime_ms >= self.first_ms:
+            return alarm_active or self.last_ms - ALARM_BEFORE_MS <= uptime_ms <= self.last_ms
+        return self.covers(node_id, boot, uptime_ms)
 
     def summary(self) -> dict[str, Any]:
         """What an escalation it covers carries as `part_of_alarm` (events, the hub's recent messages)."""
@@ -168,7 +178,7 @@ class Router:
             state.alarm = _extend(state.alarm, message)
             decision = replace(self._route(state, message, now), alarm=state.alarm)
         elif state.alarm is not None and state.alarm.takes(
-            message.kind, message.reason, message.node_id, message.boot, message.uptime_ms
+            message.kind, message.reason, message.node_id, message.boot, message.uptime_ms, message.alarm_active
         ):
             decision = Decision(
                 Action.PART_OF_ALARM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,7 @@ class Report:
     event_span: int | None = None  # windows
     event_start: bool = False  # the event starts with this window (else a repeat, or no event)
     code_class: int | None = None  # an event recognised by its temporal code: its class (route_codes)
+    alarm_active: bool | None = None  # one of the node's alarm events goes on (None: a node without rules)
 
 
 def route(
@@ -97,6 +98,7 @@ def route(
     for i, (c, escalate) in enumerate(windows):
         t = first_ms + i * hop_ms
         fired = detector.push(c)
+        active = _alarm_active(detector, rules)
         if c in spans:
             start = fired == c
             report = start or (detector.active(c) and (c not in last or t - last[c] >= interval_ms))
@@ -104,10 +106,15 @@ def route(
                 last[c] = t
                 kind = "escalation" if escalate else "detection" if c in reported else None
                 if kind is not None:
-                    out.append(Report(i, kind, detector.count(c), spans[c], start))
+                    out.append(Report(i, kind, detector.count(c), spans[c], start, alarm_active=active))
         elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
-            out.append(plain)
+            out.append(replace(plain, alarm_active=active))
     return out
+
+
+def _alarm_active(detector: EventDetector, rules: tuple[EventRule, ...]) -> bool | None:
+    """The protocol's `alarm_active`: whether an event of any rule goes on (None without rules)."""
+    return any(detector.active(rule.class_idx) for rule in rules) if rules else None
 
 
 def _plain_report(
@@ -142,6 +149,7 @@ def route_codes(
     for i, (c, escalate, code) in enumerate(windows):
         t = i * hop_ms
         fired = detector.push(code)
+        active = _alarm_active(detector, rules)
         event = fired
         for rule in rules if event is None else ():
             k = rule.class_idx
@@ -151,9 +159,9 @@ def route_codes(
         if event is not None:
             last[event] = t
             if event in reported:
-                out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event))
+                out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event, active))
         elif c in spans:
             continue
         elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
-            out.append(plain)
+            out.append(replace(plain, alarm_active=active))
     return out

@@ -202,10 +202,10 @@ def test_event_messages_carry_the_event_fields(harness: Path) -> None:
     escalation, repeat, plain = (json.loads(line) for line in lines[4:9:2])
     e = NodeMessage.model_validate(escalation)
     assert (e.kind, e.reason, e.event_windows, e.event_span_ms) == ("escalation", "low_margin", 3, 8 * HOP_MS)
-    assert list(escalation)[-4:] == ["event_windows", "event_span_ms", "features", "feature_shape"]
+    assert list(escalation)[-5:] == ["event_windows", "event_span_ms", "features", "feature_shape", "alarm_active"]
     d = NodeMessage.model_validate(repeat)
     assert (d.kind, d.event_windows, d.event_span_ms) == ("detection", 4, 4096)
-    assert list(repeat)[-2:] == ["event_windows", "event_span_ms"] and "reason" not in repeat
+    assert list(repeat)[-3:] == ["event_windows", "event_span_ms", "alarm_active"] and "reason" not in repeat
     assert "event_windows" not in plain and "event_span_ms" not in plain
 
 

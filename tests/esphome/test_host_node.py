@@ -135,6 +135,7 @@ async def test_replayed_clips_match_the_python_reference(sound_node: Path, clips
                     assert msg.confidence == 1.0 and msg.alarm_code == ("T3" if reported == SMOKE else "T4"), where
                 event = (report.event_windows, report.event_span * HOP_MS) if report.event_span else (None, None)
                 assert (msg.event_windows, msg.event_span_ms) == event, where
+                assert msg.alarm_active is report.alarm_active is not None, where  # the default sound node has rules
                 if kind == "escalation":
                     assert msg.reason == "low_margin"
                     assert msg.feature_shape == f"{cfg.frames}x{cfg.bands}"
@@ -221,6 +222,7 @@ async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips:
         assert (first.window * HOP_FRAMES + cfg.frames) * cfg.frame / cfg.sample_rate <= 10.0
         assert message.event_span_ms == 8 * HOP_MS and 1 <= (message.event_windows or 0) <= 8
         assert message.alarm_code == "T3" and message.confidence == 1.0
+        assert message.alarm_active and all(m.alarm_active for _r, m in repeats)
         assert all(m.event_span_ms == 8 * HOP_MS and r.window > first.window for r, m in repeats)
         binary = {e.object_id: e.key for e in node.entities if isinstance(e, BinarySensorInfo)}
         co_states = [s.state for s in node.states if isinstance(s, BinarySensorState) and s.key == binary["co_alarm"]]

@@ -89,6 +89,23 @@ def test_messages_follow_the_protocol(harness: Path) -> None:
     assert "features" not in without and without["reason"] == "low_margin"
 
 
+def test_messages_say_whether_an_alarm_is_going_on(harness: Path) -> None:
+    """`alarm_active` (docs/protocol.md): on every message of a node with alarm-event rules, true from the window
+    that starts an event until the alarm is over (the rule's span without its class), queued ones included; a
+    node without such rules leaves it out."""
+    script = ["cfg 0 6 1 4", "event 1 2 4", "outbox 4", "win 0 2 10 1", "msg", "win 512 1 9000 0", "win 1024 1 9000 0",
+              "msg", "win 1536 2 10 1", "msg", "win 2048 2 10 1", "win 2560 2 10 1", "msg", "win 3072 2 10 1", "msg",
+              "win 3584 2 10 1", "queue 4000", "flush 5000"]  # fmt: skip
+    lines = run(harness, script)
+    messages = [json.loads(line) for line in lines if line.startswith("{")]
+    said = [(m["kind"], m["alarm_active"]) for m in messages]
+    assert said == [("escalation", "false"), ("detection", "true"), ("escalation", "true"), ("escalation", "true"),
+                    ("escalation", "false"), ("escalation", "false")]  # fmt: skip
+    assert [NodeMessage.model_validate(m).alarm_active for m in messages] == [False, True, True, True, False, False]
+    without = json.loads(run(harness, ["cfg 0 6 1 4", "win 0 2 10 1", "msg"])[1])
+    assert "alarm_active" not in without
+
+
 def test_queued_messages_keep_their_seq_and_order_and_say_how_late(harness: Path) -> None:
     """Store and forward (binmoe_message.cpp's Outbox and build_queued): a window kept while no hub listens is
     sent later as the message it would have been, with its own seq and uptime, `queued_ms`, and no features."""

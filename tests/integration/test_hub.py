@@ -321,6 +321,33 @@ async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
     assert {r.ref.seq for r in record.routed if r.outcome == "part_of_alarm"} == {5, 7}
 
 
+async def test_a_node_that_says_its_alarm_stopped_gets_its_escalations_diagnosed_again(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """With `alarm_active` (ESPHome nodes since 2026-12-06): the onset's escalation is still taken back (the node
+    could not know yet), and the first escalation the node makes after its alarm stopped is diagnosed at once."""
+    await setup_entry(hass, config_entry, dedupe_window_s=0)
+    escalations = capture(hass, "binmoe_escalation")
+    await fire(hass, seq=3, uptime_ms=100_000, alarm_active="false", **BEEP)
+    await fire(hass, "detection", seq=4, uptime_ms=101_600, alarm_active="true", **T3_EVENT)
+    hub = config_entry.runtime_data.hub
+    onset = [item for item in hub.recent if item.get("seq") == 3]
+    assert [(item["type"], item.get("decision"), item["part_of_alarm"]["seq"]) for item in onset] == [
+        ("escalation", "part_of_alarm", 4),
+        ("diagnosis", None, 4),
+    ]
+    await fire(hass, seq=5, uptime_ms=104_000, alarm_active="true", **BEEP)
+    assert escalations[-1].data["decision"] == "part_of_alarm"
+    await fire(hass, seq=6, uptime_ms=107_000, alarm_active="false", **BEEP)  # 5.4 s after the report: over
+    assert escalations[-1].data["decision"] == "diagnose"
+    assert [body["escalation"]["seq"] for name, body in backend.requests if name == "diagnose"] == [3, 6]
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for appliance_beep"
+    # the node hears the code again 5 s later: it had lost the alarm, and seq 6 was the alarm after all
+    await fire(hass, "detection", seq=7, uptime_ms=112_000, alarm_active="true", **T3_EVENT)
+    assert [item["part_of_alarm"]["seq"] for item in hub.recent if item.get("seq") == 6] == [4, 4]
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "unknown"
+
+
 async def test_an_alarm_withdraws_queued_escalations_and_mutes_one_in_flight(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:

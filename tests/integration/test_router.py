@@ -169,6 +169,36 @@ def test_an_alarm_event_covers_the_nodes_escalations_around_it() -> None:
     assert rebooted.action is Action.DIAGNOSE  # another boot: its stream time is another clock
 
 
+def test_a_node_that_says_whether_its_alarm_is_on_is_believed_from_the_first_report() -> None:
+    """`alarm_active` (nodes with alarm events): after the alarm stops, the node's escalations are diagnosed again
+    at once, not 15 s after its latest report; while it says the alarm goes on they are the alarm's, even past
+    the time rule. Before the first report the node could not know yet: the time rule holds there."""
+    router = Router(RouterPolicy(dedupe_window_s=0))
+    beep = {"class": "appliance_beep", "class_idx": 3}
+    before = router.decide(msg(seq=1, uptime_ms=95_000, alarm_active=False, **beep), 0)
+    assert before.action is Action.DIAGNOSE  # routed before the report; the hub takes it back then (test_hub.py)
+    alarm = router.decide(msg(kind="detection", seq=2, uptime_ms=100_000, confidence=1.0, margin=4,
+                              event_windows=1, event_span_ms=4096, alarm_code="T3", alarm_active=True), 1)  # fmt: skip
+    assert alarm.alarm is not None
+    assert alarm.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 95_000, False)  # before
+    during = router.decide(msg(seq=3, uptime_ms=104_000, alarm_active=True, **beep), 2)
+    assert during.action is Action.PART_OF_ALARM
+    stopped = router.decide(msg(seq=4, uptime_ms=106_000, alarm_active=False, **beep), 3)
+    assert stopped.action is Action.DIAGNOSE  # inside the time rule's 15 s, but the node says the alarm is over
+    again = router.decide(msg(kind="detection", seq=40, uptime_ms=112_000, confidence=1.0, margin=4,
+                              event_windows=1, event_span_ms=4096, alarm_code="T3", alarm_active=True), 3)  # fmt: skip
+    assert again.alarm is not None and (again.alarm.seq, again.alarm.last_ms) == (2, 112_000)
+    # the node heard the code again: what it escalated in the 10 s before is the alarm (the hub takes it back)
+    assert again.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 106_000, False)
+    assert not again.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 101_000, False)
+    long_after = router.decide(msg(seq=50, uptime_ms=140_000, alarm_active=True, **beep), 4)
+    assert long_after.action is Action.PART_OF_ALARM  # its repeats were lost; the node says it still sounds
+    forced = router.decide(msg(seq=60, uptime_ms=141_000, alarm_active=True, reason="forced", **beep), 5)
+    assert forced.action is Action.DIAGNOSE
+    rebooted = router.decide(msg(seq=0, boot="00000001", uptime_ms=120_000, alarm_active=True, **beep), 6)
+    assert rebooted.action is Action.DIAGNOSE  # another boot: not this alarm (its own report never came)
+
+
 def test_an_alarm_that_goes_on_extends_its_span_and_a_later_one_starts_anew() -> None:
     router = Router(RouterPolicy(dedupe_window_s=0))
     event = {"kind": "detection", "confidence": 1.0, "margin": 4, "event_windows": 2, "event_span_ms": 4096}

@@ -32,6 +32,14 @@ class EventDetector {
   int windows(int rule) const { return this->rules_[rule].windows; }
   // An event of the rule's class started and the alarm is not over yet.
   bool active(int rule) const { return !this->rules_[rule].armed; }
+  // An event of any rule started and its alarm is not over yet.
+  bool any_active() const {
+    for (int i = 0; i < this->count_; i++) {
+      if (this->active(i))
+        return true;
+    }
+    return false;
+  }
 
  protected:
   struct Rule {

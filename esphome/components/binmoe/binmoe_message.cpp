@@ -155,6 +155,7 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   v[FIELD_ANOMALY_SCORE] = v[FIELD_ANOMALY_THRESHOLD] = nullptr;
   v[FIELD_SHAFT_RPM] = v[FIELD_BEARING] = v[FIELD_CAPTURE] = v[FIELD_CAPTURE_RATE] = nullptr;
   v[FIELD_ALARM_CODE] = v[FIELD_QUEUED_MS] = v[FIELD_CAPTURE_ENCODING] = v[FIELD_BASELINE_RPM] = nullptr;
+  v[FIELD_ALARM_ACTIVE] = nullptr;
 #ifdef USE_BINMOE_ALARM_CODE
   static const char *const CODES[] = {nullptr, "T3", "T4"};
   if (code)
@@ -169,6 +170,9 @@ void MessageBuilder::fill_(uint32_t seq, const Routed &routed, const WindowResul
   }
 #endif
 #ifdef USE_BINMOE_ALARM_EVENTS  // without it the router reports no events: event_span is 0
+  // the hub takes the node's escalations made while its alarm sounds as part of it (docs/protocol.md)
+  if (routed.alarm_active >= 0)
+    v[FIELD_ALARM_ACTIVE] = routed.alarm_active ? "true" : "false";
   if (routed.event_span > 0) {
     // the span in stream time, rounded to the millisecond (span <= 32 windows: fits 32 bits for any hop)
     const uint32_t rate = static_cast<uint32_t>(id.sample_rate);

@@ -25,12 +25,12 @@ struct NodeIdentity {
 
 // The protocol's field names, in the order messages carry them, one string with NUL separators: with the
 // offsets below, 2 bytes per field instead of a 4-byte pointer, and each name's length without a strlen().
-static constexpr int MAX_FIELDS = 30;
+static constexpr int MAX_FIELDS = 31;
 inline constexpr char KEY_NAMES[] =
     "v\0kind\0node_id\0task\0boot\0seq\0uptime_ms\0class\0class_idx\0scores\0margin\0confidence\0model\0"
     "model_hash\0level_db\0reason\0event_windows\0event_span_ms\0features\0feature_shape\0anomaly_score\0"
     "anomaly_threshold\0shaft_rpm\0bearing\0capture\0capture_rate\0alarm_code\0queued_ms\0capture_encoding\0"
-    "baseline_rpm";
+    "baseline_rpm\0alarm_active";
 enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those before are in every message)
   FIELD_REASON = 15,
   FIELD_EVENT_WINDOWS,
@@ -46,7 +46,8 @@ enum Field : uint8_t {  // KEY_NAMES indices of the optional fields (those befor
   FIELD_ALARM_CODE,
   FIELD_QUEUED_MS,
   FIELD_CAPTURE_ENCODING,  // set with FIELD_CAPTURE when the capture is IMA ADPCM (absent: int16 samples)
-  FIELD_BASELINE_RPM       // with FIELD_SHAFT_RPM: the speeds the learnt baseline in force saw
+  FIELD_BASELINE_RPM,      // with FIELD_SHAFT_RPM: the speeds the learnt baseline in force saw
+  FIELD_ALARM_ACTIVE       // nodes with alarm-event rules: whether one of their alarms was going on
 };
 struct KeyOffsets {
   uint16_t at[MAX_FIELDS + 1];  // field i is KEY_NAMES[at[i] .. at[i + 1] - 1)

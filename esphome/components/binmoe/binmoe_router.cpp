@@ -33,6 +33,8 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   int fired = -1;
   if (this->code_events_) {
     fired = this->events_.push(code_class);
+    if (this->events_.rules() > 0)
+      out.alarm_active = this->events_.any_active();
     code_event = fired;
     for (int r = 0; code_event < 0 && r < this->events_.rules(); r++) {
       const int k = this->events_.class_idx(r);
@@ -74,8 +76,10 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
     out.code = code_event == this->code_classes_[0] ? 1 : 2;
     return this->report_(out, code_event, this->events_.find(code_event), escalate, stream_ms);
   }
-  if (!this->code_events_)
+  if (!this->code_events_ && this->events_.rules() > 0) {
     fired = this->events_.push(c);
+    out.alarm_active = this->events_.any_active();
+  }
   const int event = this->events_.find(c);
 #else
   const int event = -1;  // no alarm-event rules in this node
