@@ -122,15 +122,17 @@ def is_anomaly(esc: NodeMessage) -> bool:
 
 # An escalation this soon after its node's own smoke/CO alarm event is the alarm (Home Assistant takes such
 # escalations as part of the alarm, custom_components/binmoe/router.py ALARM_AFTER_MS, docs/integration.md): the
-# node repeats the event once per detection interval (10 s by default) while the alarm sounds.
+# node repeats the event once per detection interval (10 s by default) while the alarm sounds. A node that says
+# its alarm was over when it made the window (`alarm_active: false`) is believed, as the hub believes it.
 ALARM_EVENT_COVERS_S = 15.0
 
 
 def alarm_event(kb: KnowledgeBase, request: DiagnoseRequest) -> tuple[KnownClass, NodeMessage, float] | None:
     """The node's latest report of a critical class as an event (`event_windows` or `alarm_code`) in
-    `context.recent` at or before the escalation, same node and boot: (its class, the report, seconds since)."""
+    `context.recent` at or before the escalation, same node and boot: (its class, the report, seconds since);
+    None when the escalation says the node's alarm was over."""
     esc, ctx = request.escalation, request.context
-    if esc is None or ctx is None or not ctx.recent:
+    if esc is None or ctx is None or not ctx.recent or esc.alarm_active is False:
         return None
     for m in sorted(ctx.recent, key=lambda m: m.uptime_ms, reverse=True):
         if (m.node_id, m.boot) != (esc.node_id, esc.boot) or m.uptime_ms > esc.uptime_ms:

@@ -255,6 +255,11 @@ def test_an_escalation_during_the_nodes_alarm_is_the_alarm(kb: KnowledgeBase) ->
                    [_alarm_report(beep, 4, alarm_code=None, event_windows=None, event_span_ms=None)],
                    [_alarm_report(beep, -2)]):  # fmt: skip
         assert _decide(kb, beep, recent=recent).class_name == "appliance_beep", recent
+    # the node says whether its alarm goes on (alarm_active): believed within the 15 s
+    over = _escalation(beep, alarm_active=False)
+    assert _decide(kb, over, recent=[_alarm_report(over, 4)]).class_name == "appliance_beep"
+    on = _escalation(beep, alarm_active=True)
+    assert _decide(kb, on, recent=[_alarm_report(on, 4)]).cause.id == "alarm_event"
     # the node's own smoke escalation during its alarm: the alarm cause, ahead of a chirp's history
     smoke = _escalation(LATE_SMOKE, seq=50)
     d = _decide(kb, smoke, recent=[_alarm_report(smoke, 10)], history=CHIRPS)
