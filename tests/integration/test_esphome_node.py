@@ -97,19 +97,21 @@ async def test_host_node_events_reach_the_binmoe_hub(
     decisions = {"diagnose", "queued", "dropped", "ignored", "part_of_alarm"}
     assert {e.data["decision"] for e in escalations} <= decisions
     # the node's escalations around its alarm reports are the alarm's (docs/integration.md, "An alarm and its
-    # fragments"): from 10 s before the first report to 15 s after the latest, in the node's stream time; those
-    # made before the first report were diagnosed when they came and are marked in the hub's history since
+    # fragments"): in the node's stream time, those made up to 10 s before one of its reports (diagnosed when
+    # they came, marked in the hub's history since), and from the first report on those made while the node said
+    # its alarm was going on (`alarm_active`, which this node sends in every message)
     reports = [int(e.data["uptime_ms"]) for e in [*detections, *escalations] if e.data.get("alarm_code")]
-    first, last = min(reports), max(reports)
+    first = min(reports)
     marked = {item["seq"] for item in hub.recent if item["type"] == "escalation" and "part_of_alarm" in item}
     for e in escalations:
         if e.data.get("alarm_code") or e.data.get("event_windows"):
             continue  # an alarm's own report
-        uptime = int(e.data["uptime_ms"])
-        covered = first - 10_000 <= uptime <= last + 15_000 and e.data.get("reason") != "forced"
-        if uptime < first:  # routed before the alarm was reported: taken back if it was sent for a diagnosis
+        uptime, forced = int(e.data["uptime_ms"]), e.data.get("reason") == "forced"
+        assert isinstance(e.data["alarm_active"], bool), e.data
+        at_arrival = uptime >= first and e.data["alarm_active"] and not forced
+        assert (e.data["decision"] == "part_of_alarm") == at_arrival, e.data
+        if not at_arrival:  # routed when it came: taken back if sent for a diagnosis and a report came soon after
+            later = any(r - 10_000 <= uptime < r for r in reports) and not forced
             sent_on = e.data["decision"] in ("diagnose", "queued")
-            assert (int(e.data["seq"]) in marked) == (covered and sent_on), e.data
-        else:
-            assert (e.data["decision"] == "part_of_alarm") == covered, e.data
+            assert (int(e.data["seq"]) in marked) == (later and sent_on), e.data
     await hass.config_entries.async_unload(esphome_entry.entry_id)

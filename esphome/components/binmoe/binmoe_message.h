@@ -80,7 +80,7 @@ struct Message {
 // taken when it was made, except the features and a capture (too large to keep; a queued escalation goes
 // without them). In an outbox slot it is followed by the window's logits, one int32 per class of the model.
 struct QueuedWindow {
-  Routed routed;
+  Routed routed;  // 6 bytes: with the next two, the int32 fields stay 4-byte aligned without padding
   int8_t class_idx;
   bool has_anomaly;
   int32_t margin;
@@ -88,6 +88,7 @@ struct QueuedWindow {
   uint32_t uptime_ms, seq;
   uint32_t anomaly_score, anomaly_threshold;
 };
+static_assert(sizeof(Routed) == 6, "a Routed grew: check the outbox slot's padding");
 // Bytes of one outbox slot for a model of `classes` classes.
 constexpr size_t queued_slot_bytes(int classes) { return sizeof(QueuedWindow) + size_t(classes) * sizeof(int32_t); }
 

@@ -51,10 +51,11 @@ struct Routed {
   // with code events (set_code_classes): the class of an event recognised by its temporal code, which may
   // differ from the window's top class, and the code (1 = T3, 2 = T4); -1 / 0 = the window's own class
   int8_t code_class = -1;
-  uint8_t code = 0;
+  uint8_t code : 2 = 0;
   // whether one of the node's alarm events was going on when the window ended (the protocol's `alarm_active`):
-  // -1 on a node without alarm-event rules (the field is left out), else 0 or 1
-  int8_t alarm_active = -1;
+  // -1 on a node without alarm-event rules (the field is left out), else 0 or 1. Two bit-fields in one byte: a
+  // Routed is kept in every outbox slot, whose size would otherwise grow by 4 bytes with the padding
+  int8_t alarm_active : 2 = -1;
   // The class a report of this window names: the code's, else the window's own top class.
   int reported_class(int window_class) const { return this->code_class >= 0 ? this->code_class : window_class; }
 };
