@@ -54,6 +54,16 @@ class RecentMessages(BaseModel):
     every_s: float = Field(gt=0)
 
 
+class AlarmReport(BaseModel):
+    """The node's own smoke/CO alarm event, reported `seconds_before` the escalation (in context.recent)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    class_: Literal["smoke_alarm", "co_alarm"] = Field(alias="class")
+    seconds_before: float = Field(ge=0)
+    alarm_code: Literal["T3", "T4"] | None = None
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -69,6 +79,8 @@ class Scenario(BaseModel):
     teacher: TeacherVerdict | None = None
     history: DiagnoseHistory | None = None
     recent: RecentMessages | None = None
+    alarm_report: AlarmReport | None = None
+    alarm_active: bool | None = None
     expect_class: str | None = None
     expect_severity: Severity
     expect_action: str
@@ -121,6 +133,23 @@ def _message(scenario: Scenario, task: str, uptime_ms: int, seq: int) -> dict[st
     }
 
 
+def _alarm_report(report: AlarmReport, task: str, now_ms: int) -> dict[str, Any]:
+    """The node's detection of its alarm event (`docs/protocol.md` §1: event fields, the code's class)."""
+    idx = 1 if report.class_ == "smoke_alarm" else 2
+    scores = [0] * 8
+    scores[idx] = 9
+    message: dict[str, Any] = {
+        "v": 1, "kind": "detection", "node_id": f"bench-{task}", "task": task, "boot": "0badc0de", "seq": 90,
+        "uptime_ms": now_ms - int(report.seconds_before * 1000), "class": report.class_, "class_idx": idx,
+        "scores": scores, "margin": 9, "confidence": 1.0 if report.alarm_code else 0.93, "model": f"{task}-v1",
+        "model_hash": "00c0ffee", "level_db": -20.0, "event_windows": 1 if report.alarm_code else 3,
+        "event_span_ms": 4096 if report.class_ == "smoke_alarm" else 6144, "alarm_active": True,
+    }  # fmt: skip
+    if report.alarm_code:
+        message["alarm_code"] = report.alarm_code
+    return message
+
+
 def build_request(kb: KnowledgeBase, scenario: Scenario) -> tuple[DiagnoseRequest, TeacherOpinion | None]:
     body: dict[str, Any] = {"v": 1}
     context: dict[str, Any] = {}
@@ -135,11 +164,15 @@ def build_request(kb: KnowledgeBase, scenario: Scenario) -> tuple[DiagnoseReques
         task = _task_of(kb, scenario.class_)
         now_ms = 7_200_000  # two hours after boot: room for an hour of earlier messages
         body["escalation"] = _message(scenario, task, now_ms, seq=100)
+        if scenario.alarm_active is not None:
+            body["escalation"]["alarm_active"] = scenario.alarm_active
         if scenario.recent is not None:
             step_ms = int(scenario.recent.every_s * 1000)
             context["recent"] = [
                 _message(scenario, task, now_ms - k * step_ms, seq=100 - k) for k in range(scenario.recent.count, 0, -1)
             ]
+        if scenario.alarm_report is not None:
+            context.setdefault("recent", []).append(_alarm_report(scenario.alarm_report, task, now_ms))
         if scenario.teacher is not None:
             teacher = TeacherOpinion.model_validate(
                 {
@@ -264,8 +297,10 @@ METRICS = (
 
 def markdown(profiles: dict[str, dict[str, Any]]) -> str:
     names = sorted(profiles)
+    counts = {n: len(profiles[n]["results"]) for n in names}
+    older = [n for n in names if counts[n] < max(counts.values())]
     lines = [
-        f"{len(next(iter(profiles.values()))['results'])} hand-written scenarios "
+        f"{max(counts.values())} hand-written scenarios "
         "(`benchmarks/diagnosis_scenarios.toml`: escalations with class, level, history, area, teacher verdict, "
         "and a few questions) with the expected severity and action. Profile `knowledge-base-only`: no LLM; "
         "another profile: the model of a gateway started with that profile phrases within the LLM budget "
@@ -273,7 +308,11 @@ def markdown(profiles: dict[str, dict[str, Any]]) -> str:
         "what `docs/diagnosis.md` says, not how well they fit every home. `llm_budget_s` is the budget the run "
         "gave the model (`--llm-budget`); a gateway's own is its profile's (`cpu-default`: 0, its model is not asked "
         "in production, so it answers as `knowledge-base-only`). Per-scenario results: "
-        "`docs/benchmarks/diagnosis.json`.",
+        "`docs/benchmarks/diagnosis.json`."
+        + "".join(
+            f" The `{n}` column is an earlier run, on the {counts[n]} scenarios of its day (row `scenarios`)."
+            for n in older
+        ),
         "",
         "| metric | " + " | ".join(f"`{n}`" for n in names) + " |",
         "|---|" + "---|" * len(names),
