@@ -1,11 +1,13 @@
 """MQTT bridge for deployments without Home Assistant (docs/protocol.md §4).
 
-Subscribes to `binmoe/+/escalation` (QoS 1, persistent session), asks the gateway for a diagnosis and
-publishes it to `binmoe/<node_id>/diagnosis` (QoS 1). A message is acknowledged to the broker only after
-its diagnosis has been published (PUBACK received): if the bridge or the backend goes down in between,
-the broker delivers the escalation again after the bridge reconnects. Like Home Assistant's integration it
-keeps the retained hub status `binmoe/hub/status`: `online` once subscribed, `offline` (also its MQTT will)
-when it goes away.
+Subscribes to `binmoe/+/escalation` (QoS 1, persistent session), asks the gateway for a diagnosis and publishes it
+to `binmoe/<node_id>/diagnosis` (QoS 1). It also reads `binmoe/+/detection` for each node's latest alarm event
+report (a detection with `event_windows` or `alarm_code`) and sends it with the node's later escalations as
+`context.recent`, so that the GPU tier diagnoses a window heard while the node's smoke or CO alarm sounds as that
+alarm (docs/diagnosis.md), as it does for Home Assistant. A message is acknowledged to the broker only after its
+diagnosis has been published (PUBACK received): if the bridge or the backend goes down in between, the broker
+delivers the escalation again after the bridge reconnects. Like Home Assistant's integration it keeps the retained
+hub status `binmoe/hub/status`: `online` once subscribed, `offline` (also its MQTT will) when it goes away.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from .protocol import NodeMessage
 
 LOGGER = logging.getLogger(__name__)
 ESCALATION_TOPIC = "binmoe/+/escalation"
+DETECTION_TOPIC = "binmoe/+/detection"
+MAX_NODES_REMEMBERED = 1024  # alarm reports kept, one per node (the oldest node's goes first)
 # retained: MQTT nodes send only while it is `online` (docs/protocol.md §4, "Hub status"); the broker publishes
 # the will `offline` when the bridge's connection dies
 HUB_STATUS_TOPIC = "binmoe/hub/status"
@@ -104,12 +108,38 @@ def settings_from_args(args: argparse.Namespace) -> BridgeSettings:
     )
 
 
-async def diagnose(http: httpx.AsyncClient, escalation: dict[str, Any], attempts: int) -> dict[str, Any]:
+@dataclass
+class AlarmReports:
+    """Each node's latest alarm event report: the context the GPU tier needs to tell that an escalation was made
+    while the node's alarm sounded (the bridge sees no Home Assistant history)."""
+
+    latest: dict[str, NodeMessage]
+
+    def note(self, detection: NodeMessage) -> None:
+        if detection.event_windows is None and detection.alarm_code is None:
+            return
+        self.latest.pop(detection.node_id, None)
+        self.latest[detection.node_id] = detection
+        while len(self.latest) > MAX_NODES_REMEMBERED:
+            del self.latest[next(iter(self.latest))]
+
+    def context(self, escalation: NodeMessage) -> dict[str, Any] | None:
+        """`context` for the escalation's diagnosis: its node's latest report made before it in the same boot."""
+        report = self.latest.get(escalation.node_id)
+        if report is None or report.boot != escalation.boot or report.uptime_ms > escalation.uptime_ms:
+            return None
+        return {"recent": [report.model_dump(by_alias=True, exclude_none=True)]}
+
+
+async def diagnose(
+    http: httpx.AsyncClient, escalation: dict[str, Any], attempts: int, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """POST to the gateway; retry 429/503/connection errors, raise BackendUnavailable when they persist."""
     delay = 0.5
+    body = {"v": 1, "escalation": escalation, **({"context": context} if context else {})}
     for attempt in range(1, attempts + 1):
         try:
-            response = await http.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": escalation})
+            response = await http.post("/v1/binmoe/diagnose", json=body)
         except httpx.HTTPError as err:
             reason = f"{type(err).__name__}: {err}"
         else:
@@ -129,31 +159,44 @@ def parse_escalation(topic: str, payload: bytes) -> NodeMessage:
     """The escalation a message of `binmoe/<node_id>/escalation` carries; ValueError for anything else (a
     payload that is no valid escalation, or one whose node_id is not the topic's: a node speaks only for
     itself)."""
+    return parse_message(topic, payload, "escalation")
+
+
+def parse_message(topic: str, payload: bytes, kind: str) -> NodeMessage:
+    """The node message of `kind` a message of `binmoe/<node_id>/<kind>` carries; ValueError for anything else."""
     try:
-        escalation = NodeMessage.model_validate_json(payload)
+        message = NodeMessage.model_validate_json(payload)
     except ValidationError as err:
         raise ValueError(str(err)) from err
-    if escalation.kind != "escalation":
-        raise ValueError(f"kind is {escalation.kind!r}")
-    if topic != f"binmoe/{escalation.node_id}/escalation":
-        raise ValueError(f"node_id {escalation.node_id!r} does not match the topic")
-    return escalation
+    if message.kind != kind:
+        raise ValueError(f"kind is {message.kind!r}")
+    if topic != f"binmoe/{message.node_id}/{kind}":
+        raise ValueError(f"node_id {message.node_id!r} does not match the topic")
+    return message
 
 
-async def _handle(client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int) -> None:
+async def _handle(
+    client: aiomqtt.Client, http: httpx.AsyncClient, message: aiomqtt.Message, attempts: int, alarms: AlarmReports
+) -> None:
     payload = message.payload
+    kind = "detection" if message.topic.value.endswith("/detection") else "escalation"
     try:
         if not isinstance(payload, bytes | bytearray):
             raise ValueError(f"payload of type {type(payload).__name__}")
-        escalation = parse_escalation(message.topic.value, bytes(payload))
+        parsed = parse_message(message.topic.value, bytes(payload), kind)
     except ValueError as err:
         # It can never succeed: acknowledge so the broker does not redeliver it forever.
-        LOGGER.warning("dropping invalid escalation on %s: %s", message.topic, err)
+        LOGGER.warning("dropping invalid %s on %s: %s", kind, message.topic, err)
         _ack(client, message)
         return
+    if kind == "detection":
+        alarms.note(parsed)
+        _ack(client, message)
+        return
+    escalation = parsed
     body = escalation.model_dump(by_alias=True, exclude_none=True)
     try:
-        result = await diagnose(http, body, attempts)
+        result = await diagnose(http, body, attempts, alarms.context(escalation))
     except ValueError as err:
         LOGGER.warning("escalation %s/%s refused: %s", escalation.node_id, escalation.seq, err)
         _ack(client, message)
@@ -175,6 +218,7 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     backoff = 1.0
     verify = settings.backend_verify()
+    alarms = AlarmReports({})
     async with httpx.AsyncClient(base_url=settings.backend_url, headers=headers, timeout=300, verify=verify) as http:
         while not stop.is_set():
             client = aiomqtt.Client(
@@ -191,10 +235,11 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
             try:
                 async with client:
                     await client.subscribe(ESCALATION_TOPIC, qos=1)  # returns on the broker's SUBACK
+                    await client.subscribe(DETECTION_TOPIC, qos=1)
                     await client.publish(HUB_STATUS_TOPIC, "online", qos=1, retain=True)
                     LOGGER.info("bridge subscribed to %s on %s", ESCALATION_TOPIC, settings.broker_host)
                     backoff = 1.0
-                    reader = asyncio.create_task(_consume(client, http, settings))
+                    reader = asyncio.create_task(_consume(client, http, settings, alarms))
                     stopper = asyncio.create_task(stop.wait())
                     await asyncio.wait({reader, stopper}, return_when=asyncio.FIRST_COMPLETED)
                     stopper.cancel()
@@ -211,6 +256,8 @@ async def run_bridge(settings: BridgeSettings, stop: asyncio.Event | None = None
                 backoff = min(backoff * 2, settings.reconnect_max_s)
 
 
-async def _consume(client: aiomqtt.Client, http: httpx.AsyncClient, settings: BridgeSettings) -> None:
+async def _consume(
+    client: aiomqtt.Client, http: httpx.AsyncClient, settings: BridgeSettings, alarms: AlarmReports
+) -> None:
     async for message in client.messages:
-        await _handle(client, http, message, settings.diagnose_attempts)
+        await _handle(client, http, message, settings.diagnose_attempts, alarms)

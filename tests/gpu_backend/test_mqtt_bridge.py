@@ -22,7 +22,15 @@ from hypothesis import strategies as st
 
 from gpu_backend.fixture_moe import SMOKE_ESCALATION
 from gpu_backend.knowledge import load_knowledge_base
-from gpu_backend.mqtt_bridge import HUB_STATUS_TOPIC, BridgeSettings, parse_escalation, run_bridge
+from gpu_backend.mqtt_bridge import (
+    HUB_STATUS_TOPIC,
+    AlarmReports,
+    BridgeSettings,
+    parse_escalation,
+    parse_message,
+    run_bridge,
+)
+from gpu_backend.protocol import NodeMessage
 
 from .conftest import API_KEY, RunningGateway, free_port
 
@@ -45,9 +53,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     process.wait(10)
 
 
-async def _publish(payload: Any, node: str = "hallway-sound") -> None:
+async def _publish(payload: Any, node: str = "hallway-sound", kind: str = "escalation") -> None:
     async with aiomqtt.Client("127.0.0.1", BROKER_PORT, identifier="test-node") as client:
-        await client.publish(f"binmoe/{node}/escalation", json.dumps(payload), qos=1)
+        await client.publish(f"binmoe/{node}/{kind}", json.dumps(payload), qos=1)
 
 
 async def _expect_diagnosis(node: str, within_s: float) -> dict[str, Any]:
@@ -88,6 +96,67 @@ async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway)
     assert diagnosis["cause"] == smoke.entry.default.cause  # no context, no history: the default cause
     assert diagnosis["severity"] == "critical"
     assert (diagnosis["node_id"], diagnosis["seq"]) == ("hallway-sound", SMOKE_ESCALATION["seq"])
+
+
+# the node's smoke alarm event (its T3 code), 4 s before a window it escalated as an appliance beep
+T3_REPORT = {
+    **SMOKE_ESCALATION,
+    "kind": "detection",
+    "reason": None,
+    "seq": SMOKE_ESCALATION["seq"] + 1,
+    "confidence": 1.0,
+    "event_windows": 1,
+    "event_span_ms": 4096,
+    "alarm_code": "T3",
+    "alarm_active": True,
+}
+BEEP = {
+    **SMOKE_ESCALATION,
+    "seq": SMOKE_ESCALATION["seq"] + 2,
+    "uptime_ms": SMOKE_ESCALATION["uptime_ms"] + 4000,
+    "class": "appliance_beep",
+    "class_idx": 3,
+    "alarm_active": True,
+}
+
+
+def test_the_bridge_keeps_each_nodes_latest_alarm_report() -> None:
+    alarms = AlarmReports({})
+    beep = NodeMessage.model_validate(BEEP)
+    assert alarms.context(beep) is None
+    alarms.note(NodeMessage.model_validate({**T3_REPORT, "event_windows": None, "event_span_ms": None,
+                                            "alarm_code": None}))  # fmt: skip
+    assert alarms.context(beep) is None  # a plain detection is no alarm report
+    alarms.note(NodeMessage.model_validate(T3_REPORT))
+    context = alarms.context(beep)
+    assert context is not None and [m["seq"] for m in context["recent"]] == [T3_REPORT["seq"]]
+    assert alarms.context(NodeMessage.model_validate({**BEEP, "boot": "00000001"})) is None  # another boot
+    assert alarms.context(NodeMessage.model_validate({**BEEP, "uptime_ms": 1000})) is None  # made before it
+    assert alarms.context(NodeMessage.model_validate({**BEEP, "node_id": "garage-sound"})) is None
+    with pytest.raises(ValueError, match="kind"):
+        parse_message("binmoe/hallway-sound/detection", json.dumps(BEEP).encode(), "detection")
+
+
+async def test_an_escalation_during_the_nodes_alarm_is_diagnosed_as_the_alarm(
+    broker: int, gateway: RunningGateway
+) -> None:
+    """Without Home Assistant: the bridge passes the node's alarm report (from its detection topic) with the
+    node's next escalation, and the GPU tier calls a beep heard 4 s into the smoke alarm the alarm."""
+    settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b-alarm")
+    watcher = asyncio.create_task(_expect_diagnosis("hallway-sound", 120))
+    await asyncio.sleep(0.3)
+    stop = asyncio.Event()
+    bridge = asyncio.create_task(run_bridge(settings, stop))
+    await asyncio.sleep(0.5)
+    await _publish(T3_REPORT, kind="detection")
+    await _publish(BEEP)
+    try:
+        diagnosis = await watcher
+    finally:
+        stop.set()
+        await asyncio.wait_for(bridge, 15)
+    assert (diagnosis["class"], diagnosis["severity"], diagnosis["seq"]) == ("smoke_alarm", "critical", BEEP["seq"])
+    assert diagnosis["cause_id"] == "smoke_alarm.alarm_event", diagnosis
 
 
 async def test_unacknowledged_escalation_is_redelivered(broker: int, gateway: RunningGateway) -> None:
