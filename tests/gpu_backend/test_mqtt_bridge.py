@@ -77,20 +77,29 @@ async def _run_bridge_until(settings: BridgeSettings, watcher: asyncio.Task[dict
         await asyncio.wait_for(bridge, 15)
 
 
-async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway) -> None:
-    settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b1")
+async def _diagnosis_through_bridge(settings: BridgeSettings, *published: tuple[Any, str]) -> dict[str, Any]:
+    """Start the bridge, publish (payload, kind) messages of hallway-sound in order, and return the first
+    diagnosis the bridge publishes for that node."""
     watcher = asyncio.create_task(_expect_diagnosis("hallway-sound", 120))
     await asyncio.sleep(0.3)
     stop = asyncio.Event()
     bridge = asyncio.create_task(run_bridge(settings, stop))
     await asyncio.sleep(0.5)
-    await _publish({"not": "an escalation"})  # dropped (logged), never blocks the queue
-    await _publish(SMOKE_ESCALATION)
+    for payload, kind in published:
+        await _publish(payload, kind=kind)
     try:
-        diagnosis = await watcher
+        return await watcher
     finally:
         stop.set()
         await asyncio.wait_for(bridge, 15)
+
+
+async def test_bridge_diagnoses_escalation(broker: int, gateway: RunningGateway) -> None:
+    settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b1")
+    # an invalid payload first: dropped (logged), it never blocks the queue
+    diagnosis = await _diagnosis_through_bridge(
+        settings, ({"not": "an escalation"}, "escalation"), (SMOKE_ESCALATION, "escalation")
+    )
     smoke = load_knowledge_base().lookup("sound", "smoke_alarm")
     assert smoke is not None
     assert diagnosis["cause"] == smoke.entry.default.cause  # no context, no history: the default cause
@@ -143,18 +152,7 @@ async def test_an_escalation_during_the_nodes_alarm_is_diagnosed_as_the_alarm(
     """Without Home Assistant: the bridge passes the node's alarm report (from its detection topic) with the
     node's next escalation, and the GPU tier calls a beep heard 4 s into the smoke alarm the alarm."""
     settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b-alarm")
-    watcher = asyncio.create_task(_expect_diagnosis("hallway-sound", 120))
-    await asyncio.sleep(0.3)
-    stop = asyncio.Event()
-    bridge = asyncio.create_task(run_bridge(settings, stop))
-    await asyncio.sleep(0.5)
-    await _publish(T3_REPORT, kind="detection")
-    await _publish(BEEP)
-    try:
-        diagnosis = await watcher
-    finally:
-        stop.set()
-        await asyncio.wait_for(bridge, 15)
+    diagnosis = await _diagnosis_through_bridge(settings, (T3_REPORT, "detection"), (BEEP, "escalation"))
     assert (diagnosis["class"], diagnosis["severity"], diagnosis["seq"]) == ("smoke_alarm", "critical", BEEP["seq"])
     assert diagnosis["cause_id"] == "smoke_alarm.alarm_event", diagnosis
 
