@@ -116,7 +116,7 @@ class AlarmReports:
     latest: dict[str, NodeMessage]
 
     def note(self, detection: NodeMessage) -> None:
-        if detection.event_windows is None and detection.alarm_code is None:
+        if not detection.reports_alarm_event:
             return
         self.latest.pop(detection.node_id, None)
         self.latest[detection.node_id] = detection

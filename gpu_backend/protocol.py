@@ -66,6 +66,11 @@ class NodeMessage(BaseModel):
     # nodes with alarm-event rules: whether one of their alarms (smoke, CO) was going on when the window ended
     alarm_active: bool | None = None
 
+    @property
+    def reports_alarm_event(self) -> bool:
+        """A report of an alarm event (its pattern held over seconds, or its temporal code), not one window."""
+        return self.event_windows is not None or self.alarm_code is not None
+
     @field_validator("scores", "bearing", "baseline_rpm", mode="before")
     @classmethod
     def _list_from_string(cls, value: Any) -> Any:

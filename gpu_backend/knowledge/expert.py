@@ -137,7 +137,7 @@ def alarm_event(kb: KnowledgeBase, request: DiagnoseRequest) -> tuple[KnownClass
     for m in sorted(ctx.recent, key=lambda m: m.uptime_ms, reverse=True):
         if (m.node_id, m.boot) != (esc.node_id, esc.boot) or m.uptime_ms > esc.uptime_ms:
             continue
-        if m.event_windows is None and m.alarm_code is None:
+        if not m.reports_alarm_event:
             continue
         known = kb.lookup(m.task, m.class_)
         if known is not None and known.entry.critical:
