@@ -58,13 +58,52 @@ async def _publish(payload: Any, node: str = "hallway-sound", kind: str = "escal
         await client.publish(f"binmoe/{node}/{kind}", json.dumps(payload), qos=1)
 
 
-async def _expect_diagnosis(node: str, within_s: float) -> dict[str, Any]:
+async def _expect_diagnosis(node: str, within_s: float, subscribed: asyncio.Event | None = None) -> dict[str, Any]:
     async with aiomqtt.Client("127.0.0.1", BROKER_PORT, identifier=f"test-watch-{node}") as client:
-        await client.subscribe(f"binmoe/{node}/diagnosis", qos=1)
+        await client.subscribe(f"binmoe/{node}/diagnosis", qos=1)  # returns on the broker's SUBACK
+        if subscribed is not None:
+            subscribed.set()
         async with asyncio.timeout(within_s):
             async for message in client.messages:
                 return dict(json.loads(bytes(message.payload)))  # type: ignore[arg-type]
     raise AssertionError("unreachable")
+
+
+async def _diagnosis_watcher(node: str, within_s: float = 120) -> asyncio.Task[dict[str, Any]]:
+    """A task that returns the node's next diagnosis, started once its subscription stands (no fixed sleeps: the
+    suite runs on a loaded 2-core CI machine)."""
+    subscribed = asyncio.Event()
+    watcher = asyncio.create_task(_expect_diagnosis(node, within_s, subscribed))
+    await _first_of(asyncio.create_task(subscribed.wait()), watcher, 30, "the diagnosis watcher never subscribed")
+    return watcher
+
+
+async def _first_of(awaited: asyncio.Task[Any], failing: asyncio.Task[Any], within_s: float, message: str) -> None:
+    """Wait for `awaited`; if `failing` ends first (it raised) or time runs out, fail with its error or `message`."""
+    done, _ = await asyncio.wait({awaited, failing}, timeout=within_s, return_when=asyncio.FIRST_COMPLETED)
+    if awaited not in done:
+        awaited.cancel()
+        if failing in done:
+            failing.result()  # raises what stopped it
+        raise AssertionError(message)
+
+
+async def _start_bridge(settings: BridgeSettings, stop: asyncio.Event) -> asyncio.Task[None]:
+    """Start the bridge and return once it is subscribed: it says so with a live (not retained) `online` on the
+    hub status topic, which it publishes after the broker's SUBACKs. Messages published before that would
+    reach no session (a client id's first connection) and be lost."""
+    ready = f"test-ready-{settings.client_id}"
+    async with aiomqtt.Client("127.0.0.1", settings.broker_port, identifier=ready) as client:
+        await client.subscribe(HUB_STATUS_TOPIC, qos=1)
+        bridge = asyncio.create_task(run_bridge(settings, stop))
+
+        async def online() -> None:
+            async for message in client.messages:
+                if not message.retain and bytes(message.payload) == b"online":  # type: ignore[arg-type]
+                    return
+
+        await _first_of(asyncio.create_task(online()), bridge, 30, "the bridge did not come online within 30 s")
+    return bridge
 
 
 async def _run_bridge_until(settings: BridgeSettings, watcher: asyncio.Task[dict[str, Any]]) -> dict[str, Any]:
@@ -80,11 +119,9 @@ async def _run_bridge_until(settings: BridgeSettings, watcher: asyncio.Task[dict
 async def _diagnosis_through_bridge(settings: BridgeSettings, *published: tuple[Any, str]) -> dict[str, Any]:
     """Start the bridge, publish (payload, kind) messages of hallway-sound in order, and return the first
     diagnosis the bridge publishes for that node."""
-    watcher = asyncio.create_task(_expect_diagnosis("hallway-sound", 120))
-    await asyncio.sleep(0.3)
+    watcher = await _diagnosis_watcher("hallway-sound")
     stop = asyncio.Event()
-    bridge = asyncio.create_task(run_bridge(settings, stop))
-    await asyncio.sleep(0.5)
+    bridge = await _start_bridge(settings, stop)
     for payload, kind in published:
         await _publish(payload, kind=kind)
     try:
@@ -161,16 +198,14 @@ async def test_unacknowledged_escalation_is_redelivered(broker: int, gateway: Ru
     # First the bridge runs against a dead backend: it must not acknowledge the escalation...
     dead = BridgeSettings(broker_port=broker, backend_url="http://127.0.0.1:1", client_id="b2", diagnose_attempts=1)
     stop = asyncio.Event()
-    bridge = asyncio.create_task(run_bridge(dead, stop))
-    await asyncio.sleep(0.5)
+    bridge = await _start_bridge(dead, stop)
     await _publish({**SMOKE_ESCALATION, "node_id": "attic-sound", "seq": 99}, node="attic-sound")
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # its one attempt fails; stopped before or after it, the escalation stays unacknowledged
     stop.set()
     await asyncio.wait_for(bridge, 15)
     # ...so the same session, reconnecting with a live backend, gets it again and publishes the diagnosis.
     live = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b2")
-    watcher = asyncio.create_task(_expect_diagnosis("attic-sound", 120))
-    await asyncio.sleep(0.3)
+    watcher = await _diagnosis_watcher("attic-sound")
     diagnosis = await _run_bridge_until(live, watcher)
     assert diagnosis["seq"] == 99
     assert diagnosis["severity"] in {"info", "warning", "critical"}
@@ -222,6 +257,15 @@ async def _connects(settings: BridgeSettings) -> bool:
         return False
 
 
+async def _wait_for_hub(client: aiomqtt.Client, within_s: float = 30) -> None:
+    """What an MQTT node does before it sends (docs/protocol.md §4, "Hub status"): wait for the hub's `online`."""
+    await client.subscribe(HUB_STATUS_TOPIC, qos=1)
+    async with asyncio.timeout(within_s):
+        async for message in client.messages:
+            if message.topic.matches(HUB_STATUS_TOPIC) and bytes(message.payload) == b"online":  # type: ignore[arg-type]
+                return
+
+
 async def test_bridge_over_tls_with_client_certificate(tls_broker: tuple[int, Path], gateway: RunningGateway) -> None:
     port, folder = tls_broker
     settings = _tls_settings(port, folder, backend_url=gateway.url, api_key=API_KEY, client_id="b-tls")
@@ -231,7 +275,7 @@ async def test_bridge_over_tls_with_client_certificate(tls_broker: tuple[int, Pa
     try:
         async with aiomqtt.Client("localhost", port, identifier="tls-node", tls_params=node.tls_params()) as client:
             await client.subscribe("binmoe/tls-node/diagnosis", qos=1)
-            await asyncio.sleep(0.5)
+            await _wait_for_hub(client)
             escalation = {**SMOKE_ESCALATION, "node_id": "tls-node"}
             await client.publish("binmoe/tls-node/escalation", json.dumps(escalation), qos=1)
             async with asyncio.timeout(120):
@@ -318,11 +362,9 @@ def test_escalation_on_another_nodes_topic_is_rejected() -> None:
 
 async def test_bad_messages_on_the_real_broker_do_not_stop_the_bridge(broker: int, gateway: RunningGateway) -> None:
     settings = BridgeSettings(broker_port=broker, backend_url=gateway.url, api_key=API_KEY, client_id="b-bad")
-    watcher = asyncio.create_task(_expect_diagnosis("porch-sound", 120))
-    await asyncio.sleep(0.3)
+    watcher = await _diagnosis_watcher("porch-sound")
     stop = asyncio.Event()
-    bridge = asyncio.create_task(run_bridge(settings, stop))
-    await asyncio.sleep(0.5)
+    bridge = await _start_bridge(settings, stop)
     async with aiomqtt.Client("127.0.0.1", broker, identifier="bad-node") as client:
         for topic, payload in [
             ("binmoe/porch-sound/escalation", b"\xff\xfe not utf-8"),
