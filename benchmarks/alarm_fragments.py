@@ -3,16 +3,17 @@ alarm (docs/integration.md, "An alarm and its fragments"), and how many escalati
 with them.
 
 Per alarm scene (the training generator's alarm sounds from its onset to the scene's end, the independent
-generator's for `duration_s`, 10 s, with other sounds after it), the shipped model's escalated windows
-(the node at its default hop) and the node's alarm events as its router makes them: the code detector's
-matches through the code event rules, reported when an event starts and again once per detection interval (10
-s, the node's default) while it goes on, and per window whether one is going on (the protocol's
-`alarm_active`). The hub's rule, `AlarmEpisode.takes` (its two constants read from
-`custom_components/binmoe/router.py` so the two cannot drift): an escalation made up to ALARM_BEFORE_MS before
-an alarm's first report is part of it; from the first report on, one the node made while it said its alarm was
-going on, or, for nodes without `alarm_active` (measured too), one made up to ALARM_AFTER_MS after the alarm's
-latest report. Escalations after the alarm's onset that the rule does not cover still reach the GPU tier as
-what the model called them; escalations before the onset are of the scene's other sounds.
+generator's for `duration_s`, 10 s, with other sounds after it), the shipped model's escalated windows (the node at
+its default hop) and the node's alarm events (the code detectors' matches), routed into messages by the node's
+router reference (`node_factory.reference.router.route_codes`, with the node's defaults: a detection interval of 10
+s, at most 6 escalations a minute): an alarm event is reported when it starts and again once per detection interval
+while it goes on, every message says whether one is going on (the protocol's `alarm_active`), and a window whose top
+class is an alarm class is never escalated. The hub's rule, `AlarmEpisode.takes` (its two constants read from
+`custom_components/binmoe/router.py` so the two cannot drift): an escalation made up to ALARM_BEFORE_MS before an
+alarm's first report is part of it; from the first report on, one the node made while it said its alarm was going
+on, or, for nodes without `alarm_active` (measured too), one made up to ALARM_AFTER_MS after the alarm's latest
+report. Escalations after the alarm's onset that the rule does not cover still reach the GPU tier as what the model
+called them; escalations before the onset are of the scene's other sounds.
 
 Data: the training generator's alarm scenes (the rule's 10 s came from them, `docs/integration.md`) and the
 independent generator's (`node_factory.heldout`; measured after the rule was fixed, nothing chosen on them).
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL
@@ -40,13 +40,14 @@ from node_factory.evaluation.generalization import code_classes, code_event_rule
 from node_factory.evaluation.node_stream import code_windows, run_node, stream_features, tone_feed
 from node_factory.heldout import generate_alarm_events
 from node_factory.reference import model_format
-from node_factory.reference.events import EventDetector
 from node_factory.reference.network import IntegerModel
+from node_factory.reference.router import route_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "esphome/components/binmoe/models/sound_v1.bin"
 SECTION = "alarm_fragments"
-DETECTION_INTERVAL_S = 10.0  # the node's default `detection_interval`
+DETECTION_INTERVAL_MS = 10_000  # the node's default `detection_interval`
+MAX_ESCALATIONS_PER_MINUTE = 6  # the node's default `max_escalations_per_minute` (over it: dropped, not sent)
 
 
 def hub_rule() -> tuple[float, float]:
@@ -62,31 +63,27 @@ def hub_rule() -> tuple[float, float]:
     return values["ALARM_BEFORE_MS"] / 1000, values["ALARM_AFTER_MS"] / 1000
 
 
-def node_alarm(audio: np.ndarray) -> tuple[list[float], NDArray[np.bool_]]:
-    """When the node reports an alarm (s), and per window whether one of its alarm events is going on (the
-    protocol's `alarm_active`), as the node's router makes them: the code event rules (`code_event_rules`) fed
-    with each window's code; an event is reported when it starts and again once per detection interval while it
-    goes on; it is over after its rule's span of windows without its code."""
+def node_messages(model: IntegerModel, audio: np.ndarray) -> tuple[list[float], list[tuple[float, bool]]]:
+    """What the default node sends for a scene, routed by the node's router reference
+    (`node_factory.reference.router.route_codes`, which the host node's messages are tested against): the
+    times (s, window ends) of its alarm reports (a code event's start, and a repeat once per detection interval
+    while it goes on), and of its escalations with their `alarm_active`. A window whose top class is an alarm
+    class is never sent (the code events report alarms), and escalations over the node's limit (6 a minute by
+    default; each scene is a freshly started node, its bucket full) are dropped: neither is counted."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
-    frames = stream_features(audio, cfg)
+    run = run_node(model, cfg, audio, hop)
     tone, bands = tone_feed(audio, cfg, PROTOCOL.co_tone) if PROTOCOL.alarm_tone else (None, None)
-    matches = code_windows(frames, cfg, hop, code_classes(FAMILY.classes), tone, bands)
-    detector = EventDetector(code_event_rules(FAMILY.classes))
-    classes = [rule.class_idx for rule in detector.rules]
-    reports: list[float] = []
-    last_report: dict[int, float] = {}
-    active = np.zeros(len(matches), dtype=bool)
-    for index, c in enumerate(matches):
-        t = (index * hop + cfg.frames) * cfg.frame / cfg.sample_rate
-        event = detector.push(c)
-        if event is None:  # an alarm that goes on is reported again once its class's interval has passed
-            due = (k for k in classes if detector.active(k) and t - last_report[k] >= DETECTION_INTERVAL_S)
-            event = next(due, None)
-        if event is not None:
-            reports.append(t)
-            last_report[event] = t
-        active[index] = any(detector.active(k) for k in classes)
-    return reports, active
+    codes = code_windows(stream_features(audio, cfg), cfg, hop, code_classes(FAMILY.classes), tone, bands)
+    if len(codes) != len(run.top):
+        raise ValueError(f"{len(codes)} code windows against {len(run.top)} classified windows")
+    windows = [(int(c), bool(e), int(code)) for c, e, code in zip(run.top, run.escalate, codes, strict=True)]
+    hop_ms = round(hop * cfg.frame * 1000 / cfg.sample_rate)
+    every_class = set(range(len(FAMILY.classes)))
+    rules = code_event_rules(FAMILY.classes)
+    sent = route_codes(windows, rules, every_class, DETECTION_INTERVAL_MS, hop_ms, MAX_ESCALATIONS_PER_MINUTE)
+    alarm_reports = [float(run.end_s[r.window]) for r in sent if r.code_class is not None]
+    escalations = [(float(run.end_s[r.window]), bool(r.alarm_active)) for r in sent if r.kind == "escalation"]
+    return alarm_reports, escalations
 
 
 def covered(t: float, reports: list[float], before: float, after: float, active: bool | None = None) -> bool:
@@ -125,15 +122,13 @@ def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, aft
         count += 1
         onset = float(scene.meta["onset_s"])
         end = onset + float(scene.meta.get("duration_s", np.inf))  # the training generator's sound to the end
-        run = run_node(model, cfg, scene.audio, PROTOCOL.hop_frames)
-        reports, active = node_alarm(scene.audio)
+        reports, escalations = node_messages(model, scene.audio)
         reported += bool(reports)
         stray = dict.fromkeys(RULES, 0)
-        for i in np.flatnonzero(run.escalate):
-            t = float(run.end_s[i])
+        for t, active in escalations:
             part = "before_onset" if t < onset else "during" if t <= end + window_s else "after_end"
             for rule in RULES:
-                taken = covered(t, reports, before, after, bool(active[i]) if rule == "alarm_active" else None)
+                taken = covered(t, reports, before, after, active if rule == "alarm_active" else None)
                 totals[rule][part] += 1
                 totals[rule][f"{part}_taken"] += taken
                 stray[rule] += part == "during" and not taken
@@ -149,17 +144,17 @@ def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, aft
         "lead_before_first_report_s_max": round(float(max(lead)), 2) if lead else None,
     }
     for rule in RULES:
-        t = totals[rule]
+        counts = totals[rule]
         result[rule] = {
-            "escalations_during_alarm": t["during"],
-            "taken_as_part_of_alarm": t["during_taken"],
-            "share_taken": round(t["during_taken"] / t["during"], 3) if t["during"] else None,
+            "escalations_during_alarm": counts["during"],
+            "taken_as_part_of_alarm": counts["during_taken"],
+            "share_taken": round(counts["during_taken"] / counts["during"], 3) if counts["during"] else None,
             "scenes_without_a_stray_diagnosis": clean_scenes[rule],
             "stray_in_scenes_with_a_report": stray_reported[rule],
-            "escalations_before_onset": t["before_onset"],
-            "escalations_before_onset_taken": t["before_onset_taken"],
-            "escalations_after_end": t["after_end"],
-            "escalations_after_end_taken": t["after_end_taken"],
+            "escalations_before_onset": counts["before_onset"],
+            "escalations_before_onset_taken": counts["before_onset_taken"],
+            "escalations_after_end": counts["after_end"],
+            "escalations_after_end_taken": counts["after_end_taken"],
         }
     return result
 
@@ -218,7 +213,11 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         f" fragments\"). Per alarm scene (the training generator's alarm sounds from its onset to the scene's end"
         " at 20 s, the independent generator's for 10 s in scenes of about 40 s), the shipped"
         f" model ({result['model']}) at the node's hop and the default node's alarm events (the code detectors, the"
-        " code event rules, reported when they start and once per 10 s detection interval while they go on). A"
+        " code event rules, reported when they start and once per 10 s detection interval while they go on),"
+        " routed as the node routes them (`node_factory/reference/router.py`, which the host-built node is tested"
+        " against): a window whose top class is smoke or CO is never escalated (code events report the alarms),"
+        f" and escalations over the default limit of {MAX_ESCALATIONS_PER_MINUTE} a minute are dropped (each scene"
+        " a freshly started node). A"
         " stray diagnosis is an escalation after the onset that the rule does not take: the GPU tier diagnoses it"
         " as what the model called it; in a scene without a report (the node missed the alarm) every escalation is"
         " one. Escalations before the onset and after the alarm's end are of the scene's other sounds: those the"
