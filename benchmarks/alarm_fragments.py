@@ -35,19 +35,14 @@ import numpy as np
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL
+from benchmarks.node_traffic import MAX_ESCALATIONS_PER_MINUTE, MODEL, default_node
 from node_factory.corpus import families, scenes
-from node_factory.evaluation.generalization import code_classes, code_event_rules
-from node_factory.evaluation.node_stream import code_windows, run_node, stream_features, tone_feed
 from node_factory.heldout import generate_alarm_events
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel
-from node_factory.reference.router import route_codes
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "esphome/components/binmoe/models/sound_v1.bin"
 SECTION = "alarm_fragments"
-DETECTION_INTERVAL_MS = 10_000  # the node's default `detection_interval`
-MAX_ESCALATIONS_PER_MINUTE = 6  # the node's default `max_escalations_per_minute` (over it: dropped, not sent)
 
 
 def hub_rule() -> tuple[float, float]:
@@ -64,25 +59,15 @@ def hub_rule() -> tuple[float, float]:
 
 
 def node_messages(model: IntegerModel, audio: np.ndarray) -> tuple[list[float], list[tuple[float, bool]]]:
-    """What the default node sends for a scene, routed by the node's router reference
-    (`node_factory.reference.router.route_codes`, which the host node's messages are tested against): the
-    times (s, window ends) of its alarm reports (a code event's start, and a repeat once per detection interval
-    while it goes on), and of its escalations with their `alarm_active`. A window whose top class is an alarm
-    class is never sent (the code events report alarms), and escalations over the node's limit (6 a minute by
-    default; each scene is a freshly started node, its bucket full) are dropped: neither is counted."""
-    cfg, hop = FAMILY.features, PROTOCOL.hop_frames
-    run = run_node(model, cfg, audio, hop)
-    tone, bands = tone_feed(audio, cfg, PROTOCOL.co_tone) if PROTOCOL.alarm_tone else (None, None)
-    codes = code_windows(stream_features(audio, cfg), cfg, hop, code_classes(FAMILY.classes), tone, bands)
-    if len(codes) != len(run.top):
-        raise ValueError(f"{len(codes)} code windows against {len(run.top)} classified windows")
-    windows = [(int(c), bool(e), int(code)) for c, e, code in zip(run.top, run.escalate, codes, strict=True)]
-    hop_ms = round(hop * cfg.frame * 1000 / cfg.sample_rate)
-    every_class = set(range(len(FAMILY.classes)))
-    rules = code_event_rules(FAMILY.classes)
-    sent = route_codes(windows, rules, every_class, DETECTION_INTERVAL_MS, hop_ms, MAX_ESCALATIONS_PER_MINUTE)
-    alarm_reports = [float(run.end_s[r.window]) for r in sent if r.code_class is not None]
-    escalations = [(float(run.end_s[r.window]), bool(r.alarm_active)) for r in sent if r.kind == "escalation"]
+    """What the default node sends for a scene (`benchmarks.node_traffic.default_node`: the node's router reference,
+    which the host node's messages are tested against): the times (s, window ends) of its alarm reports (a code
+    event's start, and a repeat once per detection interval while it goes on), and of its escalations with their
+    `alarm_active`. A window whose top class is an alarm class is never sent (the code events report alarms), and
+    escalations over the node's limit (6 a minute by default; each scene is a freshly started node, its bucket
+    full) are dropped: neither is counted."""
+    run, routed = default_node(model, audio)
+    alarm_reports = [float(run.end_s[r.window]) for r in routed if r.code_class is not None]
+    escalations = [(float(run.end_s[r.window]), bool(r.alarm_active)) for r in routed if r.kind == "escalation"]
     return alarm_reports, escalations
 
 

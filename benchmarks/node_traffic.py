@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL, debian
 from node_factory.evaluation.generalization import code_classes, code_event_rules
-from node_factory.evaluation.node_stream import code_windows, run_node, stream_features, tone_feed
+from node_factory.evaluation.node_stream import NodeDecisions, routed_windows
 from node_factory.heldout import generate_negative_scenes
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel, confidence
@@ -50,31 +50,33 @@ SECTION = "node_traffic"
 DETECTION_INTERVAL_MS = 10_000  # the node's default `detection_interval`
 MAX_ESCALATIONS_PER_MINUTE = 6  # the node's default `max_escalations_per_minute`
 IDLE_CLASSES = ("background",)  # not reported by default (the ESPHome component's IDLE_CLASSES)
+HOP_MS = round(PROTOCOL.hop_frames * FAMILY.features.frame * 1000 / FAMILY.features.sample_rate)
+
+
+def default_node(model: IntegerModel, audio: NDArray[np.int16]) -> tuple[NodeDecisions, list[Report]]:
+    """The default sound node on a stream from a fresh start: its decision for every window, and what its router
+    makes of them (`route_codes`: messages sent, escalations dropped over its limit)."""
+    cfg, hop = FAMILY.features, PROTOCOL.hop_frames
+    classes = code_classes(FAMILY.classes)
+    run, windows = routed_windows(model, cfg, audio, hop, classes, PROTOCOL.alarm_tone, PROTOCOL.co_tone)
+    reported = {i for i, c in enumerate(FAMILY.classes) if c not in IDLE_CLASSES}
+    rules = code_event_rules(FAMILY.classes)
+    return run, route_codes(windows, rules, reported, DETECTION_INTERVAL_MS, HOP_MS, MAX_ESCALATIONS_PER_MINUTE)
 
 
 def node_messages(model: IntegerModel, name: str, audio: NDArray[np.int16]) -> tuple[list[dict[str, Any]], int]:
     """The payloads the default node sends for the stream, and how many escalations its limit dropped."""
-    cfg, hop = FAMILY.features, PROTOCOL.hop_frames
-    frames = stream_features(audio, cfg)
-    run = run_node(model, cfg, audio, hop)
-    tone, bands = tone_feed(audio, cfg, PROTOCOL.co_tone) if PROTOCOL.alarm_tone else (None, None)
-    codes = code_windows(frames, cfg, hop, code_classes(FAMILY.classes), tone, bands)
-    windows = [(int(c), bool(e), int(code)) for c, e, code in zip(run.top, run.escalate, codes, strict=True)]
-    hop_ms = round(hop * cfg.frame * 1000 / cfg.sample_rate)
-    reported = {i for i, c in enumerate(FAMILY.classes) if c not in IDLE_CLASSES}
-    rules = code_event_rules(FAMILY.classes)
-    sent = route_codes(windows, rules, reported, DETECTION_INTERVAL_MS, hop_ms, MAX_ESCALATIONS_PER_MINUTE)
-    unlimited = route_codes(windows, rules, reported, DETECTION_INTERVAL_MS, hop_ms)
-    dropped = sum(r.kind == "escalation" for r in unlimited) - sum(r.kind == "escalation" for r in sent)
+    cfg = FAMILY.features
+    run, routed = default_node(model, audio)
+    sent = [r for r in routed if r.kind != "dropped"]
     conf = confidence(run.logits, model.logit_scale)
-    level = window_levels_db(audio, len(windows))
+    level = window_levels_db(audio, len(run))
     window_ms = round(cfg.frames * cfg.frame * 1000 / cfg.sample_rate)
     node = re.sub(r"[^a-z0-9_-]", "-", name.lower())[:64]  # the protocol's node_id: [a-z0-9_-]{1,64}
     messages = [
-        payload(model, node, seq, r, run, conf, level, (window_ms + r.window * hop_ms, hop_ms))
-        for seq, r in enumerate(sent)
+        payload(model, node, seq, r, run, conf, level, window_ms + r.window * HOP_MS) for seq, r in enumerate(sent)
     ]
-    return messages, dropped
+    return messages, len(routed) - len(sent)
 
 
 def window_levels_db(audio: NDArray[np.int16], count: int) -> NDArray[np.float64]:
@@ -94,15 +96,13 @@ def payload(
     node: str,
     seq: int,
     report: Report,
-    run: Any,
+    run: NodeDecisions,
     conf: NDArray[np.float64],
     level: NDArray[np.float64],
-    clock: tuple[int, int],
+    uptime_ms: int,
 ) -> dict[str, Any]:
-    """One message (docs/protocol.md) for a report of window `report.window`; `clock`: the window's end in the
-    node's uptime and the hop, in ms."""
+    """One message (docs/protocol.md) for a report of window `report.window`, which ended at `uptime_ms`."""
     i = report.window
-    uptime_ms, hop_ms = clock
     code_event = report.code_class is not None
     label = int(report.code_class) if code_event else int(run.top[i])  # type: ignore[arg-type]
     message: dict[str, Any] = {
@@ -116,7 +116,7 @@ def payload(
         message["reason"] = "low_margin"
     if report.event_windows is not None and report.event_span is not None:
         message["event_windows"] = report.event_windows
-        message["event_span_ms"] = report.event_span * hop_ms
+        message["event_span_ms"] = report.event_span * HOP_MS
     if code_event:
         message["alarm_code"] = "T3" if label == code_classes(FAMILY.classes)[0] else "T4"
     if report.alarm_active is not None:

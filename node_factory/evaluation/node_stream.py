@@ -129,6 +129,22 @@ def tone_feed(
     return tone, bands if co_tone else None
 
 
+def routed_windows(
+    model: IntegerModel, config: FeatureConfig, samples: NDArray[np.int16], hop_frames: int,
+    code_classes: tuple[int, int], alarm_tone: bool, co_tone: bool = True,
+) -> tuple[NodeDecisions, list[tuple[int, bool, int]]]:  # fmt: skip
+    """The node's decision for every window and what its router is handed per window: (top class, escalate,
+    class whose code completed or -1), the input of `reference.router.route_codes`. One feature pass feeds both
+    the network and the code detectors (`alarm_tone`: the tone detector too, with its T4 path if `co_tone`)."""
+    frames = stream_features(samples, config)
+    run = decisions(model, window_features(frames, config, hop_frames), config, hop_frames)
+    tone, bands = tone_feed(samples, config, co_tone) if alarm_tone else (None, None)
+    codes = code_windows(frames, config, hop_frames, code_classes, tone, bands)
+    if len(codes) != len(run):
+        raise ValueError(f"{len(codes)} code windows against {len(run)} classified windows")
+    return run, [(int(c), bool(e), int(code)) for c, e, code in zip(run.top, run.escalate, codes, strict=True)]
+
+
 def code_events(
     frames: NDArray[np.int8], config: FeatureConfig, hop_frames: int, code_classes: tuple[int, int],
     rules: tuple[EventRule, ...], tone: NDArray[np.int8] | None = None, tone_bands: NDArray[np.uint16] | None = None,

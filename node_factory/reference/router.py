@@ -1,6 +1,6 @@
 """The node's routing of classified windows into messages (`esphome/components/binmoe/binmoe_router.cpp`): the
 reference the host node's messages are checked against (tests/esphome) and that benchmarks route with
-(benchmarks/alarm_fragments.py), so both follow one definition of what a node sends."""
+(benchmarks/node_traffic.py, alarm_fragments.py), so both follow one definition of what a node sends."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from node_factory.reference.events import EventDetector, EventRule
 
 @dataclass(frozen=True)
 class Report:
-    """A message the node sends for a window: its kind, and the event fields when it reports an alarm event."""
+    """What the router makes of a window that it does not leave alone: a message it sends (its kind, and the event
+    fields when it reports an alarm event), or an escalation it drops over its limit (kind `dropped`, not sent)."""
 
     window: int
-    kind: str  # detection | escalation
+    kind: str  # detection | escalation | dropped
     event_windows: int | None = None
     event_span: int | None = None  # windows
     event_start: bool = False  # the event starts with this window (else a repeat, or no event)
@@ -113,7 +114,7 @@ def route_codes(
     goes on once its interval has passed, is what a window reports (a detection of the code's class, whatever
     the window's top class); otherwise a window is routed as before, except that a window of an alarm class
     alone is never reported. `max_escalations_per_minute`: the node's escalation limit (None: never reached);
-    an escalation over it is dropped, not sent (an alarm's report is never held back)."""
+    an escalation over it is dropped (a `dropped` report: nothing is sent; an alarm's report is never held back)."""
     detector = EventDetector(rules)
     spans = {rule.class_idx: rule.span for rule in rules}
     bucket = EscalationBucket(max_escalations_per_minute) if max_escalations_per_minute is not None else None
@@ -135,8 +136,10 @@ def route_codes(
             last[event] = t
             if event in reported:
                 out.append(Report(i, "detection", detector.count(event), spans[event], fired == event, event, active))
-        elif c in spans or (escalate and bucket is not None and not bucket.take()):
+        elif c in spans:
             continue
+        elif escalate and bucket is not None and not bucket.take():
+            out.append(Report(i, "dropped"))
         elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
             out.append(replace(plain, alarm_active=active))
     return out

@@ -29,6 +29,7 @@ def test_escalations_over_the_limit_are_dropped_and_alarm_reports_never() -> Non
     escalations = [r.window for r in sent if r.kind == "escalation"]
     # 6 at once; the 7th once the refill since the start (one token per 10 s) has made a whole token: window 20
     assert escalations == [0, 1, 2, 3, 4, 5, 20]
+    assert [r.window for r in sent if r.kind == "dropped"] == [*range(6, 20), *range(21, 25)]  # nothing sent
     assert [(r.window, r.kind, r.code_class) for r in sent if r.code_class is not None] == [(25, "detection", 1)]
     unlimited = route_codes(windows, rules, {0, 1}, 10_000, HOP_MS)
     assert sum(r.kind == "escalation" for r in unlimited) == 25
