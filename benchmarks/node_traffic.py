@@ -250,6 +250,13 @@ def write(result: dict[str, Any]) -> None:
         rate = per[worst]["hub"].get("diagnose", 0) / per[worst]["hours"]
         notes.append(f"- The busiest package of at least half an hour for the GPU tier: {worst}, {rate:.0f} diagnoses"
                      f" an hour ({per[worst]['hours']:.2f} h).")  # fmt: skip
+        packages = "; ".join(
+            f"{n} ({per[n]['hours']:.2f} h) doorbell {per[n]['hub'].get('local: doorbell', 0) / per[n]['hours']:.0f},"
+            f" knock {per[n]['hub'].get('local: knock', 0) / per[n]['hours']:.0f}"
+            for n in sorted(per)
+        )
+        where = "node_factory/corpus/debian_audio/SOURCES.md says what each holds"
+        notes.append(f"- Doorbell and knock `binmoe_detection` events an hour per package ({where}): {packages}.")
     body = (
         "The default sound node (the shipped model "
         f"{result['model']}, the code detectors, every class but background reported, 10 s detection interval, at"
