@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL, debian
+from node_factory.bench import node_model
 from node_factory.evaluation.generalization import code_classes, code_event_rules
 from node_factory.evaluation.node_stream import NodeDecisions, routed_windows
 from node_factory.heldout import generate_negative_scenes
@@ -201,6 +202,15 @@ def main() -> int:
     print(f"{time.monotonic() - started:.0f} s")
     if not args.no_write:
         write(result)
+        command = "python -m benchmarks.node_traffic"
+        if node_model.refresh_node_traffic(
+            result, str(model.meta["model_hash"]), f"{benchmarks_md.now_stamp()} by `{command}`"
+        ):
+            print("node_model.json and its section: the rows of what reaches Home Assistant refreshed from this run")
+        else:
+            print(
+                "node_model.json not refreshed: its sound report is of another model, or this run lacks the recordings"
+            )
     return 0
 
 

@@ -1,6 +1,7 @@
 """The node model's report (docs/benchmarks/node_model.json and its section) takes the code detector's figures
 from a later `benchmarks.alarm_code` run, so that they cannot go stale when the detector changes and the model
-does not. Written into a temporary benchmarks page and folder, never the repository's."""
+does not, and what reaches Home Assistant from a `benchmarks.node_traffic` run of the same model. Written into a
+temporary benchmarks page and folder, never the repository's."""
 
 from __future__ import annotations
 
@@ -101,3 +102,42 @@ def test_the_alarm_code_section_compares_with_the_shipped_models_window_rule(pag
     assert "model f5a533f8) reported 54 % of the independent alarm scenes" in text and "63.4 false alarms" in text
     (folder / "node_model.json").write_text(json.dumps({"sound": {"model_hash": "a8793edb", "generalization": {}}}))
     assert "has not been measured" in alarm_code.window_rule_comparison()
+
+
+NODE_TRAFFIC_RUN = {
+    "model": "sound_v1 (f5a533f8)",
+    "real_recordings": {
+        "total": {"hours": 6.103, "hub_per_hour": {"diagnose": 109.3, "local: doorbell": 62.1, "local: knock": 69.5}}
+    },
+}
+
+
+def test_what_reaches_home_assistant_follows_the_node_traffic_run(pages: tuple[Path, Path]) -> None:
+    folder, page = pages
+    assert node_model.refresh_node_traffic(NODE_TRAFFIC_RUN, "f5a533f8c0ffee", "2026-12-06 23:30 UTC by `x`")
+    summary = json.loads((folder / "node_model.json").read_text())["sound"]["generalization"]
+    assert summary["real_doorbell_knock_events_per_hour"] == 131.6
+    assert summary["real_diagnoses_per_hour"] == 109.3
+    assert summary["heldout_macro_f1"] == 0.35  # the model's figures are untouched
+    text = page.read_text()
+    assert "| doorbell + knock `binmoe_detection` events per hour in Home Assistant, real recordings" in text
+    assert "| 131.6 |" in text and "| 109.3 |" in text
+    assert "measured 2026-12-06 23:30 UTC by `x`" in text
+    assert "Measured 2026-12-04 03:12 UTC on the model's machine." in text
+
+
+def test_node_traffic_of_another_model_or_without_recordings_changes_nothing(pages: tuple[Path, Path]) -> None:
+    folder, page = pages
+    before = (folder / "node_model.json").read_text(), page.read_text()
+    assert not node_model.refresh_node_traffic(NODE_TRAFFIC_RUN, "8424c08e", "now")  # the report is f5a533f8's
+    without = {k: v for k, v in NODE_TRAFFIC_RUN.items() if k != "real_recordings"}
+    assert not node_model.refresh_node_traffic(without, "f5a533f8", "now")
+    assert ((folder / "node_model.json").read_text(), page.read_text()) == before
+
+
+def test_a_report_without_node_traffic_says_not_measured(pages: tuple[Path, Path]) -> None:
+    _folder, page = pages
+    assert node_model.refresh_code_detector(ALARM_CODE_RUN, "now")
+    text = page.read_text()
+    assert "| diagnoses asked of the GPU tier per hour, real recordings (default node) | — | None |" in text
+    assert "rows of what reaches Home Assistant" not in text
