@@ -39,7 +39,9 @@ event falls, so a beep, doorbell or knock window may hold the event's start late
 only its decaying end (`stream_cut`: the event drawn over two windows, played in the room as a whole, and cut
 at a uniform offset where it sounds for at least 0.15 s, the evaluation's rule); a quarter of the water windows
 hold a tap's start or end. Alarm windows are cut from three cycles of their pattern and speech from longer
-clips, as before. Corpus v3 drew every event at the window's start.
+clips, as before. Corpus v3 drew every event at the window's start. Corpus v6 adds half as many speech_tv windows
+again, cut from a programme: lines or pieces of music with pauses between them, where the media sounds for at
+least 0.15 s (`media_programme`, `PROGRAMME_EXTRA`); a window may hold one short line and silence.
 
 Condition-held-out ranges (`HELD_OUT`) are never drawn for training: the `heldout` conditions split draws
 its parameters from them (and SNR from the whole −5…30 dB, of which −5…0 dB is held out), to measure what
@@ -479,11 +481,55 @@ def speech_tv(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, Any]]:
     else:
         pool = src.recorded[kind]
         x = _excerpt(rng, pool[int(rng.integers(len(pool)))], n)
+    x, tv = _tv_speaker(rng, x)
+    return x, {"media": kind, "tv_speaker": tv}
+
+
+def _tv_speaker(rng: Rng, x: Float) -> tuple[Float, bool]:
+    """Half the time a small TV speaker: band limit and, half of those, compression."""
     tv = rng.random() < 0.5
-    if tv:  # a small TV speaker: band limit and compression
+    if tv:
         x = _band(x, rng.uniform(120, 300), rng.uniform(4000, 7000))
         x = np.tanh(rng.uniform(1, 4) * _norm(x)) if rng.random() < 0.5 else x
-    return x, {"media": kind, "tv_speaker": tv}
+    return x, tv
+
+
+# The share of a split's speech_tv windows cut from a programme instead of `speech_tv`'s excerpts: 0.5 made
+# model 2f86ad33, which missed its shipping rule (it recognised fewer excerpts; docs/node-model.md, "The shipped
+# model (corpus v6: programmes with pauses)"), so the corpus keeps every excerpt and adds programme windows instead
+MEDIA_PROGRAMME = 0.0
+# speech_tv windows cut from a programme in addition to a split's windows per class, as a share of that number
+# (their seeds are a ninth class's, so every other window is corpus v5's): corpus v6, the shipped model's
+PROGRAMME_EXTRA = 0.5
+
+
+def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, Any]]:
+    """Media as a node's windows find a programme (corpus v6): lines of speech or pieces of music, each whole at
+    its own level, with pauses of 0.1-1.5 s between them, cut at a uniform offset where the media sounds for
+    `MIN_ACTIVE_S` (as `stream_cut` cuts an event). So a window may hold one short line and silence, which
+    is what a knock looks like in the bands. `speech_tv` tiles a short clip end to end and prefers an excerpt
+    full of sound: corpus v5 had no such window, and the model trained on it (8424c08e) called 0.40 of the
+    windows of the training packages' validation recordings (speech and music, raw) doorbell or knock."""
+    kinds = ["tts"] + [k for k in ("speech", "music") if src.recorded.get(k)]
+    weights = {"tts": 0.45, "speech": 0.35, "music": 0.2}
+    p = np.array([weights[k] for k in kinds])
+    kind = str(rng.choice(kinds, p=p / p.sum()))
+    pool: Sequence[NDArray[Any]] = src.speech if kind == "tts" else src.recorded[kind]
+    parts = [np.zeros(int(rng.uniform(0, 1.0) * SR))]
+    total = len(parts[0])
+    while total < 3 * n:
+        clip = pool[int(rng.integers(len(pool)))]
+        clip = clip.astype(np.float64) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float64)
+        clip = clip / (np.max(np.abs(clip)) + 1e-9) * rng.uniform(0.3, 1.0)
+        parts += [clip, np.zeros(int(rng.uniform(0.1, 1.5) * SR))]
+        total += len(parts[-2]) + len(parts[-1])
+    stream = np.concatenate(parts)
+    active = np.abs(stream) > 0.05 * np.max(np.abs(stream))
+    sums = np.concatenate([[0], np.cumsum(active)])
+    shown = sums[n:] - sums[:-n]  # active samples in the window starting at each offset
+    start = int(rng.choice(np.flatnonzero(shown >= min(MIN_ACTIVE_S * SR, int(shown.max())))))
+    x, tv = _tv_speaker(rng, stream[start : start + n].copy())
+    return x, {"media": kind, "tv_speaker": tv, "programme": True}
 
 
 # ---- noise ---------------------------------------------------------------------------------------------
@@ -647,10 +693,11 @@ def stream_cut(rng: Rng, source: SourceFn, n: int, ir: Float) -> tuple[Float, Fl
 
 
 def render(
-    label: str, rng: Rng, n: int, ranges: Ranges, src: Sources, cut_from_stream: bool = True
+    label: str, rng: Rng, n: int, ranges: Ranges, src: Sources, cut_from_stream: bool = True, programme: bool = False
 ) -> tuple[NDArray[np.int16], dict[str, Any]]:
     """One int16 window of class `label` and the conditions it was drawn with. `cut_from_stream=False` draws
-    every event at the window's start (corpus v3's windows: the test clips, one event each, use it)."""
+    every event at the window's start (corpus v3's windows: the test clips, one event each, use it);
+    `programme=True` cuts a speech_tv window from a programme (`media_programme`)."""
     background, kinds = noise_mix(rng, n, ranges, src, media=label != "background")
     meta: dict[str, Any] = {"label": label, "noise": kinds}
     if label == "background":
@@ -663,6 +710,10 @@ def render(
         else:
             if label in ("smoke_alarm", "co_alarm"):  # cut from a longer pattern already (`alarm`)
                 raw, extra = alarm(rng, n, ranges, label)
+            elif label == "speech_tv" and (
+                programme or (MEDIA_PROGRAMME > 0 and cut_from_stream and rng.random() < MEDIA_PROGRAMME)
+            ):
+                raw, extra = media_programme(rng, n, src)  # a programme with pauses (no draw at all when off)
             elif label == "speech_tv":  # an excerpt of a longer clip
                 raw, extra = speech_tv(rng, n, src)
             else:
@@ -726,6 +777,9 @@ def build_split(
     )
     jobs = [(split, ci, start, min(start + RENDER_CHUNK, per_class), n) for ci in range(len(SOUND_CLASSES))
             for start in range(0, per_class, RENDER_CHUNK)]  # fmt: skip
+    extra = round(PROGRAMME_EXTRA * per_class)
+    jobs += [(split, PROGRAMME_CLASS, start, min(start + RENDER_CHUNK, extra), n)
+             for start in range(0, extra, RENDER_CHUNK)]  # fmt: skip
     workers = render_workers(len(SOUND_CLASSES) * per_class) if workers is None else workers
     global _SPLIT_STATE
     _SPLIT_STATE = (ranges, src)
@@ -739,11 +793,15 @@ def build_split(
         _SPLIT_STATE = None
     windows = [w for part in parts for w, _meta in part]
     metas = [meta for part in parts for _w, meta in part]
-    labels = [ci for (_split, ci, start, stop, _n) in jobs for _ in range(start, stop)]
+    speech = SOUND_CLASSES.index("speech_tv")
+    labels = [
+        speech if ci == PROGRAMME_CLASS else ci for (_split, ci, start, stop, _n) in jobs for _ in range(start, stop)
+    ]
     return np.stack(windows), np.asarray(labels), metas
 
 
 RENDER_CHUNK = 250  # windows per worker task
+PROGRAMME_CLASS = len(SOUND_CLASSES)  # the jobs' class index of the extra programme windows (labelled speech_tv)
 _SPLIT_STATE: tuple[Ranges, Sources] | None = None  # the split being rendered (read by forked workers)
 
 
@@ -759,11 +817,16 @@ def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.
     split, ci, start, stop, n = job
     assert _SPLIT_STATE is not None
     ranges, src = _SPLIT_STATE
+    if ci == PROGRAMME_CLASS:  # the extra programme windows
+        return [render("speech_tv", np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src,
+                       programme=True) for i in range(start, stop)]  # fmt: skip
     label = SOUND_CLASSES[ci]
     return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src)
             for i in range(start, stop)]  # fmt: skip
 
 
 def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:
-    key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, TRAIN, HELD_OUT, recorded_key, "v5-bubbles")
+    programmes = MEDIA_PROGRAMME > 0 or PROGRAMME_EXTRA > 0  # corpus v6 (0, 0.5) or a variant of it
+    version = f"v6-programmes-{MEDIA_PROGRAMME}-{PROGRAMME_EXTRA}" if programmes else "v5-bubbles"
+    key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, TRAIN, HELD_OUT, recorded_key, version)
     return hashlib.sha256(repr(key).encode()).hexdigest()[:12]

@@ -57,7 +57,8 @@ CONFIGS = {
         real_audio=True,
         # corpus v3's sound conditions are broad (sounders, rooms, SNR -5..30 dB, recorded backgrounds): the sound
         # family needs more windows than the others to cover them (3000 per class since corpus v5, was 1500:
-        # docs/node-model.md, "A model trained on corpus v5")
+        # docs/node-model.md, "A model trained on corpus v5"); corpus v6 adds half as many speech_tv windows again
+        # cut from programmes (synth.PROGRAMME_EXTRA: 4500 speech_tv windows in training)
         family_corpus={"sound": {"train": 3000, "val": 300, "test": 300}},
         # the piezo (16 kHz) student is still learning after 60 + 20 epochs: 200 + 60 raise its validation
         # macro-F1 from 0.854 to 0.881 (the teacher is unchanged); 4.6 min of distillation on 2 cores. The same

@@ -15,7 +15,8 @@ def test_split_does_not_depend_on_workers() -> None:
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
     assert one[2] == two[2]
-    assert list(one[1]) == [c for c in range(len(synth.SOUND_CLASSES)) for _ in range(3)]
+    extra = [synth.SOUND_CLASSES.index("speech_tv")] * round(synth.PROGRAMME_EXTRA * 3)  # programme windows
+    assert list(one[1]) == [c for c in range(len(synth.SOUND_CLASSES)) for _ in range(3)] + extra
 
 
 def test_render_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,3 +96,51 @@ def test_bubble_rate_and_sizes() -> None:
 def test_water_styles_are_all_drawn() -> None:
     styles = {synth.water_running(np.random.default_rng(seed), 8192)[1]["style"] for seed in range(40)}
     assert styles == set(synth.WATER_STYLES)
+
+
+def test_media_programme_holds_pauses_and_always_some_media() -> None:
+    """Corpus v6: speech_tv windows cut from a programme (lines with pauses between them) show at least
+    `MIN_ACTIVE_S` of media and often a pause, which the excerpts of `speech_tv` never do; drawn from every
+    kind of media the split has."""
+    n = 16384
+    line = np.zeros(int(0.6 * synth.SR))
+    line[::8] = 0.5  # 0.6 s of sound: a short line of dialogue
+    music = (0.3 * np.sin(np.arange(3 * synth.SR) * 0.3) * 32767).astype(np.int16)  # a recorded piece, int16
+    src = synth.Sources(speech=[line], recorded={"speech": [(line * 32767).astype(np.int16)], "music": [music]})
+    kinds, with_silence = set(), 0
+    for seed in range(60):
+        x, meta = synth.media_programme(np.random.default_rng(seed), n, src)
+        assert x.shape == (n,) and meta["programme"] is True
+        kinds.add(meta["media"])
+        frames = np.abs(x[: n // 512 * 512]).reshape(-1, 512).max(axis=1)
+        assert np.count_nonzero(frames > 0.05 * frames.max()) * 512 / synth.SR >= synth.MIN_ACTIVE_S - 0.04
+        with_silence += bool(np.count_nonzero(frames < 1e-6) >= 8)  # a quarter of a second of pause, at least
+    assert kinds == {"tts", "speech", "music"}
+    assert 10 < with_silence < 60
+    again, _ = synth.media_programme(np.random.default_rng(7), n, src)
+    np.testing.assert_array_equal(again, synth.media_programme(np.random.default_rng(7), n, src)[0])
+
+
+def test_each_way_of_adding_programmes_is_its_own_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Corpus v6 (the shipped model's) adds programme windows and replaces none; v5 and the variant that replaces
+    excerpts by programmes have cache keys of their own."""
+    assert (synth.MEDIA_PROGRAMME, synth.PROGRAMME_EXTRA) == (0, 0.5)
+    keys = {synth.corpus_key({"train": 10}, 16384)}
+    for media, extra in ((0.0, 0.0), (0.5, 0.0)):
+        monkeypatch.setattr(synth, "MEDIA_PROGRAMME", media)
+        monkeypatch.setattr(synth, "PROGRAMME_EXTRA", extra)
+        keys.add(synth.corpus_key({"train": 10}, 16384))
+    assert len(keys) == 3
+
+
+def test_extra_programme_windows_leave_every_other_window_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PROGRAMME_EXTRA` adds speech_tv windows cut from a programme after a split's windows, with seeds of their
+    own: the split's other windows are those of the corpus without them."""
+    monkeypatch.setattr(synth, "PROGRAMME_EXTRA", 0.0)
+    plain = synth.build_split("val", 2, 16384, cache_dir(), workers=1)
+    monkeypatch.setattr(synth, "PROGRAMME_EXTRA", 1.0)
+    more = synth.build_split("val", 2, 16384, cache_dir(), workers=1)
+    np.testing.assert_array_equal(more[0][:16], plain[0])
+    assert more[2][:16] == plain[2]
+    speech = synth.SOUND_CLASSES.index("speech_tv")
+    assert list(more[1][16:]) == [speech, speech] and all(m["programme"] for m in more[2][16:])
