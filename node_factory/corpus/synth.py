@@ -452,10 +452,14 @@ class Sources:
     irs: list[tuple[Float, float]] = field(default_factory=list)  # (impulse response, rt60)
 
 
+def _as_float(clip: NDArray[Any]) -> Float:
+    """A clip as float samples: int16 recordings scaled to +-1, synthesised (float) clips as they are."""
+    return clip.astype(np.float64) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float64)
+
+
 def _excerpt(rng: Rng, clip: NDArray[Any], n: int) -> Float:
     """n samples of a clip (float, or int16 recordings), preferring a part with sound in it."""
-    if clip.dtype == np.int16:
-        clip = clip.astype(np.float64) / 32768.0
+    clip = _as_float(clip)
     if len(clip) <= n:
         reps = int(np.ceil((n + 1) / max(len(clip), 1)))
         clip = np.tile(clip, reps)
@@ -518,16 +522,12 @@ def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, An
     parts = [np.zeros(int(rng.uniform(0, 1.0) * SR))]
     total = len(parts[0])
     while total < 3 * n:
-        clip = pool[int(rng.integers(len(pool)))]
-        clip = clip.astype(np.float64) / 32768.0 if clip.dtype == np.int16 else clip.astype(np.float64)
+        clip = _as_float(pool[int(rng.integers(len(pool)))])
         clip = clip / (np.max(np.abs(clip)) + 1e-9) * rng.uniform(0.3, 1.0)
         parts += [clip, np.zeros(int(rng.uniform(0.1, 1.5) * SR))]
         total += len(parts[-2]) + len(parts[-1])
     stream = np.concatenate(parts)
-    active = np.abs(stream) > 0.05 * np.max(np.abs(stream))
-    sums = np.concatenate([[0], np.cumsum(active)])
-    shown = sums[n:] - sums[:-n]  # active samples in the window starting at each offset
-    start = int(rng.choice(np.flatnonzero(shown >= min(MIN_ACTIVE_S * SR, int(shown.max())))))
+    start = _cut_offset(rng, stream, n)
     x, tv = _tv_speaker(rng, stream[start : start + n].copy())
     return x, {"media": kind, "tv_speaker": tv, "programme": True}
 
@@ -674,6 +674,15 @@ MIN_ACTIVE_S = DEFAULT_MIN_ACTIVE_S  # a window shows an event when it sounds in
 STREAM_CUT = {"appliance_beep": 1.0, "doorbell": 1.0, "knock": 1.0, "water_running": 0.25}
 
 
+def _cut_offset(rng: Rng, dry: Float, n: int) -> int:
+    """Where the node's window of `n` samples may start in a dry source: an offset drawn uniformly among those
+    where the source sounds (over 5 % of its peak) for `MIN_ACTIVE_S`, or as long as any offset shows it."""
+    active = np.abs(dry) > 0.05 * np.max(np.abs(dry))
+    sums = np.concatenate([[0], np.cumsum(active)])
+    shown = sums[n:] - sums[:-n]  # active samples in the window starting at each offset
+    return int(rng.choice(np.flatnonzero(shown >= min(MIN_ACTIVE_S * SR, int(shown.max())))))
+
+
 def stream_cut(rng: Rng, source: SourceFn, n: int, ir: Float) -> tuple[Float, Float, dict[str, Any]]:
     """An event as the node's windows find it: the node cuts its stream every hop, wherever the event is, so
     a window may hold its start late in the window, its middle or only its decaying end. The source is drawn
@@ -683,11 +692,7 @@ def stream_cut(rng: Rng, source: SourceFn, n: int, ir: Float) -> tuple[Float, Fl
     long, meta = source(rng, 2 * n)
     dry = np.concatenate([np.zeros(n), long, np.zeros(n)])
     wet = fftconvolve(dry, ir)[: len(dry)]
-    active = np.abs(dry) > 0.05 * np.max(np.abs(dry))
-    sums = np.concatenate([[0], np.cumsum(active)])
-    shown = sums[n:] - sums[:-n]  # active samples in the window starting at each offset
-    offsets = np.flatnonzero(shown >= min(MIN_ACTIVE_S * SR, int(shown.max())))
-    start = int(rng.choice(offsets))
+    start = _cut_offset(rng, dry, n)
     meta["window_offset_s"] = round((start - n) / SR, 3)  # where the window starts against the source's start
     return dry[start : start + n], wet[start : start + n], meta
 
