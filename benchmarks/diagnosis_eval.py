@@ -143,7 +143,8 @@ def _alarm_report(report: AlarmReport, task: str, now_ms: int) -> dict[str, Any]
         "uptime_ms": now_ms - int(report.seconds_before * 1000), "class": report.class_, "class_idx": idx,
         "scores": scores, "margin": 9, "confidence": 1.0 if report.alarm_code else 0.93, "model": f"{task}-v1",
         "model_hash": "00c0ffee", "level_db": -20.0, "event_windows": 1 if report.alarm_code else 3,
-        "event_span_ms": 4096 if report.class_ == "smoke_alarm" else 6144, "alarm_active": True,
+        "alarm_active": True,
+        "event_span_ms": 9728 if report.alarm_code else 4096 if report.class_ == "smoke_alarm" else 6144,
     }  # fmt: skip
     if report.alarm_code:
         message["alarm_code"] = report.alarm_code

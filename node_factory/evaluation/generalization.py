@@ -72,10 +72,17 @@ def default_event_rules(classes: tuple[str, ...], need: int = 2) -> tuple[EventR
     return tuple(EventRule(classes.index(name), need, span) for name, span in spans.items() if name in classes)
 
 
-# With the alarm-code detector (the node's default for a model with both alarm classes) the same rules count
-# windows in which the class's code completed, and one is enough: a code match is five pulses of it.
+# With the alarm-code detector (the node's default for a model with both alarm classes) the rules count
+# windows in which the class's code completed, and one is enough: a code match is five pulses of it. An event
+# holds for CODE_EVENT_SPAN windows without the code (9.7 s, since 2026-12-07; one T3 / T4 cycle before): the
+# longest whole number of windows under the node's default 10 s detection interval, so that a code lost for a
+# cycle or two does not end the alarm (and start a second one), while a repeat report still means the code was
+# heard again since the last report (docs/esphome.md, "Alarm events").
+CODE_EVENT_SPAN = 19
+
+
 def code_event_rules(classes: tuple[str, ...]) -> tuple[EventRule, ...]:
-    return default_event_rules(classes, need=1)
+    return tuple(EventRule(rule.class_idx, 1, CODE_EVENT_SPAN) for rule in default_event_rules(classes))
 
 
 def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:

@@ -493,15 +493,16 @@ def test_adxl345_level_is_in_db_re_1g(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("options", "rules"),
-    [({}, [(1, 1, 8), (2, 1, 12)]),  # the defaults at the sound model's default hop (512 ms): one code match
-     ({"hop": "256ms"}, [(1, 1, 16), (2, 1, 24)]),  # the same time in windows
-     ({"hop": "1024ms"}, [(1, 1, 4), (2, 1, 6)]),
-     ({"hop": "96ms"}, [(1, 1, 32), (2, 1, 32)]),  # at most 32 windows
+    [({}, [(1, 1, 19), (2, 1, 19)]),  # the defaults at the sound model's default hop (512 ms): one code match,
+     # held 9.7 s
+     ({"hop": "256ms"}, [(1, 1, 32), (2, 1, 32)]),  # the same time in windows, at most 32
+     ({"hop": "1024ms"}, [(1, 1, 10), (2, 1, 10)]),
+     ({"hop": "640ms"}, [(1, 1, 16), (2, 1, 16)]),
      ({"alarm_code": False}, [(1, 2, 8), (2, 2, 12)]),  # the model's windows: two of the span
      ({"alarm_events": []}, []),
      ({"alarm_events": [{"class": "knock", "need": 1, "span": 1}, {"class": "smoke_alarm", "need": 32, "span": 32}]},
       [(5, 1, 1), (1, 32, 32)])],
-    ids=["defaults", "hop-256ms", "hop-1024ms", "hop-96ms", "no-alarm-code", "off", "own-rules"],
+    ids=["defaults", "hop-256ms", "hop-1024ms", "hop-640ms", "no-alarm-code", "off", "own-rules"],
 )  # fmt: skip
 def test_alarm_event_rules_reach_the_generated_code(
     tmp_path: Path, options: dict[str, Any], rules: list[tuple[int, int, int]]

@@ -44,7 +44,7 @@ CLASSES: list[str] = MANIFEST["classes"]
 # default hop, events from the alarm-code detector (the node's dump_config lists them;
 # test_bad_replay_file_is_reported_and_ignored reads it back)
 SMOKE, CO = CLASSES.index("smoke_alarm"), CLASSES.index("co_alarm")
-EVENT_RULES = (EventRule(SMOKE, 1, 8), EventRule(CO, 1, 12))
+EVENT_RULES = (EventRule(SMOKE, 1, 19), EventRule(CO, 1, 19))  # held 9.7 s without the code
 # make_clips.py's class clips (one per class, drawn with seeds of their own and the event at the clip's start)
 CLASS_CLIPS = ("appliance_beep", "background", "co_alarm", "doorbell", "knock", "smoke_alarm", "water_running")
 # what the shipped sound-v1 misses at the node's 512 ms hop, by model hash: none. The shipped 88fcfb78 (corpus v6)
@@ -221,10 +221,10 @@ async def test_an_alarm_is_one_event_and_a_beep_is_none(sound_node: Path, clips:
         (first, message), *repeats = alarm
         assert first.event_start and sum(r.event_start for r, _m in alarm) == 1
         assert (first.window * HOP_FRAMES + cfg.frames) * cfg.frame / cfg.sample_rate <= 10.0
-        assert message.event_span_ms == 8 * HOP_MS and 1 <= (message.event_windows or 0) <= 8
+        assert message.event_span_ms == 19 * HOP_MS and 1 <= (message.event_windows or 0) <= 19
         assert message.alarm_code == "T3" and message.confidence == 1.0
         assert message.alarm_active and all(m.alarm_active for _r, m in repeats)
-        assert all(m.event_span_ms == 8 * HOP_MS and r.window > first.window for r, m in repeats)
+        assert all(m.event_span_ms == 19 * HOP_MS and r.window > first.window for r, m in repeats)
         binary = {e.object_id: e.key for e in node.entities if isinstance(e, BinarySensorInfo)}
         co_states = [s.state for s in node.states if isinstance(s, BinarySensorState) and s.key == binary["co_alarm"]]
         assert co_states and True not in co_states[1:], co_states  # the T3 alarm is no CO alarm
@@ -316,7 +316,7 @@ async def test_bad_replay_file_is_reported_and_ignored(sound_node: Path, tmp_pat
         assert f"{bad} is not a PCM WAV file" in log and "cannot open" in log
         assert "1 channel(s), 16 bit, 44100 Hz; the model needs PCM mono 16 bit 16000 Hz" in log
         assert "BinMoE: model sound-v1" in log  # dump_config
-        assert "Alarm event: smoke_alarm, 1 of 8 windows" in log and "Alarm event: co_alarm, 1 of 12 windows" in log
+        assert "Alarm event: smoke_alarm, 1 of 19 windows" in log and "Alarm event: co_alarm, 1 of 19 windows" in log
         assert "Alarm code: T3 -> smoke_alarm, T4 -> co_alarm" in log
     finally:
         await node.client.disconnect()

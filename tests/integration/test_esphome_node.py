@@ -88,10 +88,10 @@ async def test_host_node_events_reach_the_binmoe_hub(
     assert {e.data["seq"] for e in detections} | {e.data["seq"] for e in escalations} <= raw_seqs
     smoke = [e for e in detections if e.data["class"] == "smoke_alarm"]
     assert smoke and smoke[0].data["handled_by"] == "node"  # a critical class the node was sure of
-    # ... recognised by the node by its temporal-three code (an alarm event over its last 8 windows); every
+    # ... recognised by the node by its temporal-three code (an alarm event over its last 19 windows); every
     # critical message of this node is one, so the notification names the pattern
     assert smoke[0].data["alarm_code"] == "T3" and smoke[0].data["confidence"] == 1.0
-    assert smoke[0].data["event_span_ms"] == 4096 and 1 <= smoke[0].data["event_windows"] <= 8
+    assert smoke[0].data["event_span_ms"] == 19 * 512 and 1 <= smoke[0].data["event_windows"] <= 19
     notifications = persistent_notification._async_get_or_create_notifications(hass)
     assert "temporal-three (T3) alarm pattern" in notifications["binmoe_critical_binmoe-host-sound"]["message"]
     decisions = {"diagnose", "queued", "dropped", "ignored", "part_of_alarm"}

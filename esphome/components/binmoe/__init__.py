@@ -109,6 +109,11 @@ MAX_EVENT_SPAN = 32  # esphome::binmoe::MAX_EVENT_SPAN: one 32-bit mask of windo
 # default_event_rules, where the evaluation uses the same rules); other hops get the span in windows that covers
 # the same time (ceil(span_ms / hop_ms), at most 32), the same `need`.
 DEFAULT_ALARM_EVENTS = {"smoke_alarm": (2, 8 * 512), "co_alarm": (2, 12 * 512)}
+# With the alarm-code detector, one code window is an event and the event holds for 9.7 s without the code (19
+# windows at 512 ms; node_factory.evaluation.generalization CODE_EVENT_SPAN): just under the default 10 s
+# detection interval, so a code lost for a cycle or two neither ends the alarm nor starts a second one, and a
+# repeat report still means the code was heard again.
+CODE_EVENT_SPAN_MS = 19 * 512
 BUILD_DIR = "binmoe"  # under the build's src/, next to main.cpp (ESPHome prunes unknown files in src/esphome)
 
 binmoe_ns = cg.esphome_ns.namespace("binmoe")
@@ -555,7 +560,8 @@ def alarm_code_classes(config: dict[str, Any], manifest: dict[str, Any]) -> tupl
 def alarm_events(config: dict[str, Any], manifest: dict[str, Any]) -> list[tuple[int, int, int]]:
     """(class index, need, span) of each alarm-event rule: `alarm_events` if set (`[]`: none), else the defaults
     for the model's alarm classes at the configured hop. With the alarm-code detector the rules count windows
-    in which the class's code completed, and one is an event (a code match is already four or five pulses)."""
+    in which the class's code completed, one is an event (a code match is already four or five pulses), and
+    the event holds for CODE_EVENT_SPAN_MS without the code."""
     classes: list[str] = manifest["classes"]
     if CONF_ALARM_EVENTS in config:
         return [(classes.index(r[CONF_CLASS]), r[CONF_NEED], r[CONF_SPAN]) for r in config[CONF_ALARM_EVENTS]]
@@ -565,6 +571,7 @@ def alarm_events(config: dict[str, Any], manifest: dict[str, Any]) -> list[tuple
     rules = []
     for name, (need, span_ms) in DEFAULT_ALARM_EVENTS.items():
         if name in classes:
+            span_ms = CODE_EVENT_SPAN_MS if code else span_ms
             span = min(MAX_EVENT_SPAN, -(-span_ms * features["sample_rate"] // hop_units))
             rules.append((classes.index(name), 1 if code else min(need, span), span))
     return rules
