@@ -151,7 +151,7 @@ def main() -> int:
     args = parser.parse_args()
     before, after = hub_rule()
     started = time.monotonic()
-    model, _ = model_format.parse_payload(model_format.read_blob(MODEL.read_bytes()))
+    model, _ = model_format.load(MODEL)
     name = f"{MODEL.stem} ({model.meta['model_hash'][:8]})"
     result: dict[str, Any] = {"rule_s": {"before": before, "after": after}, "model": name}
     training = scenes.alarm_scenes(args.scenes, families.cache_dir())

@@ -32,7 +32,7 @@ KINDS = ("speech", "music")
 
 def shares(model_path: Path, recordings: dict[str, list[NDArray[np.int16]]]) -> dict[str, Any]:
     """Per kind and in all: files, windows and the share of windows called each class."""
-    model, _ = model_format.parse_payload(model_format.read_blob(model_path.read_bytes()))
+    model, _ = model_format.load(model_path)
     result: dict[str, Any] = {"model": str(model.meta["model_hash"])[:8]}
     every: Counter[str] = Counter()
     for kind in KINDS:

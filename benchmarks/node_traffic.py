@@ -189,7 +189,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     started = time.monotonic()
-    model, _ = model_format.parse_payload(model_format.read_blob(MODEL.read_bytes()))
+    model, _ = model_format.load(MODEL)
     result: dict[str, Any] = {"model": f"{MODEL.stem} ({str(model.meta['model_hash'])[:8]})"}
     twins = generate_negative_scenes(PROTOCOL.seed, PROTOCOL.scenes)
     result["independent_alarm_free"] = measure(

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--real-audio", type=Path, help="the Debian recordings' cache: add the real recordings")
     args = parser.parse_args(argv)
     family = FAMILIES["sound"]
-    model, _info = model_format.parse_payload(model_format.read_blob(args.blob.read_bytes()))
+    model, _info = model_format.load(args.blob)
     if model.feature_digest != family.features.digest():
         parser.error(f"{args.blob}: made for other features than the sound family's")
     teacher, _ = load_teacher_network(args.run / f"{family.stem}_teacher.pt")

@@ -43,7 +43,7 @@ from ..heldout.vibration import FAULT_CLASSES, VIBRATION_CLASSES
 from ..reference import ima_adpcm
 from ..reference.baseline import AnomalyDetector, BaselineLearner, digest8, persistence_windows, signature
 from ..reference.features import FeatureConfig, frame_features
-from ..reference.model_format import parse_payload, read_blob
+from ..reference.model_format import load
 from ..reference.network import decide, forward
 from ..reference.orders import SHAFT_FAULTS, BearingGeometry, identify, outside_speeds
 from ..training.metrics import macro_f1
@@ -384,7 +384,7 @@ def fault_identification(family: Family, protocol: VibrationProtocol, progress: 
 
 def students(family: Family, model_path: Path, protocol: VibrationProtocol) -> dict[str, Any]:
     cfg = family.features
-    model, _info = parse_payload(read_blob(model_path.read_bytes()))
+    model, _info = load(model_path)
     classes = list(model.classes)
     clips = generate_vibration_clips(
         protocol.seed + 1, protocol.clips_per_class, cfg.sample_rate, protocol.clip_seconds, classes=VIBRATION_CLASSES

@@ -25,6 +25,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -231,6 +232,14 @@ def read_blob(data: bytes) -> bytes:
     if zlib.crc32(body) != crc:
         raise ValueError("CRC mismatch: the blob is corrupt")
     return body
+
+
+def load(path: Path) -> tuple[IntegerModel, ModelInfo]:
+    """The model in a blob file (`sound_v1.bin`, a training run's); ValueError naming the file if it is not one."""
+    try:
+        return parse_payload(read_blob(path.read_bytes()))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
 
 
 def _c_array(name: str, ctype: str, values: NDArray[Any]) -> str:

@@ -34,7 +34,7 @@ class Window:
 
 def load_model(stem: str) -> tuple[IntegerModel, FeatureConfig, dict]:
     manifest = json.loads((MODELS / f"{stem}.json").read_text())
-    model, _info = model_format.parse_payload(model_format.read_blob((MODELS / f"{stem}.bin").read_bytes()))
+    model, _info = model_format.load(MODELS / f"{stem}.bin")
     fc = manifest["feature_config"]
     cfg = FeatureConfig(**{k: v for k, v in fc.items() if k in FeatureConfig.__dataclass_fields__})
     assert cfg.digest() == manifest["feature_digest"], "manifest and reference feature config differ"

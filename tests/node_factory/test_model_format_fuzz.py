@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from node_factory.reference.model_format import blob, parse_payload, read_blob
+from node_factory.reference.model_format import blob, load, parse_payload, read_blob
 
 MODELS = Path(__file__).parents[2] / "esphome" / "components" / "binmoe" / "models"
 BLOBS = {path.stem: path.read_bytes() for path in sorted(MODELS.glob("*.bin"))}
@@ -83,3 +83,13 @@ def test_corrupted_blobs_are_refused(stem: str, index: int, value: int) -> None:
     data[index % len(data)] ^= value
     with pytest.raises(ValueError):
         read_blob(bytes(data))
+
+
+def test_load_reads_a_blob_file_and_names_a_bad_one(tmp_path: Path) -> None:
+    model, info = load(MODELS / "sound_v1.bin")
+    expected_model, expected_info = parse_payload(PAYLOADS["sound_v1"])
+    assert model.meta["model_hash"] == expected_model.meta["model_hash"] and info == expected_info
+    bad = tmp_path / "sound_v1.bin"
+    bad.write_bytes(BLOBS["sound_v1"][:-30])
+    with pytest.raises(ValueError, match=f"^{bad}: truncated blob"):
+        load(bad)

@@ -21,7 +21,7 @@ def t3_alarm(seconds: float = 14.0, rate: int = 16000) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model() -> object:
-    return model_format.parse_payload(model_format.read_blob(node_traffic.MODEL.read_bytes()))[0]
+    return model_format.load(node_traffic.MODEL)[0]
 
 
 def test_the_node_messages_are_valid_protocol_payloads(model: object) -> None:
