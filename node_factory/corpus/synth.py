@@ -505,6 +505,9 @@ MEDIA_PROGRAMME = 0.0
 # speech_tv windows cut from a programme in addition to a split's windows per class, as a share of that number
 # (their seeds are a ninth class's, so every other window is corpus v5's): corpus v6, the shipped model's
 PROGRAMME_EXTRA = 0.5
+# what a programme is made of (espeak lines, recorded lines, recorded music), as draw weights: corpus v6's
+V6_PROGRAMME_MEDIA = {"tts": 0.45, "speech": 0.35, "music": 0.2}
+PROGRAMME_MEDIA = dict(V6_PROGRAMME_MEDIA)
 
 
 def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, Any]]:
@@ -515,8 +518,7 @@ def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, An
     full of sound: corpus v5 had no such window, and the model trained on it (8424c08e) called 0.40 of the
     windows of the training packages' validation recordings (speech and music, raw) doorbell or knock."""
     kinds = ["tts"] + [k for k in ("speech", "music") if src.recorded.get(k)]
-    weights = {"tts": 0.45, "speech": 0.35, "music": 0.2}
-    p = np.array([weights[k] for k in kinds])
+    p = np.array([PROGRAMME_MEDIA[k] for k in kinds])
     kind = str(rng.choice(kinds, p=p / p.sum()))
     pool: Sequence[NDArray[Any]] = src.speech if kind == "tts" else src.recorded[kind]
     parts = [np.zeros(int(rng.uniform(0, 1.0) * SR))]
@@ -833,5 +835,7 @@ def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.
 def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:
     programmes = MEDIA_PROGRAMME > 0 or PROGRAMME_EXTRA > 0  # corpus v6 (0, 0.5) or a variant of it
     version = f"v6-programmes-{MEDIA_PROGRAMME}-{PROGRAMME_EXTRA}" if programmes else "v5-bubbles"
+    if programmes and PROGRAMME_MEDIA != V6_PROGRAMME_MEDIA:  # corpus v6's key stays what it was
+        version += f"-{sorted(PROGRAMME_MEDIA.items())}"
     key = (sorted(per_class.items()), n, SOUND_CLASSES, SENTENCES, TRAIN, HELD_OUT, recorded_key, version)
     return hashlib.sha256(repr(key).encode()).hexdigest()[:12]
