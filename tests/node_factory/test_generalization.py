@@ -17,9 +17,16 @@ from node_factory.corpus import debian_audio
 from node_factory.corpus.debian_audio.fetch import Clip
 from node_factory.corpus.families import FAMILIES
 from node_factory.evaluation import generalization
-from node_factory.evaluation.generalization import Protocol, default_event_rules, evaluate, macro_f1_present
+from node_factory.evaluation.generalization import (
+    Protocol,
+    code_event_rules,
+    default_event_rules,
+    evaluate,
+    macro_f1_present,
+)
 from node_factory.evaluation.node_stream import NodeDecisions, events, window_features
 from node_factory.evaluation.windows import active_seconds
+from node_factory.reference.events import EventDetector
 from node_factory.training.saved_model import load_model
 from node_factory.training.teacher import load_teacher_network
 
@@ -123,6 +130,20 @@ def test_event_rules_fire_once_per_sustained_alarm() -> None:
     run = NodeDecisions(top, np.zeros_like(top), np.zeros(len(top), bool), np.arange(len(top)) * 0.512, top[:, None])
     fired = events(run, rules)
     assert fired == [(smoke, 1)]  # the second window of the class starts the event; the stray one makes none
+
+
+@pytest.mark.parametrize(("lost", "fired"), [(18, 1), (19, 2)])
+def test_a_code_event_holds_through_a_lost_code(lost: int, fired: int) -> None:
+    """A T4 alarm whose code completes once per burst (every 11 windows of 512 ms) and is lost for a whole burst
+    now and then stays one event while fewer than 19 windows (9.7 s) pass without a match; a longer gap ends it."""
+    classes = SOUND.classes
+    co = classes.index("co_alarm")
+    codes = [-1] * 80
+    for at in (0, 11, 22, 22 + lost + 1, 22 + lost + 12):  # matches, then `lost` windows without one
+        codes[at] = co
+    detector = EventDetector(code_event_rules(classes))
+    starts = [(i, c) for i, code in enumerate(codes) if (c := detector.push(code)) is not None]
+    assert [c for _i, c in starts] == [co] * fired and starts[0] == (0, co)
 
 
 def test_windows_at_the_hop_and_metrics_of_present_classes() -> None:
