@@ -48,6 +48,7 @@ def test_every_blueprint_is_tested() -> None:
         "smoke_co_alarm.yaml",
         "vibration_diagnosis.yaml",
         "announce_diagnosis.yaml",
+        "doorbell_knock.yaml",
     }
 
 
@@ -93,3 +94,28 @@ async def test_announce_blueprint(hass: HomeAssistant) -> None:
     assert [c.data["message"] for c in speak] == ["The hallway smoke alarm is sounding."]
     assert speak[0].data["media_player_entity_id"] == "media_player.kitchen"
     assert speak[0].data["entity_id"] == ["tts.piper"]
+
+
+async def test_doorbell_blueprint_is_quiet_while_media_plays_and_cools_down(hass: HomeAssistant) -> None:
+    notify = async_mock_service(hass, "notify", "test")
+    hass.states.async_set("media_player.living_room_tv", "playing")
+    await use_blueprint(
+        hass,
+        "doorbell_knock.yaml",
+        {"quiet_while_playing": ["media_player.living_room_tv"], "nodes": ["hallway-sound"], "cooldown": 60,
+         "notify_actions": NOTIFY},
+    )  # fmt: skip
+    knock = {**EXAMPLE, "kind": "detection", "class": "knock", "handled_by": "node"}
+    hass.bus.async_fire("binmoe_detection", knock)  # the TV plays: as likely the TV as a knock
+    hass.bus.async_fire("binmoe_detection", {**knock, "class": "speech_tv"})
+    hass.bus.async_fire("binmoe_detection", {**knock, "node_id": "garage-sound"})  # not a node it listens to
+    await hass.async_block_till_done()
+    assert notify == []
+    hass.states.async_set("media_player.living_room_tv", "paused")
+    await hass.async_block_till_done()
+    hass.bus.async_fire("binmoe_detection", {**knock, "class": "doorbell"})
+    await hass.async_block_till_done()
+    assert [c.data["message"] for c in notify] == ["Doorbell heard by hallway-sound."]
+    hass.bus.async_fire("binmoe_detection", knock)  # within the cooldown
+    await hass.async_block_till_done()
+    assert len(notify) == 1
