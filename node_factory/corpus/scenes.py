@@ -30,7 +30,8 @@ class Scene:
     meta: dict[str, Any]
 
 
-def _sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
+def sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
+    """The scenes' espeak lines and rooms (the training ranges', or the held-out conditions')."""
     rng = np.random.default_rng(SCENE_SEED + 1)
     split = "heldout" if ranges is synth.HELD_OUT else "train"
     return synth.Sources(
@@ -42,7 +43,7 @@ def _sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
 def alarm_scenes(count: int, cache: Path, seconds: float = 20.0, ranges: synth.Ranges = synth.TRAIN) -> Iterator[Scene]:
     """Scenes with a T3 or T4 alarm starting at 1-6 s and sounding to the end, in a room, noise and SNR
     drawn from `ranges` (the training ranges, or `synth.HELD_OUT` for the held-out conditions)."""
-    src = _sources(cache, ranges)
+    src = sources(cache, ranges)
     seed = SCENE_SEED + (100 if ranges is synth.TRAIN else 200_000)
     n = int(seconds * synth.SR)
     for i in range(count):
@@ -71,7 +72,7 @@ def alarm_scenes(count: int, cache: Path, seconds: float = 20.0, ranges: synth.R
 def negative_scenes(count: int, cache: Path, seconds: float = 40.0) -> Iterator[Scene]:
     """Alarm-free scenes: pieces of 0.5-3 s of the other classes (training ranges) back to back, at one
     scene level ±6 dB (random lengths: pieces of one length would beat like a code)."""
-    src = _sources(cache)
+    src = sources(cache)
     for i in range(count):
         rng = np.random.default_rng(SCENE_SEED + 500_000 + i)
         level, parts, total, labels = float(rng.uniform(-45, -6)), [], 0, []
