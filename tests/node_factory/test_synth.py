@@ -144,3 +144,20 @@ def test_extra_programme_windows_leave_every_other_window_alone(monkeypatch: pyt
     assert more[2][:16] == plain[2]
     speech = synth.SOUND_CLASSES.index("speech_tv")
     assert list(more[1][16:]) == [speech, speech] and all(m["programme"] for m in more[2][16:])
+
+
+def test_events_over_programmes_are_added_after_every_other_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`OVER_PROGRAMME_EXTRA` (0 in corpus v6) adds doorbell and knock windows whose background is a programme,
+    with seeds of their own, after the split's windows and its programme windows, which stay as they were; the
+    corpus gets a key of its own."""
+    assert synth.OVER_PROGRAMME_EXTRA == 0
+    v6 = synth.build_split("val", 2, 16384, cache_dir(), workers=1)
+    key = synth.corpus_key({"val": 2}, 16384)
+    monkeypatch.setattr(synth, "OVER_PROGRAMME_EXTRA", 1.0)
+    more = synth.build_split("val", 2, 16384, cache_dir(), workers=1)
+    assert synth.corpus_key({"val": 2}, 16384) != key
+    np.testing.assert_array_equal(more[0][: len(v6[0])], v6[0])
+    added = [synth.SOUND_CLASSES[c] for c in more[1][len(v6[0]) :]]
+    assert added == ["doorbell", "doorbell", "knock", "knock"]
+    assert all(m["noise"][0].startswith("programme:") for m in more[2][len(v6[0]) :])
+    assert all(m["label"] == label for m, label in zip(more[2][len(v6[0]) :], added, strict=True))
