@@ -8,10 +8,10 @@ is speech or music, so every window called doorbell or knock is the false event 
 (`benchmarks.node_traffic` measures those on the `eval` recordings).
 
 The other side of that trade, on the same files: doorbells and knocks in a room where they play. Per scene, 20 s of
-one kind (files of it back to back, 0.1-1.5 s apart, like `synth.media_programme`) with one doorbell or knock
-window of the training generator (`synth.render`, training ranges, its own seeds) added at 10 s, 0-20 dB over the
-media; recall is the share of scenes in which the node reports that class (a window ending 10-12.6 s, not
-escalated).
+one kind (files of it back to back, 0.1-1.5 s apart: `synth.clips_with_pauses`, as in a training programme) with
+one doorbell or knock window of the training generator (`synth.render`, training ranges, its own seeds) added at
+10 s, 0-20 dB over the media; recall is the share of scenes in which the node reports that class (a window ending
+10-12.6 s, not escalated).
 
 Usage: python -m benchmarks.media_dev [--tv-scenes 120] [MODEL.bin ...]   (default: the shipped sound_v1.bin)
 """
@@ -59,20 +59,6 @@ def shares(model_path: Path, recordings: dict[str, list[NDArray[np.int16]]]) -> 
     return result
 
 
-def media_stream(rng: np.random.Generator, files: list[NDArray[np.int16]], n: int) -> NDArray[np.float64]:
-    """`n` samples of files drawn at random, back to back with 0.1-1.5 s pauses, each at its own level."""
-    parts: list[NDArray[np.float64]] = []
-    total = 0
-    while total < n:
-        clip = files[int(rng.integers(len(files)))].astype(np.float64)
-        parts += [
-            clip / (np.max(np.abs(clip)) + 1e-9) * rng.uniform(0.3, 1.0),
-            np.zeros(int(rng.uniform(0.1, 1.5) * synth.SR)),
-        ]
-        total += len(parts[-2]) + len(parts[-1])
-    return np.concatenate(parts)[:n]
-
-
 def tv_scenes(model_path: Path, recordings: dict[str, list[NDArray[np.int16]]], count: int) -> dict[str, Any]:
     """Per class (doorbell, knock): the share of `count` scenes (alternating classes and kinds of media) in which
     the node reports the class of the window added at EVENT_AT_S (module docstring)."""
@@ -82,11 +68,12 @@ def tv_scenes(model_path: Path, recordings: dict[str, list[NDArray[np.int16]]], 
     if not kinds:
         raise ValueError("no speech or music recordings to play as the TV")
     n, at = int(SCENE_S * synth.SR), int(EVENT_AT_S * synth.SR)
+    window_s = FAMILY.features.frames * FAMILY.features.frame / FAMILY.features.sample_rate
     found: dict[str, list[bool]] = {"doorbell": [], "knock": []}
     for i in range(count):
         rng = np.random.default_rng(TV_SEED + i)
         label, kind = ("doorbell", "knock")[i % 2], kinds[(i // 2) % len(kinds)]
-        media = media_stream(rng, recordings[kind], n)
+        media = synth.clips_with_pauses(rng, recordings[kind], n)[:n]
         media /= np.sqrt(np.mean(media**2)) + 1e-9
         event = synth.render(label, rng, synth.SR, synth.TRAIN, src, cut_from_stream=False)[0].astype(np.float64)
         event /= np.sqrt(np.mean(event**2)) + 1e-9
@@ -94,7 +81,6 @@ def tv_scenes(model_path: Path, recordings: dict[str, list[NDArray[np.int16]]], 
         x[at : at + len(event)] += event
         x *= 10 ** (rng.uniform(-30, -6) / 20) * 32767 / (np.max(np.abs(x)) + 1e-9)
         run = run_node(model, FAMILY.features, np.round(x).astype(np.int16), PROTOCOL.hop_frames)
-        window_s = FAMILY.features.frames * FAMILY.features.frame / FAMILY.features.sample_rate
         during = (run.end_s > EVENT_AT_S) & (run.end_s <= EVENT_AT_S + 1 + window_s + 0.6)
         heard = during & (run.top == FAMILY.classes.index(label)) & ~run.escalate
         found[label].append(bool(heard.any()))

@@ -507,13 +507,26 @@ MEDIA_PROGRAMME = 0.0
 PROGRAMME_EXTRA = 0.5
 # what a programme is made of (espeak lines, recorded lines, recorded music), as draw weights: corpus v6's
 V6_PROGRAMME_MEDIA = {"tts": 0.45, "speech": 0.35, "music": 0.2}
+PROGRAMME_MEDIA = dict(V6_PROGRAMME_MEDIA)
 # doorbell and knock windows whose background is a programme (media as the node hears it while a TV plays), added
 # per class as a share of a split's windows per class, with seeds of their own (0: corpus v6, none): the positives
 # that go with the programme windows' negatives, so a model that learns "a short sound and a pause in speech is
 # speech" still hears a doorbell over the TV (benchmarks/media_dev.py measures both)
 OVER_PROGRAMME_EXTRA = 0.0
 OVER_PROGRAMME_CLASSES = ("doorbell", "knock")
-PROGRAMME_MEDIA = dict(V6_PROGRAMME_MEDIA)
+
+
+def clips_with_pauses(rng: Rng, pool: Sequence[NDArray[Any]], n: int, lead: int = 0) -> Float:
+    """At least `n` samples: `lead` of silence, then clips drawn from `pool`, each whole at its own level (0.3-1 of
+    full scale) and followed by a pause of 0.1-1.5 s (a programme; benchmarks/media_dev.py plays recordings so)."""
+    parts = [np.zeros(lead)]
+    total = lead
+    while total < n:
+        clip = _as_float(pool[int(rng.integers(len(pool)))])
+        clip = clip / (np.max(np.abs(clip)) + 1e-9) * rng.uniform(0.3, 1.0)
+        parts += [clip, np.zeros(int(rng.uniform(0.1, 1.5) * SR))]
+        total += len(parts[-2]) + len(parts[-1])
+    return np.concatenate(parts)
 
 
 def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, Any]]:
@@ -527,14 +540,7 @@ def media_programme(rng: Rng, n: int, src: Sources) -> tuple[Float, dict[str, An
     p = np.array([PROGRAMME_MEDIA[k] for k in kinds])
     kind = str(rng.choice(kinds, p=p / p.sum()))
     pool: Sequence[NDArray[Any]] = src.speech if kind == "tts" else src.recorded[kind]
-    parts = [np.zeros(int(rng.uniform(0, 1.0) * SR))]
-    total = len(parts[0])
-    while total < 3 * n:
-        clip = _as_float(pool[int(rng.integers(len(pool)))])
-        clip = clip / (np.max(np.abs(clip)) + 1e-9) * rng.uniform(0.3, 1.0)
-        parts += [clip, np.zeros(int(rng.uniform(0.1, 1.5) * SR))]
-        total += len(parts[-2]) + len(parts[-1])
-    stream = np.concatenate(parts)
+    stream = clips_with_pauses(rng, pool, 3 * n, lead=int(rng.uniform(0, 1.0) * SR))
     start = _cut_offset(rng, stream, n)
     x, tv = _tv_speaker(rng, stream[start : start + n].copy())
     return x, {"media": kind, "tv_speaker": tv, "programme": True}
@@ -847,13 +853,10 @@ def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.
     split, ci, start, stop, n = job
     assert _SPLIT_STATE is not None
     ranges, src = _SPLIT_STATE
-    if ci >= PROGRAMME_CLASS:  # the extra programme windows, and events over a programme
-        label = SOUND_CLASSES[_job_label(ci)]
-        return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src,
-                       programme=True) for i in range(start, stop)]  # fmt: skip
-    label = SOUND_CLASSES[ci]
-    return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src)
-            for i in range(start, stop)]  # fmt: skip
+    label = SOUND_CLASSES[_job_label(ci)]
+    programme = ci >= PROGRAMME_CLASS  # the extra programme windows, and events over a programme
+    return [render(label, np.random.default_rng(SPLIT_SEEDS[split] + ci * 100_000 + i), n, ranges, src,
+                   programme=programme) for i in range(start, stop)]  # fmt: skip
 
 
 def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:

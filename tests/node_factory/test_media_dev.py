@@ -30,12 +30,3 @@ def test_tv_scenes_report_each_class_share_and_refuse_no_media() -> None:
     assert all(result[label] in (0.0, 0.5, 1.0) for label in ("doorbell", "knock"))  # 2 scenes each
     with pytest.raises(ValueError, match="no speech or music"):
         media_dev.tv_scenes(media_dev.SHIPPED, {"speech": [], "music": []}, 2)
-
-
-def test_media_stream_is_the_files_back_to_back_with_pauses() -> None:
-    rng = np.random.default_rng(2)
-    stream = media_dev.media_stream(rng, [np.full(8000, 1000, dtype=np.int16)], 16000 * 5)
-    assert len(stream) == 16000 * 5
-    loud = np.abs(stream) > 0
-    assert 0.2 < loud.mean() < 0.9  # half-second pieces and pauses of 0.1-1.5 s
-    assert np.unique(np.round(stream[loud], 6)).size > 1  # each piece at its own level

@@ -161,3 +161,15 @@ def test_events_over_programmes_are_added_after_every_other_window(monkeypatch: 
     assert added == ["doorbell", "doorbell", "knock", "knock"]
     assert all(m["noise"][0].startswith("programme:") for m in more[2][len(v6[0]) :])
     assert all(m["label"] == label for m, label in zip(more[2][len(v6[0]) :], added, strict=True))
+
+
+def test_clips_with_pauses_are_the_clips_back_to_back_with_pauses() -> None:
+    """What a programme (`media_programme`) and media_dev's TV scenes play: whole clips at their own levels with
+    pauses of 0.1-1.5 s, after `lead` samples of silence, until at least `n` samples."""
+    rng = np.random.default_rng(2)
+    n = 16000 * 5
+    stream = synth.clips_with_pauses(rng, [np.full(8000, 1000, dtype=np.int16)], n, lead=4000)
+    assert len(stream) >= n and not stream[:4000].any()
+    loud = np.abs(stream[:n]) > 0
+    assert 0.2 < loud.mean() < 0.9  # half-second pieces and pauses of 0.1-1.5 s
+    assert np.unique(np.round(stream[:n][loud], 6)).size > 1  # each piece at its own level
