@@ -41,6 +41,16 @@ class TeacherClassifier:
         best = int(probs.argmax())
         return self.classes[best], round(float(probs[best]), 4)
 
+    def classify_windows(self, windows: NDArray[np.int8]) -> NDArray[np.int64]:
+        """The class index of each of a stack of int8 feature matrices (windows x frames x bins), for
+        development scripts that read many windows at once."""
+        if windows.ndim != 3 or windows.shape[1:] != self.shape:
+            raise ValueError(f"windows of shape {windows.shape} are not N x {self.shape[0]} x {self.shape[1]}")
+        if not len(windows):
+            return np.zeros(0, dtype=np.int64)
+        with torch.no_grad():
+            return self.network(torch.tensor(windows.astype(np.float32))).argmax(1).numpy().astype(np.int64)
+
     def classify(self, features_b64: str, feature_shape: str) -> tuple[str, float]:
         """The protocol's form: base64 of int8 frames x bins, row-major, and "<frames>x<bins>"."""
         try:

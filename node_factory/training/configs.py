@@ -36,7 +36,8 @@ class RunConfig:
 # accelerometer family 16 channels with int4 first-layer weights (per output channel: its ADXL345 node has the least
 # room), piezo 16 int8 (int4 missed its cascade target, 0.980 of the teacher). Sound (corpus v3, broader than
 # the others) 24 int8, 2,488 B, chosen on the validation split (60 + 20 epochs): macro-F1 0.742 vs 0.725 for
-# 32 channels with int4 (2,480 B); 32 int8 would be 3,248 B, over the 3 KB budget.
+# 32 channels with int4 (2,480 B); 32 int8 would be 3,248 B, over the 3 KB budget. 28 int8 (2,868 B, 158,119
+# instructions per inference) was tried on corpus v6 and not shipped: docs/node-model.md, "a wider student".
 STUDENT_SIZE: dict[str, dict[str, int]] = {
     "sound": {"channels": 24},
     "vibration": {"channels": 16, "w1_bits": 4},
