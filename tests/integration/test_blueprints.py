@@ -119,3 +119,33 @@ async def test_doorbell_blueprint_is_quiet_while_media_plays_and_cools_down(hass
     hass.bus.async_fire("binmoe_detection", knock)  # within the cooldown
     await hass.async_block_till_done()
     assert len(notify) == 1
+
+
+DIAGNOSIS = {"node_id": "hallway-sound", "seq": 7, "class": "speech_tv", "severity": "info", "summary": "TV."}
+
+
+async def test_doorbell_blueprint_hears_what_the_gpu_tiers_teacher_names(hass: HomeAssistant) -> None:
+    notify = async_mock_service(hass, "notify", "test")
+    await use_blueprint(hass, "doorbell_knock.yaml", {"cooldown": 0, "notify_actions": NOTIFY})
+    teacher = {"class": "doorbell", "confidence": 0.8, "agrees_with_node": False}
+    hass.bus.async_fire("binmoe_diagnosis", {**DIAGNOSIS, "teacher": None})  # no teacher on the GPU tier
+    hass.bus.async_fire(
+        "binmoe_diagnosis", {**DIAGNOSIS, "class": "doorbell", "teacher": {**teacher, "class": "speech_tv"}}
+    )
+    await hass.async_block_till_done()
+    assert notify == []  # the node's unsure doorbell, which the teacher calls speech/TV, is not one
+    hass.bus.async_fire("binmoe_diagnosis", {**DIAGNOSIS, "teacher": teacher})
+    await hass.async_block_till_done()
+    assert [c.data["message"] for c in notify] == ["Doorbell heard by hallway-sound (named by the GPU tier)."]
+    hass.bus.async_fire("binmoe_detection", {**EXAMPLE, "kind": "detection", "class": "knock"})
+    await hass.async_block_till_done()
+    assert notify[-1].data["message"] == "Knock heard by hallway-sound."
+
+
+async def test_doorbell_blueprint_without_the_gpu_tier(hass: HomeAssistant) -> None:
+    notify = async_mock_service(hass, "notify", "test")
+    await use_blueprint(hass, "doorbell_knock.yaml", {"gpu_tier": False, "cooldown": 0, "notify_actions": NOTIFY})
+    teacher = {"class": "knock", "confidence": 0.9, "agrees_with_node": True}
+    hass.bus.async_fire("binmoe_diagnosis", {**DIAGNOSIS, "class": "knock", "teacher": teacher})
+    await hass.async_block_till_done()
+    assert notify == []
