@@ -44,6 +44,8 @@ class Engine(Protocol):
 class Teacher(Protocol):
     """The escalation classifier (the node model's float teacher); optional."""
 
+    model_id: str  # the node model it reads escalations of (their `model`)
+
     def classify(self, features_b64: str, feature_shape: str) -> tuple[str, float]: ...
 
 
@@ -292,6 +294,10 @@ def create_app(
 def _teacher_opinion(request: DiagnoseRequest, teacher: Teacher | None) -> TeacherOpinion | None:
     esc = request.escalation
     if teacher is None or esc is None or esc.features is None or esc.feature_shape is None:
+        return None
+    if esc.model != teacher.model_id:
+        # every family's features are 32 x 16: a sound teacher would read a vibration window without complaint and
+        # name one of its own classes (a "knock" on a lathe); only the node model it was trained with is its to read
         return None
     label, confidence = teacher.classify(esc.features, esc.feature_shape)
     return TeacherOpinion.model_validate(

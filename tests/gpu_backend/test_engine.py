@@ -283,6 +283,12 @@ def test_diagnose_runs_the_teacher_on_features(gateway: RunningGateway) -> None:
     assert (diagnosis.class_, diagnosis.severity) == ("smoke_alarm", "critical")
 
 
+def test_the_sound_teacher_leaves_vibration_escalations_alone(gateway: RunningGateway) -> None:
+    escalation = {**BEARING_ESCALATION, "features": _features(3), "feature_shape": "32x16"}  # a sound window's shape
+    diagnosis = _post_diagnosis(gateway, {"v": 1, "escalation": escalation})
+    assert diagnosis.teacher is None and diagnosis.sources.class_ != "teacher"
+
+
 @pytest.mark.parametrize(
     ("features", "shape", "fragment"),
     [

@@ -6,6 +6,7 @@ a 500."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -214,8 +215,36 @@ def test_engine_answer_that_is_not_json(client: TestClient, mode: Any, caplog: p
 
 
 class BrokenTeacher:
+    model_id = "sound-v1"
+
     def classify(self, features_b64: str, feature_shape: str) -> tuple[str, float]:
         raise RuntimeError("a bug in the teacher")
+
+
+class RecordingTeacher:
+    """A test double of the sound teacher that names every window a knock and counts what it was asked."""
+
+    model_id = "sound-v1"
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def classify(self, features_b64: str, feature_shape: str) -> tuple[str, float]:
+        self.asked += 1
+        return "knock", 0.9
+
+
+def test_the_teacher_reads_only_its_own_models_escalations(engine_server: EngineServer) -> None:
+    engine = FakeEngine(f"http://127.0.0.1:{engine_server.server_address[1]}")
+    teacher = RecordingTeacher()
+    features = {"features": base64.b64encode(bytes(512)).decode(), "feature_shape": "32x16"}  # every family's shape
+    bearing = json.loads((EXAMPLES / "escalation_bearing.json").read_text())
+    with TestClient(create_app(GatewaySettings("fake", "test"), engine, teacher)) as client:
+        lathe = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": {**bearing, **features}})
+        hallway = client.post("/v1/binmoe/diagnose", json={"v": 1, "escalation": {**SMOKE, **features}})
+    assert lathe.status_code == 200 and lathe.json()["teacher"] is None  # no "knock" on a lathe
+    assert hallway.status_code == 200 and hallway.json()["teacher"]["class"] == "knock"
+    assert teacher.asked == 1
 
 
 def test_a_bug_in_the_gateway_is_still_a_json_error(engine_server: EngineServer) -> None:
