@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -25,9 +26,15 @@ from .knowledge import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
 from .profiles import Profile, engine_command, load_profiles, select_profile
 from .supervisor import EngineSupervisor
 
+if TYPE_CHECKING:  # torch is imported only when a teacher is loaded
+    from .teacher import TeacherClassifier
+
 LOGGER = logging.getLogger("gpu_backend.serve")
 ENGINE_KEY_VARIABLE = {"vllm": "VLLM_API_KEY", "llama.cpp": "LLAMA_API_KEY"}  # each engine reads its key there
-DEFAULT_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
+# the sound teacher `serve` loads without --teacher: the one `python -m node_factory train` leaves (the user's own
+# model's), else the shipped sound model's, so that the cascade the benchmarks measure runs out of the box
+TRAINED_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
+SHIPPED_TEACHER = Path(__file__).with_name("data") / "teachers" / "sound_v1_teacher.pt"
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"
 KEY_HINT = "--api-key KEY or BINMOE_API_KEY=KEY (make one with: openssl rand -hex 16)"
@@ -50,9 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue", type=int, default=32)
     parser.add_argument(
         "--teacher",
-        type=Path,
-        default=DEFAULT_TEACHER,
-        help=f"node-model teacher for escalations with features (default {DEFAULT_TEACHER}, if present)",
+        help="node-model teacher for escalations with features, or 'none' (default: the one `python -m node_factory"
+        f" train` left in {TRAINED_TEACHER.parent} if present, else the shipped sound model's)",
     )
     parser.add_argument(
         "--knowledge",
@@ -179,9 +185,23 @@ class _SupervisedEngine:
         return self._supervisor.restarts
 
 
+def teacher_path(value: str | None) -> Path | None:
+    """The teacher file `serve` loads: --teacher's, none for 'none', else the user's trained one or the shipped one.
+    ValueError for a file given that is not there."""
+    if value is None:
+        return TRAINED_TEACHER if TRAINED_TEACHER.exists() else SHIPPED_TEACHER
+    if value.lower() == "none":
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"--teacher {value}: no such file (give a teacher written by `python -m node_factory train`)")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         args.host = bind_address(args.host, args.api_key or None)
+        args.teacher = teacher_path(args.teacher)
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
@@ -205,6 +225,18 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
+    teacher = None
+    if args.teacher is not None and not args.dry_run:  # before anything slow: a file that is no teacher stops here
+        from .teacher import load_teacher
+
+        try:
+            teacher = load_teacher(args.teacher)
+        except ValueError as err:
+            print(f"teacher: {err}", file=sys.stderr)
+            return 2
+        LOGGER.info(
+            "escalations of %s with features are classified by the teacher in %s", teacher.model_id, args.teacher
+        )
     engine_port = args.engine_port or args.port + 1
     weights = args.weights or profile.weights
     if not args.dry_run:
@@ -216,15 +248,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"# {listen_note(args.host, args.port, args.api_key or None)}")
         print(f"# {budget_note(args.llm_budget)}")
         print(f"# {announce_plan(args.host, args.announce)[1]}")
+        print(f"# teacher for escalations with features: {args.teacher or 'none'}")
         print(env, shlex.join(command))
         return 0
     if shutil.which(command[0]) is None:
         print(f"{command[0]} not found: profile {profile.name} needs {profile.engine}", file=sys.stderr)
         return 2
-    return asyncio.run(_serve(args, profile, command, knowledge))
+    return asyncio.run(_serve(args, profile, command, knowledge, teacher))
 
 
-async def _serve(args: argparse.Namespace, profile: Profile, command: list[str], knowledge: KnowledgeBase) -> int:
+async def _serve(
+    args: argparse.Namespace,
+    profile: Profile,
+    command: list[str],
+    knowledge: KnowledgeBase,
+    teacher: TeacherClassifier | None,
+) -> int:
     engine_url = command[command.index("--port") + 1]
     # The engine listens on loopback, but any process on this machine could reach it: it gets a key of its own
     # (vLLM reads VLLM_API_KEY, llama-server LLAMA_API_KEY; the environment keeps it out of `ps`), known only
@@ -245,12 +284,6 @@ async def _serve(args: argparse.Namespace, profile: Profile, command: list[str],
         diagnose_llm_budget_s=args.llm_budget,
         gateway_id=ident,
     )
-    teacher = None
-    if args.teacher is not None and args.teacher.exists():
-        from .teacher import load_teacher
-
-        teacher = load_teacher(args.teacher)
-        LOGGER.info("escalations with features are classified by the teacher in %s", args.teacher)
     app = create_app(settings, _SupervisedEngine(supervisor), teacher, knowledge)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
     stop = asyncio.Event()

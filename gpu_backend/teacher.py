@@ -74,7 +74,8 @@ def load_teacher(path: Path) -> TeacherClassifier:
     """Load a teacher written by `python -m node_factory train` (any family); ValueError if it cannot."""
     if teacher_format.is_archive(path):
         extra = {teacher_format.METADATA_FILE: ""}
-        program = torch.export.load(path, extra_files=extra)
+        with path.open("rb") as archive:  # a file object: torch warns about any path not ending in .pt2
+            program = torch.export.load(archive, extra_files=extra)
         return TeacherClassifier(program.module(), teacher_format.decode(extra[teacher_format.METADATA_FILE]))
     try:  # an older checkpoint: only the factory knows the network to load its weights into
         from node_factory.training.teacher import load_teacher_network

@@ -1,12 +1,18 @@
 """Nothing is open by default: `serve` without an API key listens on loopback only and says how to set a key;
-with a key it listens on every interface unless told otherwise."""
+with a key it listens on every interface unless told otherwise. The teacher: the user's own, else the shipped one."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from gpu_backend import serve
 from gpu_backend.__main__ import main
 from gpu_backend.serve import bind_address
+
+MODELS = Path(__file__).parents[2] / "esphome" / "components" / "binmoe" / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -72,3 +78,43 @@ def test_cpu_default_diagnoses_without_waiting_for_its_model(capsys: pytest.Capt
 def test_a_negative_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--llm-budget", "-1"]) == 2
     assert "--llm-budget must be >= 0 seconds, got -1.0" in capsys.readouterr().err
+
+
+def test_the_teacher_is_the_users_own_else_the_shipped_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trained = tmp_path / "edge" / "sound_v1_teacher.pt"
+    monkeypatch.setattr(serve, "TRAINED_TEACHER", trained)
+    assert serve.teacher_path(None) == serve.SHIPPED_TEACHER  # nothing trained here
+    trained.parent.mkdir()
+    trained.write_bytes(b"a teacher")
+    assert serve.teacher_path(None) == trained
+    assert serve.teacher_path("none") is None and serve.teacher_path("None") is None
+    assert serve.teacher_path(str(trained)) == trained
+    with pytest.raises(ValueError, match=r"--teacher .*missing\.pt: no such file"):
+        serve.teacher_path(str(tmp_path / "missing.pt"))
+
+
+def test_serve_says_which_teacher_and_refuses_a_file_that_is_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(serve, "TRAINED_TEACHER", tmp_path / "absent.pt")
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run"]) == 0
+    assert f"# teacher for escalations with features: {serve.SHIPPED_TEACHER}\n" in capsys.readouterr().out
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--teacher", "none"]) == 0
+    assert "# teacher for escalations with features: none\n" in capsys.readouterr().out
+    assert main(["serve", "--profile", "cpu-fixture", "--teacher", str(tmp_path / "absent.pt")]) == 2
+    assert "absent.pt: no such file" in capsys.readouterr().err
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    assert main(["serve", "--profile", "cpu-fixture", "--teacher", str(junk)]) == 2  # before the engine starts
+    assert "teacher: " in capsys.readouterr().err
+
+
+def test_the_shipped_teacher_is_the_shipped_sound_models() -> None:
+    """The teacher of the run that made the shipped sound model: its model, classes and features."""
+    from gpu_backend.teacher import load_teacher
+
+    manifest = json.loads((MODELS / "sound_v1.json").read_text())
+    teacher = load_teacher(serve.SHIPPED_TEACHER)
+    assert teacher.model_id == manifest["model_id"] == "sound-v1"
+    assert list(teacher.classes) == manifest["classes"]
+    assert teacher.config.digest() == manifest["feature_digest"]
