@@ -13,11 +13,16 @@ GPU tier to diagnose escalations and detections under the minimum confidence (0.
 within 30 s and more than 6 diagnoses a minute. So the figures are the load a node puts on the hub and the GPU
 tier, and how many diagnoses a user's logbook shows, in rooms without alarms.
 
+The GPU tier's teacher (by default the shipped sound model's, what `serve` loads; `--teacher PATH|none`) reads each
+escalation the hub has diagnosed (escalations carry their window's features; the hub's own diagnoses of unsure
+detections do not): how many it names doorbell or knock is what the doorbell/knock blueprint notifies on top of the
+`binmoe_detection` events (its *Also when the GPU tier hears it*, on by default).
+
 Data: the Debian `eval` recordings (node_factory/corpus/debian_audio/SOURCES.md; speech, music and effects of
 games, no alarms; each package back to back as one node's stream) and the independent generator's alarm-free
 scenes (its alarm scenes' twins, back to back). Measured only: nothing here chooses a setting.
 
-Usage: python -m benchmarks.node_traffic [--no-real-audio] [--no-write]
+Usage: python -m benchmarks.node_traffic [--no-real-audio] [--no-write] [--teacher PATH|none]
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL, debian
+from gpu_backend.serve import SHIPPED_TEACHER
+from gpu_backend.teacher import TeacherClassifier, load_teacher
 from node_factory.bench import node_model
 from node_factory.evaluation.generalization import code_classes, code_event_rules
-from node_factory.evaluation.node_stream import NodeDecisions, routed_windows
+from node_factory.evaluation.node_stream import NodeDecisions, routed_windows, stream_features, window_features
 from node_factory.heldout import generate_negative_scenes
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel, confidence
@@ -125,14 +132,34 @@ def payload(
     return message
 
 
-def hub_replay(streams: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, int]]:
-    """Home Assistant's router on every stream's messages (benchmarks/hub_replay.py in its environment)."""
+def message_window(message: dict[str, Any]) -> int:
+    """The index of the window a message reports (`payload`: its uptime is the end of that window)."""
+    cfg = FAMILY.features
+    window_ms = round(cfg.frames * cfg.frame * 1000 / cfg.sample_rate)
+    return (int(message["uptime_ms"]) - window_ms) // HOP_MS
+
+
+def teacher_classes(
+    teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
+) -> dict[int, str]:
+    """The teacher's class of each escalation's window (what the GPU tier reads from its features), by `seq`."""
+    escalations = [m for m in messages if m["kind"] == "escalation"]
+    if not escalations:
+        return {}
+    windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
+    said = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
+    return {int(m["seq"]): FAMILY.classes[int(c)] for m, c in zip(escalations, said, strict=True)}
+
+
+def hub_replay(streams: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Home Assistant's router on every stream's messages (benchmarks/hub_replay.py in its environment); each
+    stream's counts also hold `diagnosed_seqs`."""
     lines = []
     for name, messages in streams.items():
         lines.append(json.dumps({"stream": name}))
         lines += [json.dumps(m) for m in messages]
     done = subprocess.run(
-        [str(ROOT / "scripts/ha-env"), "python", "-m", "benchmarks.hub_replay"],
+        [str(ROOT / "scripts/ha-env"), "python", "-m", "benchmarks.hub_replay", "--seqs"],
         input="\n".join(lines), capture_output=True, text=True, check=False, cwd=ROOT,
     )  # fmt: skip
     if done.returncode != 0:
@@ -140,13 +167,19 @@ def hub_replay(streams: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, 
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def measure(model: IntegerModel, streams: Iterable[tuple[str, NDArray[np.int16]]]) -> dict[str, Any]:
-    """Per stream and in all: hours, the node's messages and drops, and the hub's decisions."""
+def measure(
+    model: IntegerModel, streams: Iterable[tuple[str, NDArray[np.int16]]], teacher: TeacherClassifier | None = None
+) -> dict[str, Any]:
+    """Per stream and in all: hours, the node's messages and drops, the hub's decisions and, with a teacher, its
+    classes of the escalations the hub diagnosed."""
     messages: dict[str, list[dict[str, Any]]] = {}
     node: dict[str, dict[str, Any]] = {}
+    named: dict[str, dict[int, str]] = {}
     for name, audio in streams:
         sent, dropped = node_messages(model, name, audio)
         messages[name] = sent
+        if teacher is not None:
+            named[name] = teacher_classes(teacher, audio, sent)
         kinds = Counter(m["kind"] for m in sent)
         node[name] = {
             "hours": len(audio) / FAMILY.features.sample_rate / 3600,
@@ -161,7 +194,12 @@ def measure(model: IntegerModel, streams: Iterable[tuple[str, NDArray[np.int16]]
     refused = {name: counts["invalid"] for name, counts in hub.items() if counts.get("invalid")}
     if refused:  # every message is built as the node builds it: one the hub refuses is this script's error
         raise RuntimeError(f"the hub refused messages of these streams: {refused}")
+    diagnosed = {name: counts.pop("diagnosed_seqs", []) for name, counts in hub.items()}
     per_stream = {name: {**node[name], "hub": hub.get(name, {})} for name in messages}
+    if teacher is not None:
+        for name in messages:
+            said = Counter(named[name][s] for s in diagnosed.get(name, []) if s in named[name])
+            per_stream[name]["gpu_tier_teacher"] = dict(said.most_common())
     return {"streams": per_stream, "total": total(per_stream)}
 
 
@@ -180,6 +218,11 @@ def total(per_stream: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out["detections_by_class_per_hour"] = {c: round(n / hours, 1) for c, n in classes.most_common()}
     out["hub"] = dict(sorted(hub.items()))
     out["hub_per_hour"] = {k: round(v / hours, 1) for k, v in sorted(hub.items())}
+    if all("gpu_tier_teacher" in s for s in per_stream.values()):
+        said: Counter[str] = Counter()
+        for s in per_stream.values():
+            said.update(s["gpu_tier_teacher"])
+        out["gpu_tier_teacher_per_hour"] = {c: round(n / hours, 1) for c, n in said.most_common()}
     return out
 
 
@@ -187,17 +230,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-real-audio", action="store_true", help="skip the Debian recordings")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--teacher", default=str(SHIPPED_TEACHER), help="the GPU tier's teacher, or 'none'")
     args = parser.parse_args()
     started = time.monotonic()
     model, _ = model_format.load(MODEL)
+    teacher = None if args.teacher.lower() == "none" else load_teacher(Path(args.teacher))
     result: dict[str, Any] = {"model": f"{MODEL.stem} ({str(model.meta['model_hash'])[:8]})"}
+    if teacher is not None:
+        result["teacher"] = args.teacher if args.teacher != str(SHIPPED_TEACHER) else "the shipped sound teacher"
     twins = generate_negative_scenes(PROTOCOL.seed, PROTOCOL.scenes)
     result["independent_alarm_free"] = measure(
-        model, [("independent-twins", np.concatenate([s.audio for s in twins]).astype(np.int16))]
+        model, [("independent-twins", np.concatenate([s.audio for s in twins]).astype(np.int16))], teacher
     )
     print("independent generator:", result["independent_alarm_free"]["total"], flush=True)
     if not args.no_real_audio:
-        result["real_recordings"] = measure(model, debian("eval"))
+        result["real_recordings"] = measure(model, debian("eval"), teacher)
         print("real recordings:", result["real_recordings"]["total"], flush=True)
     print(f"{time.monotonic() - started:.0f} s")
     if not args.no_write:
@@ -253,6 +300,16 @@ def write(result: dict[str, Any]) -> None:
                 f"- {title}, per hour: the node's detections by class: {by_class}; `binmoe_detection` events (handled"
                 f" locally) by class: {local}; diagnoses by the message's class: {asked}; the hub's drops: {drops}."
             )
+            if "gpu_tier_teacher_per_hour" in t:
+                said = t["gpu_tier_teacher_per_hour"]
+                classes = ", ".join(f"{c} {n}" for c, n in said.items()) or "none"
+                notes.append(
+                    f"- {title}, per hour: the GPU tier's teacher ({result.get('teacher')}) on the diagnosed"
+                    f" escalations: {classes}; so the doorbell/knock blueprint (*Also when the GPU tier hears it*, on"
+                    f" by default) notifies a doorbell {said.get('doorbell', 0.0)} and a knock {said.get('knock', 0.0)}"
+                    " times an hour more than the `binmoe_detection` events above (before its cooldown and"
+                    " media-player condition)."
+                )
     if "real_recordings" in result:
         per = result["real_recordings"]["streams"]
         long = [n for n in per if per[n]["hours"] >= 0.5] or list(per)  # a few minutes make no rate

@@ -49,3 +49,6 @@ def test_each_stream_is_a_fresh_hub_and_its_decisions_are_counted() -> None:
         "local: smoke_alarm": 1,
     }
     assert result["kitchen"] == {"critical": 0, "local": 1, "local: knock": 1}
+    with_seqs = replay(lines, seqs=True)
+    assert with_seqs["living room"]["diagnosed_seqs"] == [2, 3] and with_seqs["kitchen"]["diagnosed_seqs"] == []
+    assert {k: v for k, v in with_seqs["living room"].items() if k != "diagnosed_seqs"} == result["living room"]

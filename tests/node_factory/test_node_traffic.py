@@ -43,3 +43,41 @@ def test_totals_are_per_hour_over_every_stream() -> None:
     assert total["hours"] == 1.0 and total["escalations_per_hour"] == 8.0
     assert total["hub_per_hour"] == {"diagnose": 3.0, "local": 3.0}
     assert total["detections_by_class_per_hour"] == {"knock": 6.0}
+
+
+class CountingTeacher:
+    """A test double of the GPU tier's teacher: calls every window a knock and keeps the windows it was given."""
+
+    def __init__(self) -> None:
+        self.windows: list[np.ndarray] = []
+
+    def classify_windows(self, windows: np.ndarray) -> np.ndarray:
+        self.windows.append(windows)
+        return np.full(len(windows), node_traffic.FAMILY.classes.index("knock"))
+
+
+def test_the_teacher_reads_each_escalations_own_window(model: object) -> None:
+    rng = np.random.default_rng(4)
+    audio = (rng.normal(0, 2000, 16000 * 20) * np.repeat(rng.uniform(0, 3, 40), 8000)).astype(np.int16)
+    messages, _ = node_traffic.node_messages(model, "room", audio)  # type: ignore[arg-type]
+    escalations = [m for m in messages if m["kind"] == "escalation"]
+    assert escalations and len(escalations) < len(messages)  # detections too: the teacher must skip them
+    teacher = CountingTeacher()
+    said = node_traffic.teacher_classes(teacher, audio, messages)  # type: ignore[arg-type]
+    assert said == {m["seq"]: "knock" for m in escalations}  # escalations only: detections carry no features
+    cfg, hop = node_traffic.FAMILY.features, node_traffic.PROTOCOL.hop_frames
+    windows = node_traffic.window_features(node_traffic.stream_features(audio, cfg), cfg, hop)
+    first = node_traffic.message_window(escalations[0])
+    assert (teacher.windows[0][0] == windows[first]).all()
+    assert first * 512 + 1024 == escalations[0]["uptime_ms"]  # the window that ended when the message was made
+
+
+def test_totals_add_the_teachers_classes_when_every_stream_has_them() -> None:
+    stream = {"hours": 0.5, "detections": 0, "detections_by_class": {}, "escalations": 4,
+              "escalations_dropped_by_the_node": 0, "alarm_events": 0, "hub": {"diagnose": 4},
+              "gpu_tier_teacher": {"knock": 2, "speech_tv": 2}}  # fmt: skip
+    total = node_traffic.total({"a": stream, "b": {**stream, "gpu_tier_teacher": {"doorbell": 1}}})
+    assert total["gpu_tier_teacher_per_hour"] == {"knock": 2.0, "speech_tv": 2.0, "doorbell": 1.0}
+    assert "gpu_tier_teacher_per_hour" not in node_traffic.total(
+        {"a": {**stream, "gpu_tier_teacher": {}}, "b": {k: v for k, v in stream.items() if k != "gpu_tier_teacher"}}
+    )
