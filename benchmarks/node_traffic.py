@@ -13,10 +13,12 @@ GPU tier to diagnose escalations and detections under the minimum confidence (0.
 within 30 s and more than 6 diagnoses a minute. So the figures are the load a node puts on the hub and the GPU
 tier, and how many diagnoses a user's logbook shows, in rooms without alarms.
 
-The GPU tier's teacher (by default the shipped sound model's, what `serve` loads; `--teacher PATH|none`) reads each
-escalation the hub has diagnosed (escalations carry their window's features; the hub's own diagnoses of unsure
-detections do not): how many it names doorbell or knock is what the doorbell/knock blueprint notifies on top of the
-`binmoe_detection` events (its *Also when the GPU tier hears it*, on by default).
+With a GPU tier that has a teacher (here the shipped sound model's, what `serve --teacher shipped` loads;
+`--teacher PATH|none`), the teacher reads each escalation the hub has diagnosed (escalations carry their window's
+features; the hub's own diagnoses of unsure detections do not): how many it names doorbell or knock is what the
+doorbell/knock blueprint notifies on top of the `binmoe_detection` events (its *Also when the GPU tier hears it*),
+and how many it names smoke or CO at the confidence the diagnosis takes it from (`TEACHER_CRITICAL_MIN`) are critical
+diagnoses of an alarm the node did not hear.
 
 Data: the Debian `eval` recordings (node_factory/corpus/debian_audio/SOURCES.md; speech, music and effects of
 games, no alarms; each package back to back as one node's stream) and the independent generator's alarm-free
@@ -42,6 +44,7 @@ from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL, debian
+from gpu_backend.knowledge.expert import TEACHER_CRITICAL_MIN
 from gpu_backend.serve import SHIPPED_TEACHER
 from gpu_backend.teacher import TeacherClassifier, load_teacher
 from node_factory.bench import node_model
@@ -58,6 +61,7 @@ SECTION = "node_traffic"
 DETECTION_INTERVAL_MS = 10_000  # the node's default `detection_interval`
 MAX_ESCALATIONS_PER_MINUTE = 6  # the node's default `max_escalations_per_minute`
 IDLE_CLASSES = ("background",)  # not reported by default (the ESPHome component's IDLE_CLASSES)
+CRITICAL_CLASSES = ("smoke_alarm", "co_alarm")  # the knowledge base's critical sound classes
 HOP_MS = round(PROTOCOL.hop_frames * FAMILY.features.frame * 1000 / FAMILY.features.sample_rate)
 
 
@@ -142,13 +146,18 @@ def message_window(message: dict[str, Any]) -> int:
 def teacher_classes(
     teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
 ) -> dict[int, str]:
-    """The teacher's class of each escalation's window (what the GPU tier reads from its features), by `seq`."""
+    """The teacher's class of each escalation's window (what the GPU tier reads from its features), by `seq`; a
+    smoke or CO class the diagnosis would take over the node's (`TEACHER_CRITICAL_MIN`) as `critical: <class>`."""
     escalations = [m for m in messages if m["kind"] == "escalation"]
     if not escalations:
         return {}
     windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
-    said = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
-    return {int(m["seq"]): FAMILY.classes[int(c)] for m, c in zip(escalations, said, strict=True)}
+    said = {}
+    for m in escalations:
+        label, conf = teacher.classify_array(windows[message_window(m)])
+        overrides = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES and conf >= TEACHER_CRITICAL_MIN
+        said[int(m["seq"])] = f"critical: {label}" if overrides else label
+    return said
 
 
 def hub_replay(streams: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -237,7 +246,7 @@ def main() -> int:
     teacher = None if args.teacher.lower() == "none" else load_teacher(Path(args.teacher))
     result: dict[str, Any] = {"model": f"{MODEL.stem} ({str(model.meta['model_hash'])[:8]})"}
     if teacher is not None:
-        result["teacher"] = args.teacher if args.teacher != str(SHIPPED_TEACHER) else "the shipped sound teacher"
+        result["teacher"] = args.teacher if args.teacher != str(SHIPPED_TEACHER) else "`--teacher shipped`"
     twins = generate_negative_scenes(PROTOCOL.seed, PROTOCOL.scenes)
     result["independent_alarm_free"] = measure(
         model, [("independent-twins", np.concatenate([s.audio for s in twins]).astype(np.int16))], teacher
@@ -308,7 +317,9 @@ def write(result: dict[str, Any]) -> None:
                     f" escalations: {classes}; so the doorbell/knock blueprint (*Also when the GPU tier hears it*, on"
                     f" by default) notifies a doorbell {said.get('doorbell', 0.0)} and a knock {said.get('knock', 0.0)}"
                     " times an hour more than the `binmoe_detection` events above (before its cooldown and"
-                    " media-player condition)."
+                    " media-player condition); `critical: …` are smoke or CO at the teacher's confidence of at least"
+                    f" {TEACHER_CRITICAL_MIN}, which the diagnosis takes over the node's class as a critical diagnosis"
+                    " (why `serve` does not load the shipped teacher by default)."
                 )
     if "real_recordings" in result:
         per = result["real_recordings"]["streams"]

@@ -1,5 +1,6 @@
 """Nothing is open by default: `serve` without an API key listens on loopback only and says how to set a key;
-with a key it listens on every interface unless told otherwise. The teacher: the user's own, else the shipped one."""
+with a key it listens on every interface unless told otherwise. The teacher: the user's own if present, or the one
+asked for."""
 
 from __future__ import annotations
 
@@ -80,10 +81,11 @@ def test_a_negative_budget_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--llm-budget must be >= 0 seconds, got -1.0" in capsys.readouterr().err
 
 
-def test_the_teacher_is_the_users_own_else_the_shipped_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_teacher_is_the_users_own_or_the_one_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     trained = tmp_path / "edge" / "sound_v1_teacher.pt"
     monkeypatch.setattr(serve, "TRAINED_TEACHER", trained)
-    assert serve.teacher_path(None) == serve.SHIPPED_TEACHER  # nothing trained here
+    assert serve.teacher_path(None) is None  # nothing trained here: no teacher
+    assert serve.teacher_path("shipped") == serve.SHIPPED_TEACHER
     trained.parent.mkdir()
     trained.write_bytes(b"a teacher")
     assert serve.teacher_path(None) == trained
@@ -98,9 +100,9 @@ def test_serve_says_which_teacher_and_refuses_a_file_that_is_none(
 ) -> None:
     monkeypatch.setattr(serve, "TRAINED_TEACHER", tmp_path / "absent.pt")
     assert main(["serve", "--profile", "cpu-fixture", "--dry-run"]) == 0
-    assert f"# teacher for escalations with features: {serve.SHIPPED_TEACHER}\n" in capsys.readouterr().out
-    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--teacher", "none"]) == 0
     assert "# teacher for escalations with features: none\n" in capsys.readouterr().out
+    assert main(["serve", "--profile", "cpu-fixture", "--dry-run", "--teacher", "shipped"]) == 0
+    assert f"# teacher for escalations with features: {serve.SHIPPED_TEACHER}\n" in capsys.readouterr().out
     assert main(["serve", "--profile", "cpu-fixture", "--teacher", str(tmp_path / "absent.pt")]) == 2
     assert "absent.pt: no such file" in capsys.readouterr().err
     junk = tmp_path / "junk.pt"

@@ -46,14 +46,15 @@ def test_totals_are_per_hour_over_every_stream() -> None:
 
 
 class CountingTeacher:
-    """A test double of the GPU tier's teacher: calls every window a knock and keeps the windows it was given."""
+    """A test double of the GPU tier's teacher: calls the first window a CO alarm (confidence 0.5), every other a
+    knock, and keeps the windows it was given."""
 
     def __init__(self) -> None:
         self.windows: list[np.ndarray] = []
 
-    def classify_windows(self, windows: np.ndarray) -> np.ndarray:
-        self.windows.append(windows)
-        return np.full(len(windows), node_traffic.FAMILY.classes.index("knock"))
+    def classify_array(self, window: np.ndarray) -> tuple[str, float]:
+        self.windows.append(window)
+        return ("co_alarm", 0.5) if len(self.windows) == 1 else ("knock", 0.9)
 
 
 def test_the_teacher_reads_each_escalations_own_window(model: object) -> None:
@@ -64,11 +65,12 @@ def test_the_teacher_reads_each_escalations_own_window(model: object) -> None:
     assert escalations and len(escalations) < len(messages)  # detections too: the teacher must skip them
     teacher = CountingTeacher()
     said = node_traffic.teacher_classes(teacher, audio, messages)  # type: ignore[arg-type]
-    assert said == {m["seq"]: "knock" for m in escalations}  # escalations only: detections carry no features
+    # escalations only (detections carry no features); a CO alarm at 0.5 is one the diagnosis makes critical
+    assert said == {m["seq"]: "critical: co_alarm" if m is escalations[0] else "knock" for m in escalations}
     cfg, hop = node_traffic.FAMILY.features, node_traffic.PROTOCOL.hop_frames
     windows = node_traffic.window_features(node_traffic.stream_features(audio, cfg), cfg, hop)
     first = node_traffic.message_window(escalations[0])
-    assert (teacher.windows[0][0] == windows[first]).all()
+    assert (teacher.windows[0] == windows[first]).all()
     assert first * 512 + 1024 == escalations[0]["uptime_ms"]  # the window that ended when the message was made
 
 
