@@ -33,7 +33,7 @@ LOGGER = logging.getLogger("gpu_backend.serve")
 ENGINE_KEY_VARIABLE = {"vllm": "VLLM_API_KEY", "llama.cpp": "LLAMA_API_KEY"}  # each engine reads its key there
 # the sound teacher `serve` loads without --teacher: the one `python -m node_factory train` leaves (the user's own
 # model's), if present. The shipped sound model's (`--teacher shipped`) is not loaded by default: on the real
-# recordings it would name smoke or CO in about 2 of the node's escalations an hour, which the diagnosis then makes
+# recordings it names smoke or CO in 0.5 of the diagnosed escalations an hour, which the diagnosis then makes
 # critical (docs/gpu-backend.md, "The teacher")
 TRAINED_TEACHER = Path.home() / ".cache" / "binmoe" / "models" / "edge" / "sound_v1_teacher.pt"
 SHIPPED_TEACHER = Path(__file__).with_name("data") / "teachers" / "sound_v1_teacher.pt"
