@@ -56,7 +56,7 @@ def read(
     run = decisions(model, windows, FAMILY.features, PROTOCOL.hop_frames)
     if teacher is None:
         return run, {}
-    said = teacher.classify_windows(windows)
+    said = teacher.classify_windows(windows)[0]
     return run, {"teacher": said, "cascade": np.where(run.escalate, said, run.top)}
 
 

@@ -152,11 +152,14 @@ def teacher_classes(
     if not escalations:
         return {}
     windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
+    best, confidence = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
     said = {}
-    for m in escalations:
-        label, conf = teacher.classify_array(windows[message_window(m)])
-        overrides = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES and conf >= TEACHER_CRITICAL_MIN
-        said[int(m["seq"])] = f"critical: {label}" if overrides else label
+    for m, index, conf in zip(escalations, best, confidence, strict=True):
+        label = FAMILY.classes[int(index)]
+        critical = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES
+        # the diagnosis compares the confidence as the gateway rounds it (TeacherClassifier.classify_array)
+        critical = critical and round(float(conf), 4) >= TEACHER_CRITICAL_MIN
+        said[int(m["seq"])] = f"critical: {label}" if critical else label
     return said
 
 

@@ -35,21 +35,20 @@ class TeacherClassifier:
         if features.shape != self.shape:
             got = "x".join(str(d) for d in features.shape)
             raise ValueError(f"feature_shape {got} does not match the teacher's {self.shape[0]}x{self.shape[1]}")
-        x = torch.tensor(features.astype(np.float32)[None])
-        with torch.no_grad():
-            probs = torch.softmax(self.network(x), dim=1)[0]
-        best = int(probs.argmax())
-        return self.classes[best], round(float(probs[best]), 4)
+        best, confidence = self.classify_windows(features[None])
+        return self.classes[int(best[0])], round(float(confidence[0]), 4)
 
-    def classify_windows(self, windows: NDArray[np.int8]) -> NDArray[np.int64]:
-        """The class index of each of a stack of int8 feature matrices (windows x frames x bins), for
-        development scripts that read many windows at once."""
+    def classify_windows(self, windows: NDArray[np.int8]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The class index and softmax confidence of each of a stack of int8 feature matrices (windows x frames x
+        bins): one pass of the network for many windows (development scripts), or for one (`classify_array`)."""
         if windows.ndim != 3 or windows.shape[1:] != self.shape:
             raise ValueError(f"windows of shape {windows.shape} are not N x {self.shape[0]} x {self.shape[1]}")
         if not len(windows):
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
         with torch.no_grad():
-            return self.network(torch.tensor(windows.astype(np.float32))).argmax(1).numpy().astype(np.int64)
+            probs = torch.softmax(self.network(torch.tensor(windows.astype(np.float32))), dim=1)
+        confidence, best = probs.max(dim=1)
+        return best.numpy().astype(np.int64), confidence.numpy().astype(np.float64)
 
     def classify(self, features_b64: str, feature_shape: str) -> tuple[str, float]:
         """The protocol's form: base64 of int8 frames x bins, row-major, and "<frames>x<bins>"."""

@@ -34,8 +34,10 @@ def test_teacher_classifies_escalation_features(trained_dir: Path, family_name: 
     x, y, _ = dataset("test", CONFIGS["ci"].per_class(family.name, "test"), family)
     answers = [teacher.classify_array(row) for row in x]
     predicted = np.array([family.classes.index(label) for label, _ in answers])
-    assert teacher.classify_windows(x).tolist() == predicted.tolist()  # the batch form reads the same
-    assert teacher.classify_windows(x[:0]).shape == (0,)
+    best, confidence = teacher.classify_windows(x)
+    assert best.tolist() == predicted.tolist()  # the batch form reads the same
+    assert np.round(confidence, 4).tolist() == [conf for _, conf in answers]
+    assert teacher.classify_windows(x[:0])[0].shape == (0,)
     with pytest.raises(ValueError, match="are not N x"):
         teacher.classify_windows(x[0])
     metrics = json.loads((trained_dir / f"{family.stem}_metrics.json").read_text())

@@ -52,9 +52,12 @@ class CountingTeacher:
     def __init__(self) -> None:
         self.windows: list[np.ndarray] = []
 
-    def classify_array(self, window: np.ndarray) -> tuple[str, float]:
-        self.windows.append(window)
-        return ("co_alarm", 0.5) if len(self.windows) == 1 else ("knock", 0.9)
+    def classify_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.windows += list(windows)
+        classes = node_traffic.FAMILY.classes
+        best = np.full(len(windows), classes.index("knock"))
+        best[0] = classes.index("co_alarm")
+        return best, np.where(np.arange(len(windows)) == 0, 0.5, 0.9)
 
 
 def test_the_teacher_reads_each_escalations_own_window(model: object) -> None:
