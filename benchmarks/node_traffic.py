@@ -17,8 +17,8 @@ With a GPU tier that has a teacher (here the shipped sound model's, what `serve 
 `--teacher PATH|none`), the teacher reads each escalation the hub has diagnosed (escalations carry their window's
 features; the hub's own diagnoses of unsure detections do not): how many it names doorbell or knock is what the
 doorbell/knock blueprint notifies on top of the `binmoe_detection` events (its *Also when the GPU tier hears it*),
-and how many it names smoke or CO at the confidence the diagnosis takes it from (`TEACHER_CRITICAL_MIN`) are critical
-diagnoses of an alarm the node did not hear.
+and how many it names smoke or CO at the confidence the diagnosis takes it from (`TEACHER_CRITICAL_MIN`) are
+diagnoses of a possible alarm the node did not hear (a warning to check whether one is sounding).
 
 Data: the Debian `eval` recordings (node_factory/corpus/debian_audio/SOURCES.md; speech, music and effects of
 games, no alarms; each package back to back as one node's stream) and the independent generator's alarm-free
@@ -147,7 +147,7 @@ def teacher_classes(
     teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
 ) -> dict[int, str]:
     """The teacher's class of each escalation's window (what the GPU tier reads from its features), by `seq`; a
-    smoke or CO class the diagnosis would take over the node's (`TEACHER_CRITICAL_MIN`) as `critical: <class>`."""
+    smoke or CO class the diagnosis would take over the node's (`TEACHER_CRITICAL_MIN`) as `possible: <class>`."""
     escalations = [m for m in messages if m["kind"] == "escalation"]
     if not escalations:
         return {}
@@ -156,10 +156,10 @@ def teacher_classes(
     said = {}
     for m, index, conf in zip(escalations, best, confidence, strict=True):
         label = FAMILY.classes[int(index)]
-        critical = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES
+        possible = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES
         # the diagnosis compares the confidence as the gateway rounds it (TeacherClassifier.classify_array)
-        critical = critical and round(float(conf), 4) >= TEACHER_CRITICAL_MIN
-        said[int(m["seq"])] = f"critical: {label}" if critical else label
+        possible = possible and round(float(conf), 4) >= TEACHER_CRITICAL_MIN
+        said[int(m["seq"])] = f"possible: {label}" if possible else label
     return said
 
 
@@ -320,9 +320,10 @@ def write(result: dict[str, Any]) -> None:
                     f" escalations: {classes}; so the doorbell/knock blueprint (*Also when the GPU tier hears it*, on"
                     f" by default) notifies a doorbell {said.get('doorbell', 0.0)} and a knock {said.get('knock', 0.0)}"
                     " times an hour more than the `binmoe_detection` events above (before its cooldown and"
-                    " media-player condition); `critical: …` are smoke or CO at the teacher's confidence of at least"
-                    f" {TEACHER_CRITICAL_MIN}, which the diagnosis takes over the node's class as a critical diagnosis"
-                    " (why `serve` does not load the shipped teacher by default)."
+                    " media-player condition); `possible: …` are smoke or CO at the teacher's confidence of at least"
+                    f" {TEACHER_CRITICAL_MIN}, which the diagnosis takes over the node's class as a possible alarm to"
+                    " check (a warning, cause `teacher_only`, which the announce blueprint speaks by default);"
+                    " with the doorbell and knock figures, why `serve` does not load the shipped teacher by default."
                 )
     if "real_recordings" in result:
         per = result["real_recordings"]["streams"]

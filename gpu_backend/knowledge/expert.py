@@ -4,9 +4,11 @@ and the evidence alone, no LLM.
 Which class is diagnosed: the node's, unless the teacher (the larger classifier) confidently says another
 known class; a life-safety (critical) class is never given up for a non-critical one, and the teacher's
 critical verdict is taken at lower confidence than a non-critical one (a missed alarm costs more than a
-false one). A question without an escalation is matched to a class by the knowledge base's keywords. For a vibration
-anomaly whose escalation carried a capture, the shaft-order analysis (gpu_backend/orders.py) names the fault:
-it knows the machine's speed and bearing, which neither classifier does.
+false one); the knowledge base then answers a possible alarm to check, a warning (`class_from_teacher`):
+from one window the node heard as something else, the teacher reads smoke or CO in recorded speech and music
+a few times an hour. A question without an escalation is matched to a class by the knowledge base's keywords.
+For a vibration anomaly whose escalation carried a capture, the shaft-order analysis (gpu_backend/orders.py)
+names the fault: it knows the machine's speed and bearing, which neither classifier does.
 """
 
 from __future__ import annotations
@@ -191,5 +193,11 @@ def decide(
     facts = gather_facts(request, name, teacher, orders)
     if alarm is not None:
         facts["alarm_event_s"] = round(alarm[2], 3)
-    admissible = [c for c in known.entry.causes if all(cond.holds(facts.get(cond.fact)) for cond in c.when)]
+    facts["class_from_teacher"] = source == "teacher"
+    admissible = []
+    for cause in known.entry.causes:
+        if all(cond.holds(facts.get(cond.fact)) for cond in cause.when):
+            admissible.append(cause)
+            if cause.final:
+                break
     return Decision(known, name, source, facts, admissible, round(certainty, 4), _where(request))

@@ -47,6 +47,7 @@ FACTS: Final[dict[str, tuple[FactKind, str]]] = {
     "teacher_class": (FactKind.NAME, "the teacher's class"),
     "teacher_confidence": (FactKind.NUMBER, "the teacher's softmax confidence, 0..1"),
     "teacher_agrees": (FactKind.FLAG, "the teacher's class equals the node's"),
+    "class_from_teacher": (FactKind.FLAG, "the class diagnosed is the teacher's, not the one the node reported"),
     # the node's recent history (context.history, or derived from context.recent)
     "repeats_last_hour": (FactKind.NUMBER, "earlier messages of this class from this node in the last hour"),
     "repeats_last_day": (FactKind.NUMBER, "earlier messages of this class from this node in the last 24 h"),

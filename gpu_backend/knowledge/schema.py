@@ -84,6 +84,9 @@ class Cause(BaseModel):
     action: Identifier  # a key of the file's [actions]
     confidence: float = Field(ge=0.0, le=1.0)  # how sure this cause is, given its conditions and a certain class
     when: list[Condition] = Field(default_factory=list)
+    # when its conditions hold, no cause ranked below it is admissible: an LLM cannot swap it for a lower one
+    # (which may be more severe, e.g. an alarm's default "is sounding" for a "possible alarm, check")
+    final: bool = False
     reasoning: str = Field(min_length=1, max_length=400)
     summary: str = Field(min_length=1, max_length=300)
     sources: list[Identifier] = Field(min_length=1)  # keys of the file's [sources]
@@ -120,6 +123,8 @@ class ClassEntry(BaseModel):
             raise ValueError(f"the last cause ({causes[-1].id}) is the default: it must have no conditions")
         if unconditional := [c.id for c in causes[:-1] if not c.when]:
             raise ValueError(f"only the last cause may have no conditions, not {unconditional}")
+        if causes[-1].final:
+            raise ValueError(f"the default cause ({causes[-1].id}) is last already: `final` means nothing there")
         return causes
 
     @model_validator(mode="after")

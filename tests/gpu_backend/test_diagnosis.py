@@ -167,7 +167,8 @@ def test_teacher_is_reported_and_named_as_the_class_source() -> None:
     request = DiagnoseRequest.model_validate({"v": 1, "escalation": beep, "context": {"area": "Kitchen"}})
     teacher = TeacherOpinion.model_validate({"class": "smoke_alarm", "confidence": 0.8, "agrees_with_node": False})
     response = asyncio.run(Diagnoser(load_knowledge_base()).diagnose(request, teacher))
-    assert (response.class_, response.sources.class_, response.severity) == ("smoke_alarm", "teacher", "critical")
+    assert (response.class_, response.sources.class_, response.severity) == ("smoke_alarm", "teacher", "warning")
+    assert response.cause_id == "smoke_alarm.teacher_only"
     assert response.teacher == teacher
 
 

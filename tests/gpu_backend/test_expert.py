@@ -116,16 +116,33 @@ def test_teacher_doubting_a_smoke_alarm_keeps_it_critical(kb: KnowledgeBase) -> 
     assert d.certainty == pytest.approx(SMOKE_ESCALATION["confidence"] * 0.05)
 
 
-def test_teacher_hearing_an_alarm_the_node_missed_wins(kb: KnowledgeBase) -> None:
+def test_teacher_hearing_an_alarm_the_node_missed_is_a_warning_to_check(kb: KnowledgeBase) -> None:
     beep = _escalation(SMOKE_ESCALATION, **{"class": "appliance_beep", "class_idx": 3})
     d = _decide(kb, beep, teacher=("co_alarm", 0.55), area="Kitchen")
-    assert (d.class_name, d.class_source, d.cause.severity, d.cause.action) == (
+    assert (d.class_name, d.class_source, d.cause.id, d.cause.severity, d.cause.action) == (
         "co_alarm",
         "teacher",
-        "critical",
-        "leave_co",
+        "teacher_only",
+        "warning",
+        "check_alarm_sounding",
     )
-    assert d.confidence(d.cause) == round(0.85 * 0.55, 2)
+    assert d.facts["class_from_teacher"] is True and d.confidence(d.cause) == round(0.5 * 0.55, 2)
+    assert d.summary(d.cause).startswith("A possible CO alarm was heard in the Kitchen by the GPU tier's classifier")
+    # `final`: the alarm's causes that say it is sounding are not offered (an LLM may not pick a higher one)
+    assert [c.id for c in d.admissible] == ["teacher_only"]
+
+
+def test_teacher_only_smoke_alarm_still_yields_to_the_nodes_own_sustained_alarm(kb: KnowledgeBase) -> None:
+    beep = _escalation(LATE_SMOKE, **{"class": "appliance_beep", "class_idx": 3})
+    sustained = {"repeats_last_hour": 14, "sustained_s": 14.0}
+    d = _decide(kb, beep, teacher=("smoke_alarm", 0.9), history=sustained)
+    assert (d.class_source, d.cause.id, d.cause.severity) == ("teacher", "sustained_alarm", "critical")
+
+
+def test_the_nodes_own_alarm_is_not_from_the_teacher(kb: KnowledgeBase) -> None:
+    d = _decide(kb, SMOKE_ESCALATION, teacher=("smoke_alarm", 0.92))
+    assert d.facts["class_from_teacher"] is False and "teacher_only" not in [c.id for c in d.admissible]
+    assert _decide(kb, question="Why is the smoke alarm beeping?").facts["class_from_teacher"] is False
 
 
 @pytest.mark.parametrize(("confidence", "expected"), [(0.69, "appliance_beep"), (0.7, "doorbell")])

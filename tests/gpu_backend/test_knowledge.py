@@ -75,9 +75,12 @@ def _broken(tmp_path: Path, old: str, new: str, source: Path = SOUND_FILE) -> Pa
         ('sources = ["household"]\n\n[class.smoke_alarm]',
          'sources = ["household"]\nwhen = [{ fact = "margin", max = 1 }]\n\n[class.smoke_alarm]',
          "class.background.causes", "must have no conditions"),
+        ('sources = ["household"]\n\n[class.smoke_alarm]',
+         'sources = ["household"]\nfinal = true\n\n[class.smoke_alarm]',
+         "class.background.causes", "`final` means nothing there"),
         ('confidence = 0.8\nreasoning = "A smoke alarm sounds when',
          'confidence = 1.8\nreasoning = "A smoke alarm sounds when',
-         "class.smoke_alarm.causes.6.confidence", "less than or equal to 1"),
+         "class.smoke_alarm.causes.7.confidence", "less than or equal to 1"),
         ('task = "sound"', 'task = "smell"', "task", "'vibration'"),
     ],
 )  # fmt: skip
