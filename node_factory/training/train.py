@@ -160,6 +160,9 @@ class TrainConfig:
     seed: int = 0
     w1_bits: int = 8  # first-layer weight precision: 8 (per tensor), 4 or 2 (per output channel)
     level_norm: bool = False  # teacher and student see level-normalised windows (reference/level_norm.py)
+    # epochs of a full-precision wide student (hardtanh, float weights) distilled first and copied into the binary
+    # one as its start (real-to-binary initialisation); 0: the binary student starts from random weights
+    float_init_epochs: int = 0
 
 
 def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -233,11 +236,30 @@ def train_float_student(
     return _distill(student, x, y, teacher, cfg, cfg.student_epochs, 3)
 
 
+def start_from_float(binary: Student, real: Student) -> None:
+    """Copy a trained full-precision student into a binary one of the same shape as its starting point.
+
+    The float network scales its input by 1 / FEATURE_SCALE where the binary one convolves the integer features,
+    so the first layer's weights are scaled to give the same pre-activations; the binary layers' latent weights
+    are clipped to [-1, 1], where the straight-through sign passes gradients.
+    """
+    if real.binary or not binary.binary or real.w1.shape != binary.w1.shape:
+        raise ValueError("start_from_float needs a float student and a binary student of the same shape")
+    with torch.no_grad():
+        binary.load_state_dict(real.state_dict())
+        binary.w1.div_(FEATURE_SCALE)
+        binary.w2.clamp_(-1, 1)
+        binary.w3.clamp_(-1, 1)
+
+
 def train_student(
     x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, classes: int, cfg: TrainConfig
 ) -> Student:
     """Distill into a wide student, prune it to `cfg.channels`, and fine-tune the pruned one."""
     wide = Student(x.shape[2], cfg.wide_channels, classes, w1_bits=cfg.w1_bits, level_norm=cfg.level_norm)
+    if cfg.float_init_epochs > 0:
+        real = Student(x.shape[2], cfg.wide_channels, classes, binary=False, level_norm=cfg.level_norm)
+        start_from_float(wide, _distill(real, x, y, teacher, cfg, cfg.float_init_epochs, 4))
     wide = _distill(wide, x, y, teacher, cfg, cfg.student_epochs, 1)
     if cfg.wide_channels == cfg.channels:
         return wide
