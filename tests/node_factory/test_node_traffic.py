@@ -68,7 +68,7 @@ def test_the_teacher_reads_each_escalations_own_window(model: object) -> None:
     assert escalations and len(escalations) < len(messages)  # detections too: the teacher must skip them
     teacher = CountingTeacher()
     said = node_traffic.teacher_classes(teacher, audio, messages)  # type: ignore[arg-type]
-    # escalations only (detections carry no features); a CO alarm at 0.5 is one the diagnosis makes critical
+    # escalations only (detections carry no features); a CO alarm at 0.5 is one the diagnosis takes as a possible alarm
     assert said == {m["seq"]: "possible: co_alarm" if m is escalations[0] else "knock" for m in escalations}
     cfg, hop = node_traffic.FAMILY.features, node_traffic.PROTOCOL.hop_frames
     windows = node_traffic.window_features(node_traffic.stream_features(audio, cfg), cfg, hop)
