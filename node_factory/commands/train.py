@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--channels",
         type=_channels,
-        help="student channels after pruning (default: the family's: 24 for sound, 16 for vibration and vibration_adc;"
+        help="student channels after pruning (default: the family's: 28 for sound, 16 for vibration and vibration_adc;"
         " fewer: less flash)",
     )
     parser.add_argument(

@@ -41,7 +41,8 @@ at a uniform offset where it sounds for at least 0.15 s, the evaluation's rule);
 hold a tap's start or end. Alarm windows are cut from three cycles of their pattern and speech from longer
 clips, as before. Corpus v3 drew every event at the window's start. Corpus v6 adds half as many speech_tv windows
 again, cut from a programme: lines or pieces of music with pauses between them, where the media sounds for at
-least 0.15 s (`media_programme`, `PROGRAMME_EXTRA`); a window may hold one short line and silence.
+least 0.15 s (`media_programme`, `PROGRAMME_EXTRA`); a window may hold one short line and silence. Corpus v7
+(the shipped model's) adds as many programme windows as a class has, with more music and fewer espeak lines.
 
 Condition-held-out ranges (`HELD_OUT`) are never drawn for training: the `heldout` conditions split draws
 its parameters from them (and SNR from the whole −5…30 dB, of which −5…0 dB is held out), to measure what
@@ -499,19 +500,21 @@ def _tv_speaker(rng: Rng, x: Float) -> tuple[Float, bool]:
 
 
 # The share of a split's speech_tv windows cut from a programme instead of `speech_tv`'s excerpts: 0.5 made
-# model 2f86ad33, which missed its shipping rule (it recognised fewer excerpts; docs/node-model.md, "The shipped
-# model (corpus v6: programmes with pauses)"), so the corpus keeps every excerpt and adds programme windows instead
+# model 2f86ad33, which missed its shipping rule (it recognised fewer excerpts; docs/node-model.md, "The model
+# before (corpus v6 ...)"), so the corpus keeps every excerpt and adds programme windows instead
 MEDIA_PROGRAMME = 0.0
 # speech_tv windows cut from a programme in addition to a split's windows per class, as a share of that number
-# (their seeds are a ninth class's, so every other window is corpus v5's): corpus v6, the shipped model's
-PROGRAMME_EXTRA = 0.5
-# what a programme is made of (espeak lines, recorded lines, recorded music), as draw weights: corpus v6's
+# (their seeds are a ninth class's, so every other window is corpus v5's). 1.0 with the media below is corpus v7,
+# the shipped model's (ffe76419; docs/node-model.md, "Candidate 7"); corpus v6 (model 88fcfb78) had 0.5
+PROGRAMME_EXTRA = 1.0
+# what a programme is made of (espeak lines, recorded lines, recorded music), as draw weights. Corpus v6's weights
+# keep their name because `corpus_key` leaves v6's key as it was; corpus v7 has more music, less espeak
 V6_PROGRAMME_MEDIA = {"tts": 0.45, "speech": 0.35, "music": 0.2}
-PROGRAMME_MEDIA = dict(V6_PROGRAMME_MEDIA)
+PROGRAMME_MEDIA = {"tts": 0.35, "speech": 0.30, "music": 0.35}
 # doorbell and knock windows whose background is a programme (media as the node hears it while a TV plays), added
-# per class as a share of a split's windows per class, with seeds of their own (0: corpus v6, none): the positives
-# that go with the programme windows' negatives, so a model that learns "a short sound and a pause in speech is
-# speech" still hears a doorbell over the TV (benchmarks/media_dev.py measures both)
+# per class as a share of a split's windows per class, with seeds of their own (0: corpora v6 and v7, none): the
+# positives that go with the programme windows' negatives, so a model that learns "a short sound and a pause in
+# speech is speech" still hears a doorbell over the TV (benchmarks/media_dev.py measures both)
 OVER_PROGRAMME_EXTRA = 0.0
 OVER_PROGRAMME_CLASSES = ("doorbell", "knock")
 
@@ -860,7 +863,7 @@ def _render_chunk(job: tuple[str, int, int, int, int]) -> list[tuple[NDArray[np.
 
 
 def corpus_key(per_class: dict[str, int], n: int, recorded_key: str = "") -> str:
-    programmes = MEDIA_PROGRAMME > 0 or PROGRAMME_EXTRA > 0  # corpus v6 (0, 0.5) or a variant of it
+    programmes = MEDIA_PROGRAMME > 0 or PROGRAMME_EXTRA > 0  # corpus v6 (0, 0.5), v7 (0, 1.0) or a variant
     version = f"v6-programmes-{MEDIA_PROGRAMME}-{PROGRAMME_EXTRA}" if programmes else "v5-bubbles"
     if programmes and PROGRAMME_MEDIA != V6_PROGRAMME_MEDIA:  # corpus v6's key stays what it was
         version += f"-{sorted(PROGRAMME_MEDIA.items())}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -99,7 +101,7 @@ def test_water_styles_are_all_drawn() -> None:
 
 
 def test_media_programme_holds_pauses_and_always_some_media() -> None:
-    """Corpus v6: speech_tv windows cut from a programme (lines with pauses between them) show at least
+    """Corpora v6 and v7: speech_tv windows cut from a programme (lines with pauses between them) show at least
     `MIN_ACTIVE_S` of media and often a pause, which the excerpts of `speech_tv` never do; drawn from every
     kind of media the split has."""
     n = 16384
@@ -122,15 +124,22 @@ def test_media_programme_holds_pauses_and_always_some_media() -> None:
 
 
 def test_each_way_of_adding_programmes_is_its_own_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Corpus v6 (the shipped model's) adds programme windows and replaces none; v5 and the variant that replaces
-    excerpts by programmes have cache keys of their own."""
-    assert (synth.MEDIA_PROGRAMME, synth.PROGRAMME_EXTRA) == (0, 0.5)
+    """Corpus v7 (the shipped model's) adds as many programme windows as a class has and replaces none; corpus v6
+    (half as many, other media weights), v5 and the variant that replaces excerpts by programmes have cache keys
+    of their own, and v6's key is the one it had before v7 (so its cached corpus is still found)."""
+    assert (synth.MEDIA_PROGRAMME, synth.PROGRAMME_EXTRA) == (0, 1.0)
+    assert synth.PROGRAMME_MEDIA == {"tts": 0.35, "speech": 0.30, "music": 0.35}
     keys = {synth.corpus_key({"train": 10}, 16384)}
-    for media, extra in ((0.0, 0.0), (0.5, 0.0)):
+    monkeypatch.setattr(synth, "PROGRAMME_MEDIA", dict(synth.V6_PROGRAMME_MEDIA))
+    for media, extra in ((0.0, 0.5), (0.0, 0.0), (0.5, 0.0)):
         monkeypatch.setattr(synth, "MEDIA_PROGRAMME", media)
         monkeypatch.setattr(synth, "PROGRAMME_EXTRA", extra)
         keys.add(synth.corpus_key({"train": 10}, 16384))
-    assert len(keys) == 3
+        if (media, extra) == (0.0, 0.5):
+            key = (sorted({"train": 10}.items()), 16384, synth.SOUND_CLASSES, synth.SENTENCES, synth.TRAIN,
+                   synth.HELD_OUT, "", "v6-programmes-0.0-0.5")  # fmt: skip
+            assert synth.corpus_key({"train": 10}, 16384) == hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+    assert len(keys) == 4
 
 
 def test_extra_programme_windows_leave_every_other_window_alone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +156,7 @@ def test_extra_programme_windows_leave_every_other_window_alone(monkeypatch: pyt
 
 
 def test_events_over_programmes_are_added_after_every_other_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`OVER_PROGRAMME_EXTRA` (0 in corpus v6) adds doorbell and knock windows whose background is a programme,
+    """`OVER_PROGRAMME_EXTRA` (0 in corpora v6 and v7) adds doorbell and knock windows whose background is a programme,
     with seeds of their own, after the split's windows and its programme windows, which stay as they were; the
     corpus gets a key of its own."""
     assert synth.OVER_PROGRAMME_EXTRA == 0
