@@ -110,6 +110,8 @@ class Student(nn.Module):
     With `binary=False` the same topology in full precision (float weights, hardtanh activations): the
     reference that shows what binarization and integer weights cost. `w1_bits`: the first layer's weight
     precision (see `w1_levels`). `level_norm`: the network normalises its raw input (reference/level_norm.py).
+    `real_weights` (a training stage only, never exported): binary activations, but the hidden layers convolve
+    with their latent weights instead of their signs (the first step of two-step binarisation).
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class Student(nn.Module):
         if w1_bits not in W1_BITS:
             raise ValueError(f"w1 bits must be one of {W1_BITS}, not {w1_bits}")
         self.binary = binary
+        self.real_weights = False
         self.w1_bits = w1_bits
         self.w1 = nn.Parameter(torch.randn(channels, bands, 3) * 0.1)
         self.bn1 = nn.BatchNorm1d(channels)
@@ -140,8 +143,9 @@ class Student(nn.Module):
             return self.fc(x.mean(dim=2))
         w1, _ = quant_w1(self.w1, self.w1_bits)
         x = sign(self.bn1(F.conv1d(x, w1, stride=STRIDE1)))
-        x = sign(self.bn2(F.conv1d(x, sign(self.w2))))
-        x = sign(self.bn3(F.conv1d(x, sign(self.w3))))
+        w2, w3 = (self.w2, self.w3) if self.real_weights else (sign(self.w2), sign(self.w3))
+        x = sign(self.bn2(F.conv1d(x, w2)))
+        x = sign(self.bn3(F.conv1d(x, w3)))
         w4, _ = quant_int8(self.fc.weight)
         return F.linear(x.mean(dim=2), w4, self.fc.bias)
 
@@ -163,6 +167,9 @@ class TrainConfig:
     # epochs of a full-precision wide student (hardtanh, float weights) distilled first and copied into the binary
     # one as its start (real-to-binary initialisation); 0: the binary student starts from random weights
     float_init_epochs: int = 0
+    # epochs of the wide binary student with binary activations but real hidden weights before its binary
+    # distillation (two-step binarisation: activations first, then weights); 0: none
+    binary_act_epochs: int = 0
 
 
 def _batches(n: int, batch: int, gen: torch.Generator) -> list[torch.Tensor]:
@@ -260,10 +267,25 @@ def train_student(
     if cfg.float_init_epochs > 0:
         real = Student(x.shape[2], cfg.wide_channels, classes, binary=False, level_norm=cfg.level_norm)
         start_from_float(wide, _distill(real, x, y, teacher, cfg, cfg.float_init_epochs, 4))
+    if cfg.binary_act_epochs > 0:
+        binarise_weights_later(wide, x, y, teacher, cfg)
     wide = _distill(wide, x, y, teacher, cfg, cfg.student_epochs, 1)
     if cfg.wide_channels == cfg.channels:
         return wide
     return _distill(prune(wide, cfg.channels), x, y, teacher, cfg, cfg.finetune_epochs, 2, lr_scale=0.3)
+
+
+def binarise_weights_later(
+    student: Student, x: NDArray[np.int8], y: NDArray[np.int64], teacher: Teacher, cfg: TrainConfig
+) -> None:
+    """Distil `student` for `cfg.binary_act_epochs` with binary activations and real hidden weights, then turn
+    its weights binary again (latent weights clipped to the straight-through range) for the binary stage."""
+    student.real_weights = True
+    _distill(student, x, y, teacher, cfg, cfg.binary_act_epochs, 5)
+    student.real_weights = False
+    with torch.no_grad():
+        student.w2.clamp_(-1, 1)
+        student.w3.clamp_(-1, 1)
 
 
 def _distill(
@@ -284,7 +306,8 @@ def _distill(
     xt, yt = torch.tensor(x, dtype=torch.float32), torch.tensor(y)
     T = cfg.temperature
     model.train()
-    desc = f"{'' if model.binary else 'float '}student {model.w1.shape[0]} ch (distillation)"
+    kind = "float " if not model.binary else "binary-activation " if model.real_weights else ""
+    desc = f"{kind}student {model.w1.shape[0]} ch (distillation)"
     for _ in trange(epochs, desc=desc, unit="epoch", disable=None):
         for idx in _batches(len(xt), cfg.batch, gen):
             xb = _augment(xt[idx], gen)
@@ -314,6 +337,8 @@ def _fold(bn: nn.BatchNorm1d, scale: float | NDArray[np.float64]) -> tuple[NDArr
 
 
 def to_integer(student: Student, classes: tuple[str, ...], feature_digest: str, frames: int) -> IntegerModel:
+    if not student.binary or student.real_weights:
+        raise ValueError("only a binary student (binary weights and activations) has an integer form")
     with torch.no_grad():
         q1, s1 = w1_levels(student.w1, student.w1_bits)
         w1 = q1.to(torch.int8).numpy()
