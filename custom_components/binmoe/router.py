@@ -178,7 +178,12 @@ class Router:
             state.alarm = _extend(state.alarm, message)
             decision = replace(self._route(state, message, now), alarm=state.alarm)
         elif state.alarm is not None and state.alarm.takes(
-            message.kind, message.reason, message.node_id, message.boot, message.uptime_ms, message.alarm_active
+            "escalation" if self.hub_escalates(message) else message.kind,
+            message.reason,
+            message.node_id,
+            message.boot,
+            message.uptime_ms,
+            message.alarm_active,
         ):
             decision = Decision(
                 Action.PART_OF_ALARM,
@@ -189,6 +194,16 @@ class Router:
         else:
             decision = self._route(state, message, now)
         return replace(decision, recovered=True) if sequence is _Sequence.RECOVERED else decision
+
+    def hub_escalates(self, message: NodeMessage) -> bool:
+        """A detection the hub itself sends for a diagnosis (an unsure one, or of a class the user escalates):
+        around an alarm it is as much a fragment of it as the node's escalations. Critical classes never are."""
+        policy, label = self.policy, message.label
+        if message.kind != "detection" or label in policy.critical_classes:
+            return False
+        if label in policy.ignore_classes or label in policy.local_classes:
+            return False
+        return label in policy.escalate_classes or message.confidence < policy.min_confidence
 
     def is_alarm_event(self, label: str, event_windows: int | None, alarm_code: str | None) -> bool:
         """A critical class reported as an event: its pattern held over seconds (docs/protocol.md §1)."""

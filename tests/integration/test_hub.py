@@ -321,6 +321,23 @@ async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
     assert {r.ref.seq for r in record.routed if r.outcome == "part_of_alarm"} == {5, 7}
 
 
+async def test_an_alarm_takes_back_the_diagnosis_of_an_unsure_detection_at_its_onset(
+    hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
+) -> None:
+    """A detection the hub sent for a diagnosis because the node was unsure of it (seen with the host node: the
+    smoke alarm's first window heard as background at 0.51) is taken back like the node's own escalations."""
+    await setup_entry(hass, config_entry, dedupe_window_s=0)
+    await fire(hass, "detection", seq=1, uptime_ms=100_000, confidence=0.51, **{"class": "background", "class_idx": 0})
+    assert [body["escalation"]["seq"] for name, body in backend.requests if name == "diagnose"] == [1]
+    assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for background"
+    await fire(hass, "detection", seq=2, uptime_ms=101_600, **T3_EVENT)
+    hub = config_entry.runtime_data.hub
+    unsure = [item for item in hub.recent if item.get("seq") == 1]
+    assert [item["type"] for item in unsure] == ["detection", "diagnosis"]
+    assert all(item["part_of_alarm"] == {"class": "smoke_alarm", "seq": 2, "alarm_code": "T3"} for item in unsure)
+    assert hub.last_diagnosis is None and hub.stats.part_of_alarm == 1
+
+
 async def test_a_node_that_says_its_alarm_stopped_gets_its_escalations_diagnosed_again(
     hass: HomeAssistant, backend: BackendDouble, config_entry: MockConfigEntry
 ) -> None:

@@ -169,6 +169,27 @@ def test_an_alarm_event_covers_the_nodes_escalations_around_it() -> None:
     assert rebooted.action is Action.DIAGNOSE  # another boot: its stream time is another clock
 
 
+def test_a_detection_the_hub_would_escalate_is_part_of_the_alarm_too() -> None:
+    """An unsure detection (under `min_confidence`) or one of a class the user escalates is sent for a diagnosis
+    by the hub: around an alarm it is the alarm's, like the node's escalations. Sure ones stay the node's business,
+    and critical, ignored and local classes are never taken."""
+    router = Router(RouterPolicy(dedupe_window_s=0, escalate_classes=frozenset({"knock"}),
+                                 ignore_classes=frozenset({"speech_tv"})))  # fmt: skip
+    router.decide(msg(kind="detection", seq=1, uptime_ms=101_600, confidence=1.0, margin=4, event_windows=1,
+                      event_span_ms=4096, alarm_code="T3"), 0)  # fmt: skip
+    beep = {"kind": "detection", "class": "appliance_beep", "class_idx": 3}
+    assert router.decide(msg(seq=2, uptime_ms=103_000, confidence=0.4, **beep), 1).action is Action.PART_OF_ALARM
+    assert router.decide(msg(seq=3, uptime_ms=104_000, confidence=0.9, **beep), 2).action is Action.LOCAL
+    knock = {"kind": "detection", "class": "knock", "class_idx": 5, "confidence": 0.9}
+    assert router.decide(msg(seq=4, uptime_ms=105_000, **knock), 3).action is Action.PART_OF_ALARM
+    speech = {"kind": "detection", "class": "speech_tv", "class_idx": 7, "confidence": 0.3}
+    assert router.decide(msg(seq=5, uptime_ms=106_000, **speech), 4).action is Action.IGNORE
+    co = {"kind": "detection", "class": "co_alarm", "class_idx": 2, "confidence": 0.3}
+    assert router.decide(msg(seq=6, uptime_ms=107_000, **co), 5).action is Action.DIAGNOSE  # critical: diagnosed
+    after = router.decide(msg(seq=7, uptime_ms=117_000, confidence=0.4, **beep), 6)
+    assert (after.action, after.handled_by) == (Action.DIAGNOSE, "hub")  # 15 s after the report: diagnosed again
+
+
 def test_a_node_that_says_whether_its_alarm_is_on_is_believed_from_the_first_report() -> None:
     """`alarm_active` (nodes with alarm events): after the alarm stops, the node's escalations are diagnosed again
     at once, not 15 s after its latest report; while it says the alarm goes on they are the alarm's, even past
