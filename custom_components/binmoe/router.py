@@ -120,6 +120,11 @@ class RouterPolicy:
             dedupe_window_s=float(options.get(CONF_DEDUPE_WINDOW, DEFAULT_DEDUPE_WINDOW)),
         )
 
+    def asks_diagnosis(self, label: str, confidence: float) -> bool:
+        """Whether the hub asks for a diagnosis of a message the node did not escalate itself: a class the user
+        escalates, or one the node was unsure of."""
+        return label in self.escalate_classes or confidence < self.min_confidence
+
 
 @dataclass
 class _NodeState:
@@ -203,7 +208,7 @@ class Router:
             return False
         if label in policy.ignore_classes or label in policy.local_classes:
             return False
-        return label in policy.escalate_classes or message.confidence < policy.min_confidence
+        return policy.asks_diagnosis(label, message.confidence)
 
     def is_alarm_event(self, label: str, event_windows: int | None, alarm_code: str | None) -> bool:
         """A critical class reported as an event: its pattern held over seconds (docs/protocol.md §1)."""
@@ -227,7 +232,7 @@ class Router:
         handled_by = "node"
         if label in policy.local_classes and not exempt:
             escalate = False
-        elif label in policy.escalate_classes or message.confidence < policy.min_confidence:
+        elif policy.asks_diagnosis(label, message.confidence):
             escalate, handled_by = True, "node" if message.kind == "escalation" else "hub"
         if not escalate:
             return Decision(Action.LOCAL, "handled locally", critical, handled_by)

@@ -47,25 +47,22 @@ def test_start_from_float_refuses_what_does_not_fit(wrong: str) -> None:
         start_from_float(target, real)
 
 
-def test_train_student_uses_the_float_start() -> None:
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, CLASSES, 96)
-    x = rng.integers(-20, 20, (96, FRAMES, BANDS)).astype(np.int8)
-    x[np.arange(96), :, y * 8] = 100  # one band per class: something to learn
-    teacher = Teacher(CLASSES).eval()
-    base = TrainConfig(channels=4, wide_channels=6, student_epochs=2, finetune_epochs=1, batch=32)
-    plain = train_student(x, y, teacher, CLASSES, base)
-    started = train_student(x, y, teacher, CLASSES, TrainConfig(**{**base.__dict__, "float_init_epochs": 2}))
-    assert started.w1.shape == plain.w1.shape == (4, BANDS, 3) and started.binary
-    assert not torch.equal(started.w1, plain.w1)  # the same seed, another start
-
-
 def small_task() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     y = rng.integers(0, CLASSES, 96)
     x = rng.integers(-20, 20, (96, FRAMES, BANDS)).astype(np.int8)
     x[np.arange(96), :, y * 8] = 100  # one band per class: something to learn
     return x, y
+
+
+def test_train_student_uses_the_float_start() -> None:
+    x, y = small_task()
+    teacher = Teacher(CLASSES).eval()
+    base = TrainConfig(channels=4, wide_channels=6, student_epochs=2, finetune_epochs=1, batch=32)
+    plain = train_student(x, y, teacher, CLASSES, base)
+    started = train_student(x, y, teacher, CLASSES, TrainConfig(**{**base.__dict__, "float_init_epochs": 2}))
+    assert started.w1.shape == plain.w1.shape == (4, BANDS, 3) and started.binary
+    assert not torch.equal(started.w1, plain.w1)  # the same seed, another start
 
 
 def test_real_weights_convolve_with_the_latent_weights_and_binary_activations() -> None:
