@@ -45,6 +45,7 @@ DEFAULT_REPAIR_AFTER: Final = 15
 EVENT_DETECTION: Final = "binmoe_detection"
 EVENT_ESCALATION: Final = "binmoe_escalation"
 EVENT_DIAGNOSIS: Final = "binmoe_diagnosis"
+EVENT_DIAGNOSIS_WITHDRAWN: Final = "binmoe_diagnosis_withdrawn"
 ESPHOME_EVENT_DETECTION: Final = "esphome.binmoe_detection"
 ESPHOME_EVENT_ESCALATION: Final = "esphome.binmoe_escalation"
 MQTT_TOPIC: Final = "binmoe/+/+"

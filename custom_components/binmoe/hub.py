@@ -14,12 +14,21 @@ from homeassistant.const import EVENT_COMPONENT_LOADED
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.setup import EventComponentLoaded
 from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
-from .const import DOMAIN, EVENT_DETECTION, EVENT_DIAGNOSIS, EVENT_ESCALATION, LOGGER, PROTOCOL_VERSION
+from .const import (
+    DOMAIN,
+    EVENT_DETECTION,
+    EVENT_DIAGNOSIS,
+    EVENT_DIAGNOSIS_WITHDRAWN,
+    EVENT_ESCALATION,
+    LOGGER,
+    PROTOCOL_VERSION,
+)
 from .hub_status import async_track_hub_status
 from .inputs import async_listen_esphome, async_subscribe_mqtt
 from .protocol import InvalidMessage, NodeMessage, parse_message
@@ -40,6 +49,8 @@ RECENT_DROPPED_KEYS = (
     "capture_encoding",
 )
 LATE_ALARM_MS = 2000  # an alarm the node held in its outbox this long says when it was heard
+# what binmoe_diagnosis_withdrawn repeats of the diagnosis it takes back (docs/protocol.md §3)
+WITHDRAWN_KEYS = ("node_id", "seq", "class", "cause", "severity", "summary")
 WITHDRAWN_REMEMBERED = 256  # escalations withdrawn as part of an alarm, so their diagnoses are recognised
 
 
@@ -250,8 +261,11 @@ class BinMoEHub:
             del self._withdrawn[next(iter(self._withdrawn))]
         withdrawn = self.backend.withdraw(lambda request: request_ref(request) in refs)
         diagnosed = {(item["node_id"], item["seq"]) for item in taken}
+        announced = []  # diagnoses a binmoe_diagnosis event already told of
         for item in self.recent:
             if item["type"] == "diagnosis" and (item.get("node_id"), item.get("seq")) in diagnosed:
+                if "part_of_alarm" not in item:
+                    announced.append(item)
                 item["part_of_alarm"] = summary
         last = self.last_diagnosis
         if last is not None and (last.get("node_id"), last.get("seq")) in diagnosed:
@@ -259,9 +273,20 @@ class BinMoEHub:
                 item for item in reversed(self.recent) if item["type"] == "diagnosis" and "part_of_alarm" not in item
             )
             self.last_diagnosis = next(({k: v for k, v in item.items() if k != "type"} for item in earlier), None)
+        for item in announced:  # after the hub holds its new last diagnosis, before the sensor shows it
+            self._fire_withdrawn(item, summary)
         for ref in sorted(refs):  # one line each: the fault soak's ledger counts them
             LOGGER.debug("part of an alarm: %s", ref)
         LOGGER.debug("%d of them withdrawn from the queue", withdrawn)
+
+    def _fire_withdrawn(self, diagnosis: dict[str, Any], alarm: dict[str, Any]) -> None:
+        """Tell of a diagnosis already announced that turned out to be part of an alarm: the logbook then says
+        why the *Last diagnosis* changes back (logbook.py), and automations can undo what they did."""
+        data = {key: diagnosis[key] for key in WITHDRAWN_KEYS if key in diagnosis} | {"part_of_alarm": alarm}
+        sensor = er.async_get(self.hass).async_get_entity_id("sensor", DOMAIN, f"{self.entry.entry_id}_last_diagnosis")
+        if sensor is not None:  # the logbook files the entry under it (a logbook card of that sensor shows it)
+            data["entity_id"] = sensor
+        self.hass.bus.async_fire(EVENT_DIAGNOSIS_WITHDRAWN, data)
 
     def diagnosis_context(self, node: NodeInfo) -> dict[str, Any]:
         """What the GPU tier's diagnosis expert weighs besides the escalation: where the node is, the local

@@ -288,6 +288,7 @@ async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
     caplog.set_level(logging.DEBUG, logger="custom_components.binmoe")
     await setup_entry(hass, config_entry, dedupe_window_s=0)
     escalations, diagnoses = capture(hass, "binmoe_escalation"), capture(hass, "binmoe_diagnosis")
+    withdrawn = capture(hass, "binmoe_diagnosis_withdrawn")
     await fire(hass, seq=1, uptime_ms=50_000, **{"class": "water_running"})  # long before: stays
     await fire(hass, seq=2, uptime_ms=99_000, reason="forced", **{"class": "knock"})  # asked for: stays
     await fire(hass, seq=3, uptime_ms=100_000, **BEEP)
@@ -300,6 +301,19 @@ async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
     assert all(item["part_of_alarm"] == {"class": "smoke_alarm", "seq": 4, "alarm_code": "T3"} for item in beep)
     assert beep[0]["decision"] == "part_of_alarm"
     assert not [item for item in hub.recent if item.get("seq") in (1, 2) and "part_of_alarm" in item]
+    # the diagnosis announced for seq 3 is told taken back, filed under the sensor for the logbook
+    assert [event.data for event in withdrawn] == [
+        {
+            "node_id": "hallway-sound",
+            "seq": 3,
+            "class": "appliance_beep",
+            "cause": "double cause for appliance_beep",
+            "severity": "warning",
+            "summary": "A test double answered.",
+            "part_of_alarm": {"class": "smoke_alarm", "seq": 4, "alarm_code": "T3"},
+            "entity_id": "sensor.binmoe_hub_last_diagnosis",
+        }
+    ]
     # while it sounds: the node's escalations are the alarm, not sent to the GPU tier
     await fire(hass, seq=5, uptime_ms=105_000, **BEEP)
     assert escalations[-1].data["decision"] == "part_of_alarm"
@@ -314,6 +328,7 @@ async def test_an_alarm_takes_back_the_diagnoses_of_its_onset(
     await fire(hass, seq=8, uptime_ms=127_000, **BEEP)
     assert escalations[-1].data["decision"] == "diagnose"
     assert state(hass, "sensor.binmoe_hub_last_diagnosis") == "double cause for appliance_beep"
+    assert len(withdrawn) == 1  # the alarm's own windows were never diagnosed, so nothing more to take back
     # the fault soak's ledger reads both kinds from the log
     record = HubRecord()
     record.add_lines(caplog.text.splitlines())
@@ -372,7 +387,7 @@ async def test_an_alarm_withdraws_queued_escalations_and_mutes_one_in_flight(
     diagnosis of one the GPU tier is working on is kept in the history but neither announced nor shown."""
     await setup_entry(hass, config_entry, dedupe_window_s=0)
     link, hub = config_entry.runtime_data.backend, config_entry.runtime_data.hub
-    diagnoses = capture(hass, "binmoe_diagnosis")
+    diagnoses, withdrawn = capture(hass, "binmoe_diagnosis"), capture(hass, "binmoe_diagnosis_withdrawn")
     backend.diagnose_delay = 0.5
     hass.bus.async_fire("esphome.binmoe_escalation", esphome_payload(seq=1, uptime_ms=98_000, **BEEP))
     async with asyncio.timeout(5):
@@ -389,7 +404,7 @@ async def test_an_alarm_withdraws_queued_escalations_and_mutes_one_in_flight(
     assert link.queue.dropped == 0
     backend.diagnose_delay = 0
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert diagnoses == []
+    assert diagnoses == [] and withdrawn == []  # never announced: nothing to take back
     muted = [item for item in hub.recent if item["type"] == "diagnosis"]
     assert [(d["seq"], d["part_of_alarm"]["class"]) for d in muted] == [(1, "smoke_alarm")]
     assert hub.last_diagnosis is None and hub.stats.part_of_alarm == 2
