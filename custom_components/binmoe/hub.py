@@ -241,7 +241,7 @@ class BinMoEHub:
             if item.get("decision") == Action.DIAGNOSE
             and not self.router.is_alarm_event(item["class"], item.get("event_windows"), item.get("alarm_code"))
             and alarm.takes(
-                "escalation",  # sent for a diagnosis: the node's escalation or a detection the hub escalated
+                True,  # sent for a diagnosis: the node's escalation or a detection the hub escalated
                 item.get("reason"),
                 item["node_id"],
                 item["boot"],

@@ -64,15 +64,22 @@ class AlarmEpisode:
         )
 
     def takes(
-        self, kind: str, reason: str | None, node_id: str, boot: str, uptime_ms: int, alarm_active: bool | None = None
+        self,
+        sent_for_diagnosis: bool,
+        reason: str | None,
+        node_id: str,
+        boot: str,
+        uptime_ms: int,
+        alarm_active: bool | None = None,
     ) -> bool:
-        """Whether a message is a fragment of the alarm: an escalation it covers, unless the user asked for it
-        (`forced`: diagnosed all the same). From the first report on, a node that says whether its alarm was
+        """Whether a message is a fragment of the alarm: one sent for a diagnosis (the node's escalation, or a
+        detection the hub escalates itself) that it covers, unless the user asked for it (`forced`: diagnosed
+        all the same). From the first report on, a node that says whether its alarm was
         going on (`alarm_active`) is believed, so what it hears after the alarm stops is diagnosed again; what
         it made up to ALARM_BEFORE_MS before a report is the alarm heard before the node recognised it (at the
         onset, or again after a stretch it lost the code), which it could not know yet. The caller leaves out
         the alarm's own reports."""
-        if kind != "escalation" or reason == "forced":
+        if not sent_for_diagnosis or reason == "forced":
             return False
         if alarm_active is not None and node_id == self.node_id and boot == self.boot and uptime_ms >= self.first_ms:
             return alarm_active or self.last_ms - ALARM_BEFORE_MS <= uptime_ms <= self.last_ms
@@ -183,7 +190,7 @@ class Router:
             state.alarm = _extend(state.alarm, message)
             decision = replace(self._route(state, message, now), alarm=state.alarm)
         elif state.alarm is not None and state.alarm.takes(
-            "escalation" if self.hub_escalates(message) else message.kind,
+            message.kind == "escalation" or self.hub_escalates(message),
             message.reason,
             message.node_id,
             message.boot,

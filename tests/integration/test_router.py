@@ -201,7 +201,9 @@ def test_a_node_that_says_whether_its_alarm_is_on_is_believed_from_the_first_rep
     alarm = router.decide(msg(kind="detection", seq=2, uptime_ms=100_000, confidence=1.0, margin=4,
                               event_windows=1, event_span_ms=4096, alarm_code="T3", alarm_active=True), 1)  # fmt: skip
     assert alarm.alarm is not None
-    assert alarm.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 95_000, False)  # before
+    assert alarm.alarm.takes(True, "low_margin", BASE["node_id"], BASE["boot"], 95_000, False)  # before
+    assert not alarm.alarm.takes(False, None, BASE["node_id"], BASE["boot"], 95_000, False)  # handled locally
+    assert not alarm.alarm.takes(True, "forced", BASE["node_id"], BASE["boot"], 95_000, False)  # the user asked
     during = router.decide(msg(seq=3, uptime_ms=104_000, alarm_active=True, **beep), 2)
     assert during.action is Action.PART_OF_ALARM
     stopped = router.decide(msg(seq=4, uptime_ms=106_000, alarm_active=False, **beep), 3)
@@ -210,8 +212,8 @@ def test_a_node_that_says_whether_its_alarm_is_on_is_believed_from_the_first_rep
                               event_windows=1, event_span_ms=4096, alarm_code="T3", alarm_active=True), 3)  # fmt: skip
     assert again.alarm is not None and (again.alarm.seq, again.alarm.last_ms) == (2, 112_000)
     # the node heard the code again: what it escalated in the 10 s before is the alarm (the hub takes it back)
-    assert again.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 106_000, False)
-    assert not again.alarm.takes("escalation", "low_margin", BASE["node_id"], BASE["boot"], 101_000, False)
+    assert again.alarm.takes(True, "low_margin", BASE["node_id"], BASE["boot"], 106_000, False)
+    assert not again.alarm.takes(True, "low_margin", BASE["node_id"], BASE["boot"], 101_000, False)
     long_after = router.decide(msg(seq=50, uptime_ms=140_000, alarm_active=True, **beep), 4)
     assert long_after.action is Action.PART_OF_ALARM  # its repeats were lost; the node says it still sounds
     forced = router.decide(msg(seq=60, uptime_ms=141_000, alarm_active=True, reason="forced", **beep), 5)
