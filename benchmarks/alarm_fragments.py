@@ -39,7 +39,7 @@ from benchmarks.node_traffic import MAX_ESCALATIONS_PER_MINUTE, MODEL, default_n
 from node_factory.corpus import families, scenes
 from node_factory.heldout import generate_alarm_events
 from node_factory.reference import model_format
-from node_factory.reference.network import IntegerModel
+from node_factory.reference.network import IntegerModel, confidence
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "alarm_fragments"
@@ -58,17 +58,38 @@ def hub_rule() -> tuple[float, float]:
     return values["ALARM_BEFORE_MS"] / 1000, values["ALARM_AFTER_MS"] / 1000
 
 
-def node_messages(model: IntegerModel, audio: np.ndarray) -> tuple[list[float], list[tuple[float, bool]]]:
+def hub_min_confidence() -> float:
+    """The hub's default *Minimum confidence*: a detection under it is sent for a diagnosis by the hub itself."""
+    tree = ast.parse((ROOT / "custom_components/binmoe/const.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        match node:
+            case ast.AnnAssign(target=ast.Name(id="DEFAULT_MIN_CONFIDENCE"), value=ast.expr() as value):
+                return float(ast.literal_eval(value))
+    raise LookupError("DEFAULT_MIN_CONFIDENCE not found in custom_components/binmoe/const.py")
+
+
+Sent = list[tuple[float, bool]]  # (time in s of the window's end, the message's alarm_active)
+
+
+def node_messages(model: IntegerModel, audio: np.ndarray, min_confidence: float) -> tuple[list[float], Sent, Sent]:
     """What the default node sends for a scene (`benchmarks.node_traffic.default_node`: the node's router reference,
     which the host node's messages are tested against): the times (s, window ends) of its alarm reports (a code
-    event's start, and a repeat once per detection interval while it goes on), and of its escalations with their
-    `alarm_active`. A window whose top class is an alarm class is never sent (the code events report alarms), and
-    escalations over the node's limit (6 a minute by default; each scene is a freshly started node, its bucket
-    full) are dropped: neither is counted."""
+    event's start, and a repeat once per detection interval while it goes on), of its escalations, and of the
+    detections the hub sends for a diagnosis itself (confidence under `min_confidence`; with the default options
+    no class is under *Escalate*, and the node never reports an alarm class as a plain detection). A window whose
+    top class is an alarm class is never sent (the code events report alarms), and escalations over the node's
+    limit (6 a minute by default; each scene is a freshly started node, its bucket full) are dropped: neither is
+    counted."""
     run, routed = default_node(model, audio)
+    conf = confidence(run.logits, model.logit_scale)
     alarm_reports = [float(run.end_s[r.window]) for r in routed if r.code_class is not None]
     escalations = [(float(run.end_s[r.window]), bool(r.alarm_active)) for r in routed if r.kind == "escalation"]
-    return alarm_reports, escalations
+    unsure = [
+        (float(run.end_s[r.window]), bool(r.alarm_active))
+        for r in routed
+        if r.kind == "detection" and r.code_class is None and conf[r.window] < min_confidence
+    ]
+    return alarm_reports, escalations, unsure
 
 
 def covered(t: float, reports: list[float], before: float, after: float, active: bool | None = None) -> bool:
@@ -92,13 +113,18 @@ def covered(t: float, reports: list[float], before: float, after: float, active:
 RULES = ("alarm_active", "time_rule")  # the node says whether its alarm goes on; nodes before that field
 
 
-def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, after: float) -> dict[str, Any]:
+def measure(
+    model: IntegerModel, alarm_scenes: Iterable[Any], before: float, after: float, min_confidence: float
+) -> dict[str, Any]:
     """Per rule: escalated windows of the alarm (ending from its onset to one window after its end) and of the
-    scene's other sounds (before the onset, after the end), and which of them the hub's rule takes."""
+    scene's other sounds (before the onset, after the end), and which of them the hub's rule takes; the same for
+    the detections the hub escalates itself (`hub_*`). A stray diagnosis is either kind, not taken, after the
+    onset."""
     cfg = FAMILY.features
     window_s = cfg.frames * cfg.frame / cfg.sample_rate
     parts = ("during", "before_onset", "after_end")
-    totals = {rule: {f"{part}{taken}": 0 for part in parts for taken in ("", "_taken")} for rule in RULES}
+    keys = [f"{who}{part}{taken}" for who in ("", "hub_") for part in parts for taken in ("", "_taken")]
+    totals = {rule: dict.fromkeys(keys, 0) for rule in RULES}
     clean_scenes = dict.fromkeys(RULES, 0)
     stray_reported = dict.fromkeys(RULES, 0)
     count = reported = 0
@@ -107,18 +133,19 @@ def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, aft
         count += 1
         onset = float(scene.meta["onset_s"])
         end = onset + float(scene.meta.get("duration_s", np.inf))  # the training generator's sound to the end
-        reports, escalations = node_messages(model, scene.audio)
+        reports, escalations, unsure = node_messages(model, scene.audio, min_confidence)
         reported += bool(reports)
         stray = dict.fromkeys(RULES, 0)
-        for t, active in escalations:
-            part = "before_onset" if t < onset else "during" if t <= end + window_s else "after_end"
-            for rule in RULES:
-                taken = covered(t, reports, before, after, active if rule == "alarm_active" else None)
-                totals[rule][part] += 1
-                totals[rule][f"{part}_taken"] += taken
-                stray[rule] += part == "during" and not taken
-            if part == "during" and reports and t < reports[0]:
-                lead.append(reports[0] - t)
+        for who, sent in (("", escalations), ("hub_", unsure)):
+            for t, active in sent:
+                part = "before_onset" if t < onset else "during" if t <= end + window_s else "after_end"
+                for rule in RULES:
+                    taken = covered(t, reports, before, after, active if rule == "alarm_active" else None)
+                    totals[rule][f"{who}{part}"] += 1
+                    totals[rule][f"{who}{part}_taken"] += taken
+                    stray[rule] += part == "during" and not taken
+                if not who and part == "during" and reports and t < reports[0]:
+                    lead.append(reports[0] - t)
         for rule in RULES:
             clean_scenes[rule] += stray[rule] == 0
             stray_reported[rule] += stray[rule] if reports else 0
@@ -140,6 +167,12 @@ def measure(model: IntegerModel, alarm_scenes: Iterable[Any], before: float, aft
             "escalations_before_onset_taken": counts["before_onset_taken"],
             "escalations_after_end": counts["after_end"],
             "escalations_after_end_taken": counts["after_end_taken"],
+            "hub_escalations_during_alarm": counts["hub_during"],
+            "hub_taken_as_part_of_alarm": counts["hub_during_taken"],
+            "hub_escalations_before_onset": counts["hub_before_onset"],
+            "hub_escalations_before_onset_taken": counts["hub_before_onset_taken"],
+            "hub_escalations_after_end": counts["hub_after_end"],
+            "hub_escalations_after_end_taken": counts["hub_after_end_taken"],
         }
     return result
 
@@ -150,15 +183,20 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     before, after = hub_rule()
+    min_confidence = hub_min_confidence()
     started = time.monotonic()
     model, _ = model_format.load(MODEL)
     name = f"{MODEL.stem} ({model.meta['model_hash'][:8]})"
-    result: dict[str, Any] = {"rule_s": {"before": before, "after": after}, "model": name}
+    result: dict[str, Any] = {
+        "rule_s": {"before": before, "after": after},
+        "hub_min_confidence": min_confidence,
+        "model": name,
+    }
     training = scenes.alarm_scenes(args.scenes, families.cache_dir())
-    result["training_scenes"] = measure(model, training, before, after)
+    result["training_scenes"] = measure(model, training, before, after, min_confidence)
     print("training generator:", result["training_scenes"], flush=True)
     independent = generate_alarm_events(PROTOCOL.seed, PROTOCOL.scenes)  # the evaluation protocol's whole set
-    result["independent_scenes"] = measure(model, independent, before, after)
+    result["independent_scenes"] = measure(model, independent, before, after, min_confidence)
     print("independent generator:", result["independent_scenes"], flush=True)
     print(f"{time.monotonic() - started:.0f} s")
     if not args.no_write:
@@ -171,8 +209,9 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
     lines = [
         "| data | scenes (with a report) | escalations while the alarm sounds | taken as part of it | stray, in scenes"
         " with a report | scenes without a stray diagnosis | other sounds' escalations taken: before the onset, after"
-        " the end |",
-        "|---|---|---|---|---|---|---|",
+        " the end | the hub's own escalations (unsure detections): while the alarm sounds, taken; other sounds',"
+        " taken before the onset, after the end |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for title, key in (
         ("training generator (the rule's 10 s came from here)", "training_scenes"),
@@ -186,7 +225,11 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
                 f"| {title}, {how} | {scenes_of['scenes']} ({scenes_of['scenes_with_an_alarm_report']}) | "
                 f"{r['escalations_during_alarm']} | {share} | {r['stray_in_scenes_with_a_report']} | "
                 f"{r['scenes_without_a_stray_diagnosis']} | {r['escalations_before_onset_taken']} of "
-                f"{r['escalations_before_onset']}, {r['escalations_after_end_taken']} of {r['escalations_after_end']} |"
+                f"{r['escalations_before_onset']}, {r['escalations_after_end_taken']} of "
+                f"{r['escalations_after_end']} | "
+                f"{r['hub_taken_as_part_of_alarm']} of {r['hub_escalations_during_alarm']}; "
+                f"{r['hub_escalations_before_onset_taken']} of {r['hub_escalations_before_onset']}, "
+                f"{r['hub_escalations_after_end_taken']} of {r['hub_escalations_after_end']} |"
             )
     rule = result["rule_s"]
     body = (
@@ -202,11 +245,14 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
         " routed as the node routes them (`node_factory/reference/router.py`, which the host-built node is tested"
         " against): a window whose top class is smoke or CO is never escalated (code events report the alarms),"
         f" and escalations over the default limit of {MAX_ESCALATIONS_PER_MINUTE} a minute are dropped (each scene"
-        " a freshly started node). A"
-        " stray diagnosis is an escalation after the onset that the rule does not take: the GPU tier diagnoses it"
-        " as what the model called it; in a scene without a report (the node missed the alarm) every escalation is"
-        " one. Escalations before the onset and after the alarm's end are of the scene's other sounds: those the"
-        " rule takes are lost diagnoses.\n\n" + "\n".join(lines)
+        " a freshly started node). The hub also sends for a diagnosis the detections the node reports under its"
+        f" *Minimum confidence* ({result['hub_min_confidence']:g} by default; since 2026-12-07 the rule takes them"
+        " like the node's escalations): counted apart, in the last column. A"
+        " stray diagnosis is an escalation of either kind after the onset that the rule does not take: the GPU tier"
+        " diagnoses it as what the model called it; in a scene without a report (the node missed the alarm) every"
+        " escalation is one. Not modelled: the hub's dedupe window and rate limit, which drop some of these before"
+        " a diagnosis. Escalations before the onset and after the alarm's end are of the scene's other sounds:"
+        " those the rule takes are lost diagnoses.\n\n" + "\n".join(lines)
     )
     command = "python -m benchmarks.alarm_fragments" + (f" --scenes {args.scenes}" if args.scenes != 60 else "")
     benchmarks_md.write_section(SECTION, "Sound: an alarm and its fragments (Home Assistant's rule)", command, body)
