@@ -8,8 +8,9 @@ its default hop) and the node's alarm events (the code detectors' matches), rout
 router reference (`node_factory.reference.router.route_codes`, with the node's defaults: a detection interval of 10
 s, at most 6 escalations a minute): an alarm event is reported when it starts and again once per detection interval
 while it goes on, every message says whether one is going on (the protocol's `alarm_active`), and a window whose top
-class is an alarm class is never escalated. The hub's rule, `AlarmEpisode.takes` (its two constants read from
-`custom_components/binmoe/router.py` so the two cannot drift): an escalation made up to ALARM_BEFORE_MS before an
+class is an alarm class is never escalated. The hub's rule, `AlarmEpisode.takes` (`benchmarks/alarm_rule.py`: its two
+constants read from `custom_components/binmoe/router.py`, the rule checked against the real `Router` in
+tests/integration/test_router.py, so the two cannot drift): an escalation made up to ALARM_BEFORE_MS before an
 alarm's first report is part of it; from the first report on, one the node made while it said its alarm was going
 on, or, for nodes without `alarm_active` (measured too), one made up to ALARM_AFTER_MS after the alarm's latest
 report. Escalations after the alarm's onset that the rule does not cover still reach the GPU tier as what the model
@@ -25,47 +26,22 @@ independent generator's are the evaluation protocol's 100, as in benchmarks.alar
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL
+from benchmarks.alarm_rule import covered, hub_min_confidence, hub_rule
 from benchmarks.node_traffic import MAX_ESCALATIONS_PER_MINUTE, MODEL, default_node
 from node_factory.corpus import families, scenes
 from node_factory.heldout import generate_alarm_events
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel, confidence
 
-ROOT = Path(__file__).resolve().parents[1]
 SECTION = "alarm_fragments"
-
-
-def hub_rule() -> tuple[float, float]:
-    """(before, after) in seconds: the hub's ALARM_BEFORE_MS and ALARM_AFTER_MS, from its source."""
-    tree = ast.parse((ROOT / "custom_components/binmoe/router.py").read_text(encoding="utf-8"))
-    values = {
-        target.id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name) and target.id in ("ALARM_BEFORE_MS", "ALARM_AFTER_MS")
-    }
-    return values["ALARM_BEFORE_MS"] / 1000, values["ALARM_AFTER_MS"] / 1000
-
-
-def hub_min_confidence() -> float:
-    """The hub's default *Minimum confidence*: a detection under it is sent for a diagnosis by the hub itself."""
-    tree = ast.parse((ROOT / "custom_components/binmoe/const.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        match node:
-            case ast.AnnAssign(target=ast.Name(id="DEFAULT_MIN_CONFIDENCE"), value=ast.expr() as value):
-                return float(ast.literal_eval(value))
-    raise LookupError("DEFAULT_MIN_CONFIDENCE not found in custom_components/binmoe/const.py")
 
 
 Sent = list[tuple[float, bool]]  # (time in s of the window's end, the message's alarm_active)
@@ -90,24 +66,6 @@ def node_messages(model: IntegerModel, audio: np.ndarray, min_confidence: float)
         if r.kind == "detection" and r.code_class is None and conf[r.window] < min_confidence
     ]
     return alarm_reports, escalations, unsure
-
-
-def covered(t: float, reports: list[float], before: float, after: float, active: bool | None = None) -> bool:
-    """The hub's rule (`AlarmEpisode.takes`) for an escalation made at `t` by a node whose alarm reports came at
-    `reports` (each starts or extends an alarm; the hub routes them in stream order, each taking back what it
-    covers): a node that says whether its alarm is going on (`active`) has it taken while it says so and up to
-    `before` ahead of any of the alarm's reports (the alarm heard before its code matched, at its onset or after
-    a stretch the node lost it); without that field (nodes before it), from `before` ahead of an alarm's first
-    report to `after` past its latest."""
-    if active is not None:
-        return active or any(r - before <= t <= r for r in reports)
-    episodes: list[list[float]] = []  # [first, last] report of each alarm
-    for r in reports:
-        if episodes and r <= episodes[-1][1] + after:
-            episodes[-1][1] = r
-        else:
-            episodes.append([r, r])
-    return any(first - before <= t <= last + after for first, last in episodes)
 
 
 RULES = ("alarm_active", "time_rule")  # the node says whether its alarm goes on; nodes before that field

@@ -239,3 +239,59 @@ def test_an_alarm_that_goes_on_extends_its_span_and_a_later_one_starts_anew() ->
     # a class the user made non-critical reports no alarm
     plain = Router(RouterPolicy(critical_classes=frozenset({"co_alarm"}))).decide(msg(**event), 0)
     assert plain.alarm is None
+
+
+def test_the_benchmarks_copy_of_the_alarm_rule_agrees_with_the_router() -> None:
+    """benchmarks/alarm_rule.covered (what benchmarks.alarm_fragments counts with, outside Home Assistant) against
+    the real Router and AlarmEpisode.takes on random streams: alarm reports and escalations in stream order, each
+    report taking back what was diagnosed before it (as hub._withdraw_fragments does), with and without
+    `alarm_active`."""
+    import random
+
+    from benchmarks.alarm_rule import covered, hub_rule
+
+    before, after = hub_rule()
+    rng = random.Random(20261207)
+    beep = {"class": "appliance_beep", "class_idx": 3}
+    report = {"confidence": 1.0, "margin": 4, "event_windows": 1, "event_span_ms": 4096, "alarm_code": "T3"}
+    for _ in range(600):
+        with_active = rng.random() < 0.5
+        reports = sorted({rng.randrange(10, 100) * 500 for _ in range(rng.randrange(1, 6))})
+        sent = sorted({rng.randrange(0, 240) * 500 for _ in range(rng.randrange(1, 40))} - set(reports))
+        active = {t: rng.random() < 0.5 for t in sent}  # any combination: both must read it the same way
+        router = Router(RouterPolicy(dedupe_window_s=0, rate_limit_per_minute=1000))
+        taken: set[int] = set()
+        diagnosed: list[int] = []
+        for seq, t in enumerate(sorted([*reports, *sent])):
+            extra = {"alarm_active": active.get(t, True)} if with_active else {}
+            if t in reports:
+                decision = router.decide(
+                    msg(
+                        kind="detection", seq=seq, uptime_ms=100_000 + t, **{"class": "smoke_alarm"}, **report, **extra
+                    ),
+                    t / 1000,
+                )
+                assert decision.alarm is not None
+                alarm = decision.alarm
+                taken |= {
+                    s
+                    for s in diagnosed
+                    if alarm.takes(
+                        True,
+                        "low_margin",
+                        BASE["node_id"],
+                        BASE["boot"],
+                        100_000 + s,
+                        active.get(s) if with_active else None,
+                    )
+                }
+            else:
+                decision = router.decide(msg(seq=seq, uptime_ms=100_000 + t, **beep, **extra), t / 1000)
+                if decision.action is Action.PART_OF_ALARM:
+                    taken.add(t)
+                else:
+                    assert decision.action is Action.DIAGNOSE
+                    diagnosed.append(t)
+        seconds = [r / 1000 for r in reports]
+        expected = {t for t in sent if covered(t / 1000, seconds, before, after, active[t] if with_active else None)}
+        assert taken == expected, (with_active, reports, sent, active)
