@@ -36,7 +36,9 @@ def test_teacher_classifies_escalation_features(trained_dir: Path, family_name: 
     predicted = np.array([family.classes.index(label) for label, _ in answers])
     best, confidence = teacher.classify_windows(x)
     assert best.tolist() == predicted.tolist()  # the batch form reads the same
-    assert np.round(confidence, 4).tolist() == [conf for _, conf in answers]
+    # one window at a time and a stack of them are different float sums: the same to float precision, so a
+    # confidence on a rounding boundary may round to the next 1e-4 (seen once in CI: 0.7752 against 0.7753)
+    assert confidence == pytest.approx([conf for _, conf in answers], abs=1.5e-4)
     assert teacher.classify_windows(x[:0])[0].shape == (0,)
     with pytest.raises(ValueError, match="are not N x"):
         teacher.classify_windows(x[0])
