@@ -143,22 +143,33 @@ def message_window(message: dict[str, Any]) -> int:
     return (int(message["uptime_ms"]) - window_ms) // HOP_MS
 
 
+def read_escalations(
+    teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], str, float]]:
+    """Each escalation with the teacher's class and confidence for its window (what the GPU tier reads from its
+    features), the confidence rounded as the gateway sends it (TeacherClassifier.classify_array)."""
+    escalations = [m for m in messages if m["kind"] == "escalation"]
+    if not escalations:
+        return []
+    windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
+    best, conf = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
+    return [(m, FAMILY.classes[int(b)], round(float(c), 4)) for m, b, c in zip(escalations, best, conf, strict=True)]
+
+
+def names_alarm(label: str, conf: float) -> bool:
+    """Whether the diagnosis takes the teacher's class over a non-critical node class: a critical class at
+    TEACHER_CRITICAL_MIN."""
+    return label in CRITICAL_CLASSES and conf >= TEACHER_CRITICAL_MIN
+
+
 def teacher_classes(
     teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
 ) -> dict[int, str]:
-    """The teacher's class of each escalation's window (what the GPU tier reads from its features), by `seq`; a
-    smoke or CO class the diagnosis would take over the node's (`TEACHER_CRITICAL_MIN`) as `possible: <class>`."""
-    escalations = [m for m in messages if m["kind"] == "escalation"]
-    if not escalations:
-        return {}
-    windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
-    best, confidence = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
+    """The teacher's class of each escalation's window, by `seq`; a smoke or CO class the diagnosis would take over
+    the node's as `possible: <class>`."""
     said = {}
-    for m, index, conf in zip(escalations, best, confidence, strict=True):
-        label = FAMILY.classes[int(index)]
-        possible = label in CRITICAL_CLASSES and m["class"] not in CRITICAL_CLASSES
-        # the diagnosis compares the confidence as the gateway rounds it (TeacherClassifier.classify_array)
-        possible = possible and round(float(conf), 4) >= TEACHER_CRITICAL_MIN
+    for m, label, conf in read_escalations(teacher, audio, messages):
+        possible = m["class"] not in CRITICAL_CLASSES and names_alarm(label, conf)
         said[int(m["seq"])] = f"possible: {label}" if possible else label
     return said
 

@@ -30,36 +30,15 @@ from numpy.typing import NDArray
 
 import benchmarks_md
 from benchmarks.alarm_code import FAMILY, PROTOCOL, debian, node_events
-from benchmarks.node_traffic import CRITICAL_CLASSES, MODEL, ROOT, message_window, node_messages
+from benchmarks.node_traffic import MODEL, ROOT, names_alarm, node_messages, read_escalations
 from gpu_backend.knowledge.expert import TEACHER_CRITICAL_MIN
 from gpu_backend.serve import SHIPPED_TEACHER
 from gpu_backend.teacher import TeacherClassifier, load_teacher
 from node_factory.corpus import families, scenes
-from node_factory.evaluation.node_stream import stream_features, window_features
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel
 
 SECTION = "teacher_escalations"
-
-
-def read_escalations(
-    teacher: TeacherClassifier, audio: NDArray[np.int16], messages: list[dict[str, Any]]
-) -> list[tuple[dict[str, Any], str, float]]:
-    """Each escalation with the teacher's class and confidence for its window."""
-    escalations = [m for m in messages if m["kind"] == "escalation"]
-    if not escalations:
-        return []
-    windows = window_features(stream_features(audio, FAMILY.features), FAMILY.features, PROTOCOL.hop_frames)
-    best, conf = teacher.classify_windows(windows[[message_window(m) for m in escalations]])
-    return [
-        (m, FAMILY.classes[int(b)], round(float(c), 4))  # rounded as the gateway sends it
-        for m, b, c in zip(escalations, best, conf, strict=True)
-    ]
-
-
-def names_alarm(label: str, conf: float) -> bool:
-    """Whether the diagnosis takes the teacher's class over the node's: a critical class at TEACHER_CRITICAL_MIN."""
-    return label in CRITICAL_CLASSES and conf >= TEACHER_CRITICAL_MIN
 
 
 def recordings(
