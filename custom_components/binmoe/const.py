@@ -76,6 +76,11 @@ TOO_SLOW: Final = "Sorry, I could not answer that in time."
 TOOL_CALLING_WEAK: Final = "weak"
 
 
+def hub_unique_id(entry_id: str, key: str) -> str:
+    """The unique id of the hub's entity `key` (its sensors, binary sensor): the hub looks one up by it."""
+    return f"{entry_id}_{key}"
+
+
 def node_learn_action(node_id: str) -> str:
     """The node's native-API action that starts baseline learning (docs/esphome.md, "Per-machine baseline"), as
     Home Assistant's esphome integration offers it: esphome.<node name, slugified>_learn_baseline."""

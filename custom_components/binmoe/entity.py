@@ -26,6 +26,7 @@ from .const import (
     MAX_TOOL_ITERATIONS,
     REPLY_TIME_BUDGET,
     TOO_SLOW,
+    hub_unique_id,
 )
 from .hub import BinMoEHub, NodeInfo
 from .openai_format import format_tool, to_openai, transform_stream, trim_to_user_turns
@@ -58,7 +59,7 @@ class BinMoEHubEntity(Entity):
         self.hub = entry.runtime_data.hub
         self.backend = entry.runtime_data.backend
         self._attr_translation_key = key
-        self._attr_unique_id = f"{entry.entry_id}_{key}"
+        self._attr_unique_id = hub_unique_id(entry.entry_id, key)
         self._attr_device_info = hub_device_info(entry)
 
     async def async_added_to_hass(self) -> None:

@@ -28,6 +28,7 @@ from .const import (
     EVENT_ESCALATION,
     LOGGER,
     PROTOCOL_VERSION,
+    hub_unique_id,
 )
 from .hub_status import async_track_hub_status
 from .inputs import async_listen_esphome, async_subscribe_mqtt
@@ -283,7 +284,9 @@ class BinMoEHub:
         """Tell of a diagnosis already announced that turned out to be part of an alarm: the logbook then says
         why the *Last diagnosis* changes back (logbook.py), and automations can undo what they did."""
         data = {key: diagnosis[key] for key in WITHDRAWN_KEYS if key in diagnosis} | {"part_of_alarm": alarm}
-        sensor = er.async_get(self.hass).async_get_entity_id("sensor", DOMAIN, f"{self.entry.entry_id}_last_diagnosis")
+        sensor = er.async_get(self.hass).async_get_entity_id(
+            "sensor", DOMAIN, hub_unique_id(self.entry.entry_id, "last_diagnosis")
+        )
         if sensor is not None:  # the logbook files the entry under it (a logbook card of that sensor shows it)
             data["entity_id"] = sensor
         self.hass.bus.async_fire(EVENT_DIAGNOSIS_WITHDRAWN, data)
