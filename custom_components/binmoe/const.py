@@ -55,6 +55,10 @@ HUB_STATUS_ONLINE: Final = "online"
 HUB_STATUS_OFFLINE: Final = "offline"
 REPLAY_INTERVAL: Final = 30.0  # seconds between replay attempts while the backend is down
 ISSUE_BACKEND_DOWN: Final = "backend_down"
+ISSUE_BASELINE_SPEED: Final = "baseline_speed"
+# A speed this far outside the speeds a vibration node's baseline learnt is one it never saw: the GPU tier's
+# rule for the cause `at_new_speed` (node_factory/reference/orders.py; a test keeps the two equal).
+BASELINE_SPEED_TOLERANCE: Final = 0.02
 
 # Conversation agent options.
 CONF_PROMPT: Final = "prompt"

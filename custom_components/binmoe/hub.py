@@ -20,6 +20,7 @@ from homeassistant.setup import EventComponentLoaded
 from homeassistant.util import dt as dt_util
 
 from .backend import BackendLink
+from .baseline_speeds import BaselineSpeedWatch
 from .const import (
     DOMAIN,
     EVENT_DETECTION,
@@ -112,6 +113,7 @@ class BinMoEHub:
         self._bad_payload_logged: set[str] = set()
         # request_ref (node_id/boot/seq) of escalations withdrawn as part of an alarm -> that alarm's summary
         self._withdrawn: dict[str, dict[str, Any]] = {}
+        self.baseline_speeds = BaselineSpeedWatch(hass)  # repair issues: anomalies at speeds a baseline never saw
         self._unsubs: list[CALLBACK_TYPE] = []
         self._stopped = False
         backend.on_result = self._publish_diagnosis
@@ -141,6 +143,7 @@ class BinMoEHub:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self.baseline_speeds.close()  # their fix flows need a loaded entry
 
     # ---- inputs ----------------------------------------------------------------------------------
     @callback
@@ -165,6 +168,7 @@ class BinMoEHub:
     def forget_node(self, node_id: str) -> None:
         """The user deleted the node's device; it comes back if the node reports again."""
         self.nodes.pop(node_id, None)
+        self.baseline_speeds.resolved(node_id)
 
     # ---- routing ---------------------------------------------------------------------------------
     def _route(self, message: NodeMessage, device_id: str | None) -> None:
@@ -179,6 +183,7 @@ class BinMoEHub:
         node.messages += 1
         node.last_message = message
         node.last_seen = dt_util.utcnow()
+        self.baseline_speeds.check(message)
         today = dt_util.now().date()
         payload = message.as_payload()
         kept = {k: v for k, v in payload.items() if k != "capture"}  # tens of KB, needed by this escalation only

@@ -129,6 +129,7 @@ async def _learn_baseline(call: ServiceCall) -> None:
     """Start baseline learning on a node."""
     action = node_learn_action(call.data[ATTR_NODE_ID])
     await _call_node_action(call, action, "no_learn_action", {NODE_LEARN_SECONDS: call.data[ATTR_DURATION]})
+    _loaded(call).hub.baseline_speeds.relearning(call.data[ATTR_NODE_ID], call.data[ATTR_DURATION])
 
 
 async def _set_baseline(call: ServiceCall) -> None:

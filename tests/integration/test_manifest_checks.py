@@ -53,11 +53,15 @@ def test_manifest_key_order_follows_hassfest() -> None:
 
 def test_every_error_and_abort_used_in_code_is_translated() -> None:
     strings = json.loads((COMPONENT / "translations" / "en.json").read_text())
-    source = "\n".join(p.read_text() for p in COMPONENT.glob("*.py"))
+    source = "\n".join(p.read_text() for p in COMPONENT.glob("*.py") if p.name != "repairs.py")
     errors = set(re.findall(r'(?:"base"|CONF_\w+): "(\w+)"', source))
     aborts = set(re.findall(r'reason="(\w+)"', source))
     assert errors and errors <= set(strings["config"]["error"])
     assert aborts <= set(strings["config"]["abort"])
+    # the repair issues' fix flows (repairs.py) abort with their own reasons
+    fix_aborts = set(re.findall(r'reason="(\w+)"', (COMPONENT / "repairs.py").read_text()))
+    for issue in (issue for issue in strings["issues"].values() if "fix_flow" in issue):
+        assert fix_aborts <= set(issue["fix_flow"]["abort"])
     keys = set(re.findall(r'translation_key="(\w+)"', source))
     assert keys <= set(strings["exceptions"])
 
