@@ -53,13 +53,18 @@ def _escalations(name: str, r: dict[str, Any]) -> str:
     )
     caveats = r["escalated_new_speed_caveats"]
     caveat_faults = ", ".join(f"{c} {n}" for c, n in caveats["faults"].items() if n) or "none"
+    repair = r["escalated_repair_issue"]
+    repair_faults = ", ".join(f"{c} {n}" for c, n in repair["faults"].items() if n) or "none"
     return (
         f"- `{name}`, the anomalies raised during a fault, identified from the suggested capture (sent after "
         f"`capture_delay`): {per_class}. "
         f"The {r['escalated_false_anomaly_captures']} false anomalies' captures were called: {false}. "
         f"The diagnosis adds that a shaft verdict may be the new speed (a speed the baseline never saw) to "
         f"{caveats['false_anomalies']} of the {r['escalated_false_anomaly_captures']} false anomalies and to "
-        f"{sum(caveats['faults'].values())} of the {r['escalated_fault_captures']} faults ({caveat_faults})."
+        f"{sum(caveats['faults'].values())} of the {r['escalated_fault_captures']} faults ({caveat_faults}). "
+        f"Home Assistant's repair issue *runs at a speed its baseline never learnt* (the escalation's speed more "
+        f"than 2 % outside the baseline's, whatever the verdict) is raised or widened by {repair['false_anomalies']} "
+        f"of the false anomalies and {sum(repair['faults'].values())} of the faults ({repair_faults})."
     )
 
 
