@@ -4,6 +4,8 @@ diagnosis of its onset."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +25,20 @@ T3_EVENT = {"class": "smoke_alarm", "confidence": 1.0, "margin": 4, "event_windo
             "alarm_code": "T3"}  # fmt: skip
 
 
+@pytest.fixture
+def quiet_sql() -> Iterator[None]:
+    """pytest-homeassistant-custom-component logs every SQL statement at INFO; the recorder's thread can still log
+    while the test shuts down, after pytest stopped capturing, into the suite's output. Set up before the
+    recorder (the fixture below asks for it first), so put back only after the recorder stopped."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
+
+
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_mock: Any, enable_custom_integrations: Any) -> None:
+def auto_enable_custom_integrations(quiet_sql: None, recorder_mock: Any, enable_custom_integrations: Any) -> None:
     """The recorder has to exist before Home Assistant starts (this overrides conftest's fixture of that name)."""
 
 
