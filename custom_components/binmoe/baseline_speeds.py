@@ -1,18 +1,22 @@
-"""A repair issue when a vibration node's anomaly comes at a shaft speed its learnt baseline never saw.
+"""A repair issue when a vibration node's anomaly may come from a shaft speed its learnt baseline never saw.
 
 A per-machine baseline cannot tell a new operating point from a fault: forces grow with the square of the speed,
 so a machine running faster or slower than while it learnt scores as an anomaly (docs/vibration-baseline.md). The
-node says so in its anomaly escalations (`shaft_rpm`, and `baseline_rpm`: the speeds its baseline saw,
-docs/protocol.md §1), and the GPU tier's diagnosis names the cause (`at_new_speed`). One diagnosis per anomaly
-does not tell the user what to do about them, so the hub raises one repair issue per node: learn the baseline
-again while the machine runs through all its normal speeds, which its fix flow starts. The issue goes when the
-flow starts learning, or when a later escalation's baseline covers every speed it named.
+node sends the speed and the speeds its baseline saw with its anomaly escalations (`shaft_rpm`, `baseline_rpm`,
+docs/protocol.md §1), and the GPU tier's diagnosis names the cause `<class>.at_new_speed` when the capture shows a
+shaft fault (imbalance, misalignment, looseness: patterns a new speed alone makes) more than 2 % outside them. A
+bearing fault's lines are evidence at any speed, so a new speed does not explain it, and such an anomaly raises
+nothing here. One diagnosis per anomaly does not tell the user what to do about them, so the hub raises one repair
+issue per node: learn the baseline again, of a healthy machine, while it runs through all its normal speeds, which
+its fix flow starts. The issue goes when the flow (or `binmoe.learn_baseline`) starts learning, or when a later
+escalation's baseline covers every speed it named.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -42,7 +46,8 @@ class NewSpeeds:
 
 
 class BaselineSpeedWatch:
-    """Raises and clears the per-node `baseline_speed` repair issues from the nodes' anomaly escalations."""
+    """Raises the per-node `baseline_speed` repair issues from the diagnoses of the nodes' anomalies, and clears
+    them."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
@@ -50,19 +55,28 @@ class BaselineSpeedWatch:
         self._learning_until: dict[str, float] = {}  # monotonic time by which a requested relearning is over
 
     def check(self, message: NodeMessage) -> None:
-        """An anomaly at a new speed raises (or widens) the node's issue; a baseline that covers the speeds it
-        named clears it. Messages without both speeds say nothing either way."""
-        if message.shaft_rpm is None or message.baseline_rpm is None:
+        """A node message with the speeds its baseline saw: one that covers every speed the node's issue named
+        clears it (the baseline was learnt again)."""
+        seen = self._open.get(message.node_id)
+        if seen is None or message.baseline_rpm is None:
             return
-        node, rpm, (low, high) = message.node_id, message.shaft_rpm, message.baseline_rpm
+        low, high = message.baseline_rpm
+        if not outside(seen.low, low, high) and not outside(seen.high, low, high):
+            self.resolved(message.node_id)
+
+    def diagnosed(self, escalation: dict[str, Any], result: dict[str, Any]) -> None:
+        """A diagnosis of an anomaly whose cause is the new speed (`<class>.at_new_speed`) raises, or widens, the
+        node's issue; any other diagnosis raises nothing."""
+        cause = result.get("cause_id")
+        if not isinstance(cause, str) or not cause.endswith(".at_new_speed") or escalation.get("reason") != "anomaly":
+            return
+        node, rpm, speeds = escalation.get("node_id"), escalation.get("shaft_rpm"), escalation.get("baseline_rpm")
+        if not isinstance(node, str) or not isinstance(rpm, float | int) or not isinstance(speeds, list | tuple):
+            return
+        low, high = float(speeds[0]), float(speeds[1])
+        if not outside(rpm, low, high) or time.monotonic() < self._learning_until.get(node, 0.0):
+            return  # (the old baseline is still in force while the node learns the new one)
         seen = self._open.get(node)
-        if seen is not None and not outside(seen.low, low, high) and not outside(seen.high, low, high):
-            self.resolved(node)
-            seen = None
-        if message.reason != "anomaly" or not outside(rpm, low, high):
-            return
-        if time.monotonic() < self._learning_until.get(node, 0.0):
-            return  # the old baseline is still in force while the node learns the new one
         if seen is None:
             seen = self._open[node] = NewSpeeds(rpm, rpm, (low, high))
         seen.low, seen.high, seen.baseline = min(seen.low, rpm), max(seen.high, rpm), (low, high)

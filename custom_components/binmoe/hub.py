@@ -328,6 +328,7 @@ class BinMoEHub:
     def _publish_diagnosis(self, request: dict[str, Any], result: dict[str, Any]) -> None:
         self.stats.diagnosed += 1
         escalation = request.get("escalation") or {}
+        self.baseline_speeds.diagnosed(escalation, result)
         data = {**result, "node_id": escalation.get("node_id"), "seq": escalation.get("seq")}
         data["class"] = result.get("class") or escalation.get("class")  # the teacher may have named another
         if (alarm := self._withdrawn.get(request_ref(request))) is not None:

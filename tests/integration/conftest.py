@@ -20,7 +20,7 @@ import custom_components.binmoe  # noqa: F401
 from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
-from .helpers import setup_entry
+from .helpers import answer_cause, setup_entry
 
 API_KEY = "test-key"
 
@@ -51,6 +51,14 @@ async def backend(socket_enabled: Any) -> AsyncIterator[BackendDouble]:
     await double.start()
     yield double
     await double.stop()
+
+
+@pytest.fixture
+def new_speed(backend: BackendDouble) -> BackendDouble:
+    """The double diagnoses every escalation as imbalance that may be the new speed (what the real GPU tier says of
+    a shaft pattern more than 2 % outside the speeds the node's baseline saw: test_real_backend.py)."""
+    answer_cause(backend, "imbalance.at_new_speed")
+    return backend
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from custom_components.binmoe.const import DOMAIN
 URL = os.environ.get("BINMOE_REAL_BACKEND_URL")
 KEY = os.environ.get("BINMOE_REAL_BACKEND_KEY")
 EXAMPLES = Path(__file__).parents[2] / "gpu_backend" / "data" / "examples"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "valid"
 
 pytestmark = [
     pytest.mark.real_backend,
@@ -130,3 +131,37 @@ async def test_real_engine_claim_needs_a_tool_call_behind_it(hass: HomeAssistant
 
     assert await reply(acted=True) == "The kitchen light is on."
     assert await reply(acted=False) == "NOT DONE"
+
+
+async def test_real_diagnosis_of_a_new_speed_raises_the_repair_issue(
+    hass: HomeAssistant, real_entry: MockConfigEntry
+) -> None:
+    """A vibration node's anomaly whose capture shows imbalance's 1x at 1,500 rpm, with a baseline learnt at
+    1,000-1,200 rpm: the real GPU tier's shaft-order analysis and knowledge base put it down to the new speed
+    (`imbalance.at_new_speed`), and the hub raises the node's `baseline_speed` repair issue (baseline_speeds.py)."""
+    import base64
+    import math
+    import random
+    import struct
+
+    from homeassistant.helpers import issue_registry as ir
+
+    noise = random.Random(5)
+    rate, rpm = 1000, 1500.0
+    samples = [round(6000 * math.sin(2 * math.pi * rpm / 60 * i / rate) + noise.gauss(0, 300)) for i in range(4 * rate)]
+    payload = json.loads((FIXTURES / "vibration_escalation_orders_esphome_strings.json").read_text())
+    payload |= {
+        "seq": "40",
+        "shaft_rpm": str(rpm),
+        "baseline_rpm": "[1000.0,1200.0]",
+        "capture": base64.b64encode(struct.pack(f"<{len(samples)}h", *samples)).decode(),
+        "capture_rate": str(rate),
+    }
+    diagnoses = []
+    hass.bus.async_listen("binmoe_diagnosis", diagnoses.append)
+    hass.bus.async_fire("esphome.binmoe_escalation", payload)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert [d.data["cause_id"] for d in diagnoses] == ["imbalance.at_new_speed"]
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "baseline_speed_workshop-vibration")
+    assert issue is not None and issue.translation_placeholders is not None
+    assert (issue.translation_placeholders["rpm"], issue.translation_placeholders["high"]) == ("1,500", "1,200")

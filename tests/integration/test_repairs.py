@@ -13,6 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.binmoe.const import DOMAIN
 from custom_components.binmoe.repairs import async_create_fix_flow
 
+from .backend_double import BackendDouble
 from .test_baseline_speeds import ISSUE, anomaly
 
 FIX = "/api/repairs/issues/fix"
@@ -28,7 +29,7 @@ async def start(hass: HomeAssistant, hass_client: Any) -> tuple[Any, dict[str, A
 
 
 async def test_the_fix_flow_learns_the_baseline_again(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
+    hass: HomeAssistant, new_speed: BackendDouble, loaded_entry: MockConfigEntry, hass_client: Any
 ) -> None:
     """The form says what the issue says and asks how long to learn; submitting calls the node's learn action
     (a service double of esphome.<node>_learn_baseline; the host end-to-end tests drive the real one) and the
@@ -50,7 +51,7 @@ async def test_the_fix_flow_learns_the_baseline_again(
 
 
 async def test_a_node_without_the_action_aborts_with_the_reason(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
+    hass: HomeAssistant, new_speed: BackendDouble, loaded_entry: MockConfigEntry, hass_client: Any
 ) -> None:
     client, form = await start(hass, hass_client)
     result = await (await client.post(f"{FIX}/{form['flow_id']}", json={"minutes": 10})).json()
