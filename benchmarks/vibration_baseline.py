@@ -53,8 +53,8 @@ def _escalations(name: str, r: dict[str, Any]) -> str:
     )
     caveats = r["escalated_new_speed_caveats"]
     caveat_faults = ", ".join(f"{c} {n}" for c, n in caveats["faults"].items() if n) or "none"
-    repair = r["escalated_repair_issue"]
-    repair_faults = ", ".join(f"{c} {n}" for c, n in repair["faults"].items() if n) or "none"
+    outside = r["escalated_outside_baseline_speeds"]
+    outside_faults = ", ".join(f"{c} {n}" for c, n in outside["faults"].items() if n) or "none"
     return (
         f"- `{name}`, the anomalies raised during a fault, identified from the suggested capture (sent after "
         f"`capture_delay`): {per_class}. "
@@ -62,9 +62,10 @@ def _escalations(name: str, r: dict[str, Any]) -> str:
         f"The diagnosis adds that a shaft verdict may be the new speed (a speed the baseline never saw) to "
         f"{caveats['false_anomalies']} of the {r['escalated_false_anomaly_captures']} false anomalies and to "
         f"{sum(caveats['faults'].values())} of the {r['escalated_fault_captures']} faults ({caveat_faults}). "
-        f"Home Assistant's repair issue *runs at a speed its baseline never learnt* (the escalation's speed more "
-        f"than 2 % outside the baseline's, whatever the verdict) is raised or widened by {repair['false_anomalies']} "
-        f"of the false anomalies and {sum(repair['faults'].values())} of the faults ({repair_faults})."
+        f"Home Assistant's repair issue *runs at a speed its baseline never learnt* follows that caveat. The speed "
+        f"alone (more than 2 % outside the baseline's, whatever the verdict) is outside for "
+        f"{outside['false_anomalies']} of the false anomalies and {sum(outside['faults'].values())} of the faults "
+        f"({outside_faults}): a bearing fault's lines are evidence at any speed."
     )
 
 

@@ -134,13 +134,13 @@ class Escalation:
     (each taken when its delay has passed), and whether the diagnosis adds that the new speed may be the cause
     (`new_speed`: the suggested capture's verdict is a shaft fault at a speed outside those the baseline's
     windows read; the node sends the escalated window's speed and the baseline's speeds, and vibration.toml's
-    shaft classes have a cause for it), and whether that speed raises Home Assistant's repair issue (`new_speed`'s
-    speed test alone, whatever the verdict: custom_components/binmoe/baseline_speeds.py)."""
+    shaft classes have a cause for it; Home Assistant's repair issue follows it: custom_components/binmoe/
+    baseline_speeds.py), and whether that speed alone is outside them, whatever the verdict (`outside_speeds`)."""
 
     label: str
     verdicts: dict[str, str] = field(default_factory=dict)
     new_speed: bool = False
-    repair_issue: bool = False
+    outside_speeds: bool = False
 
 
 @dataclass
@@ -195,8 +195,8 @@ def _machine_anomaly(run: Any, family: Family, protocol: VibrationProtocol) -> d
             if c.delay_windows == under_way.windows:
                 fault = escalation.verdicts[c.name] = _identify_capture(recent, c, cfg.sample_rate, bearing)
                 if c.name == "suggested":
-                    escalation.repair_issue = outside_speeds(window_rpm, speed_lo, speed_hi)
-                    escalation.new_speed = escalation.repair_issue and fault in SHAFT_FAULTS
+                    escalation.outside_speeds = outside_speeds(window_rpm, speed_lo, speed_hi)
+                    escalation.new_speed = escalation.outside_speeds and fault in SHAFT_FAULTS
         under_way.windows += 1
         return len(escalation.verdicts) == len(captures)
 
@@ -340,10 +340,10 @@ def escalated_fault_identification(escalations: list[Escalation], names: list[st
         "faults": {c: sum(e.new_speed for e in escalations if e.label == c) for c in FAULT_CLASSES},
         "false_anomalies": sum(e.new_speed for e in escalations if e.label == "healthy"),
     }
-    # Home Assistant's repair issue "runs at a speed its baseline never learnt": raised (or widened) by these
-    result["escalated_repair_issue"] = {
-        "faults": {c: sum(e.repair_issue for e in escalations if e.label == c) for c in FAULT_CLASSES},
-        "false_anomalies": sum(e.repair_issue for e in escalations if e.label == "healthy"),
+    # the speed alone, whatever the verdict (what a rule on the speed without the orders would count)
+    result["escalated_outside_baseline_speeds"] = {
+        "faults": {c: sum(e.outside_speeds for e in escalations if e.label == c) for c in FAULT_CLASSES},
+        "false_anomalies": sum(e.outside_speeds for e in escalations if e.label == "healthy"),
     }
     for name in names:
         correct = [v[name] == label for label, v in faults]

@@ -37,7 +37,7 @@ _RESULT: dict[str, Any] = {
     "escalated_fault_id_accuracy_suggested_at_once_capture": 0.625,
     "escalated_fault_id_accuracy_default_capture": 0.5,
     "escalated_new_speed_caveats": {"faults": {"imbalance": 1, "bearing_ball": 0}, "false_anomalies": 1},
-    "escalated_repair_issue": {"faults": {"imbalance": 1, "bearing_ball": 2}, "false_anomalies": 1},
+    "escalated_outside_baseline_speeds": {"faults": {"imbalance": 1, "bearing_ball": 2}, "false_anomalies": 1},
     "escalated_fault_id_per_class_suggested_capture": {"bearing_ball": "3 of 4"},
     "escalated_false_anomaly_captures": 1,
     "escalated_false_anomaly_verdicts_suggested_capture": {"imbalance": 1},
@@ -96,7 +96,7 @@ def test_the_escalations_fault_identification_is_in_the_table_and_named(monkeypa
     assert "`capture_delay` (as long as the capture) after the one that raised the anomaly" in text
     assert "may be the new speed (a speed the baseline never saw) to 1 of the 1 false anomalies" in text
     assert "and to 1 of the 4 faults (imbalance 1)." in text
-    assert "is raised or widened by 1 of the false anomalies and 3 of the faults (imbalance 1, bearing_ball 2)." in text
+    assert "is outside for 1 of the false anomalies and 3 of the faults (imbalance 1, bearing_ball 2)" in text
 
 
 def test_the_node_runs_at_its_hop_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:

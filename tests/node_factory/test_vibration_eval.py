@@ -193,7 +193,7 @@ def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_ma
     monkeypatch: pytest.MonkeyPatch, fault: str, rpm: float, told: bool
 ) -> None:
     """The baseline's windows read 1000 rpm: at 1200 rpm a shaft verdict gets the new-speed caveat, a bearing
-    verdict does not; at 1010 rpm (within 2 %) neither. Home Assistant's repair issue follows the speed alone."""
+    verdict does not; at 1010 rpm (within 2 %) neither. `outside_speeds` is the speed alone."""
     monkeypatch.setattr(vibration_eval, "identify", lambda *_a: SimpleNamespace(fault=fault))
     run = HeldoutRunDouble([("healthy", 1000.0)] * 12 + [("bearing_outer", rpm)] * 10)
     run.impact = 20000
@@ -201,9 +201,9 @@ def test_the_diagnosis_says_a_shaft_verdict_at_a_speed_the_baseline_never_saw_ma
     assert escalation.verdicts["suggested"] == fault and escalation.new_speed == told
     tally = vibration_eval.escalated_fault_identification([escalation], ["suggested"])
     assert tally["escalated_new_speed_caveats"]["faults"]["bearing_outer"] == told
-    assert tally["escalated_repair_issue"]["faults"]["bearing_outer"] == (rpm == 1200.0)
+    assert tally["escalated_outside_baseline_speeds"]["faults"]["bearing_outer"] == (rpm == 1200.0)
     assert asdict(escalation) == {
-        "label": "bearing_outer", "verdicts": escalation.verdicts, "new_speed": told, "repair_issue": rpm == 1200.0
+        "label": "bearing_outer", "verdicts": escalation.verdicts, "new_speed": told, "outside_speeds": rpm == 1200.0
     }  # fmt: skip
 
 
@@ -223,8 +223,8 @@ def test_escalated_fault_identification_counts_faults_and_names_false_anomalies(
         Escalation("bearing_inner", {"default": "imbalance", "suggested": "bearing_inner"}),
         Escalation("bearing_inner", {"default": "bearing_inner", "suggested": "bearing_inner"}),
         Escalation("imbalance", {"default": "imbalance", "suggested": "misalignment"}),
-        Escalation("healthy", {"default": "imbalance", "suggested": "imbalance"}, new_speed=True, repair_issue=True),
-        Escalation("bearing_ball", {"default": "bearing_ball", "suggested": "bearing_ball"}, repair_issue=True),
+        Escalation("healthy", {"default": "imbalance", "suggested": "imbalance"}, new_speed=True, outside_speeds=True),
+        Escalation("bearing_ball", {"default": "bearing_ball", "suggested": "bearing_ball"}, outside_speeds=True),
         Escalation("healthy", {"default": "looseness", "suggested": "imbalance"}),
     ]
     r = vibration_eval.escalated_fault_identification(escalations, ["default", "suggested"])
@@ -238,7 +238,7 @@ def test_escalated_fault_identification_counts_faults_and_names_false_anomalies(
     assert r["escalated_false_anomaly_verdicts_suggested_capture"] == {"imbalance": 2}
     assert r["escalated_new_speed_caveats"] == {"faults": dict.fromkeys(FAULT_CLASSES, 0), "false_anomalies": 1}
     faults = dict.fromkeys(FAULT_CLASSES, 0) | {"bearing_ball": 1}
-    assert r["escalated_repair_issue"] == {"faults": faults, "false_anomalies": 1}
+    assert r["escalated_outside_baseline_speeds"] == {"faults": faults, "false_anomalies": 1}
     nothing = vibration_eval.escalated_fault_identification([], ["default"])
     assert np.isnan(nothing["escalated_fault_id_accuracy_default_capture"])
 
