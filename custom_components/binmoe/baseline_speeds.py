@@ -8,8 +8,8 @@ shaft fault (imbalance, misalignment, looseness: patterns a new speed alone make
 bearing fault's lines are evidence at any speed, so a new speed does not explain it, and such an anomaly raises
 nothing here. One diagnosis per anomaly does not tell the user what to do about them, so the hub raises one repair
 issue per node: learn the baseline again, of a healthy machine, while it runs through all its normal speeds, which
-its fix flow starts. The issue goes when the flow (or `binmoe.learn_baseline`) starts learning, or when a later
-escalation's baseline covers every speed it named.
+its fix flow starts. The issue goes when the flow (or `binmoe.learn_baseline`) starts learning, when a later
+escalation's baseline covers every speed it named, or when one shows a baseline without speeds in force.
 """
 
 from __future__ import annotations
@@ -55,10 +55,14 @@ class BaselineSpeedWatch:
         self._learning_until: dict[str, float] = {}  # monotonic time by which a requested relearning is over
 
     def check(self, message: NodeMessage) -> None:
-        """A node message with the speeds its baseline saw: one that covers every speed the node's issue named
-        clears it (the baseline was learnt again)."""
+        """A node message with its shaft speed says which baseline is in force: one whose speeds cover every speed
+        the node's issue named (learnt again), or one without speeds (set from a recording, `baseline_rpm`
+        absent), clears the issue."""
         seen = self._open.get(message.node_id)
-        if seen is None or message.baseline_rpm is None:
+        if seen is None or message.shaft_rpm is None:
+            return
+        if message.baseline_rpm is None:
+            self.resolved(message.node_id)
             return
         low, high = message.baseline_rpm
         if not outside(seen.low, low, high) and not outside(seen.high, low, high):
