@@ -42,7 +42,6 @@ class NewSpeeds:
 
     low: float
     high: float
-    baseline: tuple[float, float]
 
 
 class BaselineSpeedWatch:
@@ -82,8 +81,8 @@ class BaselineSpeedWatch:
             return  # (the old baseline is still in force while the node learns the new one)
         seen = self._open.get(node)
         if seen is None:
-            seen = self._open[node] = NewSpeeds(rpm, rpm, (low, high))
-        seen.low, seen.high, seen.baseline = min(seen.low, rpm), max(seen.high, rpm), (low, high)
+            seen = self._open[node] = NewSpeeds(rpm, rpm)
+        seen.low, seen.high = min(seen.low, rpm), max(seen.high, rpm)
         ir.async_create_issue(
             self.hass,
             DOMAIN,

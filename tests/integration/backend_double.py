@@ -56,6 +56,11 @@ class BackendDouble:
     _runner: web.AppRunner | None = None
     url: str = ""
 
+    def answer_cause(self, cause_id: str) -> None:
+        """Answer every diagnosis from now on with this knowledge-base cause (`<class>.<cause>`, severity info)."""
+        self.diagnose_body = {**DIAGNOSIS_EXAMPLE, "class": cause_id.split(".")[0], "cause_id": cause_id,
+                              "severity": "info"}  # fmt: skip
+
     async def start(self) -> None:
         app = web.Application(middlewares=[self._auth])
         app.router.add_get("/health", self._health)

@@ -20,7 +20,7 @@ import custom_components.binmoe  # noqa: F401
 from custom_components.binmoe.const import DOMAIN
 
 from .backend_double import BackendDouble
-from .helpers import answer_cause, setup_entry
+from .helpers import setup_entry
 
 API_KEY = "test-key"
 
@@ -57,7 +57,7 @@ async def backend(socket_enabled: Any) -> AsyncIterator[BackendDouble]:
 def new_speed(backend: BackendDouble) -> BackendDouble:
     """The double diagnoses every escalation as imbalance that may be the new speed (what the real GPU tier says of
     a shaft pattern more than 2 % outside the speeds the node's baseline saw: test_real_backend.py)."""
-    answer_cause(backend, "imbalance.at_new_speed")
+    backend.answer_cause("imbalance.at_new_speed")
     return backend
 
 

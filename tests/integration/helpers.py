@@ -22,15 +22,6 @@ def esphome_payload(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def answer_cause(backend: Any, cause_id: str) -> None:
-    """Make the GPU tier's test double (backend_double.BackendDouble) answer every diagnosis with this cause."""
-    backend.diagnose_body = {
-        "v": 1, "id": "double", "class": cause_id.split(".")[0], "cause_id": cause_id, "cause": "double cause",
-        "severity": "info", "confidence": 0.3, "recommended_action": "check it", "summary": "A test double answered.",
-        "model": "double", "latency_ms": 1.0,
-    }  # fmt: skip
-
-
 def capture(hass: HomeAssistant, event_type: str) -> list[Event]:
     events: list[Event] = []
     hass.bus.async_listen(event_type, events.append)

@@ -21,7 +21,7 @@ from custom_components.binmoe.baseline_speeds import outside
 from custom_components.binmoe.const import BASELINE_SPEED_TOLERANCE, DOMAIN
 
 from .backend_double import BackendDouble
-from .helpers import FIXTURES, answer_cause, fire
+from .helpers import FIXTURES, fire
 
 ISSUE = "baseline_speed_workshop-vibration"
 # the fixture's anomaly escalation of a vibration node (baseline learnt at 1,480-1,520 rpm), without its capture
@@ -65,10 +65,10 @@ async def test_only_a_new_speed_that_explains_an_anomaly_raises_it(
     """A bearing fault's lines are evidence at any speed: its diagnosis at a new speed raises nothing, nor does any
     diagnosis but `at_new_speed`. A forced escalation is the user's request, not a false alarm; without
     `baseline_rpm` (a baseline set from a recording) the speeds it learnt are unknown; a sound node sends neither."""
-    answer_cause(backend, "bearing_outer.at_bpfo")
+    backend.answer_cause("bearing_outer.at_bpfo")
     await anomaly(hass, 1, 1700.0)
     assert issue(hass) is None
-    answer_cause(backend, "imbalance.at_new_speed")
+    backend.answer_cause("imbalance.at_new_speed")
     await anomaly(hass, 2, 1700.0, reason="forced")
     await fire(hass, **{k: v for k, v in ANOMALY.items() if k != "baseline_rpm"} | {"seq": 3, "shaft_rpm": 1700.0})
     await fire(hass, seq=4, reason="anomaly", anomaly_score=9000, anomaly_threshold=1000)

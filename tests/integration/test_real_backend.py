@@ -20,10 +20,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.binmoe.api import InvalidAuth
 from custom_components.binmoe.const import DOMAIN
 
+from .helpers import FIXTURES
+
 URL = os.environ.get("BINMOE_REAL_BACKEND_URL")
 KEY = os.environ.get("BINMOE_REAL_BACKEND_KEY")
 EXAMPLES = Path(__file__).parents[2] / "gpu_backend" / "data" / "examples"
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "valid"
 
 pytestmark = [
     pytest.mark.real_backend,
