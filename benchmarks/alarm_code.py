@@ -11,10 +11,10 @@ An event is the node's: the code detector's matches through the event rules (a w
 Nothing of the held-out sets was used to choose anything. The node is the default one: the tone-following T3/T4
 detector (`alarm_tone`, reference/alarm_tone.py) feeds the smoke and CO events too. `--no-alarm-tone`: the node with
 `alarm_tone: false` (the band detector alone), `--no-co-tone` the node with `co_tone: false` (the tone detector's
-T3 only); printed only.
+T3 only), `--no-alarm-pitch` the node with `alarm_pitch: false` (codes on tones of any pitch); printed only.
 
 Usage: python -m benchmarks.alarm_code [--scenes 60] [--no-real-audio] [--no-write] [--no-alarm-tone]
-       [--skip-training]
+       [--no-co-tone] [--no-alarm-pitch] [--skip-training]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def node_events(audio: NDArray[np.int16], tone_detector: bool | None = None) -> 
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
     tone = PROTOCOL.alarm_tone if tone_detector is None else tone_detector
-    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone, PROTOCOL.co_tone)
+    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone, PROTOCOL.co_tone, PROTOCOL.alarm_pitch)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
 
@@ -165,11 +165,14 @@ def main() -> int:
         help="the node with alarm_tone: false (print only; --no-smoke-tone: its name until 2026-12-05)",
     )
     parser.add_argument("--no-co-tone", action="store_true", help="the node with co_tone: false (print only)")
+    parser.add_argument("--no-alarm-pitch", action="store_true", help="the node with alarm_pitch: false (print only)")
     parser.add_argument("--skip-training", action="store_true", help="only the held-out and real-recording rows")
     args = parser.parse_args()
     global PROTOCOL  # the node's configuration for this run: node_events reads it
-    if args.no_alarm_tone or args.no_co_tone or args.skip_training:
-        PROTOCOL = Protocol(alarm_tone=not args.no_alarm_tone, co_tone=not args.no_co_tone)
+    if args.no_alarm_tone or args.no_co_tone or args.no_alarm_pitch or args.skip_training:
+        PROTOCOL = Protocol(
+            alarm_tone=not args.no_alarm_tone, co_tone=not args.no_co_tone, alarm_pitch=not args.no_alarm_pitch
+        )
         args.no_write = True
     corpus_cache = CACHE / "corpus"
     started = time.monotonic()

@@ -61,6 +61,9 @@ class Protocol:
     alarm_tone: bool = True
     # its `co_tone` option: the tone detector's T4 path (since 2026-12-05; on by default with alarm_tone)
     co_tone: bool = True
+    # its `alarm_pitch` option: the tone detector's codes count only on a smoke or CO sounder's pitch (since
+    # 2026-12-07; on by default with alarm_tone)
+    alarm_pitch: bool = True
 
 
 # The node's alarm events (ESPHome `binmoe` component, docs/esphome.md): with a window every 0.512 s, a T3
@@ -92,13 +95,13 @@ def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:
 
 def node_alarm_events(
     audio: NDArray[np.int16], frames: NDArray[np.int8], classes: tuple[str, ...], config: FeatureConfig,
-    hop_frames: int, tone_detector: bool, co_tone: bool = True,
+    hop_frames: int, tone_detector: bool, co_tone: bool = True, alarm_pitch: bool = True,
 ) -> list[tuple[int, int]]:  # fmt: skip
     """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
     `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
     too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`, whose followed
-    tones the band detector's T4 then needs)."""
-    tone, bands = tone_feed(audio, config, co_tone) if tone_detector else (None, None)
+    tones the band detector's T4 then needs) and its pitch gate with `alarm_pitch`."""
+    tone, bands = tone_feed(audio, config, co_tone, alarm_pitch) if tone_detector else (None, None)
     return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone, bands)
 
 
@@ -204,8 +207,9 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         code = node_alarm_events(
-            audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone
-        )
+            audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone,
+            protocol.alarm_pitch,
+        )  # fmt: skip
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -273,7 +277,16 @@ def real_recordings(
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
         fired_code = (
-            node_alarm_events(audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone)
+            node_alarm_events(
+                audio,
+                frames,
+                classes,
+                cfg,
+                protocol.hop_frames,
+                protocol.alarm_tone,
+                protocol.co_tone,
+                protocol.alarm_pitch,
+            )
             if code_detectors
             else []
         )

@@ -119,13 +119,15 @@ def code_windows(
 
 
 def tone_feed(
-    samples: NDArray[np.int16], config: FeatureConfig, co_tone: bool = True
+    samples: NDArray[np.int16], config: FeatureConfig, co_tone: bool = True, alarm_pitch: bool = True
 ) -> tuple[NDArray[np.int8], NDArray[np.uint16] | None]:
     """What the node's tone detector (`alarm_tone`, reference/alarm_tone.py) hands on, per frame: the code it
     completes (`code_windows`' `tone`) and, with its T4 path (`co_tone`), the bands it follows a tone in, which the
-    band detector's T4 then needs (`tone_bands`; None without that path: it holds no tone through T4's silence)."""
+    band detector's T4 then needs (`tone_bands`; None without that path: it holds no tone through T4's silence).
+    `alarm_pitch`: codes and bands only of tones at a smoke or CO sounder's pitch (the node's default)."""
     edges = config.band_edges if co_tone else None
-    tone, bands = alarm_tone.detect_audio_bands(samples, alarm_tone.AlarmToneDetector(t4=co_tone), edges)
+    detector = alarm_tone.AlarmToneDetector(t4=co_tone, pitch_gate=alarm_pitch)
+    tone, bands = alarm_tone.detect_audio_bands(samples, detector, edges)
     return tone, bands if co_tone else None
 
 

@@ -163,6 +163,69 @@ PAIR_SPREAD = 12  # steps (4.5 dB) between the two bursts' mid levels: one sound
 FRESH_UNTIL = 15  # a channel's age is counted this far (frames; more than SPACING[1])
 NONE, T3, T4 = 0, 1, 2  # what a frame completes
 
+# The sounders' pitch (`pitch_gate`, since 2026-12-07): a code counts only on a channel whose tone is at a pitch a
+# smoke or CO sounder sounds at. Low-frequency sounders sound 520 Hz +-10 % (NFPA 72, UL 217: 468-572 Hz) with its
+# harmonics (odd ones dominate a square wave; a duty off 50 % or a speaker's distortion adds even ones); from the
+# 5th harmonic on their ranges overlap, so every pitch from 5 x 468 Hz up is admitted, and with it the piezo
+# sounders (2.8-3.7 kHz). MARGIN (1 %) is for drift and the pitch's reading (its error on pure tones through the
+# node's FFT: under 2 Hz, 0.33 %). What is left out: under 463 Hz, 578-927 Hz, 1,155-1,390 Hz and 1,733-1,853 Hz.
+# The rule and its margin were set from the standards before any measurement with it (docs/node-model.md, "A
+# sounder's pitch as a gate").
+LF_HZ = (468, 572)
+PITCH_MARGIN = 1  # percent
+LF_HARMONICS = 4  # harmonics 1..4 are ranges of their own; from the 5th on, one range to the top
+PITCH_STEPS = 16  # a pitch is read in 1/16 of a bin (1.95 Hz)
+PITCH_TOP = 65535  # a uint16 on the node
+
+
+def _pitch_steps(hz_times_percent: int, up: bool) -> int:
+    """Hz x percent (a bound times 100 +- the margin) -> 1/16 bins (16 / 31.25 Hz), rounded inwards."""
+    num, den = hz_times_percent * 512, 100_000
+    return -(-num // den) if up else num // den
+
+
+def pitch_ranges() -> tuple[tuple[int, int], ...]:
+    """The admitted pitches in 1/16 bins: (low, high) per low-frequency harmonic, the last open to the top."""
+    ranges = [
+        (
+            _pitch_steps(n * LF_HZ[0] * (100 - PITCH_MARGIN), True),
+            _pitch_steps(n * LF_HZ[1] * (100 + PITCH_MARGIN), False),
+        )
+        for n in range(1, LF_HARMONICS + 1)
+    ]
+    top = LF_HARMONICS + 1
+    return (*ranges, (_pitch_steps(top * LF_HZ[0] * (100 - PITCH_MARGIN), True), PITCH_TOP))
+
+
+PITCH_RANGES = pitch_ranges()
+
+
+def admitted(pitch: int) -> bool:
+    """Whether a pitch (1/16 bins) is one a smoke or CO sounder sounds at."""
+    return any(low <= pitch <= high for low, high in PITCH_RANGES)
+
+
+def _div_toward_zero(a: int, b: int) -> int:
+    """C's integer division (the node's): the quotient truncated toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def read_pitch(level: NDArray[np.int64], bin_: int) -> int:
+    """A channel's pitch in 1/16 bins: the loudest of its bin and the two beside it (the lowest on a tie), moved
+    by a parabola through the log power of that bin and its neighbours (the Hann window's peak is near a parabola
+    in log power), at most half a bin. `level`: levels of bins FIRST..LAST."""
+    k = bin_ - 1
+    for j in (bin_, bin_ + 1):
+        if level[j - FIRST] > level[k - FIRST]:
+            k = j
+    before, at, after = (int(level[j - FIRST]) for j in (k - 1, k, k + 1))
+    curve = before - 2 * at + after
+    if curve >= 0:  # flat or not a maximum: no between-bin reading
+        return PITCH_STEPS * k
+    shift = _div_toward_zero(PITCH_STEPS // 2 * (before - after), curve)
+    return PITCH_STEPS * k + max(-PITCH_STEPS // 2, min(PITCH_STEPS // 2, shift))
+
 
 def log2_q3(v: int) -> int:
     """features.log2_q3 for one Python int: 8 * the leading-one position + the next three bits, 0 for v <= 1."""
@@ -208,6 +271,7 @@ class Channel:
     bin: int
     width: int
     history: list[int]  # the last HISTORY levels, oldest first
+    at_pitch: bool = False  # whether the tone's pitch (`read_pitch`), read whenever it is heard, is `admitted`
     active: bool = False
     onset: int = 0
     peak: int = 0
@@ -246,9 +310,12 @@ class Channel:
 @dataclass
 class AlarmToneDetector:
     """Feed the FFT of each frame (`push`): the code this frame completes on a followed tone. `t4`: whether T4 is
-    heard too (the node's `co_tone`, on by default; off: T3 only, no channel held through T4's silence)."""
+    heard too (the node's `co_tone`, on by default; off: T3 only, no channel held through T4's silence);
+    `pitch_gate`: codes count only on tones at a sounder's pitch (`admitted`; the node's `alarm_pitch`, on by
+    default)."""
 
     t4: bool = True
+    pitch_gate: bool = True
     frame: int = 0
     score: NDArray[np.int64] = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64))
     channels: list[Channel | None] = field(default_factory=lambda: [None] * MAX_CHANNELS)
@@ -286,11 +353,14 @@ class AlarmToneDetector:
             lo, hi = ch.bin - ch.width, ch.bin + ch.width
             value = channel_level(power, lo, hi)
             heard = bool(peaks[max(lo, LOW_BIN) - LOW_BIN : min(hi, HIGH_BIN) + 1 - LOW_BIN].any())
-            if self.t4 and _track_t4(ch, value, heard) and found == NONE:
+            if heard:
+                ch.at_pitch = admitted(read_pitch(level, ch.bin))
+            counts = self._counts(ch)
+            if self.t4 and _track_t4(ch, value, heard) and found == NONE and counts:
                 found = T4
-            if self._track(ch, value, heard):
+            if self._track(ch, value, heard) and counts:
                 found = T3
-        self._open(power)
+        self._open(power, level)
         self.frame = (self.frame + 1) & CLOCK
         return found
 
@@ -299,9 +369,13 @@ class AlarmToneDetector:
         the alarm-code detector's `tone_bands`."""
         mask = 0
         for ch in self.channels:
-            if ch is not None and band_of[ch.bin] >= 0:
+            if ch is not None and band_of[ch.bin] >= 0 and self._counts(ch):
                 mask |= 1 << band_of[ch.bin]
         return mask
+
+    def _counts(self, ch: Channel) -> bool:
+        """Whether a code on this channel counts: its tone is at a sounder's pitch, or the gate is off."""
+        return not self.pitch_gate or ch.at_pitch
 
     def _follow(self, ch: Channel) -> None:
         """A drifting tone moves its peaks, and so its score, to a neighbouring bin: the channel moves with it
@@ -333,7 +407,7 @@ class AlarmToneDetector:
         """What decides which of two channels on one tone stays: on the peak, then what it holds."""
         return int(self.score[ch.bin - LOW_BIN]), ch.pending or ch.pulses > 0, len(ch.ring)
 
-    def _open(self, power: NDArray[np.int64]) -> None:
+    def _open(self, power: NDArray[np.int64], level: NDArray[np.int64]) -> None:
         """A new channel on the best-scoring free bin, if a slot is free."""
         if all(ch is not None for ch in self.channels):
             return
@@ -347,7 +421,7 @@ class AlarmToneDetector:
             return
         width = half_width(best)
         value = channel_level(power, best - width, best + width)
-        ch = Channel(best, width, [value] * HISTORY)
+        ch = Channel(best, width, [value] * HISTORY, admitted(read_pitch(level, best)))
         # the tone's first pulse is under way: it started about score / (GAIN - 1) frames ago (a fresh tone)
         back = best_score // (GAIN - 1) - 1
         ch.active, ch.onset, ch.peak = True, (self.frame - back) & CLOCK, value

@@ -1,7 +1,8 @@
 // Drives esphome/components/binmoe/binmoe_alarm_tone.cpp (plain C++, no ESPHome) for test_alarm_tone.py: the
 // kernel's feature extractor computes each frame's FFT (as on the node) and hands its spectrum to the detector.
-//   alarm_tone_harness <tables file> [t3-only] [bands]   (line 1: the quarter-wave sine table, line 2: the 17
-//   band edges; t3-only: the detector with T4 off, as `co_tone: false`)
+//   alarm_tone_harness <tables file> [t3-only] [any-pitch] [bands]   (line 1: the quarter-wave sine table, line 2:
+//   the 17 band edges; t3-only: the detector with T4 off, as `co_tone: false`; any-pitch: codes on tones of any
+//   pitch, as `alarm_pitch: false`)
 //   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, the code the frame
 //   completes: 1 (T3), 2 (T4), else 0; with `bands`: a line per frame instead, "<code> <band_mask>".
 #include <stdio.h>
@@ -37,12 +38,14 @@ int main(int argc, char **argv) {
   static binmoe::FeatureExtractor<N, 16> extractor(quarter_sin, edges);
   static AlarmToneDetector detector;
   detector.reset();
-  bool t4 = true, bands = false;
+  bool t4 = true, gate = true, bands = false;
   for (int i = 2; i < argc; i++) {
     t4 = t4 && strcmp(argv[i], "t3-only") != 0;
+    gate = gate && strcmp(argv[i], "any-pitch") != 0;
     bands = bands || strcmp(argv[i], "bands") == 0;
   }
   detector.set_t4(t4);
+  detector.set_pitch_gate(gate);
   static int16_t frame[N];
   static int8_t features[16];
   while (fread(frame, sizeof(int16_t), N, stdin) == static_cast<size_t>(N)) {

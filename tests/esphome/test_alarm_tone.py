@@ -33,18 +33,24 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return exe, tables
 
 
-def node_frames(harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True) -> NDArray[np.int8]:
-    """The code the node's detector completes in each frame (0 none, 1 T3, 2 T4); `t4` False: as `co_tone: false`."""
+def node_frames(
+    harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True, pitch_gate: bool = True
+) -> NDArray[np.int8]:
+    """The code the node's detector completes in each frame (0 none, 1 T3, 2 T4); `t4` False: as `co_tone: false`;
+    `pitch_gate` False: as `alarm_pitch: false`."""
     exe, tables = harness
-    out = subprocess.run([str(exe), str(tables), *([] if t4 else ["t3-only"])], input=samples.astype("<i2").tobytes(),
-                         capture_output=True, check=True)  # fmt: skip
+    args = [*([] if t4 else ["t3-only"]), *([] if pitch_gate else ["any-pitch"])]
+    out = subprocess.run([str(exe), str(tables), *args], input=samples.astype("<i2").tobytes(), capture_output=True,
+                         check=True)  # fmt: skip
     return (np.frombuffer(out.stdout.strip(), dtype=np.uint8) - ord("0")).astype(np.int8)
 
 
-def as_the_reference(harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True) -> NDArray[np.int8]:
+def as_the_reference(
+    harness: tuple[Path, Path], samples: NDArray[np.int16], t4: bool = True, pitch_gate: bool = True
+) -> NDArray[np.int8]:
     """The reference's codes per frame, after checking that the node completes the same in every frame."""
-    ref = alarm_tone.detect_audio(samples, alarm_tone.AlarmToneDetector(t4=t4))
-    assert np.array_equal(node_frames(harness, samples, t4=t4), ref)
+    ref = alarm_tone.detect_audio(samples, alarm_tone.AlarmToneDetector(t4=t4, pitch_gate=pitch_gate))
+    assert np.array_equal(node_frames(harness, samples, t4=t4, pitch_gate=pitch_gate), ref)
     return ref
 
 
@@ -110,7 +116,10 @@ def test_the_constants_are_the_references() -> None:
                         "PAIR_MAX": alarm_tone.PAIR[1], "DECAY": alarm_tone.DECAY,
                         "GAP_T4": alarm_tone.GAP_T4, "PAIR_SPREAD": alarm_tone.PAIR_SPREAD,
                         "FRESH_UNTIL": alarm_tone.FRESH_UNTIL, "NONE": alarm_tone.NONE,
-                        "T3": alarm_tone.T3, "T4": alarm_tone.T4}.items():  # fmt: skip
+                        "T3": alarm_tone.T3, "T4": alarm_tone.T4, "LF_LOW": alarm_tone.LF_HZ[0],
+                        "LF_HIGH": alarm_tone.LF_HZ[1], "PITCH_MARGIN": alarm_tone.PITCH_MARGIN,
+                        "LF_HARMONICS": alarm_tone.LF_HARMONICS, "PITCH_STEPS": alarm_tone.PITCH_STEPS,
+                        "PITCH_TOP": alarm_tone.PITCH_TOP}.items():  # fmt: skip
         assert re.search(rf"\b{name} = {value}\b", source), name
 
 
@@ -216,3 +225,22 @@ def test_with_t4_off_the_node_hears_t3_only_as_the_reference(harness: tuple[Path
     ref = as_the_reference(harness, samples, t4=False)
     assert (ref == alarm_tone.T3).sum() >= 3 and not (ref == alarm_tone.T4).any()
     assert (alarm_tone.detect_audio(samples) == alarm_tone.T4).any()
+
+
+def test_with_the_pitch_gate_off_the_node_hears_codes_on_any_tone_as_the_reference(harness: tuple[Path, Path]) -> None:
+    # `alarm_pitch: false`: the random stream's alarms on every pitch count, frame for frame as the reference, and
+    # some of them are codes the gate (on by default) does not let through
+    samples = random_stream(2, 600.0)
+    ref = as_the_reference(harness, samples, pitch_gate=False)
+    gated_ref = alarm_tone.detect_audio(samples)
+    assert ((ref > 0) & (gated_ref == 0)).sum() >= 2, ((ref > 0).sum(), (gated_ref > 0).sum())
+
+
+@pytest.mark.parametrize(("hz", "heard"), [(1250.0, False), (1040.0, True)])
+def test_a_t3_code_counts_on_a_sounders_pitch_only_on_the_node_as_in_the_reference(
+    harness: tuple[Path, Path], hz: float, heard: bool
+) -> None:
+    # 1,250 Hz is no smoke or CO sounder's pitch; 1,040 Hz is the 520 Hz sounder's 2nd harmonic
+    samples = gated(hz, [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)], 14.0)
+    assert bool((as_the_reference(harness, samples) == alarm_tone.T3).any()) is heard
+    assert (as_the_reference(harness, samples, pitch_gate=False) == alarm_tone.T3).any()

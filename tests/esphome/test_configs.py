@@ -612,6 +612,27 @@ def test_co_tone_needs_the_tone_detector(tmp_path: Path) -> None:
     assert not out.startswith("rc=0") and "co_tone is the tone detector's T4 path" in out, out
 
 
+@pytest.mark.parametrize(
+    ("options", "call"), [({}, False), ({"alarm_pitch": True}, False), ({"alarm_pitch": False}, True)]
+)
+def test_alarm_pitch_is_on_by_default_and_turns_the_gate_off(
+    tmp_path: Path, options: dict[str, Any], call: bool
+) -> None:
+    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
+    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    build_dir = generate(tmp_path / "node.yaml")
+    assert ("set_alarm_pitch(false)" in (build_dir / "src" / "main.cpp").read_text()) is call
+    if call:  # the generated call compiles against the component
+        run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", "src/main.cpp"],
+                             capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_alarm_pitch_needs_the_tone_detector(tmp_path: Path) -> None:
+    out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_tone": False, "alarm_pitch": False})
+    assert not out.startswith("rc=0") and "alarm_pitch gates the tone detector's codes" in out, out
+
+
 def test_alarm_tone_needs_the_alarm_code_detector(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_code": False, "alarm_tone": True})
     assert not out.startswith("rc=0") and "alarm_tone feeds the alarm-code events" in out, out

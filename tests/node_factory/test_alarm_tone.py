@@ -433,3 +433,51 @@ def test_with_t4_off_a_t4_code_is_not_heard_and_no_channel_is_held() -> None:
     with_t4 = alarm_tone.detect_audio(x)
     assert (with_t4 == alarm_tone.T3).any()
     assert np.array_equal(alarm_tone.detect_audio(x, alarm_tone.AlarmToneDetector(t4=False)), with_t4)
+
+
+def test_a_tones_pitch_is_read_between_bins() -> None:
+    """read_pitch on pure tones through the node's FFT, 450 Hz - 4 kHz at two levels: within 2.5 Hz (a bin is
+    31.25 Hz), so the gate's 1 % margin at 468 Hz (4.7 Hz) holds the reading's error."""
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for hz in np.linspace(450.0, 4000.0, 90):
+        for amplitude in (2000.0, 12000.0):
+            t = np.arange(8 * alarm_tone.FRAME) / SR
+            x = amplitude * np.sin(2 * np.pi * hz * t + rng.uniform(0, 2 * np.pi)) + rng.normal(0, 30, len(t))
+            power = alarm_tone.hann_power(*fft_q15(np.round(x).astype(np.int16).reshape(-1, alarm_tone.FRAME)))
+            level = log2_q3(power)
+            for frame in level[2:]:
+                loudest = int(np.argmax(frame)) + alarm_tone.FIRST
+                pitch_hz = alarm_tone.read_pitch(frame, loudest) * 31.25 / alarm_tone.PITCH_STEPS
+                worst = max(worst, abs(pitch_hz - hz))
+    assert 0.0 < worst < 2.5, worst
+
+
+@pytest.mark.parametrize(
+    ("hz", "admitted"),
+    [(520.0, True), (466.0, True), (576.0, True), (460.0, False), (580.0, False), (750.0, False), (1040.0, True),
+     (1160.0, False), (1174.0, False), (1312.0, False), (1560.0, True), (1800.0, False), (2080.0, True),
+     (2320.0, True), (3100.0, True), (6000.0, True)],
+)  # fmt: skip
+def test_the_admitted_pitches_are_a_sounders(hz: float, admitted: bool) -> None:
+    """520 Hz +-10 % and its harmonics (1 % margin), everything from the 5th harmonic's range up (piezo sounders)."""
+    assert alarm_tone.admitted(round(hz * alarm_tone.PITCH_STEPS / 31.25)) is admitted
+
+
+@pytest.mark.parametrize(("tone_hz", "pattern", "code"), [(1250.0, T3, alarm_tone.T3), (1250.0, T4, alarm_tone.T4)])
+def test_codes_count_only_on_a_sounders_pitch(tone_hz: float, pattern: list[tuple[float, float]], code: int) -> None:
+    """A code on a 1,250 Hz tone (between 2 x 572 and 3 x 468 Hz: no smoke or CO sounder's) is not one; with the
+    gate off (`alarm_pitch: false`) it is, and on the low-frequency sounder's 2nd harmonic (1,040 Hz) it is."""
+    x = gated(tone_hz, pattern, 14.0 if code == alarm_tone.T3 else 13.0)
+    assert not (alarm_tone.detect_audio(x) == code).any()
+    assert (alarm_tone.detect_audio(x, alarm_tone.AlarmToneDetector(pitch_gate=False)) == code).any()
+    harmonic = gated(1040.0, pattern, 14.0 if code == alarm_tone.T3 else 13.0)
+    assert (alarm_tone.detect_audio(harmonic) == code).any()
+
+
+def test_the_bands_of_tones_off_a_sounders_pitch_are_not_handed_on() -> None:
+    """The band detector's T4 needs a followed tone at a sounder's pitch: a steady 1,250 Hz tone is no band's."""
+    edges = FeatureConfig().band_edges
+    x = gated(1250.0, ((1.0, 0.0),), 3.0)
+    assert not alarm_tone.detect_audio_bands(x, edges=edges)[1].any()
+    assert alarm_tone.detect_audio_bands(x, alarm_tone.AlarmToneDetector(pitch_gate=False), edges=edges)[1][-1]

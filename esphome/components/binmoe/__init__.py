@@ -48,6 +48,7 @@ CONF_ALARM_TONE = "alarm_tone"
 # alarm_tone's name until 2026-12-05, when the detector learnt CO's T4 too: still accepted, with a warning
 CONF_SMOKE_TONE = "smoke_tone"
 CONF_CO_TONE = "co_tone"
+CONF_ALARM_PITCH = "alarm_pitch"
 CONF_ALWAYS_ESCALATE = "always_escalate"
 CONF_AXIS = "axis"
 CONF_BALL_DIAMETER = "ball_diameter"
@@ -423,6 +424,9 @@ def _validate_against_model(config: dict[str, Any]) -> dict[str, Any]:
     if config.get(CONF_CO_TONE) and not tone_detector:
         raise cv.Invalid("co_tone is the tone detector's T4 path: it needs the tone detector (alarm_tone not false, "
                          "and the alarm-code detector)", path=[CONF_CO_TONE])  # fmt: skip
+    if CONF_ALARM_PITCH in config and not tone_detector:
+        raise cv.Invalid("alarm_pitch gates the tone detector's codes: it needs the tone detector (alarm_tone not "
+                         "false, and the alarm-code detector)", path=[CONF_ALARM_PITCH])  # fmt: skip
     if not 1 <= hop_frames(config, features) <= frames:
         window_ms = frame * frames * 1000 / rate
         raise cv.Invalid(f"hop must be between {frame * 1000 / rate:.0f} ms (one frame) and {window_ms:.0f} ms "
@@ -656,6 +660,8 @@ CONFIG_SCHEMA = cv.All(
             cv.Optional(CONF_ALARM_TONE): cv.boolean,  # default: on wherever the alarm-code detector is
             cv.Optional(CONF_SMOKE_TONE): cv.boolean,  # the old name of alarm_tone (_renamed_smoke_tone)
             cv.Optional(CONF_CO_TONE): cv.boolean,  # default: on wherever the tone detector is
+            # default: on wherever the tone detector is (codes only on a smoke or CO sounder's pitch)
+            cv.Optional(CONF_ALARM_PITCH): cv.boolean,
             cv.Optional(CONF_ON_DETECTION): automation.validate_automation(
                 {cv.GenerateID(CONF_TRIGGER_ID): cv.declare_id(DetectionTrigger), **TRIGGER_CLASSES_SCHEMA}
             ),
@@ -772,6 +778,8 @@ async def to_code(config: dict[str, Any]) -> None:
             cg.add_define("USE_BINMOE_ALARM_TONE")  # the tone-following T3/T4 detector (1,404 B RAM)
             if not config.get(CONF_CO_TONE, True):
                 cg.add(var.set_co_tone(False))  # T3 only: the tone detector raises no CO events
+            if not config.get(CONF_ALARM_PITCH, True):
+                cg.add(var.set_alarm_pitch(False))  # codes on tones of any pitch count
 
     if CONF_MICROPHONE in config:
         cg.add_define("USE_BINMOE_MICROPHONE")

@@ -27,6 +27,12 @@ constexpr int PAIR_MIN = 159, PAIR_MAX = 197;
 constexpr int DECAY = 4;
 constexpr int GAP_T4 = 20, PAIR_SPREAD = 12;
 constexpr int FRESH_UNTIL = 15;
+// a sounder's pitch: 520 Hz +-10 % (LF_LOW..LF_HIGH Hz), harmonics 1..LF_HARMONICS, PITCH_MARGIN percent, read in
+// PITCH_STEPS per bin of 31.25 Hz (a bin is 512 / 1000 steps per Hz at 16 steps)
+constexpr int LF_LOW = 468, LF_HIGH = 572, PITCH_MARGIN = 1, LF_HARMONICS = 4, PITCH_STEPS = 16;
+constexpr int PITCH_TOP = 65535;  // a uint16_t's top
+constexpr int pitch_low(int n) { return (n * LF_LOW * (100 - PITCH_MARGIN) * 512 + 99999) / 100000; }
+constexpr int pitch_high(int n) { return n * LF_HIGH * (100 + PITCH_MARGIN) * 512 / 100000; }
 
 // features.log2_q3: 8 * the leading-one position + the next three bits; 0 for v <= 1.
 int log2_q3(uint64_t v) {
@@ -60,14 +66,47 @@ inline uint8_t min8(int a, int b) { return static_cast<uint8_t>(a < b ? a : b); 
 // A channel's half width in bins: max(2, 3 % of its bin, rounded half up).
 int half_width(int bin) { return (3 * bin + 50) / 100 > 2 ? (3 * bin + 50) / 100 : 2; }
 
+// The level of Hann-windowed bin k (what push computes for the tonal peaks, read again for a few bins).
+int bin_level(const int32_t *re, const int32_t *im, int k) { return log2_q3(hann_power(re, im, k)); }
+
+// A tone's pitch in 1/16 bins: the loudest of `bin` and the two beside it (the lowest on a tie), moved by a
+// parabola through the log power of that bin and its neighbours, at most half a bin (C's division truncates
+// toward zero, as the reference's _div_toward_zero).
+uint16_t read_pitch(const int32_t *re, const int32_t *im, int bin) {
+  int k = bin - 1, at = bin_level(re, im, bin - 1);
+  for (int j = bin; j <= bin + 1; j++) {
+    const int v = bin_level(re, im, j);
+    if (v > at) {
+      k = j;
+      at = v;
+    }
+  }
+  const int before = bin_level(re, im, k - 1), after = bin_level(re, im, k + 1);
+  const int curve = before - 2 * at + after;
+  int shift = 0;
+  if (curve < 0) {
+    shift = PITCH_STEPS / 2 * (before - after) / curve;
+    shift = shift > PITCH_STEPS / 2 ? PITCH_STEPS / 2 : (shift < -PITCH_STEPS / 2 ? -PITCH_STEPS / 2 : shift);
+  }
+  return static_cast<uint16_t>(PITCH_STEPS * k + shift);
+}
+
 }  // namespace
+
+bool AlarmToneDetector::admitted(int pitch) {
+  for (int n = 1; n <= LF_HARMONICS; n++) {
+    if (pitch >= pitch_low(n) && pitch <= pitch_high(n))
+      return true;
+  }
+  return pitch >= pitch_low(LF_HARMONICS + 1) && pitch <= PITCH_TOP;
+}
 
 uint16_t AlarmToneDetector::band_mask(const uint16_t *edges, int bands) const {
   if (bands > 16)
     bands = 16;
   uint16_t mask = 0;
   for (const auto &ch : this->channels_) {
-    if (!ch.used)
+    if (!ch.used || !this->counts_(ch))
       continue;
     for (int b = 0; b < bands; b++) {
       if (edges[b] <= ch.bin && ch.bin < edges[b + 1]) {
@@ -139,10 +178,13 @@ uint8_t AlarmToneDetector::push(const int32_t *re, const int32_t *im) {
     bool heard = false;
     for (int k = lo < LOW_BIN ? LOW_BIN : lo; k <= (hi > HIGH_BIN ? HIGH_BIN : hi) && !heard; k++)
       heard = tonal(k - LOW_BIN);
+    if (heard)
+      ch.at_pitch = admitted(read_pitch(re, im, ch.bin));
+    const bool counts = this->counts_(ch);
     const int level = channel_level(re, im, ch.bin, ch.width);
-    if (this->t4_ && track_t4_(ch, level, heard) && found == NONE)
+    if (this->t4_ && track_t4_(ch, level, heard) && found == NONE && counts)
       found = T4;
-    if (this->track_(ch, level, heard))
+    if (this->track_(ch, level, heard) && counts)
       found = T3;
   }
   this->open_(re, im);
@@ -206,6 +248,7 @@ void AlarmToneDetector::open_(const int32_t *re, const int32_t *im) {
   *free = Channel{};
   free->bin = static_cast<uint8_t>(best);
   free->width = static_cast<uint8_t>(width);
+  free->at_pitch = admitted(read_pitch(re, im, best));
   for (auto &h : free->history)
     h = value;
   free->gap_at_onset = free->gap = free->gap_before = free->second = free->second_before = EMPTY;

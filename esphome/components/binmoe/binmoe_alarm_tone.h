@@ -35,6 +35,12 @@ class AlarmToneDetector {
   // Whether T4 is heard too (on by default; off: T3 only, no tone held through T4's silence).
   void set_t4(bool on) { this->t4_ = on; }
   bool t4() const { return this->t4_; }
+  // Whether codes count only on tones at a smoke or CO sounder's pitch (`alarm_pitch`, on by default; off: any).
+  void set_pitch_gate(bool on) { this->pitch_gate_ = on; }
+  bool pitch_gate() const { return this->pitch_gate_; }
+  // Whether a pitch in 1/16 FFT bins is one a smoke or CO sounder sounds at (520 Hz +-10 % and its harmonics,
+  // every pitch from its 5th harmonic's range up, piezo sounders included; 1 % margin).
+  static bool admitted(int pitch);
 
  protected:
   struct Channel {
@@ -53,7 +59,8 @@ class AlarmToneDetector {
     uint8_t below;                  // frames in a row under the peak by END
     uint8_t since_end;              // frames since the last kept pulse ended (saturating)
     uint8_t count;
-    bool active, used;
+    // at_pitch: the tone's pitch, read whenever it is heard, is a smoke or CO sounder's (three bits of one byte)
+    bool active : 1, used : 1, at_pitch : 1;
     // T4 (track_t4_); its levels are bytes, 0 standing for nothing heard
     uint8_t pulses;          // of the burst under way (0: none)
     uint8_t ago;             // frames since its last pulse
@@ -76,6 +83,7 @@ class AlarmToneDetector {
   static bool quiet_(const Channel &ch, int a, int b);
   void merge_();
   void open_(const int32_t *re, const int32_t *im);
+  bool counts_(const Channel &ch) const { return !this->pitch_gate_ || ch.at_pitch; }
 
   Channel channels_[MAX_CHANNELS];
   uint8_t score_[BINS];               // per bin: how tonal it has been lately
@@ -83,6 +91,7 @@ class AlarmToneDetector {
   uint8_t levels_[32];                // the levels of the 26 bins around the one tested (ring, by bin & 31)
   uint16_t frame_{0};
   bool t4_{true};
+  bool pitch_gate_{true};
 };
 
 }  // namespace esphome::binmoe

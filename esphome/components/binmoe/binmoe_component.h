@@ -156,6 +156,8 @@ class BinMoEComponent : public PollingComponent {
 #ifdef USE_BINMOE_ALARM_TONE
   // `co_tone`: whether the tone detector hears CO's T4 too (on by default)
   void set_co_tone(bool on) { this->tone_detector_.set_t4(on); }
+  // `alarm_pitch`: whether the tone detector's codes count only on a smoke or CO sounder's pitch (on by default)
+  void set_alarm_pitch(bool on) { this->tone_detector_.set_pitch_gate(on); }
 #endif
   // level_db = dBFS of the int16 stream + this offset (e.g. 20 log10(full-scale g) for an accelerometer)
   void set_level_offset_db(float offset) { this->level_offset_db_ = offset; }
