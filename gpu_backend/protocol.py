@@ -204,6 +204,7 @@ class TeacherOpinion(BaseModel):
 
 
 Severity = Literal["info", "warning", "critical"]
+ACTION_MAX_CHARS = 300  # a diagnosis's recommended_action (the knowledge base's actions are held to it at start-up)
 # Who produced a field: the node's classifier, the teacher, the shaft-order analysis, the knowledge base, or the LLM.
 Source = Literal["node", "teacher", "orders", "knowledge_base", "llm"]
 # What became of the LLM's part: used, or why the knowledge base's own text was kept.
@@ -246,7 +247,7 @@ class DiagnoseResponse(BaseModel):
     cause: str = Field(min_length=1, max_length=200)
     severity: Severity
     confidence: float = Field(ge=0.0, le=1.0)
-    recommended_action: str = Field(min_length=1, max_length=300)
+    recommended_action: str = Field(min_length=1, max_length=ACTION_MAX_CHARS)
     summary: str = Field(min_length=1, max_length=400)
     reasoning: str = Field(min_length=1, max_length=1000)
     sources: FieldSources

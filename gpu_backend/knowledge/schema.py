@@ -14,12 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..protocol import Severity
+from ..protocol import ACTION_MAX_CHARS, Severity
 from .facts import FACTS, FactKind, fact_kind
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 SUMMARY_FIELDS = {"label", "where"}  # a summary names the class and where it was heard
+# an action becomes the diagnosis's `recommended_action` (protocol.DiagnoseResponse)
+ActionText = Annotated[str, Field(min_length=1, max_length=ACTION_MAX_CHARS)]
 
 
 class Condition(BaseModel):
@@ -144,7 +146,7 @@ class KnowledgeFile(BaseModel):
     task: Literal["sound", "vibration"]
     class_names: list[Identifier] = Field(min_length=1)  # the classes this file covers (a model's list)
     sources: dict[Identifier, str] = Field(min_length=1)
-    actions: dict[Identifier, str] = Field(min_length=1)
+    actions: dict[Identifier, ActionText] = Field(min_length=1)
     entries: dict[str, ClassEntry] = Field(alias="class")
 
     def cross_reference_errors(self) -> list[tuple[str, str]]:

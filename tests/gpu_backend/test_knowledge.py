@@ -82,6 +82,9 @@ def _broken(tmp_path: Path, old: str, new: str, source: Path = SOUND_FILE) -> Pa
          'confidence = 1.8\nreasoning = "A smoke alarm sounds when',
          "class.smoke_alarm.causes.7.confidence", "less than or equal to 1"),
         ('task = "sound"', 'task = "smell"', "task", "'vibration'"),
+        # an action longer than a diagnosis's recommended_action can carry fails at start-up, not in a diagnosis
+        ('then press its test button."', 'then press its test button.' + " Really." * 40 + '"',
+         "actions.replace_alarm_battery", "at most 300 characters"),
     ],
 )  # fmt: skip
 def test_broken_file_names_file_and_field(tmp_path: Path, old: str, new: str, field: str, message: str) -> None:
