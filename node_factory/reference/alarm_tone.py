@@ -86,6 +86,14 @@ prototype `benchmarks/alarm_t4_dev.py` (docs/node-model.md, "Following the tone 
    detector's two false T4 codes in the Debian `dev` recordings: melodies whose figure of four notes came back
    as three).
 
+9. the pitch (`pitch_gate`, the node's `alarm_pitch`, since 2026-12-07): whenever a channel's tone is heard its
+   pitch is read between bins (`read_pitch`: the loudest of its bin and the two beside it, moved by a parabola
+   through the log power of that bin and its neighbours; 1/16 bin, under 2 Hz off on pure tones), and its codes,
+   T3 and T4, count only while that pitch is a smoke or CO sounder's (`admitted`: 520 Hz +-10 % and its harmonics,
+   everything from the 5th harmonic's range up, 1 % margin); so do the bands it hands the band detector's T4
+   (`band_mask`). Set from the standards before any measurement with it, after reading where the training side's
+   false codes completed (docs/node-model.md, "A sounder's pitch as a gate"): a 1,174 Hz note and a 1,312 Hz tone.
+
 The T4 rules were set on the training side only: the training generator's alarm scenes 0-239 (blocks 0 and 1),
 their alarm-free twins and the Debian `train` recordings (`python -m benchmarks.alarm_t4_dev --integer`).
 PAIR_SPREAD (the prototype's 9 dB) and GAP_T4 (its 6 dB) were narrowed after reading the six false codes in the
@@ -95,9 +103,9 @@ rule after the one false code in block 0's alarm-free scenes (a channel that had
 two sounds of a scene with doorbells, beeps and a TV).
 
 Node cost (binmoe_alarm_tone.cpp, rv32imc -Os, `python -m benchmarks.alarm_tone_cost`): 1,404 B of static RAM
-(12 channels of 94 B: T3's 80, T4's 13 and a padding byte; a score byte per bin, a bit per bin, 32 bytes of
-levels), 45,510 instructions per busy frame (236 Hann powers and logs, a running sum over 212 bins, the scores,
-per channel the power of at most 15 bins and a few comparisons).
+(12 channels of 94 B: T3's 80, T4's 13 and a byte of flags, the pitch's one of them; a score byte per bin, a bit
+per bin, 32 bytes of levels), 48,960 instructions per busy frame (236 Hann powers and logs, a running sum over 212
+bins, the scores, per channel the power of at most 15 bins, its pitch from 5 more and a few comparisons).
 Integer state only, fixed sizes, no allocation; numpy only.
 """
 

@@ -66,39 +66,41 @@ inline uint8_t min8(int a, int b) { return static_cast<uint8_t>(a < b ? a : b); 
 // A channel's half width in bins: max(2, 3 % of its bin, rounded half up).
 int half_width(int bin) { return (3 * bin + 50) / 100 > 2 ? (3 * bin + 50) / 100 : 2; }
 
-// The level of Hann-windowed bin k (what push computes for the tonal peaks, read again for a few bins).
-int bin_level(const int32_t *re, const int32_t *im, int k) { return log2_q3(hann_power(re, im, k)); }
-
 // A tone's pitch in 1/16 bins: the loudest of `bin` and the two beside it (the lowest on a tie), moved by a
 // parabola through the log power of that bin and its neighbours, at most half a bin (C's division truncates
 // toward zero, as the reference's _div_toward_zero).
 uint16_t read_pitch(const int32_t *re, const int32_t *im, int bin) {
-  int k = bin - 1, at = bin_level(re, im, bin - 1);
-  for (int j = bin; j <= bin + 1; j++) {
-    const int v = bin_level(re, im, j);
-    if (v > at) {
-      k = j;
-      at = v;
-    }
-  }
-  const int before = bin_level(re, im, k - 1), after = bin_level(re, im, k + 1);
-  const int curve = before - 2 * at + after;
+  int level[5];  // bins bin-2 .. bin+2
+  for (int j = 0; j < 5; j++)
+    level[j] = log2_q3(hann_power(re, im, bin - 2 + j));
+  int k = 1;
+  for (int j = 2; j <= 3; j++)
+    k = level[j] > level[k] ? j : k;
+  const int curve = level[k - 1] - 2 * level[k] + level[k + 1];
   int shift = 0;
   if (curve < 0) {
-    shift = PITCH_STEPS / 2 * (before - after) / curve;
+    shift = PITCH_STEPS / 2 * (level[k - 1] - level[k + 1]) / curve;
     shift = shift > PITCH_STEPS / 2 ? PITCH_STEPS / 2 : (shift < -PITCH_STEPS / 2 ? -PITCH_STEPS / 2 : shift);
   }
-  return static_cast<uint16_t>(PITCH_STEPS * k + shift);
+  return static_cast<uint16_t>(PITCH_STEPS * (bin - 2 + k) + shift);
 }
+
+// The admitted pitches (1/16 bins): a range per low-frequency harmonic 1..LF_HARMONICS, then one to the top.
+constexpr uint16_t PITCH_RANGES[LF_HARMONICS + 1][2] = {{pitch_low(1), pitch_high(1)},
+                                                        {pitch_low(2), pitch_high(2)},
+                                                        {pitch_low(3), pitch_high(3)},
+                                                        {pitch_low(4), pitch_high(4)},
+                                                        {pitch_low(5), PITCH_TOP}};
+static_assert(LF_HARMONICS == 4, "one row of PITCH_RANGES per harmonic");
 
 }  // namespace
 
 bool AlarmToneDetector::admitted(int pitch) {
-  for (int n = 1; n <= LF_HARMONICS; n++) {
-    if (pitch >= pitch_low(n) && pitch <= pitch_high(n))
+  for (const auto &range : PITCH_RANGES) {
+    if (pitch >= range[0] && pitch <= range[1])
       return true;
   }
-  return pitch >= pitch_low(LF_HARMONICS + 1) && pitch <= PITCH_TOP;
+  return false;
 }
 
 uint16_t AlarmToneDetector::band_mask(const uint16_t *edges, int bands) const {
