@@ -595,12 +595,21 @@ def test_alarm_tone_is_on_by_default_with_the_alarm_code_detector_and_compiles_i
             assert run.returncode == 0, f"{source.name}:\n{run.stderr[-3000:]}"
 
 
-@pytest.mark.parametrize(("options", "call"), [({}, False), ({"co_tone": True}, False), ({"co_tone": False}, True)])
-def test_co_tone_is_on_by_default_and_turns_t4_off(tmp_path: Path, options: dict[str, Any], call: bool) -> None:
+@pytest.mark.parametrize(
+    ("options", "call"),
+    [({}, None), ({"co_tone": True}, None), ({"co_tone": False}, "set_co_tone(false)"), ({"alarm_pitch": True}, None),
+     ({"alarm_pitch": False}, "set_alarm_pitch(false)")],
+)  # fmt: skip
+def test_the_tone_detectors_options_are_on_by_default_and_turn_their_part_off(
+    tmp_path: Path, options: dict[str, Any], call: str | None
+) -> None:
+    """`co_tone: false` turns the T4 path off, `alarm_pitch: false` the pitch gate; left out or true, neither."""
     config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     build_dir = generate(tmp_path / "node.yaml")
-    assert ("set_co_tone(false)" in (build_dir / "src" / "main.cpp").read_text()) is call
+    main = (build_dir / "src" / "main.cpp").read_text()
+    for setter in ("set_co_tone(false)", "set_alarm_pitch(false)"):
+        assert (setter in main) is (setter == call), setter
     if call:  # the generated call compiles against the component
         run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", "src/main.cpp"],
                              capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
@@ -610,22 +619,6 @@ def test_co_tone_is_on_by_default_and_turns_t4_off(tmp_path: Path, options: dict
 def test_co_tone_needs_the_tone_detector(tmp_path: Path) -> None:
     out = check(tmp_path, {"model": "sound", "replay": {}, "alarm_tone": False, "co_tone": True})
     assert not out.startswith("rc=0") and "co_tone is the tone detector's T4 path" in out, out
-
-
-@pytest.mark.parametrize(
-    ("options", "call"), [({}, False), ({"alarm_pitch": True}, False), ({"alarm_pitch": False}, True)]
-)
-def test_alarm_pitch_is_on_by_default_and_turns_the_gate_off(
-    tmp_path: Path, options: dict[str, Any], call: bool
-) -> None:
-    config = {**HOST_NODE, "binmoe": {"model": "sound", "replay": {}, **options}}
-    (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    build_dir = generate(tmp_path / "node.yaml")
-    assert ("set_alarm_pitch(false)" in (build_dir / "src" / "main.cpp").read_text()) is call
-    if call:  # the generated call compiles against the component
-        run = subprocess.run(["g++", *build_flags(build_dir), "-Isrc", "-fsyntax-only", "-Wall", "src/main.cpp"],
-                             capture_output=True, text=True, cwd=build_dir, check=False)  # fmt: skip
-        assert run.returncode == 0, run.stderr[-3000:]
 
 
 def test_alarm_pitch_needs_the_tone_detector(tmp_path: Path) -> None:
