@@ -242,7 +242,8 @@ def write(result: dict[str, Any], args: argparse.Namespace) -> None:
     body = (
         "The default node's alarm events from the temporal-code detector (`node_factory/reference/alarm_code.py`, the"
         " C++ `binmoe_alarm_code.cpp` matches it bit for bit) with the tone-following T3/T4 detector (`alarm_tone`,"
-        " `reference/alarm_tone.py`, `binmoe_alarm_tone.cpp`) feeding the smoke and CO events too: an alarm sounding"
+        " `reference/alarm_tone.py`, `binmoe_alarm_tone.cpp`; its codes only on a smoke or CO sounder's pitch,"
+        " `alarm_pitch`, since 2026-12-07) feeding the smoke and CO events too: an alarm sounding"
         " from its onset, reported as its class within 10 s; false alarms are events in audio without alarms. No model"
         " is involved. The detectors' settings come from the standards' timing and were checked on the training side"
         " only (first three rows). "
