@@ -175,7 +175,7 @@ NONE, T3, T4 = 0, 1, 2  # what a frame completes
 # smoke or CO sounder sounds at. Low-frequency sounders sound 520 Hz +-10 % (NFPA 72, UL 217: 468-572 Hz) with its
 # harmonics (odd ones dominate a square wave; a duty off 50 % or a speaker's distortion adds even ones); from the
 # 5th harmonic on their ranges overlap, so every pitch from 5 x 468 Hz up is admitted, and with it the piezo
-# sounders (2.8-3.7 kHz). MARGIN (1 %) is for drift and the pitch's reading (its error on pure tones through the
+# sounders (2.8-3.7 kHz). PITCH_MARGIN (1 %) is for drift and the pitch's reading (its error on pure tones through the
 # node's FFT: under 2 Hz, 0.33 %). What is left out: under 463 Hz, 578-927 Hz, 1,155-1,390 Hz and 1,733-1,853 Hz.
 # The rule and its margin were set from the standards before any measurement with it (docs/node-model.md, "A
 # sounder's pitch as a gate").
