@@ -5,6 +5,7 @@
 //   pitch, as `alarm_pitch: false`)
 //   stdin: int16 PCM (little-endian), any length; stdout: one character per whole frame, the code the frame
 //   completes: 1 (T3), 2 (T4), else 0; with `bands`: a line per frame instead, "<code> <band_mask>".
+//   alarm_tone_harness admitted: one character per pitch 0..4095 (1/16 bins): 1 if a sounder's, else 0.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,12 @@ using esphome::binmoe::AlarmToneDetector;
 constexpr int N = AlarmToneDetector::FRAME;
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "admitted") == 0) {
+    for (int pitch = 0; pitch < 4096; pitch++)
+      putchar(AlarmToneDetector::admitted(pitch) ? '1' : '0');
+    putchar('\n');
+    return 0;
+  }
   static int16_t quarter_sin[N / 4 + 1];
   static uint16_t edges[17];
   FILE *tables = argc > 1 ? fopen(argv[1], "r") : nullptr;

@@ -123,6 +123,15 @@ def test_the_constants_are_the_references() -> None:
         assert re.search(rf"\b{name} = {value}\b", source), name
 
 
+def test_the_node_admits_the_references_pitches(harness: tuple[Path, Path]) -> None:
+    """Every pitch of 0-4095 sixteenths of a bin (0-8 kHz): a sounder's on the node exactly where in the reference."""
+    exe, _tables = harness
+    out = subprocess.run([str(exe), "admitted"], capture_output=True, text=True, check=True).stdout.strip()
+    ref = "".join("1" if alarm_tone.admitted(p) else "0" for p in range(4096))
+    assert out == ref
+    assert 0 < ref.count("1") < 4096 and "01" in ref and "10" in ref  # gaps and ranges both exercised
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_node_matches_the_reference_frame_for_frame(harness: tuple[Path, Path], seed: int) -> None:
     samples = random_stream(seed, 600.0)

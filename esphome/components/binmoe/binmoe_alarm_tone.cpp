@@ -28,7 +28,7 @@ constexpr int DECAY = 4;
 constexpr int GAP_T4 = 20, PAIR_SPREAD = 12;
 constexpr int FRESH_UNTIL = 15;
 // a sounder's pitch: 520 Hz +-10 % (LF_LOW..LF_HIGH Hz), harmonics 1..LF_HARMONICS, PITCH_MARGIN percent, read in
-// PITCH_STEPS per bin of 31.25 Hz (a bin is 512 / 1000 steps per Hz at 16 steps)
+// PITCH_STEPS per bin of 31.25 Hz (16 steps per 31.25 Hz: 512 per 1,000 Hz)
 constexpr int LF_LOW = 468, LF_HIGH = 572, PITCH_MARGIN = 1, LF_HARMONICS = 4, PITCH_STEPS = 16;
 constexpr int PITCH_TOP = 65535;  // a uint16_t's top
 constexpr int pitch_low(int n) { return (n * LF_LOW * (100 - PITCH_MARGIN) * 512 + 99999) / 100000; }
