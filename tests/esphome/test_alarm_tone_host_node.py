@@ -171,6 +171,8 @@ async def test_with_co_tone_off_the_band_detectors_t4_needs_no_tone(co_tone_off_
             assert any(m.class_ == "co_alarm" and m.alarm_code == "T4" for m in messages)
         finally:
             await node.client.disconnect()
+    # the node's configuration log says which paths are on
+    assert "Alarm tone: T3 only, codes on a smoke or CO sounder's pitch only" in (tmp_path / "node.log").read_text()
 
 
 async def test_no_heap_allocation_in_the_loop_with_the_tone_detector(tone_binary: Path, tmp_path: Path) -> None:

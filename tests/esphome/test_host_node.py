@@ -318,6 +318,7 @@ async def test_bad_replay_file_is_reported_and_ignored(sound_node: Path, tmp_pat
         assert "BinMoE: model sound-v1" in log  # dump_config
         assert "Alarm event: smoke_alarm, 1 of 19 windows" in log and "Alarm event: co_alarm, 1 of 19 windows" in log
         assert "Alarm code: T3 -> smoke_alarm, T4 -> co_alarm" in log
+        assert "Alarm tone: T3 and T4, codes on a smoke or CO sounder's pitch only" in log  # the defaults
     finally:
         await node.client.disconnect()
 

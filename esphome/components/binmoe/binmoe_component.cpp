@@ -702,6 +702,10 @@ void BinMoEComponent::dump_config() {
                   r.class_name(this->router_.code_class(2)));
   }
 #endif
+#ifdef USE_BINMOE_ALARM_TONE
+  ESP_LOGCONFIG(TAG, "  Alarm tone: %s, codes on %s", this->tone_detector_.t4() ? "T3 and T4" : "T3 only",
+                this->tone_detector_.pitch_gate() ? "a smoke or CO sounder's pitch only" : "any pitch");
+#endif
 }
 
 #if defined(USE_BINARY_SENSOR) && defined(USE_BINMOE_ALARM_EVENTS)
