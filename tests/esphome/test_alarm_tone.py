@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from node_factory.reference import alarm_tone
 from node_factory.reference.features import FeatureConfig, twiddles_q15
 from tests.node_factory import component_harness
-from tests.node_factory.alarm_signals import after_a_full_burst, built_up_t4, gated, t4_among_converging_tones
+from tests.node_factory.alarm_signals import T3, after_a_full_burst, built_up_t4, gated, t4_among_converging_tones
 
 COMPONENT = component_harness.COMPONENT
 SR = 16_000
@@ -250,6 +250,6 @@ def test_a_t3_code_counts_on_a_sounders_pitch_only_on_the_node_as_in_the_referen
     harness: tuple[Path, Path], hz: float, heard: bool
 ) -> None:
     # 1,250 Hz is no smoke or CO sounder's pitch; 1,040 Hz is the 520 Hz sounder's 2nd harmonic
-    samples = gated(hz, [(0.5, 0.5), (0.5, 0.5), (0.5, 1.5)], 14.0)
+    samples = gated(hz, T3, 14.0)
     assert bool((as_the_reference(harness, samples) == alarm_tone.T3).any()) is heard
     assert (as_the_reference(harness, samples, pitch_gate=False) == alarm_tone.T3).any()
