@@ -23,6 +23,7 @@ import argparse
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,8 @@ def node_events(audio: NDArray[np.int16], tone_detector: bool | None = None) -> 
     tone-following T3/T4 detector too (None: as `PROTOCOL.alarm_tone`)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     frames = stream_features(audio, cfg)
-    tone = PROTOCOL.alarm_tone if tone_detector is None else tone_detector
-    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, hop, tone, PROTOCOL.co_tone, PROTOCOL.alarm_pitch)
+    node = PROTOCOL if tone_detector is None else replace(PROTOCOL, alarm_tone=tone_detector)
+    fired = node_alarm_events(audio, frames, FAMILY.classes, cfg, node)
     return [(c, (i * hop + cfg.frames) * cfg.frame / cfg.sample_rate) for c, i in fired]
 
 

@@ -95,14 +95,18 @@ def code_classes(classes: tuple[str, ...]) -> tuple[int, int]:
 
 def node_alarm_events(
     audio: NDArray[np.int16], frames: NDArray[np.int8], classes: tuple[str, ...], config: FeatureConfig,
-    hop_frames: int, tone_detector: bool, co_tone: bool = True, alarm_pitch: bool = True,
+    protocol: Protocol,
 ) -> list[tuple[int, int]]:  # fmt: skip
-    """(class, window index) of each alarm event a sound node reports for this stream (`frames`: its
-    `stream_features`): the code detector driving the code event rules, fed by the tone-following T3/T4 detector
-    too when `tone_detector` (the node's `alarm_tone` option) is on (its T4 path with `co_tone`, whose followed
-    tones the band detector's T4 then needs) and its pitch gate with `alarm_pitch`."""
-    tone, bands = tone_feed(audio, config, co_tone, alarm_pitch) if tone_detector else (None, None)
-    return code_events(frames, config, hop_frames, code_classes(classes), code_event_rules(classes), tone, bands)
+    """(class, window index) of each alarm event a sound node configured as `protocol` says reports for this
+    stream (`frames`: its `stream_features`, a window every `hop_frames`): the code detector driving the code
+    event rules, fed by the tone-following T3/T4 detector too when `alarm_tone` is on (its T4 path with `co_tone`,
+    whose followed tones the band detector's T4 then needs) and its pitch gate with `alarm_pitch`."""
+    tone, bands = (
+        tone_feed(audio, config, protocol.co_tone, protocol.alarm_pitch) if protocol.alarm_tone else (None, None)
+    )
+    return code_events(
+        frames, config, protocol.hop_frames, code_classes(classes), code_event_rules(classes), tone, bands
+    )
 
 
 def _teacher_predict(teacher: torch.nn.Module, x: NDArray[np.int8]) -> NDArray[np.int64]:
@@ -206,10 +210,7 @@ def alarm_scenes(family: Family, model: IntegerModel, protocol: Protocol) -> dic
     def node_events(audio: NDArray[np.int16]) -> tuple[NodeDecisions, dict[str, list[tuple[int, int]]]]:
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        code = node_alarm_events(
-            audio, frames, classes, cfg, protocol.hop_frames, protocol.alarm_tone, protocol.co_tone,
-            protocol.alarm_pitch,
-        )  # fmt: skip
+        code = node_alarm_events(audio, frames, classes, cfg, protocol)
         return run, {"code": code, "window_rule": events(run, window_rules)}
 
     for scene in generate_alarm_events(protocol.seed, protocol.scenes):
@@ -276,20 +277,7 @@ def real_recordings(
         progress(f"real recordings: {package} ({len(audio) / cfg.sample_rate / 3600:.2f} h)")
         frames = stream_features(audio, cfg)
         run = decisions(model, window_features(frames, cfg, protocol.hop_frames), cfg, protocol.hop_frames)
-        fired_code = (
-            node_alarm_events(
-                audio,
-                frames,
-                classes,
-                cfg,
-                protocol.hop_frames,
-                protocol.alarm_tone,
-                protocol.co_tone,
-                protocol.alarm_pitch,
-            )
-            if code_detectors
-            else []
-        )
+        fired_code = node_alarm_events(audio, frames, classes, cfg, protocol) if code_detectors else []
         code_fired += len(fired_code)
         for c, index in fired_code:
             if len(examples) < 20:

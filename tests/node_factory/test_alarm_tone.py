@@ -320,14 +320,14 @@ def test_the_band_detectors_t4_counts_where_a_tone_is_followed() -> None:
 def test_without_the_t4_path_the_band_detectors_t4_needs_no_tone() -> None:
     """`co_tone: false` holds no tone through T4's silence, so the band detector's T4 is not gated (the node's
     events, as the benchmarks compute them): the chirps are CO there, and not with the T4 path on."""
-    from node_factory.evaluation.generalization import node_alarm_events
+    from node_factory.evaluation.generalization import Protocol, node_alarm_events
     from node_factory.evaluation.node_stream import stream_features
 
     cfg, classes = FeatureConfig(), ("background", "smoke_alarm", "co_alarm")
     samples = t4_of_chirps()
     frames = stream_features(samples, cfg)
     for co_tone, heard in ((True, False), (False, True)):
-        events = node_alarm_events(samples, frames, classes, cfg, 16, tone_detector=True, co_tone=co_tone)
+        events = node_alarm_events(samples, frames, classes, cfg, Protocol(hop_frames=16, co_tone=co_tone))
         assert any(c == 2 for c, _w in events) is heard, co_tone
 
 
