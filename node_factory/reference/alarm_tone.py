@@ -78,7 +78,7 @@ prototype `benchmarks/alarm_t4_dev.py` (docs/node-model.md, "Following the tone 
    2026-12-05, after reading training scenes missed at high SNR; docs/node-model.md);
 8. the code: a burst whose last pulse comes PAIR (5.13-6.27 s) after the last pulse of the channel's pending
    burst (last to last: a channel opens inside the first burst it hears, so first pulses are what it loses),
-   within PAIR_SPREAD (4.5 dB) of it and on its pitch (the channel's bin within BIN_SPREAD), the silence since
+   within PAIR_SPREAD (6 dB) of it and on its pitch (the channel's bin within BIN_SPREAD), the silence since
    then (the loudest two-frame level) GAP_T4 under both. A channel with a pending burst is held until a
    partner could no longer come (its score falls under RELEASE 2.6 s into T4's 5 s silence). Every burst
    becomes the pending one. The later burst has at least the pending one's pulses: it is heard on an older
@@ -167,7 +167,11 @@ PAIR = (159, 197)
 DECAY = 4  # steps per frame: the level before a burst forgets a louder sound over about 8 frames (0.26 s)
 BURST_MAX = 4
 GAP_T4 = 20  # steps (7.5 dB): T4's silences under its bursts
-PAIR_SPREAD = 12  # steps (4.5 dB) between the two bursts' mid levels: one sounder in one room
+# steps (6 dB) between the two bursts' mid levels: one sounder in one room. 4.5 dB until 2026-12-07: a sounder
+# whose pitch drifts by a few tenths of a per cent in 5.7 s moves through a live room's response, which changes
+# from one 20 Hz to the next by several dB (training scenes: 6-8 dB between bursts at 18-21 dB SNR, the first pair
+# refused and the CO reported at the third burst, past 10 s); 6 dB is a burst's own pulses' spread (SPREAD_T4)
+PAIR_SPREAD = 16
 FRESH_UNTIL = 15  # a channel's age is counted this far (frames; more than SPACING[1])
 NONE, T3, T4 = 0, 1, 2  # what a frame completes
 

@@ -25,7 +25,7 @@ constexpr int BURST_PULSES = 3, FRESH_PULSES = 2, BURST_MAX = 4;
 constexpr int DECIDE = END_WITHIN + 3;
 constexpr int PAIR_MIN = 159, PAIR_MAX = 197;
 constexpr int DECAY = 4;
-constexpr int GAP_T4 = 20, PAIR_SPREAD = 12;
+constexpr int GAP_T4 = 20, PAIR_SPREAD = 16;
 constexpr int FRESH_UNTIL = 15;
 // a sounder's pitch: 520 Hz +-10 % (LF_LOW..LF_HIGH Hz), harmonics 1..LF_HARMONICS, PITCH_MARGIN percent, read in
 // PITCH_STEPS per bin of 31.25 Hz (16 steps per 31.25 Hz: 512 per 1,000 Hz)
