@@ -169,8 +169,9 @@ BURST_MAX = 4
 GAP_T4 = 20  # steps (7.5 dB): T4's silences under its bursts
 # steps (6 dB) between the two bursts' mid levels: one sounder in one room. 4.5 dB until 2026-12-07: a sounder
 # whose pitch drifts by a few tenths of a per cent in 5.7 s moves through a live room's response, which changes
-# from one 20 Hz to the next by several dB (training scenes: 6-8 dB between bursts at 18-21 dB SNR, the first pair
-# refused and the CO reported at the third burst, past 10 s); 6 dB is a burst's own pulses' spread (SPREAD_T4)
+# from one 20 Hz to the next by several dB (training scene 55: its first two bursts 16 steps apart at 18 dB SNR,
+# that pair refused and the CO reported at the third burst, past 10 s; scene 387's 21 steps stay refused); 6 dB is
+# a burst's own pulses' spread (SPREAD_T4)
 PAIR_SPREAD = 16
 FRESH_UNTIL = 15  # a channel's age is counted this far (frames; more than SPACING[1])
 NONE, T3, T4 = 0, 1, 2  # what a frame completes
