@@ -70,7 +70,7 @@ def default_node(model: IntegerModel, audio: NDArray[np.int16]) -> tuple[NodeDec
     makes of them (`route_codes`: messages sent, escalations dropped over its limit)."""
     cfg, hop = FAMILY.features, PROTOCOL.hop_frames
     classes = code_classes(FAMILY.classes)
-    run, windows = routed_windows(model, cfg, audio, hop, classes, PROTOCOL.alarm_tone, PROTOCOL.co_tone)
+    run, windows = routed_windows(model, cfg, audio, hop, classes, PROTOCOL)
     reported = {i for i, c in enumerate(FAMILY.classes) if c not in IDLE_CLASSES}
     rules = code_event_rules(FAMILY.classes)
     return run, route_codes(windows, rules, reported, DETECTION_INTERVAL_MS, HOP_MS, MAX_ESCALATIONS_PER_MINUTE)

@@ -37,7 +37,16 @@ from ..reference.network import IntegerModel, decide, forward
 from ..training.configs import CONFIGS
 from ..training.saved_model import load_model
 from ..training.teacher import load_teacher_network
-from .node_stream import NodeDecisions, code_events, decisions, events, stream_features, tone_feed, window_features
+from .node_stream import (
+    NodeDecisions,
+    ToneOptions,
+    code_events,
+    decisions,
+    events,
+    stream_features,
+    tone_feed,
+    window_features,
+)
 from .windows import labelled_windows
 
 CRITICAL = ("smoke_alarm", "co_alarm")
@@ -45,8 +54,9 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """Sizes and seeds of the evaluation (the held-out seeds are used for nothing else)."""
+class Protocol(ToneOptions):
+    """Sizes and seeds of the evaluation (the held-out seeds are used for nothing else), and the node's tone-detector
+    options it evaluates (`ToneOptions`, the node's defaults)."""
 
     seed: int = 20_261_202
     clips_per_class: int = 60
@@ -55,15 +65,6 @@ class Protocol:
     hop_frames: int = 16  # the sound node's hop: a window every 0.512 s
     report_within_s: float = 10.0
     min_real_hours: float = 2.0
-    # the node's `alarm_tone` option (`smoke_tone` until 2026-12-05; docs/esphome.md): the tone-following T3/T4
-    # detector feeds the smoke and CO events together with the band-level code detector. On by default, as on the
-    # node (since 2026-12-04, when it met the rule fixed for it: docs/node-model.md, "Following the tone").
-    alarm_tone: bool = True
-    # its `co_tone` option: the tone detector's T4 path (since 2026-12-05; on by default with alarm_tone)
-    co_tone: bool = True
-    # its `alarm_pitch` option: the tone detector's codes count only on a smoke or CO sounder's pitch (since
-    # 2026-12-07; on by default with alarm_tone)
-    alarm_pitch: bool = True
 
 
 # The node's alarm events (ESPHome `binmoe` component, docs/esphome.md): with a window every 0.512 s, a T3
@@ -101,9 +102,7 @@ def node_alarm_events(
     stream (`frames`: its `stream_features`, a window every `hop_frames`): the code detector driving the code
     event rules, fed by the tone-following T3/T4 detector too when `alarm_tone` is on (its T4 path with `co_tone`,
     whose followed tones the band detector's T4 then needs) and its pitch gate with `alarm_pitch`."""
-    tone, bands = (
-        tone_feed(audio, config, protocol.co_tone, protocol.alarm_pitch) if protocol.alarm_tone else (None, None)
-    )
+    tone, bands = tone_feed(audio, config, protocol)
     return code_events(
         frames, config, protocol.hop_frames, code_classes(classes), code_event_rules(classes), tone, bands
     )

@@ -118,29 +118,46 @@ def code_windows(
     return out
 
 
+@dataclass(frozen=True)
+class ToneOptions:
+    """The sound node's tone-detector options (docs/esphome.md), on by default as on the node."""
+
+    # `alarm_tone` (`smoke_tone` until 2026-12-05): the tone-following T3/T4 detector feeds the smoke and CO events
+    # together with the band-level code detector (on since 2026-12-04, when it met the rule fixed for it:
+    # docs/node-model.md, "Following the tone")
+    alarm_tone: bool = True
+    # `co_tone`: the tone detector's T4 path (since 2026-12-05)
+    co_tone: bool = True
+    # `alarm_pitch`: the tone detector's codes count only on a smoke or CO sounder's pitch (since 2026-12-07)
+    alarm_pitch: bool = True
+
+
 def tone_feed(
-    samples: NDArray[np.int16], config: FeatureConfig, co_tone: bool = True, alarm_pitch: bool = True
-) -> tuple[NDArray[np.int8], NDArray[np.uint16] | None]:
+    samples: NDArray[np.int16], config: FeatureConfig, options: ToneOptions
+) -> tuple[NDArray[np.int8] | None, NDArray[np.uint16] | None]:
     """What the node's tone detector (`alarm_tone`, reference/alarm_tone.py) hands on, per frame: the code it
     completes (`code_windows`' `tone`) and, with its T4 path (`co_tone`), the bands it follows a tone in, which the
     band detector's T4 then needs (`tone_bands`; None without that path: it holds no tone through T4's silence).
-    `alarm_pitch`: codes and bands only of tones at a smoke or CO sounder's pitch (the node's default)."""
-    edges = config.band_edges if co_tone else None
-    detector = alarm_tone.AlarmToneDetector(t4=co_tone, pitch_gate=alarm_pitch)
+    With `alarm_pitch`, codes and bands only of tones at a smoke or CO sounder's pitch. (None, None) without the
+    detector."""
+    if not options.alarm_tone:
+        return None, None
+    edges = config.band_edges if options.co_tone else None
+    detector = alarm_tone.AlarmToneDetector(t4=options.co_tone, pitch_gate=options.alarm_pitch)
     tone, bands = alarm_tone.detect_audio_bands(samples, detector, edges)
-    return tone, bands if co_tone else None
+    return tone, bands if options.co_tone else None
 
 
 def routed_windows(
     model: IntegerModel, config: FeatureConfig, samples: NDArray[np.int16], hop_frames: int,
-    code_classes: tuple[int, int], alarm_tone: bool, co_tone: bool = True,
+    code_classes: tuple[int, int], options: ToneOptions,
 ) -> tuple[NodeDecisions, list[tuple[int, bool, int]]]:  # fmt: skip
     """The node's decision for every window and what its router is handed per window: (top class, escalate,
     class whose code completed or -1), the input of `reference.router.route_codes`. One feature pass feeds both
-    the network and the code detectors (`alarm_tone`: the tone detector too, with its T4 path if `co_tone`)."""
+    the network and the code detectors (the tone detector too, as `options` set it)."""
     frames = stream_features(samples, config)
     run = decisions(model, window_features(frames, config, hop_frames), config, hop_frames)
-    tone, bands = tone_feed(samples, config, co_tone) if alarm_tone else (None, None)
+    tone, bands = tone_feed(samples, config, options)
     codes = code_windows(frames, config, hop_frames, code_classes, tone, bands)
     if len(codes) != len(run):
         raise ValueError(f"{len(codes)} code windows against {len(run)} classified windows")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from node_factory.evaluation.node_stream import code_windows, stream_features, tone_feed
+from node_factory.evaluation.node_stream import ToneOptions, code_windows, stream_features, tone_feed
 from node_factory.reference import model_format
 from node_factory.reference.features import FeatureConfig, features
 from node_factory.reference.network import IntegerModel, confidence, decide, forward
@@ -52,7 +52,7 @@ def windows(
     samples = samples.astype(np.int16)
     n_frames = len(samples) // cfg.frame
     # the code each window's new frames complete (1 T3, 2 T4, -1 none), as the component feeds its detectors
-    tone, tone_bands = tone_feed(samples, cfg, co_tone) if alarm_tone else (None, None)
+    tone, tone_bands = tone_feed(samples, cfg, ToneOptions(alarm_tone, co_tone))
     codes = code_windows(stream_features(samples, cfg), cfg, hop_frames, (1, 2), tone, tone_bands)
     out = []
     for index, end in enumerate(range(cfg.frames, n_frames + 1, hop_frames)):
