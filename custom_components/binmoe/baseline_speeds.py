@@ -8,7 +8,8 @@ shaft fault (imbalance, misalignment, looseness: patterns a new speed alone make
 bearing fault's lines are evidence at any speed, so a new speed does not explain it, and such an anomaly raises
 nothing here. One diagnosis per anomaly does not tell the user what to do about them, so the hub raises one repair
 issue per node: learn the baseline again, of a healthy machine, while it runs through all its normal speeds, which
-its fix flow starts. The issue goes when the flow (or `binmoe.learn_baseline`) starts learning, when a later
+its fix flow starts. The issue goes when the flow (or `binmoe.learn_baseline`) starts learning, when the node's
+own *Baseline* sensor says it learns (its *Learn baseline* button, an automation, the node's web page), when a later
 escalation's baseline covers every speed it named, or when one shows a baseline without speeds in force.
 """
 
@@ -18,13 +19,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from .const import BASELINE_SPEED_TOLERANCE, DOMAIN, ISSUE_BASELINE_SPEED
 from .protocol import NodeMessage
 
 RELEARN_GRACE_S = 60  # after learning should have ended: the next message may still come from the old baseline
+LEARNING = "learning"  # the state of a node's Baseline text sensor while it learns (the ESPHome component's)
+ESPHOME_DEVICE_NAME = "device_name"  # what Home Assistant's esphome integration keeps of the node's name
 
 
 def outside(rpm: float, low: float, high: float) -> bool:
@@ -34,6 +39,26 @@ def outside(rpm: float, low: float, high: float) -> bool:
 
 def issue_id(node_id: str) -> str:
     return f"{ISSUE_BASELINE_SPEED}_{node_id}"
+
+
+def baseline_sensor_node(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The node whose Baseline text sensor `entity_id` is (an esphome entity named "Baseline", as the shipped
+    vibration package names it, of a device whose name is the node id the node sends), or None."""
+    entity = er.async_get(hass).async_get(entity_id)
+    if entity is None or entity.platform != "esphome" or entity.config_entry_id is None:
+        return None
+    if (entity.original_name or "").casefold() != "baseline":
+        return None
+    device = hass.config_entries.async_get_entry(entity.config_entry_id)
+    name = device.data.get(ESPHOME_DEVICE_NAME) if device is not None else None
+    return name if isinstance(name, str) else None
+
+
+@callback
+def _learning_changed(data: EventStateChangedData) -> bool:
+    """A state change into or out of "learning" (cheap: most state changes of a home are neither)."""
+    old, new = data["old_state"], data["new_state"]
+    return (new is not None and new.state == LEARNING) != (old is not None and old.state == LEARNING)
 
 
 @dataclass(slots=True)
@@ -52,6 +77,24 @@ class BaselineSpeedWatch:
         self.hass = hass
         self._open: dict[str, NewSpeeds] = {}
         self._learning_until: dict[str, float] = {}  # monotonic time by which a requested relearning is over
+        self._learning: set[str] = set()  # nodes whose Baseline sensor says they learn
+
+    def start(self) -> CALLBACK_TYPE:
+        """Follow the nodes' Baseline sensors: learning started on the node itself settles its issue too."""
+        return self.hass.bus.async_listen(EVENT_STATE_CHANGED, self._baseline_state, event_filter=_learning_changed)
+
+    @callback
+    def _baseline_state(self, event: Event[EventStateChangedData]) -> None:
+        node = baseline_sensor_node(self.hass, event.data["entity_id"])
+        if node is None:
+            return
+        new = event.data["new_state"]
+        if new is not None and new.state == LEARNING:
+            self._learning.add(node)
+            self.resolved(node)
+        else:  # learnt (or the node went away): its messages may still come from the old baseline for a while
+            self._learning.discard(node)
+            self._learning_until[node] = time.monotonic() + RELEARN_GRACE_S
 
     def check(self, message: NodeMessage) -> None:
         """A node message with its shaft speed says which baseline is in force: one whose speeds cover every speed
@@ -77,7 +120,11 @@ class BaselineSpeedWatch:
         if not isinstance(node, str) or not isinstance(rpm, float | int) or not isinstance(speeds, list | tuple):
             return
         low, high = float(speeds[0]), float(speeds[1])
-        if not outside(rpm, low, high) or time.monotonic() < self._learning_until.get(node, 0.0):
+        if (
+            not outside(rpm, low, high)
+            or node in self._learning
+            or time.monotonic() < self._learning_until.get(node, 0.0)
+        ):
             return  # (the old baseline is still in force while the node learns the new one)
         seen = self._open.get(node)
         if seen is None:

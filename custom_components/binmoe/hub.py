@@ -120,6 +120,7 @@ class BinMoEHub:
 
     async def async_start(self) -> None:
         self._unsubs.extend(async_listen_esphome(self.hass, self.handle_payload))
+        self._unsubs.append(self.baseline_speeds.start())
         if "mqtt" in self.hass.config.components:
             await self._async_start_mqtt()
         else:  # MQTT set up after BinMoE (added later, e.g. in the UI): hear its nodes from then on

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -114,6 +115,71 @@ async def test_relearning_settles_it_until_the_new_baseline_is_in_force(
     assert issue(hass) is None
     now[0] += 2
     await anomaly(hass, 3, 1600.0)  # the new baseline did not see 1,600 rpm either
+    assert issue(hass) is not None
+
+
+def baseline_sensor(hass: HomeAssistant, node: str, name: str = "Baseline", platform: str = "esphome") -> str:
+    """A node's Baseline text sensor as Home Assistant's esphome integration registers it (its config entry keeps the
+    node's name; the entity, a sensor, its name from the YAML): the registry entries only, no ESPHome connection."""
+    esphome = MockConfigEntry(domain=platform, data={"device_name": node, "host": "192.0.2.7"})
+    esphome.add_to_hass(hass)
+    entity = er.async_get(hass).async_get_or_create(
+        "sensor", platform, f"aabbccddeeff-text_sensor-{name.lower()}-{node}", config_entry=esphome,
+        original_name=name,
+    )  # fmt: skip
+    return entity.entity_id
+
+
+async def test_learning_started_on_the_node_settles_it(
+    hass: HomeAssistant, new_speed: BackendDouble, loaded_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node's own Learn baseline button (or anything else on the node) starts learning without Home Assistant's
+    action: its Baseline sensor turning to "learning" settles the issue, and while it learns, and a minute after,
+    anomalies of the baseline still in force raise none."""
+    now = [1000.0]
+    monkeypatch.setattr(baseline_speeds.time, "monotonic", lambda: now[0])
+    sensor = baseline_sensor(hass, "workshop-vibration")
+    hass.states.async_set(sensor, "ready")
+    await anomaly(hass, 1, 1600.0)
+    assert issue(hass) is not None
+    hass.states.async_set(sensor, "learning")
+    await hass.async_block_till_done()
+    assert issue(hass) is None
+    now[0] += 7 * 24 * 3600  # however long it learns
+    await anomaly(hass, 2, 1600.0)
+    assert issue(hass) is None
+    hass.states.async_set(sensor, "ready")
+    await hass.async_block_till_done()
+    now[0] += baseline_speeds.RELEARN_GRACE_S - 1
+    await anomaly(hass, 3, 1600.0)
+    assert issue(hass) is None
+    now[0] += 2
+    await anomaly(hass, 4, 1600.0)  # the new baseline did not see 1,600 rpm either
+    assert issue(hass) is not None
+
+
+async def test_only_that_nodes_baseline_sensor_settles_it(
+    hass: HomeAssistant, new_speed: BackendDouble, loaded_entry: MockConfigEntry
+) -> None:
+    await anomaly(hass, 1, 1600.0)
+    others = [
+        baseline_sensor(hass, "lathe-vibration"),  # another node
+        baseline_sensor(hass, "workshop-vibration", name="Mode"),  # another sensor of the node
+        baseline_sensor(hass, "workshop-vibration", platform="mqtt"),  # not an ESPHome node's
+    ]
+    for entity_id in [*others, "sensor.not_registered"]:
+        hass.states.async_set(entity_id, "learning")
+    await hass.async_block_till_done()
+    assert issue(hass) is not None
+    orphan = er.async_get(hass).async_get_or_create("sensor", "esphome", "orphan", original_name="Baseline")
+    unnamed = MockConfigEntry(domain="esphome", data={"host": "192.0.2.8"})  # an entry without the node's name
+    unnamed.add_to_hass(hass)
+    nameless = er.async_get(hass).async_get_or_create(
+        "sensor", "esphome", "nameless", config_entry=unnamed, original_name="Baseline"
+    )
+    for entity_id in (orphan.entity_id, nameless.entity_id):
+        hass.states.async_set(entity_id, "learning")
+    await hass.async_block_till_done()
     assert issue(hass) is not None
 
 
