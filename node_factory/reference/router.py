@@ -8,6 +8,10 @@ from dataclasses import dataclass, replace
 
 from node_factory.reference.events import EventDetector, EventRule
 
+# Classes the ESPHome component detects only on the second window of them in a row by default (its
+# CONFIRMED_CLASSES, `confirm_windows: 2`; tests/esphome/test_configs.py checks the generated code against this)
+CONFIRMED_CLASSES = frozenset({"doorbell"})
+
 
 @dataclass(frozen=True)
 class Report:
@@ -30,18 +34,22 @@ def route(
     interval_ms: int,
     hop_ms: int,
     first_ms: int = 0,
+    confirmed: frozenset[int] = frozenset(),
 ) -> list[Report]:
     """The component's routing (binmoe_router.cpp) of (class, escalate) windows `hop_ms` apart, the first at
     `first_ms` of stream time, for a node whose escalation limit is never reached and nothing forced: an
-    escalation whenever the margin is low, a detection of a `reported` class at most once per `interval_ms`,
-    and a class with an event rule reported only when its event starts and, while it goes on, again after
-    each interval."""
+    escalation whenever the margin is low, a detection of a `reported` class at most once per `interval_ms`
+    (of a `confirmed` class only when the window before had that class too), and a class with an event rule
+    reported only when its event starts and, while it goes on, again after each interval."""
     detector = EventDetector(rules)
     spans = {rule.class_idx: rule.span for rule in rules}
     last: dict[int, int] = {}
     out = []
+    previous = -1
     for i, (c, escalate) in enumerate(windows):
         t = first_ms + i * hop_ms
+        held = c in confirmed and previous != c
+        previous = c
         fired = detector.push(c)
         active = _alarm_active(detector, rules)
         if c in spans:
@@ -52,7 +60,7 @@ def route(
                 kind = "escalation" if escalate else "detection" if c in reported else None
                 if kind is not None:
                     out.append(Report(i, kind, detector.count(c), spans[c], start, alarm_active=active))
-        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
+        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms, held)) is not None:
             out.append(replace(plain, alarm_active=active))
     return out
 
@@ -63,13 +71,14 @@ def _alarm_active(detector: EventDetector, rules: tuple[EventRule, ...]) -> bool
 
 
 def _plain_report(
-    i: int, c: int, escalate: bool, t: int, reported: set[int], last: dict[int, int], interval_ms: int
+    i: int, c: int, escalate: bool, t: int, reported: set[int], last: dict[int, int], interval_ms: int, held: bool
 ) -> Report | None:
     """A window of a class without an event rule: an escalation when its margin is low, else a detection of a
-    `reported` class at most once per `interval_ms` (`last`: when each class was last reported, updated)."""
+    `reported` class at most once per `interval_ms` (`last`: when each class was last reported, updated), unless
+    it is `held` (a class reported only on the second window of it in a row, and the window before had another)."""
     if escalate:
         return Report(i, "escalation")
-    if c in reported and (c not in last or t - last[c] >= interval_ms):
+    if c in reported and not held and (c not in last or t - last[c] >= interval_ms):
         last[c] = t
         return Report(i, "detection")
     return None
@@ -108,20 +117,26 @@ def route_codes(
     interval_ms: int,
     hop_ms: int,
     max_escalations_per_minute: int | None = None,
+    confirmed: frozenset[int] = frozenset(),
 ) -> list[Report]:
     """The router with code events (binmoe_router.cpp, set_code_classes) for (class, escalate, code class or -1)
     windows: the event rules count windows whose code completed; an event's start, or a repeat of an event that
     goes on once its interval has passed, is what a window reports (a detection of the code's class, whatever
     the window's top class); otherwise a window is routed as before, except that a window of an alarm class
     alone is never reported. `max_escalations_per_minute`: the node's escalation limit (None: never reached);
-    an escalation over it is dropped (a `dropped` report: nothing is sent; an alarm's report is never held back)."""
+    an escalation over it is dropped (a `dropped` report: nothing is sent; an alarm's report is never held back).
+    `confirmed`: classes detected only on the second window of them in a row (the component's `confirm_windows: 2`,
+    the sound node's default for doorbells)."""
     detector = EventDetector(rules)
     spans = {rule.class_idx: rule.span for rule in rules}
     bucket = EscalationBucket(max_escalations_per_minute) if max_escalations_per_minute is not None else None
     last: dict[int, int] = {}
     out = []
+    previous = -1
     for i, (c, escalate, code) in enumerate(windows):
         t = i * hop_ms
+        held = c in confirmed and previous != c
+        previous = c
         if bucket is not None:
             bucket.refill(t)
         fired = detector.push(code)
@@ -140,6 +155,6 @@ def route_codes(
             continue
         elif escalate and bucket is not None and not bucket.take():
             out.append(Report(i, "dropped"))
-        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms)) is not None:
+        elif (plain := _plain_report(i, c, escalate, t, reported, last, interval_ms, held)) is not None:
             out.append(replace(plain, alarm_active=active))
     return out

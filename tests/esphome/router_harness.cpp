@@ -2,6 +2,7 @@
 // ESPHome) from stdin for test_router.py and test_events.py.
 //   cfg <interval_ms> <max_per_minute> <send_features> <classes>
 //   rule <idx> <report> <always_escalate>
+//   confirm <idx>                                  -> the class is detected only on its second window in a row
 //   event <idx> <need> <span>                      -> the router's alarm-event rule for a class: "1" added, "0" not
 //   restart                                        -> the router's event detector forgets the stream
 //   force
@@ -77,6 +78,10 @@ int main() {
       int idx, report, always;
       scanf("%d %d %d", &idx, &report, &always);
       router.rule(idx) = ClassRule{report != 0, always != 0};
+    } else if (!strcmp(cmd, "confirm")) {
+      int idx;
+      scanf("%d", &idx);
+      router.set_confirm(idx, true);
     } else if (!strcmp(cmd, "event")) {
       int idx, need, span;
       scanf("%d %d %d", &idx, &need, &span);

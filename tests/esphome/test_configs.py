@@ -14,6 +14,7 @@ import yaml
 from conftest import NODES, REPO
 
 from node_factory.reference.baseline import SOUND_PERSISTENCE_MS, persistence_windows
+from node_factory.reference.router import CONFIRMED_CLASSES
 from scripts.lib.host_build import PINNED, Release, build_dir_of, build_flags, generate, locked_version
 
 COMPONENTS = REPO / "esphome" / "components"
@@ -149,10 +150,12 @@ def check(tmp_path: Path, binmoe: dict[str, Any], **extra: Any) -> str:
         ({"model": "sound", "replay": {}, "alarm_code": "maybe"}, "alarm_code"),
         ({"model": "sound", "replay": {}, "hop": "32ms", "anomaly_end_after": "10s"},
          "anomaly_end_after of 10 s is 282 windows at the 32 ms hop; at most 255 (9.152 s)"),
+        ({"model": "sound", "replay": {}, "classes": {"doorbell": {"confirm_windows": 3}}},
+         "value must be at most 2.\n      confirm_windows: 3"),
     ],
     ids=["unknown-class", "hop", "trigger-class", "model-name", "model-file", "no-source", "limit", "threshold",
          "rate", "event-class", "event-need-above-span", "event-span", "event-need-0", "event-twice", "event-no-need",
-         "alarm-code-not-a-boolean", "anomaly-too-long-at-the-hop"],
+         "alarm-code-not-a-boolean", "anomaly-too-long-at-the-hop", "confirm-windows"],
 )  # fmt: skip
 def test_bad_options_name_the_option(tmp_path: Path, binmoe: dict[str, Any], message: str) -> None:
     out = check(tmp_path, binmoe)
@@ -469,7 +472,7 @@ def test_target_rate_and_class_overrides_reach_the_generated_code(tmp_path: Path
     """12 % picks the table's 10 % margins (the largest rate <= the target); a class override wins."""
     manifest = json.loads((MODELS / "sound_v1.json").read_text())
     table = manifest["margin_thresholds_by_rate"]
-    classes = {"knock": {"margin_threshold": 12345, "always_escalate": True}}
+    classes = {"knock": {"margin_threshold": 12345, "always_escalate": True, "confirm_windows": 2}}
     binmoe = {"model": "sound", "replay": {}, "target_escalation_rate": "12%", "classes": classes}
     config = {**HOST_NODE, "binmoe": binmoe}
     (tmp_path / "node.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -479,8 +482,13 @@ def test_target_rate_and_class_overrides_reach_the_generated_code(tmp_path: Path
         expected = 12345 if idx == knock else value
         if expected != manifest["margin_thresholds"][idx]:
             assert f"set_margin_threshold({idx}, {expected})" in main
-    assert f"set_class_rule({knock}, true, true)" in main
-    assert "set_class_rule(0, false, false)" in main  # background: idle, not reported
+    assert f"set_class_rule({knock}, true, true, true)" in main
+    assert "set_class_rule(0, false, false, false)" in main  # background: idle, not reported
+    # by default a class is detected on its second window in a row where the reference says so (CONFIRMED_CLASSES)
+    for idx, name in enumerate(manifest["classes"]):
+        if name not in ("knock", "background"):
+            assert f"set_class_rule({idx}, true, false, {str(name in CONFIRMED_CLASSES).lower()})" in main, name
+    assert "doorbell" in CONFIRMED_CLASSES
 
 
 def test_adxl345_level_is_in_db_re_1g(tmp_path: Path) -> None:

@@ -123,16 +123,23 @@ def windows_script(stream: list[tuple[int, bool]], first_ms: int = 0) -> list[st
 
 @pytest.mark.parametrize("interval_ms", [0, 3072, 10000])  # 3072: 6 windows exactly
 @pytest.mark.parametrize("seed", [4, 5])
-def test_router_reports_match_the_host_node_reference(harness: Path, interval_ms: int, seed: int) -> None:
+@pytest.mark.parametrize("confirm", [False, True])  # class 3 detected only on its second window in a row
+def test_router_reports_match_the_host_node_reference(
+    harness: Path, interval_ms: int, seed: int, confirm: bool
+) -> None:
     """Random windows (classes, low margins) through the router with the default rules and an idle class: every
     window's outcome and event fields equal what reference.route says the node must send."""
     rng = np.random.default_rng(seed)
     rules = (EventRule(1, 2, 8), EventRule(2, 2, 12))
     stream = [(c, bool(rng.random() < 0.3)) for c in bursts(rng, 2500, 4)]
     first_ms = 2**32 - 600_000  # across the sample clock's wrap
-    script = [f"cfg {interval_ms} 600 1 4", "rule 0 0 0", "event 1 2 8", "event 2 2 12"]
+    script = [f"cfg {interval_ms} 600 1 4", "rule 0 0 0", *(["confirm 3"] if confirm else []), "event 1 2 8",
+              "event 2 2 12"]  # fmt: skip
     got = outcomes(run(harness, script + windows_script(stream, first_ms))[2:])
-    expected = {r.window: r for r in route(stream, rules, {1, 2, 3}, interval_ms, HOP_MS, first_ms % 2**32)}
+    held = frozenset({3} if confirm else ())
+    expected = {
+        r.window: r for r in route(stream, rules, {1, 2, 3}, interval_ms, HOP_MS, first_ms % 2**32, confirmed=held)
+    }
     assert len(expected) > 100 and sum(r.event_start for r in expected.values()) > 20
     assert_matches_reference(got, expected, stream)
 
@@ -213,7 +220,10 @@ def test_event_messages_carry_the_event_fields(harness: Path) -> None:
 @pytest.mark.parametrize("limit", [600, 6])  # escalations per minute: never reached; the node's default
 @pytest.mark.parametrize("interval_ms", [0, 10000])
 @pytest.mark.parametrize("seed", [6, 7])
-def test_router_with_code_events_matches_the_reference(harness: Path, interval_ms: int, seed: int, limit: int) -> None:
+@pytest.mark.parametrize("confirm", [False, True])  # class 3 detected only on its second window in a row
+def test_router_with_code_events_matches_the_reference(
+    harness: Path, interval_ms: int, seed: int, limit: int, confirm: bool
+) -> None:
     """Code events (set_code_classes): random windows with the classes whose code completed in them now and then;
     every window's outcome, event fields and reported class equal reference.route_codes, with its escalation
     limit (the benchmarks route the default node's 6 a minute through it)."""
@@ -224,12 +234,14 @@ def test_router_with_code_events_matches_the_reference(harness: Path, interval_m
     for start in rng.integers(0, len(codes) - 40, 10):  # alarms: a code every 2 windows for a while
         codes[start : start + 40 : 2] = [int(rng.choice([1, 2]))] * 20
     stream = [(c, bool(rng.random() < 0.3), code) for c, code in zip(tops, codes, strict=True)]
-    script = [f"cfg {interval_ms} {limit} 1 4", "rule 0 0 0", "event 1 1 8", "event 2 1 12", "codes 1 2"]
+    script = [f"cfg {interval_ms} {limit} 1 4", "rule 0 0 0", *(["confirm 3"] if confirm else []), "event 1 1 8",
+              "event 2 1 12", "codes 1 2"]  # fmt: skip
     script += [
         f"cwin {i * HOP_MS} {c} {10 if esc else 9000} {int(esc)} {code}" for i, (c, esc, code) in enumerate(stream)
     ]
     got = outcomes(run(harness, script)[2:])
-    expected = {r.window: r for r in route_codes(stream, rules, {1, 2, 3}, interval_ms, HOP_MS, limit)}
+    held = frozenset({3} if confirm else ())
+    expected = {r.window: r for r in route_codes(stream, rules, {1, 2, 3}, interval_ms, HOP_MS, limit, held)}
     assert sum(r.event_start for r in expected.values()) > 20
     assert any(r.code_class is not None and r.code_class != stream[r.window][0] for r in expected.values())
     dropped = sum(out[0] == DROPPED for out in got)

@@ -28,6 +28,16 @@ def test_detection_interval_per_class(harness: Path) -> None:
     assert [o for o, _ in got] == [DETECTION, DETECTION, NONE]
 
 
+def test_a_confirmed_class_is_detected_on_its_second_window_in_a_row(harness: Path) -> None:
+    # confirm_windows: 2 (the doorbell's default): one window of class 2 alone is not reported, two in a row are;
+    # its low margins still escalate; another class, and a new stream, start the count again
+    script = ["cfg 0 6 1 4", "confirm 2", "win 0 2 9000 0", "win 512 2 9000 0", "win 1024 1 9000 0",
+              "win 1536 2 9000 0", "win 2048 2 10 1", "win 2560 2 9000 0", "restart", "win 3072 2 9000 0"]  # fmt: skip
+    got = outcomes(run(harness, script))
+    assert got == [(NONE, LOW_MARGIN), (DETECTION, LOW_MARGIN), (DETECTION, LOW_MARGIN), (NONE, LOW_MARGIN),
+                   (ESCALATION, LOW_MARGIN), (DETECTION, LOW_MARGIN), (NONE, LOW_MARGIN)]  # fmt: skip
+
+
 def test_idle_classes_are_not_reported_but_still_escalate(harness: Path) -> None:
     got = outcomes(run(harness, ["cfg 0 6 1 4", "rule 0 0 0", "win 0 0 9000 0", "win 512 0 10 1"]))
     assert got == [(NONE, LOW_MARGIN), (ESCALATION, LOW_MARGIN)]

@@ -50,6 +50,7 @@ CONF_SMOKE_TONE = "smoke_tone"
 CONF_CO_TONE = "co_tone"
 CONF_ALARM_PITCH = "alarm_pitch"
 CONF_ALWAYS_ESCALATE = "always_escalate"
+CONF_CONFIRM_WINDOWS = "confirm_windows"
 CONF_AXIS = "axis"
 CONF_BALL_DIAMETER = "ball_diameter"
 CONF_BALLS = "balls"
@@ -102,6 +103,9 @@ MODELS_DIR = COMPONENT_DIR / "models"
 BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_adc": "vibration_adc_v1"}
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
 IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
+# Classes detected only on the second window of them in a row by default (`confirm_windows: 2`): a doorbell's chime
+# lasts over a second, and one window of one in speech or music is the TV (docs/esphome.md, "Routing").
+CONFIRMED_CLASSES = frozenset({"doorbell"})
 MAX_OUTBOX = 64  # queued messages of 36 bytes + 4 per class each (rv32): 4.4 KB at most
 MAX_CLASSES = 16  # esphome::binmoe::MAX_CLASSES: messages and per-class settings are sized for it
 MAX_EVENT_SPAN = 32  # esphome::binmoe::MAX_EVENT_SPAN: one 32-bit mask of windows per rule
@@ -262,6 +266,7 @@ CLASS_SCHEMA = cv.Schema(
     {
         cv.Optional(CONF_REPORT): cv.boolean,
         cv.Optional(CONF_ALWAYS_ESCALATE, default=False): cv.boolean,
+        cv.Optional(CONF_CONFIRM_WINDOWS): cv.int_range(min=1, max=2),
         cv.Optional(CONF_MARGIN_THRESHOLD): cv.int_range(min=0),
     }
 )
@@ -586,6 +591,12 @@ def reports(name: str, rule: dict[str, Any]) -> bool:
     return bool(rule.get(CONF_REPORT, name not in IDLE_CLASSES))
 
 
+def confirmed(name: str, rule: dict[str, Any]) -> bool:
+    """Whether class `name` is detected only on its second window in a row: `confirm_windows: 2` if set, else the
+    CONFIRMED_CLASSES."""
+    return int(rule.get(CONF_CONFIRM_WINDOWS, 2 if name in CONFIRMED_CLASSES else 1)) == 2
+
+
 def _source_rate(config: dict[str, Any], model_rate: int) -> int:
     for key in (CONF_ADXL345, CONF_ADC):
         if key in config:
@@ -757,7 +768,8 @@ async def to_code(config: dict[str, Any]) -> None:
         margin = rule.get(CONF_MARGIN_THRESHOLD, margins[idx])
         if margin != manifest["margin_thresholds"][idx]:
             cg.add(var.set_margin_threshold(idx, margin))
-        cg.add(var.set_class_rule(idx, reports(name, rule), rule[CONF_ALWAYS_ESCALATE] if rule else False))
+        always = rule[CONF_ALWAYS_ESCALATE] if rule else False
+        cg.add(var.set_class_rule(idx, reports(name, rule), always, confirmed(name, rule)))
     if rules := alarm_events(config, manifest):
         cg.add_define("USE_BINMOE_ALARM_EVENTS")  # the event detector: compiled in only where there are rules
     for idx, need, span in rules:

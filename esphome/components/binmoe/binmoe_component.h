@@ -142,9 +142,11 @@ class BinMoEComponent : public PollingComponent {
     this->router_config_.max_escalations_per_minute = max_escalations_per_minute;
   }
   void set_send_features(bool send_features) { this->messages_.set_send_features(send_features); }
-  void set_class_rule(int idx, bool report, bool always_escalate) {
-    if (idx >= 0 && idx < MAX_CLASSES)
+  void set_class_rule(int idx, bool report, bool always_escalate, bool confirm = false) {
+    if (idx >= 0 && idx < MAX_CLASSES) {
       this->router_.rule(idx) = ClassRule{report, always_escalate};
+      this->router_.set_confirm(idx, confirm);
+    }
   }
   void set_margin_threshold(int idx, int32_t value) { this->runner_.set_margin_threshold(idx, value); }
   // an alarm-event rule: the class is reported as an event of `need` of the last `span` windows

@@ -12,6 +12,9 @@ void Router::configure(const RouterConfig &config, int classes) {
 Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_class) {
   Routed out;
   const int c = window.class_idx;
+  // a class confirmed by a second window is held back on the first window of it in a row
+  const bool held = c >= 0 && c < this->classes_ && this->confirmed(c) && this->previous_class_ != c;
+  this->previous_class_ = static_cast<int8_t>(c);
   // refill the escalation bucket: max_per_minute tokens per minute (exact: one token = TOKEN units, and
   // one ms adds max_per_minute units), capped at max_per_minute tokens. A minute refills it completely, so
   // longer gaps count as one minute and the arithmetic fits 32 bits (max_per_minute <= 600).
@@ -103,9 +106,9 @@ Routed Router::route(const WindowResult &window, uint32_t stream_ms, int code_cl
   // with code events, an alarm class's window is reported only through its code (above)
 #ifdef USE_BINMOE_ALARM_EVENTS
   const bool report = event >= 0 ? !this->code_events_ && (fired == c || (due && this->events_.active(event)))
-                                 : due && this->rules_[c].report;
+                                 : due && this->rules_[c].report && !held;
 #else
-  const bool report = due && this->rules_[c].report;
+  const bool report = due && this->rules_[c].report && !held;
 #endif
   if (!report) {
     if (forced) {  // an alarm class's window, forced

@@ -67,6 +67,12 @@ class Router {
   ClassRule &rule(int class_idx) { return this->rules_[class_idx]; }
   const ClassRule &rule(int class_idx) const { return this->rules_[class_idx]; }
   const RouterConfig &config() const { return this->config_; }
+  // `confirm_windows: 2`: the class is detected only on its second window in a row (a bit per class: RAM)
+  void set_confirm(int class_idx, bool confirm) {
+    const uint16_t bit = static_cast<uint16_t>(1u << class_idx);
+    this->confirm_ = confirm ? this->confirm_ | bit : this->confirm_ & static_cast<uint16_t>(~bit);
+  }
+  bool confirmed(int class_idx) const { return (this->confirm_ >> class_idx) & 1u; }
 
 #ifdef USE_BINMOE_ALARM_EVENTS
   // Alarm-event rules (add_rule); a class with a rule is reported only as an event, never window by window.
@@ -98,6 +104,7 @@ class Router {
   Routed route(const WindowResult &window, uint32_t stream_ms, int code_class = -1);
   // A new stream (e.g. a replayed clip): the event detector forgets the windows before it.
   void restart_stream() {
+    this->previous_class_ = -1;
 #ifdef USE_BINMOE_ALARM_EVENTS
     this->events_.reset();
 #endif
@@ -128,6 +135,8 @@ class Router {
   bool force_next_{false};
   bool code_events_{false};
   int8_t code_classes_[2] = {-1, -1};
+  int8_t previous_class_{-1};  // the last window's top class (confirm_windows)
+  uint16_t confirm_{0};        // classes detected only on their second window in a row
   Reason force_reason_{Reason::FORCED};
   uint8_t history_[HISTORY_WINDOWS / 8] = {};
   uint32_t history_count_{0};  // escalations among the windows in history_
