@@ -13,31 +13,26 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from benchmarks.alarm_code import CACHE, FAMILY, false_alarms, node_events
-from node_factory.corpus import scenes, synth
+from node_factory.corpus import scenes
 
 FRESH_ROOMS = 64
 
 
-def with_fresh_rooms(seed: int) -> None:
-    """Make `scenes.sources` draw its rooms from `FRESH_ROOMS` rooms of `seed` (this process only)."""
-    shipped = scenes.sources
-
-    def sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
-        src = shipped(cache, ranges)
-        return synth.Sources(speech=src.speech, irs=synth.room_impulse_responses(seed, FRESH_ROOMS, ranges.rt60_s))
-
-    scenes.sources = sources
+def rooms_of(fresh_seed: int | None) -> tuple[int, int]:
+    """The rooms' (seed, count): the scenes' own 16, or `FRESH_ROOMS` rooms of `fresh_seed`."""
+    return scenes.ROOMS if fresh_seed is None else (fresh_seed, FRESH_ROOMS)
 
 
-def alarm_block(first: int, count: int) -> tuple[dict[str, list[int]], dict[str, int]]:
+def alarm_block(
+    first: int, count: int, rooms: tuple[int, int] = scenes.ROOMS
+) -> tuple[dict[str, list[int]], dict[str, int]]:
     """Per class, the scenes of `first`..`first + count - 1` whose alarm was not reported within 10 s; scenes per
     class."""
     missed: dict[str, list[int]] = {}
     totals: dict[str, int] = {}
-    for index, scene in enumerate(scenes.alarm_scenes(first + count, CACHE / "scenes")):
+    for index, scene in enumerate(scenes.alarm_scenes(first + count, CACHE / "scenes", rooms=rooms)):
         if index < first:
             continue
         onset, label = float(scene.meta["onset_s"]), str(scene.meta["label"])
@@ -57,17 +52,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.first < 0 or args.count < 1:
         parser.error("--first must be >= 0 and --count >= 1")
-    if args.fresh_rooms is not None:
-        with_fresh_rooms(args.fresh_rooms)
+    rooms = rooms_of(args.fresh_rooms)
     start = time.monotonic()
-    missed, totals = alarm_block(args.first, args.count)
-    rooms = "16 shipped rooms" if args.fresh_rooms is None else f"{FRESH_ROOMS} rooms of seed {args.fresh_rooms}"
-    print(f"alarm scenes {args.first}-{args.first + args.count - 1} ({rooms}), reported within 10 s:")
+    missed, totals = alarm_block(args.first, args.count, rooms)
+    where = "16 shipped rooms" if args.fresh_rooms is None else f"{FRESH_ROOMS} rooms of seed {args.fresh_rooms}"
+    print(f"alarm scenes {args.first}-{args.first + args.count - 1} ({where}), reported within 10 s:")
     for label, total in sorted(totals.items()):
         miss = missed.get(label, [])
         print(f"  {label}: {total - len(miss)} of {total}; missed: {miss}")
     if args.alarm_free:
-        free = scenes.negative_scenes(args.first + args.count, CACHE / "scenes")
+        free = scenes.negative_scenes(args.first + args.count, CACHE / "scenes", rooms=rooms)
         block = ((f"scene {i}", s.audio) for i, s in enumerate(free) if i >= args.first)
         print(f"alarm-free scenes {args.first}-{args.first + args.count - 1}: {false_alarms(block)}")
     print(f"({time.monotonic() - start:.0f} s)")

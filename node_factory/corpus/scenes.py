@@ -30,20 +30,27 @@ class Scene:
     meta: dict[str, Any]
 
 
-def sources(cache: Path, ranges: synth.Ranges = synth.TRAIN) -> synth.Sources:
-    """The scenes' espeak lines and rooms (the training ranges', or the held-out conditions')."""
+ROOMS = (SCENE_SEED + 2, 16)  # (seed, count) of the rooms the scenes are made in
+
+
+def sources(cache: Path, ranges: synth.Ranges = synth.TRAIN, rooms: tuple[int, int] = ROOMS) -> synth.Sources:
+    """The scenes' espeak lines and rooms (the training ranges', or the held-out conditions'); `rooms`: the seed
+    and number of the rooms (benchmarks.alarm_blocks draws others)."""
     rng = np.random.default_rng(SCENE_SEED + 1)
     split = "heldout" if ranges is synth.HELD_OUT else "train"
     return synth.Sources(
         speech=synth.speech_for(split, ranges, cache / "speech", rng, 16),
-        irs=synth.room_impulse_responses(SCENE_SEED + 2, 16, ranges.rt60_s),
+        irs=synth.room_impulse_responses(*rooms, ranges.rt60_s),
     )
 
 
-def alarm_scenes(count: int, cache: Path, seconds: float = 20.0, ranges: synth.Ranges = synth.TRAIN) -> Iterator[Scene]:
+def alarm_scenes(
+    count: int, cache: Path, seconds: float = 20.0, ranges: synth.Ranges = synth.TRAIN, rooms: tuple[int, int] = ROOMS
+) -> Iterator[Scene]:
     """Scenes with a T3 or T4 alarm starting at 1-6 s and sounding to the end, in a room, noise and SNR
-    drawn from `ranges` (the training ranges, or `synth.HELD_OUT` for the held-out conditions)."""
-    src = sources(cache, ranges)
+    drawn from `ranges` (the training ranges, or `synth.HELD_OUT` for the held-out conditions); `rooms` as for
+    `sources` (one draw picks the room whatever their number: the scene's other draws stay the same)."""
+    src = sources(cache, ranges, rooms)
     seed = SCENE_SEED + (100 if ranges is synth.TRAIN else 200_000)
     n = int(seconds * synth.SR)
     for i in range(count):
@@ -69,10 +76,10 @@ def alarm_scenes(count: int, cache: Path, seconds: float = 20.0, ranges: synth.R
         yield Scene(synth.to_int16(rng, x, peak, None), meta)
 
 
-def negative_scenes(count: int, cache: Path, seconds: float = 40.0) -> Iterator[Scene]:
+def negative_scenes(count: int, cache: Path, seconds: float = 40.0, rooms: tuple[int, int] = ROOMS) -> Iterator[Scene]:
     """Alarm-free scenes: pieces of 0.5-3 s of the other classes (training ranges) back to back, at one
-    scene level ±6 dB (random lengths: pieces of one length would beat like a code)."""
-    src = sources(cache)
+    scene level ±6 dB (random lengths: pieces of one length would beat like a code); `rooms` as for `sources`."""
+    src = sources(cache, rooms=rooms)
     for i in range(count):
         rng = np.random.default_rng(SCENE_SEED + 500_000 + i)
         level, parts, total, labels = float(rng.uniform(-45, -6)), [], 0, []

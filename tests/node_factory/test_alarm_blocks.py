@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from benchmarks import alarm_blocks
 from node_factory.corpus import scenes
 
@@ -14,12 +12,10 @@ def test_the_first_scenes_are_heard() -> None:
     assert totals == {"smoke_alarm": 1, "co_alarm": 1} and missed == {}
 
 
-def test_fresh_rooms_change_the_room_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fresh_rooms_change_the_room_only() -> None:
     shipped = [s.meta for s in scenes.alarm_scenes(2, alarm_blocks.CACHE / "scenes")]
-    monkeypatch.setattr(alarm_blocks, "FRESH_ROOMS", 3)
-    monkeypatch.setattr(scenes, "sources", scenes.sources)  # restored after the test
-    alarm_blocks.with_fresh_rooms(7)
-    fresh = [s.meta for s in scenes.alarm_scenes(2, alarm_blocks.CACHE / "scenes")]
+    fresh = [s.meta for s in scenes.alarm_scenes(2, alarm_blocks.CACHE / "scenes", rooms=(7, 3))]
+    assert alarm_blocks.rooms_of(None) == scenes.ROOMS and alarm_blocks.rooms_of(7) == (7, alarm_blocks.FRESH_ROOMS)
     assert [m["rt60_s"] for m in fresh] != [m["rt60_s"] for m in shipped]
     assert [{k: v for k, v in m.items() if k != "rt60_s"} for m in fresh] == [
         {k: v for k, v in m.items() if k != "rt60_s"} for m in shipped
