@@ -54,7 +54,7 @@ from node_factory.evaluation.node_stream import NodeDecisions, routed_windows, s
 from node_factory.heldout import generate_negative_scenes
 from node_factory.reference import model_format
 from node_factory.reference.network import IntegerModel, confidence
-from node_factory.reference.router import CONFIRMED_CLASSES, Report, route_codes
+from node_factory.reference.router import Report, confirmed_classes, route_codes
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "esphome/components/binmoe/models/sound_v1.bin"
@@ -74,7 +74,7 @@ def default_node(model: IntegerModel, audio: NDArray[np.int16]) -> tuple[NodeDec
     run, windows = routed_windows(model, cfg, audio, hop, classes, PROTOCOL)
     reported = {i for i, c in enumerate(FAMILY.classes) if c not in IDLE_CLASSES}
     rules = code_event_rules(FAMILY.classes)
-    confirmed = frozenset(i for i, c in enumerate(FAMILY.classes) if c in CONFIRMED_CLASSES)  # doorbell: 2 windows
+    confirmed = confirmed_classes(FAMILY.classes)  # doorbell: its second window in a row
     return run, route_codes(
         windows, rules, reported, DETECTION_INTERVAL_MS, HOP_MS, MAX_ESCALATIONS_PER_MINUTE, confirmed
     )

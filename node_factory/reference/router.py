@@ -13,6 +13,12 @@ from node_factory.reference.events import EventDetector, EventRule
 CONFIRMED_CLASSES = frozenset({"doorbell"})
 
 
+def confirmed_classes(classes: list[str] | tuple[str, ...]) -> frozenset[int]:
+    """The indices of a model's classes that the component detects only on their second window in a row by default
+    (`route`'s and `route_codes`' `confirmed`)."""
+    return frozenset(i for i, name in enumerate(classes) if name in CONFIRMED_CLASSES)
+
+
 @dataclass(frozen=True)
 class Report:
     """What the router makes of a window that it does not leave alone: a message it sends (its kind, and the event

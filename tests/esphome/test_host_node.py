@@ -33,7 +33,7 @@ from conftest import heap_in_loop
 
 from gpu_backend.protocol import NodeMessage
 from node_factory.reference.events import EventRule
-from node_factory.reference.router import CONFIRMED_CLASSES
+from node_factory.reference.router import confirmed_classes
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -70,8 +70,9 @@ def expected_reports(windows: list[reference.Window]) -> list[reference.Report]:
     interval 0 s, an escalation limit the clips never reach, the default alarm events from the code detector, a
     doorbell detected on its second window in a row (the component's default `confirm_windows`)."""
     stream = [(w.class_idx, w.escalate, (-1, SMOKE, CO)[w.code]) for w in windows]
-    confirmed = frozenset(CLASSES.index(name) for name in CONFIRMED_CLASSES if name in CLASSES)
-    return reference.route_codes(stream, EVENT_RULES, set(range(len(CLASSES))), 0, HOP_MS, None, confirmed)
+    return reference.route_codes(
+        stream, EVENT_RULES, set(range(len(CLASSES))), 0, HOP_MS, None, confirmed_classes(CLASSES)
+    )
 
 
 async def test_entities_and_model(sound_node: Path) -> None:

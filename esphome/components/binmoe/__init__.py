@@ -104,7 +104,8 @@ BUILTIN_MODELS = {"sound": "sound_v1", "vibration": "vibration_v1", "vibration_a
 # Classes that mean "nothing happening": their detections are not reported unless `report: true`.
 IDLE_CLASSES = frozenset({"background", "healthy", "idle", "silence", "noise", "other"})
 # Classes detected only on the second window of them in a row by default (`confirm_windows: 2`): a doorbell's chime
-# lasts over a second, and one window of one in speech or music is the TV (docs/esphome.md, "Routing").
+# lasts over a second, and one window of one in speech or music is the TV (docs/esphome.md, "A doorbell needs two
+# windows in a row"). node_factory/reference/router.py has the same set (tests/esphome/test_configs.py checks it).
 CONFIRMED_CLASSES = frozenset({"doorbell"})
 MAX_OUTBOX = 64  # queued messages of 36 bytes + 4 per class each (rv32): 4.4 KB at most
 MAX_CLASSES = 16  # esphome::binmoe::MAX_CLASSES: messages and per-class settings are sized for it
